@@ -1,0 +1,170 @@
+/**
+ * The infra port: everything a deployment step does to the outside world goes through this one
+ * interface. Two implementations: `aws/` (the real @aws-sdk clients, any endpoint overridable, so
+ * moto works too) and `simulated/` (in-process, state kept in the deployer's database so that it
+ * outlives a crash like a real cloud would).
+ *
+ * Rules every implementation keeps:
+ * - Mutating calls take a `clientToken` derived by the engine from deployment and step. Repeating a
+ *   call with the same token does the same thing again, never a second thing (AWS semantics of
+ *   ClientRequestToken / ClientToken).
+ * - Calls start an operation and return; the engine polls `describe*` with backoff. Nothing here
+ *   waits for CloudFormation or ECS to finish. Database calls are the exception: they are short
+ *   SQL sessions and complete before returning.
+ * - Failures are thrown as `InfraError` with the provider's code and message, so a failed step
+ *   says what AWS said. Throttling is retried inside the implementation; what is thrown is final.
+ */
+
+/** CloudFormation status grouped the way the deployer reasons about it (o5-domain §8.2). */
+export type CfLifecycle =
+  | 'PROGRESS'
+  | 'ROLLING_BACK'
+  | 'ROLLED_BACK'
+  | 'CREATE_FAILED'
+  | 'MISSING'
+  | 'COMPLETE'
+  | 'TERMINAL';
+
+export interface StackParameterValue {
+  key: string;
+  value: string;
+}
+
+export interface StackDescription {
+  stackName: string;
+  stackId: string;
+  /** Raw CloudFormation status, e.g. UPDATE_ROLLBACK_COMPLETE. */
+  status: string;
+  lifecycle: CfLifecycle;
+  statusReason?: string;
+  outputs: Record<string, string>;
+  parameters: Record<string, string>;
+  /** The ClientRequestToken of the last operation on the stack, when the provider reports it. */
+  lastClientToken?: string;
+}
+
+export interface UpdateStackResult {
+  /** CloudFormation answered "No updates are to be performed": success, nothing changes. */
+  noUpdates: boolean;
+}
+
+export type ChangeSetLifecycle = 'PROGRESS' | 'AVAILABLE' | 'FAILED' | 'EXECUTED';
+
+export interface ChangeSetDescription {
+  status: string;
+  executionStatus?: string;
+  lifecycle: ChangeSetLifecycle;
+  reason?: string;
+}
+
+export interface TaskContainerState {
+  name: string;
+  exitCode?: number;
+  reason?: string;
+}
+
+export interface TaskDescription {
+  taskArn: string;
+  /** ECS lastStatus: PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, DEPROVISIONING, STOPPED. */
+  lastStatus: string;
+  stopCode?: string;
+  stoppedReason?: string;
+  containers: TaskContainerState[];
+}
+
+/** How the deployer reaches a database server as its administrator. */
+export type DatabaseAdminAccess =
+  | { kind: 'secretsManager'; secretName: string }
+  | { kind: 'iam'; endpoint: string; port: number; dbUser: string; dbName: string };
+
+/** How the application reaches its own database. */
+export type DatabaseAppAccess =
+  /** The app's credentials live in this secret (a stack output); the deployer writes them. */
+  | { kind: 'secretsManager'; secretArn: string; rotateCredentials: boolean }
+  /** The app logs in as this role with RDS IAM tokens; no password. */
+  | { kind: 'iam'; dbUser: string };
+
+export interface DatabaseTarget {
+  /** Full database name, also the app role's name: `{env}_{app}_{suffix}`. */
+  dbName: string;
+  admin: DatabaseAdminAccess;
+}
+
+export interface UpsertDatabaseInput extends DatabaseTarget {
+  extensions: string[];
+  app: DatabaseAppAccess;
+  /** Stable id of this operation (deployment + step), for logs and simulator records. */
+  operationId: string;
+}
+
+export interface InfraPort {
+  readonly kind: 'aws' | 'simulated';
+
+  // Templates
+  /** Stores a template body under a deterministic key; returns the URL CloudFormation reads. */
+  storeTemplate(input: { key: string; body: string }): Promise<{ url: string }>;
+
+  // CloudFormation stacks
+  /** Current state of a stack; null when it does not exist (or is DELETE_COMPLETE). */
+  describeStack(stackName: string): Promise<StackDescription | null>;
+  /** Creates the placeholder stack (one WaitConditionHandle) that the first CF.Update fills. */
+  createEmptyStack(input: { stackName: string; clientToken: string }): Promise<void>;
+  updateStack(input: {
+    stackName: string;
+    templateUrl: string;
+    parameters: StackParameterValue[];
+    clientToken: string;
+  }): Promise<UpdateStackResult>;
+  /** UpdateStack with the previous template; every `DesiredCount*` parameter set, the rest kept. */
+  scaleStack(input: { stackName: string; desiredCount: number; clientToken: string }): Promise<UpdateStackResult>;
+  cancelStackUpdate(input: { stackName: string; clientToken: string }): Promise<void>;
+  continueUpdateRollback(input: { stackName: string; clientToken: string }): Promise<void>;
+  deleteStack(input: { stackName: string; clientToken: string }): Promise<void>;
+
+  // CloudFormation change sets (resource import plan)
+  createImportChangeSet(input: {
+    stackName: string;
+    changeSetName: string;
+    templateUrl: string;
+    parameters: StackParameterValue[];
+    clientToken: string;
+  }): Promise<void>;
+  describeChangeSet(input: { stackName: string; changeSetName: string }): Promise<ChangeSetDescription>;
+  executeChangeSet(input: { stackName: string; changeSetName: string; clientToken: string }): Promise<void>;
+
+  // Load balancer
+  /** Priorities of every rule on the listener (the `default` rule excluded). */
+  listenerRulePriorities(listenerArn: string): Promise<number[]>;
+
+  // ECS
+  runTask(input: {
+    cluster: string;
+    taskDefinition: string;
+    clientToken: string;
+    startedBy: string;
+  }): Promise<{ taskArn: string }>;
+  describeTask(input: { cluster: string; taskArn: string }): Promise<TaskDescription>;
+
+  // Databases (complete before returning)
+  /** Creates database and role if missing, sets extensions and grants. Safe to run twice. */
+  upsertDatabase(input: UpsertDatabaseInput): Promise<void>;
+  /** Removes what the migration no longer needs (see the implementation for the exact SQL). */
+  cleanupDatabase(input: DatabaseTarget & { operationId: string }): Promise<void>;
+  /** Drops the database (and its role). */
+  destroyDatabase(input: DatabaseTarget & { operationId: string }): Promise<void>;
+
+  /** Releases clients and pools. */
+  close(): Promise<void>;
+}
+
+/** A failure reported by the provider, with its own code, so the step can say what AWS said. */
+export class InfraError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'InfraError';
+  }
+}
