@@ -1,0 +1,111 @@
+/**
+ * The cluster config (o5-domain §4.1): the AWS account, VPC, load balancer, ECS cluster, event bus
+ * and database hosts that every environment of the cluster shares. A cluster document
+ * (`clusterDocumentSchema`) may embed its environments, which are upserted with it.
+ *
+ * Fix of a ⚠: the Go code dereferences albIngress, eventBridge, o5Deployer and ecsCluster without
+ * checking them, so here they are required rather than optional.
+ */
+import { z } from 'zod';
+import { environmentConfigSchema, reportDuplicates } from './environment.ts';
+
+export { applyClusterOverrides, mergeOverrides, SUPPORTED_OVERRIDE_KEYS, clusterOverrideSchema } from './overrides.ts';
+export type { ClusterOverride } from './overrides.ts';
+
+const nonEmpty = z.string().min(1, 'Must not be empty');
+
+/** How the deployer reaches a database host as admin: a root secret, or RDS IAM tokens. */
+const rdsAuthSchema = z
+  .strictObject({
+    secretsManager: z.strictObject({ secretName: nonEmpty }).optional(),
+    iam: z.strictObject({ dbUser: nonEmpty, dbName: nonEmpty.optional() }).optional(),
+  })
+  .superRefine((auth, ctx) => {
+    const given = [auth.secretsManager, auth.iam].filter((a) => a !== undefined).length;
+    if (given !== 1) ctx.addIssue({ code: 'custom', message: 'Exactly one of secretsManager, iam is required', path: [] });
+  });
+
+const rdsHostSchema = z
+  .strictObject({
+    /** What application databases name in `serverGroup`. */
+    serverGroupName: nonEmpty,
+    /** Security group that clients of this host join. */
+    clientSecurityGroupId: nonEmpty,
+    identifier: nonEmpty.optional(),
+    endpoint: nonEmpty.optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    auth: rdsAuthSchema,
+  })
+  .superRefine((host, ctx) => {
+    // IAM auth tokens are minted for a host and a cluster identifier: both must be known.
+    if (host.auth.iam) {
+      if (!host.endpoint) ctx.addIssue({ code: 'custom', message: 'Required with iam auth', path: ['endpoint'] });
+      if (!host.identifier) ctx.addIssue({ code: 'custom', message: 'Required with iam auth', path: ['identifier'] });
+    }
+  });
+
+const awsClusterSchema = z
+  .strictObject({
+    vpcId: nonEmpty,
+    awsAccount: nonEmpty,
+    awsRegion: nonEmpty,
+    /** Suffix of every bucket name, so names are unique across AWS. */
+    globalNamespace: nonEmpty,
+    o5Deployer: z.strictObject({ assumeRoleArn: nonEmpty }),
+    albIngress: z.strictObject({ listenerArn: nonEmpty, securityGroupId: nonEmpty }),
+    o5Sidecar: z.strictObject({ imageVersion: nonEmpty, imageRepo: nonEmpty.optional() }),
+    eventBridge: z.strictObject({ eventBusArn: nonEmpty }),
+    ecsCluster: z.strictObject({
+      clusterName: nonEmpty,
+      taskExecutionRole: nonEmpty,
+      /** Registry of images that name none. */
+      defaultRegistry: nonEmpty,
+      subnetIds: z.array(nonEmpty).default([]),
+      baseSecurityGroupId: nonEmpty.optional(),
+    }),
+    rdsHosts: z.array(rdsHostSchema).default([]),
+  })
+  .superRefine((aws, ctx) => {
+    reportDuplicates(aws.rdsHosts.map((h) => h.serverGroupName), ['rdsHosts'], 'server group', ctx, 'serverGroupName');
+  });
+
+const clusterShape = {
+  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'Must match ^[a-z][a-z0-9-]*$ (lowercase letters, digits, hyphens)'),
+  aws: awsClusterSchema,
+};
+
+export const clusterConfigSchema = z.strictObject(clusterShape);
+
+/** A cluster with the environments it holds, as uploaded in one document. */
+export const clusterDocumentSchema = z
+  .strictObject({ ...clusterShape, environments: z.array(environmentConfigSchema).default([]) })
+  .superRefine((doc, ctx) => {
+    reportDuplicates(doc.environments.map((e) => e.fullName), ['environments'], 'environment', ctx, 'fullName');
+    doc.environments.forEach((env, index) => {
+      if (env.clusterName !== undefined && env.clusterName !== doc.name) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `Must be the cluster's name "${doc.name}" (or absent)`,
+          path: ['environments', index, 'clusterName'],
+        });
+      }
+    });
+  });
+
+export type ClusterConfig = z.output<typeof clusterConfigSchema>;
+export type ClusterDocument = z.output<typeof clusterDocumentSchema>;
+export type RdsHost = ClusterConfig['aws']['rdsHosts'][number];
+
+/** The cluster part of a cluster document (without its environments). */
+export function clusterOfDocument(doc: ClusterDocument): ClusterConfig {
+  const { environments: _environments, ...cluster } = doc;
+  return cluster;
+}
+
+export const DEFAULT_SIDECAR_IMAGE_REPO = 'ghcr.io/pentops/o5-runtime-sidecar';
+
+/** The sidecar image reference `<repo>:<version>` (the `O5SidecarImage` parameter). */
+export function sidecarImage(cluster: ClusterConfig): string {
+  const { imageRepo, imageVersion } = cluster.aws.o5Sidecar;
+  return `${imageRepo ?? DEFAULT_SIDECAR_IMAGE_REPO}:${imageVersion}`;
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { DomainError, ValidationError } from './errors.ts';
+import { detectFormat, findJsonErrorOffset, parseDocument, validateDocument } from './documents.ts';
+
+function malformed(fn: () => unknown): DomainError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(DomainError);
+    expect((err as DomainError).kind).toBe('malformed');
+    return err as DomainError;
+  }
+  throw new Error('expected a malformed-document error');
+}
+
+describe('parseDocument (yaml)', () => {
+  it('parses a mapping', () => {
+    expect(parseDocument('name: shop\nruntimes:\n  - name: api\n', 'yaml')).toEqual({ name: 'shop', runtimes: [{ name: 'api' }] });
+  });
+
+  it('reports line and column of a syntax error, as message and as an issue with path ""', () => {
+    const err = malformed(() => parseDocument('a: 1\nb: [1,\n c: :\n', 'yaml'));
+    expect(err.message).toMatch(/^Malformed YAML at line 3, column 5: /);
+    expect(err.issues[0]).toEqual({ path: '', message: expect.stringMatching(/^line 3, column 5: Unexpected/) });
+    expect(err.message).not.toContain('^'); // no code excerpt in the message
+  });
+
+  it('rejects duplicate keys with their position', () => {
+    const err = malformed(() => parseDocument('name: a\nname: b\n', 'yaml'));
+    expect(err.message).toBe('Malformed YAML at line 2, column 1: Map keys must be unique');
+  });
+
+  it('rejects several documents in one file', () => {
+    const err = malformed(() => parseDocument('a: 1\n---\nb: 2\n', 'yaml'));
+    expect(err.message).toContain('line 2, column 1');
+  });
+});
+
+describe('parseDocument (json)', () => {
+  it('parses an object', () => {
+    expect(parseDocument('{"name": "shop"}', 'json')).toEqual({ name: 'shop' });
+  });
+
+  it.each([
+    ['{"a": }', 1, 7],
+    ['{\n  "a": 1,\n}', 3, 1],
+    ['{"a": 1', 1, 8],
+    ['', 1, 1],
+    ['[1, 2] x', 1, 8],
+    ['{\n "a": "x\ty"\n}', 2, 9],
+    ['{"a": tru}', 1, 10],
+  ])('reports where %j goes wrong (line %i, column %i)', (text, line, col) => {
+    const err = malformed(() => parseDocument(text, 'json'));
+    expect(err.message).toMatch(new RegExp(`^Malformed JSON at line ${line}, column ${col}: `));
+    expect(err.issues).toEqual([{ path: '', message: err.message.replace('Malformed JSON at ', '') }]);
+  });
+
+  it('finds no error offset in valid JSON (scan agrees with JSON.parse)', () => {
+    const text = '{"a": [1, -2.5e3, true, false, null, "\\u00e9\\n"], "b": {}}';
+    expect(() => JSON.parse(text)).not.toThrow();
+    expect(findJsonErrorOffset(text)).toBe(text.length);
+  });
+});
+
+describe('detectFormat', () => {
+  it.each([
+    ['application/json', 'json'],
+    ['application/json; charset=utf-8', 'json'],
+    ['application/problem+json', 'json'],
+    ['application/yaml', 'yaml'],
+    ['application/x-yaml', 'yaml'],
+    ['text/yaml', 'yaml'],
+    ['TEXT/X-YAML', 'yaml'],
+    ['text/plain', 'yaml'],
+    ['application/octet-stream', null],
+    [undefined, null],
+    ['', null],
+  ])('%s -> %s', (contentType, format) => {
+    expect(detectFormat(contentType)).toBe(format);
+  });
+});
+
+describe('validateDocument', () => {
+  const schema = z.strictObject({
+    name: z.string(),
+    aws: z.strictObject({ rdsHosts: z.array(z.strictObject({ auth: z.enum(['iam', 'secret']) })) }),
+  });
+
+  it('returns the typed value', () => {
+    const value = { name: 'x', aws: { rdsHosts: [{ auth: 'iam' }] } };
+    expect(validateDocument(schema, value, 'cluster config')).toEqual(value);
+  });
+
+  it('lists every issue with its path; unknown keys are reported on the key', () => {
+    let error: unknown;
+    try {
+      validateDocument(schema, { aws: { rdsHosts: [{ auth: 'iam' }, { auth: 'x' }], extra: 1 }, other: true }, 'cluster config');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    const { issues, message } = error as ValidationError;
+    expect(issues).toEqual([
+      { path: 'name', message: 'Required' },
+      { path: 'aws.rdsHosts[1].auth', message: expect.stringContaining('Invalid option') },
+      { path: 'aws.extra', message: 'Unknown field' },
+      { path: 'other', message: 'Unknown field' },
+    ]);
+    expect(message).toMatch(/^Invalid cluster config: name: Required; aws\.rdsHosts\[1\]\.auth: .*aws\.extra: Unknown field \(and 1 more\)$/);
+  });
+});

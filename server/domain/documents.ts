@@ -1,0 +1,196 @@
+/**
+ * Reading submitted documents (cluster, environment and application configs): text -> value
+ * (parseDocument) and value -> typed config (validateDocument). Both fail with errors that point
+ * at the mistake: a line and column for text that does not parse, a path for a value that does
+ * not validate.
+ */
+import { parseDocument as parseYamlDocument } from 'yaml';
+import type { z } from 'zod';
+import { DomainError, ValidationError, formatPath, type FieldIssue } from './errors.ts';
+
+export type DocumentFormat = 'yaml' | 'json';
+
+/**
+ * Parses YAML or JSON text into a plain value. Throws DomainError('malformed') whose message says
+ * where the text went wrong (`line 3, column 5`); every problem found is also an issue with path ''.
+ */
+export function parseDocument(text: string, format: DocumentFormat): unknown {
+  return format === 'json' ? parseJson(text) : parseYaml(text);
+}
+
+/**
+ * Maps a Content-Type header to a document format: JSON types (`application/json`, `...+json`)
+ * to 'json'; YAML types (`application/yaml`, `text/yaml`, `x-yaml`, `...+yaml`) and `text/plain` to
+ * 'yaml'. Anything else (or no header) gives null, so the caller can answer 415 or pick a default.
+ */
+export function detectFormat(contentType: string | null | undefined): DocumentFormat | null {
+  if (!contentType) return null;
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  if (mediaType === 'application/json' || mediaType.endsWith('+json')) return 'json';
+  if (/^(application|text)\/(x-)?yaml$/.test(mediaType) || mediaType.endsWith('+yaml')) return 'yaml';
+  if (mediaType === 'text/plain') return 'yaml';
+  return null;
+}
+
+/**
+ * Checks a parsed value against a schema and returns the typed result. Throws ValidationError
+ * listing every problem, each with the path into the document (`aws.rdsHosts[1].auth`).
+ * `what` names the document in the error message ("cluster config").
+ */
+export function validateDocument<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value, { error: friendlierMessage });
+  if (result.success) return result.data;
+  const issues = result.error.issues.flatMap(toFieldIssues);
+  throw new ValidationError(`Invalid ${what}: ${describeIssues(issues)}`, issues);
+}
+
+/** Turns a list of issues into one readable sentence for the error message. */
+export function describeIssues(issues: FieldIssue[]): string {
+  const shown = issues.slice(0, 3).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  return shown.join('; ') + more;
+}
+
+// zod reports a missing field as "expected string, received undefined"; users read "Required".
+function friendlierMessage(issue: z.core.$ZodRawIssue): string | undefined {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return 'Required';
+  return undefined;
+}
+
+// An unknown key is reported by zod on its parent object; we report it on the key itself so the
+// path points at the line to delete.
+function toFieldIssues(issue: z.core.$ZodIssue): FieldIssue[] {
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'Unknown field' }));
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+function parseYaml(text: string): unknown {
+  const doc = parseYamlDocument(text);
+  if (doc.errors.length === 0) return doc.toJS();
+  const issues = doc.errors.map((error) => {
+    const where = error.linePos?.[0];
+    // The yaml package appends " at line L, column C:" and a code excerpt; keep only the reason.
+    const reason = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
+    const message = where ? `line ${where.line}, column ${where.col}: ${reason}` : reason;
+    return { path: '', message };
+  });
+  throw new DomainError('malformed', `Malformed YAML at ${issues[0]!.message}`, issues);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    // V8 does not always say where the error is ("Unexpected token '}', ... is not valid JSON"),
+    // so we find the offset ourselves and turn it into a line and column.
+    const offset = findJsonErrorOffset(text);
+    const { line, col } = lineAndColumn(text, offset);
+    const reason = (err as Error).message.replace(/,? ".*" is not valid JSON$/s, '').replace(/ in JSON at position \d+.*$/s, '');
+    const message = `line ${line}, column ${col}: ${reason}`;
+    throw new DomainError('malformed', `Malformed JSON at ${message}`, [{ path: '', message }]);
+  }
+}
+
+function lineAndColumn(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const col = offset - before.lastIndexOf('\n');
+  return { line, col };
+}
+
+/**
+ * Offset of the first syntax error in JSON text, by a small recursive-descent scan of the grammar
+ * (values are not built). Only called once JSON.parse has already failed.
+ */
+export function findJsonErrorOffset(text: string): number {
+  let i = 0;
+  class Stop {
+    constructor(readonly at: number) {}
+  }
+  const fail = (): never => {
+    throw new Stop(i);
+  };
+  const skipSpace = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i]!)) i++;
+  };
+  const literal = (word: string) => {
+    for (const ch of word) {
+      if (text[i] !== ch) fail();
+      i++;
+    }
+  };
+  const string = () => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      const ch = text[i]!;
+      if (ch < ' ') fail();
+      if (ch === '\\') {
+        i++;
+        if (text[i] === 'u') {
+          for (let k = 0; k < 4; k++) {
+            i++;
+            if (!/[0-9a-fA-F]/.test(text[i] ?? '')) fail();
+          }
+        } else if (!'"\\/bfnrt'.includes(text[i] ?? 'x')) fail();
+      }
+      i++;
+    }
+    if (text[i] !== '"') fail();
+    i++;
+  };
+  const number = () => {
+    const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i));
+    if (!match) fail();
+    i += match![0].length;
+  };
+  const value = (): void => {
+    skipSpace();
+    const ch = text[i];
+    if (ch === '{') {
+      i++;
+      skipSpace();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        skipSpace();
+        string();
+        skipSpace();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        skipSpace();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') return void i++;
+        else fail();
+      }
+    }
+    if (ch === '[') {
+      i++;
+      skipSpace();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        skipSpace();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') return void i++;
+        else fail();
+      }
+    }
+    if (ch === '"') return string();
+    if (ch === 't') return literal('true');
+    if (ch === 'f') return literal('false');
+    if (ch === 'n') return literal('null');
+    return number();
+  };
+  try {
+    value();
+    skipSpace();
+    if (i < text.length) fail();
+    return text.length;
+  } catch (e) {
+    if (e instanceof Stop) return Math.min(e.at, text.length);
+    throw e;
+  }
+}
