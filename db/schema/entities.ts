@@ -1,0 +1,101 @@
+/**
+ * State of the deployer's entities. Each entity is one row (status, data, version) plus an
+ * append-only event table holding every event with the state after it. The same two shapes serve
+ * every state machine (server/domain/state-machine), so the engine writes them with one set of SQL.
+ */
+
+import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, bigserial } from 'drizzle-orm/pg-core';
+
+const timestamps = {
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+};
+
+/** Columns every state row has. `data` is the machine's data; `version` counts events applied. */
+const stateColumns = {
+  id: uuid('id').primaryKey(),
+  status: text('status').notNull(),
+  data: jsonb('data').notNull(),
+  version: integer('version').notNull(),
+  ...timestamps,
+};
+
+/**
+ * Columns every event row has. `position` orders events globally (cursor pages, live streams);
+ * `sequence` orders them within their entity. `status`/`data` are the state after the event.
+ */
+function eventColumns() {
+  return {
+    position: bigserial('position', { mode: 'number' }).primaryKey(),
+    eventId: uuid('event_id').notNull(),
+    entityId: uuid('entity_id').notNull(),
+    sequence: integer('sequence').notNull(),
+    type: text('type').notNull(),
+    payload: jsonb('payload').notNull(),
+    cause: jsonb('cause'),
+    status: text('status').notNull(),
+    data: jsonb('data').notNull(),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
+  };
+}
+
+export const clusters = pgTable('clusters', { ...stateColumns, name: text('name').notNull() }, (t) => [
+  uniqueIndex('clusters_name_key').on(t.name),
+]);
+
+export const clusterEvents = pgTable('cluster_events', eventColumns(), (t) => [
+  uniqueIndex('cluster_events_event_id_key').on(t.eventId),
+  uniqueIndex('cluster_events_entity_sequence_key').on(t.entityId, t.sequence),
+]);
+
+export const environments = pgTable(
+  'environments',
+  { ...stateColumns, name: text('name').notNull(), clusterId: uuid('cluster_id').notNull() },
+  (t) => [uniqueIndex('environments_name_key').on(t.name), index('environments_cluster_idx').on(t.clusterId)],
+);
+
+export const environmentEvents = pgTable('environment_events', eventColumns(), (t) => [
+  uniqueIndex('environment_events_event_id_key').on(t.eventId),
+  uniqueIndex('environment_events_entity_sequence_key').on(t.entityId, t.sequence),
+]);
+
+export const stacks = pgTable(
+  'stacks',
+  {
+    ...stateColumns,
+    /** CloudFormation stack name, `{environment}-{application}`. */
+    name: text('name').notNull(),
+    environmentName: text('environment_name').notNull(),
+    applicationName: text('application_name').notNull(),
+  },
+  (t) => [uniqueIndex('stacks_name_key').on(t.name), index('stacks_env_app_idx').on(t.environmentName, t.applicationName)],
+);
+
+export const stackEvents = pgTable('stack_events', eventColumns(), (t) => [
+  uniqueIndex('stack_events_event_id_key').on(t.eventId),
+  uniqueIndex('stack_events_entity_sequence_key').on(t.entityId, t.sequence),
+]);
+
+export const deployments = pgTable(
+  'deployments',
+  {
+    ...stateColumns,
+    stackId: uuid('stack_id').notNull(),
+    environmentName: text('environment_name').notNull(),
+    applicationName: text('application_name').notNull(),
+    /** The application version being deployed (usually a commit SHA). */
+    appVersion: text('app_version').notNull(),
+  },
+  (t) => [
+    index('deployments_stack_idx').on(t.stackId),
+    index('deployments_env_app_idx').on(t.environmentName, t.applicationName),
+    index('deployments_status_idx').on(t.status),
+    index('deployments_created_idx').on(t.createdAt, t.id),
+  ],
+);
+
+export const deploymentEvents = pgTable('deployment_events', eventColumns(), (t) => [
+  uniqueIndex('deployment_events_event_id_key').on(t.eventId),
+  uniqueIndex('deployment_events_entity_sequence_key').on(t.entityId, t.sequence),
+]);
+
