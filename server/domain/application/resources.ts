@@ -1,0 +1,85 @@
+/**
+ * What an application owns or uses besides its runtimes (o5-domain §3.1, §3.6): buckets, secrets,
+ * Postgres databases and the topics it publishes to.
+ */
+import { z } from 'zod';
+import { migrateContainerSchema } from './container.ts';
+import { exactlyOneOf } from './schema-helpers.ts';
+
+/** Lowercase, digits and hyphens: the name becomes part of an S3 bucket name. */
+const bucketLabel = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'Must be lowercase letters, digits and hyphens (it is part of a bucket name)');
+
+const blobstoreRefSchema = z
+  .strictObject({
+    /** Read access; the default when neither permission is set. */
+    readPermission: z.boolean().default(false),
+    /** Write access; does not imply read. */
+    writePermission: z.boolean().default(false),
+    /** The owning application, in the same environment. */
+    application: z.string().regex(/^[a-z][a-z0-9]+$/, 'Must be an application name').optional(),
+    /** The full name of a bucket that follows no naming pattern. */
+    bucketName: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'Must be a valid S3 bucket name').optional(),
+  })
+  .superRefine((ref, ctx) => exactlyOneOf(ref, ['application', 'bucketName'], ctx));
+
+export const blobstoreSchema = z.strictObject({
+  name: bucketLabel,
+  /** Declared by the original proto; it changes nothing yet. */
+  grants: z.array(z.strictObject({ principal: z.string() })).default([]),
+  /** A bucket owned elsewhere: no bucket is created, only permissions are granted. */
+  ref: blobstoreRefSchema.optional(),
+  /** Owned buckets only: send S3 events to EventBridge. */
+  emitEvents: z.boolean().default(false),
+  /** Declared by the original proto; it changes nothing yet. */
+  sftpSettings: z
+    .strictObject({ users: z.array(z.strictObject({ username: z.string(), publicSshKey: z.string() })).default([]) })
+    .optional(),
+});
+
+export const secretSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -'),
+});
+
+const postgresSchema = z
+  .strictObject({
+    /** Database name inside the server is `<env>_<app>_<suffix>`; the suffix defaults to the database's name. */
+    dbNameSuffix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -').optional(),
+    /** Deprecated spelling of dbNameSuffix. */
+    dbName: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -').optional(),
+    /** Which of the cluster's RDS hosts (`serverGroupName`) holds it. */
+    serverGroup: z.string().min(1).default('default'),
+    dbExtensions: z.array(z.string().min(1)).default([]),
+    /** Run before the new version starts; it gets the database's connection like the app does. */
+    migrateContainer: migrateContainerSchema.optional(),
+    /** The first runtime's sidecar publishes this database's outbox. */
+    runOutbox: z.boolean().default(false),
+    /** The outbox may hold messages to send later. */
+    outboxDelayable: z.boolean().default(false),
+  })
+  .superRefine((pg, ctx) => {
+    if (pg.dbName !== undefined && pg.dbNameSuffix !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'Set dbNameSuffix only (dbName is its deprecated spelling)', path: ['dbName'] });
+    }
+    if (pg.outboxDelayable && !pg.runOutbox) {
+      ctx.addIssue({ code: 'custom', message: 'Requires runOutbox: true', path: ['outboxDelayable'] });
+    }
+  });
+
+export const databaseSchema = z.strictObject({
+  /** The key other parts of the config use to refer to the database. */
+  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'Must start with a letter; letters, digits, _ or -'),
+  postgres: postgresSchema,
+});
+
+export const targetSchema = z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'Must be a topic name') });
+
+export type Blobstore = z.output<typeof blobstoreSchema>;
+export type Secret = z.output<typeof secretSchema>;
+export type Database = z.output<typeof databaseSchema>;
+export type Postgres = Database['postgres'];
+export type Target = z.output<typeof targetSchema>;
+
+/** The suffix of the database's name inside the server (dbName is the deprecated spelling). */
+export function databaseNameSuffix(db: Database): string {
+  return db.postgres.dbNameSuffix ?? db.postgres.dbName ?? db.name;
+}

@@ -1,0 +1,52 @@
+/**
+ * The forms a subscription `name` can take (o5-domain §3.5), parsed once so that the schema can
+ * reject a bad name and the template builder can turn a good one into SNS or EventBridge wiring.
+ *
+ * Fix of a ⚠: the proto documents `/global/<type>` while the Go code only understood `global/<type>`
+ * (and read `/global/event` as gRPC service "global", method "event"). Both forms mean the same here.
+ */
+
+export type GlobalMessageType = 'event' | 'upsert' | '*';
+
+export type SubscriptionTarget =
+  /** `o5-infra/<topic>`: the cluster's SNS topic `<cluster>-<topic>`. */
+  | { kind: 'sns'; topic: string }
+  /** `<topic>`: EventBridge messages whose destinationTopic is the topic. */
+  | { kind: 'topic'; topic: string }
+  /** `/<package.Service>`: every message of a gRPC service. */
+  | { kind: 'service'; service: string }
+  /** `/<package.Service>/<Method>`: one method of a gRPC service. */
+  | { kind: 'method'; service: string; method: string }
+  /** `global/<type>` or `/global/<type>`: every PSM event, every upsert, or everything. */
+  | { kind: 'global'; type: GlobalMessageType };
+
+const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/; // package-qualified: foo.v1.Bar
+const METHOD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The meaning of a subscription name, or an explanation of why it has none. */
+export function parseSubscriptionName(name: string): SubscriptionTarget | { error: string } {
+  if (name.startsWith('o5-infra/')) {
+    const topic = name.slice('o5-infra/'.length);
+    return TOPIC.test(topic) ? { kind: 'sns', topic } : { error: 'o5-infra/<topic> needs a topic name' };
+  }
+  const global = /^\/?global\/(.*)$/.exec(name);
+  if (global) {
+    const type = global[1];
+    if (type === 'event' || type === 'upsert' || type === '*') return { kind: 'global', type };
+    return { error: 'global/<type> takes type event, upsert or *' };
+  }
+  if (!name.startsWith('/')) {
+    if (name.includes('/')) return { error: `Unknown prefix "${name.slice(0, name.indexOf('/') + 1)}"` };
+    return TOPIC.test(name) ? { kind: 'topic', topic: name } : { error: 'Not a topic name' };
+  }
+  const parts = name.slice(1).split('/');
+  if (parts.length === 1 && SERVICE.test(parts[0]!)) return { kind: 'service', service: parts[0]! };
+  if (parts.length === 2 && SERVICE.test(parts[0]!) && METHOD.test(parts[1]!)) {
+    return { kind: 'method', service: parts[0]!, method: parts[1]! };
+  }
+  return { error: 'Expected /<package.Service> or /<package.Service>/<Method>' };
+}
+
+export const SUBSCRIPTION_NAME_FORMS =
+  'o5-infra/<topic>, <topic>, /<package.Service>, /<package.Service>/<Method>, global/<event|upsert|*>';
