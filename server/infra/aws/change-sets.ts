@@ -1,0 +1,129 @@
+/**
+ * The resource import plan (CF.ImportPlan): a change set of type IMPORT that adopts the resources
+ * an earlier stack left behind (DeletionPolicy Retain) into the freshly created empty stack.
+ */
+import {
+  CreateChangeSetCommand,
+  DescribeChangeSetCommand,
+  ExecuteChangeSetCommand,
+} from '@aws-sdk/client-cloudformation';
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
+import { changeSetLifecycle, UnknownChangeSetStatusError } from '../../domain/cloudformation/change-set-lifecycle.ts';
+import {
+  ImportTemplateError,
+  importCandidates,
+  importTemplate,
+  parseTemplate,
+  type ImportCandidate,
+  type ResourceToImport,
+} from '../../domain/cloudformation/import-template.ts';
+import { InfraError, type ChangeSetDescription, type StackParameterValue } from '../port.ts';
+import { cfToken } from './client-tokens.ts';
+import type { AwsContext } from './context.ts';
+import { downloadTemplate } from './templates-s3.ts';
+
+export async function createImportChangeSet(
+  ctx: AwsContext,
+  input: { stackName: string; changeSetName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
+): Promise<void> {
+  const token = cfToken(input.clientToken);
+  const body = await downloadTemplate(ctx, input.templateUrl);
+  const template = withTemplateErrors(() => parseTemplate(body));
+  const values: Record<string, string> = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
+  values['AWS::Region'] = ctx.options.region;
+  if (ctx.options.accountId) values['AWS::AccountId'] = ctx.options.accountId;
+
+  const imports: ResourceToImport[] = [];
+  for (const candidate of withTemplateErrors(() => importCandidates(template, values))) {
+    const identifier = await existingResource(ctx, candidate);
+    if (identifier) imports.push({ logicalId: candidate.logicalId, resourceType: candidate.resourceType, identifier });
+  }
+  const templateBody = withTemplateErrors(() => importTemplate(template, imports));
+
+  const command = new CreateChangeSetCommand({
+    StackName: input.stackName,
+    ChangeSetName: input.changeSetName,
+    ChangeSetType: 'IMPORT',
+    TemplateBody: templateBody,
+    Parameters: input.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+    Capabilities: ['CAPABILITY_NAMED_IAM'],
+    ResourcesToImport: imports.map((i) => ({
+      LogicalResourceId: i.logicalId,
+      ResourceType: i.resourceType,
+      ResourceIdentifier: i.identifier,
+    })),
+    ClientToken: token,
+  });
+  await ctx.call(() => ctx.clients.cloudFormation.send(command));
+}
+
+export async function describeChangeSet(
+  ctx: AwsContext,
+  input: { stackName: string; changeSetName: string },
+): Promise<ChangeSetDescription> {
+  const result = await ctx.call(() =>
+    ctx.clients.cloudFormation.send(
+      new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName }),
+    ),
+  );
+  const status = result.Status ?? 'UNKNOWN';
+  const executionStatus = result.ExecutionStatus;
+  let lifecycle;
+  try {
+    lifecycle = changeSetLifecycle(status, executionStatus);
+  } catch (err) {
+    if (err instanceof UnknownChangeSetStatusError) throw new InfraError('UnknownChangeSetStatus', err.message);
+    throw err;
+  }
+  return {
+    status,
+    ...(executionStatus ? { executionStatus } : {}),
+    lifecycle,
+    ...(result.StatusReason ? { reason: result.StatusReason } : {}),
+  };
+}
+
+export async function executeChangeSet(
+  ctx: AwsContext,
+  input: { stackName: string; changeSetName: string; clientToken: string },
+): Promise<void> {
+  const command = new ExecuteChangeSetCommand({
+    StackName: input.stackName,
+    ChangeSetName: input.changeSetName,
+    ClientRequestToken: cfToken(input.clientToken),
+  });
+  await ctx.call(() => ctx.clients.cloudFormation.send(command));
+}
+
+/**
+ * The identifier CloudFormation imports a resource by, or null when the resource is not there to
+ * import (it was never created, or was deleted by hand): such resources are left out of the plan.
+ */
+async function existingResource(ctx: AwsContext, candidate: ImportCandidate): Promise<Record<string, string> | null> {
+  try {
+    if (candidate.resourceType === 'AWS::S3::Bucket') {
+      await ctx.call(() => ctx.clients.s3.send(new HeadBucketCommand({ Bucket: candidate.physicalName })));
+      return { BucketName: candidate.physicalName };
+    }
+    const secret = await ctx.call(() =>
+      ctx.clients.secretsManager.send(new DescribeSecretCommand({ SecretId: candidate.physicalName })),
+    );
+    if (!secret.ARN || secret.DeletedDate) return null;
+    return { Id: secret.ARN };
+  } catch (err) {
+    if (err instanceof InfraError && (err.code === 'NotFound' || err.code === 'NoSuchBucket' || err.code === 'ResourceNotFoundException')) {
+      return null;
+    }
+    throw err;
+  }
+}
+
+function withTemplateErrors<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (err) {
+    if (err instanceof ImportTemplateError) throw new InfraError('ImportTemplateError', err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * What every part of the AWS infra shares: the SDK clients, built once, and the call wrapper that
+ * retries throttling and turns failures into InfraError.
+ */
+import { CloudFormationClient, type CloudFormationClientConfig } from '@aws-sdk/client-cloudformation';
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DEFAULT_RETRY_POLICY, callAws, type RetryPolicy } from './errors.ts';
+
+export interface AwsInfraOptions {
+  region: string;
+  /**
+   * One endpoint for every service (moto, LocalStack). Without it the SDK uses AWS, or whatever
+   * `AWS_ENDPOINT_URL` says; pass that variable here too, so that template URLs point at it.
+   */
+  endpoint?: string;
+  /** Without them, the SDK's default credential chain. */
+  credentials?: CloudFormationClientConfig['credentials'];
+  /** The S3 bucket templates are stored in; CloudFormation must be able to read it. */
+  templateBucket: string;
+  /** Resolves `AWS::AccountId` in the names of resources to import; only needed if they use it. */
+  accountId?: string;
+  /** Patience with throttling (see errors.ts). */
+  retry?: Partial<RetryPolicy>;
+  /** The SDK's own attempts per call (network faults, 5xx); the SDK default when absent. */
+  maxAttempts?: number;
+  /** TLS to the RDS hosts; `prefer` (the default) uses TLS when the server offers it. */
+  databaseSsl?: 'prefer' | 'require' | 'disable';
+}
+
+export interface AwsClients {
+  cloudFormation: CloudFormationClient;
+  ecs: ECSClient;
+  elb: ElasticLoadBalancingV2Client;
+  s3: S3Client;
+  secretsManager: SecretsManagerClient;
+}
+
+export interface AwsContext {
+  options: AwsInfraOptions;
+  clients: AwsClients;
+  /** Runs one provider call: retried while throttled, failures thrown as InfraError. */
+  call<T>(request: () => Promise<T>): Promise<T>;
+}
+
+export function createAwsContext(options: AwsInfraOptions): AwsContext {
+  const config = {
+    region: options.region,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+  };
+  const clients: AwsClients = {
+    cloudFormation: new CloudFormationClient(config),
+    ecs: new ECSClient(config),
+    elb: new ElasticLoadBalancingV2Client(config),
+    // Emulators answer on one host name, so buckets go in the path, not in the host name.
+    s3: new S3Client({ ...config, forcePathStyle: Boolean(options.endpoint) }),
+    secretsManager: new SecretsManagerClient(config),
+  };
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+  return { options, clients, call: (request) => callAws(request, policy) };
+}
+
+export function destroyClients(clients: AwsClients): void {
+  for (const client of Object.values(clients)) client.destroy();
+}

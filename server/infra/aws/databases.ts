@@ -1,0 +1,114 @@
+/**
+ * The database steps against an RDS host: the credentials come from AWS (a root secret in Secrets
+ * Manager, or an RDS IAM token), the SQL from server/infra/postgres. Unlike the other calls these
+ * finish before returning: they are short SQL sessions.
+ *
+ * App credentials (Secrets Manager hosts): the role logs in with a password kept in the app's
+ * secret (a stack output). The secret's password is reused as long as it belongs to the role, so a
+ * second upsert changes nothing; `rotateCredentials` sets a new one. The role is changed first and
+ * the secret written after, so that a failure in between is repaired by the retry (the secret
+ * still does not match, and a new password is set again).
+ */
+import { Signer } from '@aws-sdk/rds-signer';
+import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  InfraError,
+  type DatabaseAdminAccess,
+  type DatabaseTarget,
+  type UpsertDatabaseInput,
+} from '../port.ts';
+import { appSecret, generatePassword, parseAppSecret, parseRootSecret, sameSecret, type DbSecret } from '../postgres/db-secret.ts';
+import * as provision from '../postgres/provision.ts';
+import type { PostgresServer } from '../postgres/server.ts';
+import type { AwsContext } from './context.ts';
+import { toInfraError } from './errors.ts';
+
+export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput): Promise<void> {
+  const admin = await adminServer(ctx, input.admin);
+
+  if (input.app.kind === 'iam') {
+    // The role is the database's name; the IAM user the app signs its tokens for must be that role.
+    if (input.app.dbUser !== input.dbName) {
+      throw new InfraError('InvalidDatabaseUser', `IAM app user ${input.app.dbUser} differs from its database role ${input.dbName}`);
+    }
+    await runSql(() => provision.upsertDatabase(admin, { dbName: input.dbName, extensions: input.extensions, login: { kind: 'iam' } }));
+    return;
+  }
+
+  const { secretArn, rotateCredentials } = input.app;
+  const current = parseAppSecret(await readSecret(ctx, secretArn), input.dbName);
+  const reuse = current !== null && !rotateCredentials;
+  const password = reuse ? current.dbpass : generatePassword();
+  const wanted = appSecret(input.dbName, password, { dbhost: admin.host, dbport: admin.port });
+
+  await runSql(() =>
+    provision.upsertDatabase(admin, {
+      dbName: input.dbName,
+      extensions: input.extensions,
+      login: { kind: 'password', password, setOnExistingRole: !reuse },
+    }),
+  );
+  if (!sameSecret(current, wanted)) await writeSecret(ctx, secretArn, wanted);
+}
+
+export async function cleanupDatabase(ctx: AwsContext, input: DatabaseTarget): Promise<void> {
+  const admin = await adminServer(ctx, input.admin);
+  await runSql(() => provision.cleanupDatabase(admin, input.dbName));
+}
+
+export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget): Promise<void> {
+  const admin = await adminServer(ctx, input.admin);
+  await runSql(() => provision.destroyDatabase(admin, input.dbName));
+}
+
+/** The administrator's way in: the host's root secret, or an IAM token asked for at each connection. */
+async function adminServer(ctx: AwsContext, access: DatabaseAdminAccess): Promise<PostgresServer> {
+  const ssl = ctx.options.databaseSsl ?? 'prefer';
+  if (access.kind === 'secretsManager') {
+    const root = parseRootSecret(access.secretName, await readSecret(ctx, access.secretName, { required: true }));
+    return { host: root.dbhost, port: root.dbport, user: root.dbuser, password: root.dbpass, database: root.dbname, ssl };
+  }
+  const signer = new Signer({
+    hostname: access.endpoint,
+    port: access.port,
+    username: access.dbUser,
+    region: ctx.options.region,
+    ...(ctx.options.credentials ? { credentials: ctx.options.credentials } : {}),
+  });
+  return {
+    host: access.endpoint,
+    port: access.port,
+    user: access.dbUser,
+    password: () => signer.getAuthToken(),
+    database: access.dbName,
+    ssl,
+  };
+}
+
+/** A secret's current string; undefined when it has no value yet (a secret created empty by the stack). */
+async function readSecret(ctx: AwsContext, secretId: string, options: { required?: boolean } = {}): Promise<string | undefined> {
+  try {
+    const result = await ctx.call(() => ctx.clients.secretsManager.send(new GetSecretValueCommand({ SecretId: secretId })));
+    return result.SecretString;
+  } catch (err) {
+    if (!options.required && err instanceof InfraError && err.code === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+}
+
+async function writeSecret(ctx: AwsContext, secretId: string, value: DbSecret): Promise<void> {
+  await ctx.call(() =>
+    ctx.clients.secretsManager.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: JSON.stringify(value) })),
+  );
+}
+
+/** Postgres failures keep their SQLSTATE, so the step says what the server said. */
+async function runSql<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const e = err as { name?: string; code?: string; message?: string };
+    if (e?.name === 'PostgresError') throw new InfraError('PostgresError', `${e.message} (SQLSTATE ${e.code})`);
+    throw toInfraError(err);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * CloudFormation stacks: each call starts an operation and returns; the engine polls
+ * `describeStack`. Every mutating call carries the engine's token as ClientRequestToken.
+ */
+import {
+  CancelUpdateStackCommand,
+  ContinueUpdateRollbackCommand,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  UpdateStackCommand,
+  type Parameter,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
+import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
+import { cfLifecycle, UnknownStackStatusError } from '../../domain/cloudformation/lifecycle.ts';
+import { scaleParameters } from '../../domain/cloudformation/scale-parameters.ts';
+import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
+import { cfToken } from './client-tokens.ts';
+import type { AwsContext } from './context.ts';
+
+/** The named IAM roles and policies of application templates need it. */
+const CAPABILITIES = ['CAPABILITY_NAMED_IAM' as const];
+
+export async function describeStack(ctx: AwsContext, stackName: string): Promise<StackDescription | null> {
+  const stack = await findStack(ctx, stackName);
+  if (!stack || stack.StackStatus === 'DELETE_COMPLETE') return null;
+  const status = stack.StackStatus ?? 'UNKNOWN';
+  return {
+    stackName: stack.StackName ?? stackName,
+    stackId: stack.StackId ?? '',
+    status,
+    lifecycle: lifecycleOf(status),
+    ...(stack.StackStatusReason ? { statusReason: stack.StackStatusReason } : {}),
+    outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? ''])),
+    parameters: Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? ''])),
+    ...(await lastClientToken(ctx, stack)),
+  };
+}
+
+export async function createEmptyStack(ctx: AwsContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  const command = new CreateStackCommand({
+    StackName: input.stackName,
+    TemplateBody: emptyStackTemplate(),
+    Capabilities: CAPABILITIES,
+    ClientRequestToken: cfToken(input.clientToken),
+  });
+  await ctx.call(() => ctx.clients.cloudFormation.send(command));
+}
+
+export async function updateStack(
+  ctx: AwsContext,
+  input: { stackName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
+): Promise<UpdateStackResult> {
+  const command = new UpdateStackCommand({
+    StackName: input.stackName,
+    TemplateURL: input.templateUrl,
+    Parameters: input.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+    Capabilities: CAPABILITIES,
+    ClientRequestToken: cfToken(input.clientToken),
+  });
+  return runUpdate(ctx, command);
+}
+
+/** UpdateStack with the previous template: every current `DesiredCount*` set, the rest kept. */
+export async function scaleStack(
+  ctx: AwsContext,
+  input: { stackName: string; desiredCount: number; clientToken: string },
+): Promise<UpdateStackResult> {
+  const token = cfToken(input.clientToken);
+  const stack = await findStack(ctx, input.stackName);
+  if (!stack) throw new InfraError('ValidationError', `Stack with id ${input.stackName} does not exist`);
+  const currentKeys = (stack.Parameters ?? []).map((p) => p.ParameterKey ?? '');
+  const parameters: Parameter[] = scaleParameters(currentKeys, input.desiredCount).map((p) =>
+    'value' in p ? { ParameterKey: p.key, ParameterValue: p.value } : { ParameterKey: p.key, UsePreviousValue: true },
+  );
+  const command = new UpdateStackCommand({
+    StackName: input.stackName,
+    UsePreviousTemplate: true,
+    Parameters: parameters,
+    Capabilities: CAPABILITIES,
+    ClientRequestToken: token,
+  });
+  return runUpdate(ctx, command);
+}
+
+export async function cancelStackUpdate(ctx: AwsContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  const command = new CancelUpdateStackCommand({ StackName: input.stackName, ClientRequestToken: cfToken(input.clientToken) });
+  await ctx.call(() => ctx.clients.cloudFormation.send(command));
+}
+
+/** Asks CloudFormation to finish a rollback that failed (UPDATE_ROLLBACK_FAILED → UPDATE_ROLLBACK_COMPLETE). */
+export async function continueUpdateRollback(ctx: AwsContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  const command = new ContinueUpdateRollbackCommand({ StackName: input.stackName, ClientRequestToken: cfToken(input.clientToken) });
+  await ctx.call(() => ctx.clients.cloudFormation.send(command));
+}
+
+export async function deleteStack(ctx: AwsContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  const command = new DeleteStackCommand({ StackName: input.stackName, ClientRequestToken: cfToken(input.clientToken) });
+  await ctx.call(() => ctx.clients.cloudFormation.send(command));
+}
+
+/** The stack, or null when CloudFormation says it does not exist. */
+export async function findStack(ctx: AwsContext, stackName: string): Promise<Stack | null> {
+  try {
+    const result = await ctx.call(() => ctx.clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })));
+    return result.Stacks?.[0] ?? null;
+  } catch (err) {
+    if (err instanceof InfraError && err.code === 'ValidationError' && /does not exist/.test(err.message)) return null;
+    throw err;
+  }
+}
+
+/** CloudFormation refuses an update that changes nothing; for the deployer that is a success. */
+async function runUpdate(ctx: AwsContext, command: UpdateStackCommand): Promise<UpdateStackResult> {
+  try {
+    await ctx.call(() => ctx.clients.cloudFormation.send(command));
+    return { noUpdates: false };
+  } catch (err) {
+    if (err instanceof InfraError && err.code === 'ValidationError' && /No updates are to be performed/.test(err.message)) {
+      return { noUpdates: true };
+    }
+    throw err;
+  }
+}
+
+function lifecycleOf(status: string) {
+  try {
+    return cfLifecycle(status);
+  } catch (err) {
+    if (err instanceof UnknownStackStatusError) throw new InfraError('UnknownStackStatus', err.message);
+    throw err;
+  }
+}
+
+/**
+ * The token of the operation that produced the stack's latest event: the engine compares it with
+ * its own to tell its operation from someone else's. DescribeStacks does not report it.
+ */
+async function lastClientToken(ctx: AwsContext, stack: Stack): Promise<{ lastClientToken?: string }> {
+  const events = await ctx.call(() =>
+    ctx.clients.cloudFormation.send(new DescribeStackEventsCommand({ StackName: stack.StackId ?? stack.StackName })),
+  );
+  const token = events.StackEvents?.[0]?.ClientRequestToken;
+  return token ? { lastClientToken: token } : {};
+}

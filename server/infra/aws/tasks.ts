@@ -1,0 +1,53 @@
+/**
+ * One-off ECS tasks (database migrations). The task is tagged and `startedBy` with values the
+ * engine derives from the step, so it can be recognised; whether it succeeded is the domain's
+ * call (server/domain/ecs/task-outcome.ts) on what `describeTask` returns.
+ */
+import { DescribeTasksCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { InfraError, type TaskDescription } from '../port.ts';
+import { ecsToken } from './client-tokens.ts';
+import type { AwsContext } from './context.ts';
+
+export const RUN_TASK_TAG = 'o5-run-task';
+
+export async function runTask(
+  ctx: AwsContext,
+  input: { cluster: string; taskDefinition: string; clientToken: string; startedBy: string },
+): Promise<{ taskArn: string }> {
+  const command = new RunTaskCommand({
+    cluster: input.cluster,
+    taskDefinition: input.taskDefinition,
+    count: 1,
+    startedBy: input.startedBy,
+    clientToken: ecsToken(input.clientToken),
+    tags: [{ key: RUN_TASK_TAG, value: input.clientToken }],
+  });
+  const result = await ctx.call(() => ctx.clients.ecs.send(command));
+  const taskArn = result.tasks?.[0]?.taskArn;
+  if (taskArn) return { taskArn };
+  // ECS answers 200 with `failures` when it cannot place the task (no capacity, bad definition...).
+  const failures = (result.failures ?? []).map((f) => [f.arn, f.reason, f.detail].filter(Boolean).join(': '));
+  throw new InfraError('RunTaskFailed', failures.length > 0 ? failures.join('; ') : 'ECS started no task');
+}
+
+export async function describeTask(ctx: AwsContext, input: { cluster: string; taskArn: string }): Promise<TaskDescription> {
+  const result = await ctx.call(() =>
+    ctx.clients.ecs.send(new DescribeTasksCommand({ cluster: input.cluster, tasks: [input.taskArn] })),
+  );
+  const task = result.tasks?.[0];
+  if (!task) {
+    const reason = result.failures?.[0]?.reason ?? 'MISSING';
+    throw new InfraError('TaskNotFound', `${input.taskArn}: ${reason}`);
+  }
+  return {
+    taskArn: task.taskArn ?? input.taskArn,
+    lastStatus: task.lastStatus ?? 'UNKNOWN',
+    ...(task.stopCode ? { stopCode: task.stopCode } : {}),
+    ...(task.stoppedReason ? { stoppedReason: task.stoppedReason } : {}),
+    containers: (task.containers ?? []).map((c) => ({
+      name: c.name ?? '',
+      ...(c.exitCode !== undefined && c.exitCode !== null ? { exitCode: c.exitCode } : {}),
+      ...(c.reason ? { reason: c.reason } : {}),
+    })),
+  };
+}

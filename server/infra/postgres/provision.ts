@@ -1,0 +1,130 @@
+/**
+ * The SQL of the database steps (DB.Upsert, DB.Cleanup, DB.Destroy), run as the server's
+ * administrator. Every statement is preceded by a catalog check, so running a step twice changes
+ * nothing the second time; each function returns the statements it executed (passwords hidden),
+ * which is the step's log and, in tests, the proof of that.
+ *
+ * The application's database and its role share one name (`{env}_{app}_{suffix}`); the role owns
+ * the database and logs in with a password (Secrets Manager hosts) or an RDS IAM token (IAM hosts).
+ */
+import type { Sql } from 'postgres';
+import { giveAppRoleItsObjects } from './ownership.ts';
+import { scramSha256Verifier } from './scram.ts';
+import { withSession, type PostgresServer } from './server.ts';
+import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
+
+export type AppLogin =
+  /** `setOnExistingRole`: a new or rotated password, to be set on the role even if it exists. */
+  | { kind: 'password'; password: string; setOnExistingRole: boolean }
+  | { kind: 'iam' };
+
+export interface UpsertDatabaseSpec {
+  dbName: string;
+  extensions: string[];
+  login: AppLogin;
+}
+
+/** The statements a step executed, in order, passwords replaced by `***`. */
+export type ExecutedStatements = string[];
+
+/**
+ * Creates the role (LOGIN) and the database it owns if missing, sets the login, creates the
+ * extensions inside the database, and gives the role whatever it does not own there yet.
+ */
+export async function upsertDatabase(server: PostgresServer, spec: UpsertDatabaseSpec): Promise<ExecutedStatements> {
+  const name = checkDatabaseName(spec.dbName);
+  const extensions = spec.extensions.map(checkExtensionName);
+  const log = new StatementLog();
+  const role = quoteIdent(name);
+
+  await withSession(server, server.database, async (sql) => {
+    const [existing] = await sql<{ canLogin: boolean }[]>`select rolcanlogin as "canLogin" from pg_roles where rolname = ${name}`;
+    const password = spec.login.kind === 'password' ? spec.login.password : undefined;
+    if (!existing) {
+      await log.run(sql, `CREATE ROLE ${role} LOGIN${passwordClause(password)}`);
+    } else {
+      if (!existing.canLogin) await log.run(sql, `ALTER ROLE ${role} LOGIN`);
+      if (spec.login.kind === 'password' && spec.login.setOnExistingRole) {
+        await log.run(sql, `ALTER ROLE ${role}${passwordClause(password)}`);
+      }
+    }
+
+    // RDS only lets a role log in with IAM tokens when it is a member of rds_iam (absent elsewhere).
+    if (spec.login.kind === 'iam') {
+      const [rdsIam] = await sql<{ member: boolean }[]>`
+        select pg_has_role(${name}, oid, 'MEMBER') as member from pg_roles where rolname = 'rds_iam'`;
+      if (rdsIam && !rdsIam.member) await log.run(sql, `GRANT rds_iam TO ${role}`);
+    }
+
+    // An administrator that is not a superuser (RDS) must be able to act as the role to make it
+    // the database's owner and, later, to give it objects: membership, or SET from Postgres 16.
+    const version = await serverVersion(sql);
+    const [{ canAct }] = await sql<{ canAct: boolean }[]>`
+      select pg_has_role(current_user, ${name}, ${version >= 160000 ? 'SET' : 'MEMBER'}) as "canAct"`;
+    if (!canAct) await log.run(sql, `GRANT ${role} TO CURRENT_USER`);
+
+    const [database] = await sql`select 1 from pg_database where datname = ${name}`;
+    if (!database) await log.run(sql, `CREATE DATABASE ${role} OWNER ${role}`);
+  });
+
+  await withSession(server, name, async (sql) => {
+    const installed = new Set((await sql<{ extname: string }[]>`select extname from pg_extension`).map((e) => e.extname));
+    for (const extension of extensions) {
+      if (!installed.has(extension)) await log.run(sql, `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(extension)}`);
+    }
+    await giveAppRoleItsObjects(sql, name, log.run);
+  });
+
+  return log.statements;
+}
+
+/**
+ * After a migration: the app role owns everything in its database (see ownership.ts). The
+ * migration needs no privilege the app role lacks, so there is nothing temporary to revoke.
+ */
+export async function cleanupDatabase(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
+  const name = checkDatabaseName(dbName);
+  const log = new StatementLog();
+  await withSession(server, name, (sql) => giveAppRoleItsObjects(sql, name, log.run));
+  return log.statements;
+}
+
+/** Ends the database's sessions, drops the database, then its role. Missing ones are skipped. */
+export async function destroyDatabase(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
+  const name = checkDatabaseName(dbName);
+  const log = new StatementLog();
+  await withSession(server, server.database, async (sql) => {
+    const [database] = await sql`select 1 from pg_database where datname = ${name}`;
+    if (database) {
+      if ((await serverVersion(sql)) >= 130000) {
+        // FORCE ends the sessions and keeps new ones out while the database is dropped.
+        await log.run(sql, `DROP DATABASE ${quoteIdent(name)} WITH (FORCE)`);
+      } else {
+        await sql`select pg_terminate_backend(pid) from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
+        await log.run(sql, `DROP DATABASE ${quoteIdent(name)}`);
+      }
+    }
+    const [role] = await sql`select 1 from pg_roles where rolname = ${name}`;
+    if (role) await log.run(sql, `DROP ROLE ${quoteIdent(name)}`);
+  });
+  return log.statements;
+}
+
+class StatementLog {
+  readonly statements: string[] = [];
+
+  readonly run = async (sql: Sql, statement: string): Promise<void> => {
+    await sql.unsafe(statement);
+    this.statements.push(statement.replace(/ PASSWORD '[^']*'/, " PASSWORD '***'"));
+  };
+}
+
+/** The password as a SCRAM verifier, so that the plaintext never reaches the server's logs. */
+function passwordClause(password: string | undefined): string {
+  return password === undefined ? '' : ` PASSWORD ${quoteLiteral(scramSha256Verifier(password))}`;
+}
+
+async function serverVersion(sql: Sql): Promise<number> {
+  const [row] = await sql<{ server_version_num: string }[]>`show server_version_num`;
+  return Number(row.server_version_num);
+}

@@ -1,0 +1,36 @@
+/**
+ * How the deployer reaches a Postgres server as its administrator, and short sessions on it.
+ * Provisioning opens one session per database it works in and closes it before returning.
+ */
+import postgres, { type Sql } from 'postgres';
+
+export interface PostgresServer {
+  host: string;
+  port: number;
+  user: string;
+  /** A function for credentials that expire, such as RDS IAM tokens: asked at each connection. */
+  password?: string | (() => Promise<string>);
+  /** The database the administrator connects to when not working inside an app database. */
+  database: string;
+  ssl: 'prefer' | 'require' | 'disable';
+}
+
+export async function withSession<T>(server: PostgresServer, database: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+  const sql = postgres({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    ...(server.password !== undefined ? { password: server.password } : {}),
+    database,
+    ssl: server.ssl === 'disable' ? false : server.ssl,
+    max: 1,
+    connect_timeout: 15,
+    onnotice: () => {},
+    connection: { application_name: 'deployer' },
+  });
+  try {
+    return await work(sql);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}

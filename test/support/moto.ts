@@ -1,0 +1,81 @@
+/**
+ * A moto server (a local AWS emulator: CloudFormation, ECS, S3, Secrets Manager, ELBv2...) for one
+ * test file, on a free port:
+ *
+ *   const moto = await startMoto();            // null when moto_server is not on the PATH
+ *   if (!moto) console.warn('... skipped: moto_server is not on the PATH');
+ *   new S3Client({ endpoint: moto.endpoint, region: 'us-east-1', credentials: { ... } });
+ *   await moto.stop();
+ *
+ * The endpoint uses the host name `localhost`: moto's CloudFormation reads a template URL as
+ * path-style (`<endpoint>/<bucket>/<key>`) only when it contains "localhost".
+ */
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+export interface Moto {
+  endpoint: string;
+  stop(): Promise<void>;
+}
+
+export async function startMoto(): Promise<Moto | null> {
+  const executable = findOnPath('moto_server');
+  if (!executable) return null;
+
+  const port = await freePort();
+  const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/moto-api/`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`moto_server did not answer on port ${port} within 20 s: ${stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { endpoint: `http://localhost:${port}`, stop };
+}
+
+function findOnPath(command: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
