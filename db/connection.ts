@@ -1,7 +1,8 @@
 /**
- * One connection pool (postgres.js) for the deployer's own tables, with drizzle on top for typed
- * queries. Transactions that must also enqueue pg-boss jobs use the postgres.js transaction directly
- * (drizzle cannot wrap one), see server/engine/transaction.ts.
+ * Connections to the deployer's own database: `sql`, a postgres.js pool for the engine's plain SQL
+ * (transactions that also enqueue pg-boss jobs, which drizzle cannot wrap), and `db`, drizzle for
+ * typed queries. They are two pools on purpose: drizzle replaces the JSON serializers of the client
+ * it wraps (they become pass-through), which would break `sql.json(...)` on a shared client.
  */
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres, { type Sql } from 'postgres';
@@ -23,8 +24,15 @@ export function connectDatabase(url: string, options: { max?: number } = {}): Da
     idle_timeout: 30,
     connect_timeout: 10,
   });
-  const db = drizzle(sql, { schema });
-  return { sql, db, close: () => sql.end({ timeout: 5 }) };
+  const drizzleClient = postgres(url, { max: 4, onnotice: () => {}, idle_timeout: 30, connect_timeout: 10 });
+  const db = drizzle(drizzleClient, { schema });
+  return {
+    sql,
+    db,
+    close: async () => {
+      await Promise.all([sql.end({ timeout: 5 }), drizzleClient.end({ timeout: 5 })]);
+    },
+  };
 }
 
 export { schema };

@@ -51,6 +51,11 @@ export function describeIssues(issues: FieldIssue[]): string {
   return shown.join('; ') + more;
 }
 
+/** The issues of a failed zod parse as FieldIssues, formatted the same way validateDocument does. */
+export function fieldIssuesOf(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap(toFieldIssues);
+}
+
 // zod reports a missing field as "expected string, received undefined"; users read "Required".
 function friendlierMessage(issue: z.core.$ZodRawIssue): string | undefined {
   if (issue.code === 'invalid_type' && issue.input === undefined) return 'Required';

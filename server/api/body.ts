@@ -1,0 +1,44 @@
+/**
+ * Request bodies: a 1 MiB limit (413), and documents in YAML or JSON. JSON that does not parse is
+ * answered with its line and column here, before the route's validator sees it; YAML is parsed
+ * here and validated by the route with the same schema and the same error paths.
+ */
+import type { MiddlewareHandler } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { z } from 'zod';
+import { detectFormat, parseDocument, validateDocument } from '../domain/documents.ts';
+import type { AppEnv } from './context.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function readBodies(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
+    const declared = Number(c.req.header('content-length') ?? NaN);
+    if (declared > MAX_BODY_BYTES) throw new HTTPException(413, { message: `The body is over ${MAX_BODY_BYTES} bytes` });
+    // Reading the text caches it, so the route's own JSON validator reads the same bytes later.
+    const text = await c.req.text();
+    if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
+      throw new HTTPException(413, { message: `The body is over ${MAX_BODY_BYTES} bytes` });
+    }
+    if (text.trim() === '') return next();
+    const contentType = c.req.header('content-type');
+    const format = detectFormat(contentType);
+    if (format === null) {
+      throw new HTTPException(415, { message: `Send application/json or application/yaml (got '${contentType ?? 'none'}')` });
+    }
+    const value = parseDocument(text, format);
+    if (format === 'yaml') c.set('yamlBody', value);
+    return next();
+  };
+}
+
+/**
+ * The body of a route that takes YAML or JSON: JSON was validated by the route (c.req.valid),
+ * YAML is validated here against the same schema.
+ */
+export function documentBody<T>(c: { get(key: 'yamlBody'): unknown; req: { valid(target: 'json'): unknown } }, schema: z.ZodType<T>, what: string): T {
+  const yaml = c.get('yamlBody');
+  if (yaml !== undefined) return validateDocument(schema, yaml, what);
+  return c.req.valid('json') as T;
+}

@@ -1,0 +1,87 @@
+/** Shapes of clusters in the API, shared by the cluster routes. */
+import { z } from '@hono/zod-openapi';
+import { clusterConfigSchema, clusterDocumentSchema, clusterOverrideSchema } from '../../domain/config/cluster.ts';
+import type { ClusterData } from '../../domain/machines/cluster.ts';
+import type { StoredState } from '../../engine/state-store.ts';
+
+export const exampleClusterDocument = {
+  name: 'prod',
+  aws: {
+    awsAccount: '111122223333',
+    awsRegion: 'us-east-1',
+    vpcId: 'vpc-0a1b2c',
+    globalNamespace: 'acme',
+    o5Deployer: { assumeRoleArn: 'arn:aws:iam::111122223333:role/o5-deployer' },
+    albIngress: {
+      listenerArn: 'arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/prod/abc/def',
+      securityGroupId: 'sg-alb',
+    },
+    o5Sidecar: { imageVersion: 'v1.20.0' },
+    eventBridge: { eventBusArn: 'arn:aws:events:us-east-1:111122223333:event-bus/prod' },
+    ecsCluster: {
+      clusterName: 'prod',
+      taskExecutionRole: 'arn:aws:iam::111122223333:role/ecs-task-exec',
+      defaultRegistry: '111122223333.dkr.ecr.us-east-1.amazonaws.com',
+      subnetIds: ['subnet-1', 'subnet-2'],
+    },
+    rdsHosts: [
+      {
+        serverGroupName: 'default',
+        clientSecurityGroupId: 'sg-db-clients',
+        auth: { secretsManager: { secretName: '/prod/global/rds/default/root' } },
+      },
+    ],
+  },
+  environments: [
+    {
+      fullName: 'prod',
+      trustJwks: ['https://auth.example.com/.well-known/jwks.json'],
+      corsOrigins: ['https://*.example.com'],
+      vars: [{ name: 'public-url', value: 'https://shop.example.com' }],
+      aws: { hostHeader: 'prod.example.com' },
+    },
+  ],
+};
+
+export const clusterDocumentBody = clusterDocumentSchema.openapi('ClusterDocument', {
+  description: 'A cluster with the environments it holds (o5 CombinedConfig). Send it as JSON or YAML.',
+  example: exampleClusterDocument,
+});
+
+export const clusterSchema = z
+  .object({
+    id: z.string().uuid(),
+    name: z.string(),
+    status: z.string().openapi({ example: 'ACTIVE' }),
+    version: z.number().int().openapi({ description: 'Number of events applied.' }),
+    baseConfig: clusterConfigSchema.nullable().openapi({ description: 'The config as uploaded.' }),
+    overrides: z.array(clusterOverrideSchema.extend({ value: z.string() })).openapi({ description: 'Overrides in force.' }),
+    config: clusterConfigSchema.nullable().openapi({ description: 'The effective config: base with overrides applied.' }),
+    environments: z.array(z.string()).openapi({ description: 'Names of the environments in this cluster.' }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Cluster');
+
+export type ClusterResponse = z.infer<typeof clusterSchema>;
+
+export const clusterParams = z.object({
+  cluster: z.string().min(1).openapi({ param: { name: 'cluster', in: 'path' }, example: 'prod', description: 'Cluster name (or id).' }),
+});
+
+type ClusterRow = StoredState<ClusterData> & { created_at?: string; updated_at?: string; name?: string };
+
+export function toClusterResponse(row: ClusterRow, environments: string[], times: { createdAt: string; updatedAt: string }): ClusterResponse {
+  return {
+    id: row.id,
+    name: row.data.name,
+    status: row.status,
+    version: row.version,
+    baseConfig: row.data.baseConfig,
+    overrides: row.data.overrides.map((o) => ({ key: o.key as 'sidecarImageVersion', value: o.value! })),
+    config: row.data.config,
+    environments,
+    createdAt: times.createdAt,
+    updatedAt: times.updatedAt,
+  };
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDeployer, type TestDeployer } from '../../../test/support/deployer.ts';
+
+const clusterYaml = readFileSync(new URL('../../../test/fixtures/cluster-prod.yaml', import.meta.url), 'utf8');
+const yaml = { 'content-type': 'application/yaml' };
+const json = { 'content-type': 'application/json' };
+
+describe('clusters and environments: bad input', () => {
+  let t: TestDeployer;
+  /** What is stored, to check that a rejected request changed nothing. */
+  const snapshot = async () => ({
+    clusters: await t.database.sql`select id, status, version, data from clusters order by id`,
+    environments: await t.database.sql`select id, status, version, data from environments order by id`,
+    events: await t.database.sql`select count(*)::int as n from cluster_events`,
+  });
+  let before: Awaited<ReturnType<typeof snapshot>>;
+
+  beforeAll(async () => {
+    t = await startTestDeployer();
+    const res = await t.request('/v1/clusters/prod', { method: 'PUT', headers: yaml, body: clusterYaml });
+    expect(res.status).toBe(200);
+    before = await snapshot();
+  });
+  afterAll(() => t.stop());
+
+  async function expectProblem(res: Response, status: number) {
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const body = await res.json();
+    expect(body).toMatchObject({ status, type: expect.any(String), title: expect.any(String) });
+    expect(await snapshot()).toEqual(before);
+    return body;
+  }
+
+  it('points at the wrong field with its path', async () => {
+    const bad = clusterYaml.replace(/auth: \{ secretsManager: \{ secretName: \/demo\/global\/rds\/default\/root \} \}/, 'auth: { kerberos: {} }');
+    const body = await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: yaml, body: bad }), 400);
+    expect(body.errors.map((e: { path: string }) => e.path)).toContain('aws.rdsHosts[0].auth');
+  });
+
+  it('gives line and column of malformed YAML', async () => {
+    const body = await expectProblem(
+      await t.request('/v1/clusters/prod', { method: 'PUT', headers: yaml, body: 'name: prod\naws: [unclosed\n' }),
+      400,
+    );
+    expect(body.detail).toMatch(/line \d+, column \d+/);
+  });
+
+  it('gives line and column of malformed JSON', async () => {
+    const body = await expectProblem(
+      await t.request('/v1/clusters/prod', { method: 'PUT', headers: json, body: '{\n  "name": "prod",\n  "aws": }' }),
+      400,
+    );
+    expect(body.detail).toMatch(/line 3, column \d+/);
+  });
+
+  it('rejects unknown fields in JSON with their path', async () => {
+    const doc = JSON.parse(JSON.stringify((await (await t.request('/v1/clusters/prod')).json()).baseConfig));
+    doc.aws.ecsCluster.surprise = true;
+    const body = await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: json, body: JSON.stringify(doc) }), 400);
+    expect(body.errors).toContainEqual({ path: 'aws.ecsCluster.surprise', message: 'Unknown field' });
+  });
+
+  it('stores nothing when one environment of the document is wrong', async () => {
+    const bad = clusterYaml.replace('fullName: prod-main', 'fullName: prod-main\n  - fullName: "Not Valid"');
+    const body = await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: yaml, body: bad }), 400);
+    expect(body.errors[0].path).toBe('environments[1].fullName');
+  });
+
+  it('rejects a document whose name is not the one in the path', async () => {
+    const body = await expectProblem(await t.request('/v1/clusters/other', { method: 'PUT', headers: yaml, body: clusterYaml }), 400);
+    expect(body.errors).toEqual([{ path: 'name', message: expect.stringContaining('other') }]);
+  });
+
+  it('answers 413 for a body over 1 MiB', async () => {
+    const huge = `${clusterYaml}\n# ${'x'.repeat(1024 * 1024)}\n`;
+    await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: yaml, body: huge }), 413);
+  });
+
+  it('answers 415 for a content type it does not read', async () => {
+    await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: { 'content-type': 'text/csv' }, body: 'a,b' }), 415);
+  });
+
+  it('answers 404 for an environment of an unknown cluster', async () => {
+    const res = await t.client.PUT('/v1/environments/{environment}', {
+      params: { path: { environment: 'lost' } },
+      body: { fullName: 'lost', clusterName: 'nowhere' } as never,
+    });
+    expect(res.response.status).toBe(404);
+    expect(res.error!.detail).toContain("cluster 'nowhere'");
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('answers 400 for an environment without its cluster', async () => {
+    const res = await t.client.PUT('/v1/environments/{environment}', {
+      params: { path: { environment: 'lost' } },
+      body: { fullName: 'lost' } as never,
+    });
+    expect(res.response.status).toBe(400);
+    expect(res.error!.errors).toContainEqual({ path: 'clusterName', message: expect.any(String) });
+  });
+
+  it('rejects an unknown override key with its path', async () => {
+    const res = await t.client.POST('/v1/clusters/{cluster}/overrides', {
+      params: { path: { cluster: 'prod' } },
+      body: { overrides: [{ key: 'asdf' as never, value: 'x' }] },
+    });
+    expect(res.response.status).toBe(400);
+    expect(res.error!.errors![0]!.path).toBe('overrides[0].key');
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('answers 404 for unknown clusters and environments', async () => {
+    for (const path of ['/v1/clusters/nope', '/v1/clusters/nope/events', '/v1/environments/nope', '/v1/environments/nope/events']) {
+      await expectProblem(await t.request(path), 404);
+    }
+    const res = await t.client.POST('/v1/clusters/{cluster}/overrides', {
+      params: { path: { cluster: 'nope' } },
+      body: { overrides: [{ key: 'sidecarImageVersion', value: 'x' }] },
+    });
+    expect(res.response.status).toBe(404);
+  });
+
+  it('rejects a cursor it did not give out', async () => {
+    const body = await expectProblem(await t.request('/v1/clusters?cursor=garbage'), 400);
+    expect(body.errors[0].path).toBe('cursor');
+  });
+});

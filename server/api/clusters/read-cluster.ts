@@ -1,0 +1,30 @@
+/** Reading clusters back, by name or id, with the names of their environments. */
+import type { Sql } from 'postgres';
+import { NotFoundError } from '../../domain/errors.ts';
+import { isUuid } from '../../domain/ids.ts';
+import { toClusterResponse, type ClusterResponse } from './cluster-schemas.ts';
+
+const iso = (v: unknown) => new Date(v as string).toISOString();
+
+export async function readCluster(sql: Sql, nameOrId: string): Promise<ClusterResponse> {
+  const [row] = isUuid(nameOrId)
+    ? await sql`select * from clusters where id = ${nameOrId} or name = ${nameOrId} limit 1`
+    : await sql`select * from clusters where name = ${nameOrId}`;
+  if (!row) throw new NotFoundError(`cluster '${nameOrId}' does not exist`);
+  const envs = await sql`select name from environments where cluster_id = ${row.id} order by name`;
+  return toClusterResponse(row as never, envs.map((e) => e.name as string), { createdAt: iso(row.created_at), updatedAt: iso(row.updated_at) });
+}
+
+export async function listClusterRows(sql: Sql, after: string | undefined, limit: number) {
+  const rows = await sql`
+    select c.*, coalesce(array_agg(e.name order by e.name) filter (where e.name is not null), '{}') as environment_names
+    from clusters c left join environments e on e.cluster_id = c.id
+    where ${after === undefined ? sql`true` : sql`c.name > ${after}`}
+    group by c.id
+    order by c.name
+    limit ${limit + 1}`;
+  return rows.map((row) => ({
+    name: row.name as string,
+    response: toClusterResponse(row as never, row.environment_names as string[], { createdAt: iso(row.created_at), updatedAt: iso(row.updated_at) }),
+  }));
+}

@@ -1,0 +1,47 @@
+/** Event history of any entity: the same shape and the same paging for every state machine. */
+import { z } from '@hono/zod-openapi';
+import type { Sql } from 'postgres';
+import { decodeCursor, page, pageOf } from './pagination.ts';
+
+export const eventSchema = z
+  .object({
+    eventId: z.string().uuid(),
+    sequence: z.number().int().openapi({ description: 'Position of the event in its entity history, from 1.' }),
+    type: z.string().openapi({ example: 'configured' }),
+    payload: z.record(z.string(), z.unknown()).openapi({ description: 'The event as applied.' }),
+    cause: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'What caused it: a command, another event, a job.' }),
+    status: z.string().openapi({ description: 'Status of the entity after the event.' }),
+    state: z.unknown().openapi({ description: 'Data of the entity after the event.' }),
+    createdAt: z.string(),
+  })
+  .openapi('Event');
+
+export const eventPageSchema = pageOf(eventSchema, 'EventPage');
+export type EventItem = z.infer<typeof eventSchema>;
+
+const isPosition = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/** Events of one entity, oldest first, paged by their global position. */
+export async function listEntityEvents(sql: Sql, machine: string, entityId: string, query: { limit: number; cursor?: string }) {
+  const after = decodeCursor(query.cursor, isPosition) ?? 0;
+  const rows = await sql`
+    select position, event_id, sequence, type, payload, cause, status, data, created_at
+    from ${sql(`${machine}_events`)}
+    where entity_id = ${entityId} and position > ${after}
+    order by position
+    limit ${query.limit + 1}`;
+  return page(rows, query.limit, toEventItem, (r) => Number(r.position));
+}
+
+export function toEventItem(r: Record<string, any>): EventItem {
+  return {
+    eventId: r.event_id,
+    sequence: r.sequence,
+    type: r.type,
+    payload: r.payload,
+    cause: r.cause ?? null,
+    status: r.status,
+    state: r.data,
+    createdAt: new Date(r.created_at).toISOString(),
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * Every setting of the deployer, read from environment variables in this one place. An invalid
+ * value stops start-up with one line that names the variable (ConfigError). `--help` and the
+ * README list the same table (SETTINGS below is their source).
+ */
+import { resolve } from 'node:path';
+
+export type Scope = 'read' | 'deploy' | 'admin';
+export const SCOPES: readonly Scope[] = ['read', 'deploy', 'admin'];
+
+export interface ApiToken {
+  token: string;
+  scopes: Scope[];
+}
+
+export interface Config {
+  port: number;
+  /** Interface the HTTP server binds to. 127.0.0.1 when auth is off, whatever was asked. */
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  apiTokens: ApiToken[];
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /** Base URL where users reach this deployer (links to GitHub, CLI output). */
+  publicUrl: string;
+  infra: 'simulated' | 'aws';
+  simulator: { latencyMs: number; seedDemo: boolean };
+  aws: { region?: string; endpoint?: string; templateBucket?: string };
+  github: {
+    token?: string;
+    appId?: string;
+    appPrivateKey?: string;
+    appInstallationId?: string;
+    apiUrl?: string;
+  };
+  /** Seconds a step of each type may take before it fails (and a CloudFormation update is cancelled). */
+  stepDeadlines: Record<string, number>;
+  /** Job workers per queue in this process. */
+  workerConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`invalid ${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Documentation of every variable: printed by --help, copied into the README. */
+export const SETTINGS: ReadonlyArray<{ name: string; default: string; description: string }> = [
+  { name: 'PORT', default: '8080', description: 'HTTP port of the API, /docs and /openapi.json.' },
+  { name: 'HOST', default: '0.0.0.0 (127.0.0.1 without tokens)', description: 'Interface to bind. Without API tokens the server always binds 127.0.0.1.' },
+  { name: 'DATABASE_URL', default: '(embedded)', description: 'Postgres for state and the pg-boss queue. Absent: an embedded Postgres under DEPLOYER_DATA_DIR.' },
+  { name: 'DEPLOYER_DATA_DIR', default: './.data', description: 'Where the embedded Postgres keeps its data.' },
+  { name: 'DEPLOYER_API_TOKENS', default: '(none: auth off)', description: 'Comma-separated `token=scope[+scope]` entries; scopes read, deploy, admin (deploy includes read, admin includes both).' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent. JSON lines; pretty on a terminal.' },
+  { name: 'DEPLOYER_PUBLIC_URL', default: 'http://localhost:$PORT', description: 'Base URL of this deployer as users reach it (links in GitHub statuses).' },
+  { name: 'DEPLOYER_INFRA', default: 'simulated (aws when DEPLOYER_TEMPLATE_BUCKET is set)', description: '`simulated` (in-process cloud kept in the database) or `aws` (real SDK clients).' },
+  { name: 'DEPLOYER_SIM_LATENCY_MS', default: '1500', description: 'Simulated infra: how long each CloudFormation or ECS operation takes.' },
+  { name: 'DEPLOYER_SEED_DEMO', default: 'true', description: 'Simulated infra: seed the `demo` cluster and environment on an empty database.' },
+  { name: 'AWS_REGION', default: '(SDK default)', description: 'AWS region (aws infra).' },
+  { name: 'AWS_ENDPOINT_URL', default: '(AWS)', description: 'Endpoint for every AWS client, e.g. a moto_server (aws infra).' },
+  { name: 'DEPLOYER_TEMPLATE_BUCKET', default: '', description: 'S3 bucket that CloudFormation templates are stored in (aws infra; required there).' },
+  { name: 'GITHUB_TOKEN', default: '', description: 'GitHub token for reading app configs and writing deployment statuses.' },
+  { name: 'GITHUB_APP_ID / GITHUB_APP_PRIVATE_KEY / GITHUB_APP_INSTALLATION_ID', default: '', description: 'GitHub App installation, instead of GITHUB_TOKEN.' },
+  { name: 'GITHUB_API_URL', default: 'https://api.github.com', description: 'GitHub API base URL (GitHub Enterprise).' },
+  { name: 'DEPLOYER_STEP_DEADLINES', default: 'cf_create=1800,cf_update=3600,...', description: 'Comma-separated `stepType=seconds`; a step past its deadline fails (a CloudFormation update is cancelled).' },
+  { name: 'DEPLOYER_WORKER_CONCURRENCY', default: '8', description: 'Concurrent jobs per queue in this process.' },
+];
+
+export const DEFAULT_STEP_DEADLINES: Record<string, number> = {
+  stack_wait: 3600,
+  eval_join: 60,
+  cf_create: 1800,
+  cf_update: 3600,
+  cf_scale: 3600,
+  cf_plan: 1800,
+  pg_upsert: 300,
+  pg_migrate: 3600,
+  pg_cleanup: 300,
+  pg_destroy: 300,
+};
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `must be an integer from ${min} to ${max} (got '${raw}')`);
+  }
+  return value;
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false (got '${env[name]}')`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  try {
+    const parsed = new URL(raw);
+    if (!protocols.includes(parsed.protocol)) throw new Error();
+    return raw;
+  } catch {
+    throw new ConfigError(name, `must be a ${protocols.join(' or ')} URL (got '${raw.replace(/\/\/[^@/]*@/, '//***@')}')`);
+  }
+}
+
+export function parseApiTokens(raw: string | undefined): ApiToken[] {
+  if (!raw || raw.trim() === '') return [];
+  return raw.split(',').map((entry, i) => {
+    const [token, scopeList] = entry.trim().split('=');
+    if (!token || !scopeList) {
+      throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1} must look like token=scope[+scope]`);
+    }
+    if (token.length < 8) throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1}: a token needs at least 8 characters`);
+    const scopes = scopeList.split('+').map((s) => s.trim());
+    for (const scope of scopes) {
+      if (!SCOPES.includes(scope as Scope)) {
+        throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1}: unknown scope '${scope}' (read, deploy, admin)`);
+      }
+    }
+    return { token, scopes: scopes as Scope[] };
+  });
+}
+
+function stepDeadlines(raw: string | undefined): Record<string, number> {
+  const deadlines = { ...DEFAULT_STEP_DEADLINES };
+  if (!raw) return deadlines;
+  for (const entry of raw.split(',')) {
+    const [type, seconds] = entry.trim().split('=');
+    if (!type || !(type in DEFAULT_STEP_DEADLINES)) {
+      throw new ConfigError('DEPLOYER_STEP_DEADLINES', `unknown step type '${type}' (${Object.keys(DEFAULT_STEP_DEADLINES).join(', ')})`);
+    }
+    const value = Number(seconds);
+    if (!Number.isFinite(value) || value <= 0) {
+      throw new ConfigError('DEPLOYER_STEP_DEADLINES', `${type} needs a positive number of seconds (got '${seconds}')`);
+    }
+    deadlines[type] = value;
+  }
+  return deadlines;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+export function loadConfig(env: Env = process.env): Config {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const apiTokens = parseApiTokens(env.DEPLOYER_API_TOKENS);
+  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel as Config['logLevel'])) {
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
+  }
+  const templateBucket = env.DEPLOYER_TEMPLATE_BUCKET || undefined;
+  const infra = env.DEPLOYER_INFRA || (templateBucket ? 'aws' : 'simulated');
+  if (infra !== 'simulated' && infra !== 'aws') {
+    throw new ConfigError('DEPLOYER_INFRA', `must be simulated or aws (got '${infra}')`);
+  }
+  if (infra === 'aws' && !templateBucket) {
+    throw new ConfigError('DEPLOYER_TEMPLATE_BUCKET', 'is required when DEPLOYER_INFRA=aws');
+  }
+  const host = apiTokens.length === 0 ? '127.0.0.1' : env.HOST || '0.0.0.0';
+  return {
+    port,
+    host,
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: resolve(env.DEPLOYER_DATA_DIR || './.data'),
+    apiTokens,
+    logLevel: logLevel as Config['logLevel'],
+    publicUrl: url(env, 'DEPLOYER_PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`,
+    infra,
+    simulator: {
+      latencyMs: integer(env, 'DEPLOYER_SIM_LATENCY_MS', 1500, 0, 600_000),
+      seedDemo: boolean(env, 'DEPLOYER_SEED_DEMO', true),
+    },
+    aws: { region: env.AWS_REGION || undefined, endpoint: url(env, 'AWS_ENDPOINT_URL', ['http:', 'https:']), templateBucket },
+    github: {
+      token: env.GITHUB_TOKEN || undefined,
+      appId: env.GITHUB_APP_ID || undefined,
+      appPrivateKey: env.GITHUB_APP_PRIVATE_KEY || undefined,
+      appInstallationId: env.GITHUB_APP_INSTALLATION_ID || undefined,
+      apiUrl: url(env, 'GITHUB_API_URL', ['http:', 'https:']),
+    },
+    stepDeadlines: stepDeadlines(env.DEPLOYER_STEP_DEADLINES),
+    workerConcurrency: integer(env, 'DEPLOYER_WORKER_CONCURRENCY', 8, 1, 256),
+  };
+}
+
+export function helpText(): string {
+  const width = Math.max(...SETTINGS.map((s) => s.name.length));
+  return [
+    'deployer: deployment orchestrator for applications on AWS',
+    '',
+    'Usage: npm start            (settings come from environment variables)',
+    '',
+    ...SETTINGS.map((s) => `  ${s.name.padEnd(width)}  ${s.description} [default: ${s.default}]`),
+  ].join('\n');
+}

@@ -1,0 +1,49 @@
+/** Cluster and environment configuration: one transaction per upload, all of it or nothing. */
+import type { Sql } from 'postgres';
+import { clusterOfDocument, type ClusterDocument, type ClusterOverride } from '../../domain/config/cluster.ts';
+import type { EnvironmentConfig } from '../../domain/config/environment.ts';
+import { NotFoundError } from '../../domain/errors.ts';
+import { clusterId, environmentId, newId } from '../../domain/ids.ts';
+import type { ClusterData } from '../../domain/machines/cluster.ts';
+import type { Cause, StateStore, StoredState } from '../state-store.ts';
+import { inTransaction } from '../transaction.ts';
+
+export async function configureCluster(sql: Sql, store: StateStore, doc: ClusterDocument, cause: Cause): Promise<StoredState<ClusterData>> {
+  return inTransaction(sql, async (tx) => {
+    const id = clusterId(doc.name);
+    const cluster = await store.apply<ClusterData>(tx, 'cluster', id, {
+      eventId: newId(),
+      event: { type: 'configured', config: clusterOfDocument(doc) },
+      cause,
+    });
+    for (const env of doc.environments) {
+      await store.apply(tx, 'environment', environmentId(env.fullName), {
+        eventId: newId(),
+        event: { type: 'configured', config: { ...env, clusterName: doc.name }, clusterId: id, clusterName: doc.name },
+        cause,
+      });
+    }
+    return cluster;
+  });
+}
+
+export async function configureEnvironment(sql: Sql, store: StateStore, config: EnvironmentConfig & { clusterName: string }, cause: Cause) {
+  return inTransaction(sql, async (tx) => {
+    const id = clusterId(config.clusterName);
+    const cluster = await store.load<ClusterData>(tx, 'cluster', id);
+    if (!cluster) throw new NotFoundError(`cluster '${config.clusterName}' does not exist`);
+    return store.apply(tx, 'environment', environmentId(config.fullName), {
+      eventId: newId(),
+      event: { type: 'configured', config, clusterId: id, clusterName: config.clusterName },
+      cause,
+    });
+  });
+}
+
+export async function overrideCluster(sql: Sql, store: StateStore, name: string, overrides: ClusterOverride[], cause: Cause) {
+  return inTransaction(sql, async (tx) => {
+    const id = clusterId(name);
+    if (!(await store.load(tx, 'cluster', id))) throw new NotFoundError(`cluster '${name}' does not exist`);
+    return store.apply<ClusterData>(tx, 'cluster', id, { eventId: newId(), event: { type: 'override', overrides }, cause });
+  });
+}

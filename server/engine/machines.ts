@@ -1,0 +1,9 @@
+/** Every state machine the engine applies events to, by name (the name is also the table prefix). */
+import { clusterMachine } from '../domain/machines/cluster.ts';
+import { environmentMachine } from '../domain/machines/environment.ts';
+import type { MachineRegistry } from './state-store.ts';
+
+export const machines: MachineRegistry = {
+  cluster: clusterMachine,
+  environment: environmentMachine,
+};

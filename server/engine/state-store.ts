@@ -1,0 +1,154 @@
+/**
+ * Applies events to state machines inside a transaction: the one place where entity rows and their
+ * event history are written. Plain SQL, because the SQL is the point: lock the row, check the event
+ * id, write the row and the event, then carry out the transition's effects (chained and linked
+ * events, pg-boss jobs) in the same transaction.
+ */
+import type { TransactionSql } from 'postgres';
+import { ConflictError } from '../domain/errors.ts';
+import { derivedEventId } from '../domain/ids.ts';
+import { decide, type Effect, type Machine, type MachineEvent } from '../domain/state-machine/machine.ts';
+
+/** Why an event happened: a command from outside, another event, or a job. */
+export type Cause =
+  | { kind: 'command'; name: string; actor?: string; requestId?: string }
+  | { kind: 'event'; machine: string; eventId: string }
+  | { kind: 'job'; queue: string; jobId?: string };
+
+export interface EventEnvelope<E extends MachineEvent = MachineEvent> {
+  eventId: string;
+  event: E;
+  cause: Cause;
+}
+
+export interface StoredState<D = unknown> {
+  id: string;
+  status: string;
+  data: D;
+  version: number;
+}
+
+/** Sends a pg-boss job as part of the transaction. */
+export type JobSender = (
+  tx: TransactionSql,
+  job: Extract<Effect, { kind: 'job' }>,
+) => Promise<void>;
+
+export type MachineRegistry = Record<string, Machine<any, any, any>>;
+
+/** Notified of every event after it is written (inside the transaction, so observers see commits only). */
+export const EVENT_CHANNEL = 'deployer_events';
+
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Same payload means same JSON whatever the key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+export class StateStore {
+  constructor(
+    private readonly machines: MachineRegistry,
+    private readonly sendJob: JobSender,
+  ) {}
+
+  machine(name: string): Machine<any, any, any> {
+    const machine = this.machines[name];
+    if (!machine) throw new Error(`unknown state machine '${name}'`);
+    return machine;
+  }
+
+  /** Reads one entity, optionally locking its row for the rest of the transaction. */
+  async load<D>(tx: TransactionSql, machineName: string, entityId: string, forUpdate = false): Promise<StoredState<D> | null> {
+    const table = `${machineName}s`;
+    const rows = forUpdate
+      ? await tx`select id, status, data, version from ${tx(table)} where id = ${entityId} for update`
+      : await tx`select id, status, data, version from ${tx(table)} where id = ${entityId}`;
+    return (rows[0] as StoredState<D> | undefined) ?? null;
+  }
+
+  /**
+   * Applies one event and everything it chains, links and enqueues. Returns the entity's state
+   * after all of it. A repeated event id with the same payload changes nothing (a safe retry);
+   * with another payload it is a conflict. No matching transition: DomainError, and since the
+   * caller's transaction then fails, nothing at all is written.
+   */
+  async apply<D>(tx: TransactionSql, machineName: string, entityId: string, envelope: EventEnvelope): Promise<StoredState<D>> {
+    await this.applyOne(tx, machineName, entityId, envelope);
+    return (await this.load<D>(tx, machineName, entityId))!;
+  }
+
+  private async applyOne(tx: TransactionSql, machineName: string, entityId: string, envelope: EventEnvelope): Promise<void> {
+    const machine = this.machine(machineName);
+    const table = `${machineName}s`;
+    const eventTable = `${machineName}_events`;
+    const { eventId, event, cause } = envelope;
+
+    const current = await this.load(tx, machineName, entityId, true);
+
+    const [seen] = await tx`select entity_id, payload from ${tx(eventTable)} where event_id = ${eventId}`;
+    if (seen) {
+      if (seen.entity_id === entityId && canonical(seen.payload) === canonical(event)) return;
+      throw new ConflictError(`event id ${eventId} was already used for a different ${machineName} event`);
+    }
+
+    const decision = decide(machine, entityId, current ? { status: current.status, data: current.data } : null, event);
+    const version = (current?.version ?? 0) + 1;
+    const columns = Object.fromEntries(
+      Object.entries(machine.columns?.(decision.data) ?? {}).map(([k, v]) => [snake(k), v]),
+    );
+    const data = decision.data as unknown as Parameters<typeof tx.json>[0];
+
+    const extra = Object.keys(columns);
+    if (current) {
+      await tx`
+        update ${tx(table)}
+        set status = ${decision.status}, data = ${tx.json(data)}, version = ${version}, updated_at = now()
+          ${extra.reduce((fragment, k) => tx`${fragment}, ${tx(k)} = ${columns[k]!}`, tx``)}
+        where id = ${entityId}`;
+    } else {
+      await tx`
+        insert into ${tx(table)} (id, status, version, data ${extra.length ? tx`, ${tx(extra)}` : tx``})
+        values (${entityId}, ${decision.status}, ${version}, ${tx.json(data)}
+          ${extra.reduce((fragment, k) => tx`${fragment}, ${columns[k]!}`, tx``)})`;
+    }
+
+    const [written] = await tx`
+      insert into ${tx(eventTable)} (event_id, entity_id, sequence, type, payload, cause, status, data)
+      values (${eventId}, ${entityId}, ${version}, ${event.type}, ${tx.json(event as never)}, ${tx.json(cause as never)},
+              ${decision.status}, ${tx.json(data)})
+      returning position`;
+    await tx`select pg_notify(${EVENT_CHANNEL}, ${`${machineName}:${entityId}:${written!.position}:${decision.status}`})`;
+
+    let index = 0;
+    for (const effect of decision.effects) {
+      const label = `${index++}:${effect.kind}:${'event' in effect ? effect.event.type : effect.queue}`;
+      const childCause: Cause = { kind: 'event', machine: machineName, eventId };
+      switch (effect.kind) {
+        case 'chain':
+          await this.applyOne(tx, machineName, entityId, { eventId: derivedEventId(eventId, label), event: effect.event, cause: childCause });
+          break;
+        case 'link':
+          await this.applyOne(tx, effect.machine, effect.entityId, {
+            eventId: derivedEventId(eventId, label),
+            event: effect.event,
+            cause: childCause,
+          });
+          break;
+        case 'job':
+          await this.sendJob(tx, effect);
+          break;
+      }
+    }
+  }
+}
+
+/** Fixes a column-name mismatch early: machines name extra columns in camelCase. */
+export const columnName = snake;

@@ -1,0 +1,39 @@
+/**
+ * Transactions of the engine. Every state change (an event, what it chains, and the jobs it starts)
+ * commits together or not at all; that is what lets a crash happen anywhere.
+ */
+import type { Sql, TransactionSql } from 'postgres';
+import type { Db as IDatabase } from 'pg-boss';
+
+/** Codes of failures that mean "try the whole transaction again": serialization, deadlock, racing inserts. */
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
+
+export async function inTransaction<T>(sql: Sql, work: (tx: TransactionSql) => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return (await sql.begin((tx) => work(tx))) as T;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+    }
+  }
+}
+
+/** postgres.js neither accepts undefined nor JSON-encodes objects in unsafe(); pg-boss passes both. */
+function toParameter(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value && typeof value === 'object' && !(value instanceof Date) && !Array.isArray(value) && !Buffer.isBuffer(value)) {
+    return JSON.stringify(value);
+  }
+  return value;
+}
+
+/** Lets pg-boss write its jobs inside one of our transactions (its `db` option). */
+export function pgBossAdapter(tx: TransactionSql): IDatabase {
+  return {
+    executeSql: async (text, values = []) => ({
+      rows: await tx.unsafe(text, values.map(toParameter) as never[]),
+    }),
+  };
+}
