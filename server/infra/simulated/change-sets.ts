@@ -1,0 +1,168 @@
+/**
+ * Simulated resource-import change sets (CF.ImportPlan): built over time (CREATE_PENDING,
+ * CREATE_IN_PROGRESS, CREATE_COMPLETE with execution status AVAILABLE), then executed, which runs
+ * an `import` operation on the stack (IMPORT_IN_PROGRESS, IMPORT_COMPLETE).
+ *
+ * Unlike AWS, the stack must exist already (the deployer always creates the empty stack first);
+ * AWS would create a missing one in REVIEW_IN_PROGRESS.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { simChangeSets } from '../../../db/schema/simulator.ts';
+import { changeSetLifecycle } from '../../domain/cloudformation/change-set-lifecycle.ts';
+import { InfraError, type ChangeSetDescription, type StackParameterValue } from '../port.ts';
+import type { SimContext } from './context.ts';
+import { durationOf } from './context.ts';
+import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
+import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
+import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs } from './template.ts';
+import { readTemplate } from './template-storage.ts';
+import type { SimQueries } from './store.ts';
+
+const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
+const EXECUTE_FAULTS: FaultKind[] = ['rollback', 'fail', 'hang', 'latencyMs'];
+
+type ChangeSetRow = typeof simChangeSets.$inferSelect;
+
+export async function createImportChangeSet(
+  ctx: SimContext,
+  input: {
+    stackName: string;
+    changeSetName: string;
+    templateUrl: string;
+    parameters: StackParameterValue[];
+    clientToken: string;
+  },
+): Promise<void> {
+  const templateBody = await readTemplate(ctx.db, input.templateUrl);
+  const template = parseTemplate(templateBody);
+  await ctx.db.transaction(async (tx) => {
+    requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
+    const existing = await findChangeSet(tx, input.stackName, input.changeSetName);
+    if (existing) {
+      if (existing.clientToken === input.clientToken) return;
+      throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
+    }
+    const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
+    const strikes = await strikeFaults(tx, {
+      inStack: (s) => s === input.stackName,
+      clientToken: input.clientToken,
+      applies: CREATE_FAULTS,
+    });
+    const kind = strikes.outcome?.fault.kind;
+    const outcome = kind === 'fail' || kind === 'hang' ? kind : 'success';
+    await tx.insert(simChangeSets).values({
+      stackName: input.stackName,
+      name: input.changeSetName,
+      changeSetId: `arn:aws:cloudformation:${ctx.region}:${ACCOUNT_ID}:changeSet/${input.changeSetName}/${randomUUID()}`,
+      clientToken: input.clientToken,
+      templateBody,
+      templateUrl: input.templateUrl,
+      parameters,
+      createdAt: new Date(ctx.now()),
+      durationMs: durationOf(ctx, strikes),
+      outcome,
+      reason: strikes.outcome ? `Import of the resources failed validation. ${faultNote(strikes.outcome)}` : null,
+      faultIds: strikes.faultIds,
+    });
+  });
+}
+
+export async function describeChangeSet(
+  ctx: SimContext,
+  input: { stackName: string; changeSetName: string },
+): Promise<ChangeSetDescription> {
+  const row = requireChangeSet(await findChangeSet(ctx.db, input.stackName, input.changeSetName), input.changeSetName);
+  const { status, executionStatus } = changeSetStatus(row, ctx.now());
+  return {
+    status,
+    executionStatus,
+    lifecycle: changeSetLifecycle(status, executionStatus),
+    ...(status === 'FAILED' && row.reason !== null && { reason: row.reason }),
+  };
+}
+
+export async function executeChangeSet(
+  ctx: SimContext,
+  input: { stackName: string; changeSetName: string; clientToken: string },
+): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
+    const row = requireChangeSet(await findChangeSet(tx, input.stackName, input.changeSetName), input.changeSetName);
+    if (row.executionToken === input.clientToken) return;
+    const { status, executionStatus } = changeSetStatus(row, ctx.now());
+    if (executionStatus !== 'AVAILABLE') {
+      throw new InfraError(
+        'InvalidChangeSetStatusException',
+        `ChangeSet [${row.changeSetId}] cannot be executed in its current status of [${status}] and execution status of [${executionStatus}]`,
+      );
+    }
+    assertUpdatable(view);
+    const template = parseTemplate(row.templateBody);
+    const strikes = await strikeFaults(tx, {
+      inStack: (s) => s === input.stackName,
+      clientToken: input.clientToken,
+      applies: EXECUTE_FAULTS,
+    });
+    const outputs = stackOutputs(template, {
+      stackName: input.stackName,
+      region: ctx.region,
+      parameters: row.parameters,
+      previousOutputs: view.content.outputs,
+      changed: true,
+    });
+    const execution = await beginOperation(tx, ctx, {
+      stackName: input.stackName,
+      stackId: view.row.stackId,
+      createdAt: view.row.createdAt,
+      before: view.content,
+      target: { templateBody: row.templateBody, templateUrl: row.templateUrl, parameters: row.parameters, outputs },
+      operation: 'import',
+      clientToken: input.clientToken,
+      strikes,
+      ...(strikes.outcome && {
+        reason: `The following resource(s) failed to import: [${Object.keys(template.Resources)[0]}]. ${faultNote(strikes.outcome)}`,
+      }),
+    });
+    await tx
+      .update(simChangeSets)
+      .set({
+        executionToken: input.clientToken,
+        executedAt: execution.startedAt,
+        executionDurationMs: execution.durationMs,
+        executionOutcome: execution.outcome,
+      })
+      .where(and(eq(simChangeSets.stackName, input.stackName), eq(simChangeSets.name, input.changeSetName)));
+  });
+}
+
+/** Status from the build; once executed, ExecutionStatus follows the stack's import operation. */
+function changeSetStatus(row: ChangeSetRow, now: number): { status: string; executionStatus: string } {
+  const built = statusAt(CHANGE_SET_PROGRESSIONS[row.outcome], row.createdAt.getTime(), row.durationMs, now);
+  if (built.status !== 'CREATE_COMPLETE') return { status: built.status, executionStatus: 'UNAVAILABLE' };
+  if (row.executedAt === null || row.executionOutcome === null || row.executionDurationMs === null) {
+    return { status: built.status, executionStatus: 'AVAILABLE' };
+  }
+  const execution = statusAt(
+    stackProgression('import', row.executionOutcome),
+    row.executedAt.getTime(),
+    row.executionDurationMs,
+    now,
+  );
+  if (!execution.finished) return { status: built.status, executionStatus: 'EXECUTE_IN_PROGRESS' };
+  return { status: built.status, executionStatus: row.executionOutcome === 'success' ? 'EXECUTE_COMPLETE' : 'EXECUTE_FAILED' };
+}
+
+async function findChangeSet(db: SimQueries, stackName: string, name: string): Promise<ChangeSetRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(simChangeSets)
+    .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, name)));
+  return row;
+}
+
+function requireChangeSet(row: ChangeSetRow | undefined, name: string): ChangeSetRow {
+  if (!row) throw new InfraError('ChangeSetNotFoundException', `ChangeSet [${name}] does not exist`);
+  return row;
+}

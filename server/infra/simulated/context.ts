@@ -1,0 +1,16 @@
+/** What every part of the simulator works with. */
+import type { SimDb } from './store.ts';
+
+export interface SimContext {
+  db: SimDb;
+  region: string;
+  /** How long an operation takes when no `latencyMs` fault says otherwise. */
+  latencyMs: number;
+  /** Milliseconds since the epoch; injectable so tests move time instead of sleeping. */
+  now(): number;
+}
+
+/** The duration an operation gets: a `latencyMs` fault's, else the simulator's. */
+export function durationOf(ctx: SimContext, strikes: { latencyMs?: number }): number {
+  return strikes.latencyMs ?? ctx.latencyMs;
+}

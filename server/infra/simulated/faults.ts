@@ -1,0 +1,207 @@
+/**
+ * Faults injected into the simulated cloud (`POST /v1/simulator/faults`): what goes wrong, on which
+ * stack and/or which plan step, how many times.
+ *
+ * The port's calls do not know step names, so a step fault is matched on the client token the engine
+ * derives with `clientTokenFor(deploymentId, stepName)` (server/infra/client-token.ts); database
+ * steps pass the same token as their `operationId`. A stack fault matches the operations on that
+ * CloudFormation stack, the migration tasks whose task definition family starts with `<stack>_`,
+ * and the databases named `<stack with '-' as '_'>_...`. A fault with neither matches everything.
+ *
+ * Each operation takes at most one outcome fault (the oldest that applies to it) plus at most one
+ * `latencyMs` fault; a fault that does not apply to an operation (say `exitCode` on a stack update)
+ * passes it by and keeps its strikes.
+ */
+import { and, asc, eq, gt, isNull, or, sql as sqlText } from 'drizzle-orm';
+import type { Sql } from 'postgres';
+import { z } from 'zod';
+import { simFaults } from '../../../db/schema/simulator.ts';
+import { formatPath, ValidationError } from '../../domain/errors.ts';
+import { clientTokenStepPart, stepPartOfClientToken } from '../client-token.ts';
+import { simulatorDb, type SimQueries } from './store.ts';
+
+export type Fault =
+  | { kind: 'fail' }
+  | { kind: 'rollback' }
+  | { kind: 'createFailed' }
+  | { kind: 'hang' }
+  | { kind: 'exitCode'; code: number }
+  | { kind: 'latencyMs'; ms: number };
+
+export type FaultKind = Fault['kind'];
+
+const FAULT_SYNTAX = 'fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>';
+
+/** Parses `rollback`, `exitCode:3`, `latencyMs:5000`, ...; anything else is a ValidationError. */
+export function parseFault(text: string): Fault {
+  const trimmed = text.trim();
+  switch (trimmed) {
+    case 'fail':
+    case 'rollback':
+    case 'createFailed':
+    case 'hang':
+      return { kind: trimmed };
+  }
+  const withNumber = /^(exitCode|latencyMs):(\d{1,9})$/.exec(trimmed);
+  if (withNumber) {
+    const value = Number(withNumber[2]);
+    if (withNumber[1] === 'latencyMs') return { kind: 'latencyMs', ms: value };
+    if (value <= 255) return { kind: 'exitCode', code: value };
+    return reject(`Fault "${text}": an exit code is between 0 and 255`);
+  }
+  return reject(`Unknown fault "${text}": expected one of ${FAULT_SYNTAX}`);
+}
+
+function reject(message: string): never {
+  throw new ValidationError(message, [{ path: 'fault', message }]);
+}
+
+/** Whether a fault aimed at plan step `faultStep` (e.g. `DB.Migrate.main`) hits the call with this token. */
+export function faultMatchesStep(faultStep: string, clientToken: string): boolean {
+  return faultStep !== '' && stepPartOfClientToken(clientToken) === clientTokenStepPart(faultStep);
+}
+
+/** Body of `POST /v1/simulator/faults`. */
+export const FaultRequestSchema = z.object({
+  stack: z.string().min(1).optional().describe('CloudFormation stack name, `{environment}-{application}`'),
+  step: z.string().min(1).optional().describe('Plan step name, e.g. `DB.Migrate.main`'),
+  fault: z
+    .string()
+    .superRefine((text, ctx) => {
+      try {
+        parseFault(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .describe(FAULT_SYNTAX),
+  times: z.number().int().min(1).optional().describe('How many times it strikes; absent: every time'),
+});
+
+export type FaultRequest = z.infer<typeof FaultRequestSchema>;
+
+export interface FaultRecord {
+  id: number;
+  stack?: string;
+  step?: string;
+  fault: string;
+  times?: number;
+  /** Strikes left; null when the fault strikes every time. */
+  remaining: number | null;
+  createdAt: string;
+}
+
+/** Adds a fault; a body the schema refuses is a ValidationError, as the API reports it. */
+export async function addFault(sql: Sql, input: FaultRequest): Promise<FaultRecord> {
+  const parsed = FaultRequestSchema.safeParse(input);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+    throw new ValidationError(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), issues);
+  }
+  const request = parsed.data;
+  const fault = parseFault(request.fault);
+  const [row] = await simulatorDb(sql)
+    .insert(simFaults)
+    .values({
+      stack: request.stack ?? null,
+      step: request.step ?? null,
+      fault: formatFault(fault),
+      times: request.times ?? null,
+      remaining: request.times ?? null,
+    })
+    .returning();
+  return toRecord(row);
+}
+
+/** Every fault, spent ones included (remaining 0), oldest first. */
+export async function listFaults(sql: Sql): Promise<FaultRecord[]> {
+  const rows = await simulatorDb(sql).select().from(simFaults).orderBy(asc(simFaults.id));
+  return rows.map(toRecord);
+}
+
+/** Removes every fault; returns how many there were. */
+export async function clearFaults(sql: Sql): Promise<number> {
+  const removed = await simulatorDb(sql).delete(simFaults).returning({ id: simFaults.id });
+  return removed.length;
+}
+
+function formatFault(fault: Fault): string {
+  if (fault.kind === 'exitCode') return `exitCode:${fault.code}`;
+  if (fault.kind === 'latencyMs') return `latencyMs:${fault.ms}`;
+  return fault.kind;
+}
+
+function toRecord(row: typeof simFaults.$inferSelect): FaultRecord {
+  return {
+    id: row.id,
+    ...(row.stack !== null && { stack: row.stack }),
+    ...(row.step !== null && { step: row.step }),
+    fault: row.fault,
+    ...(row.times !== null && { times: row.times }),
+    remaining: row.remaining,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+/** The operation a fault may strike, described by what the port call knows. */
+export interface FaultTarget {
+  /** Whether the operation acts on this CloudFormation stack. */
+  inStack(stack: string): boolean;
+  /** The call's client token (a database step's operationId). */
+  clientToken: string;
+  /** The fault kinds this operation can suffer; `latencyMs` applies when listed too. */
+  applies: readonly FaultKind[];
+}
+
+export interface Strikes {
+  /** The fault deciding how the operation ends, if any. */
+  outcome?: { id: number; fault: Exclude<Fault, { kind: 'latencyMs' }> };
+  /** Latency imposed by a `latencyMs` fault, replacing the simulator's default. */
+  latencyMs?: number;
+  faultIds: number[];
+}
+
+/**
+ * Finds the faults that hit this operation and takes one strike from each, atomically: a fault
+ * whose last strike another process took meanwhile is passed over. Run it inside the transaction
+ * that starts the operation, so a call that fails validation consumes nothing.
+ */
+export async function strikeFaults(db: SimQueries, target: FaultTarget): Promise<Strikes> {
+  const live = await db
+    .select()
+    .from(simFaults)
+    .where(or(isNull(simFaults.remaining), gt(simFaults.remaining, 0)))
+    .orderBy(asc(simFaults.id));
+
+  const strikes: Strikes = { faultIds: [] };
+  for (const row of live) {
+    const fault = parseFault(row.fault);
+    const wanted = fault.kind === 'latencyMs' ? strikes.latencyMs === undefined : strikes.outcome === undefined;
+    if (!wanted || !target.applies.includes(fault.kind) || !hits(row, target)) continue;
+    if (!(await takeStrike(db, row.id))) continue;
+    strikes.faultIds.push(row.id);
+    if (fault.kind === 'latencyMs') strikes.latencyMs = fault.ms;
+    else strikes.outcome = { id: row.id, fault };
+  }
+  return strikes;
+}
+
+function hits(row: typeof simFaults.$inferSelect, target: FaultTarget): boolean {
+  if (row.stack !== null && !target.inStack(row.stack)) return false;
+  if (row.step !== null && !faultMatchesStep(row.step, target.clientToken)) return false;
+  return true;
+}
+
+async function takeStrike(db: SimQueries, id: number): Promise<boolean> {
+  const taken = await db
+    .update(simFaults)
+    .set({ remaining: sqlText`${simFaults.remaining} - 1` })
+    .where(and(eq(simFaults.id, id), or(isNull(simFaults.remaining), gt(simFaults.remaining, 0))))
+    .returning({ id: simFaults.id });
+  return taken.length > 0;
+}
+
+/** Text for status reasons and errors, so a failure says it was injected and by which fault. */
+export function faultNote(strike: { id: number; fault: Fault }): string {
+  return `(simulated fault #${strike.id}: ${formatFault(strike.fault)})`;
+}

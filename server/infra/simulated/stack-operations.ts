@@ -1,0 +1,134 @@
+/**
+ * Starting an operation on a simulated stack, shared by the stack calls and by executing a change
+ * set. Every mutation runs in one transaction holding the stack's advisory lock: read the stack,
+ * check idempotency and state, strike faults, write the new operation and its history row.
+ */
+import { and, desc, eq } from 'drizzle-orm';
+import { simStackOperations, simStacks, type SimOutcome, type SimStackOperation } from '../../../db/schema/simulator.ts';
+import { InfraError } from '../port.ts';
+import type { SimContext } from './context.ts';
+import { durationOf } from './context.ts';
+import type { Strikes } from './faults.ts';
+import { viewStack, isDeleted, type StackContent, type StackView } from './stack-view.ts';
+import { lockResource, type SimTx } from './store.ts';
+
+/** Locks the stack name and reads it; null when there is no stack, or only a deleted one. */
+export async function lockedStack(tx: SimTx, ctx: SimContext, stackName: string): Promise<StackView | null> {
+  await lockResource(tx, `stack:${stackName}`);
+  const [row] = await tx.select().from(simStacks).where(eq(simStacks.name, stackName));
+  if (!row) return null;
+  const view = viewStack(row, ctx.now());
+  return isDeleted(view) ? null : view;
+}
+
+export function requireStack(view: StackView | null, stackName: string): StackView {
+  if (!view) throw new InfraError('ValidationError', `Stack [${stackName}] does not exist`);
+  return view;
+}
+
+/** The earlier call of this operation with this token on this stack, if any: repeating it is a no-op. */
+export async function previousCall(tx: SimTx, stackId: string, operation: SimStackOperation, clientToken: string) {
+  const [row] = await tx
+    .select()
+    .from(simStackOperations)
+    .where(
+      and(
+        eq(simStackOperations.stackId, stackId),
+        eq(simStackOperations.operation, operation),
+        eq(simStackOperations.clientToken, clientToken),
+      ),
+    )
+    .orderBy(desc(simStackOperations.id))
+    .limit(1);
+  return row;
+}
+
+/** States CloudFormation accepts an UpdateStack (or a change set execution) in. */
+const UPDATABLE = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE']);
+
+export function assertUpdatable(view: StackView): void {
+  if (!UPDATABLE.has(view.status)) {
+    throw new InfraError('ValidationError', `Stack:${view.row.stackId} is in ${view.status} state and can not be updated.`);
+  }
+}
+
+/** The outcome the struck faults give the operation; `success` when none did. */
+export function outcomeOf(strikes: Strikes): SimOutcome {
+  const fault = strikes.outcome?.fault;
+  if (!fault) return 'success';
+  if (fault.kind === 'exitCode') throw new Error('exitCode faults do not apply to stack operations');
+  return fault.kind;
+}
+
+export interface NewOperation {
+  stackName: string;
+  stackId: string;
+  createdAt: Date;
+  /** What the stack is when the operation starts. */
+  before: StackContent;
+  /** What it becomes if the operation succeeds; absent: unchanged. */
+  target?: StackContent;
+  operation: SimStackOperation;
+  clientToken: string;
+  strikes: Strikes;
+  reason?: string;
+}
+
+/** Makes `op` the stack's current operation; returns when it started, how long it takes, how it ends. */
+export async function beginOperation(
+  tx: SimTx,
+  ctx: SimContext,
+  op: NewOperation,
+): Promise<{ startedAt: Date; durationMs: number; outcome: SimOutcome }> {
+  const startedAt = new Date(ctx.now());
+  const outcome = outcomeOf(op.strikes);
+  const durationMs = durationOf(ctx, op.strikes);
+  const row = {
+    name: op.stackName,
+    stackId: op.stackId,
+    createdAt: op.createdAt,
+    ...op.before,
+    operation: op.operation,
+    outcome,
+    clientToken: op.clientToken,
+    startedAt,
+    durationMs,
+    reason: op.reason ?? null,
+    targetTemplateBody: op.target?.templateBody ?? null,
+    targetTemplateUrl: op.target?.templateUrl ?? null,
+    targetParameters: op.target?.parameters ?? null,
+    targetOutputs: op.target?.outputs ?? null,
+  };
+  await tx.insert(simStacks).values(row).onConflictDoUpdate({ target: simStacks.name, set: row });
+  await tx.insert(simStackOperations).values({
+    stackName: op.stackName,
+    stackId: op.stackId,
+    operation: op.operation,
+    clientToken: op.clientToken,
+    result: outcome,
+    startedAt,
+    durationMs,
+    faultIds: op.strikes.faultIds,
+  });
+  return { startedAt, durationMs, outcome };
+}
+
+/** An update that would change nothing starts nothing; the answer is remembered for repeats. */
+export async function recordNoUpdates(
+  tx: SimTx,
+  ctx: SimContext,
+  view: StackView,
+  operation: SimStackOperation,
+  clientToken: string,
+): Promise<void> {
+  await tx.insert(simStackOperations).values({
+    stackName: view.row.name,
+    stackId: view.row.stackId,
+    operation,
+    clientToken,
+    result: 'noUpdates',
+    startedAt: new Date(ctx.now()),
+    durationMs: 0,
+    faultIds: [],
+  });
+}

@@ -1,0 +1,264 @@
+/**
+ * Simulated CloudFormation stacks: the port's stack calls, with AWS's answers for the cases the
+ * engine meets (a stack that is busy, missing, or already there; "No updates are to be performed";
+ * a repeated client token).
+ */
+import { randomUUID } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { simStacks } from '../../../db/schema/simulator.ts';
+import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
+import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
+import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
+import type { SimContext } from './context.ts';
+import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import {
+  assertUpdatable,
+  beginOperation,
+  lockedStack,
+  previousCall,
+  recordNoUpdates,
+  requireStack,
+} from './stack-operations.ts';
+import { describeView, isDeleted, viewStack, type StackView } from './stack-view.ts';
+import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
+import { readTemplate } from './template-storage.ts';
+import type { SimTx } from './store.ts';
+
+/** Fault kinds each stack operation can suffer (`latencyMs` is listed where it applies). */
+const CREATE_FAULTS: FaultKind[] = ['createFailed', 'fail', 'hang', 'latencyMs'];
+const UPDATE_FAULTS: FaultKind[] = ['rollback', 'fail', 'hang', 'latencyMs'];
+const DELETE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
+/** Cancel and continue-rollback are how the engine recovers, so only latency applies to them. */
+const RECOVERY_FAULTS: FaultKind[] = ['latencyMs'];
+
+export async function describeStack(ctx: SimContext, stackName: string): Promise<StackDescription | null> {
+  const [row] = await ctx.db.select().from(simStacks).where(eq(simStacks.name, stackName));
+  if (!row) return null;
+  const view = viewStack(row, ctx.now());
+  return isDeleted(view) ? null : describeView(view);
+}
+
+export async function createEmptyStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  const { stackName, clientToken } = input;
+  await ctx.db.transaction(async (tx) => {
+    const existing = await lockedStack(tx, ctx, stackName);
+    if (existing) {
+      if (await previousCall(tx, existing.row.stackId, 'create', clientToken)) return;
+      throw new InfraError('AlreadyExistsException', `Stack [${stackName}] already exists`);
+    }
+    const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: CREATE_FAULTS });
+    const placeholder = { templateBody: emptyStackTemplate(), templateUrl: null, parameters: {}, outputs: {} };
+    await beginOperation(tx, ctx, {
+      stackName,
+      stackId: `arn:aws:cloudformation:${ctx.region}:${ACCOUNT_ID}:stack/${stackName}/${randomUUID()}`,
+      createdAt: new Date(ctx.now()),
+      before: placeholder,
+      operation: 'create',
+      clientToken,
+      strikes,
+      ...(strikes.outcome && {
+        reason: `The following resource(s) failed to create: [NullResource]. Rollback requested by user. ${faultNote(strikes.outcome)}`,
+      }),
+    });
+  });
+}
+
+export async function updateStack(
+  ctx: SimContext,
+  input: { stackName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
+): Promise<UpdateStackResult> {
+  const templateBody = await readTemplate(ctx.db, input.templateUrl);
+  const template = parseTemplate(templateBody);
+  const given = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
+  return ctx.db.transaction(async (tx) => {
+    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
+    const previous = await previousCall(tx, view.row.stackId, 'update', input.clientToken);
+    if (previous) return { noUpdates: previous.result === 'noUpdates' };
+    assertUpdatable(view);
+    const parameters = resolveParameters(template, given);
+    return changeStack(tx, ctx, view, {
+      operation: 'update',
+      clientToken: input.clientToken,
+      template,
+      templateBody,
+      templateUrl: input.templateUrl,
+      parameters,
+    });
+  });
+}
+
+/** UpdateStack with the previous template: every `DesiredCount*` parameter set, the others kept. */
+export async function scaleStack(
+  ctx: SimContext,
+  input: { stackName: string; desiredCount: number; clientToken: string },
+): Promise<UpdateStackResult> {
+  return ctx.db.transaction(async (tx) => {
+    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
+    const previous = await previousCall(tx, view.row.stackId, 'scale', input.clientToken);
+    if (previous) return { noUpdates: previous.result === 'noUpdates' };
+    assertUpdatable(view);
+    const parameters = Object.fromEntries(
+      Object.entries(view.content.parameters).map(([key, value]) => [
+        key,
+        key.startsWith(DESIRED_COUNT_PREFIX) ? String(input.desiredCount) : value,
+      ]),
+    );
+    return changeStack(tx, ctx, view, {
+      operation: 'scale',
+      clientToken: input.clientToken,
+      template: parseTemplate(view.content.templateBody),
+      templateBody: view.content.templateBody,
+      templateUrl: view.content.templateUrl,
+      parameters,
+    });
+  });
+}
+
+interface StackChange {
+  operation: 'update' | 'scale';
+  clientToken: string;
+  template: Template;
+  templateBody: string;
+  templateUrl: string | null;
+  parameters: Record<string, string>;
+}
+
+/** Starts the update, unless it would change nothing: then CloudFormation says "No updates". */
+async function changeStack(tx: SimTx, ctx: SimContext, view: StackView, change: StackChange): Promise<UpdateStackResult> {
+  const current = view.content;
+  const templateChanged = change.templateBody !== current.templateBody;
+  if (!templateChanged && sameValues(change.parameters, current.parameters)) {
+    await recordNoUpdates(tx, ctx, view, change.operation, change.clientToken);
+    return { noUpdates: true };
+  }
+  const stackName = view.row.name;
+  const strikes = await strikeFaults(tx, {
+    inStack: (s) => s === stackName,
+    clientToken: change.clientToken,
+    applies: UPDATE_FAULTS,
+  });
+  const outputs = stackOutputs(change.template, {
+    stackName,
+    region: ctx.region,
+    parameters: change.parameters,
+    previousOutputs: current.outputs,
+    changed: templateChanged || !sameValues(withoutDesiredCounts(change.parameters), withoutDesiredCounts(current.parameters)),
+  });
+  const failedResource = Object.keys(change.template.Resources)[0];
+  await beginOperation(tx, ctx, {
+    stackName,
+    stackId: view.row.stackId,
+    createdAt: view.row.createdAt,
+    before: current,
+    target: { templateBody: change.templateBody, templateUrl: change.templateUrl, parameters: change.parameters, outputs },
+    operation: change.operation,
+    clientToken: change.clientToken,
+    strikes,
+    ...(strikes.outcome && {
+      reason: `The following resource(s) failed to update: [${failedResource}]. ${faultNote(strikes.outcome)}`,
+    }),
+  });
+  return { noUpdates: false };
+}
+
+export async function cancelStackUpdate(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
+    if (await previousCall(tx, view.row.stackId, 'cancelUpdate', input.clientToken)) return;
+    if (view.status !== 'UPDATE_IN_PROGRESS') {
+      throw new InfraError('ValidationError', `CancelUpdateStack cannot be called from current stack status ${view.status}`);
+    }
+    await recover(tx, ctx, view, 'cancelUpdate', input.clientToken, 'User Initiated');
+  });
+}
+
+export async function continueUpdateRollback(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
+    if (await previousCall(tx, view.row.stackId, 'continueUpdateRollback', input.clientToken)) return;
+    if (view.status !== 'UPDATE_ROLLBACK_FAILED') {
+      throw new InfraError('ValidationError', `ContinueUpdateRollback cannot be called from current stack status ${view.status}`);
+    }
+    await recover(tx, ctx, view, 'continueUpdateRollback', input.clientToken, 'Continue rollback requested by user');
+  });
+}
+
+/** Rolls the stack back to what it was before the update (which is `content` until that update succeeds). */
+async function recover(
+  tx: SimTx,
+  ctx: SimContext,
+  view: StackView,
+  operation: 'cancelUpdate' | 'continueUpdateRollback',
+  clientToken: string,
+  reason: string,
+): Promise<void> {
+  const stackName = view.row.name;
+  const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: RECOVERY_FAULTS });
+  await beginOperation(tx, ctx, {
+    stackName,
+    stackId: view.row.stackId,
+    createdAt: view.row.createdAt,
+    before: view.content,
+    operation,
+    clientToken,
+    strikes,
+    reason,
+  });
+}
+
+/** Like AWS: deleting a stack that does not exist succeeds; deleting a busy one is refused. */
+export async function deleteStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const view = await lockedStack(tx, ctx, input.stackName);
+    if (!view || view.status === 'DELETE_IN_PROGRESS') return;
+    if (await previousCall(tx, view.row.stackId, 'delete', input.clientToken)) return;
+    if (!view.finished) {
+      throw new InfraError('ValidationError', `Stack [${input.stackName}] cannot be deleted while in status ${view.status}`);
+    }
+    const stackName = view.row.name;
+    const strikes = await strikeFaults(tx, {
+      inStack: (s) => s === stackName,
+      clientToken: input.clientToken,
+      applies: DELETE_FAULTS,
+    });
+    await beginOperation(tx, ctx, {
+      stackName,
+      stackId: view.row.stackId,
+      createdAt: view.row.createdAt,
+      before: view.content,
+      operation: 'delete',
+      clientToken: input.clientToken,
+      strikes,
+      ...(strikes.outcome && {
+        reason: `The following resource(s) failed to delete: [${Object.keys(parseTemplate(view.content.templateBody).Resources)[0]}]. ${faultNote(strikes.outcome)}`,
+      }),
+    });
+  });
+}
+
+/**
+ * Priorities of the listener rules the simulated stacks hold on a listener: the values of their
+ * `ListenerRulePriority*` parameters, on stacks whose `ListenerARN` parameter is that listener.
+ */
+export async function listenerRulePriorities(ctx: SimContext, listenerArn: string): Promise<number[]> {
+  const now = ctx.now();
+  const rows = await ctx.db.select().from(simStacks);
+  const priorities: number[] = [];
+  for (const row of rows) {
+    const view = viewStack(row, now);
+    if (isDeleted(view) || view.content.parameters.ListenerARN !== listenerArn) continue;
+    for (const [key, value] of Object.entries(view.content.parameters)) {
+      if (key.startsWith('ListenerRulePriority') && /^\d+$/.test(value)) priorities.push(Number(value));
+    }
+  }
+  return priorities.sort((a, b) => a - b);
+}
+
+function sameValues(a: Record<string, string>, b: Record<string, string>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key]);
+}
+
+function withoutDesiredCounts(parameters: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(parameters).filter(([key]) => !key.startsWith(DESIRED_COUNT_PREFIX)));
+}

@@ -1,0 +1,113 @@
+/**
+ * Simulated one-off ECS tasks (database migrations): PROVISIONING, PENDING, RUNNING, then STOPPED
+ * because the essential container exited, with exit code 0 unless an `exitCode:<n>` fault says
+ * otherwise. `fail` makes the task fail to start (no exit code, as ECS reports an image that cannot
+ * be pulled); `hang` keeps it RUNNING.
+ */
+import { randomBytes } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { simTasks } from '../../../db/schema/simulator.ts';
+import { InfraError, type TaskDescription } from '../port.ts';
+import type { SimContext } from './context.ts';
+import { durationOf } from './context.ts';
+import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
+import { lockResource } from './store.ts';
+import { ACCOUNT_ID } from './template.ts';
+
+const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
+
+/** ECS's limit on RunTask's clientToken (CloudFormation allows 128). */
+const ECS_CLIENT_TOKEN_MAX = 64;
+
+/** The simulator does not read task definitions; the one container it reports has this name. */
+export const SIMULATED_CONTAINER = 'migrate';
+
+const EXITED = 'Essential container in task exited';
+const PULL_FAILURE =
+  'CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref: not found';
+
+export interface RunTaskInput {
+  cluster: string;
+  taskDefinition: string;
+  clientToken: string;
+  startedBy: string;
+}
+
+/** A repeated client token returns the task it started; with other parameters it is refused, like ECS. */
+export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ taskArn: string }> {
+  if (input.clientToken.length === 0 || input.clientToken.length > ECS_CLIENT_TOKEN_MAX) {
+    throw new InfraError('InvalidParameterException', `clientToken must be 1 to ${ECS_CLIENT_TOKEN_MAX} characters`);
+  }
+  return ctx.db.transaction(async (tx) => {
+    await lockResource(tx, `task:${input.clientToken}`);
+    const [existing] = await tx.select().from(simTasks).where(eq(simTasks.clientToken, input.clientToken));
+    if (existing) {
+      if (existing.cluster !== input.cluster || existing.taskDefinition !== input.taskDefinition) {
+        throw new InfraError(
+          'InvalidParameterException',
+          `The client token ${input.clientToken} was already used with different parameters`,
+        );
+      }
+      return { taskArn: existing.taskArn };
+    }
+    const family = taskDefinitionFamily(input.taskDefinition);
+    const strikes = await strikeFaults(tx, {
+      inStack: (stack) => family.startsWith(`${stack}_`),
+      clientToken: input.clientToken,
+      applies: TASK_FAULTS,
+    });
+    const fault = strikes.outcome?.fault;
+    // A struck task says so in its stop reason, so the failed step shows the fault that did it.
+    const stoppedReason = strikes.outcome
+      ? `${fault?.kind === 'fail' ? PULL_FAILURE : EXITED} ${faultNote(strikes.outcome)}`
+      : null;
+    const taskArn = `arn:aws:ecs:${ctx.region}:${ACCOUNT_ID}:task/${clusterName(input.cluster)}/${randomBytes(16).toString('hex')}`;
+    await tx.insert(simTasks).values({
+      taskArn,
+      cluster: input.cluster,
+      taskDefinition: input.taskDefinition,
+      clientToken: input.clientToken,
+      startedBy: input.startedBy,
+      startedAt: new Date(ctx.now()),
+      durationMs: durationOf(ctx, strikes),
+      outcome: fault?.kind === 'fail' || fault?.kind === 'hang' ? fault.kind : 'success',
+      exitCode: fault?.kind === 'exitCode' ? fault.code : 0,
+      stoppedReason,
+      faultIds: strikes.faultIds,
+    });
+    return { taskArn };
+  });
+}
+
+export async function describeTask(ctx: SimContext, input: { cluster: string; taskArn: string }): Promise<TaskDescription> {
+  const [task] = await ctx.db
+    .select()
+    .from(simTasks)
+    .where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster)));
+  if (!task) throw new InfraError('TaskNotFound', `${input.taskArn}: MISSING`);
+
+  const { status } = statusAt(TASK_PROGRESSIONS[task.outcome], task.startedAt.getTime(), task.durationMs, ctx.now());
+  const described: TaskDescription = { taskArn: task.taskArn, lastStatus: status, containers: [{ name: SIMULATED_CONTAINER }] };
+  if (status !== 'STOPPED') return described;
+
+  if (task.outcome === 'fail') {
+    const reason = task.stoppedReason ?? PULL_FAILURE;
+    return { ...described, stopCode: 'TaskFailedToStart', stoppedReason: reason, containers: [{ name: SIMULATED_CONTAINER, reason }] };
+  }
+  return {
+    ...described,
+    stopCode: 'EssentialContainerExited',
+    stoppedReason: task.stoppedReason ?? EXITED,
+    containers: [{ name: SIMULATED_CONTAINER, exitCode: task.exitCode }],
+  };
+}
+
+/** `arn:...:task-definition/<family>:<revision>` or `<family>:<revision>` or `<family>`. */
+function taskDefinitionFamily(taskDefinition: string): string {
+  return taskDefinition.replace(/^.*task-definition\//, '').replace(/:\d+$/, '');
+}
+
+function clusterName(cluster: string): string {
+  return cluster.replace(/^.*:cluster\//, '');
+}

@@ -1,0 +1,160 @@
+/**
+ * What the simulated CloudFormation reads from a template: it checks the parameters the way
+ * CloudFormation does (undeclared ones and missing required ones are ValidationErrors), and it makes
+ * up the outputs a real stack would report: a plausible ARN for each declared output, from the
+ * resource the output refers to.
+ */
+import { createHash } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { resolveValue } from '../../domain/cloudformation/import-template.ts';
+import { InfraError } from '../port.ts';
+
+export const ACCOUNT_ID = '000000000000';
+
+interface TemplateResource {
+  Type?: string;
+  Properties?: Record<string, unknown>;
+}
+
+export interface Template {
+  Parameters?: Record<string, { Type?: string; Default?: unknown }>;
+  Resources: Record<string, TemplateResource>;
+  Outputs?: Record<string, { Value?: unknown }>;
+}
+
+/** JSON or YAML, as CloudFormation accepts; YAML short tags (`!Ref X`) read as their argument. */
+export function parseTemplate(body: string): Template {
+  let parsed: unknown;
+  try {
+    parsed = body.trimStart().startsWith('{') ? JSON.parse(body) : parseYaml(body, { logLevel: 'silent' });
+  } catch (err) {
+    throw new InfraError('ValidationError', `Template format error: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InfraError('ValidationError', 'Template format error: JSON not well-formed.');
+  }
+  const template = parsed as Partial<Template>;
+  if (!template.Resources || Object.keys(template.Resources).length === 0) {
+    throw new InfraError('ValidationError', 'Template format error: At least one Resources member must be defined.');
+  }
+  return template as Template;
+}
+
+/** The stack's parameters after an update: the given values, then the template's defaults. */
+export function resolveParameters(template: Template, given: Record<string, string>): Record<string, string> {
+  const declared = template.Parameters ?? {};
+  const undeclared = Object.keys(given).filter((key) => !Object.hasOwn(declared, key));
+  if (undeclared.length > 0) {
+    throw new InfraError('ValidationError', `Parameters: [${undeclared.join(', ')}] do not exist in the template`);
+  }
+  const values: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [key, declaration] of Object.entries(declared)) {
+    if (Object.hasOwn(given, key)) values[key] = given[key];
+    else if (declaration?.Default !== undefined) values[key] = String(declaration.Default);
+    else missing.push(key);
+  }
+  if (missing.length > 0) {
+    throw new InfraError('ValidationError', `Parameters: [${missing.join(', ')}] must have values`);
+  }
+  return values;
+}
+
+export interface OutputContext {
+  stackName: string;
+  region: string;
+  parameters: Record<string, string>;
+  /** The outputs before this operation, so unchanged task definitions keep their revision. */
+  previousOutputs: Record<string, string>;
+  /** Whether the template or a parameter other than the desired counts changed (a new revision). */
+  changed: boolean;
+}
+
+/** The outputs a stack built from this template would report once the operation completes. */
+export function stackOutputs(template: Template, context: OutputContext): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const [name, output] of Object.entries(template.Outputs ?? {})) {
+    outputs[name] = outputValue(name, output?.Value, template, context);
+  }
+  return outputs;
+}
+
+function outputValue(name: string, value: unknown, template: Template, context: OutputContext): string {
+  const target = referencedResource(value, template);
+  if (target) return resourceValue(name, target.logicalId, target.attribute, template.Resources[target.logicalId], context);
+  if (typeof value === 'string') return value;
+  if (name.startsWith('DatabaseSecret')) return secretArn(`${context.stackName}/${name}`, context);
+  if (name.startsWith('MigrationTaskDefinition')) {
+    return taskDefinitionArn(name, `${context.stackName}_migrate_${name.slice('MigrationTaskDefinition'.length).toLowerCase()}`, context);
+  }
+  return `${context.stackName}-${name}`;
+}
+
+/** `{ Ref: X }`, `{ 'Fn::GetAtt': [X, attr] }`, or the bare `X` / `X.attr` a YAML short tag leaves. */
+function referencedResource(value: unknown, template: Template): { logicalId: string; attribute?: string } | undefined {
+  let logicalId: unknown;
+  let attribute: unknown;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const ref = (value as Record<string, unknown>).Ref;
+    const getAtt = (value as Record<string, unknown>)['Fn::GetAtt'];
+    if (typeof ref === 'string') logicalId = ref;
+    else if (Array.isArray(getAtt)) [logicalId, attribute] = getAtt;
+    else if (typeof getAtt === 'string') [logicalId, attribute] = getAtt.split('.');
+  } else if (typeof value === 'string') {
+    [logicalId, attribute] = value.split('.');
+  }
+  if (typeof logicalId !== 'string' || !Object.hasOwn(template.Resources, logicalId)) return undefined;
+  return { logicalId, attribute: typeof attribute === 'string' && attribute !== 'Arn' ? attribute : undefined };
+}
+
+function resourceValue(
+  outputName: string,
+  logicalId: string,
+  attribute: string | undefined,
+  resource: TemplateResource,
+  context: OutputContext,
+): string {
+  const fallbackName = `${context.stackName}-${logicalId}`;
+  if (attribute) return `${fallbackName}-${attribute}`;
+  switch (resource.Type) {
+    case 'AWS::SecretsManager::Secret':
+      return secretArn(physicalName(resource.Properties?.Name, fallbackName, context), context);
+    case 'AWS::ECS::TaskDefinition':
+      return taskDefinitionArn(outputName, physicalName(resource.Properties?.Family, fallbackName, context), context);
+    default: {
+      const [, service = 'unknown', kind = 'resource'] = (resource.Type ?? '').split('::');
+      return `arn:aws:${service.toLowerCase()}:${context.region}:${ACCOUNT_ID}:${kind.toLowerCase()}/${fallbackName}`;
+    }
+  }
+}
+
+/** A name property evaluated against the stack's parameters; the fallback when it cannot be. */
+function physicalName(raw: unknown, fallback: string, context: OutputContext): string {
+  if (raw === undefined) return fallback;
+  const values = {
+    ...context.parameters,
+    'AWS::StackName': context.stackName,
+    'AWS::Region': context.region,
+    'AWS::AccountId': ACCOUNT_ID,
+  };
+  try {
+    return resolveValue(raw, values, 'name');
+  } catch {
+    return fallback;
+  }
+}
+
+/** Secrets Manager appends six characters to a secret's name in its ARN; here they are stable. */
+function secretArn(name: string, context: OutputContext): string {
+  const suffix = createHash('sha1').update(`${context.stackName}:${name}`).digest('base64url').slice(0, 6);
+  return `arn:aws:secretsmanager:${context.region}:${ACCOUNT_ID}:secret:${name}-${suffix}`;
+}
+
+/** A task definition gets a new revision whenever the stack changes it, and keeps it otherwise. */
+function taskDefinitionArn(outputName: string, family: string, context: OutputContext): string {
+  const prefix = `arn:aws:ecs:${context.region}:${ACCOUNT_ID}:task-definition/${family}:`;
+  const previous = context.previousOutputs[outputName];
+  const previousRevision = previous?.startsWith(prefix) ? Number(previous.slice(prefix.length)) : 0;
+  const revision = previousRevision > 0 && !context.changed ? previousRevision : previousRevision + 1;
+  return `${prefix}${revision}`;
+}
