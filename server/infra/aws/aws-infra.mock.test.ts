@@ -1,0 +1,426 @@
+// Uses aws-sdk-client-mock (no network): what moto cannot produce — throttling and retries, the
+// exact client tokens on repeated calls, UPDATE_ROLLBACK_FAILED and ContinueUpdateRollback, ECS
+// exit codes and stop reasons, paginated listener rules, the IMPORT change set's contents.
+import {
+  CloudFormationClient,
+  ContinueUpdateRollbackCommand,
+  CreateChangeSetCommand,
+  CreateStackCommand,
+  DescribeChangeSetCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  ExecuteChangeSetCommand,
+  UpdateStackCommand,
+  type Stack,
+  type StackStatus,
+} from '@aws-sdk/client-cloudformation';
+import { DescribeTasksCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
+import { InfraError } from '../port.ts';
+import { createAwsInfra } from './index.ts';
+import { parseTemplateUrl } from './templates-s3.ts';
+
+const cfn = mockClient(CloudFormationClient);
+const ecs = mockClient(ECSClient);
+const elb = mockClient(ElasticLoadBalancingV2Client);
+const s3 = mockClient(S3Client);
+const secrets = mockClient(SecretsManagerClient);
+
+const infra = createAwsInfra({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  templateBucket: 'deployer-templates',
+  retry: { retries: 3, baseDelayMs: 1, maxDelayMs: 4 },
+});
+
+const awsError = (name: string, message: string) => Object.assign(new Error(message), { name, $fault: 'client', $metadata: {} });
+const throttled = () => awsError('Throttling', 'Rate exceeded');
+
+const stack = (status: string, over: Partial<Stack> = {}): Stack => ({
+  StackName: 'dev-shop',
+  StackId: 'arn:aws:cloudformation:eu-west-1:123456789012:stack/dev-shop/abc',
+  StackStatus: status as StackStatus,
+  CreationTime: new Date(),
+  ...over,
+});
+
+beforeEach(() => {
+  for (const mock of [cfn, ecs, elb, s3, secrets]) mock.reset();
+  cfn.on(DescribeStackEventsCommand).resolves({ StackEvents: [] });
+});
+
+afterAll(() => infra.close());
+
+describe('throttling', () => {
+  it('is retried with backoff until the call succeeds', async () => {
+    cfn.on(DescribeStacksCommand).rejectsOnce(throttled()).rejectsOnce(awsError('ThrottlingException', 'slow down')).resolves({
+      Stacks: [stack('CREATE_COMPLETE')],
+    });
+    expect(await infra.describeStack('dev-shop')).toMatchObject({ status: 'CREATE_COMPLETE', lifecycle: 'COMPLETE' });
+    expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(3);
+  });
+
+  it('fails with its own code once the retries are spent', async () => {
+    ecs.on(RunTaskCommand).rejects(awsError('ThrottlingException', 'Rate exceeded'));
+    const failure = infra.runTask({ cluster: 'c', taskDefinition: 'td', clientToken: 'tok', startedBy: 'o5-run-task/tok' });
+    await expect(failure).rejects.toBeInstanceOf(InfraError);
+    await expect(failure).rejects.toMatchObject({ code: 'ThrottlingException', message: 'ThrottlingException: Rate exceeded', retryable: true });
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(4);
+  });
+
+  it('does not retry anything else, and keeps what AWS said', async () => {
+    s3.on(PutObjectCommand).rejects(awsError('AccessDenied', 'User is not authorized to perform s3:PutObject'));
+    await expect(infra.storeTemplate({ key: 'k.json', body: '{}' })).rejects.toMatchObject({
+      code: 'AccessDenied',
+      message: 'AccessDenied: User is not authorized to perform s3:PutObject',
+      retryable: false,
+    });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+  });
+});
+
+describe('client tokens', () => {
+  it('sends the same token again when a throttled update is retried, and when the step is retried', async () => {
+    cfn.on(UpdateStackCommand).rejectsOnce(throttled()).resolves({ StackId: 'id' });
+    const input = {
+      stackName: 'dev-shop',
+      templateUrl: 'https://s3.eu-west-1.amazonaws.com/deployer-templates/d-1.json',
+      parameters: [{ key: 'DesiredCountmain', value: '0' }],
+      clientToken: 'o5-deploy-d-1-update',
+    };
+    await infra.updateStack(input);
+    await infra.updateStack(input);
+    const tokens = cfn.commandCalls(UpdateStackCommand).map((call) => call.args[0].input.ClientRequestToken);
+    expect(tokens).toEqual(['o5-deploy-d-1-update', 'o5-deploy-d-1-update', 'o5-deploy-d-1-update']);
+  });
+
+  it('tags and identifies a task with its token', async () => {
+    ecs.on(RunTaskCommand).rejectsOnce(throttled()).resolves({ tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:1:task/c/t1' }] });
+    const result = await infra.runTask({ cluster: 'c', taskDefinition: 'td:3', clientToken: 'o5-deploy-d-1-migrate', startedBy: 'o5-run-task/o5-deploy-d-1-migrate' });
+    expect(result).toEqual({ taskArn: 'arn:aws:ecs:eu-west-1:1:task/c/t1' });
+    const inputs = ecs.commandCalls(RunTaskCommand).map((call) => call.args[0].input);
+    expect(inputs).toHaveLength(2);
+    for (const input of inputs) {
+      expect(input).toEqual({
+        cluster: 'c',
+        taskDefinition: 'td:3',
+        count: 1,
+        startedBy: 'o5-run-task/o5-deploy-d-1-migrate',
+        clientToken: 'o5-deploy-d-1-migrate',
+        tags: [{ key: 'o5-run-task', value: 'o5-deploy-d-1-migrate' }],
+      });
+    }
+  });
+
+  it('refuses an ECS token longer than 64 characters before calling AWS', async () => {
+    await expect(infra.runTask({ cluster: 'c', taskDefinition: 'td', clientToken: 'x'.repeat(65), startedBy: 's' })).rejects.toMatchObject({
+      code: 'InvalidClientToken',
+    });
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+});
+
+describe('stacks', () => {
+  it('creates the placeholder stack with its token and CAPABILITY_NAMED_IAM', async () => {
+    cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
+    await infra.createEmptyStack({ stackName: 'dev-shop', clientToken: 'o5-deploy-d-1-create' });
+    const input = cfn.commandCalls(CreateStackCommand)[0].args[0].input;
+    expect(input).toMatchObject({ StackName: 'dev-shop', Capabilities: ['CAPABILITY_NAMED_IAM'], ClientRequestToken: 'o5-deploy-d-1-create' });
+    expect(JSON.parse(input.TemplateBody!).Resources).toEqual({ NullResource: { Type: 'AWS::CloudFormation::WaitConditionHandle' } });
+  });
+
+  it('reports UPDATE_ROLLBACK_FAILED as TERMINAL, and asks CloudFormation to continue the rollback', async () => {
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [stack('UPDATE_ROLLBACK_FAILED', { StackStatusReason: 'The following resource(s) failed to update: [ServiceMain]' })],
+    });
+    cfn.on(DescribeStackEventsCommand).resolves({
+      StackEvents: [{ StackId: 'id', EventId: 'e', StackName: 'dev-shop', Timestamp: new Date(), ClientRequestToken: 'o5-deploy-d-1-update' }],
+    });
+    cfn.on(ContinueUpdateRollbackCommand).resolves({});
+
+    const described = await infra.describeStack('dev-shop');
+    expect(described).toMatchObject({
+      status: 'UPDATE_ROLLBACK_FAILED',
+      lifecycle: 'TERMINAL',
+      statusReason: 'The following resource(s) failed to update: [ServiceMain]',
+      lastClientToken: 'o5-deploy-d-1-update',
+    });
+
+    await infra.continueUpdateRollback({ stackName: 'dev-shop', clientToken: 'o5-deploy-d-2-recover' });
+    expect(cfn.commandCalls(ContinueUpdateRollbackCommand)[0].args[0].input).toEqual({
+      StackName: 'dev-shop',
+      ClientRequestToken: 'o5-deploy-d-2-recover',
+    });
+  });
+
+  it('describes a stack CloudFormation does not know, or a deleted one, as null', async () => {
+    cfn.on(DescribeStacksCommand).rejectsOnce(awsError('ValidationError', 'Stack with id dev-shop does not exist')).resolves({
+      Stacks: [stack('DELETE_COMPLETE')],
+    });
+    expect(await infra.describeStack('dev-shop')).toBeNull();
+    expect(await infra.describeStack('dev-shop')).toBeNull();
+  });
+
+  it('fails on a stack status it does not know', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stack('UPDATE_SOMETHING_NEW')] });
+    await expect(infra.describeStack('dev-shop')).rejects.toMatchObject({ code: 'UnknownStackStatus' });
+  });
+
+  it('scales with the previous template: DesiredCount* set, every other parameter kept', async () => {
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        stack('UPDATE_COMPLETE', {
+          Parameters: [
+            { ParameterKey: 'EnvName', ParameterValue: 'dev' },
+            { ParameterKey: 'DesiredCountmain', ParameterValue: '1' },
+            { ParameterKey: 'DesiredCountworker', ParameterValue: '1' },
+          ],
+        }),
+      ],
+    });
+    cfn.on(UpdateStackCommand).resolves({ StackId: 'id' });
+    expect(await infra.scaleStack({ stackName: 'dev-shop', desiredCount: 0, clientToken: 'o5-deploy-d-1-scale-down' })).toEqual({ noUpdates: false });
+    expect(cfn.commandCalls(UpdateStackCommand)[0].args[0].input).toEqual({
+      StackName: 'dev-shop',
+      UsePreviousTemplate: true,
+      Parameters: [
+        { ParameterKey: 'EnvName', UsePreviousValue: true },
+        { ParameterKey: 'DesiredCountmain', ParameterValue: '0' },
+        { ParameterKey: 'DesiredCountworker', ParameterValue: '0' },
+      ],
+      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      ClientRequestToken: 'o5-deploy-d-1-scale-down',
+    });
+  });
+
+  it('takes "No updates are to be performed" as a success that changed nothing', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [stack('UPDATE_COMPLETE', { Parameters: [{ ParameterKey: 'DesiredCountmain', ParameterValue: '1' }] })] });
+    cfn.on(UpdateStackCommand).rejects(awsError('ValidationError', 'No updates are to be performed.'));
+    expect(await infra.scaleStack({ stackName: 'dev-shop', desiredCount: 1, clientToken: 'o5-deploy-d-1-scale-up' })).toEqual({ noUpdates: true });
+  });
+
+  it('fails an update CloudFormation rejects, with its message', async () => {
+    cfn.on(UpdateStackCommand).rejects(awsError('ValidationError', 'Stack:arn is in UPDATE_IN_PROGRESS state and can not be updated.'));
+    await expect(
+      infra.updateStack({ stackName: 'dev-shop', templateUrl: 'https://x', parameters: [], clientToken: 'tok' }),
+    ).rejects.toMatchObject({ code: 'ValidationError', message: expect.stringContaining('UPDATE_IN_PROGRESS state') });
+  });
+});
+
+describe('ECS task results', () => {
+  const describeReturns = (task: Record<string, unknown>) =>
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [{ taskArn: 'arn:task/t1', ...task }], failures: [] });
+
+  it('a migration that exited 0 succeeded', async () => {
+    describeReturns({ lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', containers: [{ name: 'migrate', exitCode: 0 }] });
+    const task = await infra.describeTask({ cluster: 'c', taskArn: 'arn:task/t1' });
+    expect(taskOutcome(task)).toEqual({ state: 'succeeded' });
+  });
+
+  it('a migration that exited 3 failed, naming the container, the code and the reason', async () => {
+    describeReturns({
+      lastStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+      containers: [
+        { name: 'migrate', exitCode: 3, reason: 'relation "users" already exists' },
+        { name: 'sidecar', exitCode: 0 },
+      ],
+    });
+    const task = await infra.describeTask({ cluster: 'c', taskArn: 'arn:task/t1' });
+    expect(task).toEqual({
+      taskArn: 'arn:task/t1',
+      lastStatus: 'STOPPED',
+      stopCode: 'EssentialContainerExited',
+      stoppedReason: 'Essential container in task exited',
+      containers: [
+        { name: 'migrate', exitCode: 3, reason: 'relation "users" already exists' },
+        { name: 'sidecar', exitCode: 0 },
+      ],
+    });
+    expect(taskOutcome(task)).toEqual({ state: 'failed', error: 'container migrate exited with code 3: relation "users" already exists' });
+  });
+
+  it('a task that could not start failed with ECS\'s reason', async () => {
+    describeReturns({
+      lastStatus: 'STOPPED',
+      stopCode: 'TaskFailedToStart',
+      stoppedReason: 'CannotPullContainerError: image not found',
+      containers: [{ name: 'migrate' }],
+    });
+    expect(taskOutcome(await infra.describeTask({ cluster: 'c', taskArn: 'arn:task/t1' }))).toEqual({
+      state: 'failed',
+      error: 'Task failed to start: CannotPullContainerError: image not found',
+    });
+  });
+
+  it('a task still running is running', async () => {
+    describeReturns({ lastStatus: 'RUNNING', containers: [{ name: 'migrate' }] });
+    expect(taskOutcome(await infra.describeTask({ cluster: 'c', taskArn: 'arn:task/t1' }))).toEqual({ state: 'running' });
+  });
+
+  it('a task ECS no longer knows is an error', async () => {
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [], failures: [{ arn: 'arn:task/t1', reason: 'MISSING' }] });
+    await expect(infra.describeTask({ cluster: 'c', taskArn: 'arn:task/t1' })).rejects.toMatchObject({
+      code: 'TaskNotFound',
+      message: 'TaskNotFound: arn:task/t1: MISSING',
+    });
+  });
+
+  it('a task ECS could not place is an error with its reasons', async () => {
+    ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ arn: 'arn:instance/1', reason: 'RESOURCE:MEMORY' }] });
+    await expect(infra.runTask({ cluster: 'c', taskDefinition: 'td', clientToken: 'tok', startedBy: 's' })).rejects.toMatchObject({
+      code: 'RunTaskFailed',
+      message: 'RunTaskFailed: arn:instance/1: RESOURCE:MEMORY',
+    });
+  });
+});
+
+describe('listener rules', () => {
+  it('reads every page and leaves out the default rule', async () => {
+    elb
+      .on(DescribeRulesCommand, { ListenerArn: 'arn:listener', Marker: undefined })
+      .resolves({ Rules: [{ Priority: '1001' }, { Priority: 'default', IsDefault: true }], NextMarker: 'page-2' })
+      .on(DescribeRulesCommand, { ListenerArn: 'arn:listener', Marker: 'page-2' })
+      .resolves({ Rules: [{ Priority: '3' }, { Priority: '1000' }] });
+    expect(await infra.listenerRulePriorities('arn:listener')).toEqual([3, 1000, 1001]);
+    expect(elb.commandCalls(DescribeRulesCommand)).toHaveLength(2);
+  });
+});
+
+describe('templates', () => {
+  it('stores the template under its key and returns the path-style URL CloudFormation reads', async () => {
+    s3.on(PutObjectCommand).resolves({});
+    expect(await infra.storeTemplate({ key: 'deployments/d 1/template.json', body: '{"Resources":{}}' })).toEqual({
+      url: 'https://s3.eu-west-1.amazonaws.com/deployer-templates/deployments/d%201/template.json',
+    });
+    expect(s3.commandCalls(PutObjectCommand)[0].args[0].input).toMatchObject({
+      Bucket: 'deployer-templates',
+      Key: 'deployments/d 1/template.json',
+      ContentType: 'application/json',
+    });
+  });
+
+  it('reads bucket and key back from path-style and virtual-hosted URLs', () => {
+    expect(parseTemplateUrl('https://s3.eu-west-1.amazonaws.com/deployer-templates/deployments/d%201/template.json')).toEqual({
+      bucket: 'deployer-templates',
+      key: 'deployments/d 1/template.json',
+    });
+    expect(parseTemplateUrl('http://localhost:5000/deployer-templates/a/b.json')).toEqual({ bucket: 'deployer-templates', key: 'a/b.json' });
+    expect(parseTemplateUrl('https://my.bucket.s3.eu-west-1.amazonaws.com/a/b.json')).toEqual({ bucket: 'my.bucket', key: 'a/b.json' });
+  });
+});
+
+describe('resource import change set', () => {
+  const appTemplate = {
+    AWSTemplateFormatVersion: '2010-09-09',
+    Parameters: { EnvName: { Type: 'String' }, DesiredCountmain: { Type: 'Number' } },
+    Resources: {
+      S3BucketData: {
+        Type: 'AWS::S3::Bucket',
+        DeletionPolicy: 'Retain',
+        Properties: { BucketName: { 'Fn::Join': ['.', ['data', 'shop', { Ref: 'EnvName' }, { Ref: 'AWS::Region' }]] } },
+      },
+      S3BucketGone: { Type: 'AWS::S3::Bucket', DeletionPolicy: 'Retain', Properties: { BucketName: 'gone.shop.dev' } },
+      SecretsManagerSecretDatabaseMain: {
+        Type: 'AWS::SecretsManager::Secret',
+        DeletionPolicy: 'Retain',
+        Properties: { Name: { 'Fn::Sub': '/${EnvName}/shop/postgres/main' } },
+      },
+      SecretsManagerSecretAppSecretNever: { Type: 'AWS::SecretsManager::Secret', DeletionPolicy: 'Retain', Properties: { Name: '/dev/shop/never' } },
+      ServiceMain: { Type: 'AWS::ECS::Service', Properties: { DesiredCount: { Ref: 'DesiredCountmain' } } },
+    },
+    Outputs: { DatabaseSecretMain: { Value: { Ref: 'SecretsManagerSecretDatabaseMain' } } },
+  };
+
+  it('imports the buckets and secrets that exist, and only those', async () => {
+    s3.on(GetObjectCommand, { Bucket: 'deployer-templates', Key: 'deployments/d-1/template.json' }).resolves({
+      Body: { transformToString: async () => JSON.stringify(appTemplate) } as never,
+    });
+    s3.on(HeadBucketCommand, { Bucket: 'data.shop.dev.eu-west-1' }).resolves({});
+    s3.on(HeadBucketCommand, { Bucket: 'gone.shop.dev' }).rejects(awsError('NotFound', 'Not Found'));
+    secrets.on(DescribeSecretCommand, { SecretId: '/dev/shop/postgres/main' }).resolves({
+      ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:/dev/shop/postgres/main-AbCdEf',
+      Name: '/dev/shop/postgres/main',
+    });
+    secrets.on(DescribeSecretCommand, { SecretId: '/dev/shop/never' }).rejects(
+      awsError('ResourceNotFoundException', "Secrets Manager can't find the specified secret."),
+    );
+    cfn.on(CreateChangeSetCommand).resolves({ Id: 'cs' });
+
+    await infra.createImportChangeSet({
+      stackName: 'dev-shop',
+      changeSetName: 'import-d-1',
+      templateUrl: 'https://s3.eu-west-1.amazonaws.com/deployer-templates/deployments/d-1/template.json',
+      parameters: [
+        { key: 'EnvName', value: 'dev' },
+        { key: 'DesiredCountmain', value: '0' },
+      ],
+      clientToken: 'o5-deploy-d-1-import',
+    });
+
+    const input = cfn.commandCalls(CreateChangeSetCommand)[0].args[0].input;
+    expect(input).toMatchObject({
+      StackName: 'dev-shop',
+      ChangeSetName: 'import-d-1',
+      ChangeSetType: 'IMPORT',
+      ClientToken: 'o5-deploy-d-1-import',
+      Parameters: [
+        { ParameterKey: 'EnvName', ParameterValue: 'dev' },
+        { ParameterKey: 'DesiredCountmain', ParameterValue: '0' },
+      ],
+      ResourcesToImport: [
+        { LogicalResourceId: 'S3BucketData', ResourceType: 'AWS::S3::Bucket', ResourceIdentifier: { BucketName: 'data.shop.dev.eu-west-1' } },
+        {
+          LogicalResourceId: 'SecretsManagerSecretDatabaseMain',
+          ResourceType: 'AWS::SecretsManager::Secret',
+          ResourceIdentifier: { Id: 'arn:aws:secretsmanager:eu-west-1:1:secret:/dev/shop/postgres/main-AbCdEf' },
+        },
+      ],
+    });
+    const template = JSON.parse(input.TemplateBody!);
+    expect(Object.keys(template.Resources).sort()).toEqual(['NullResource', 'S3BucketData', 'SecretsManagerSecretDatabaseMain']);
+    expect(template.Outputs).toBeUndefined();
+  });
+
+  it('reports the change set lifecycle and executes it with its token', async () => {
+    cfn
+      .on(DescribeChangeSetCommand)
+      .resolvesOnce({ Status: 'CREATE_IN_PROGRESS', ExecutionStatus: 'UNAVAILABLE' })
+      .resolvesOnce({ Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE' })
+      .resolves({ Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', StatusReason: 'Resource gone.shop.dev does not exist' });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    const target = { stackName: 'dev-shop', changeSetName: 'import-d-1' };
+
+    expect(await infra.describeChangeSet(target)).toEqual({ status: 'CREATE_IN_PROGRESS', executionStatus: 'UNAVAILABLE', lifecycle: 'PROGRESS' });
+    expect(await infra.describeChangeSet(target)).toMatchObject({ lifecycle: 'AVAILABLE' });
+    await infra.executeChangeSet({ ...target, clientToken: 'o5-deploy-d-1-execute' });
+    expect(cfn.commandCalls(ExecuteChangeSetCommand)[0].args[0].input).toEqual({
+      StackName: 'dev-shop',
+      ChangeSetName: 'import-d-1',
+      ClientRequestToken: 'o5-deploy-d-1-execute',
+    });
+    expect(await infra.describeChangeSet(target)).toMatchObject({ lifecycle: 'FAILED', reason: 'Resource gone.shop.dev does not exist' });
+  });
+
+  it('refuses an import with nothing to import', async () => {
+    s3.on(GetObjectCommand).resolves({
+      Body: { transformToString: async () => JSON.stringify({ Resources: { ServiceMain: appTemplate.Resources.ServiceMain } }) } as never,
+    });
+    await expect(
+      infra.createImportChangeSet({
+        stackName: 'dev-shop',
+        changeSetName: 'import-d-2',
+        templateUrl: 'https://s3.eu-west-1.amazonaws.com/deployer-templates/d-2.json',
+        parameters: [],
+        clientToken: 'tok',
+      }),
+    ).rejects.toMatchObject({ code: 'ImportTemplateError', message: 'ImportTemplateError: no resources to import' });
+    expect(cfn.commandCalls(CreateChangeSetCommand)).toHaveLength(0);
+  });
+});

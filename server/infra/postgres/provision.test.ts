@@ -1,0 +1,226 @@
+// Uses a real Postgres (the test harness's server, test/support/database.ts) as the RDS host; no
+// AWS. The SQL of DB.Upsert, DB.Cleanup and DB.Destroy, and the quoting it relies on.
+import { randomBytes } from 'node:crypto';
+import postgres, { type Sql } from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { cleanupDatabase, destroyDatabase, upsertDatabase } from './provision.ts';
+import { scramSha256Verifier } from './scram.ts';
+import type { PostgresServer } from './server.ts';
+import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
+
+describe('quoting', () => {
+  it('quotes identifiers and literals the way Postgres does', () => {
+    expect(quoteIdent('dev_Shop_main')).toBe('"dev_Shop_main"');
+    expect(quoteIdent('a"b')).toBe('"a""b"');
+    expect(quoteLiteral("it's")).toBe("'it''s'");
+    expect(quoteLiteral('back\\slash')).toBe("E'back\\\\slash'");
+    expect(() => quoteLiteral('nul\0')).toThrow(/NUL/);
+  });
+
+  it('accepts config-made names and refuses anything else', () => {
+    expect(checkDatabaseName('cluster_env_shop_main')).toBe('cluster_env_shop_main');
+    expect(checkExtensionName('uuid-ossp')).toBe('uuid-ossp');
+    expect(() => checkDatabaseName('shop-main')).toThrow(/unsafe database name/);
+    expect(() => checkDatabaseName('x"; DROP DATABASE postgres; --')).toThrow(/unsafe database name/);
+    expect(() => checkDatabaseName('a'.repeat(64))).toThrow(/longer than Postgres' 63 bytes/);
+    expect(() => checkExtensionName('pgcrypto; drop')).toThrow(/unsafe extension name/);
+  });
+
+  it('writes SCRAM verifiers in the form Postgres stores', () => {
+    expect(scramSha256Verifier('secret')).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
+  });
+});
+
+describe('provisioning on a real Postgres', () => {
+  let testDb: TestDatabase;
+  let server: PostgresServer;
+  let admin: Sql;
+  const names: string[] = [];
+  /** A fresh name per test: roles are server-wide, and other test files share the server. */
+  const newName = (label: string) => {
+    const name = `t_${label}_${randomBytes(3).toString('hex')}`;
+    names.push(name);
+    return name;
+  };
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    const url = new URL(testDb.serverUrl);
+    server = {
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      database: url.pathname.slice(1) || 'postgres',
+      ssl: 'prefer',
+    };
+    admin = postgres(testDb.serverUrl, { max: 2, onnotice: () => {} });
+  });
+
+  afterAll(async () => {
+    for (const name of names) await destroyDatabase(server, name).catch(() => {});
+    await admin?.end({ timeout: 5 });
+    await testDb?.drop();
+  });
+
+  /** Connects as the app role with its password: proves the login works for real (scram-sha-256). */
+  async function loginAs(name: string, password: string): Promise<string> {
+    const sql = postgres({ host: server.host, port: server.port, user: name, password, database: name, max: 1, onnotice: () => {} });
+    try {
+      const [row] = await sql<{ user: string }[]>`select current_user as "user"`;
+      return row.user;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }
+
+  it('creates the role and the database it owns, with the extensions, and the role can log in', async () => {
+    const name = newName('upsert');
+    const statements = await upsertDatabase(server, {
+      dbName: name,
+      extensions: ['uuid-ossp', 'citext'],
+      login: { kind: 'password', password: 'first-password', setOnExistingRole: false },
+    });
+    expect(statements).toEqual([
+      `CREATE ROLE "${name}" LOGIN PASSWORD '***'`,
+      `CREATE DATABASE "${name}" OWNER "${name}"`,
+      'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"',
+      'CREATE EXTENSION IF NOT EXISTS "citext"',
+    ]);
+
+    const [database] = await admin`select pg_get_userbyid(datdba) as owner from pg_database where datname = ${name}`;
+    expect(database.owner).toBe(name);
+    const [role] = await admin`select rolcanlogin, rolsuper, rolcreatedb from pg_roles where rolname = ${name}`;
+    expect(role).toEqual({ rolcanlogin: true, rolsuper: false, rolcreatedb: false });
+    expect(await loginAs(name, 'first-password')).toBe(name);
+    await expect(loginAs(name, 'wrong-password')).rejects.toThrow(/password authentication failed/);
+
+    const inApp = postgres(`${testDb.serverUrl.replace(/\/[^/]*$/, '')}/${name}`, { max: 1 });
+    const extensions = await inApp`select extname from pg_extension order by 1`;
+    await inApp.end();
+    expect(extensions.map((e) => e.extname)).toEqual(['citext', 'plpgsql', 'uuid-ossp']);
+  });
+
+  it('changes nothing the second time', async () => {
+    const name = newName('twice');
+    const spec = { dbName: name, extensions: ['citext'], login: { kind: 'password' as const, password: 'pw-1', setOnExistingRole: false } };
+    await upsertDatabase(server, spec);
+    const [before] = await admin`select rolpassword from pg_authid where rolname = ${name}`;
+
+    expect(await upsertDatabase(server, spec)).toEqual([]);
+    const [after] = await admin`select rolpassword from pg_authid where rolname = ${name}`;
+    expect(after.rolpassword).toBe(before.rolpassword);
+  });
+
+  it('sets a new password on an existing role when asked to (rotation)', async () => {
+    const name = newName('rotate');
+    await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'old-pw', setOnExistingRole: false } });
+    const statements = await upsertDatabase(server, {
+      dbName: name,
+      extensions: [],
+      login: { kind: 'password', password: 'new-pw', setOnExistingRole: true },
+    });
+    expect(statements).toEqual([`ALTER ROLE "${name}" PASSWORD '***'`]);
+    expect(await loginAs(name, 'new-pw')).toBe(name);
+    await expect(loginAs(name, 'old-pw')).rejects.toThrow(/password authentication failed/);
+  });
+
+  it('grants rds_iam to an IAM role where rds_iam exists', async () => {
+    await admin.unsafe(`DO $$ BEGIN CREATE ROLE rds_iam; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    const name = newName('iam');
+    const statements = await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'iam' } });
+    expect(statements).toEqual([`CREATE ROLE "${name}" LOGIN`, `GRANT rds_iam TO "${name}"`, `CREATE DATABASE "${name}" OWNER "${name}"`]);
+    const [membership] = await admin`select pg_has_role(${name}, 'rds_iam', 'MEMBER') as member`;
+    expect(membership.member).toBe(true);
+    expect(await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'iam' } })).toEqual([]);
+  });
+
+  it('cleanup gives the app role every object another role created in its database', async () => {
+    const name = newName('cleanup');
+    await upsertDatabase(server, { dbName: name, extensions: ['citext'], login: { kind: 'password', password: 'pw', setOnExistingRole: false } });
+    // A migration that ran as someone else: the original's rotated logins, or the administrator.
+    const appDb = postgres(`${testDb.serverUrl.replace(/\/[^/]*$/, '')}/${name}`, { max: 1, onnotice: () => {} });
+    await appDb.unsafe(`
+      CREATE SCHEMA billing;
+      CREATE TYPE mood AS ENUM ('ok', 'meh');
+      CREATE TABLE users (id serial PRIMARY KEY, email citext, mood mood);
+      CREATE TABLE billing.invoices (id bigint GENERATED ALWAYS AS IDENTITY, user_id int);
+      CREATE SEQUENCE ticket_numbers;
+      CREATE VIEW active_users AS SELECT id FROM users;
+      CREATE FUNCTION user_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM users';
+    `);
+
+    const statements = await cleanupDatabase(server, name);
+    expect(statements).toEqual([
+      `ALTER SCHEMA billing OWNER TO "${name}"`,
+      `ALTER SEQUENCE public.ticket_numbers OWNER TO "${name}"`,
+      `ALTER TABLE billing.invoices OWNER TO "${name}"`,
+      `ALTER TABLE public.users OWNER TO "${name}"`,
+      `ALTER VIEW public.active_users OWNER TO "${name}"`,
+      `ALTER TYPE public.mood OWNER TO "${name}"`,
+      `ALTER FUNCTION user_count() OWNER TO "${name}"`,
+    ]);
+
+    const notOwned = await appDb`
+      select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+      where n.nspname in ('public', 'billing') and pg_get_userbyid(c.relowner) <> ${name}
+        and c.relkind in ('r', 'S', 'v', 'i')`;
+    expect(notOwned).toEqual([]);
+    // Extension objects stay with the extension.
+    const [citext] = await appDb`select pg_get_userbyid(typowner) as owner from pg_type where typname = 'citext'`;
+    expect(citext.owner).not.toBe(name);
+    await appDb.end();
+
+    expect(await cleanupDatabase(server, name)).toEqual([]);
+  });
+
+  it('destroy ends the sessions, drops the database and the role, and then has nothing to do', async () => {
+    const name = newName('destroy');
+    await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'pw', setOnExistingRole: false } });
+    const appSession = postgres({ host: server.host, port: server.port, user: name, password: 'pw', database: name, max: 1 });
+    await appSession`select 1`;
+
+    expect(await destroyDatabase(server, name)).toEqual([`DROP DATABASE "${name}" WITH (FORCE)`, `DROP ROLE "${name}"`]);
+    expect(await admin`select 1 from pg_database where datname = ${name}`).toHaveLength(0);
+    expect(await admin`select 1 from pg_roles where rolname = ${name}`).toHaveLength(0);
+    await appSession.end({ timeout: 1 }).catch(() => {});
+
+    expect(await destroyDatabase(server, name)).toEqual([]);
+  });
+
+  it('works as an administrator that is not a superuser, like the master user of RDS', async () => {
+    const rdsAdmin = newName('admin');
+    await admin.unsafe(`CREATE ROLE "${rdsAdmin}" LOGIN CREATEROLE CREATEDB PASSWORD 'admin-pw'`);
+    const asRdsAdmin: PostgresServer = { ...server, user: rdsAdmin, password: 'admin-pw' };
+    const name = newName('rds');
+
+    const statements = await upsertDatabase(asRdsAdmin, {
+      dbName: name,
+      extensions: ['citext'],
+      login: { kind: 'password', password: 'pw', setOnExistingRole: false },
+    });
+    expect(statements).toEqual([
+      `CREATE ROLE "${name}" LOGIN PASSWORD '***'`,
+      // Needed to make the role the database's owner: the administrator must be able to act as it.
+      `GRANT "${name}" TO CURRENT_USER`,
+      `CREATE DATABASE "${name}" OWNER "${name}"`,
+      'CREATE EXTENSION IF NOT EXISTS "citext"',
+    ]);
+    expect(await upsertDatabase(asRdsAdmin, { dbName: name, extensions: ['citext'], login: { kind: 'password', password: 'pw', setOnExistingRole: false } })).toEqual([]);
+
+    const appDb = postgres({ host: server.host, port: server.port, user: rdsAdmin, password: 'admin-pw', database: name, max: 1, onnotice: () => {} });
+    await appDb.unsafe('CREATE TABLE made_by_admin (id int)');
+    await appDb.end();
+    expect(await cleanupDatabase(asRdsAdmin, name)).toEqual([`ALTER TABLE public.made_by_admin OWNER TO "${name}"`]);
+    expect(await destroyDatabase(asRdsAdmin, name)).toEqual([`DROP DATABASE "${name}" WITH (FORCE)`, `DROP ROLE "${name}"`]);
+    await admin.unsafe(`DROP ROLE "${rdsAdmin}"`);
+  });
+
+  it('says what Postgres said when a step cannot be done', async () => {
+    const name = newName('noext');
+    await expect(
+      upsertDatabase(server, { dbName: name, extensions: ['no_such_extension'], login: { kind: 'iam' } }),
+    ).rejects.toThrow(/extension "no_such_extension" is not available/);
+  });
+});
