@@ -306,6 +306,20 @@ describe('templates', () => {
     });
   });
 
+  it('uses the region the SDK resolves when none is configured', async () => {
+    const saved = process.env.AWS_REGION;
+    process.env.AWS_REGION = 'ap-south-1';
+    const regionless = createAwsInfra({ credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, templateBucket: 'tpl' });
+    try {
+      s3.on(PutObjectCommand).resolves({});
+      expect(await regionless.storeTemplate({ key: 'k.json', body: '{}' })).toEqual({ url: 'https://s3.ap-south-1.amazonaws.com/tpl/k.json' });
+    } finally {
+      await regionless.close();
+      if (saved === undefined) delete process.env.AWS_REGION;
+      else process.env.AWS_REGION = saved;
+    }
+  });
+
   it('reads bucket and key back from path-style and virtual-hosted URLs', () => {
     expect(parseTemplateUrl('https://s3.eu-west-1.amazonaws.com/deployer-templates/deployments/d%201/template.json')).toEqual({
       bucket: 'deployer-templates',

@@ -31,7 +31,7 @@ export async function createImportChangeSet(
   const body = await downloadTemplate(ctx, input.templateUrl);
   const template = withTemplateErrors(() => parseTemplate(body));
   const values: Record<string, string> = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
-  values['AWS::Region'] = ctx.options.region;
+  values['AWS::Region'] = await ctx.region();
   if (ctx.options.accountId) values['AWS::AccountId'] = ctx.options.accountId;
 
   const imports: ResourceToImport[] = [];

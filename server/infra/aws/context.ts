@@ -10,7 +10,8 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DEFAULT_RETRY_POLICY, callAws, type RetryPolicy } from './errors.ts';
 
 export interface AwsInfraOptions {
-  region: string;
+  /** Without it, the SDK's own resolution (AWS_REGION, the profile...). */
+  region?: string;
   /**
    * One endpoint for every service (moto, LocalStack). Without it the SDK uses AWS, or whatever
    * `AWS_ENDPOINT_URL` says; pass that variable here too, so that template URLs point at it.
@@ -43,11 +44,13 @@ export interface AwsContext {
   clients: AwsClients;
   /** Runs one provider call: retried while throttled, failures thrown as InfraError. */
   call<T>(request: () => Promise<T>): Promise<T>;
+  /** The region the clients use: the option, or what the SDK resolved. */
+  region(): Promise<string>;
 }
 
 export function createAwsContext(options: AwsInfraOptions): AwsContext {
   const config = {
-    region: options.region,
+    ...(options.region ? { region: options.region } : {}),
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
@@ -61,7 +64,12 @@ export function createAwsContext(options: AwsInfraOptions): AwsContext {
     secretsManager: new SecretsManagerClient(config),
   };
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
-  return { options, clients, call: (request) => callAws(request, policy) };
+  return {
+    options,
+    clients,
+    call: (request) => callAws(request, policy),
+    region: async () => options.region ?? (await clients.cloudFormation.config.region()),
+  };
 }
 
 export function destroyClients(clients: AwsClients): void {

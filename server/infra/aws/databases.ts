@@ -72,7 +72,7 @@ async function adminServer(ctx: AwsContext, access: DatabaseAdminAccess): Promis
     hostname: access.endpoint,
     port: access.port,
     username: access.dbUser,
-    region: ctx.options.region,
+    region: await ctx.region(),
     ...(ctx.options.credentials ? { credentials: ctx.options.credentials } : {}),
   });
   return {

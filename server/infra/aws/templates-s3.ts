@@ -14,7 +14,7 @@ export async function storeTemplate(ctx: AwsContext, input: { key: string; body:
       new PutObjectCommand({ Bucket: bucket, Key: input.key, Body: input.body, ContentType: contentType(input.body) }),
     ),
   );
-  return { url: templateUrl(ctx, bucket, input.key) };
+  return { url: templateUrl(ctx.options.endpoint, await ctx.region(), bucket, input.key) };
 }
 
 export async function downloadTemplate(ctx: AwsContext, url: string): Promise<string> {
@@ -28,8 +28,8 @@ export async function downloadTemplate(ctx: AwsContext, url: string): Promise<st
  * Path-style URLs, which CloudFormation reads in every region and which work for bucket names with
  * dots; with a custom endpoint, the same shape under that endpoint (moto reads those too).
  */
-export function templateUrl(ctx: AwsContext, bucket: string, key: string): string {
-  const base = ctx.options.endpoint?.replace(/\/+$/, '') ?? `https://s3.${ctx.options.region}.amazonaws.com`;
+export function templateUrl(endpoint: string | undefined, region: string, bucket: string, key: string): string {
+  const base = endpoint?.replace(/\/+$/, '') ?? `https://s3.${region}.amazonaws.com`;
   return `${base}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
