@@ -17,11 +17,13 @@ import {
 import { DescribeTasksCommand, ECSClient, RunTaskCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import { InfraError } from '../port.ts';
+import { createAwsContext } from './context.ts';
+import { adminServer } from './databases.ts';
 import { createAwsInfra } from './index.ts';
 import { parseTemplateUrl } from './templates-s3.ts';
 
@@ -290,6 +292,40 @@ describe('listener rules', () => {
       .resolves({ Rules: [{ Priority: '3' }, { Priority: '1000' }] });
     expect(await infra.listenerRulePriorities('arn:listener')).toEqual([3, 1000, 1001]);
     expect(elb.commandCalls(DescribeRulesCommand)).toHaveLength(2);
+  });
+});
+
+describe('database administrator access', () => {
+  it('signs an RDS IAM token for the host, port and user, fresh at each connection', async () => {
+    const ctx = createAwsContext({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, templateBucket: 't' });
+    const server = await adminServer(ctx, { kind: 'iam', endpoint: 'main.cluster-abc.eu-west-1.rds.amazonaws.com', port: 5432, dbUser: 'o5_deployer', dbName: 'postgres' });
+    expect(server).toMatchObject({ host: 'main.cluster-abc.eu-west-1.rds.amazonaws.com', port: 5432, user: 'o5_deployer', database: 'postgres', ssl: 'prefer' });
+    expect(typeof server.password).toBe('function');
+    const token = await (server.password as () => Promise<string>)();
+    expect(token).toMatch(/^main\.cluster-abc\.eu-west-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=o5_deployer&/);
+    expect(token).toContain('X-Amz-Credential=AKIDEXAMPLE%2F');
+    expect(token).toContain('%2Feu-west-1%2Frds-db%2Faws4_request');
+  });
+
+  it('reads the root secret, with the port from dburl when dbport is absent', async () => {
+    secrets.on(GetSecretValueCommand, { SecretId: '/dev/global/rds/main/root' }).resolves({
+      SecretString: JSON.stringify({ dbuser: 'root', dbpass: 'p@ss', dbhost: 'main.abc.rds.amazonaws.com', dburl: 'postgres://root:p%40ss@main.abc.rds.amazonaws.com:6432/postgres' }),
+    });
+    const ctx = createAwsContext({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, templateBucket: 't', databaseSsl: 'require' });
+    expect(await adminServer(ctx, { kind: 'secretsManager', secretName: '/dev/global/rds/main/root' })).toEqual({
+      host: 'main.abc.rds.amazonaws.com',
+      port: 6432,
+      user: 'root',
+      password: 'p@ss',
+      database: 'postgres',
+      ssl: 'require',
+    });
+  });
+
+  it('refuses a root secret without credentials', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: '{"dbhost":"h"}' });
+    const ctx = createAwsContext({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, templateBucket: 't' });
+    await expect(adminServer(ctx, { kind: 'secretsManager', secretName: 'root' })).rejects.toMatchObject({ code: 'InvalidRootSecret' });
   });
 });
 

@@ -62,7 +62,7 @@ export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget): P
 }
 
 /** The administrator's way in: the host's root secret, or an IAM token asked for at each connection. */
-async function adminServer(ctx: AwsContext, access: DatabaseAdminAccess): Promise<PostgresServer> {
+export async function adminServer(ctx: AwsContext, access: DatabaseAdminAccess): Promise<PostgresServer> {
   const ssl = ctx.options.databaseSsl ?? 'prefer';
   if (access.kind === 'secretsManager') {
     const root = parseRootSecret(access.secretName, await readSecret(ctx, access.secretName, { required: true }));
