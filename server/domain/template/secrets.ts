@@ -1,0 +1,21 @@
+/**
+ * Application secrets (o5-domain §5.5): one empty Secrets Manager secret per declared secret,
+ * named `/<EnvName>/<app>/<name>` and kept when the stack goes; its value is set by hand.
+ */
+import { join, ref, resourceId } from './cfn.ts';
+import type { BuildContext } from './context.ts';
+
+export function mapSecrets(ctx: BuildContext): void {
+  for (const secret of ctx.app.secrets) {
+    const logicalId = ctx.template.addResource(resourceId('AWS::SecretsManager::Secret', `AppSecret-${secret.name}`), {
+      Type: 'AWS::SecretsManager::Secret',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Name: join('/', ['', ref('EnvName'), ctx.app.name, secret.name]),
+        Description: `Application secret ${secret.name} of ${ctx.app.name}; its value is set by hand`,
+      },
+    });
+    ctx.secrets.set(secret.name, { arn: ref(logicalId) });
+  }
+}
