@@ -1,0 +1,93 @@
+/**
+ * The deployment spec (o5-domain §2.1-2.3): everything a deployment of one application version to
+ * one environment needs, fixed when the deployment is created: the template and where it is
+ * stored, every stack parameter resolved, the databases, the flags, the stack and ECS cluster.
+ *
+ * Fix of a ⚠: the template's storage key is `<env>/<app>/<deploymentId>.json`, never random, so
+ * building the spec again for the same request gives the same spec.
+ */
+import type { Application } from '../application/index.ts';
+import type { ClusterConfig } from '../config/cluster.ts';
+import type { EnvironmentConfig } from '../config/environment.ts';
+import { ValidationError, type FieldIssue } from '../errors.ts';
+import { buildTemplate, type CfnTemplate } from '../template/index.ts';
+import { buildPostgresSpecs, type PostgresSpec } from './database-specs.ts';
+import { resolveFlags, type DeploymentFlags, type ResolvedDeploymentFlags } from './flags.ts';
+import { resolveSpecParameters, type StackParameter } from './stack-parameters.ts';
+
+/** Where the template is stored; CloudFormation reads it from `https://s3.<region>.amazonaws.com/<bucket>/<key>`. */
+export interface TemplateLocation {
+  /** The templates bucket, or null when templates are kept elsewhere (the simulator). */
+  bucket: string | null;
+  key: string;
+  region: string;
+}
+
+export interface DeploymentSpec {
+  deploymentId: string;
+  appName: string;
+  /** Usually the commit SHA; the default image tag. */
+  version: string;
+  environmentName: string;
+  environmentId?: string;
+  clusterName: string;
+  template: TemplateLocation;
+  /** The ECS cluster that runs the services and migration tasks. */
+  ecsCluster: string;
+  /** `<env>-<app>`. */
+  cfStackName: string;
+  flags: ResolvedDeploymentFlags;
+  databases: PostgresSpec[];
+  parameters: StackParameter[];
+  /** Topics to create before the stack is (always empty for now, as in the original). */
+  snsTopics: string[];
+}
+
+export interface BuildDeploymentSpecInput {
+  deploymentId: string;
+  application: Application;
+  version: string;
+  environment: EnvironmentConfig;
+  /** The cluster's effective config (overrides applied). */
+  cluster: ClusterConfig;
+  environmentId?: string;
+  flags?: DeploymentFlags;
+  templateBucket?: string;
+}
+
+/** The template's key in the templates bucket: one per deployment, the same every time. */
+export function templateKey(environmentName: string, appName: string, deploymentId: string): string {
+  return `${environmentName}/${appName}/${deploymentId}.json`;
+}
+
+export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: DeploymentSpec; template: CfnTemplate } {
+  const { deploymentId, application: app, version, environment: env, cluster } = input;
+  if (!/^[A-Za-z0-9-]{1,64}$/.test(deploymentId)) {
+    throw new ValidationError('Invalid deployment id', [{ path: 'deploymentId', message: 'Must be letters, digits and hyphens (a UUID)' }]);
+  }
+
+  const built = buildTemplate({ application: app, version, rdsHosts: cluster.aws.rdsHosts });
+  const issues: FieldIssue[] = [];
+  const databases = buildPostgresSpecs(built.databases, env, app.name, cluster, issues);
+  const parameters = resolveSpecParameters(built.parameters, { cluster, environment: env, databases }, issues);
+  if (issues.length > 0) {
+    throw new ValidationError(`Cannot deploy ${app.name} to ${env.fullName}: ${issues[0]!.path ? `${issues[0]!.path}: ` : ''}${issues[0]!.message}`, issues);
+  }
+
+  const spec: DeploymentSpec = {
+    deploymentId,
+    appName: app.name,
+    version,
+    environmentName: env.fullName,
+    ...(input.environmentId ? { environmentId: input.environmentId } : {}),
+    clusterName: cluster.name,
+    template: { bucket: input.templateBucket ?? null, key: templateKey(env.fullName, app.name, deploymentId), region: cluster.aws.awsRegion },
+    ecsCluster: cluster.aws.ecsCluster.clusterName,
+    cfStackName: `${env.fullName}-${app.name}`,
+    flags: resolveFlags(input.flags, app),
+    databases,
+    parameters,
+    snsTopics: [],
+  };
+  return { spec, template: built.template };
+}

@@ -1,0 +1,63 @@
+/**
+ * Apply-time values of the deferred stack parameters (o5-domain §5.6): the desired count of the
+ * step, and listener rule priorities. A rule keeps the priority the stack gave it before when that
+ * is still in its route group's range; otherwise it takes the lowest priority in the range that no
+ * rule on the listener uses, and no other parameter of this update has just taken.
+ */
+import type { RouteGroup } from '../application/index.ts';
+import { DomainError } from '../errors.ts';
+import type { StackParameter } from './stack-parameters.ts';
+
+/** [from, to) per route group; the load balancer evaluates lower priorities first. */
+export const PRIORITY_RANGES: Record<RouteGroup, readonly [number, number]> = {
+  ROUTE_GROUP_FIRST: [1, 1000],
+  ROUTE_GROUP_UNSPECIFIED: [1000, 2000],
+  ROUTE_GROUP_NORMAL: [1000, 2000],
+  ROUTE_GROUP_FALLBACK: [2000, 3000],
+};
+
+export interface ApplyContext {
+  /** The count every runtime is set to by this step (0 or 1). */
+  desiredCount: number;
+  /** The stack's current parameter values (empty for a new stack). */
+  previousParameters: Record<string, string>;
+  /** Priorities of every rule on the listener, this stack's included. */
+  usedPriorities: number[];
+}
+
+export function resolveStackParameters(parameters: StackParameter[], context: ApplyContext): { key: string; value: string }[] {
+  const { desiredCount, previousParameters, usedPriorities } = context;
+  if (!Number.isInteger(desiredCount) || desiredCount < 0) {
+    throw new DomainError('unprocessable', `Desired count must be a whole number of tasks, got ${desiredCount}`);
+  }
+
+  const taken = new Set(usedPriorities);
+  const priorities = new Map<string, number>();
+  const wantsPriority = parameters.flatMap((p) => ('resolve' in p && 'rulePriority' in p.resolve ? [{ name: p.name, group: p.resolve.rulePriority.routeGroup }] : []));
+
+  // Sticky ones first, so that a new rule cannot take a priority an existing rule keeps.
+  const claimed = new Set<number>();
+  for (const { name, group } of wantsPriority) {
+    const previous = Number(previousParameters[name]);
+    const [from, to] = PRIORITY_RANGES[group];
+    if (Number.isInteger(previous) && previous >= from && previous < to && !claimed.has(previous)) {
+      priorities.set(name, previous);
+      claimed.add(previous);
+    }
+  }
+  for (const { name, group } of wantsPriority) {
+    if (priorities.has(name)) continue;
+    const [from, to] = PRIORITY_RANGES[group];
+    let priority = from;
+    while (priority < to && (taken.has(priority) || claimed.has(priority))) priority++;
+    if (priority >= to) throw new DomainError('unprocessable', `No free listener rule priority in [${from}, ${to}) for ${name}`);
+    priorities.set(name, priority);
+    claimed.add(priority);
+  }
+
+  return parameters.map((p) => {
+    if ('value' in p) return { key: p.name, value: p.value };
+    if ('desiredCount' in p.resolve) return { key: p.name, value: String(desiredCount) };
+    return { key: p.name, value: String(priorities.get(p.name)) };
+  });
+}
