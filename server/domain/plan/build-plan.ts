@@ -1,0 +1,130 @@
+/**
+ * The plan of a deployment (o5-domain §2.6): from the spec, its flags and the stack as the wait
+ * phase found it, the steps to run. Flags are looked at in this order, the first that is set
+ * decides: importResources > infraOnly > destroyDatabase > recreateDatabase > dbOnly > quickMode >
+ * full (none of them).
+ *
+ * Fixes of the original's ⚠s:
+ * - quick mode on a new stack ends scaled up (the original left it at 0 tasks);
+ * - recreateDatabase needs an existing stack (the original planned a ScaleDown that could only fail);
+ * - when a plan scaled an existing service down, a compensating `ScaleUp.Recover` step brings it
+ *   back up if the deployment fails after that (a failed migration no longer leaves it at 0).
+ *   It scales whatever template the stack then has: the previous one if CF.Update failed and
+ *   rolled back, the new one if the failure came later.
+ */
+import { DomainError } from '../errors.ts';
+import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
+import { STEP, StepFactory, type PlanStep } from './steps.ts';
+import { validatePlan } from './validate.ts';
+
+/**
+ * The stack as the wait phase found it; null (or `exists: false`, or lifecycle MISSING) when there
+ * is none. `outputs` are what NOPDiscovery hands to database steps in a dbOnly plan.
+ */
+export interface StackState {
+  exists?: boolean;
+  lifecycle?: string;
+  outputs?: Record<string, string>;
+}
+
+export function stackExists(stack: StackState | null | undefined): boolean {
+  if (!stack) return false;
+  return stack.exists ?? stack.lifecycle !== 'MISSING';
+}
+
+export function buildPlan(spec: DeploymentSpec, stack: StackState | null): PlanStep[] {
+  const steps = chooseStrategy(spec, stackExists(stack), stack);
+  validatePlan(steps);
+  return steps;
+}
+
+function chooseStrategy(spec: DeploymentSpec, exists: boolean, stack: StackState | null): PlanStep[] {
+  const { flags } = spec;
+  const make = new StepFactory(spec);
+  const refuse = (message: string): never => {
+    throw new DomainError('unprocessable', message);
+  };
+  const needDatabases = (what: string) => {
+    if (spec.databases.length === 0) refuse(`Cannot ${what}: ${spec.appName} has no databases`);
+  };
+
+  if (flags.importResources) {
+    if (exists) refuse('Cannot import resources into an existing stack');
+    return [make.createEmpty(), make.importPlan([STEP.createEmpty])];
+  }
+
+  if (flags.infraOnly) {
+    // Applies the template and leaves the services at 0 tasks, as the flag says.
+    return exists ? [make.update(0, [])] : [make.createEmpty(), make.update(0, [STEP.createEmpty])];
+  }
+
+  if (flags.destroyDatabase) {
+    if (!exists) refuse('Cannot destroy databases without a stack');
+    needDatabases('destroy databases');
+    // The services stay at 0: their databases are gone.
+    return [make.scale(STEP.scaleDown, 0, []), ...spec.databases.map((db) => make.destroy(db, [STEP.scaleDown]))];
+  }
+
+  if (flags.recreateDatabase) {
+    if (!exists) refuse('Cannot recreate databases without a stack');
+    needDatabases('recreate databases');
+    const steps: PlanStep[] = [make.scale(STEP.scaleDown, 0, [])];
+    const finals: string[] = [];
+    for (const db of spec.databases) {
+      steps.push(make.destroy(db, [STEP.scaleDown]));
+      const { steps: dbSteps, final } = databaseSteps(make, db, STEP.scaleDown, [STEP.destroy(db.appKey)]);
+      steps.push(...dbSteps);
+      finals.push(final);
+    }
+    return [...steps, make.scale(STEP.scaleUp, 1, finals), recovery(make)];
+  }
+
+  if (flags.dbOnly) {
+    if (!exists) refuse('Cannot migrate databases without a stack');
+    needDatabases('migrate databases');
+    // The app keeps running; NOPDiscovery hands the current stack outputs to the database steps.
+    const discovery = make.nopDiscovery(stack?.lifecycle ?? null, stack?.outputs ?? {});
+    return [discovery, ...allDatabaseSteps(make, spec.databases, STEP.nopDiscovery).steps];
+  }
+
+  if (flags.quickMode) {
+    if (exists) return [make.update(1, []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps];
+    const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
+    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals])];
+  }
+
+  // Full: the old version stops before the new template and migrations, the new one starts after.
+  const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
+  if (!exists) {
+    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals])];
+  }
+  return [
+    make.scale(STEP.scaleDown, 0, []),
+    make.update(0, [STEP.scaleDown]),
+    ...dbs.steps,
+    make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]),
+    recovery(make),
+  ];
+}
+
+/** Runs only if the deployment fails once ScaleDown is DONE: the service must not stay at 0. */
+function recovery(make: StepFactory): PlanStep {
+  return make.scale(STEP.scaleUpRecover, 1, [STEP.scaleDown], 'failure');
+}
+
+/**
+ * Upsert, then (with a migration) Migrate and Cleanup. Migrate also depends on the infra step
+ * itself, so the infra step's outputs (the migration task ARN) are handed to it.
+ */
+function databaseSteps(make: StepFactory, db: PostgresSpec, infraStep: string, extraDeps: string[] = []): { steps: PlanStep[]; final: string } {
+  const upsert = make.upsert(db, infraStep, [infraStep, ...extraDeps]);
+  if (!db.migrate) return { steps: [upsert], final: upsert.name };
+  const migrate = make.migrate(db, infraStep, [infraStep, upsert.name]);
+  const cleanup = make.cleanup(db, [migrate.name]);
+  return { steps: [upsert, migrate, cleanup], final: cleanup.name };
+}
+
+function allDatabaseSteps(make: StepFactory, databases: PostgresSpec[], infraStep: string): { steps: PlanStep[]; finals: string[] } {
+  const each = databases.map((db) => databaseSteps(make, db, infraStep));
+  return { steps: each.flatMap((d) => d.steps), finals: each.map((d) => d.final) };
+}

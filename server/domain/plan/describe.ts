@@ -1,0 +1,38 @@
+/** A plan as a few lines of text, for logs, the CLI and the render API: one line per step. */
+import type { PlanStep } from './steps.ts';
+
+export function describePlan(steps: readonly PlanStep[]): string {
+  return steps.map((step, i) => `${i + 1}. ${step.name} (${summary(step)})${dependencies(step)}`).join('\n');
+}
+
+function summary(step: PlanStep): string {
+  switch (step.type) {
+    case 'eval_join':
+      return 'use the current stack outputs';
+    case 'cf_create':
+      return 'create the stack, empty';
+    case 'cf_update':
+      return `update the stack to the new template, ${tasks(step.input.desiredCount)}`;
+    case 'cf_scale':
+      return `scale to ${tasks(step.input.desiredCount)}`;
+    case 'cf_plan':
+      return 'plan the import of retained resources';
+    case 'pg_upsert':
+      return `create or update database ${step.input.database.appKey}`;
+    case 'pg_migrate':
+      return `run the migration of database ${step.input.database.appKey}`;
+    case 'pg_cleanup':
+      return `clean up after migrating database ${step.input.database.appKey}`;
+    case 'pg_destroy':
+      return `drop database ${step.input.database.appKey}`;
+  }
+}
+
+function tasks(count: number): string {
+  return count === 1 ? '1 task' : `${count} tasks`;
+}
+
+function dependencies(step: PlanStep): string {
+  const after = step.dependsOn.length > 0 ? ` after ${step.dependsOn.join(', ')}` : '';
+  return step.when === 'failure' ? ` only if the deployment fails${after}` : after;
+}

@@ -1,0 +1,20 @@
+/** The plan of a deployment: typed steps and their dependencies. */
+export { buildPlan, stackExists, type StackState } from './build-plan.ts';
+export { describePlan } from './describe.ts';
+export {
+  STEP,
+  STEP_TYPES,
+  type CfCreateStep,
+  type CfPlanStep,
+  type CfScaleStep,
+  type CfStackInput,
+  type CfUpdateStep,
+  type EvalJoinStep,
+  type PgCleanupStep,
+  type PgDestroyStep,
+  type PgMigrateStep,
+  type PgUpsertStep,
+  type PlanStep,
+  type StepType,
+} from './steps.ts';
+export { planProblems, validatePlan } from './validate.ts';

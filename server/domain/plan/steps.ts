@@ -1,0 +1,120 @@
+/**
+ * The steps of a deployment plan (o5-domain §2.4, §2.5): a DAG of typed steps, each naming the
+ * steps it waits for. Names are the original system's (`CF.Update`, `DB.Migrate.main`...), types
+ * say what the step does and which input it carries.
+ */
+import type { DeploymentSpec, PostgresSpec, StackParameter, TemplateLocation } from '../spec/index.ts';
+
+export const STEP_TYPES = ['eval_join', 'cf_create', 'cf_update', 'cf_scale', 'cf_plan', 'pg_upsert', 'pg_migrate', 'pg_cleanup', 'pg_destroy'] as const;
+export type StepType = (typeof STEP_TYPES)[number];
+
+export const STEP = {
+  createEmpty: 'CF.CreateEmpty',
+  update: 'CF.Update',
+  importPlan: 'CF.ImportPlan',
+  scaleDown: 'ScaleDown',
+  scaleUp: 'ScaleUp',
+  /** Compensation: brings the service back when the deployment fails after scaling it to zero. */
+  scaleUpRecover: 'ScaleUp.Recover',
+  nopDiscovery: 'NOPDiscovery',
+  upsert: (db: string) => `DB.Upsert.${db}`,
+  migrate: (db: string) => `DB.Migrate.${db}`,
+  cleanup: (db: string) => `DB.Cleanup.${db}`,
+  destroy: (db: string) => `DB.Destroy.${db}`,
+} as const;
+
+/** What a CloudFormation create/update/plan step sends: the stack, its template and parameters. */
+export interface CfStackInput {
+  stackName: string;
+  template: TemplateLocation;
+  /** The value of every `DesiredCount*` parameter. */
+  desiredCount: number;
+  parameters: StackParameter[];
+  snsTopics: string[];
+}
+
+interface Step<T extends StepType, I> {
+  name: string;
+  type: T;
+  /** Names of the steps that must be DONE first. */
+  dependsOn: string[];
+  /** 'failure': a compensating step, run only when the deployment is failing and its dependencies are DONE. */
+  when: 'success' | 'failure';
+  input: I;
+}
+
+export type EvalJoinStep = Step<'eval_join', { stackOutput: { lifecycle: string | null; outputs: Record<string, string> } }>;
+/** Creates the stack with the placeholder template (no parameters): CloudFormation needs one resource. */
+export type CfCreateStep = Step<'cf_create', { stackName: string; emptyStack: true; desiredCount: 0; snsTopics: string[] }>;
+export type CfUpdateStep = Step<'cf_update', CfStackInput>;
+/** UpdateStack with the previous template: every DesiredCount* set, every other parameter kept. */
+export type CfScaleStep = Step<'cf_scale', { stackName: string; desiredCount: number }>;
+/** A change set of type IMPORT that adopts retained buckets and secrets into an empty stack. */
+export type CfPlanStep = Step<'cf_plan', CfStackInput & { importResources: true }>;
+/** `infraStep`: the step whose stack outputs hold the database's secret ARN or migration task. */
+export type PgUpsertStep = Step<'pg_upsert', { database: PostgresSpec; infraStep: string; rotateCredentials: boolean }>;
+export type PgMigrateStep = Step<'pg_migrate', { database: PostgresSpec; infraStep: string; ecsCluster: string; taskOutputName: string }>;
+export type PgCleanupStep = Step<'pg_cleanup', { database: PostgresSpec }>;
+export type PgDestroyStep = Step<'pg_destroy', { database: PostgresSpec }>;
+
+export type PlanStep =
+  | EvalJoinStep
+  | CfCreateStep
+  | CfUpdateStep
+  | CfScaleStep
+  | CfPlanStep
+  | PgUpsertStep
+  | PgMigrateStep
+  | PgCleanupStep
+  | PgDestroyStep;
+
+/** Builds steps for one spec, so that each builder only says what differs. */
+export class StepFactory {
+  constructor(private readonly spec: DeploymentSpec) {}
+
+  private stackInput(desiredCount: number): CfStackInput {
+    const { spec } = this;
+    return { stackName: spec.cfStackName, template: spec.template, desiredCount, parameters: spec.parameters, snsTopics: spec.snsTopics };
+  }
+
+  createEmpty(): CfCreateStep {
+    return success(STEP.createEmpty, 'cf_create', [], { stackName: this.spec.cfStackName, emptyStack: true, desiredCount: 0, snsTopics: this.spec.snsTopics });
+  }
+
+  update(desiredCount: number, dependsOn: string[]): CfUpdateStep {
+    return success(STEP.update, 'cf_update', dependsOn, this.stackInput(desiredCount));
+  }
+
+  importPlan(dependsOn: string[]): CfPlanStep {
+    return success(STEP.importPlan, 'cf_plan', dependsOn, { ...this.stackInput(0), importResources: true });
+  }
+
+  scale(name: string, desiredCount: number, dependsOn: string[], when: 'success' | 'failure' = 'success'): CfScaleStep {
+    return { name, type: 'cf_scale', dependsOn, when, input: { stackName: this.spec.cfStackName, desiredCount } };
+  }
+
+  nopDiscovery(lifecycle: string | null, outputs: Record<string, string>): EvalJoinStep {
+    return success(STEP.nopDiscovery, 'eval_join', [], { stackOutput: { lifecycle, outputs } });
+  }
+
+  upsert(database: PostgresSpec, infraStep: string, dependsOn: string[]): PgUpsertStep {
+    return success(STEP.upsert(database.appKey), 'pg_upsert', dependsOn, { database, infraStep, rotateCredentials: this.spec.flags.rotateCredentials });
+  }
+
+  migrate(database: PostgresSpec, infraStep: string, dependsOn: string[]): PgMigrateStep {
+    const { taskOutputName, ecsCluster } = database.migrate!;
+    return success(STEP.migrate(database.appKey), 'pg_migrate', dependsOn, { database, infraStep, ecsCluster, taskOutputName });
+  }
+
+  cleanup(database: PostgresSpec, dependsOn: string[]): PgCleanupStep {
+    return success(STEP.cleanup(database.appKey), 'pg_cleanup', dependsOn, { database });
+  }
+
+  destroy(database: PostgresSpec, dependsOn: string[]): PgDestroyStep {
+    return success(STEP.destroy(database.appKey), 'pg_destroy', dependsOn, { database });
+  }
+}
+
+function success<T extends StepType, I>(name: string, type: T, dependsOn: string[], input: I): Step<T, I> {
+  return { name, type, dependsOn, when: 'success', input };
+}
