@@ -134,6 +134,151 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List deployments */
+        get: operations["listDeployments"];
+        put?: never;
+        /**
+         * Request a deployment
+         * @description Builds the template, spec and plan inputs, stores the template and queues the deployment on its stack (`{environment}-{application}`); it starts at once when the stack is idle, else after the deployments before it.
+         */
+        post: operations["requestDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a deployment */
+        get: operations["getDeployment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployments/{id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the events of a deployment */
+        get: operations["listDeploymentEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployments/{id}/terminate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Terminate a deployment
+         * @description Works from every status. A queued deployment leaves its stack queue; a running one releases the stack at once (steps already running in AWS finish there, and their late results are recorded without effect).
+         */
+        post: operations["terminateDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stacks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List stacks */
+        get: operations["listStacks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stacks/{environment}/{application}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a stack and its queue */
+        get: operations["getStack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stacks/{environment}/{application}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the events of a stack */
+        get: operations["listStackEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/simulator/faults": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List injected faults */
+        get: operations["listSimulatorFaults"];
+        put?: never;
+        /** Inject a fault into the simulated infra */
+        post: operations["addSimulatorFault"];
+        /** Remove every injected fault */
+        delete: operations["clearSimulatorFaults"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -564,6 +709,453 @@ export interface components {
             items: components["schemas"]["Environment"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        Deployment: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["DeploymentStatus"];
+            environment: string;
+            application: string;
+            version: string;
+            /** Format: uuid */
+            stackId: string;
+            stackName: string;
+            flags: {
+                [key: string]: boolean;
+            };
+            source: {
+                /** @enum {string} */
+                kind: "api" | "github";
+                github?: {
+                    owner: string;
+                    repo: string;
+                    ref: string;
+                    commit: string;
+                    deliveryId?: string;
+                };
+                requestedBy?: string;
+            };
+            /** @description Why it failed: `Step <name>: <error>` for each failed step. */
+            error: string | null;
+            steps: components["schemas"]["DeploymentStep"][];
+            recoveries: {
+                action: string;
+                stackStatus: string;
+                at?: string;
+            }[];
+            spec: {
+                cfStackName: string;
+                ecsCluster: string;
+                templateUrl: string;
+                /** @description Full names of the databases the application owns. */
+                databases: string[];
+            };
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            updatedAt: string;
+            /** @description Number of events applied to this deployment. */
+            revision: number;
+        };
+        /** @enum {string} */
+        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "DONE" | "FAILED" | "TERMINATED";
+        DeploymentStep: {
+            /** @example CF.Update */
+            name: string;
+            /** @example cf_update */
+            type: string;
+            status: components["schemas"]["StepStatus"];
+            dependsOn: string[];
+            /**
+             * @description 'failure': runs only when the deployment is failing (recovery).
+             * @enum {string}
+             */
+            when: "success" | "failure";
+            error: string | null;
+            startedAt: string | null;
+            finishedAt: string | null;
+            /** @description Stack outputs after an infra step. */
+            outputs: {
+                [key: string]: string;
+            } | null;
+        };
+        /** @enum {string} */
+        StepStatus: "BLOCKED" | "READY" | "ACTIVE" | "DONE" | "FAILED" | "SKIPPED";
+        /**
+         * @example {
+         *       "environment": "demo",
+         *       "version": "v1",
+         *       "application": {
+         *         "name": "shop",
+         *         "databases": [
+         *           {
+         *             "name": "main",
+         *             "postgres": {
+         *               "serverGroup": "default",
+         *               "dbExtensions": [
+         *                 "uuid-ossp"
+         *               ],
+         *               "migrateContainer": {
+         *                 "image": {
+         *                   "name": "shop"
+         *                 },
+         *                 "command": [
+         *                   "migrate"
+         *                 ],
+         *                 "envVars": [
+         *                   {
+         *                     "name": "POSTGRES_URL",
+         *                     "database": {
+         *                       "databaseName": "main"
+         *                     }
+         *                   }
+         *                 ]
+         *               }
+         *             }
+         *           }
+         *         ],
+         *         "runtimes": [
+         *           {
+         *             "name": "api",
+         *             "routes": [
+         *               {
+         *                 "prefix": "/shop/v1/",
+         *                 "protocol": "ROUTE_PROTOCOL_HTTP"
+         *               }
+         *             ],
+         *             "containers": [
+         *               {
+         *                 "name": "main",
+         *                 "image": {
+         *                   "name": "shop"
+         *                 },
+         *                 "command": [
+         *                   "serve"
+         *                 ],
+         *                 "envVars": [
+         *                   {
+         *                     "name": "POSTGRES_URL",
+         *                     "database": {
+         *                       "databaseName": "main"
+         *                     }
+         *                   },
+         *                   {
+         *                     "name": "PUBLIC_URL",
+         *                     "fromEnv": {
+         *                       "name": "public-url"
+         *                     }
+         *                   }
+         *                 ]
+         *               }
+         *             ]
+         *           }
+         *         ]
+         *       },
+         *       "flags": {
+         *         "quickMode": false
+         *       }
+         *     }
+         */
+        DeploymentRequest: {
+            /**
+             * Format: uuid
+             * @description Choose the id to make retries safe: the same id with the same request returns the same deployment.
+             */
+            deploymentId?: string;
+            /**
+             * @description Environment name (or id).
+             * @example demo
+             */
+            environment: string;
+            /**
+             * @description Version to deploy, usually a commit SHA; the default image tag.
+             * @example v1
+             */
+            version: string;
+            application?: components["schemas"]["Application"];
+            /** @description The application config as YAML text, instead of `application`. */
+            applicationYaml?: string;
+            flags?: components["schemas"]["DeploymentFlags"];
+        };
+        /** @description An application config (o5.yaml), lowerCamelCase keys, enums by full name. */
+        Application: {
+            name: string;
+            /** @default [] */
+            targets: {
+                name: string;
+            }[];
+            /** @default [] */
+            blobstores: {
+                name: string;
+                /** @default [] */
+                grants: {
+                    principal: string;
+                }[];
+                ref?: {
+                    /** @default false */
+                    readPermission: boolean;
+                    /** @default false */
+                    writePermission: boolean;
+                    application?: string;
+                    bucketName?: string;
+                };
+                /** @default false */
+                emitEvents: boolean;
+                sftpSettings?: {
+                    /** @default [] */
+                    users: {
+                        username: string;
+                        publicSshKey: string;
+                    }[];
+                };
+            }[];
+            /** @default [] */
+            databases: {
+                name: string;
+                postgres: {
+                    dbNameSuffix?: string;
+                    dbName?: string;
+                    /** @default default */
+                    serverGroup: string;
+                    /** @default [] */
+                    dbExtensions: string[];
+                    migrateContainer?: {
+                        /** @default migrate */
+                        name: string;
+                        image?: {
+                            name: string;
+                            tag?: string;
+                            registry?: string;
+                        };
+                        imageUrl?: string;
+                        /** @default [] */
+                        command: string[];
+                        /**
+                         * @default DEMAND_UNSPECIFIED
+                         * @enum {string}
+                         */
+                        demand: "DEMAND_UNSPECIFIED" | "DEMAND_LIGHT" | "DEMAND_MEDIUM" | "DEMAND_HEAVY";
+                        /** @default [] */
+                        envVars: {
+                            name: string;
+                            value?: string;
+                            database?: {
+                                databaseName: string;
+                            };
+                            blobstore?: {
+                                name: string;
+                                subPath?: string;
+                                s3Direct?: boolean;
+                            };
+                            envMap?: unknown;
+                            fromEnv?: {
+                                name: string;
+                            };
+                            secret?: {
+                                secretName: string;
+                                jsonKey?: string;
+                            };
+                            /** @enum {string} */
+                            o5?: "O5_VAR_ADAPTER_ENDPOINT";
+                        }[];
+                        /** @default false */
+                        mountDockerSocket: boolean;
+                    };
+                    /** @default false */
+                    runOutbox: boolean;
+                    /** @default false */
+                    outboxDelayable: boolean;
+                };
+            }[];
+            /** @default [] */
+            runtimes: {
+                name: string;
+                /** @default false */
+                directIngress: boolean;
+                containers: {
+                    name: string;
+                    image?: {
+                        name: string;
+                        tag?: string;
+                        registry?: string;
+                    };
+                    imageUrl?: string;
+                    /** @default [] */
+                    command: string[];
+                    /**
+                     * @default DEMAND_UNSPECIFIED
+                     * @enum {string}
+                     */
+                    demand: "DEMAND_UNSPECIFIED" | "DEMAND_LIGHT" | "DEMAND_MEDIUM" | "DEMAND_HEAVY";
+                    /** @default [] */
+                    envVars: {
+                        name: string;
+                        value?: string;
+                        database?: {
+                            databaseName: string;
+                        };
+                        blobstore?: {
+                            name: string;
+                            subPath?: string;
+                            s3Direct?: boolean;
+                        };
+                        envMap?: unknown;
+                        fromEnv?: {
+                            name: string;
+                        };
+                        secret?: {
+                            secretName: string;
+                            jsonKey?: string;
+                        };
+                        /** @enum {string} */
+                        o5?: "O5_VAR_ADAPTER_ENDPOINT";
+                    }[];
+                    /** @default false */
+                    mountDockerSocket: boolean;
+                }[];
+                /** @default [] */
+                routes: {
+                    /** @default  */
+                    prefix: string;
+                    /** @default [] */
+                    subdomains: string[];
+                    /** @enum {string} */
+                    protocol: "ROUTE_PROTOCOL_HTTP" | "ROUTE_PROTOCOL_GRPC";
+                    targetContainer?: string;
+                    /** @default false */
+                    bypassIngress: boolean;
+                    /** @default 8080 */
+                    port: number;
+                    /**
+                     * @default ROUTE_GROUP_UNSPECIFIED
+                     * @enum {string}
+                     */
+                    routeGroup: "ROUTE_GROUP_UNSPECIFIED" | "ROUTE_GROUP_FIRST" | "ROUTE_GROUP_NORMAL" | "ROUTE_GROUP_FALLBACK";
+                }[];
+                /** @default [] */
+                subscriptions: {
+                    name: string;
+                    envName?: string;
+                    targetContainer?: string;
+                    /** @default 8080 */
+                    port: number;
+                    /** @default false */
+                    rawMessage: boolean;
+                }[];
+                workerConfig?: {
+                    /** @default 0 */
+                    replayChance: number;
+                    /** @default 0 */
+                    deadletterChance: number;
+                    /** @default false */
+                    noDeadletters: boolean;
+                };
+                /** @default [] */
+                namedEnvPolicies: string[];
+            }[];
+            /** @default [] */
+            secrets: {
+                name: string;
+            }[];
+            deploymentConfig?: {
+                /** @default false */
+                quickMode: boolean;
+            };
+        };
+        /**
+         * @description How the deployment runs; all default to false (o5 deployment flags).
+         * @example {
+         *       "quickMode": false
+         *     }
+         */
+        DeploymentFlags: {
+            quickMode?: boolean;
+            rotateCredentials?: boolean;
+            cancelUpdates?: boolean;
+            dbOnly?: boolean;
+            infraOnly?: boolean;
+            importResources?: boolean;
+            destroyDatabase?: boolean;
+            recreateDatabase?: boolean;
+        };
+        DeploymentPage: {
+            items: components["schemas"]["Deployment"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        /**
+         * @example {
+         *       "reason": "superseded by a fix"
+         *     }
+         */
+        TerminateRequest: {
+            /** @example superseded by a fix */
+            reason?: string;
+        };
+        StackPage: {
+            items: components["schemas"]["Stack"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        Stack: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description CloudFormation stack name: `{environment}-{application}`.
+             * @example demo-shop
+             */
+            name: string;
+            environment: string;
+            application: string;
+            /**
+             * @description MIGRATING while a deployment holds the stack.
+             * @enum {string}
+             */
+            status: "AVAILABLE" | "MIGRATING";
+            currentDeployment: {
+                /** Format: uuid */
+                deploymentId: string;
+                version: string;
+            } | null;
+            queue: {
+                /** Format: uuid */
+                deploymentId: string;
+                version: string;
+                /** @description 1 = next to run. */
+                position: number;
+            }[];
+            revision: number;
+            createdAt: string;
+            updatedAt: string;
+        };
+        Fault: {
+            id: number;
+            stack?: string;
+            step?: string;
+            fault: string;
+            times?: number;
+            /** @description Strikes left; null: every time. */
+            remaining: number | null;
+            createdAt: string;
+        };
+        /**
+         * @description A fault for the simulated infra. `fault`: fail | rollback | createFailed | exitCode:<n> | hang | latencyMs:<n>. `stack`: CloudFormation stack name `{environment}-{application}`; `step`: a plan step name such as `DB.Migrate.main`; `times`: how many times it strikes (absent: always).
+         * @example {
+         *       "stack": "demo-shop",
+         *       "step": "DB.Migrate.main",
+         *       "fault": "exitCode:3",
+         *       "times": 1
+         *     }
+         */
+        FaultRequest: {
+            /** @description CloudFormation stack name, `{environment}-{application}` */
+            stack?: string;
+            /** @description Plan step name, e.g. `DB.Migrate.main` */
+            step?: string;
+            /** @description fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds> */
+            fault: string;
+            /** @description How many times it strikes; absent: every time */
+            times?: number;
         };
     };
     responses: never;
@@ -1126,6 +1718,643 @@ export interface operations {
             };
             /** @description Not found. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeployments: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-500). */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+                /** @description Environment name. */
+                environment?: string;
+                /** @description Application name. */
+                application?: string;
+                status?: components["schemas"]["DeploymentStatus"];
+                /** @description Application version (e.g. commit SHA). */
+                version?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deployments, newest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentPage"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeploymentRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the deployment, QUEUED or already further along. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployment with its plan steps. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDeploymentEvents: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-500). */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, newest last. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    terminateDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TerminateRequest"];
+            };
+        };
+        responses: {
+            /** @description The deployment, TERMINATED. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listStacks: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-500). */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+                environment?: string;
+                application?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of stacks, by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StackPage"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stack, with the deployment that holds it and the queue in order. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Stack"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listStackEvents: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-500). */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, newest last. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSimulatorFaults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every fault, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Fault"][];
+                    };
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addSimulatorFault: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FaultRequest"];
+            };
+        };
+        responses: {
+            /** @description The fault, in force. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fault"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    clearSimulatorFaults: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description How many faults were removed. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        removed: number;
+                    };
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

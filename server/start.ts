@@ -71,7 +71,15 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
       logger.info('pg-boss stopped');
     });
 
-    const infra = options.infra ? options.infra({ sql: database.sql, config }) : await createInfra({ sql: database.sql, config, logger });
+    const { infra, simulator } = options.infra
+      ? { infra: options.infra({ sql: database.sql, config }), simulator: undefined }
+      : await createInfra({
+          databaseUrl,
+          // Quick start: the embedded Postgres also plays the RDS host, so database steps run for real.
+          simulatedRdsUrl: config.simulator.rdsUrl ?? (embedded ? embedded.url : undefined),
+          config,
+          logger,
+        });
     cleanups.push(() => infra.close());
 
     const engine = new Engine({ sql: database.sql, boss, infra, config, logger, metrics });
@@ -86,6 +94,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
       store: engine.store,
       engine,
       infra,
+      simulator,
       metrics,
       async ready() {
         const database_ = await database.sql`select 1`.then(() => true, () => false);

@@ -5,6 +5,7 @@ import type { Db } from '../../db/connection.ts';
 import type { Config, Scope } from '../config.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { StateStore } from '../engine/state-store.ts';
+import type { SimulatorControls } from '../infra/create-infra.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
@@ -17,6 +18,8 @@ export interface Services {
   store: StateStore;
   engine: Engine;
   infra: InfraPort;
+  /** Present in simulated mode: fault injection. */
+  simulator?: SimulatorControls;
   metrics: Metrics;
   /** Database and queue reachable? For /readyz. */
   ready(): Promise<{ database: boolean; queue: boolean }>;

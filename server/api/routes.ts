@@ -5,10 +5,21 @@ import { registerListClusterEvents } from './clusters/list-cluster-events.ts';
 import { registerListClusters } from './clusters/list-clusters.ts';
 import { registerSetClusterOverrides } from './clusters/post-cluster-overrides.ts';
 import { registerPutCluster } from './clusters/put-cluster.ts';
+import { registerGetDeployment } from './deployments/get-deployment.ts';
+import { registerListDeploymentEvents } from './deployments/list-deployment-events.ts';
+import { registerListDeployments } from './deployments/list-deployments.ts';
+import { registerRequestDeployment } from './deployments/post-deployment.ts';
+import { registerTerminateDeployment } from './deployments/terminate-deployment.ts';
 import { registerGetEnvironment } from './environments/get-environment.ts';
 import { registerListEnvironmentEvents } from './environments/list-environment-events.ts';
 import { registerListEnvironments } from './environments/list-environments.ts';
 import { registerPutEnvironment } from './environments/put-environment.ts';
+import { registerClearFaults } from './simulator/delete-faults.ts';
+import { registerListFaults } from './simulator/list-faults.ts';
+import { registerAddFault } from './simulator/post-fault.ts';
+import { registerGetStack } from './stacks/get-stack.ts';
+import { registerListStackEvents } from './stacks/list-stack-events.ts';
+import { registerListStacks } from './stacks/list-stacks.ts';
 
 const always: RouteRegistrar[] = [
   registerPutCluster,
@@ -20,9 +31,20 @@ const always: RouteRegistrar[] = [
   registerListEnvironments,
   registerGetEnvironment,
   registerListEnvironmentEvents,
+  registerRequestDeployment,
+  registerListDeployments,
+  registerGetDeployment,
+  registerListDeploymentEvents,
+  registerTerminateDeployment,
+  registerListStacks,
+  registerGetStack,
+  registerListStackEvents,
 ];
+
+/** Fault injection exists only where there is a simulator to inject into. */
+const simulatedOnly: RouteRegistrar[] = [registerAddFault, registerListFaults, registerClearFaults];
 
 export function registerRoutes(app: App, services: Pick<Services, 'config'>): void {
   for (const register of always) register(app);
-  void services;
+  if (services.config.infra === 'simulated') for (const register of simulatedOnly) register(app);
 }

@@ -1,17 +1,23 @@
 /**
  * The engine: the state store over the machines, pg-boss queues and their workers. The API calls
  * its commands; its workers carry deployments forward. Several processes may run it on one
- * database: row locks and pg-boss share the work between them.
+ * database: row locks order the state changes and pg-boss shares the jobs between them.
  */
 import type { PgBoss } from 'pg-boss';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import type { Config } from '../config.ts';
+import { newId } from '../domain/ids.ts';
+import { JOB_STACK_WAIT, JOB_STEP, TERMINAL_STATUSES, type DeploymentData } from '../domain/machines/deployment.ts';
+import type { AnyEvent } from '../domain/state-machine/machine.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { sendJob } from './jobs.ts';
 import { machines } from './machines.ts';
-import { StateStore } from './state-store.ts';
+import { StateStore, type AppliedTransition, type Cause, type StoredState } from './state-store.ts';
+import { inTransaction } from './transaction.ts';
+import { handleStackWaitJob, type StackWaitJob } from './workers/stack-wait-worker.ts';
+import { handleStepJob, type StepJob } from './workers/step-worker.ts';
 
 export interface EngineDeps {
   sql: Sql;
@@ -22,14 +28,99 @@ export interface EngineDeps {
   metrics: Metrics;
 }
 
+/** Queues and how their jobs are retried when a worker dies or the database blinks. */
+const QUEUES = [JOB_STACK_WAIT, JOB_STEP] as const;
+
 export class Engine {
   readonly store: StateStore;
+  private readonly workerIds: string[] = [];
 
   constructor(readonly deps: EngineDeps) {
     this.store = new StateStore(machines, (tx, job) => sendJob(deps.boss, tx, job));
   }
 
-  async start(): Promise<void> {}
+  /** Applies one event in a transaction of its own (with everything it chains, links and enqueues). */
+  async apply<D = unknown>(machine: string, entityId: string, event: AnyEvent, cause: Cause, eventId: string = newId()): Promise<StoredState<D>> {
+    return this.transaction((tx, applied) => this.store.apply<D>(tx, machine, entityId, { eventId, event, cause }, applied));
+  }
 
-  async stop(): Promise<void> {}
+  /** Runs state changes in one transaction; what they did is logged and counted once it committed. */
+  async transaction<T>(work: (tx: TransactionSql, applied: AppliedTransition[]) => Promise<T>): Promise<T> {
+    let applied: AppliedTransition[] = [];
+    const result = await inTransaction(this.deps.sql, (tx) => {
+      applied = [];
+      return work(tx, applied);
+    });
+    for (const t of applied) this.observe(t);
+    return result;
+  }
+
+  private observe(t: AppliedTransition): void {
+    if (t.from === t.to) return;
+    if (t.machine === 'deployment') {
+      const data = t.data as DeploymentData;
+      this.deps.logger.info(
+        { deploymentId: t.entityId, stackId: data.stackId, event: t.event, from: t.from, to: t.to, ...(data.error && t.to === 'FAILED' ? { error: data.error } : {}) },
+        `deployment ${t.to}`,
+      );
+      if ((TERMINAL_STATUSES as readonly string[]).includes(t.to)) {
+        this.deps.metrics.deploymentsFinished.inc({ status: t.to, environment: data.environmentName });
+      }
+    } else if (t.machine === 'stack') {
+      this.deps.logger.info({ stackId: t.entityId, stack: (t.data as { name: string }).name, event: t.event, from: t.from, to: t.to }, `stack ${t.to}`);
+    }
+  }
+
+  async start(): Promise<void> {
+    const { boss, config } = this.deps;
+    for (const queue of QUEUES) {
+      const options = {
+        policy: 'standard' as const,
+        notify: true,
+        // Handlers only start operations and look at them; a handler that takes longer died.
+        expireInSeconds: 60,
+        // A job fails only when the database or the process failed under it: try again, with backoff.
+        retryLimit: 50,
+        retryDelay: 1,
+        retryBackoff: true,
+        retryDelayMax: 30,
+      };
+      await boss.createQueue(queue, options);
+      // createQueue leaves an existing queue as it was; bring its settings up to date (not its policy).
+      const { policy: _policy, ...settings } = options;
+      await boss.updateQueue(queue, settings);
+    }
+    const work = {
+      localConcurrency: config.workerConcurrency,
+      pollingIntervalSeconds: 0.5,
+      notifyPollingIntervalSeconds: 0.5,
+      includeMetadata: true as const,
+    };
+    this.workerIds.push(
+      await boss.work<StackWaitJob>(JOB_STACK_WAIT, work, async ([job]) => {
+        this.observeWait(JOB_STACK_WAIT, job!);
+        await handleStackWaitJob(this, job!.data);
+      }),
+      await boss.work<StepJob>(JOB_STEP, work, async ([job]) => {
+        this.observeWait(JOB_STEP, job!);
+        await handleStepJob(this, job!.data);
+      }),
+    );
+  }
+
+  private observeWait(queue: string, job: object) {
+    const { startAfter, createdOn } = job as { startAfter?: Date; createdOn?: Date };
+    const due = startAfter ?? createdOn;
+    if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
+  }
+
+  /** Sends a job outside any state change (polls of long operations). */
+  async sendJob(queue: string, data: object, startAfterSeconds?: number): Promise<void> {
+    const startAfter = startAfterSeconds ? new Date(Date.now() + startAfterSeconds * 1000) : undefined;
+    await this.deps.boss.send(queue, data, startAfter ? { startAfter } : {});
+  }
+
+  async stop(): Promise<void> {
+    for (const id of this.workerIds) await this.deps.boss.offWork(JOB_STEP, { id }).catch(() => {});
+  }
 }

@@ -4,10 +4,10 @@
  * id, write the row and the event, then carry out the transition's effects (chained and linked
  * events, pg-boss jobs) in the same transaction.
  */
-import type { TransactionSql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { ConflictError } from '../domain/errors.ts';
 import { derivedEventId } from '../domain/ids.ts';
-import { decide, type Effect, type Machine, type MachineEvent } from '../domain/state-machine/machine.ts';
+import { decide, type AnyEvent, type Effect, type Machine } from '../domain/state-machine/machine.ts';
 
 /** Why an event happened: a command from outside, another event, or a job. */
 export type Cause =
@@ -15,7 +15,7 @@ export type Cause =
   | { kind: 'event'; machine: string; eventId: string }
   | { kind: 'job'; queue: string; jobId?: string };
 
-export interface EventEnvelope<E extends MachineEvent = MachineEvent> {
+export interface EventEnvelope<E extends AnyEvent = AnyEvent> {
   eventId: string;
   event: E;
   cause: Cause;
@@ -33,6 +33,16 @@ export type JobSender = (
   tx: TransactionSql,
   job: Extract<Effect, { kind: 'job' }>,
 ) => Promise<void>;
+
+/** A status change that happened inside a transaction; reported to observers after it commits. */
+export interface AppliedTransition {
+  machine: string;
+  entityId: string;
+  event: string;
+  from: string;
+  to: string;
+  data: unknown;
+}
 
 export type MachineRegistry = Record<string, Machine<any, any, any>>;
 
@@ -53,6 +63,11 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+function withoutTime(payload: Record<string, unknown>): Record<string, unknown> {
+  const { at: _at, ...rest } = payload;
+  return rest;
+}
+
 export class StateStore {
   constructor(
     private readonly machines: MachineRegistry,
@@ -66,7 +81,7 @@ export class StateStore {
   }
 
   /** Reads one entity, optionally locking its row for the rest of the transaction. */
-  async load<D>(tx: TransactionSql, machineName: string, entityId: string, forUpdate = false): Promise<StoredState<D> | null> {
+  async load<D>(tx: Sql | TransactionSql, machineName: string, entityId: string, forUpdate = false): Promise<StoredState<D> | null> {
     const table = `${machineName}s`;
     const rows = forUpdate
       ? await tx`select id, status, data, version from ${tx(table)} where id = ${entityId} for update`
@@ -80,22 +95,36 @@ export class StateStore {
    * with another payload it is a conflict. No matching transition: DomainError, and since the
    * caller's transaction then fails, nothing at all is written.
    */
-  async apply<D>(tx: TransactionSql, machineName: string, entityId: string, envelope: EventEnvelope): Promise<StoredState<D>> {
-    await this.applyOne(tx, machineName, entityId, envelope);
+  async apply<D>(
+    tx: TransactionSql,
+    machineName: string,
+    entityId: string,
+    envelope: EventEnvelope,
+    applied: AppliedTransition[] = [],
+  ): Promise<StoredState<D>> {
+    await this.applyOne(tx, machineName, entityId, envelope, applied);
     return (await this.load<D>(tx, machineName, entityId))!;
   }
 
-  private async applyOne(tx: TransactionSql, machineName: string, entityId: string, envelope: EventEnvelope): Promise<void> {
+  private async applyOne(
+    tx: TransactionSql,
+    machineName: string,
+    entityId: string,
+    envelope: EventEnvelope,
+    applied: AppliedTransition[],
+  ): Promise<void> {
     const machine = this.machine(machineName);
     const table = `${machineName}s`;
     const eventTable = `${machineName}_events`;
-    const { eventId, event, cause } = envelope;
+    const { eventId, cause } = envelope;
+    // Every event records when it was applied; mutations read the time from it, which keeps them pure.
+    const event = { ...envelope.event, at: (envelope.event.at as string | undefined) ?? new Date().toISOString() };
 
     const current = await this.load(tx, machineName, entityId, true);
 
     const [seen] = await tx`select entity_id, payload from ${tx(eventTable)} where event_id = ${eventId}`;
     if (seen) {
-      if (seen.entity_id === entityId && canonical(seen.payload) === canonical(event)) return;
+      if (seen.entity_id === entityId && canonical(withoutTime(seen.payload)) === canonical(withoutTime(event))) return;
       throw new ConflictError(`event id ${eventId} was already used for a different ${machineName} event`);
     }
 
@@ -126,6 +155,7 @@ export class StateStore {
               ${decision.status}, ${tx.json(data)})
       returning position`;
     await tx`select pg_notify(${EVENT_CHANNEL}, ${`${machineName}:${entityId}:${written!.position}:${decision.status}`})`;
+    applied.push({ machine: machineName, entityId, event: event.type, from: current?.status ?? machine.initialStatus, to: decision.status, data: decision.data });
 
     let index = 0;
     for (const effect of decision.effects) {
@@ -133,14 +163,14 @@ export class StateStore {
       const childCause: Cause = { kind: 'event', machine: machineName, eventId };
       switch (effect.kind) {
         case 'chain':
-          await this.applyOne(tx, machineName, entityId, { eventId: derivedEventId(eventId, label), event: effect.event, cause: childCause });
+          await this.applyOne(tx, machineName, entityId, { eventId: derivedEventId(eventId, label), event: effect.event, cause: childCause }, applied);
           break;
         case 'link':
           await this.applyOne(tx, effect.machine, effect.entityId, {
             eventId: derivedEventId(eventId, label),
             event: effect.event,
             cause: childCause,
-          });
+          }, applied);
           break;
         case 'job':
           await this.sendJob(tx, effect);

@@ -2,21 +2,59 @@
  * Chooses the infra the steps act on: the simulator (default) or AWS (DEPLOYER_INFRA=aws).
  * Imported on demand, so a simulated deployer never loads the AWS SDK.
  */
-import type { Sql } from 'postgres';
+import postgres from 'postgres';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { InfraPort } from './port.ts';
+import type { FaultRecord, FaultRequest } from './simulated/faults.ts';
 
-export async function createInfra(deps: { sql: Sql; config: Config; logger: Logger }): Promise<InfraPort> {
+/** Fault injection into the simulated infra (the /v1/simulator routes). */
+export interface SimulatorControls {
+  addFault(request: FaultRequest): Promise<FaultRecord>;
+  listFaults(): Promise<FaultRecord[]>;
+  clearFaults(): Promise<number>;
+}
+
+export interface CreatedInfra {
+  infra: InfraPort;
+  simulator?: SimulatorControls;
+}
+
+export async function createInfra(deps: {
+  databaseUrl: string;
+  /** Postgres standing in as the RDS host in simulated mode (real SQL); absent: database steps are recorded only. */
+  simulatedRdsUrl?: string;
+  config: Config;
+  logger: Logger;
+}): Promise<CreatedInfra> {
   const { config } = deps;
   if (config.infra === 'aws') {
     const { createAwsInfra } = await import('./aws/index.ts');
-    return createAwsInfra({
-      region: config.aws.region,
-      endpoint: config.aws.endpoint,
-      templateBucket: config.aws.templateBucket!,
-    });
+    return {
+      infra: createAwsInfra({ region: config.aws.region, endpoint: config.aws.endpoint, templateBucket: config.aws.templateBucket! }),
+    };
   }
-  const { createSimulatedInfra } = await import('./simulated/index.ts');
-  return createSimulatedInfra({ sql: deps.sql, latencyMs: config.simulator.latencyMs });
+  const simulated = await import('./simulated/index.ts');
+  // A pool of its own: the simulator puts drizzle on it, which changes how the pool encodes JSON.
+  const sql = postgres(deps.databaseUrl, { max: 5, onnotice: () => {} });
+  const infra = simulated.createSimulatedInfra({
+    sql,
+    latencyMs: config.simulator.latencyMs,
+    region: config.aws.region ?? 'us-east-1',
+    ...(deps.simulatedRdsUrl ? { databaseUrl: deps.simulatedRdsUrl } : {}),
+  });
+  return {
+    infra: {
+      ...infra,
+      close: async () => {
+        await infra.close();
+        await sql.end({ timeout: 5 });
+      },
+    },
+    simulator: {
+      addFault: (request) => simulated.addFault(sql, request),
+      listFaults: () => simulated.listFaults(sql),
+      clearFaults: () => simulated.clearFaults(sql),
+    },
+  };
 }

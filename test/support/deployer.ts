@@ -39,7 +39,7 @@ export async function startTestDeployer(
     ...options.env,
   });
   const logger = createLogger(config.logLevel, { pretty: false });
-  const deployer = await startDeployer(config, { logger, http: false, infra: options.infra ?? ((() => ({ close: async () => {} })) as never) });
+  const deployer = await startDeployer(config, { logger, http: false, infra: options.infra });
   const fetch = (request: Request) => Promise.resolve(deployer.app.fetch(request));
   const clientWith = (token?: string) => createDeployerClient({ baseUrl: 'http://deployer.test', token, fetch });
   return {

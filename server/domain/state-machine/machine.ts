@@ -12,15 +12,17 @@ import { DomainError } from '../errors.ts';
 
 export interface MachineEvent {
   type: string;
-  [field: string]: unknown;
 }
+
+/** An event as the engine handles it without knowing its machine: a type and its fields. */
+export type AnyEvent = MachineEvent & { [field: string]: unknown };
 
 /** What must happen after a transition, in the same transaction as the transition itself. */
 export type Effect =
   /** Apply another event to the same entity (o5's "chain"). */
-  | { kind: 'chain'; event: MachineEvent }
+  | { kind: 'chain'; event: AnyEvent }
   /** Apply an event to another entity (o5's "link"). */
-  | { kind: 'link'; machine: string; entityId: string; event: MachineEvent }
+  | { kind: 'link'; machine: string; entityId: string; event: AnyEvent }
   /** Enqueue a pg-boss job. `startAfterSeconds` delays it (polling with backoff). */
   | { kind: 'job'; queue: string; data: Record<string, unknown>; startAfterSeconds?: number; singletonKey?: string };
 

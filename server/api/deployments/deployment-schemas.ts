@@ -1,0 +1,108 @@
+/** Shapes of deployments in the API, shared by the deployment routes. */
+import { z } from '@hono/zod-openapi';
+import { deploymentFlagsSchema } from '../../domain/spec/index.ts';
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
+
+export const deploymentStatusSchema = z
+  .enum(['QUEUED', 'TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'DONE', 'FAILED', 'TERMINATED'])
+  .openapi('DeploymentStatus');
+
+export const stepStatusSchema = z.enum(['BLOCKED', 'READY', 'ACTIVE', 'DONE', 'FAILED', 'SKIPPED']).openapi('StepStatus');
+
+export const flagsSchema = deploymentFlagsSchema.openapi('DeploymentFlags', {
+  description: 'How the deployment runs; all default to false (o5 deployment flags).',
+  example: { quickMode: false },
+});
+
+export const deploymentStepSchema = z
+  .object({
+    name: z.string().openapi({ example: 'CF.Update' }),
+    type: z.string().openapi({ example: 'cf_update' }),
+    status: stepStatusSchema,
+    dependsOn: z.array(z.string()),
+    when: z.enum(['success', 'failure']).openapi({ description: "'failure': runs only when the deployment is failing (recovery)." }),
+    error: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    outputs: z.record(z.string(), z.string()).nullable().openapi({ description: 'Stack outputs after an infra step.' }),
+  })
+  .openapi('DeploymentStep');
+
+export const deploymentSchema = z
+  .object({
+    id: z.string().uuid(),
+    status: deploymentStatusSchema,
+    environment: z.string(),
+    application: z.string(),
+    version: z.string(),
+    stackId: z.string().uuid(),
+    stackName: z.string(),
+    flags: z.record(z.string(), z.boolean()),
+    source: z.object({
+      kind: z.enum(['api', 'github']),
+      github: z
+        .object({ owner: z.string(), repo: z.string(), ref: z.string(), commit: z.string(), deliveryId: z.string().optional() })
+        .optional(),
+      requestedBy: z.string().optional(),
+    }),
+    error: z.string().nullable().openapi({ description: 'Why it failed: `Step <name>: <error>` for each failed step.' }),
+    steps: z.array(deploymentStepSchema),
+    recoveries: z.array(z.object({ action: z.string(), stackStatus: z.string(), at: z.string().optional() })),
+    spec: z.object({
+      cfStackName: z.string(),
+      ecsCluster: z.string(),
+      templateUrl: z.string(),
+      databases: z.array(z.string()).openapi({ description: 'Full names of the databases the application owns.' }),
+    }),
+    createdAt: z.string(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+    updatedAt: z.string(),
+    revision: z.number().int().openapi({ description: "Number of events applied to this deployment." }),
+  })
+  .openapi('Deployment');
+
+export type DeploymentResponse = z.infer<typeof deploymentSchema>;
+
+export const deploymentParams = z.object({
+  id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' }, example: '3b241101-e2bb-4255-8caf-4136c566a962' }),
+});
+
+export function toDeploymentResponse(row: { id: string; status: string; data: DeploymentData; version: number; updated_at: string }): DeploymentResponse {
+  const d = row.data;
+  return {
+    id: row.id,
+    status: row.status as DeploymentResponse['status'],
+    environment: d.environmentName,
+    application: d.applicationName,
+    version: d.version,
+    stackId: d.stackId,
+    stackName: d.spec?.cfStackName ?? `${d.environmentName}-${d.applicationName}`,
+    flags: (d.spec?.flags ?? {}) as Record<string, boolean>,
+    source: d.source,
+    error: d.error ?? null,
+    steps: d.steps.map((s) => ({
+      name: s.name,
+      type: s.type,
+      status: s.status,
+      dependsOn: s.dependsOn,
+      when: s.when ?? 'success',
+      error: s.error ?? null,
+      startedAt: s.startedAt ?? null,
+      finishedAt: s.finishedAt ?? null,
+      outputs: s.output?.outputs ?? null,
+    })),
+    recoveries: d.recoveries,
+    spec: {
+      cfStackName: d.spec?.cfStackName ?? '',
+      ecsCluster: d.spec?.ecsCluster ?? '',
+      templateUrl: d.templateUrl,
+      databases: (d.spec?.databases ?? []).map((db) => db.fullDbName),
+    },
+    createdAt: d.createdAt ?? new Date(row.updated_at).toISOString(),
+    startedAt: d.startedAt ?? null,
+    finishedAt: d.finishedAt ?? null,
+    updatedAt: new Date(row.updated_at).toISOString(),
+    revision: row.version,
+  };
+}

@@ -1,0 +1,49 @@
+/** GET /v1/deployments: newest first, filtered by environment, application, status and version. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { requireScope } from '../auth.ts';
+import type { RouteRegistrar } from '../context.ts';
+import { decodeCursor, page, pageOf, pageQuerySchema } from '../pagination.ts';
+import { errorResponses } from '../problem.ts';
+import { deploymentSchema, deploymentStatusSchema, toDeploymentResponse } from './deployment-schemas.ts';
+
+const query = pageQuerySchema.extend({
+  environment: z.string().optional().openapi({ description: 'Environment name.' }),
+  application: z.string().optional().openapi({ description: 'Application name.' }),
+  status: deploymentStatusSchema.optional(),
+  version: z.string().optional().openapi({ description: 'Application version (e.g. commit SHA).' }),
+});
+
+const route = createRoute({
+  method: 'get',
+  path: '/v1/deployments',
+  operationId: 'listDeployments',
+  summary: 'List deployments',
+  tags: ['Deployments'],
+  ...requireScope('read'),
+  request: { query },
+  responses: {
+    200: { description: 'A page of deployments, newest first.', content: { 'application/json': { schema: pageOf(deploymentSchema, 'DeploymentPage') } } },
+    ...errorResponses(400, 401, 403),
+  },
+});
+
+type Key = [string, string];
+const isKey = (v: unknown): v is Key => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string');
+
+export const registerListDeployments: RouteRegistrar = (app) =>
+  app.openapi(route, async (c) => {
+    const { limit, cursor, environment, application, status, version } = c.req.valid('query');
+    const after = decodeCursor(cursor, isKey);
+    const { sql } = c.get('services');
+    const rows = await sql`
+      select id, status, data, version, created_at, updated_at from deployments
+      where true
+        ${environment ? sql`and environment_name = ${environment}` : sql``}
+        ${application ? sql`and application_name = ${application}` : sql``}
+        ${status ? sql`and status = ${status}` : sql``}
+        ${version ? sql`and app_version = ${version}` : sql``}
+        ${after ? sql`and (created_at, id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
+      order by created_at desc, id desc
+      limit ${limit + 1}`;
+    return c.json(page(rows, limit, (r) => toDeploymentResponse(r as never), (r) => [new Date(r.created_at).toISOString(), r.id as string]), 200);
+  });

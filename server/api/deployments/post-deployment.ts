@@ -1,0 +1,58 @@
+/** POST /v1/deployments: request a deployment of an application version into an environment. */
+import { createRoute, z } from '@hono/zod-openapi';
+import { applicationSchema } from '../../domain/application/index.ts';
+import { requestDeployment } from '../../engine/commands/request-deployment.ts';
+import { requireScope } from '../auth.ts';
+import type { RouteRegistrar } from '../context.ts';
+import { errorResponses } from '../problem.ts';
+import { deploymentSchema, flagsSchema } from './deployment-schemas.ts';
+import { exampleDeploymentRequest } from './example-request.ts';
+import { readDeployment } from './read-deployment.ts';
+
+export const applicationDocument = applicationSchema.openapi('Application', {
+  description: 'An application config (o5.yaml), lowerCamelCase keys, enums by full name.',
+});
+
+const deploymentRequestBody = z
+  .strictObject({
+    deploymentId: z
+      .string()
+      .uuid()
+      .optional()
+      .openapi({ description: 'Choose the id to make retries safe: the same id with the same request returns the same deployment.' }),
+    environment: z.string().min(1).openapi({ example: 'demo', description: 'Environment name (or id).' }),
+    version: z.string().min(1).openapi({ example: 'v1', description: 'Version to deploy, usually a commit SHA; the default image tag.' }),
+    application: applicationDocument.optional(),
+    applicationYaml: z.string().optional().openapi({ description: 'The application config as YAML text, instead of `application`.' }),
+    flags: flagsSchema.optional(),
+  })
+  .openapi('DeploymentRequest', { example: exampleDeploymentRequest });
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/deployments',
+  operationId: 'requestDeployment',
+  summary: 'Request a deployment',
+  description:
+    'Builds the template, spec and plan inputs, stores the template and queues the deployment on its stack ' +
+    '(`{environment}-{application}`); it starts at once when the stack is idle, else after the deployments before it.',
+  tags: ['Deployments'],
+  ...requireScope('deploy'),
+  request: { body: { required: true, content: { 'application/json': { schema: deploymentRequestBody } } } },
+  responses: {
+    202: { description: 'Accepted: the deployment, QUEUED or already further along.', content: { 'application/json': { schema: deploymentSchema } } },
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415),
+  },
+});
+
+export const registerRequestDeployment: RouteRegistrar = (app) =>
+  app.openapi(route, async (c) => {
+    const body = c.req.valid('json');
+    const { engine, sql } = c.get('services');
+    const { deployment } = await requestDeployment(
+      engine,
+      { ...body, source: { kind: 'api', requestedBy: c.get('caller').name } },
+      { kind: 'command', name: 'requestDeployment', actor: c.get('caller').name, requestId: c.get('requestId') },
+    );
+    return c.json(await readDeployment(sql, deployment.id), 202);
+  });

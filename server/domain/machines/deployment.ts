@@ -1,0 +1,352 @@
+/**
+ * Deployment: one version of one application going into one environment (o5-domain §1.5). This
+ * table is the whole life of a deployment; the engine only carries out what it says.
+ *
+ * Fixes of the original (DESIGN.md): a failure while waiting for the stack releases the stack; the
+ * stack is released only by the deployment that holds it, and a queued deployment that is
+ * terminated leaves the queue; a plan that cannot be built fails the deployment instead of
+ * stalling it; a late step result of a terminated deployment is recorded and changes nothing else.
+ */
+import { DomainError } from '../errors.ts';
+import { buildPlan } from '../plan/index.ts';
+import type { DeploymentSpec } from '../spec/index.ts';
+import { transitionsOf, type AfterTransition, type Effect, type Machine } from '../state-machine/machine.ts';
+import {
+  initialSteps,
+  nextMove,
+  skipUnrun,
+  stepNamed,
+  updateReadiness,
+  type DeploymentStep,
+  type PlannedStep,
+  type StepOutput,
+} from './deployment-steps.ts';
+
+export const deploymentStatuses = [
+  'UNSPECIFIED',
+  'QUEUED',
+  'TRIGGERED',
+  'WAITING',
+  'AVAILABLE',
+  'RUNNING',
+  'DONE',
+  'FAILED',
+  'TERMINATED',
+] as const;
+export type DeploymentStatus = (typeof deploymentStatuses)[number];
+
+export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['DONE', 'FAILED', 'TERMINATED'];
+const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING'] as const satisfies readonly DeploymentStatus[];
+
+/** pg-boss queues the deployment's jobs go to (server/engine/workers). */
+export const JOB_STACK_WAIT = 'deployment-stack-wait';
+export const JOB_STEP = 'deployment-step';
+
+/** The CloudFormation stack as the wait phase found it; null when there is none. */
+export interface StackSnapshot {
+  status: string;
+  lifecycle: string;
+  outputs: Record<string, string>;
+  parameters: Record<string, string>;
+}
+
+/** Where a deployment request came from, kept with it. */
+export interface DeploymentSource {
+  kind: 'api' | 'github';
+  github?: { owner: string; repo: string; ref: string; commit: string; deliveryId?: string };
+  requestedBy?: string;
+}
+
+export interface StackRecovery {
+  action: 'continue_update_rollback' | 'recreate_after_failed_create';
+  stackStatus: string;
+  at?: string;
+}
+
+export interface DeploymentData {
+  deploymentId: string;
+  stackId: string;
+  environmentName: string;
+  environmentId: string;
+  clusterId: string;
+  applicationName: string;
+  version: string;
+  spec: DeploymentSpec | null;
+  templateUrl: string;
+  /** Hash of the request: the same id with another request is a conflict. */
+  requestHash: string;
+  source: DeploymentSource;
+  stack: StackSnapshot | null;
+  recoveries: StackRecovery[];
+  steps: DeploymentStep[];
+  error?: string;
+  createdAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+interface Timed {
+  /** Set by the engine when the event is applied. */
+  at?: string;
+}
+
+export type DeploymentEvent = Timed &
+  (
+    | {
+        type: 'created';
+        stackId: string;
+        environmentName: string;
+        environmentId: string;
+        clusterId: string;
+        applicationName: string;
+        version: string;
+        spec: DeploymentSpec;
+        templateUrl: string;
+        requestHash: string;
+        source: DeploymentSource;
+      }
+    | { type: 'triggered' }
+    | { type: 'stack_wait' }
+    | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
+    | { type: 'stack_wait_failure'; error: string }
+    | { type: 'stack_available'; stack: StackSnapshot | null }
+    | { type: 'run_steps'; steps: PlannedStep[] }
+    | { type: 'run_step'; step: string }
+    | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput }
+    | { type: 'done' }
+    | { type: 'error'; error: string }
+    | { type: 'terminated'; reason?: string }
+  );
+
+const transition = transitionsOf<DeploymentStatus, DeploymentData, DeploymentEvent>();
+
+/** What the deployment does after its steps changed: start steps, wait, finish or fail. */
+function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): Effect[] {
+  const move = nextMove(after.data.steps);
+  switch (move.kind) {
+    case 'run':
+      return move.steps.map((step) => ({ kind: 'chain', event: { type: 'run_step', step } }));
+    case 'wait':
+      return [];
+    case 'done':
+      return [{ kind: 'chain', event: { type: 'done' } }];
+    case 'fail':
+      return [{ kind: 'chain', event: { type: 'error', error: move.error } }];
+  }
+}
+
+/**
+ * Ending, the deployment lets go of the stack if it held it (it did from `triggered` on: the stack
+ * triggers only the deployment it runs), or leaves the stack's queue if it was waiting there.
+ */
+function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): Effect[] {
+  const { stackId, deploymentId } = after.data;
+  if ((ACTIVE_STATUSES as readonly DeploymentStatus[]).includes(after.previousStatus)) {
+    return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_completed', deploymentId } }];
+  }
+  if (after.previousStatus === 'QUEUED') {
+    return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_dequeued', deploymentId } }];
+  }
+  return [];
+}
+
+function finish(data: DeploymentData, at: string | undefined, error?: string): DeploymentData {
+  return { ...data, steps: skipUnrun(data.steps), finishedAt: data.finishedAt ?? at, ...(error ? { error } : {}) };
+}
+
+export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, DeploymentEvent> = {
+  name: 'deployment',
+  initialStatus: 'UNSPECIFIED',
+  statuses: deploymentStatuses,
+  initialData: (entityId) => ({
+    deploymentId: entityId,
+    stackId: '',
+    environmentName: '',
+    environmentId: '',
+    clusterId: '',
+    applicationName: '',
+    version: '',
+    spec: null,
+    templateUrl: '',
+    requestHash: '',
+    source: { kind: 'api' },
+    stack: null,
+    recoveries: [],
+    steps: [],
+  }),
+  columns: (data) => ({
+    stackId: data.stackId,
+    environmentName: data.environmentName,
+    applicationName: data.applicationName,
+    appVersion: data.version,
+  }),
+  transitions: [
+    transition({
+      from: ['UNSPECIFIED'],
+      on: 'created',
+      to: 'QUEUED',
+      mutate: (data, e) => ({
+        ...data,
+        stackId: e.stackId,
+        environmentName: e.environmentName,
+        environmentId: e.environmentId,
+        clusterId: e.clusterId,
+        applicationName: e.applicationName,
+        version: e.version,
+        spec: e.spec,
+        templateUrl: e.templateUrl,
+        requestHash: e.requestHash,
+        source: e.source,
+        createdAt: e.at,
+      }),
+      effects: (after) => [
+        {
+          kind: 'link',
+          machine: 'stack',
+          entityId: after.data.stackId,
+          event: {
+            type: 'deployment_requested',
+            deployment: { deploymentId: after.entityId, version: after.data.version },
+            environmentName: after.data.environmentName,
+            environmentId: after.data.environmentId,
+            applicationName: after.data.applicationName,
+          },
+        },
+      ],
+    }),
+    transition({
+      from: ['QUEUED'],
+      on: 'triggered',
+      to: 'TRIGGERED',
+      mutate: (data, e) => ({ ...data, startedAt: e.at }),
+      effects: () => [{ kind: 'chain', event: { type: 'stack_wait' } }],
+    }),
+    transition({
+      from: ['FAILED', 'TERMINATED'],
+      on: 'triggered',
+      to: 'same',
+      note: 'late trigger, discarded',
+    }),
+    transition({
+      from: ['TRIGGERED'],
+      on: 'stack_wait',
+      to: 'WAITING',
+      effects: (after) => [{ kind: 'job', queue: JOB_STACK_WAIT, data: { deploymentId: after.entityId } }],
+    }),
+    transition({
+      from: ['WAITING'],
+      on: 'stack_recovery',
+      to: 'same',
+      note: 'repairing a broken stack',
+      mutate: (data, e) => ({ ...data, recoveries: [...data.recoveries, { action: e.action, stackStatus: e.stackStatus, at: e.at }] }),
+    }),
+    transition({
+      from: ['WAITING'],
+      on: 'stack_wait_failure',
+      to: 'FAILED',
+      mutate: (data, e) => finish(data, e.at, e.error),
+      effects: releaseStack,
+    }),
+    transition({
+      from: ['WAITING'],
+      on: 'stack_available',
+      to: 'AVAILABLE',
+      mutate: (data, e) => ({ ...data, stack: e.stack }),
+      // The plan is built here, from the spec and the stack as found. A plan that cannot be built
+      // fails the deployment (o5 left it WAITING, retrying forever).
+      effects: (after) => {
+        try {
+          const steps = buildPlan(after.data.spec!, after.data.stack);
+          return [{ kind: 'chain', event: { type: 'run_steps', steps } }];
+        } catch (err) {
+          const error = err instanceof DomainError ? err.message : `planning failed: ${String(err)}`;
+          return [{ kind: 'chain', event: { type: 'error', error } }];
+        }
+      },
+    }),
+    transition({
+      from: ['AVAILABLE'],
+      on: 'run_steps',
+      to: 'RUNNING',
+      mutate: (data, e) => ({ ...data, steps: initialSteps(e.steps) }),
+      effects: stepNext,
+    }),
+    transition({
+      from: ['RUNNING'],
+      on: 'run_step',
+      to: 'same',
+      guard: (state, e) => {
+        const step = stepNamed(state.data.steps, e.step);
+        if (!step) throw new DomainError('not_found', `no step ${e.step}`);
+        if (step.status !== 'READY' && step.status !== 'BLOCKED') {
+          throw new DomainError('invalid_transition', `step ${e.step} is ${step.status}; it cannot start`);
+        }
+      },
+      mutate: (data, e) => ({
+        ...data,
+        steps: data.steps.map((s) => (s.name === e.step ? { ...s, status: 'ACTIVE', startedAt: e.at } : s)),
+      }),
+      effects: (after) => [
+        { kind: 'job', queue: JOB_STEP, data: { deploymentId: after.entityId, step: after.event.step } },
+      ],
+    }),
+    transition({
+      from: ['RUNNING'],
+      on: 'step_result',
+      to: 'same',
+      guard: (state, e) => {
+        const step = stepNamed(state.data.steps, e.step);
+        if (step?.status !== 'ACTIVE') {
+          throw new DomainError('invalid_transition', `step ${e.step} is ${step?.status ?? 'unknown'}, not ACTIVE`);
+        }
+      },
+      mutate: (data, e) => ({
+        ...data,
+        steps: updateReadiness(
+          data.steps.map((s) =>
+            s.name === e.step
+              ? { ...s, status: e.status, finishedAt: e.at, ...(e.error ? { error: e.error } : {}), ...(e.output ? { output: e.output } : {}) }
+              : s,
+          ),
+        ),
+      }),
+      effects: stepNext,
+    }),
+    transition({
+      from: ['TERMINATED'],
+      on: 'step_result',
+      to: 'same',
+      note: 'late result, recorded only',
+      mutate: (data, e) => ({
+        ...data,
+        steps: data.steps.map((s) =>
+          s.name === e.step ? { ...s, status: e.status, finishedAt: e.at, ...(e.error ? { error: e.error } : {}), ...(e.output ? { output: e.output } : {}) } : s,
+        ),
+      }),
+    }),
+    transition({
+      from: ['RUNNING'],
+      on: 'done',
+      to: 'DONE',
+      mutate: (data, e) => finish(data, e.at),
+      effects: releaseStack,
+    }),
+    transition({
+      from: ['QUEUED', ...ACTIVE_STATUSES],
+      on: 'error',
+      to: 'FAILED',
+      mutate: (data, e) => finish(data, e.at, e.error),
+      effects: releaseStack,
+    }),
+    transition({
+      from: 'any',
+      on: 'terminated',
+      to: 'TERMINATED',
+      guard: (state) => {
+        if (state.status === 'UNSPECIFIED') throw new DomainError('not_found', 'no such deployment');
+      },
+      mutate: (data, e) => finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated')),
+      effects: releaseStack,
+    }),
+  ],
+};

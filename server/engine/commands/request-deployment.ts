@@ -1,0 +1,152 @@
+/**
+ * A deployment request: where a deployment is born. The application config is validated, the
+ * environment and cluster resolved, the template and spec built (server/domain/spec), the template
+ * stored under its deterministic key, and then, in one transaction, the deployment is created and
+ * queued on its stack, and started at once when the stack is idle.
+ *
+ * The same deployment id with the same request returns the deployment that exists; with another
+ * request it is a conflict. That makes a client's retry safe.
+ */
+import { createHash } from 'node:crypto';
+import type { Sql } from 'postgres';
+import { applicationSchema, type Application } from '../../domain/application/index.ts';
+import type { ClusterData } from '../../domain/machines/cluster.ts';
+import type { DeploymentData, DeploymentSource } from '../../domain/machines/deployment.ts';
+import type { EnvironmentData } from '../../domain/machines/environment.ts';
+import { parseDocument, validateDocument } from '../../domain/documents.ts';
+import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { isUuid, newId, stackId } from '../../domain/ids.ts';
+import { buildDeploymentSpec, type DeploymentFlags } from '../../domain/spec/index.ts';
+import type { Engine } from '../engine.ts';
+import type { Cause, StoredState } from '../state-store.ts';
+
+export interface DeploymentRequest {
+  deploymentId?: string;
+  /** Environment name (or id). */
+  environment: string;
+  version: string;
+  /** The application config as an object... */
+  application?: unknown;
+  /** ...or as YAML (or JSON) text. */
+  applicationYaml?: string;
+  flags?: DeploymentFlags;
+  source?: DeploymentSource;
+}
+
+export interface RequestedDeployment {
+  deployment: StoredState<DeploymentData>;
+  /** False when the same request had already created it. */
+  created: boolean;
+}
+
+/** Prefixes the paths of a nested document's issues with where it sits in the request. */
+function within(prefix: string, err: unknown): never {
+  if (err instanceof ValidationError) {
+    throw new ValidationError(err.message, err.issues.map((i) => ({ path: i.path ? `${prefix}.${i.path}` : prefix, message: i.message })));
+  }
+  if (err instanceof DomainError && err.kind === 'malformed') {
+    throw new DomainError('malformed', err.message, err.issues.map((i) => ({ ...i, path: prefix })));
+  }
+  throw err;
+}
+
+export function readApplication(request: Pick<DeploymentRequest, 'application' | 'applicationYaml'>): Application {
+  if ((request.application === undefined) === (request.applicationYaml === undefined)) {
+    throw new ValidationError('Send the application config either as `application` or as `applicationYaml`', [
+      { path: 'application', message: 'Exactly one of application and applicationYaml is required' },
+    ]);
+  }
+  if (request.applicationYaml !== undefined) {
+    try {
+      return validateDocument(applicationSchema, parseDocument(request.applicationYaml, 'yaml'), 'application config');
+    } catch (err) {
+      within('applicationYaml', err);
+    }
+  }
+  try {
+    return validateDocument(applicationSchema, request.application, 'application config');
+  } catch (err) {
+    within('application', err);
+  }
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+async function loadEnvironment(sql: Sql, nameOrId: string) {
+  const [env] = isUuid(nameOrId)
+    ? await sql`select id, status, data from environments where id = ${nameOrId} or name = ${nameOrId} limit 1`
+    : await sql`select id, status, data from environments where name = ${nameOrId}`;
+  if (!env) throw new NotFoundError(`environment '${nameOrId}' does not exist`);
+  const envData = env.data as EnvironmentData;
+  const [cluster] = await sql`select id, data from clusters where id = ${envData.clusterId}`;
+  if (!cluster) throw new NotFoundError(`cluster '${envData.clusterName}' of environment '${envData.name}' does not exist`);
+  return { environmentId: env.id as string, environment: envData, clusterId: cluster.id as string, cluster: cluster.data as ClusterData };
+}
+
+export async function requestDeployment(engine: Engine, request: DeploymentRequest, cause: Cause): Promise<RequestedDeployment> {
+  const { sql, infra, config } = engine.deps;
+  const application = readApplication(request);
+  const { environmentId, environment, clusterId, cluster } = await loadEnvironment(sql, request.environment);
+  const deploymentId = request.deploymentId ?? newId();
+  const requestHash = createHash('sha256')
+    .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {} }))
+    .digest('hex');
+
+  const existing = await engine.store.load<DeploymentData>(sql, 'deployment', deploymentId);
+  if (existing) {
+    if (existing.data.requestHash !== requestHash) {
+      throw new ConflictError(`deployment ${deploymentId} exists with a different request`);
+    }
+    return { deployment: existing, created: false };
+  }
+
+  const { spec, template } = buildDeploymentSpec({
+    deploymentId,
+    application,
+    version: request.version,
+    environment: environment.config!,
+    cluster: cluster.config!,
+    flags: request.flags,
+    templateBucket: config.aws.templateBucket,
+  });
+  // Before the transaction, and safe to repeat: the key is derived from the deployment.
+  const { url: templateUrl } = await infra.storeTemplate({ key: spec.template.key, body: JSON.stringify(template) });
+
+  const deployment = await engine.transaction((tx, applied) =>
+    engine.store.apply<DeploymentData>(
+      tx,
+      'deployment',
+      deploymentId,
+      {
+        // The deployment id is the event id: a concurrent identical request becomes a no-op.
+        eventId: deploymentId,
+        event: {
+          type: 'created',
+          stackId: stackId(environment.name, application.name),
+          environmentName: environment.name,
+          environmentId,
+          clusterId,
+          applicationName: application.name,
+          version: request.version,
+          spec,
+          templateUrl,
+          requestHash,
+          source: request.source ?? { kind: 'api' },
+        },
+        cause,
+      },
+      applied,
+    ),
+  );
+  return { deployment, created: true };
+}

@@ -1,0 +1,8 @@
+/** Terminating a deployment: allowed from every status (o5-domain §8.4), recorded as an event. */
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import type { Engine } from '../engine.ts';
+import type { Cause } from '../state-store.ts';
+
+export async function terminateDeployment(engine: Engine, deploymentId: string, reason: string | undefined, cause: Cause) {
+  return engine.apply<DeploymentData>('deployment', deploymentId, { type: 'terminated', ...(reason ? { reason } : {}) }, cause);
+}

@@ -1,0 +1,139 @@
+/**
+ * CloudFormation steps (o5-domain §2.5, §5.6, §8.3 STEPS column): create the placeholder stack,
+ * update it with the template and the parameters resolved at apply time, scale it, import into it.
+ * Each is watched until CloudFormation settles; a rollback or a failure fails the step with the
+ * status and the reason CloudFormation gave.
+ */
+import type { CfCreateStep, CfPlanStep, CfScaleStep, CfStackInput, CfUpdateStep } from '../../domain/plan/index.ts';
+import { resolveStackParameters } from '../../domain/spec/index.ts';
+import { InfraError, type StackDescription } from '../../infra/port.ts';
+import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+
+function describeFailure(stack: StackDescription, what: string): string {
+  return `Stack ${stack.stackName} ${what} (${stack.status})${stack.statusReason ? `: ${stack.statusReason}` : ''}`;
+}
+
+/** Where a stack stands after this step's operation: done, failed, or still going. */
+export async function watchStack(ctx: StepContext, stackName: string): Promise<StepProgress> {
+  const stack = await ctx.infra.describeStack(stackName);
+  if (!stack) return failed(`Stack ${stackName} does not exist`);
+  const output = { outputs: stack.outputs, status: stack.status };
+  switch (stack.lifecycle) {
+    case 'COMPLETE':
+      return done(output);
+    case 'PROGRESS':
+    case 'ROLLING_BACK':
+      return pending();
+    case 'ROLLED_BACK':
+      return failed(describeFailure(stack, 'rolled back'), output);
+    case 'CREATE_FAILED':
+      return failed(describeFailure(stack, 'failed to create'), output);
+    case 'TERMINAL':
+      return failed(describeFailure(stack, 'failed'), output);
+    case 'MISSING':
+      return failed(`Stack ${stackName} does not exist`);
+  }
+}
+
+async function noUpdates(ctx: StepContext, stackName: string): Promise<StepProgress> {
+  const stack = await ctx.infra.describeStack(stackName);
+  return done({ outputs: stack?.outputs ?? {}, status: 'NO UPDATES TO BE PERFORMED' });
+}
+
+/** The stack's parameters as this step sends them: desired count and listener rule priorities resolved now. */
+async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
+  const needsPriorities = input.parameters.some((p) => 'resolve' in p && 'rulePriority' in p.resolve);
+  const current = await ctx.infra.describeStack(input.stackName);
+  let usedPriorities: number[] = [];
+  if (needsPriorities) {
+    const listener = input.parameters.find((p) => p.name === 'ListenerARN');
+    if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
+    usedPriorities = await ctx.infra.listenerRulePriorities(listener.value);
+  }
+  return resolveStackParameters(input.parameters, {
+    desiredCount: input.desiredCount,
+    previousParameters: current?.parameters ?? {},
+    usedPriorities,
+  });
+}
+
+/** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */
+async function cancelIfRunning(ctx: StepContext, stackName: string): Promise<void> {
+  const stack = await ctx.infra.describeStack(stackName);
+  if (stack?.status === 'UPDATE_IN_PROGRESS') {
+    await ctx.infra.cancelStackUpdate({ stackName, clientToken: ctx.tokenFor('Cancel') });
+  }
+}
+
+export const cfCreate: StepExecutor = {
+  async start(ctx) {
+    const { stackName } = (ctx.step as unknown as CfCreateStep).input;
+    try {
+      await ctx.infra.createEmptyStack({ stackName, clientToken: ctx.clientToken });
+    } catch (err) {
+      // A retried create whose first try went through (emulators answer AlreadyExists).
+      if (!(err instanceof InfraError && err.code === 'AlreadyExistsException')) throw err;
+    }
+    return watchStack(ctx, stackName);
+  },
+  check: (ctx) => watchStack(ctx, (ctx.step as unknown as CfCreateStep).input.stackName),
+};
+
+export const cfUpdate: StepExecutor = {
+  async start(ctx) {
+    const input = (ctx.step as unknown as CfUpdateStep).input;
+    const parameters = await resolvedParameters(ctx, input);
+    const result = await ctx.infra.updateStack({
+      stackName: input.stackName,
+      templateUrl: ctx.deployment.templateUrl,
+      parameters,
+      clientToken: ctx.clientToken,
+    });
+    return result.noUpdates ? noUpdates(ctx, input.stackName) : watchStack(ctx, input.stackName);
+  },
+  check: (ctx) => watchStack(ctx, (ctx.step as unknown as CfUpdateStep).input.stackName),
+  onDeadline: (ctx) => cancelIfRunning(ctx, (ctx.step as unknown as CfUpdateStep).input.stackName),
+};
+
+export const cfScale: StepExecutor = {
+  async start(ctx) {
+    const { stackName, desiredCount } = (ctx.step as unknown as CfScaleStep).input;
+    const result = await ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
+    return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
+  },
+  check: (ctx) => watchStack(ctx, (ctx.step as unknown as CfScaleStep).input.stackName),
+  onDeadline: (ctx) => cancelIfRunning(ctx, (ctx.step as unknown as CfScaleStep).input.stackName),
+};
+
+/** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */
+export const cfPlan: StepExecutor = {
+  async start(ctx) {
+    const input = (ctx.step as unknown as CfPlanStep).input;
+    const changeSetName = `import-${ctx.clientToken}`.slice(0, 128);
+    await ctx.infra.createImportChangeSet({
+      stackName: input.stackName,
+      changeSetName,
+      templateUrl: ctx.deployment.templateUrl,
+      parameters: await resolvedParameters(ctx, input),
+      clientToken: ctx.clientToken,
+    });
+    return cfPlan.check(ctx, { changeSetName, phase: 'build' });
+  },
+  async check(ctx, state) {
+    const { stackName } = (ctx.step as unknown as CfPlanStep).input;
+    const changeSetName = String(state.changeSetName);
+    if (state.phase === 'execute') return watchStack(ctx, stackName);
+    const changeSet = await ctx.infra.describeChangeSet({ stackName, changeSetName });
+    switch (changeSet.lifecycle) {
+      case 'PROGRESS':
+        return pending(state);
+      case 'FAILED':
+        return failed(`Change set ${changeSetName} failed (${changeSet.status})${changeSet.reason ? `: ${changeSet.reason}` : ''}`);
+      case 'AVAILABLE':
+        await ctx.infra.executeChangeSet({ stackName, changeSetName, clientToken: ctx.tokenFor('Execute') });
+        return pending({ changeSetName, phase: 'execute' });
+      case 'EXECUTED':
+        return watchStack(ctx, stackName);
+    }
+  },
+};

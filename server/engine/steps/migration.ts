@@ -1,0 +1,39 @@
+/**
+ * The migration step: runs the database's migration task definition (a stack output of the infra
+ * step) as a one-off ECS task and watches it until it stops. Exit code 0 is done; anything else
+ * fails the step with the container, the code and the reason.
+ */
+import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
+import type { PgMigrateStep } from '../../domain/plan/index.ts';
+import { requiredOutput } from './databases.ts';
+import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+
+async function watchTask(ctx: StepContext, cluster: string, taskArn: string): Promise<StepProgress> {
+  const task = await ctx.infra.describeTask({ cluster, taskArn });
+  const outcome = taskOutcome(task);
+  switch (outcome.state) {
+    case 'pending':
+    case 'running':
+      return pending({ taskArn });
+    case 'succeeded':
+      return done({ taskArn, status: task.lastStatus });
+    case 'failed':
+      return failed(outcome.error, { taskArn, status: task.lastStatus });
+  }
+}
+
+export const pgMigrate: StepExecutor = {
+  async start(ctx) {
+    const input = (ctx.step as unknown as PgMigrateStep).input;
+    const taskDefinition = requiredOutput(ctx, input.infraStep, input.taskOutputName);
+    // ECS takes client tokens of up to 64 characters and `startedBy` of up to 36.
+    const { taskArn } = await ctx.infra.runTask({
+      cluster: input.ecsCluster,
+      taskDefinition,
+      clientToken: ctx.clientToken.slice(0, 64),
+      startedBy: ctx.clientToken.slice(0, 36),
+    });
+    return watchTask(ctx, input.ecsCluster, taskArn);
+  },
+  check: (ctx, state) => watchTask(ctx, (ctx.step as unknown as PgMigrateStep).input.ecsCluster, String(state.taskArn)),
+};

@@ -1,0 +1,41 @@
+/**
+ * What a step of each type does against the infra port. An executor starts its operation (with
+ * the step's client token, so a retried job repeats the same request) and says where it stands:
+ * done (with outputs), failed (with what the provider said), or pending (poll again later, with
+ * the state the next look needs). Executors never wait; the step worker polls.
+ */
+import type { Config } from '../../config.ts';
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import type { DeploymentStep, StepOutput } from '../../domain/machines/deployment-steps.ts';
+import type { InfraPort } from '../../infra/port.ts';
+import type { Logger } from '../../logger.ts';
+
+export type StepProgress =
+  | { kind: 'done'; output?: StepOutput }
+  | { kind: 'failed'; error: string; output?: StepOutput }
+  | { kind: 'pending'; state?: Record<string, unknown> };
+
+export interface StepContext {
+  deployment: DeploymentData;
+  step: DeploymentStep;
+  infra: InfraPort;
+  config: Config;
+  logger: Logger;
+  /** The client token of this step: the same on every retry of the step. */
+  clientToken: string;
+  /** Token of another request this step makes (e.g. `Cancel`), as stable as `clientToken`. */
+  tokenFor(label: string): string;
+  /** Outputs of another step of this deployment (the infra step whose stack outputs a DB step reads). */
+  outputsOf(stepName: string): Record<string, string>;
+}
+
+export interface StepExecutor {
+  start(ctx: StepContext): Promise<StepProgress>;
+  check(ctx: StepContext, state: Record<string, unknown>): Promise<StepProgress>;
+  /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update). */
+  onDeadline?(ctx: StepContext, state: Record<string, unknown>): Promise<void>;
+}
+
+export const done = (output?: StepOutput): StepProgress => ({ kind: 'done', ...(output ? { output } : {}) });
+export const failed = (error: string, output?: StepOutput): StepProgress => ({ kind: 'failed', error, ...(output ? { output } : {}) });
+export const pending = (state: Record<string, unknown> = {}): StepProgress => ({ kind: 'pending', state });

@@ -1,0 +1,101 @@
+/**
+ * Runs one step of a deployment as a pg-boss job: starts it through its executor, polls it with
+ * backoff until it ends, enforces its deadline, and applies the `step_result`. Any error from the
+ * step itself fails the step with its message; errors of our own database make pg-boss retry the
+ * job, which repeats the same request (same client token), never a second one.
+ */
+import { derivedEventId } from '../../domain/ids.ts';
+import { JOB_STEP } from '../../domain/machines/deployment.ts';
+import { stepNamed } from '../../domain/machines/deployment-steps.ts';
+import { clientTokenFor } from '../../infra/client-token.ts';
+import { InfraError } from '../../infra/port.ts';
+import type { Engine } from '../engine.ts';
+import type { Cause } from '../state-store.ts';
+import { executorFor } from '../steps/index.ts';
+import type { StepContext, StepProgress } from '../steps/step-executor.ts';
+import { loadDeployment } from './load.ts';
+import { pollDelaySeconds } from './polling.ts';
+
+export interface StepJob {
+  deploymentId: string;
+  step: string;
+  /** Absent on the first run; then the number of polls so far. */
+  poll?: number;
+  /** What the executor needs to look again (task ARN, change set phase...). */
+  state?: Record<string, unknown>;
+}
+
+const cause: Cause = { kind: 'job', queue: JOB_STEP };
+
+export function describeError(err: unknown): string {
+  if (err instanceof InfraError) return err.message;
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+export async function handleStepJob(engine: Engine, job: StepJob): Promise<void> {
+  const { sql, infra, config, logger, metrics } = engine.deps;
+  const deployment = await loadDeployment(sql, job.deploymentId);
+  if (!deployment) return;
+  const step = stepNamed(deployment.data.steps, job.step);
+  // Only an ACTIVE step of a running (or since terminated) deployment has work left.
+  if (!step || step.status !== 'ACTIVE' || (deployment.status !== 'RUNNING' && deployment.status !== 'TERMINATED')) return;
+
+  const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type });
+  const ctx: StepContext = {
+    deployment: deployment.data,
+    step,
+    infra,
+    config,
+    logger: log,
+    clientToken: clientTokenFor(deployment.id, step.name),
+    tokenFor: (label) => clientTokenFor(deployment.id, `${step.name}.${label}`),
+    outputsOf: (name) => stepNamed(deployment.data.steps, name)?.output?.outputs ?? {},
+  };
+  const executor = executorFor(step.type);
+  const deadlineSeconds = config.stepDeadlines[step.type] ?? 3600;
+  const startedAt = Date.parse(step.startedAt ?? new Date().toISOString());
+  const state = job.state ?? {};
+
+  let progress: StepProgress;
+  try {
+    if (Date.now() - startedAt > deadlineSeconds * 1000) {
+      await executor.onDeadline?.(ctx, state);
+      const cancelled = executor.onDeadline ? '; the operation was cancelled' : '';
+      progress = { kind: 'failed', error: `did not finish within its deadline of ${deadlineSeconds} s${cancelled}` };
+    } else if (job.poll === undefined) {
+      log.debug('starting step');
+      progress = await executor.start(ctx);
+    } else {
+      progress = await executor.check(ctx, state);
+    }
+  } catch (err) {
+    progress = { kind: 'failed', error: describeError(err) };
+  }
+
+  if (progress.kind === 'pending') {
+    const poll = job.poll ?? 0;
+    await engine.sendJob(JOB_STEP, { ...job, poll: poll + 1, state: progress.state ?? state }, pollDelaySeconds(poll));
+    return;
+  }
+
+  const seconds = (Date.now() - startedAt) / 1000;
+  metrics.stepDuration.observe({ step_type: step.type, outcome: progress.kind === 'done' ? 'done' : 'failed' }, seconds);
+  if (progress.kind === 'failed') log.warn({ error: progress.error }, 'step failed');
+  else log.info({ seconds }, 'step done');
+
+  await engine.apply(
+    'deployment',
+    deployment.id,
+    {
+      type: 'step_result',
+      step: step.name,
+      status: progress.kind === 'done' ? 'DONE' : 'FAILED',
+      ...(progress.kind === 'failed' ? { error: progress.error } : {}),
+      ...(progress.output ? { output: progress.output } : {}),
+    },
+    cause,
+    // One result per step: a retried job applying it again is a no-op.
+    derivedEventId(deployment.id, `step_result:${step.name}`),
+  );
+}
