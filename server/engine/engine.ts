@@ -7,7 +7,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Sql, TransactionSql } from 'postgres';
 import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
-import { JOB_STACK_WAIT, JOB_STEP, TERMINAL_STATUSES, type DeploymentData } from '../domain/machines/deployment.ts';
+import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
 import type { AnyEvent } from '../domain/state-machine/machine.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
@@ -17,6 +17,7 @@ import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause, type StoredState } from './state-store.ts';
 import { inTransaction } from './transaction.ts';
 import { handleStackWaitJob, type StackWaitJob } from './workers/stack-wait-worker.ts';
+import { loadDeployment } from './workers/load.ts';
 import { handleStepJob, type StepJob } from './workers/step-worker.ts';
 
 export interface EngineDeps {
@@ -29,11 +30,24 @@ export interface EngineDeps {
 }
 
 /** Queues and how their jobs are retried when a worker dies or the database blinks. */
-const QUEUES = [JOB_STACK_WAIT, JOB_STEP] as const;
+const QUEUES = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT] as const;
+
+/**
+ * Something outside that hears of a deployment's status changes (GitHub Deployments). Called from a
+ * job, so a failure is retried; it receives the deployment as it is now, and the status that
+ * triggered the report.
+ */
+export type StatusReporter = (deployment: { id: string; status: DeploymentStatus; data: DeploymentData }, reportedStatus: DeploymentStatus) => Promise<void>;
 
 export class Engine {
   readonly store: StateStore;
   private readonly workerIds: string[] = [];
+  private readonly reporters: StatusReporter[] = [];
+
+  /** Adds a reporter of deployment status changes; call before start(). */
+  addStatusReporter(reporter: StatusReporter): void {
+    this.reporters.push(reporter);
+  }
 
   constructor(readonly deps: EngineDeps) {
     this.store = new StateStore(machines, (tx, job) => sendJob(deps.boss, tx, job));
@@ -105,6 +119,11 @@ export class Engine {
         this.observeWait(JOB_STEP, job!);
         await handleStepJob(this, job!.data);
       }),
+      await boss.work<{ deploymentId: string; status: DeploymentStatus }>(JOB_STATUS_REPORT, work, async ([job]) => {
+        const deployment = await loadDeployment(this.deps.sql, job!.data.deploymentId);
+        if (!deployment) return;
+        for (const report of this.reporters) await report(deployment, job!.data.status);
+      }),
     );
   }
 
@@ -121,6 +140,6 @@ export class Engine {
   }
 
   async stop(): Promise<void> {
-    for (const id of this.workerIds) await this.deps.boss.offWork(JOB_STEP, { id }).catch(() => {});
+    // pg-boss's graceful stop (server/start.ts) lets running handlers finish; nothing else to release.
   }
 }

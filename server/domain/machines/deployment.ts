@@ -41,6 +41,8 @@ const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING'] as cons
 /** pg-boss queues the deployment's jobs go to (server/engine/workers). */
 export const JOB_STACK_WAIT = 'deployment-stack-wait';
 export const JOB_STEP = 'deployment-step';
+/** Status changes of deployments that someone outside follows (GitHub Deployments), reported by jobs. */
+export const JOB_STATUS_REPORT = 'deployment-status-report';
 
 /** The CloudFormation stack as the wait phase found it; null when there is none. */
 export interface StackSnapshot {
@@ -174,6 +176,11 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
     recoveries: [],
     steps: [],
   }),
+  // A deployment from GitHub reports each status change back there; the job is written with the change.
+  afterEach: (after) =>
+    after.status !== after.previousStatus && after.data.source.kind === 'github'
+      ? [{ kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: after.entityId, status: after.status } }]
+      : [],
   columns: (data) => ({
     stackId: data.stackId,
     environmentName: data.environmentName,
