@@ -260,6 +260,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/render": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Render template, spec and plan without deploying */
+        post: operations["render"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/simulator/faults": {
         parameters: {
             query?: never;
@@ -1127,6 +1144,125 @@ export interface components {
             revision: number;
             createdAt: string;
             updatedAt: string;
+        };
+        Render: {
+            /** @description The CloudFormation template (JSON). */
+            template: {
+                [key: string]: unknown;
+            };
+            /** @description The deployment spec: every parameter resolved, deferred ones marked. */
+            spec: {
+                [key: string]: unknown;
+            };
+            plan: components["schemas"]["PlanStep"][];
+            /** @description The plan, one step per line with what it waits for. */
+            planText: string;
+        };
+        PlanStep: {
+            /** @example CF.Update */
+            name: string;
+            /** @example cf_update */
+            type: string;
+            dependsOn: string[];
+            /** @enum {string} */
+            when: "success" | "failure";
+        };
+        /**
+         * @example {
+         *       "environment": "demo",
+         *       "version": "v1",
+         *       "application": {
+         *         "name": "shop",
+         *         "databases": [
+         *           {
+         *             "name": "main",
+         *             "postgres": {
+         *               "serverGroup": "default",
+         *               "dbExtensions": [
+         *                 "uuid-ossp"
+         *               ],
+         *               "migrateContainer": {
+         *                 "image": {
+         *                   "name": "shop"
+         *                 },
+         *                 "command": [
+         *                   "migrate"
+         *                 ],
+         *                 "envVars": [
+         *                   {
+         *                     "name": "POSTGRES_URL",
+         *                     "database": {
+         *                       "databaseName": "main"
+         *                     }
+         *                   }
+         *                 ]
+         *               }
+         *             }
+         *           }
+         *         ],
+         *         "runtimes": [
+         *           {
+         *             "name": "api",
+         *             "routes": [
+         *               {
+         *                 "prefix": "/shop/v1/",
+         *                 "protocol": "ROUTE_PROTOCOL_HTTP"
+         *               }
+         *             ],
+         *             "containers": [
+         *               {
+         *                 "name": "main",
+         *                 "image": {
+         *                   "name": "shop"
+         *                 },
+         *                 "command": [
+         *                   "serve"
+         *                 ],
+         *                 "envVars": [
+         *                   {
+         *                     "name": "POSTGRES_URL",
+         *                     "database": {
+         *                       "databaseName": "main"
+         *                     }
+         *                   },
+         *                   {
+         *                     "name": "PUBLIC_URL",
+         *                     "fromEnv": {
+         *                       "name": "public-url"
+         *                     }
+         *                   }
+         *                 ]
+         *               }
+         *             ]
+         *           }
+         *         ]
+         *       },
+         *       "flags": {
+         *         "quickMode": false
+         *       },
+         *       "stackState": {
+         *         "exists": true,
+         *         "lifecycle": "COMPLETE"
+         *       }
+         *     }
+         */
+        RenderRequest: {
+            /** @example demo */
+            environment: string;
+            /** @example v1 */
+            version: string;
+            application?: components["schemas"]["Application"];
+            applicationYaml?: string;
+            flags?: components["schemas"]["DeploymentFlags"];
+            /** @description The stack as a deployment would find it; absent or null: no stack yet (the create path). */
+            stackState?: {
+                exists?: boolean;
+                /** @enum {string} */
+                lifecycle?: "COMPLETE" | "ROLLED_BACK" | "MISSING" | "PROGRESS" | "ROLLING_BACK" | "CREATE_FAILED" | "TERMINAL";
+                outputs?: {
+                    [key: string]: string;
+                };
+            } | null;
         };
         Fault: {
             id: number;
@@ -2215,6 +2351,84 @@ export interface operations {
             };
             /** @description Not found. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    render: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenderRequest"];
+            };
+        };
+        responses: {
+            /** @description What a deployment of this config would do. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Render"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid, but cannot be carried out. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

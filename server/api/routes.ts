@@ -14,6 +14,7 @@ import { registerGetEnvironment } from './environments/get-environment.ts';
 import { registerListEnvironmentEvents } from './environments/list-environment-events.ts';
 import { registerListEnvironments } from './environments/list-environments.ts';
 import { registerPutEnvironment } from './environments/put-environment.ts';
+import { registerRender } from './render/post-render.ts';
 import { registerClearFaults } from './simulator/delete-faults.ts';
 import { registerListFaults } from './simulator/list-faults.ts';
 import { registerAddFault } from './simulator/post-fault.ts';
@@ -39,6 +40,7 @@ const always: RouteRegistrar[] = [
   registerListStacks,
   registerGetStack,
   registerListStackEvents,
+  registerRender,
 ];
 
 /** Fault injection exists only where there is a simulator to inject into. */

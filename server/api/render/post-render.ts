@@ -1,0 +1,106 @@
+/**
+ * POST /v1/render: the CloudFormation template, the resolved spec and the plan a deployment would
+ * run, without deploying or storing anything. A config with a mistake gets the paths of it.
+ */
+import { createHash } from 'node:crypto';
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ClusterData } from '../../domain/machines/cluster.ts';
+import { NotFoundError } from '../../domain/errors.ts';
+import { isUuid, uuidV5 } from '../../domain/ids.ts';
+import type { EnvironmentData } from '../../domain/machines/environment.ts';
+import { buildPlan, describePlan } from '../../domain/plan/index.ts';
+import { buildDeploymentSpec } from '../../domain/spec/index.ts';
+import { readApplication } from '../../engine/commands/request-deployment.ts';
+import { requireScope } from '../auth.ts';
+import type { RouteRegistrar } from '../context.ts';
+import { flagsSchema } from '../deployments/deployment-schemas.ts';
+import { exampleDeploymentRequest } from '../deployments/example-request.ts';
+import { applicationDocument } from '../deployments/post-deployment.ts';
+import { errorResponses } from '../problem.ts';
+
+const RENDER_NAMESPACE = '5E2C7A10-3B7D-4F0E-9A61-8C2D4B1F6E93';
+
+const renderBody = z
+  .strictObject({
+    environment: z.string().min(1).openapi({ example: 'demo' }),
+    version: z.string().min(1).openapi({ example: 'v1' }),
+    application: applicationDocument.optional(),
+    applicationYaml: z.string().optional(),
+    flags: flagsSchema.optional(),
+    stackState: z
+      .strictObject({
+        exists: z.boolean().optional(),
+        lifecycle: z.enum(['COMPLETE', 'ROLLED_BACK', 'MISSING', 'PROGRESS', 'ROLLING_BACK', 'CREATE_FAILED', 'TERMINAL']).optional(),
+        outputs: z.record(z.string(), z.string()).optional(),
+      })
+      .nullable()
+      .optional()
+      .openapi({ description: 'The stack as a deployment would find it; absent or null: no stack yet (the create path).' }),
+  })
+  .openapi('RenderRequest', { example: { ...exampleDeploymentRequest, stackState: { exists: true, lifecycle: 'COMPLETE' } } });
+
+const planStepSchema = z
+  .object({
+    name: z.string().openapi({ example: 'CF.Update' }),
+    type: z.string().openapi({ example: 'cf_update' }),
+    dependsOn: z.array(z.string()),
+    when: z.enum(['success', 'failure']),
+  })
+  .openapi('PlanStep');
+
+const renderResponse = z
+  .object({
+    template: z.record(z.string(), z.unknown()).openapi({ description: 'The CloudFormation template (JSON).' }),
+    spec: z.record(z.string(), z.unknown()).openapi({ description: 'The deployment spec: every parameter resolved, deferred ones marked.' }),
+    plan: z.array(planStepSchema),
+    planText: z.string().openapi({ description: 'The plan, one step per line with what it waits for.' }),
+  })
+  .openapi('Render');
+
+const route = createRoute({
+  method: 'post',
+  path: '/v1/render',
+  operationId: 'render',
+  summary: 'Render template, spec and plan without deploying',
+  tags: ['Render'],
+  ...requireScope('read'),
+  request: { body: { required: true, content: { 'application/json': { schema: renderBody } } } },
+  responses: {
+    200: { description: 'What a deployment of this config would do.', content: { 'application/json': { schema: renderResponse } } },
+    ...errorResponses(400, 401, 403, 404, 415, 422),
+  },
+});
+
+export const registerRender: RouteRegistrar = (app) =>
+  app.openapi(route, async (c) => {
+    const body = c.req.valid('json');
+    const { sql } = c.get('services');
+    const application = readApplication(body);
+    const [env] = isUuid(body.environment)
+      ? await sql`select data from environments where id = ${body.environment} or name = ${body.environment} limit 1`
+      : await sql`select data from environments where name = ${body.environment}`;
+    if (!env) throw new NotFoundError(`environment '${body.environment}' does not exist`);
+    const envData = env.data as EnvironmentData;
+    const [cluster] = await sql`select data from clusters where id = ${envData.clusterId}`;
+    if (!cluster) throw new NotFoundError(`cluster '${envData.clusterName}' does not exist`);
+    // A stable id, so rendering the same request twice gives the same template key.
+    const deploymentId = uuidV5(RENDER_NAMESPACE, createHash('sha256').update(JSON.stringify(body)).digest('hex'));
+    const { spec, template } = buildDeploymentSpec({
+      deploymentId,
+      application,
+      version: body.version,
+      environment: envData.config!,
+      cluster: (cluster.data as ClusterData).config!,
+      flags: body.flags,
+    });
+    const plan = buildPlan(spec, body.stackState ?? null);
+    return c.json(
+      {
+        template: template as unknown as Record<string, unknown>,
+        spec: spec as unknown as Record<string, unknown>,
+        plan: plan.map((s) => ({ name: s.name, type: s.type, dependsOn: s.dependsOn, when: s.when })),
+        planText: describePlan(plan),
+      },
+      200,
+    );
+  });

@@ -1,0 +1,104 @@
+/** Failures say which step failed and why, release the stack, and leave the service running. */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
+import { deploy, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
+
+describe('deployment failures', () => {
+  let t: TestDeployer;
+  const fault = async (body: { stack?: string; step?: string; fault: string; times?: number }) => {
+    const res = await t.client.POST('/v1/simulator/faults', { body });
+    expect(res.response.status).toBe(201);
+  };
+
+  beforeAll(async () => {
+    t = await startTestDeployer({ env: { DEPLOYER_STEP_DEADLINES: 'cf_update=1' } });
+    await registerDemoCluster(t);
+    expect((await waitFor(t.client, (await deploy(t.client, { version: 'base' })).id)).status).toBe('DONE');
+  });
+  beforeEach(async () => {
+    await t.client.DELETE('/v1/simulator/faults');
+  });
+  afterAll(() => t.stop());
+
+  it('a failed migration fails the deployment with the step and the exit code, and scales the service back up', async () => {
+    await fault({ stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'exitCode:3', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'bad-migration' })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/^Step DB\.Migrate\.main: .*code 3/);
+    const steps = Object.fromEntries(failed.steps.map((s) => [s.name, s.status]));
+    expect(steps).toMatchObject({
+      ScaleDown: 'DONE',
+      'CF.Update': 'DONE',
+      'DB.Migrate.main': 'FAILED',
+      'DB.Cleanup.main': 'SKIPPED',
+      ScaleUp: 'SKIPPED',
+      'ScaleUp.Recover': 'DONE',
+    });
+    // The stack is free again: the next deployment runs.
+    expect((await waitFor(t.client, (await deploy(t.client, { version: 'fixed' })).id)).status).toBe('DONE');
+  });
+
+  it('a rolled-back update says so', async () => {
+    await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'rollback', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'rolls-back' })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/^Step CF\.Update: Stack demo-shop rolled back \(UPDATE_ROLLBACK_COMPLETE\)/);
+    expect(failed.steps.find((s) => s.name === 'ScaleUp.Recover')!.status).toBe('DONE');
+  });
+
+  it('a step past its deadline fails with a message that says so, and the update is cancelled', async () => {
+    await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'hang', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'hangs' })).id, undefined, 30_000);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toContain('Step CF.Update: did not finish within its deadline of 1 s; the operation was cancelled');
+    // The cancelled update rolls back; the next deployment waits for that and goes through.
+    expect((await waitFor(t.client, (await deploy(t.client, { version: 'after-hang' })).id, undefined, 30_000)).status).toBe('DONE');
+  });
+
+  it('a stack whose first create failed is deleted and created again by the next deployment', async () => {
+    const app = 'name: other\nruntimes:\n  - name: api\n    containers: [{ name: main, image: { name: other } }]\n';
+    await fault({ stack: 'demo-other', fault: 'createFailed', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'o1', applicationYaml: app })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/^Step CF\.CreateEmpty: Stack demo-other failed to create \(ROLLBACK_COMPLETE\)/);
+
+    const retried = await waitFor(t.client, (await deploy(t.client, { version: 'o2', applicationYaml: app })).id);
+    expect(retried.status).toBe('DONE');
+    expect(retried.recoveries.map((r) => [r.action, r.stackStatus])).toEqual([['recreate_after_failed_create', 'ROLLBACK_COMPLETE']]);
+    expect((await eventsOf(t.client, retried.id)).some((e) => e.type === 'stack_recovery')).toBe(true);
+    expect(retried.steps[0]!.name).toBe('CF.CreateEmpty');
+  });
+
+  it('a config with mistakes is a 400 with paths, and nothing is created', async () => {
+    const before = await t.client.GET('/v1/deployments', { params: { query: { limit: 500 } } });
+    const bad = await t.client.POST('/v1/deployments', {
+      body: {
+        environment: 'demo',
+        version: 'x',
+        applicationYaml: 'name: shop\nruntimes:\n  - name: api\n    routes: [{ prefix: /a/, protocol: ROUTE_PROTOCOL_CARRIER_PIGEON }]\n    containers: [{ name: main, image: { name: x } }]\n',
+      },
+    });
+    expect(bad.response.status).toBe(400);
+    expect(bad.error!.errors!.map((e) => e.path)).toContain('applicationYaml.runtimes[0].routes[0].protocol');
+    const inline = await t.client.POST('/v1/deployments', {
+      body: { environment: 'demo', version: 'x', application: { name: 'Shop!', runtimes: [] } as never },
+    });
+    expect(inline.response.status).toBe(400);
+    expect(inline.error!.errors!.map((e) => e.path)).toContain('application.name');
+    const malformed = await t.client.POST('/v1/deployments', { body: { environment: 'demo', version: 'x', applicationYaml: 'name: [oops' } });
+    expect(malformed.response.status).toBe(400);
+    expect(malformed.error!.detail).toMatch(/line \d+, column \d+/);
+    const unknownEnv = await t.client.POST('/v1/deployments', { body: { environment: 'nowhere', version: 'x', applicationYaml: 'name: shop' } });
+    expect([400, 404]).toContain(unknownEnv.response.status);
+    const after = await t.client.GET('/v1/deployments', { params: { query: { limit: 500 } } });
+    expect(after.data!.items.length).toBe(before.data!.items.length);
+  });
+
+  it('an unknown environment is a 404', async () => {
+    const res = await t.client.POST('/v1/deployments', {
+      body: { environment: 'nowhere', version: 'x', applicationYaml: 'name: shop\nruntimes: [{ name: api, containers: [{ name: main, image: { name: x } }] }]\n' },
+    });
+    expect(res.response.status).toBe(404);
+    expect(res.error!.detail).toContain("environment 'nowhere'");
+  });
+});
