@@ -1,2 +1,3 @@
 export * from './entities.ts';
 export * from './simulator.ts';
+export * from './github.ts';

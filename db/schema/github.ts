@@ -1,0 +1,60 @@
+/**
+ * Deploying from GitHub (server/github): which branches of a repository deploy where (push
+ * targets, with every change kept as an event), and the GitHub Deployment that mirrors each of our
+ * deployments that came from GitHub.
+ */
+import { bigint, bigserial, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'string' });
+
+/** Branch pattern (a name, or a glob with `*`) -> environment names. */
+export type PushTargetBranches = Record<string, string[]>;
+
+/**
+ * One row per repository. GitHub owner and repository names are case-insensitive, so the key is
+ * `owner/repo` in lower case; `owner` and `repo` keep the spelling of the last write.
+ */
+export const pushTargets = pgTable('push_targets', {
+  repoKey: text('repo_key').primaryKey(),
+  owner: text('owner').notNull(),
+  repo: text('repo').notNull(),
+  branches: jsonb('branches').$type<PushTargetBranches>().notNull(),
+  /** Number of writes so far. */
+  version: integer('version').notNull(),
+  createdAt: at('created_at').notNull().defaultNow(),
+  updatedAt: at('updated_at').notNull().defaultNow(),
+});
+
+/** Every write of a repository's push targets, with who made it. */
+export const pushTargetEvents = pgTable(
+  'push_target_events',
+  {
+    position: bigserial('position', { mode: 'number' }).primaryKey(),
+    repoKey: text('repo_key').notNull(),
+    version: integer('version').notNull(),
+    branches: jsonb('branches').$type<PushTargetBranches>().notNull(),
+    actor: text('actor').notNull(),
+    requestId: text('request_id'),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('push_target_events_repo_idx').on(t.repoKey, t.position)],
+);
+
+/**
+ * The GitHub Deployment of one of our deployments (or of a push we rejected, which has a
+ * deployment id but no deployment). `reported` is the last of our statuses that GitHub was told;
+ * reports arrive from concurrent jobs, and a late one must not move GitHub backwards.
+ */
+export const githubDeployments = pgTable('github_deployments', {
+  deploymentId: uuid('deployment_id').primaryKey(),
+  owner: text('owner').notNull(),
+  repo: text('repo').notNull(),
+  environment: text('environment').notNull(),
+  commit: text('commit').notNull(),
+  /** GitHub's id; null until GitHub has accepted the deployment. */
+  githubDeploymentId: bigint('github_deployment_id', { mode: 'number' }),
+  /** Our status last reported (QUEUED ... DONE), or REJECTED for a push that made no deployment. */
+  reported: text('reported'),
+  createdAt: at('created_at').notNull().defaultNow(),
+  updatedAt: at('updated_at').notNull().defaultNow(),
+});
