@@ -5,6 +5,7 @@
  */
 import type { Container, EnvVar } from '../application/index.ts';
 import { AWS_REGION, cleanParameterName, join, ref, type CfnValue } from './cfn.ts';
+import { logConfiguration } from './logs.ts';
 import { s3Url } from './blobstores.ts';
 import type { BuildContext } from './context.ts';
 import type { PolicyBuilder } from './iam.ts';
@@ -32,19 +33,6 @@ export const DOCKER_SOCKET_VOLUME = 'docker-socket';
 
 /** Where the app finds its databases through the sidecar's IAM proxy (a unix socket in /sockets). */
 const IAM_PROXY_SOCKET_DIR = '/sockets/postgres';
-
-/** awslogs to `ecs/<EnvName>/<app>/<container>`, streams prefixed with the container name. */
-export function logConfiguration(appName: string, containerName: string): CfnValue {
-  return {
-    LogDriver: 'awslogs',
-    Options: {
-      'awslogs-group': join('/', ['ecs', ref('EnvName'), appName, containerName]),
-      'awslogs-create-group': 'true',
-      'awslogs-region': AWS_REGION,
-      'awslogs-stream-prefix': containerName,
-    },
-  };
-}
 
 /** `<registry>/<name>:<tag>`, the registry defaulting to the cluster's and the tag to the version. */
 export function imageReference(container: Container): CfnValue {

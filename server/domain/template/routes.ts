@@ -8,7 +8,7 @@
  * priority, and a new rule takes the lowest free one in its group's range (see spec/priorities.ts).
  */
 import type { Route, RouteGroup, Runtime } from '../application/index.ts';
-import { camel, join, ref, resourceId, sha1Hex, type CfnValue } from './cfn.ts';
+import { join, ref, resourceId, sha1Hex, type CfnValue } from './cfn.ts';
 import type { BuildContext } from './context.ts';
 import { SIDECAR_CONTAINER_NAME, SIDECAR_PUBLIC_PORT } from './sidecar.ts';
 import type { TaskBuilder } from './task.ts';
@@ -112,9 +112,4 @@ function addListenerRule(ctx: BuildContext, route: Route, routePath: string, tar
       ],
     },
   });
-}
-
-/** The logical id of a runtime's target group, for tests and readers: `ElasticLoadBalancingV2TargetGroupMainHttpO5Runtime8888`. */
-export function targetGroupId(runtimeName: string, protocol: 'http' | 'grpc', container: string, port: number): string {
-  return `ElasticLoadBalancingV2TargetGroup${camel(`${runtimeName}-${protocol}-${container}-${port}`)}`;
 }

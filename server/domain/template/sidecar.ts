@@ -6,7 +6,8 @@
  */
 import type { WorkerConfig } from '../application/index.ts';
 import { AWS_REGION, ref, type CfnValue } from './cfn.ts';
-import { logConfiguration, type ContainerDefinition } from './containers.ts';
+import type { ContainerDefinition } from './containers.ts';
+import { logConfiguration } from './logs.ts';
 import type { DatabaseInfo } from './context.ts';
 
 export const SIDECAR_CONTAINER_NAME = 'o5_runtime';
