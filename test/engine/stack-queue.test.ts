@@ -14,7 +14,7 @@ describe('stack queue', () => {
 
   it('runs deployments of one stack one after another, in the order asked', async () => {
     const first = await deploy(t.client, { version: 'q1' });
-    const rest = [];
+    const rest: Awaited<ReturnType<typeof deploy>>[] = [];
     for (const version of ['q2', 'q3', 'q4']) rest.push(await deploy(t.client, { version }));
     expect(rest.map((d) => d.status)).toEqual(['QUEUED', 'QUEUED', 'QUEUED']);
 
@@ -34,7 +34,7 @@ describe('stack queue', () => {
     expect(after.data!.queue.map((q) => q.version)).toEqual(['q2', 'q4']);
     expect(after.data!.currentDeployment!.deploymentId).toBe(first.id);
 
-    const finals = [];
+    const finals: Awaited<ReturnType<typeof waitFor>>[] = [];
     for (const d of [first, rest[0]!, rest[2]!]) finals.push(await waitFor(t.client, d.id, undefined, 30_000));
     expect(finals.map((d) => d.status)).toEqual(['DONE', 'DONE', 'DONE']);
     // Never two at once: each started after the previous one finished.

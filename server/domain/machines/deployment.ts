@@ -346,12 +346,9 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       effects: releaseStack,
     }),
     transition({
-      from: 'any',
+      from: ['QUEUED', ...ACTIVE_STATUSES, ...TERMINAL_STATUSES],
       on: 'terminated',
       to: 'TERMINATED',
-      guard: (state) => {
-        if (state.status === 'UNSPECIFIED') throw new DomainError('not_found', 'no such deployment');
-      },
       mutate: (data, e) => finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated')),
       effects: releaseStack,
     }),

@@ -9,7 +9,7 @@ export function mermaidDiagram<S extends string, D, E extends MachineEvent>(mach
   const seen = new Set<string>();
   const node = (status: S) => (status === machine.initialStatus ? '[*]' : status);
   for (const t of machine.transitions) {
-    const froms = t.from === 'any' ? machine.statuses : t.from;
+    const froms = t.from === 'any' ? machine.statuses.filter((s) => s !== machine.initialStatus) : t.from;
     for (const from of froms) {
       const to = t.to === 'same' ? from : t.to;
       const label = t.note ? `${t.on} (${t.note})` : t.on;
