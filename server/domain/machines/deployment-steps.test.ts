@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { initialSteps, nextMove, skipUnrun, updateReadiness, type DeploymentStep, type PlannedStep } from './deployment-steps.ts';
+
+const plan: PlannedStep[] = [
+  { name: 'ScaleDown', type: 'cf_scale', dependsOn: [], when: 'success' },
+  { name: 'CF.Update', type: 'cf_update', dependsOn: ['ScaleDown'], when: 'success' },
+  { name: 'DB.Upsert.a', type: 'pg_upsert', dependsOn: ['CF.Update'], when: 'success' },
+  { name: 'DB.Upsert.b', type: 'pg_upsert', dependsOn: ['CF.Update'], when: 'success' },
+  { name: 'ScaleUp', type: 'cf_scale', dependsOn: ['DB.Upsert.a', 'DB.Upsert.b'], when: 'success' },
+  { name: 'ScaleUp.Recover', type: 'cf_scale', dependsOn: ['ScaleDown'], when: 'failure' },
+];
+
+const set = (steps: DeploymentStep[], changes: Record<string, DeploymentStep['status']>, error?: string) =>
+  updateReadiness(steps.map((s) => (changes[s.name] ? { ...s, status: changes[s.name]!, ...(error && changes[s.name] === 'FAILED' ? { error } : {}) } : s)));
+
+describe('step progress', () => {
+  it('starts with the steps that wait for nothing; failure-only steps stay blocked', () => {
+    const steps = initialSteps(plan);
+    expect(steps.map((s) => s.status)).toEqual(['READY', 'BLOCKED', 'BLOCKED', 'BLOCKED', 'BLOCKED', 'BLOCKED']);
+    expect(nextMove(steps)).toEqual({ kind: 'run', steps: ['ScaleDown'] });
+  });
+
+  it('runs every READY step together (parallel fan-out)', () => {
+    const steps = set(initialSteps(plan), { ScaleDown: 'DONE', 'CF.Update': 'DONE' });
+    expect(nextMove(steps)).toEqual({ kind: 'run', steps: ['DB.Upsert.a', 'DB.Upsert.b'] });
+  });
+
+  it('is done when every success step is DONE; the failure-only step is then skipped', () => {
+    const steps = set(initialSteps(plan), { ScaleDown: 'DONE', 'CF.Update': 'DONE', 'DB.Upsert.a': 'DONE', 'DB.Upsert.b': 'DONE', ScaleUp: 'DONE' });
+    expect(nextMove(steps)).toEqual({ kind: 'done' });
+    expect(skipUnrun(steps).find((s) => s.name === 'ScaleUp.Recover')!.status).toBe('SKIPPED');
+  });
+
+  it('on a failure, lets running siblings finish, runs the recovery, then fails with every failed step', () => {
+    let steps = set(initialSteps(plan), { ScaleDown: 'DONE', 'CF.Update': 'DONE' });
+    steps = set(steps, { 'DB.Upsert.a': 'FAILED', 'DB.Upsert.b': 'ACTIVE' }, 'boom');
+    expect(nextMove(steps)).toEqual({ kind: 'run', steps: ['ScaleUp.Recover'] });
+    steps = set(steps, { 'ScaleUp.Recover': 'ACTIVE' });
+    expect(nextMove(steps)).toEqual({ kind: 'wait' });
+    steps = set(steps, { 'ScaleUp.Recover': 'DONE' });
+    expect(nextMove(steps)).toEqual({ kind: 'wait' }); // DB.Upsert.b still running
+    steps = set(steps, { 'DB.Upsert.b': 'FAILED' });
+    expect(nextMove(steps)).toEqual({ kind: 'fail', error: 'Step DB.Upsert.a: boom\nStep DB.Upsert.b failed' });
+  });
+
+  it('does not run the recovery when what it recovers from never happened', () => {
+    const steps = set(initialSteps(plan), { ScaleDown: 'FAILED' }, 'throttled');
+    expect(nextMove(steps)).toEqual({ kind: 'fail', error: 'Step ScaleDown: throttled' });
+  });
+
+  it('reports a real deadlock instead of finishing', () => {
+    const steps = initialSteps([{ name: 'A', type: 'x', dependsOn: ['missing'], when: 'success' }]);
+    expect(nextMove(steps)).toEqual({ kind: 'fail', error: 'Deadlock: steps A can never run' });
+  });
+});
