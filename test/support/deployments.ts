@@ -8,7 +8,12 @@ export const demoClusterYaml = readFileSync(new URL('../../db/seed/demo-cluster.
 export const demoAppYaml = readFileSync(new URL('../../db/seed/demo-app.yaml', import.meta.url), 'utf8');
 
 export async function registerDemoCluster(t: TestDeployer): Promise<void> {
-  const res = await t.request('/v1/clusters/demo', { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: demoClusterYaml });
+  const admin = t.config.apiTokens.find((token) => token.scopes.includes('admin'));
+  const res = await t.request('/v1/clusters/demo', {
+    method: 'PUT',
+    headers: { 'content-type': 'application/yaml', ...(admin ? { authorization: `Bearer ${admin.token}` } : {}) },
+    body: demoClusterYaml,
+  });
   expect(res.status).toBe(200);
 }
 
