@@ -1,0 +1,98 @@
+"""
+moto_server, plus the one CloudFormation resource type of our application templates that moto 5
+does not implement: AWS::SecretsManager::Secret.
+
+Plain moto skips that type with a warning, so a `Ref` to it resolves to nothing and the stack
+output `DatabaseSecret<Key>` (the ARN of the app's credentials secret, which DB.Upsert writes) is
+absent: the deployment could only fail. Here the resource is a real secret in moto's own Secrets
+Manager backend, so the whole path is exercised: the stack creates the secret, its output names
+it, the deployer fills it, the test logs in with what it holds.
+
+What it implements, no more: create (Name, Description, SecretString or no value at all), `Ref` and
+`Fn::GetAtt Id` as the ARN, update keeping the same secret, delete leaving the secret in place (our
+templates declare `DeletionPolicy: Retain`). Started by test/aws/moto-world.ts with the same
+arguments as moto_server.
+"""
+import json
+import sys
+from typing import Any
+
+from moto.core.common_models import CloudFormationModel
+from moto.secretsmanager.models import secretsmanager_backends
+
+
+class StackSecret(CloudFormationModel):
+    # moto files every model under the service named by the second part of its module.
+    __module__ = "moto.secretsmanager.stack_secret"
+
+    def __init__(self, arn: str, name: str):
+        self.arn = arn
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SecretsManager::Secret"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Id"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Id":
+            return self.arn
+        raise NotImplementedError(f"StackSecret has no attribute {attribute_name}")
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> "StackSecret":
+        props = cloudformation_json.get("Properties", {})
+        backend = secretsmanager_backends[account_id][region_name]
+        if resource_name in backend.secrets:
+            # Retained by an earlier stack of the same name: take it over.
+            return cls(backend.secrets[resource_name].arn, resource_name)
+        created = json.loads(
+            backend.create_secret(
+                name=resource_name,
+                secret_string=props.get("SecretString"),
+                secret_binary=None,
+                description=props.get("Description"),
+                tags=props.get("Tags"),
+                kms_key_id=props.get("KmsKeyId"),
+                client_request_token=None,
+                replica_regions=[],
+                force_overwrite=False,
+            )
+        )
+        return cls(created["ARN"], resource_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> "StackSecret":
+        if new_resource_name == original_resource.name:
+            return original_resource
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        pass
+
+    def is_created(self) -> bool:
+        return True
+
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main())
