@@ -42,6 +42,7 @@ export interface AppliedTransition {
   from: string;
   to: string;
   data: unknown;
+  version: number;
 }
 
 export type MachineRegistry = Record<string, Machine<any, any, any>>;
@@ -102,7 +103,11 @@ export class StateStore {
     envelope: EventEnvelope,
     applied: AppliedTransition[] = [],
   ): Promise<StoredState<D>> {
+    const before = applied.length;
     await this.applyOne(tx, machineName, entityId, envelope, applied);
+    // The entity's last transition in this call is its state now; none (a repeated event): read it.
+    const last = applied.slice(before).findLast((t) => t.machine === machineName && t.entityId === entityId);
+    if (last) return { id: entityId, status: last.to, data: last.data as D, version: last.version };
     return (await this.load<D>(tx, machineName, entityId))!;
   }
 
@@ -120,9 +125,13 @@ export class StateStore {
     // Every event records when it was applied; mutations read the time from it, which keeps them pure.
     const event = { ...envelope.event, at: (envelope.event.at as string | undefined) ?? new Date().toISOString() };
 
-    const current = await this.load(tx, machineName, entityId, true);
-
-    const [seen] = await tx`select entity_id, payload from ${tx(eventTable)} where event_id = ${eventId}`;
+    // Both reads in one round trip (postgres.js pipelines queries on a connection).
+    const [currentRows, seenRows] = await Promise.all([
+      tx`select id, status, data, version from ${tx(table)} where id = ${entityId} for update`,
+      tx`select entity_id, payload from ${tx(eventTable)} where event_id = ${eventId}`,
+    ]);
+    const current = (currentRows[0] as StoredState | undefined) ?? null;
+    const seen = seenRows[0];
     if (seen) {
       if (seen.entity_id === entityId && canonical(withoutTime(seen.payload)) === canonical(withoutTime(event))) return;
       throw new ConflictError(`event id ${eventId} was already used for a different ${machineName} event`);
@@ -134,28 +143,37 @@ export class StateStore {
       Object.entries(machine.columns?.(decision.data) ?? {}).map(([k, v]) => [snake(k), v]),
     );
     const data = decision.data as unknown as Parameters<typeof tx.json>[0];
-
     const extra = Object.keys(columns);
-    if (current) {
-      await tx`
-        update ${tx(table)}
-        set status = ${decision.status}, data = ${tx.json(data)}, version = ${version}, updated_at = now()
-          ${extra.reduce((fragment, k) => tx`${fragment}, ${tx(k)} = ${columns[k]!}`, tx``)}
-        where id = ${entityId}`;
-    } else {
-      await tx`
-        insert into ${tx(table)} (id, status, version, data ${extra.length ? tx`, ${tx(extra)}` : tx``})
-        values (${entityId}, ${decision.status}, ${version}, ${tx.json(data)}
-          ${extra.reduce((fragment, k) => tx`${fragment}, ${columns[k]!}`, tx``)})`;
-    }
 
-    const [written] = await tx`
-      insert into ${tx(eventTable)} (event_id, entity_id, sequence, type, payload, cause, status, data)
-      values (${eventId}, ${entityId}, ${version}, ${event.type}, ${tx.json(event as never)}, ${tx.json(cause as never)},
-              ${decision.status}, ${tx.json(data)})
-      returning position`;
-    await tx`select pg_notify(${EVENT_CHANNEL}, ${`${machineName}:${entityId}:${written!.position}:${decision.status}`})`;
-    applied.push({ machine: machineName, entityId, event: event.type, from: current?.status ?? machine.initialStatus, to: decision.status, data: decision.data });
+    // The row, the event and its notification, again in one round trip.
+    await Promise.all([
+      current
+        ? tx`
+            update ${tx(table)}
+            set status = ${decision.status}, data = ${tx.json(data)}, version = ${version}, updated_at = now()
+              ${extra.reduce((fragment, k) => tx`${fragment}, ${tx(k)} = ${columns[k]!}`, tx``)}
+            where id = ${entityId}`
+        : tx`
+            insert into ${tx(table)} (id, status, version, data ${extra.length ? tx`, ${tx(extra)}` : tx``})
+            values (${entityId}, ${decision.status}, ${version}, ${tx.json(data)}
+              ${extra.reduce((fragment, k) => tx`${fragment}, ${columns[k]!}`, tx``)})`,
+      tx`
+        with written as (
+          insert into ${tx(eventTable)} (event_id, entity_id, sequence, type, payload, cause, status, data)
+          values (${eventId}, ${entityId}, ${version}, ${event.type}, ${tx.json(event as never)}, ${tx.json(cause as never)},
+                  ${decision.status}, ${tx.json(data)})
+          returning position)
+        select pg_notify(${EVENT_CHANNEL}, ${`${machineName}:${entityId}:`} || position || ${`:${decision.status}`}) from written`,
+    ]);
+    applied.push({
+      machine: machineName,
+      entityId,
+      event: event.type,
+      from: current?.status ?? machine.initialStatus,
+      to: decision.status,
+      data: decision.data,
+      version,
+    });
 
     let index = 0;
     for (const effect of decision.effects) {

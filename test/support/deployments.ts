@@ -41,5 +41,6 @@ export async function waitFor(client: DeployerClient, id: string, statuses: stri
 
 export async function eventsOf(client: DeployerClient, id: string) {
   const { data } = await client.GET('/v1/deployments/{id}/events', { params: { path: { id }, query: { limit: 500 } } });
-  return data!.items;
+  // The route also speaks text/event-stream; asked for JSON, it answers a page.
+  return (data as Exclude<typeof data, string | undefined>).items;
 }
