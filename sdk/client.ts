@@ -9,7 +9,12 @@ import createClient, { type Client } from 'openapi-fetch';
 import type { components, paths } from './schema.d.ts';
 
 export type { components, paths };
-export type DeployerClient = Client<paths>;
+/**
+ * The bodies this client reads: JSON and problems. The events route can also answer
+ * `text/event-stream`; sdk/events.ts reads that one as a stream.
+ */
+export type ResponseMediaType = 'application/json' | 'application/problem+json';
+export type DeployerClient = Client<paths, ResponseMediaType>;
 export type Problem = components['schemas']['Problem'];
 
 export interface DeployerClientOptions {
@@ -25,7 +30,7 @@ export interface DeployerClientOptions {
 export function createDeployerClient(options: DeployerClientOptions): DeployerClient {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  return createClient<paths>({
+  return createClient<paths, ResponseMediaType>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     headers,
     ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -179,7 +179,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the events of a deployment */
+        /**
+         * List the events of a deployment, or follow them live
+         * @description A page of events as JSON. With `Accept: text/event-stream`: the history, then each new event as it happens, until the deployment is DONE, FAILED or TERMINATED. Each message has `id:` (the event position; send it back as `Last-Event-ID` to resume), `event:` (the event type) and `data:` (the Event as JSON). A comment line every ~15 s is a heartbeat. When the deployment had ended before `Last-Event-ID` the answer is 204: nothing more will come.
+         */
         get: operations["listDeploymentEvents"];
         put?: never;
         post?: never;
@@ -2075,7 +2078,10 @@ export interface operations {
                 /** @description The `nextCursor` of the previous page. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Event stream only: resume after this event position (the `id:` of the last message received). */
+                "last-event-id"?: string;
+            };
             path: {
                 id: string;
             };
@@ -2083,13 +2089,14 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of events, newest last. */
+            /** @description A page of events, newest last; or, for `Accept: text/event-stream`, the live stream. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
+                    "text/event-stream": string;
                 };
             };
             /** @description The request or document is invalid (problem+json, `errors` lists each path). */

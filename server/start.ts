@@ -12,6 +12,7 @@ import { createApp } from './api/app.ts';
 import type { App, Services } from './api/context.ts';
 import type { Config } from './config.ts';
 import { Engine } from './engine/engine.ts';
+import { EventFeed } from './engine/event-feed.ts';
 import { createBoss } from './engine/jobs.ts';
 import { createInfra } from './infra/create-infra.ts';
 import type { InfraPort } from './infra/port.ts';
@@ -86,6 +87,10 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
     await engine.start();
     cleanups.push(() => engine.stop());
 
+    const eventFeed = new EventFeed({ databaseUrl, logger });
+    await eventFeed.start();
+    cleanups.push(() => eventFeed.close());
+
     const services: Services = {
       config,
       logger,
@@ -93,6 +98,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
       db: database.db,
       store: engine.store,
       engine,
+      eventFeed,
       infra,
       simulator,
       metrics,
@@ -117,8 +123,12 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
-      // HTTP goes first on the way down: no new requests while the engine stops.
-      cleanups.push(() => closeServer(server));
+      // HTTP goes first on the way down: no new requests while the engine stops. Live event streams
+      // would hold the server open, so the feed ends them first (their clients resume elsewhere).
+      cleanups.push(async () => {
+        await eventFeed.close();
+        await closeServer(server);
+      });
     }
 
     return { app, services, url, databaseUrl, stop: stopAll };

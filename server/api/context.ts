@@ -4,6 +4,7 @@ import type { Sql } from 'postgres';
 import type { Db } from '../../db/connection.ts';
 import type { Config, Scope } from '../config.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { EventFeed } from '../engine/event-feed.ts';
 import type { StateStore } from '../engine/state-store.ts';
 import type { SimulatorControls } from '../infra/create-infra.ts';
 import type { InfraPort } from '../infra/port.ts';
@@ -17,6 +18,8 @@ export interface Services {
   db: Db;
   store: StateStore;
   engine: Engine;
+  /** Committed events as they happen (one LISTEN per process), for live streams. */
+  eventFeed: EventFeed;
   infra: InfraPort;
   /** Present in simulated mode: fault injection. */
   simulator?: SimulatorControls;
