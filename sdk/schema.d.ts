@@ -155,6 +155,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deployments/trigger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deploy from GitHub
+         * @description Resolves `ref` to a commit, reads the application config at that commit (the first of `ext/o5/app.yaml`, `ext/o5/app.yml`, `o5.yaml`, `o5.yml`) and requests its deployment with the commit SHA as the version. Its statuses are reported to the repository's GitHub Deployments. An unknown repository or ref is a 404; no config, or an `ext/o5/` directory holding several configs, is a 422; an invalid config is a 400 naming the file, with the paths into it.
+         */
+        post: operations["triggerDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deployments/{id}": {
         parameters: {
             query?: never;
@@ -274,6 +294,67 @@ export interface paths {
         put?: never;
         /** Render template, spec and plan without deploying */
         post: operations["render"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push-targets/{owner}/{repo}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get the push targets of a repository
+         * @description Owner and repository names are case-insensitive, as on GitHub.
+         */
+        get: operations["getPushTargets"];
+        /**
+         * Set the push targets of a repository
+         * @description Replaces the whole document: `branches` maps a branch name or pattern to the environments a push to it deploys to. Every environment must exist (else 404, with the path of each unknown one). `{ "branches": {} }` stops all deployments from pushes.
+         */
+        put: operations["putPushTargets"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push-targets/{owner}/{repo}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** History of the push targets of a repository */
+        get: operations["listPushTargetEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/push-targets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Environments a push to a branch deploys to
+         * @description The union of the environments of every branch pattern that matches. A repository without push targets deploys nowhere (an empty list, not a 404).
+         */
+        get: operations["findPushTargets"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1098,6 +1179,47 @@ export interface components {
             destroyDatabase?: boolean;
             recreateDatabase?: boolean;
         };
+        /**
+         * @example {
+         *       "environment": "demo",
+         *       "source": {
+         *         "github": {
+         *           "owner": "octo-org",
+         *           "repo": "shop",
+         *           "ref": "main"
+         *         }
+         *       }
+         *     }
+         */
+        TriggerRequest: {
+            /**
+             * Format: uuid
+             * @description Choose the id to make retries safe: the same id with the same request returns the same deployment.
+             */
+            deploymentId?: string;
+            /**
+             * @description Environment name (or id).
+             * @example demo
+             */
+            environment: string;
+            source: {
+                github: components["schemas"]["GitHubSource"];
+            };
+            flags?: components["schemas"]["DeploymentFlags"];
+        };
+        GitHubSource: {
+            /** @example octo-org */
+            owner: string;
+            /** @example shop */
+            repo: string;
+            /**
+             * @description A branch, a tag or a commit SHA (full or short).
+             * @example main
+             */
+            ref: string;
+            /** @description Set by the webhook receiver: the push delivery this trigger comes from. It is kept with the deployment, and a push that cannot be deployed is then also reported to GitHub as a failed deployment. */
+            deliveryId?: string;
+        };
         DeploymentPage: {
             items: components["schemas"]["Deployment"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -1266,6 +1388,65 @@ export interface components {
                     [key: string]: string;
                 };
             } | null;
+        };
+        PushTargets: {
+            owner: string;
+            repo: string;
+            branches: components["schemas"]["PushTargetBranches"];
+            /** @description Number of writes so far. */
+            version: number;
+            createdAt: string;
+            updatedAt: string;
+        };
+        /**
+         * @description Branch name or pattern -> environments. `*` matches any characters, `/` included (`*` alone: every branch).
+         * @example {
+         *       "main": [
+         *         "staging"
+         *       ],
+         *       "release/*": [
+         *         "prod-main"
+         *       ]
+         *     }
+         */
+        PushTargetBranches: {
+            [key: string]: string[];
+        };
+        /**
+         * @example {
+         *       "branches": {
+         *         "main": [
+         *           "demo"
+         *         ],
+         *         "release/*": [
+         *           "demo"
+         *         ]
+         *       }
+         *     }
+         */
+        PushTargetsRequest: {
+            branches: components["schemas"]["PushTargetBranches"];
+        };
+        PushTargetEventPage: {
+            items: components["schemas"]["PushTargetEvent"][];
+            /** @description Pass as `cursor` for the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        PushTargetEvent: {
+            version: number;
+            branches: components["schemas"]["PushTargetBranches"];
+            /** @description Who wrote this version. */
+            actor: string;
+            createdAt: string;
+        };
+        PushLookup: {
+            owner: string;
+            repo: string;
+            branch: string;
+            /** @description Where a push to this branch deploys; empty when nowhere. */
+            environments: string[];
+            /** @description The branch patterns that matched. */
+            patterns: string[];
         };
         Fault: {
             id: number;
@@ -2012,6 +2193,120 @@ export interface operations {
             };
         };
     };
+    triggerDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TriggerRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: the deployment, QUEUED or already further along. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Valid, but cannot be carried out. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description GitHub failed or refused the deployer (problem+json). */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description GitHub is not configured on this deployer (problem+json). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getDeployment: {
         parameters: {
             query?: never;
@@ -2436,6 +2731,259 @@ export interface operations {
             };
             /** @description Valid, but cannot be carried out. */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPushTargets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Repository owner (user or organization). */
+                owner: string;
+                /** @description Repository name. */
+                repo: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The push targets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushTargets"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putPushTargets: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Repository owner (user or organization). */
+                owner: string;
+                /** @description Repository name. */
+                repo: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PushTargetsRequest"];
+            };
+        };
+        responses: {
+            /** @description The push targets as stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushTargets"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPushTargetEvents: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1-500). */
+                limit?: number;
+                /** @description The `nextCursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Repository owner (user or organization). */
+                owner: string;
+                /** @description Repository name. */
+                repo: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushTargetEventPage"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    findPushTargets: {
+        parameters: {
+            query: {
+                owner: string;
+                repo: string;
+                /** @description Branch name, without refs/heads/. */
+                branch: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The environments, sorted by name. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushLookup"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,6 +14,7 @@ import type { Config } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { EventFeed } from './engine/event-feed.ts';
 import { createBoss } from './engine/jobs.ts';
+import { createGitHubService } from './github/service.ts';
 import { createInfra } from './infra/create-infra.ts';
 import type { InfraPort } from './infra/port.ts';
 import type { Logger } from './logger.ts';
@@ -84,6 +85,9 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
     cleanups.push(() => infra.close());
 
     const engine = new Engine({ sql: database.sql, boss, infra, config, logger, metrics });
+    // With GitHub credentials, deployments that came from GitHub are mirrored there as they move.
+    const github = createGitHubService({ config, sql: database.sql, logger });
+    if (github) engine.addStatusReporter(github.reporter.reportStatus);
     await engine.start();
     cleanups.push(() => engine.stop());
 
@@ -102,6 +106,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
       infra,
       simulator,
       metrics,
+      github,
       async ready() {
         const database_ = await database.sql`select 1`.then(() => true, () => false);
         const queue = await boss.isInstalled().then(

@@ -6,6 +6,7 @@ import type { Config, Scope } from '../config.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { EventFeed } from '../engine/event-feed.ts';
 import type { StateStore } from '../engine/state-store.ts';
+import type { GitHubService } from '../github/service.ts';
 import type { SimulatorControls } from '../infra/create-infra.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
@@ -24,6 +25,8 @@ export interface Services {
   /** Present in simulated mode: fault injection. */
   simulator?: SimulatorControls;
   metrics: Metrics;
+  /** Present when GitHub credentials are configured: triggers from GitHub, statuses back to it. */
+  github?: GitHubService;
   /** Database and queue reachable? For /readyz. */
   ready(): Promise<{ database: boolean; queue: boolean }>;
 }

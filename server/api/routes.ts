@@ -14,6 +14,11 @@ import { registerGetEnvironment } from './environments/get-environment.ts';
 import { registerListEnvironmentEvents } from './environments/list-environment-events.ts';
 import { registerListEnvironments } from './environments/list-environments.ts';
 import { registerPutEnvironment } from './environments/put-environment.ts';
+import { registerFindPushTargets } from './github/find-push-targets.ts';
+import { registerGetPushTargets } from './github/get-push-targets.ts';
+import { registerListPushTargetEvents } from './github/list-push-target-events.ts';
+import { registerTriggerDeployment } from './github/post-trigger.ts';
+import { registerPutPushTargets } from './github/put-push-targets.ts';
 import { registerRender } from './render/post-render.ts';
 import { registerClearFaults } from './simulator/delete-faults.ts';
 import { registerListFaults } from './simulator/list-faults.ts';
@@ -33,6 +38,7 @@ const always: RouteRegistrar[] = [
   registerGetEnvironment,
   registerListEnvironmentEvents,
   registerRequestDeployment,
+  registerTriggerDeployment,
   registerListDeployments,
   registerGetDeployment,
   registerListDeploymentEvents,
@@ -41,6 +47,10 @@ const always: RouteRegistrar[] = [
   registerGetStack,
   registerListStackEvents,
   registerRender,
+  registerPutPushTargets,
+  registerGetPushTargets,
+  registerListPushTargetEvents,
+  registerFindPushTargets,
 ];
 
 /** Fault injection exists only where there is a simulator to inject into. */

@@ -1,0 +1,76 @@
+/**
+ * Finds and reads a repository's application config (its o5.yaml) at one commit.
+ *
+ * The config is the first of APP_CONFIG_PATHS that exists. One repository deploys one application:
+ * an `ext/o5/` directory that holds more than one config file (`*.yaml`, `*.yml`, `*.json`, as the
+ * original o5 read every file there), or a config file with several YAML documents, is "several
+ * applications" and is refused rather than guessed at. Every error names the file and the commit.
+ */
+import { parseAllDocuments } from 'yaml';
+import { applicationSchema, type Application } from '../domain/application/index.ts';
+import { describeIssues, parseDocument, validateDocument } from '../domain/documents.ts';
+import { DomainError, ValidationError } from '../domain/errors.ts';
+import type { GitHubClient, Repo } from './client.ts';
+
+export const APP_CONFIG_DIR = 'ext/o5';
+export const APP_CONFIG_PATHS = ['ext/o5/app.yaml', 'ext/o5/app.yml', 'o5.yaml', 'o5.yml'] as const;
+const CONFIG_FILE = /\.(ya?ml|json)$/i;
+
+export interface AppConfigFile {
+  path: string;
+  application: Application;
+}
+
+type Files = Pick<GitHubClient, 'listDirectory' | 'readFile'>;
+
+const at = (repo: Repo, commit: string) => `${repo.owner}/${repo.repo}@${commit.slice(0, 7)}`;
+
+export async function readAppConfig(github: Files, repo: Repo, commit: string): Promise<AppConfigFile> {
+  const path = await findAppConfig(github, repo, commit);
+  const text = await github.readFile(repo, path, commit);
+  // Listed a moment ago; gone now only if the listing lied. Say so rather than crash.
+  if (text === null) throw new DomainError('unprocessable', `${path} in ${at(repo, commit)} could not be read`);
+  return { path, application: parseAppConfig(text, path, `${path} in ${at(repo, commit)}`) };
+}
+
+async function findAppConfig(github: Files, repo: Repo, commit: string): Promise<string> {
+  const entries = (await github.listDirectory(repo, APP_CONFIG_DIR, commit)) ?? [];
+  const configFiles = entries.filter((e) => e.type === 'file' && CONFIG_FILE.test(e.name)).map((e) => e.path);
+  if (configFiles.length > 1) {
+    throw new DomainError(
+      'unprocessable',
+      `${APP_CONFIG_DIR}/ in ${at(repo, commit)} holds ${configFiles.length} application configs (${configFiles.join(', ')}); ` +
+        'the deployer deploys one application per repository: keep one of them as ext/o5/app.yaml',
+    );
+  }
+  const inDirectory = APP_CONFIG_PATHS.find((p) => p.startsWith(`${APP_CONFIG_DIR}/`) && configFiles.includes(p));
+  if (inDirectory) return inDirectory;
+  for (const candidate of APP_CONFIG_PATHS.filter((p) => !p.startsWith(`${APP_CONFIG_DIR}/`))) {
+    if ((await github.readFile(repo, candidate, commit)) !== null) return candidate;
+  }
+  const stray = configFiles.length ? ` (${configFiles[0]} is not one of these names)` : '';
+  throw new DomainError('unprocessable', `no application config in ${at(repo, commit)}: looked for ${APP_CONFIG_PATHS.join(', ')}${stray}`);
+}
+
+/** Parses and validates one config file; errors keep the paths into the file and name it in the message. */
+export function parseAppConfig(text: string, path: string, where: string = path): Application {
+  const documents = parseAllDocuments(text);
+  if (Array.isArray(documents) && documents.length > 1) {
+    throw new DomainError('unprocessable', `${where} holds ${documents.length} YAML documents; one application config per repository`);
+  }
+  let value: unknown;
+  try {
+    value = parseDocument(text, path.endsWith('.json') ? 'json' : 'yaml');
+  } catch (err) {
+    if (err instanceof DomainError) throw new DomainError(err.kind, `${where} does not parse: ${err.message}`, err.issues);
+    throw err;
+  }
+  try {
+    return validateDocument(applicationSchema, value, 'application config');
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ValidationError(`${where} is not a valid application config: ${describeIssues(err.issues)}`, err.issues);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Mirrors our deployments into GitHub Deployments. The first report of a deployment creates the
+ * GitHub Deployment (ref = the commit, environment = ours); each later one adds a status:
+ *
+ *   QUEUED -> queued   TRIGGERED, WAITING, AVAILABLE, RUNNING -> in_progress
+ *   DONE -> success    FAILED, TERMINATED -> failure (description: our error)
+ *
+ * Reports run in the engine's status-report jobs: several may run at once for one deployment, in
+ * any order, and any may be retried. A row lock in `github_deployments` serialises them, the
+ * GitHub id is stored as soon as GitHub gives it (a retry never creates a second deployment), and
+ * a report older than what GitHub was already told is skipped (GitHub never moves backwards).
+ *
+ * A push that made no deployment (its config is invalid, say) is reported the same way: a GitHub
+ * Deployment of the commit in that environment with a failure status giving the reason. GitHub
+ * then shows the failure where a successful push would have shown its deployment.
+ */
+import type { Sql, TransactionSql } from 'postgres';
+import type { DeploymentData, DeploymentStatus } from '../domain/machines/deployment.ts';
+import type { StatusReporter } from '../engine/engine.ts';
+import type { Logger } from '../logger.ts';
+import { GitHubApiError, type GitHubClient, type GitHubDeploymentState, type Repo } from './client.ts';
+
+/** Our status last reported, or REJECTED for a push that made no deployment. */
+type Reported = DeploymentStatus | 'REJECTED';
+
+const GITHUB_STATE: Record<Reported, GitHubDeploymentState | null> = {
+  UNSPECIFIED: null,
+  QUEUED: 'queued',
+  TRIGGERED: 'in_progress',
+  WAITING: 'in_progress',
+  AVAILABLE: 'in_progress',
+  RUNNING: 'in_progress',
+  DONE: 'success',
+  FAILED: 'failure',
+  TERMINATED: 'failure',
+  REJECTED: 'failure',
+};
+
+/** Order of the statuses of a deployment's life; the terminal ones are all last. */
+const PROGRESS: Record<Reported, number> = {
+  UNSPECIFIED: 0,
+  QUEUED: 1,
+  TRIGGERED: 2,
+  WAITING: 3,
+  AVAILABLE: 4,
+  RUNNING: 5,
+  DONE: 6,
+  FAILED: 6,
+  TERMINATED: 6,
+  REJECTED: 6,
+};
+
+/** What GitHub knows a deployment by. */
+export interface GitHubTarget extends Repo {
+  deploymentId: string;
+  environment: string;
+  commit: string;
+}
+
+interface TrackedRow {
+  github_deployment_id: string | null;
+  reported: Reported | null;
+}
+
+export interface ReporterDeps {
+  sql: Sql;
+  github: GitHubClient;
+  /** Base URL of the deployer as users reach it; statuses link to the deployment there. */
+  publicUrl: string;
+  logger: Logger;
+}
+
+export class GitHubDeploymentReporter {
+  constructor(private readonly deps: ReporterDeps) {}
+
+  /** The engine's status reporter (Engine.addStatusReporter). */
+  readonly reportStatus: StatusReporter = async (deployment, status) => {
+    const source = deployment.data.source.github;
+    if (deployment.data.source.kind !== 'github' || !source || !GITHUB_STATE[status]) return;
+    const target = { deploymentId: deployment.id, owner: source.owner, repo: source.repo, environment: deployment.data.environmentName, commit: source.commit };
+    await this.report(target, status, describe(deployment.data, status), `${this.deps.publicUrl}/v1/deployments/${deployment.id}`);
+  };
+
+  /** A push whose deployment was refused (bad config, unknown environment): GitHub shows the failure and why. */
+  async reportRejectedPush(target: GitHubTarget, reason: string): Promise<void> {
+    await this.report(target, 'REJECTED', reason);
+  }
+
+  private async report(target: GitHubTarget, status: Reported, description: string, logUrl?: string): Promise<void> {
+    const log = this.deps.logger.child({ deploymentId: target.deploymentId, github: `${target.owner}/${target.repo}`, environment: target.environment });
+    try {
+      const githubId = await this.ensureGitHubDeployment(target);
+      await this.addStatus(target, githubId, status, description, logUrl);
+    } catch (err) {
+      // GitHub refused the request itself (unknown commit, no permission): retrying cannot help.
+      if (err instanceof GitHubApiError && !err.retryable) {
+        log.error({ err, status }, 'could not report the deployment to GitHub; giving up');
+        return;
+      }
+      log.warn({ err, status }, 'could not report the deployment to GitHub; the job will retry');
+      throw err;
+    }
+  }
+
+  /** The GitHub Deployment's id, created on first use and stored at once, under the row's lock. */
+  private async ensureGitHubDeployment(target: GitHubTarget): Promise<number> {
+    return this.deps.sql.begin(async (tx) => {
+      await tx`
+        insert into github_deployments (deployment_id, owner, repo, environment, commit)
+        values (${target.deploymentId}, ${target.owner}, ${target.repo}, ${target.environment}, ${target.commit})
+        on conflict (deployment_id) do nothing`;
+      const row = await lockRow(tx, target.deploymentId);
+      if (row.github_deployment_id !== null) return Number(row.github_deployment_id);
+      const githubId = await this.deps.github.createDeployment(target, {
+        commit: target.commit,
+        environment: target.environment,
+        description: `Deployer deployment ${target.deploymentId}`,
+        payload: { deploymentId: target.deploymentId },
+      });
+      await tx`update github_deployments set github_deployment_id = ${githubId}, updated_at = now() where deployment_id = ${target.deploymentId}`;
+      return githubId;
+    });
+  }
+
+  /** Adds a status unless GitHub already heard of this one or a later one. */
+  private async addStatus(target: GitHubTarget, githubId: number, status: Reported, description: string, logUrl?: string): Promise<void> {
+    await this.deps.sql.begin(async (tx) => {
+      const row = await lockRow(tx, target.deploymentId);
+      if (row.reported && PROGRESS[row.reported] >= PROGRESS[status]) return;
+      await this.deps.github.createDeploymentStatus(target, githubId, { state: GITHUB_STATE[status]!, description, logUrl });
+      await tx`update github_deployments set reported = ${status}, updated_at = now() where deployment_id = ${target.deploymentId}`;
+    });
+  }
+}
+
+async function lockRow(tx: TransactionSql, deploymentId: string): Promise<TrackedRow> {
+  const [row] = await tx`
+    select github_deployment_id::text, reported from github_deployments where deployment_id = ${deploymentId} for update`;
+  return row as TrackedRow;
+}
+
+/** The status line GitHub shows (at most 140 characters; the client truncates). */
+function describe(data: DeploymentData, status: DeploymentStatus): string {
+  const what = `${data.applicationName} ${data.version.slice(0, 7)} to ${data.environmentName}`;
+  switch (status) {
+    case 'QUEUED':
+      return `Queued: ${what}`;
+    case 'TRIGGERED':
+    case 'WAITING':
+      return `Waiting for the stack: ${what}`;
+    case 'AVAILABLE':
+    case 'RUNNING':
+      return `Deploying ${what}`;
+    case 'DONE':
+      return `Deployed ${what}`;
+    case 'FAILED':
+      return data.error ?? `Failed: ${what}`;
+    case 'TERMINATED':
+      return data.error ?? `Terminated: ${what}`;
+    default:
+      return status;
+  }
+}

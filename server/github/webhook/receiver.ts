@@ -1,0 +1,137 @@
+/**
+ * The GitHub webhook receiver: `POST /github/webhook` and `GET /healthz`.
+ *
+ * GitHub counts a delivery as failed when the answer takes over 10 seconds, and it never retries
+ * by itself. So the receiver answers at once, from what it can check alone (the signature, the
+ * event, the ref), and does the deploying after the answer (deploy-push.ts), with deadlines:
+ *
+ * - 401: no or a wrong X-Hub-Signature-256. Nothing else is read.
+ * - 200: `ping`; deleted branches, tags and other events (acknowledged, ignored).
+ * - 202: a push to a branch; the deployments are requested after the answer.
+ *
+ * The price of answering first: GitHub shows every valid push as delivered, even when the deployer
+ * then fails. What follows is in the log; a refused push (bad config) is reported to GitHub as a
+ * failed deployment by the deployer; and a push that failed for another reason (the deployer was
+ * down) is retried by redelivering it from GitHub, which deploys only what is still missing.
+ */
+import { verify } from '@octokit/webhooks-methods';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { DeployerClient } from '../../../sdk/client.ts';
+import type { Logger } from '../../logger.ts';
+import { DEFAULT_LIMITS, deployPush, type CallLimits, type PushResult } from './deploy-push.ts';
+import { decidePush } from './push-event.ts';
+
+export interface ReceiverOptions {
+  secret: string;
+  deployer: DeployerClient;
+  logger: Logger;
+  limits?: CallLimits;
+}
+
+export interface WebhookReceiver {
+  app: Hono;
+  /** Resolves when the work of every push acknowledged so far is finished (shutdown, tests). */
+  idle(): Promise<void>;
+  /** Results of finished pushes by delivery id, most recent last (the last 100). */
+  results: Map<string, PushResult>;
+}
+
+/** GitHub caps payloads at 25 MB. */
+const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
+const KEPT_RESULTS = 100;
+
+export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver {
+  const { secret, deployer, logger } = options;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const pending = new Set<Promise<void>>();
+  const results = new Map<string, PushResult>();
+
+  /** Runs after the answer; never throws (an unexpected error is logged). */
+  const inBackground = (deliveryId: string, work: () => Promise<PushResult>, log: Logger) => {
+    const task = work()
+      .then((result) => {
+        results.delete(deliveryId);
+        results.set(deliveryId, result);
+        if (results.size > KEPT_RESULTS) results.delete(results.keys().next().value!);
+      })
+      .catch((err) => log.error({ err }, 'push handling failed'))
+      .finally(() => pending.delete(task));
+    pending.add(task);
+  };
+
+  const app = new Hono();
+  app.get('/healthz', (c) => c.json({ status: 'ok', pendingPushes: pending.size }));
+
+  app.post('/github/webhook', bodyLimit({ maxSize: MAX_PAYLOAD_BYTES }), async (c) => {
+    const raw = await c.req.text();
+    const signature = c.req.header('x-hub-signature-256');
+    // The signature covers the raw body; nothing in it is trusted before it checks out.
+    const valid = Boolean(signature && raw) && (await verify(secret, raw, signature!).catch(() => false));
+    if (!valid) return problem(c, 401, 'Unauthorized', signature ? 'X-Hub-Signature-256 does not match the payload' : 'X-Hub-Signature-256 is missing');
+
+    const event = c.req.header('x-github-event');
+    const deliveryId = c.req.header('x-github-delivery');
+    const log = logger.child({ event, deliveryId });
+    if (!event) return problem(c, 400, 'Bad request', 'X-GitHub-Event is missing');
+
+    const payload = parsePayload(raw, c.req.header('content-type'));
+    if (payload === undefined) return problem(c, 400, 'Bad request', 'The payload is not JSON');
+    if (event === 'ping') {
+      log.info('ping');
+      return c.json({ message: 'pong', zen: (payload as { zen?: string }).zen ?? null }, 200);
+    }
+    if (event !== 'push') return c.json({ status: 'ignored', reason: `${event} events are not handled` }, 200);
+    if (!deliveryId) return problem(c, 400, 'Bad request', 'X-GitHub-Delivery is missing: deployment ids are derived from it');
+
+    let decision;
+    try {
+      decision = decidePush(payload);
+    } catch {
+      return problem(c, 400, 'Bad request', 'The payload is not a push event');
+    }
+    if (decision.kind === 'ignore') {
+      log.info({ reason: decision.reason }, 'push ignored');
+      return c.json({ status: 'ignored', reason: decision.reason }, 200);
+    }
+
+    const { owner, repo, branch, commit } = decision;
+    const pushLog = log.child({ repository: `${owner}/${repo}`, branch, commit });
+    pushLog.info('push accepted');
+    inBackground(deliveryId, () => deployPush(deployer, { deliveryId, owner, repo, branch, commit }, pushLog, limits), pushLog);
+    return c.json({ status: 'accepted', deliveryId, owner, repo, branch, commit }, 202);
+  });
+
+  app.notFound((c) => problem(c, 404, 'Not found', `No route for ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    logger.error({ err }, 'webhook request failed');
+    return problem(c, 500, 'Internal server error', 'The receiver failed; the error is in its log.');
+  });
+
+  return {
+    app,
+    results,
+    async idle() {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+  };
+}
+
+/** GitHub sends JSON, or a form with the JSON in `payload` when the hook is set to that content type. */
+function parsePayload(raw: string, contentType: string | undefined): unknown {
+  try {
+    if (contentType?.startsWith('application/x-www-form-urlencoded')) {
+      const json = new URLSearchParams(raw).get('payload');
+      return json === null ? undefined : JSON.parse(json);
+    }
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The deployer's error shape (RFC 9457), so one client reads both. */
+function problem(c: Context, status: 400 | 401 | 404 | 500, title: string, detail: string): Response {
+  const type = `https://deployer.dev/problems/${title.toLowerCase().replace(/\s+/g, '-')}`;
+  return c.body(JSON.stringify({ type, title, status, detail }), status, { 'content-type': 'application/problem+json' });
+}

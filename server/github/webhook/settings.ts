@@ -1,0 +1,39 @@
+/**
+ * Settings of the webhook receiver (`npm run webhook`), from environment variables. It needs only
+ * the webhook secret and a way to reach the deployer: it reads nothing else, and holds no GitHub
+ * or database credentials.
+ */
+import { ConfigError } from '../../config.ts';
+
+export interface WebhookSettings {
+  /** The secret set on the GitHub webhook; every delivery is signed with it. */
+  secret: string;
+  deployerUrl: string;
+  /** A deployer API token with the `deploy` scope (absent when the deployer's auth is off). */
+  deployerToken?: string;
+  port: number;
+  logLevel: string;
+}
+
+export const WEBHOOK_SETTINGS: ReadonlyArray<{ name: string; default: string; description: string }> = [
+  { name: 'GITHUB_WEBHOOK_SECRET', default: '(required)', description: "The GitHub webhook's secret; deliveries without a valid X-Hub-Signature-256 are refused (401)." },
+  { name: 'DEPLOYER_URL', default: '(required)', description: 'Base URL of the deployer API, e.g. http://deployer:8080.' },
+  { name: 'DEPLOYER_TOKEN', default: '(none)', description: 'Deployer API token with the deploy scope.' },
+  { name: 'PORT', default: '8081', description: 'Port the receiver listens on (POST /github/webhook, GET /healthz).' },
+  { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
+];
+
+export function loadWebhookSettings(env: Record<string, string | undefined> = process.env): WebhookSettings {
+  const secret = env.GITHUB_WEBHOOK_SECRET;
+  if (!secret) throw new ConfigError('GITHUB_WEBHOOK_SECRET', 'is required: the secret configured on the GitHub webhook');
+  const deployerUrl = env.DEPLOYER_URL;
+  if (!deployerUrl) throw new ConfigError('DEPLOYER_URL', 'is required: the base URL of the deployer API');
+  try {
+    if (!['http:', 'https:'].includes(new URL(deployerUrl).protocol)) throw new Error();
+  } catch {
+    throw new ConfigError('DEPLOYER_URL', `must be an http or https URL (got '${deployerUrl}')`);
+  }
+  const port = Number(env.PORT || 8081);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got '${env.PORT}')`);
+  return { secret, deployerUrl, deployerToken: env.DEPLOYER_TOKEN || undefined, port, logLevel: (env.LOG_LEVEL || 'info').toLowerCase() };
+}

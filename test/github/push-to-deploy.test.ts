@@ -1,0 +1,185 @@
+/**
+ * A push, end to end: GitHub's example push payload, signed, goes to the webhook receiver; the
+ * receiver asks the deployer (through the SDK) for the push targets and triggers one deployment
+ * per environment; the deployer reads the config from (fake) GitHub, deploys on the simulated
+ * infra and reports back to GitHub Deployments. Receiver, deployer and GitHub talk over real sockets.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeployerClient, type DeployerClient } from '../../sdk/client.ts';
+import { createWebhookReceiver, type WebhookReceiver } from '../../server/github/webhook/receiver.ts';
+import { createLogger } from '../../server/logger.ts';
+import type { FakeRepo } from '../support/fake-github.ts';
+import {
+  ENVIRONMENTS,
+  EXAMPLE_OWNER,
+  EXAMPLE_REPO,
+  PUBLIC_URL,
+  branchPush,
+  countDeployments,
+  delivery,
+  demoAppYaml,
+  eventually,
+  startGitHubWorld,
+  waitForDeployment,
+  type GitHubWorld,
+} from './world.ts';
+
+const GITHUB_ORDER = ['queued', 'in_progress', 'success'];
+
+describe('a push to a branch deploys to its push targets and reports to GitHub', () => {
+  let world: GitHubWorld;
+  let repo: FakeRepo;
+  let receiver: WebhookReceiver;
+  let deployerServer: ServerType;
+  let receiverServer: ServerType;
+  let receiverUrl: string;
+  let client: DeployerClient;
+
+  const post = async (init: RequestInit) => fetch(`${receiverUrl}/github/webhook`, init);
+
+  beforeAll(async () => {
+    world = await startGitHubWorld();
+    repo = world.github.repo(EXAMPLE_OWNER, EXAMPLE_REPO);
+    deployerServer = await listen(world.t.deployer.app.fetch);
+    client = createDeployerClient({ baseUrl: urlOf(deployerServer) });
+    const put = await client.PUT('/v1/push-targets/{owner}/{repo}', {
+      params: { path: { owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO } },
+      body: { branches: { master: ['demo'], 'mast*': ['staging', 'demo'] } },
+    });
+    expect(put.response.status).toBe(200);
+
+    receiver = createWebhookReceiver({ secret: 'webhook-secret-for-tests', deployer: client, logger: createLogger('silent', { pretty: false }) });
+    receiverServer = await listen(receiver.app.fetch);
+    receiverUrl = urlOf(receiverServer);
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => receiverServer?.close(r));
+    await new Promise((r) => deployerServer?.close(r));
+    await world?.stop();
+  });
+
+  it('answers at once, then reaches DONE in every target environment', async () => {
+    const sha = repo.commit({ 'ext/o5/app.yaml': demoAppYaml, 'README.md': '# hello' }, { branch: 'master' });
+    const started = Date.now();
+    const res = await post(await delivery('push', branchPush(sha), 'delivery-1'));
+    expect(res.status).toBe(202);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(await res.json()).toMatchObject({ status: 'accepted', owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO, branch: 'master', commit: sha });
+
+    await receiver.idle();
+    const outcomes = receiver.results.get('delivery-1')!.deployments;
+    expect(outcomes.map((o) => [o.environment, o.result])).toEqual([
+      ['demo', 'requested'],
+      ['staging', 'requested'],
+    ]);
+
+    for (const outcome of outcomes) {
+      const deployment = await waitForDeployment(client, outcome.deploymentId);
+      expect(deployment).toMatchObject({ status: 'DONE', environment: outcome.environment, application: 'shop', version: sha });
+      expect(deployment.source).toEqual({
+        kind: 'github',
+        github: { owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO, ref: sha, commit: sha, deliveryId: 'delivery-1' },
+        requestedBy: 'anonymous',
+      });
+    }
+  });
+
+  it('has told GitHub: one deployment per environment, statuses in order, ending in success', async () => {
+    const outcomes = receiver.results.get('delivery-1')!.deployments;
+    for (const { environment, deploymentId } of outcomes) {
+      const github = await eventually(() => {
+        const found = world.github.deployments.find((d) => d.payload.deploymentId === deploymentId);
+        return found?.statuses.at(-1)?.state === 'success' ? found : undefined;
+      }, `a success status for ${environment}`);
+      expect(github).toMatchObject({ environment, auto_merge: false, required_contexts: [], owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO });
+      expect(github.sha).toBe(github.ref);
+      const states = github.statuses.map((s) => s.state);
+      expect(states.map((s) => GITHUB_ORDER.indexOf(s))).toEqual([...states.map((s) => GITHUB_ORDER.indexOf(s))].sort());
+      for (const status of github.statuses) {
+        expect(status.log_url).toBe(`${PUBLIC_URL}/v1/deployments/${deploymentId}`);
+        expect(status.description!.length).toBeLessThanOrEqual(140);
+      }
+      expect(github.statuses.at(-1)!.description).toContain(`to ${environment}`);
+    }
+    expect(world.github.deploymentsOf(EXAMPLE_OWNER, EXAMPLE_REPO)).toHaveLength(ENVIRONMENTS.length);
+    // The deployer signed in with its token.
+    expect(world.github.requests.every((r) => r.authorization === 'token ghp_test_token_123')).toBe(true);
+  });
+
+  it('deploys nothing new when GitHub redelivers the push', async () => {
+    const sha = repo.branches.get('master')!;
+    const before = { deployments: await countDeployments(world.t), github: world.github.deployments.length };
+    const res = await post(await delivery('push', branchPush(sha), 'delivery-1'));
+    expect(res.status).toBe(202);
+    await receiver.idle();
+    expect(receiver.results.get('delivery-1')!.deployments.map((o) => o.result)).toEqual(['requested', 'requested']);
+    expect(await countDeployments(world.t)).toBe(before.deployments);
+    // Nothing moved, so nothing more was reported.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(world.github.deployments.length).toBe(before.github);
+  });
+
+  it('refuses a wrong or missing signature with 401 and deploys nothing', async () => {
+    const sha = repo.commit({ 'o5.yaml': demoAppYaml }, { branch: 'master' });
+    const before = await countDeployments(world.t);
+    const forged = await delivery('push', branchPush(sha), 'delivery-forged', 'not-the-secret');
+    const wrong = await post(forged);
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('content-type')).toContain('application/problem+json');
+    expect((await wrong.json()).detail).toContain('does not match');
+
+    const unsigned = await delivery('push', branchPush(sha), 'delivery-unsigned');
+    delete (unsigned.headers as Record<string, string>)['x-hub-signature-256'];
+    const missing = await post(unsigned);
+    expect(missing.status).toBe(401);
+    expect((await missing.json()).detail).toContain('missing');
+
+    // A valid signature over another body does not sign this one.
+    const tampered = await delivery('push', branchPush(sha), 'delivery-tampered');
+    tampered.body = JSON.stringify(branchPush(sha, { branch: 'main' }));
+    expect((await post(tampered)).status).toBe(401);
+
+    await receiver.idle();
+    expect(await countDeployments(world.t)).toBe(before);
+  });
+
+  it('deploys nothing for an invalid config and reports the reason to GitHub, once', async () => {
+    const bad = demoAppYaml.replace('protocol: ROUTE_PROTOCOL_HTTP', 'protocol: ROUTE_PROTOCOL_CARRIER_PIGEON');
+    const sha = repo.commit({ 'ext/o5/app.yaml': bad }, { branch: 'master' });
+    const before = await countDeployments(world.t);
+    expect((await post(await delivery('push', branchPush(sha), 'delivery-bad'))).status).toBe(202);
+    await receiver.idle();
+
+    const outcomes = receiver.results.get('delivery-bad')!.deployments;
+    expect(outcomes.map((o) => o.result)).toEqual(['refused', 'refused']);
+    expect(outcomes[0]).toMatchObject({ reason: expect.stringContaining('ext/o5/app.yaml') });
+    expect(await countDeployments(world.t)).toBe(before);
+
+    const reported = world.github.deployments.filter((d) => d.sha === sha);
+    expect(reported.map((d) => d.environment).sort()).toEqual(['demo', 'staging']);
+    for (const d of reported) {
+      expect(d.statuses).toHaveLength(1);
+      expect(d.statuses[0]!.state).toBe('failure');
+      expect(d.statuses[0]!.description).toContain('ext/o5/app.yaml');
+      expect(d.statuses[0]!.description).toContain('runtimes[0].routes[0].protocol');
+    }
+
+    // Redelivered: refused again, but GitHub is not told twice.
+    expect((await post(await delivery('push', branchPush(sha), 'delivery-bad'))).status).toBe(202);
+    await receiver.idle();
+    expect(world.github.deployments.filter((d) => d.sha === sha)).toHaveLength(2);
+  });
+});
+
+async function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<ServerType> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(server));
+  });
+}
+
+function urlOf(server: ServerType): string {
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
