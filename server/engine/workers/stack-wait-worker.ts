@@ -6,6 +6,10 @@
  * Repairs the original left to humans (each one an event in the deployment's history):
  * - UPDATE_ROLLBACK_FAILED: ContinueUpdateRollback, then wait for UPDATE_ROLLBACK_COMPLETE;
  * - ROLLBACK_COMPLETE (the first create failed): delete the stack, then plan as for a new one.
+ * A repair is asked with a token derived from the deployment, so asking again (a retried job, or a
+ * stack that does not show the repair yet) is the same request. A repair AWS refuses, or one that
+ * ends where it started (its token on the stack's latest event), fails the wait with what AWS said:
+ * asking again could only give the same answer.
  */
 import { derivedEventId } from '../../domain/ids.ts';
 import { JOB_STACK_WAIT, type StackRecovery, type StackSnapshot } from '../../domain/machines/deployment.ts';
@@ -41,8 +45,25 @@ export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Pro
   const fail = (error: string) =>
     engine.apply('deployment', data.deploymentId, { type: 'stack_wait_failure', error }, cause, derivedEventId(data.deploymentId, 'stack_wait_failure'));
   const pollAgain = () => engine.sendJob(JOB_STACK_WAIT, { deploymentId: data.deploymentId, poll: poll + 1 }, pollDelaySeconds(poll));
-  const recover = async (action: StackRecovery['action'], stack: StackDescription, run: () => Promise<void>) => {
-    if (!data.recoveries.some((r) => r.action === action)) {
+  const waitingSince = Date.parse(data.startedAt ?? new Date().toISOString());
+  const deadlineSeconds = config.stepDeadlines.stack_wait!;
+  const pastDeadline = () => Date.now() - waitingSince > deadlineSeconds * 1000;
+
+  const recover = async (
+    action: StackRecovery['action'],
+    stack: StackDescription,
+    request: { operation: string; label: string; run: (clientToken: string) => Promise<void> },
+  ) => {
+    const clientToken = clientTokenFor(data.deploymentId, request.label);
+    const why = stack.statusReason ? `: ${stack.statusReason}` : '';
+    if (stack.lastClientToken === clientToken) {
+      return void (await fail(`Stack ${stackName} is ${stack.status} again after ${request.operation}${why}`));
+    }
+    const asked = data.recoveries.some((r) => r.action === action);
+    if (asked && pastDeadline()) {
+      return void (await fail(`Stack ${stackName} is still ${stack.status} after ${request.operation}, past the wait's deadline of ${deadlineSeconds} s${why}`));
+    }
+    if (!asked) {
       log.warn({ action, status: stack.status }, 'repairing the stack before deploying');
       await engine.apply(
         'deployment',
@@ -51,13 +72,17 @@ export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Pro
         cause,
         derivedEventId(data.deploymentId, `stack_recovery:${action}`),
       );
-      await run();
+    }
+    try {
+      await request.run(clientToken);
+    } catch (err) {
+      if (err instanceof InfraError && !err.retryable) {
+        return void (await fail(`Stack ${stackName} is ${stack.status}${why}; ${request.operation} failed: ${err.message}`));
+      }
+      throw err; // transient: pg-boss retries the job, which asks again with the same token
     }
     await pollAgain();
   };
-
-  const waitingSince = Date.parse(data.startedAt ?? new Date().toISOString());
-  const deadlineSeconds = config.stepDeadlines.stack_wait!;
 
   let stack: StackDescription | null;
   try {
@@ -77,19 +102,23 @@ export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Pro
     case 'ROLLED_BACK':
       return void (await available(snapshot(stack)));
     case 'CREATE_FAILED':
-      return recover('recreate_after_failed_create', stack, () =>
-        infra.deleteStack({ stackName, clientToken: clientTokenFor(data.deploymentId, 'StackWait.Delete') }),
-      );
+      return recover('recreate_after_failed_create', stack, {
+        operation: 'DeleteStack',
+        label: 'StackWait.Delete',
+        run: (clientToken) => infra.deleteStack({ stackName, clientToken }),
+      });
     case 'TERMINAL':
       if (stack.status === 'UPDATE_ROLLBACK_FAILED') {
-        return recover('continue_update_rollback', stack, () =>
-          infra.continueUpdateRollback({ stackName, clientToken: clientTokenFor(data.deploymentId, 'StackWait.ContinueRollback') }),
-        );
+        return recover('continue_update_rollback', stack, {
+          operation: 'ContinueUpdateRollback',
+          label: 'StackWait.ContinueRollback',
+          run: (clientToken) => infra.continueUpdateRollback({ stackName, clientToken }),
+        });
       }
       return void (await fail(`Stack ${stackName} is ${stack.status}${stack.statusReason ? `: ${stack.statusReason}` : ''}`));
     case 'PROGRESS':
     case 'ROLLING_BACK':
-      if (Date.now() - waitingSince > deadlineSeconds * 1000) {
+      if (pastDeadline()) {
         return void (await fail(`Stack ${stackName} did not become stable within ${deadlineSeconds} s (last status ${stack.status})`));
       }
       if (spec.flags.cancelUpdates && stack.status === 'UPDATE_IN_PROGRESS') {

@@ -12,6 +12,7 @@ import {
   UpdateStackCommand,
   type Parameter,
   type Stack,
+  type StackEvent,
 } from '@aws-sdk/client-cloudformation';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { cfLifecycle, UnknownStackStatusError } from '../../domain/cloudformation/lifecycle.ts';
@@ -27,15 +28,21 @@ export async function describeStack(ctx: AwsContext, stackName: string): Promise
   const stack = await findStack(ctx, stackName);
   if (!stack || stack.StackStatus === 'DELETE_COMPLETE') return null;
   const status = stack.StackStatus ?? 'UNKNOWN';
+  const lifecycle = lifecycleOf(status);
+  const events = await latestEvents(ctx, stack);
+  const statusReason = [stack.StackStatusReason, FAILED_OR_ROLLED_BACK.test(status) ? resourceFailure(events, stack) : undefined]
+    .filter(Boolean)
+    .join(' ');
+  const lastClientToken = events[0]?.ClientRequestToken;
   return {
     stackName: stack.StackName ?? stackName,
     stackId: stack.StackId ?? '',
     status,
-    lifecycle: lifecycleOf(status),
-    ...(stack.StackStatusReason ? { statusReason: stack.StackStatusReason } : {}),
+    lifecycle,
+    ...(statusReason ? { statusReason } : {}),
     outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? ''])),
     parameters: Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? ''])),
-    ...(await lastClientToken(ctx, stack)),
+    ...(lastClientToken ? { lastClientToken } : {}),
   };
 }
 
@@ -135,13 +142,40 @@ function lifecycleOf(status: string) {
 }
 
 /**
- * The token of the operation that produced the stack's latest event: the engine compares it with
- * its own to tell its operation from someone else's. DescribeStacks does not report it.
+ * The stack's latest events (one page, newest first). DescribeStacks reports neither the token of
+ * the operation that produced the latest event (the engine compares it with its own to tell its
+ * operation from someone else's) nor why a resource failed: both come from here.
  */
-async function lastClientToken(ctx: AwsContext, stack: Stack): Promise<{ lastClientToken?: string }> {
-  const events = await ctx.call(() =>
+async function latestEvents(ctx: AwsContext, stack: Stack): Promise<StackEvent[]> {
+  const result = await ctx.call(() =>
     ctx.clients.cloudFormation.send(new DescribeStackEventsCommand({ StackName: stack.StackId ?? stack.StackName })),
   );
-  const token = events.StackEvents?.[0]?.ClientRequestToken;
-  return token ? { lastClientToken: token } : {};
+  return result.StackEvents ?? [];
+}
+
+/** Statuses whose cause is in the resource events rather than in the stack's own reason. */
+const FAILED_OR_ROLLED_BACK = /FAILED|ROLLBACK/;
+/** Stack events that start an operation: the resource events before them belong to earlier ones. */
+const OPERATION_STARTS = new Set(['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'DELETE_IN_PROGRESS', 'IMPORT_IN_PROGRESS']);
+
+/**
+ * What went wrong in the stack's latest operation, as CloudFormation told it on the resource:
+ * `ECSServiceMain UPDATE_FAILED: Resource handler returned message: "..."`. The stack's own
+ * reason only lists the resources that failed, and is empty once the rollback is complete. The
+ * newest failure of the operation is taken (in a failed rollback, the rollback's own failure),
+ * skipping the resources CloudFormation cancelled because another one failed.
+ */
+function resourceFailure(events: StackEvent[], stack: Stack): string | undefined {
+  for (const event of events) {
+    const ofStack = event.ResourceType === 'AWS::CloudFormation::Stack' && event.LogicalResourceId === stack.StackName;
+    if (ofStack) {
+      if (OPERATION_STARTS.has(event.ResourceStatus ?? '')) return undefined;
+      continue;
+    }
+    const reason = event.ResourceStatusReason ?? '';
+    if (event.ResourceStatus?.endsWith('_FAILED') && !/cancelled\.?$/i.test(reason)) {
+      return `${event.LogicalResourceId} ${event.ResourceStatus}${reason ? `: ${reason}` : ''}`;
+    }
+  }
+  return undefined;
 }
