@@ -41,11 +41,12 @@ export const pushTargetEvents = pgTable(
 );
 
 /**
- * The GitHub Deployment of one of our deployments (or of a push we rejected, which has a
- * deployment id but no deployment). `reported` is the last of our statuses that GitHub was told;
- * reports arrive from concurrent jobs, and a late one must not move GitHub backwards.
+ * The GitHub Deployment of one of our deployments, or of a push we refused (keyed then by a UUIDv5
+ * of the deployment id it would have had). `reported` is the last of our statuses that GitHub was
+ * told; reports arrive from concurrent jobs, and a late one must not move GitHub backwards.
  */
 export const githubDeployments = pgTable('github_deployments', {
+  /** Our deployment's id (for a refused push, see above). */
   deploymentId: uuid('deployment_id').primaryKey(),
   owner: text('owner').notNull(),
   repo: text('repo').notNull(),

@@ -26,14 +26,11 @@ type Files = Pick<GitHubClient, 'listDirectory' | 'readFile'>;
 const at = (repo: Repo, commit: string) => `${repo.owner}/${repo.repo}@${commit.slice(0, 7)}`;
 
 export async function readAppConfig(github: Files, repo: Repo, commit: string): Promise<AppConfigFile> {
-  const path = await findAppConfig(github, repo, commit);
-  const text = await github.readFile(repo, path, commit);
-  // Listed a moment ago; gone now only if the listing lied. Say so rather than crash.
-  if (text === null) throw new DomainError('unprocessable', `${path} in ${at(repo, commit)} could not be read`);
+  const { path, text } = await findAppConfig(github, repo, commit);
   return { path, application: parseAppConfig(text, path, `${path} in ${at(repo, commit)}`) };
 }
 
-async function findAppConfig(github: Files, repo: Repo, commit: string): Promise<string> {
+async function findAppConfig(github: Files, repo: Repo, commit: string): Promise<{ path: string; text: string }> {
   const entries = (await github.listDirectory(repo, APP_CONFIG_DIR, commit)) ?? [];
   const configFiles = entries.filter((e) => e.type === 'file' && CONFIG_FILE.test(e.name)).map((e) => e.path);
   if (configFiles.length > 1) {
@@ -43,10 +40,11 @@ async function findAppConfig(github: Files, repo: Repo, commit: string): Promise
         'the deployer deploys one application per repository: keep one of them as ext/o5/app.yaml',
     );
   }
-  const inDirectory = APP_CONFIG_PATHS.find((p) => p.startsWith(`${APP_CONFIG_DIR}/`) && configFiles.includes(p));
-  if (inDirectory) return inDirectory;
-  for (const candidate of APP_CONFIG_PATHS.filter((p) => !p.startsWith(`${APP_CONFIG_DIR}/`))) {
-    if ((await github.readFile(repo, candidate, commit)) !== null) return candidate;
+  // The directory was listed already: of its candidates, read only the one that is there.
+  const candidates = APP_CONFIG_PATHS.filter((p) => !p.startsWith(`${APP_CONFIG_DIR}/`) || configFiles.includes(p));
+  for (const path of candidates) {
+    const text = await github.readFile(repo, path, commit);
+    if (text !== null) return { path, text };
   }
   const stray = configFiles.length ? ` (${configFiles[0]} is not one of these names)` : '';
   throw new DomainError('unprocessable', `no application config in ${at(repo, commit)}: looked for ${APP_CONFIG_PATHS.join(', ')}${stray}`);

@@ -17,6 +17,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { DeploymentData, DeploymentStatus } from '../domain/machines/deployment.ts';
 import type { StatusReporter } from '../engine/engine.ts';
+import { uuidV5 } from '../domain/ids.ts';
 import type { Logger } from '../logger.ts';
 import { GitHubApiError, type GitHubClient, type GitHubDeploymentState, type Repo } from './client.ts';
 
@@ -50,12 +51,18 @@ const PROGRESS: Record<Reported, number> = {
   REJECTED: 6,
 };
 
+/** Rows of refused pushes are keyed by a UUIDv5 of the deployment id they would have had. */
+const REJECTION_NAMESPACE = '3f0e6a52-8c1d-4b7e-9a25-6d4c8b1f0e73';
+
 /** What GitHub knows a deployment by. */
 export interface GitHubTarget extends Repo {
   deploymentId: string;
   environment: string;
   commit: string;
 }
+
+/** A target with the id of its row in `github_deployments`. */
+type Tracked = GitHubTarget & { trackingId: string };
 
 interface TrackedRow {
   github_deployment_id: string | null;
@@ -81,16 +88,21 @@ export class GitHubDeploymentReporter {
     await this.report(target, status, describe(deployment.data, status), `${this.deps.publicUrl}/v1/deployments/${deployment.id}`);
   };
 
-  /** A push whose deployment was refused (bad config, unknown environment): GitHub shows the failure and why. */
+  /**
+   * A push whose deployment was refused (bad config, unknown environment): GitHub shows the failure
+   * and why. Tracked under an id of its own, so that a redelivery reports nothing new, while a
+   * redelivery that succeeds (the environment exists now) gets a GitHub deployment of its own.
+   */
   async reportRejectedPush(target: GitHubTarget, reason: string): Promise<void> {
-    await this.report(target, 'REJECTED', reason);
+    await this.report(target, 'REJECTED', reason, undefined, uuidV5(REJECTION_NAMESPACE, target.deploymentId));
   }
 
-  private async report(target: GitHubTarget, status: Reported, description: string, logUrl?: string): Promise<void> {
+  private async report(target: GitHubTarget, status: Reported, description: string, logUrl?: string, trackingId = target.deploymentId): Promise<void> {
     const log = this.deps.logger.child({ deploymentId: target.deploymentId, github: `${target.owner}/${target.repo}`, environment: target.environment });
+    const tracked = { ...target, trackingId };
     try {
-      const githubId = await this.ensureGitHubDeployment(target);
-      await this.addStatus(target, githubId, status, description, logUrl);
+      const githubId = await this.ensureGitHubDeployment(tracked, status === 'REJECTED' ? 'Not deployed: the deployer refused this push' : `Deployer deployment ${target.deploymentId}`);
+      await this.addStatus(tracked, githubId, status, description, logUrl);
     } catch (err) {
       // GitHub refused the request itself (unknown commit, no permission): retrying cannot help.
       if (err instanceof GitHubApiError && !err.retryable) {
@@ -103,32 +115,32 @@ export class GitHubDeploymentReporter {
   }
 
   /** The GitHub Deployment's id, created on first use and stored at once, under the row's lock. */
-  private async ensureGitHubDeployment(target: GitHubTarget): Promise<number> {
+  private async ensureGitHubDeployment(target: Tracked, description: string): Promise<number> {
     return this.deps.sql.begin(async (tx) => {
       await tx`
         insert into github_deployments (deployment_id, owner, repo, environment, commit)
-        values (${target.deploymentId}, ${target.owner}, ${target.repo}, ${target.environment}, ${target.commit})
+        values (${target.trackingId}, ${target.owner}, ${target.repo}, ${target.environment}, ${target.commit})
         on conflict (deployment_id) do nothing`;
-      const row = await lockRow(tx, target.deploymentId);
+      const row = await lockRow(tx, target.trackingId);
       if (row.github_deployment_id !== null) return Number(row.github_deployment_id);
       const githubId = await this.deps.github.createDeployment(target, {
         commit: target.commit,
         environment: target.environment,
-        description: `Deployer deployment ${target.deploymentId}`,
+        description,
         payload: { deploymentId: target.deploymentId },
       });
-      await tx`update github_deployments set github_deployment_id = ${githubId}, updated_at = now() where deployment_id = ${target.deploymentId}`;
+      await tx`update github_deployments set github_deployment_id = ${githubId}, updated_at = now() where deployment_id = ${target.trackingId}`;
       return githubId;
     });
   }
 
   /** Adds a status unless GitHub already heard of this one or a later one. */
-  private async addStatus(target: GitHubTarget, githubId: number, status: Reported, description: string, logUrl?: string): Promise<void> {
+  private async addStatus(target: Tracked, githubId: number, status: Reported, description: string, logUrl?: string): Promise<void> {
     await this.deps.sql.begin(async (tx) => {
-      const row = await lockRow(tx, target.deploymentId);
+      const row = await lockRow(tx, target.trackingId);
       if (row.reported && PROGRESS[row.reported] >= PROGRESS[status]) return;
       await this.deps.github.createDeploymentStatus(target, githubId, { state: GITHUB_STATE[status]!, description, logUrl });
-      await tx`update github_deployments set reported = ${status}, updated_at = now() where deployment_id = ${target.deploymentId}`;
+      await tx`update github_deployments set reported = ${status}, updated_at = now() where deployment_id = ${target.trackingId}`;
     });
   }
 }

@@ -8,7 +8,8 @@
  *   POST /repos/{owner}/{repo}/deployments/{id}/statuses      -> 201
  *   POST /app/installations/{id}/access_tokens                GitHub App: a JWT in, a token out
  *
- * Answers follow GitHub's: 401 "Bad credentials", 404 "Not Found", 422 for an unknown ref.
+ * Answers follow GitHub's: 401 "Bad credentials", 404 "Not Found", 422 for an unknown ref. The
+ * same API is also served under /api/v3, as GitHub Enterprise does.
  *
  *   const github = await startFakeGitHub({ token: 'ghp_test' });
  *   const sha = github.repo('octo', 'shop').commit({ 'o5.yaml': '...' }, { branch: 'main' });
@@ -141,6 +142,8 @@ export class FakeGitHub {
     const url = new URL(req.url ?? '/', 'http://github.test');
     const method = req.method ?? 'GET';
     this.requests.push({ method, path: url.pathname, authorization: req.headers.authorization });
+    // GitHub Enterprise serves the same API under /api/v3.
+    url.pathname = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
     const body = await readBody(req);
 
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(url.pathname));
