@@ -12,7 +12,11 @@
 //   service wants 1 task, both templates are in moto's S3 under `{env}/{app}/{deploymentId}.json`,
 //   the route's listener rule kept its priority, and the database and its role exist in Postgres;
 //   the role logs in with the credentials the deployer wrote to the secret named by the stack
-//   output DatabaseSecretMain, and the second upsert left those credentials as they were.
+//   output DatabaseSecretMain, and the second upsert left those credentials as they were;
+// - a third deployment with the destroyDatabase flag drops the database and its role.
+// And a deployment that AWS (here moto) refuses says what it said: moto answers UpdateStack with
+// the error of the resource it could not create, where CloudFormation would roll back (that path,
+// with the resource's reason taken from the stack events, is in engine.mock.test.ts).
 import { GetTemplateCommand, DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -20,7 +24,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ECS_CLUSTER, TEMPLATE_BUCKET, describeStack, outputsOf, startMotoWorld, type MotoWorld } from './moto-world.ts';
+import { CLUSTER, ECS_CLUSTER, TEMPLATE_BUCKET, describeStack, outputsOf, startMotoWorld, type MotoWorld } from './moto-world.ts';
 
 const world = await startMotoWorld();
 if (!world) console.warn('test/aws/deploy.moto.test.ts skipped: moto_server is not on the PATH');
@@ -179,5 +183,43 @@ describe.skipIf(!world)('a deployment through the engine on DEPLOYER_INFRA=aws, 
 
     const current = await w.cf.send(new GetTemplateCommand({ StackName: stackName() }));
     expect(JSON.parse(current.TemplateBody!)).toEqual(second);
+  });
+  it('destroys the database with the destroyDatabase flag: ScaleDown, DB.Destroy.main; database and role are gone', async () => {
+    const id = await w.deploy(shop('v2'), 'v2', { flags: { destroyDatabase: true } });
+    const done = await w.waitFor(id);
+    expect(done.error).toBeNull();
+    expect(stepsOf(done)).toEqual({ ScaleDown: 'DONE', 'DB.Destroy.main': 'DONE' });
+    const admin = postgres(w.rdsServerUrl, { max: 1, onnotice: () => {} });
+    try {
+      expect(await admin`select 1 from pg_database where datname = ${dbName()}`).toHaveLength(0);
+      expect(await admin`select 1 from pg_roles where rolname = ${dbName()}`).toHaveLength(0);
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+    // The services stay at 0: their database is gone.
+    const stack = await describeStack(w.cf, stackName());
+    expect(stack.Parameters?.find((p) => p.ParameterKey === 'DesiredCountapi')?.ParameterValue).toBe('0');
+  });
+
+  it('fails a deployment with what AWS said when a resource cannot be created', async () => {
+    // A second cluster whose ECS cluster does not exist in moto.
+    const { data: cluster } = await w.t.client.GET('/v1/clusters/{cluster}', { params: { path: { cluster: CLUSTER } } });
+    const aws = structuredClone(cluster!.baseConfig!.aws);
+    aws.ecsCluster.clusterName = 'nowhere';
+    const environment = `${w.environment}x`;
+    const put = await w.t.client.PUT('/v1/clusters/{cluster}', {
+      params: { path: { cluster: 'nowhere' } },
+      body: { name: 'nowhere', aws, environments: [{ fullName: environment, trustJwks: [], corsOrigins: [], vars: [] }] } as never,
+    });
+    expect(put.error).toBeUndefined();
+    const { data } = await w.t.client.POST('/v1/deployments', {
+      body: { environment, version: 'v1', application: { name: 'lonely', runtimes: [{ name: 'main', containers: [{ name: 'main', image: { name: 'lonely', tag: 'v1' } }] }] } as never },
+    });
+    const failed = await w.waitFor(data!.id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toBe('Step CF.Update: ClusterNotFoundException: Cluster not found.');
+    expect(stepsOf(failed)).toEqual({ 'CF.CreateEmpty': 'DONE', 'CF.Update': 'FAILED', ScaleUp: 'SKIPPED' });
+    // Nothing changed: the placeholder stack is as CF.CreateEmpty left it.
+    expect((await describeStack(w.cf, `${environment}-lonely`)).StackStatus).toBe('CREATE_COMPLETE');
   });
 });
