@@ -24,7 +24,8 @@ export interface Config {
   /** Base URL where users reach this deployer (links to GitHub, CLI output). */
   publicUrl: string;
   infra: 'simulated' | 'aws';
-  simulator: { latencyMs: number; seedDemo: boolean; rdsUrl?: string };
+  /** rdsUrl: a Postgres playing every RDS host; 'off': database steps are only recorded; absent: the default. */
+  simulator: { latencyMs: number; seedDemo: boolean; rdsUrl?: string | 'off' };
   aws: { region?: string; endpoint?: string; templateBucket?: string };
   github: {
     token?: string;
@@ -60,7 +61,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'DEPLOYER_PUBLIC_URL', default: 'http://localhost:$PORT', description: 'Base URL of this deployer as users reach it (links in GitHub statuses).' },
   { name: 'DEPLOYER_INFRA', default: 'simulated (aws when DEPLOYER_TEMPLATE_BUCKET is set)', description: '`simulated` (in-process cloud kept in the database) or `aws` (real SDK clients).' },
   { name: 'DEPLOYER_SIM_LATENCY_MS', default: '1500', description: 'Simulated infra: how long each CloudFormation or ECS operation takes.' },
-  { name: 'DEPLOYER_SIM_RDS_URL', default: '(embedded: the deployer\'s own Postgres)', description: 'Simulated infra: a Postgres that plays every RDS host, so database steps run real SQL. Without it (and with DATABASE_URL set) they are only recorded.' },
+  { name: 'DEPLOYER_SIM_RDS_URL', default: '(embedded: the deployer\'s own Postgres)', description: 'Simulated infra: a Postgres that plays every RDS host, so database steps run real SQL; `off`: they are only recorded. Default with DATABASE_URL set: recorded only.' },
   { name: 'DEPLOYER_SEED_DEMO', default: 'true', description: 'Simulated infra: seed the `demo` cluster and environment on an empty database.' },
   { name: 'AWS_REGION', default: '(SDK default)', description: 'AWS region (aws infra).' },
   { name: 'AWS_ENDPOINT_URL', default: '(AWS)', description: 'Endpoint for every AWS client, e.g. a moto_server (aws infra).' },
@@ -182,7 +183,7 @@ export function loadConfig(env: Env = process.env): Config {
     simulator: {
       latencyMs: integer(env, 'DEPLOYER_SIM_LATENCY_MS', 1500, 0, 600_000),
       seedDemo: boolean(env, 'DEPLOYER_SEED_DEMO', true),
-      rdsUrl: url(env, 'DEPLOYER_SIM_RDS_URL', ['postgres:', 'postgresql:']),
+      rdsUrl: env.DEPLOYER_SIM_RDS_URL === 'off' ? 'off' : url(env, 'DEPLOYER_SIM_RDS_URL', ['postgres:', 'postgresql:']),
     },
     aws: { region: env.AWS_REGION || undefined, endpoint: url(env, 'AWS_ENDPOINT_URL', ['http:', 'https:']), templateBucket },
     github: {

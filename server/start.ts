@@ -78,7 +78,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
       : await createInfra({
           databaseUrl,
           // Quick start: the embedded Postgres also plays the RDS host, so database steps run for real.
-          simulatedRdsUrl: config.simulator.rdsUrl ?? (embedded ? embedded.url : undefined),
+          simulatedRdsUrl: config.simulator.rdsUrl === 'off' ? undefined : (config.simulator.rdsUrl ?? (embedded ? embedded.url : undefined)),
           config,
           logger,
         });
