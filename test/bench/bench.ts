@@ -77,6 +77,8 @@ async function main() {
     DEPLOYER_INFRA: 'simulated',
     DEPLOYER_SIM_LATENCY_MS: '0',
     DEPLOYER_SEED_DEMO: 'false',
+    // Database steps are recorded, not run: the bench measures the engine, not CREATE DATABASE.
+    DEPLOYER_SIM_RDS_URL: 'off',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   });
   const logger = createLogger(config.logLevel, { pretty: false });
@@ -92,7 +94,7 @@ async function main() {
       new Request('http://bench/v1/clusters/demo', { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: demoClusterYaml }),
     );
     console.log(`deployer bench: ${STACKS} stacks x ${PER_STACK}, queue of ${QUEUE}, ${LATENCY_SAMPLES} latency samples; simulated infra at 0 ms`);
-    console.log(`Postgres: ${config.databaseUrl ? 'DATABASE_URL' : 'embedded (as npm start)'}; worker concurrency ${config.workerConcurrency}\n`);
+    console.log(`Postgres: ${config.databaseUrl ? 'DATABASE_URL' : 'embedded (as npm start)'}; database steps recorded only; worker concurrency ${config.workerConcurrency}\n`);
 
     // 1. Latency of one full-plan deployment on an existing stack (the first creates it).
     await finishes.wait(await request(client, 'latency', 'v0'));
