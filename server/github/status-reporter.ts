@@ -15,9 +15,9 @@
  * then shows the failure where a successful push would have shown its deployment.
  */
 import type { Sql, TransactionSql } from 'postgres';
+import { uuidV5 } from '../domain/ids.ts';
 import type { DeploymentData, DeploymentStatus } from '../domain/machines/deployment.ts';
 import type { StatusReporter } from '../engine/engine.ts';
-import { uuidV5 } from '../domain/ids.ts';
 import type { Logger } from '../logger.ts';
 import { GitHubApiError, type GitHubClient, type GitHubDeploymentState, type Repo } from './client.ts';
 
@@ -64,6 +64,12 @@ export interface GitHubTarget extends Repo {
 /** A target with the id of its row in `github_deployments`. */
 type Tracked = GitHubTarget & { trackingId: string };
 
+interface StatusReport {
+  status: Reported;
+  description: string;
+  logUrl?: string;
+}
+
 interface TrackedRow {
   github_deployment_id: string | null;
   reported: Reported | null;
@@ -84,8 +90,12 @@ export class GitHubDeploymentReporter {
   readonly reportStatus: StatusReporter = async (deployment, status) => {
     const source = deployment.data.source.github;
     if (deployment.data.source.kind !== 'github' || !source || !GITHUB_STATE[status]) return;
-    const target = { deploymentId: deployment.id, owner: source.owner, repo: source.repo, environment: deployment.data.environmentName, commit: source.commit };
-    await this.report(target, status, describe(deployment.data, status), `${this.deps.publicUrl}/v1/deployments/${deployment.id}`);
+    const { id, data } = deployment;
+    await this.report(
+      { deploymentId: id, trackingId: id, owner: source.owner, repo: source.repo, environment: data.environmentName, commit: source.commit },
+      `Deployer deployment ${id}`,
+      { status, description: describe(data, status), logUrl: `${this.deps.publicUrl}/v1/deployments/${id}` },
+    );
   };
 
   /**
@@ -94,22 +104,22 @@ export class GitHubDeploymentReporter {
    * redelivery that succeeds (the environment exists now) gets a GitHub deployment of its own.
    */
   async reportRejectedPush(target: GitHubTarget, reason: string): Promise<void> {
-    await this.report(target, 'REJECTED', reason, undefined, uuidV5(REJECTION_NAMESPACE, target.deploymentId));
+    const trackingId = uuidV5(REJECTION_NAMESPACE, target.deploymentId);
+    await this.report({ ...target, trackingId }, 'Not deployed: the deployer refused this push', { status: 'REJECTED', description: reason });
   }
 
-  private async report(target: GitHubTarget, status: Reported, description: string, logUrl?: string, trackingId = target.deploymentId): Promise<void> {
-    const log = this.deps.logger.child({ deploymentId: target.deploymentId, github: `${target.owner}/${target.repo}`, environment: target.environment });
-    const tracked = { ...target, trackingId };
+  private async report(target: Tracked, githubDescription: string, report: StatusReport): Promise<void> {
     try {
-      const githubId = await this.ensureGitHubDeployment(tracked, status === 'REJECTED' ? 'Not deployed: the deployer refused this push' : `Deployer deployment ${target.deploymentId}`);
-      await this.addStatus(tracked, githubId, status, description, logUrl);
+      const githubId = await this.ensureGitHubDeployment(target, githubDescription);
+      await this.addStatus(target, githubId, report);
     } catch (err) {
+      const log = this.deps.logger.child({ deploymentId: target.deploymentId, github: `${target.owner}/${target.repo}`, environment: target.environment });
       // GitHub refused the request itself (unknown commit, no permission): retrying cannot help.
       if (err instanceof GitHubApiError && !err.retryable) {
-        log.error({ err, status }, 'could not report the deployment to GitHub; giving up');
+        log.error({ err, status: report.status }, 'could not report the deployment to GitHub; giving up');
         return;
       }
-      log.warn({ err, status }, 'could not report the deployment to GitHub; the job will retry');
+      log.warn({ err, status: report.status }, 'could not report the deployment to GitHub; the job will retry');
       throw err;
     }
   }
@@ -135,7 +145,7 @@ export class GitHubDeploymentReporter {
   }
 
   /** Adds a status unless GitHub already heard of this one or a later one. */
-  private async addStatus(target: Tracked, githubId: number, status: Reported, description: string, logUrl?: string): Promise<void> {
+  private async addStatus(target: Tracked, githubId: number, { status, description, logUrl }: StatusReport): Promise<void> {
     await this.deps.sql.begin(async (tx) => {
       const row = await lockRow(tx, target.trackingId);
       if (row.reported && PROGRESS[row.reported] >= PROGRESS[status]) return;
@@ -145,9 +155,9 @@ export class GitHubDeploymentReporter {
   }
 }
 
-async function lockRow(tx: TransactionSql, deploymentId: string): Promise<TrackedRow> {
+async function lockRow(tx: TransactionSql, trackingId: string): Promise<TrackedRow> {
   const [row] = await tx`
-    select github_deployment_id::text, reported from github_deployments where deployment_id = ${deploymentId} for update`;
+    select github_deployment_id::text, reported from github_deployments where deployment_id = ${trackingId} for update`;
   return row as TrackedRow;
 }
 

@@ -137,7 +137,7 @@ describe('webhook receiver with a deployer that misbehaves', () => {
     const started = Date.now();
     const res = await receiver.app.request('/github/webhook', await delivery('push', push, 'hang-1'));
     expect(res.status).toBe(202);
-    expect(Date.now() - started).toBeLessThan(100);
+    expect(Date.now() - started).toBeLessThan(1_000);
 
     await receiver.idle();
     const result = receiver.results.get('hang-1')!;
