@@ -91,8 +91,14 @@ export class Engine {
       const options = {
         policy: 'standard' as const,
         notify: true,
-        // Handlers only start operations and look at them; a handler that takes longer died.
+        // Handlers only start operations and look at them; a handler that takes longer is stuck (a
+        // hung connection, a simulated `hang`): its job fails and is tried again.
         expireInSeconds: 60,
+        // A job whose process died is noticed by its heartbeat: a running handler refreshes it every
+        // 5 s, and once it is 10 s old (the least pg-boss allows) the supervisor of any live process
+        // fails the job into a retry. Without it a killed process's jobs waited for expireInSeconds
+        // plus a supervise pass (up to 2 min). Short handlers end before their first refresh.
+        heartbeatSeconds: 10,
         // A job fails only when the database or the process failed under it: try again, with backoff.
         retryLimit: 50,
         retryDelay: 1,

@@ -59,7 +59,12 @@ export async function handleStepJob(engine: Engine, job: StepJob): Promise<void>
 
   let progress: StepProgress;
   try {
-    if (Date.now() - startedAt > deadlineSeconds * 1000) {
+    if (job.poll === undefined && deployment.status === 'TERMINATED') {
+      // A terminated deployment has let go of its stack, and the next one may be running there
+      // already: a step whose job had not run yet starts nothing. (Steps already started are still
+      // watched to the end, and their late result recorded.)
+      progress = { kind: 'failed', error: 'not started: the deployment was terminated first' };
+    } else if (Date.now() - startedAt > deadlineSeconds * 1000) {
       await executor.onDeadline?.(ctx, state);
       const cancelled = executor.onDeadline ? '; the operation was cancelled' : '';
       progress = { kind: 'failed', error: `did not finish within its deadline of ${deadlineSeconds} s${cancelled}` };
