@@ -23,6 +23,8 @@ export const WEBHOOK_SETTINGS: ReadonlyArray<{ name: string; default: string; de
   { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
 ];
 
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 export function loadWebhookSettings(env: Record<string, string | undefined> = process.env): WebhookSettings {
   const secret = env.GITHUB_WEBHOOK_SECRET;
   if (!secret) throw new ConfigError('GITHUB_WEBHOOK_SECRET', 'is required: the secret configured on the GitHub webhook');
@@ -35,5 +37,7 @@ export function loadWebhookSettings(env: Record<string, string | undefined> = pr
   }
   const port = Number(env.PORT || 8081);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got '${env.PORT}')`);
-  return { secret, deployerUrl, deployerToken: env.DEPLOYER_TOKEN || undefined, port, logLevel: (env.LOG_LEVEL || 'info').toLowerCase() };
+  const logLevel = (env.LOG_LEVEL || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
+  return { secret, deployerUrl, deployerToken: env.DEPLOYER_TOKEN || undefined, port, logLevel };
 }

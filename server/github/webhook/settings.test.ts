@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../config.ts';
+import { loadWebhookSettings } from './settings.ts';
+
+const required = { GITHUB_WEBHOOK_SECRET: 's3cret', DEPLOYER_URL: 'http://deployer:8080' };
+
+describe('webhook receiver settings', () => {
+  it('reads the secret, the deployer and its token, with defaults for the rest', () => {
+    expect(loadWebhookSettings({ ...required, DEPLOYER_TOKEN: 'tok' })).toEqual({
+      secret: 's3cret',
+      deployerUrl: 'http://deployer:8080',
+      deployerToken: 'tok',
+      port: 8081,
+      logLevel: 'info',
+    });
+    expect(loadWebhookSettings({ ...required, PORT: '9000', LOG_LEVEL: 'DEBUG' })).toMatchObject({ port: 9000, logLevel: 'debug', deployerToken: undefined });
+  });
+
+  it('names the setting that is missing or wrong', () => {
+    const variableOf = (env: Record<string, string>) => {
+      try {
+        loadWebhookSettings(env);
+      } catch (err) {
+        if (err instanceof ConfigError) return err.variable;
+        throw err;
+      }
+      return undefined;
+    };
+    expect(variableOf({ DEPLOYER_URL: 'http://x' })).toBe('GITHUB_WEBHOOK_SECRET');
+    expect(variableOf({ GITHUB_WEBHOOK_SECRET: 's' })).toBe('DEPLOYER_URL');
+    expect(variableOf({ ...required, DEPLOYER_URL: 'ftp://x' })).toBe('DEPLOYER_URL');
+    expect(variableOf({ ...required, PORT: 'eighty' })).toBe('PORT');
+    expect(variableOf({ ...required, LOG_LEVEL: 'loud' })).toBe('LOG_LEVEL');
+  });
+});
