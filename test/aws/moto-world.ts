@@ -2,8 +2,9 @@
  * A whole deployer on `DEPLOYER_INFRA=aws` against moto (a local AWS emulator), for the tests in
  * this folder, one world per test file:
  *
- *   const world = await startMotoWorld('deploy-no-migration');   // null without moto_server
- *   world.t.client.POST('/v1/deployments', ...)
+ *   const world = await startMotoWorld();        // null when moto_server is not on the PATH
+ *   const id = await world.deploy(application, 'v1');
+ *   const deployment = await world.waitFor(id);
  *   await world.stop();
  *
  * moto runs with one addition (moto_server_with_secrets.py): CloudFormation creates
@@ -26,20 +27,20 @@
  * credential settings). So the dummy keys are put in `process.env`; each test file runs in a
  * process of its own (vitest forks), and nothing else in that process needs real keys.
  */
-import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { expect } from 'vitest';
-import type { components } from '../../sdk/client.ts';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import { ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import postgres from 'postgres';
+import { expect } from 'vitest';
+import type { components } from '../../sdk/client.ts';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import type { Moto } from '../support/moto.ts';
 
@@ -126,7 +127,7 @@ export async function startMotoWorld(): Promise<MotoWorld | null> {
         AWS_REGION: REGION,
         // Polled CloudFormation answers within a second in moto; keep deadlines short so that a
         // stuck step fails the test instead of hanging it.
-        DEPLOYER_STEP_DEADLINES: 'stack_wait=60,cf_create=60,cf_update=60,cf_scale=60,pg_upsert=60,pg_migrate=60,pg_cleanup=60',
+        DEPLOYER_STEP_DEADLINES: 'stack_wait=60,cf_create=60,cf_update=60,cf_scale=60,pg_upsert=60,pg_migrate=60,pg_cleanup=60,pg_destroy=60',
       },
     });
     cleanups.push(() => t.stop());
