@@ -144,7 +144,7 @@ export async function* followDeploymentEvents(target: DeployerTarget, deployment
         await data.cancel();
         throw new EventStreamUnavailableError(response.headers.get('content-type'));
       }
-      for await (const message of readServerSentEvents(data)) {
+      for await (const message of readServerSentEvents(data, signal)) {
         if (message.retry !== undefined && options.reconnectDelayMs === undefined) delayMs = message.retry;
         if (message.id === undefined || message.data === '') continue;
         const event: DeploymentEvent = { ...(JSON.parse(message.data) as DeploymentEvent), position: Number(message.id) };
@@ -204,10 +204,13 @@ export interface ServerSentEvent {
 /**
  * Parses a `text/event-stream` body as the HTML standard says (§9.2.6): lines end with CRLF, LF or
  * CR; `:` starts a comment; a blank line dispatches the message; `data` lines join with newlines.
- * Stops reading the body (cancels it) when the caller stops early.
+ * Stops reading the body (cancels it) when the caller stops early or the signal aborts.
  */
-export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
+export async function* readServerSentEvents(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<ServerSentEvent> {
   const reader = body.getReader();
+  // A body that does not end on abort (one served in process, say) is cancelled here.
+  const onAbort = () => void reader.cancel(signal!.reason).catch(() => {});
+  signal?.addEventListener('abort', onAbort, { once: true });
   const decoder = new TextDecoder();
   let buffer = '';
   let first = true;
@@ -267,8 +270,12 @@ export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): A
       }
       buffer = buffer.slice(start);
     }
-    // At the end of the stream an unterminated message is discarded, as the standard says.
+    signal?.throwIfAborted();
+    // A CR kept back for a LF that never came ends its line. Then an unterminated message is
+    // discarded, as the standard says.
+    if (buffer.endsWith('\r')) yield* processLine(buffer.slice(0, -1));
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await reader.cancel().catch(() => {});
   }
 }
