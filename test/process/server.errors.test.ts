@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SETTING_NAMES, startServerProcess, tempDataDir } from '../support/server-process.ts';
 
-describe.concurrent('server process: invalid settings', () => {
+describe.concurrent('server process: invalid settings', { timeout: 60_000 }, () => {
   it.each([
     ['PORT', { PORT: 'abc' }],
     ['DEPLOYER_API_TOKENS', { DEPLOYER_API_TOKENS: 'x' }],

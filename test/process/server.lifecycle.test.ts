@@ -27,7 +27,8 @@ async function clusterNames(server: ServerProcess): Promise<string[]> {
   return data!.items.map((c) => c.name);
 }
 
-describe('server process: restart, crash and signals on one data folder', () => {
+// Each test starts a server (initdb the first time): generous time for a loaded machine.
+describe('server process: restart, crash and signals on one data folder', { timeout: 60_000 }, () => {
   const dataDir = tempDataDir();
   let server: ServerProcess | undefined;
 

@@ -23,7 +23,7 @@ async function eventually<T>(probe: () => Promise<T>, accept: (value: T) => bool
   return last;
 }
 
-describe('server process: /readyz follows the database', () => {
+describe('server process: /readyz follows the database', { timeout: 60_000 }, () => {
   const pgDir = tempDataDir('deployer-readyz-pg-');
   let pg: EmbeddedPostgres;
   let server: ServerProcess;
