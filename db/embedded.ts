@@ -82,6 +82,14 @@ async function freePort(): Promise<number> {
   });
 }
 
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.once('error', () => resolvePort(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolvePort(true)));
+  });
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -181,8 +189,15 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     log(`embedded Postgres: initialised a new cluster in ${clusterDir}`);
   } else {
     credentials = JSON.parse(readFileSync(credentialsFile, 'utf8')) as StoredCredentials;
-    if (options.port) credentials.port = options.port;
     await recoverOrphan(clusterDir, log);
+    if (options.port) credentials.port = options.port;
+    else if (!(await portIsFree(credentials.port))) {
+      // Something else took the port since the last start: move, and remember the new one.
+      const moved = await freePort();
+      log(`embedded Postgres: port ${credentials.port} is taken; using ${moved}`);
+      credentials.port = moved;
+      writeFileSync(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+    }
   }
 
   const flags = [

@@ -158,7 +158,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 export function loadConfig(env: Env = process.env): Config {
   const port = integer(env, 'PORT', 8080, 0, 65535);
   const apiTokens = parseApiTokens(env.DEPLOYER_API_TOKENS);
-  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  const logLevel = (env.LOG_LEVEL || 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel as Config['logLevel'])) {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
   }

@@ -4,7 +4,6 @@
  */
 import { ConfigError, helpText, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
-import { startDeployer } from './start.ts';
 
 const SHUTDOWN_DEADLINE_MS = 10_000;
 
@@ -26,6 +25,8 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger(config.logLevel);
+  // Loaded only now, so --help and a bad setting answer at once.
+  const { startDeployer } = await import('./start.ts');
   const deployer = await startDeployer(config, { logger });
 
   if (config.apiTokens.length === 0) {
@@ -59,6 +60,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+  // `npm start` does not pass a SIGTERM on to us: when npm goes away, we go too, cleanly.
+  if (process.env.npm_lifecycle_event) {
+    const parent = process.ppid;
+    setInterval(() => process.ppid !== parent && shutdown('npm exited'), 500).unref();
+  }
 }
 
 main().catch((err) => {
