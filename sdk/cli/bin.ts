@@ -1,0 +1,20 @@
+#!/bin/sh
+//bin/true; d=$(dirname "$(readlink -f "$0")"); while [ "$d" != / ] && [ ! -x "$d/node_modules/.bin/tsx" ]; do d=$(dirname "$d"); done; exec "$d/node_modules/.bin/tsx" "$0" "$@"
+/**
+ * The `deployer` command (package.json `bin`). The two lines above are a shell script that runs
+ * this file with tsx, found in the nearest node_modules above the real location of this file: so
+ * `deployer` works from any directory, through npm's bin link, `npx deployer` or `npm run
+ * deployer`, with no global tsx. For TypeScript the second line is a comment.
+ */
+import { runCli } from './main.ts';
+
+const interrupt = new AbortController();
+process.once('SIGINT', () => interrupt.abort(new Error('interrupted')));
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  cwd: process.cwd(),
+  signal: interrupt.signal,
+});

@@ -1,0 +1,16 @@
+/** What `deploy` and `trigger` do once the deployer has accepted the request: say so, or follow it to the end. */
+import type { Deployment } from '../../events.ts';
+import { EXIT_OK, type Cli } from '../cli.ts';
+import { describeDeployment, paintStatus } from '../format.ts';
+import { followDeployment } from '../progress.ts';
+
+export const WAIT_HELP = `  --wait             follow the deployment until it ends; the exit code says how
+  --timeout DURATION with --wait: give up after this long (90s, 15m, 1h); the deployment goes on`;
+
+export async function announceDeployment(cli: Cli, deployment: Deployment, options: { wait: boolean; timeoutMs?: number }): Promise<number> {
+  if (options.wait) return followDeployment(cli, deployment.id, { timeoutMs: options.timeoutMs });
+  if (cli.json) cli.printJson(deployment);
+  cli.say(`deployment ${deployment.id} ${paintStatus(deployment.status, cli.colors)}: ${describeDeployment(deployment)}`);
+  cli.say(`follow it with: deployer watch ${deployment.id}`);
+  return EXIT_OK;
+}

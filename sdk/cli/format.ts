@@ -1,0 +1,114 @@
+/** How the CLI shows things to people: deployments, steps, durations, tables, problems. */
+import type { Problem } from '../client.ts';
+import type { Deployment } from '../events.ts';
+
+type Step = Deployment['steps'][number];
+
+const ANSI = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as const;
+export type Color = keyof typeof ANSI;
+
+export function paint(text: string, color: Color, enabled: boolean): string {
+  return enabled ? `\x1b[${ANSI[color]}m${text}\x1b[0m` : text;
+}
+
+const STATUS_COLORS: Record<string, Color> = {
+  DONE: 'green',
+  FAILED: 'red',
+  TERMINATED: 'red',
+  ACTIVE: 'yellow',
+  RUNNING: 'yellow',
+  WAITING: 'yellow',
+  TRIGGERED: 'yellow',
+  AVAILABLE: 'yellow',
+  SKIPPED: 'dim',
+  BLOCKED: 'dim',
+  READY: 'blue',
+  QUEUED: 'blue',
+};
+
+/** A status (or anything standing for one, such as a step's mark) in the status's color. */
+export function paintStatus(status: string, enabled: boolean, text = status): string {
+  return paint(text, STATUS_COLORS[status] ?? 'bold', enabled);
+}
+
+/** 850ms, 4.2s, 3m05s, 1h02m. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
+  const seconds = Math.floor(ms / 1_000);
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+  return `${Math.floor(seconds / 3_600)}h${String(Math.floor((seconds % 3_600) / 60)).padStart(2, '0')}m`;
+}
+
+/** How long a step (or deployment) took, or has been going on at `now`; empty when it has not started. */
+export function elapsed(startedAt: string | null, finishedAt: string | null, now: number): string {
+  if (!startedAt) return '';
+  return formatDuration((finishedAt ? Date.parse(finishedAt) : now) - Date.parse(startedAt));
+}
+
+/** 14:03:07, in local time. */
+export function clock(iso: string | null | undefined): string {
+  const date = iso ? new Date(iso) : new Date();
+  return date.toTimeString().slice(0, 8);
+}
+
+/** Columns padded to the widest cell; the last column is not padded. */
+export function table(rows: string[][], widthOf: (cell: string) => number = visibleLength): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, widthOf(cell))));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - widthOf(cell))))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+function visibleLength(text: string): number {
+  return text.replace(/\x1b\[[0-9;]*m/g, '').length;
+}
+
+/** `shop v1 into demo (stack demo-shop)` */
+export function describeDeployment(d: Deployment): string {
+  return `${d.application} ${d.version} into ${d.environment} (stack ${d.stackName})`;
+}
+
+const STEP_MARKS: Record<string, string> = { DONE: '✓', FAILED: '✗', ACTIVE: '●', READY: '○', BLOCKED: '·', SKIPPED: '-' };
+
+/** The steps as a table: mark, name, type, status, duration, error. */
+export function stepLines(steps: Step[], now: number, colors: boolean): string[] {
+  const rows = steps.map((s) => [
+    paintStatus(s.status, colors, STEP_MARKS[s.status] ?? '?'),
+    s.name,
+    paint(s.type, 'dim', colors),
+    paintStatus(s.status, colors),
+    elapsed(s.startedAt, s.finishedAt, now),
+    s.error ? paint(s.error, 'red', colors) : '',
+  ]);
+  return table(rows).map((line) => `  ${line}`);
+}
+
+/** The whole deployment, as `deployer status` shows it. */
+export function deploymentLines(d: Deployment, now: number, colors: boolean): string[] {
+  const lines = [
+    `${paint('Deployment', 'bold', colors)} ${d.id}  ${paintStatus(d.status, colors)}`,
+    `  ${describeDeployment(d)}`,
+    `  requested ${d.createdAt}${d.source.requestedBy ? ` by ${d.source.requestedBy}` : ''}${d.source.github ? ` from ${d.source.github.owner}/${d.source.github.repo}@${d.source.github.ref} (${d.source.github.commit.slice(0, 12)})` : ''}`,
+  ];
+  if (d.startedAt) lines.push(`  started ${d.startedAt}, ${d.finishedAt ? `took ${elapsed(d.startedAt, d.finishedAt, now)}` : `running for ${elapsed(d.startedAt, null, now)}`}`);
+  const flags = Object.entries(d.flags).filter(([, on]) => on).map(([name]) => name);
+  if (flags.length) lines.push(`  flags: ${flags.join(', ')}`);
+  if (d.error) lines.push(`  ${paint(`error: ${d.error}`, 'red', colors)}`);
+  if (d.steps.length) lines.push('', ...stepLines(d.steps, now, colors));
+  return lines;
+}
+
+/** A problem as people read it: title and status, the detail, then each `path: message`. */
+export function problemLines(problem: Problem, status: number): string[] {
+  const lines = [`${problem.title} (HTTP ${status})`];
+  const issues = (problem.errors ?? []).map((issue) => `${issue.path ? `${issue.path}: ` : ''}${issue.message}`);
+  // A detail that only repeats the issues is left out.
+  if (problem.detail && problem.detail !== issues.join('; ')) lines.push(`  ${problem.detail}`);
+  for (const issue of issues) lines.push(`  ${issue}`);
+  return lines;
+}
