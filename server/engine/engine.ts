@@ -126,6 +126,7 @@ export class Engine {
         await handleStepJob(this, job!.data);
       }),
       await boss.work<{ deploymentId: string; status: DeploymentStatus }>(JOB_STATUS_REPORT, work, async ([job]) => {
+        this.observeWait(JOB_STATUS_REPORT, job!);
         const deployment = await loadDeployment(this.deps.sql, job!.data.deploymentId);
         if (!deployment) return;
         for (const report of this.reporters) await report(deployment, job!.data.status);
