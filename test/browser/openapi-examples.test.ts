@@ -72,7 +72,7 @@ describe('request body examples in the OpenAPI document', () => {
     const terminate = operationsWithBodies(doc).find((op) => op.key === 'POST /v1/deployments/{id}/terminate')!;
     const deploymentId = decodeURIComponent(pathWithExamples(terminate).split('/')[3]!);
     const deploymentExample = exampleOf(doc, doc.paths['/v1/deployments'].post.requestBody.content['application/json']) as Json;
-    const created = await t.client.POST('/v1/deployments', { body: { ...(deploymentExample as never), deploymentId, version: 'to-terminate' } });
+    const created = await t.client.POST('/v1/deployments', { body: { ...deploymentExample, deploymentId, version: 'to-terminate' } as never });
     expect(created.response.status).toBe(202);
 
     const answers: Record<string, number | string> = {};
