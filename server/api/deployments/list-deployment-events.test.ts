@@ -8,7 +8,11 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readServerSentEvents, type ServerSentEvent } from '../../../sdk/events.ts';
 import { startTestDeployer, type TestDeployer } from '../../../test/support/deployer.ts';
-import { deploy, eventsOf, registerDemoCluster, waitFor } from '../../../test/support/deployments.ts';
+import { createTestDatabase } from '../../../test/support/database.ts';
+import { demoAppYaml, deploy, eventsOf, registerDemoCluster, waitFor } from '../../../test/support/deployments.ts';
+import { loadConfig } from '../../config.ts';
+import { createLogger } from '../../logger.ts';
+import { startDeployer } from '../../start.ts';
 import { EventFeed } from '../../engine/event-feed.ts';
 import type { AppEnv } from '../context.ts';
 import { registerListDeploymentEvents } from './list-deployment-events.ts';
@@ -178,5 +182,31 @@ describe('deployment events as Server-Sent Events', () => {
       await expect.poll(() => t.deployer.services.eventFeed.subscriberCount, { timeout: 5_000 }).toBe(before);
       await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id } }, body: {} });
     });
+  });
+
+  it('ends its live streams when the deployer stops, so shutdown does not wait for them', async () => {
+    const database = await createTestDatabase();
+    const config = loadConfig({ DATABASE_URL: database.url, PORT: '0', DEPLOYER_SIM_LATENCY_MS: '0', DEPLOYER_SEED_DEMO: 'true', LOG_LEVEL: 'silent' });
+    const other = await startDeployer(config, { logger: createLogger('silent', { pretty: false }) });
+    let stopped = false;
+    try {
+      const post = (path: string, body: unknown) =>
+        fetch(`${other.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      await post('/v1/simulator/faults', { stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'hang' });
+      const { id } = await (await post('/v1/deployments', { environment: 'demo', version: 'v1', applicationYaml: demoAppYaml })).json();
+      const res = await fetch(`${other.url}/v1/deployments/${id}/events`, { headers: SSE });
+      const stream = messageReader(res.body!);
+      await stream.read((m) => statusOf(m) === 'RUNNING');
+
+      const started = Date.now();
+      await other.stop();
+      stopped = true;
+      expect(Date.now() - started).toBeLessThan(4_000);
+      // The stream ended (a client resumes elsewhere with Last-Event-ID), it was not cut mid-message.
+      expect((await stream.read()).ended).toBe(true);
+    } finally {
+      if (!stopped) await other.stop();
+      await database.drop();
+    }
   });
 });
