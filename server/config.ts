@@ -26,7 +26,8 @@ export interface Config {
   infra: 'simulated' | 'aws';
   /** rdsUrl: a Postgres playing every RDS host; 'off': database steps are only recorded; absent: the default. */
   simulator: { latencyMs: number; seedDemo: boolean; rdsUrl?: string | 'off' };
-  aws: { region?: string; endpoint?: string; templateBucket?: string };
+  /** retries/retryBaseMs: how throttled AWS calls are retried (exponential backoff with jitter). */
+  aws: { region?: string; endpoint?: string; templateBucket?: string; retries: number; retryBaseMs: number };
   github: {
     token?: string;
     appId?: string;
@@ -66,6 +67,8 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'AWS_REGION', default: '(SDK default)', description: 'AWS region (aws infra).' },
   { name: 'AWS_ENDPOINT_URL', default: '(AWS)', description: 'Endpoint for every AWS client, e.g. a moto_server (aws infra).' },
   { name: 'DEPLOYER_TEMPLATE_BUCKET', default: '', description: 'S3 bucket that CloudFormation templates are stored in (aws infra; required there).' },
+  { name: 'DEPLOYER_AWS_RETRIES', default: '6', description: 'How many times a throttled AWS call is retried (with backoff) before the step tries again later.' },
+  { name: 'DEPLOYER_AWS_RETRY_BASE_MS', default: '500', description: 'First backoff delay of those retries; it doubles each time, up to 20 s.' },
   { name: 'GITHUB_TOKEN', default: '', description: 'GitHub token for reading app configs and writing deployment statuses.' },
   { name: 'GITHUB_APP_ID / GITHUB_APP_PRIVATE_KEY / GITHUB_APP_INSTALLATION_ID', default: '', description: 'GitHub App installation, instead of GITHUB_TOKEN.' },
   { name: 'GITHUB_API_URL', default: 'https://api.github.com', description: 'GitHub API base URL (GitHub Enterprise).' },
@@ -185,7 +188,13 @@ export function loadConfig(env: Env = process.env): Config {
       seedDemo: boolean(env, 'DEPLOYER_SEED_DEMO', true),
       rdsUrl: env.DEPLOYER_SIM_RDS_URL === 'off' ? 'off' : url(env, 'DEPLOYER_SIM_RDS_URL', ['postgres:', 'postgresql:']),
     },
-    aws: { region: env.AWS_REGION || undefined, endpoint: url(env, 'AWS_ENDPOINT_URL', ['http:', 'https:']), templateBucket },
+    aws: {
+      region: env.AWS_REGION || undefined,
+      endpoint: url(env, 'AWS_ENDPOINT_URL', ['http:', 'https:']),
+      templateBucket,
+      retries: integer(env, 'DEPLOYER_AWS_RETRIES', 6, 0, 20),
+      retryBaseMs: integer(env, 'DEPLOYER_AWS_RETRY_BASE_MS', 500, 1, 60_000),
+    },
     github: {
       token: env.GITHUB_TOKEN || undefined,
       appId: env.GITHUB_APP_ID || undefined,

@@ -31,7 +31,12 @@ export async function createInfra(deps: {
   if (config.infra === 'aws') {
     const { createAwsInfra } = await import('./aws/index.ts');
     return {
-      infra: createAwsInfra({ region: config.aws.region, endpoint: config.aws.endpoint, templateBucket: config.aws.templateBucket! }),
+      infra: createAwsInfra({
+        region: config.aws.region,
+        endpoint: config.aws.endpoint,
+        templateBucket: config.aws.templateBucket!,
+        retry: { retries: config.aws.retries, baseDelayMs: config.aws.retryBaseMs, maxDelayMs: 20_000 },
+      }),
     };
   }
   const simulated = await import('./simulated/index.ts');

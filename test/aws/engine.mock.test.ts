@@ -86,7 +86,7 @@ const tokensOf = (calls: Array<{ ClientRequestToken?: string; StackName?: string
 
 beforeAll(async () => {
   t = await startTestDeployer({
-    env: { DEPLOYER_INFRA: 'aws', DEPLOYER_TEMPLATE_BUCKET: BUCKET, AWS_REGION: REGION },
+    env: { DEPLOYER_INFRA: 'aws', DEPLOYER_TEMPLATE_BUCKET: BUCKET, AWS_REGION: REGION, DEPLOYER_AWS_RETRY_BASE_MS: '20' },
   });
   const server = new URL(t.database.serverUrl);
   aws.secrets.set(
@@ -275,6 +275,21 @@ describe.concurrent('client tokens and retries', () => {
     expect(done.status).toBe('DONE');
     const token = clientTokenFor(id, 'CF.Update');
     expect(tokensOf(aws.inputs(aws.cfn, UpdateStackCommand), `${ENV}-throttled`)).toEqual([token, token, token, clientTokenFor(id, 'ScaleUp')]);
+  });
+});
+
+describe.concurrent('a provider that stays unavailable', () => {
+  it('throttling that outlasts the infra retries makes the step try again later with the same token, then finish', async () => {
+    // More failures than the infra's own retries (6): the step worker tries the step again later.
+    aws.failNext('UpdateStack', awsError('Throttling', 'Rate exceeded'), { times: 8, stack: `${ENV}-stormy` });
+    const id = await deploy(app('stormy'));
+    const done = await finished(id, 40_000);
+    expect(done.error).toBeNull();
+    expect(done.status).toBe('DONE');
+    const token = clientTokenFor(id, 'CF.Update');
+    const tokens = tokensOf(aws.inputs(aws.cfn, UpdateStackCommand), `${ENV}-stormy`);
+    expect(tokens.filter((t) => t === token)).toHaveLength(9);
+    expect((await events(id)).filter((e) => e.type === 'step_result' && e.payload.step === 'CF.Update')).toHaveLength(1);
   });
 });
 

@@ -23,6 +23,8 @@ export interface StepJob {
   poll?: number;
   /** What the executor needs to look again (task ARN, change set phase...). */
   state?: Record<string, unknown>;
+  /** Transient provider errors so far (throttling that outlasted the infra's own retries, 5xx). */
+  transient?: number;
 }
 
 const cause: Cause = { kind: 'job', queue: JOB_STEP };
@@ -75,6 +77,14 @@ export async function handleStepJob(engine: Engine, job: StepJob): Promise<void>
       progress = await executor.check(ctx, state);
     }
   } catch (err) {
+    if (err instanceof InfraError && err.retryable) {
+      // The provider is throttling or unavailable; the operation may well be going on. Try the same
+      // call again later (start again with the same token, or look again); the deadline still holds.
+      const transient = (job.transient ?? 0) + 1;
+      log.warn({ error: err.message, transient }, 'transient provider error; trying again');
+      await engine.sendJob(JOB_STEP, { ...job, transient }, pollDelaySeconds(Math.min(transient + 2, 8)));
+      return;
+    }
     progress = { kind: 'failed', error: describeError(err) };
   }
 
