@@ -197,6 +197,3 @@ export class StateStore {
     }
   }
 }
-
-/** Fixes a column-name mismatch early: machines name extra columns in camelCase. */
-export const columnName = snake;
