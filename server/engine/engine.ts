@@ -19,6 +19,7 @@ import { inTransaction } from './transaction.ts';
 import { handleStackWaitJob, type StackWaitJob } from './workers/stack-wait-worker.ts';
 import { loadDeployment } from './workers/load.ts';
 import { handleStepJob, type StepJob } from './workers/step-worker.ts';
+import { startSweep } from './workers/sweep.ts';
 
 export interface EngineDeps {
   sql: Sql;
@@ -42,6 +43,7 @@ export type StatusReporter = (deployment: { id: string; status: DeploymentStatus
 export class Engine {
   readonly store: StateStore;
   private readonly workerIds: string[] = [];
+  private sweep: { stop(): Promise<void> } | undefined;
   private readonly reporters: StatusReporter[] = [];
 
   /** Adds a reporter of deployment status changes; call before start(). */
@@ -132,6 +134,8 @@ export class Engine {
         for (const report of this.reporters) await report(deployment, job!.data.status);
       }),
     );
+    // Nothing waits forever for a job that pg-boss gave up on or that was deleted (workers/sweep.ts).
+    this.sweep = startSweep(this);
   }
 
   private observeWait(queue: string, job: object) {
@@ -147,6 +151,7 @@ export class Engine {
   }
 
   async stop(): Promise<void> {
-    // pg-boss's graceful stop (server/start.ts) lets running handlers finish; nothing else to release.
+    // pg-boss's graceful stop (server/start.ts) lets running handlers finish; the sweep is ours.
+    await this.sweep?.stop();
   }
 }

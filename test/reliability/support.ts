@@ -381,7 +381,7 @@ export async function diagnose(sql: Sql, servers: ServerProcess[]): Promise<void
     console.log(`diagnosis failed: ${String(err)}`);
   }
   servers.forEach((server, i) => {
-    const lines = server.output().split('\n').filter((l) => /"level":(40|50|60)/.test(l) && !l.includes('AUTH IS OFF'));
-    console.log(`--- server ${i + 1} warnings and errors\n${lines.slice(0, 40).join('\n')}`);
+    const lines = server.output().split('\n').filter((l) => !l.startsWith('{') || (/"level":(40|50|60)/.test(l) && !l.includes('AUTH IS OFF')));
+    console.log(`--- server ${i + 1} (${server.running() ? 'running' : 'exited'}): warnings, errors, other output (last 30)\n${lines.slice(-30).join('\n')}`);
   });
 }

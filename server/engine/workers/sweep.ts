@@ -1,0 +1,144 @@
+/**
+ * The sweep: nothing waits forever for a job that is gone.
+ *
+ * Each state that expects a job is written in the same transaction as that job (a WAITING
+ * deployment and its stack-wait job, an ACTIVE step and its step job), and each job, before it
+ * ends, either sends its successor (the next poll) or settles the state. A crash or a database
+ * outage leaves the job active or retrying, and pg-boss hands it out again (heartbeats, retries).
+ * A job can still go missing from outside that chain:
+ * - pg-boss gave up on it: `retryLimit` attempts that all threw (a bug, or an error that never
+ *   clears), and it is `failed`;
+ * - it was deleted or cancelled (by hand, a restored backup, a reset of the pgboss schema).
+ * The deployment would then stay WAITING or RUNNING for good. Every SWEEP_INTERVAL_MS one process
+ * at a time (an advisory lock) looks for such states, in one statement so that deployments and
+ * jobs are seen at the same instant, and:
+ * - when the last job failed for good, fails the step (or the wait) with that job's last error: the
+ *   deployment ends FAILED and says why;
+ * - when there is no job at all, sends it again, as a retry would have: a step starts again under
+ *   its same client token, so the infra sees the same request, not a second one.
+ */
+import type { TransactionSql } from 'postgres';
+import { derivedEventId } from '../../domain/ids.ts';
+import { JOB_STACK_WAIT, JOB_STEP } from '../../domain/machines/deployment.ts';
+import type { Engine } from '../engine.ts';
+import { sendJob } from '../jobs.ts';
+import type { Cause } from '../state-store.ts';
+
+/** How often a process sweeps. */
+export const SWEEP_INTERVAL_MS = 10_000;
+/** A state younger than this is left alone (its job may be in the very transaction that wrote it). */
+const GRACE_SECONDS = 10;
+/** pg_try_advisory_xact_lock key: one sweeping process at a time. */
+const SWEEP_LOCK = 0x5eed_0001;
+
+const cause: Cause = { kind: 'command', name: 'sweep' };
+
+export interface Orphan {
+  deploymentId: string;
+  /** The step whose job is missing; absent: the deployment's stack-wait job. */
+  step: string | null;
+  queue: string;
+  /** The output of the last job when it failed for good (pg-boss's serialized error). */
+  failedOutput: unknown;
+  failedAttempts: number | null;
+}
+
+/** States that expect a job and have none alive: the one statement (one snapshot) that finds them. */
+async function findOrphans(tx: TransactionSql): Promise<Orphan[]> {
+  const rows = await tx`
+    with expecting as (
+      select d.id::text as deployment_id, null::text as step, ${JOB_STACK_WAIT}::text as queue,
+             (d.data->>'startedAt')::timestamptz as since
+      from deployments d
+      where d.status = 'WAITING'
+      union all
+      select d.id::text, s->>'name', ${JOB_STEP}::text, (s->>'startedAt')::timestamptz
+      from deployments d cross join lateral jsonb_array_elements(d.data->'steps') s
+      where d.status = 'RUNNING' and s->>'status' = 'ACTIVE'
+    ),
+    jobs as (
+      select j.name, j.data->>'deploymentId' as deployment_id, j.data->>'step' as step, j.state::text as state,
+             j.output, j.retry_count, j.created_on
+      from pgboss.job j
+      where j.name in (${JOB_STACK_WAIT}, ${JOB_STEP}) and j.state in ('created', 'retry', 'active', 'failed')
+    )
+    select e.deployment_id, e.step, e.queue, failed.output as failed_output, failed.retry_count as failed_retries
+    from expecting e
+    left join lateral (
+      select jobs.output, jobs.retry_count from jobs
+      where jobs.name = e.queue and jobs.deployment_id = e.deployment_id and jobs.step is not distinct from e.step and jobs.state = 'failed'
+      order by jobs.created_on desc limit 1
+    ) failed on true
+    where coalesce(e.since, '-infinity') < now() - make_interval(secs => ${GRACE_SECONDS})
+      and not exists (
+        select 1 from jobs
+        where jobs.name = e.queue and jobs.deployment_id = e.deployment_id and jobs.step is not distinct from e.step and jobs.state <> 'failed'
+      )`;
+  return rows.map((r) => ({
+    deploymentId: r.deployment_id as string,
+    step: r.step as string | null,
+    queue: r.queue as string,
+    failedOutput: r.failed_output,
+    failedAttempts: r.failed_retries === null ? null : Number(r.failed_retries) + 1,
+  }));
+}
+
+function lastError(output: unknown): string {
+  const o = output as { message?: unknown; value?: { message?: unknown } } | null;
+  const message = o?.message ?? o?.value?.message;
+  if (typeof message === 'string' && message) return message;
+  return output === null || output === undefined ? 'no error recorded' : JSON.stringify(output).slice(0, 300);
+}
+
+/** One sweep; returns what it found (and dealt with). Skips (returns []) while another process sweeps. */
+export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
+  const { boss, logger } = engine.deps;
+  return engine.transaction(async (tx, applied) => {
+    const [{ locked }] = await tx`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as locked`;
+    if (!locked) return [];
+    const orphans = await findOrphans(tx);
+    for (const orphan of orphans) {
+      const log = logger.child({ deploymentId: orphan.deploymentId, ...(orphan.step ? { step: orphan.step } : {}), queue: orphan.queue });
+      // Each in a savepoint: a state that moved on meanwhile (the transition is refused) leaves the others be.
+      try {
+        await tx.savepoint(async (sp) => {
+          if (orphan.failedOutput !== null && orphan.failedOutput !== undefined) {
+            const attempts = orphan.failedAttempts === null ? '' : ` after ${orphan.failedAttempts} attempt${orphan.failedAttempts === 1 ? '' : 's'}`;
+            const error = `its job failed for good${attempts}; last error: ${lastError(orphan.failedOutput)}`;
+            log.error({ error }, 'a job failed for good; failing what waited for it');
+            const event = orphan.step
+              ? { type: 'step_result' as const, step: orphan.step, status: 'FAILED' as const, error }
+              : { type: 'stack_wait_failure' as const, error: `Waiting for the stack: ${error}` };
+            const label = orphan.step ? `step_result:${orphan.step}` : 'stack_wait_failure';
+            await engine.store.apply(sp, 'deployment', orphan.deploymentId, { eventId: derivedEventId(orphan.deploymentId, label), event, cause }, applied);
+          } else {
+            log.warn('a job went missing; sending it again');
+            const data = orphan.step ? { deploymentId: orphan.deploymentId, step: orphan.step } : { deploymentId: orphan.deploymentId };
+            await sendJob(boss, sp, { kind: 'job', queue: orphan.queue, data });
+          }
+        });
+      } catch (err) {
+        log.warn({ err }, 'sweep: left as it is (it changed meanwhile)');
+      }
+    }
+    return orphans;
+  });
+}
+
+/** Sweeps every SWEEP_INTERVAL_MS until stopped; a failed sweep (database away) is logged and tried again. */
+export function startSweep(engine: Engine, intervalMs = SWEEP_INTERVAL_MS): { stop(): Promise<void> } {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = sweepOnce(engine)
+      .catch((err) => engine.deps.logger.warn({ err }, 'sweep failed; trying again later'))
+      .finally(() => (running = undefined));
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
