@@ -95,6 +95,10 @@ export class StateStore {
    * after all of it. A repeated event id with the same payload changes nothing (a safe retry);
    * with another payload it is a conflict. No matching transition: DomainError, and since the
    * caller's transaction then fails, nothing at all is written.
+   *
+   * The cascade is decided in memory first (each entity read and locked once), then written in one
+   * round trip: one row per entity, its events in one insert, the jobs. An event and the chain it
+   * starts usually touch the same row several times; it is written once.
    */
   async apply<D>(
     tx: TransactionSql,
@@ -103,97 +107,156 @@ export class StateStore {
     envelope: EventEnvelope,
     applied: AppliedTransition[] = [],
   ): Promise<StoredState<D>> {
-    const before = applied.length;
-    await this.applyOne(tx, machineName, entityId, envelope, applied);
-    // The entity's last transition in this call is its state now; none (a repeated event): read it.
-    const last = applied.slice(before).findLast((t) => t.machine === machineName && t.entityId === entityId);
-    if (last) return { id: entityId, status: last.to, data: last.data as D, version: last.version };
+    const work = new UnitOfWork(tx);
+    const fresh = await this.decideCascade(work, machineName, entityId, envelope, applied, true);
+    await this.flush(work);
+    const root = work.entities.get(`${machineName}:${entityId}`);
+    if (fresh && root?.state) return root.state as StoredState<D>;
     return (await this.load<D>(tx, machineName, entityId))!;
   }
 
-  private async applyOne(
-    tx: TransactionSql,
+  /** Decides one event and, depth first, everything it causes. False: the root event was a repeat. */
+  private async decideCascade(
+    work: UnitOfWork,
     machineName: string,
     entityId: string,
     envelope: EventEnvelope,
     applied: AppliedTransition[],
-  ): Promise<void> {
+    isRoot: boolean,
+  ): Promise<boolean> {
     const machine = this.machine(machineName);
-    const table = `${machineName}s`;
-    const eventTable = `${machineName}_events`;
     const { eventId, cause } = envelope;
     // Every event records when it was applied; mutations read the time from it, which keeps them pure.
     const event = { ...envelope.event, at: (envelope.event.at as string | undefined) ?? new Date().toISOString() };
 
-    // Both reads in one round trip (postgres.js pipelines queries on a connection).
-    const [currentRows, seenRows] = await Promise.all([
-      tx`select id, status, data, version from ${tx(table)} where id = ${entityId} for update`,
-      tx`select entity_id, payload from ${tx(eventTable)} where event_id = ${eventId}`,
-    ]);
-    const current = (currentRows[0] as StoredState | undefined) ?? null;
-    const seen = seenRows[0];
-    if (seen) {
-      if (seen.entity_id === entityId && canonical(withoutTime(seen.payload)) === canonical(withoutTime(event))) return;
+    // Only the root's id can have been seen: the ids of what it causes are derived from it.
+    const entity = await work.entity(machineName, entityId, isRoot ? eventId : undefined);
+    if (entity.seen) {
+      const seen = entity.seen;
+      entity.seen = undefined;
+      if (seen.entity_id === entityId && canonical(withoutTime(seen.payload)) === canonical(withoutTime(event))) return false;
       throw new ConflictError(`event id ${eventId} was already used for a different ${machineName} event`);
     }
 
+    const current = entity.state;
     const decision = decide(machine, entityId, current ? { status: current.status, data: current.data } : null, event);
     const version = (current?.version ?? 0) + 1;
-    const columns = Object.fromEntries(
-      Object.entries(machine.columns?.(decision.data) ?? {}).map(([k, v]) => [snake(k), v]),
-    );
-    const data = decision.data as unknown as Parameters<typeof tx.json>[0];
-    const extra = Object.keys(columns);
-
-    // The row, the event and its notification, again in one round trip.
-    await Promise.all([
-      current
-        ? tx`
-            update ${tx(table)}
-            set status = ${decision.status}, data = ${tx.json(data)}, version = ${version}, updated_at = now()
-              ${extra.reduce((fragment, k) => tx`${fragment}, ${tx(k)} = ${columns[k]!}`, tx``)}
-            where id = ${entityId}`
-        : tx`
-            insert into ${tx(table)} (id, status, version, data ${extra.length ? tx`, ${tx(extra)}` : tx``})
-            values (${entityId}, ${decision.status}, ${version}, ${tx.json(data)}
-              ${extra.reduce((fragment, k) => tx`${fragment}, ${columns[k]!}`, tx``)})`,
-      tx`
-        with written as (
-          insert into ${tx(eventTable)} (event_id, entity_id, sequence, type, payload, cause, status, data)
-          values (${eventId}, ${entityId}, ${version}, ${event.type}, ${tx.json(event as never)}, ${tx.json(cause as never)},
-                  ${decision.status}, ${tx.json(data)})
-          returning position)
-        select pg_notify(${EVENT_CHANNEL}, ${`${machineName}:${entityId}:`} || position || ${`:${decision.status}`}) from written`,
-    ]);
-    applied.push({
-      machine: machineName,
-      entityId,
-      event: event.type,
-      from: current?.status ?? machine.initialStatus,
-      to: decision.status,
-      data: decision.data,
-      version,
-    });
+    entity.state = { id: entityId, status: decision.status, data: decision.data, version };
+    entity.dirty = true;
+    work.events.push({ machine: machineName, eventId, entityId, sequence: version, type: event.type, payload: event, cause, status: decision.status, data: decision.data });
+    applied.push({ machine: machineName, entityId, event: event.type, from: current?.status ?? machine.initialStatus, to: decision.status, data: decision.data, version });
 
     let index = 0;
     for (const effect of decision.effects) {
       const label = `${index++}:${effect.kind}:${'event' in effect ? effect.event.type : effect.queue}`;
       const childCause: Cause = { kind: 'event', machine: machineName, eventId };
-      switch (effect.kind) {
-        case 'chain':
-          await this.applyOne(tx, machineName, entityId, { eventId: derivedEventId(eventId, label), event: effect.event, cause: childCause }, applied);
-          break;
-        case 'link':
-          await this.applyOne(tx, effect.machine, effect.entityId, {
-            eventId: derivedEventId(eventId, label),
-            event: effect.event,
-            cause: childCause,
-          }, applied);
-          break;
-        case 'job':
-          await this.sendJob(tx, effect);
-          break;
+      if (effect.kind === 'job') {
+        work.jobs.push(effect);
+        continue;
       }
+      const target = effect.kind === 'chain' ? { machine: machineName, id: entityId } : { machine: effect.machine, id: effect.entityId };
+      await this.decideCascade(work, target.machine, target.id, { eventId: derivedEventId(eventId, label), event: effect.event, cause: childCause }, applied, false);
     }
+    return true;
+  }
+
+  /** Writes what the cascade decided, all statements pipelined in one round trip. */
+  private async flush(work: UnitOfWork): Promise<void> {
+    const { tx } = work;
+    const writes: Promise<unknown>[] = [];
+    for (const entity of work.entities.values()) {
+      if (!entity.dirty || !entity.state) continue;
+      const machine = this.machine(entity.machine);
+      const table = `${entity.machine}s`;
+      const { id, status, version } = entity.state;
+      const data = entity.state.data as Parameters<typeof tx.json>[0];
+      const columns = Object.fromEntries(Object.entries(machine.columns?.(entity.state.data) ?? {}).map(([k, v]) => [snake(k), v]));
+      const extra = Object.keys(columns);
+      writes.push(
+        entity.existed
+          ? tx`
+              update ${tx(table)}
+              set status = ${status}, data = ${tx.json(data)}, version = ${version}, updated_at = now()
+                ${extra.reduce((fragment, k) => tx`${fragment}, ${tx(k)} = ${columns[k]!}`, tx``)}
+              where id = ${id}`
+          : tx`
+              insert into ${tx(table)} (id, status, version, data ${extra.length ? tx`, ${tx(extra)}` : tx``})
+              values (${id}, ${status}, ${version}, ${tx.json(data)}
+                ${extra.reduce((fragment, k) => tx`${fragment}, ${columns[k]!}`, tx``)})`,
+      );
+    }
+    const byMachine = new Map<string, PendingEvent[]>();
+    for (const e of work.events) byMachine.set(e.machine, [...(byMachine.get(e.machine) ?? []), e]);
+    for (const [machineName, events] of byMachine) {
+      const rows = events.map((e) => ({
+        event_id: e.eventId,
+        entity_id: e.entityId,
+        sequence: e.sequence,
+        type: e.type,
+        payload: e.payload,
+        cause: e.cause,
+        status: e.status,
+        data: e.data,
+      }));
+      // Observers (live event streams) hear of each event when the transaction commits.
+      writes.push(tx`
+        with written as (
+          insert into ${tx(`${machineName}_events`)} ${tx(rows as never, 'event_id', 'entity_id', 'sequence', 'type', 'payload', 'cause', 'status', 'data')}
+          returning position, entity_id, status)
+        select pg_notify(${EVENT_CHANNEL}, ${`${machineName}:`} || entity_id || ':' || position || ':' || status) from written`);
+    }
+    for (const job of work.jobs) writes.push(this.sendJob(tx, job));
+    await Promise.all(writes);
+  }
+}
+
+interface PendingEvent {
+  machine: string;
+  eventId: string;
+  entityId: string;
+  sequence: number;
+  type: string;
+  payload: Record<string, unknown>;
+  cause: Cause;
+  status: string;
+  data: unknown;
+}
+
+interface TrackedEntity {
+  machine: string;
+  /** The row existed before this transaction (update) or not (insert). */
+  existed: boolean;
+  state: StoredState | null;
+  dirty: boolean;
+  /** The stored event with the root's id, when there is one. */
+  seen?: { entity_id: string; payload: Record<string, unknown> };
+}
+
+/** The entities one cascade touches, each read (and locked) once, and what it will write. */
+class UnitOfWork {
+  readonly entities = new Map<string, TrackedEntity>();
+  readonly events: PendingEvent[] = [];
+  readonly jobs: Extract<Effect, { kind: 'job' }>[] = [];
+
+  constructor(readonly tx: TransactionSql) {}
+
+  async entity(machine: string, id: string, eventId?: string): Promise<TrackedEntity> {
+    const key = `${machine}:${id}`;
+    let entity = this.entities.get(key);
+    const { tx } = this;
+    if (!entity) {
+      // The row (locked for the rest of the transaction) and the root's event id, in one round trip.
+      const [rows, seen] = await Promise.all([
+        tx`select id, status, data, version from ${tx(`${machine}s`)} where id = ${id} for update`,
+        eventId ? tx`select entity_id, payload from ${tx(`${machine}_events`)} where event_id = ${eventId}` : Promise.resolve([]),
+      ]);
+      const state = (rows[0] as StoredState | undefined) ?? null;
+      entity = { machine, existed: state !== null, state, dirty: false, seen: seen[0] as TrackedEntity['seen'] };
+      this.entities.set(key, entity);
+    } else if (eventId) {
+      const [seen] = await tx`select entity_id, payload from ${tx(`${machine}_events`)} where event_id = ${eventId}`;
+      entity.seen = seen as TrackedEntity['seen'];
+    }
+    return entity;
   }
 }
