@@ -35,6 +35,24 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
+/** Connection failures (postgres.js, sockets, SQLSTATE class 08 and server shutdowns), and transaction conflicts. */
+const CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT',
+  '57P01', '57P02', '57P03', '40001', '40P01',
+]);
+
+/**
+ * An error of a database connection rather than of the step: the simulated cloud keeps its state in
+ * our own database, so when that database restarts the step's call fails with this. It says nothing
+ * about the operation, so the job is tried again (same token) instead of failing the step. Errors of
+ * a step's own SQL (the database steps on AWS) reach us wrapped in an InfraError and stay step errors.
+ */
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return !(err instanceof InfraError) && typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'));
+}
+
 export async function handleStepJob(engine: Engine, job: StepJob): Promise<void> {
   const { sql, infra, config, logger, metrics } = engine.deps;
   const deployment = await loadDeployment(sql, job.deploymentId);
@@ -77,6 +95,8 @@ export async function handleStepJob(engine: Engine, job: StepJob): Promise<void>
       progress = await executor.check(ctx, state);
     }
   } catch (err) {
+    // Our database went away under the call: pg-boss retries the job once it is back.
+    if (isConnectionError(err)) throw err;
     if (err instanceof InfraError && err.retryable) {
       // The provider is throttling or unavailable; the operation may well be going on. Try the same
       // call again later (start again with the same token, or look again); the deadline still holds.
