@@ -125,7 +125,8 @@ export class Engine {
       }),
       await boss.work<StepJob>(JOB_STEP, work, async ([job]) => {
         this.observeWait(JOB_STEP, job!);
-        await handleStepJob(this, job!.data);
+        // The job's signal aborts when pg-boss has given the job up (expired, or reclaimed elsewhere).
+        await handleStepJob(this, job!.data, (job as { signal?: AbortSignal }).signal);
       }),
       await boss.work<{ deploymentId: string; status: DeploymentStatus }>(JOB_STATUS_REPORT, work, async ([job]) => {
         this.observeWait(JOB_STATUS_REPORT, job!);

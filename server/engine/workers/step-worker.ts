@@ -53,7 +53,23 @@ export function isConnectionError(err: unknown): boolean {
   return !(err instanceof InfraError) && typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'));
 }
 
-export async function handleStepJob(engine: Engine, job: StepJob): Promise<void> {
+/**
+ * The executor's call, unless pg-boss gives the job up first (`signal`): a call that hangs (a dead
+ * TCP connection, a simulated `hang`) would otherwise hold this worker for good, since pg-boss
+ * fetches nothing more into a worker whose handler outlived its expiry. The retry pg-boss made
+ * of the job carries on (same token); the call left behind is abandoned.
+ */
+function unlessGivenUp<T>(call: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return call;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('the job was given up by pg-boss (expired or reclaimed); its retry carries on'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+export async function handleStepJob(engine: Engine, job: StepJob, signal?: AbortSignal): Promise<void> {
   const { sql, infra, config, logger, metrics } = engine.deps;
   const deployment = await loadDeployment(sql, job.deploymentId);
   if (!deployment) return;
@@ -85,16 +101,18 @@ export async function handleStepJob(engine: Engine, job: StepJob): Promise<void>
       // watched to the end, and their late result recorded.)
       progress = { kind: 'failed', error: 'not started: the deployment was terminated first' };
     } else if (Date.now() - startedAt > deadlineSeconds * 1000) {
-      await executor.onDeadline?.(ctx, state);
+      await unlessGivenUp(Promise.resolve(executor.onDeadline?.(ctx, state)), signal);
       const cancelled = executor.onDeadline ? '; the operation was cancelled' : '';
       progress = { kind: 'failed', error: `did not finish within its deadline of ${deadlineSeconds} s${cancelled}` };
     } else if (job.poll === undefined) {
       log.debug('starting step');
-      progress = await executor.start(ctx);
+      progress = await unlessGivenUp(executor.start(ctx), signal);
     } else {
-      progress = await executor.check(ctx, state);
+      progress = await unlessGivenUp(executor.check(ctx, state), signal);
     }
   } catch (err) {
+    // Given up: the job is pg-boss's again (failed into a retry); its result is not ours to apply.
+    if (signal?.aborted) throw err;
     // Our database went away under the call: pg-boss retries the job once it is back.
     if (isConnectionError(err)) throw err;
     if (err instanceof InfraError && err.retryable) {
