@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import postgres, { type Sql } from 'postgres';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../db/embedded.ts';
-import { clientTokenStepPart } from '../../server/infra/client-token.ts';
+import { clientTokenFor, clientTokenStepPart } from '../../server/infra/client-token.ts';
 import { demoAppYaml } from '../support/deployments.ts';
 import { startServerProcess, tempDataDir, type ServerProcess } from '../support/server-process.ts';
 
@@ -263,85 +263,126 @@ function tokenDigest(deploymentId: string): string {
 export interface TokenReport {
   /** Mutations recorded in the simulated cloud, by table. */
   mutations: Record<string, number>;
-  /** Calls that repeated an earlier call's token (recorded again by the database steps). */
+  /** Calls that repeated an earlier call's token (the database steps record every call; a retried job calls again). */
   repeatedCalls: number;
 }
 
+/** Which simulated-cloud record each step type leaves (stack operation kind, task, database step kind). */
+const MUTATION_OF_STEP: Record<string, { table: 'sim_stack_operations' | 'sim_tasks' | 'sim_database_operations' | 'sim_change_sets'; kind?: string }> = {
+  cf_create: { table: 'sim_stack_operations', kind: 'create' },
+  cf_update: { table: 'sim_stack_operations', kind: 'update' },
+  cf_scale: { table: 'sim_stack_operations', kind: 'scale' },
+  cf_plan: { table: 'sim_change_sets' },
+  pg_migrate: { table: 'sim_tasks' },
+  pg_upsert: { table: 'sim_database_operations', kind: 'upsert' },
+  pg_cleanup: { table: 'sim_database_operations', kind: 'cleanup' },
+  pg_destroy: { table: 'sim_database_operations', kind: 'destroy' },
+};
+
 /**
- * No infra mutation was issued twice under two client tokens. Every token the simulated cloud
- * recorded (stack operations, tasks, change sets, database steps) must be `clientTokenFor(d, step)`
- * of a known deployment and one of its plan steps (or a label of one, `CF.Update.Cancel`,
- * `StackWait.Delete`); one (deployment, step) has one token; a stack operation or a task exists
- * once per token; a database step is recorded once per call, so its repeats (a retried job) carry
- * the same token and are counted.
+ * No infra mutation was issued twice, nor under two client tokens, matched both ways:
+ * - every record of the simulated cloud (stack operations, tasks, change sets, database steps)
+ *   carries `clientTokenFor(d, step)` of a known deployment and one of its steps (or a label of
+ *   one, `CF.Update.Cancel`, `StackWait.Delete`), of the kind that step makes, on that
+ *   deployment's stack;
+ * - a stack operation, a task, a change set exists once per token (a repeat under the same token
+ *   is answered from the first, as AWS does); a database step records every call, so a retried job
+ *   shows as a repeat under the same token (counted, not an error);
+ * - every step that ran to DONE left exactly its one record (or, for a stack update that changed
+ *   nothing, its one "no updates" answer).
+ * Since a (deployment, step) has exactly one token, a second token would show as a second record
+ * of that step: refused by the last rule.
  */
 export async function checkClientTokens(sql: Sql): Promise<TokenReport> {
   const problems: string[] = [];
-  const deployments = await sql`select id, data->'steps' as steps from deployments`;
-  const known = new Map<string, { id: string; stepParts: Set<string> }>();
+  type Step = { name: string; type: string; status: string; startedAt?: string };
+  const deployments = await sql`select id, data->'spec'->>'cfStackName' as stack, data->'steps' as steps from deployments`;
+  /** token -> the step it belongs to */
+  const stepOfToken = new Map<string, { deploymentId: string; stack: string; step: Step }>();
+  const digests = new Map<string, { id: string; stack: string; steps: Step[] }>();
   for (const d of deployments) {
-    const parts = new Set<string>(((d.steps ?? []) as Array<{ name: string }>).map((s) => clientTokenStepPart(s.name)));
-    known.set(tokenDigest(d.id), { id: d.id, stepParts: parts });
+    const steps = (d.steps ?? []) as Step[];
+    digests.set(tokenDigest(d.id), { id: d.id, stack: d.stack, steps });
+    for (const step of steps) stepOfToken.set(clientTokenFor(d.id, step.name), { deploymentId: d.id, stack: d.stack, step });
   }
-  /** Which (deployment, step) a token belongs to; records a problem when it belongs to none. */
-  const owner = (table: string, token: string): string | undefined => {
+  /** The step a token was made for; labelled tokens (`<step>.Cancel`, `StackWait.*`) name their step or phase. */
+  const ownerOf = (table: string, token: string, stack?: string): { deploymentId: string; step?: Step } | undefined => {
+    const direct = stepOfToken.get(token);
     const match = /^(d[0-9a-f]{12})-(.+)$/.exec(token);
-    const deployment = match && known.get(match[1]!);
-    if (!match || !deployment) {
+    const deployment = match ? digests.get(match[1]!) : undefined;
+    if (!deployment) {
       problems.push(`${table}: token ${token} is not derived from any deployment`);
       return undefined;
     }
-    const part = match[2]!;
-    const step = [...deployment.stepParts].find((p) => part === p || part.startsWith(`${p}-`)) ?? (part.startsWith('StackWait-') ? part : undefined);
-    if (!step) problems.push(`${table}: token ${token} names no step of deployment ${deployment.id}`);
-    return `${deployment.id}/${part}`;
+    if (stack && stack !== deployment.stack) problems.push(`${table}: token ${token} of a ${deployment.stack} deployment acted on ${stack}`);
+    if (direct) return { deploymentId: direct.deploymentId, step: direct.step };
+    const part = match![2]!;
+    const labelled = deployment.steps.find((s) => part.startsWith(`${clientTokenStepPart(s.name)}-`));
+    if (!labelled && !part.startsWith('StackWait-')) problems.push(`${table}: token ${token} names no step of deployment ${deployment.id}`);
+    return { deploymentId: deployment.id };
+  };
+  /** Records per step token, to check every DONE step left exactly one. */
+  const recorded = new Map<string, number>();
+  const record = (token: string) => recorded.set(token, (recorded.get(token) ?? 0) + 1);
+  const expectKind = (table: string, token: string, step: Step | undefined, kind?: string) => {
+    const wanted = step && MUTATION_OF_STEP[step.type];
+    if (step && (!wanted || wanted.table !== table || (wanted.kind && kind && wanted.kind !== kind))) {
+      problems.push(`${table}: ${kind ?? 'record'} under token ${token} of step ${step.name} (${step.type})`);
+    }
   };
 
   const mutations: Record<string, number> = {};
   let repeatedCalls = 0;
 
-  const stackOps = await sql`select stack_id, operation, client_token, count(*)::int as n from sim_stack_operations group by 1, 2, 3`;
+  const stackOps = await sql`select stack_name, operation, client_token, count(*)::int as n from sim_stack_operations group by 1, 2, 3`;
   mutations.sim_stack_operations = stackOps.reduce((n, r) => n + r.n, 0);
-  const opsByOwner = new Map<string, Set<string>>();
   for (const r of stackOps) {
     if (r.n > 1) problems.push(`sim_stack_operations: ${r.operation} with token ${r.client_token} was started ${r.n} times`);
-    const key = `${owner('sim_stack_operations', r.client_token)}:${r.operation}`;
-    const tokens = opsByOwner.get(key) ?? new Set();
-    tokens.add(r.client_token);
-    opsByOwner.set(key, tokens);
+    const owner = ownerOf('sim_stack_operations', r.client_token, r.stack_name);
+    if (owner?.step) {
+      expectKind('sim_stack_operations', r.client_token, owner.step, r.operation);
+      record(r.client_token);
+    }
   }
 
-  const tasks = await sql`select client_token, started_by from sim_tasks`;
+  const tasks = await sql`select client_token from sim_tasks`;
   mutations.sim_tasks = tasks.length;
-  const tasksByOwner = new Map<string, number>();
   for (const t of tasks) {
-    const key = owner('sim_tasks', t.client_token);
-    if (key) tasksByOwner.set(key, (tasksByOwner.get(key) ?? 0) + 1);
+    // ECS tokens are the step's token cut to 64 characters.
+    const full = [...stepOfToken.keys()].find((k) => k.slice(0, 64) === t.client_token) ?? t.client_token;
+    const owner = ownerOf('sim_tasks', full);
+    if (owner?.step) {
+      expectKind('sim_tasks', full, owner.step);
+      record(full);
+    }
   }
-  for (const [key, n] of tasksByOwner) if (n > 1) problems.push(`sim_tasks: step ${key} started ${n} tasks`);
 
-  const changeSets = await sql`select client_token, execution_token from sim_change_sets`;
+  const changeSets = await sql`select stack_name, client_token, execution_token from sim_change_sets`;
   mutations.sim_change_sets = changeSets.length;
-  const changeSetsByOwner = new Map<string, number>();
   for (const c of changeSets) {
-    const key = owner('sim_change_sets', c.client_token);
-    if (key) changeSetsByOwner.set(key, (changeSetsByOwner.get(key) ?? 0) + 1);
-    if (c.execution_token) owner('sim_change_sets', c.execution_token);
+    const owner = ownerOf('sim_change_sets', c.client_token, c.stack_name);
+    if (owner?.step) {
+      expectKind('sim_change_sets', c.client_token, owner.step);
+      record(c.client_token);
+    }
+    if (c.execution_token) ownerOf('sim_change_sets', c.execution_token, c.stack_name);
   }
-  for (const [key, n] of changeSetsByOwner) if (n > 1) problems.push(`sim_change_sets: step ${key} created ${n} change sets`);
 
   const dbOps = await sql`select operation_id, kind, count(*)::int as n from sim_database_operations group by 1, 2`;
   mutations.sim_database_operations = dbOps.reduce((n, r) => n + r.n, 0);
-  const dbByOwner = new Map<string, Set<string>>();
   for (const r of dbOps) {
     repeatedCalls += r.n - 1;
-    const key = `${owner('sim_database_operations', r.operation_id)}:${r.kind}`;
-    const tokens = dbByOwner.get(key) ?? new Set();
-    tokens.add(r.operation_id);
-    dbByOwner.set(key, tokens);
+    const owner = ownerOf('sim_database_operations', r.operation_id);
+    if (owner?.step) {
+      expectKind('sim_database_operations', r.operation_id, owner.step, r.kind);
+      record(r.operation_id);
+    }
   }
-  for (const [key, tokens] of [...opsByOwner, ...dbByOwner]) {
-    if (tokens.size > 1) problems.push(`${key} was issued under ${tokens.size} tokens: ${[...tokens].join(', ')}`);
+
+  for (const [token, { deploymentId, step }] of stepOfToken) {
+    if (step.status !== 'DONE' || !MUTATION_OF_STEP[step.type]) continue;
+    const n = recorded.get(token) ?? 0;
+    if (n !== 1) problems.push(`step ${step.name} of ${deploymentId} is DONE with ${n} records of its mutation under token ${token}`);
   }
 
   if (problems.length) throw new Error(`client tokens:\n${problems.join('\n')}`);
