@@ -84,7 +84,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
         });
     cleanups.push(() => infra.close());
 
-    const engine = new Engine({ sql: database.sql, boss, infra, config, logger, metrics });
+    const engine = new Engine({ databaseUrl, sql: database.sql, boss, infra, config, logger, metrics });
     // With GitHub credentials, deployments that came from GitHub are mirrored there as they move.
     const github = createGitHubService({ config, sql: database.sql, logger });
     if (github) engine.addStatusReporter(github.reporter.reportStatus);

@@ -12,6 +12,7 @@ import type { AnyEvent } from '../domain/state-machine/machine.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
+import { JobNotifications, JobRunner } from './job-runner.ts';
 import { sendJob } from './jobs.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause, type StoredState } from './state-store.ts';
@@ -22,6 +23,8 @@ import { handleStepJob, type StepJob } from './workers/step-worker.ts';
 import { startSweep } from './workers/sweep.ts';
 
 export interface EngineDeps {
+  /** Where the deployer's database is (the job runners listen there for pg-boss's notices). */
+  databaseUrl: string;
   sql: Sql;
   boss: PgBoss;
   infra: InfraPort;
@@ -29,6 +32,9 @@ export interface EngineDeps {
   logger: Logger;
   metrics: Metrics;
 }
+
+/** Handlers only start operations and look at them; one that runs longer than this is stuck. */
+const JOB_EXPIRE_SECONDS = 60;
 
 /** Queues and how their jobs are retried when a worker dies or the database blinks. */
 const QUEUES = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT] as const;
@@ -42,7 +48,8 @@ export type StatusReporter = (deployment: { id: string; status: DeploymentStatus
 
 export class Engine {
   readonly store: StateStore;
-  private readonly workerIds: string[] = [];
+  private readonly runners: JobRunner<any>[] = [];
+  private notifications?: JobNotifications;
   private sweep: { stop(): Promise<void> } | undefined;
   private readonly reporters: StatusReporter[] = [];
 
@@ -95,7 +102,7 @@ export class Engine {
         notify: true,
         // Handlers only start operations and look at them; a handler that takes longer is stuck (a
         // hung connection, a simulated `hang`): its job fails and is tried again.
-        expireInSeconds: 60,
+        expireInSeconds: JOB_EXPIRE_SECONDS,
         // A job whose process died is noticed by its heartbeat: a running handler refreshes it every
         // 5 s, and once it is 10 s old (the least pg-boss allows) the supervisor of any live process
         // fails the job into a retry. Without it a killed process's jobs waited for expireInSeconds
@@ -112,29 +119,34 @@ export class Engine {
       const { policy: _policy, ...settings } = options;
       await boss.updateQueue(queue, settings);
     }
-    const work = {
-      localConcurrency: config.workerConcurrency,
-      pollingIntervalSeconds: 0.5,
-      notifyPollingIntervalSeconds: 0.5,
-      includeMetadata: true as const,
+    const notifications = new JobNotifications(this.deps.databaseUrl, this.deps.logger);
+    await notifications.start();
+    this.notifications = notifications;
+    const runner = <T extends object>(queue: string, handler: (job: T, signal: AbortSignal) => Promise<void>) => {
+      const jobRunner = new JobRunner<T>({
+        boss,
+        queue,
+        concurrency: config.workerConcurrency,
+        pollIntervalMs: 500,
+        heartbeatIntervalMs: 5_000,
+        expireInSeconds: JOB_EXPIRE_SECONDS,
+        logger: this.deps.logger,
+        handler: async (job, signal) => {
+          this.observeWait(queue, job);
+          await handler(job.data, signal);
+        },
+      });
+      jobRunner.start(notifications);
+      this.runners.push(jobRunner);
     };
-    this.workerIds.push(
-      await boss.work<StackWaitJob>(JOB_STACK_WAIT, work, async ([job]) => {
-        this.observeWait(JOB_STACK_WAIT, job!);
-        await handleStackWaitJob(this, job!.data);
-      }),
-      await boss.work<StepJob>(JOB_STEP, work, async ([job]) => {
-        this.observeWait(JOB_STEP, job!);
-        // The job's signal aborts when pg-boss has given the job up (expired, or reclaimed elsewhere).
-        await handleStepJob(this, job!.data, (job as { signal?: AbortSignal }).signal);
-      }),
-      await boss.work<{ deploymentId: string; status: DeploymentStatus }>(JOB_STATUS_REPORT, work, async ([job]) => {
-        this.observeWait(JOB_STATUS_REPORT, job!);
-        const deployment = await loadDeployment(this.deps.sql, job!.data.deploymentId);
-        if (!deployment) return;
-        for (const report of this.reporters) await report(deployment, job!.data.status);
-      }),
-    );
+    runner<StackWaitJob>(JOB_STACK_WAIT, (job) => handleStackWaitJob(this, job));
+    // The signal aborts when the job has run past its expiry (pg-boss hands it out again then).
+    runner<StepJob>(JOB_STEP, (job, signal) => handleStepJob(this, job, signal));
+    runner<{ deploymentId: string; status: DeploymentStatus }>(JOB_STATUS_REPORT, async (job) => {
+      const deployment = await loadDeployment(this.deps.sql, job.deploymentId);
+      if (!deployment) return;
+      for (const report of this.reporters) await report(deployment, job.status);
+    });
     // Nothing waits forever for a job that pg-boss gave up on or that was deleted (workers/sweep.ts).
     this.sweep = startSweep(this);
   }
@@ -151,8 +163,10 @@ export class Engine {
     await this.deps.boss.send(queue, data, startAfter ? { startAfter } : {});
   }
 
+  /** Stops taking jobs and lets the running ones finish (up to 5 s); pg-boss itself is stopped after. */
   async stop(): Promise<void> {
-    // pg-boss's graceful stop (server/start.ts) lets running handlers finish; the sweep is ours.
     await this.sweep?.stop();
+    await Promise.all(this.runners.map((r) => r.stop(5_000)));
+    await this.notifications?.stop();
   }
 }

@@ -1,0 +1,177 @@
+/**
+ * Runs the jobs of one pg-boss queue in this process: one fetch loop, up to `concurrency` handlers
+ * at once, each job settled on its own (complete, or fail into pg-boss's retry).
+ *
+ * Why not `boss.work({ localConcurrency })`: that starts one fetcher per slot, and pg-boss wakes
+ * every one of them for every job that lands on the queue, so a job costs `concurrency` fetches
+ * and an idle process polls `concurrency` times per interval per queue. Here one loop fetches as
+ * many jobs as it has free slots, woken by pg-boss's own NOTIFY (the queue is created with
+ * `notify`), and polls only as a backstop (for jobs sent with a delay, and for a notice missed
+ * while the listener reconnects).
+ *
+ * What pg-boss's worker did for us and this keeps: running jobs send heartbeats (the queue's
+ * `heartbeatSeconds`), so the jobs of a process that died are handed out again; a handler still
+ * running when its job expires is told so through its AbortSignal.
+ */
+import type { Job, PgBoss } from 'pg-boss';
+import postgres, { type Sql } from 'postgres';
+import type { Logger } from '../logger.ts';
+
+export interface JobRunnerOptions<T> {
+  boss: PgBoss;
+  queue: string;
+  concurrency: number;
+  /** Poll this often when nothing woke the loop (ms). */
+  pollIntervalMs: number;
+  /** Refresh the heartbeat of running jobs this often (ms); below the queue's heartbeatSeconds. */
+  heartbeatIntervalMs: number;
+  /** A handler running longer than the job's expiry (this, when the job does not say) is told to give up. */
+  expireInSeconds: number;
+  logger: Logger;
+  handler: (job: Job<T>, signal: AbortSignal) => Promise<void>;
+}
+
+/** Wakes runners when pg-boss announces a job on their queue. One LISTEN connection per process. */
+export class JobNotifications {
+  private readonly runners = new Map<string, Set<() => void>>();
+  private listener?: Sql;
+
+  constructor(private readonly databaseUrl: string, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    this.listener = postgres(this.databaseUrl, { max: 1, onnotice: () => {} });
+    // The channel pg-boss notifies on (its schema's hash), asked of pg-boss's own SQL helper.
+    const [{ channel }] = await this.listener`select ('pgboss_' || left(encode(sha224(${'pgboss'}::bytea), 'hex'), 24)) as channel`;
+    await this.listener.listen(
+      channel as string,
+      (queue) => this.runners.get(queue)?.forEach((wake) => wake()),
+      // After a reconnect, notices sent meanwhile are lost: wake everyone once.
+      () => this.runners.forEach((wakes) => wakes.forEach((wake) => wake())),
+    );
+  }
+
+  subscribe(queue: string, wake: () => void): () => void {
+    const set = this.runners.get(queue) ?? new Set();
+    set.add(wake);
+    this.runners.set(queue, set);
+    return () => set.delete(wake);
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.end({ timeout: 2 }).catch((err) => this.logger.warn({ err }, 'job listener did not close cleanly'));
+  }
+}
+
+export class JobRunner<T extends object> {
+  private running = 0;
+  private stopped = false;
+  private wakeUp?: () => void;
+  private woken = false;
+  private loop?: Promise<void>;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly active = new Map<string, Job<T>>();
+  private readonly settled = new Set<Promise<void>>();
+  private unsubscribe?: () => void;
+
+  constructor(private readonly options: JobRunnerOptions<T>) {}
+
+  start(notifications: JobNotifications): void {
+    this.unsubscribe = notifications.subscribe(this.options.queue, () => this.wake());
+    this.loop = this.run();
+    this.heartbeat = setInterval(() => void this.touch(), this.options.heartbeatIntervalMs);
+    this.heartbeat.unref();
+  }
+
+  private wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  /** Waits for a notice, a free slot, or the poll interval, whichever comes first. */
+  private pause(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        this.woken = false;
+        done();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { boss, queue, concurrency, pollIntervalMs, logger } = this.options;
+    while (!this.stopped) {
+      const free = concurrency - this.running;
+      if (free <= 0) {
+        await this.pause(pollIntervalMs);
+        continue;
+      }
+      let jobs: Job<T>[] = [];
+      try {
+        jobs = await boss.fetch<T>(queue, { batchSize: free, includeMetadata: true } as never);
+      } catch (err) {
+        if (!this.stopped) logger.warn({ err, queue }, 'fetching jobs failed; trying again');
+        await this.pause(pollIntervalMs);
+        continue;
+      }
+      for (const job of jobs) this.execute(job);
+      // A full batch says more may be waiting: fetch again at once.
+      if (jobs.length < free) await this.pause(pollIntervalMs);
+    }
+  }
+
+  private execute(job: Job<T>): void {
+    const { boss, queue, handler, expireInSeconds, logger } = this.options;
+    this.running++;
+    this.active.set(job.id, job);
+    // The job's own expiry (its queue's setting when it was sent), else ours.
+    const seconds = (job as { expireInSeconds?: number }).expireInSeconds ?? expireInSeconds;
+    const expiry = new AbortController();
+    const timer = setTimeout(() => expiry.abort(new Error(`job ran past its expiry of ${seconds} s`)), seconds * 1000);
+    const settle = (async () => {
+      try {
+        await handler(job, expiry.signal);
+        await boss.complete(queue, job.id);
+      } catch (err) {
+        logger.warn({ err, queue, jobId: job.id, data: job.data }, 'job failed; pg-boss will retry it');
+        await boss.fail(queue, job.id, { message: err instanceof Error ? err.message : String(err) }).catch((failErr) => {
+          logger.error({ err: failErr, queue, jobId: job.id }, 'could not record the job failure; it will be retried when it expires');
+        });
+      } finally {
+        clearTimeout(timer);
+        this.active.delete(job.id);
+        // A slot came free: worth a fetch only if the loop had stopped for want of one.
+        if (this.running-- === this.options.concurrency) this.wake();
+      }
+    })();
+    this.settled.add(settle);
+    void settle.finally(() => this.settled.delete(settle));
+  }
+
+  /** Heartbeats of the running jobs, one statement for all of them. */
+  private async touch(): Promise<void> {
+    if (this.active.size === 0) return;
+    await this.options.boss.touch(this.options.queue, [...this.active.keys()]).catch((err) => {
+      this.options.logger.warn({ err, queue: this.options.queue }, 'job heartbeat failed');
+    });
+  }
+
+  /** Stops fetching and waits (up to `timeoutMs`) for the running handlers to finish. */
+  async stop(timeoutMs: number): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearInterval(this.heartbeat);
+    this.wakeUp?.();
+    await this.loop;
+    await Promise.race([Promise.all(this.settled), new Promise((r) => setTimeout(r, timeoutMs))]);
+  }
+}
