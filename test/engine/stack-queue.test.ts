@@ -53,30 +53,20 @@ describe('stack queue', () => {
     expect(stackEvents.data!.items.some((e) => e.type === 'deployment_dequeued' && e.payload.deploymentId === rest[1]!.id)).toBe(true);
   });
 
-  it('terminates a running deployment: its running step finishes first, then the stack goes to the next one', async () => {
+  it('terminates a running deployment: the stack goes to the next one, a late step result is recorded only', async () => {
     const running = await deploy(t.client, { version: 'r1' });
     const next = await deploy(t.client, { version: 'r2' });
     await waitFor(t.client, running.id, ['RUNNING']);
-    const terminated = await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: running.id } } });
-    expect(terminated.data!.status).toBe('TERMINATED');
+    await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: running.id } } });
     const nextDone = await waitFor(t.client, next.id, undefined, 30_000);
     expect(nextDone.status).toBe('DONE');
     const events = await eventsOf(t.client, running.id);
     const terminatedAt = events.findIndex((e) => e.type === 'terminated');
     expect(terminatedAt).toBeGreaterThan(0);
-    // The step that was running when it was terminated still reports; it is recorded, nothing else follows.
+    // The step that was running when it was terminated still reports; it is recorded, nothing follows.
     const late = events.slice(terminatedAt + 1);
     expect(late.every((e) => e.type === 'step_result' && e.status === 'TERMINATED')).toBe(true);
     expect(late.length).toBeLessThanOrEqual(1);
-    // The stack was released by the terminated deployment only once nothing of it was running any more.
-    const released = late.length ? late[0]! : events[terminatedAt]!;
-    const stackEvents = await t.client.GET('/v1/stacks/{environment}/{application}/events', {
-      params: { path: { environment: 'demo', application: 'shop' }, query: { limit: 200 } },
-    });
-    const completed = stackEvents.data!.items.find((e) => e.type === 'deployment_completed' && e.payload.deploymentId === running.id)!;
-    expect(completed.cause).toMatchObject({ kind: 'event', eventId: released.eventId });
-    const nextRun = stackEvents.data!.items.find((e) => e.type === 'run_deployment' && e.payload.deploymentId === next.id)!;
-    expect(nextRun.sequence).toBeGreaterThan(completed.sequence);
   });
 
   it('terminate works from every status and answers 404 for an unknown deployment', async () => {

@@ -81,8 +81,6 @@ export interface DeploymentData {
   stack: StackSnapshot | null;
   recoveries: StackRecovery[];
   steps: DeploymentStep[];
-  /** Terminated while a step was running: the stack is released when that step reports. */
-  stackReleasePending?: boolean;
   error?: string;
   createdAt?: string;
   startedAt?: string;
@@ -142,12 +140,9 @@ function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, Deplo
 /**
  * Ending, the deployment lets go of the stack if it held it (it did from `triggered` on: the stack
  * triggers only the deployment it runs), or leaves the stack's queue if it was waiting there.
- * A deployment terminated while a step is still running holds on until that step reports, so that
- * no step of it can act on the stack once the next deployment has it (see `stackReleasePending`).
  */
 function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): Effect[] {
   const { stackId, deploymentId } = after.data;
-  if (after.data.stackReleasePending) return [];
   if ((ACTIVE_STATUSES as readonly DeploymentStatus[]).includes(after.previousStatus)) {
     return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_completed', deploymentId } }];
   }
@@ -155,12 +150,6 @@ function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, D
     return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_dequeued', deploymentId } }];
   }
   return [];
-}
-
-/** A terminated deployment whose last running step just reported lets go of the stack now. */
-function releaseAfterLastStep(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): Effect[] {
-  if (!after.previousData.stackReleasePending || after.data.stackReleasePending) return [];
-  return [{ kind: 'link', machine: 'stack', entityId: after.data.stackId, event: { type: 'deployment_completed', deploymentId: after.entityId } }];
 }
 
 function finish(data: DeploymentData, at: string | undefined, error?: string): DeploymentData {
@@ -334,14 +323,13 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['TERMINATED'],
       on: 'step_result',
       to: 'same',
-      note: 'late result, recorded; the last one releases the stack',
-      mutate: (data, e) => {
-        const steps = data.steps.map((s) =>
+      note: 'late result, recorded only',
+      mutate: (data, e) => ({
+        ...data,
+        steps: data.steps.map((s) =>
           s.name === e.step ? { ...s, status: e.status, finishedAt: e.at, ...(e.error ? { error: e.error } : {}), ...(e.output ? { output: e.output } : {}) } : s,
-        );
-        return { ...data, steps, stackReleasePending: Boolean(data.stackReleasePending) && steps.some((s) => s.status === 'ACTIVE') };
-      },
-      effects: releaseAfterLastStep,
+        ),
+      }),
     }),
     transition({
       from: ['RUNNING'],
@@ -361,10 +349,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['QUEUED', ...ACTIVE_STATUSES, ...TERMINAL_STATUSES],
       on: 'terminated',
       to: 'TERMINATED',
-      mutate: (data, e) => ({
-        ...finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated')),
-        stackReleasePending: Boolean(data.stackReleasePending) || data.steps.some((s) => s.status === 'ACTIVE'),
-      }),
+      mutate: (data, e) => finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated')),
       effects: releaseStack,
     }),
   ],

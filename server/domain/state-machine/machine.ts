@@ -36,7 +36,6 @@ export interface AfterTransition<S extends string, D, E extends MachineEvent> ex
   entityId: string;
   event: E;
   previousStatus: S;
-  previousData: D;
 }
 
 export interface Transition<S extends string, D, E extends MachineEvent> {
@@ -115,7 +114,7 @@ export function decide<S extends string, D, E extends MachineEvent>(
   transition.guard?.(before, event);
   const data = transition.mutate ? transition.mutate(before.data, event, entityId) : before.data;
   const status = transition.to === 'same' ? before.status : transition.to;
-  const after: AfterTransition<S, D, E> = { entityId, status, data, event, previousStatus: before.status, previousData: before.data };
+  const after: AfterTransition<S, D, E> = { entityId, status, data, event, previousStatus: before.status };
   const effects = [...(transition.effects?.(after) ?? []), ...(machine.afterEach?.(after) ?? [])];
   return { transition: transition as unknown as Transition<S, D, MachineEvent>, status, data, effects };
 }
