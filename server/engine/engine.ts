@@ -8,6 +8,7 @@ import type { Sql, TransactionSql } from 'postgres';
 import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
 import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
+import type { StackData } from '../domain/machines/stack.ts';
 import type { AnyEvent } from '../domain/state-machine/machine.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
@@ -90,7 +91,11 @@ export class Engine {
         this.deps.metrics.deploymentsFinished.inc({ status: t.to, environment: data.environmentName });
       }
     } else if (t.machine === 'stack') {
-      this.deps.logger.info({ stackId: t.entityId, stack: (t.data as { name: string }).name, event: t.event, from: t.from, to: t.to }, `stack ${t.to}`);
+      const stack = t.data as StackData;
+      this.deps.logger.info(
+        { stackId: t.entityId, stack: stack.name, deploymentId: stack.current?.deploymentId, event: t.event, from: t.from, to: t.to },
+        `stack ${t.to}`,
+      );
     }
   }
 

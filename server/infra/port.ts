@@ -12,18 +12,16 @@
  *   waits for CloudFormation or ECS to finish. Database calls are the exception: they are short
  *   SQL sessions and complete before returning.
  * - Failures are thrown as `InfraError` with the provider's code and message, so a failed step
- *   says what AWS said. Throttling is retried inside the implementation; what is thrown is final.
+ *   says what AWS said. Throttling is retried inside the implementation; an error still marked
+ *   `retryable` after that (throttling that lasts, 5xx) makes the step try again later, any
+ *   other fails the step.
  */
 
-/** CloudFormation status grouped the way the deployer reasons about it (o5-domain §8.2). */
-export type CfLifecycle =
-  | 'PROGRESS'
-  | 'ROLLING_BACK'
-  | 'ROLLED_BACK'
-  | 'CREATE_FAILED'
-  | 'MISSING'
-  | 'COMPLETE'
-  | 'TERMINAL';
+import type { ChangeSetLifecycle } from '../domain/cloudformation/change-set-lifecycle.ts';
+import type { CfLifecycle } from '../domain/cloudformation/lifecycle.ts';
+
+/** CloudFormation statuses grouped the way the deployer reasons about them (o5-domain §8.2). */
+export type { CfLifecycle, ChangeSetLifecycle };
 
 export interface StackParameterValue {
   key: string;
@@ -47,8 +45,6 @@ export interface UpdateStackResult {
   /** CloudFormation answered "No updates are to be performed": success, nothing changes. */
   noUpdates: boolean;
 }
-
-export type ChangeSetLifecycle = 'PROGRESS' | 'AVAILABLE' | 'FAILED' | 'EXECUTED';
 
 export interface ChangeSetDescription {
   status: string;

@@ -1,7 +1,4 @@
-/**
- * A CloudFormation change set's Status and ExecutionStatus folded into one lifecycle, the same
- * union as `ChangeSetLifecycle` in server/infra/port.ts.
- */
+/** A CloudFormation change set's Status and ExecutionStatus folded into one lifecycle. */
 export type ChangeSetLifecycle = 'PROGRESS' | 'AVAILABLE' | 'FAILED' | 'EXECUTED';
 
 export class UnknownChangeSetStatusError extends Error {

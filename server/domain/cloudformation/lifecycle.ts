@@ -1,7 +1,6 @@
 /**
  * CloudFormation stack statuses grouped the way the deployer reasons about them (o5-domain §8.2).
- * The same union as `CfLifecycle` in server/infra/port.ts; it lives here because the domain
- * imports nothing from infra, and structural typing keeps the two interchangeable.
+ * The infra port (server/infra/port.ts) speaks in these terms too.
  */
 export type CfLifecycle =
   | 'PROGRESS'
