@@ -168,10 +168,13 @@ export class Engine {
     await this.deps.boss.send(queue, data, startAfter ? { startAfter } : {});
   }
 
-  /** Stops taking jobs and lets the running ones finish (up to 5 s); pg-boss itself is stopped after. */
+  /**
+   * Stops taking jobs and lets the running ones finish (up to 3 s: they only start or look at an
+   * operation; one cut short is handed out again after a restart). pg-boss is stopped after.
+   */
   async stop(): Promise<void> {
     await this.sweep?.stop();
-    await Promise.all(this.runners.map((r) => r.stop(5_000)));
+    await Promise.all(this.runners.map((r) => r.stop(3_000)));
     await this.notifications?.stop();
   }
 }

@@ -58,7 +58,8 @@ export class JobNotifications {
   }
 
   async stop(): Promise<void> {
-    await this.listener?.end({ timeout: 2 }).catch((err) => this.logger.warn({ err }, 'job listener did not close cleanly'));
+    // Nothing to finish on a connection that only listens: close it at once.
+    await this.listener?.end({ timeout: 0 }).catch((err) => this.logger.warn({ err }, 'job listener did not close cleanly'));
   }
 }
 
