@@ -27,11 +27,7 @@
  * credential settings). So the dummy keys are put in `process.env`; each test file runs in a
  * process of its own (vitest forks), and nothing else in that process needs real keys.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CloudFormationClient, CreateStackCommand, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { ECSClient, RegisterContainerInstanceCommand } from '@aws-sdk/client-ecs';
@@ -42,7 +38,7 @@ import postgres from 'postgres';
 import { expect } from 'vitest';
 import type { components } from '../../sdk/client.ts';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
-import type { Moto } from '../support/moto.ts';
+import { startMoto, type Moto } from '../support/moto.ts';
 
 export const REGION = 'us-east-1';
 /** moto's default account. */
@@ -331,73 +327,7 @@ async function createClusterInfra(cf: CloudFormationClient): Promise<Record<stri
  * null when moto_server is not on the PATH. The plugin runs on the Python that moto_server runs on:
  * the interpreter of its `#!` line, or `python3` when moto_server is a shim (pyenv) or a binary.
  */
-export async function startMotoWithSecrets(): Promise<Moto | null> {
-  const motoServer = findOnPath('moto_server');
-  if (!motoServer) return null;
-  const python = pythonOf(motoServer);
-  const plugin = fileURLToPath(new URL('./moto_server_with_secrets.py', import.meta.url));
-
-  const port = await freePort();
-  const child = spawn(python, [plugin, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${python} ${plugin} exited with ${child.exitCode}: ${stderr}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/moto-api/`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`moto (with secrets) did not answer on port ${port} within 20 s: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  // `localhost`: moto's CloudFormation reads a template URL as path-style only when it contains it.
-  return { endpoint: `http://localhost:${port}`, stop };
-}
-
-function pythonOf(script: string): string {
-  try {
-    const firstLine = readFileSync(script, 'utf8').slice(0, 200).split('\n')[0]!;
-    const interpreter = /^#!\s*(\S*python[0-9.]*)\s*$/.exec(firstLine)?.[1];
-    if (interpreter) return interpreter;
-  } catch {
-    // a binary: fall through
-  }
-  return 'python3';
-}
-
-function findOnPath(command: string): string | null {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return join(dir, command);
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+/** moto with one resource type more (AWS::SecretsManager::Secret in CloudFormation), see the plugin. */
+export function startMotoWithSecrets(): Promise<Moto | null> {
+  return startMoto({ plugin: fileURLToPath(new URL('./moto_server_with_secrets.py', import.meta.url)) });
 }

@@ -11,21 +11,30 @@
  * path-style (`<endpoint>/<bucket>/<key>`) only when it contains "localhost".
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
-import { createServer } from 'node:net';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { freePort } from '../../db/embedded.ts';
 
 export interface Moto {
   endpoint: string;
   stop(): Promise<void>;
 }
 
-export async function startMoto(): Promise<Moto | null> {
+export interface MotoOptions {
+  /**
+   * A Python script that extends moto and then runs its server (same arguments as moto_server),
+   * run with the Python that runs moto_server. E.g. test/aws/moto_server_with_secrets.py.
+   */
+  plugin?: string;
+}
+
+export async function startMoto(options: MotoOptions = {}): Promise<Moto | null> {
   const executable = findOnPath('moto_server');
   if (!executable) return null;
 
   const port = await freePort();
-  const child = spawn(executable, ['-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, ...prefix] = options.plugin ? [pythonOf(executable), options.plugin] : [executable];
+  const child = spawn(command!, [...prefix, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -39,7 +48,7 @@ export async function startMoto(): Promise<Moto | null> {
 
   const deadline = Date.now() + 20_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}: ${stderr}`);
+    if (child.exitCode !== null) throw new Error(`${[command, ...prefix].join(' ')} exited with ${child.exitCode}: ${stderr}`);
     try {
       const response = await fetch(`http://127.0.0.1:${port}/moto-api/`);
       if (response.ok) break;
@@ -69,13 +78,14 @@ function findOnPath(command: string): string | null {
   return null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
+/** The Python of a moto_server script (its shebang), so a plugin runs with the same moto. */
+function pythonOf(script: string): string {
+  try {
+    const firstLine = readFileSync(script, 'utf8').slice(0, 200).split('\n')[0]!;
+    const interpreter = /^#!\s*(\S*python[0-9.]*)\s*$/.exec(firstLine)?.[1];
+    if (interpreter) return interpreter;
+  } catch {
+    // a binary: fall through
+  }
+  return 'python3';
 }
