@@ -13,11 +13,11 @@ import type { AnyEvent } from '../domain/state-machine/machine.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { JobNotifications, JobRunner } from './job-runner.ts';
+import { JobNotifications, JobRunner, runningJob } from './job-runner.ts';
 import { sendJob } from './jobs.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause, type StoredState } from './state-store.ts';
-import { inTransaction } from './transaction.ts';
+import { inTransaction, pgBossAdapter } from './transaction.ts';
 import { handleStackWaitJob, type StackWaitJob } from './workers/stack-wait-worker.ts';
 import { loadDeployment } from './workers/load.ts';
 import { handleStepJob, type StepJob } from './workers/step-worker.ts';
@@ -63,18 +63,33 @@ export class Engine {
     this.store = new StateStore(machines, (tx, job) => sendJob(deps.boss, tx, job));
   }
 
-  /** Applies one event in a transaction of its own (with everything it chains, links and enqueues). */
-  async apply<D = unknown>(machine: string, entityId: string, event: AnyEvent, cause: Cause, eventId: string = newId()): Promise<StoredState<D>> {
-    return this.transaction((tx, applied) => this.store.apply<D>(tx, machine, entityId, { eventId, event, cause }, applied));
+  /**
+   * Applies one event in a transaction of its own (with everything it chains, links and enqueues).
+   * `settlesJob`: this is the last thing the running job does, so the job is completed in the same
+   * transaction: the result and the end of the job commit together (and one commit is saved).
+   */
+  async apply<D = unknown>(
+    machine: string,
+    entityId: string,
+    event: AnyEvent,
+    cause: Cause,
+    eventId: string = newId(),
+    options: { settlesJob?: boolean } = {},
+  ): Promise<StoredState<D>> {
+    return this.transaction((tx, applied) => this.store.apply<D>(tx, machine, entityId, { eventId, event, cause }, applied), options);
   }
 
   /** Runs state changes in one transaction; what they did is logged and counted once it committed. */
-  async transaction<T>(work: (tx: TransactionSql, applied: AppliedTransition[]) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: TransactionSql, applied: AppliedTransition[]) => Promise<T>, options: { settlesJob?: boolean } = {}): Promise<T> {
+    const job = options.settlesJob ? runningJob.getStore() : undefined;
     let applied: AppliedTransition[] = [];
-    const result = await inTransaction(this.deps.sql, (tx) => {
+    const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
-      return work(tx, applied);
+      const value = await work(tx, applied);
+      if (job && !job.settled) await this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx) });
+      return value;
     });
+    if (job) job.settled = true;
     for (const t of applied) this.observe(t);
     return result;
   }
@@ -162,10 +177,23 @@ export class Engine {
     if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
   }
 
-  /** Sends a job outside any state change (polls of long operations). */
+  /**
+   * Sends a job outside any state change (the next poll of a long operation). Sent from a running
+   * job, it replaces that job: the new one is sent and the running one completed in one transaction.
+   */
   async sendJob(queue: string, data: object, startAfterSeconds?: number): Promise<void> {
     const startAfter = startAfterSeconds ? new Date(Date.now() + startAfterSeconds * 1000) : undefined;
-    await this.deps.boss.send(queue, data, startAfter ? { startAfter } : {});
+    const job = runningJob.getStore();
+    if (!job || job.settled) {
+      await this.deps.boss.send(queue, data, startAfter ? { startAfter } : {});
+      return;
+    }
+    await inTransaction(this.deps.sql, async (tx) => {
+      const db = pgBossAdapter(tx);
+      await this.deps.boss.send(queue, data, { db, ...(startAfter ? { startAfter } : {}) });
+      await this.deps.boss.complete(job.queue, job.id, null, { db });
+    });
+    job.settled = true;
   }
 
   /**

@@ -13,9 +13,20 @@
  * `heartbeatSeconds`), so the jobs of a process that died are handed out again; a handler still
  * running when its job expires is told so through its AbortSignal.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Job, PgBoss } from 'pg-boss';
 import postgres, { type Sql } from 'postgres';
 import type { Logger } from '../logger.ts';
+
+/** The job a handler is running, so that its last state change can complete it in the same transaction. */
+export interface RunningJob {
+  queue: string;
+  id: string;
+  /** Completed by the handler's own transaction (the runner then has nothing left to do). */
+  settled: boolean;
+}
+
+export const runningJob = new AsyncLocalStorage<RunningJob>();
 
 export interface JobRunnerOptions<T> {
   boss: PgBoss;
@@ -138,10 +149,11 @@ export class JobRunner<T extends object> {
     const seconds = (job as { expireInSeconds?: number }).expireInSeconds ?? expireInSeconds;
     const expiry = new AbortController();
     const timer = setTimeout(() => expiry.abort(new Error(`job ran past its expiry of ${seconds} s`)), seconds * 1000);
+    const current: RunningJob = { queue, id: job.id, settled: false };
     const settle = (async () => {
       try {
-        await handler(job, expiry.signal);
-        await boss.complete(queue, job.id);
+        await runningJob.run(current, () => handler(job, expiry.signal));
+        if (!current.settled) await boss.complete(queue, job.id);
       } catch (err) {
         logger.warn({ err, queue, jobId: job.id, data: job.data }, 'job failed; pg-boss will retry it');
         await boss.fail(queue, job.id, { message: err instanceof Error ? err.message : String(err) }).catch((failErr) => {

@@ -43,7 +43,9 @@ export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Pro
   const poll = job.poll ?? 0;
 
   const fail = (error: string) =>
-    engine.apply('deployment', data.deploymentId, { type: 'stack_wait_failure', error }, cause, derivedEventId(data.deploymentId, 'stack_wait_failure'));
+    engine.apply('deployment', data.deploymentId, { type: 'stack_wait_failure', error }, cause, derivedEventId(data.deploymentId, 'stack_wait_failure'), {
+      settlesJob: true,
+    });
   const pollAgain = () => engine.sendJob(JOB_STACK_WAIT, { deploymentId: data.deploymentId, poll: poll + 1 }, pollDelaySeconds(poll));
   const waitingSince = Date.parse(data.startedAt ?? new Date().toISOString());
   const deadlineSeconds = config.stepDeadlines.stack_wait!;
@@ -93,7 +95,9 @@ export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Pro
   }
 
   const available = (found: StackSnapshot | null) =>
-    engine.apply('deployment', data.deploymentId, { type: 'stack_available', stack: found }, cause, derivedEventId(data.deploymentId, 'stack_available'));
+    engine.apply('deployment', data.deploymentId, { type: 'stack_available', stack: found }, cause, derivedEventId(data.deploymentId, 'stack_available'), {
+      settlesJob: true,
+    });
 
   if (!stack) return void (await available(null));
 

@@ -150,5 +150,6 @@ export async function handleStepJob(engine: Engine, job: StepJob, signal?: Abort
     cause,
     // One result per step: a retried job applying it again is a no-op.
     derivedEventId(deployment.id, `step_result:${step.name}`),
+    { settlesJob: true },
   );
 }
