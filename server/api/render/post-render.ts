@@ -4,13 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
-import type { ClusterData } from '../../domain/machines/cluster.ts';
-import { NotFoundError } from '../../domain/errors.ts';
-import { isUuid, uuidV5 } from '../../domain/ids.ts';
-import type { EnvironmentData } from '../../domain/machines/environment.ts';
+import { uuidV5 } from '../../domain/ids.ts';
 import { buildPlan, describePlan } from '../../domain/plan/index.ts';
 import { buildDeploymentSpec } from '../../domain/spec/index.ts';
-import { readApplication } from '../../engine/commands/request-deployment.ts';
+import { loadEnvironment, readApplication } from '../../engine/commands/request-deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { flagsSchema } from '../deployments/deployment-schemas.ts';
@@ -76,21 +73,15 @@ export const registerRender: RouteRegistrar = (app) =>
     const body = c.req.valid('json');
     const { sql } = c.get('services');
     const application = readApplication(body);
-    const [env] = isUuid(body.environment)
-      ? await sql`select data from environments where id = ${body.environment} or name = ${body.environment} limit 1`
-      : await sql`select data from environments where name = ${body.environment}`;
-    if (!env) throw new NotFoundError(`environment '${body.environment}' does not exist`);
-    const envData = env.data as EnvironmentData;
-    const [cluster] = await sql`select data from clusters where id = ${envData.clusterId}`;
-    if (!cluster) throw new NotFoundError(`cluster '${envData.clusterName}' does not exist`);
+    const { environment, cluster } = await loadEnvironment(sql, body.environment);
     // A stable id, so rendering the same request twice gives the same template key.
     const deploymentId = uuidV5(RENDER_NAMESPACE, createHash('sha256').update(JSON.stringify(body)).digest('hex'));
     const { spec, template } = buildDeploymentSpec({
       deploymentId,
       application,
       version: body.version,
-      environment: envData.config!,
-      cluster: (cluster.data as ClusterData).config!,
+      environment: environment.config!,
+      cluster: cluster.config!,
       flags: body.flags,
     });
     const plan = buildPlan(spec, body.stackState ?? null);

@@ -82,7 +82,8 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-async function loadEnvironment(sql: Sql, nameOrId: string) {
+/** An environment by name or id, with the effective config of its cluster; 404 for either missing. */
+export async function loadEnvironment(sql: Sql, nameOrId: string) {
   const [env] = isUuid(nameOrId)
     ? await sql`select id, status, data from environments where id = ${nameOrId} or name = ${nameOrId} limit 1`
     : await sql`select id, status, data from environments where name = ${nameOrId}`;
