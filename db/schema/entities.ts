@@ -3,7 +3,6 @@
  * append-only event table holding every event with the state after it. The same two shapes serve
  * every state machine (server/domain/state-machine), so the engine writes them with one set of SQL.
  */
-
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, bigserial } from 'drizzle-orm/pg-core';
 
 const timestamps = {

@@ -2,7 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
-import { decodeCursor, encodeCursor, pageOf, pageQuerySchema } from '../pagination.ts';
+import { decodeCursor, page, pageOf, pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { clusterSchema } from './cluster-schemas.ts';
 import { listClusterRows } from './read-cluster.ts';
@@ -26,7 +26,6 @@ export const registerListClusters: RouteRegistrar = (app) =>
     const { limit, cursor } = c.req.valid('query');
     const after = decodeCursor(cursor, (v): v is string => typeof v === 'string');
     const rows = await listClusterRows(c.get('services').sql, after, limit);
-    const items = rows.slice(0, limit);
-    return c.json({ items: items.map((r) => r.response), nextCursor: rows.length > limit ? encodeCursor(items.at(-1)!.name) : null }, 200);
+    return c.json(page(rows, limit, (r) => r.response, (r) => r.name), 200);
   });
 
