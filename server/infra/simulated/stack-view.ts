@@ -2,12 +2,22 @@
  * A simulated stack as it stands at a given moment, computed from its row: the status its current
  * operation has reached, and the template, parameters and outputs in force.
  */
+import { getTableColumns } from 'drizzle-orm';
 import type { simStacks } from '../../../db/schema/simulator.ts';
 import { cfLifecycle } from '../../domain/cloudformation/lifecycle.ts';
 import type { StackDescription } from '../port.ts';
 import { stackProgression, statusAt } from './progressions.ts';
 
 export type SimStackRow = typeof simStacks.$inferSelect;
+
+/** A stack row without its template bodies: all that describing a stack or reading its parameters needs. */
+export type SimStackHeader = Omit<SimStackRow, 'templateBody' | 'targetTemplateBody'>;
+
+/** The columns of a SimStackHeader, for selects that leave the (large) template bodies in the table. */
+export function headerColumns(table: typeof simStacks) {
+  const { templateBody: _body, targetTemplateBody: _target, ...columns } = getTableColumns(table);
+  return columns;
+}
 
 /** What the stack is made of at a moment. */
 export interface StackContent {
@@ -17,15 +27,23 @@ export interface StackContent {
   outputs: Record<string, string>;
 }
 
-export interface StackView {
-  row: SimStackRow;
+/** Where a stack stands at a moment, and its parameters and outputs in force then. */
+export interface StackStatusView<R extends SimStackHeader = SimStackHeader> {
+  row: R;
   status: string;
   finished: boolean;
-  content: StackContent;
+  /** The operation completed as asked: its target content is in force. */
+  applied: boolean;
+  parameters: Record<string, string>;
+  outputs: Record<string, string>;
   statusReason?: string;
 }
 
-export function viewStack(row: SimStackRow, now: number): StackView {
+export interface StackView extends StackStatusView<SimStackRow> {
+  content: StackContent;
+}
+
+export function viewStackStatus<R extends SimStackHeader>(row: R, now: number): StackStatusView<R> {
   const { status, finished } = statusAt(
     stackProgression(row.operation, row.outcome),
     row.startedAt.getTime(),
@@ -35,29 +53,42 @@ export function viewStack(row: SimStackRow, now: number): StackView {
   // The operation's changes count only once it completed as asked; until then, and after a
   // rollback or failure, the stack is what it was before.
   const applied = finished && row.outcome === 'success';
-  const content: StackContent = {
-    templateBody: (applied && row.targetTemplateBody) || row.templateBody,
-    templateUrl: (applied && row.targetTemplateUrl) || row.templateUrl,
+  const showsReason = row.reason !== null && /ROLLBACK|FAILED/.test(status);
+  return {
+    row,
+    status,
+    finished,
+    applied,
     parameters: (applied && row.targetParameters) || row.parameters,
     outputs: (applied && row.targetOutputs) || row.outputs,
+    ...(showsReason && { statusReason: row.reason! }),
   };
-  const showsReason = row.reason !== null && /ROLLBACK|FAILED/.test(status);
-  return { row, status, finished, content, ...(showsReason && { statusReason: row.reason! }) };
 }
 
-export function isDeleted(view: StackView): boolean {
+export function viewStack(row: SimStackRow, now: number): StackView {
+  const view = viewStackStatus(row, now);
+  const content: StackContent = {
+    templateBody: (view.applied && row.targetTemplateBody) || row.templateBody,
+    templateUrl: (view.applied && row.targetTemplateUrl) || row.templateUrl,
+    parameters: view.parameters,
+    outputs: view.outputs,
+  };
+  return { ...view, content };
+}
+
+export function isDeleted(view: StackStatusView): boolean {
   return view.status === 'DELETE_COMPLETE';
 }
 
-export function describeView(view: StackView): StackDescription {
+export function describeView(view: StackStatusView): StackDescription {
   return {
     stackName: view.row.name,
     stackId: view.row.stackId,
     status: view.status,
     lifecycle: cfLifecycle(view.status),
     ...(view.statusReason !== undefined && { statusReason: view.statusReason }),
-    outputs: { ...view.content.outputs },
-    parameters: { ...view.content.parameters },
+    outputs: { ...view.outputs },
+    parameters: { ...view.parameters },
     lastClientToken: view.row.clientToken,
   };
 }

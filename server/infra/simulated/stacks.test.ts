@@ -538,4 +538,49 @@ describe('listener rules', () => {
     expect(await infra.listenerRulePriorities(LISTENER)).toContain(17);
     expect(await infra.listenerRulePriorities('arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/none')).toEqual([]);
   });
+
+  // Priorities unique to each test: the stacks of earlier tests share the listener.
+  const unique = () => String(1000 + Math.floor(Math.random() * 40_000));
+  const update = (overrides: Record<string, string>, step: string) =>
+    templateUrl().then((url) => infra.updateStack({ stackName, templateUrl: url, parameters: appParameters(overrides), clientToken: token(step) }));
+
+  it('counts the parameters in force: the old priority while an update runs, the new one once it completed', async () => {
+    const [before, after] = [unique(), unique()];
+    await createdStack();
+    await updatedStack({ ListenerRulePriorityFirstabc: before });
+    await update({ ListenerRulePriorityFirstabc: after }, 'CF.Update2');
+    clock.advance(300);
+    expect(await infra.listenerRulePriorities(LISTENER)).toContain(Number(before));
+    expect(await infra.listenerRulePriorities(LISTENER)).not.toContain(Number(after));
+    clock.advance(1000);
+    expect(await infra.listenerRulePriorities(LISTENER)).toContain(Number(after));
+    expect(await infra.listenerRulePriorities(LISTENER)).not.toContain(Number(before));
+  });
+
+  it('keeps the old priority after a rollback, and none once the stack is deleted', async () => {
+    const [before, after] = [unique(), unique()];
+    await createdStack();
+    await updatedStack({ ListenerRulePriorityFirstabc: before });
+    await addFault(testDb.sql, { stack: stackName, fault: 'rollback', times: 1 });
+    await update({ ListenerRulePriorityFirstabc: after }, 'CF.Update2');
+    clock.advance(2000);
+    expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(await infra.listenerRulePriorities(LISTENER)).toContain(Number(before));
+    expect(await infra.listenerRulePriorities(LISTENER)).not.toContain(Number(after));
+    await infra.deleteStack({ stackName, clientToken: token('delete') });
+    clock.advance(2000);
+    expect(await infra.listenerRulePriorities(LISTENER)).not.toContain(Number(before));
+  });
+
+  it('drops a stack that moved to another listener once the move completed', async () => {
+    const priority = unique();
+    await createdStack();
+    await updatedStack({ ListenerRulePriorityFirstabc: priority });
+    await update({ ListenerARN: `${LISTENER}-other`, ListenerRulePriorityFirstabc: priority }, 'CF.Update2');
+    clock.advance(300);
+    expect(await infra.listenerRulePriorities(LISTENER)).toContain(Number(priority));
+    clock.advance(1000);
+    expect(await infra.listenerRulePriorities(LISTENER)).not.toContain(Number(priority));
+    expect(await infra.listenerRulePriorities(`${LISTENER}-other`)).toEqual([Number(priority)]);
+  });
 });

@@ -4,7 +4,7 @@
  * a repeated client token).
  */
 import { randomUUID } from 'node:crypto';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { simStacks } from '../../../db/schema/simulator.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
@@ -19,7 +19,8 @@ import {
   recordNoUpdates,
   requireStack,
 } from './stack-operations.ts';
-import { describeView, isDeleted, viewStack, type StackView } from './stack-view.ts';
+import { stackProgression, statusAt } from './progressions.ts';
+import { describeView, headerColumns, isDeleted, viewStackStatus, type StackView } from './stack-view.ts';
 import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
 import { readTemplate } from './template-storage.ts';
 import type { SimTx } from './store.ts';
@@ -32,9 +33,9 @@ const DELETE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const RECOVERY_FAULTS: FaultKind[] = ['latencyMs'];
 
 export async function describeStack(ctx: SimContext, stackName: string): Promise<StackDescription | null> {
-  const [row] = await ctx.db.select().from(simStacks).where(eq(simStacks.name, stackName));
+  const [row] = await ctx.db.select(headerColumns(simStacks)).from(simStacks).where(eq(simStacks.name, stackName));
   if (!row) return null;
-  const view = viewStack(row, ctx.now());
+  const view = viewStackStatus(row, ctx.now());
   return isDeleted(view) ? null : describeView(view);
 }
 
@@ -239,17 +240,35 @@ export async function deleteStack(ctx: SimContext, input: { stackName: string; c
 /**
  * Priorities of the listener rules the simulated stacks hold on a listener: the values of their
  * `ListenerRulePriority*` parameters, on stacks whose `ListenerARN` parameter is that listener.
+ * Every stack of a cluster shares its listener, so this reads every stack there: SQL picks the
+ * priorities out of both parameter sets (before and after the operation), and the operation's
+ * progress, computed here, says which set is in force.
  */
 export async function listenerRulePriorities(ctx: SimContext, listenerArn: string): Promise<number[]> {
   const now = ctx.now();
-  const rows = await ctx.db.select().from(simStacks);
+  const prioritiesOf = (column: typeof simStacks.parameters | typeof simStacks.targetParameters) =>
+    sql<string[] | null>`case when ${column}->>'ListenerARN' = ${listenerArn} then
+      array(select value from jsonb_each_text(${column}) where key like 'ListenerRulePriority%' and value ~ '^[0-9]+$') end`;
+  const rows = await ctx.db
+    .select({
+      operation: simStacks.operation,
+      outcome: simStacks.outcome,
+      startedAt: simStacks.startedAt,
+      durationMs: simStacks.durationMs,
+      before: prioritiesOf(simStacks.parameters),
+      after: prioritiesOf(simStacks.targetParameters),
+      hasTarget: sql<boolean>`${simStacks.targetParameters} is not null`,
+    })
+    .from(simStacks)
+    .where(sql`${simStacks.parameters}->>'ListenerARN' = ${listenerArn} or ${simStacks.targetParameters}->>'ListenerARN' = ${listenerArn}`);
   const priorities: number[] = [];
   for (const row of rows) {
-    const view = viewStack(row, now);
-    if (isDeleted(view) || view.content.parameters.ListenerARN !== listenerArn) continue;
-    for (const [key, value] of Object.entries(view.content.parameters)) {
-      if (key.startsWith('ListenerRulePriority') && /^\d+$/.test(value)) priorities.push(Number(value));
-    }
+    const { status, finished } = statusAt(stackProgression(row.operation, row.outcome), row.startedAt.getTime(), row.durationMs, now);
+    if (status === 'DELETE_COMPLETE') continue;
+    // As in the stack's view: the target parameters are in force once the operation completed as asked.
+    // (null: that set names another listener.)
+    const inForce = finished && row.outcome === 'success' && row.hasTarget ? row.after : row.before;
+    for (const value of inForce ?? []) priorities.push(Number(value));
   }
   return priorities.sort((a, b) => a - b);
 }
