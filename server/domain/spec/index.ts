@@ -2,5 +2,5 @@
 export { buildDeploymentSpec, templateKey, type BuildDeploymentSpecInput, type DeploymentSpec, type TemplateLocation } from './build-spec.ts';
 export { fullDatabaseName, type AuroraConnection, type PostgresSpec } from './database-specs.ts';
 export { deploymentFlagsSchema, FLAG_NAMES, resolveFlags, type DeploymentFlags, type ResolvedDeploymentFlags } from './flags.ts';
-export { PRIORITY_RANGES, resolveStackParameters, type ApplyContext } from './priorities.ts';
+export { needsFreePriorities, PRIORITY_RANGES, resolveStackParameters, type ApplyContext } from './priorities.ts';
 export { wellKnownValues, type StackParameter } from './stack-parameters.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../errors.ts';
-import { resolveStackParameters, type ApplyContext } from './priorities.ts';
+import { needsFreePriorities, resolveStackParameters, type ApplyContext } from './priorities.ts';
 import type { StackParameter } from './stack-parameters.ts';
 
 const priority = (name: string, routeGroup: 'ROUTE_GROUP_FIRST' | 'ROUTE_GROUP_NORMAL' | 'ROUTE_GROUP_UNSPECIFIED' | 'ROUTE_GROUP_FALLBACK'): StackParameter => ({
@@ -63,5 +63,20 @@ describe('resolveStackParameters', () => {
   it('rejects a desired count that is not a whole number', () => {
     expect(() => resolveStackParameters([], context({ desiredCount: -1 }))).toThrow(DomainError);
     expect(() => resolveStackParameters([], context({ desiredCount: 0.5 }))).toThrow(DomainError);
+  });
+});
+
+describe('needsFreePriorities', () => {
+  it('is false when every rule keeps its previous priority, or there are no rules', () => {
+    const parameters = [priority('A', 'ROUTE_GROUP_NORMAL'), priority('B', 'ROUTE_GROUP_FIRST'), { name: 'EnvName', value: 'prod' }];
+    expect(needsFreePriorities(parameters, { A: '1500', B: '7' })).toBe(false);
+    expect(needsFreePriorities([{ name: 'EnvName', value: 'prod' }], {})).toBe(false);
+  });
+
+  it('is true for a new stack, a new rule, a priority out of its range, or two rules that kept the same one', () => {
+    expect(needsFreePriorities([priority('A', 'ROUTE_GROUP_NORMAL')], {})).toBe(true);
+    expect(needsFreePriorities([priority('A', 'ROUTE_GROUP_NORMAL'), priority('New', 'ROUTE_GROUP_NORMAL')], { A: '1500' })).toBe(true);
+    expect(needsFreePriorities([priority('A', 'ROUTE_GROUP_FIRST')], { A: '1500' })).toBe(true);
+    expect(needsFreePriorities([priority('A', 'ROUTE_GROUP_NORMAL'), priority('B', 'ROUTE_GROUP_NORMAL')], { A: '1500', B: '1500' })).toBe(true);
   });
 });

@@ -25,6 +25,36 @@ export interface ApplyContext {
   usedPriorities: number[];
 }
 
+type WantedPriority = { name: string; group: RouteGroup };
+
+function wantedPriorities(parameters: StackParameter[]): WantedPriority[] {
+  return parameters.flatMap((p) => ('resolve' in p && 'rulePriority' in p.resolve ? [{ name: p.name, group: p.resolve.rulePriority.routeGroup }] : []));
+}
+
+/** The priorities rules keep from the stack's previous parameters (sticky: in range, not claimed twice). */
+function keptPriorities(wanted: WantedPriority[], previousParameters: Record<string, string>): Map<string, number> {
+  const kept = new Map<string, number>();
+  const claimed = new Set<number>();
+  for (const { name, group } of wanted) {
+    const previous = Number(previousParameters[name]);
+    const [from, to] = PRIORITY_RANGES[group];
+    if (Number.isInteger(previous) && previous >= from && previous < to && !claimed.has(previous)) {
+      kept.set(name, previous);
+      claimed.add(previous);
+    }
+  }
+  return kept;
+}
+
+/**
+ * Whether some rule needs a new priority, and so the priorities in use on the listener: a stack
+ * deployed before keeps its own, and asks the load balancer nothing (its rule reads are throttled).
+ */
+export function needsFreePriorities(parameters: StackParameter[], previousParameters: Record<string, string>): boolean {
+  const wanted = wantedPriorities(parameters);
+  return keptPriorities(wanted, previousParameters).size < wanted.length;
+}
+
 export function resolveStackParameters(parameters: StackParameter[], context: ApplyContext): { key: string; value: string }[] {
   const { desiredCount, previousParameters, usedPriorities } = context;
   if (!Number.isInteger(desiredCount) || desiredCount < 0) {
@@ -32,19 +62,9 @@ export function resolveStackParameters(parameters: StackParameter[], context: Ap
   }
 
   const taken = new Set(usedPriorities);
-  const priorities = new Map<string, number>();
-  const wantsPriority = parameters.flatMap((p) => ('resolve' in p && 'rulePriority' in p.resolve ? [{ name: p.name, group: p.resolve.rulePriority.routeGroup }] : []));
-
-  // Sticky ones first, so that a new rule cannot take a priority an existing rule keeps.
-  const claimed = new Set<number>();
-  for (const { name, group } of wantsPriority) {
-    const previous = Number(previousParameters[name]);
-    const [from, to] = PRIORITY_RANGES[group];
-    if (Number.isInteger(previous) && previous >= from && previous < to && !claimed.has(previous)) {
-      priorities.set(name, previous);
-      claimed.add(previous);
-    }
-  }
+  const wantsPriority = wantedPriorities(parameters);
+  const priorities = keptPriorities(wantsPriority, previousParameters);
+  const claimed = new Set(priorities.values());
   for (const { name, group } of wantsPriority) {
     if (priorities.has(name)) continue;
     const [from, to] = PRIORITY_RANGES[group];

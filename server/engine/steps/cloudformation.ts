@@ -5,7 +5,7 @@
  * status and the reason CloudFormation gave.
  */
 import type { CfCreateStep, CfPlanStep, CfScaleStep, CfStackInput, CfUpdateStep } from '../../domain/plan/index.ts';
-import { resolveStackParameters } from '../../domain/spec/index.ts';
+import { needsFreePriorities, resolveStackParameters } from '../../domain/spec/index.ts';
 import { InfraError, type StackDescription } from '../../infra/port.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -40,21 +40,20 @@ async function noUpdates(ctx: StepContext, stackName: string): Promise<StepProgr
   return done({ outputs: stack?.outputs ?? {}, status: 'NO UPDATES TO BE PERFORMED' });
 }
 
-/** The stack's parameters as this step sends them: desired count and listener rule priorities resolved now. */
+/**
+ * The stack's parameters as this step sends them: desired count and listener rule priorities
+ * resolved now. The listener is asked which priorities are taken only when a rule has none to keep.
+ */
 async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
-  const needsPriorities = input.parameters.some((p) => 'resolve' in p && 'rulePriority' in p.resolve);
   const current = await ctx.infra.describeStack(input.stackName);
+  const previousParameters = current?.parameters ?? {};
   let usedPriorities: number[] = [];
-  if (needsPriorities) {
+  if (needsFreePriorities(input.parameters, previousParameters)) {
     const listener = input.parameters.find((p) => p.name === 'ListenerARN');
     if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
     usedPriorities = await ctx.infra.listenerRulePriorities(listener.value);
   }
-  return resolveStackParameters(input.parameters, {
-    desiredCount: input.desiredCount,
-    previousParameters: current?.parameters ?? {},
-    usedPriorities,
-  });
+  return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities });
 }
 
 /** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */
