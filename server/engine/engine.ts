@@ -145,6 +145,7 @@ export class Engine {
     const runner = <T extends object>(queue: string, handler: (job: T, signal: AbortSignal) => Promise<void>) => {
       const jobRunner = new JobRunner<T>({
         boss,
+        sql: this.deps.sql,
         queue,
         concurrency: config.workerConcurrency,
         pollIntervalMs: 500,
@@ -185,7 +186,7 @@ export class Engine {
     const startAfter = startAfterSeconds ? new Date(Date.now() + startAfterSeconds * 1000) : undefined;
     const job = runningJob.getStore();
     if (!job || job.settled) {
-      await this.deps.boss.send(queue, data, startAfter ? { startAfter } : {});
+      await this.deps.boss.send(queue, data, { db: pgBossAdapter(this.deps.sql), ...(startAfter ? { startAfter } : {}) });
       return;
     }
     await inTransaction(this.deps.sql, async (tx) => {

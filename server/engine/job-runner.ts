@@ -14,9 +14,10 @@
  * running when its job expires is told so through its AbortSignal.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Job, PgBoss } from 'pg-boss';
+import type { Db as IDatabase, Job, PgBoss } from 'pg-boss';
 import postgres, { type Sql } from 'postgres';
 import type { Logger } from '../logger.ts';
+import { pgBossAdapter } from './transaction.ts';
 
 /** The job a handler is running, so that its last state change can complete it in the same transaction. */
 export interface RunningJob {
@@ -30,6 +31,8 @@ export const runningJob = new AsyncLocalStorage<RunningJob>();
 
 export interface JobRunnerOptions<T> {
   boss: PgBoss;
+  /** The pool pg-boss's fetches and settlements run on (see pgBossAdapter). */
+  sql: Sql;
   queue: string;
   concurrency: number;
   /** Poll this often when nothing woke the loop (ms). */
@@ -84,8 +87,11 @@ export class JobRunner<T extends object> {
   private readonly active = new Map<string, Job<T>>();
   private readonly settled = new Set<Promise<void>>();
   private unsubscribe?: () => void;
+  private readonly db: IDatabase;
 
-  constructor(private readonly options: JobRunnerOptions<T>) {}
+  constructor(private readonly options: JobRunnerOptions<T>) {
+    this.db = pgBossAdapter(options.sql);
+  }
 
   start(notifications: JobNotifications): void {
     this.unsubscribe = notifications.subscribe(this.options.queue, () => this.wake());
@@ -129,7 +135,7 @@ export class JobRunner<T extends object> {
       }
       let jobs: Job<T>[] = [];
       try {
-        jobs = await boss.fetch<T>(queue, { batchSize: free, includeMetadata: true } as never);
+        jobs = await boss.fetch<T>(queue, { batchSize: free, includeMetadata: true, db: this.db } as never);
       } catch (err) {
         if (!this.stopped) logger.warn({ err, queue }, 'fetching jobs failed; trying again');
         await this.pause(pollIntervalMs);
@@ -153,10 +159,10 @@ export class JobRunner<T extends object> {
     const settle = (async () => {
       try {
         await runningJob.run(current, () => handler(job, expiry.signal));
-        if (!current.settled) await boss.complete(queue, job.id);
+        if (!current.settled) await boss.complete(queue, job.id, null, { db: this.db });
       } catch (err) {
         logger.warn({ err, queue, jobId: job.id, data: job.data }, 'job failed; pg-boss will retry it');
-        await boss.fail(queue, job.id, { message: err instanceof Error ? err.message : String(err) }).catch((failErr) => {
+        await boss.fail(queue, job.id, { message: err instanceof Error ? err.message : String(err) }, { db: this.db }).catch((failErr) => {
           logger.error({ err: failErr, queue, jobId: job.id }, 'could not record the job failure; it will be retried when it expires');
         });
       } finally {
@@ -173,7 +179,7 @@ export class JobRunner<T extends object> {
   /** Heartbeats of the running jobs, one statement for all of them. */
   private async touch(): Promise<void> {
     if (this.active.size === 0) return;
-    await this.options.boss.touch(this.options.queue, [...this.active.keys()]).catch((err) => {
+    await this.options.boss.touch(this.options.queue, [...this.active.keys()], { db: this.db }).catch((err) => {
       this.options.logger.warn({ err, queue: this.options.queue }, 'job heartbeat failed');
     });
   }

@@ -29,11 +29,17 @@ function toParameter(value: unknown): unknown {
   return value;
 }
 
-/** Lets pg-boss write its jobs inside one of our transactions (its `db` option). */
-export function pgBossAdapter(tx: TransactionSql): IDatabase {
+/**
+ * Lets pg-boss run its statements on our connections (its `db` option): inside one of our
+ * transactions, or on our pool. pg-boss's own pool plans every statement afresh; here a statement
+ * with parameters is prepared once per connection, which spares Postgres re-planning pg-boss's
+ * large fetch, send and complete queries on every job. (A statement without parameters may hold
+ * several commands, which cannot be prepared.)
+ */
+export function pgBossAdapter(db: Sql | TransactionSql): IDatabase {
   return {
     executeSql: async (text, values = []) => ({
-      rows: await tx.unsafe(text, values.map(toParameter) as never[]),
+      rows: await db.unsafe(text, values.map(toParameter) as never[], { prepare: values.length > 0 }),
     }),
   };
 }
