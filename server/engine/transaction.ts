@@ -29,17 +29,23 @@ function toParameter(value: unknown): unknown {
   return value;
 }
 
+/** A text with a command after a semicolon holds several commands, which cannot be prepared. */
+const severalCommands = /;\s*\S/;
+
 /**
  * Lets pg-boss run its statements on our connections (its `db` option): inside one of our
- * transactions, or on our pool. pg-boss's own pool plans every statement afresh; here a statement
- * with parameters is prepared once per connection, which spares Postgres re-planning pg-boss's
- * large fetch, send and complete queries on every job. (A statement without parameters may hold
- * several commands, which cannot be prepared.)
+ * transactions, or on our pool. pg-boss's own pool plans every statement afresh; here each text is
+ * prepared once per connection, which spares Postgres re-planning pg-boss's large fetch, send and
+ * complete queries on every job. (Its fetch inlines the queue name and batch size, so a few texts
+ * per queue.)
  */
 export function pgBossAdapter(db: Sql | TransactionSql): IDatabase {
   return {
-    executeSql: async (text, values = []) => ({
-      rows: await db.unsafe(text, values.map(toParameter) as never[], { prepare: values.length > 0 }),
-    }),
+    executeSql: async (text, values = []) => {
+      const parameters = values.map(toParameter) as never[];
+      // Without parameters postgres.js would use the simple protocol, which prepares nothing.
+      const options = severalCommands.test(text) ? {} : { prepare: true, simple: false };
+      return { rows: await db.unsafe(text, parameters, options) };
+    },
   };
 }
