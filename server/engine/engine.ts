@@ -85,8 +85,10 @@ export class Engine {
     let applied: AppliedTransition[] = [];
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
-      const value = await work(tx, applied);
-      if (job && !job.settled) await this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx) });
+      // Sent first, so it travels with the work's first statements; the transaction makes it count
+      // only if the work commits.
+      const completed = job && !job.settled ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx) }) : undefined;
+      const [value] = await Promise.all([work(tx, applied), completed]);
       return value;
     });
     if (job) job.settled = true;
