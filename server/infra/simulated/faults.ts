@@ -166,12 +166,20 @@ export interface Strikes {
  * whose last strike another process took meanwhile is passed over. Run it inside the transaction
  * that starts the operation, so a call that fails validation consumes nothing.
  */
-export async function strikeFaults(db: SimQueries, target: FaultTarget): Promise<Strikes> {
-  const live = await db
+export type FaultRow = typeof simFaults.$inferSelect;
+
+/** Faults with strikes left, oldest first. */
+export function liveFaults(db: SimQueries) {
+  return db
     .select()
     .from(simFaults)
     .where(or(isNull(simFaults.remaining), gt(simFaults.remaining, 0)))
     .orderBy(asc(simFaults.id));
+}
+
+/** `live`: the live faults, when the caller read them already (in the same transaction). */
+export async function strikeFaults(db: SimQueries, target: FaultTarget, live?: FaultRow[]): Promise<Strikes> {
+  live ??= await liveFaults(db);
 
   const strikes: Strikes = { faultIds: [] };
   for (const row of live) {
@@ -186,7 +194,7 @@ export async function strikeFaults(db: SimQueries, target: FaultTarget): Promise
   return strikes;
 }
 
-function hits(row: typeof simFaults.$inferSelect, target: FaultTarget): boolean {
+function hits(row: FaultRow, target: FaultTarget): boolean {
   if (row.stack !== null && !target.inStack(row.stack)) return false;
   if (row.step !== null && !faultMatchesStep(row.step, target.clientToken)) return false;
   return true;

@@ -3,44 +3,60 @@
  * set. Every mutation runs in one transaction holding the stack's advisory lock: read the stack,
  * check idempotency and state, strike faults, write the new operation and its history row.
  */
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, sql } from 'drizzle-orm';
 import { simStackOperations, simStacks, type SimOutcome, type SimStackOperation } from '../../../db/schema/simulator.ts';
 import { InfraError } from '../port.ts';
 import type { SimContext } from './context.ts';
 import { durationOf } from './context.ts';
-import type { Strikes } from './faults.ts';
+import { liveFaults, type FaultRow, type Strikes } from './faults.ts';
 import { viewStack, isDeleted, type StackContent, type StackView } from './stack-view.ts';
 import { lockResource, type SimTx } from './store.ts';
 
 /** Locks the stack name and reads it; null when there is no stack, or only a deleted one. */
 export async function lockedStack(tx: SimTx, ctx: SimContext, stackName: string): Promise<StackView | null> {
-  await lockResource(tx, `stack:${stackName}`);
-  const [row] = await tx.select().from(simStacks).where(eq(simStacks.name, stackName));
+  // Sent together: Postgres runs them in order, and the read's snapshot is taken once the lock is held.
+  const [, [row]] = await Promise.all([lockResource(tx, `stack:${stackName}`), tx.select().from(simStacks).where(eq(simStacks.name, stackName))]);
   if (!row) return null;
   const view = viewStack(row, ctx.now());
   return isDeleted(view) ? null : view;
 }
 
+/** A stack call opened in its transaction: the stack (locked), the same call made before, the live faults. */
+export interface OpenedStack {
+  view: StackView | null;
+  /** The earlier call of this operation with this token on this stack, if any: repeating it is a no-op. */
+  previous: typeof simStackOperations.$inferSelect | undefined;
+  faults: FaultRow[];
+}
+
+/**
+ * Everything a stack call reads, in one round trip: the lock first, then the stack, the earlier
+ * call with the same token on the stack of that name, and the live faults (strikeFaults takes them).
+ */
+export async function openStack(tx: SimTx, ctx: SimContext, stackName: string, call: { operation: SimStackOperation; clientToken: string }): Promise<OpenedStack> {
+  const currentStackId = tx.select({ stackId: simStacks.stackId }).from(simStacks).where(eq(simStacks.name, stackName));
+  const [view, [previous], faults] = await Promise.all([
+    lockedStack(tx, ctx, stackName),
+    tx
+      .select()
+      .from(simStackOperations)
+      .where(
+        and(
+          eq(simStackOperations.stackId, sql`(${currentStackId})`),
+          eq(simStackOperations.operation, call.operation),
+          eq(simStackOperations.clientToken, call.clientToken),
+        ),
+      )
+      .orderBy(desc(simStackOperations.id))
+      .limit(1),
+    liveFaults(tx),
+  ]);
+  return { view, previous: view ? previous : undefined, faults };
+}
+
 export function requireStack(view: StackView | null, stackName: string): StackView {
   if (!view) throw new InfraError('ValidationError', `Stack [${stackName}] does not exist`);
   return view;
-}
-
-/** The earlier call of this operation with this token on this stack, if any: repeating it is a no-op. */
-export async function previousCall(tx: SimTx, stackId: string, operation: SimStackOperation, clientToken: string) {
-  const [row] = await tx
-    .select()
-    .from(simStackOperations)
-    .where(
-      and(
-        eq(simStackOperations.stackId, stackId),
-        eq(simStackOperations.operation, operation),
-        eq(simStackOperations.clientToken, clientToken),
-      ),
-    )
-    .orderBy(desc(simStackOperations.id))
-    .limit(1);
-  return row;
 }
 
 /** States CloudFormation accepts an UpdateStack (or a change set execution) in. */
@@ -99,17 +115,19 @@ export async function beginOperation(
     targetParameters: op.target?.parameters ?? null,
     targetOutputs: op.target?.outputs ?? null,
   };
-  await tx.insert(simStacks).values(row).onConflictDoUpdate({ target: simStacks.name, set: row });
-  await tx.insert(simStackOperations).values({
-    stackName: op.stackName,
-    stackId: op.stackId,
-    operation: op.operation,
-    clientToken: op.clientToken,
-    result: outcome,
-    startedAt,
-    durationMs,
-    faultIds: op.strikes.faultIds,
-  });
+  await Promise.all([
+    tx.insert(simStacks).values(row).onConflictDoUpdate({ target: simStacks.name, set: row }),
+    tx.insert(simStackOperations).values({
+      stackName: op.stackName,
+      stackId: op.stackId,
+      operation: op.operation,
+      clientToken: op.clientToken,
+      result: outcome,
+      startedAt,
+      durationMs,
+      faultIds: op.strikes.faultIds,
+    }),
+  ]);
   return { startedAt, durationMs, outcome };
 }
 

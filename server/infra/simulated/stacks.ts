@@ -10,12 +10,11 @@ import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-paramete
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
 import type { SimContext } from './context.ts';
-import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import { faultNote, strikeFaults, type FaultKind, type FaultRow } from './faults.ts';
 import {
   assertUpdatable,
   beginOperation,
-  lockedStack,
-  previousCall,
+  openStack,
   recordNoUpdates,
   requireStack,
 } from './stack-operations.ts';
@@ -42,12 +41,12 @@ export async function describeStack(ctx: SimContext, stackName: string): Promise
 export async function createEmptyStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
   const { stackName, clientToken } = input;
   await ctx.db.transaction(async (tx) => {
-    const existing = await lockedStack(tx, ctx, stackName);
+    const { view: existing, previous, faults } = await openStack(tx, ctx, stackName, { operation: 'create', clientToken });
     if (existing) {
-      if (await previousCall(tx, existing.row.stackId, 'create', clientToken)) return;
+      if (previous) return;
       throw new InfraError('AlreadyExistsException', `Stack [${stackName}] already exists`);
     }
-    const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: CREATE_FAULTS });
+    const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: CREATE_FAULTS }, faults);
     const placeholder = { templateBody: emptyStackTemplate(), templateUrl: null, parameters: {}, outputs: {} };
     await beginOperation(tx, ctx, {
       stackName,
@@ -72,12 +71,12 @@ export async function updateStack(
   const template = parseTemplate(templateBody);
   const given = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
   return ctx.db.transaction(async (tx) => {
-    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
-    const previous = await previousCall(tx, view.row.stackId, 'update', input.clientToken);
-    if (previous) return { noUpdates: previous.result === 'noUpdates' };
+    const opened = await openStack(tx, ctx, input.stackName, { operation: 'update', clientToken: input.clientToken });
+    const view = requireStack(opened.view, input.stackName);
+    if (opened.previous) return { noUpdates: opened.previous.result === 'noUpdates' };
     assertUpdatable(view);
     const parameters = resolveParameters(template, given);
-    return changeStack(tx, ctx, view, {
+    return changeStack(tx, ctx, view, opened.faults, {
       operation: 'update',
       clientToken: input.clientToken,
       template,
@@ -94,9 +93,9 @@ export async function scaleStack(
   input: { stackName: string; desiredCount: number; clientToken: string },
 ): Promise<UpdateStackResult> {
   return ctx.db.transaction(async (tx) => {
-    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
-    const previous = await previousCall(tx, view.row.stackId, 'scale', input.clientToken);
-    if (previous) return { noUpdates: previous.result === 'noUpdates' };
+    const opened = await openStack(tx, ctx, input.stackName, { operation: 'scale', clientToken: input.clientToken });
+    const view = requireStack(opened.view, input.stackName);
+    if (opened.previous) return { noUpdates: opened.previous.result === 'noUpdates' };
     assertUpdatable(view);
     const parameters = Object.fromEntries(
       Object.entries(view.content.parameters).map(([key, value]) => [
@@ -104,7 +103,7 @@ export async function scaleStack(
         key.startsWith(DESIRED_COUNT_PREFIX) ? String(input.desiredCount) : value,
       ]),
     );
-    return changeStack(tx, ctx, view, {
+    return changeStack(tx, ctx, view, opened.faults, {
       operation: 'scale',
       clientToken: input.clientToken,
       template: parseTemplate(view.content.templateBody),
@@ -125,7 +124,7 @@ interface StackChange {
 }
 
 /** Starts the update, unless it would change nothing: then CloudFormation says "No updates". */
-async function changeStack(tx: SimTx, ctx: SimContext, view: StackView, change: StackChange): Promise<UpdateStackResult> {
+async function changeStack(tx: SimTx, ctx: SimContext, view: StackView, faults: FaultRow[], change: StackChange): Promise<UpdateStackResult> {
   const current = view.content;
   const templateChanged = change.templateBody !== current.templateBody;
   if (!templateChanged && sameValues(change.parameters, current.parameters)) {
@@ -133,11 +132,11 @@ async function changeStack(tx: SimTx, ctx: SimContext, view: StackView, change: 
     return { noUpdates: true };
   }
   const stackName = view.row.name;
-  const strikes = await strikeFaults(tx, {
-    inStack: (s) => s === stackName,
-    clientToken: change.clientToken,
-    applies: UPDATE_FAULTS,
-  });
+  const strikes = await strikeFaults(
+    tx,
+    { inStack: (s) => s === stackName, clientToken: change.clientToken, applies: UPDATE_FAULTS },
+    faults,
+  );
   const outputs = stackOutputs(change.template, {
     stackName,
     region: ctx.region,
@@ -164,23 +163,25 @@ async function changeStack(tx: SimTx, ctx: SimContext, view: StackView, change: 
 
 export async function cancelStackUpdate(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
-    if (await previousCall(tx, view.row.stackId, 'cancelUpdate', input.clientToken)) return;
+    const opened = await openStack(tx, ctx, input.stackName, { operation: 'cancelUpdate', clientToken: input.clientToken });
+    const view = requireStack(opened.view, input.stackName);
+    if (opened.previous) return;
     if (view.status !== 'UPDATE_IN_PROGRESS') {
       throw new InfraError('ValidationError', `CancelUpdateStack cannot be called from current stack status ${view.status}`);
     }
-    await recover(tx, ctx, view, 'cancelUpdate', input.clientToken, 'User Initiated');
+    await recover(tx, ctx, view, opened.faults, 'cancelUpdate', input.clientToken, 'User Initiated');
   });
 }
 
 export async function continueUpdateRollback(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
-    if (await previousCall(tx, view.row.stackId, 'continueUpdateRollback', input.clientToken)) return;
+    const opened = await openStack(tx, ctx, input.stackName, { operation: 'continueUpdateRollback', clientToken: input.clientToken });
+    const view = requireStack(opened.view, input.stackName);
+    if (opened.previous) return;
     if (view.status !== 'UPDATE_ROLLBACK_FAILED') {
       throw new InfraError('ValidationError', `ContinueUpdateRollback cannot be called from current stack status ${view.status}`);
     }
-    await recover(tx, ctx, view, 'continueUpdateRollback', input.clientToken, 'Continue rollback requested by user');
+    await recover(tx, ctx, view, opened.faults, 'continueUpdateRollback', input.clientToken, 'Continue rollback requested by user');
   });
 }
 
@@ -189,12 +190,13 @@ async function recover(
   tx: SimTx,
   ctx: SimContext,
   view: StackView,
+  faults: FaultRow[],
   operation: 'cancelUpdate' | 'continueUpdateRollback',
   clientToken: string,
   reason: string,
 ): Promise<void> {
   const stackName = view.row.name;
-  const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: RECOVERY_FAULTS });
+  const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: RECOVERY_FAULTS }, faults);
   await beginOperation(tx, ctx, {
     stackName,
     stackId: view.row.stackId,
@@ -210,18 +212,14 @@ async function recover(
 /** Like AWS: deleting a stack that does not exist succeeds; deleting a busy one is refused. */
 export async function deleteStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
   await ctx.db.transaction(async (tx) => {
-    const view = await lockedStack(tx, ctx, input.stackName);
+    const { view, previous, faults } = await openStack(tx, ctx, input.stackName, { operation: 'delete', clientToken: input.clientToken });
     if (!view || view.status === 'DELETE_IN_PROGRESS') return;
-    if (await previousCall(tx, view.row.stackId, 'delete', input.clientToken)) return;
+    if (previous) return;
     if (!view.finished) {
       throw new InfraError('ValidationError', `Stack [${input.stackName}] cannot be deleted while in status ${view.status}`);
     }
     const stackName = view.row.name;
-    const strikes = await strikeFaults(tx, {
-      inStack: (s) => s === stackName,
-      clientToken: input.clientToken,
-      applies: DELETE_FAULTS,
-    });
+    const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken: input.clientToken, applies: DELETE_FAULTS }, faults);
     await beginOperation(tx, ctx, {
       stackName,
       stackId: view.row.stackId,

@@ -10,7 +10,7 @@ import { simTasks } from '../../../db/schema/simulator.ts';
 import { InfraError, type TaskDescription } from '../port.ts';
 import type { SimContext } from './context.ts';
 import { durationOf } from './context.ts';
-import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import { faultNote, liveFaults, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
 import { lockResource } from './store.ts';
 import { ACCOUNT_ID } from './template.ts';
@@ -40,8 +40,12 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
     throw new InfraError('InvalidParameterException', `clientToken must be 1 to ${ECS_CLIENT_TOKEN_MAX} characters`);
   }
   return ctx.db.transaction(async (tx) => {
-    await lockResource(tx, `task:${input.clientToken}`);
-    const [existing] = await tx.select().from(simTasks).where(eq(simTasks.clientToken, input.clientToken));
+    // One round trip: the lock first, then what the call reads (taken after the lock is held).
+    const [, [existing], faults] = await Promise.all([
+      lockResource(tx, `task:${input.clientToken}`),
+      tx.select().from(simTasks).where(eq(simTasks.clientToken, input.clientToken)),
+      liveFaults(tx),
+    ]);
     if (existing) {
       if (existing.cluster !== input.cluster || existing.taskDefinition !== input.taskDefinition) {
         throw new InfraError(
@@ -52,11 +56,11 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
       return { taskArn: existing.taskArn };
     }
     const family = taskDefinitionFamily(input.taskDefinition);
-    const strikes = await strikeFaults(tx, {
-      inStack: (stack) => family.startsWith(`${stack}_`),
-      clientToken: input.clientToken,
-      applies: TASK_FAULTS,
-    });
+    const strikes = await strikeFaults(
+      tx,
+      { inStack: (stack) => family.startsWith(`${stack}_`), clientToken: input.clientToken, applies: TASK_FAULTS },
+      faults,
+    );
     const fault = strikes.outcome?.fault;
     // A struck task says so in its stop reason, so the failed step shows the fault that did it.
     const stoppedReason = strikes.outcome
