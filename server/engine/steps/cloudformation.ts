@@ -57,11 +57,13 @@ async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
 }
 
 /** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */
-async function cancelIfRunning(ctx: StepContext, stackName: string): Promise<void> {
+async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
+  // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
+  if (state.stackBusy) return false;
   const stack = await ctx.infra.describeStack(stackName);
-  if (stack?.status === 'UPDATE_IN_PROGRESS') {
-    await ctx.infra.cancelStackUpdate({ stackName, clientToken: ctx.tokenFor('Cancel') });
-  }
+  if (stack?.status !== 'UPDATE_IN_PROGRESS') return false;
+  await ctx.infra.cancelStackUpdate({ stackName, clientToken: ctx.tokenFor('Cancel') });
+  return true;
 }
 
 export const cfCreate: StepExecutor = {
@@ -78,30 +80,70 @@ export const cfCreate: StepExecutor = {
   check: (ctx) => watchStack(ctx, (ctx.step as unknown as CfCreateStep).input.stackName),
 };
 
+/** CloudFormation's refusal of an update while another operation is still going on the stack. */
+export function isStackBusy(err: unknown): boolean {
+  return err instanceof InfraError && err.code === 'ValidationError' && /is in [A-Z_]+_IN_PROGRESS state and can not be updated/.test(err.message);
+}
+
+/**
+ * Starts an update, or waits when the stack is busy with an operation that is not this step's: one
+ * started out of band, or the last step of a deployment terminated while that step was starting
+ * (termination releases the stack at once). The step polls until the stack settles, then starts
+ * (within its deadline), so its update comes after the other one instead of failing on it.
+ */
+function startUnlessBusy(start: (ctx: StepContext) => Promise<StepProgress>) {
+  return async (ctx: StepContext): Promise<StepProgress> => {
+    try {
+      return await start(ctx);
+    } catch (err) {
+      if (!isStackBusy(err)) throw err;
+      ctx.logger.info({ error: (err as Error).message }, 'the stack is busy with another operation; waiting for it to settle');
+      return pending({ stackBusy: true });
+    }
+  };
+}
+
+/** A poll of a step that found the stack busy: still busy, or settled (then start now). */
+async function startOnceSettled(ctx: StepContext, stackName: string, start: (ctx: StepContext) => Promise<StepProgress>): Promise<StepProgress> {
+  const stack = await ctx.infra.describeStack(stackName);
+  if (stack && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK')) return pending({ stackBusy: true });
+  return start(ctx);
+}
+
+const startUpdate = startUnlessBusy(async (ctx) => {
+  const input = (ctx.step as unknown as CfUpdateStep).input;
+  const parameters = await resolvedParameters(ctx, input);
+  const result = await ctx.infra.updateStack({
+    stackName: input.stackName,
+    templateUrl: ctx.deployment.templateUrl,
+    parameters,
+    clientToken: ctx.clientToken,
+  });
+  return result.noUpdates ? noUpdates(ctx, input.stackName) : watchStack(ctx, input.stackName);
+});
+
 export const cfUpdate: StepExecutor = {
-  async start(ctx) {
-    const input = (ctx.step as unknown as CfUpdateStep).input;
-    const parameters = await resolvedParameters(ctx, input);
-    const result = await ctx.infra.updateStack({
-      stackName: input.stackName,
-      templateUrl: ctx.deployment.templateUrl,
-      parameters,
-      clientToken: ctx.clientToken,
-    });
-    return result.noUpdates ? noUpdates(ctx, input.stackName) : watchStack(ctx, input.stackName);
+  start: startUpdate,
+  check: (ctx, state) => {
+    const { stackName } = (ctx.step as unknown as CfUpdateStep).input;
+    return state.stackBusy ? startOnceSettled(ctx, stackName, startUpdate) : watchStack(ctx, stackName);
   },
-  check: (ctx) => watchStack(ctx, (ctx.step as unknown as CfUpdateStep).input.stackName),
-  onDeadline: (ctx) => cancelIfRunning(ctx, (ctx.step as unknown as CfUpdateStep).input.stackName),
+  onDeadline: (ctx, state) => cancelIfRunning(ctx, (ctx.step as unknown as CfUpdateStep).input.stackName, state),
 };
 
+const startScale = startUnlessBusy(async (ctx) => {
+  const { stackName, desiredCount } = (ctx.step as unknown as CfScaleStep).input;
+  const result = await ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
+  return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
+});
+
 export const cfScale: StepExecutor = {
-  async start(ctx) {
-    const { stackName, desiredCount } = (ctx.step as unknown as CfScaleStep).input;
-    const result = await ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
-    return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
+  start: startScale,
+  check: (ctx, state) => {
+    const { stackName } = (ctx.step as unknown as CfScaleStep).input;
+    return state.stackBusy ? startOnceSettled(ctx, stackName, startScale) : watchStack(ctx, stackName);
   },
-  check: (ctx) => watchStack(ctx, (ctx.step as unknown as CfScaleStep).input.stackName),
-  onDeadline: (ctx) => cancelIfRunning(ctx, (ctx.step as unknown as CfScaleStep).input.stackName),
+  onDeadline: (ctx, state) => cancelIfRunning(ctx, (ctx.step as unknown as CfScaleStep).input.stackName, state),
 };
 
 /** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */

@@ -32,8 +32,8 @@ export interface StepContext {
 export interface StepExecutor {
   start(ctx: StepContext): Promise<StepProgress>;
   check(ctx: StepContext, state: Record<string, unknown>): Promise<StepProgress>;
-  /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update). */
-  onDeadline?(ctx: StepContext, state: Record<string, unknown>): Promise<void>;
+  /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update); true: it cancelled the operation. */
+  onDeadline?(ctx: StepContext, state: Record<string, unknown>): Promise<boolean>;
 }
 
 export const done = (output?: StepOutput): StepProgress => ({ kind: 'done', ...(output ? { output } : {}) });

@@ -101,8 +101,7 @@ export async function handleStepJob(engine: Engine, job: StepJob, signal?: Abort
       // watched to the end, and their late result recorded.)
       progress = { kind: 'failed', error: 'not started: the deployment was terminated first' };
     } else if (Date.now() - startedAt > deadlineSeconds * 1000) {
-      await unlessGivenUp(Promise.resolve(executor.onDeadline?.(ctx, state)), signal);
-      const cancelled = executor.onDeadline ? '; the operation was cancelled' : '';
+      const cancelled = (await unlessGivenUp(Promise.resolve(executor.onDeadline?.(ctx, state)), signal)) ? '; the operation was cancelled' : '';
       progress = { kind: 'failed', error: `did not finish within its deadline of ${deadlineSeconds} s${cancelled}` };
     } else if (job.poll === undefined) {
       log.debug('starting step');

@@ -1,0 +1,94 @@
+/**
+ * The CloudFormation step executors against the simulated cloud on a real Postgres, with a clock
+ * the test moves: a stack busy with someone else's operation makes the step wait and then start,
+ * instead of failing on CloudFormation's refusal.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import type { Config } from '../../config.ts';
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
+import { clientTokenFor } from '../../infra/client-token.ts';
+import type { InfraPort } from '../../infra/port.ts';
+import { appParameters, appTemplate, manualClock, simulator, type ManualClock } from '../../infra/simulated/test-helpers.ts';
+import { createLogger } from '../../logger.ts';
+import { cfScale, isStackBusy } from './cloudformation.ts';
+import type { StepContext } from './step-executor.ts';
+
+let testDb: TestDatabase;
+let clock: ManualClock;
+let infra: InfraPort;
+let stackName: string;
+const deploymentId = randomUUID();
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+beforeEach(async () => {
+  clock = manualClock();
+  infra = simulator(testDb.sql, clock, { latencyMs: 1000 });
+  stackName = `dev-app${randomUUID().slice(0, 8)}`;
+  await infra.createEmptyStack({ stackName, clientToken: clientTokenFor(deploymentId, `${stackName}.create`) });
+  clock.advance(1000);
+  const { url } = await infra.storeTemplate({ key: `${stackName}/t.json`, body: appTemplate() });
+  await infra.updateStack({ stackName, templateUrl: url, parameters: appParameters(), clientToken: clientTokenFor(deploymentId, `${stackName}.update`) });
+  clock.advance(1000);
+});
+
+function scaleContext(desiredCount: number): StepContext {
+  const step = { name: 'ScaleUp', type: 'cf_scale', status: 'ACTIVE', input: { stackName, desiredCount } } as unknown as DeploymentStep;
+  return {
+    deployment: {} as DeploymentData,
+    step,
+    infra,
+    config: {} as Config,
+    logger: createLogger('silent', { pretty: false }),
+    clientToken: clientTokenFor(deploymentId, `${stackName}.ScaleUp`),
+    tokenFor: (label) => clientTokenFor(deploymentId, `${stackName}.ScaleUp.${label}`),
+    outputsOf: () => ({}),
+  };
+}
+
+describe('a CloudFormation step on a stack busy with another operation', () => {
+  it('waits while the other operation runs, then starts its own and sees it through', async () => {
+    // Someone else's update (a deployment terminated while its step was starting) is still going.
+    await infra.scaleStack({ stackName, desiredCount: 2, clientToken: clientTokenFor(deploymentId, `${stackName}.other`) });
+    clock.advance(300);
+    const ctx = scaleContext(1);
+
+    const refused = await infra.scaleStack({ stackName, desiredCount: 1, clientToken: ctx.clientToken }).catch((err: unknown) => err);
+    expect(isStackBusy(refused)).toBe(true);
+
+    expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: { stackBusy: true } });
+    expect(await cfScale.check(ctx, { stackBusy: true })).toEqual({ kind: 'pending', state: { stackBusy: true } });
+    // Its deadline does not cancel the other operation: it is not the step's own.
+    expect(await cfScale.onDeadline!(ctx, { stackBusy: true })).toBe(false);
+    expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_IN_PROGRESS');
+
+    clock.advance(1000); // the other update completes
+    const started = await cfScale.check(ctx, { stackBusy: true });
+    expect(started).toEqual({ kind: 'pending', state: {} });
+    expect((await infra.describeStack(stackName))!).toMatchObject({ status: 'UPDATE_IN_PROGRESS', lastClientToken: ctx.clientToken });
+
+    clock.advance(1000);
+    const done = await cfScale.check(ctx, {});
+    expect(done).toMatchObject({ kind: 'done', output: { status: 'UPDATE_COMPLETE' } });
+    expect((await infra.describeStack(stackName))!.parameters.DesiredCountmain).toBe('1');
+  });
+
+  it('cancels its own update at the deadline, and says so', async () => {
+    const ctx = scaleContext(3);
+    expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    expect(await cfScale.onDeadline!(ctx, {})).toBe(true);
+    clock.advance(2000);
+    expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+  });
+
+  it('fails on other refusals as before', () => {
+    expect(isStackBusy(new Error('is in UPDATE_IN_PROGRESS state and can not be updated'))).toBe(false);
+  });
+});
