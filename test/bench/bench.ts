@@ -147,9 +147,9 @@ async function main() {
     console.log(`   drained in ${fmt((Math.max(...queueResults.map((r) => r.at)) - queueStart) / 1000, 2)} s; finished in the order asked: ${inOrder}; run order FIFO: ${fifo}\n`);
 
     // 4. Raw transaction rate of the same Postgres, transactions of the engine's size.
-    // The engine averages about four statements per transaction (240 statements in 55-60 commits per
-    // deployment, counted with log_statement=all); the raw loop runs transactions of that size.
-    const perTx = 4;
+    // The engine averages about three statements per transaction (about 125 statements in 45 commits
+    // per deployment, counted with pg_stat_statements); the raw loop runs transactions of that size.
+    const perTx = 3;
     const raw = postgres(deployer.databaseUrl, { max: config.workerConcurrency, onnotice: () => {} });
     await raw`create table if not exists bench_raw (id serial primary key, n int, payload jsonb)`;
     const rawCount = 3000;
