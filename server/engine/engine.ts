@@ -85,11 +85,14 @@ export class Engine {
     let applied: AppliedTransition[] = [];
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
-      // Sent first, so it travels with the work's first statements; the transaction makes it count
-      // only if the work commits.
+      // Alongside the work rather than after it (a round trip less); the transaction makes it count
+      // only if the work commits. Both are awaited before the transaction ends either way, so
+      // neither can run a statement after its rollback.
       const completed = job && !job.settled ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx) }) : undefined;
-      const [value] = await Promise.all([work(tx, applied), completed]);
-      return value;
+      const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
+      if (value.status === 'rejected') throw value.reason;
+      if (completion.status === 'rejected') throw completion.reason;
+      return value.value;
     });
     if (job) job.settled = true;
     for (const t of applied) this.observe(t);

@@ -2,6 +2,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { deploy, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
+// After the deployer's modules, which set up zod's OpenAPI extension the domain schemas use.
+import { handleStepJob } from '../../server/engine/workers/step-worker.ts';
+import { clientTokenFor } from '../../server/infra/client-token.ts';
 
 describe('deployment failures', () => {
   let t: TestDeployer;
@@ -67,6 +70,24 @@ describe('deployment failures', () => {
     expect(retried.recoveries.map((r) => [r.action, r.stackStatus])).toEqual([['recreate_after_failed_create', 'ROLLBACK_COMPLETE']]);
     expect((await eventsOf(t.client, retried.id)).some((e) => e.type === 'stack_recovery')).toBe(true);
     expect(retried.steps[0]!.name).toBe('CF.CreateEmpty');
+  });
+
+  it("a terminated deployment's step that was waiting for a busy stack starts nothing when it looks again", async () => {
+    await fault({ stack: 'demo-shop', step: 'DB.Upsert.main', fault: 'hang', times: 1 });
+    const d = await deploy(t.client, { version: 'busy-then-terminated' });
+    const token = clientTokenFor(d.id, 'DB.Upsert.main');
+    const operations = async () => (await t.deployer.services.sql`select count(*)::int as n from sim_database_operations where operation_id = ${token}`)[0]!.n;
+    for (let i = 0; (await operations()) === 0; i++) {
+      if (i > 200) throw new Error('DB.Upsert.main never started');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } } });
+
+    // The poll of a step that had found its stack busy (the next deployment may hold the stack now).
+    await handleStepJob(t.deployer.services.engine, { deploymentId: d.id, step: 'DB.Upsert.main', poll: 1, state: { stackBusy: true } });
+    expect(await operations()).toBe(1);
+    const late = (await eventsOf(t.client, d.id)).filter((e) => e.type === 'step_result');
+    expect(late.at(-1)!.payload).toMatchObject({ step: 'DB.Upsert.main', status: 'FAILED', error: 'not started: the deployment was terminated first' });
   });
 
   it('a config with mistakes is a 400 with paths, and nothing is created', async () => {

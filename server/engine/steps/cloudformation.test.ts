@@ -88,6 +88,15 @@ describe('a CloudFormation step on a stack busy with another operation', () => {
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_ROLLBACK_COMPLETE');
   });
 
+  it("does not cancel at its deadline an update that is not its own (the next deployment's, after a terminate)", async () => {
+    const ctx = scaleContext(1);
+    await infra.scaleStack({ stackName, desiredCount: 2, clientToken: clientTokenFor(deploymentId, `${stackName}.next`) });
+    clock.advance(300);
+    expect(await cfScale.onDeadline!(ctx, {})).toBe(false);
+    clock.advance(1000);
+    expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_COMPLETE');
+  });
+
   it('fails on other refusals as before', () => {
     expect(isStackBusy(new Error('is in UPDATE_IN_PROGRESS state and can not be updated'))).toBe(false);
   });

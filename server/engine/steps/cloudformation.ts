@@ -61,7 +61,9 @@ async function cancelIfRunning(ctx: StepContext, stackName: string, state: Recor
   // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
   if (state.stackBusy) return false;
   const stack = await ctx.infra.describeStack(stackName);
-  if (stack?.status !== 'UPDATE_IN_PROGRESS') return false;
+  // Only this step's own update: another may be running by now (the next deployment's, after this
+  // one was terminated).
+  if (stack?.status !== 'UPDATE_IN_PROGRESS' || stack.lastClientToken !== ctx.clientToken) return false;
   await ctx.infra.cancelStackUpdate({ stackName, clientToken: ctx.tokenFor('Cancel') });
   return true;
 }
@@ -91,12 +93,15 @@ export function isStackBusy(err: unknown): boolean {
  * (termination releases the stack at once). The step polls until the stack settles, then starts
  * (within its deadline), so its update comes after the other one instead of failing on it.
  */
-function startUnlessBusy(start: (ctx: StepContext) => Promise<StepProgress>) {
+function startUnlessBusy(start: (ctx: StepContext) => Promise<StepProgress>, stackNameOf: (ctx: StepContext) => string) {
   return async (ctx: StepContext): Promise<StepProgress> => {
     try {
       return await start(ctx);
     } catch (err) {
       if (!isStackBusy(err)) throw err;
+      // A provider that refuses a repeated request while the first one runs: that operation is ours.
+      const stack = await ctx.infra.describeStack(stackNameOf(ctx));
+      if (stack?.lastClientToken === ctx.clientToken) return watchStack(ctx, stackNameOf(ctx));
       ctx.logger.info({ error: (err as Error).message }, 'the stack is busy with another operation; waiting for it to settle');
       return pending({ stackBusy: true });
     }
@@ -110,6 +115,9 @@ async function startOnceSettled(ctx: StepContext, stackName: string, start: (ctx
   return start(ctx);
 }
 
+const updateStackName = (ctx: StepContext) => (ctx.step as unknown as CfUpdateStep).input.stackName;
+const scaleStackName = (ctx: StepContext) => (ctx.step as unknown as CfScaleStep).input.stackName;
+
 const startUpdate = startUnlessBusy(async (ctx) => {
   const input = (ctx.step as unknown as CfUpdateStep).input;
   const parameters = await resolvedParameters(ctx, input);
@@ -120,30 +128,24 @@ const startUpdate = startUnlessBusy(async (ctx) => {
     clientToken: ctx.clientToken,
   });
   return result.noUpdates ? noUpdates(ctx, input.stackName) : watchStack(ctx, input.stackName);
-});
+}, updateStackName);
 
 export const cfUpdate: StepExecutor = {
   start: startUpdate,
-  check: (ctx, state) => {
-    const { stackName } = (ctx.step as unknown as CfUpdateStep).input;
-    return state.stackBusy ? startOnceSettled(ctx, stackName, startUpdate) : watchStack(ctx, stackName);
-  },
-  onDeadline: (ctx, state) => cancelIfRunning(ctx, (ctx.step as unknown as CfUpdateStep).input.stackName, state),
+  check: (ctx, state) => (state.stackBusy ? startOnceSettled(ctx, updateStackName(ctx), startUpdate) : watchStack(ctx, updateStackName(ctx))),
+  onDeadline: (ctx, state) => cancelIfRunning(ctx, updateStackName(ctx), state),
 };
 
 const startScale = startUnlessBusy(async (ctx) => {
   const { stackName, desiredCount } = (ctx.step as unknown as CfScaleStep).input;
   const result = await ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
   return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
-});
+}, scaleStackName);
 
 export const cfScale: StepExecutor = {
   start: startScale,
-  check: (ctx, state) => {
-    const { stackName } = (ctx.step as unknown as CfScaleStep).input;
-    return state.stackBusy ? startOnceSettled(ctx, stackName, startScale) : watchStack(ctx, stackName);
-  },
-  onDeadline: (ctx, state) => cancelIfRunning(ctx, (ctx.step as unknown as CfScaleStep).input.stackName, state),
+  check: (ctx, state) => (state.stackBusy ? startOnceSettled(ctx, scaleStackName(ctx), startScale) : watchStack(ctx, scaleStackName(ctx))),
+  onDeadline: (ctx, state) => cancelIfRunning(ctx, scaleStackName(ctx), state),
 };
 
 /** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */

@@ -95,10 +95,11 @@ export async function handleStepJob(engine: Engine, job: StepJob, signal?: Abort
 
   let progress: StepProgress;
   try {
-    if (job.poll === undefined && deployment.status === 'TERMINATED') {
+    if (deployment.status === 'TERMINATED' && (job.poll === undefined || state.stackBusy)) {
       // A terminated deployment has let go of its stack, and the next one may be running there
-      // already: a step whose job had not run yet starts nothing. (Steps already started are still
-      // watched to the end, and their late result recorded.)
+      // already: a step whose job had not run yet, or that was still waiting for the stack to
+      // settle, starts nothing. (Steps already started are still watched to the end, and their
+      // late result recorded.)
       progress = { kind: 'failed', error: 'not started: the deployment was terminated first' };
     } else if (Date.now() - startedAt > deadlineSeconds * 1000) {
       const cancelled = (await unlessGivenUp(Promise.resolve(executor.onDeadline?.(ctx, state)), signal)) ? '; the operation was cancelled' : '';
