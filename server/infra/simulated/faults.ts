@@ -161,11 +161,6 @@ export interface Strikes {
   faultIds: number[];
 }
 
-/**
- * Finds the faults that hit this operation and takes one strike from each, atomically: a fault
- * whose last strike another process took meanwhile is passed over. Run it inside the transaction
- * that starts the operation, so a call that fails validation consumes nothing.
- */
 export type FaultRow = typeof simFaults.$inferSelect;
 
 /** Faults with strikes left, oldest first. */
@@ -177,7 +172,12 @@ export function liveFaults(db: SimQueries) {
     .orderBy(asc(simFaults.id));
 }
 
-/** `live`: the live faults, when the caller read them already (in the same transaction). */
+/**
+ * Finds the faults that hit this operation and takes one strike from each, atomically: a fault
+ * whose last strike another process took meanwhile is passed over. Run it inside the transaction
+ * that starts the operation, so a call that fails validation consumes nothing. `live`: the live
+ * faults, when the caller read them already in that transaction.
+ */
 export async function strikeFaults(db: SimQueries, target: FaultTarget, live?: FaultRow[]): Promise<Strikes> {
   live ??= await liveFaults(db);
 

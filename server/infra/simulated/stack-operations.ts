@@ -14,7 +14,8 @@ import { lockResource, type SimTx } from './store.ts';
 
 /** Locks the stack name and reads it; null when there is no stack, or only a deleted one. */
 export async function lockedStack(tx: SimTx, ctx: SimContext, stackName: string): Promise<StackView | null> {
-  // Sent together: Postgres runs them in order, and the read's snapshot is taken once the lock is held.
+  // Queued together on the transaction's connection, which runs them in order: the read's snapshot
+  // is taken once the lock is held.
   const [, [row]] = await Promise.all([lockResource(tx, `stack:${stackName}`), tx.select().from(simStacks).where(eq(simStacks.name, stackName))]);
   if (!row) return null;
   const view = viewStack(row, ctx.now());
@@ -30,8 +31,9 @@ export interface OpenedStack {
 }
 
 /**
- * Everything a stack call reads, in one round trip: the lock first, then the stack, the earlier
- * call with the same token on the stack of that name, and the live faults (strikeFaults takes them).
+ * Everything a stack call reads, queued at once (the lock first, then the stack, the earlier call
+ * with the same token on the stack of that name, and the live faults, which strikeFaults takes)
+ * rather than one after another through the caller.
  */
 export async function openStack(tx: SimTx, ctx: SimContext, stackName: string, call: { operation: SimStackOperation; clientToken: string }): Promise<OpenedStack> {
   const currentStackId = tx.select({ stackId: simStacks.stackId }).from(simStacks).where(eq(simStacks.name, stackName));

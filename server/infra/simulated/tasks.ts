@@ -40,7 +40,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
     throw new InfraError('InvalidParameterException', `clientToken must be 1 to ${ECS_CLIENT_TOKEN_MAX} characters`);
   }
   return ctx.db.transaction(async (tx) => {
-    // One round trip: the lock first, then what the call reads (taken after the lock is held).
+    // Queued at once and run in order: the lock first, then what the call reads (after the lock is held).
     const [, [existing], faults] = await Promise.all([
       lockResource(tx, `task:${input.clientToken}`),
       tx.select().from(simTasks).where(eq(simTasks.clientToken, input.clientToken)),
