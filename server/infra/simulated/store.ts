@@ -4,7 +4,7 @@
  */
 import { sql as sqlText } from 'drizzle-orm';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import * as simulatorSchema from '../../../db/schema/simulator.ts';
 
 export type SimDb = PostgresJsDatabase<typeof simulatorSchema>;
@@ -13,7 +13,33 @@ export type SimTx = Parameters<Parameters<SimDb['transaction']>[0]>[0];
 export type SimQueries = SimDb | SimTx;
 
 export function simulatorDb(sql: Sql): SimDb {
-  return drizzle(sql, { schema: simulatorSchema });
+  return drizzle(preparing(sql), { schema: simulatorSchema });
+}
+
+/**
+ * The client drizzle is given, with every statement prepared. drizzle runs its queries unprepared,
+ * and postgres.js then asks Postgres to describe each statement with parameters before running
+ * it: two round trips per statement. Prepared, a statement is described once per connection and
+ * then runs in one. (drizzle's texts are fixed per call site, so the statements per connection
+ * stay few.) Transactions hand drizzle a client wrapped the same way.
+ */
+function preparing<T extends Sql | TransactionSql>(client: T): T {
+  return new Proxy(client, {
+    get(target, property) {
+      if (property === 'unsafe') {
+        return (query: string, parameters?: unknown[], options?: object) =>
+          target.unsafe(query, parameters as never[], { ...options, prepare: true });
+      }
+      if (property === 'begin') {
+        return (...args: unknown[]) => {
+          const work = args.pop() as (tx: TransactionSql) => unknown;
+          return (target as Sql).begin(...(args as []), (tx: TransactionSql) => work(preparing(tx)));
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /**
