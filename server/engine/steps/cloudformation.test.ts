@@ -13,7 +13,7 @@ import { clientTokenFor } from '../../infra/client-token.ts';
 import type { InfraPort } from '../../infra/port.ts';
 import { appParameters, appTemplate, manualClock, simulator, type ManualClock } from '../../infra/simulated/test-helpers.ts';
 import { createLogger } from '../../logger.ts';
-import { cfScale, isStackBusy } from './cloudformation.ts';
+import { cfScale, cfUpdate, isStackBusy } from './cloudformation.ts';
 import type { StepContext } from './step-executor.ts';
 
 let testDb: TestDatabase;
@@ -53,7 +53,26 @@ function scaleContext(desiredCount: number): StepContext {
   };
 }
 
+async function updateContext(image: string): Promise<StepContext> {
+  const { url } = await infra.storeTemplate({ key: `${stackName}/${image}.json`, body: appTemplate({ image }) });
+  const parameters = appParameters({ VersionTag: image }).map(({ key, value }) => ({ name: key, value }));
+  const step = { name: 'CF.Update', type: 'cf_update', status: 'ACTIVE', input: { stackName, parameters, desiredCount: 0 } } as unknown as DeploymentStep;
+  return { ...scaleContext(0), step, deployment: { templateUrl: url } as DeploymentData, clientToken: clientTokenFor(deploymentId, `${stackName}.CF.Update`) };
+}
+
 describe('a CloudFormation step on a stack busy with another operation', () => {
+  it('an update waits too, then applies its template once the other operation is over', async () => {
+    await infra.scaleStack({ stackName, desiredCount: 2, clientToken: clientTokenFor(deploymentId, `${stackName}.other`) });
+    clock.advance(300);
+    const ctx = await updateContext('v2');
+    expect(await cfUpdate.start(ctx)).toEqual({ kind: 'pending', state: { stackBusy: true } });
+    clock.advance(1000);
+    expect(await cfUpdate.check(ctx, { stackBusy: true })).toEqual({ kind: 'pending', state: {} });
+    clock.advance(1000);
+    expect(await cfUpdate.check(ctx, {})).toMatchObject({ kind: 'done', output: { status: 'UPDATE_COMPLETE' } });
+    expect((await infra.describeStack(stackName))!.parameters.VersionTag).toBe('v2');
+  });
+
   it('waits while the other operation runs, then starts its own and sees it through', async () => {
     // Someone else's update (a deployment terminated while its step was starting) is still going.
     await infra.scaleStack({ stackName, desiredCount: 2, clientToken: clientTokenFor(deploymentId, `${stackName}.other`) });
