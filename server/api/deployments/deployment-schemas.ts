@@ -14,6 +14,17 @@ export const flagsSchema = deploymentFlagsSchema.openapi('DeploymentFlags', {
   example: { quickMode: false },
 });
 
+/** Fields every way of requesting a deployment takes (POST /v1/deployments, the GitHub trigger). */
+export const deploymentRequestFields = {
+  deploymentId: z
+    .string()
+    .uuid()
+    .optional()
+    .openapi({ description: 'Choose the id to make retries safe: the same id with the same request returns the same deployment.' }),
+  environment: z.string().min(1).openapi({ example: 'demo', description: 'Environment name (or id).' }),
+  flags: flagsSchema.optional(),
+};
+
 export const deploymentStepSchema = z
   .object({
     name: z.string().openapi({ example: 'CF.Update' }),

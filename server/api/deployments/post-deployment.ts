@@ -5,7 +5,7 @@ import { requestDeployment } from '../../engine/commands/request-deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { deploymentSchema, flagsSchema } from './deployment-schemas.ts';
+import { deploymentRequestFields, deploymentSchema } from './deployment-schemas.ts';
 import { exampleDeploymentRequest } from './example-request.ts';
 import { readDeployment } from './read-deployment.ts';
 
@@ -15,16 +15,12 @@ export const applicationDocument = applicationSchema.openapi('Application', {
 
 const deploymentRequestBody = z
   .strictObject({
-    deploymentId: z
-      .string()
-      .uuid()
-      .optional()
-      .openapi({ description: 'Choose the id to make retries safe: the same id with the same request returns the same deployment.' }),
-    environment: z.string().min(1).openapi({ example: 'demo', description: 'Environment name (or id).' }),
+    deploymentId: deploymentRequestFields.deploymentId,
+    environment: deploymentRequestFields.environment,
     version: z.string().min(1).openapi({ example: 'v1', description: 'Version to deploy, usually a commit SHA; the default image tag.' }),
     application: applicationDocument.optional(),
     applicationYaml: z.string().optional().openapi({ description: 'The application config as YAML text, instead of `application`.' }),
-    flags: flagsSchema.optional(),
+    flags: deploymentRequestFields.flags,
   })
   .openapi('DeploymentRequest', { example: exampleDeploymentRequest });
 

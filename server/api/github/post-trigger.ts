@@ -5,21 +5,17 @@ import { triggerDeployment } from '../../engine/commands/trigger-deployment.ts';
 import { GitHubApiError } from '../../github/client.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
-import { deploymentSchema, flagsSchema } from '../deployments/deployment-schemas.ts';
+import { deploymentRequestFields, deploymentSchema } from '../deployments/deployment-schemas.ts';
 import { readDeployment } from '../deployments/read-deployment.ts';
 import { errorResponses, problem, problemResponse, type Problem } from '../problem.ts';
 import { githubErrorResponses, githubSourceSchema } from './github-schemas.ts';
 
 const triggerBody = z
   .strictObject({
-    deploymentId: z
-      .string()
-      .uuid()
-      .optional()
-      .openapi({ description: 'Choose the id to make retries safe: the same id with the same request returns the same deployment.' }),
-    environment: z.string().min(1).openapi({ example: 'demo', description: 'Environment name (or id).' }),
+    deploymentId: deploymentRequestFields.deploymentId,
+    environment: deploymentRequestFields.environment,
     source: z.strictObject({ github: githubSourceSchema }),
-    flags: flagsSchema.optional(),
+    flags: deploymentRequestFields.flags,
   })
   .openapi('TriggerRequest', {
     example: { environment: 'demo', source: { github: { owner: 'octo-org', repo: 'shop', ref: 'main' } } },

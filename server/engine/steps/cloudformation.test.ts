@@ -10,7 +10,7 @@ import type { Config } from '../../config.ts';
 import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
-import type { InfraPort } from '../../infra/port.ts';
+import { InfraError, type InfraPort } from '../../infra/port.ts';
 import { appParameters, appTemplate, manualClock, simulator, type ManualClock } from '../../infra/simulated/test-helpers.ts';
 import { createLogger } from '../../logger.ts';
 import { cfScale, cfUpdate, isStackBusy } from './cloudformation.ts';
@@ -116,7 +116,11 @@ describe('a CloudFormation step on a stack busy with another operation', () => {
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_COMPLETE');
   });
 
-  it('fails on other refusals as before', () => {
-    expect(isStackBusy(new Error('is in UPDATE_IN_PROGRESS state and can not be updated'))).toBe(false);
+  it('takes only the busy refusal for one: other refusals fail the step as before', () => {
+    const busy = 'Stack:arn:aws:cloudformation:us-east-1:1:stack/x/1 is in UPDATE_IN_PROGRESS state and can not be updated.';
+    expect(isStackBusy(new InfraError('ValidationError', busy))).toBe(true);
+    expect(isStackBusy(new InfraError('ValidationError', 'Template format error: unresolved resource dependencies'))).toBe(false);
+    expect(isStackBusy(new InfraError('ValidationError', 'Stack:x is in UPDATE_ROLLBACK_FAILED state and can not be updated.'))).toBe(false);
+    expect(isStackBusy(new Error(busy))).toBe(false);
   });
 });

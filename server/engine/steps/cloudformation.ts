@@ -6,7 +6,7 @@
  */
 import type { CfCreateStep, CfPlanStep, CfScaleStep, CfStackInput, CfUpdateStep } from '../../domain/plan/index.ts';
 import { needsFreePriorities, resolveStackParameters } from '../../domain/spec/index.ts';
-import { InfraError, type StackDescription } from '../../infra/port.ts';
+import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 function describeFailure(stack: StackDescription, what: string): string {
@@ -88,65 +88,55 @@ export function isStackBusy(err: unknown): boolean {
 }
 
 /**
- * Starts an update, or waits when the stack is busy with an operation that is not this step's: one
- * started out of band, or the last step of a deployment terminated while that step was starting
- * (termination releases the stack at once). The step polls until the stack settles, then starts
- * (within its deadline), so its update comes after the other one instead of failing on it.
+ * An executor of an update of an existing stack (CF.Update, a scale) that waits when the stack is
+ * busy with an operation that is not this step's: one started out of band, or the last step of a
+ * deployment terminated while that step was starting (termination releases the stack at once).
+ * The step polls until the stack settles, then starts (within its deadline), so its update comes
+ * after the other one instead of failing on it. Past the deadline it cancels only its own update.
  */
-function startUnlessBusy(start: (ctx: StepContext) => Promise<StepProgress>, stackNameOf: (ctx: StepContext) => string) {
-  return async (ctx: StepContext): Promise<StepProgress> => {
+function stackUpdateExecutor(stackNameOf: (ctx: StepContext) => string, update: (ctx: StepContext) => Promise<UpdateStackResult>): StepExecutor {
+  const start = async (ctx: StepContext): Promise<StepProgress> => {
+    const stackName = stackNameOf(ctx);
     try {
-      return await start(ctx);
+      const result = await update(ctx);
+      return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
     } catch (err) {
       if (!isStackBusy(err)) throw err;
       // A provider that refuses a repeated request while the first one runs: that operation is ours.
-      const stack = await ctx.infra.describeStack(stackNameOf(ctx));
-      if (stack?.lastClientToken === ctx.clientToken) return watchStack(ctx, stackNameOf(ctx));
+      const stack = await ctx.infra.describeStack(stackName);
+      if (stack?.lastClientToken === ctx.clientToken) return watchStack(ctx, stackName);
       ctx.logger.info({ error: (err as Error).message }, 'the stack is busy with another operation; waiting for it to settle');
       return pending({ stackBusy: true });
     }
   };
+  return {
+    start,
+    async check(ctx, state) {
+      if (!state.stackBusy) return watchStack(ctx, stackNameOf(ctx));
+      const stack = await ctx.infra.describeStack(stackNameOf(ctx));
+      if (stack && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK')) return pending({ stackBusy: true });
+      return start(ctx);
+    },
+    onDeadline: (ctx, state) => cancelIfRunning(ctx, stackNameOf(ctx), state),
+  };
 }
 
-/** A poll of a step that found the stack busy: still busy, or settled (then start now). */
-async function startOnceSettled(ctx: StepContext, stackName: string, start: (ctx: StepContext) => Promise<StepProgress>): Promise<StepProgress> {
-  const stack = await ctx.infra.describeStack(stackName);
-  if (stack && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK')) return pending({ stackBusy: true });
-  return start(ctx);
-}
+export const cfUpdate = stackUpdateExecutor(
+  (ctx) => (ctx.step as unknown as CfUpdateStep).input.stackName,
+  async (ctx) => {
+    const input = (ctx.step as unknown as CfUpdateStep).input;
+    const parameters = await resolvedParameters(ctx, input);
+    return ctx.infra.updateStack({ stackName: input.stackName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.clientToken });
+  },
+);
 
-const updateStackName = (ctx: StepContext) => (ctx.step as unknown as CfUpdateStep).input.stackName;
-const scaleStackName = (ctx: StepContext) => (ctx.step as unknown as CfScaleStep).input.stackName;
-
-const startUpdate = startUnlessBusy(async (ctx) => {
-  const input = (ctx.step as unknown as CfUpdateStep).input;
-  const parameters = await resolvedParameters(ctx, input);
-  const result = await ctx.infra.updateStack({
-    stackName: input.stackName,
-    templateUrl: ctx.deployment.templateUrl,
-    parameters,
-    clientToken: ctx.clientToken,
-  });
-  return result.noUpdates ? noUpdates(ctx, input.stackName) : watchStack(ctx, input.stackName);
-}, updateStackName);
-
-export const cfUpdate: StepExecutor = {
-  start: startUpdate,
-  check: (ctx, state) => (state.stackBusy ? startOnceSettled(ctx, updateStackName(ctx), startUpdate) : watchStack(ctx, updateStackName(ctx))),
-  onDeadline: (ctx, state) => cancelIfRunning(ctx, updateStackName(ctx), state),
-};
-
-const startScale = startUnlessBusy(async (ctx) => {
-  const { stackName, desiredCount } = (ctx.step as unknown as CfScaleStep).input;
-  const result = await ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
-  return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
-}, scaleStackName);
-
-export const cfScale: StepExecutor = {
-  start: startScale,
-  check: (ctx, state) => (state.stackBusy ? startOnceSettled(ctx, scaleStackName(ctx), startScale) : watchStack(ctx, scaleStackName(ctx))),
-  onDeadline: (ctx, state) => cancelIfRunning(ctx, scaleStackName(ctx), state),
-};
+export const cfScale = stackUpdateExecutor(
+  (ctx) => (ctx.step as unknown as CfScaleStep).input.stackName,
+  (ctx) => {
+    const { stackName, desiredCount } = (ctx.step as unknown as CfScaleStep).input;
+    return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
+  },
+);
 
 /** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */
 export const cfPlan: StepExecutor = {

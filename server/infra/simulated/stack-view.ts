@@ -43,16 +43,19 @@ export interface StackView extends StackStatusView<SimStackRow> {
   content: StackContent;
 }
 
-export function viewStackStatus<R extends SimStackHeader>(row: R, now: number): StackStatusView<R> {
-  const { status, finished } = statusAt(
-    stackProgression(row.operation, row.outcome),
-    row.startedAt.getTime(),
-    row.durationMs,
-    now,
-  );
+/** Where a stack's current operation stands at a moment, and whether its changes are in force. */
+export function operationProgress(
+  row: Pick<SimStackRow, 'operation' | 'outcome' | 'startedAt' | 'durationMs'>,
+  now: number,
+): { status: string; finished: boolean; applied: boolean } {
+  const { status, finished } = statusAt(stackProgression(row.operation, row.outcome), row.startedAt.getTime(), row.durationMs, now);
   // The operation's changes count only once it completed as asked; until then, and after a
   // rollback or failure, the stack is what it was before.
-  const applied = finished && row.outcome === 'success';
+  return { status, finished, applied: finished && row.outcome === 'success' };
+}
+
+export function viewStackStatus<R extends SimStackHeader>(row: R, now: number): StackStatusView<R> {
+  const { status, finished, applied } = operationProgress(row, now);
   const showsReason = row.reason !== null && /ROLLBACK|FAILED/.test(status);
   return {
     row,

@@ -18,8 +18,7 @@ import {
   recordNoUpdates,
   requireStack,
 } from './stack-operations.ts';
-import { stackProgression, statusAt } from './progressions.ts';
-import { describeView, headerColumns, isDeleted, viewStackStatus, type StackView } from './stack-view.ts';
+import { describeView, headerColumns, isDeleted, operationProgress, viewStackStatus, type StackView } from './stack-view.ts';
 import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
 import { readTemplate } from './template-storage.ts';
 import type { SimTx } from './store.ts';
@@ -261,11 +260,10 @@ export async function listenerRulePriorities(ctx: SimContext, listenerArn: strin
     .where(sql`${simStacks.parameters}->>'ListenerARN' = ${listenerArn} or ${simStacks.targetParameters}->>'ListenerARN' = ${listenerArn}`);
   const priorities: number[] = [];
   for (const row of rows) {
-    const { status, finished } = statusAt(stackProgression(row.operation, row.outcome), row.startedAt.getTime(), row.durationMs, now);
+    const { status, applied } = operationProgress(row, now);
     if (status === 'DELETE_COMPLETE') continue;
-    // As in the stack's view: the target parameters are in force once the operation completed as asked.
-    // (null: that set names another listener.)
-    const inForce = finished && row.outcome === 'success' && row.hasTarget ? row.after : row.before;
+    // The target set once the operation applied, else the one before (null: it names another listener).
+    const inForce = applied && row.hasTarget ? row.after : row.before;
     for (const value of inForce ?? []) priorities.push(Number(value));
   }
   return priorities.sort((a, b) => a - b);
