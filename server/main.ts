@@ -33,8 +33,8 @@ async function main(): Promise<void> {
     logger.warn('AUTH IS OFF: DEPLOYER_API_TOKENS is empty, so anyone on this machine can deploy. Listening on 127.0.0.1 only.');
   }
   logger.info(
-    { api: `${deployer.url}/v1`, docs: `${deployer.url}/docs`, openapi: `${deployer.url}/openapi.json`, infra: config.infra },
-    `deployer ready: API ${deployer.url}/v1, Swagger UI ${deployer.url}/docs, OpenAPI ${deployer.url}/openapi.json`,
+    { api: `${deployer.url}/v1`, board: `${deployer.url}/ui`, docs: `${deployer.url}/docs`, openapi: `${deployer.url}/openapi.json`, infra: config.infra },
+    `deployer ready: board ${deployer.url}/ui, API ${deployer.url}/v1, Swagger UI ${deployer.url}/docs, OpenAPI ${deployer.url}/openapi.json`,
   );
 
   let stopping = false;

@@ -13,6 +13,7 @@ import type { App, AppEnv, Services } from './context.ts';
 import { registerDocs } from './docs.ts';
 import { problem, problemOf, problemResponse } from './problem.ts';
 import { registerRoutes } from './routes.ts';
+import { registerBoard } from './ui/register-board.ts';
 
 export const API_INFO = {
   title: 'Deployer API',
@@ -68,7 +69,7 @@ export function createApp(services: Services): App {
     description: 'A token from DEPLOYER_API_TOKENS. Scopes: read < deploy < admin.',
   });
 
-  // Public: liveness, readiness, metrics, docs, the API description.
+  // Public: liveness, readiness, metrics, docs, the board's page shells, the API description.
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     const checks = await services.ready();
@@ -79,6 +80,8 @@ export function createApp(services: Services): App {
     c.body(await services.metrics.registry.metrics(), 200, { 'content-type': services.metrics.registry.contentType }),
   );
   registerDocs(app);
+  // The board: HTML pages that read the API as their caller, so the API's auth applies to them.
+  registerBoard(app);
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
 
   app.use('/v1/*', authenticate(), readBodies());

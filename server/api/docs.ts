@@ -27,6 +27,9 @@ const PAGE = `<!doctype html>
   <link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
 </head>
 <body>
+  <nav style="font: 14px/1.5 system-ui, sans-serif; padding: 8px 20px;">
+    <a href="/ui">Deployer board</a>: deployments, stacks and their queues, live, for people.
+  </nav>
   <div id="swagger-ui"></div>
   <script src="/docs/assets/swagger-ui-bundle.js"></script>
   <script src="/docs/assets/swagger-ui-standalone-preset.js"></script>

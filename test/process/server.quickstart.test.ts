@@ -26,10 +26,13 @@ describe('server process: npm start on a fresh folder', () => {
   });
   afterAll(() => server?.dispose());
 
-  it('says where the API, Swagger UI and the OpenAPI document are, and serves them', async () => {
+  it('says where the board, the API, Swagger UI and the OpenAPI document are, and serves them', async () => {
     const ready = server.logs().find((l) => /deployer ready/.test(String(l.msg)))!;
     const base = `http://127.0.0.1:${server.port}`;
-    expect(ready).toMatchObject({ api: `${base}/v1`, docs: `${base}/docs`, openapi: `${base}/openapi.json`, infra: 'simulated' });
+    expect(ready).toMatchObject({ api: `${base}/v1`, board: `${base}/ui`, docs: `${base}/docs`, openapi: `${base}/openapi.json`, infra: 'simulated' });
+    const board = await fetch(ready.board as string);
+    expect(board.status).toBe(200);
+    expect(await board.text()).toContain('Auth is off');
     const docs = await fetch(ready.docs as string);
     expect(docs.status).toBe(200);
     expect(docs.headers.get('content-type')).toContain('text/html');
