@@ -44,7 +44,7 @@ export function deploymentTable(deployments: Deployment[], caption: string) {
         <td data-label="Version"><a href="${deploymentHref(d.id)}">${d.version}</a></td>
         <td data-label="Requested">${timeTag(d.createdAt)}</td>
         <td data-label="Took">${durationText(d.startedAt, d.finishedAt)}</td>
-        <td data-label="Now">${isTerminal(d.status) ? (d.status === 'FAILED' ? html`<span class="error-text">${d.error ?? ''}</span>` : '') : currentActivity(d)}</td>
+        <td data-label="Now">${isTerminal(d.status) ? (d.error ? html`<span class="error-text">${d.error}</span>` : '') : currentActivity(d)}</td>
       </tr>`,
     )}</tbody>
   </table>`;
