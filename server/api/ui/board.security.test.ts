@@ -69,7 +69,7 @@ describe('board: with API tokens configured', () => {
 
   it('marks pages uncacheable and varying by token, with a CSP that allows no inline script or style', async () => {
     for (const path of PAGES(id)) {
-      for (const headers of [{}, { [FRAGMENT_HEADER]: '1', authorization: 'Bearer reader-token' }]) {
+      for (const headers of [{}, { [FRAGMENT_HEADER]: '1', authorization: 'Bearer reader-token' }] as Array<Record<string, string>>) {
         const res = await t.request(path, { headers });
         expect(res.headers.get('content-security-policy')).toBe(BOARD_CSP);
         expect(res.headers.get('cache-control')).toBe('no-store');
