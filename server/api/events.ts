@@ -1,6 +1,8 @@
 /** Event history of any entity: the same shape and the same paging for every state machine. */
 import { z } from '@hono/zod-openapi';
 import type { Sql } from 'postgres';
+import type { MachineName } from '../domain/machines/catalogue.ts';
+import { readEvents, type EventRow } from '../engine/entities.ts';
 import { decodeCursor, page, pageOf } from './pagination.ts';
 
 export const eventSchema = z
@@ -22,26 +24,21 @@ export type EventItem = z.infer<typeof eventSchema>;
 const isPosition = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
 
 /** Events of one entity, oldest first, paged by their global position. */
-export async function listEntityEvents(sql: Sql, machine: string, entityId: string, query: { limit: number; cursor?: string }) {
+export async function listEntityEvents(sql: Sql, machine: MachineName, entityId: string, query: { limit: number; cursor?: string }) {
   const after = decodeCursor(query.cursor, isPosition) ?? 0;
-  const rows = await sql`
-    select position, event_id, sequence, type, payload, cause, status, data, created_at
-    from ${sql(`${machine}_events`)}
-    where entity_id = ${entityId} and position > ${after}
-    order by position
-    limit ${query.limit + 1}`;
+  const rows = await readEvents(sql, machine, entityId, after, query.limit + 1);
   return page(rows, query.limit, toEventItem, (r) => Number(r.position));
 }
 
-export function toEventItem(r: Record<string, any>): EventItem {
+export function toEventItem(r: EventRow): EventItem {
   return {
-    eventId: r.event_id,
+    eventId: r.eventId,
     sequence: r.sequence,
     type: r.type,
     payload: r.payload,
     cause: r.cause ?? null,
     status: r.status,
     state: r.data,
-    createdAt: new Date(r.created_at).toISOString(),
+    createdAt: new Date(r.createdAt).toISOString(),
   };
 }

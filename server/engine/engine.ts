@@ -7,20 +7,21 @@ import type { PgBoss } from 'pg-boss';
 import type { Sql, TransactionSql } from 'postgres';
 import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
-import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
+import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
+import { TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
+import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, QUEUES, type Queue } from '../domain/machines/jobs.ts';
 import type { StackData } from '../domain/machines/stack.ts';
-import type { AnyEvent } from '../domain/state-machine/machine.ts';
 import type { InfraPort } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { JobNotifications, JobRunner, runningJob } from './job-runner.ts';
-import { sendJob } from './jobs.ts';
+import { readEntity, type EntityState } from './entities.ts';
+import { JobNotifications, JobRunner, type JobRef } from './job-runner.ts';
+import { sendJob, type JobHandler } from './jobs.ts';
 import { machines } from './machines.ts';
-import { StateStore, type AppliedTransition, type Cause, type StoredState } from './state-store.ts';
+import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
-import { handleStackWaitJob, type StackWaitJob } from './workers/stack-wait-worker.ts';
-import { loadDeployment } from './workers/load.ts';
-import { handleStepJob, type StepJob } from './workers/step-worker.ts';
+import { handleStackWaitJob } from './workers/stack-wait-worker.ts';
+import { handleStepJob } from './workers/step-worker.ts';
 import { startSweep } from './workers/sweep.ts';
 
 export interface EngineDeps {
@@ -37,8 +38,8 @@ export interface EngineDeps {
 /** Handlers only start operations and look at them; one that runs longer than this is stuck. */
 const JOB_EXPIRE_SECONDS = 60;
 
-/** Queues and how their jobs are retried when a worker dies or the database blinks. */
-const QUEUES = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT] as const;
+/** The schema pg-boss keeps its tables in (see createBoss). */
+const BOSS_SCHEMA = 'pgboss';
 
 /**
  * Something outside that hears of a deployment's status changes (GitHub Deployments). Called from a
@@ -49,7 +50,7 @@ export type StatusReporter = (deployment: { id: string; status: DeploymentStatus
 
 export class Engine {
   readonly store: StateStore;
-  private readonly runners: JobRunner<any>[] = [];
+  private readonly runners: { stop(timeoutMs: number): Promise<void> }[] = [];
   private notifications?: JobNotifications;
   private sweep: { stop(): Promise<void> } | undefined;
   private readonly reporters: StatusReporter[] = [];
@@ -63,38 +64,30 @@ export class Engine {
     this.store = new StateStore(machines, (tx, job) => sendJob(deps.boss, tx, job));
   }
 
-  /**
-   * Applies one event in a transaction of its own (with everything it chains, links and enqueues).
-   * `settlesJob`: this is the last thing the running job does, so the job is completed in the same
-   * transaction: the result and the end of the job commit together (and one commit is saved).
-   */
-  async apply<D = unknown>(
-    machine: string,
-    entityId: string,
-    event: AnyEvent,
-    cause: Cause,
-    eventId: string = newId(),
-    options: { settlesJob?: boolean } = {},
-  ): Promise<StoredState<D>> {
-    return this.transaction((tx, applied) => this.store.apply<D>(tx, machine, entityId, { eventId, event, cause }, applied), options);
+  /** Applies one event in a transaction of its own (with everything it chains, links and enqueues). */
+  async apply<M extends MachineName>(machine: M, entityId: string, event: EventOf<M>, cause: Cause, eventId: string = newId()): Promise<EntityState<M>> {
+    return this.transaction((tx, applied) => this.store.apply(tx, machine, entityId, { eventId, event, cause }, applied));
   }
 
-  /** Runs state changes in one transaction; what they did is logged and counted once it committed. */
-  async transaction<T>(work: (tx: TransactionSql, applied: AppliedTransition[]) => Promise<T>, options: { settlesJob?: boolean } = {}): Promise<T> {
-    const job = options.settlesJob ? runningJob.getStore() : undefined;
+  /**
+   * Runs state changes in one transaction; what they did is logged and counted once it committed.
+   * `completes`: the job whose result this is; its completion commits with the result (and one
+   * commit is saved), and a completion that fails takes the result down with it.
+   */
+  async transaction<T>(work: (tx: TransactionSql, applied: AppliedTransition[]) => Promise<T>, options: { completes?: JobRef } = {}): Promise<T> {
+    const job = options.completes;
     let applied: AppliedTransition[] = [];
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
       // Alongside the work rather than after it (a round trip less); the transaction makes it count
       // only if the work commits. Both are awaited before the transaction ends either way, so
       // neither can run a statement after its rollback.
-      const completed = job && !job.settled ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx) }) : undefined;
+      const completed = job ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx) }) : undefined;
       const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
       return value.value;
     });
-    if (job) job.settled = true;
     for (const t of applied) this.observe(t);
     return result;
   }
@@ -144,11 +137,11 @@ export class Engine {
       const { policy: _policy, ...settings } = options;
       await boss.updateQueue(queue, settings);
     }
-    const notifications = new JobNotifications(this.deps.databaseUrl, this.deps.logger);
+    const notifications = new JobNotifications(this.deps.databaseUrl, BOSS_SCHEMA, this.deps.logger);
     await notifications.start();
     this.notifications = notifications;
-    const runner = <T extends object>(queue: string, handler: (job: T, signal: AbortSignal) => Promise<void>) => {
-      const jobRunner = new JobRunner<T>({
+    const runner = <Q extends Queue>(queue: Q, handler: JobHandler<Q>) => {
+      const jobRunner = new JobRunner<Q>({
         boss,
         sql: this.deps.sql,
         queue,
@@ -157,49 +150,25 @@ export class Engine {
         heartbeatIntervalMs: 5_000,
         expireInSeconds: JOB_EXPIRE_SECONDS,
         logger: this.deps.logger,
-        handler: async (job, signal) => {
-          this.observeWait(queue, job);
-          await handler(job.data, signal);
+        handler,
+        finish: (job, { machine, id, event, eventId }) =>
+          this.transaction((tx, applied) => this.store.apply(tx, machine, id, { eventId, event, cause: { kind: 'job', queue: job.queue } }, applied), { completes: job }).then(() => {}),
+        onStart: (due) => {
+          if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
         },
       });
       jobRunner.start(notifications);
       this.runners.push(jobRunner);
     };
-    runner<StackWaitJob>(JOB_STACK_WAIT, (job) => handleStackWaitJob(this, job));
-    // The signal aborts when the job has run past its expiry (pg-boss hands it out again then).
-    runner<StepJob>(JOB_STEP, (job, signal) => handleStepJob(this, job, signal));
-    runner<{ deploymentId: string; status: DeploymentStatus }>(JOB_STATUS_REPORT, async (job) => {
-      const deployment = await loadDeployment(this.deps.sql, job.deploymentId);
-      if (!deployment) return;
-      for (const report of this.reporters) await report(deployment, job.status);
+    runner(JOB_STACK_WAIT, (job) => handleStackWaitJob(this, job));
+    runner(JOB_STEP, (job) => handleStepJob(this, job));
+    runner(JOB_STATUS_REPORT, async (job) => {
+      const deployment = await readEntity(this.deps.sql, 'deployment', job.data.deploymentId);
+      if (deployment) for (const report of this.reporters) await report(deployment, job.data.status);
+      return { kind: 'finish' };
     });
     // Nothing waits forever for a job that pg-boss gave up on or that was deleted (workers/sweep.ts).
     this.sweep = startSweep(this);
-  }
-
-  private observeWait(queue: string, job: object) {
-    const { startAfter, createdOn } = job as { startAfter?: Date; createdOn?: Date };
-    const due = startAfter ?? createdOn;
-    if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
-  }
-
-  /**
-   * Sends a job outside any state change (the next poll of a long operation). Sent from a running
-   * job, it replaces that job: the new one is sent and the running one completed in one transaction.
-   */
-  async sendJob(queue: string, data: object, startAfterSeconds?: number): Promise<void> {
-    const startAfter = startAfterSeconds ? new Date(Date.now() + startAfterSeconds * 1000) : undefined;
-    const job = runningJob.getStore();
-    if (!job || job.settled) {
-      await this.deps.boss.send(queue, data, { db: pgBossAdapter(this.deps.sql), ...(startAfter ? { startAfter } : {}) });
-      return;
-    }
-    await inTransaction(this.deps.sql, async (tx) => {
-      const db = pgBossAdapter(tx);
-      await this.deps.boss.send(queue, data, { db, ...(startAfter ? { startAfter } : {}) });
-      await this.deps.boss.complete(job.queue, job.id, null, { db });
-    });
-    job.settled = true;
   }
 
   /**

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
 import { EventFeed, parseEventNotice, type FeedSubscription } from './event-feed.ts';
-import { EVENT_CHANNEL } from './state-store.ts';
+import { EVENT_CHANNEL } from './entities.ts';
 
 /** A TCP proxy in front of Postgres that can play "down" (connections cut, new ones refused) and "up". */
 async function startOutageProxy(target: { host: string; port: number }) {

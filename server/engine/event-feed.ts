@@ -12,7 +12,7 @@
  */
 import postgres, { type Sql } from 'postgres';
 import type { Logger } from '../logger.ts';
-import { EVENT_CHANNEL } from './state-store.ts';
+import { EVENT_CHANNEL } from './entities.ts';
 
 /** One committed event, as announced on the channel. */
 export interface EventNotice {

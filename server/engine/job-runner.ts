@@ -12,28 +12,30 @@
  * What pg-boss's worker did for us and this keeps: running jobs send heartbeats (the queue's
  * `heartbeatSeconds`), so the jobs of a process that died are handed out again; a handler still
  * running when its job expires is told so through its AbortSignal.
+ *
+ * A handler returns its job's settlement (jobs.ts) and the runner carries it out, each time in the
+ * transaction that also holds the job's result, so a result never commits without its job ending.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Db as IDatabase, Job, PgBoss } from 'pg-boss';
+// The channel pg-boss NOTIFYs on, as pg-boss itself derives it (its listener runs the same expression).
+import { notifyChannelSql } from 'pg-boss/dist/plans.js';
 import postgres, { type Sql } from 'postgres';
+import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
 import type { Logger } from '../logger.ts';
-import { pgBossAdapter } from './transaction.ts';
+import type { EventFor, JobContext, JobHandler, Settlement } from './jobs.ts';
+import { inTransaction, pgBossAdapter } from './transaction.ts';
 
-/** The job a handler is running, so that its last state change can complete it in the same transaction. */
-export interface RunningJob {
-  queue: string;
+/** The job whose completion a transaction carries. */
+export interface JobRef {
+  queue: Queue;
   id: string;
-  /** Completed by the handler's own transaction (the runner then has nothing left to do). */
-  settled: boolean;
 }
 
-export const runningJob = new AsyncLocalStorage<RunningJob>();
-
-export interface JobRunnerOptions<T> {
+export interface JobRunnerOptions<Q extends Queue> {
   boss: PgBoss;
   /** The pool pg-boss's fetches and settlements run on (see pgBossAdapter). */
   sql: Sql;
-  queue: string;
+  queue: Q;
   concurrency: number;
   /** Poll this often when nothing woke the loop (ms). */
   pollIntervalMs: number;
@@ -42,7 +44,11 @@ export interface JobRunnerOptions<T> {
   /** A handler running longer than the job's expiry (this, when the job does not say) is told to give up. */
   expireInSeconds: number;
   logger: Logger;
-  handler: (job: Job<T>, signal: AbortSignal) => Promise<void>;
+  handler: JobHandler<Q>;
+  /** Applies a finishing job's event and completes the job, in one transaction. */
+  finish: (job: JobRef, apply: EventFor) => Promise<void>;
+  /** When a fetched job was due (its startAfter, else its creation). */
+  onStart?: (due: Date | undefined) => void;
 }
 
 /** Wakes runners when pg-boss announces a job on their queue. One LISTEN connection per process. */
@@ -50,14 +56,13 @@ export class JobNotifications {
   private readonly runners = new Map<string, Set<() => void>>();
   private listener?: Sql;
 
-  constructor(private readonly databaseUrl: string, private readonly logger: Logger) {}
+  constructor(private readonly databaseUrl: string, private readonly schema: string, private readonly logger: Logger) {}
 
   async start(): Promise<void> {
     this.listener = postgres(this.databaseUrl, { max: 1, onnotice: () => {} });
-    // The channel pg-boss notifies on (its schema's hash), asked of pg-boss's own SQL helper.
-    const [{ channel }] = await this.listener`select ('pgboss_' || left(encode(sha224(${'pgboss'}::bytea), 'hex'), 24)) as channel`;
+    const [{ channel }] = await this.listener.unsafe<{ channel: string }[]>(`select ${notifyChannelSql(this.schema)} as channel`);
     await this.listener.listen(
-      channel as string,
+      channel,
       (queue) => this.runners.get(queue)?.forEach((wake) => wake()),
       // After a reconnect, notices sent meanwhile are lost: wake everyone once.
       () => this.runners.forEach((wakes) => wakes.forEach((wake) => wake())),
@@ -77,19 +82,19 @@ export class JobNotifications {
   }
 }
 
-export class JobRunner<T extends object> {
+export class JobRunner<Q extends Queue> {
   private running = 0;
   private stopped = false;
   private wakeUp?: () => void;
   private woken = false;
   private loop?: Promise<void>;
   private heartbeat?: NodeJS.Timeout;
-  private readonly active = new Map<string, Job<T>>();
+  private readonly active = new Map<string, Job<JobPayloads[Q]>>();
   private readonly settled = new Set<Promise<void>>();
   private unsubscribe?: () => void;
   private readonly db: IDatabase;
 
-  constructor(private readonly options: JobRunnerOptions<T>) {
+  constructor(private readonly options: JobRunnerOptions<Q>) {
     this.db = pgBossAdapter(options.sql);
   }
 
@@ -133,9 +138,9 @@ export class JobRunner<T extends object> {
         await this.pause(pollIntervalMs);
         continue;
       }
-      let jobs: Job<T>[] = [];
+      let jobs: Job<JobPayloads[Q]>[] = [];
       try {
-        jobs = await boss.fetch<T>(queue, { batchSize: free, includeMetadata: true, db: this.db } as never);
+        jobs = await boss.fetch<JobPayloads[Q]>(queue, { batchSize: free, includeMetadata: true, db: this.db });
       } catch (err) {
         if (!this.stopped) logger.warn({ err, queue }, 'fetching jobs failed; trying again');
         await this.pause(pollIntervalMs);
@@ -147,24 +152,22 @@ export class JobRunner<T extends object> {
     }
   }
 
-  private execute(job: Job<T>): void {
-    const { boss, queue, handler, expireInSeconds, logger } = this.options;
+  private execute(job: Job<JobPayloads[Q]>): void {
+    const { queue, handler, expireInSeconds, onStart } = this.options;
     this.running++;
     this.active.set(job.id, job);
     // The job's own expiry (its queue's setting when it was sent), else ours.
     const seconds = (job as { expireInSeconds?: number }).expireInSeconds ?? expireInSeconds;
     const expiry = new AbortController();
     const timer = setTimeout(() => expiry.abort(new Error(`job ran past its expiry of ${seconds} s`)), seconds * 1000);
-    const current: RunningJob = { queue, id: job.id, settled: false };
+    const context: JobContext<Q> = { id: job.id, queue, data: job.data, signal: expiry.signal };
     const settle = (async () => {
       try {
-        await runningJob.run(current, () => handler(job, expiry.signal));
-        if (!current.settled) await boss.complete(queue, job.id, null, { db: this.db });
+        const { startAfter, createdOn } = job as { startAfter?: Date; createdOn?: Date };
+        onStart?.(startAfter ?? createdOn);
+        await this.settle(context, await handler(context));
       } catch (err) {
-        logger.warn({ err, queue, jobId: job.id, data: job.data }, 'job failed; pg-boss will retry it');
-        await boss.fail(queue, job.id, { message: err instanceof Error ? err.message : String(err) }, { db: this.db }).catch((failErr) => {
-          logger.error({ err: failErr, queue, jobId: job.id }, 'could not record the job failure; it will be retried when it expires');
-        });
+        await this.fail(context, err);
       } finally {
         clearTimeout(timer);
         this.active.delete(job.id);
@@ -174,6 +177,39 @@ export class JobRunner<T extends object> {
     })();
     this.settled.add(settle);
     void settle.finally(() => this.settled.delete(settle));
+  }
+
+  /** Carries out what the handler said about its job. */
+  private async settle(job: JobContext<Q>, settlement: Settlement<Q>): Promise<void> {
+    const { boss, sql, finish } = this.options;
+    const ref = { queue: job.queue, id: job.id };
+    switch (settlement.kind) {
+      case 'finish':
+        if (settlement.apply) return finish(ref, settlement.apply);
+        await boss.complete(job.queue, job.id, null, { db: this.db });
+        return;
+      case 'poll': {
+        const startAfter = settlement.after ? { startAfter: new Date(Date.now() + settlement.after * 1000) } : {};
+        // The next poll replaces this job: sent and completed together, so there is always exactly one.
+        await inTransaction(sql, async (tx) => {
+          const db = pgBossAdapter(tx);
+          await boss.send(job.queue, settlement.data, { db, ...startAfter });
+          await boss.complete(job.queue, job.id, null, { db });
+        });
+        return;
+      }
+      case 'fail':
+        return this.fail(job, settlement.error);
+    }
+  }
+
+  /** Fails the job into pg-boss's retry (with backoff, up to the queue's retryLimit). */
+  private async fail(job: JobContext<Q>, err: unknown): Promise<void> {
+    const { boss, logger } = this.options;
+    logger.warn({ err, queue: job.queue, jobId: job.id, data: job.data }, 'job failed; pg-boss will retry it');
+    await boss.fail(job.queue, job.id, { message: err instanceof Error ? err.message : String(err) }, { db: this.db }).catch((failErr) => {
+      logger.error({ err: failErr, queue: job.queue, jobId: job.id }, 'could not record the job failure; it will be retried when it expires');
+    });
   }
 
   /** Heartbeats of the running jobs, one statement for all of them. */

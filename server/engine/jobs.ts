@@ -1,14 +1,15 @@
 /**
- * pg-boss, in the deployer's own database, runs every step. This module owns the queues and the
- * way jobs are sent: always inside the transaction that made them necessary.
+ * pg-boss, in the deployer's own database, runs every step. This module owns the way jobs are sent
+ * (always inside the transaction that made them necessary) and what a handler says about its job
+ * once it ran (its settlement), each checked against the queue's payload (server/domain/machines/jobs.ts).
  */
 import { PgBoss } from 'pg-boss';
 import type { TransactionSql } from 'postgres';
-import type { Effect } from '../domain/state-machine/machine.ts';
+import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
+import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
+import type { JobEffect } from '../domain/state-machine/machine.ts';
 import type { Logger } from '../logger.ts';
 import { pgBossAdapter } from './transaction.ts';
-
-export type JobEffect = Extract<Effect, { kind: 'job' }>;
 
 export function createBoss(databaseUrl: string, logger: Logger, options: { supervise?: boolean } = {}): PgBoss {
   const boss = new PgBoss({
@@ -33,7 +34,7 @@ export function createBoss(databaseUrl: string, logger: Logger, options: { super
 }
 
 /** Sends a job as part of the caller's transaction: it exists exactly when the state that asked for it does. */
-export async function sendJob(boss: PgBoss, tx: TransactionSql, job: JobEffect): Promise<void> {
+export async function sendJob(boss: PgBoss, tx: TransactionSql, job: JobEffect<JobPayloads>): Promise<void> {
   const id = await boss.send(job.queue, job.data, {
     db: pgBossAdapter(tx),
     ...(job.startAfterSeconds ? { startAfter: job.startAfterSeconds } : {}),
@@ -41,3 +42,28 @@ export async function sendJob(boss: PgBoss, tx: TransactionSql, job: JobEffect):
   });
   if (id === null && !job.singletonKey) throw new Error(`pg-boss refused a job for queue ${job.queue}`);
 }
+
+/** A job as its handler sees it. */
+export interface JobContext<Q extends Queue> {
+  id: string;
+  queue: Q;
+  data: JobPayloads[Q];
+  /** Aborts when the job has run past its expiry (pg-boss hands it out again then). */
+  signal?: AbortSignal;
+}
+
+/** An event to apply to one entity, checked against that machine's event union. */
+export type EventFor = { [M in MachineName]: { machine: M; id: string; event: EventOf<M>; eventId: string } }[MachineName];
+
+/**
+ * What happens to a job once its handler ran; the runner (job-runner.ts) carries it out:
+ * - finish: the job is completed, in the same transaction as the event it applies when it has one;
+ * - poll: the job sends its successor (`data`, `after` seconds from now) and is completed, in one transaction;
+ * - fail: the job failed (an error of the database or of a provider that may clear): pg-boss retries it.
+ */
+export type Settlement<Q extends Queue> =
+  | { kind: 'finish'; apply?: EventFor }
+  | { kind: 'poll'; after: number; data: JobPayloads[Q] }
+  | { kind: 'fail'; error: unknown };
+
+export type JobHandler<Q extends Queue> = (job: JobContext<Q>) => Promise<Settlement<Q>>;

@@ -3,12 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../../test/support/deployer.ts';
 import { exampleClusterDocument } from '../api/clusters/cluster-schemas.ts';
 import { clusterId, newId } from '../domain/ids.ts';
+import type { EventOf } from '../domain/machines/catalogue.ts';
 
 describe('state store', () => {
   let t: TestDeployer;
   const config = { name: exampleClusterDocument.name, aws: exampleClusterDocument.aws };
   const cause = { kind: 'command' as const, name: 'test' };
-  const apply = (eventId: string, event: Record<string, unknown> & { type: string }) =>
+  const apply = (eventId: string, event: EventOf<'cluster'>) =>
     t.deployer.services.engine.apply('cluster', clusterId('prod'), event, cause, eventId);
   const count = async () => (await t.database.sql`select count(*)::int as n from cluster_events`)[0]!.n as number;
 

@@ -18,6 +18,7 @@
  */
 
 import type { ChangeSetLifecycle } from '../domain/cloudformation/change-set-lifecycle.ts';
+import type { FoundStack } from '../domain/cloudformation/found-stack.ts';
 import type { CfLifecycle } from '../domain/cloudformation/lifecycle.ts';
 
 /** CloudFormation statuses grouped the way the deployer reasons about them (o5-domain §8.2). */
@@ -28,18 +29,8 @@ export interface StackParameterValue {
   value: string;
 }
 
-export interface StackDescription {
-  stackName: string;
-  stackId: string;
-  /** Raw CloudFormation status, e.g. UPDATE_ROLLBACK_COMPLETE. */
-  status: string;
-  lifecycle: CfLifecycle;
-  statusReason?: string;
-  outputs: Record<string, string>;
-  parameters: Record<string, string>;
-  /** The ClientRequestToken of the last operation on the stack, when the provider reports it. */
-  lastClientToken?: string;
-}
+/** The infra port describes a stack in the domain's one shape of it. */
+export type StackDescription = FoundStack;
 
 export interface UpdateStackResult {
   /** CloudFormation answered "No updates are to be performed": success, nothing changes. */

@@ -18,7 +18,7 @@ import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_STEP } from '../../server/domain/machines/deployment.ts';
+import { JOB_STEP } from '../../server/domain/machines/jobs.ts';
 import { clientTokenFor } from '../../server/infra/client-token.ts';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { awsError, FAKE_ACCOUNT, FakeAws } from './fake-aws.ts';
@@ -239,19 +239,19 @@ describe.concurrent('stack recovery in the wait phase', () => {
 
 describe.concurrent('client tokens and retries', () => {
   it('a step whose job is retried after calling AWS sends the same token again, and the stack is updated once', async () => {
-    const { engine } = t.deployer.services;
-    const original = engine.sendJob.bind(engine);
+    const { boss } = t.deployer.services.engine.deps;
+    const original = boss.send;
     const id = randomUUID();
     let died = false;
     // The worker "dies" right after CF.Update called UpdateStack, before it queued its first poll.
-    engine.sendJob = async (queue, data, startAfter) => {
-      const job = data as { deploymentId?: string; step?: string; poll?: number };
-      if (!died && queue === JOB_STEP && job.deploymentId === id && job.step === 'CF.Update' && job.poll === 1) {
+    boss.send = async function (this: typeof boss, ...args: unknown[]) {
+      const [queue, data] = args as [string, { deploymentId?: string; step?: string; poll?: number } | undefined];
+      if (!died && queue === JOB_STEP && data?.deploymentId === id && data.step === 'CF.Update' && data.poll === 1) {
         died = true;
         throw new Error('worker died');
       }
-      return original(queue, data, startAfter);
-    };
+      return (original as (...a: unknown[]) => Promise<string | null>).apply(this, args);
+    } as typeof boss.send;
     try {
       await deploy(app('retried'), id);
       const done = await finished(id);
@@ -263,7 +263,7 @@ describe.concurrent('client tokens and retries', () => {
       // The repeated request was the same one: CloudFormation started one update for it.
       expect(aws.stacks.get(stack)!.tokens).toEqual([clientTokenFor(id, 'CF.CreateEmpty'), token, clientTokenFor(id, 'ScaleUp')]);
     } finally {
-      engine.sendJob = original;
+      boss.send = original;
     }
   });
 

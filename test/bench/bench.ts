@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { createDeployerClient, type DeployerClient } from '../../sdk/client.ts';
 import { loadConfig } from '../../server/config.ts';
-import { EVENT_CHANNEL } from '../../server/engine/state-store.ts';
+import { EVENT_CHANNEL } from '../../server/engine/entities.ts';
 import { createLogger } from '../../server/logger.ts';
 import { startDeployer } from '../../server/start.ts';
 import { demoAppYaml, demoClusterYaml } from '../support/deployments.ts';

@@ -1,8 +1,10 @@
 /** Failures say which step failed and why, release the stack, and leave the service running. */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { deploy, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
 // After the deployer's modules, which set up zod's OpenAPI extension the domain schemas use.
+import { JOB_STEP } from '../../server/domain/machines/jobs.ts';
 import { handleStepJob } from '../../server/engine/workers/step-worker.ts';
 import { clientTokenFor } from '../../server/infra/client-token.ts';
 
@@ -84,8 +86,13 @@ describe('deployment failures', () => {
     await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } } });
 
     // The poll of a step that had found its stack busy (the next deployment may hold the stack now).
-    await handleStepJob(t.deployer.services.engine, { deploymentId: d.id, step: 'DB.Upsert.main', poll: 1, state: { stackBusy: true } });
+    const { engine } = t.deployer.services;
+    const settlement = await handleStepJob(engine, { id: randomUUID(), queue: JOB_STEP, data: { deploymentId: d.id, step: 'DB.Upsert.main', poll: 1, state: { stackBusy: true } } });
     expect(await operations()).toBe(1);
+    // The job finishes with the step's result (its runner would complete it in the same transaction).
+    if (settlement.kind !== 'finish' || !settlement.apply) throw new Error(`expected a result, got ${JSON.stringify(settlement)}`);
+    const { machine, id, event, eventId } = settlement.apply;
+    await engine.apply(machine, id, event, { kind: 'job', queue: JOB_STEP }, eventId);
     const late = (await eventsOf(t.client, d.id)).filter((e) => e.type === 'step_result');
     expect(late.at(-1)!.payload).toMatchObject({ step: 'DB.Upsert.main', status: 'FAILED', error: 'not started: the deployment was terminated first' });
   });

@@ -11,7 +11,7 @@
  * stack runs to DONE on the same two workers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { JOB_STEP } from '../../server/domain/machines/deployment.ts';
+import { JOB_STEP } from '../../server/domain/machines/jobs.ts';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { deploy, registerDemoCluster, waitFor } from '../support/deployments.ts';
 import { appYaml } from './support.ts';

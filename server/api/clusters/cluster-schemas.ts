@@ -1,8 +1,7 @@
 /** Shapes of clusters in the API, shared by the cluster routes. */
 import { z } from '@hono/zod-openapi';
 import { clusterConfigSchema, clusterDocumentSchema, clusterOverrideSchema } from '../../domain/config/cluster.ts';
-import type { ClusterData } from '../../domain/machines/cluster.ts';
-import type { StoredState } from '../../engine/state-store.ts';
+import type { EntityRow } from '../../engine/entities.ts';
 
 export const exampleClusterDocument = {
   name: 'prod',
@@ -69,9 +68,7 @@ export const clusterParams = z.object({
   cluster: z.string().min(1).openapi({ param: { name: 'cluster', in: 'path' }, example: 'prod', description: 'Cluster name (or id).' }),
 });
 
-type ClusterRow = StoredState<ClusterData> & { created_at?: string; updated_at?: string; name?: string };
-
-export function toClusterResponse(row: ClusterRow, environments: string[], times: { createdAt: string; updatedAt: string }): ClusterResponse {
+export function toClusterResponse(row: EntityRow<'cluster'>, environments: string[]): ClusterResponse {
   return {
     id: row.id,
     name: row.data.name,
@@ -81,7 +78,7 @@ export function toClusterResponse(row: ClusterRow, environments: string[], times
     overrides: row.data.overrides.map((o) => ({ key: o.key as 'sidecarImageVersion', value: o.value! })),
     config: row.data.config,
     environments,
-    createdAt: times.createdAt,
-    updatedAt: times.updatedAt,
+    createdAt: new Date(row.createdAt).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
   };
 }

@@ -2,29 +2,24 @@
 import type { Sql } from 'postgres';
 import { NotFoundError } from '../../domain/errors.ts';
 import { isUuid } from '../../domain/ids.ts';
+import { readEntityByName, type EntityRow } from '../../engine/entities.ts';
 import { toClusterResponse, type ClusterResponse } from './cluster-schemas.ts';
 
-const iso = (v: unknown) => new Date(v as string).toISOString();
-
 export async function readCluster(sql: Sql, nameOrId: string): Promise<ClusterResponse> {
-  const [row] = isUuid(nameOrId)
-    ? await sql`select * from clusters where id = ${nameOrId} or name = ${nameOrId} limit 1`
-    : await sql`select * from clusters where name = ${nameOrId}`;
+  const row = await readEntityByName(sql, 'cluster', nameOrId, isUuid(nameOrId));
   if (!row) throw new NotFoundError(`cluster '${nameOrId}' does not exist`);
-  const envs = await sql`select name from environments where cluster_id = ${row.id} order by name`;
-  return toClusterResponse(row as never, envs.map((e) => e.name as string), { createdAt: iso(row.created_at), updatedAt: iso(row.updated_at) });
+  const envs = await sql<{ name: string }[]>`select name from environments where cluster_id = ${row.id} order by name`;
+  return toClusterResponse(row, envs.map((e) => e.name));
 }
 
 export async function listClusterRows(sql: Sql, after: string | undefined, limit: number) {
-  const rows = await sql`
-    select c.*, coalesce(array_agg(e.name order by e.name) filter (where e.name is not null), '{}') as environment_names
+  const rows = await sql<(EntityRow<'cluster'> & { name: string; environmentNames: string[] })[]>`
+    select c.id, c.status, c.data, c.version, c.created_at as "createdAt", c.updated_at as "updatedAt", c.name,
+           coalesce(array_agg(e.name order by e.name) filter (where e.name is not null), '{}') as "environmentNames"
     from clusters c left join environments e on e.cluster_id = c.id
     where ${after === undefined ? sql`true` : sql`c.name > ${after}`}
     group by c.id
     order by c.name
     limit ${limit + 1}`;
-  return rows.map((row) => ({
-    name: row.name as string,
-    response: toClusterResponse(row as never, row.environment_names as string[], { createdAt: iso(row.created_at), updatedAt: iso(row.updated_at) }),
-  }));
+  return rows.map((row) => ({ name: row.name, response: toClusterResponse(row, row.environmentNames) }));
 }

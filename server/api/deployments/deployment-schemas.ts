@@ -1,7 +1,7 @@
 /** Shapes of deployments in the API, shared by the deployment routes. */
 import { z } from '@hono/zod-openapi';
 import { deploymentFlagsSchema } from '../../domain/spec/index.ts';
-import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import type { EntityRow } from '../../engine/entities.ts';
 
 export const deploymentStatusSchema = z
   .enum(['QUEUED', 'TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'DONE', 'FAILED', 'TERMINATED'])
@@ -79,7 +79,7 @@ export const deploymentParams = z.object({
   id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' }, example: '3b241101-e2bb-4255-8caf-4136c566a962' }),
 });
 
-export function toDeploymentResponse(row: { id: string; status: string; data: DeploymentData; version: number; updated_at: string }): DeploymentResponse {
+export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'createdAt'>): DeploymentResponse {
   const d = row.data;
   return {
     id: row.id,
@@ -110,10 +110,10 @@ export function toDeploymentResponse(row: { id: string; status: string; data: De
       templateUrl: d.templateUrl,
       databases: (d.spec?.databases ?? []).map((db) => db.fullDbName),
     },
-    createdAt: d.createdAt ?? new Date(row.updated_at).toISOString(),
+    createdAt: d.createdAt ?? new Date(row.updatedAt).toISOString(),
     startedAt: d.startedAt ?? null,
     finishedAt: d.finishedAt ?? null,
-    updatedAt: new Date(row.updated_at).toISOString(),
+    updatedAt: new Date(row.updatedAt).toISOString(),
     revision: row.version,
   };
 }

@@ -20,6 +20,7 @@ import type { Sql } from 'postgres';
 import { TERMINAL_STATUSES } from '../../domain/machines/deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
+import { readEvents } from '../../engine/entities.ts';
 import { eventPageSchema, listEntityEvents, toEventItem } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
@@ -98,20 +99,8 @@ const BATCH = 200;
 /** While the feed is reconnecting, streams look for new events this often. */
 const POLL_WITHOUT_FEED_MS = 1_000;
 
-interface EventRow {
-  position: string | number;
-  status: string;
-  type: string;
-  [column: string]: unknown;
-}
-
-function eventsAfter(sql: Sql, deploymentId: string, after: number): Promise<EventRow[]> {
-  return sql<EventRow[]>`
-    select position, event_id, sequence, type, payload, cause, status, data, created_at
-    from deployment_events
-    where entity_id = ${deploymentId} and position > ${after}
-    order by position
-    limit ${BATCH}`;
+function eventsAfter(sql: Sql, deploymentId: string, after: number) {
+  return readEvents(sql, 'deployment', deploymentId, after, BATCH);
 }
 
 /** Position of the event that made the deployment terminal, if it has ended. */

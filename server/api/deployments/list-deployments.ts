@@ -1,5 +1,6 @@
 /** GET /v1/deployments: newest first, filtered by environment, application, status and version. */
 import { createRoute, z } from '@hono/zod-openapi';
+import { entityColumns, type EntityRow } from '../../engine/entities.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { decodeCursor, page, pageOf, pageQuerySchema } from '../pagination.ts';
@@ -35,8 +36,8 @@ export const registerListDeployments: RouteRegistrar = (app) =>
     const { limit, cursor, environment, application, status, version } = c.req.valid('query');
     const after = decodeCursor(cursor, isKey);
     const { sql } = c.get('services');
-    const rows = await sql`
-      select id, status, data, version, created_at, updated_at from deployments
+    const rows = await sql<EntityRow<'deployment'>[]>`
+      select ${entityColumns(sql)} from deployments
       where true
         ${environment ? sql`and environment_name = ${environment}` : sql``}
         ${application ? sql`and application_name = ${application}` : sql``}
@@ -45,5 +46,5 @@ export const registerListDeployments: RouteRegistrar = (app) =>
         ${after ? sql`and (created_at, id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
       order by created_at desc, id desc
       limit ${limit + 1}`;
-    return c.json(page(rows, limit, (r) => toDeploymentResponse(r as never), (r) => [new Date(r.created_at).toISOString(), r.id as string]), 200);
+    return c.json(page(rows, limit, toDeploymentResponse, (r) => [new Date(r.createdAt).toISOString(), r.id]), 200);
   });

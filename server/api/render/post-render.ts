@@ -4,6 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
+import type { StackSnapshot } from '../../domain/cloudformation/found-stack.ts';
+import type { CfLifecycle } from '../../domain/cloudformation/lifecycle.ts';
 import { uuidV5 } from '../../domain/ids.ts';
 import { buildPlan, describePlan } from '../../domain/plan/index.ts';
 import { buildDeploymentSpec } from '../../domain/spec/index.ts';
@@ -35,6 +37,16 @@ const renderBody = z
       .openapi({ description: 'The stack as a deployment would find it; absent or null: no stack yet (the create path).' }),
   })
   .openapi('RenderRequest', { example: { ...exampleDeploymentRequest, stackState: { exists: true, lifecycle: 'COMPLETE' } } });
+
+/**
+ * The request's description of the stack as the plan reads a stack found by the wait phase: no
+ * description, or `exists: false`, is no stack; a stack said to exist without a lifecycle is stable.
+ */
+function foundStack(state: { exists?: boolean; lifecycle?: CfLifecycle; outputs?: Record<string, string> } | null): StackSnapshot | null {
+  if (!state || state.exists === false) return null;
+  const lifecycle = state.lifecycle && !(state.exists && state.lifecycle === 'MISSING') ? state.lifecycle : 'COMPLETE';
+  return { status: lifecycle, lifecycle, outputs: state.outputs ?? {}, parameters: {} };
+}
 
 const planStepSchema = z
   .object({
@@ -84,7 +96,7 @@ export const registerRender: RouteRegistrar = (app) =>
       cluster: cluster.config!,
       flags: body.flags,
     });
-    const plan = buildPlan(spec, body.stackState ?? null);
+    const plan = buildPlan(spec, foundStack(body.stackState ?? null));
     return c.json(
       {
         template: template as unknown as Record<string, unknown>,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { initialSteps, nextMove, skipUnrun, updateReadiness, type DeploymentStep, type PlannedStep } from './deployment-steps.ts';
+import { initialSteps, nextMove, skipUnrun, updateReadiness, type Running, type StepLink, type StepStatus } from './deployment-steps.ts';
 
-const plan: PlannedStep[] = [
+const plan: (StepLink & { type: string })[] = [
   { name: 'ScaleDown', type: 'cf_scale', dependsOn: [], when: 'success' },
   { name: 'CF.Update', type: 'cf_update', dependsOn: ['ScaleDown'], when: 'success' },
   { name: 'DB.Upsert.a', type: 'pg_upsert', dependsOn: ['CF.Update'], when: 'success' },
@@ -10,7 +10,7 @@ const plan: PlannedStep[] = [
   { name: 'ScaleUp.Recover', type: 'cf_scale', dependsOn: ['ScaleDown'], when: 'failure' },
 ];
 
-const set = (steps: DeploymentStep[], changes: Record<string, DeploymentStep['status']>, error?: string) =>
+const set = <S extends Running<StepLink>>(steps: S[], changes: Record<string, StepStatus>, error?: string) =>
   updateReadiness(steps.map((s) => (changes[s.name] ? { ...s, status: changes[s.name]!, ...(error && changes[s.name] === 'FAILED' ? { error } : {}) } : s)));
 
 describe('step progress', () => {

@@ -9,18 +9,17 @@
  * - Steps that never ran are SKIPPED at the end, so no step is left looking as if it might run.
  * - A set of BLOCKED steps that can never run is a real deadlock error, not a silent `done`.
  */
+import type { PlanStep, StepType } from '../plan/steps.ts';
 
 export const stepStatuses = ['BLOCKED', 'READY', 'ACTIVE', 'DONE', 'FAILED', 'SKIPPED'] as const;
 export type StepStatus = (typeof stepStatuses)[number];
 
-/** A step as the plan builder makes it. */
-export interface PlannedStep {
+/** What the rules of progress look at in a step: its name and what it waits for. */
+export interface StepLink {
   name: string;
-  type: string;
   dependsOn: string[];
   /** 'failure': a compensating step that runs only when the deployment is failing. */
   when?: 'success' | 'failure';
-  input?: unknown;
 }
 
 export interface StepOutput {
@@ -31,7 +30,8 @@ export interface StepOutput {
   [key: string]: unknown;
 }
 
-export interface DeploymentStep extends PlannedStep {
+/** Where a step of a running deployment stands. */
+export interface StepRun {
   status: StepStatus;
   error?: string;
   output?: StepOutput;
@@ -39,18 +39,24 @@ export interface DeploymentStep extends PlannedStep {
   finishedAt?: string;
 }
 
-const isDone = (steps: DeploymentStep[], name: string) => steps.find((s) => s.name === name)?.status === 'DONE';
-const runsOnFailure = (s: PlannedStep) => s.when === 'failure';
+/** A step as it runs: its plan step (of its type, with its input) and where it stands. */
+export type Running<P extends StepLink> = P & StepRun;
+
+/** A step of a running deployment, discriminated by `type` like the plan step it was. */
+export type DeploymentStep<T extends StepType = StepType> = Running<Extract<PlanStep, { type: T }>>;
+
+const isDone = (steps: readonly Running<StepLink>[], name: string) => steps.find((s) => s.name === name)?.status === 'DONE';
+const runsOnFailure = (s: StepLink) => s.when === 'failure';
 
 /** BLOCKED success steps whose dependencies are all DONE become READY. */
-export function updateReadiness(steps: DeploymentStep[]): DeploymentStep[] {
+export function updateReadiness<S extends Running<StepLink>>(steps: S[]): S[] {
   return steps.map((s) =>
     s.status === 'BLOCKED' && !runsOnFailure(s) && s.dependsOn.every((d) => isDone(steps, d)) ? { ...s, status: 'READY' } : s,
   );
 }
 
-export function initialSteps(planned: PlannedStep[]): DeploymentStep[] {
-  return updateReadiness(planned.map((p) => ({ ...p, status: 'BLOCKED' as StepStatus })));
+export function initialSteps<P extends StepLink>(planned: P[]): Running<P>[] {
+  return updateReadiness(planned.map((p): Running<P> => ({ ...p, status: 'BLOCKED' })));
 }
 
 export type NextMove =
@@ -59,7 +65,7 @@ export type NextMove =
   | { kind: 'done' }
   | { kind: 'fail'; error: string };
 
-export function failureMessage(steps: DeploymentStep[]): string {
+export function failureMessage(steps: readonly Running<StepLink>[]): string {
   return steps
     .filter((s) => s.status === 'FAILED')
     .map((s) => (s.error ? `Step ${s.name}: ${s.error}` : `Step ${s.name} failed`))
@@ -67,7 +73,7 @@ export function failureMessage(steps: DeploymentStep[]): string {
 }
 
 /** What the deployment does next, given its steps (o5's StepNext). */
-export function nextMove(steps: DeploymentStep[]): NextMove {
+export function nextMove(steps: readonly Running<StepLink>[]): NextMove {
   const active = steps.some((s) => s.status === 'ACTIVE');
   const failing = steps.some((s) => s.status === 'FAILED');
 
@@ -89,10 +95,10 @@ export function nextMove(steps: DeploymentStep[]): NextMove {
 }
 
 /** Steps that never ran are SKIPPED once the deployment has ended. */
-export function skipUnrun(steps: DeploymentStep[]): DeploymentStep[] {
+export function skipUnrun<S extends Running<StepLink>>(steps: S[]): S[] {
   return steps.map((s) => (s.status === 'BLOCKED' || s.status === 'READY' ? { ...s, status: 'SKIPPED' } : s));
 }
 
-export function stepNamed(steps: DeploymentStep[], name: string): DeploymentStep | undefined {
+export function stepNamed<S extends StepLink>(steps: readonly S[], name: string): S | undefined {
   return steps.find((s) => s.name === name);
 }

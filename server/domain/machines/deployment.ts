@@ -7,10 +7,13 @@
  * terminated leaves the queue; a plan that cannot be built fails the deployment instead of
  * stalling it; a late step result of a terminated deployment is recorded and changes nothing else.
  */
+import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { DomainError } from '../errors.ts';
-import { buildPlan } from '../plan/index.ts';
+import { buildPlan, type PlanStep } from '../plan/index.ts';
 import type { DeploymentSpec } from '../spec/index.ts';
-import { transitionsOf, type AfterTransition, type Effect, type Machine } from '../state-machine/machine.ts';
+import { transitionsOf, type AfterTransition, type EffectLabel, type Machine } from '../state-machine/machine.ts';
+import type { MachineEffect } from './catalogue.ts';
+import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP } from './jobs.ts';
 import {
   initialSteps,
   nextMove,
@@ -18,7 +21,6 @@ import {
   stepNamed,
   updateReadiness,
   type DeploymentStep,
-  type PlannedStep,
   type StepOutput,
 } from './deployment-steps.ts';
 
@@ -37,20 +39,6 @@ export type DeploymentStatus = (typeof deploymentStatuses)[number];
 
 export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['DONE', 'FAILED', 'TERMINATED'];
 const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING'] as const satisfies readonly DeploymentStatus[];
-
-/** pg-boss queues the deployment's jobs go to (server/engine/workers). */
-export const JOB_STACK_WAIT = 'deployment-stack-wait';
-export const JOB_STEP = 'deployment-step';
-/** Status changes of deployments that someone outside follows (GitHub Deployments), reported by jobs. */
-export const JOB_STATUS_REPORT = 'deployment-status-report';
-
-/** The CloudFormation stack as the wait phase found it; null when there is none. */
-export interface StackSnapshot {
-  status: string;
-  lifecycle: string;
-  outputs: Record<string, string>;
-  parameters: Record<string, string>;
-}
 
 /** Where a deployment request came from, kept with it. */
 export interface DeploymentSource {
@@ -78,6 +66,7 @@ export interface DeploymentData {
   /** Hash of the request: the same id with another request is a conflict. */
   requestHash: string;
   source: DeploymentSource;
+  /** The CloudFormation stack as the wait phase found it; null when there is none. */
   stack: StackSnapshot | null;
   recoveries: StackRecovery[];
   steps: DeploymentStep[];
@@ -112,7 +101,7 @@ export type DeploymentEvent = Timed &
     | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
     | { type: 'stack_wait_failure'; error: string }
     | { type: 'stack_available'; stack: StackSnapshot | null }
-    | { type: 'run_steps'; steps: PlannedStep[] }
+    | { type: 'run_steps'; steps: PlanStep[] }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput }
     | { type: 'done' }
@@ -120,10 +109,11 @@ export type DeploymentEvent = Timed &
     | { type: 'terminated'; reason?: string }
   );
 
-const transition = transitionsOf<DeploymentStatus, DeploymentData, DeploymentEvent>();
+type DeploymentEffect = MachineEffect<DeploymentEvent>;
+const transition = transitionsOf<DeploymentStatus, DeploymentData, DeploymentEvent, DeploymentEffect>();
 
 /** What the deployment does after its steps changed: start steps, wait, finish or fail. */
-function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): Effect[] {
+function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
   const move = nextMove(after.data.steps);
   switch (move.kind) {
     case 'run':
@@ -141,7 +131,7 @@ function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, Deplo
  * Ending, the deployment lets go of the stack if it held it (it did from `triggered` on: the stack
  * triggers only the deployment it runs), or leaves the stack's queue if it was waiting there.
  */
-function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): Effect[] {
+function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
   const { stackId, deploymentId } = after.data;
   if ((ACTIVE_STATUSES as readonly DeploymentStatus[]).includes(after.previousStatus)) {
     return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_completed', deploymentId } }];
@@ -152,11 +142,14 @@ function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, D
   return [];
 }
 
+const STEP_NEXT = ['chain run_step', 'chain done', 'chain error'] as const satisfies readonly EffectLabel<DeploymentEffect>[];
+const RELEASE_STACK = ['link stack.deployment_completed', 'link stack.deployment_dequeued'] as const satisfies readonly EffectLabel<DeploymentEffect>[];
+
 function finish(data: DeploymentData, at: string | undefined, error?: string): DeploymentData {
   return { ...data, steps: skipUnrun(data.steps), finishedAt: data.finishedAt ?? at, ...(error ? { error } : {}) };
 }
 
-export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, DeploymentEvent> = {
+export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, DeploymentEvent, DeploymentEffect> = {
   name: 'deployment',
   initialStatus: 'UNSPECIFIED',
   statuses: deploymentStatuses,
@@ -181,6 +174,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
     after.status !== after.previousStatus && after.data.source.kind === 'github'
       ? [{ kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: after.entityId, status: after.status } }]
       : [],
+  afterEachEmits: [`job ${JOB_STATUS_REPORT}`],
   columns: (data) => ({
     stackId: data.stackId,
     environmentName: data.environmentName,
@@ -206,6 +200,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         source: e.source,
         createdAt: e.at,
       }),
+      emits: ['link stack.deployment_requested'],
       effects: (after) => [
         {
           kind: 'link',
@@ -226,6 +221,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       on: 'triggered',
       to: 'TRIGGERED',
       mutate: (data, e) => ({ ...data, startedAt: e.at }),
+      emits: ['chain stack_wait'],
       effects: () => [{ kind: 'chain', event: { type: 'stack_wait' } }],
     }),
     transition({
@@ -238,6 +234,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['TRIGGERED'],
       on: 'stack_wait',
       to: 'WAITING',
+      emits: [`job ${JOB_STACK_WAIT}`],
       effects: (after) => [{ kind: 'job', queue: JOB_STACK_WAIT, data: { deploymentId: after.entityId } }],
     }),
     transition({
@@ -252,6 +249,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       on: 'stack_wait_failure',
       to: 'FAILED',
       mutate: (data, e) => finish(data, e.at, e.error),
+      emits: RELEASE_STACK,
       effects: releaseStack,
     }),
     transition({
@@ -261,6 +259,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       mutate: (data, e) => ({ ...data, stack: e.stack }),
       // The plan is built here, from the spec and the stack as found. A plan that cannot be built
       // fails the deployment (o5 left it WAITING, retrying forever).
+      emits: ['chain run_steps', 'chain error'],
       effects: (after) => {
         try {
           const steps = buildPlan(after.data.spec!, after.data.stack);
@@ -276,6 +275,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       on: 'run_steps',
       to: 'RUNNING',
       mutate: (data, e) => ({ ...data, steps: initialSteps(e.steps) }),
+      emits: STEP_NEXT,
       effects: stepNext,
     }),
     transition({
@@ -293,6 +293,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         ...data,
         steps: data.steps.map((s) => (s.name === e.step ? { ...s, status: 'ACTIVE', startedAt: e.at } : s)),
       }),
+      emits: [`job ${JOB_STEP}`],
       effects: (after) => [
         { kind: 'job', queue: JOB_STEP, data: { deploymentId: after.entityId, step: after.event.step } },
       ],
@@ -317,6 +318,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
           ),
         ),
       }),
+      emits: STEP_NEXT,
       effects: stepNext,
     }),
     transition({
@@ -336,6 +338,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       on: 'done',
       to: 'DONE',
       mutate: (data, e) => finish(data, e.at),
+      emits: RELEASE_STACK,
       effects: releaseStack,
     }),
     transition({
@@ -343,6 +346,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       on: 'error',
       to: 'FAILED',
       mutate: (data, e) => finish(data, e.at, e.error),
+      emits: RELEASE_STACK,
       effects: releaseStack,
     }),
     transition({
@@ -350,6 +354,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       on: 'terminated',
       to: 'TERMINATED',
       mutate: (data, e) => finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated')),
+      emits: RELEASE_STACK,
       effects: releaseStack,
     }),
   ],

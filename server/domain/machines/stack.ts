@@ -7,7 +7,8 @@
  * leaves the queue (`deployment_dequeued`) instead of releasing somebody else's lock.
  */
 import { DomainError } from '../errors.ts';
-import { transitionsOf, type AfterTransition, type Effect, type Machine } from '../state-machine/machine.ts';
+import { transitionsOf, type AfterTransition, type Machine } from '../state-machine/machine.ts';
+import type { MachineEffect } from './catalogue.ts';
 
 export const stackStatuses = ['UNSPECIFIED', 'AVAILABLE', 'MIGRATING'] as const;
 export type StackStatus = (typeof stackStatuses)[number];
@@ -39,22 +40,24 @@ export type StackEvent =
   | { type: 'deployment_completed'; deploymentId: string }
   | { type: 'deployment_dequeued'; deploymentId: string };
 
-const transition = transitionsOf<StackStatus, StackData, StackEvent>();
+type StackEffect = MachineEffect<StackEvent>;
+const transition = transitionsOf<StackStatus, StackData, StackEvent, StackEffect>();
 
 /** The FIFO pop: an idle stack with a queue starts its oldest deployment, in the same transaction. */
-function popQueue(after: AfterTransition<StackStatus, StackData, StackEvent>): Effect[] {
+function popQueue(after: AfterTransition<StackStatus, StackData, StackEvent>): StackEffect[] {
   const next = after.data.queue[0];
   if (after.status !== 'AVAILABLE' || !next) return [];
   return [{ kind: 'chain', event: { type: 'run_deployment', deploymentId: next.deploymentId } }];
 }
 
-export const stackMachine: Machine<StackStatus, StackData, StackEvent> = {
+export const stackMachine: Machine<StackStatus, StackData, StackEvent, StackEffect> = {
   name: 'stack',
   initialStatus: 'UNSPECIFIED',
   statuses: stackStatuses,
   initialData: () => ({ name: '', environmentName: '', environmentId: '', applicationName: '', current: null, queue: [] }),
   columns: (data) => ({ name: data.name, environmentName: data.environmentName, applicationName: data.applicationName }),
   afterEach: popQueue,
+  afterEachEmits: ['chain run_deployment'],
   transitions: [
     transition({
       from: ['UNSPECIFIED'],
@@ -90,6 +93,7 @@ export const stackMachine: Machine<StackStatus, StackData, StackEvent> = {
         current: data.queue.find((q) => q.deploymentId === e.deploymentId)!,
         queue: data.queue.filter((q) => q.deploymentId !== e.deploymentId),
       }),
+      emits: ['link deployment.triggered'],
       effects: (after) => [
         { kind: 'link', machine: 'deployment', entityId: after.event.deploymentId, event: { type: 'triggered' } },
       ],

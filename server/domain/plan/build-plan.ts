@@ -12,33 +12,24 @@
  *   It scales whatever template the stack then has: the previous one if CF.Update failed and
  *   rolled back, the new one if the failure came later.
  */
+import { stackExists, type StackSnapshot } from '../cloudformation/found-stack.ts';
 import { DomainError } from '../errors.ts';
 import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
 import { STEP, StepFactory, type PlanStep } from './steps.ts';
 import { validatePlan } from './validate.ts';
 
 /**
- * The stack as the wait phase found it; null (or `exists: false`, or lifecycle MISSING) when there
- * is none. `outputs` are what NOPDiscovery hands to database steps in a dbOnly plan.
+ * The plan for a spec over the stack as the wait phase found it (null when there is none). Its
+ * outputs are what NOPDiscovery hands to database steps in a dbOnly plan.
  */
-export interface StackState {
-  exists?: boolean;
-  lifecycle?: string;
-  outputs?: Record<string, string>;
-}
-
-export function stackExists(stack: StackState | null | undefined): boolean {
-  if (!stack) return false;
-  return stack.exists ?? stack.lifecycle !== 'MISSING';
-}
-
-export function buildPlan(spec: DeploymentSpec, stack: StackState | null): PlanStep[] {
-  const steps = chooseStrategy(spec, stackExists(stack), stack);
+export function buildPlan(spec: DeploymentSpec, stack: StackSnapshot | null): PlanStep[] {
+  const steps = chooseStrategy(spec, stack);
   validatePlan(steps);
   return steps;
 }
 
-function chooseStrategy(spec: DeploymentSpec, exists: boolean, stack: StackState | null): PlanStep[] {
+function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null): PlanStep[] {
+  const exists = stackExists(stack);
   const { flags } = spec;
   const make = new StepFactory(spec);
   const refuse = (message: string): never => {
@@ -83,7 +74,7 @@ function chooseStrategy(spec: DeploymentSpec, exists: boolean, stack: StackState
     if (!exists) refuse('Cannot migrate databases without a stack');
     needDatabases('migrate databases');
     // The app keeps running; NOPDiscovery hands the current stack outputs to the database steps.
-    const discovery = make.nopDiscovery(stack?.lifecycle ?? null, stack?.outputs ?? {});
+    const discovery = make.nopDiscovery(stack!);
     return [discovery, ...allDatabaseSteps(make, spec.databases, STEP.nopDiscovery).steps];
   }
 

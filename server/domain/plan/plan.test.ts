@@ -4,7 +4,8 @@ import { DomainError } from '../errors.ts';
 import { buildDeploymentSpec, type DeploymentSpec, type ResolvedDeploymentFlags } from '../spec/index.ts';
 import { realFixture } from '../../../test/support/template-helpers.ts';
 import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
-import { buildPlan, describePlan, planProblems, validatePlan, type PlanStep, type StackState } from './index.ts';
+import type { StackSnapshot } from '../cloudformation/found-stack.ts';
+import { buildPlan, describePlan, planProblems, validatePlan, type PlanStep } from './index.ts';
 
 /** o5deploy: one database `main`, with a migration. */
 const baseSpec = buildDeploymentSpec({
@@ -29,7 +30,7 @@ const twoDatabaseSpec = buildDeploymentSpec({
 
 const noDatabaseSpec: DeploymentSpec = { ...baseSpec, databases: [] };
 
-const EXISTING: StackState = { lifecycle: 'COMPLETE', outputs: { DatabaseSecretMain: 'arn:secret', MigrationTaskDefinitionMain: 'arn:task' } };
+const EXISTING: StackSnapshot = { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', parameters: {}, outputs: { DatabaseSecretMain: 'arn:secret', MigrationTaskDefinitionMain: 'arn:task' } };
 const MISSING = null;
 
 function withFlags(spec: DeploymentSpec, flags: Partial<ResolvedDeploymentFlags>): DeploymentSpec {
@@ -106,7 +107,7 @@ describe('full plan (no flag)', () => {
   });
 
   it('a stack that rolled back is a stack', () => {
-    expect(shape(buildPlan(baseSpec, { lifecycle: 'ROLLED_BACK' }))[0]).toBe('ScaleDown');
+    expect(shape(buildPlan(baseSpec, { status: 'UPDATE_ROLLBACK_COMPLETE', lifecycle: 'ROLLED_BACK', outputs: {}, parameters: {} }))[0]).toBe('ScaleDown');
   });
 
   it('the CF steps carry the stack, template, parameters and count; the empty create carries no parameters', () => {
@@ -248,7 +249,7 @@ describe('recreateDatabase', () => {
 });
 
 describe('flag precedence: import > infraOnly > destroy > recreate > dbOnly > quick > full', () => {
-  const cases: [Partial<ResolvedDeploymentFlags>, StackState | null, string][] = [
+  const cases: [Partial<ResolvedDeploymentFlags>, StackSnapshot | null, string][] = [
     [{ importResources: true, infraOnly: true, quickMode: true }, MISSING, 'CF.ImportPlan <- CF.CreateEmpty'],
     [{ infraOnly: true, destroyDatabase: true, dbOnly: true }, EXISTING, 'CF.Update'],
     [{ destroyDatabase: true, recreateDatabase: true }, EXISTING, 'DB.Destroy.main <- ScaleDown'],
@@ -268,12 +269,11 @@ describe('flag precedence: import > infraOnly > destroy > recreate > dbOnly > qu
 describe('stack states', () => {
   it.each([
     ['null', null, false],
-    ['exists: false', { exists: false }, false],
-    ['lifecycle MISSING', { lifecycle: 'MISSING' }, false],
+    ['lifecycle MISSING', { status: 'DELETE_COMPLETE', lifecycle: 'MISSING', outputs: {}, parameters: {} }, false],
     ['a wait-phase snapshot', { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', outputs: {}, parameters: {} }, true],
-    ['exists: true', { exists: true }, true],
-  ])('%s: the stack %s', (_label, stack, exists) => {
-    expect(buildPlan(baseSpec, stack as StackState | null)[0]!.name).toBe(exists ? 'ScaleDown' : 'CF.CreateEmpty');
+    ['a rolled-back stack', { status: 'UPDATE_ROLLBACK_COMPLETE', lifecycle: 'ROLLED_BACK', outputs: {}, parameters: {} }, true],
+  ] as const)('%s: the stack %s', (_label, stack, exists) => {
+    expect(buildPlan(baseSpec, stack)[0]!.name).toBe(exists ? 'ScaleDown' : 'CF.CreateEmpty');
   });
 });
 

@@ -3,6 +3,7 @@
  * steps it waits for. Names are the original system's (`CF.Update`, `DB.Migrate.main`...), types
  * say what the step does and which input it carries.
  */
+import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import type { DeploymentSpec, PostgresSpec, StackParameter, TemplateLocation } from '../spec/index.ts';
 
 export const STEP_TYPES = ['eval_join', 'cf_create', 'cf_update', 'cf_scale', 'cf_plan', 'pg_upsert', 'pg_migrate', 'pg_cleanup', 'pg_destroy'] as const;
@@ -43,7 +44,8 @@ interface Step<T extends StepType, I> {
   input: I;
 }
 
-export type EvalJoinStep = Step<'eval_join', { stackOutput: { lifecycle: string | null; outputs: Record<string, string> } }>;
+/** The stack as the wait phase found it, handed on to the steps after it. */
+export type EvalJoinStep = Step<'eval_join', { stackOutput: Pick<StackSnapshot, 'lifecycle' | 'outputs'> }>;
 /** Creates the stack with the placeholder template (no parameters): CloudFormation needs one resource. */
 export type CfCreateStep = Step<'cf_create', { stackName: string; emptyStack: true; desiredCount: 0; snsTopics: string[] }>;
 export type CfUpdateStep = Step<'cf_update', CfStackInput>;
@@ -93,8 +95,8 @@ export class StepFactory {
     return { name, type: 'cf_scale', dependsOn, when, input: { stackName: this.spec.cfStackName, desiredCount } };
   }
 
-  nopDiscovery(lifecycle: string | null, outputs: Record<string, string>): EvalJoinStep {
-    return success(STEP.nopDiscovery, 'eval_join', [], { stackOutput: { lifecycle, outputs } });
+  nopDiscovery(stack: StackSnapshot): EvalJoinStep {
+    return success(STEP.nopDiscovery, 'eval_join', [], { stackOutput: { lifecycle: stack.lifecycle, outputs: stack.outputs } });
   }
 
   upsert(database: PostgresSpec, infraStep: string, dependsOn: string[]): PgUpsertStep {

@@ -4,14 +4,14 @@ import { clusterOfDocument, type ClusterDocument, type ClusterOverride } from '.
 import type { EnvironmentConfig } from '../../domain/config/environment.ts';
 import { NotFoundError } from '../../domain/errors.ts';
 import { clusterId, environmentId, newId } from '../../domain/ids.ts';
-import type { ClusterData } from '../../domain/machines/cluster.ts';
-import type { Cause, StateStore, StoredState } from '../state-store.ts';
+import { readEntity, type EntityState } from '../entities.ts';
+import type { Cause, StateStore } from '../state-store.ts';
 import { inTransaction } from '../transaction.ts';
 
-export async function configureCluster(sql: Sql, store: StateStore, doc: ClusterDocument, cause: Cause): Promise<StoredState<ClusterData>> {
+export async function configureCluster(sql: Sql, store: StateStore, doc: ClusterDocument, cause: Cause): Promise<EntityState<'cluster'>> {
   return inTransaction(sql, async (tx) => {
     const id = clusterId(doc.name);
-    const cluster = await store.apply<ClusterData>(tx, 'cluster', id, {
+    const cluster = await store.apply(tx, 'cluster', id, {
       eventId: newId(),
       event: { type: 'configured', config: clusterOfDocument(doc) },
       cause,
@@ -30,7 +30,7 @@ export async function configureCluster(sql: Sql, store: StateStore, doc: Cluster
 export async function configureEnvironment(sql: Sql, store: StateStore, config: EnvironmentConfig & { clusterName: string }, cause: Cause) {
   return inTransaction(sql, async (tx) => {
     const id = clusterId(config.clusterName);
-    const cluster = await store.load<ClusterData>(tx, 'cluster', id);
+    const cluster = await readEntity(tx, 'cluster', id);
     if (!cluster) throw new NotFoundError(`cluster '${config.clusterName}' does not exist`);
     return store.apply(tx, 'environment', environmentId(config.fullName), {
       eventId: newId(),
@@ -43,7 +43,7 @@ export async function configureEnvironment(sql: Sql, store: StateStore, config: 
 export async function overrideCluster(sql: Sql, store: StateStore, name: string, overrides: ClusterOverride[], cause: Cause) {
   return inTransaction(sql, async (tx) => {
     const id = clusterId(name);
-    if (!(await store.load(tx, 'cluster', id))) throw new NotFoundError(`cluster '${name}' does not exist`);
-    return store.apply<ClusterData>(tx, 'cluster', id, { eventId: newId(), event: { type: 'override', overrides }, cause });
+    if (!(await readEntity(tx, 'cluster', id))) throw new NotFoundError(`cluster '${name}' does not exist`);
+    return store.apply(tx, 'cluster', id, { eventId: newId(), event: { type: 'override', overrides }, cause });
   });
 }

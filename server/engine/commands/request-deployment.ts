@@ -18,7 +18,9 @@ import { ConflictError, DomainError, NotFoundError, ValidationError } from '../.
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
 import { buildDeploymentSpec, type DeploymentFlags } from '../../domain/spec/index.ts';
 import type { Engine } from '../engine.ts';
-import type { Cause, StoredState } from '../state-store.ts';
+import { canonicalJson } from '../../domain/canonical-json.ts';
+import { readEntity, readEntityByName, type EntityState } from '../entities.ts';
+import type { Cause } from '../state-store.ts';
 
 export interface DeploymentRequest {
   deploymentId?: string;
@@ -34,7 +36,7 @@ export interface DeploymentRequest {
 }
 
 export interface RequestedDeployment {
-  deployment: StoredState<DeploymentData>;
+  deployment: EntityState<'deployment'>;
   /** False when the same request had already created it. */
   created: boolean;
 }
@@ -70,28 +72,14 @@ export function readApplication(request: Pick<DeploymentRequest, 'application' |
   }
 }
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    return `{${Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1))
-      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 /** An environment by name or id, with the effective config of its cluster; 404 for either missing. */
 export async function loadEnvironment(sql: Sql, nameOrId: string) {
-  const [env] = isUuid(nameOrId)
-    ? await sql`select id, status, data from environments where id = ${nameOrId} or name = ${nameOrId} limit 1`
-    : await sql`select id, status, data from environments where name = ${nameOrId}`;
+  const env = await readEntityByName(sql, 'environment', nameOrId, isUuid(nameOrId));
   if (!env) throw new NotFoundError(`environment '${nameOrId}' does not exist`);
-  const envData = env.data as EnvironmentData;
-  const [cluster] = await sql`select id, data from clusters where id = ${envData.clusterId}`;
+  const envData = env.data;
+  const cluster = await readEntity(sql, 'cluster', envData.clusterId);
   if (!cluster) throw new NotFoundError(`cluster '${envData.clusterName}' of environment '${envData.name}' does not exist`);
-  return { environmentId: env.id as string, environment: envData, clusterId: cluster.id as string, cluster: cluster.data as ClusterData };
+  return { environmentId: env.id, environment: envData, clusterId: cluster.id, cluster: cluster.data };
 }
 
 export async function requestDeployment(engine: Engine, request: DeploymentRequest, cause: Cause): Promise<RequestedDeployment> {
@@ -103,7 +91,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {} }))
     .digest('hex');
 
-  const existing = await engine.store.load<DeploymentData>(sql, 'deployment', deploymentId);
+  const existing = await readEntity(sql, 'deployment', deploymentId);
   if (existing) {
     if (existing.data.requestHash !== requestHash) {
       throw new ConflictError(`deployment ${deploymentId} exists with a different request`);
@@ -124,7 +112,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   const { url: templateUrl } = await infra.storeTemplate({ key: spec.template.key, body: JSON.stringify(template) });
 
   const deployment = await engine.transaction((tx, applied) =>
-    engine.store.apply<DeploymentData>(
+    engine.store.apply(
       tx,
       'deployment',
       deploymentId,

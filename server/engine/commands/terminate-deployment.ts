@@ -1,12 +1,12 @@
 /** Terminating a deployment: allowed from every status (o5-domain §8.4), recorded as an event. */
 import { NotFoundError } from '../../domain/errors.ts';
-import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { Engine } from '../engine.ts';
+import { readEntity } from '../entities.ts';
 import type { Cause } from '../state-store.ts';
 
 export async function terminateDeployment(engine: Engine, deploymentId: string, reason: string | undefined, cause: Cause) {
-  if (!(await engine.store.load(engine.deps.sql, 'deployment', deploymentId))) {
+  if (!(await readEntity(engine.deps.sql, 'deployment', deploymentId))) {
     throw new NotFoundError(`deployment ${deploymentId} does not exist`);
   }
-  return engine.apply<DeploymentData>('deployment', deploymentId, { type: 'terminated', ...(reason ? { reason } : {}) }, cause);
+  return engine.apply('deployment', deploymentId, { type: 'terminated', ...(reason ? { reason } : {}) }, cause);
 }

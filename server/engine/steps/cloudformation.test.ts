@@ -39,8 +39,8 @@ beforeEach(async () => {
   clock.advance(1000);
 });
 
-function scaleContext(desiredCount: number): StepContext {
-  const step = { name: 'ScaleUp', type: 'cf_scale', status: 'ACTIVE', input: { stackName, desiredCount } } as unknown as DeploymentStep;
+function scaleContext(desiredCount: number): StepContext<DeploymentStep<'cf_scale'>> {
+  const step: DeploymentStep<'cf_scale'> = { name: 'ScaleUp', type: 'cf_scale', dependsOn: [], when: 'success', status: 'ACTIVE', input: { stackName, desiredCount } };
   return {
     deployment: {} as DeploymentData,
     step,
@@ -53,10 +53,17 @@ function scaleContext(desiredCount: number): StepContext {
   };
 }
 
-async function updateContext(image: string): Promise<StepContext> {
+async function updateContext(image: string): Promise<StepContext<DeploymentStep<'cf_update'>>> {
   const { url } = await infra.storeTemplate({ key: `${stackName}/${image}.json`, body: appTemplate({ image }) });
   const parameters = appParameters({ VersionTag: image }).map(({ key, value }) => ({ name: key, value }));
-  const step = { name: 'CF.Update', type: 'cf_update', status: 'ACTIVE', input: { stackName, parameters, desiredCount: 0 } } as unknown as DeploymentStep;
+  const step: DeploymentStep<'cf_update'> = {
+    name: 'CF.Update',
+    type: 'cf_update',
+    dependsOn: [],
+    when: 'success',
+    status: 'ACTIVE',
+    input: { stackName, template: { bucket: null, key: `${stackName}/${image}.json`, region: 'eu-west-1' }, parameters, desiredCount: 0, snsTopics: [] },
+  };
   return { ...scaleContext(0), step, deployment: { templateUrl: url } as DeploymentData, clientToken: clientTokenFor(deploymentId, `${stackName}.CF.Update`) };
 }
 

@@ -4,7 +4,8 @@
  * Each is watched until CloudFormation settles; a rollback or a failure fails the step with the
  * status and the reason CloudFormation gave.
  */
-import type { CfCreateStep, CfPlanStep, CfScaleStep, CfStackInput, CfUpdateStep } from '../../domain/plan/index.ts';
+import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
+import type { CfStackInput } from '../../domain/plan/index.ts';
 import { needsFreePriorities, resolveStackParameters } from '../../domain/spec/index.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
@@ -68,9 +69,9 @@ async function cancelIfRunning(ctx: StepContext, stackName: string, state: Recor
   return true;
 }
 
-export const cfCreate: StepExecutor = {
+export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
   async start(ctx) {
-    const { stackName } = (ctx.step as unknown as CfCreateStep).input;
+    const { stackName } = ctx.step.input;
     try {
       await ctx.infra.createEmptyStack({ stackName, clientToken: ctx.clientToken });
     } catch (err) {
@@ -79,7 +80,7 @@ export const cfCreate: StepExecutor = {
     }
     return watchStack(ctx, stackName);
   },
-  check: (ctx) => watchStack(ctx, (ctx.step as unknown as CfCreateStep).input.stackName),
+  check: (ctx) => watchStack(ctx, ctx.step.input.stackName),
 };
 
 /** CloudFormation's refusal of an update while another operation is still going on the stack. */
@@ -94,8 +95,9 @@ export function isStackBusy(err: unknown): boolean {
  * The step polls until the stack settles, then starts (within its deadline), so its update comes
  * after the other one instead of failing on it. Past the deadline it cancels only its own update.
  */
-function stackUpdateExecutor(stackNameOf: (ctx: StepContext) => string, update: (ctx: StepContext) => Promise<UpdateStackResult>): StepExecutor {
-  const start = async (ctx: StepContext): Promise<StepProgress> => {
+function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
+  const stackNameOf = (ctx: StepContext<S>) => ctx.step.input.stackName;
+  const start = async (ctx: StepContext<S>): Promise<StepProgress> => {
     const stackName = stackNameOf(ctx);
     try {
       const result = await update(ctx);
@@ -121,27 +123,21 @@ function stackUpdateExecutor(stackNameOf: (ctx: StepContext) => string, update: 
   };
 }
 
-export const cfUpdate = stackUpdateExecutor(
-  (ctx) => (ctx.step as unknown as CfUpdateStep).input.stackName,
-  async (ctx) => {
-    const input = (ctx.step as unknown as CfUpdateStep).input;
-    const parameters = await resolvedParameters(ctx, input);
-    return ctx.infra.updateStack({ stackName: input.stackName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.clientToken });
-  },
-);
+export const cfUpdate = stackUpdateExecutor<DeploymentStep<'cf_update'>>(async (ctx) => {
+  const { input } = ctx.step;
+  const parameters = await resolvedParameters(ctx, input);
+  return ctx.infra.updateStack({ stackName: input.stackName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.clientToken });
+});
 
-export const cfScale = stackUpdateExecutor(
-  (ctx) => (ctx.step as unknown as CfScaleStep).input.stackName,
-  (ctx) => {
-    const { stackName, desiredCount } = (ctx.step as unknown as CfScaleStep).input;
-    return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
-  },
-);
+export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>((ctx) => {
+  const { stackName, desiredCount } = ctx.step.input;
+  return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
+});
 
 /** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */
-export const cfPlan: StepExecutor = {
+export const cfPlan: StepExecutor<DeploymentStep<'cf_plan'>> = {
   async start(ctx) {
-    const input = (ctx.step as unknown as CfPlanStep).input;
+    const { input } = ctx.step;
     const changeSetName = `import-${ctx.clientToken}`.slice(0, 128);
     await ctx.infra.createImportChangeSet({
       stackName: input.stackName,
@@ -153,7 +149,7 @@ export const cfPlan: StepExecutor = {
     return cfPlan.check(ctx, { changeSetName, phase: 'build' });
   },
   async check(ctx, state) {
-    const { stackName } = (ctx.step as unknown as CfPlanStep).input;
+    const { stackName } = ctx.step.input;
     const changeSetName = String(state.changeSetName);
     if (state.phase === 'execute') return watchStack(ctx, stackName);
     const changeSet = await ctx.infra.describeChangeSet({ stackName, changeSetName });

@@ -3,7 +3,8 @@
  * after its migration, or drop it. The connection details come from the spec; the app's secret
  * ARN comes from the outputs of the infra step that created it (a stack output).
  */
-import type { PgCleanupStep, PgDestroyStep, PgUpsertStep } from '../../domain/plan/index.ts';
+import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
+import type { PgUpsertStep } from '../../domain/plan/index.ts';
 import type { PostgresSpec } from '../../domain/spec/index.ts';
 import type { DatabaseAdminAccess, DatabaseAppAccess } from '../../infra/port.ts';
 import { done, type StepContext, type StepExecutor } from './step-executor.ts';
@@ -30,7 +31,7 @@ function appAccess(ctx: StepContext, input: PgUpsertStep['input']): DatabaseAppA
   return { kind: 'iam', dbUser: database.appConnection.aurora.dbUser };
 }
 
-const immediate = (run: (ctx: StepContext) => Promise<void>): StepExecutor => ({
+const immediate = <S extends DeploymentStep>(run: (ctx: StepContext<S>) => Promise<void>): StepExecutor<S> => ({
   async start(ctx) {
     await run(ctx);
     return done();
@@ -42,8 +43,8 @@ const immediate = (run: (ctx: StepContext) => Promise<void>): StepExecutor => ({
   },
 });
 
-export const pgUpsert = immediate(async (ctx) => {
-  const input = (ctx.step as unknown as PgUpsertStep).input;
+export const pgUpsert = immediate<DeploymentStep<'pg_upsert'>>(async (ctx) => {
+  const { input } = ctx.step;
   await ctx.infra.upsertDatabase({
     dbName: input.database.fullDbName,
     admin: adminAccess(input.database),
@@ -53,12 +54,12 @@ export const pgUpsert = immediate(async (ctx) => {
   });
 });
 
-export const pgCleanup = immediate(async (ctx) => {
-  const { database } = (ctx.step as unknown as PgCleanupStep).input;
+export const pgCleanup = immediate<DeploymentStep<'pg_cleanup'>>(async (ctx) => {
+  const { database } = ctx.step.input;
   await ctx.infra.cleanupDatabase({ dbName: database.fullDbName, admin: adminAccess(database), operationId: ctx.clientToken });
 });
 
-export const pgDestroy = immediate(async (ctx) => {
-  const { database } = (ctx.step as unknown as PgDestroyStep).input;
+export const pgDestroy = immediate<DeploymentStep<'pg_destroy'>>(async (ctx) => {
+  const { database } = ctx.step.input;
   await ctx.infra.destroyDatabase({ dbName: database.fullDbName, admin: adminAccess(database), operationId: ctx.clientToken });
 });

@@ -1,4 +1,5 @@
 /** The executor of each step type: where a step calls the infra port (and through it, AWS). */
+import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { StepType } from '../../domain/plan/index.ts';
 import { cfCreate, cfPlan, cfScale, cfUpdate } from './cloudformation.ts';
 import { pgCleanup, pgDestroy, pgUpsert } from './databases.ts';
@@ -6,7 +7,7 @@ import { evalJoin } from './eval-join.ts';
 import { pgMigrate } from './migration.ts';
 import type { StepExecutor } from './step-executor.ts';
 
-const executors: Record<StepType, StepExecutor> = {
+const executors: { [T in StepType]: StepExecutor<DeploymentStep<T>> } = {
   eval_join: evalJoin,
   cf_create: cfCreate,
   cf_update: cfUpdate,
@@ -18,8 +19,10 @@ const executors: Record<StepType, StepExecutor> = {
   pg_destroy: pgDestroy,
 };
 
-export function executorFor(type: string): StepExecutor {
-  const executor = executors[type as StepType];
+/** The executor of a step type, typed for steps of that type. */
+export function executorFor<T extends StepType>(type: T): StepExecutor<DeploymentStep<T>> {
+  const executor = executors[type];
+  // Steps stored before a step type was renamed or removed.
   if (!executor) throw new Error(`no executor for step type '${type}'`);
   return executor;
 }

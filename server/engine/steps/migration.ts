@@ -4,7 +4,7 @@
  * fails the step with the container, the code and the reason.
  */
 import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
-import type { PgMigrateStep } from '../../domain/plan/index.ts';
+import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { requiredOutput } from './databases.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -22,9 +22,9 @@ async function watchTask(ctx: StepContext, cluster: string, taskArn: string): Pr
   }
 }
 
-export const pgMigrate: StepExecutor = {
+export const pgMigrate: StepExecutor<DeploymentStep<'pg_migrate'>> = {
   async start(ctx) {
-    const input = (ctx.step as unknown as PgMigrateStep).input;
+    const { input } = ctx.step;
     const taskDefinition = requiredOutput(ctx, input.infraStep, input.taskOutputName);
     // ECS takes client tokens of up to 64 characters and `startedBy` of up to 36.
     const { taskArn } = await ctx.infra.runTask({
@@ -35,5 +35,5 @@ export const pgMigrate: StepExecutor = {
     });
     return watchTask(ctx, input.ecsCluster, taskArn);
   },
-  check: (ctx, state) => watchTask(ctx, (ctx.step as unknown as PgMigrateStep).input.ecsCluster, String(state.taskArn)),
+  check: (ctx, state) => watchTask(ctx, ctx.step.input.ecsCluster, String(state.taskArn)),
 };

@@ -5,19 +5,18 @@
  * the state the next look needs). Executors never wait; the step worker polls.
  */
 import type { Config } from '../../config.ts';
+import type { StepProgress } from '../../domain/decisions/step-outcome.ts';
 import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { DeploymentStep, StepOutput } from '../../domain/machines/deployment-steps.ts';
 import type { InfraPort } from '../../infra/port.ts';
 import type { Logger } from '../../logger.ts';
 
-export type StepProgress =
-  | { kind: 'done'; output?: StepOutput }
-  | { kind: 'failed'; error: string; output?: StepOutput }
-  | { kind: 'pending'; state?: Record<string, unknown> };
+export type { StepProgress };
 
-export interface StepContext {
+/** What an executor works with; `step` is the running step of the executor's own type. */
+export interface StepContext<S extends DeploymentStep = DeploymentStep> {
   deployment: DeploymentData;
-  step: DeploymentStep;
+  step: S;
   infra: InfraPort;
   config: Config;
   logger: Logger;
@@ -29,11 +28,11 @@ export interface StepContext {
   outputsOf(stepName: string): Record<string, string>;
 }
 
-export interface StepExecutor {
-  start(ctx: StepContext): Promise<StepProgress>;
-  check(ctx: StepContext, state: Record<string, unknown>): Promise<StepProgress>;
+export interface StepExecutor<S extends DeploymentStep = DeploymentStep> {
+  start(ctx: StepContext<S>): Promise<StepProgress>;
+  check(ctx: StepContext<S>, state: Record<string, unknown>): Promise<StepProgress>;
   /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update); true: it cancelled the operation. */
-  onDeadline?(ctx: StepContext, state: Record<string, unknown>): Promise<boolean>;
+  onDeadline?(ctx: StepContext<S>, state: Record<string, unknown>): Promise<boolean>;
 }
 
 export const done = (output?: StepOutput): StepProgress => ({ kind: 'done', ...(output ? { output } : {}) });

@@ -1,136 +1,94 @@
 /**
- * The wait phase: before planning, the stack must be stable (o5-domain §8.3, WAIT column). This job
- * looks at the CloudFormation stack and either reports it (`stack_available`, with null for "no
- * stack"), repairs it, fails the wait, or polls again.
- *
- * Repairs the original left to humans (each one an event in the deployment's history):
- * - UPDATE_ROLLBACK_FAILED: ContinueUpdateRollback, then wait for UPDATE_ROLLBACK_COMPLETE;
- * - ROLLBACK_COMPLETE (the first create failed): delete the stack, then plan as for a new one.
- * A repair is asked with a token derived from the deployment, so asking again (a retried job, or a
- * stack that does not show the repair yet) is the same request. A repair AWS refuses, or one that
- * ends where it started (its token on the stack's latest event), fails the wait with what AWS said:
- * asking again could only give the same answer.
+ * The wait phase's job: looks at the CloudFormation stack, asks what that means
+ * (server/domain/decisions/stack-wait.ts), and carries it out: reports the stack
+ * (`stack_available`), repairs it, fails the wait, or polls again.
  */
 import { derivedEventId } from '../../domain/ids.ts';
-import { JOB_STACK_WAIT, type StackRecovery, type StackSnapshot } from '../../domain/machines/deployment.ts';
+import { CANCEL_TOKEN_LABEL, decideStackWait, onDescribeFailure, onRepairFailure, type ProviderFailure } from '../../domain/decisions/stack-wait.ts';
+import type { FoundStack } from '../../domain/cloudformation/found-stack.ts';
+import { JOB_STACK_WAIT } from '../../domain/machines/jobs.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
-import { InfraError, type StackDescription } from '../../infra/port.ts';
+import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
-import type { Cause } from '../state-store.ts';
-import { loadDeployment } from './load.ts';
-import { pollDelaySeconds } from './polling.ts';
+import { readEntity } from '../entities.ts';
+import type { JobContext, Settlement } from '../jobs.ts';
 
-export interface StackWaitJob {
-  deploymentId: string;
-  /** How many polls came before this one. */
-  poll?: number;
+type StackWaitSettlement = Settlement<typeof JOB_STACK_WAIT>;
+
+export function providerFailure(err: unknown): ProviderFailure {
+  return err instanceof InfraError ? { retryable: err.retryable, message: err.message } : null;
 }
 
-const cause: Cause = { kind: 'job', queue: JOB_STACK_WAIT };
-
-function snapshot(stack: StackDescription): StackSnapshot {
-  return { status: stack.status, lifecycle: stack.lifecycle, outputs: stack.outputs, parameters: stack.parameters };
-}
-
-export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Promise<void> {
+export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof JOB_STACK_WAIT>): Promise<StackWaitSettlement> {
   const { sql, infra, config, logger } = engine.deps;
-  const deployment = await loadDeployment(sql, job.deploymentId);
-  if (!deployment || deployment.status !== 'WAITING') return; // finished or terminated meanwhile
+  const deployment = await readEntity(sql, 'deployment', job.data.deploymentId);
+  if (!deployment || deployment.status !== 'WAITING') return { kind: 'finish' }; // finished or terminated meanwhile
   const { data } = deployment;
   const spec = data.spec!;
   const stackName = spec.cfStackName;
   const log = logger.child({ deploymentId: data.deploymentId, stackId: data.stackId, stack: stackName, phase: 'wait' });
-  const poll = job.poll ?? 0;
+  const poll = job.data.poll ?? 0;
+  const next = (after: number): StackWaitSettlement => ({ kind: 'poll', after, data: { deploymentId: data.deploymentId, poll: poll + 1 } });
+  const fail = (error: string): StackWaitSettlement => ({
+    kind: 'finish',
+    apply: { machine: 'deployment', id: data.deploymentId, event: { type: 'stack_wait_failure', error }, eventId: derivedEventId(data.deploymentId, 'stack_wait_failure') },
+  });
 
-  const fail = (error: string) =>
-    engine.apply('deployment', data.deploymentId, { type: 'stack_wait_failure', error }, cause, derivedEventId(data.deploymentId, 'stack_wait_failure'), {
-      settlesJob: true,
-    });
-  const pollAgain = () => engine.sendJob(JOB_STACK_WAIT, { deploymentId: data.deploymentId, poll: poll + 1 }, pollDelaySeconds(poll));
-  const waitingSince = Date.parse(data.startedAt ?? new Date().toISOString());
-  const deadlineSeconds = config.stepDeadlines.stack_wait!;
-  const pastDeadline = () => Date.now() - waitingSince > deadlineSeconds * 1000;
-
-  const recover = async (
-    action: StackRecovery['action'],
-    stack: StackDescription,
-    request: { operation: string; label: string; run: (clientToken: string) => Promise<void> },
-  ) => {
-    const clientToken = clientTokenFor(data.deploymentId, request.label);
-    const why = stack.statusReason ? `: ${stack.statusReason}` : '';
-    if (stack.lastClientToken === clientToken) {
-      return void (await fail(`Stack ${stackName} is ${stack.status} again after ${request.operation}${why}`));
-    }
-    const asked = data.recoveries.some((r) => r.action === action);
-    if (asked && pastDeadline()) {
-      return void (await fail(`Stack ${stackName} is still ${stack.status} after ${request.operation}, past the wait's deadline of ${deadlineSeconds} s${why}`));
-    }
-    if (!asked) {
-      log.warn({ action, status: stack.status }, 'repairing the stack before deploying');
-      await engine.apply(
-        'deployment',
-        data.deploymentId,
-        { type: 'stack_recovery', action, stackStatus: stack.status },
-        cause,
-        derivedEventId(data.deploymentId, `stack_recovery:${action}`),
-      );
-    }
-    try {
-      await request.run(clientToken);
-    } catch (err) {
-      if (err instanceof InfraError && !err.retryable) {
-        return void (await fail(`Stack ${stackName} is ${stack.status}${why}; ${request.operation} failed: ${err.message}`));
-      }
-      throw err; // transient: pg-boss retries the job, which asks again with the same token
-    }
-    await pollAgain();
-  };
-
-  let stack: StackDescription | null;
+  let stack: FoundStack | null;
   try {
     stack = await infra.describeStack(stackName);
   } catch (err) {
-    if (err instanceof InfraError && !err.retryable) return void (await fail(`Cannot read stack ${stackName}: ${err.message}`));
-    throw err; // transient: pg-boss retries the job
+    const outcome = onDescribeFailure(stackName, providerFailure(err));
+    return outcome.kind === 'fail' ? fail(outcome.error) : { kind: 'fail', error: err };
   }
 
-  const available = (found: StackSnapshot | null) =>
-    engine.apply('deployment', data.deploymentId, { type: 'stack_available', stack: found }, cause, derivedEventId(data.deploymentId, 'stack_available'), {
-      settlesJob: true,
-    });
-
-  if (!stack) return void (await available(null));
-
-  switch (stack.lifecycle) {
-    case 'COMPLETE':
-    case 'ROLLED_BACK':
-      return void (await available(snapshot(stack)));
-    case 'CREATE_FAILED':
-      return recover('recreate_after_failed_create', stack, {
-        operation: 'DeleteStack',
-        label: 'StackWait.Delete',
-        run: (clientToken) => infra.deleteStack({ stackName, clientToken }),
-      });
-    case 'TERMINAL':
-      if (stack.status === 'UPDATE_ROLLBACK_FAILED') {
-        return recover('continue_update_rollback', stack, {
-          operation: 'ContinueUpdateRollback',
-          label: 'StackWait.ContinueRollback',
-          run: (clientToken) => infra.continueUpdateRollback({ stackName, clientToken }),
-        });
-      }
-      return void (await fail(`Stack ${stackName} is ${stack.status}${stack.statusReason ? `: ${stack.statusReason}` : ''}`));
-    case 'PROGRESS':
-    case 'ROLLING_BACK':
-      if (pastDeadline()) {
-        return void (await fail(`Stack ${stackName} did not become stable within ${deadlineSeconds} s (last status ${stack.status})`));
-      }
-      if (spec.flags.cancelUpdates && stack.status === 'UPDATE_IN_PROGRESS') {
+  const decision = decideStackWait({
+    stackName,
+    stack,
+    recoveries: data.recoveries,
+    repairToken: (repair) => clientTokenFor(data.deploymentId, repair.tokenLabel),
+    waitedSeconds: (Date.now() - Date.parse(data.startedAt ?? new Date().toISOString())) / 1000,
+    deadlineSeconds: config.stepDeadlines.stack_wait!,
+    cancelUpdates: spec.flags.cancelUpdates,
+    poll,
+  });
+  switch (decision.kind) {
+    case 'available':
+      return {
+        kind: 'finish',
+        apply: { machine: 'deployment', id: data.deploymentId, event: { type: 'stack_available', stack: decision.stack }, eventId: derivedEventId(data.deploymentId, 'stack_available') },
+      };
+    case 'fail':
+      return fail(decision.error);
+    case 'poll':
+      if (decision.cancelUpdate) {
         log.info('cancelling the update in progress (cancelUpdates)');
-        await infra.cancelStackUpdate({ stackName, clientToken: clientTokenFor(data.deploymentId, 'StackWait.Cancel') });
+        await infra.cancelStackUpdate({ stackName, clientToken: clientTokenFor(data.deploymentId, CANCEL_TOKEN_LABEL) });
       }
-      return void (await pollAgain());
-    case 'MISSING':
-      return void (await available(null));
+      return next(decision.after);
+    case 'repair': {
+      const { repair } = decision;
+      const found = stack!;
+      if (decision.first) {
+        log.warn({ action: repair.action, status: found.status }, 'repairing the stack before deploying');
+        await engine.apply(
+          'deployment',
+          data.deploymentId,
+          { type: 'stack_recovery', action: repair.action, stackStatus: found.status },
+          { kind: 'job', queue: JOB_STACK_WAIT },
+          derivedEventId(data.deploymentId, `stack_recovery:${repair.action}`),
+        );
+      }
+      const clientToken = clientTokenFor(data.deploymentId, repair.tokenLabel);
+      try {
+        if (repair.operation === 'DeleteStack') await infra.deleteStack({ stackName, clientToken });
+        else await infra.continueUpdateRollback({ stackName, clientToken });
+      } catch (err) {
+        const outcome = onRepairFailure(stackName, found, repair, providerFailure(err));
+        // Transient: pg-boss retries the job, which asks again with the same token.
+        return outcome.kind === 'fail' ? fail(outcome.error) : { kind: 'fail', error: err };
+      }
+      return next(decision.after);
+    }
   }
 }

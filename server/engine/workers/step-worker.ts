@@ -4,30 +4,17 @@
  * step itself fails the step with its message; errors of our own database make pg-boss retry the
  * job, which repeats the same request (same client token), never a second one.
  */
+import { deadlineError, onStepError, onStepProgress, stepAction, type StepProgress } from '../../domain/decisions/step-outcome.ts';
 import { derivedEventId } from '../../domain/ids.ts';
-import { JOB_STEP } from '../../domain/machines/deployment.ts';
 import { stepNamed } from '../../domain/machines/deployment-steps.ts';
+import { JOB_STEP } from '../../domain/machines/jobs.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
 import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
-import type { Cause } from '../state-store.ts';
+import { readEntity } from '../entities.ts';
+import type { JobContext, Settlement } from '../jobs.ts';
 import { executorFor } from '../steps/index.ts';
-import type { StepContext, StepProgress } from '../steps/step-executor.ts';
-import { loadDeployment } from './load.ts';
-import { pollDelaySeconds } from './polling.ts';
-
-export interface StepJob {
-  deploymentId: string;
-  step: string;
-  /** Absent on the first run; then the number of polls so far. */
-  poll?: number;
-  /** What the executor needs to look again (task ARN, change set phase...). */
-  state?: Record<string, unknown>;
-  /** Transient provider errors so far (throttling that outlasted the infra's own retries, 5xx). */
-  transient?: number;
-}
-
-const cause: Cause = { kind: 'job', queue: JOB_STEP };
+import type { StepContext } from '../steps/step-executor.ts';
 
 export function describeError(err: unknown): string {
   if (err instanceof InfraError) return err.message;
@@ -69,13 +56,13 @@ function unlessGivenUp<T>(call: Promise<T>, signal: AbortSignal | undefined): Pr
   });
 }
 
-export async function handleStepJob(engine: Engine, job: StepJob, signal?: AbortSignal): Promise<void> {
+export async function handleStepJob(engine: Engine, { data: job, signal }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
   const { sql, infra, config, logger, metrics } = engine.deps;
-  const deployment = await loadDeployment(sql, job.deploymentId);
-  if (!deployment) return;
+  const deployment = await readEntity(sql, 'deployment', job.deploymentId);
+  if (!deployment) return { kind: 'finish' };
   const step = stepNamed(deployment.data.steps, job.step);
   // Only an ACTIVE step of a running (or since terminated) deployment has work left.
-  if (!step || step.status !== 'ACTIVE' || (deployment.status !== 'RUNNING' && deployment.status !== 'TERMINATED')) return;
+  if (!step || step.status !== 'ACTIVE' || (deployment.status !== 'RUNNING' && deployment.status !== 'TERMINATED')) return { kind: 'finish' };
 
   const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type });
   const ctx: StepContext = {
@@ -92,64 +79,53 @@ export async function handleStepJob(engine: Engine, job: StepJob, signal?: Abort
   const deadlineSeconds = config.stepDeadlines[step.type] ?? 3600;
   const startedAt = Date.parse(step.startedAt ?? new Date().toISOString());
   const state = job.state ?? {};
+  const action = stepAction({ terminated: deployment.status === 'TERMINATED', job, elapsedSeconds: (Date.now() - startedAt) / 1000, deadlineSeconds });
 
   let progress: StepProgress;
   try {
-    if (deployment.status === 'TERMINATED' && (job.poll === undefined || state.stackBusy)) {
-      // A terminated deployment has let go of its stack, and the next one may be running there
-      // already: a step whose job had not run yet, or that was still waiting for the stack to
-      // settle, starts nothing. (Steps already started are still watched to the end, and their
-      // late result recorded.)
-      progress = { kind: 'failed', error: 'not started: the deployment was terminated first' };
-    } else if (Date.now() - startedAt > deadlineSeconds * 1000) {
-      const cancelled = (await unlessGivenUp(Promise.resolve(executor.onDeadline?.(ctx, state)), signal)) ? '; the operation was cancelled' : '';
-      progress = { kind: 'failed', error: `did not finish within its deadline of ${deadlineSeconds} s${cancelled}` };
-    } else if (job.poll === undefined) {
-      log.debug('starting step');
-      progress = await unlessGivenUp(executor.start(ctx), signal);
-    } else {
-      progress = await unlessGivenUp(executor.check(ctx, state), signal);
+    switch (action.kind) {
+      case 'skip':
+        progress = { kind: 'failed', error: action.error };
+        break;
+      case 'deadline': {
+        const cancelled = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(ctx, state)), signal);
+        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, !!cancelled) };
+        break;
+      }
+      case 'start':
+        log.debug('starting step');
+        progress = await unlessGivenUp(executor.start(ctx), signal);
+        break;
+      case 'check':
+        progress = await unlessGivenUp(executor.check(ctx, state), signal);
+        break;
     }
   } catch (err) {
-    // Given up: the job is pg-boss's again (failed into a retry); its result is not ours to apply.
-    if (signal?.aborted) throw err;
-    // Our database went away under the call: pg-boss retries the job once it is back.
-    if (isConnectionError(err)) throw err;
-    if (err instanceof InfraError && err.retryable) {
-      // The provider is throttling or unavailable; the operation may well be going on. Try the same
-      // call again later (start again with the same token, or look again); the deadline still holds.
-      const transient = (job.transient ?? 0) + 1;
-      log.warn({ error: err.message, transient }, 'transient provider error; trying again');
-      await engine.sendJob(JOB_STEP, { ...job, transient }, pollDelaySeconds(Math.min(transient + 2, 8)));
-      return;
+    const outcome = onStepError(job, {
+      givenUp: !!signal?.aborted,
+      connection: isConnectionError(err),
+      ...(err instanceof InfraError ? { provider: { retryable: err.retryable } } : {}),
+      message: describeError(err),
+    });
+    switch (outcome.kind) {
+      case 'retry':
+        return { kind: 'fail', error: err };
+      case 'poll':
+        log.warn({ error: describeError(err), transient: outcome.job.transient }, 'transient provider error; trying again');
+        return { kind: 'poll', after: outcome.after, data: outcome.job };
+      case 'failed':
+        progress = { kind: 'failed', error: outcome.error };
     }
-    progress = { kind: 'failed', error: describeError(err) };
   }
 
-  if (progress.kind === 'pending') {
-    const poll = job.poll ?? 0;
-    await engine.sendJob(JOB_STEP, { ...job, poll: poll + 1, state: progress.state ?? state }, pollDelaySeconds(poll));
-    return;
-  }
+  const outcome = onStepProgress(job, progress);
+  if (outcome.kind === 'poll') return { kind: 'poll', after: outcome.after, data: outcome.job };
 
   const seconds = (Date.now() - startedAt) / 1000;
   metrics.stepDuration.observe({ step_type: step.type, outcome: progress.kind === 'done' ? 'done' : 'failed' }, seconds);
   if (progress.kind === 'failed') log.warn({ error: progress.error }, 'step failed');
   else log.info({ seconds }, 'step done');
 
-  await engine.apply(
-    'deployment',
-    deployment.id,
-    {
-      type: 'step_result',
-      step: step.name,
-      status: progress.kind === 'done' ? 'DONE' : 'FAILED',
-      ...(progress.kind === 'failed' ? { error: progress.error } : {}),
-      ...(progress.output ? { output: progress.output } : {}),
-    },
-    cause,
-    // One result per step: a retried job applying it again is a no-op.
-    derivedEventId(deployment.id, `step_result:${step.name}`),
-    { settlesJob: true },
-  );
+  // One result per step: a retried job applying it again is a no-op.
+  return { kind: 'finish', apply: { machine: 'deployment', id: deployment.id, event: outcome.event, eventId: derivedEventId(deployment.id, `step_result:${step.name}`) } };
 }

@@ -19,7 +19,7 @@
  */
 import type { TransactionSql } from 'postgres';
 import { derivedEventId } from '../../domain/ids.ts';
-import { JOB_STACK_WAIT, JOB_STEP } from '../../domain/machines/deployment.ts';
+import { JOB_STACK_WAIT, JOB_STEP } from '../../domain/machines/jobs.ts';
 import type { Engine } from '../engine.ts';
 import { sendJob } from '../jobs.ts';
 import type { Cause } from '../state-store.ts';
@@ -37,7 +37,7 @@ export interface Orphan {
   deploymentId: string;
   /** The step whose job is missing; absent: the deployment's stack-wait job. */
   step: string | null;
-  queue: string;
+  queue: typeof JOB_STACK_WAIT | typeof JOB_STEP;
   /** The output of the last job when it failed for good (pg-boss's serialized error). */
   failedOutput: unknown;
   failedAttempts: number | null;
@@ -77,7 +77,7 @@ async function findOrphans(tx: TransactionSql): Promise<Orphan[]> {
   return rows.map((r) => ({
     deploymentId: r.deployment_id as string,
     step: r.step as string | null,
-    queue: r.queue as string,
+    queue: r.step === null ? JOB_STACK_WAIT : JOB_STEP,
     failedOutput: r.failed_output,
     failedAttempts: r.failed_retries === null ? null : Number(r.failed_retries) + 1,
   }));
@@ -113,8 +113,13 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
             await engine.store.apply(sp, 'deployment', orphan.deploymentId, { eventId: derivedEventId(orphan.deploymentId, label), event, cause }, applied);
           } else {
             log.warn('a job went missing; sending it again');
-            const data = orphan.step ? { deploymentId: orphan.deploymentId, step: orphan.step } : { deploymentId: orphan.deploymentId };
-            await sendJob(boss, sp, { kind: 'job', queue: orphan.queue, data });
+            await sendJob(
+              boss,
+              sp,
+              orphan.step
+                ? { kind: 'job', queue: JOB_STEP, data: { deploymentId: orphan.deploymentId, step: orphan.step } }
+                : { kind: 'job', queue: JOB_STACK_WAIT, data: { deploymentId: orphan.deploymentId } },
+            );
           }
         });
       } catch (err) {

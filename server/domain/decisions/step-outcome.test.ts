@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import type { StepJob } from '../machines/jobs.ts';
+import { deadlineError, onStepError, onStepProgress, stepAction, TERMINATED_FIRST } from './step-outcome.ts';
+
+const job = (extra: Partial<StepJob> = {}): StepJob => ({ deploymentId: 'd', step: 'CF.Update', ...extra });
+const within = { terminated: false, elapsedSeconds: 10, deadlineSeconds: 600 };
+const error = { givenUp: false, connection: false, message: 'boom' };
+
+describe('what a step job does first', () => {
+  it('starts on its first run and looks again on a poll', () => {
+    expect(stepAction({ ...within, job: job() })).toEqual({ kind: 'start' });
+    expect(stepAction({ ...within, job: job({ poll: 3 }) })).toEqual({ kind: 'check' });
+  });
+
+  it('past the deadline, gives up', () => {
+    expect(stepAction({ ...within, elapsedSeconds: 601, job: job({ poll: 3 }) })).toEqual({ kind: 'deadline' });
+    expect(deadlineError(600, true)).toBe('did not finish within its deadline of 600 s; the operation was cancelled');
+    expect(deadlineError(600, false)).toBe('did not finish within its deadline of 600 s');
+  });
+
+  it('of a terminated deployment, starts nothing that had not started or was waiting for a busy stack; watches the rest', () => {
+    expect(stepAction({ ...within, terminated: true, job: job() })).toEqual({ kind: 'skip', error: TERMINATED_FIRST });
+    expect(stepAction({ ...within, terminated: true, job: job({ poll: 1, state: { stackBusy: true } }) })).toEqual({ kind: 'skip', error: TERMINATED_FIRST });
+    expect(stepAction({ ...within, terminated: true, job: job({ poll: 1, state: { taskArn: 't' } }) })).toEqual({ kind: 'check' });
+  });
+});
+
+describe('what an executor error does', () => {
+  it('retries the job when pg-boss gave it up or our database went away', () => {
+    expect(onStepError(job(), { ...error, givenUp: true })).toEqual({ kind: 'retry' });
+    expect(onStepError(job(), { ...error, connection: true, provider: { retryable: false } })).toEqual({ kind: 'retry' });
+  });
+
+  it('polls again after a transient provider error, backing off with each one', () => {
+    expect(onStepError(job({ poll: 2 }), { ...error, provider: { retryable: true } })).toEqual({ kind: 'poll', after: 1, job: job({ poll: 2, transient: 1 }) });
+    expect(onStepError(job({ transient: 9 }), { ...error, provider: { retryable: true } })).toEqual({ kind: 'poll', after: 15, job: job({ transient: 10 }) });
+  });
+
+  it('fails the step on any other error, with its message', () => {
+    expect(onStepError(job(), { ...error, provider: { retryable: false } })).toEqual({ kind: 'failed', error: 'boom' });
+    expect(onStepError(job(), error)).toEqual({ kind: 'failed', error: 'boom' });
+  });
+});
+
+describe('what an executor answer does', () => {
+  it('polls a pending step with backoff, keeping the state it had unless told a new one', () => {
+    expect(onStepProgress(job(), { kind: 'pending' })).toEqual({ kind: 'poll', after: 0.1, job: job({ poll: 1, state: {} }) });
+    expect(onStepProgress(job({ poll: 4, state: { a: 1 } }), { kind: 'pending' })).toEqual({ kind: 'poll', after: 2, job: job({ poll: 5, state: { a: 1 } }) });
+    expect(onStepProgress(job({ poll: 1, state: { a: 1 } }), { kind: 'pending', state: { b: 2 } })).toMatchObject({ job: { state: { b: 2 } } });
+  });
+
+  it('ends a finished step with its result', () => {
+    expect(onStepProgress(job(), { kind: 'done', output: { status: 'UPDATE_COMPLETE' } })).toEqual({
+      kind: 'result',
+      event: { type: 'step_result', step: 'CF.Update', status: 'DONE', output: { status: 'UPDATE_COMPLETE' } },
+    });
+    expect(onStepProgress(job(), { kind: 'failed', error: 'rolled back' })).toEqual({
+      kind: 'result',
+      event: { type: 'step_result', step: 'CF.Update', status: 'FAILED', error: 'rolled back' },
+    });
+  });
+});

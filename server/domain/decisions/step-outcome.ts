@@ -1,0 +1,93 @@
+/**
+ * What becomes of a step's job (server/engine/workers/step-worker.ts asks and carries it out): what
+ * to do first (nothing, give up at the deadline, start, look again), and what an executor's answer
+ * or error means (the step's result, another poll, a retry of the job).
+ */
+import type { StepOutput } from '../machines/deployment-steps.ts';
+import type { DeploymentEvent } from '../machines/deployment.ts';
+import type { StepJob } from '../machines/jobs.ts';
+import { pollDelaySeconds } from './polling.ts';
+
+/** Where a step's operation stands, as its executor says: done, failed, or still going (with what the next look needs). */
+export type StepProgress =
+  | { kind: 'done'; output?: StepOutput }
+  | { kind: 'failed'; error: string; output?: StepOutput }
+  | { kind: 'pending'; state?: Record<string, unknown> };
+
+export const TERMINATED_FIRST = 'not started: the deployment was terminated first';
+
+export type StepAction =
+  /** Nothing to start: the step fails with `error`. */
+  | { kind: 'skip'; error: string }
+  /** Past its deadline: cancel what can be cancelled, then fail (see deadlineError). */
+  | { kind: 'deadline' }
+  | { kind: 'start' }
+  | { kind: 'check' };
+
+export function stepAction(s: { terminated: boolean; job: StepJob; elapsedSeconds: number; deadlineSeconds: number }): StepAction {
+  const { job } = s;
+  // A terminated deployment has let go of its stack, and the next one may be running there
+  // already: a step whose job had not run yet, or that was still waiting for the stack to settle,
+  // starts nothing. (Steps already started are still watched to the end, and their late result
+  // recorded.)
+  if (s.terminated && (job.poll === undefined || job.state?.stackBusy)) return { kind: 'skip', error: TERMINATED_FIRST };
+  if (s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
+  return job.poll === undefined ? { kind: 'start' } : { kind: 'check' };
+}
+
+export function deadlineError(deadlineSeconds: number, cancelled: boolean): string {
+  return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? '; the operation was cancelled' : ''}`;
+}
+
+/** An error thrown by the executor, as the decision needs to see it. */
+export interface StepError {
+  /** pg-boss gave the job up (expired) while the call ran. */
+  givenUp: boolean;
+  /** Our own database went away under the call. */
+  connection: boolean;
+  /** The provider's error (an InfraError), when it is one. */
+  provider?: { retryable: boolean };
+  message: string;
+}
+
+export type StepErrorOutcome =
+  /** The job is retried by pg-boss (same request, same token). */
+  | { kind: 'retry' }
+  /** A transient provider error: the same call again after `after` seconds. */
+  | { kind: 'poll'; after: number; job: StepJob }
+  | { kind: 'failed'; error: string };
+
+export function onStepError(job: StepJob, err: StepError): StepErrorOutcome {
+  // Given up: the job is pg-boss's again (failed into a retry); its result is not ours to apply.
+  // Our database went away under the call: pg-boss retries the job once it is back.
+  if (err.givenUp || err.connection) return { kind: 'retry' };
+  if (err.provider?.retryable) {
+    // The provider is throttling or unavailable; the operation may well be going on. Try the same
+    // call again later (start again with the same token, or look again); the deadline still holds.
+    const transient = (job.transient ?? 0) + 1;
+    return { kind: 'poll', after: pollDelaySeconds(Math.min(transient + 2, 8)), job: { ...job, transient } };
+  }
+  return { kind: 'failed', error: err.message };
+}
+
+export type StepProgressOutcome =
+  | { kind: 'poll'; after: number; job: StepJob }
+  | { kind: 'result'; event: Extract<DeploymentEvent, { type: 'step_result' }> };
+
+/** An executor's answer: look again later, or the step's result. */
+export function onStepProgress(job: StepJob, progress: StepProgress): StepProgressOutcome {
+  if (progress.kind === 'pending') {
+    const poll = job.poll ?? 0;
+    return { kind: 'poll', after: pollDelaySeconds(poll), job: { ...job, poll: poll + 1, state: progress.state ?? job.state ?? {} } };
+  }
+  return {
+    kind: 'result',
+    event: {
+      type: 'step_result',
+      step: job.step,
+      status: progress.kind === 'done' ? 'DONE' : 'FAILED',
+      ...(progress.kind === 'failed' ? { error: progress.error } : {}),
+      ...(progress.output ? { output: progress.output } : {}),
+    },
+  };
+}

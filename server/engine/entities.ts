@@ -1,0 +1,163 @@
+/**
+ * The one way entities (clusters, environments, stacks, deployments) and their event histories are
+ * read and written. Each machine has its state table and its event table (db/schema/entities.ts);
+ * rows come back typed with the machine's status and data. Plain SQL through postgres.js, because
+ * the engine's transactions also carry pg-boss's statements (server/engine/transaction.ts).
+ */
+import { getTableColumns, getTableName, type Column } from 'drizzle-orm';
+import type { JSONValue, Sql, TransactionSql } from 'postgres';
+import * as schema from '../../db/schema/entities.ts';
+import type { DataOf, MachineName, StatusOf } from '../domain/machines/catalogue.ts';
+
+/** The tables of each machine. */
+const TABLES = {
+  cluster: { state: schema.clusters, events: schema.clusterEvents },
+  environment: { state: schema.environments, events: schema.environmentEvents },
+  stack: { state: schema.stacks, events: schema.stackEvents },
+  deployment: { state: schema.deployments, events: schema.deploymentEvents },
+} as const satisfies { [M in MachineName]: { state: unknown; events: unknown } };
+
+/** Table names, and the state table's column names by field, resolved once from the schema. */
+const NAMES = Object.fromEntries(
+  Object.entries(TABLES).map(([machine, { state, events }]) => {
+    const columns: Record<string, Column> = getTableColumns(state);
+    return [machine, { state: getTableName(state), events: getTableName(events), columns: Object.fromEntries(Object.entries(columns).map(([field, c]) => [field, c.name])) }];
+  }),
+) as { [M in MachineName]: { state: string; events: string; columns: Record<string, string> } };
+
+/** An entity as stored: status and data typed by its machine. */
+export interface EntityRow<M extends MachineName = MachineName> {
+  id: string;
+  status: StatusOf<M>;
+  data: DataOf<M>;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The state as the store keeps it in a transaction (no timestamps: the database sets those). */
+export type EntityState<M extends MachineName> = Pick<EntityRow<M>, 'id' | 'status' | 'data' | 'version'>;
+
+/** An entity's state as the store handles it for any machine (its machine decided status and data). */
+export interface StoredEntity {
+  id: string;
+  status: string;
+  data: unknown;
+  version: number;
+}
+
+/** A stored event of a machine, as the event history pages read it. */
+export interface EventRow {
+  /** A bigserial: postgres.js reads it as a string. */
+  position: string | number;
+  eventId: string;
+  sequence: number;
+  type: string;
+  payload: Record<string, unknown>;
+  cause: Record<string, unknown> | null;
+  status: string;
+  data: unknown;
+  createdAt: string;
+}
+
+/** A new event row, with the state after it. */
+export interface NewEvent {
+  eventId: string;
+  entityId: string;
+  sequence: number;
+  type: string;
+  payload: object;
+  cause: object;
+  status: string;
+  data: unknown;
+}
+
+/** postgres.js's JSON parameter; the values here are plain data (events, machine data) read from or bound for JSON. */
+const json = (db: Sql | TransactionSql, value: unknown) => db.json(value as JSONValue);
+
+/** The columns an EntityRow is read with (for a list that filters a state table its own way). */
+export const entityColumns = (db: Sql | TransactionSql) => db`id, status, data, version, created_at as "createdAt", updated_at as "updatedAt"`;
+
+/** Reads one entity by id, without a lock. */
+export async function readEntity<M extends MachineName>(db: Sql | TransactionSql, machine: M, id: string): Promise<EntityRow<M> | null> {
+  const [row] = await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${db(NAMES[machine].state)} where id = ${id}`;
+  return row ?? null;
+}
+
+/** Reads one entity by id, or by name when `nameOrId` is one (clusters, environments). */
+export async function readEntityByName<M extends 'cluster' | 'environment'>(db: Sql | TransactionSql, machine: M, nameOrId: string, isId: boolean): Promise<EntityRow<M> | null> {
+  const table = db(NAMES[machine].state);
+  const [row] = isId
+    ? await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${table} where id = ${nameOrId} or name = ${nameOrId} limit 1`
+    : await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${table} where name = ${nameOrId}`;
+  return row ?? null;
+}
+
+/** Reads and locks one entity for the rest of the transaction. */
+export async function lockEntity(tx: TransactionSql, machine: MachineName, id: string): Promise<StoredEntity | null> {
+  const [row] = await tx<StoredEntity[]>`select id, status, data, version from ${tx(NAMES[machine].state)} where id = ${id} for update`;
+  return row ?? null;
+}
+
+/** The stored event with this id, if any: which entity it went to and what it said. */
+export async function findEvent(tx: TransactionSql, machine: MachineName, eventId: string): Promise<{ entityId: string; payload: Record<string, unknown> } | undefined> {
+  const [row] = await tx<{ entity_id: string; payload: Record<string, unknown> }[]>`select entity_id, payload from ${tx(NAMES[machine].events)} where event_id = ${eventId}`;
+  return row && { entityId: row.entity_id, payload: row.payload };
+}
+
+/**
+ * Writes an entity's state: an insert for a new one, else an update. `columns` are the machine's
+ * extra columns by field name (Machine.columns).
+ */
+export function writeEntity(tx: TransactionSql, machine: MachineName, state: StoredEntity, existed: boolean, columns: Record<string, string>) {
+  const { id, status, version, data } = state;
+  const names = NAMES[machine];
+  const extra = Object.entries(columns).map(([field, value]) => {
+    const column = names.columns[field];
+    if (!column) throw new Error(`${machine} has no column for '${field}'`);
+    return [column, value] as const;
+  });
+  const table = tx(names.state);
+  return existed
+    ? tx`
+        update ${table}
+        set status = ${status}, data = ${json(tx, data)}, version = ${version}, updated_at = now()
+          ${extra.reduce((fragment, [k, v]) => tx`${fragment}, ${tx(k)} = ${v}`, tx``)}
+        where id = ${id}`
+    : tx`
+        insert into ${table} (id, status, version, data ${extra.length ? tx`, ${tx(extra.map(([k]) => k))}` : tx``})
+        values (${id}, ${status}, ${version}, ${json(tx, data)}
+          ${extra.reduce((fragment, [, v]) => tx`${fragment}, ${v}`, tx``)})`;
+}
+
+/** Notified of every event after it is written (inside the transaction, so observers see commits only). */
+export const EVENT_CHANNEL = 'deployer_events';
+
+/** Appends events of one machine in one statement; observers (live event streams) hear of each when the transaction commits. */
+export function insertEvents(tx: TransactionSql, machine: MachineName, events: NewEvent[]) {
+  const rows = events.map((e) => ({
+    event_id: e.eventId,
+    entity_id: e.entityId,
+    sequence: e.sequence,
+    type: e.type,
+    payload: json(tx, e.payload),
+    cause: json(tx, e.cause),
+    status: e.status,
+    data: json(tx, e.data),
+  }));
+  return tx`
+    with written as (
+      insert into ${tx(NAMES[machine].events)} ${tx(rows, 'event_id', 'entity_id', 'sequence', 'type', 'payload', 'cause', 'status', 'data')}
+      returning position, entity_id, status)
+    select pg_notify(${EVENT_CHANNEL}, ${`${machine}:`} || entity_id || ':' || position || ':' || status) from written`;
+}
+
+/** Events of one entity after `position`, oldest first: up to `limit`. */
+export function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number) {
+  return db<EventRow[]>`
+    select position, event_id as "eventId", sequence, type, payload, cause, status, data, created_at as "createdAt"
+    from ${db(NAMES[machine].events)}
+    where entity_id = ${entityId} and position > ${after}
+    order by position
+    limit ${limit}`;
+}
