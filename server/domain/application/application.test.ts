@@ -182,11 +182,11 @@ describe('bad configs name the path of each mistake', () => {
     app.runtimes[0].routes = [{ prefix: '/a', protocol: 'HTTP' }];
     expect(issuesOf(app)).toEqual([
       { path: 'name', message: expect.stringContaining('no hyphens') },
-      { path: 'runtimes[0].containers[0].image.tagg', message: 'Unknown field' },
+      { path: 'runtimes[0].containers[0].image.tagg', message: 'Unknown field "tagg"; did you mean "tag"?' },
       { path: 'runtimes[0].containers[0].demand', message: expect.stringContaining('DEMAND_LIGHT') },
       { path: 'runtimes[0].containers[0].envVars[0].o5', message: expect.stringContaining('O5_VAR_ADAPTER_ENDPOINT') },
       { path: 'runtimes[0].routes[0].protocol', message: 'Required: one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC' },
-      { path: 'colour', message: 'Unknown field' },
+      { path: 'colour', message: expect.stringMatching(/^Unknown field "colour"; the fields here are: name, targets, /) },
     ]);
   });
 
@@ -249,7 +249,7 @@ describe('bad configs name the path of each mistake', () => {
       ['runtimes[0].subscriptions[1].name', 'Unknown prefix "foo/"'],
       ['runtimes[0].subscriptions[2].name', 'Expected /<package.Service> or /<package.Service>/<Method>'],
       ['runtimes[0].subscriptions[3].name', 'Expected /<package.Service> or /<package.Service>/<Method>'],
-      ['runtimes[0].subscriptions[4].name', 'o5-infra/<topic> needs a topic name'],
+      ['runtimes[0].subscriptions[4].name', 'o5-infra/<topic> needs an SNS topic name (letters, digits, _ or -)'],
     ]);
   });
 

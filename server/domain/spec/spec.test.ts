@@ -68,7 +68,7 @@ describe('buildDeploymentSpec', () => {
       SourceTag: 'o5/o5deploy/3f1c2a9',
       DatabaseGroupDefaultClientSecurityGroup: 'sg-0a1b2c3d4e5f00002',
       EnvVarO5DeployerAssumeRole: 'arn:aws:iam::123456789012:role/o5-deployer-target',
-      NamedIamPolicyAssumeO5Deployer: 'arn:aws:iam::123456789012:policy/assume-o5-deployer',
+      ['NamedIamPolicyEyairm46okpvaw4ioibbicjfiiwgwyaizxlbavvtvm1jam9nswtgwfv6bzzvm1jowtj0t1lxmwxjaui5iiwgim1haw4iif0gxsb9AssumeO5Deployer']: 'arn:aws:iam::123456789012:policy/assume-o5-deployer',
       DesiredCountmain: { desiredCount: {} },
     });
     const priority = spec.parameters.find((p) => p.name.startsWith('ListenerRulePriority'))!;

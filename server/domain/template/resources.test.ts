@@ -177,14 +177,14 @@ describe('service, role and security group', () => {
     const role = resource(built.template, 'IAMRoleMainAssume').Properties;
     expect(role.RoleName).toEqual({ 'Fn::Join': ['-', [{ Ref: 'AWS::StackName' }, 'main']] });
     expect(role.AssumeRolePolicyDocument.Statement).toEqual([{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }]);
-    expect(role.ManagedPolicyArns).toEqual([{ Ref: 'NamedIamPolicySendEmail' }]);
+    expect(role.ManagedPolicyArns).toEqual([{ Ref: `NamedIamPolicyEyairm46okpvaw4ioibbicjfiiwgwyaizxlbavvtvm1jam9nswtgwfv6bzzvm1jowtj0t1lxmwxjaui5iiwgim1haw4iif0gxsb9SendEmail` }]);
     expect(role.Policies.map((p: { PolicyName: unknown }) => p.PolicyName)).toEqual([
       { 'Fn::Join': ['-', [{ Ref: 'EnvName' }, 'app1_main', 'eventbridge-publish']] },
     ]);
     expect(rolePolicy(built.template, 'IAMRoleMainAssume', 'eventbridge-publish')!.Statement).toEqual([
       { Effect: 'Allow', Action: ['events:PutEvents'], Resource: [{ Ref: 'EventBusARN' }] },
     ]);
-    expect(built.parameters.find((p) => p.name === 'NamedIamPolicySendEmail')).toMatchObject({
+    expect(built.parameters.find((p) => p.name === `NamedIamPolicyEyairm46okpvaw4ioibbicjfiiwgwyaizxlbavvtvm1jam9nswtgwfv6bzzvm1jowtj0t1lxmwxjaui5iiwgim1haw4iif0gxsb9SendEmail`)).toMatchObject({
       source: { kind: 'namedIamPolicy', name: 'send-email' },
       usedAt: ['runtimes[0].namedEnvPolicies[0]'],
     });
@@ -218,7 +218,7 @@ describe('routes', () => {
   it('shares one target group per protocol and target; the sidecar serves every endpoint publicly', async () => {
     const { template } = await buildChecked(app);
     const groups = resourcesOfType(template, 'AWS::ElasticLoadBalancingV2::TargetGroup');
-    expect(groups.map(([id]) => id)).toEqual(['ElasticLoadBalancingV2TargetGroupMainHttpO5Runtime8888', 'ElasticLoadBalancingV2TargetGroupMainGrpcO5Runtime8888']);
+    expect(groups.map(([id]) => id)).toEqual(['ElasticLoadBalancingV2TargetGroupRouteProtocolHttpo5Runtime', 'ElasticLoadBalancingV2TargetGroupRouteProtocolGrpco5Runtime']);
     expect(groups[0]![1].Properties).toMatchObject({ Protocol: 'HTTP', HealthCheckPath: '/healthz', Matcher: { HttpCode: '200,401,404' }, VpcId: { Ref: 'VPCID' } });
     expect(groups[1]![1].Properties).toMatchObject({ ProtocolVersion: 'GRPC', HealthCheckPath: '/AWS.ALB/healthcheck', Matcher: { GrpcCode: '0-99' } });
     const sidecar = container(template, TASK, 'o5_runtime');
@@ -245,7 +245,7 @@ describe('routes', () => {
     expect(rule.Properties).toEqual({
       ListenerArn: { Ref: 'ListenerARN' },
       Priority: { Ref: 'ListenerRulePriority357322ae39f93f572e23cd9edd3307e2ac5a321f' },
-      Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: { Ref: 'ElasticLoadBalancingV2TargetGroupMainHttpO5Runtime8888' } }] } }],
+      Actions: [{ Type: 'forward', ForwardConfig: { TargetGroups: [{ TargetGroupArn: { Ref: 'ElasticLoadBalancingV2TargetGroupRouteProtocolHttpo5Runtime' } }] } }],
       Conditions: [
         { Field: 'path-pattern', Values: ['/api/*'] },
         { Field: 'host-header', Values: [{ Ref: 'HostHeader' }] },
@@ -276,7 +276,7 @@ describe('subscriptions', () => {
       SqsManagedSseEnabled: true,
     });
     const rules = resourcesOfType(template, 'AWS::Events::Rule');
-    expect(rules.map(([id]) => id)).toEqual(['EventsRuleMainSubscriptionLocal', 'EventsRuleMainSubscriptionEnvStaging']);
+    expect(rules.map(([id]) => id)).toEqual(['EventsRuleApp1MainSubscription', 'EventsRuleApp1MainSubscriptionStaging']);
     expect(rules[0]![1].Properties).toMatchObject({
       EventBusName: { Ref: 'EventBusARN' },
       State: 'ENABLED',
@@ -290,13 +290,13 @@ describe('subscriptions', () => {
     const topicArn = {
       'Fn::Join': ['', ['arn:aws:sns:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':', { Ref: 'ClusterName' }, '-', 'o5-infra']],
     };
-    expect(resource(template, 'SNSSubscriptionMainO5Infra').Properties).toEqual({
+    expect(resource(template, 'SNSSubscriptionApp1MainO5Infra').Properties).toEqual({
       TopicArn: topicArn,
       Protocol: 'sqs',
       Endpoint: { 'Fn::GetAtt': ['SQSQueueMain', 'Arn'] },
       RawMessageDelivery: false,
     });
-    const statements = resource(template, 'SQSQueuePolicyMain').Properties.PolicyDocument.Statement;
+    const statements = resource(template, 'SQSQueuePolicyApp1Main').Properties.PolicyDocument.Statement;
     expect(statements.map((s: { Principal: unknown }) => s.Principal)).toEqual([{ Service: 'events.amazonaws.com' }, { Service: 'sns.amazonaws.com' }]);
     expect(statements[1].Condition).toEqual({ ArnEquals: { 'aws:SourceArn': [topicArn] } });
 
@@ -362,12 +362,12 @@ describe('the real applications', () => {
       'S3BucketCfTemplates',
       'SecretsManagerSecretAppSecretGithub',
       'SecretsManagerSecretDatabaseMain',
-      'ElasticLoadBalancingV2TargetGroupMainHttpO5Runtime8888',
+      'ElasticLoadBalancingV2TargetGroupRouteProtocolHttpo5Runtime',
       `ListenerRule${createHash('sha1').update('/deployer/v1/').digest('hex')}`,
       'SQSQueueMain',
-      'EventsRuleMainSubscriptionLocal',
-      'SNSSubscriptionMainO5Infra',
-      'SQSQueuePolicyMain',
+      'EventsRuleO5DeployMainSubscription',
+      'SNSSubscriptionO5DeployMainO5Infra',
+      'SQSQueuePolicyO5DeployMain',
       'IAMRoleMainAssume',
       'ECSTaskDefinitionMain',
       'EC2SecurityGroupMain',
