@@ -6,6 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
 
 export const SHARED_FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
 const PUBLIC = `${SHARED_FIXTURES}o5-public/`;
@@ -82,3 +83,8 @@ environments:
   - fullName: corpus-webhook
   - fullName: corpus-publicweb
 `;
+
+/** Says in the test report why tests were skipped: a skipped test named after the reason. */
+export function reportSkipped(reason: string | undefined, what: string): void {
+  if (reason !== undefined) describe(what, () => it.skip(reason, () => {}));
+}
