@@ -116,7 +116,8 @@ describe.skipIf(missing !== undefined)('real o5 applications (../shared/fixtures
     expect(run.stdout).toMatch(/^Plan \(\d+ steps\):/);
     expect(run.stderr).toContain('warning: applicationYaml.runtimes[0].routes[0].bypass_ingress: legacy field name "bypass_ingress", now spelled "bypassIngress"');
     expect(run.stderr).toContain('"route_group", now spelled "routeGroup"');
-  });
+    // A child process: its start takes seconds on a busy machine.
+  }, 120_000);
 
   it('deploys every valid and legacy config to DONE (configs of one app queue on its stack)', async () => {
     const requested = [];
