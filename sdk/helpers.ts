@@ -23,6 +23,9 @@ import {
 } from './events.ts';
 
 export type DeploymentRequest = components['schemas']['DeploymentRequest'];
+/** The answer to a deployment request: the deployment, and legacy field names to rename in the config. */
+export type RequestedDeployment = components['schemas']['RequestedDeployment'];
+export type LegacyFieldWarning = components['schemas']['LegacyFieldWarning'];
 export type TriggerRequest = components['schemas']['TriggerRequest'];
 
 /** openapi-fetch's answer: data on success, error (the problem) otherwise. */
@@ -34,7 +37,7 @@ function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T
 }
 
 /** POST /v1/deployments: the app config inline (`application` or `applicationYaml`). Resolves with the deployment (202). */
-export async function requestDeployment(target: DeployerTarget, body: DeploymentRequest): Promise<Deployment> {
+export async function requestDeployment(target: DeployerTarget, body: DeploymentRequest): Promise<RequestedDeployment> {
   return unwrap(await clientOf(target).POST('/v1/deployments', { body }));
 }
 

@@ -811,6 +811,43 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
         };
+        RequestedDeployment: components["schemas"]["Deployment"] & {
+            /** @description Legacy field names in the application config (accepted; rename them). */
+            warnings: components["schemas"]["LegacyFieldWarning"][];
+        };
+        /** @enum {string} */
+        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "DONE" | "FAILED" | "TERMINATED";
+        DeploymentStep: {
+            /** @example CF.Update */
+            name: string;
+            /** @example cf_update */
+            type: string;
+            status: components["schemas"]["StepStatus"];
+            dependsOn: string[];
+            /**
+             * @description 'failure': runs only when the deployment is failing (recovery).
+             * @enum {string}
+             */
+            when: "success" | "failure";
+            error: string | null;
+            startedAt: string | null;
+            finishedAt: string | null;
+            /** @description Stack outputs after an infra step. */
+            outputs: {
+                [key: string]: string;
+            } | null;
+        };
+        /** @enum {string} */
+        StepStatus: "BLOCKED" | "READY" | "ACTIVE" | "DONE" | "FAILED" | "SKIPPED";
+        LegacyFieldWarning: {
+            /** @example application.runtimes[0].routes[0].bypass_ingress */
+            path: string;
+            /** @example bypass_ingress */
+            legacyKey: string;
+            /** @example bypassIngress */
+            currentKey: string;
+            message: string;
+        };
         Deployment: {
             /** Format: uuid */
             id: string;
@@ -858,30 +895,6 @@ export interface components {
             /** @description Number of events applied to this deployment. */
             revision: number;
         };
-        /** @enum {string} */
-        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "DONE" | "FAILED" | "TERMINATED";
-        DeploymentStep: {
-            /** @example CF.Update */
-            name: string;
-            /** @example cf_update */
-            type: string;
-            status: components["schemas"]["StepStatus"];
-            dependsOn: string[];
-            /**
-             * @description 'failure': runs only when the deployment is failing (recovery).
-             * @enum {string}
-             */
-            when: "success" | "failure";
-            error: string | null;
-            startedAt: string | null;
-            finishedAt: string | null;
-            /** @description Stack outputs after an infra step. */
-            outputs: {
-                [key: string]: string;
-            } | null;
-        };
-        /** @enum {string} */
-        StepStatus: "BLOCKED" | "READY" | "ACTIVE" | "DONE" | "FAILED" | "SKIPPED";
         /**
          * @example {
          *       "environment": "demo",
@@ -1282,6 +1295,8 @@ export interface components {
             plan: components["schemas"]["PlanStep"][];
             /** @description The plan, one step per line with what it waits for. */
             planText: string;
+            /** @description Legacy field names in the application config (accepted; rename them). */
+            warnings: components["schemas"]["LegacyFieldWarning"][];
         };
         PlanStep: {
             /** @example CF.Update */
@@ -2119,13 +2134,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the deployment, QUEUED or already further along. */
+            /** @description Accepted: the deployment, QUEUED or already further along, with warnings about legacy field names in the config. */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Deployment"];
+                    "application/json": components["schemas"]["RequestedDeployment"];
                 };
             };
             /** @description The request or document is invalid (problem+json, `errors` lists each path). */

@@ -104,9 +104,9 @@ describe('validateDocument', () => {
     expect(issues).toEqual([
       { path: 'name', message: 'Required' },
       { path: 'aws.rdsHosts[1].auth', message: expect.stringContaining('Invalid option') },
-      { path: 'aws.extra', message: 'Unknown field' },
-      { path: 'other', message: 'Unknown field' },
+      { path: 'aws.extra', message: 'Unknown field "extra"; the fields here are: rdsHosts' },
+      { path: 'other', message: 'Unknown field "other"; the fields here are: name, aws' },
     ]);
-    expect(message).toMatch(/^Invalid cluster config: name: Required; aws\.rdsHosts\[1\]\.auth: .*aws\.extra: Unknown field \(and 1 more\)$/);
+    expect(message).toMatch(/^Invalid cluster config: name: Required; aws\.rdsHosts\[1\]\.auth: .*aws\.extra: Unknown field "extra"; the fields here are: rdsHosts \(and 1 more\)$/);
   });
 });

@@ -7,6 +7,7 @@
 import { parseDocument as parseYamlDocument } from 'yaml';
 import type { z } from 'zod';
 import { DomainError, ValidationError, formatPath, type FieldIssue } from './errors.ts';
+import { closestName, objectShape, schemaAt } from './schema-shape.ts';
 
 export type DocumentFormat = 'yaml' | 'json';
 
@@ -40,7 +41,7 @@ export function detectFormat(contentType: string | null | undefined): DocumentFo
 export function validateDocument<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value, { error: friendlierMessage });
   if (result.success) return result.data;
-  const issues = result.error.issues.flatMap(toFieldIssues);
+  const issues = result.error.issues.flatMap((issue) => toFieldIssues(issue, schema));
   throw new ValidationError(`Invalid ${what}: ${describeIssues(issues)}`, issues);
 }
 
@@ -52,8 +53,8 @@ export function describeIssues(issues: FieldIssue[]): string {
 }
 
 /** The issues of a failed zod parse as FieldIssues, formatted the same way validateDocument does. */
-export function fieldIssuesOf(error: z.ZodError): FieldIssue[] {
-  return error.issues.flatMap(toFieldIssues);
+export function fieldIssuesOf(error: z.ZodError, schema?: z.ZodType): FieldIssue[] {
+  return error.issues.flatMap((issue) => toFieldIssues(issue, schema));
 }
 
 // zod reports a missing field as "expected string, received undefined"; users read "Required".
@@ -63,12 +64,29 @@ function friendlierMessage(issue: z.core.$ZodRawIssue): string | undefined {
 }
 
 // An unknown key is reported by zod on its parent object; we report it on the key itself so the
-// path points at the line to delete.
-function toFieldIssues(issue: z.core.$ZodIssue): FieldIssue[] {
+// path points at the line to fix, with the field it was probably meant to be.
+function toFieldIssues(issue: z.core.$ZodIssue, schema: z.ZodType | undefined): FieldIssue[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'Unknown field' }));
+    const parent = schema ? schemaAt(schema, issue.path) : undefined;
+    const fields = parent ? Object.keys(objectShape(parent) ?? {}) : [];
+    // Without the schema at hand (a route's request body), an object that explains its unknown
+    // keys itself has put one message per key in the issue (server/domain/application/schema-helpers.ts).
+    const ownMessages = issue.message.split('\n');
+    const explained = ownMessages.length === issue.keys.length && ownMessages.every((m) => m.startsWith('Unknown field'));
+    return issue.keys.map((key, i) => ({
+      path: formatPath([...issue.path, key]),
+      message: fields.length === 0 && explained ? ownMessages[i]! : unknownFieldMessage(key, fields),
+    }));
   }
   return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+/** What is said of an unknown key: the field it was probably meant to be, or the fields there are. */
+export function unknownFieldMessage(key: string, fields: string[]): string {
+  if (fields.length === 0) return 'Unknown field';
+  const meant = closestName(key, fields);
+  if (meant) return `Unknown field "${key}"; did you mean "${meant}"?`;
+  return `Unknown field "${key}"; the fields here are: ${fields.join(', ')}`;
 }
 
 function parseYaml(text: string): unknown {

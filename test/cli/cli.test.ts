@@ -119,7 +119,7 @@ describe('deployer CLI', () => {
     const template = await cli('render', '--env', 'demo', '--app-file', APP, '--version', 'v9', '--output', 'template');
     expect(JSON.parse(template.stdout).AWSTemplateFormatVersion).toBe('2010-09-09');
     const all = (await cli('render', '--env', 'demo', '--app-file', APP, '--version', 'v9', '--json')).json();
-    expect(Object.keys(all).sort()).toEqual(['plan', 'planText', 'spec', 'template']);
+    expect(Object.keys(all).sort()).toEqual(['plan', 'planText', 'spec', 'template', 'warnings']);
     const versions = (await cli('ls', '--version', 'v9', '--json')).json();
     expect(versions.items).toEqual([]);
   });

@@ -17,12 +17,14 @@ import type { EnvironmentConfig } from '../../server/domain/config/environment.t
 import { buildDeploymentSpec, resolveStackParameters } from '../../server/domain/spec/index.ts';
 import { createClusterInfra, waitForStack } from '../support/moto-cluster.ts';
 import { startMoto, type Moto } from '../support/moto.ts';
-import { realFixture } from '../support/template-helpers.ts';
+import { reportSkipped } from '../support/o5-corpus.ts';
+import { REAL_CONFIGS_MISSING, realFixture } from '../support/template-helpers.ts';
 
 const moto = await startMoto();
 if (!moto) console.warn('cloudformation-moto.test.ts skipped: moto_server is not on the PATH');
 
-describe.skipIf(!moto)('application stacks in moto', () => {
+reportSkipped(REAL_CONFIGS_MISSING, 'application stacks in moto');
+describe.skipIf(!moto || REAL_CONFIGS_MISSING !== undefined)('application stacks in moto', () => {
   const server = moto as Moto;
   const clientConfig = { endpoint: server?.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 };
   const cf = new CloudFormationClient(clientConfig);

@@ -3,18 +3,21 @@
  * hosts, and readers for the parts of a template the tests look at. Every template built through
  * `buildChecked` is also checked against the AWS resource specification.
  */
-import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { parseApplication, type Application } from '../../server/domain/application/index.ts';
 import { buildTemplate, type BuiltTemplate, type CfnTemplate, type CfnValue, type RdsHostAuth } from '../../server/domain/template/index.ts';
 import { assertValidCfnTemplate } from './cfn-spec.ts';
+import { corpusMissing, realConfigText } from './o5-corpus.ts';
 
 export const SECRETS_MANAGER_HOST: RdsHostAuth = { serverGroupName: 'group', auth: { secretsManager: { secretName: '/env/root/secret' } } };
 export const IAM_HOST: RdsHostAuth = { serverGroupName: 'group', auth: { iam: { dbUser: 'admin' } } };
 
-/** Reads one of the real application configs in test/fixtures/o5-real. */
+/** Why the real configs of ../shared/fixtures/o5-real cannot be read (tests using them skip), or undefined. */
+export const REAL_CONFIGS_MISSING = corpusMissing('o5-real');
+
+/** Reads one of the real application configs in ../shared/fixtures/o5-real (see REAL_CONFIGS_MISSING). */
 export function realFixture(name: 'o5deploy' | 'o5test'): Application {
-  return parseApplication(readFileSync(new URL(`../fixtures/o5-real/${name}.app.yaml`, import.meta.url), 'utf8'));
+  return parseApplication(realConfigText(name));
 }
 
 /** An application named `app1` with one runtime `main` whose container `main` runs `foobar:latest`. */

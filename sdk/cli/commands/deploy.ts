@@ -1,6 +1,7 @@
 /** `deployer deploy`: deploy an application config (o5.yaml) from a local file. */
 import { requestDeployment } from '../../helpers.ts';
 import { COMMON_HELP, FLAG_HELP, parseCommand, parseDuration, parseFlags, required, type Command } from '../cli.ts';
+import { warnLegacyFields } from './render.ts';
 import { announceDeployment, WAIT_HELP } from './requested.ts';
 
 export const deployCommand: Command = {
@@ -58,6 +59,7 @@ Example:
       applicationYaml,
       ...(flags ? { flags } : {}),
     });
+    warnLegacyFields(cli, deployment.warnings);
     return announceDeployment(cli, deployment, { wait: values.wait ?? false, timeoutMs });
   },
 };

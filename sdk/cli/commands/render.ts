@@ -1,7 +1,8 @@
 /** `deployer render`: the template, spec and plan a deployment would use, without deploying. */
 import type { components } from '../../client.ts';
+import type { LegacyFieldWarning } from '../../helpers.ts';
 import { DeployerApiError } from '../../events.ts';
-import { COMMON_HELP, EXIT_OK, FLAG_HELP, parseCommand, parseFlags, required, UsageError, type Command } from '../cli.ts';
+import { COMMON_HELP, EXIT_OK, FLAG_HELP, parseCommand, parseFlags, required, UsageError, type Cli, type Command } from '../cli.ts';
 
 type RenderRequest = components['schemas']['RenderRequest'];
 type Lifecycle = NonNullable<NonNullable<RenderRequest['stackState']>['lifecycle']>;
@@ -64,6 +65,7 @@ Examples:
     const { data, error, response } = await cli.client.POST('/v1/render', { body });
     if (!data) throw DeployerApiError.from(response.status, error, response.statusText);
 
+    warnLegacyFields(cli, data.warnings);
     if (cli.json) cli.printJson(data);
     else if (output === 'template') cli.say(JSON.stringify(data.template, null, 2));
     else if (output === 'spec') cli.say(JSON.stringify(data.spec, null, 2));
@@ -77,6 +79,11 @@ Examples:
     return EXIT_OK;
   },
 };
+
+/** Legacy field names in the config, on stderr so that a template piped to a file stays clean. */
+export function warnLegacyFields(cli: Pick<Cli, 'warn'>, warnings: readonly LegacyFieldWarning[]): void {
+  for (const w of warnings) cli.warn(`warning: ${w.path}: legacy field name "${w.legacyKey}", now spelled "${w.currentKey}"`);
+}
 
 function stackState(text: string | undefined): RenderRequest['stackState'] {
   if (text === undefined || text === 'new') return null;

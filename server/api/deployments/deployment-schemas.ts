@@ -75,6 +75,32 @@ export const deploymentSchema = z
 
 export type DeploymentResponse = z.infer<typeof deploymentSchema>;
 
+/** A legacy (snake_case) key of the application config, read as its current spelling. */
+export const legacyFieldWarningSchema = z
+  .object({
+    path: z.string().openapi({ example: 'application.runtimes[0].routes[0].bypass_ingress' }),
+    legacyKey: z.string().openapi({ example: 'bypass_ingress' }),
+    currentKey: z.string().openapi({ example: 'bypassIngress' }),
+    message: z.string(),
+  })
+  .openapi('LegacyFieldWarning');
+
+export const warningsField = z
+  .array(legacyFieldWarningSchema)
+  .openapi({ description: 'Legacy field names in the application config (accepted; rename them).' });
+
+/** The answer to a deployment request: the deployment, and what to rename in the config. */
+export const requestedDeploymentSchema = deploymentSchema.extend({ warnings: warningsField }).openapi('RequestedDeployment');
+
+/**
+ * The application config of a request body as it was sent: the route's validator has already read
+ * legacy keys as their current spelling, and the warnings are about the keys as written.
+ */
+export async function sentApplication(c: { req: { json(): Promise<unknown> } }): Promise<unknown> {
+  const raw = (await c.req.json().catch(() => undefined)) as { application?: unknown } | undefined;
+  return raw?.application;
+}
+
 export const deploymentParams = z.object({
   id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' }, example: '3b241101-e2bb-4255-8caf-4136c566a962' }),
 });

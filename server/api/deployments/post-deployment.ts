@@ -5,7 +5,7 @@ import { requestDeployment } from '../../engine/commands/request-deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { deploymentRequestFields, deploymentSchema } from './deployment-schemas.ts';
+import { deploymentRequestFields, requestedDeploymentSchema, sentApplication } from './deployment-schemas.ts';
 import { exampleDeploymentRequest } from './example-request.ts';
 import { readDeployment } from './read-deployment.ts';
 
@@ -36,7 +36,10 @@ const route = createRoute({
   ...requireScope('deploy'),
   request: { body: { required: true, content: { 'application/json': { schema: deploymentRequestBody } } } },
   responses: {
-    202: { description: 'Accepted: the deployment, QUEUED or already further along.', content: { 'application/json': { schema: deploymentSchema } } },
+    202: {
+      description: 'Accepted: the deployment, QUEUED or already further along, with warnings about legacy field names in the config.',
+      content: { 'application/json': { schema: requestedDeploymentSchema } },
+    },
     ...errorResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
@@ -45,10 +48,11 @@ export const registerRequestDeployment: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const { engine, sql } = c.get('services');
-    const { deployment } = await requestDeployment(
+    const application = body.application === undefined ? undefined : await sentApplication(c);
+    const { deployment, warnings } = await requestDeployment(
       engine,
-      { ...body, source: { kind: 'api', requestedBy: c.get('caller').name } },
+      { ...body, application, source: { kind: 'api', requestedBy: c.get('caller').name } },
       { kind: 'command', name: 'requestDeployment', actor: c.get('caller').name, requestId: c.get('requestId') },
     );
-    return c.json(await readDeployment(sql, deployment.id), 202);
+    return c.json({ ...(await readDeployment(sql, deployment.id)), warnings }, 202);
   });

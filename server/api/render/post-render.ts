@@ -12,7 +12,7 @@ import { buildDeploymentSpec } from '../../domain/spec/index.ts';
 import { loadEnvironment, readApplication } from '../../engine/commands/request-deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
-import { flagsSchema } from '../deployments/deployment-schemas.ts';
+import { flagsSchema, sentApplication, warningsField } from '../deployments/deployment-schemas.ts';
 import { exampleDeploymentRequest } from '../deployments/example-request.ts';
 import { applicationDocument } from '../deployments/post-deployment.ts';
 import { errorResponses } from '../problem.ts';
@@ -63,6 +63,7 @@ const renderResponse = z
     spec: z.record(z.string(), z.unknown()).openapi({ description: 'The deployment spec: every parameter resolved, deferred ones marked.' }),
     plan: z.array(planStepSchema),
     planText: z.string().openapi({ description: 'The plan, one step per line with what it waits for.' }),
+    warnings: warningsField,
   })
   .openapi('Render');
 
@@ -84,7 +85,8 @@ export const registerRender: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
     const { sql } = c.get('services');
-    const application = readApplication(body);
+    const sent = body.application === undefined ? undefined : await sentApplication(c);
+    const { application, warnings } = readApplication({ application: sent, applicationYaml: body.applicationYaml });
     const { environment, cluster } = await loadEnvironment(sql, body.environment);
     // A stable id, so rendering the same request twice gives the same template key.
     const deploymentId = uuidV5(RENDER_NAMESPACE, createHash('sha256').update(JSON.stringify(body)).digest('hex'));
@@ -103,6 +105,7 @@ export const registerRender: RouteRegistrar = (app) =>
         spec: spec as unknown as Record<string, unknown>,
         plan: plan.map((s) => ({ name: s.name, type: s.type, dependsOn: s.dependsOn, when: s.when })),
         planText: describePlan(plan),
+        warnings,
       },
       200,
     );

@@ -8,14 +8,14 @@
  * offending field, like any other mistake.
  */
 import { z } from 'zod';
+import { noDuplicates, protoObject } from './schema-helpers.ts';
 import { parseDocument, validateDocument, type DocumentFormat } from '../documents.ts';
 import type { Container } from './container.ts';
+import { legacyFieldWarnings, type LegacyFieldWarning } from './legacy-fields.ts';
 import { blobstoreSchema, databaseSchema, secretSchema, targetSchema } from './resources.ts';
 import { runtimeSchema } from './runtime.ts';
-import { noDuplicates } from './schema-helpers.ts';
 
-export const applicationSchema = z
-  .strictObject({
+export const applicationSchema = protoObject({
     /** Part of stack, resource and bucket names: lowercase letters and digits only. */
     name: z.string().regex(/^[a-z][a-z0-9]+$/, 'Must match ^[a-z][a-z0-9]+$ (lowercase letters and digits, no hyphens)'),
     /** Topics the app publishes to. */
@@ -24,8 +24,7 @@ export const applicationSchema = z
     databases: z.array(databaseSchema).default([]),
     runtimes: z.array(runtimeSchema).default([]),
     secrets: z.array(secretSchema).default([]),
-    deploymentConfig: z
-      .strictObject({
+    deploymentConfig: protoObject({
         /** Deploy in one stack update without scaling down first (forces the quickMode flag). */
         quickMode: z.boolean().default(false),
       })
@@ -43,6 +42,23 @@ export const applicationSchema = z
   });
 
 export type Application = z.output<typeof applicationSchema>;
+
+/** An application config as read, with what should be renamed in it. */
+export interface ReadApplication {
+  application: Application;
+  /** Legacy (snake_case) keys that were read as their current spelling. */
+  warnings: LegacyFieldWarning[];
+}
+
+/**
+ * Reads an application config (text or an already parsed value) and says which legacy keys it
+ * uses. Throws DomainError('malformed') or ValidationError with paths, like parseApplication.
+ */
+export function readApplication(input: string | unknown, format: DocumentFormat = 'yaml'): ReadApplication {
+  const value = typeof input === 'string' ? parseDocument(input, format) : input;
+  const application = validateDocument(applicationSchema, value, 'application config');
+  return { application, warnings: legacyFieldWarnings(applicationSchema, value) };
+}
 
 /**
  * Reads an application config: YAML or JSON text (format defaults to YAML, which also reads JSON),

@@ -4,7 +4,7 @@
  * secrets, at environment variables of the deployment environment, or at the o5 sidecar.
  */
 import { z } from 'zod';
-import { exactlyOneOf } from './schema-helpers.ts';
+import { exactlyOneOf, protoObject } from './schema-helpers.ts';
 
 /** `[a-zA-Z0-9_-]`: what ECS accepts as a container name. */
 const containerName = z.string().regex(/^[a-zA-Z0-9_-]{1,255}$/, 'Must be letters, digits, _ or - (an ECS container name)');
@@ -12,16 +12,14 @@ const containerName = z.string().regex(/^[a-zA-Z0-9_-]{1,255}$/, 'Must be letter
 export const DEMANDS = ['DEMAND_UNSPECIFIED', 'DEMAND_LIGHT', 'DEMAND_MEDIUM', 'DEMAND_HEAVY'] as const;
 export const O5_VARS = ['O5_VAR_ADAPTER_ENDPOINT'] as const;
 
-const envVarSchema = z
-  .strictObject({
+const envVarSchema = protoObject({
     name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'Must be a valid environment variable name'),
     /** A literal value. */
     value: z.string().optional(),
     /** The connection string of one of the app's databases. */
-    database: z.strictObject({ databaseName: z.string().min(1) }).optional(),
+    database: protoObject({ databaseName: z.string().min(1) }).optional(),
     /** `s3://<bucket>[/<subPath>]` of one of the app's blobstores. */
-    blobstore: z
-      .strictObject({
+    blobstore: protoObject({
         name: z.string().min(1),
         subPath: z.string().optional(),
         // The only format so far; it must be said explicitly, so another can be added later.
@@ -36,9 +34,9 @@ const envVarSchema = z
     /** Declared by the original proto, never implemented: rejected with a clear message. */
     envMap: z.unknown().optional(),
     /** The value of a custom variable of the environment being deployed to. */
-    fromEnv: z.strictObject({ name: z.string().min(1) }).optional(),
+    fromEnv: protoObject({ name: z.string().min(1) }).optional(),
     /** A key of one of the app's secrets (the whole secret when jsonKey is absent). */
-    secret: z.strictObject({ secretName: z.string().min(1), jsonKey: z.string().optional() }).optional(),
+    secret: protoObject({ secretName: z.string().min(1), jsonKey: z.string().optional() }).optional(),
     /** A value the o5 platform provides. */
     o5: z.enum(O5_VARS).optional(),
   })
@@ -50,7 +48,7 @@ const envVarSchema = z
     exactlyOneOf(envVar, ['value', 'database', 'blobstore', 'fromEnv', 'secret', 'o5'], ctx);
   });
 
-const imageSchema = z.strictObject({
+const imageSchema = protoObject({
   name: z.string().min(1),
   /** Defaults to the version being deployed. */
   tag: z.string().min(1).optional(),
@@ -79,11 +77,10 @@ function checkContainer(container: { image?: unknown; imageUrl?: unknown; envVar
 }
 
 /** A container of a runtime: its name is how routes and subscriptions target it. */
-export const runtimeContainerSchema = z.strictObject({ name: containerName, ...containerFields }).superRefine(checkContainer);
+export const runtimeContainerSchema = protoObject({ name: containerName, ...containerFields }).superRefine(checkContainer);
 
 /** The container that migrates a database; named `migrate` unless said otherwise. */
-export const migrateContainerSchema = z
-  .strictObject({ name: containerName.default('migrate'), ...containerFields })
+export const migrateContainerSchema = protoObject({ name: containerName.default('migrate'), ...containerFields })
   .superRefine(checkContainer);
 
 export type Container = z.output<typeof runtimeContainerSchema>;

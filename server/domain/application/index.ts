@@ -1,5 +1,6 @@
 /** The application config (o5.yaml): schema, types and parser. */
-export { applicationSchema, parseApplication, type Application } from './application.ts';
+export { applicationSchema, parseApplication, readApplication, type Application, type ReadApplication } from './application.ts';
+export { legacyFieldWarnings, type LegacyFieldWarning } from './legacy-fields.ts';
 export { DEMANDS, O5_VARS, type Container, type EnvVar } from './container.ts';
 export { databaseNameSuffix, type Blobstore, type Database, type Postgres, type Secret, type Target } from './resources.ts';
 export {

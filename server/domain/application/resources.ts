@@ -3,14 +3,13 @@
  * Postgres databases and the topics it publishes to.
  */
 import { z } from 'zod';
+import { exactlyOneOf, protoObject } from './schema-helpers.ts';
 import { migrateContainerSchema } from './container.ts';
-import { exactlyOneOf } from './schema-helpers.ts';
 
 /** Lowercase, digits and hyphens: the name becomes part of an S3 bucket name. */
 const bucketLabel = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'Must be lowercase letters, digits and hyphens (it is part of a bucket name)');
 
-const blobstoreRefSchema = z
-  .strictObject({
+const blobstoreRefSchema = protoObject({
     /** Read access; the default when neither permission is set. */
     readPermission: z.boolean().default(false),
     /** Write access; does not imply read. */
@@ -22,26 +21,24 @@ const blobstoreRefSchema = z
   })
   .superRefine((ref, ctx) => exactlyOneOf(ref, ['application', 'bucketName'], ctx));
 
-export const blobstoreSchema = z.strictObject({
+export const blobstoreSchema = protoObject({
   name: bucketLabel,
   /** Declared by the original proto; it changes nothing yet. */
-  grants: z.array(z.strictObject({ principal: z.string() })).default([]),
+  grants: z.array(protoObject({ principal: z.string() })).default([]),
   /** A bucket owned elsewhere: no bucket is created, only permissions are granted. */
   ref: blobstoreRefSchema.optional(),
   /** Owned buckets only: send S3 events to EventBridge. */
   emitEvents: z.boolean().default(false),
   /** Declared by the original proto; it changes nothing yet. */
-  sftpSettings: z
-    .strictObject({ users: z.array(z.strictObject({ username: z.string(), publicSshKey: z.string() })).default([]) })
+  sftpSettings: protoObject({ users: z.array(protoObject({ username: z.string(), publicSshKey: z.string() })).default([]) })
     .optional(),
 });
 
-export const secretSchema = z.strictObject({
+export const secretSchema = protoObject({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -'),
 });
 
-const postgresSchema = z
-  .strictObject({
+const postgresSchema = protoObject({
     /** Database name inside the server is `<env>_<app>_<suffix>`; the suffix defaults to the database's name. */
     dbNameSuffix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -').optional(),
     /** Deprecated spelling of dbNameSuffix. */
@@ -65,13 +62,14 @@ const postgresSchema = z
     }
   });
 
-export const databaseSchema = z.strictObject({
+export const databaseSchema = protoObject({
   /** The key other parts of the config use to refer to the database. */
   name: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, 'Must start with a letter; letters, digits, _ or -'),
   postgres: postgresSchema,
 });
 
-export const targetSchema = z.strictObject({ name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'Must be a topic name') });
+/** Any topic name without spaces: real apps name targets like `/test.v1.topic.TestTopic`. */
+export const targetSchema = protoObject({ name: z.string().regex(/^\S+$/, 'Must be a topic name (not empty, no spaces)') });
 
 export type Blobstore = z.output<typeof blobstoreSchema>;
 export type Secret = z.output<typeof secretSchema>;

@@ -3,8 +3,8 @@
  * HTTP/gRPC routes the load balancer sends to it, and the messages it subscribes to.
  */
 import { z } from 'zod';
+import { noDuplicates, protoObject } from './schema-helpers.ts';
 import { runtimeContainerSchema } from './container.ts';
-import { noDuplicates } from './schema-helpers.ts';
 import { parseSubscriptionName, SUBSCRIPTION_NAME_FORMS } from './subscription-name.ts';
 
 export const ROUTE_PROTOCOLS = ['ROUTE_PROTOCOL_HTTP', 'ROUTE_PROTOCOL_GRPC'] as const;
@@ -17,8 +17,7 @@ export const DEFAULT_APP_PORT = 8080;
 
 const port = z.number().int().min(1).max(65535);
 
-const routeSchema = z
-  .strictObject({
+const routeSchema = protoObject({
     /** Path prefix; the rule matches `<prefix>*`. Empty only in the fallback group. */
     prefix: z.string().default(''),
     /** Host prefixes: `<sub>.<HostHeader>`. The load balancer takes at most 3 per condition. */
@@ -37,7 +36,7 @@ const routeSchema = z
     }
   });
 
-const subscriptionSchema = z.strictObject({
+const subscriptionSchema = protoObject({
   name: z.string().superRefine((name, ctx) => {
     const parsed = parseSubscriptionName(name);
     if ('error' in parsed) ctx.addIssue({ code: 'custom', message: `${parsed.error}; the forms are ${SUBSCRIPTION_NAME_FORMS}` });
@@ -53,7 +52,7 @@ const subscriptionSchema = z.strictObject({
 
 const percent = z.number().int().min(0).max(100);
 
-const workerConfigSchema = z.strictObject({
+const workerConfigSchema = protoObject({
   /** Sidecar `RESEND_CHANCE`: percentage of messages replayed (testing resilience). */
   replayChance: percent.default(0),
   /** Sidecar `DEADLETTER_CHANCE`: percentage of messages processed then dead-lettered. */
@@ -62,8 +61,7 @@ const workerConfigSchema = z.strictObject({
   noDeadletters: z.boolean().default(false),
 });
 
-export const runtimeSchema = z
-  .strictObject({
+export const runtimeSchema = protoObject({
     name: z.string().regex(/^[a-z][a-z0-9]+$/, 'Must match ^[a-z][a-z0-9]+$ (lowercase letters and digits, no hyphens)'),
     /** Declared by the original proto; it changes nothing yet. */
     directIngress: z.boolean().default(false),

@@ -1,5 +1,6 @@
-/** Small checks shared by the application schemas. */
-import type { z } from 'zod';
+/** Small checks and building blocks shared by the application schemas. */
+import { z } from 'zod';
+import { unknownFieldMessage } from '../documents.ts';
 
 /** Adds an issue on the object unless exactly one of `keys` is set (a proto `oneof`). */
 export function exactlyOneOf<T extends object>(value: T, keys: (keyof T & string)[], ctx: z.RefinementCtx): void {
@@ -24,4 +25,39 @@ export function noDuplicates(
     if (seen.has(value)) ctx.addIssue({ code: 'custom', message: `Duplicate ${what} "${String(value)}"`, path: [...listPath, index, key] });
     seen.add(value);
   });
+}
+
+/**
+ * The proto field name of a JSON field name: `bypassIngress` -> `bypass_ingress`. o5's parser
+ * accepted both spellings until 2025-08-01, so configs in the history of real apps use either.
+ */
+export function protoFieldName(jsonName: string): string {
+  return jsonName.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Legacy spelling -> current spelling, for the fields of one object whose two spellings differ. */
+export function legacySpellings(fields: readonly string[]): Map<string, string> {
+  return new Map(fields.map((f) => [protoFieldName(f), f] as const).filter(([legacy, current]) => legacy !== current));
+}
+
+/**
+ * An object of the application config: strict (an unknown key is an error that names the field it
+ * was probably meant to be), and reading a legacy snake_case key as its current spelling when the
+ * current spelling is not also given. legacy-fields.ts reports each such key as a warning.
+ */
+export function protoObject<Shape extends z.core.$ZodLooseShape>(shape: Shape) {
+  const fields = Object.keys(shape);
+  const legacy = legacySpellings(fields);
+  const object = z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? issue.keys.map((key) => unknownFieldMessage(key, fields)).join('\n') : undefined,
+  });
+  return z.preprocess((value) => renameLegacyKeys(value, legacy), object);
+}
+
+function renameLegacyKeys(value: unknown, legacy: Map<string, string>): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  const input = value as Record<string, unknown>;
+  if (!Object.keys(input).some((k) => legacy.has(k) && !(legacy.get(k)! in input))) return value;
+  return Object.fromEntries(Object.entries(input).map(([k, v]) => [legacy.has(k) && !(legacy.get(k)! in input) ? legacy.get(k)! : k, v]));
 }

@@ -20,7 +20,10 @@ export type SubscriptionTarget =
   /** `global/<type>` or `/global/<type>`: every PSM event, every upsert, or everything. */
   | { kind: 'global'; type: GlobalMessageType };
 
-const TOPIC = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** An SNS topic name (the cluster's topic is `<cluster>-<topic>`). */
+const SNS_TOPIC = /^[A-Za-z0-9_-]+$/;
+/** Any name without a slash: real apps use `github:push` and such as EventBridge topics. */
+const TOPIC = /^[^\s/]+$/;
 const SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/; // package-qualified: foo.v1.Bar
 const METHOD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -28,7 +31,7 @@ const METHOD = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export function parseSubscriptionName(name: string): SubscriptionTarget | { error: string } {
   if (name.startsWith('o5-infra/')) {
     const topic = name.slice('o5-infra/'.length);
-    return TOPIC.test(topic) ? { kind: 'sns', topic } : { error: 'o5-infra/<topic> needs a topic name' };
+    return SNS_TOPIC.test(topic) ? { kind: 'sns', topic } : { error: 'o5-infra/<topic> needs an SNS topic name (letters, digits, _ or -)' };
   }
   const global = /^\/?global\/(.*)$/.exec(name);
   if (global) {
@@ -38,7 +41,7 @@ export function parseSubscriptionName(name: string): SubscriptionTarget | { erro
   }
   if (!name.startsWith('/')) {
     if (name.includes('/')) return { error: `Unknown prefix "${name.slice(0, name.indexOf('/') + 1)}"` };
-    return TOPIC.test(name) ? { kind: 'topic', topic: name } : { error: 'Not a topic name' };
+    return TOPIC.test(name) ? { kind: 'topic', topic: name } : { error: 'Not a topic name (it is empty or has spaces)' };
   }
   const parts = name.slice(1).split('/');
   if (parts.length === 1 && SERVICE.test(parts[0]!)) return { kind: 'service', service: parts[0]! };

@@ -83,7 +83,7 @@ describe('cluster document', () => {
     broken.aws.rdsHosts.push({ ...broken.aws.rdsHosts[0] });
     broken.environments.push({ fullName: 'test-env', clusterName: 'other' });
     expect(issuesOf(() => validateDocument(clusterDocumentSchema, broken, 'cluster'))).toEqual([
-      { path: 'aws.ecsCluster.subnets', message: 'Unknown field' },
+      { path: 'aws.ecsCluster.subnets', message: 'Unknown field "subnets"; did you mean "subnetIds"?' },
       { path: 'aws.rdsHosts[2].serverGroupName', message: 'Duplicate server group "default"' },
       { path: 'environments[1].fullName', message: 'Duplicate environment "test-env"' },
       { path: 'environments[1].clusterName', message: `Must be the cluster's name "test-cluster" (or absent)` },
@@ -125,7 +125,7 @@ describe('environment config', () => {
       { path: 'vars[2].value', message: expect.stringContaining('expected string') },
       { path: 'aws.environmentLinks[0].snsPrefix', message: 'Required' },
       { path: 'aws.iamPolicies[0].policyArn', message: 'Required' },
-      { path: 'aws.iamPolicies[0].arn', message: 'Unknown field' },
+      { path: 'aws.iamPolicies[0].arn', message: 'Unknown field "arn"; the fields here are: name, policyArn' },
     ]);
   });
 

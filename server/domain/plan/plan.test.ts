@@ -2,15 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { parseApplication } from '../application/index.ts';
 import { DomainError } from '../errors.ts';
 import { buildDeploymentSpec, type DeploymentSpec, type ResolvedDeploymentFlags } from '../spec/index.ts';
-import { realFixture } from '../../../test/support/template-helpers.ts';
 import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { buildPlan, describePlan, planProblems, validatePlan, type PlanStep } from './index.ts';
 
-/** o5deploy: one database `main`, with a migration. */
+/** An app like o5deploy: one database `main`, with a migration (plans need no more than that). */
+const planApp = () => ({
+  name: 'o5deploy',
+  databases: [{ name: 'main', postgres: { serverGroup: 'default', migrateContainer: { image: { name: 'o5-deploy-aws' }, command: ['migrate'] } } }],
+  runtimes: [{ name: 'main', containers: [{ name: 'main', image: { name: 'o5-deploy-aws' } }] }],
+});
+
 const baseSpec = buildDeploymentSpec({
   deploymentId: 'd0c5e7a4-6f1b-4a34-9a56-0f6f8b7b2c11',
-  application: realFixture('o5deploy'),
+  application: parseApplication(planApp()),
   version: '3f1c2a9',
   environment: testEnvironment(),
   cluster: testCluster(),
@@ -20,8 +25,8 @@ const baseSpec = buildDeploymentSpec({
 const twoDatabaseSpec = buildDeploymentSpec({
   deploymentId: 'd0c5e7a4-6f1b-4a34-9a56-0f6f8b7b2c12',
   application: parseApplication({
-    ...realFixture('o5deploy'),
-    databases: [...realFixture('o5deploy').databases, { name: 'cache', postgres: { serverGroup: 'default' } }],
+    ...planApp(),
+    databases: [...planApp().databases, { name: 'cache', postgres: { serverGroup: 'default' } }],
   }),
   version: '3f1c2a9',
   environment: testEnvironment(),

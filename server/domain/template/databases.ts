@@ -74,7 +74,7 @@ export function mapDatabases(ctx: BuildContext, rdsHosts: readonly RdsHostAuth[]
 
     if (host.auth.secretsManager) {
       // The Postgres step writes the app's credentials into this secret; containers read `dburl`.
-      const secretId = ctx.template.addResource(resourceId('AWS::SecretsManager::Secret', `Database${key}`), {
+      const secretId = ctx.template.addResource(resourceId('AWS::SecretsManager::Secret', cleanParameterName('Database', db.name)), {
         Type: 'AWS::SecretsManager::Secret',
         DeletionPolicy: 'Retain',
         UpdateReplacePolicy: 'Retain',

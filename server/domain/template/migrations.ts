@@ -14,9 +14,10 @@ export function mapMigrations(ctx: BuildContext, databases: DatabaseResource[]):
     const container = database.postgres.migrateContainer;
     if (!container) continue;
     const task = new TaskBuilder(ctx, {
-      id: `Migrate-${database.name}`,
+      // o5's names: task `ECSTaskDefinitionMigrate<Db>`, family `<stack>_migrate_<db>`, role `<stack>-migrate_<db>`.
+      id: `migrate_${database.name}`,
       family: `migrate_${database.name}`,
-      role: `migrate-${database.name}`,
+      role: `migrate_${database.name}`,
       description: `Task role of the migration of database ${database.name} of ${ctx.app.name}`,
     });
     task.addContainer(container, `${resource.path}.postgres.migrateContainer`);

@@ -7,7 +7,7 @@
  * Rule priorities are parameters resolved when the stack is updated: a stack keeps its rule's
  * priority, and a new rule takes the lowest free one in its group's range (see spec/priorities.ts).
  */
-import type { Route, RouteGroup, Runtime } from '../application/index.ts';
+import type { Route, RouteGroup, RouteProtocol, Runtime } from '../application/index.ts';
 import { join, ref, resourceId, sha1Hex, type CfnValue } from './cfn.ts';
 import type { BuildContext } from './context.ts';
 import { SIDECAR_CONTAINER_NAME, SIDECAR_PUBLIC_PORT } from './sidecar.ts';
@@ -50,12 +50,11 @@ export function mapRoutes(ctx: BuildContext, runtime: Runtime, runtimePath: stri
       task.sidecar.addAppEndpoint(appContainer, route.port);
     }
 
-    const protocolWord = route.protocol === 'ROUTE_PROTOCOL_GRPC' ? 'grpc' : 'http';
-    const targetKey = `${protocolWord}-${target.containerName}-${target.containerPort}`;
+    const targetKey = `${route.protocol}-${target.containerName}-${target.containerPort}`;
     let lbTarget = targets.get(targetKey);
     if (!lbTarget) {
       const targetGroupId = ctx.template.addResource(
-        resourceId('AWS::ElasticLoadBalancingV2::TargetGroup', `${runtime.name}-${targetKey}`),
+        targetGroupLogicalId(ctx, runtime, route.protocol, target),
         targetGroup(route.protocol === 'ROUTE_PROTOCOL_GRPC'),
       );
       lbTarget = { targetGroupId, ...target };
@@ -65,6 +64,19 @@ export function mapRoutes(ctx: BuildContext, runtime: Runtime, runtimePath: stri
   });
 
   return { targets: [...targets.values()], listenerRuleIds };
+}
+
+/**
+ * o5 names a target group after its protocol and container only
+ * (`ElasticLoadBalancingV2TargetGroupRouteProtocolHttpo5Runtime`), so the same pair in a second
+ * runtime, or on a second port, would be the same resource there. The first keeps o5's id; the
+ * others get ids that start with the runtime's name, which o5's (starting `RouteProtocol`) never do.
+ */
+function targetGroupLogicalId(ctx: BuildContext, runtime: Runtime, protocol: RouteProtocol, target: { containerName: string; containerPort: number }): string {
+  const type = 'AWS::ElasticLoadBalancingV2::TargetGroup';
+  const o5Id = resourceId(type, `${protocol}${target.containerName}`);
+  if (!ctx.template.hasResource(o5Id)) return o5Id;
+  return resourceId(type, `${runtime.name}_${protocol}${target.containerName}_port${target.containerPort}`);
 }
 
 function targetGroup(grpc: boolean): { Type: string; Properties: Record<string, CfnValue> } {

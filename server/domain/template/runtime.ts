@@ -4,7 +4,7 @@
  * the deployment can scale it to 0 and back to 1 without touching anything else.
  */
 import type { Database, Runtime } from '../application/index.ts';
-import { cleanParameterName, ref, resourceId, type CfnValue } from './cfn.ts';
+import { cleanParameterName, encodedJoin, encodedRef, ref, resourceId, type CfnValue } from './cfn.ts';
 import type { BuildContext } from './context.ts';
 import { mapRoutes } from './routes.ts';
 import { mapSubscriptions } from './subscriptions.ts';
@@ -13,6 +13,15 @@ import { TaskBuilder } from './task.ts';
 /** The name of a runtime's desired count parameter; the runtime name is appended as it is. */
 export function desiredCountParameterName(runtimeName: string): string {
   return `DesiredCount${runtimeName}`;
+}
+
+/**
+ * o5 names a named policy's parameter after the task family as its template library writes it in a
+ * string (an encoded Fn::Join), so the name is long and odd, but it is the one an o5 stack has.
+ */
+export function namedPolicyParameterName(runtimeName: string, policyName: string): string {
+  const family = encodedJoin('_', [encodedRef('AWS::StackName'), runtimeName]);
+  return cleanParameterName('Named IAM Policy', family, policyName);
 }
 
 /**
@@ -38,7 +47,7 @@ export function mapRuntime(ctx: BuildContext, runtime: Runtime, index: number, o
 
   runtime.namedEnvPolicies.forEach((policyName, i) => {
     const parameter = ctx.template.addParameter({
-      name: cleanParameterName('Named IAM Policy', policyName),
+      name: namedPolicyParameterName(runtime.name, policyName),
       type: 'String',
       description: `ARN of the environment's IAM policy ${policyName}`,
       source: { kind: 'namedIamPolicy', name: policyName },
@@ -81,7 +90,7 @@ export function mapRuntime(ctx: BuildContext, runtime: Runtime, index: number, o
     ContainerPort: t.containerPort,
     TargetGroupArn: ref(t.targetGroupId),
   }));
-  ctx.template.addResource(resourceId('AWS::ECS::Service', runtime.name), {
+  ctx.template.addResource(resourceId('AWS::ECS::Service', cleanParameterName(runtime.name)), {
     Type: 'AWS::ECS::Service',
     ...(routing.listenerRuleIds.length > 0 ? { DependsOn: routing.listenerRuleIds } : {}),
     Properties: {

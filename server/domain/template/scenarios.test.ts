@@ -34,7 +34,7 @@ describe('appbuilder scenarios', () => {
     expect(containers(template, TASK).map((c) => c.Name)).toEqual(['main']);
     expect(container(template, TASK, 'main')!.PortMappings).toEqual([{ ContainerPort: 1234 }]);
     expect(resource(template, 'ECSServiceMain').Properties.LoadBalancers).toEqual([
-      { ContainerName: 'main', ContainerPort: 1234, TargetGroupArn: { Ref: 'ElasticLoadBalancingV2TargetGroupMainGrpcMain1234' } },
+      { ContainerName: 'main', ContainerPort: 1234, TargetGroupArn: { Ref: 'ElasticLoadBalancingV2TargetGroupRouteProtocolGrpcmain' } },
     ]);
   });
 

@@ -2,12 +2,12 @@
  * Application secrets (o5-domain §5.5): one empty Secrets Manager secret per declared secret,
  * named `/<EnvName>/<app>/<name>` and kept when the stack goes; its value is set by hand.
  */
-import { join, ref, resourceId } from './cfn.ts';
+import { join, ref, resourceId, titleCase } from './cfn.ts';
 import type { BuildContext } from './context.ts';
 
 export function mapSecrets(ctx: BuildContext): void {
   for (const secret of ctx.app.secrets) {
-    const logicalId = ctx.template.addResource(resourceId('AWS::SecretsManager::Secret', `AppSecret-${secret.name}`), {
+    const logicalId = ctx.template.addResource(resourceId('AWS::SecretsManager::Secret', `AppSecret${titleCase(secret.name)}`), {
       Type: 'AWS::SecretsManager::Secret',
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',

@@ -25,6 +25,7 @@ interface EnvGroupRules {
   topics: string[];
   services: string[];
   methods: Map<string, string[]>;
+  /** In the order they are subscribed to. */
   globals: Set<'event' | 'upsert' | '*'>;
 }
 
@@ -60,14 +61,17 @@ export function eventBusRules(appName: string, runtime: Pick<Runtime, 'subscript
   const plans: EventBusRulePlan[] = [];
   for (const [envGroup, rules] of groups) {
     const withEnv = (pattern: DetailPattern): DetailPattern => (rules.sourceEnv ? { ...pattern, sourceEnv: rules.sourceEnv } : pattern);
+    // o5's order (an unchanged rule stays unchanged on takeover): globals, topics, services, methods.
     const patterns: DetailPattern[] = [];
+    for (const global of rules.globals) {
+      if (global === 'event') patterns.push(withEnv({ event: { entityName: [{ exists: true }] } }));
+      else if (global === 'upsert') patterns.push(withEnv({ upsert: { entityName: [{ exists: true }] } }));
+      // Anything at all: with no environment filter, anything that names a source environment.
+      else patterns.push({ sourceEnv: rules.sourceEnv ?? [{ exists: true }] });
+    }
     if (rules.topics.length > 0) patterns.push(withEnv({ destinationTopic: rules.topics }));
     if (rules.services.length > 0) patterns.push(withEnv({ grpcService: rules.services, reply: replyFilter }));
     for (const [service, methods] of rules.methods) patterns.push(withEnv({ grpcService: [service], grpcMethod: methods, reply: replyFilter }));
-    if (rules.globals.has('event')) patterns.push(withEnv({ event: { entityName: [{ exists: true }] } }));
-    if (rules.globals.has('upsert')) patterns.push(withEnv({ upsert: { entityName: [{ exists: true }] } }));
-    // Anything at all: with no environment filter, anything that names a source environment.
-    if (rules.globals.has('*')) patterns.push({ sourceEnv: rules.sourceEnv ?? [{ exists: true }] });
     if (patterns.length === 0) continue;
     plans.push({ envGroup, eventPattern: { detail: patterns.length === 1 ? patterns[0]! : { $or: patterns } } });
   }
@@ -101,9 +105,15 @@ export function mapSubscriptions(ctx: BuildContext, runtime: Runtime, runtimePat
       source: { kind: 'crossEnvAttr', envName, attr: 'fullName' },
       usedAt: [`${runtimePath}.subscriptions[${index}].envName`],
     });
+  // o5's prefix for the runtime's subscription resources: `<app>_<runtime>`, cleaned.
+  const namePrefix = `${ctx.app.name}_${runtime.name}`;
   for (const rule of eventBusRules(ctx.app.name, runtime, linkParameter)) {
-    const groupWord = rule.envGroup === '' ? 'Local' : rule.envGroup === '*' ? 'AllEnvs' : `Env-${rule.envGroup}`;
-    ctx.template.addResource(resourceId('AWS::Events::Rule', `${runtime.name}-subscription-${groupWord}`), {
+    // o5 names a group's rule `EventsRule<App><Runtime>Subscription<Env>`, and gives this
+    // environment and `*` the same id (one replaced the other). The first group keeps the id;
+    // the other gets one o5 cannot make (o5's ids never hold two capitals in a row).
+    let ruleId = resourceId('AWS::Events::Rule', cleanParameterName(namePrefix, 'subscription', rule.envGroup));
+    if (ctx.template.hasResource(ruleId)) ruleId += rule.envGroup === '*' ? 'ANYENV' : 'THISENV';
+    ctx.template.addResource(ruleId, {
       Type: 'AWS::Events::Rule',
       Properties: {
         Description: `Subscriptions of runtime ${runtime.name} of ${ctx.app.name} (${rule.envGroup === '' ? 'this' : rule.envGroup} environment)`,
@@ -122,7 +132,7 @@ export function mapSubscriptions(ctx: BuildContext, runtime: Runtime, runtimePat
     if (target.kind !== 'sns') continue;
     const topicArn = join('', ['arn:aws:sns:', AWS_REGION, ':', AWS_ACCOUNT_ID, ':', ref('ClusterName'), '-', target.topic]);
     topicArns.push(topicArn);
-    ctx.template.addResource(resourceId('AWS::SNS::Subscription', `${runtime.name}-${target.topic}`), {
+    ctx.template.addResource(resourceId('AWS::SNS::Subscription', cleanParameterName(namePrefix, target.topic)), {
       Type: 'AWS::SNS::Subscription',
       Properties: {
         TopicArn: topicArn,
@@ -146,7 +156,7 @@ export function mapSubscriptions(ctx: BuildContext, runtime: Runtime, runtimePat
       Condition: { ArnEquals: { 'aws:SourceArn': topicArns } },
     });
   }
-  ctx.template.addResource(resourceId('AWS::SQS::QueuePolicy', runtime.name), {
+  ctx.template.addResource(resourceId('AWS::SQS::QueuePolicy', cleanParameterName(namePrefix)), {
     Type: 'AWS::SQS::QueuePolicy',
     Properties: { Queues: [ref(queueId)], PolicyDocument: { Version: '2012-10-17', Statement: statements } },
   });

@@ -9,11 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Sql } from 'postgres';
-import { applicationSchema, type Application } from '../../domain/application/index.ts';
+import { readApplication as readApplicationDocument, type LegacyFieldWarning, type ReadApplication } from '../../domain/application/index.ts';
 import type { ClusterData } from '../../domain/machines/cluster.ts';
 import type { DeploymentData, DeploymentSource } from '../../domain/machines/deployment.ts';
 import type { EnvironmentData } from '../../domain/machines/environment.ts';
-import { parseDocument, validateDocument } from '../../domain/documents.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
 import { buildDeploymentSpec, type DeploymentFlags } from '../../domain/spec/index.ts';
@@ -39,6 +38,8 @@ export interface RequestedDeployment {
   deployment: EntityState<'deployment'>;
   /** False when the same request had already created it. */
   created: boolean;
+  /** Legacy keys in the application config, read as their current spelling. */
+  warnings: LegacyFieldWarning[];
 }
 
 /** Prefixes the paths of a nested document's issues with where it sits in the request. */
@@ -52,24 +53,25 @@ function within(prefix: string, err: unknown): never {
   throw err;
 }
 
-export function readApplication(request: Pick<DeploymentRequest, 'application' | 'applicationYaml'>): Application {
+/**
+ * The request's application config, with a warning for each legacy key in it (paths into the
+ * request: `application.runtimes[0].routes[0].bypass_ingress`). `application` must be the value as
+ * sent, not one a route's validator has already read (that has the current spellings only).
+ */
+export function readApplication(request: Pick<DeploymentRequest, 'application' | 'applicationYaml'>): ReadApplication {
   if ((request.application === undefined) === (request.applicationYaml === undefined)) {
     throw new ValidationError('Send the application config either as `application` or as `applicationYaml`', [
       { path: 'application', message: 'Exactly one of application and applicationYaml is required' },
     ]);
   }
-  if (request.applicationYaml !== undefined) {
-    try {
-      return validateDocument(applicationSchema, parseDocument(request.applicationYaml, 'yaml'), 'application config');
-    } catch (err) {
-      within('applicationYaml', err);
-    }
-  }
+  const field = request.applicationYaml !== undefined ? 'applicationYaml' : 'application';
+  let read: ReadApplication;
   try {
-    return validateDocument(applicationSchema, request.application, 'application config');
+    read = readApplicationDocument(request.applicationYaml ?? request.application, 'yaml');
   } catch (err) {
-    within('application', err);
+    within(field, err);
   }
+  return { application: read.application, warnings: read.warnings.map((w) => ({ ...w, path: `${field}.${w.path}` })) };
 }
 
 /** An environment by name or id, with the effective config of its cluster; 404 for either missing. */
@@ -84,7 +86,7 @@ export async function loadEnvironment(sql: Sql, nameOrId: string) {
 
 export async function requestDeployment(engine: Engine, request: DeploymentRequest, cause: Cause): Promise<RequestedDeployment> {
   const { sql, infra, config } = engine.deps;
-  const application = readApplication(request);
+  const { application, warnings } = readApplication(request);
   const { environmentId, environment, clusterId, cluster } = await loadEnvironment(sql, request.environment);
   const deploymentId = request.deploymentId ?? newId();
   const requestHash = createHash('sha256')
@@ -96,7 +98,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     if (existing.data.requestHash !== requestHash) {
       throw new ConflictError(`deployment ${deploymentId} exists with a different request`);
     }
-    return { deployment: existing, created: false };
+    return { deployment: existing, created: false, warnings };
   }
 
   const { spec, template } = buildDeploymentSpec({
@@ -137,5 +139,5 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
       applied,
     ),
   );
-  return { deployment, created: true };
+  return { deployment, created: true, warnings };
 }
