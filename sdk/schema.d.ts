@@ -1459,7 +1459,7 @@ export interface components {
             createdAt: string;
         };
         /**
-         * @description A fault for the simulated infra. `fault`: fail | rollback | createFailed | exitCode:<n> | hang | latencyMs:<n>. `stack`: CloudFormation stack name `{environment}-{application}`; `step`: a plan step name such as `DB.Migrate.main`; `times`: how many times it strikes (absent: always).
+         * @description A fault for the simulated infra. `fault`: fail | rollback | createFailed | exitCode:<n> | hang | latencyMs:<n> | callDelayMs:<n>. `latencyMs`: the operation runs n ms once started; `callDelayMs`: the call that starts it takes n ms before it is accepted. `stack`: CloudFormation stack name `{environment}-{application}`; `step`: a plan step name such as `DB.Migrate.main`; `times`: how many times it strikes (absent: always).
          * @example {
          *       "stack": "demo-shop",
          *       "step": "DB.Migrate.main",
@@ -1472,7 +1472,7 @@ export interface components {
             stack?: string;
             /** @description Plan step name, e.g. `DB.Migrate.main` */
             step?: string;
-            /** @description fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds> */
+            /** @description fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>, callDelayMs:<milliseconds> */
             fault: string;
             /** @description How many times it strikes; absent: every time */
             times?: number;
