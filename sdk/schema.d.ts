@@ -256,7 +256,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a stack and its queue */
+        /** Get a stack, its queue and what is live on it */
         get: operations["getStack"];
         put?: never;
         post?: never;
@@ -1283,6 +1283,34 @@ export interface components {
             createdAt: string;
             updatedAt: string;
         };
+        StackWithLive: components["schemas"]["Stack"] & {
+            live: components["schemas"]["LiveStack"];
+        };
+        /** @description What runs, as the last deployment that reached the stack observed it (no AWS call on read): the wait phase's snapshot, then what each CloudFormation step ended on. Null until a deployment has found the stack. */
+        LiveStack: {
+            /**
+             * Format: uuid
+             * @description The deployment whose observation this is.
+             */
+            deploymentId: string;
+            /**
+             * @description CloudFormation status; null: there was no stack.
+             * @example UPDATE_COMPLETE
+             */
+            stackStatus: string | null;
+            /**
+             * @description The stack's `VersionTag` parameter; null when it has none.
+             * @example v1.4.2
+             */
+            version: string | null;
+            /** @description The desired count of each runtime (its `DesiredCount<runtime>` parameter). */
+            runtimes: {
+                runtime: string;
+                desiredCount: number;
+            }[];
+            /** @description When the deployment last looked: its wait phase, or the end of its last CloudFormation step. */
+            observedAt: string;
+        } | null;
         Render: {
             /** @description The CloudFormation template (JSON). */
             template: {
@@ -1474,7 +1502,7 @@ export interface components {
             createdAt: string;
         };
         /**
-         * @description A fault for the simulated infra. `fault`: fail | rollback | createFailed | exitCode:<n> | hang | latencyMs:<n>. `stack`: CloudFormation stack name `{environment}-{application}`; `step`: a plan step name such as `DB.Migrate.main`; `times`: how many times it strikes (absent: always).
+         * @description A fault for the simulated infra. `fault`: fail | rollback | createFailed | exitCode:<n> | hang | latencyMs:<n> | callDelayMs:<n>. `latencyMs`: the operation runs n ms once started; `callDelayMs`: the call that starts it takes n ms before it is accepted. `stack`: CloudFormation stack name `{environment}-{application}`; `step`: a plan step name such as `DB.Migrate.main`; `times`: how many times it strikes (absent: always).
          * @example {
          *       "stack": "demo-shop",
          *       "step": "DB.Migrate.main",
@@ -1487,7 +1515,7 @@ export interface components {
             stack?: string;
             /** @description Plan step name, e.g. `DB.Migrate.main` */
             step?: string;
-            /** @description fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds> */
+            /** @description fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>, callDelayMs:<milliseconds> */
             fault: string;
             /** @description How many times it strikes; absent: every time */
             times?: number;
@@ -2575,13 +2603,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The stack, with the deployment that holds it and the queue in order. */
+            /** @description The stack, with the deployment that holds it, the queue in order, and what is live as last observed (`live`). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Stack"];
+                    "application/json": components["schemas"]["StackWithLive"];
                 };
             };
             /** @description Missing or unknown bearer token. */

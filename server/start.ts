@@ -4,7 +4,7 @@
  * HTTP drained, workers and pg-boss stopped, pools closed, Postgres stopped last.
  * server/main.ts wraps it with signals; tests call it directly.
  */
-import { serve, type ServerType } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { connectDatabase } from '../db/connection.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded.ts';
 import { migrateDatabase } from '../db/migrate.ts';
@@ -15,6 +15,7 @@ import { Engine } from './engine/engine.ts';
 import { EventFeed } from './engine/event-feed.ts';
 import { createBoss } from './engine/jobs.ts';
 import { createGitHubService } from './github/service.ts';
+import { serveHttp } from './http-server.ts';
 import { createInfra } from './infra/create-infra.ts';
 import type { InfraPort } from './infra/port.ts';
 import type { Logger } from './logger.ts';
@@ -145,7 +146,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
 
 function listen(app: App, host: string, port: number): Promise<ServerType> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, () => resolve(server));
+    const server = serveHttp({ fetch: app.fetch, hostname: host, port }, () => resolve(server));
     server.once('error', reject);
   });
 }

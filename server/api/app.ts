@@ -7,8 +7,9 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { routePath } from 'hono/route';
 import { z } from 'zod';
 import { fieldIssuesOf } from '../domain/documents.ts';
+import { refuseNulBytes } from '../http-server.ts';
 import { authenticate } from './auth.ts';
-import { readBodies } from './body.ts';
+import { limitBodies, readBodies } from './body.ts';
 import type { App, AppEnv, Services } from './context.ts';
 import { registerDocs } from './docs.ts';
 import { problem, problemOf, problemResponse } from './problem.ts';
@@ -55,6 +56,7 @@ export function createApp(services: Services): App {
       'http request',
     );
   });
+  app.use('*', refuseNulBytes());
 
   app.onError((err, c) => {
     const p = problemOf(err);
@@ -84,7 +86,7 @@ export function createApp(services: Services): App {
   registerBoard(app);
   app.get('/openapi.json', (c) => c.json(openApiDocument(app)));
 
-  app.use('/v1/*', authenticate(), readBodies());
+  app.use('/v1/*', authenticate(), limitBodies(), readBodies());
   registerRoutes(app, services);
   return app;
 }

@@ -1,26 +1,37 @@
 /**
- * Request bodies: a 1 MiB limit (413), and documents in YAML or JSON. JSON that does not parse is
+ * Request bodies: a 1 MiB limit (413, counted as the body arrives, so a chunked body without a
+ * Content-Length is cut off there too), and documents in YAML or JSON. JSON that does not parse is
  * answered with its line and column here, before the route's validator sees it; YAML is parsed
  * here and validated by the route with the same schema and the same error paths.
  */
 import type { MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
-import { detectFormat, parseDocument, validateDocument } from '../domain/documents.ts';
+import { describeIssues, detectFormat, nulByteIssues, parseDocument, validateDocument } from '../domain/documents.ts';
+import { ValidationError } from '../domain/errors.ts';
 import type { AppEnv } from './context.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
+const tooLarge = () => new HTTPException(413, { message: `The body is over ${MAX_BODY_BYTES} bytes` });
+
+/** Stops reading a body at MAX_BODY_BYTES: a declared Content-Length over it is refused before any byte is read. */
+export function limitBodies(): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw tooLarge();
+    },
+  });
+}
+
+/** Parses the body of a write (after limitBodies): YAML here, JSON that does not parse answered here. */
 export function readBodies(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
-    const declared = Number(c.req.header('content-length') ?? NaN);
-    if (declared > MAX_BODY_BYTES) throw new HTTPException(413, { message: `The body is over ${MAX_BODY_BYTES} bytes` });
     // Reading the text caches it, so the route's own JSON validator reads the same bytes later.
     const text = await c.req.text();
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) {
-      throw new HTTPException(413, { message: `The body is over ${MAX_BODY_BYTES} bytes` });
-    }
     if (text.trim() === '') return next();
     const contentType = c.req.header('content-type');
     const format = detectFormat(contentType);
@@ -28,6 +39,8 @@ export function readBodies(): MiddlewareHandler<AppEnv> {
       throw new HTTPException(415, { message: `Send application/json or application/yaml (got '${contentType ?? 'none'}')` });
     }
     const value = parseDocument(text, format);
+    const nulBytes = nulByteIssues(value);
+    if (nulBytes.length > 0) throw new ValidationError(`Invalid document: ${describeIssues(nulBytes)}`, nulBytes);
     if (format === 'yaml') c.set('yamlBody', value);
     return next();
   };

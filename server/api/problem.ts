@@ -50,6 +50,7 @@ export function problemOf(err: unknown): Problem {
   }
   if (err instanceof HTTPException) {
     const status = err.status;
+    if (status === 400) return problem(400, 'bad-request', 'Bad request', err.message);
     if (status === 413) return problem(413, 'too-large', 'Request body too large', err.message);
     if (status === 401) return problem(401, 'unauthorized', 'Unauthorized', err.message);
     if (status === 403) return problem(403, 'forbidden', 'Forbidden', err.message);

@@ -45,6 +45,23 @@ export function validateDocument<T>(schema: z.ZodType<T>, value: unknown, what: 
   throw new ValidationError(`Invalid ${what}: ${describeIssues(issues)}`, issues);
 }
 
+/**
+ * Every place in a parsed document where a key or a string holds a NUL character. Postgres text
+ * and jsonb cannot store one, so a document with one is refused here rather than failing where
+ * it is written.
+ */
+export function nulByteIssues(value: unknown, path: PropertyKey[] = []): FieldIssue[] {
+  const message = 'Holds a NUL character (\\u0000), which cannot be stored';
+  if (typeof value === 'string') return value.includes('\0') ? [{ path: formatPath(path), message }] : [];
+  if (Array.isArray(value)) return value.flatMap((item, i) => nulByteIssues(item, [...path, i]));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, item]) =>
+      key.includes('\0') ? [{ path: formatPath([...path, key]), message }] : nulByteIssues(item, [...path, key]),
+    );
+  }
+  return [];
+}
+
 /** Turns a list of issues into one readable sentence for the error message. */
 export function describeIssues(issues: FieldIssue[]): string {
   const shown = issues.slice(0, 3).map((i) => (i.path ? `${i.path}: ${i.message}` : i.message));

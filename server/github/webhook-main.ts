@@ -3,9 +3,9 @@
  * through the SDK, so it can run anywhere GitHub can reach and the deployer API is reachable.
  * On SIGTERM/SIGINT it stops accepting deliveries and lets acknowledged pushes finish (up to 20 s).
  */
-import { serve } from '@hono/node-server';
 import { createDeployerClient } from '../../sdk/client.ts';
 import { ConfigError } from '../config.ts';
+import { serveHttp } from '../http-server.ts';
 import { createLogger } from '../logger.ts';
 import { createWebhookReceiver } from './webhook/receiver.ts';
 import { WEBHOOK_SETTINGS, loadWebhookSettings } from './webhook/settings.ts';
@@ -42,7 +42,7 @@ function main(): void {
   const logger = createLogger(settings.logLevel).child({ component: 'webhook' });
   const deployer = createDeployerClient({ baseUrl: settings.deployerUrl, token: settings.deployerToken });
   const receiver = createWebhookReceiver({ secret: settings.secret, deployer, logger });
-  const server = serve({ fetch: receiver.app.fetch, port: settings.port }, (info) => {
+  const server = serveHttp({ fetch: receiver.app.fetch, port: settings.port }, (info) => {
     logger.info({ port: info.port, deployer: settings.deployerUrl }, `webhook receiver ready: POST http://localhost:${info.port}/github/webhook`);
   });
 

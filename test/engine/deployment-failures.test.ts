@@ -74,6 +74,29 @@ describe('deployment failures', () => {
     expect(retried.steps[0]!.name).toBe('CF.CreateEmpty');
   });
 
+  it('a stack whose import rolled back is left in place: the next deployment updates it', async () => {
+    const app = 'name: imported\nruntimes:\n  - name: api\n    containers: [{ name: main, image: { name: imported } }]\n';
+    const stackIdOf = async () => (await t.deployer.services.sql`select stack_id from sim_stacks where name = 'demo-imported'`)[0]?.stack_id as string | undefined;
+    // `rollback` applies to the change set's execution only: the create and the change set go through.
+    await fault({ stack: 'demo-imported', fault: 'rollback', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'i1', applicationYaml: app, flags: { importResources: true } })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(/^Step CF\.ImportPlan: Stack demo-imported rolled back \(IMPORT_ROLLBACK_COMPLETE\)/);
+    const stackId = await stackIdOf();
+    expect((await t.deployer.services.infra.describeStack('demo-imported'))!.status).toBe('IMPORT_ROLLBACK_COMPLETE');
+
+    const next = await waitFor(t.client, (await deploy(t.client, { version: 'i2', applicationYaml: app })).id);
+    expect(next.status).toBe('DONE');
+    expect(next.recoveries).toEqual([]);
+    expect((await eventsOf(t.client, next.id)).map((e) => e.type)).not.toContain('stack_recovery');
+    // Planned as an update of the existing stack, which is the same stack, never deleted.
+    expect(next.steps.map((s) => s.name)).not.toContain('CF.CreateEmpty');
+    expect(next.steps.find((s) => s.name === 'CF.Update')!.status).toBe('DONE');
+    expect(await stackIdOf()).toBe(stackId);
+    const deletes = await t.deployer.services.sql`select 1 from sim_stack_operations where stack_name = 'demo-imported' and operation = 'delete'`;
+    expect(deletes).toHaveLength(0);
+  });
+
   it("a terminated deployment's step that was waiting for a busy stack starts nothing when it looks again", async () => {
     await fault({ stack: 'demo-shop', step: 'DB.Upsert.main', fault: 'hang', times: 1 });
     const d = await deploy(t.client, { version: 'busy-then-terminated' });

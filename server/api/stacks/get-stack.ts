@@ -1,21 +1,24 @@
-/** GET /v1/stacks/{environment}/{application}: status, current deployment and the queue. */
+/** GET /v1/stacks/{environment}/{application}: status, current deployment, the queue, and what is live. */
 import { createRoute } from '@hono/zod-openapi';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { readStack } from './read-stack.ts';
-import { stackParams, stackSchema } from './stack-schemas.ts';
+import { readLiveStack, readStack } from './read-stack.ts';
+import { stackParams, stackWithLiveSchema } from './stack-schemas.ts';
 
 const route = createRoute({
   method: 'get',
   path: '/v1/stacks/{environment}/{application}',
   operationId: 'getStack',
-  summary: 'Get a stack and its queue',
+  summary: 'Get a stack, its queue and what is live on it',
   tags: ['Stacks'],
   ...requireScope('read'),
   request: { params: stackParams },
   responses: {
-    200: { description: 'The stack, with the deployment that holds it and the queue in order.', content: { 'application/json': { schema: stackSchema } } },
+    200: {
+      description: 'The stack, with the deployment that holds it, the queue in order, and what is live as last observed (`live`).',
+      content: { 'application/json': { schema: stackWithLiveSchema } },
+    },
     ...errorResponses(401, 403, 404),
   },
 });
@@ -23,5 +26,7 @@ const route = createRoute({
 export const registerGetStack: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { environment, application } = c.req.valid('param');
-    return c.json(await readStack(c.get('services').sql, environment, application), 200);
+    const { sql } = c.get('services');
+    const stack = await readStack(sql, environment, application);
+    return c.json({ ...stack, live: await readLiveStack(sql, stack.id) }, 200);
   });

@@ -1,10 +1,33 @@
 import type { Sql } from 'postgres';
 import { NotFoundError } from '../../domain/errors.ts';
 import { stackId } from '../../domain/ids.ts';
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import { liveStackOf, type LiveStack } from '../../domain/machines/live-stack.ts';
 import { toStackResponse, type StackResponse } from './stack-schemas.ts';
 
 export async function readStack(sql: Sql, environment: string, application: string): Promise<StackResponse> {
   const [row] = await sql`select * from stacks where id = ${stackId(environment, application)}`;
   if (!row) throw new NotFoundError(`no stack for application '${application}' in environment '${environment}'`);
   return toStackResponse(row);
+}
+
+/**
+ * What is live on the stack, worked out on read from the latest deployment that found it
+ * (server/domain/machines/live-stack.ts). On read rather than stored: it needs no new column nor
+ * event on the stack, and a deployment's record already holds every observation it made.
+ */
+export async function readLiveStack(sql: Sql, id: string): Promise<LiveStack | null> {
+  // One deployment runs on a stack at a time, so the one started last made the last observations.
+  const [latest] = await sql`
+    select d.data, found.created_at as found_at
+    from deployments d
+    join lateral (
+      select e.created_at from deployment_events e
+      where e.entity_id = d.id and e.type = 'stack_available'
+      order by e.sequence desc limit 1
+    ) found on true
+    where d.stack_id = ${id}
+    order by d.data->>'startedAt' desc nulls last, found.created_at desc
+    limit 1`;
+  return latest ? liveStackOf(latest.data as DeploymentData, new Date(latest.found_at).toISOString()) : null;
 }

@@ -25,6 +25,24 @@ export const stackSchema = z
 
 export type StackResponse = z.infer<typeof stackSchema>;
 
+export const liveStackSchema = z
+  .object({
+    deploymentId: z.string().uuid().openapi({ description: 'The deployment whose observation this is.' }),
+    stackStatus: z.string().nullable().openapi({ example: 'UPDATE_COMPLETE', description: 'CloudFormation status; null: there was no stack.' }),
+    version: z.string().nullable().openapi({ example: 'v1.4.2', description: 'The stack\'s `VersionTag` parameter; null when it has none.' }),
+    runtimes: z
+      .array(z.object({ runtime: z.string(), desiredCount: z.number().int() }))
+      .openapi({ description: 'The desired count of each runtime (its `DesiredCount<runtime>` parameter).' }),
+    observedAt: z.string().openapi({ description: 'When the deployment last looked: its wait phase, or the end of its last CloudFormation step.' }),
+  })
+  .openapi('LiveStack', {
+    description:
+      'What runs, as the last deployment that reached the stack observed it (no AWS call on read): the wait phase\'s ' +
+      'snapshot, then what each CloudFormation step ended on. Null until a deployment has found the stack.',
+  });
+
+export const stackWithLiveSchema = stackSchema.extend({ live: liveStackSchema.nullable() }).openapi('StackWithLive');
+
 export const stackParams = z.object({
   environment: z.string().min(1).openapi({ param: { name: 'environment', in: 'path' }, example: 'demo' }),
   application: z.string().min(1).openapi({ param: { name: 'application', in: 'path' }, example: 'shop' }),

@@ -1,4 +1,4 @@
-// Unit tests, no AWS: the CloudFormation status mapping of o5-domain §8.2.
+// Unit tests, no AWS: the CloudFormation status mapping of server/domain/cloudformation/lifecycle.ts.
 import { describe, expect, it } from 'vitest';
 import { cfLifecycle, isStable, UnknownStackStatusError, type CfLifecycle } from './lifecycle.ts';
 import { changeSetLifecycle } from './change-set-lifecycle.ts';
@@ -15,8 +15,9 @@ describe('cfLifecycle', () => {
       'IMPORT_ROLLBACK_IN_PROGRESS',
     ],
     ROLLING_BACK: ['ROLLBACK_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS', 'UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'],
-    ROLLED_BACK: ['UPDATE_ROLLBACK_COMPLETE'],
-    CREATE_FAILED: ['ROLLBACK_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE'],
+    ROLLED_BACK: ['UPDATE_ROLLBACK_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE'],
+    // Only a first create that never completed: the one status whose stack may be deleted and created again.
+    CREATE_FAILED: ['ROLLBACK_COMPLETE'],
     MISSING: ['DELETE_COMPLETE'],
     COMPLETE: ['CREATE_COMPLETE', 'IMPORT_COMPLETE', 'UPDATE_COMPLETE'],
     TERMINAL: ['CREATE_FAILED', 'ROLLBACK_FAILED', 'DELETE_FAILED', 'UPDATE_FAILED', 'UPDATE_ROLLBACK_FAILED', 'IMPORT_ROLLBACK_FAILED'],

@@ -1,6 +1,12 @@
 /**
- * CloudFormation stack statuses grouped the way the deployer reasons about them (o5-domain §8.2).
- * The infra port (server/infra/port.ts) speaks in these terms too.
+ * CloudFormation stack statuses grouped the way the deployer reasons about them. The infra port
+ * (server/infra/port.ts) speaks in these terms too; the wait phase
+ * (server/engine/workers/stack-wait-worker.ts) and the CloudFormation steps
+ * (server/engine/steps/cloudformation.ts) decide on them.
+ *
+ * No stack that holds live resources may be deleted: only CREATE_FAILED (a first create that never
+ * completed) is deleted and created again. Every rolled-back update or import is ROLLED_BACK: the
+ * stack is where it was before that operation, live and usable.
  */
 export type CfLifecycle =
   | 'PROGRESS'
@@ -25,10 +31,11 @@ const LIFECYCLE_BY_STATUS: Readonly<Record<string, CfLifecycle>> = {
   UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS: 'ROLLING_BACK',
 
   UPDATE_ROLLBACK_COMPLETE: 'ROLLED_BACK',
+  // An import that failed leaves the stack as it was before the import, resources and all.
+  IMPORT_ROLLBACK_COMPLETE: 'ROLLED_BACK',
 
-  // The stack's first create failed and was rolled back: it can only be deleted.
+  // The stack's first create failed and was rolled back: nothing of it runs, and it can only be deleted.
   ROLLBACK_COMPLETE: 'CREATE_FAILED',
-  IMPORT_ROLLBACK_COMPLETE: 'CREATE_FAILED',
 
   DELETE_COMPLETE: 'MISSING',
 

@@ -6,6 +6,8 @@
  * event, the ref), and does the deploying after the answer (deploy-push.ts), with deadlines:
  *
  * - 401: no or a wrong X-Hub-Signature-256. Nothing else is read.
+ * - 400: a signed payload that is not a JSON object; a NUL byte in the path or query.
+ * - 413: a body over GitHub's own cap of 25 MB, refused before it is read whole.
  * - 200: `ping`; deleted branches, tags and other events (acknowledged, ignored).
  * - 202: a push to a branch; the deployments are requested after the answer.
  *
@@ -17,6 +19,8 @@
 import { verify } from '@octokit/webhooks-methods';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { refuseNulBytes } from '../../http-server.ts';
 import type { DeployerClient } from '../../../sdk/client.ts';
 import type { Logger } from '../../logger.ts';
 import { DEFAULT_LIMITS, deployPush, type CallLimits, type PushResult } from './deploy-push.ts';
@@ -61,9 +65,14 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
   };
 
   const app = new Hono();
+  app.use('*', refuseNulBytes());
   app.get('/healthz', (c) => c.json({ status: 'ok', pendingPushes: pending.size }));
 
-  app.post('/github/webhook', bodyLimit({ maxSize: MAX_PAYLOAD_BYTES }), async (c) => {
+  const limit = bodyLimit({
+    maxSize: MAX_PAYLOAD_BYTES,
+    onError: (c) => problem(c, 413, 'Payload too large', `The payload is over ${MAX_PAYLOAD_BYTES} bytes`),
+  });
+  app.post('/github/webhook', limit, async (c) => {
     const raw = await c.req.text();
     const signature = c.req.header('x-hub-signature-256');
     // The signature covers the raw body; nothing in it is trusted before it checks out.
@@ -77,6 +86,10 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
 
     const payload = parsePayload(raw, c.req.header('content-type'));
     if (payload === undefined) return problem(c, 400, 'Bad request', 'The payload is not JSON');
+    // Every event GitHub sends is an object; `null` or a list signed with the secret is still not one.
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+      return problem(c, 400, 'Bad request', 'The payload is not a JSON object');
+    }
     if (event === 'ping') {
       log.info('ping');
       return c.json({ message: 'pong', zen: (payload as { zen?: string }).zen ?? null }, 200);
@@ -104,6 +117,7 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
 
   app.notFound((c) => problem(c, 404, 'Not found', `No route for ${c.req.method} ${c.req.path}`));
   app.onError((err, c) => {
+    if (err instanceof HTTPException && err.status === 400) return problem(c, 400, 'Bad request', err.message);
     logger.error({ err }, 'webhook request failed');
     return problem(c, 500, 'Internal server error', 'The receiver failed; the error is in its log.');
   });
@@ -131,7 +145,7 @@ function parsePayload(raw: string, contentType: string | undefined): unknown {
 }
 
 /** The deployer's error shape (RFC 9457), so one client reads both. */
-function problem(c: Context, status: 400 | 401 | 404 | 500, title: string, detail: string): Response {
+function problem(c: Context, status: 400 | 401 | 404 | 413 | 500, title: string, detail: string): Response {
   const type = `https://deployer.dev/problems/${title.toLowerCase().replace(/\s+/g, '-')}`;
   return c.body(JSON.stringify({ type, title, status, detail }), status, { 'content-type': 'application/problem+json' });
 }

@@ -14,3 +14,12 @@ export interface SimContext {
 export function durationOf(ctx: SimContext, strikes: { latencyMs?: number }): number {
   return strikes.latencyMs ?? ctx.latencyMs;
 }
+
+/** Sleeps `ms`, or less when the simulator is closed meanwhile (a closing simulator waits for nothing). */
+export function sleepUnlessClosed(ms: number, closed: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (closed.aborted) return resolve();
+    const timer = setTimeout(resolve, ms);
+    closed.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+}

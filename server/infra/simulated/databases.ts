@@ -15,7 +15,7 @@ import { InfraError, type DatabaseTarget, type UpsertDatabaseInput } from '../po
 import { appSecret, generatePassword, parseAppSecret, sameSecret } from '../postgres/db-secret.ts';
 import * as provision from '../postgres/provision.ts';
 import type { PostgresServer } from '../postgres/server.ts';
-import type { SimContext } from './context.ts';
+import { sleepUnlessClosed, type SimContext } from './context.ts';
 import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
 
 const DATABASE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
@@ -28,6 +28,11 @@ export interface DatabaseContext extends SimContext {
   rdsHost?: PostgresServer;
   /** Aborted when the simulator is closed, which is what ends a hanging step. */
   closed: AbortSignal;
+}
+
+/** Whether a stack fault hits a database step: the database is named `<stack with '-' as '_'>_...`. */
+export function inDatabaseStack(dbName: string): (stack: string) => boolean {
+  return (stack) => dbName.startsWith(`${stack.replace(/[^a-zA-Z0-9]/g, '_')}_`);
 }
 
 /** A `postgres://user:password@host:port/database` URL as the administrator's access to a host. */
@@ -71,7 +76,7 @@ async function runStep(
   // even though the call throws, and the record says why.
   const { id, strikes, failure } = await ctx.db.transaction(async (tx) => {
     const strikes = await strikeFaults(tx, {
-      inStack: (stack) => target.dbName.startsWith(`${stack.replace(/[^a-zA-Z0-9]/g, '_')}_`),
+      inStack: inDatabaseStack(target.dbName),
       clientToken: target.operationId,
       applies: DATABASE_FAULTS,
     });
@@ -95,7 +100,7 @@ async function runStep(
     return { id: row.id, strikes, failure };
   });
 
-  if (strikes.latencyMs) await sleep(strikes.latencyMs, ctx.closed);
+  if (strikes.latencyMs) await sleepUnlessClosed(strikes.latencyMs, ctx.closed);
   if (failure) throw new InfraError('PostgresError', failure);
   if (strikes.outcome?.fault.kind === 'hang') return hangUntilClosed(ctx.closed, `${kind} of database ${target.dbName}`);
   if (!ctx.rdsHost) return;
@@ -147,13 +152,6 @@ function toInfraError(err: unknown): InfraError {
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'PostgresError') return new InfraError('PostgresError', `${e.message} (SQLSTATE ${e.code})`);
   return new InfraError('DatabaseError', e?.message ?? String(err));
-}
-
-function sleep(ms: number, closed: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    closed.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }
 
 function hangUntilClosed(closed: AbortSignal, what: string): Promise<never> {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { clientTokenFor } from '../client-token.ts';
-import { addFault, clearFaults, faultMatchesStep, FaultRequestSchema, listFaults, parseFault, strikeFaults } from './faults.ts';
+import { addFault, clearFaults, faultMatchesStep, FaultRequestSchema, listFaults, parseFault, strikeCallDelay, strikeFaults } from './faults.ts';
 import { simulatorDb } from './store.ts';
 
 describe('parseFault', () => {
@@ -20,14 +20,15 @@ describe('parseFault', () => {
     expect(parseFault('exitCode:3')).toEqual({ kind: 'exitCode', code: 3 });
     expect(parseFault('exitCode:0')).toEqual({ kind: 'exitCode', code: 0 });
     expect(parseFault(' latencyMs:5000 ')).toEqual({ kind: 'latencyMs', ms: 5000 });
+    expect(parseFault('callDelayMs:250')).toEqual({ kind: 'callDelayMs', ms: 250 });
   });
 
   it('rejects anything else with a message that lists what exists', () => {
-    for (const text of ['explode', 'Rollback', 'exitCode', 'exitCode:-1', 'exitCode:x', 'latencyMs:1.5', '']) {
+    for (const text of ['explode', 'Rollback', 'exitCode', 'exitCode:-1', 'exitCode:x', 'latencyMs:1.5', 'callDelayMs', 'callDelayMs:-5', 'calldelayms:5', '']) {
       expect(() => parseFault(text), text).toThrow(ValidationError);
     }
     expect(() => parseFault('explode')).toThrow(
-      'Unknown fault "explode": expected one of fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>',
+      'Unknown fault "explode": expected one of fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>, callDelayMs:<milliseconds>',
     );
     expect(() => parseFault('exitCode:256')).toThrow('an exit code is between 0 and 255');
   });
@@ -119,6 +120,20 @@ describe('the fault store', () => {
     });
     expect(strikes).toEqual({ outcome: { id: hang.id, fault: { kind: 'hang' } }, latencyMs: 10, faultIds: [hang.id, latency.id] });
     expect((await listFaults(testDb.sql)).find((f) => f.id === exitCode.id)).toBeDefined();
+  });
+
+  it('a callDelayMs fault is struck only by strikeCallDelay: the oldest that hits the call, once per strike', async () => {
+    const otherStep = await addFault(testDb.sql, { step: 'CF.Update', fault: 'callDelayMs:5' });
+    const first = await addFault(testDb.sql, { stack: 'dev-shop', fault: 'callDelayMs:40', times: 1 });
+    await addFault(testDb.sql, { fault: 'callDelayMs:70', times: 1 });
+    const db = simulatorDb(testDb.sql);
+    // Operation faults pass it by, whatever they apply to.
+    expect(await strikeFaults(db, { inStack: () => true, clientToken: 'dabc-x', applies: ['hang', 'fail', 'latencyMs'] })).toEqual({ faultIds: [] });
+    const call = { inStack: (stack: string) => stack === 'dev-shop', clientToken: clientTokenFor(randomUUID(), 'ScaleUp') };
+    expect([await strikeCallDelay(db, call), await strikeCallDelay(db, call), await strikeCallDelay(db, call)]).toEqual([40, 70, 0]);
+    const faults = await listFaults(testDb.sql);
+    expect(faults.find((f) => f.id === first.id)!.remaining).toBe(0);
+    expect(faults.find((f) => f.id === otherStep.id)!.remaining).toBeNull();
   });
 
   it('never gives the last strike to two processes', async () => {

@@ -11,8 +11,12 @@
  * Each operation takes at most one outcome fault (the oldest that applies to it) plus at most one
  * `latencyMs` fault; a fault that does not apply to an operation (say `exitCode` on a stack update)
  * passes it by and keeps its strikes.
+ *
+ * `latencyMs` is how long the operation runs once started; `callDelayMs` is how long the call that
+ * starts it takes before the simulated cloud accepts it (strikeCallDelay), so a test can act while
+ * a step is inside its start call. It applies to every call that starts something.
  */
-import { and, asc, eq, gt, isNull, or, sql as sqlText } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, like, or, sql as sqlText } from 'drizzle-orm';
 import type { Sql } from 'postgres';
 import { z } from 'zod';
 import { simFaults } from '../../../db/schema/simulator.ts';
@@ -26,13 +30,14 @@ export type Fault =
   | { kind: 'createFailed' }
   | { kind: 'hang' }
   | { kind: 'exitCode'; code: number }
-  | { kind: 'latencyMs'; ms: number };
+  | { kind: 'latencyMs'; ms: number }
+  | { kind: 'callDelayMs'; ms: number };
 
 export type FaultKind = Fault['kind'];
 
-const FAULT_SYNTAX = 'fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>';
+const FAULT_SYNTAX = 'fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>, callDelayMs:<milliseconds>';
 
-/** Parses `rollback`, `exitCode:3`, `latencyMs:5000`, ...; anything else is a ValidationError. */
+/** Parses `rollback`, `exitCode:3`, `latencyMs:5000`, `callDelayMs:500`, ...; anything else is a ValidationError. */
 export function parseFault(text: string): Fault {
   const trimmed = text.trim();
   switch (trimmed) {
@@ -42,10 +47,11 @@ export function parseFault(text: string): Fault {
     case 'hang':
       return { kind: trimmed };
   }
-  const withNumber = /^(exitCode|latencyMs):(\d{1,9})$/.exec(trimmed);
+  const withNumber = /^(exitCode|latencyMs|callDelayMs):(\d{1,9})$/.exec(trimmed);
   if (withNumber) {
     const value = Number(withNumber[2]);
     if (withNumber[1] === 'latencyMs') return { kind: 'latencyMs', ms: value };
+    if (withNumber[1] === 'callDelayMs') return { kind: 'callDelayMs', ms: value };
     if (value <= 255) return { kind: 'exitCode', code: value };
     return reject(`Fault "${text}": an exit code is between 0 and 255`);
   }
@@ -127,7 +133,7 @@ export async function clearFaults(sql: Sql): Promise<number> {
 
 function formatFault(fault: Fault): string {
   if (fault.kind === 'exitCode') return `exitCode:${fault.code}`;
-  if (fault.kind === 'latencyMs') return `latencyMs:${fault.ms}`;
+  if (fault.kind === 'latencyMs' || fault.kind === 'callDelayMs') return `${fault.kind}:${fault.ms}`;
   return fault.kind;
 }
 
@@ -153,9 +159,12 @@ export interface FaultTarget {
   applies: readonly FaultKind[];
 }
 
+/** A fault deciding how an accepted operation ends. */
+type OutcomeFault = Exclude<Fault, { kind: 'latencyMs' } | { kind: 'callDelayMs' }>;
+
 export interface Strikes {
   /** The fault deciding how the operation ends, if any. */
-  outcome?: { id: number; fault: Exclude<Fault, { kind: 'latencyMs' }> };
+  outcome?: { id: number; fault: OutcomeFault };
   /** Latency imposed by a `latencyMs` fault, replacing the simulator's default. */
   latencyMs?: number;
   faultIds: number[];
@@ -184,6 +193,7 @@ export async function strikeFaults(db: SimQueries, target: FaultTarget, live?: F
   const strikes: Strikes = { faultIds: [] };
   for (const row of live) {
     const fault = parseFault(row.fault);
+    if (fault.kind === 'callDelayMs') continue;
     const wanted = fault.kind === 'latencyMs' ? strikes.latencyMs === undefined : strikes.outcome === undefined;
     if (!wanted || !target.applies.includes(fault.kind) || !hits(row, target)) continue;
     if (!(await takeStrike(db, row.id))) continue;
@@ -194,7 +204,26 @@ export async function strikeFaults(db: SimQueries, target: FaultTarget, live?: F
   return strikes;
 }
 
-function hits(row: FaultRow, target: FaultTarget): boolean {
+/**
+ * How long this call takes before it is accepted: the oldest live `callDelayMs` fault that hits it,
+ * whose strike is taken here, in a statement of its own (the delay happens whatever the call then
+ * meets). 0 when none does.
+ */
+export async function strikeCallDelay(db: SimQueries, target: Omit<FaultTarget, 'applies'>): Promise<number> {
+  const delays = await db
+    .select()
+    .from(simFaults)
+    .where(and(like(simFaults.fault, 'callDelayMs:%'), or(isNull(simFaults.remaining), gt(simFaults.remaining, 0))))
+    .orderBy(asc(simFaults.id));
+  for (const row of delays) {
+    const fault = parseFault(row.fault);
+    if (fault.kind !== 'callDelayMs' || !hits(row, target)) continue;
+    if (await takeStrike(db, row.id)) return fault.ms;
+  }
+  return 0;
+}
+
+function hits(row: FaultRow, target: Omit<FaultTarget, 'applies'>): boolean {
   if (row.stack !== null && !target.inStack(row.stack)) return false;
   if (row.step !== null && !faultMatchesStep(row.step, target.clientToken)) return false;
   return true;

@@ -7,7 +7,9 @@
 import type { Sql } from 'postgres';
 import type { InfraPort } from '../port.ts';
 import * as changeSets from './change-sets.ts';
+import { sleepUnlessClosed } from './context.ts';
 import * as databases from './databases.ts';
+import { strikeCallDelay, type FaultTarget } from './faults.ts';
 import * as stacks from './stacks.ts';
 import { simulatorDb } from './store.ts';
 import * as tasks from './tasks.ts';
@@ -39,30 +41,46 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     closed: closing.signal,
     ...(options.databaseUrl ? { rdsHost: databases.rdsHostFromUrl(options.databaseUrl) } : {}),
   };
+  /**
+   * A call that starts something: first it takes as long as a `callDelayMs` fault that hits it
+   * says, outside any transaction, so other calls on the same stack go on meanwhile; only then is
+   * it accepted. (Reads are never delayed.)
+   */
+  const accepted =
+    <T, I extends T, R>(target: (input: T) => Omit<FaultTarget, 'applies'>, call: (context: databases.DatabaseContext, input: I) => Promise<R>) =>
+    async (input: I): Promise<R> => {
+      const delayMs = await strikeCallDelay(ctx.db, target(input));
+      if (delayMs > 0) await sleepUnlessClosed(delayMs, ctx.closed);
+      return call(ctx, input);
+    };
+  const onStack = (input: { stackName: string; clientToken: string }) => ({ inStack: (s: string) => s === input.stackName, clientToken: input.clientToken });
+  const onTask = (input: tasks.RunTaskInput) => ({ inStack: tasks.inTaskStack(input.taskDefinition), clientToken: input.clientToken });
+  const onDatabase = (input: { dbName: string; operationId: string }) => ({ inStack: databases.inDatabaseStack(input.dbName), clientToken: input.operationId });
+
   return {
     kind: 'simulated',
     storeTemplate: (input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) }),
 
     describeStack: (stackName) => stacks.describeStack(ctx, stackName),
-    createEmptyStack: (input) => stacks.createEmptyStack(ctx, input),
-    updateStack: (input) => stacks.updateStack(ctx, input),
-    scaleStack: (input) => stacks.scaleStack(ctx, input),
-    cancelStackUpdate: (input) => stacks.cancelStackUpdate(ctx, input),
-    continueUpdateRollback: (input) => stacks.continueUpdateRollback(ctx, input),
-    deleteStack: (input) => stacks.deleteStack(ctx, input),
+    createEmptyStack: accepted(onStack, stacks.createEmptyStack),
+    updateStack: accepted(onStack, stacks.updateStack),
+    scaleStack: accepted(onStack, stacks.scaleStack),
+    cancelStackUpdate: accepted(onStack, stacks.cancelStackUpdate),
+    continueUpdateRollback: accepted(onStack, stacks.continueUpdateRollback),
+    deleteStack: accepted(onStack, stacks.deleteStack),
 
-    createImportChangeSet: (input) => changeSets.createImportChangeSet(ctx, input),
+    createImportChangeSet: accepted(onStack, changeSets.createImportChangeSet),
     describeChangeSet: (input) => changeSets.describeChangeSet(ctx, input),
-    executeChangeSet: (input) => changeSets.executeChangeSet(ctx, input),
+    executeChangeSet: accepted(onStack, changeSets.executeChangeSet),
 
     listenerRulePriorities: (listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn),
 
-    runTask: (input) => tasks.runTask(ctx, input),
+    runTask: accepted(onTask, tasks.runTask),
     describeTask: (input) => tasks.describeTask(ctx, input),
 
-    upsertDatabase: (input) => databases.upsertDatabase(ctx, input),
-    cleanupDatabase: (input) => databases.cleanupDatabase(ctx, input),
-    destroyDatabase: (input) => databases.destroyDatabase(ctx, input),
+    upsertDatabase: accepted(onDatabase, databases.upsertDatabase),
+    cleanupDatabase: accepted(onDatabase, databases.cleanupDatabase),
+    destroyDatabase: accepted(onDatabase, databases.destroyDatabase),
 
     // The pool is the deployer's; closing only releases database steps left hanging by a fault.
     close: async () => closing.abort(),

@@ -460,6 +460,28 @@ describe('faults', () => {
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_COMPLETE');
   });
 
+  it('callDelayMs: the call takes that long before it is accepted, and other calls on the stack go on meanwhile', async () => {
+    await createdStack();
+    const fault = await addFault(testDb.sql, { stack: stackName, step: 'CF.Update', fault: 'callDelayMs:400', times: 1 });
+    const started = performance.now();
+    let settled = false;
+    const update = infra
+      .updateStack({ stackName, templateUrl: await templateUrl(), parameters: appParameters({ DesiredCountmain: '3' }), clientToken: token('CF.Update') })
+      .finally(() => (settled = true));
+    while ((await listFaults(testDb.sql)).find((f) => f.id === fault.id)!.remaining !== 0) await new Promise((r) => setTimeout(r, 10));
+    // Inside its call: nothing started yet, and the stack takes another operation (no lock is held).
+    expect((await infra.describeStack(stackName))!.status).toBe('CREATE_COMPLETE');
+    await updatedStack({ DesiredCountmain: '1' }, 'ScaleDown');
+    expect(await infra.describeStack(stackName)).toMatchObject({ status: 'UPDATE_COMPLETE', parameters: { DesiredCountmain: '1' } });
+    expect(settled).toBe(false);
+    // Then it lands, on the stack as it is by then.
+    expect(await update).toEqual({ noUpdates: false });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    expect(await infra.describeStack(stackName)).toMatchObject({ status: 'UPDATE_IN_PROGRESS', lastClientToken: token('CF.Update') });
+    clock.advance(1000);
+    expect((await infra.describeStack(stackName))!.parameters.DesiredCountmain).toBe('3');
+  });
+
   it('a latency fault and an outcome fault strike the same operation together', async () => {
     await createdStack();
     await addFault(testDb.sql, { stack: stackName, fault: 'rollback' });

@@ -34,6 +34,12 @@ export interface RunTaskInput {
   startedBy: string;
 }
 
+/** Whether a stack fault hits a task: its task definition family starts with `<stack>_`. */
+export function inTaskStack(taskDefinition: string): (stack: string) => boolean {
+  const family = taskDefinitionFamily(taskDefinition);
+  return (stack) => family.startsWith(`${stack}_`);
+}
+
 /** A repeated client token returns the task it started; with other parameters it is refused, like ECS. */
 export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ taskArn: string }> {
   if (input.clientToken.length === 0 || input.clientToken.length > ECS_CLIENT_TOKEN_MAX) {
@@ -55,12 +61,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
       }
       return { taskArn: existing.taskArn };
     }
-    const family = taskDefinitionFamily(input.taskDefinition);
-    const strikes = await strikeFaults(
-      tx,
-      { inStack: (stack) => family.startsWith(`${stack}_`), clientToken: input.clientToken, applies: TASK_FAULTS },
-      faults,
-    );
+    const strikes = await strikeFaults(tx, { inStack: inTaskStack(input.taskDefinition), clientToken: input.clientToken, applies: TASK_FAULTS }, faults);
     const fault = strikes.outcome?.fault;
     // A struck task says so in its stop reason, so the failed step shows the fault that did it.
     const stoppedReason = strikes.outcome
