@@ -14,6 +14,17 @@ import { openApiDocument } from './app.ts';
 /** Deliberately public: liveness, readiness, metrics, Swagger UI and the API description. Keep it small. */
 const PUBLIC = ['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /docs', 'GET /docs/', 'GET /docs/assets/:file', 'GET /openapi.json'];
 
+/**
+ * The board's pages (server/api/ui/): HTML outside the document. Without a token a page is a shell
+ * with no data; its content (asked with `X-Board-Fragment: 1`) goes through the API as the caller,
+ * so it needs the same `read` token; checked below and in server/api/ui/board.security.test.ts.
+ * The stylesheet and script are static and public.
+ */
+const BOARD_PAGES = ['GET /ui', 'GET /ui/deployments/:id', 'GET /ui/stacks', 'GET /ui/stacks/:environment/:application'];
+const BOARD_ASSETS = ['GET /ui/assets/:file'];
+/** Board routes that carry no data: redirects to a page, and the not-found page. */
+const BOARD_NO_DATA: Record<string, number> = { 'GET /ui/': 302, 'GET /ui/deployments': 302, 'GET /ui/*': 404 };
+
 const TOKENS: Record<Scope, string> = { read: 'harness-read-token', deploy: 'harness-deploy-token', admin: 'harness-admin-token' };
 const LOWER: Record<Scope, Scope | undefined> = { read: undefined, deploy: 'read', admin: 'deploy' };
 
@@ -70,11 +81,25 @@ describe('every route is under auth with its scope', () => {
   it('serves no route that is neither in the document nor public', () => {
     const documented = new Set(operations.map((op) => `${op.method} ${op.path.replace(/\{(\w+)\}/g, ':$1')}`));
     const served = t.deployer.app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method} ${r.path}`);
-    const undeclared = [...new Set(served)].filter((route) => !documented.has(route) && !PUBLIC.includes(route));
+    const undeclared = [...new Set(served)].filter((route) => !documented.has(route) && !PUBLIC.includes(route) && !BOARD_PAGES.includes(route) && !BOARD_ASSETS.includes(route) && !(route in BOARD_NO_DATA));
     expect(undeclared).toEqual([]);
     // The allow-list names only routes that exist, none of them under /v1.
     for (const route of PUBLIC) expect(served, route).toContain(route);
     expect(PUBLIC.filter((route) => route.includes(' /v1'))).toEqual([]);
+  });
+
+  it('gives the content of every board page only to a token', async () => {
+    const served = new Set(t.deployer.app.routes.map((r) => `${r.method} ${r.path}`));
+    for (const route of BOARD_PAGES) {
+      expect(served, route).toContain(route);
+      const path = route.slice('GET '.length).replace(':id', randomUUID()).replace(/:\w+/g, 'harness').replace('*', 'harness');
+      const res = await t.request(path, { headers: { 'x-board-fragment': '1' } });
+      expect(res.status, `${route} content without a token`).toBe(401);
+    }
+    for (const [route, status] of Object.entries(BOARD_NO_DATA)) {
+      const res = await t.request(route.slice('GET '.length).replace('*', 'harness'), { headers: { 'x-board-fragment': '1' }, redirect: 'manual' });
+      expect(res.status, route).toBe(status);
+    }
   });
 
   it('answers 401 problem+json to every operation without a token or with an unknown one', async () => {

@@ -1,6 +1,7 @@
 // Unit tests, no database: what is live, worked out from one deployment's record.
 import { describe, expect, it } from 'vitest';
-import type { DeploymentData, StackSnapshot } from './deployment.ts';
+import type { StackSnapshot } from '../cloudformation/found-stack.ts';
+import type { DeploymentData } from './deployment.ts';
 import type { DeploymentStep } from './deployment-steps.ts';
 import { liveStackOf } from './live-stack.ts';
 
@@ -15,11 +16,12 @@ const stackParameters = [
   { name: 'ListenerRulePriorityFirst', resolve: { rulePriority: { routeGroup: {} } } },
 ];
 
-function deployment(stack: StackSnapshot | null, steps: Partial<DeploymentStep>[]): DeploymentData {
+// Step records are partial here: only what liveStackOf reads.
+function deployment(stack: StackSnapshot | null, steps: object[]): DeploymentData {
   return {
     deploymentId: '0b5b0b32-4e5e-4f63-a1a4-1c3c2f7c9d10',
     stack,
-    steps: steps.map((s) => ({ dependsOn: [], when: 'success', status: 'DONE', ...s }) as DeploymentStep),
+    steps: steps.map((s) => ({ dependsOn: [], when: 'success', status: 'DONE', ...s }) as unknown as DeploymentStep),
   } as DeploymentData;
 }
 
