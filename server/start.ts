@@ -16,7 +16,7 @@ import { EventFeed } from './engine/event-feed.ts';
 import { createBoss } from './engine/jobs.ts';
 import { createGitHubService } from './github/service.ts';
 import { createInfra } from './infra/create-infra.ts';
-import type { InfraPort } from './infra/port.ts';
+import type { InfraProvider } from './infra/port.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { seedDemo } from './seed-demo.ts';
@@ -35,7 +35,7 @@ export interface StartOptions {
   /** Serve HTTP (default true). Tests may use the app in process instead. */
   http?: boolean;
   /** Replace the infra chosen by config (tests). */
-  infra?: (deps: { sql: Services['sql']; config: Config }) => InfraPort;
+  infra?: (deps: { sql: Services['sql']; config: Config }) => InfraProvider;
 }
 
 export async function startDeployer(config: Config, options: StartOptions): Promise<RunningDeployer> {
@@ -81,6 +81,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
           simulatedRdsUrl: config.simulator.rdsUrl === 'off' ? undefined : (config.simulator.rdsUrl ?? (embedded ? embedded.url : undefined)),
           config,
           logger,
+          onAwsCall: (call) => metrics.awsCalls.inc(call),
         });
     cleanups.push(() => infra.close());
 

@@ -10,7 +10,7 @@ import { newId } from '../domain/ids.ts';
 import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
 import type { StackData } from '../domain/machines/stack.ts';
 import type { AnyEvent } from '../domain/state-machine/machine.ts';
-import type { InfraPort } from '../infra/port.ts';
+import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { JobNotifications, JobRunner, runningJob } from './job-runner.ts';
@@ -28,7 +28,7 @@ export interface EngineDeps {
   databaseUrl: string;
   sql: Sql;
   boss: PgBoss;
-  infra: InfraPort;
+  infra: InfraProvider;
   config: Config;
   logger: Logger;
   metrics: Metrics;

@@ -9,7 +9,7 @@
  */
 import { createDeployerClient, type DeployerClient } from '../../sdk/client.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
-import type { InfraPort } from '../../server/infra/port.ts';
+import type { InfraProvider } from '../../server/infra/port.ts';
 import { createLogger } from '../../server/logger.ts';
 import { startDeployer, type RunningDeployer } from '../../server/start.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -28,7 +28,7 @@ export interface TestDeployer {
 }
 
 export async function startTestDeployer(
-  options: { env?: Record<string, string>; infra?: (deps: { sql: RunningDeployer['services']['sql']; config: Config }) => InfraPort } = {},
+  options: { env?: Record<string, string>; infra?: (deps: { sql: RunningDeployer['services']['sql']; config: Config }) => InfraProvider } = {},
 ): Promise<TestDeployer> {
   const database = await createTestDatabase();
   const config = loadConfig({

@@ -9,7 +9,7 @@
  */
 import { DomainError } from '../errors.ts';
 import { buildPlan } from '../plan/index.ts';
-import type { DeploymentSpec } from '../spec/index.ts';
+import type { AwsIdentity, DeploymentSpec } from '../spec/index.ts';
 import { transitionsOf, type AfterTransition, type Effect, type Machine } from '../state-machine/machine.ts';
 import {
   initialSteps,
@@ -79,6 +79,8 @@ export interface DeploymentData {
   requestHash: string;
   source: DeploymentSource;
   stack: StackSnapshot | null;
+  /** Who the deployment acts as on AWS, checked against its cluster's account in the wait phase. */
+  aws?: AwsIdentity;
   recoveries: StackRecovery[];
   steps: DeploymentStep[];
   error?: string;
@@ -111,7 +113,7 @@ export type DeploymentEvent = Timed &
     | { type: 'stack_wait' }
     | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
     | { type: 'stack_wait_failure'; error: string }
-    | { type: 'stack_available'; stack: StackSnapshot | null }
+    | { type: 'stack_available'; stack: StackSnapshot | null; aws?: AwsIdentity }
     | { type: 'run_steps'; steps: PlannedStep[] }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput }
@@ -258,7 +260,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['WAITING'],
       on: 'stack_available',
       to: 'AVAILABLE',
-      mutate: (data, e) => ({ ...data, stack: e.stack }),
+      mutate: (data, e) => ({ ...data, stack: e.stack, ...(e.aws ? { aws: e.aws } : {}) }),
       // The plan is built here, from the spec and the stack as found. A plan that cannot be built
       // fails the deployment (o5 left it WAITING, retrying forever).
       effects: (after) => {

@@ -17,6 +17,7 @@ import { parseDocument, validateDocument } from '../../domain/documents.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
 import { buildDeploymentSpec, type DeploymentFlags } from '../../domain/spec/index.ts';
+import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import type { Cause, StoredState } from '../state-store.ts';
 
@@ -120,8 +121,10 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     flags: request.flags,
     templateBucket: config.aws.templateBucket,
   });
-  // Before the transaction, and safe to repeat: the key is derived from the deployment.
-  const { url: templateUrl } = await infra.storeTemplate({ key: spec.template.key, body: JSON.stringify(template) });
+  // Before the transaction, and safe to repeat: the key is derived from the deployment. In the
+  // cluster's account and region; in a wrong account nothing is stored, and the wait phase says why.
+  const clusterInfra = infra.forCluster(spec.aws, deploymentId);
+  const { url: templateUrl } = await storeTemplateInClusterAccount(clusterInfra, { key: spec.template.key, body: JSON.stringify(template) });
 
   const deployment = await engine.transaction((tx, applied) =>
     engine.store.apply<DeploymentData>(

@@ -13,7 +13,9 @@
  */
 import { derivedEventId } from '../../domain/ids.ts';
 import { JOB_STACK_WAIT, type StackRecovery, type StackSnapshot } from '../../domain/machines/deployment.ts';
+import { awsLogFields } from '../../domain/spec/index.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
+import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import { InfraError, type StackDescription } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
 import type { Cause } from '../state-store.ts';
@@ -33,13 +35,14 @@ function snapshot(stack: StackDescription): StackSnapshot {
 }
 
 export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Promise<void> {
-  const { sql, infra, config, logger } = engine.deps;
+  const { sql, config, logger } = engine.deps;
   const deployment = await loadDeployment(sql, job.deploymentId);
   if (!deployment || deployment.status !== 'WAITING') return; // finished or terminated meanwhile
   const { data } = deployment;
   const spec = data.spec!;
   const stackName = spec.cfStackName;
-  const log = logger.child({ deploymentId: data.deploymentId, stackId: data.stackId, stack: stackName, phase: 'wait' });
+  const infra = clusterInfraOf(engine.deps.infra, data);
+  const log = logger.child({ deploymentId: data.deploymentId, stackId: data.stackId, stack: stackName, phase: 'wait', ...awsLogFields(infra.target) });
   const poll = job.poll ?? 0;
 
   const fail = (error: string) =>
@@ -86,6 +89,10 @@ export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Pro
     await pollAgain();
   };
 
+  // Before anything is touched: the cluster's account, or nothing (a transient failure retries the job).
+  const account = await infra.checkAccount();
+  if (!account.ok) return void (await fail(account.error));
+
   let stack: StackDescription | null;
   try {
     stack = await infra.describeStack(stackName);
@@ -95,7 +102,7 @@ export async function handleStackWaitJob(engine: Engine, job: StackWaitJob): Pro
   }
 
   const available = (found: StackSnapshot | null) =>
-    engine.apply('deployment', data.deploymentId, { type: 'stack_available', stack: found }, cause, derivedEventId(data.deploymentId, 'stack_available'), {
+    engine.apply('deployment', data.deploymentId, { type: 'stack_available', stack: found, aws: account.identity }, cause, derivedEventId(data.deploymentId, 'stack_available'), {
       settlesJob: true,
     });
 

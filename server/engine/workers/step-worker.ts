@@ -7,7 +7,9 @@
 import { derivedEventId } from '../../domain/ids.ts';
 import { JOB_STEP } from '../../domain/machines/deployment.ts';
 import { stepNamed } from '../../domain/machines/deployment-steps.ts';
+import { awsLogFields } from '../../domain/spec/index.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
+import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
 import type { Cause } from '../state-store.ts';
@@ -70,14 +72,15 @@ function unlessGivenUp<T>(call: Promise<T>, signal: AbortSignal | undefined): Pr
 }
 
 export async function handleStepJob(engine: Engine, job: StepJob, signal?: AbortSignal): Promise<void> {
-  const { sql, infra, config, logger, metrics } = engine.deps;
+  const { sql, config, logger, metrics } = engine.deps;
   const deployment = await loadDeployment(sql, job.deploymentId);
   if (!deployment) return;
   const step = stepNamed(deployment.data.steps, job.step);
   // Only an ACTIVE step of a running (or since terminated) deployment has work left.
   if (!step || step.status !== 'ACTIVE' || (deployment.status !== 'RUNNING' && deployment.status !== 'TERMINATED')) return;
 
-  const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type });
+  const infra = clusterInfraOf(engine.deps.infra, deployment.data);
+  const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type, ...awsLogFields(infra.target) });
   const ctx: StepContext = {
     deployment: deployment.data,
     step,

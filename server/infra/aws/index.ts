@@ -4,7 +4,7 @@
  */
 import type { InfraPort } from '../port.ts';
 import * as changeSets from './change-sets.ts';
-import { createAwsContext, destroyClients, type AwsInfraOptions } from './context.ts';
+import { createAwsContext, destroyClients, type AwsContext, type AwsInfraOptions } from './context.ts';
 import * as databases from './databases.ts';
 import { listenerRulePriorities } from './listener-rules.ts';
 import * as stacks from './stacks.ts';
@@ -13,9 +13,14 @@ import { storeTemplate } from './templates-s3.ts';
 
 export type { AwsInfraOptions } from './context.ts';
 export type { RetryPolicy } from './errors.ts';
+export { createAwsInfraProvider, type AwsInfraProviderOptions } from './provider.ts';
 
+/** One port: clients in one region with one set of credentials (aws/provider.ts makes one per cluster). */
 export function createAwsInfra(options: AwsInfraOptions): InfraPort {
-  const ctx = createAwsContext(options);
+  return portOf(createAwsContext(options));
+}
+
+export function portOf(ctx: AwsContext): InfraPort {
   return {
     kind: 'aws',
     storeTemplate: (input) => storeTemplate(ctx, input),
