@@ -2,7 +2,8 @@
 import type { Sql } from 'postgres';
 import { NotFoundError } from '../../domain/errors.ts';
 import { isUuid } from '../../domain/ids.ts';
-import { toClusterResponse, type ClusterResponse } from './cluster-schemas.ts';
+import type { AwsIdentity } from '../../domain/spec/index.ts';
+import { toClusterResponse, type ClusterResponse, type LastVerifiedAccess } from './cluster-schemas.ts';
 
 const iso = (v: unknown) => new Date(v as string).toISOString();
 
@@ -12,7 +13,21 @@ export async function readCluster(sql: Sql, nameOrId: string): Promise<ClusterRe
     : await sql`select * from clusters where name = ${nameOrId}`;
   if (!row) throw new NotFoundError(`cluster '${nameOrId}' does not exist`);
   const envs = await sql`select name from environments where cluster_id = ${row.id} order by name`;
-  return toClusterResponse(row as never, envs.map((e) => e.name as string), { createdAt: iso(row.created_at), updatedAt: iso(row.updated_at) });
+  return toClusterResponse(
+    row as never,
+    envs.map((e) => e.name as string),
+    { createdAt: iso(row.created_at), updatedAt: iso(row.updated_at) },
+    await lastVerifiedAccess(sql, row.id as string),
+  );
+}
+
+/** The latest deployment on the cluster whose wait phase checked who it acts as on AWS. */
+async function lastVerifiedAccess(sql: Sql, clusterId: string): Promise<LastVerifiedAccess | null> {
+  const [row] = await sql`
+    select id, data->'aws' as aws, data->>'startedAt' as started_at from deployments
+    where data->>'clusterId' = ${clusterId} and data->'aws' is not null
+    order by created_at desc, id desc limit 1`;
+  return row ? { deploymentId: row.id as string, startedAt: (row.started_at as string | null) ?? null, identity: row.aws as AwsIdentity } : null;
 }
 
 export async function listClusterRows(sql: Sql, after: string | undefined, limit: number) {
