@@ -22,7 +22,7 @@ import { InfraError } from '../port.ts';
 import { outcomeOf, type AwsCallListener } from './aws-call-metrics.ts';
 import { createAwsContext, type AwsInfraOptions } from './context.ts';
 import { toInfraError } from './errors.ts';
-import { portOf } from './index.ts';
+import { portOf } from './aws-port.ts';
 import { templateUrl } from './templates-s3.ts';
 
 export interface AwsInfraProviderOptions extends Omit<AwsInfraOptions, 'region' | 'credentials' | 'accountId' | 'templateBucket'> {
