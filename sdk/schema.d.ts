@@ -498,8 +498,33 @@ export interface components {
             } | null;
             /** @description Names of the environments in this cluster. */
             environments: string[];
+            deployerAccess: components["schemas"]["ClusterDeployerAccess"];
             createdAt: string;
             updatedAt: string;
+        };
+        /** @description Where deployments on this cluster act on AWS: account, region and role (from the effective config). */
+        ClusterDeployerAccess: {
+            /** @description The account every deployment on this cluster must act in (checked before anything is touched). */
+            account: string;
+            /** @description The region every AWS call of those deployments goes to. */
+            region: string;
+            /** @description The deployer role assumed for those calls (null: the deployer's own credentials). */
+            roleArn: string | null;
+            /** @description The latest deployment on this cluster whose identity was checked, and who it acted as (GET of one cluster only). */
+            lastVerified?: {
+                deploymentId: string;
+                startedAt: string | null;
+                identity: components["schemas"]["AwsIdentity"];
+            } | null;
+        } | null;
+        /** @description Who a deployment acted as on AWS (STS GetCallerIdentity), after it was checked against the cluster's account. */
+        AwsIdentity: {
+            account: string;
+            /** @example arn:aws:sts::111122223333:assumed-role/o5-deployer/o5-deploy-7d0c3b1e-2f4a-4c1e-9d7b-3c5e8a9b0f12 */
+            arn: string;
+            region: string;
+            roleArn: string | null;
+            sessionName: string | null;
         };
         Problem: {
             /** @example https://deployer.dev/problems/validation */

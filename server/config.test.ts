@@ -131,6 +131,13 @@ describe('loadConfig: every invalid value names its variable', () => {
     expect(err.message).toContain('DEPLOYER_INFRA=aws');
   });
 
+  it('accepts {region} and {account} in DEPLOYER_TEMPLATE_BUCKET, and names any other placeholder', () => {
+    expect(loadConfig({ DEPLOYER_TEMPLATE_BUCKET: 'o5-{account}-{region}' }).aws.templateBucket).toBe('o5-{account}-{region}');
+    const err = errorOf({ DEPLOYER_TEMPLATE_BUCKET: 'o5-{acount}-{region}' });
+    expect(err.variable).toBe('DEPLOYER_TEMPLATE_BUCKET');
+    expect(err.message).toBe('invalid DEPLOYER_TEMPLATE_BUCKET: unknown placeholder {acount} (only {region} and {account})');
+  });
+
   it('chooses aws when a template bucket is set, unless told otherwise', () => {
     expect(loadConfig({ DEPLOYER_TEMPLATE_BUCKET: 'b' }).infra).toBe('aws');
     expect(loadConfig({ DEPLOYER_TEMPLATE_BUCKET: 'b', DEPLOYER_INFRA: 'simulated' }).infra).toBe('simulated');

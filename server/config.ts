@@ -4,6 +4,7 @@
  * README list the same table (SETTINGS below is their source).
  */
 import { resolve } from 'node:path';
+import { unknownTemplateBucketPlaceholder } from './domain/spec/aws-target.ts';
 
 export type Scope = 'read' | 'deploy' | 'admin';
 export const SCOPES: readonly Scope[] = ['read', 'deploy', 'admin'];
@@ -64,9 +65,9 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'DEPLOYER_SIM_LATENCY_MS', default: '1500', description: 'Simulated infra: how long each CloudFormation or ECS operation takes.' },
   { name: 'DEPLOYER_SIM_RDS_URL', default: '(embedded: the deployer\'s own Postgres)', description: 'Simulated infra: a Postgres that plays every RDS host, so database steps run real SQL; `off`: they are only recorded. Default with DATABASE_URL set: recorded only.' },
   { name: 'DEPLOYER_SEED_DEMO', default: 'true', description: 'Simulated infra: seed the `demo` cluster and environment on an empty database.' },
-  { name: 'AWS_REGION', default: '(SDK default)', description: 'AWS region (aws infra).' },
+  { name: 'AWS_REGION', default: '(SDK default)', description: 'The deployer\'s own region (aws infra). Deployments call the region of their cluster (`aws.awsRegion`), not this one.' },
   { name: 'AWS_ENDPOINT_URL', default: '(AWS)', description: 'Endpoint for every AWS client, e.g. a moto_server (aws infra).' },
-  { name: 'DEPLOYER_TEMPLATE_BUCKET', default: '', description: 'S3 bucket that CloudFormation templates are stored in (aws infra; required there).' },
+  { name: 'DEPLOYER_TEMPLATE_BUCKET', default: '', description: 'S3 bucket that CloudFormation templates are stored in (aws infra; required there). May contain `{region}` and `{account}`, replaced by each cluster\'s awsRegion and awsAccount (e.g. `o5-templates-{account}-{region}`): CloudFormation reads templates from a bucket in the stack\'s region, written with the cluster\'s deployer role.' },
   { name: 'DEPLOYER_AWS_RETRIES', default: '6', description: 'How many times a throttled AWS call is retried (with backoff) before the step tries again later.' },
   { name: 'DEPLOYER_AWS_RETRY_BASE_MS', default: '500', description: 'First backoff delay of those retries; it doubles each time, up to 20 s.' },
   { name: 'GITHUB_TOKEN', default: '', description: 'GitHub token for reading app configs and writing deployment statuses.' },
@@ -166,6 +167,10 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')} (got '${env.LOG_LEVEL}')`);
   }
   const templateBucket = env.DEPLOYER_TEMPLATE_BUCKET || undefined;
+  const unknownPlaceholder = templateBucket ? unknownTemplateBucketPlaceholder(templateBucket) : null;
+  if (unknownPlaceholder) {
+    throw new ConfigError('DEPLOYER_TEMPLATE_BUCKET', `unknown placeholder ${unknownPlaceholder} (only {region} and {account})`);
+  }
   const infra = env.DEPLOYER_INFRA || (templateBucket ? 'aws' : 'simulated');
   if (infra !== 'simulated' && infra !== 'aws') {
     throw new ConfigError('DEPLOYER_INFRA', `must be simulated or aws (got '${infra}')`);

@@ -12,6 +12,8 @@ export interface Metrics {
   stepDuration: Histogram<'step_type' | 'outcome'>;
   jobWait: Histogram<'queue'>;
   deploymentsFinished: Counter<'status' | 'environment'>;
+  /** AWS calls by service, operation, region and outcome (ok, throttled, client_error, server_error, network_error). */
+  awsCalls: Counter<'service' | 'operation' | 'region' | 'outcome'>;
   /** Points the state gauges at a database; called once the database is up. */
   observe(sql: Sql): void;
 }
@@ -48,6 +50,12 @@ export function createMetrics(): Metrics {
     labelNames: ['status', 'environment'] as const,
     registers: [registry],
   });
+  const awsCalls = new Counter({
+    name: 'deployer_aws_calls_total',
+    help: 'AWS calls made by this process (each counted once, whatever the SDK retried), by service, operation, region and outcome.',
+    labelNames: ['service', 'operation', 'region', 'outcome'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'deployer_deployments',
     help: 'Deployments stored, by status and environment.',
@@ -79,6 +87,7 @@ export function createMetrics(): Metrics {
     stepDuration,
     jobWait,
     deploymentsFinished,
+    awsCalls,
     observe(db) {
       sql = db;
     },

@@ -17,7 +17,7 @@ import { createBoss } from './engine/jobs.ts';
 import { createGitHubService } from './github/service.ts';
 import { serveHttp } from './http-server.ts';
 import { createInfra } from './infra/create-infra.ts';
-import type { InfraPort } from './infra/port.ts';
+import type { InfraProvider } from './infra/port.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics } from './metrics.ts';
 import { seedDemo } from './seed-demo.ts';
@@ -36,7 +36,7 @@ export interface StartOptions {
   /** Serve HTTP (default true). Tests may use the app in process instead. */
   http?: boolean;
   /** Replace the infra chosen by config (tests). */
-  infra?: (deps: { sql: Services['sql']; config: Config }) => InfraPort;
+  infra?: (deps: { sql: Services['sql']; config: Config }) => InfraProvider;
 }
 
 export async function startDeployer(config: Config, options: StartOptions): Promise<RunningDeployer> {
@@ -82,6 +82,7 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
           simulatedRdsUrl: config.simulator.rdsUrl === 'off' ? undefined : (config.simulator.rdsUrl ?? (embedded ? embedded.url : undefined)),
           config,
           logger,
+          onAwsCall: (call) => metrics.awsCalls.inc(call),
         });
     cleanups.push(() => infra.close());
 

@@ -8,7 +8,7 @@ import type { EventFeed } from '../engine/event-feed.ts';
 import type { StateStore } from '../engine/state-store.ts';
 import type { GitHubService } from '../github/service.ts';
 import type { SimulatorControls } from '../infra/create-infra.ts';
-import type { InfraPort } from '../infra/port.ts';
+import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 
@@ -21,7 +21,8 @@ export interface Services {
   engine: Engine;
   /** Committed events as they happen (one LISTEN per process), for live streams. */
   eventFeed: EventFeed;
-  infra: InfraPort;
+  /** The ports deployments act through, one per deployment and cluster. */
+  infra: InfraProvider;
   /** Present in simulated mode: fault injection. */
   simulator?: SimulatorControls;
   metrics: Metrics;

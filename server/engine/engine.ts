@@ -11,7 +11,7 @@ import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import { TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
 import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, QUEUES, type Queue } from '../domain/machines/jobs.ts';
 import type { StackData } from '../domain/machines/stack.ts';
-import type { InfraPort } from '../infra/port.ts';
+import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { readEntity, type EntityState } from './entities.ts';
@@ -29,7 +29,7 @@ export interface EngineDeps {
   databaseUrl: string;
   sql: Sql;
   boss: PgBoss;
-  infra: InfraPort;
+  infra: InfraProvider;
   config: Config;
   logger: Logger;
   metrics: Metrics;

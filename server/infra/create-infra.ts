@@ -1,11 +1,13 @@
 /**
- * Chooses the infra the steps act on: the simulator (default) or AWS (DEPLOYER_INFRA=aws).
- * Imported on demand, so a simulated deployer never loads the AWS SDK.
+ * Chooses the infra the steps act on: the simulator (default) or AWS (DEPLOYER_INFRA=aws). Either
+ * way a provider of ports, one per deployment on its cluster's account and region
+ * (cluster-provider.ts). Imported on demand, so a simulated deployer never loads the AWS SDK.
  */
 import postgres from 'postgres';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { InfraPort } from './port.ts';
+import type { AwsCallListener } from './aws/aws-call-metrics.ts';
+import type { InfraProvider } from './port.ts';
 import type { FaultRecord, FaultRequest } from './simulated/faults.ts';
 
 /** Fault injection into the simulated infra (the /v1/simulator routes). */
@@ -16,7 +18,7 @@ export interface SimulatorControls {
 }
 
 export interface CreatedInfra {
-  infra: InfraPort;
+  infra: InfraProvider;
   simulator?: SimulatorControls;
 }
 
@@ -26,26 +28,30 @@ export async function createInfra(deps: {
   simulatedRdsUrl?: string;
   config: Config;
   logger: Logger;
+  /** Hears of every AWS call (the metrics). */
+  onAwsCall?: AwsCallListener;
 }): Promise<CreatedInfra> {
   const { config } = deps;
   if (config.infra === 'aws') {
-    const { createAwsInfra } = await import('./aws/index.ts');
+    const { createAwsInfraProvider } = await import('./aws/index.ts');
     return {
-      infra: createAwsInfra({
-        region: config.aws.region,
+      infra: createAwsInfraProvider({
         endpoint: config.aws.endpoint,
         templateBucket: config.aws.templateBucket!,
         retry: { retries: config.aws.retries, baseDelayMs: config.aws.retryBaseMs, maxDelayMs: 20_000 },
+        logger: deps.logger,
+        ...(deps.onAwsCall ? { onCall: deps.onAwsCall } : {}),
       }),
     };
   }
   const simulated = await import('./simulated/index.ts');
   // A pool of its own: the simulator puts drizzle on it, which changes how the pool encodes JSON.
   const sql = postgres(deps.databaseUrl, { max: 5, onnotice: () => {} });
-  const infra = simulated.createSimulatedInfra({
+  const { createSimulatedInfraProvider } = await import('./simulated/provider.ts');
+  const infra = createSimulatedInfraProvider({
     sql,
     latencyMs: config.simulator.latencyMs,
-    region: config.aws.region ?? 'us-east-1',
+    logger: deps.logger,
     ...(deps.simulatedRdsUrl ? { databaseUrl: deps.simulatedRdsUrl } : {}),
   });
   return {

@@ -20,6 +20,9 @@
 import type { ChangeSetLifecycle } from '../domain/cloudformation/change-set-lifecycle.ts';
 import type { FoundStack } from '../domain/cloudformation/found-stack.ts';
 import type { CfLifecycle } from '../domain/cloudformation/lifecycle.ts';
+import type { AwsIdentity, AwsTarget } from '../domain/spec/aws-target.ts';
+
+export type { AwsIdentity, AwsTarget };
 
 /** CloudFormation statuses grouped the way the deployer reasons about them (o5-domain §8.2). */
 export type { CfLifecycle, ChangeSetLifecycle };
@@ -141,6 +144,35 @@ export interface InfraPort {
   destroyDatabase(input: DatabaseTarget & { operationId: string }): Promise<void>;
 
   /** Releases clients and pools. */
+  close(): Promise<void>;
+}
+
+/** The outcome of checking a port's identity against its cluster's account. */
+export type AccountCheck = { ok: true; identity: AwsIdentity } | { ok: false; error: string };
+
+/**
+ * The infra port of one deployment on one cluster: every call goes to the cluster's region with
+ * the credentials of its deployer role, and none goes out before the account it acts in has been
+ * checked against the cluster's (a call made anyway throws InfraError `WrongAccount`).
+ */
+export interface ClusterInfra extends InfraPort {
+  readonly target: AwsTarget;
+  /**
+   * Who the port acts as, against the cluster's account: cached, so asking again costs nothing. A
+   * wrong account or a role that cannot be assumed is an answer (`ok: false`, with the cluster, the
+   * expected account and the one it got); only transient failures (network, throttling) throw.
+   */
+  checkAccount(): Promise<AccountCheck>;
+  /** The URL `storeTemplate` gives for this key, without storing anything. */
+  templateUrl(key: string): string;
+}
+
+/** Hands out cluster ports; each is cached (see the implementations) and closed with the provider. */
+export interface InfraProvider {
+  readonly kind: 'aws' | 'simulated';
+  /** The port of `deploymentId` on `target`; the same object for the same target and deployment. */
+  forCluster(target: AwsTarget, deploymentId: string): ClusterInfra;
+  /** Releases every port's clients and pools. */
   close(): Promise<void>;
 }
 

@@ -29,6 +29,7 @@ import { DescribeTasksCommand, ECSClient, RunTaskCommand, type Task } from '@aws
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 
 export const FAKE_ACCOUNT = '123456789012';
@@ -72,6 +73,8 @@ export class FakeAws {
   readonly elb = mockClient(ElasticLoadBalancingV2Client);
   readonly s3 = mockClient(S3Client);
   readonly secretsManager = mockClient(SecretsManagerClient);
+  /** Who the deployer is: the deployer role of FAKE_ACCOUNT (stubbed, the role is never assumed). */
+  readonly sts = mockClient(STSClient);
 
   readonly stacks = new Map<string, FakeStack>();
   /** S3 objects by `bucket/key`. */
@@ -123,6 +126,7 @@ export class FakeAws {
         return { ARN: input.SecretId };
       }),
     );
+    this.sts.on(GetCallerIdentityCommand).resolves({ Account: FAKE_ACCOUNT, Arn: `arn:aws:sts::${FAKE_ACCOUNT}:assumed-role/o5-deployer/fake` });
     this.ecs.on(RunTaskCommand).callsFake((input) => this.run('RunTask', {}, () => this.runTask(input)));
     this.ecs.on(DescribeTasksCommand).callsFake((input) => this.run('DescribeTasks', {}, () => this.describeTasks(input.tasks)));
   }

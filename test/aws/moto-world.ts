@@ -106,14 +106,7 @@ export async function startMotoWorld(): Promise<MotoWorld | null> {
     });
 
     await s3.send(new CreateBucketCommand({ Bucket: TEMPLATE_BUCKET }));
-    const clusterOutputs = await createClusterInfra(cf);
-    // ECS places tasks only on registered container instances: the cluster's EC2 host.
-    await ecs.send(
-      new RegisterContainerInstanceCommand({
-        cluster: ECS_CLUSTER,
-        instanceIdentityDocument: JSON.stringify({ instanceId: clusterOutputs.HostInstanceId }),
-      }),
-    );
+    const clusterOutputs = await createClusterInfra(cf, ecs, REGION);
 
     const t = await startTestDeployer({
       env: {
@@ -143,26 +136,11 @@ export async function startMotoWorld(): Promise<MotoWorld | null> {
       }
     });
 
-    // The RDS host's root secret, in the format the cluster's Terraform writes: the harness's Postgres.
-    const server = new URL(t.database.serverUrl);
-    const rdsServerUrl = `${server.protocol}//${server.username}:${server.password}@${server.host}/postgres`;
-    await secrets.send(
-      new CreateSecretCommand({
-        Name: ROOT_SECRET,
-        SecretString: JSON.stringify({
-          dbuser: decodeURIComponent(server.username),
-          dbpass: decodeURIComponent(server.password),
-          dbhost: server.hostname,
-          dbport: Number(server.port || 5432),
-          dbname: 'postgres',
-          dburl: rdsServerUrl,
-        }),
-      }),
-    );
+    const rdsServerUrl = await createRootSecret(secrets, t.database.serverUrl);
 
     const put = await t.client.PUT('/v1/clusters/{cluster}', {
       params: { path: { cluster: CLUSTER } },
-      body: clusterDocument(clusterOutputs, environment) as never,
+      body: clusterDocument(clusterOutputs, environment, { name: CLUSTER, account: ACCOUNT, region: REGION }) as never,
     });
     if (put.error) throw new Error(`PUT /v1/clusters/${CLUSTER}: ${JSON.stringify(put.error)}`);
 
@@ -221,23 +199,54 @@ export async function describeStack(cf: CloudFormationClient, stackName: string)
   return stack!;
 }
 
-/** The cluster document the test registers: moto's resources, the Postgres host behind the root secret. */
-function clusterDocument(out: Record<string, string>, environment: string) {
+/**
+ * The RDS host's root secret, in the format the cluster's Terraform writes: the harness's Postgres
+ * (`serverUrl`). Returns the server's URL with the `postgres` database.
+ */
+export async function createRootSecret(secrets: SecretsManagerClient, serverUrl: string): Promise<string> {
+  const server = new URL(serverUrl);
+  const rdsServerUrl = `${server.protocol}//${server.username}:${server.password}@${server.host}/postgres`;
+  await secrets.send(
+    new CreateSecretCommand({
+      Name: ROOT_SECRET,
+      SecretString: JSON.stringify({
+        dbuser: decodeURIComponent(server.username),
+        dbpass: decodeURIComponent(server.password),
+        dbhost: server.hostname,
+        dbport: Number(server.port || 5432),
+        dbname: 'postgres',
+        dburl: rdsServerUrl,
+      }),
+    }),
+  );
+  return rdsServerUrl;
+}
+
+/**
+ * The cluster document a test registers: moto's resources (the outputs of createClusterInfra), the
+ * Postgres host behind the root secret, and the deployer role of `account` (or `roleArn`).
+ */
+export function clusterDocument(
+  out: Record<string, string>,
+  environment: string,
+  cluster: { name: string; account: string; region: string; roleArn?: string },
+) {
+  const { account, region } = cluster;
   return {
-    name: CLUSTER,
+    name: cluster.name,
     aws: {
-      awsAccount: ACCOUNT,
-      awsRegion: REGION,
+      awsAccount: account,
+      awsRegion: region,
       vpcId: out.VpcId,
       globalNamespace: 'motoworld',
-      o5Deployer: { assumeRoleArn: `arn:aws:iam::${ACCOUNT}:role/o5-deployer` },
+      o5Deployer: { assumeRoleArn: cluster.roleArn ?? `arn:aws:iam::${account}:role/o5-deployer` },
       albIngress: { listenerArn: out.ListenerArn, securityGroupId: out.AlbSecurityGroup },
       o5Sidecar: { imageVersion: 'v1.20.0' },
-      eventBridge: { eventBusArn: `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/dev` },
+      eventBridge: { eventBusArn: `arn:aws:events:${region}:${account}:event-bus/dev` },
       ecsCluster: {
         clusterName: ECS_CLUSTER,
         taskExecutionRole: out.TaskExecutionRoleArn,
-        defaultRegistry: `${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com`,
+        defaultRegistry: `${account}.dkr.ecr.${region}.amazonaws.com`,
         subnetIds: [out.SubnetA, out.SubnetB],
       },
       rdsHosts: [
@@ -260,13 +269,13 @@ function clusterDocument(out: Record<string, string>, environment: string) {
   };
 }
 
-const CLUSTER_INFRA_TEMPLATE = {
+const clusterInfraTemplate = (region: string) => ({
   AWSTemplateFormatVersion: '2010-09-09',
   Description: 'What the cluster provides to every application stack',
   Resources: {
     Vpc: { Type: 'AWS::EC2::VPC', Properties: { CidrBlock: '10.0.0.0/16' } },
-    SubnetA: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.0.1.0/24', AvailabilityZone: 'us-east-1a' } },
-    SubnetB: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.0.2.0/24', AvailabilityZone: 'us-east-1b' } },
+    SubnetA: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.0.1.0/24', AvailabilityZone: `${region}a` } },
+    SubnetB: { Type: 'AWS::EC2::Subnet', Properties: { VpcId: { Ref: 'Vpc' }, CidrBlock: '10.0.2.0/24', AvailabilityZone: `${region}b` } },
     AlbSecurityGroup: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'load balancer', VpcId: { Ref: 'Vpc' } } },
     DbClientSecurityGroup: { Type: 'AWS::EC2::SecurityGroup', Properties: { GroupDescription: 'database clients', VpcId: { Ref: 'Vpc' } } },
     Alb: {
@@ -305,17 +314,26 @@ const CLUSTER_INFRA_TEMPLATE = {
     HostInstanceId: { Value: { Ref: 'Host' } },
     TaskExecutionRoleArn: { Value: { 'Fn::GetAtt': ['TaskExecutionRole', 'Arn'] } },
   },
-};
+});
 
-async function createClusterInfra(cf: CloudFormationClient): Promise<Record<string, string>> {
+/**
+ * The cluster's shared infrastructure as a stack of its own (in the account and region of the
+ * clients), and its EC2 host registered in the ECS cluster; returns the stack's outputs.
+ */
+export async function createClusterInfra(cf: CloudFormationClient, ecs: ECSClient, region: string): Promise<Record<string, string>> {
   const StackName = 'dev-cluster-infra';
-  await cf.send(new CreateStackCommand({ StackName, TemplateBody: JSON.stringify(CLUSTER_INFRA_TEMPLATE), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
+  await cf.send(new CreateStackCommand({ StackName, TemplateBody: JSON.stringify(clusterInfraTemplate(region)), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
   const deadline = Date.now() + 20_000;
   for (;;) {
     const stack = await describeStack(cf, StackName);
     if (!stack.StackStatus?.endsWith('_IN_PROGRESS')) {
       if (stack.StackStatus !== 'CREATE_COMPLETE') throw new Error(`cluster infra: ${stack.StackStatus} ${stack.StackStatusReason ?? ''}`);
-      return outputsOf(stack);
+      const outputs = outputsOf(stack);
+      // ECS places tasks only on registered container instances: the cluster's EC2 host.
+      await ecs.send(
+        new RegisterContainerInstanceCommand({ cluster: ECS_CLUSTER, instanceIdentityDocument: JSON.stringify({ instanceId: outputs.HostInstanceId }) }),
+      );
+      return outputs;
     }
     if (Date.now() > deadline) throw new Error(`cluster infra still ${stack.StackStatus}`);
     await new Promise((resolve) => setTimeout(resolve, 100));

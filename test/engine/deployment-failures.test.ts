@@ -83,7 +83,7 @@ describe('deployment failures', () => {
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/^Step CF\.ImportPlan: Stack demo-imported rolled back \(IMPORT_ROLLBACK_COMPLETE\)/);
     const stackId = await stackIdOf();
-    expect((await t.deployer.services.infra.describeStack('demo-imported'))!.status).toBe('IMPORT_ROLLBACK_COMPLETE');
+    expect((await t.describeStack('demo-imported'))!.status).toBe('IMPORT_ROLLBACK_COMPLETE');
 
     const next = await waitFor(t.client, (await deploy(t.client, { version: 'i2', applicationYaml: app })).id);
     expect(next.status).toBe('DONE');

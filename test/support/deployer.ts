@@ -9,7 +9,9 @@
  */
 import { createDeployerClient, type DeployerClient } from '../../sdk/client.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
-import type { InfraPort } from '../../server/infra/port.ts';
+import type { AwsTarget } from '../../server/domain/spec/aws-target.ts';
+import type { InfraProvider, StackDescription } from '../../server/infra/port.ts';
+import { ACCOUNT_ID as SIMULATED_ACCOUNT_ID } from '../../server/infra/simulated/template.ts';
 import { createLogger } from '../../server/logger.ts';
 import { startDeployer, type RunningDeployer } from '../../server/start.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -24,11 +26,16 @@ export interface TestDeployer {
   clientWith(token?: string): DeployerClient;
   /** Raw request to the app, for what the SDK cannot send (YAML bodies, bad JSON). */
   request(path: string, init?: RequestInit): Promise<Response>;
+  /** The simulated cloud's view of a stack, read as a test would read AWS (null when absent). */
+  describeStack(stackName: string): Promise<StackDescription | null>;
   stop(): Promise<void>;
 }
 
+/** The simulator keeps one cloud; a reader in its made-up account sees every stack of it. */
+const SIMULATED_READER: AwsTarget = { cluster: 'test-reader', account: SIMULATED_ACCOUNT_ID, region: 'us-east-1' };
+
 export async function startTestDeployer(
-  options: { env?: Record<string, string>; infra?: (deps: { sql: RunningDeployer['services']['sql']; config: Config }) => InfraPort } = {},
+  options: { env?: Record<string, string>; infra?: (deps: { sql: RunningDeployer['services']['sql']; config: Config }) => InfraProvider } = {},
 ): Promise<TestDeployer> {
   const database = await createTestDatabase();
   const config = loadConfig({
@@ -49,6 +56,7 @@ export async function startTestDeployer(
     client: clientWith(config.apiTokens[0]?.token),
     clientWith,
     request: (path, init) => Promise.resolve(deployer.app.fetch(new Request(`http://deployer.test${path}`, init))),
+    describeStack: (stackName) => deployer.services.infra.forCluster(SIMULATED_READER, 'test-reader').describeStack(stackName),
     async stop() {
       await deployer.stop();
       await database.drop();

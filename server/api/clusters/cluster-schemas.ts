@@ -1,6 +1,7 @@
 /** Shapes of clusters in the API, shared by the cluster routes. */
 import { z } from '@hono/zod-openapi';
 import { clusterConfigSchema, clusterDocumentSchema, clusterOverrideSchema } from '../../domain/config/cluster.ts';
+import type { AwsIdentity } from '../../domain/spec/index.ts';
 import type { EntityRow } from '../../engine/entities.ts';
 
 export const exampleClusterDocument = {
@@ -47,6 +48,29 @@ export const clusterDocumentBody = clusterDocumentSchema.openapi('ClusterDocumen
   example: exampleClusterDocument,
 });
 
+const awsIdentitySchema = z
+  .object({
+    account: z.string(),
+    arn: z.string().openapi({ example: 'arn:aws:sts::111122223333:assumed-role/o5-deployer/o5-deploy-7d0c3b1e-2f4a-4c1e-9d7b-3c5e8a9b0f12' }),
+    region: z.string(),
+    roleArn: z.string().nullable(),
+    sessionName: z.string().nullable(),
+  })
+  .openapi('AwsIdentity', { description: 'Who a deployment acted as on AWS (STS GetCallerIdentity), after it was checked against the cluster\'s account.' });
+
+const deployerAccessSchema = z
+  .object({
+    account: z.string().openapi({ description: 'The account every deployment on this cluster must act in (checked before anything is touched).' }),
+    region: z.string().openapi({ description: 'The region every AWS call of those deployments goes to.' }),
+    roleArn: z.string().nullable().openapi({ description: 'The deployer role assumed for those calls (null: the deployer\'s own credentials).' }),
+    lastVerified: z
+      .object({ deploymentId: z.string(), startedAt: z.string().nullable(), identity: awsIdentitySchema })
+      .nullable()
+      .optional()
+      .openapi({ description: 'The latest deployment on this cluster whose identity was checked, and who it acted as (GET of one cluster only).' }),
+  })
+  .openapi('ClusterDeployerAccess');
+
 export const clusterSchema = z
   .object({
     id: z.string().uuid(),
@@ -57,6 +81,7 @@ export const clusterSchema = z
     overrides: z.array(clusterOverrideSchema.extend({ value: z.string() })).openapi({ description: 'Overrides in force.' }),
     config: clusterConfigSchema.nullable().openapi({ description: 'The effective config: base with overrides applied.' }),
     environments: z.array(z.string()).openapi({ description: 'Names of the environments in this cluster.' }),
+    deployerAccess: deployerAccessSchema.nullable().openapi({ description: 'Where deployments on this cluster act on AWS: account, region and role (from the effective config).' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -68,7 +93,14 @@ export const clusterParams = z.object({
   cluster: z.string().min(1).openapi({ param: { name: 'cluster', in: 'path' }, example: 'prod', description: 'Cluster name (or id).' }),
 });
 
-export function toClusterResponse(row: EntityRow<'cluster'>, environments: string[]): ClusterResponse {
+export interface LastVerifiedAccess {
+  deploymentId: string;
+  startedAt: string | null;
+  identity: AwsIdentity;
+}
+
+export function toClusterResponse(row: EntityRow<'cluster'>, environments: string[], lastVerified?: LastVerifiedAccess | null): ClusterResponse {
+  const aws = row.data.config?.aws;
   return {
     id: row.id,
     name: row.data.name,
@@ -78,6 +110,14 @@ export function toClusterResponse(row: EntityRow<'cluster'>, environments: strin
     overrides: row.data.overrides.map((o) => ({ key: o.key as 'sidecarImageVersion', value: o.value! })),
     config: row.data.config,
     environments,
+    deployerAccess: aws
+      ? {
+          account: aws.awsAccount,
+          region: aws.awsRegion,
+          roleArn: aws.o5Deployer.assumeRoleArn || null,
+          ...(lastVerified !== undefined ? { lastVerified } : {}),
+        }
+      : null,
     createdAt: new Date(row.createdAt).toISOString(),
     updatedAt: new Date(row.updatedAt).toISOString(),
   };

@@ -15,7 +15,7 @@ describe('what is live on a stack', () => {
   };
   /** The simulated stack itself, as the check: status, VersionTag and every DesiredCount*. */
   const simulated = async () => {
-    const stack = (await t.deployer.services.infra.describeStack('demo-shop'))!;
+    const stack = (await t.describeStack('demo-shop'))!;
     const runtimes = Object.entries(stack.parameters)
       .filter(([key]) => key.startsWith('DesiredCount'))
       .map(([key, value]) => ({ runtime: key.slice('DesiredCount'.length), desiredCount: Number(value) }));

@@ -10,7 +10,7 @@
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { DomainError } from '../errors.ts';
 import { buildPlan, type PlanStep } from '../plan/index.ts';
-import type { DeploymentSpec } from '../spec/index.ts';
+import type { AwsIdentity, DeploymentSpec } from '../spec/index.ts';
 import { transitionsOf, type AfterTransition, type EffectLabel, type Machine } from '../state-machine/machine.ts';
 import type { MachineEffect } from './catalogue.ts';
 import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP } from './jobs.ts';
@@ -68,6 +68,8 @@ export interface DeploymentData {
   source: DeploymentSource;
   /** The CloudFormation stack as the wait phase found it; null when there is none. */
   stack: StackSnapshot | null;
+  /** Who the deployment acts as on AWS, checked against its cluster's account in the wait phase. */
+  aws?: AwsIdentity;
   recoveries: StackRecovery[];
   steps: DeploymentStep[];
   error?: string;
@@ -100,7 +102,7 @@ export type DeploymentEvent = Timed &
     | { type: 'stack_wait' }
     | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
     | { type: 'stack_wait_failure'; error: string }
-    | { type: 'stack_available'; stack: StackSnapshot | null }
+    | { type: 'stack_available'; stack: StackSnapshot | null; aws?: AwsIdentity }
     | { type: 'run_steps'; steps: PlanStep[] }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput }
@@ -256,7 +258,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['WAITING'],
       on: 'stack_available',
       to: 'AVAILABLE',
-      mutate: (data, e) => ({ ...data, stack: e.stack }),
+      mutate: (data, e) => ({ ...data, stack: e.stack, ...(e.aws ? { aws: e.aws } : {}) }),
       // The plan is built here, from the spec and the stack as found. A plan that cannot be built
       // fails the deployment (o5 left it WAITING, retrying forever).
       emits: ['chain run_steps', 'chain error'],

@@ -11,6 +11,7 @@ import type { ClusterConfig } from '../config/cluster.ts';
 import type { EnvironmentConfig } from '../config/environment.ts';
 import { ValidationError, type FieldIssue } from '../errors.ts';
 import { buildTemplate, type CfnTemplate } from '../template/index.ts';
+import { awsTargetOf, templateBucketFor, type AwsTarget } from './aws-target.ts';
 import { buildPostgresSpecs, type PostgresSpec } from './database-specs.ts';
 import { resolveFlags, type DeploymentFlags, type ResolvedDeploymentFlags } from './flags.ts';
 import { resolveSpecParameters, type StackParameter } from './stack-parameters.ts';
@@ -31,6 +32,8 @@ export interface DeploymentSpec {
   environmentName: string;
   environmentId?: string;
   clusterName: string;
+  /** The account, region and deployer role every AWS call of the deployment uses. */
+  aws: AwsTarget;
   template: TemplateLocation;
   /** The ECS cluster that runs the services and migration tasks. */
   ecsCluster: string;
@@ -52,6 +55,7 @@ export interface BuildDeploymentSpecInput {
   cluster: ClusterConfig;
   environmentId?: string;
   flags?: DeploymentFlags;
+  /** The template bucket setting, `{region}` and `{account}` placeholders not yet replaced. */
   templateBucket?: string;
 }
 
@@ -74,6 +78,7 @@ export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: De
     throw new ValidationError(`Cannot deploy ${app.name} to ${env.fullName}: ${issues[0]!.path ? `${issues[0]!.path}: ` : ''}${issues[0]!.message}`, issues);
   }
 
+  const aws = awsTargetOf(cluster);
   const spec: DeploymentSpec = {
     deploymentId,
     appName: app.name,
@@ -81,7 +86,12 @@ export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: De
     environmentName: env.fullName,
     ...(input.environmentId ? { environmentId: input.environmentId } : {}),
     clusterName: cluster.name,
-    template: { bucket: input.templateBucket ?? null, key: templateKey(env.fullName, app.name, deploymentId), region: cluster.aws.awsRegion },
+    aws,
+    template: {
+      bucket: input.templateBucket ? templateBucketFor(input.templateBucket, aws) : null,
+      key: templateKey(env.fullName, app.name, deploymentId),
+      region: aws.region,
+    },
     ecsCluster: cluster.aws.ecsCluster.clusterName,
     cfStackName: `${env.fullName}-${app.name}`,
     flags: resolveFlags(input.flags, app),

@@ -4,3 +4,4 @@ export { fullDatabaseName, type AuroraConnection, type PostgresSpec } from './da
 export { deploymentFlagsSchema, FLAG_NAMES, resolveFlags, type DeploymentFlags, type ResolvedDeploymentFlags } from './flags.ts';
 export { needsFreePriorities, PRIORITY_RANGES, resolveStackParameters, type ApplyContext } from './priorities.ts';
 export { wellKnownValues, type StackParameter } from './stack-parameters.ts';
+export { awsLogFields, awsTargetOf, templateBucketFor, TEMPLATE_BUCKET_PLACEHOLDERS, unknownTemplateBucketPlaceholder, type AwsIdentity, type AwsTarget } from './aws-target.ts';

@@ -117,6 +117,12 @@ describe.skipIf(REAL_CONFIGS_MISSING !== undefined)('buildDeploymentSpec', () =>
     expect(value('DatabaseParamMainDbName')).toBe('test_env_o5test_o5test');
   });
 
+  it('names the account, region and deployer role of the cluster, and puts them in the template bucket', () => {
+    const { spec } = specFor({ templateBucket: 'o5-templates-{account}-{region}' });
+    expect(spec.aws).toEqual({ cluster: 'test-cluster', account: '123456789012', region: 'us-east-1', roleArn: 'arn:aws:iam::123456789012:role/o5-deployer' });
+    expect(spec.template).toMatchObject({ bucket: 'o5-templates-123456789012-us-east-1', region: 'us-east-1' });
+  });
+
   it('names the template key after the deployment, so the spec is the same when built again', () => {
     expect(specFor()).toEqual(specFor());
     expect(specFor().spec.template.key).toBe(`test-env/o5deploy/${DEPLOYMENT_ID}.json`);

@@ -16,6 +16,7 @@ import type { EnvironmentData } from '../../domain/machines/environment.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
 import { buildDeploymentSpec, type DeploymentFlags } from '../../domain/spec/index.ts';
+import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
 import { readEntity, readEntityByName, type EntityState } from '../entities.ts';
@@ -110,8 +111,10 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     flags: request.flags,
     templateBucket: config.aws.templateBucket,
   });
-  // Before the transaction, and safe to repeat: the key is derived from the deployment.
-  const { url: templateUrl } = await infra.storeTemplate({ key: spec.template.key, body: JSON.stringify(template) });
+  // Before the transaction, and safe to repeat: the key is derived from the deployment. In the
+  // cluster's account and region; in a wrong account nothing is stored, and the wait phase says why.
+  const clusterInfra = infra.forCluster(spec.aws, deploymentId);
+  const { url: templateUrl } = await storeTemplateInClusterAccount(clusterInfra, { key: spec.template.key, body: JSON.stringify(template) });
 
   const deployment = await engine.transaction((tx, applied) =>
     engine.store.apply(

@@ -7,7 +7,9 @@ import { derivedEventId } from '../../domain/ids.ts';
 import { CANCEL_TOKEN_LABEL, decideStackWait, onDescribeFailure, onRepairFailure, type ProviderFailure } from '../../domain/decisions/stack-wait.ts';
 import type { FoundStack } from '../../domain/cloudformation/found-stack.ts';
 import { JOB_STACK_WAIT } from '../../domain/machines/jobs.ts';
+import { awsLogFields } from '../../domain/spec/index.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
+import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
 import { readEntity } from '../entities.ts';
@@ -20,19 +22,24 @@ export function providerFailure(err: unknown): ProviderFailure {
 }
 
 export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof JOB_STACK_WAIT>): Promise<StackWaitSettlement> {
-  const { sql, infra, config, logger } = engine.deps;
+  const { sql, config, logger } = engine.deps;
   const deployment = await readEntity(sql, 'deployment', job.data.deploymentId);
   if (!deployment || deployment.status !== 'WAITING') return { kind: 'finish' }; // finished or terminated meanwhile
   const { data } = deployment;
   const spec = data.spec!;
   const stackName = spec.cfStackName;
-  const log = logger.child({ deploymentId: data.deploymentId, stackId: data.stackId, stack: stackName, phase: 'wait' });
+  const infra = clusterInfraOf(engine.deps.infra, data);
+  const log = logger.child({ deploymentId: data.deploymentId, stackId: data.stackId, stack: stackName, phase: 'wait', ...awsLogFields(infra.target) });
   const poll = job.data.poll ?? 0;
   const next = (after: number): StackWaitSettlement => ({ kind: 'poll', after, data: { deploymentId: data.deploymentId, poll: poll + 1 } });
   const fail = (error: string): StackWaitSettlement => ({
     kind: 'finish',
     apply: { machine: 'deployment', id: data.deploymentId, event: { type: 'stack_wait_failure', error }, eventId: derivedEventId(data.deploymentId, 'stack_wait_failure') },
   });
+
+  // Before anything is touched: the cluster's account, or nothing (a transient failure retries the job).
+  const account = await infra.checkAccount();
+  if (!account.ok) return fail(account.error);
 
   let stack: FoundStack | null;
   try {
@@ -56,7 +63,7 @@ export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof 
     case 'available':
       return {
         kind: 'finish',
-        apply: { machine: 'deployment', id: data.deploymentId, event: { type: 'stack_available', stack: decision.stack }, eventId: derivedEventId(data.deploymentId, 'stack_available') },
+        apply: { machine: 'deployment', id: data.deploymentId, event: { type: 'stack_available', stack: decision.stack, aws: account.identity }, eventId: derivedEventId(data.deploymentId, 'stack_available') },
       };
     case 'fail':
       return fail(decision.error);

@@ -8,7 +8,9 @@ import { deadlineError, onStepError, onStepProgress, stepAction, type StepProgre
 import { derivedEventId } from '../../domain/ids.ts';
 import { stepNamed } from '../../domain/machines/deployment-steps.ts';
 import { JOB_STEP } from '../../domain/machines/jobs.ts';
+import { awsLogFields } from '../../domain/spec/index.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
+import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
 import { readEntity } from '../entities.ts';
@@ -57,14 +59,15 @@ function unlessGivenUp<T>(call: Promise<T>, signal: AbortSignal | undefined): Pr
 }
 
 export async function handleStepJob(engine: Engine, { data: job, signal }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
-  const { sql, infra, config, logger, metrics } = engine.deps;
+  const { sql, config, logger, metrics } = engine.deps;
   const deployment = await readEntity(sql, 'deployment', job.deploymentId);
   if (!deployment) return { kind: 'finish' };
   const step = stepNamed(deployment.data.steps, job.step);
   // Only an ACTIVE step of a running (or since terminated) deployment has work left.
   if (!step || step.status !== 'ACTIVE' || (deployment.status !== 'RUNNING' && deployment.status !== 'TERMINATED')) return { kind: 'finish' };
 
-  const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type });
+  const infra = clusterInfraOf(engine.deps.infra, deployment.data);
+  const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type, ...awsLogFields(infra.target) });
   const ctx: StepContext = {
     deployment: deployment.data,
     step,

@@ -1,12 +1,15 @@
 /**
- * What every part of the AWS infra shares: the SDK clients, built once, and the call wrapper that
- * retries throttling and turns failures into InfraError.
+ * What every part of the AWS infra shares: the SDK clients, built once per port (one region, one
+ * set of credentials), and the call wrapper that retries throttling and turns failures into
+ * InfraError. Every client counts its calls through `onCall` (see aws-call-metrics.ts).
  */
 import { CloudFormationClient, type CloudFormationClientConfig } from '@aws-sdk/client-cloudformation';
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import { countCalls, type AwsCallListener } from './aws-call-metrics.ts';
 import { DEFAULT_RETRY_POLICY, callAws, type RetryPolicy } from './errors.ts';
 
 export interface AwsInfraOptions {
@@ -29,6 +32,8 @@ export interface AwsInfraOptions {
   maxAttempts?: number;
   /** TLS to the RDS hosts; `prefer` (the default) uses TLS when the server offers it. */
   databaseSsl?: 'prefer' | 'require' | 'disable';
+  /** Hears of every SDK call the port's clients make, once it has ended. */
+  onCall?: AwsCallListener;
 }
 
 export interface AwsClients {
@@ -37,6 +42,7 @@ export interface AwsClients {
   elb: ElasticLoadBalancingV2Client;
   s3: S3Client;
   secretsManager: SecretsManagerClient;
+  sts: STSClient;
 }
 
 export interface AwsContext {
@@ -62,7 +68,11 @@ export function createAwsContext(options: AwsInfraOptions): AwsContext {
     // Emulators answer on one host name, so buckets go in the path, not in the host name.
     s3: new S3Client({ ...config, forcePathStyle: Boolean(options.endpoint) }),
     secretsManager: new SecretsManagerClient(config),
+    sts: new STSClient(config),
   };
+  if (options.onCall) {
+    for (const client of Object.values(clients)) countCalls(client, options.region, options.onCall);
+  }
   const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...options.retry };
   return {
     options,

@@ -1,46 +1,17 @@
 /**
  * The infra port on real AWS (or anything that speaks its APIs, such as moto): each call is one
- * small module's job; this file only wires them to the port.
+ * small module's job; aws-port.ts wires them to the port, provider.ts makes one port per cluster
+ * and deployment.
  */
 import type { InfraPort } from '../port.ts';
-import * as changeSets from './change-sets.ts';
-import { createAwsContext, destroyClients, type AwsInfraOptions } from './context.ts';
-import * as databases from './databases.ts';
-import { listenerRulePriorities } from './listener-rules.ts';
-import * as stacks from './stacks.ts';
-import * as tasks from './tasks.ts';
-import { storeTemplate } from './templates-s3.ts';
+import { portOf } from './aws-port.ts';
+import { createAwsContext, type AwsInfraOptions } from './context.ts';
 
 export type { AwsInfraOptions } from './context.ts';
 export type { RetryPolicy } from './errors.ts';
+export { createAwsInfraProvider, type AwsInfraProviderOptions } from './provider.ts';
 
+/** One port: clients in one region with one set of credentials (aws/provider.ts makes one per cluster). */
 export function createAwsInfra(options: AwsInfraOptions): InfraPort {
-  const ctx = createAwsContext(options);
-  return {
-    kind: 'aws',
-    storeTemplate: (input) => storeTemplate(ctx, input),
-
-    describeStack: (stackName) => stacks.describeStack(ctx, stackName),
-    createEmptyStack: (input) => stacks.createEmptyStack(ctx, input),
-    updateStack: (input) => stacks.updateStack(ctx, input),
-    scaleStack: (input) => stacks.scaleStack(ctx, input),
-    cancelStackUpdate: (input) => stacks.cancelStackUpdate(ctx, input),
-    continueUpdateRollback: (input) => stacks.continueUpdateRollback(ctx, input),
-    deleteStack: (input) => stacks.deleteStack(ctx, input),
-
-    createImportChangeSet: (input) => changeSets.createImportChangeSet(ctx, input),
-    describeChangeSet: (input) => changeSets.describeChangeSet(ctx, input),
-    executeChangeSet: (input) => changeSets.executeChangeSet(ctx, input),
-
-    listenerRulePriorities: (listenerArn) => listenerRulePriorities(ctx, listenerArn),
-
-    runTask: (input) => tasks.runTask(ctx, input),
-    describeTask: (input) => tasks.describeTask(ctx, input),
-
-    upsertDatabase: (input) => databases.upsertDatabase(ctx, input),
-    cleanupDatabase: (input) => databases.cleanupDatabase(ctx, input),
-    destroyDatabase: (input) => databases.destroyDatabase(ctx, input),
-
-    close: async () => destroyClients(ctx.clients),
-  };
+  return portOf(createAwsContext(options));
 }

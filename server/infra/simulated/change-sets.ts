@@ -16,7 +16,7 @@ import { durationOf } from './context.ts';
 import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
-import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs } from './template.ts';
+import { parseTemplate, resolveParameters, stackOutputs } from './template.ts';
 import { readTemplate } from './template-storage.ts';
 import type { SimQueries } from './store.ts';
 
@@ -55,7 +55,7 @@ export async function createImportChangeSet(
     await tx.insert(simChangeSets).values({
       stackName: input.stackName,
       name: input.changeSetName,
-      changeSetId: `arn:aws:cloudformation:${ctx.region}:${ACCOUNT_ID}:changeSet/${input.changeSetName}/${randomUUID()}`,
+      changeSetId: `arn:aws:cloudformation:${ctx.region}:${ctx.account}:changeSet/${input.changeSetName}/${randomUUID()}`,
       clientToken: input.clientToken,
       templateBody,
       templateUrl: input.templateUrl,
@@ -108,6 +108,7 @@ export async function executeChangeSet(
     const outputs = stackOutputs(template, {
       stackName: input.stackName,
       region: ctx.region,
+      account: ctx.account,
       parameters: row.parameters,
       previousOutputs: view.content.outputs,
       changed: true,

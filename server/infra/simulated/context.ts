@@ -4,6 +4,8 @@ import type { SimDb } from './store.ts';
 export interface SimContext {
   db: SimDb;
   region: string;
+  /** The account in the ARNs made up: the cluster's. */
+  account: string;
   /** How long an operation takes when no `latencyMs` fault says otherwise. */
   latencyMs: number;
   /** Milliseconds since the epoch; injectable so tests move time instead of sleeping. */

@@ -12,6 +12,7 @@ import * as databases from './databases.ts';
 import { strikeCallDelay, type FaultTarget } from './faults.ts';
 import * as stacks from './stacks.ts';
 import { simulatorDb } from './store.ts';
+import { ACCOUNT_ID } from './template.ts';
 import * as tasks from './tasks.ts';
 import { storeTemplate } from './template-storage.ts';
 
@@ -25,6 +26,8 @@ export interface SimulatedInfraOptions {
   latencyMs?: number;
   /** Region in the ARNs and URLs made up. Default `us-east-1`. */
   region?: string;
+  /** Account in the ARNs made up. Default `000000000000`. */
+  account?: string;
   /** A Postgres standing in as every RDS host: database steps run real SQL there. Default: only recorded. */
   databaseUrl?: string;
   /** The clock, ms since the epoch. Default `Date.now`. */
@@ -36,6 +39,7 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
   const ctx: databases.DatabaseContext = {
     db: simulatorDb(options.sql),
     region: options.region ?? 'us-east-1',
+    account: options.account ?? ACCOUNT_ID,
     latencyMs: options.latencyMs ?? 0,
     now: options.now ?? Date.now,
     closed: closing.signal,

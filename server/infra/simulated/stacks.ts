@@ -19,7 +19,7 @@ import {
   requireStack,
 } from './stack-operations.ts';
 import { describeView, headerColumns, isDeleted, operationProgress, viewStackStatus, type StackView } from './stack-view.ts';
-import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
+import { parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
 import { readTemplate } from './template-storage.ts';
 import type { SimTx } from './store.ts';
 
@@ -49,7 +49,7 @@ export async function createEmptyStack(ctx: SimContext, input: { stackName: stri
     const placeholder = { templateBody: emptyStackTemplate(), templateUrl: null, parameters: {}, outputs: {} };
     await beginOperation(tx, ctx, {
       stackName,
-      stackId: `arn:aws:cloudformation:${ctx.region}:${ACCOUNT_ID}:stack/${stackName}/${randomUUID()}`,
+      stackId: `arn:aws:cloudformation:${ctx.region}:${ctx.account}:stack/${stackName}/${randomUUID()}`,
       createdAt: new Date(ctx.now()),
       before: placeholder,
       operation: 'create',
@@ -139,6 +139,7 @@ async function changeStack(tx: SimTx, ctx: SimContext, view: StackView, faults: 
   const outputs = stackOutputs(change.template, {
     stackName,
     region: ctx.region,
+    account: ctx.account,
     parameters: change.parameters,
     previousOutputs: current.outputs,
     changed: templateChanged || !sameValues(withoutDesiredCounts(change.parameters), withoutDesiredCounts(current.parameters)),

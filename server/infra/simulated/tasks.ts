@@ -13,7 +13,6 @@ import { durationOf } from './context.ts';
 import { faultNote, liveFaults, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
 import { lockResource } from './store.ts';
-import { ACCOUNT_ID } from './template.ts';
 
 const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
 
@@ -67,7 +66,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
     const stoppedReason = strikes.outcome
       ? `${fault?.kind === 'fail' ? PULL_FAILURE : EXITED} ${faultNote(strikes.outcome)}`
       : null;
-    const taskArn = `arn:aws:ecs:${ctx.region}:${ACCOUNT_ID}:task/${clusterName(input.cluster)}/${randomBytes(16).toString('hex')}`;
+    const taskArn = `arn:aws:ecs:${ctx.region}:${ctx.account}:task/${clusterName(input.cluster)}/${randomBytes(16).toString('hex')}`;
     await tx.insert(simTasks).values({
       taskArn,
       cluster: input.cluster,

@@ -4,6 +4,7 @@ import { parseTemplate, resolveParameters, stackOutputs, type OutputContext } fr
 const context: OutputContext = {
   stackName: 'dev-shop',
   region: 'eu-west-1',
+  account: '000000000000',
   parameters: { EnvName: 'dev' },
   previousOutputs: {},
   changed: true,

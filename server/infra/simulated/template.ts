@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { resolveValue } from '../../domain/cloudformation/import-template.ts';
 import { InfraError } from '../port.ts';
 
+/** The account of a simulated infra made without one (tests of the simulator alone). */
 export const ACCOUNT_ID = '000000000000';
 
 interface TemplateResource {
@@ -63,6 +64,7 @@ export function resolveParameters(template: Template, given: Record<string, stri
 export interface OutputContext {
   stackName: string;
   region: string;
+  account: string;
   parameters: Record<string, string>;
   /** The outputs before this operation, so unchanged task definitions keep their revision. */
   previousOutputs: Record<string, string>;
@@ -123,7 +125,7 @@ function resourceValue(
       return taskDefinitionArn(outputName, physicalName(resource.Properties?.Family, fallbackName, context), context);
     default: {
       const [, service = 'unknown', kind = 'resource'] = (resource.Type ?? '').split('::');
-      return `arn:aws:${service.toLowerCase()}:${context.region}:${ACCOUNT_ID}:${kind.toLowerCase()}/${fallbackName}`;
+      return `arn:aws:${service.toLowerCase()}:${context.region}:${context.account}:${kind.toLowerCase()}/${fallbackName}`;
     }
   }
 }
@@ -135,7 +137,7 @@ function physicalName(raw: unknown, fallback: string, context: OutputContext): s
     ...context.parameters,
     'AWS::StackName': context.stackName,
     'AWS::Region': context.region,
-    'AWS::AccountId': ACCOUNT_ID,
+    'AWS::AccountId': context.account,
   };
   try {
     return resolveValue(raw, values, 'name');
@@ -147,12 +149,12 @@ function physicalName(raw: unknown, fallback: string, context: OutputContext): s
 /** Secrets Manager appends six characters to a secret's name in its ARN; here they are stable. */
 function secretArn(name: string, context: OutputContext): string {
   const suffix = createHash('sha1').update(`${context.stackName}:${name}`).digest('base64url').slice(0, 6);
-  return `arn:aws:secretsmanager:${context.region}:${ACCOUNT_ID}:secret:${name}-${suffix}`;
+  return `arn:aws:secretsmanager:${context.region}:${context.account}:secret:${name}-${suffix}`;
 }
 
 /** A task definition gets a new revision whenever the stack changes it, and keeps it otherwise. */
 function taskDefinitionArn(outputName: string, family: string, context: OutputContext): string {
-  const prefix = `arn:aws:ecs:${context.region}:${ACCOUNT_ID}:task-definition/${family}:`;
+  const prefix = `arn:aws:ecs:${context.region}:${context.account}:task-definition/${family}:`;
   const previous = context.previousOutputs[outputName];
   const previousRevision = previous?.startsWith(prefix) ? Number(previous.slice(prefix.length)) : 0;
   const revision = previousRevision > 0 && !context.changed ? previousRevision : previousRevision + 1;

@@ -1,0 +1,32 @@
+/**
+ * The simulated infra of many clusters: the same per-deployment ports as on AWS
+ * (server/infra/cluster-provider.ts), so the same code path runs, with the cluster's region and
+ * account in every ARN made up. There are no credentials; the identity is what AWS would answer:
+ * the account of the deployer role's ARN (the deployer's own made-up account without a role), so a
+ * cluster whose `awsAccount` does not match its role fails here as it would on AWS.
+ */
+import type { Logger } from '../../logger.ts';
+import { createInfraProvider, type CachingInfraProvider } from '../cluster-provider.ts';
+import { InfraError } from '../port.ts';
+import { createSimulatedInfra, type SimulatedInfraOptions } from './index.ts';
+import { ACCOUNT_ID } from './template.ts';
+import { templateUrl } from './template-storage.ts';
+
+const ROLE_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/;
+
+export function createSimulatedInfraProvider(options: Omit<SimulatedInfraOptions, 'region' | 'account'> & { logger?: Logger }): CachingInfraProvider {
+  return createInfraProvider({
+    kind: 'simulated',
+    logger: options.logger,
+    build: ({ target, sessionName }) => ({
+      port: createSimulatedInfra({ ...options, region: target.region, account: target.account }),
+      identify: async () => {
+        if (!target.roleArn) return { account: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/deployer` };
+        const role = ROLE_ARN.exec(target.roleArn);
+        if (!role) throw new InfraError('ValidationError', `${target.roleArn} is not a role ARN`);
+        return { account: role[1]!, arn: `arn:aws:sts::${role[1]}:assumed-role/${role[2]}/${sessionName}` };
+      },
+      templateUrl: (key) => templateUrl(target.region, key),
+    }),
+  });
+}
