@@ -11,7 +11,9 @@ export const eventSchema = z
     payload: z.record(z.string(), z.unknown()).openapi({ description: 'The event as applied.' }),
     cause: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'What caused it: a command, another event, a job.' }),
     status: z.string().openapi({ description: 'Status of the entity after the event.' }),
-    state: z.unknown().openapi({ description: 'Data of the entity after the event.' }),
+    state: z.unknown().openapi({
+      description: "Data of the entity after the event; a deployment's without its spec and template (GET /v1/deployments/{id} has those).",
+    }),
     createdAt: z.string(),
   })
   .openapi('Event');
@@ -19,18 +21,30 @@ export const eventSchema = z
 export const eventPageSchema = pageOf(eventSchema, 'EventPage');
 export type EventItem = z.infer<typeof eventSchema>;
 
-const isPosition = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/** A page's key: the sequence of its last event, within the entity. */
+const isSequenceKey = (v: unknown): v is { sequence: number } =>
+  typeof v === 'object' && v !== null && Number.isInteger((v as { sequence?: unknown }).sequence);
 
-/** Events of one entity, oldest first, paged by their global position. */
+/**
+ * The columns of an event row that an answer shows. A deployment's state after each event holds
+ * its spec (about 10 KB); answers leave it and the template's location out, so Postgres sends and
+ * Node parses the part that changes from event to event.
+ */
+export function eventColumns(sql: Sql, machine: string) {
+  const state = machine === 'deployment' ? sql`data - 'spec' - 'templateUrl' - 'requestHash' as data` : sql`data`;
+  return sql`position, event_id, sequence, type, payload, cause, status, ${state}, created_at`;
+}
+
+/** Events of one entity, oldest first, paged by their sequence (the entity's unique (entity_id, sequence) index). */
 export async function listEntityEvents(sql: Sql, machine: string, entityId: string, query: { limit: number; cursor?: string }) {
-  const after = decodeCursor(query.cursor, isPosition) ?? 0;
+  const after = decodeCursor(query.cursor, isSequenceKey)?.sequence ?? 0;
   const rows = await sql`
-    select position, event_id, sequence, type, payload, cause, status, data, created_at
+    select ${eventColumns(sql, machine)}
     from ${sql(`${machine}_events`)}
-    where entity_id = ${entityId} and position > ${after}
-    order by position
+    where entity_id = ${entityId} and sequence > ${after}
+    order by sequence
     limit ${query.limit + 1}`;
-  return page(rows, query.limit, toEventItem, (r) => Number(r.position));
+  return page(rows, query.limit, toEventItem, (r) => ({ sequence: r.sequence as number }));
 }
 
 export function toEventItem(r: Record<string, any>): EventItem {

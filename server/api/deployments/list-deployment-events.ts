@@ -20,7 +20,7 @@ import type { Sql } from 'postgres';
 import { TERMINAL_STATUSES } from '../../domain/machines/deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
-import { eventPageSchema, listEntityEvents, toEventItem } from '../events.ts';
+import { eventColumns, eventPageSchema, listEntityEvents, toEventItem } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentParams } from './deployment-schemas.ts';
@@ -107,7 +107,7 @@ interface EventRow {
 
 function eventsAfter(sql: Sql, deploymentId: string, after: number): Promise<EventRow[]> {
   return sql<EventRow[]>`
-    select position, event_id, sequence, type, payload, cause, status, data, created_at
+    select ${eventColumns(sql, 'deployment')}
     from deployment_events
     where entity_id = ${deploymentId} and position > ${after}
     order by position
