@@ -11,6 +11,7 @@ CREATE TABLE "github_deliveries" (
 	"origin" text NOT NULL,
 	"status" text NOT NULL,
 	"outcome" jsonb,
+	"note" text,
 	"received_by" text NOT NULL,
 	"received_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"handled_at" timestamp with time zone

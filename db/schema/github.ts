@@ -80,6 +80,8 @@ export const githubDeliveries = pgTable(
     status: text('status').notNull(),
     /** Per environment: the deployment requested, or why none was. */
     outcome: jsonb('outcome'),
+    /** Why the outcome is empty (no push targets, a duplicate). */
+    note: text('note'),
     receivedBy: text('received_by').notNull(),
     receivedAt: at('received_at').notNull().defaultNow(),
     handledAt: at('handled_at'),

@@ -47,8 +47,17 @@ const QUEUES = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT] as const;
  */
 export type StatusReporter = (deployment: { id: string; status: DeploymentStatus; data: DeploymentData }, reportedStatus: DeploymentStatus) => Promise<void>;
 
+/** A queue of another module (server/github/jobs.ts), added with addQueue() before start(). */
+export interface ModuleQueue {
+  name: string;
+  /** `stately`: one job waiting and one running at a time (a chain of scheduled checks). */
+  policy: 'standard' | 'stately';
+  handler: (data: any, signal: AbortSignal) => Promise<void>;
+}
+
 export class Engine {
   readonly store: StateStore;
+  private readonly moduleQueues: ModuleQueue[] = [];
   private readonly runners: JobRunner<any>[] = [];
   private notifications?: JobNotifications;
   private sweep: { stop(): Promise<void> } | undefined;
@@ -57,6 +66,11 @@ export class Engine {
   /** Adds a reporter of deployment status changes; call before start(). */
   addStatusReporter(reporter: StatusReporter): void {
     this.reporters.push(reporter);
+  }
+
+  /** Adds a queue run like the engine's own; call before start(). */
+  addQueue(queue: ModuleQueue): void {
+    this.moduleQueues.push(queue);
   }
 
   constructor(readonly deps: EngineDeps) {
@@ -121,9 +135,10 @@ export class Engine {
 
   async start(): Promise<void> {
     const { boss, config } = this.deps;
-    for (const queue of QUEUES) {
+    const queues = [...QUEUES.map((name) => ({ name, policy: 'standard' as const })), ...this.moduleQueues];
+    for (const { name: queue, policy } of queues) {
       const options = {
-        policy: 'standard' as const,
+        policy,
         notify: true,
         // Handlers only start operations and look at them; a handler that takes longer is stuck (a
         // hung connection, a simulated `hang`): its job fails and is tried again.
@@ -173,6 +188,7 @@ export class Engine {
       if (!deployment) return;
       for (const report of this.reporters) await report(deployment, job.status);
     });
+    for (const queue of this.moduleQueues) runner<object>(queue.name, queue.handler);
     // Nothing waits forever for a job that pg-boss gave up on or that was deleted (workers/sweep.ts).
     this.sweep = startSweep(this);
   }
