@@ -62,7 +62,8 @@ export async function storeDeploymentHistory(sql: Sql, sourceDeploymentId: strin
       insert into stack_events (event_id, entity_id, sequence, type, payload, cause, status, data, created_at)
       select gen_random_uuid(), s.id, e.sequence, e.type, e.payload, e.cause, e.status, e.data, e.created_at
       from stacks s cross join stack_events e
-      where e.entity_id = ${source.stack_id} and s.id <> ${source.stack_id}
+      where e.entity_id = ${source.stack_id} and s.id in (select stack_id from history)
+        and not exists (select 1 from stack_events mine where mine.entity_id = s.id)
       order by s.id, e.sequence`;
   });
   // The planner's statistics, as autovacuum would have them after such a history.

@@ -29,7 +29,17 @@ export interface SimulatedInfraOptions {
   now?: () => number;
 }
 
-export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort {
+/**
+ * AWS API calls made so far, as AWS would count them: reads (describe, list) and writes (create,
+ * update, run, store...). Database steps are SQL on the RDS host, not AWS calls. `npm run bench`
+ * reports them per deployment and per second.
+ */
+export interface AwsCallCounts {
+  reads: number;
+  writes: number;
+}
+
+export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort & { awsCalls: AwsCallCounts } {
   const closing = new AbortController();
   const ctx: databases.DatabaseContext = {
     db: simulatorDb(options.sql),
@@ -39,26 +49,36 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     closed: closing.signal,
     ...(options.databaseUrl ? { rdsHost: databases.rdsHostFromUrl(options.databaseUrl) } : {}),
   };
+  const awsCalls: AwsCallCounts = { reads: 0, writes: 0 };
+  const read = <A extends unknown[], R>(call: (...args: A) => R) => (...args: A): R => {
+    awsCalls.reads++;
+    return call(...args);
+  };
+  const write = <A extends unknown[], R>(call: (...args: A) => R) => (...args: A): R => {
+    awsCalls.writes++;
+    return call(...args);
+  };
   return {
     kind: 'simulated',
-    storeTemplate: (input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) }),
+    awsCalls,
+    storeTemplate: write((input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) })),
 
-    describeStack: (stackName) => stacks.describeStack(ctx, stackName),
-    createEmptyStack: (input) => stacks.createEmptyStack(ctx, input),
-    updateStack: (input) => stacks.updateStack(ctx, input),
-    scaleStack: (input) => stacks.scaleStack(ctx, input),
-    cancelStackUpdate: (input) => stacks.cancelStackUpdate(ctx, input),
-    continueUpdateRollback: (input) => stacks.continueUpdateRollback(ctx, input),
-    deleteStack: (input) => stacks.deleteStack(ctx, input),
+    describeStack: read((stackName) => stacks.describeStack(ctx, stackName)),
+    createEmptyStack: write((input) => stacks.createEmptyStack(ctx, input)),
+    updateStack: write((input) => stacks.updateStack(ctx, input)),
+    scaleStack: write((input) => stacks.scaleStack(ctx, input)),
+    cancelStackUpdate: write((input) => stacks.cancelStackUpdate(ctx, input)),
+    continueUpdateRollback: write((input) => stacks.continueUpdateRollback(ctx, input)),
+    deleteStack: write((input) => stacks.deleteStack(ctx, input)),
 
-    createImportChangeSet: (input) => changeSets.createImportChangeSet(ctx, input),
-    describeChangeSet: (input) => changeSets.describeChangeSet(ctx, input),
-    executeChangeSet: (input) => changeSets.executeChangeSet(ctx, input),
+    createImportChangeSet: write((input) => changeSets.createImportChangeSet(ctx, input)),
+    describeChangeSet: read((input) => changeSets.describeChangeSet(ctx, input)),
+    executeChangeSet: write((input) => changeSets.executeChangeSet(ctx, input)),
 
-    listenerRulePriorities: (listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn),
+    listenerRulePriorities: read((listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn)),
 
-    runTask: (input) => tasks.runTask(ctx, input),
-    describeTask: (input) => tasks.describeTask(ctx, input),
+    runTask: write((input) => tasks.runTask(ctx, input)),
+    describeTask: read((input) => tasks.describeTask(ctx, input)),
 
     upsertDatabase: (input) => databases.upsertDatabase(ctx, input),
     cleanupDatabase: (input) => databases.cleanupDatabase(ctx, input),
