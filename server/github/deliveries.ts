@@ -13,11 +13,11 @@
 import type { PgBoss } from 'pg-boss';
 import type { Sql } from 'postgres';
 import { ConflictError, DomainError, NotFoundError } from '../domain/errors.ts';
-import { uuidV5 } from '../domain/ids.ts';
 import { triggerDeployment } from '../engine/commands/trigger-deployment.ts';
 import type { Engine } from '../engine/engine.ts';
 import { pgBossAdapter } from '../engine/transaction.ts';
 import { GitHubApiError } from './client.ts';
+import { pushDeploymentId } from './push-deployment-id.ts';
 import { getPushTargets, repoKey, targetsOfBranch } from './push-targets.ts';
 import type { GitHubService } from './service.ts';
 
@@ -51,13 +51,6 @@ export interface Delivery extends NewDelivery {
   receivedBy: string;
   receivedAt: string;
   handledAt: string | null;
-}
-
-const PUSH_DEPLOYMENT_NAMESPACE = '6f1c2a8e-3d4b-5e6f-8a9b-0c1d2e3f4a5b';
-
-/** The deployment of one environment of one delivery: the same delivery id, the same deployment. */
-export function pushDeploymentId(deliveryId: string, environment: string): string {
-  return uuidV5(PUSH_DEPLOYMENT_NAMESPACE, `${deliveryId}/${environment}`);
 }
 
 /**

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushDeploymentId } from '../../server/github/deliveries.ts';
+import { pushDeploymentId } from '../../server/github/push-deployment-id.ts';
 import {
   EXAMPLE_OWNER,
   EXAMPLE_REPO,
@@ -84,7 +84,7 @@ describe('the webhook receiver process', () => {
     const stored = await world.t.clientWith('admin-token-1').GET('/v1/github/deliveries/{deliveryId}', { params: { path: { deliveryId: 'process-delivery-1' } } });
     expect(stored.data).toMatchObject({ origin: 'push', commit: sha, branch: 'master', receivedBy: expect.stringMatching(/^token:/) });
     const deployment = await waitForDeployment(world.t.client, pushDeploymentId('process-delivery-1', 'staging'));
-    expect(deployment).toMatchObject({ status: 'DONE', environment: 'staging', version: sha, source: { requestedBy: expect.stringMatching(/^token:/) } });
+    expect(deployment).toMatchObject({ status: 'DONE', environment: 'staging', version: sha, source: { requestedBy: 'github:push' } });
   });
 
   it('answers 503 when the deployer cannot store the push, and GitHub may redeliver it', async () => {

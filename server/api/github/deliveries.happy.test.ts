@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE_OWNER, EXAMPLE_REPO, demoAppYaml, eventually, handledDelivery, startGitHubWorld, waitForDeployment, type GitHubWorld } from '../../../test/github/world.ts';
 import type { FakeRepo } from '../../../test/support/fake-github.ts';
-import { pushDeploymentId } from '../../github/deliveries.ts';
+import { pushDeploymentId } from '../../github/push-deployment-id.ts';
 import { missedDeliveryId } from '../../github/push-check.ts';
 
 describe('push deliveries', () => {

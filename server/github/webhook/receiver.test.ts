@@ -20,7 +20,7 @@ import {
   type GitHubWorld,
 } from '../../../test/github/world.ts';
 import { createLogger } from '../../logger.ts';
-import { pushDeploymentId } from '../deliveries.ts';
+import { pushDeploymentId } from '../push-deployment-id.ts';
 import { createWebhookReceiver, type WebhookReceiver } from './receiver.ts';
 
 const silent = createLogger('silent', { pretty: false });
