@@ -1587,6 +1587,15 @@ export interface components {
             /** @description refused: why (also reported to GitHub as a failed deployment). */
             reason?: string;
         };
+        /**
+         * @example {
+         *       "deliveryId": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+         *       "owner": "octo-org",
+         *       "repo": "shop",
+         *       "branch": "main",
+         *       "commit": "6dcb09b5b57875f334f61aebed695e2e4193db5e"
+         *     }
+         */
         DeliveryRequest: {
             /**
              * @description GitHub's X-GitHub-Delivery.

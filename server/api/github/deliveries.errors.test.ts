@@ -25,7 +25,7 @@ describe('push deliveries: bad input', () => {
     [{ ...valid, owner: 'octo org' }, 'owner', 'Letters, digits'],
     [{ ...valid, deliveryId: 'x'.repeat(101) }, 'deliveryId', ''],
     [{ ...valid, deliveryId: undefined }, 'deliveryId', ''],
-    [{ ...valid, extra: 1 }, '', ''],
+    [{ ...valid, extra: 1 }, 'extra', ''],
   ])('refuses %j with 400 and the path of the mistake, storing nothing', async (body, path, message) => {
     const res = await post(body);
     expect(res.status).toBe(400);

@@ -92,7 +92,9 @@ export const deliveryBody = z
       .openapi({ example: 'main' }),
     commit: z.string().regex(/^[0-9a-f]{40}$/, 'A full commit SHA: 40 lower-case hexadecimal digits').openapi({ example: '6dcb09b5b57875f334f61aebed695e2e4193db5e' }),
   })
-  .openapi('DeliveryRequest');
+  .openapi('DeliveryRequest', {
+    example: { deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958', owner: 'octo-org', repo: 'shop', branch: 'main', commit: '6dcb09b5b57875f334f61aebed695e2e4193db5e' },
+  });
 
 const deliveryOutcomeSchema = z
   .object({
