@@ -361,6 +361,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/github/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Store a push delivery (the webhook receiver)
+         * @description Stores a push to a branch, by its delivery id, and queues a job that requests one deployment per push target of the branch (ids derived from the delivery id and the environment). The same delivery again answers 200 with what is stored; the same delivery id with another push is a 409.
+         */
+        post: operations["storeGitHubDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/github/deliveries/{deliveryId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a push delivery
+         * @description Its status, and once handled, the deployment requested in each target environment (or why none was).
+         */
+        get: operations["getGitHubDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/simulator/faults": {
         parameters: {
             query?: never;
@@ -714,7 +754,7 @@ export interface components {
             } | null;
             /** @description Status of the entity after the event. */
             status: string;
-            /** @description Data of the entity after the event. */
+            /** @description Data of the entity after the event; a deployment's without its spec and template (GET /v1/deployments/{id} has those). */
             state?: unknown;
             createdAt: string;
         };
@@ -900,6 +940,12 @@ export interface components {
             };
             /** @description Why it failed: `Step <name>: <error>` for each failed step. */
             error: string | null;
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            updatedAt: string;
+            /** @description Number of events applied to this deployment. */
+            revision: number;
             steps: components["schemas"]["DeploymentStep"][];
             recoveries: {
                 action: string;
@@ -913,12 +959,6 @@ export interface components {
                 /** @description Full names of the databases the application owns. */
                 databases: string[];
             };
-            createdAt: string;
-            startedAt: string | null;
-            finishedAt: string | null;
-            updatedAt: string;
-            /** @description Number of events applied to this deployment. */
-            revision: number;
         };
         /**
          * @example {
@@ -1259,9 +1299,44 @@ export interface components {
             deliveryId?: string;
         };
         DeploymentPage: {
-            items: components["schemas"]["Deployment"][];
+            items: components["schemas"]["DeploymentSummary"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        /** @description A deployment in a list: no steps, recoveries or spec; get the deployment by id for those. */
+        DeploymentSummary: {
+            /** Format: uuid */
+            id: string;
+            status: components["schemas"]["DeploymentStatus"];
+            environment: string;
+            application: string;
+            version: string;
+            /** Format: uuid */
+            stackId: string;
+            stackName: string;
+            flags: {
+                [key: string]: boolean;
+            };
+            source: {
+                /** @enum {string} */
+                kind: "api" | "github";
+                github?: {
+                    owner: string;
+                    repo: string;
+                    ref: string;
+                    commit: string;
+                    deliveryId?: string;
+                };
+                requestedBy?: string;
+            };
+            /** @description Why it failed: `Step <name>: <error>` for each failed step. */
+            error: string | null;
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            updatedAt: string;
+            /** @description Number of events applied to this deployment. */
+            revision: number;
         };
         /**
          * @example {
@@ -1273,11 +1348,12 @@ export interface components {
             reason?: string;
         };
         StackPage: {
-            items: components["schemas"]["Stack"][];
+            items: components["schemas"]["StackSummary"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
             nextCursor: string | null;
         };
-        Stack: {
+        /** @description A stack in a list: its queue is counted, not listed; get the stack for the queue. */
+        StackSummary: {
             /** Format: uuid */
             id: string;
             /**
@@ -1297,13 +1373,8 @@ export interface components {
                 deploymentId: string;
                 version: string;
             } | null;
-            queue: {
-                /** Format: uuid */
-                deploymentId: string;
-                version: string;
-                /** @description 1 = next to run. */
-                position: number;
-            }[];
+            /** @description Deployments waiting for the stack. */
+            queueLength: number;
             revision: number;
             createdAt: string;
             updatedAt: string;
@@ -1336,6 +1407,39 @@ export interface components {
             /** @description When the deployment last looked: its wait phase, or the end of its last CloudFormation step. */
             observedAt: string;
         } | null;
+        Stack: {
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description CloudFormation stack name: `{environment}-{application}`.
+             * @example demo-shop
+             */
+            name: string;
+            environment: string;
+            application: string;
+            /**
+             * @description MIGRATING while a deployment holds the stack.
+             * @enum {string}
+             */
+            status: "AVAILABLE" | "MIGRATING";
+            currentDeployment: {
+                /** Format: uuid */
+                deploymentId: string;
+                version: string;
+            } | null;
+            /** @description Deployments waiting for the stack. */
+            queueLength: number;
+            revision: number;
+            createdAt: string;
+            updatedAt: string;
+            queue: {
+                /** Format: uuid */
+                deploymentId: string;
+                version: string;
+                /** @description 1 = next to run. */
+                position: number;
+            }[];
+        };
         Render: {
             /** @description The CloudFormation template (JSON). */
             template: {
@@ -1515,6 +1619,65 @@ export interface components {
             environments: string[];
             /** @description The branch patterns that matched. */
             patterns: string[];
+        };
+        Delivery: {
+            deliveryId: string;
+            owner: string;
+            repo: string;
+            branch: string;
+            commit: string;
+            /**
+             * @description `missed`: made by the branch-head check for a push whose delivery never arrived.
+             * @enum {string}
+             */
+            origin: "push" | "missed";
+            /**
+             * @description HANDLED once every deployment of the push was requested (or refused).
+             * @enum {string}
+             */
+            status: "RECEIVED" | "HANDLED";
+            /** @description Per target environment; null until handled. */
+            outcome: components["schemas"]["DeliveryOutcome"][] | null;
+            /** @description Why the outcome is empty: no push targets for the branch, or the same commit came twice. */
+            note: string | null;
+            receivedBy: string;
+            receivedAt: string;
+            handledAt: string | null;
+        };
+        DeliveryOutcome: {
+            environment: string;
+            /** Format: uuid */
+            deploymentId: string;
+            /** @enum {string} */
+            result: "requested" | "refused";
+            /** @description requested: the deployment's status when it was requested. */
+            status?: string;
+            /** @description refused: why (also reported to GitHub as a failed deployment). */
+            reason?: string;
+        };
+        /**
+         * @example {
+         *       "deliveryId": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+         *       "owner": "octo-org",
+         *       "repo": "shop",
+         *       "branch": "main",
+         *       "commit": "6dcb09b5b57875f334f61aebed695e2e4193db5e"
+         *     }
+         */
+        DeliveryRequest: {
+            /**
+             * @description GitHub's X-GitHub-Delivery.
+             * @example 72d3162e-cc78-11e3-81ab-4c9367dc0958
+             */
+            deliveryId: string;
+            /** @example octo-org */
+            owner: string;
+            /** @example shop */
+            repo: string;
+            /** @example main */
+            branch: string;
+            /** @example 6dcb09b5b57875f334f61aebed695e2e4193db5e */
+            commit: string;
         };
         Fault: {
             id: number;
@@ -2136,7 +2299,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of deployments, newest first. */
+            /** @description A page of deployment summaries, newest first. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2578,7 +2741,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of stacks, by name. */
+            /** @description A page of stack summaries, by name. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3052,6 +3215,160 @@ export interface operations {
             };
             /** @description The token lacks the scope this operation needs. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    storeGitHubDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeliveryRequest"];
+            };
+        };
+        responses: {
+            /** @description Stored before (a redelivery): the delivery as it is now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Stored; its deployments will be requested. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body over 1 MiB. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported content type. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description GitHub is not configured on this deployer (problem+json). */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getGitHubDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,6 +36,8 @@ export interface Config {
     appInstallationId?: string;
     apiUrl?: string;
   };
+  /** Seconds between checks of push-target branch heads for pushes never delivered; 0: no checks. */
+  githubPushCheckSeconds: number;
   /** Seconds a step of each type may take before it fails (and a CloudFormation update is cancelled). */
   stepDeadlines: Record<string, number>;
   /** Job workers per queue in this process. */
@@ -73,6 +75,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'GITHUB_TOKEN', default: '', description: 'GitHub token for reading app configs and writing deployment statuses.' },
   { name: 'GITHUB_APP_ID / GITHUB_APP_PRIVATE_KEY / GITHUB_APP_INSTALLATION_ID', default: '', description: 'GitHub App installation, instead of GITHUB_TOKEN.' },
   { name: 'GITHUB_API_URL', default: 'https://api.github.com', description: 'GitHub API base URL (GitHub Enterprise).' },
+  { name: 'DEPLOYER_GITHUB_PUSH_CHECK_SECONDS', default: '300', description: 'How often the heads of branches named in push targets are compared with the last push stored, to deploy pushes whose webhook never arrived; 0 turns the check off.' },
   { name: 'DEPLOYER_STEP_DEADLINES', default: 'cf_create=1800,cf_update=3600,...', description: 'Comma-separated `stepType=seconds`; a step past its deadline fails (a CloudFormation update is cancelled).' },
   { name: 'DEPLOYER_WORKER_CONCURRENCY', default: '8', description: 'Concurrent jobs per queue in this process.' },
 ];
@@ -207,6 +210,7 @@ export function loadConfig(env: Env = process.env): Config {
       appInstallationId: env.GITHUB_APP_INSTALLATION_ID || undefined,
       apiUrl: url(env, 'GITHUB_API_URL', ['http:', 'https:']),
     },
+    githubPushCheckSeconds: integer(env, 'DEPLOYER_GITHUB_PUSH_CHECK_SECONDS', 300, 0, 86_400),
     stepDeadlines: stepDeadlines(env.DEPLOYER_STEP_DEADLINES),
     workerConcurrency: integer(env, 'DEPLOYER_WORKER_CONCURRENCY', 8, 1, 256),
   };

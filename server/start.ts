@@ -14,6 +14,7 @@ import type { Config } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { EventFeed } from './engine/event-feed.ts';
 import { createBoss } from './engine/jobs.ts';
+import { addGitHubQueues, startGitHubJobs } from './github/jobs.ts';
 import { createGitHubService } from './github/service.ts';
 import { serveHttp } from './http-server.ts';
 import { createInfra } from './infra/create-infra.ts';
@@ -90,7 +91,9 @@ export async function startDeployer(config: Config, options: StartOptions): Prom
     // With GitHub credentials, deployments that came from GitHub are mirrored there as they move.
     const github = createGitHubService({ config, sql: database.sql, logger });
     if (github) engine.addStatusReporter(github.reporter.reportStatus);
+    if (github) addGitHubQueues(engine, github, config);
     await engine.start();
+    if (github) await startGitHubJobs(engine, config);
     cleanups.push(() => engine.stop());
 
     const eventFeed = new EventFeed({ databaseUrl, logger });

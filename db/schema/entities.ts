@@ -3,6 +3,7 @@
  * append-only event table holding every event with the state after it. The same two shapes serve
  * every state machine (server/domain/state-machine), so the engine writes them with one set of SQL.
  */
+import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, bigserial } from 'drizzle-orm/pg-core';
 
 const timestamps = {
@@ -67,13 +68,35 @@ export const stacks = pgTable(
     environmentName: text('environment_name').notNull(),
     applicationName: text('application_name').notNull(),
   },
-  (t) => [uniqueIndex('stacks_name_key').on(t.name), index('stacks_env_app_idx').on(t.environmentName, t.applicationName)],
+  // Lists of stacks are by name, narrowed by environment or application (server/api/stacks/list-stacks.ts).
+  (t) => [
+    uniqueIndex('stacks_name_key').on(t.name),
+    index('stacks_env_name_idx').on(t.environmentName, t.name),
+    index('stacks_app_name_idx').on(t.applicationName, t.name),
+  ],
 );
 
 export const stackEvents = pgTable('stack_events', eventColumns(), (t) => [
   uniqueIndex('stack_events_event_id_key').on(t.eventId),
   uniqueIndex('stack_events_entity_sequence_key').on(t.entityId, t.sequence),
 ]);
+
+/**
+ * The `summary` of a deployment: a few fields of its state. Built with jsonb_set from an empty
+ * object because a generated column needs an immutable expression (jsonb_build_object is not).
+ */
+function summaryExpression(): string {
+  const fields: Record<string, string> = {
+    source: "data->'source'",
+    error: "data->'error'",
+    createdAt: "data->'createdAt'",
+    startedAt: "data->'startedAt'",
+    finishedAt: "data->'finishedAt'",
+    flags: "data->'spec'->'flags'",
+    stackName: "data->'spec'->'cfStackName'",
+  };
+  return Object.entries(fields).reduce((object, [key, value]) => `jsonb_set(${object}, '{${key}}', coalesce(${value}, 'null'::jsonb))`, "'{}'::jsonb");
+}
 
 export const deployments = pgTable(
   'deployments',
@@ -84,11 +107,22 @@ export const deployments = pgTable(
     applicationName: text('application_name').notNull(),
     /** The application version being deployed (usually a commit SHA). */
     appVersion: text('app_version').notNull(),
+    /**
+     * What a list of deployments shows beyond the columns above, kept by Postgres on every write of
+     * `data`: a list then reads a few hundred bytes per row instead of the whole state (spec,
+     * steps, outputs; about 10 KB, stored out of line), see server/api/deployments/list-deployments.ts.
+     */
+    summary: jsonb('summary').generatedAlwaysAs(sql.raw(summaryExpression())),
   },
+  // Lists are newest first, narrowed by any one filter (server/api/deployments/list-deployments.ts):
+  // each filter has an index that ends in the sort key, so a page reads only its own rows.
   (t) => [
     index('deployments_stack_idx').on(t.stackId),
-    index('deployments_env_app_idx').on(t.environmentName, t.applicationName),
-    index('deployments_status_idx').on(t.status),
+    index('deployments_env_app_created_idx').on(t.environmentName, t.applicationName, t.createdAt, t.id),
+    index('deployments_env_created_idx').on(t.environmentName, t.createdAt, t.id),
+    index('deployments_app_created_idx').on(t.applicationName, t.createdAt, t.id),
+    index('deployments_status_created_idx').on(t.status, t.createdAt, t.id),
+    index('deployments_version_created_idx').on(t.appVersion, t.createdAt, t.id),
     index('deployments_created_idx').on(t.createdAt, t.id),
   ],
 );

@@ -59,3 +59,33 @@ export const githubDeployments = pgTable('github_deployments', {
   createdAt: at('created_at').notNull().defaultNow(),
   updatedAt: at('updated_at').notNull().defaultNow(),
 });
+
+/**
+ * Push deliveries, stored by the webhook receiver through POST /v1/github/deliveries before it
+ * answers GitHub; the `github-delivery` job then requests the deployments (server/github/deliveries.ts).
+ * `origin` is `push` for a webhook delivery, `missed` for a push the branch-head check found
+ * without a delivery (server/github/push-check.ts).
+ */
+export const githubDeliveries = pgTable(
+  'github_deliveries',
+  {
+    deliveryId: text('delivery_id').primaryKey(),
+    repoKey: text('repo_key').notNull(),
+    owner: text('owner').notNull(),
+    repo: text('repo').notNull(),
+    branch: text('branch').notNull(),
+    commit: text('commit').notNull(),
+    origin: text('origin').notNull(),
+    /** RECEIVED until the job has requested every deployment, then HANDLED. */
+    status: text('status').notNull(),
+    /** Per environment: the deployment requested, or why none was. */
+    outcome: jsonb('outcome'),
+    /** Why the outcome is empty (no push targets, a duplicate). */
+    note: text('note'),
+    receivedBy: text('received_by').notNull(),
+    receivedAt: at('received_at').notNull().defaultNow(),
+    handledAt: at('handled_at'),
+  },
+  // The branch-head check reads the latest delivery of each branch.
+  (t) => [index('github_deliveries_branch_idx').on(t.repoKey, t.branch, t.receivedAt)],
+);

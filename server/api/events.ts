@@ -13,7 +13,9 @@ export const eventSchema = z
     payload: z.record(z.string(), z.unknown()).openapi({ description: 'The event as applied.' }),
     cause: z.record(z.string(), z.unknown()).nullable().openapi({ description: 'What caused it: a command, another event, a job.' }),
     status: z.string().openapi({ description: 'Status of the entity after the event.' }),
-    state: z.unknown().openapi({ description: 'Data of the entity after the event.' }),
+    state: z.unknown().openapi({
+      description: "Data of the entity after the event; a deployment's without its spec and template (GET /v1/deployments/{id} has those).",
+    }),
     createdAt: z.string(),
   })
   .openapi('Event');
@@ -21,13 +23,15 @@ export const eventSchema = z
 export const eventPageSchema = pageOf(eventSchema, 'EventPage');
 export type EventItem = z.infer<typeof eventSchema>;
 
-const isPosition = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/** A page's key: the sequence of its last event, within the entity. */
+const isSequenceKey = (v: unknown): v is { sequence: number } =>
+  typeof v === 'object' && v !== null && Number.isInteger((v as { sequence?: unknown }).sequence);
 
-/** Events of one entity, oldest first, paged by their global position. */
+/** Events of one entity, oldest first, paged by their sequence (the entity's unique (entity_id, sequence) index). */
 export async function listEntityEvents(sql: Sql, machine: MachineName, entityId: string, query: { limit: number; cursor?: string }) {
-  const after = decodeCursor(query.cursor, isPosition) ?? 0;
-  const rows = await readEvents(sql, machine, entityId, after, query.limit + 1);
-  return page(rows, query.limit, toEventItem, (r) => Number(r.position));
+  const after = decodeCursor(query.cursor, isSequenceKey)?.sequence ?? 0;
+  const rows = await readEvents(sql, machine, entityId, after, query.limit + 1, 'sequence');
+  return page(rows, query.limit, toEventItem, (r) => ({ sequence: r.sequence }));
 }
 
 export function toEventItem(r: EventRow): EventItem {

@@ -15,8 +15,10 @@ import { registerListEnvironmentEvents } from './environments/list-environment-e
 import { registerListEnvironments } from './environments/list-environments.ts';
 import { registerPutEnvironment } from './environments/put-environment.ts';
 import { registerFindPushTargets } from './github/find-push-targets.ts';
+import { registerGetDelivery } from './github/get-delivery.ts';
 import { registerGetPushTargets } from './github/get-push-targets.ts';
 import { registerListPushTargetEvents } from './github/list-push-target-events.ts';
+import { registerStoreDelivery } from './github/post-delivery.ts';
 import { registerTriggerDeployment } from './github/post-trigger.ts';
 import { registerPutPushTargets } from './github/put-push-targets.ts';
 import { registerRender } from './render/post-render.ts';
@@ -51,6 +53,8 @@ const always: RouteRegistrar[] = [
   registerGetPushTargets,
   registerListPushTargetEvents,
   registerFindPushTargets,
+  registerStoreDelivery,
+  registerGetDelivery,
 ];
 
 /** Fault injection exists only where there is a simulator to inject into. */

@@ -48,8 +48,21 @@ const BOSS_SCHEMA = 'pgboss';
  */
 export type StatusReporter = (deployment: { id: string; status: DeploymentStatus; data: DeploymentData }, reportedStatus: DeploymentStatus) => Promise<void>;
 
+/**
+ * A queue of another module (server/github/jobs.ts), added with addQueue() before start(): its
+ * payload is in the same typed map (server/domain/machines/jobs.ts) and its handler returns its
+ * job's settlement like the engine's own.
+ */
+interface ModuleQueue {
+  name: Queue;
+  /** `stately`: one job waiting and one running at a time (a chain of scheduled checks). */
+  policy: 'standard' | 'stately';
+  run: (runner: <Q extends Queue>(queue: Q, handler: JobHandler<Q>) => void) => void;
+}
+
 export class Engine {
   readonly store: StateStore;
+  private readonly moduleQueues: ModuleQueue[] = [];
   private readonly runners: { stop(timeoutMs: number): Promise<void> }[] = [];
   private notifications?: JobNotifications;
   private sweep: { stop(): Promise<void> } | undefined;
@@ -58,6 +71,11 @@ export class Engine {
   /** Adds a reporter of deployment status changes; call before start(). */
   addStatusReporter(reporter: StatusReporter): void {
     this.reporters.push(reporter);
+  }
+
+  /** Adds a queue run like the engine's own; call before start(). */
+  addQueue<Q extends Queue>(queue: Q, policy: ModuleQueue['policy'], handler: JobHandler<Q>): void {
+    this.moduleQueues.push({ name: queue, policy, run: (runner) => runner(queue, handler) });
   }
 
   constructor(readonly deps: EngineDeps) {
@@ -114,9 +132,10 @@ export class Engine {
 
   async start(): Promise<void> {
     const { boss, config } = this.deps;
-    for (const queue of QUEUES) {
+    const queues = [...QUEUES.map((name) => ({ name, policy: 'standard' as const })), ...this.moduleQueues];
+    for (const { name: queue, policy } of queues) {
       const options = {
-        policy: 'standard' as const,
+        policy,
         notify: true,
         // Handlers only start operations and look at them; a handler that takes longer is stuck (a
         // hung connection, a simulated `hang`): its job fails and is tried again.
@@ -151,8 +170,14 @@ export class Engine {
         expireInSeconds: JOB_EXPIRE_SECONDS,
         logger: this.deps.logger,
         handler,
-        finish: (job, { machine, id, event, eventId }) =>
-          this.transaction((tx, applied) => this.store.apply(tx, machine, id, { eventId, event, cause: { kind: 'job', queue: job.queue } }, applied), { completes: job }).then(() => {}),
+        finish: (job, { apply, record }) =>
+          this.transaction(
+            async (tx, applied) => {
+              if (apply) await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied);
+              await record?.(tx);
+            },
+            { completes: job },
+          ),
         onStart: (due) => {
           if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
         },
@@ -167,6 +192,7 @@ export class Engine {
       if (deployment) for (const report of this.reporters) await report(deployment, job.data.status);
       return { kind: 'finish' };
     });
+    for (const queue of this.moduleQueues) queue.run(runner);
     // Nothing waits forever for a job that pg-boss gave up on or that was deleted (workers/sweep.ts).
     this.sweep = startSweep(this);
   }

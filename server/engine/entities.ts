@@ -152,12 +152,18 @@ export function insertEvents(tx: TransactionSql, machine: MachineName, events: N
     select pg_notify(${EVENT_CHANNEL}, ${`${machine}:`} || entity_id || ':' || position || ':' || status) from written`;
 }
 
-/** Events of one entity after `position`, oldest first: up to `limit`. */
-export function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number) {
+/**
+ * Events of one entity after `after`, oldest first: up to `limit`. Paged by the entity's own
+ * `sequence` (its unique (entity_id, sequence) index) or by the global `position` (live streams
+ * resume from a position). A deployment's state after each event holds its spec (about 10 KB):
+ * readers get it without the spec and the template's location, the part that never changes.
+ */
+export function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number, key: 'position' | 'sequence' = 'position') {
+  const data = machine === 'deployment' ? db`data - 'spec' - 'templateUrl' - 'requestHash' as data` : db`data`;
   return db<EventRow[]>`
-    select position, event_id as "eventId", sequence, type, payload, cause, status, data, created_at as "createdAt"
+    select position, event_id as "eventId", sequence, type, payload, cause, status, ${data}, created_at as "createdAt"
     from ${db(NAMES[machine].events)}
-    where entity_id = ${entityId} and position > ${after}
-    order by position
+    where entity_id = ${entityId} and ${db(key)} > ${after}
+    order by ${db(key)}
     limit ${limit}`;
 }

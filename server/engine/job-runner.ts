@@ -45,8 +45,8 @@ export interface JobRunnerOptions<Q extends Queue> {
   expireInSeconds: number;
   logger: Logger;
   handler: JobHandler<Q>;
-  /** Applies a finishing job's event and completes the job, in one transaction. */
-  finish: (job: JobRef, apply: EventFor) => Promise<void>;
+  /** Applies a finishing job's event, writes what it records, and completes the job, in one transaction. */
+  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<void>;
   /** When a fetched job was due (its startAfter, else its creation). */
   onStart?: (due: Date | undefined) => void;
 }
@@ -185,7 +185,7 @@ export class JobRunner<Q extends Queue> {
     const ref = { queue: job.queue, id: job.id };
     switch (settlement.kind) {
       case 'finish':
-        if (settlement.apply) return finish(ref, settlement.apply);
+        if (settlement.apply || settlement.record) return finish(ref, settlement);
         await boss.complete(job.queue, job.id, null, { db: this.db });
         return;
       case 'poll': {

@@ -57,12 +57,13 @@ export type EventFor = { [M in MachineName]: { machine: M; id: string; event: Ev
 
 /**
  * What happens to a job once its handler ran; the runner (job-runner.ts) carries it out:
- * - finish: the job is completed, in the same transaction as the event it applies when it has one;
+ * - finish: the job is completed, in the same transaction as the event it applies and the rows it
+ *   records (a module's own table, e.g. a GitHub delivery handled) when it has them;
  * - poll: the job sends its successor (`data`, `after` seconds from now) and is completed, in one transaction;
  * - fail: the job failed (an error of the database or of a provider that may clear): pg-boss retries it.
  */
 export type Settlement<Q extends Queue> =
-  | { kind: 'finish'; apply?: EventFor }
+  | { kind: 'finish'; apply?: EventFor; record?: (tx: TransactionSql) => Promise<unknown> }
   | { kind: 'poll'; after: number; data: JobPayloads[Q] }
   | { kind: 'fail'; error: unknown };
 

@@ -1,7 +1,8 @@
 /**
  * Process entry of the GitHub webhook receiver (`npm run webhook`). It talks to the deployer only
  * through the SDK, so it can run anywhere GitHub can reach and the deployer API is reachable.
- * On SIGTERM/SIGINT it stops accepting deliveries and lets acknowledged pushes finish (up to 20 s).
+ * On SIGTERM/SIGINT it stops accepting deliveries and lets those being stored finish (up to 20 s):
+ * a delivery is acknowledged only once the deployer has stored it, so nothing acknowledged is left here.
  */
 import { createDeployerClient } from '../../sdk/client.ts';
 import { ConfigError } from '../config.ts';
@@ -50,13 +51,12 @@ function main(): void {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing acknowledged pushes');
+    logger.info({ signal }, 'shutting down: finishing the deliveries being stored');
     setTimeout(() => {
-      logger.error('acknowledged pushes still running after 20 s; exiting (redeliver them from GitHub)');
+      logger.error('deliveries still being stored after 20 s; exiting (GitHub shows them failed: redeliver them)');
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
-    server.close();
-    receiver.idle().then(() => {
+    server.close(() => {
       logger.info('stopped');
       process.exit(0);
     });

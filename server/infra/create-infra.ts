@@ -15,6 +15,8 @@ export interface SimulatorControls {
   addFault(request: FaultRequest): Promise<FaultRecord>;
   listFaults(): Promise<FaultRecord[]>;
   clearFaults(): Promise<number>;
+  /** AWS API calls the simulator has answered since start (server/infra/simulated/index.ts). */
+  awsCalls(): { reads: number; writes: number };
 }
 
 export interface CreatedInfra {
@@ -66,6 +68,7 @@ export async function createInfra(deps: {
       addFault: (request) => simulated.addFault(sql, request),
       listFaults: () => simulated.listFaults(sql),
       clearFaults: () => simulated.clearFaults(sql),
+      awsCalls: () => ({ ...infra.awsCalls }),
     },
   };
 }

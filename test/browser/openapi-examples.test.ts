@@ -12,6 +12,7 @@ type Json = Record<string, any>;
 /** Operations whose example is right but needs something this test deployer lacks, and what it answers instead. */
 const ANSWERED_ELSEWHERE: Record<string, { status: number; why: string }> = {
   'POST /v1/deployments/trigger': { status: 503, why: 'reads the app config from GitHub; no GitHub credentials here' },
+  'POST /v1/github/deliveries': { status: 503, why: 'a push is stored only where GitHub can be read; no GitHub credentials here' },
 };
 
 interface Operation {

@@ -1,8 +1,9 @@
 /**
  * A push, end to end: GitHub's example push payload, signed, goes to the webhook receiver; the
- * receiver asks the deployer (through the SDK) for the push targets and triggers one deployment
- * per environment; the deployer reads the config from (fake) GitHub, deploys on the simulated
- * infra and reports back to GitHub Deployments. Receiver, deployer and GitHub talk over real sockets.
+ * receiver stores it with the deployer (through the SDK) and answers; the deployer's job looks up
+ * the push targets, reads the config from (fake) GitHub, requests one deployment per environment,
+ * deploys on the simulated infra and reports back to GitHub Deployments. Receiver, deployer and
+ * GitHub talk over real sockets.
  */
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
@@ -21,6 +22,7 @@ import {
   delivery,
   demoAppYaml,
   eventually,
+  handledDelivery,
   startGitHubWorld,
   waitForDeployment,
   type GitHubWorld,
@@ -69,8 +71,7 @@ describe('a push to a branch deploys to its push targets and reports to GitHub',
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await res.json()).toMatchObject({ status: 'accepted', owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO, branch: 'master', commit: sha });
 
-    await receiver.idle();
-    const outcomes = receiver.results.get('delivery-1')!.deployments;
+    const outcomes = (await handledDelivery(client, 'delivery-1')).outcome!;
     expect(outcomes.map((o) => [o.environment, o.result])).toEqual([
       ['demo', 'requested'],
       ['staging', 'requested'],
@@ -82,13 +83,14 @@ describe('a push to a branch deploys to its push targets and reports to GitHub',
       expect(deployment.source).toEqual({
         kind: 'github',
         github: { owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO, ref: sha, commit: sha, deliveryId: 'delivery-1' },
-        requestedBy: 'anonymous',
+        // The deployer's job requested it, for the push.
+        requestedBy: 'github:push',
       });
     }
   });
 
   it('has told GitHub: one deployment per environment, statuses in order, ending in success', async () => {
-    const outcomes = receiver.results.get('delivery-1')!.deployments;
+    const outcomes = (await handledDelivery(client, 'delivery-1')).outcome!;
     for (const { environment, deploymentId } of outcomes) {
       const github = await eventually(() => {
         const found = world.github.deployments.find((d) => d.payload.deploymentId === deploymentId);
@@ -114,8 +116,8 @@ describe('a push to a branch deploys to its push targets and reports to GitHub',
     const before = { deployments: await countDeployments(world.t), github: world.github.deployments.length };
     const res = await post(await delivery('push', branchPush(sha), 'delivery-1'));
     expect(res.status).toBe(202);
-    await receiver.idle();
-    expect(receiver.results.get('delivery-1')!.deployments.map((o) => o.result)).toEqual(['requested', 'requested']);
+    const stored = await handledDelivery(client, 'delivery-1');
+    expect(stored.outcome!.map((o) => o.result)).toEqual(['requested', 'requested']);
     expect(await countDeployments(world.t)).toBe(before.deployments);
     // Nothing moved, so nothing more was reported.
     await new Promise((r) => setTimeout(r, 300));
@@ -142,7 +144,9 @@ describe('a push to a branch deploys to its push targets and reports to GitHub',
     tampered.body = JSON.stringify(branchPush(sha, { branch: 'main' }));
     expect((await post(tampered)).status).toBe(401);
 
-    await receiver.idle();
+    for (const id of ['delivery-forged', 'delivery-unsigned', 'delivery-tampered']) {
+      expect((await client.GET('/v1/github/deliveries/{deliveryId}', { params: { path: { deliveryId: id } } })).response.status).toBe(404);
+    }
     expect(await countDeployments(world.t)).toBe(before);
   });
 
@@ -151,9 +155,8 @@ describe('a push to a branch deploys to its push targets and reports to GitHub',
     const sha = repo.commit({ 'ext/o5/app.yaml': bad }, { branch: 'master' });
     const before = await countDeployments(world.t);
     expect((await post(await delivery('push', branchPush(sha), 'delivery-bad'))).status).toBe(202);
-    await receiver.idle();
 
-    const outcomes = receiver.results.get('delivery-bad')!.deployments;
+    const outcomes = (await handledDelivery(client, 'delivery-bad')).outcome!;
     expect(outcomes.map((o) => o.result)).toEqual(['refused', 'refused']);
     expect(outcomes[0]).toMatchObject({ reason: expect.stringContaining('ext/o5/app.yaml') });
     expect(await countDeployments(world.t)).toBe(before);
@@ -169,8 +172,41 @@ describe('a push to a branch deploys to its push targets and reports to GitHub',
 
     // Redelivered: refused again, but GitHub is not told twice.
     expect((await post(await delivery('push', branchPush(sha), 'delivery-bad'))).status).toBe(202);
-    await receiver.idle();
+    await handledDelivery(client, 'delivery-bad');
+    await new Promise((r) => setTimeout(r, 300));
     expect(world.github.deployments.filter((d) => d.sha === sha)).toHaveLength(2);
+  });
+
+  it('answers at once while GitHub is slow, and deploys once GitHub answers', async () => {
+    const sha = repo.commit({ 'ext/o5/app.yaml': demoAppYaml }, { branch: 'master' });
+    world.github.latencyMs = 2_000;
+    try {
+      const started = Date.now();
+      const res = await post(await delivery('push', branchPush(sha), 'delivery-slow'));
+      const ackMs = Date.now() - started;
+      expect(res.status).toBe(202);
+      // Storing the delivery waits for no GitHub call (each takes 2 s here).
+      expect(ackMs).toBeLessThan(2_000);
+      const stored = await client.GET('/v1/github/deliveries/{deliveryId}', { params: { path: { deliveryId: 'delivery-slow' } } });
+      expect(stored.data).toMatchObject({ origin: 'push', commit: sha, branch: 'master' });
+      const handled = await handledDelivery(client, 'delivery-slow', 60_000);
+      expect(handled.outcome!.map((o) => [o.environment, o.result])).toEqual([
+        ['demo', 'requested'],
+        ['staging', 'requested'],
+      ]);
+    } finally {
+      world.github.latencyMs = 0;
+    }
+  });
+
+  it('keeps a stored push through a GitHub outage: the job is tried again until GitHub answers', async () => {
+    const sha = repo.commit({ 'ext/o5/app.yaml': demoAppYaml }, { branch: 'master' });
+    // The commit lookups of the first tries of the job fail.
+    world.github.failNext('GET', new RegExp(`/commits/${sha}$`), 502, 2);
+    expect((await post(await delivery('push', branchPush(sha), 'delivery-outage'))).status).toBe(202);
+    const handled = await handledDelivery(client, 'delivery-outage', 60_000);
+    expect(handled.outcome!.map((o) => o.result)).toEqual(['requested', 'requested']);
+    for (const o of handled.outcome!) expect((await waitForDeployment(client, o.deploymentId)).status).toBe('DONE');
   });
 });
 

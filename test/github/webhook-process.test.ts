@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushDeploymentId } from '../../server/github/webhook/delivery-ids.ts';
+import { pushDeploymentId } from '../../server/github/push-deployment-id.ts';
 import {
   EXAMPLE_OWNER,
   EXAMPLE_REPO,
@@ -29,6 +29,7 @@ describe('the webhook receiver process', () => {
   let deployerServer: ServerType;
   let child: ChildProcess;
   let receiverUrl: string;
+  let deployerPort: number;
 
   beforeAll(async () => {
     world = await startGitHubWorld({ env: { DEPLOYER_API_TOKENS: `${DEPLOY_TOKEN}=deploy,admin-token-1=admin` } });
@@ -39,12 +40,13 @@ describe('the webhook receiver process', () => {
     deployerServer = await new Promise<ServerType>((resolve) => {
       const server = serve({ fetch: world.t.deployer.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(server));
     });
+    deployerPort = (deployerServer.address() as AddressInfo).port;
     child = spawn(process.execPath, entry, {
       cwd: root,
       env: {
         PATH: process.env.PATH,
         GITHUB_WEBHOOK_SECRET: WEBHOOK_SECRET,
-        DEPLOYER_URL: `http://127.0.0.1:${(deployerServer.address() as AddressInfo).port}`,
+        DEPLOYER_URL: `http://127.0.0.1:${deployerPort}`,
         DEPLOYER_TOKEN: DEPLOY_TOKEN,
         PORT: '0',
         LOG_LEVEL: 'info',
@@ -69,7 +71,7 @@ describe('the webhook receiver process', () => {
   });
 
   it('answers /healthz and refuses an unsigned delivery', async () => {
-    expect(await (await fetch(`${receiverUrl}/healthz`)).json()).toEqual({ status: 'ok', pendingPushes: 0 });
+    expect(await (await fetch(`${receiverUrl}/healthz`)).json()).toEqual({ status: 'ok' });
     const unsigned = await fetch(`${receiverUrl}/github/webhook`, { method: 'POST', headers: { 'x-github-event': 'push' }, body: '{}' });
     expect(unsigned.status).toBe(401);
   });
@@ -78,8 +80,28 @@ describe('the webhook receiver process', () => {
     const sha = world.github.repo(EXAMPLE_OWNER, EXAMPLE_REPO).commit({ 'ext/o5/app.yaml': demoAppYaml }, { branch: 'master' });
     const res = await fetch(`${receiverUrl}/github/webhook`, await delivery('push', branchPush(sha), 'process-delivery-1'));
     expect(res.status).toBe(202);
+    // Acknowledged only once stored: the deployer has it, with the receiver's token as the one who stored it.
+    const stored = await world.t.clientWith('admin-token-1').GET('/v1/github/deliveries/{deliveryId}', { params: { path: { deliveryId: 'process-delivery-1' } } });
+    expect(stored.data).toMatchObject({ origin: 'push', commit: sha, branch: 'master', receivedBy: expect.stringMatching(/^token:/) });
     const deployment = await waitForDeployment(world.t.client, pushDeploymentId('process-delivery-1', 'staging'));
-    expect(deployment).toMatchObject({ status: 'DONE', environment: 'staging', version: sha, source: { requestedBy: expect.stringMatching(/^token:/) } });
+    expect(deployment).toMatchObject({ status: 'DONE', environment: 'staging', version: sha, source: { requestedBy: 'github:push' } });
+  });
+
+  it('answers 503 when the deployer cannot store the push, and GitHub may redeliver it', async () => {
+    const sha = world.github.repo(EXAMPLE_OWNER, EXAMPLE_REPO).commit({ 'ext/o5/app.yaml': demoAppYaml }, { branch: 'master' });
+    await new Promise((r) => deployerServer.close(r));
+    try {
+      const res = await fetch(`${receiverUrl}/github/webhook`, await delivery('push', branchPush(sha), 'process-delivery-2'));
+      expect(res.status).toBe(503);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      expect((await res.json()).detail).toContain('Redeliver it from GitHub');
+    } finally {
+      deployerServer = await new Promise<ServerType>((resolve) => {
+        const server = serve({ fetch: world.t.deployer.app.fetch, hostname: '127.0.0.1', port: deployerPort }, () => resolve(server));
+      });
+    }
+    const again = await fetch(`${receiverUrl}/github/webhook`, await delivery('push', branchPush(sha), 'process-delivery-2'));
+    expect(again.status).toBe(202);
   });
 
   it('stops on SIGTERM with exit code 0', async () => {

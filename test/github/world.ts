@@ -77,6 +77,14 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
   }
 }
 
+/** Polls a stored push delivery until its job has handled it. */
+export async function handledDelivery(client: DeployerClient, deliveryId: string, timeoutMs = 20_000) {
+  return eventually(async () => {
+    const { data } = await client.GET('/v1/github/deliveries/{deliveryId}', { params: { path: { deliveryId } } });
+    return data?.status === 'HANDLED' ? data : undefined;
+  }, `delivery ${deliveryId} to be handled`, timeoutMs);
+}
+
 export async function countDeployments(t: TestDeployer): Promise<number> {
   const [{ n }] = await t.database.sql`select count(*)::int as n from deployments`;
   return n;

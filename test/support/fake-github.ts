@@ -106,6 +106,8 @@ export class FakeGitHub {
   private readonly appKey?: KeyObject;
   private nextId = 1000;
   url = '';
+  /** Every answer waits this long first (a slow GitHub). */
+  latencyMs = 0;
 
   constructor(
     private readonly server: ReturnType<typeof createServer>,
@@ -145,6 +147,7 @@ export class FakeGitHub {
     // GitHub Enterprise serves the same API under /api/v3.
     url.pathname = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
     const body = await readBody(req);
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
 
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(url.pathname));
     if (fault) {

@@ -1,6 +1,7 @@
 /** Shapes of deployments in the API, shared by the deployment routes. */
 import { z } from '@hono/zod-openapi';
 import { deploymentFlagsSchema } from '../../domain/spec/index.ts';
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { EntityRow } from '../../engine/entities.ts';
 
 export const deploymentStatusSchema = z
@@ -39,24 +40,40 @@ export const deploymentStepSchema = z
   })
   .openapi('DeploymentStep');
 
+/** What a list shows of each deployment: everything but its steps, recoveries and spec (GET /v1/deployments/{id} has them). */
+const summaryFields = {
+  id: z.string().uuid(),
+  status: deploymentStatusSchema,
+  environment: z.string(),
+  application: z.string(),
+  version: z.string(),
+  stackId: z.string().uuid(),
+  stackName: z.string(),
+  flags: z.record(z.string(), z.boolean()),
+  source: z.object({
+    kind: z.enum(['api', 'github']),
+    github: z
+      .object({ owner: z.string(), repo: z.string(), ref: z.string(), commit: z.string(), deliveryId: z.string().optional() })
+      .optional(),
+    requestedBy: z.string().optional(),
+  }),
+  error: z.string().nullable().openapi({ description: 'Why it failed: `Step <name>: <error>` for each failed step.' }),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  updatedAt: z.string(),
+  revision: z.number().int().openapi({ description: "Number of events applied to this deployment." }),
+};
+
+export const deploymentSummarySchema = z
+  .object(summaryFields)
+  .openapi('DeploymentSummary', { description: 'A deployment in a list: no steps, recoveries or spec; get the deployment by id for those.' });
+
+export type DeploymentSummaryResponse = z.infer<typeof deploymentSummarySchema>;
+
 export const deploymentSchema = z
   .object({
-    id: z.string().uuid(),
-    status: deploymentStatusSchema,
-    environment: z.string(),
-    application: z.string(),
-    version: z.string(),
-    stackId: z.string().uuid(),
-    stackName: z.string(),
-    flags: z.record(z.string(), z.boolean()),
-    source: z.object({
-      kind: z.enum(['api', 'github']),
-      github: z
-        .object({ owner: z.string(), repo: z.string(), ref: z.string(), commit: z.string(), deliveryId: z.string().optional() })
-        .optional(),
-      requestedBy: z.string().optional(),
-    }),
-    error: z.string().nullable().openapi({ description: 'Why it failed: `Step <name>: <error>` for each failed step.' }),
+    ...summaryFields,
     steps: z.array(deploymentStepSchema),
     recoveries: z.array(z.object({ action: z.string(), stackStatus: z.string(), at: z.string().optional() })),
     spec: z.object({
@@ -65,11 +82,6 @@ export const deploymentSchema = z
       templateUrl: z.string(),
       databases: z.array(z.string()).openapi({ description: 'Full names of the databases the application owns.' }),
     }),
-    createdAt: z.string(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
-    updatedAt: z.string(),
-    revision: z.number().int().openapi({ description: "Number of events applied to this deployment." }),
   })
   .openapi('Deployment');
 
@@ -99,6 +111,49 @@ export const requestedDeploymentSchema = deploymentSchema.extend({ warnings: war
 export async function sentApplication(c: { req: { json(): Promise<unknown> } }): Promise<unknown> {
   const raw = (await c.req.json().catch(() => undefined)) as { application?: unknown } | undefined;
   return raw?.application;
+}
+
+/** The columns of `deployments` a summary is made of; `summary` is generated from `data` (db/schema/entities.ts). */
+export interface DeploymentSummaryRow {
+  id: string;
+  status: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  environment_name: string;
+  application_name: string;
+  app_version: string;
+  stack_id: string;
+  summary: {
+    source: DeploymentData['source'];
+    error: string | null;
+    createdAt: string | null;
+    startedAt: string | null;
+    finishedAt: string | null;
+    flags: Record<string, boolean> | null;
+    stackName: string | null;
+  };
+}
+
+export function toDeploymentSummary(row: DeploymentSummaryRow): DeploymentSummaryResponse {
+  const s = row.summary;
+  return {
+    id: row.id,
+    status: row.status as DeploymentSummaryResponse['status'],
+    environment: row.environment_name,
+    application: row.application_name,
+    version: row.app_version,
+    stackId: row.stack_id,
+    stackName: s.stackName ?? `${row.environment_name}-${row.application_name}`,
+    flags: s.flags ?? {},
+    source: s.source,
+    error: s.error ?? null,
+    createdAt: s.createdAt ?? new Date(row.updated_at).toISOString(),
+    startedAt: s.startedAt ?? null,
+    finishedAt: s.finishedAt ?? null,
+    updatedAt: new Date(row.updated_at).toISOString(),
+    revision: row.version,
+  };
 }
 
 export const deploymentParams = z.object({

@@ -1,11 +1,14 @@
-/** GET /v1/deployments: newest first, filtered by environment, application, status and version. */
+/**
+ * GET /v1/deployments: newest first, filtered by environment, application, status and version.
+ * Items are summaries: the rows' small generated `summary` column, never their state (about 10 KB
+ * each); every filter has an index ending in (created_at, id) (db/schema/entities.ts).
+ */
 import { createRoute, z } from '@hono/zod-openapi';
-import { entityColumns, type EntityRow } from '../../engine/entities.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { decodeCursor, page, pageOf, pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
-import { deploymentSchema, deploymentStatusSchema, toDeploymentResponse } from './deployment-schemas.ts';
+import { deploymentStatusSchema, deploymentSummarySchema, toDeploymentSummary, type DeploymentSummaryRow } from './deployment-schemas.ts';
 
 const query = pageQuerySchema.extend({
   environment: z.string().optional().openapi({ description: 'Environment name.' }),
@@ -23,7 +26,7 @@ const route = createRoute({
   ...requireScope('read'),
   request: { query },
   responses: {
-    200: { description: 'A page of deployments, newest first.', content: { 'application/json': { schema: pageOf(deploymentSchema, 'DeploymentPage') } } },
+    200: { description: 'A page of deployment summaries, newest first.', content: { 'application/json': { schema: pageOf(deploymentSummarySchema, 'DeploymentPage') } } },
     ...errorResponses(400, 401, 403),
   },
 });
@@ -36,8 +39,8 @@ export const registerListDeployments: RouteRegistrar = (app) =>
     const { limit, cursor, environment, application, status, version } = c.req.valid('query');
     const after = decodeCursor(cursor, isKey);
     const { sql } = c.get('services');
-    const rows = await sql<EntityRow<'deployment'>[]>`
-      select ${entityColumns(sql)} from deployments
+    const rows = await sql<DeploymentSummaryRow[]>`
+      select id, status, version, created_at, updated_at, environment_name, application_name, app_version, stack_id, summary from deployments
       where true
         ${environment ? sql`and environment_name = ${environment}` : sql``}
         ${application ? sql`and application_name = ${application}` : sql``}
@@ -46,5 +49,5 @@ export const registerListDeployments: RouteRegistrar = (app) =>
         ${after ? sql`and (created_at, id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
       order by created_at desc, id desc
       limit ${limit + 1}`;
-    return c.json(page(rows, limit, toDeploymentResponse, (r) => [new Date(r.createdAt).toISOString(), r.id]), 200);
+    return c.json(page(rows, limit, toDeploymentSummary, (r) => [new Date(r.created_at).toISOString(), r.id]), 200);
   });

@@ -33,7 +33,7 @@ export const registerListEnvironments: RouteRegistrar = (app) =>
     const rows = await sql`
       select * from environments
       where ${after === undefined ? sql`true` : sql`name > ${after}`}
-        and ${cluster === undefined ? sql`true` : sql`data->>'clusterName' = ${cluster}`}
+        and ${cluster === undefined ? sql`true` : sql`cluster_id = (select id from clusters where name = ${cluster})`}
       order by name
       limit ${limit + 1}`;
     return c.json(page(rows, limit, toEnvironmentResponse, (r) => r.name as string), 200);

@@ -78,3 +78,51 @@ export const githubErrorResponses = {
     content: { 'application/problem+json': { schema: problemSchema } },
   },
 };
+
+export const deliveryBody = z
+  .strictObject({
+    deliveryId: z.string().min(1).max(100).openapi({ example: '72d3162e-cc78-11e3-81ab-4c9367dc0958', description: "GitHub's X-GitHub-Delivery." }),
+    owner: githubName.openapi({ example: 'octo-org' }),
+    repo: githubName.openapi({ example: 'shop' }),
+    branch: z
+      .string()
+      .min(1)
+      .max(255)
+      .refine((branch) => !branch.startsWith('refs/'), 'The branch name, without refs/heads/')
+      .openapi({ example: 'main' }),
+    commit: z.string().regex(/^[0-9a-f]{40}$/, 'A full commit SHA: 40 lower-case hexadecimal digits').openapi({ example: '6dcb09b5b57875f334f61aebed695e2e4193db5e' }),
+  })
+  .openapi('DeliveryRequest', {
+    example: { deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958', owner: 'octo-org', repo: 'shop', branch: 'main', commit: '6dcb09b5b57875f334f61aebed695e2e4193db5e' },
+  });
+
+const deliveryOutcomeSchema = z
+  .object({
+    environment: z.string(),
+    deploymentId: z.string().uuid(),
+    result: z.enum(['requested', 'refused']),
+    status: z.string().optional().openapi({ description: 'requested: the deployment\'s status when it was requested.' }),
+    reason: z.string().optional().openapi({ description: 'refused: why (also reported to GitHub as a failed deployment).' }),
+  })
+  .openapi('DeliveryOutcome');
+
+export const deliverySchema = z
+  .object({
+    deliveryId: z.string(),
+    owner: z.string(),
+    repo: z.string(),
+    branch: z.string(),
+    commit: z.string(),
+    origin: z.enum(['push', 'missed']).openapi({ description: '`missed`: made by the branch-head check for a push whose delivery never arrived.' }),
+    status: z.enum(['RECEIVED', 'HANDLED']).openapi({ description: 'HANDLED once every deployment of the push was requested (or refused).' }),
+    outcome: z.array(deliveryOutcomeSchema).nullable().openapi({ description: 'Per target environment; null until handled.' }),
+    note: z.string().nullable().openapi({ description: 'Why the outcome is empty: no push targets for the branch, or the same commit came twice.' }),
+    receivedBy: z.string(),
+    receivedAt: z.string(),
+    handledAt: z.string().nullable(),
+  })
+  .openapi('Delivery');
+
+export const deliveryParams = z.object({
+  deliveryId: z.string().min(1).max(120).openapi({ param: { name: 'deliveryId', in: 'path' }, example: '72d3162e-cc78-11e3-81ab-4c9367dc0958' }),
+});

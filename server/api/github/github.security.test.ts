@@ -42,6 +42,18 @@ describe('GitHub routes: scopes, and the deployer\'s GitHub credentials', () => 
     expect(lookup.data!.environments).toEqual(['demo']);
   });
 
+  it('lets deploy store a push delivery, not read; read may look at it', async () => {
+    const body = { deliveryId: 'sec-1', owner: 'octo-org', repo: 'shop', branch: 'main', commit: 'c'.repeat(40) };
+    expect((await world.t.clientWith(undefined).POST('/v1/github/deliveries', { body })).response.status).toBe(401);
+    expect((await world.t.clientWith(READ).POST('/v1/github/deliveries', { body })).response.status).toBe(403);
+    const byDeploy = await world.t.clientWith(DEPLOY).POST('/v1/github/deliveries', { body });
+    expect(byDeploy.response.status).toBe(202);
+    expect(byDeploy.data!.receivedBy).toMatch(/^token:depl/);
+    const path = { params: { path: { deliveryId: 'sec-1' } } };
+    expect((await world.t.clientWith(undefined).GET('/v1/github/deliveries/{deliveryId}', path)).response.status).toBe(401);
+    expect((await world.t.clientWith(READ).GET('/v1/github/deliveries/{deliveryId}', path)).response.status).toBe(200);
+  });
+
   it('answers 502 when GitHub refuses the deployer\'s credentials, without showing them', async () => {
     let other: FakeGitHub | undefined;
     let otherWorld: GitHubWorld | undefined;

@@ -1,10 +1,13 @@
-/** GET /v1/stacks: every stack, by name; `?environment=` narrows to one environment. */
+/**
+ * GET /v1/stacks: every stack, by name; `?environment=` or `?application=` narrows it (each has an
+ * index ending in the name). Items are summaries: the queue is counted in SQL, not sent.
+ */
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { decodeCursor, page, pageOf, pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
-import { stackSchema, toStackResponse } from './stack-schemas.ts';
+import { stackSummarySchema, toStackSummary } from './stack-schemas.ts';
 
 const route = createRoute({
   method: 'get',
@@ -20,7 +23,7 @@ const route = createRoute({
     }),
   },
   responses: {
-    200: { description: 'A page of stacks, by name.', content: { 'application/json': { schema: pageOf(stackSchema, 'StackPage') } } },
+    200: { description: 'A page of stack summaries, by name.', content: { 'application/json': { schema: pageOf(stackSummarySchema, 'StackPage') } } },
     ...errorResponses(400, 401, 403),
   },
 });
@@ -31,10 +34,12 @@ export const registerListStacks: RouteRegistrar = (app) =>
     const after = decodeCursor(cursor, (v): v is string => typeof v === 'string');
     const { sql } = c.get('services');
     const rows = await sql`
-      select * from stacks where true
+      select id, name, environment_name, application_name, status, version, created_at, updated_at,
+        data->'current' as current, jsonb_array_length(data->'queue') as queue_length
+      from stacks where true
         ${environment ? sql`and environment_name = ${environment}` : sql``}
         ${application ? sql`and application_name = ${application}` : sql``}
         ${after !== undefined ? sql`and name > ${after}` : sql``}
       order by name limit ${limit + 1}`;
-    return c.json(page(rows, limit, toStackResponse, (r) => r.name as string), 200);
+    return c.json(page(rows, limit, toStackSummary, (r) => r.name as string), 200);
   });

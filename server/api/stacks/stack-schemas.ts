@@ -8,20 +8,26 @@ const queuedSchema = z.object({
   position: z.number().int().openapi({ description: '1 = next to run.' }),
 });
 
-export const stackSchema = z
-  .object({
-    id: z.string().uuid(),
-    name: z.string().openapi({ example: 'demo-shop', description: 'CloudFormation stack name: `{environment}-{application}`.' }),
-    environment: z.string(),
-    application: z.string(),
-    status: z.enum(['AVAILABLE', 'MIGRATING']).openapi({ description: 'MIGRATING while a deployment holds the stack.' }),
-    currentDeployment: z.object({ deploymentId: z.string().uuid(), version: z.string() }).nullable(),
-    queue: z.array(queuedSchema),
-    revision: z.number().int(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi('Stack');
+const summaryFields = {
+  id: z.string().uuid(),
+  name: z.string().openapi({ example: 'demo-shop', description: 'CloudFormation stack name: `{environment}-{application}`.' }),
+  environment: z.string(),
+  application: z.string(),
+  status: z.enum(['AVAILABLE', 'MIGRATING']).openapi({ description: 'MIGRATING while a deployment holds the stack.' }),
+  currentDeployment: z.object({ deploymentId: z.string().uuid(), version: z.string() }).nullable(),
+  queueLength: z.number().int().openapi({ description: 'Deployments waiting for the stack.' }),
+  revision: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+};
+
+export const stackSummarySchema = z
+  .object(summaryFields)
+  .openapi('StackSummary', { description: 'A stack in a list: its queue is counted, not listed; get the stack for the queue.' });
+
+export type StackSummaryResponse = z.infer<typeof stackSummarySchema>;
+
+export const stackSchema = z.object({ ...summaryFields, queue: z.array(queuedSchema) }).openapi('Stack');
 
 export type StackResponse = z.infer<typeof stackSchema>;
 
@@ -50,14 +56,23 @@ export const stackParams = z.object({
 
 export function toStackResponse(row: Record<string, any>): StackResponse {
   const data = row.data as StackData;
+  return { ...summaryOf(row, data.current, data.queue.length), queue: data.queue.map((q, i) => ({ ...q, position: i + 1 })) };
+}
+
+/** From a row of `current` and `queue_length` (server/api/stacks/list-stacks.ts): the queue itself is not read. */
+export function toStackSummary(row: Record<string, any>): StackSummaryResponse {
+  return summaryOf(row, row.current ?? null, row.queue_length);
+}
+
+function summaryOf(row: Record<string, any>, current: StackData['current'], queueLength: number): StackSummaryResponse {
   return {
     id: row.id,
-    name: data.name,
-    environment: data.environmentName,
-    application: data.applicationName,
+    name: row.name,
+    environment: row.environment_name,
+    application: row.application_name,
     status: row.status,
-    currentDeployment: data.current,
-    queue: data.queue.map((q, i) => ({ ...q, position: i + 1 })),
+    currentDeployment: current,
+    queueLength,
     revision: row.version,
     createdAt: new Date(row.created_at).toISOString(),
     updatedAt: new Date(row.updated_at).toISOString(),

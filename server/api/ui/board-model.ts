@@ -27,6 +27,13 @@ export type WaitReason = string | { reason: string; deploymentId?: string };
 
 export type QueuedDeployment = Schemas['Stack']['queue'][number] & { waitingFor?: WaitReason };
 
+/** A stack as the list answers it: its queue as a length (the stack's own page has the queue). */
+export type StackSummary = Omit<Schemas['StackSummary'], 'status'> & {
+  status: string;
+  holds?: StackHold[];
+  freeze?: StackFreeze | null;
+};
+
 export type Stack = Omit<Schemas['Stack'], 'status' | 'queue'> & {
   /** AVAILABLE and MIGRATING today; BROKEN and the rest are shown as they come. */
   status: string;

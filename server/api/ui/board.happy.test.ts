@@ -111,7 +111,7 @@ describe('board pages', () => {
 
   it('gives the API\'s own wait reason, holds and freezes precedence once the API sends them', () => {
     const stack = {
-      id: 'x', name: 'demo-a', environment: 'demo', application: 'a', status: 'BROKEN', revision: 1, createdAt: '', updatedAt: '',
+      id: 'x', name: 'demo-a', environment: 'demo', application: 'a', status: 'BROKEN', revision: 1, createdAt: '', updatedAt: '', queueLength: 2,
       currentDeployment: null,
       queue: [
         { deploymentId: 'd1', version: 'v1', position: 1 },

@@ -7,7 +7,7 @@ import { html } from 'hono/html';
 import type { DeployerClient } from '../../../sdk/client.ts';
 import { actionButtons } from './actions.ts';
 import { dataOf } from './board-api.ts';
-import { STACK_STATUS_TONES, type Deployment, type QueuedDeployment, type Stack } from './board-model.ts';
+import { STACK_STATUS_TONES, type Deployment, type QueuedDeployment, type Stack, type StackSummary } from './board-model.ts';
 import { currentActivity, deploymentTable, LIST_POLL_MS } from './deployments-page.ts';
 import type { BoardPage } from './layout.ts';
 import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
@@ -29,7 +29,7 @@ export function whyWaiting(stack: Stack, entry: QueuedDeployment, index: number)
   return reasons.join('; ');
 }
 
-function holdsAndFreeze(stack: Stack) {
+function holdsAndFreeze(stack: Pick<Stack, 'holds' | 'freeze'>) {
   const holds = stack.holds ?? [];
   if (!holds.length && !stack.freeze) return '';
   return html`<ul class="holds">
@@ -38,7 +38,7 @@ function holdsAndFreeze(stack: Stack) {
   </ul>`;
 }
 
-function running(stack: Stack, current: Deployment | undefined) {
+function running(stack: Pick<Stack, 'currentDeployment'>, current: Deployment | undefined) {
   if (!stack.currentDeployment) return html`<span class="muted">none</span>`;
   const id = stack.currentDeployment.deploymentId;
   return html`<a href="${deploymentHref(id)}">${stack.currentDeployment.version}</a>${
@@ -57,7 +57,7 @@ function queueList(stack: Stack) {
   )}</ol>`;
 }
 
-async function currentDeployments(api: DeployerClient, stacks: Stack[]): Promise<Map<string, Deployment>> {
+async function currentDeployments(api: DeployerClient, stacks: Pick<Stack, 'currentDeployment'>[]): Promise<Map<string, Deployment>> {
   const ids = stacks.flatMap((s) => (s.currentDeployment ? [s.currentDeployment.deploymentId] : []));
   const found = await Promise.all(
     ids.map((id) => api.GET('/v1/deployments/{id}', { params: { path: { id } } }).then((r) => (r.data as Deployment | undefined))),
@@ -66,7 +66,7 @@ async function currentDeployments(api: DeployerClient, stacks: Stack[]): Promise
 }
 
 export async function stacksPage(api: DeployerClient): Promise<BoardPage> {
-  const stacks = dataOf(await api.GET('/v1/stacks', { params: { query: { limit: 500 } } })).items as Stack[];
+  const stacks = dataOf(await api.GET('/v1/stacks', { params: { query: { limit: 500 } } })).items as StackSummary[];
   const current = await currentDeployments(api, stacks);
   const body = html`<h1>Stacks</h1>
     <section data-region="stacks" aria-label="Stacks">${
@@ -80,7 +80,7 @@ export async function stacksPage(api: DeployerClient): Promise<BoardPage> {
           <td data-label="Stack"><a href="${stackHref(s.environment, s.application)}">${s.application}</a> <span class="muted">in ${s.environment}</span></td>
           <td data-label="Status">${statusBadge(s.status, STACK_STATUS_TONES)}${holdsAndFreeze(s)}</td>
           <td data-label="Running">${running(s, s.currentDeployment ? current.get(s.currentDeployment.deploymentId) : undefined)}</td>
-          <td data-label="Queue">${s.queue.length ? html`<ol class="queue-inline">${s.queue.map((q) => html`<li><a href="${deploymentHref(q.deploymentId)}">${q.version}</a></li>`)}</ol>` : html`<span class="muted">empty</span>`}</td>
+          <td data-label="Queue">${s.queueLength ? html`<a href="${stackHref(s.environment, s.application)}">${s.queueLength} waiting</a>` : html`<span class="muted">empty</span>`}</td>
         </tr>`,
       )}</tbody>
     </table>`

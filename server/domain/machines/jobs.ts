@@ -33,12 +33,27 @@ export interface StatusReportJob {
   status: DeploymentStatus;
 }
 
+/** A stored GitHub push delivery whose deployments are to be requested (server/github/deliveries.ts). */
+export const JOB_GITHUB_DELIVERY = 'github-delivery';
+/** The periodic check of push-target branch heads against what was last stored (server/github/push-check.ts). */
+export const JOB_GITHUB_PUSH_CHECK = 'github-push-check';
+
+export interface GitHubDeliveryJob {
+  deliveryId: string;
+}
+
+/** The check carries nothing: it reads what it compares. */
+export type GitHubPushCheckJob = Record<string, never>;
+
 export type JobPayloads = {
   [JOB_STACK_WAIT]: StackWaitJob;
   [JOB_STEP]: StepJob;
   [JOB_STATUS_REPORT]: StatusReportJob;
+  [JOB_GITHUB_DELIVERY]: GitHubDeliveryJob;
+  [JOB_GITHUB_PUSH_CHECK]: GitHubPushCheckJob;
 };
 
 export type Queue = keyof JobPayloads;
 
+/** The engine's own queues; modules add theirs with Engine.addQueue (server/github/jobs.ts). */
 export const QUEUES: readonly Queue[] = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { branchPush, exampleOf } from '../../../test/github/world.ts';
-import { pushDeploymentId, uuidV5 } from './delivery-ids.ts';
+import { uuidV5 } from '../../domain/ids.ts';
+import { pushDeploymentId } from '../push-deployment-id.ts';
 import { decidePush } from './push-event.ts';
 
 describe('what a push asks for', () => {

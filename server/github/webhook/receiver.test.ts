@@ -1,7 +1,8 @@
 /**
- * The webhook receiver on its own: what it acknowledges, what it ignores, what it refuses, and how
- * it copes with a deployer that is slow or failing. The deployer here is the real one in process
- * (its SDK client calls the app's fetch), except where a test needs a deployer that misbehaves.
+ * The webhook receiver on its own: what it stores and acknowledges, what it ignores, what it
+ * refuses, and how it copes with a deployer that is slow or failing. The deployer here is the real
+ * one in process (its SDK client calls the app's fetch), except where a test needs a deployer that
+ * misbehaves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployerClient } from '../../../sdk/client.ts';
@@ -14,15 +15,18 @@ import {
   delivery,
   demoAppYaml,
   exampleOf,
+  handledDelivery,
   startGitHubWorld,
   type GitHubWorld,
 } from '../../../test/github/world.ts';
 import { createLogger } from '../../logger.ts';
-import { pushDeploymentId } from './delivery-ids.ts';
+import { pushDeploymentId } from '../push-deployment-id.ts';
 import { createWebhookReceiver, type WebhookReceiver } from './receiver.ts';
 
 const silent = createLogger('silent', { pretty: false });
 const fastLimits = { timeoutMs: 200, attempts: 3, backoffMs: 10 };
+const stored = (world: GitHubWorld, deliveryId: string) =>
+  world.t.client.GET('/v1/github/deliveries/{deliveryId}', { params: { path: { deliveryId } } });
 
 describe('webhook receiver', () => {
   let world: GitHubWorld;
@@ -45,7 +49,7 @@ describe('webhook receiver', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ message: 'pong', zen: ping.zen });
     const health = await receiver.app.request('/healthz');
-    expect(await health.json()).toEqual({ status: 'ok', pendingPushes: 0 });
+    expect(await health.json()).toEqual({ status: 'ok' });
   });
 
   it('acknowledges and ignores tag pushes and deleted branches and tags', async () => {
@@ -65,8 +69,7 @@ describe('webhook receiver', () => {
     }
     const other = await send(await delivery('issues', { action: 'opened' }, 'issues-1'));
     expect(await other.json()).toEqual({ status: 'ignored', reason: 'issues events are not handled' });
-    await receiver.idle();
-    expect(receiver.results.size).toBe(0);
+    for (const [, reason] of cases) expect((await stored(world, `ignored-${reason}`)).response.status).toBe(404);
     expect(await countDeployments(world.t)).toBe(before);
   });
 
@@ -74,8 +77,7 @@ describe('webhook receiver', () => {
     const sha = world.github.repo(EXAMPLE_OWNER, EXAMPLE_REPO).commit({ 'o5.yaml': demoAppYaml }, { branch: 'feature/x' });
     const res = await send(await delivery('push', branchPush(sha, { branch: 'feature/x' }), 'no-targets'));
     expect(res.status).toBe(202);
-    await receiver.idle();
-    expect(receiver.results.get('no-targets')).toEqual({ targets: 'none', deployments: [] });
+    expect(await handledDelivery(world.t.client, 'no-targets')).toMatchObject({ status: 'HANDLED', outcome: [], note: 'no push targets for branch feature/x' });
   });
 
   it('refuses what it cannot act on: bad JSON, no event, no delivery id, not a push', async () => {
@@ -96,6 +98,7 @@ describe('webhook receiver', () => {
 
     const notPush = await send(await delivery('push', { zen: 'hi' }, 'not-a-push'));
     expect(notPush.status).toBe(400);
+    for (const id of ['x', 'd', 'not-a-push']) expect((await stored(world, id)).response.status).toBe(404);
   });
 
   it('reads form-encoded deliveries too', async () => {
@@ -113,8 +116,7 @@ describe('webhook receiver', () => {
       body,
     });
     expect(res.status).toBe(202);
-    await receiver.idle();
-    expect(receiver.results.get('form-1')!.deployments).toEqual([
+    expect((await handledDelivery(world.t.client, 'form-1')).outcome).toEqual([
       { environment: 'demo', deploymentId: pushDeploymentId('form-1', 'demo'), result: 'requested', status: expect.any(String) },
     ]);
   });
@@ -122,9 +124,13 @@ describe('webhook receiver', () => {
 
 describe('webhook receiver with a deployer that misbehaves', () => {
   const push = branchPush('b'.repeat(40));
-  const lookupAnswer = () => Response.json({ owner: 'o', repo: 'r', branch: 'master', environments: ['demo'], patterns: ['master'] });
+  const storedAnswer = (status: number) =>
+    Response.json(
+      { deliveryId: 'x', owner: 'o', repo: 'r', branch: 'master', commit: 'b'.repeat(40), origin: 'push', status: 'RECEIVED', outcome: null, note: null, receivedBy: 'anonymous', receivedAt: new Date().toISOString(), handledAt: null },
+      { status },
+    );
 
-  it('answers GitHub at once while the deployer hangs, then gives up at the deadline', async () => {
+  it('answers 503 when the deployer does not store the push in time, after its tries', async () => {
     let calls = 0;
     const hanging = createDeployerClient({
       baseUrl: 'http://deployer.test',
@@ -134,51 +140,57 @@ describe('webhook receiver with a deployer that misbehaves', () => {
       },
     });
     const receiver = createWebhookReceiver({ secret: WEBHOOK_SECRET, deployer: hanging, logger: silent, limits: fastLimits });
-    const started = Date.now();
     const res = await receiver.app.request('/github/webhook', await delivery('push', push, 'hang-1'));
-    expect(res.status).toBe(202);
-    expect(Date.now() - started).toBeLessThan(1_000);
-
-    await receiver.idle();
-    const result = receiver.results.get('hang-1')!;
-    expect(result).toMatchObject({ targets: 'lookup-failed', reason: expect.stringContaining('no answer from the deployer within 200 ms') });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect((await res.json()).detail).toContain('no answer from the deployer within 200 ms (after 3 tries)');
     expect(calls).toBe(3);
   });
 
-  it('tries a failed trigger again with the same deployment id, and stops at a 4xx', async () => {
-    const bodies: Array<{ deploymentId: string }> = [];
-    let triggers = 0;
+  it('tries again with the same delivery after a 5xx or a network error, and acknowledges once stored', async () => {
+    const bodies: Array<{ deliveryId: string }> = [];
     const flaky = createDeployerClient({
       baseUrl: 'http://deployer.test',
       fetch: async (request) => {
-        if (request.method === 'GET') return lookupAnswer();
         bodies.push(await request.json());
-        triggers++;
-        if (triggers === 1) return new Response('{}', { status: 503 });
-        if (triggers === 2) throw new TypeError('fetch failed');
-        return Response.json({ type: 'x', title: 'Invalid document', status: 400, detail: 'o5.yaml is not valid' }, { status: 400 });
+        if (bodies.length === 1) return new Response('{}', { status: 503 });
+        if (bodies.length === 2) throw new TypeError('fetch failed');
+        return storedAnswer(202);
       },
     });
     const receiver = createWebhookReceiver({ secret: WEBHOOK_SECRET, deployer: flaky, logger: silent, limits: fastLimits });
-    await receiver.app.request('/github/webhook', await delivery('push', push, 'flaky-1'));
-    await receiver.idle();
-    expect(receiver.results.get('flaky-1')!.deployments).toEqual([
-      { environment: 'demo', deploymentId: pushDeploymentId('flaky-1', 'demo'), result: 'refused', reason: '400: o5.yaml is not valid' },
-    ]);
-    expect(new Set(bodies.map((b) => b.deploymentId))).toEqual(new Set([pushDeploymentId('flaky-1', 'demo')]));
+    const res = await receiver.app.request('/github/webhook', await delivery('push', push, 'flaky-1'));
+    expect(res.status).toBe(202);
     expect(bodies).toHaveLength(3);
+    expect(new Set(bodies.map((b) => JSON.stringify(b)))).toEqual(
+      new Set([JSON.stringify({ deliveryId: 'flaky-1', owner: 'Codertocat', repo: 'Hello-World', branch: 'master', commit: 'b'.repeat(40) })]),
+    );
   });
 
-  it('reports a deployer that keeps failing as failed, after its tries', async () => {
-    const down = createDeployerClient({
+  it("passes the deployer's refusal on, and stops trying at a 4xx", async () => {
+    let calls = 0;
+    const refusing = createDeployerClient({
       baseUrl: 'http://deployer.test',
-      fetch: async (request) => (request.method === 'GET' ? lookupAnswer() : new Response('{"title":"Internal server error"}', { status: 500 })),
+      fetch: async () => {
+        calls++;
+        return Response.json({ type: 'x', title: 'Conflict', status: 409, detail: 'delivery d is already stored for another push' }, { status: 409 });
+      },
     });
-    const receiver = createWebhookReceiver({ secret: WEBHOOK_SECRET, deployer: down, logger: silent, limits: fastLimits });
-    await receiver.app.request('/github/webhook', await delivery('push', push, 'down-1'));
-    await receiver.idle();
-    expect(receiver.results.get('down-1')!.deployments).toEqual([
-      { environment: 'demo', deploymentId: pushDeploymentId('down-1', 'demo'), result: 'failed', reason: '500: Internal server error (after 3 tries)' },
-    ]);
+    const receiver = createWebhookReceiver({ secret: WEBHOOK_SECRET, deployer: refusing, logger: silent, limits: fastLimits });
+    const res = await receiver.app.request('/github/webhook', await delivery('push', push, 'conflict-1'));
+    expect(res.status).toBe(409);
+    expect((await res.json()).detail).toContain('already stored for another push');
+    expect(calls).toBe(1);
+  });
+
+  it('answers 503, not 4xx, when the deployer refuses its token: the receiver is misconfigured, the push is fine', async () => {
+    const denied = createDeployerClient({
+      baseUrl: 'http://deployer.test',
+      fetch: async () => Response.json({ type: 'x', title: 'Forbidden', status: 403, detail: "This operation needs the 'deploy' scope" }, { status: 403 }),
+    });
+    const receiver = createWebhookReceiver({ secret: WEBHOOK_SECRET, deployer: denied, logger: silent, limits: fastLimits });
+    const res = await receiver.app.request('/github/webhook', await delivery('push', push, 'denied-1'));
+    expect(res.status).toBe(503);
+    expect((await res.json()).detail).toContain("needs the 'deploy' scope");
   });
 });

@@ -2,19 +2,20 @@
  * The GitHub webhook receiver: `POST /github/webhook` and `GET /healthz`.
  *
  * GitHub counts a delivery as failed when the answer takes over 10 seconds, and it never retries
- * by itself. So the receiver answers at once, from what it can check alone (the signature, the
- * event, the ref), and does the deploying after the answer (deploy-push.ts), with deadlines:
+ * by itself. So the receiver checks what it can alone (the signature, the event, the ref), stores
+ * the push with the deployer (POST /v1/github/deliveries, store-push.ts), and answers: the deployer
+ * requests the deployments afterwards in a job of its own, so a slow GitHub does not slow the
+ * answer, and a restart of either process loses nothing that was acknowledged.
  *
  * - 401: no or a wrong X-Hub-Signature-256. Nothing else is read.
  * - 400: a signed payload that is not a JSON object; a NUL byte in the path or query.
  * - 413: a body over GitHub's own cap of 25 MB, refused before it is read whole.
  * - 200: `ping`; deleted branches, tags and other events (acknowledged, ignored).
- * - 202: a push to a branch; the deployments are requested after the answer.
- *
- * The price of answering first: GitHub shows every valid push as delivered, even when the deployer
- * then fails. What follows is in the log; a refused push (bad config) is reported to GitHub as a
- * failed deployment by the deployer; and a push that failed for another reason (the deployer was
- * down) is retried by redelivering it from GitHub, which deploys only what is still missing.
+ * - 202: a push to a branch, stored by the deployer (again, for a redelivery).
+ * - 503: the deployer could not store the push in time: GitHub shows the delivery as failed, and
+ *   redelivering it from GitHub is the retry. (A push missed that way is also found by the
+ *   deployer's branch-head check.)
+ * - 4xx: the deployer refused the push (e.g. 409: the delivery id is stored for another push).
  */
 import { verify } from '@octokit/webhooks-methods';
 import { Hono, type Context } from 'hono';
@@ -23,7 +24,7 @@ import { HTTPException } from 'hono/http-exception';
 import { refuseNulBytes } from '../../http-server.ts';
 import type { DeployerClient } from '../../../sdk/client.ts';
 import type { Logger } from '../../logger.ts';
-import { DEFAULT_LIMITS, deployPush, type CallLimits, type PushResult } from './deploy-push.ts';
+import { DEFAULT_LIMITS, storePush, type CallLimits } from './store-push.ts';
 import { decidePush } from './push-event.ts';
 
 export interface ReceiverOptions {
@@ -35,38 +36,17 @@ export interface ReceiverOptions {
 
 export interface WebhookReceiver {
   app: Hono;
-  /** Resolves when the work of every push acknowledged so far is finished (shutdown, tests). */
-  idle(): Promise<void>;
-  /** Results of finished pushes by delivery id, most recent last (the last 100). */
-  results: Map<string, PushResult>;
 }
 
 /** GitHub caps payloads at 25 MB. */
 const MAX_PAYLOAD_BYTES = 25 * 1024 * 1024;
-const KEPT_RESULTS = 100;
 
 export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver {
   const { secret, deployer, logger } = options;
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const pending = new Set<Promise<void>>();
-  const results = new Map<string, PushResult>();
-
-  /** Runs after the answer; never throws (an unexpected error is logged). */
-  const inBackground = (deliveryId: string, work: () => Promise<PushResult>, log: Logger) => {
-    const task = work()
-      .then((result) => {
-        results.delete(deliveryId);
-        results.set(deliveryId, result);
-        if (results.size > KEPT_RESULTS) results.delete(results.keys().next().value!);
-      })
-      .catch((err) => log.error({ err }, 'push handling failed'))
-      .finally(() => pending.delete(task));
-    pending.add(task);
-  };
-
   const app = new Hono();
   app.use('*', refuseNulBytes());
-  app.get('/healthz', (c) => c.json({ status: 'ok', pendingPushes: pending.size }));
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
 
   const limit = bodyLimit({
     maxSize: MAX_PAYLOAD_BYTES,
@@ -110,9 +90,17 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
 
     const { owner, repo, branch, commit } = decision;
     const pushLog = log.child({ repository: `${owner}/${repo}`, branch, commit });
-    pushLog.info('push accepted');
-    inBackground(deliveryId, () => deployPush(deployer, { deliveryId, owner, repo, branch, commit }, pushLog, limits), pushLog);
-    return c.json({ status: 'accepted', deliveryId, owner, repo, branch, commit }, 202);
+    const stored = await storePush(deployer, { deliveryId, owner, repo, branch, commit }, limits);
+    if (stored.stored) {
+      pushLog.info({ again: stored.again }, 'push stored with the deployer');
+      return c.json({ status: 'accepted', deliveryId, owner, repo, branch, commit }, 202);
+    }
+    if (stored.final && stored.status !== 401 && stored.status !== 403) {
+      pushLog.warn({ reason: stored.reason }, 'the deployer refused the push');
+      return problem(c, stored.status === 409 ? 409 : 400, stored.status === 409 ? 'Conflict' : 'Bad request', `The deployer refused the push: ${stored.reason}`);
+    }
+    pushLog.error({ reason: stored.reason }, 'could not store the push with the deployer (redeliver it from GitHub)');
+    return problem(c, 503, 'Service unavailable', `The deployer could not store the push: ${stored.reason}. Redeliver it from GitHub.`);
   });
 
   app.notFound((c) => problem(c, 404, 'Not found', `No route for ${c.req.method} ${c.req.path}`));
@@ -122,13 +110,7 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
     return problem(c, 500, 'Internal server error', 'The receiver failed; the error is in its log.');
   });
 
-  return {
-    app,
-    results,
-    async idle() {
-      while (pending.size > 0) await Promise.all([...pending]);
-    },
-  };
+  return { app };
 }
 
 /** GitHub sends JSON, or a form with the JSON in `payload` when the hook is set to that content type. */
@@ -145,7 +127,7 @@ function parsePayload(raw: string, contentType: string | undefined): unknown {
 }
 
 /** The deployer's error shape (RFC 9457), so one client reads both. */
-function problem(c: Context, status: 400 | 401 | 404 | 413 | 500, title: string, detail: string): Response {
+function problem(c: Context, status: 400 | 401 | 404 | 409 | 413 | 500 | 503, title: string, detail: string): Response {
   const type = `https://deployer.dev/problems/${title.toLowerCase().replace(/\s+/g, '-')}`;
   return c.body(JSON.stringify({ type, title, status, detail }), status, { 'content-type': 'application/problem+json' });
 }

@@ -32,9 +32,21 @@ export interface SimulatedInfraOptions {
   databaseUrl?: string;
   /** The clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Where calls are counted; shared by the ports of one provider (server/infra/simulated/provider.ts). */
+  awsCalls?: AwsCallCounts;
 }
 
-export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort {
+/**
+ * AWS API calls made so far, as AWS would count them: reads (describe, list) and writes (create,
+ * update, run, store...). Database steps are SQL on the RDS host, not AWS calls. `npm run bench`
+ * reports them per deployment and per second.
+ */
+export interface AwsCallCounts {
+  reads: number;
+  writes: number;
+}
+
+export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort & { awsCalls: AwsCallCounts } {
   const closing = new AbortController();
   const ctx: databases.DatabaseContext = {
     db: simulatorDb(options.sql),
@@ -61,26 +73,36 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
   const onTask = (input: tasks.RunTaskInput) => ({ inStack: tasks.inTaskStack(input.taskDefinition), clientToken: input.clientToken });
   const onDatabase = (input: { dbName: string; operationId: string }) => ({ inStack: databases.inDatabaseStack(input.dbName), clientToken: input.operationId });
 
+  const awsCalls: AwsCallCounts = options.awsCalls ?? { reads: 0, writes: 0 };
+  const read = <A extends unknown[], R>(call: (...args: A) => R) => (...args: A): R => {
+    awsCalls.reads++;
+    return call(...args);
+  };
+  const write = <A extends unknown[], R>(call: (...args: A) => R) => (...args: A): R => {
+    awsCalls.writes++;
+    return call(...args);
+  };
   return {
     kind: 'simulated',
-    storeTemplate: (input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) }),
+    awsCalls,
+    storeTemplate: write((input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) })),
 
-    describeStack: (stackName) => stacks.describeStack(ctx, stackName),
-    createEmptyStack: accepted(onStack, stacks.createEmptyStack),
-    updateStack: accepted(onStack, stacks.updateStack),
-    scaleStack: accepted(onStack, stacks.scaleStack),
-    cancelStackUpdate: accepted(onStack, stacks.cancelStackUpdate),
-    continueUpdateRollback: accepted(onStack, stacks.continueUpdateRollback),
-    deleteStack: accepted(onStack, stacks.deleteStack),
+    describeStack: read((stackName) => stacks.describeStack(ctx, stackName)),
+    createEmptyStack: write(accepted(onStack, stacks.createEmptyStack)),
+    updateStack: write(accepted(onStack, stacks.updateStack)),
+    scaleStack: write(accepted(onStack, stacks.scaleStack)),
+    cancelStackUpdate: write(accepted(onStack, stacks.cancelStackUpdate)),
+    continueUpdateRollback: write(accepted(onStack, stacks.continueUpdateRollback)),
+    deleteStack: write(accepted(onStack, stacks.deleteStack)),
 
-    createImportChangeSet: accepted(onStack, changeSets.createImportChangeSet),
-    describeChangeSet: (input) => changeSets.describeChangeSet(ctx, input),
-    executeChangeSet: accepted(onStack, changeSets.executeChangeSet),
+    createImportChangeSet: write(accepted(onStack, changeSets.createImportChangeSet)),
+    describeChangeSet: read((input) => changeSets.describeChangeSet(ctx, input)),
+    executeChangeSet: write(accepted(onStack, changeSets.executeChangeSet)),
 
-    listenerRulePriorities: (listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn),
+    listenerRulePriorities: read((listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn)),
 
-    runTask: accepted(onTask, tasks.runTask),
-    describeTask: (input) => tasks.describeTask(ctx, input),
+    runTask: write(accepted(onTask, tasks.runTask)),
+    describeTask: read((input) => tasks.describeTask(ctx, input)),
 
     upsertDatabase: accepted(onDatabase, databases.upsertDatabase),
     cleanupDatabase: accepted(onDatabase, databases.cleanupDatabase),

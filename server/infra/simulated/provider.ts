@@ -8,18 +8,22 @@
 import type { Logger } from '../../logger.ts';
 import { createInfraProvider, type CachingInfraProvider } from '../cluster-provider.ts';
 import { InfraError } from '../port.ts';
-import { createSimulatedInfra, type SimulatedInfraOptions } from './index.ts';
+import { createSimulatedInfra, type AwsCallCounts, type SimulatedInfraOptions } from './index.ts';
 import { ACCOUNT_ID } from './template.ts';
 import { templateUrl } from './template-storage.ts';
 
 const ROLE_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/;
 
-export function createSimulatedInfraProvider(options: Omit<SimulatedInfraOptions, 'region' | 'account'> & { logger?: Logger }): CachingInfraProvider {
-  return createInfraProvider({
+export function createSimulatedInfraProvider(
+  options: Omit<SimulatedInfraOptions, 'region' | 'account' | 'awsCalls'> & { logger?: Logger },
+): CachingInfraProvider & { awsCalls: AwsCallCounts } {
+  // One count for every cluster's port: the simulated cloud answers them all.
+  const awsCalls: AwsCallCounts = { reads: 0, writes: 0 };
+  const provider = createInfraProvider({
     kind: 'simulated',
     logger: options.logger,
     build: ({ target, sessionName }) => ({
-      port: createSimulatedInfra({ ...options, region: target.region, account: target.account }),
+      port: createSimulatedInfra({ ...options, region: target.region, account: target.account, awsCalls }),
       identify: async () => {
         if (!target.roleArn) return { account: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/deployer` };
         const role = ROLE_ARN.exec(target.roleArn);
@@ -29,4 +33,5 @@ export function createSimulatedInfraProvider(options: Omit<SimulatedInfraOptions
       templateUrl: (key) => templateUrl(target.region, key),
     }),
   });
+  return Object.assign(provider, { awsCalls });
 }

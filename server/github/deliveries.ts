@@ -1,0 +1,177 @@
+/**
+ * Push deliveries: the webhook receiver stores each push through POST /v1/github/deliveries before
+ * it answers GitHub, and a `github-delivery` job requests the deployments afterwards. The delivery
+ * row and its job commit together, so a push acknowledged to GitHub is never lost: a slow or failing
+ * GitHub, or a restart, only delays the job (pg-boss retries it).
+ *
+ * The job looks up the branch's push targets and triggers one deployment per environment, each with
+ * an id derived from the delivery id and the environment: a job retried, or a push redelivered by
+ * GitHub (the same delivery id), asks for the same deployments again and gets the same ones back.
+ * A push the deployer refuses (an invalid config, an unknown environment) is reported to GitHub as a
+ * failed deployment by the trigger (server/engine/commands/trigger-deployment.ts).
+ */
+import type { PgBoss } from 'pg-boss';
+import type { Sql } from 'postgres';
+import { ConflictError, DomainError, NotFoundError } from '../domain/errors.ts';
+import { triggerDeployment } from '../engine/commands/trigger-deployment.ts';
+import type { Engine } from '../engine/engine.ts';
+import { JOB_GITHUB_DELIVERY, type GitHubDeliveryJob } from '../domain/machines/jobs.ts';
+import type { Settlement } from '../engine/jobs.ts';
+import { pgBossAdapter } from '../engine/transaction.ts';
+import { GitHubApiError } from './client.ts';
+import { pushDeploymentId } from './push-deployment-id.ts';
+import { getPushTargets, repoKey, targetsOfBranch } from './push-targets.ts';
+import type { GitHubService } from './service.ts';
+
+
+export type DeliveryOrigin = 'push' | 'missed';
+
+export interface NewDelivery {
+  deliveryId: string;
+  owner: string;
+  repo: string;
+  branch: string;
+  commit: string;
+}
+
+export type DeliveryOutcome =
+  | { environment: string; deploymentId: string; result: 'requested'; status: string }
+  | { environment: string; deploymentId: string; result: 'refused'; reason: string };
+
+export interface Delivery extends NewDelivery {
+  origin: DeliveryOrigin;
+  status: 'RECEIVED' | 'HANDLED';
+  /** Per target environment; null until handled. Empty: no push targets for the branch, or a duplicate (see `note`). */
+  outcome: DeliveryOutcome[] | null;
+  note: string | null;
+  receivedBy: string;
+  receivedAt: string;
+  handledAt: string | null;
+}
+
+/**
+ * Stores a delivery and its job in one transaction. The same delivery again (a redelivery, a
+ * receiver's retry) is answered with what is stored; the same id with another push is a conflict.
+ */
+export async function storeDelivery(
+  sql: Sql,
+  boss: PgBoss,
+  delivery: NewDelivery & { origin: DeliveryOrigin; receivedBy: string },
+): Promise<{ delivery: Delivery; created: boolean }> {
+  const key = repoKey(delivery.owner, delivery.repo);
+  return sql.begin(async (tx) => {
+    const [inserted] = await tx`
+      insert into github_deliveries (delivery_id, repo_key, owner, repo, branch, commit, origin, status, received_by)
+      values (${delivery.deliveryId}, ${key}, ${delivery.owner}, ${delivery.repo}, ${delivery.branch}, ${delivery.commit},
+              ${delivery.origin}, 'RECEIVED', ${delivery.receivedBy})
+      on conflict (delivery_id) do nothing
+      returning *`;
+    if (inserted) {
+      const job: GitHubDeliveryJob = { deliveryId: delivery.deliveryId };
+      await boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) });
+      return { delivery: toDelivery(inserted), created: true };
+    }
+    const [existing] = await tx`select * from github_deliveries where delivery_id = ${delivery.deliveryId}`;
+    const stored = toDelivery(existing!);
+    if (stored.repo.toLowerCase() !== delivery.repo.toLowerCase() || stored.owner.toLowerCase() !== delivery.owner.toLowerCase() || stored.branch !== delivery.branch || stored.commit !== delivery.commit) {
+      throw new ConflictError(
+        `delivery ${delivery.deliveryId} is already stored for another push (${stored.owner}/${stored.repo} ${stored.branch}@${stored.commit.slice(0, 7)})`,
+      );
+    }
+    return { delivery: stored, created: false };
+  }) as Promise<{ delivery: Delivery; created: boolean }>;
+}
+
+export async function readDelivery(sql: Sql, deliveryId: string): Promise<Delivery> {
+  const [row] = await sql`select * from github_deliveries where delivery_id = ${deliveryId}`;
+  if (!row) throw new NotFoundError(`delivery ${deliveryId} is not stored`);
+  return toDelivery(row);
+}
+
+/**
+ * The job: requests the delivery's deployments, then records what became of each, completing the
+ * job in the same transaction. An error that may clear (GitHub down or slow, the database) throws,
+ * and pg-boss runs the job again; the derived deployment ids make that safe.
+ */
+export async function handleDeliveryJob(engine: Engine, github: GitHubService, job: GitHubDeliveryJob): Promise<Settlement<typeof JOB_GITHUB_DELIVERY>> {
+  const { sql } = engine.deps;
+  const [row] = await sql`select * from github_deliveries where delivery_id = ${job.deliveryId}`;
+  if (!row || row.status === 'HANDLED') return { kind: 'finish' };
+  const delivery = toDelivery(row);
+  const log = engine.deps.logger.child({ component: 'github', deliveryId: delivery.deliveryId, repository: `${delivery.owner}/${delivery.repo}`, branch: delivery.branch });
+
+  const duplicate = await duplicateOf(sql, delivery);
+  let outcome: DeliveryOutcome[] = [];
+  let note: string | null = null;
+  if (duplicate) {
+    note = `${duplicate} of the same commit was stored too; it requests the deployments`;
+    log.info(note);
+  } else {
+    const targets = await getPushTargets(sql, delivery.owner, delivery.repo);
+    const environments = targets ? targetsOfBranch(targets.branches, delivery.branch).environments : [];
+    if (environments.length === 0) note = `no push targets for branch ${delivery.branch}`;
+    outcome = await Promise.all(environments.map((environment) => requestOne(engine, github, delivery, environment)));
+    for (const o of outcome) log.info({ environment: o.environment, deploymentId: o.deploymentId, result: o.result }, 'push delivery handled');
+  }
+  return {
+    kind: 'finish',
+    record: (tx) => tx`
+      update github_deliveries set status = 'HANDLED', outcome = ${tx.json(outcome as never)}, note = ${note}, handled_at = now()
+      where delivery_id = ${delivery.deliveryId}`,
+  };
+}
+
+async function requestOne(engine: Engine, github: GitHubService, delivery: Delivery, environment: string): Promise<DeliveryOutcome> {
+  const deploymentId = pushDeploymentId(delivery.deliveryId, environment);
+  try {
+    const { deployment } = await triggerDeployment(
+      engine,
+      github,
+      {
+        deploymentId,
+        environment,
+        source: { github: { owner: delivery.owner, repo: delivery.repo, ref: delivery.commit, deliveryId: delivery.deliveryId } },
+        requestedBy: `github:${delivery.origin === 'push' ? 'push' : 'push-check'}`,
+      },
+      { kind: 'job', queue: JOB_GITHUB_DELIVERY },
+    );
+    return { environment, deploymentId, result: 'requested', status: deployment.status };
+  } catch (err) {
+    // Refusals are final: the same push would be refused again. Everything else is tried again.
+    if (err instanceof DomainError) return { environment, deploymentId, result: 'refused', reason: err.message };
+    if (err instanceof GitHubApiError && !err.retryable) return { environment, deploymentId, result: 'refused', reason: err.message };
+    throw err;
+  }
+}
+
+/**
+ * A push found missing by the branch-head check may have been delivered after all, late: one
+ * commit of one branch deploys once, whichever of the two is handled first.
+ */
+async function duplicateOf(sql: Sql, delivery: Delivery): Promise<string | undefined> {
+  const other = delivery.origin === 'push' ? 'missed' : 'push';
+  const [row] = await sql`
+    select delivery_id from github_deliveries
+    where repo_key = ${repoKey(delivery.owner, delivery.repo)} and branch = ${delivery.branch} and commit = ${delivery.commit}
+      and origin = ${other} and delivery_id <> ${delivery.deliveryId}
+      and (status = 'HANDLED' or received_at < ${delivery.receivedAt}::timestamptz)
+    limit 1`;
+  return row ? `${other === 'push' ? 'push delivery' : 'missed push'} ${row.delivery_id}` : undefined;
+}
+
+function toDelivery(row: Record<string, any>): Delivery {
+  return {
+    deliveryId: row.delivery_id,
+    owner: row.owner,
+    repo: row.repo,
+    branch: row.branch,
+    commit: row.commit,
+    origin: row.origin,
+    status: row.status,
+    outcome: row.outcome ?? null,
+    note: row.note ?? null,
+    receivedBy: row.received_by,
+    receivedAt: new Date(row.received_at).toISOString(),
+    handledAt: row.handled_at ? new Date(row.handled_at).toISOString() : null,
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * The branch-head check: pushes whose delivery never arrived (the receiver was down, GitHub gave
+ * up) are found by comparing, every DEPLOYER_GITHUB_PUSH_CHECK_SECONDS, the head of each branch
+ * named in push targets with the last push stored for it (server/github/deliveries.ts). A branch
+ * whose head moved is handled as if its push had been delivered: a delivery of origin `missed`
+ * (its id derived from the repository, branch and commit) requests the deployments.
+ *
+ * Only branches named literally are checked (a pattern such as `release/*` would mean listing
+ * every branch of the repository), and only those with a push stored already: the check catches
+ * pushes missed after the first, it does not deploy a branch nobody pushed to. A push stored in
+ * the last interval is left to its own delivery (GitHub may still be sending it).
+ *
+ * The check is a pg-boss job on a `stately` queue: one waits and one runs at a time, whatever the
+ * number of deployer processes; each run sends the next one, due an interval later.
+ */
+import type { Sql } from 'postgres';
+import { NotFoundError } from '../domain/errors.ts';
+import { uuidV5 } from '../domain/ids.ts';
+import { JOB_GITHUB_PUSH_CHECK } from '../domain/machines/jobs.ts';
+import type { Engine } from '../engine/engine.ts';
+import type { Settlement } from '../engine/jobs.ts';
+import { storeDelivery } from './deliveries.ts';
+import type { GitHubService } from './service.ts';
+import type { PushTargetBranches } from './push-targets.ts';
+
+
+export interface PushCheckResult {
+  /** Branches compared with GitHub. */
+  checked: number;
+  /** Deliveries made for pushes that had not arrived. */
+  missed: string[];
+}
+
+export async function checkBranchHeads(engine: Engine, github: GitHubService, intervalSeconds: number): Promise<PushCheckResult> {
+  const { sql, boss, logger } = engine.deps;
+  const log = logger.child({ component: 'github', job: JOB_GITHUB_PUSH_CHECK });
+  const result: PushCheckResult = { checked: 0, missed: [] };
+  const targets = await sql`select repo_key, owner, repo, branches from push_targets`;
+  for (const target of targets) {
+    for (const branch of literalBranches(target.branches as PushTargetBranches)) {
+      const latest = await latestDelivery(sql, target.repo_key, branch);
+      if (!latest || latest.ageSeconds < intervalSeconds) continue;
+      result.checked++;
+      let head: string;
+      try {
+        head = await github.client.resolveCommit({ owner: target.owner, repo: target.repo }, branch);
+      } catch (err) {
+        // A deleted branch has no head to deploy; any other failure waits for the next check.
+        if (!(err instanceof NotFoundError)) log.warn({ err, repository: target.repo_key, branch }, 'could not read a branch head');
+        continue;
+      }
+      if (head === latest.commit) continue;
+      const deliveryId = missedDeliveryId(target.repo_key, branch, head);
+      const { created } = await storeDelivery(sql, boss, {
+        deliveryId,
+        owner: target.owner,
+        repo: target.repo,
+        branch,
+        commit: head,
+        origin: 'missed',
+        receivedBy: 'push-check',
+      });
+      if (created) {
+        log.warn({ repository: target.repo_key, branch, commit: head, lastStored: latest.commit }, 'a push was not delivered; deploying the branch head');
+        result.missed.push(deliveryId);
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * Runs one check, then sends the next one, due an interval later, completing this one with it. A
+ * check that fails is logged and left to the next one: it reads only what the next one reads again.
+ */
+export async function handlePushCheckJob(engine: Engine, github: GitHubService, intervalSeconds: number): Promise<Settlement<typeof JOB_GITHUB_PUSH_CHECK>> {
+  await checkBranchHeads(engine, github, intervalSeconds).catch((err) =>
+    engine.deps.logger.warn({ err, job: JOB_GITHUB_PUSH_CHECK }, 'branch-head check failed; the next one will look again'),
+  );
+  return { kind: 'poll', after: intervalSeconds, data: {} };
+}
+
+/** Starts the chain of checks unless a check is already waiting (the stately queue holds one). */
+export async function schedulePushChecks(engine: Engine, intervalSeconds: number): Promise<void> {
+  await engine.deps.boss.send(JOB_GITHUB_PUSH_CHECK, {}, { startAfter: intervalSeconds });
+}
+
+const MISSED_NAMESPACE = 'b1d0c3e4-7a2f-5b6c-9d8e-0f1a2b3c4d5e';
+
+/** One id per repository, branch and commit: a check that runs twice stores the push once. */
+export function missedDeliveryId(key: string, branch: string, commit: string): string {
+  return `missed-${uuidV5(MISSED_NAMESPACE, `${key}\n${branch}\n${commit}`)}`;
+}
+
+function literalBranches(branches: PushTargetBranches): string[] {
+  return Object.entries(branches)
+    .filter(([pattern, environments]) => !pattern.includes('*') && environments.length > 0)
+    .map(([pattern]) => pattern);
+}
+
+async function latestDelivery(sql: Sql, key: string, branch: string): Promise<{ commit: string; ageSeconds: number } | undefined> {
+  const [row] = await sql`
+    select commit, extract(epoch from now() - received_at)::float8 as age from github_deliveries
+    where repo_key = ${key} and branch = ${branch}
+    order by received_at desc limit 1`;
+  return row ? { commit: row.commit, ageSeconds: row.age } : undefined;
+}
