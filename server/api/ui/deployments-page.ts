@@ -12,8 +12,9 @@ export const LIST_POLL_MS = 2_000;
 const PAGE_SIZE = 50;
 
 /** What a deployment is doing now, in a few words. */
-export function currentActivity(d: Deployment): string {
-  const active = d.steps.filter((s) => s.status === 'ACTIVE').map((s) => s.name);
+export function currentActivity(d: Pick<Deployment, 'status'> & { steps?: Deployment['steps'] }): string {
+  // Lists answer summaries (no steps): the running step is named on a deployment's own page.
+  const active = (d.steps ?? []).filter((s) => s.status === 'ACTIVE').map((s) => s.name);
   if (active.length) return active.join(', ');
   switch (d.status) {
     case 'QUEUED':
