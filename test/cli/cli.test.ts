@@ -29,7 +29,9 @@ const file = (name: string, text: string) => {
   return path;
 };
 
-describe('deployer CLI', () => {
+// Each case starts the CLI as a child process, several times (about 1 s each on an idle machine,
+// several on a loaded one): the default 30 s is too tight for the cases that start it ten times.
+describe('deployer CLI', { timeout: 120_000 }, () => {
   let s: ServedDeployer;
   let env: Record<string, string>;
   const cli = (...args: string[]) => runDeployerCli(args, env);
