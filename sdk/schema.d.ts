@@ -876,6 +876,8 @@ export interface components {
             /** @description Why it failed: `Step <name>: <error>` for each failed step. */
             error: string | null;
             steps: components["schemas"]["DeploymentStep"][];
+            /** @description What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create. */
+            planNotes: string[];
             recoveries: {
                 action: string;
                 stackStatus: string;
