@@ -83,6 +83,8 @@ export interface StackMadeElsewhere {
  * Puts a stack in the simulated cloud as someone other than the deployer would have made it (o5,
  * a person with the console): created with a full template and no call through the infra port.
  * Returns its stack id. The create is already finished at the simulator's current time.
+ * `sql` must be a pool of its own, as the simulator's is (server/infra/create-infra.ts): drizzle
+ * changes the JSON serializers of the pool it is given.
  */
 export async function createStackElsewhere(sql: Sql, stack: StackMadeElsewhere, options: { region?: string; now?: () => number } = {}): Promise<string> {
   const ctx = { db: simulatorDb(sql), region: options.region ?? 'us-east-1', latencyMs: 0, now: options.now ?? Date.now };
