@@ -77,8 +77,18 @@ export interface MotoWorld {
   stop(): Promise<void>;
 }
 
+/** What a test adds to the world's environment (merged into its entry of the cluster document). */
+export interface MotoWorldOptions {
+  /** Extra fields of the environment (`vars`, and `aws` fields merged with its own), given its full name. */
+  environment?: (fullName: string) => { vars?: unknown[]; aws?: Record<string, unknown> };
+  /** Full names of more environments in the cluster (siblings that environment links name). */
+  siblings?: (fullName: string) => string[];
+  /** More resources of the cluster's infra stack (e.g. the IAM policies the environment names). */
+  clusterResources?: Record<string, unknown>;
+}
+
 /** Starts moto, the cluster infra, the root secret and the deployer; null when moto_server is not on the PATH. */
-export async function startMotoWorld(): Promise<MotoWorld | null> {
+export async function startMotoWorld(options: MotoWorldOptions = {}): Promise<MotoWorld | null> {
   const moto = await startMotoWithSecrets();
   if (!moto) return null;
   const environment = `dev${randomBytes(2).toString('hex')}`;
@@ -106,7 +116,7 @@ export async function startMotoWorld(): Promise<MotoWorld | null> {
     });
 
     await s3.send(new CreateBucketCommand({ Bucket: TEMPLATE_BUCKET }));
-    const clusterOutputs = await createClusterInfra(cf);
+    const clusterOutputs = await createClusterInfra(cf, options.clusterResources);
     // ECS places tasks only on registered container instances: the cluster's EC2 host.
     await ecs.send(
       new RegisterContainerInstanceCommand({
@@ -162,7 +172,7 @@ export async function startMotoWorld(): Promise<MotoWorld | null> {
 
     const put = await t.client.PUT('/v1/clusters/{cluster}', {
       params: { path: { cluster: CLUSTER } },
-      body: clusterDocument(clusterOutputs, environment) as never,
+      body: clusterDocument(clusterOutputs, environment, options) as never,
     });
     if (put.error) throw new Error(`PUT /v1/clusters/${CLUSTER}: ${JSON.stringify(put.error)}`);
 
@@ -222,7 +232,8 @@ export async function describeStack(cf: CloudFormationClient, stackName: string)
 }
 
 /** The cluster document the test registers: moto's resources, the Postgres host behind the root secret. */
-function clusterDocument(out: Record<string, string>, environment: string) {
+function clusterDocument(out: Record<string, string>, environment: string, options: MotoWorldOptions) {
+  const extra = options.environment?.(environment) ?? {};
   return {
     name: CLUSTER,
     aws: {
@@ -253,9 +264,10 @@ function clusterDocument(out: Record<string, string>, environment: string) {
         fullName: environment,
         trustJwks: [],
         corsOrigins: [],
-        vars: [],
-        aws: { hostHeader: 'dev.example.com' },
+        vars: extra.vars ?? [],
+        aws: { hostHeader: 'dev.example.com', ...extra.aws },
       },
+      ...(options.siblings?.(environment) ?? []).map((fullName) => ({ fullName, trustJwks: [], corsOrigins: [], vars: [], aws: { hostHeader: `${fullName}.example.com` } })),
     ],
   };
 }
@@ -307,9 +319,10 @@ const CLUSTER_INFRA_TEMPLATE = {
   },
 };
 
-async function createClusterInfra(cf: CloudFormationClient): Promise<Record<string, string>> {
+async function createClusterInfra(cf: CloudFormationClient, extraResources: Record<string, unknown> = {}): Promise<Record<string, string>> {
   const StackName = 'dev-cluster-infra';
-  await cf.send(new CreateStackCommand({ StackName, TemplateBody: JSON.stringify(CLUSTER_INFRA_TEMPLATE), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
+  const template = { ...CLUSTER_INFRA_TEMPLATE, Resources: { ...CLUSTER_INFRA_TEMPLATE.Resources, ...extraResources } };
+  await cf.send(new CreateStackCommand({ StackName, TemplateBody: JSON.stringify(template), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
   const deadline = Date.now() + 20_000;
   for (;;) {
     const stack = await describeStack(cf, StackName);

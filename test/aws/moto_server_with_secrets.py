@@ -1,6 +1,7 @@
 """
 moto_server, plus the one CloudFormation resource type of our application templates that moto 5
-does not implement: AWS::SecretsManager::Secret.
+does not implement: AWS::SecretsManager::Secret; and one-off ECS tasks that end by themselves as
+ECS reports them (see _task_exits_by_itself).
 
 Plain moto skips that type with a warning, so a `Ref` to it resolves to nothing and the stack
 output `DatabaseSecret<Key>` (the ARN of the app's credentials secret, which DB.Upsert writes) is
@@ -90,6 +91,36 @@ class StackSecret(CloudFormationModel):
 
     def is_created(self) -> bool:
         return True
+
+
+def _task_exits_by_itself() -> None:
+    """
+    A one-off task (a migration) that moto moves to STOPPED by itself, one status per DescribeTasks,
+    is reported as ECS reports a task whose essential container exited with code 0: stopCode
+    EssentialContainerExited, the container STOPPED with exitCode 0. Plain moto gives it no stop
+    code, which reads as stopped from outside, so a migration could only fail. A task stopped with
+    StopTask (desiredStatus STOPPED) is left as moto reports it, and so is one whose transition a
+    test set to "manual" (it never gets to STOPPED by itself).
+    """
+    from moto.ecs.models import Task
+
+    managed_status = Task.status
+
+    def status(self: Task) -> Any:
+        current = managed_status.fget(self)
+        if current == "STOPPED" and self.desired_status == "RUNNING":
+            self.desired_status = "STOPPED"
+            self.stop_code = "EssentialContainerExited"
+            self.stopped_reason = "Essential container in task exited"
+            for container in self.containers:
+                container.last_status = "STOPPED"
+                container.exitCode = 0
+        return current
+
+    Task.status = property(status, managed_status.fset)
+
+
+_task_exits_by_itself()
 
 
 if __name__ == "__main__":
