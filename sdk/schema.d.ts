@@ -947,6 +947,8 @@ export interface components {
             /** @description Number of events applied to this deployment. */
             revision: number;
             steps: components["schemas"]["DeploymentStep"][];
+            /** @description What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create. */
+            planNotes: string[];
             recoveries: {
                 action: string;
                 stackStatus: string;

@@ -34,6 +34,8 @@ export const simStacks = pgTable('sim_stacks', {
   templateUrl: text('template_url'),
   parameters: jsonb('parameters').$type<Record<string, string>>().notNull(),
   outputs: jsonb('outputs').$type<Record<string, string>>().notNull(),
+  /** Stack tags, set when the stack is created and kept by every later operation (as CloudFormation does). */
+  tags: jsonb('tags').$type<Record<string, string>>().notNull().default({}),
 
   operation: text('operation').$type<SimStackOperation>().notNull(),
   outcome: text('outcome').$type<SimOutcome>().notNull(),

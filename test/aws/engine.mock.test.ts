@@ -196,6 +196,17 @@ describe.concurrent('stack recovery in the wait phase', () => {
     expect((await events(id)).find((e) => e.type === 'stack_available')?.payload).toMatchObject({ stack: null });
   });
 
+  it('ROLLBACK_COMPLETE of a stack this deployer did not create (no deployer:managed-by tag): never deleted, the deployment fails saying so', async () => {
+    const stack = `${ENV}-foreignfailed`;
+    aws.seedStack(stack, 'ROLLBACK_COMPLETE', { tags: [{ Key: 'o5:app', Value: 'foreignfailed' }] });
+    const id = await deploy(app('foreignfailed'));
+    const failed = await finished(id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error).toMatch(new RegExp(`^Stack ${stack} is ROLLBACK_COMPLETE and was not created by this deployer`));
+    expect(tokensOf(aws.inputs(aws.cfn, DeleteStackCommand), stack)).toEqual([]);
+    expect(failed.recoveries).toEqual([]);
+  });
+
   it('a repair AWS refuses fails the deployment with what AWS said, instead of waiting forever', async () => {
     const stack = `${ENV}-repairdenied`;
     aws.seedStack(stack, 'UPDATE_ROLLBACK_FAILED', { parameters: { DesiredCountmain: '1' } });

@@ -31,6 +31,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
+import { MANAGED_BY_TAG } from '../../server/domain/decisions/stack-ownership.ts';
 
 export const FAKE_ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -48,6 +49,8 @@ interface FakeStack {
   /** Status the stack reaches at the next DescribeStacks, with its reason and events. */
   next?: { status: string; reason?: string; events?: Array<Partial<StackEvent>> };
   parameters: Record<string, string>;
+  /** Stack tags: set by CreateStack, kept by every other call (as CloudFormation does when UpdateStack names none). */
+  tags: Array<{ Key: string; Value: string }>;
   outputKeys: string[];
   /** Tokens of the operations started on the stack, in order. */
   tokens: string[];
@@ -150,13 +153,15 @@ export class FakeAws {
   }
 
   /** A stack that exists before the test, in the given status. */
-  seedStack(name: string, status: string, options: { reason?: string; parameters?: Record<string, string>; token?: string } = {}): void {
+  /** A stack already there; by default one this deployer created (its tag), `tags: []` for one made elsewhere. */
+  seedStack(name: string, status: string, options: { reason?: string; parameters?: Record<string, string>; token?: string; tags?: FakeStack['tags'] } = {}): void {
     const stack: FakeStack = {
       name,
       id: `arn:aws:cloudformation:${REGION}:${FAKE_ACCOUNT}:stack/${name}/seeded`,
       status,
       ...(options.reason ? { reason: options.reason } : {}),
       parameters: options.parameters ?? {},
+      tags: options.tags ?? [{ Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value }],
       outputKeys: [],
       tokens: [],
       events: [],
@@ -219,6 +224,7 @@ export class FakeAws {
       ...(stack.reason ? { StackStatusReason: stack.reason } : {}),
       CreationTime: new Date(),
       Parameters: Object.entries(stack.parameters).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+      Tags: stack.tags,
       Outputs: stack.outputKeys.map((key) => ({ OutputKey: key, OutputValue: this.outputValue(stack, key) })),
     };
     if (stack.next) {
@@ -239,7 +245,7 @@ export class FakeAws {
     return `fake-${key}`;
   }
 
-  private createStack(input: { StackName?: string; ClientRequestToken?: string }) {
+  private createStack(input: { StackName?: string; ClientRequestToken?: string; Tags?: Array<{ Key?: string; Value?: string }> }) {
     const name = input.StackName!;
     const existing = this.stacks.get(name);
     if (existing && existing.status !== 'DELETE_COMPLETE') {
@@ -251,6 +257,7 @@ export class FakeAws {
       id: `arn:aws:cloudformation:${REGION}:${FAKE_ACCOUNT}:stack/${name}/${this.stacks.size + 1}`,
       status: 'CREATE_IN_PROGRESS',
       parameters: {},
+      tags: (input.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),
       outputKeys: [],
       tokens: [],
       events: [],

@@ -77,8 +77,18 @@ export interface MotoWorld {
   stop(): Promise<void>;
 }
 
+/** What a test adds to the world's environment (merged into its entry of the cluster document). */
+export interface MotoWorldOptions {
+  /** Extra fields of the environment (`vars`, and `aws` fields merged with its own), given its full name. */
+  environment?: (fullName: string) => { vars?: unknown[]; aws?: Record<string, unknown> };
+  /** Full names of more environments in the cluster (siblings that environment links name). */
+  siblings?: (fullName: string) => string[];
+  /** More resources of the cluster's infra stack (e.g. the IAM policies the environment names). */
+  clusterResources?: Record<string, unknown>;
+}
+
 /** Starts moto, the cluster infra, the root secret and the deployer; null when moto_server is not on the PATH. */
-export async function startMotoWorld(): Promise<MotoWorld | null> {
+export async function startMotoWorld(options: MotoWorldOptions = {}): Promise<MotoWorld | null> {
   const moto = await startMotoWithSecrets();
   if (!moto) return null;
   const environment = `dev${randomBytes(2).toString('hex')}`;
@@ -106,7 +116,7 @@ export async function startMotoWorld(): Promise<MotoWorld | null> {
     });
 
     await s3.send(new CreateBucketCommand({ Bucket: TEMPLATE_BUCKET }));
-    const clusterOutputs = await createClusterInfra(cf, ecs, REGION);
+    const clusterOutputs = await createClusterInfra(cf, ecs, REGION, options.clusterResources);
 
     const t = await startTestDeployer({
       env: {
@@ -140,7 +150,7 @@ export async function startMotoWorld(): Promise<MotoWorld | null> {
 
     const put = await t.client.PUT('/v1/clusters/{cluster}', {
       params: { path: { cluster: CLUSTER } },
-      body: clusterDocument(clusterOutputs, environment, { name: CLUSTER, account: ACCOUNT, region: REGION }) as never,
+      body: clusterDocument(clusterOutputs, environment, { name: CLUSTER, account: ACCOUNT, region: REGION }, { ...options.environment?.(environment), siblings: options.siblings?.(environment) }) as never,
     });
     if (put.error) throw new Error(`PUT /v1/clusters/${CLUSTER}: ${JSON.stringify(put.error)}`);
 
@@ -230,6 +240,8 @@ export function clusterDocument(
   out: Record<string, string>,
   environment: string,
   cluster: { name: string; account: string; region: string; roleArn?: string },
+  /** What a test adds to the environment (vars, aws settings). */
+  extra: { vars?: unknown[]; aws?: Record<string, unknown>; siblings?: string[] } = {},
 ) {
   const { account, region } = cluster;
   return {
@@ -262,9 +274,10 @@ export function clusterDocument(
         fullName: environment,
         trustJwks: [],
         corsOrigins: [],
-        vars: [],
-        aws: { hostHeader: 'dev.example.com' },
+        vars: extra.vars ?? [],
+        aws: { hostHeader: 'dev.example.com', ...extra.aws },
       },
+      ...(extra.siblings ?? []).map((fullName) => ({ fullName, trustJwks: [], corsOrigins: [], vars: [], aws: { hostHeader: `${fullName}.example.com` } })),
     ],
   };
 }
@@ -320,9 +333,16 @@ const clusterInfraTemplate = (region: string) => ({
  * The cluster's shared infrastructure as a stack of its own (in the account and region of the
  * clients), and its EC2 host registered in the ECS cluster; returns the stack's outputs.
  */
-export async function createClusterInfra(cf: CloudFormationClient, ecs: ECSClient, region: string): Promise<Record<string, string>> {
+export async function createClusterInfra(
+  cf: CloudFormationClient,
+  ecs: ECSClient,
+  region: string,
+  extraResources: Record<string, unknown> = {},
+): Promise<Record<string, string>> {
   const StackName = 'dev-cluster-infra';
-  await cf.send(new CreateStackCommand({ StackName, TemplateBody: JSON.stringify(clusterInfraTemplate(region)), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
+  const base = clusterInfraTemplate(region);
+  const template = { ...base, Resources: { ...base.Resources, ...extraResources } };
+  await cf.send(new CreateStackCommand({ StackName, TemplateBody: JSON.stringify(template), Capabilities: ['CAPABILITY_NAMED_IAM'] }));
   const deadline = Date.now() + 20_000;
   for (;;) {
     const stack = await describeStack(cf, StackName);

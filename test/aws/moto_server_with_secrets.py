@@ -1,6 +1,7 @@
 """
 moto_server, plus the one CloudFormation resource type of our application templates that moto 5
-does not implement: AWS::SecretsManager::Secret.
+does not implement: AWS::SecretsManager::Secret (and AWS::SQS::QueuePolicy, see StackQueuePolicy); and one-off ECS tasks that end by themselves as
+ECS reports them (see _task_exits_by_itself).
 
 Plain moto skips that type with a warning, so a `Ref` to it resolves to nothing and the stack
 output `DatabaseSecret<Key>` (the ARN of the app's credentials secret, which DB.Upsert writes) is
@@ -90,6 +91,92 @@ class StackSecret(CloudFormationModel):
 
     def is_created(self) -> bool:
         return True
+
+
+class StackQueuePolicy(CloudFormationModel):
+    """
+    AWS::SQS::QueuePolicy (plain moto skips it): sets the Policy attribute of each queue in
+    `Queues` (queue URLs, what `Ref` of a queue gives), clears it on delete.
+    """
+
+    __module__ = "moto.sqs.stack_queue_policy"
+
+    def __init__(self, resource_name: str, queue_urls: list[str], account_id: str, region_name: str):
+        self.resource_name = resource_name
+        self.queue_urls = queue_urls
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.resource_name
+
+    @staticmethod
+    def _apply(queue_urls: list[str], policy: str, account_id: str, region_name: str) -> None:
+        from moto.sqs.models import sqs_backends
+
+        backend = sqs_backends[account_id][region_name]
+        for url in queue_urls:
+            backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": policy})
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> "StackQueuePolicy":
+        props = cloudformation_json.get("Properties", {})
+        queue_urls = list(props.get("Queues", []))
+        cls._apply(queue_urls, json.dumps(props.get("PolicyDocument", {})), account_id, region_name)
+        return cls(resource_name, queue_urls, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> "StackQueuePolicy":
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        props = cloudformation_json.get("Properties", {})
+        cls._apply(list(props.get("Queues", [])), "", account_id, region_name)
+
+    def is_created(self) -> bool:
+        return True
+
+
+def _task_exits_by_itself() -> None:
+    """
+    A one-off task (a migration) that moto moves to STOPPED by itself, one status per DescribeTasks,
+    is reported as ECS reports a task whose essential container exited with code 0: stopCode
+    EssentialContainerExited, the container STOPPED with exitCode 0. Plain moto gives it no stop
+    code, which reads as stopped from outside, so a migration could only fail. A task stopped with
+    StopTask (desiredStatus STOPPED) is left as moto reports it, and so is one whose transition a
+    test set to "manual" (it never gets to STOPPED by itself).
+    """
+    from moto.ecs.models import Task
+
+    managed_status = Task.status
+
+    def status(self: Task) -> Any:
+        current = managed_status.fget(self)
+        if current == "STOPPED" and self.desired_status == "RUNNING":
+            self.desired_status = "STOPPED"
+            self.stop_code = "EssentialContainerExited"
+            self.stopped_reason = "Essential container in task exited"
+            for container in self.containers:
+                container.last_status = "STOPPED"
+                container.exitCode = 0
+        return current
+
+    Task.status = property(status, managed_status.fset)
+
+
+_task_exits_by_itself()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ function deployment(status: Deployment['status'], steps: Array<[string, Deployme
     flags: {},
     source: { kind: 'api' },
     error: null,
+    planNotes: [],
     steps: steps.map(([name, stepStatus, started, finished]) => ({
       name,
       type: name === 'CF.Update' ? 'cf_update' : 'pg_migrate',

@@ -11,7 +11,7 @@
  * path-style (`<endpoint>/<bucket>/<key>`) only when it contains "localhost".
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, appendFileSync, constants, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { freePort } from '../../db/embedded.ts';
 
@@ -36,8 +36,11 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto | null>
   const [command, ...prefix] = options.plugin ? [pythonOf(executable), options.plugin] : [executable];
   const child = spawn(command!, [...prefix, '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  // MOTO_LOG=<file>: moto's own log (its tracebacks behind an HTML 500, "XML parse error" in the SDK).
+  const log = process.env.MOTO_LOG;
   child.stderr.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
+    if (log) appendFileSync(log, chunk);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 

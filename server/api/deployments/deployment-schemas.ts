@@ -75,6 +75,9 @@ export const deploymentSchema = z
   .object({
     ...summaryFields,
     steps: z.array(deploymentStepSchema),
+    planNotes: z
+      .array(z.string())
+      .openapi({ description: 'What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create.' }),
     recoveries: z.array(z.object({ action: z.string(), stackStatus: z.string(), at: z.string().optional() })),
     spec: z.object({
       cfStackName: z.string(),
@@ -184,6 +187,7 @@ export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'created
       finishedAt: s.finishedAt ?? null,
       outputs: s.output?.outputs ?? null,
     })),
+    planNotes: d.planNotes ?? [],
     recoveries: d.recoveries,
     spec: {
       cfStackName: d.spec?.cfStackName ?? '',

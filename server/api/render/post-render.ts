@@ -45,7 +45,8 @@ const renderBody = z
 function foundStack(state: { exists?: boolean; lifecycle?: CfLifecycle; outputs?: Record<string, string> } | null): StackSnapshot | null {
   if (!state || state.exists === false) return null;
   const lifecycle = state.lifecycle && !(state.exists && state.lifecycle === 'MISSING') ? state.lifecycle : 'COMPLETE';
-  return { status: lifecycle, lifecycle, outputs: state.outputs ?? {}, parameters: {} };
+  // Whose stack it is changes no step, only the plan's notes, which the render does not show.
+  return { status: lifecycle, lifecycle, outputs: state.outputs ?? {}, parameters: {}, tags: {} };
 }
 
 const planStepSchema = z

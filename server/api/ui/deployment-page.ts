@@ -73,7 +73,7 @@ function eventSummary(e: Event): string {
     case 'step_result':
       return `${p.step} ${p.status}${p.error ? `: ${p.error}` : ''}`;
     case 'run_steps':
-      return `${Array.isArray(p.steps) ? p.steps.length : 0} steps planned`;
+      return `${Array.isArray(p.steps) ? p.steps.length : 0} steps planned${Array.isArray(p.notes) ? `; ${p.notes.join('; ')}` : ''}`;
     case 'stack_available':
       return p.stack ? `stack ${p.stack.status}` : 'no stack yet';
     case 'stack_recovery':
@@ -150,6 +150,7 @@ export async function deploymentPage(api: DeployerClient, id: string): Promise<B
     <section data-region="steps" aria-labelledby="steps-title">
       <h2 id="steps-title">Steps</h2>
       ${timeline(d, now)}
+      ${d.planNotes.length ? html`<p class="plan-notes">Plan: ${d.planNotes.join('; ')}</p>` : ''}
       ${d.recoveries.length ? html`<p>Stack recoveries: ${d.recoveries.map((r, i) => html`${i ? '; ' : ''}${r.action} (stack ${r.stackStatus})`)}</p>` : ''}
     </section>
     <section data-region="plan" aria-labelledby="plan-title">

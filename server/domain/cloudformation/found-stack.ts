@@ -14,15 +14,17 @@ export interface FoundStack {
   statusReason?: string;
   outputs: Record<string, string>;
   parameters: Record<string, string>;
+  /** The stack's tags; whose stack it is is read from them (server/domain/decisions/stack-ownership.ts). */
+  tags: Record<string, string>;
   /** The ClientRequestToken of the last operation on the stack, when the provider reports it. */
   lastClientToken?: string;
 }
 
 /** What a deployment keeps of the stack the wait phase found (null when there was none). */
-export type StackSnapshot = Pick<FoundStack, 'status' | 'lifecycle' | 'outputs' | 'parameters'>;
+export type StackSnapshot = Pick<FoundStack, 'status' | 'lifecycle' | 'outputs' | 'parameters' | 'tags'>;
 
 export function snapshotOf(stack: FoundStack): StackSnapshot {
-  return { status: stack.status, lifecycle: stack.lifecycle, outputs: stack.outputs, parameters: stack.parameters };
+  return { status: stack.status, lifecycle: stack.lifecycle, outputs: stack.outputs, parameters: stack.parameters, tags: stack.tags };
 }
 
 /** A stack to deploy over: found, and not merely a name CloudFormation has forgotten. */

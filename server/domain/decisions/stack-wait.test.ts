@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { FoundStack } from '../cloudformation/found-stack.ts';
 import { decideStackWait, onDescribeFailure, onRepairFailure, type StackWaitSituation } from './stack-wait.ts';
+import { MANAGED_BY_TAG } from './stack-ownership.ts';
+
+const OURS = { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value };
 
 const stack = (status: string, lifecycle: FoundStack['lifecycle'], extra: Partial<FoundStack> = {}): FoundStack => ({
   stackName: 'dev-shop',
@@ -9,6 +12,7 @@ const stack = (status: string, lifecycle: FoundStack['lifecycle'], extra: Partia
   lifecycle,
   outputs: { Url: 'https://shop' },
   parameters: { DesiredCount: '1' },
+  tags: OURS,
   ...extra,
 });
 
@@ -30,7 +34,7 @@ describe('the wait for a stable stack', () => {
     expect(decideStackWait(situation(stack('DELETE_COMPLETE', 'MISSING')))).toEqual({ kind: 'available', stack: null });
     expect(decideStackWait(situation(stack('UPDATE_COMPLETE', 'COMPLETE', { lastClientToken: 't' })))).toEqual({
       kind: 'available',
-      stack: { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', outputs: { Url: 'https://shop' }, parameters: { DesiredCount: '1' } },
+      stack: { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', outputs: { Url: 'https://shop' }, parameters: { DesiredCount: '1' }, tags: OURS },
     });
     expect(decideStackWait(situation(stack('UPDATE_ROLLBACK_COMPLETE', 'ROLLED_BACK')))).toMatchObject({ kind: 'available', stack: { lifecycle: 'ROLLED_BACK' } });
   });
@@ -71,6 +75,17 @@ describe('the wait for a stable stack', () => {
       first: false,
       after: 0.5,
     });
+  });
+
+  it('never deletes a failed create it did not make: a stack without our tag fails the wait and says why', () => {
+    for (const tags of [{}, { [MANAGED_BY_TAG.key]: 'someone-else' }, { 'o5:app': 'shop' }] as Record<string, string>[]) {
+      const decision = decideStackWait(situation(stack('ROLLBACK_COMPLETE', 'CREATE_FAILED', { tags })));
+      expect(decision.kind).toBe('fail');
+      expect(decision).toMatchObject({ error: expect.stringMatching(/^Stack dev-shop is ROLLBACK_COMPLETE and was not created by this deployer \(no deployer:managed-by tag\).*does not delete a stack it did not create/) });
+    }
+    // An adopted stack in any other state is waited for and planned over like ours.
+    expect(decideStackWait(situation(stack('UPDATE_COMPLETE', 'COMPLETE', { tags: {} })))).toMatchObject({ kind: 'available', stack: { tags: {} } });
+    expect(decideStackWait(situation(stack('UPDATE_ROLLBACK_FAILED', 'TERMINAL', { tags: {} })))).toMatchObject({ kind: 'repair', repair: { operation: 'ContinueUpdateRollback' } });
   });
 
   it('fails a repair that ended where it started (its own token on the stack), or that outlasts the deadline', () => {

@@ -4,7 +4,8 @@
  *
  * Repairs the original left to humans (each one an event in the deployment's history):
  * - UPDATE_ROLLBACK_FAILED: ContinueUpdateRollback, then wait for UPDATE_ROLLBACK_COMPLETE;
- * - ROLLBACK_COMPLETE (the first create failed): delete the stack, then plan as for a new one.
+ * - ROLLBACK_COMPLETE (the first create failed): delete the stack, then plan as for a new one;
+ *   only a stack this deployer created (stack-ownership.ts): one it adopted fails the wait instead.
  * A repair is asked with a token derived from the deployment, so asking again (a retried job, or a
  * stack that does not show the repair yet) is the same request. A repair that ends where it started
  * (its token on the stack's latest event) fails the wait: asking again could only give the same answer.
@@ -12,6 +13,7 @@
 import { snapshotOf, type FoundStack, type StackSnapshot } from '../cloudformation/found-stack.ts';
 import type { StackRecovery } from '../machines/deployment.ts';
 import { pollDelaySeconds } from './polling.ts';
+import { foreignFailedCreateError, stackOwnership } from './stack-ownership.ts';
 
 /** A repair of a stack that cannot be deployed over as it is. */
 export interface StackRepair {
@@ -77,6 +79,7 @@ export function decideStackWait(s: StackWaitSituation): StackWaitDecision {
     case 'ROLLED_BACK':
       return { kind: 'available', stack: snapshotOf(stack) };
     case 'CREATE_FAILED':
+      if (stackOwnership(stack) === 'adopted') return { kind: 'fail', error: foreignFailedCreateError(stackName, stack) };
       return repair(RECREATE);
     case 'TERMINAL':
       if (stack.status === 'UPDATE_ROLLBACK_FAILED') return repair(CONTINUE_ROLLBACK);

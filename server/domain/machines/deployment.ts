@@ -9,7 +9,7 @@
  */
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { DomainError } from '../errors.ts';
-import { buildPlan, type PlanStep } from '../plan/index.ts';
+import { buildPlan, planNotes, type PlanStep } from '../plan/index.ts';
 import type { AwsIdentity, DeploymentSpec } from '../spec/index.ts';
 import { transitionsOf, type AfterTransition, type EffectLabel, type Machine } from '../state-machine/machine.ts';
 import type { MachineEffect } from './catalogue.ts';
@@ -72,6 +72,8 @@ export interface DeploymentData {
   aws?: AwsIdentity;
   recoveries: StackRecovery[];
   steps: DeploymentStep[];
+  /** What the plan says besides its steps (e.g. that it adopts a stack it did not create). */
+  planNotes?: string[];
   error?: string;
   createdAt?: string;
   startedAt?: string;
@@ -103,7 +105,7 @@ export type DeploymentEvent = Timed &
     | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
     | { type: 'stack_wait_failure'; error: string }
     | { type: 'stack_available'; stack: StackSnapshot | null; aws?: AwsIdentity }
-    | { type: 'run_steps'; steps: PlanStep[] }
+    | { type: 'run_steps'; steps: PlanStep[]; notes?: string[] }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput }
     | { type: 'done' }
@@ -265,7 +267,8 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       effects: (after) => {
         try {
           const steps = buildPlan(after.data.spec!, after.data.stack);
-          return [{ kind: 'chain', event: { type: 'run_steps', steps } }];
+          const notes = planNotes(after.data.spec!, after.data.stack);
+          return [{ kind: 'chain', event: { type: 'run_steps', steps, ...(notes.length > 0 && { notes }) } }];
         } catch (err) {
           const error = err instanceof DomainError ? err.message : `planning failed: ${String(err)}`;
           return [{ kind: 'chain', event: { type: 'error', error } }];
@@ -276,7 +279,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['AVAILABLE'],
       on: 'run_steps',
       to: 'RUNNING',
-      mutate: (data, e) => ({ ...data, steps: initialSteps(e.steps) }),
+      mutate: (data, e) => ({ ...data, steps: initialSteps(e.steps), ...(e.notes && { planNotes: e.notes }) }),
       emits: STEP_NEXT,
       effects: stepNext,
     }),

@@ -30,6 +30,7 @@ const snapshot: StackSnapshot = {
   lifecycle: 'COMPLETE',
   outputs: {},
   parameters: { EnvName: 'dev', VersionTag: 'v1', DesiredCountapi: '1', DesiredCountworker: '1' },
+  tags: {},
 };
 
 const scaleDown = { name: 'ScaleDown', type: 'cf_scale', input: { stackName: 'dev-app', desiredCount: 0 }, finishedAt: at(5), output: { status: 'UPDATE_COMPLETE' } };

@@ -13,6 +13,7 @@
  *   rolled back, the new one if the failure came later.
  */
 import { stackExists, type StackSnapshot } from '../cloudformation/found-stack.ts';
+import { ownershipNote } from '../decisions/stack-ownership.ts';
 import { DomainError } from '../errors.ts';
 import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
 import { STEP, StepFactory, type PlanStep } from './steps.ts';
@@ -26,6 +27,15 @@ export function buildPlan(spec: DeploymentSpec, stack: StackSnapshot | null): Pl
   const steps = chooseStrategy(spec, stack);
   validatePlan(steps);
   return steps;
+}
+
+/**
+ * What the plan says besides its steps, shown with the deployment and in its `run_steps` event:
+ * today, that it adopts a stack this deployer did not create.
+ */
+export function planNotes(spec: DeploymentSpec, stack: StackSnapshot | null): string[] {
+  const note = stackExists(stack) ? ownershipNote(spec.cfStackName, stack) : undefined;
+  return note ? [note] : [];
 }
 
 function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null): PlanStep[] {

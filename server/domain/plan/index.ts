@@ -1,5 +1,5 @@
 /** The plan of a deployment: typed steps and their dependencies. */
-export { buildPlan } from './build-plan.ts';
+export { buildPlan, planNotes } from './build-plan.ts';
 export { describePlan } from './describe.ts';
 export {
   STEP,

@@ -4,7 +4,10 @@ import { DomainError } from '../errors.ts';
 import { buildDeploymentSpec, type DeploymentSpec, type ResolvedDeploymentFlags } from '../spec/index.ts';
 import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
-import { buildPlan, describePlan, planProblems, validatePlan, type PlanStep } from './index.ts';
+import { MANAGED_BY_TAG } from '../decisions/stack-ownership.ts';
+import { buildPlan, describePlan, planNotes, planProblems, validatePlan, type PlanStep } from './index.ts';
+
+const OURS = { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value };
 
 /** An app like o5deploy: one database `main`, with a migration (plans need no more than that). */
 const planApp = () => ({
@@ -35,7 +38,8 @@ const twoDatabaseSpec = buildDeploymentSpec({
 
 const noDatabaseSpec: DeploymentSpec = { ...baseSpec, databases: [] };
 
-const EXISTING: StackSnapshot = { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', parameters: {}, outputs: { DatabaseSecretMain: 'arn:secret', MigrationTaskDefinitionMain: 'arn:task' } };
+const EXISTING: StackSnapshot = { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', parameters: {}, tags: OURS, outputs: { DatabaseSecretMain: 'arn:secret', MigrationTaskDefinitionMain: 'arn:task' } };
+const ADOPTED: StackSnapshot = { ...EXISTING, tags: { 'o5:app': 'o5deploy' } };
 const MISSING = null;
 
 function withFlags(spec: DeploymentSpec, flags: Partial<ResolvedDeploymentFlags>): DeploymentSpec {
@@ -112,7 +116,7 @@ describe('full plan (no flag)', () => {
   });
 
   it('a stack that rolled back is a stack', () => {
-    expect(shape(buildPlan(baseSpec, { status: 'UPDATE_ROLLBACK_COMPLETE', lifecycle: 'ROLLED_BACK', outputs: {}, parameters: {} }))[0]).toBe('ScaleDown');
+    expect(shape(buildPlan(baseSpec, { status: 'UPDATE_ROLLBACK_COMPLETE', lifecycle: 'ROLLED_BACK', outputs: {}, parameters: {}, tags: {} }))[0]).toBe('ScaleDown');
   });
 
   it('the CF steps carry the stack, template, parameters and count; the empty create carries no parameters', () => {
@@ -274,11 +278,28 @@ describe('flag precedence: import > infraOnly > destroy > recreate > dbOnly > qu
 describe('stack states', () => {
   it.each([
     ['null', null, false],
-    ['lifecycle MISSING', { status: 'DELETE_COMPLETE', lifecycle: 'MISSING', outputs: {}, parameters: {} }, false],
-    ['a wait-phase snapshot', { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', outputs: {}, parameters: {} }, true],
-    ['a rolled-back stack', { status: 'UPDATE_ROLLBACK_COMPLETE', lifecycle: 'ROLLED_BACK', outputs: {}, parameters: {} }, true],
+    ['lifecycle MISSING', { status: 'DELETE_COMPLETE', lifecycle: 'MISSING', outputs: {}, parameters: {}, tags: {} }, false],
+    ['a wait-phase snapshot', { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', outputs: {}, parameters: {}, tags: {} }, true],
+    ['a rolled-back stack', { status: 'UPDATE_ROLLBACK_COMPLETE', lifecycle: 'ROLLED_BACK', outputs: {}, parameters: {}, tags: {} }, true],
   ] as const)('%s: the stack %s', (_label, stack, exists) => {
     expect(buildPlan(baseSpec, stack)[0]!.name).toBe(exists ? 'ScaleDown' : 'CF.CreateEmpty');
+  });
+});
+
+describe('a stack this deployer did not create (adopted)', () => {
+  it('gets the same steps as one of ours: updated in place, never created or deleted', () => {
+    for (const flags of [{}, { quickMode: true }, { infraOnly: true }, { dbOnly: true }]) {
+      expect(buildPlan(withFlags(baseSpec, flags), ADOPTED)).toEqual(buildPlan(withFlags(baseSpec, flags), EXISTING));
+      expect(shape(buildPlan(withFlags(baseSpec, flags), ADOPTED))).not.toContain('CF.CreateEmpty');
+    }
+    expect(refusal(() => buildPlan(withFlags(baseSpec, { importResources: true }), ADOPTED))).toBe('Cannot import resources into an existing stack');
+  });
+
+  it('says so in the plan\'s notes; a new stack or one of ours has none', () => {
+    expect(planNotes(baseSpec, ADOPTED)).toEqual([expect.stringMatching(/^adopting existing stack test-env-o5deploy: it was not created by this deployer/)]);
+    expect(planNotes(baseSpec, EXISTING)).toEqual([]);
+    expect(planNotes(baseSpec, MISSING)).toEqual([]);
+    expect(planNotes(baseSpec, { ...ADOPTED, status: 'DELETE_COMPLETE', lifecycle: 'MISSING' })).toEqual([]);
   });
 });
 

@@ -17,6 +17,7 @@ import {
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { cfLifecycle, UnknownStackStatusError } from '../../domain/cloudformation/lifecycle.ts';
 import { scaleParameters } from '../../domain/cloudformation/scale-parameters.ts';
+import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
 import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
 import { cfToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
@@ -42,6 +43,7 @@ export async function describeStack(ctx: AwsContext, stackName: string): Promise
     ...(statusReason ? { statusReason } : {}),
     outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? ''])),
     parameters: Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey ?? '', p.ParameterValue ?? ''])),
+    tags: Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     ...(lastClientToken ? { lastClientToken } : {}),
   };
 }
@@ -51,6 +53,8 @@ export async function createEmptyStack(ctx: AwsContext, input: { stackName: stri
     StackName: input.stackName,
     TemplateBody: emptyStackTemplate(),
     Capabilities: CAPABILITIES,
+    // Marks the stack as created here; later UpdateStack calls name no tags, so CloudFormation keeps it.
+    Tags: [{ Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value }],
     ClientRequestToken: cfToken(input.clientToken),
   });
   await ctx.call(() => ctx.clients.cloudFormation.send(command));

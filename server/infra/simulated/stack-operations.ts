@@ -90,6 +90,8 @@ export interface NewOperation {
   clientToken: string;
   strikes: Strikes;
   reason?: string;
+  /** The stack's tags, given only when it is created; every other operation keeps them. */
+  tags?: Record<string, string>;
 }
 
 /** Makes `op` the stack's current operation; returns when it started, how long it takes, how it ends. */
@@ -112,6 +114,7 @@ export async function beginOperation(
     startedAt,
     durationMs,
     reason: op.reason ?? null,
+    ...(op.tags && { tags: op.tags }),
     targetTemplateBody: op.target?.templateBody ?? null,
     targetTemplateUrl: op.target?.templateUrl ?? null,
     targetParameters: op.target?.parameters ?? null,

@@ -92,6 +92,7 @@ export function describeView(view: StackStatusView): StackDescription {
     ...(view.statusReason !== undefined && { statusReason: view.statusReason }),
     outputs: { ...view.outputs },
     parameters: { ...view.parameters },
+    tags: { ...view.row.tags },
     lastClientToken: view.row.clientToken,
   };
 }

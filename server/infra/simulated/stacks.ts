@@ -8,6 +8,7 @@ import { eq, sql } from 'drizzle-orm';
 import { simStacks } from '../../../db/schema/simulator.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
+import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
 import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
 import type { SimContext } from './context.ts';
 import { faultNote, strikeFaults, type FaultKind, type FaultRow } from './faults.ts';
@@ -55,6 +56,8 @@ export async function createEmptyStack(ctx: SimContext, input: { stackName: stri
       operation: 'create',
       clientToken,
       strikes,
+      // As server/infra/aws/stacks.ts does: the stack says it was created by this deployer.
+      tags: { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value },
       ...(strikes.outcome && {
         reason: `The following resource(s) failed to create: [NullResource]. Rollback requested by user. ${faultNote(strikes.outcome)}`,
       }),

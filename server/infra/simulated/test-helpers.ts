@@ -1,10 +1,16 @@
 /**
- * For the simulator's tests: a clock they move by hand, and a template shaped like the ones the
- * template builder makes (a database secret and a migration task definition as outputs).
+ * For the simulator's tests: a clock they move by hand, a template shaped like the ones the
+ * template builder makes (a database secret and a migration task definition as outputs), and a
+ * stack made by someone else than the deployer (as o5-deploy-aws would have left it).
  */
+import { randomUUID } from 'node:crypto';
 import type { Sql } from 'postgres';
+import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import type { InfraPort } from '../port.ts';
 import { createSimulatedInfra, type SimulatedInfraOptions } from './index.ts';
+import { beginOperation } from './stack-operations.ts';
+import { simulatorDb } from './store.ts';
+import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs } from './template.ts';
 
 export interface ManualClock {
   now(): number;
@@ -60,4 +66,46 @@ export function appParameters(overrides: Record<string, string> = {}) {
     ...overrides,
   };
   return Object.entries(values).map(([key, value]) => ({ key, value }));
+}
+
+export interface StackMadeElsewhere {
+  stackName: string;
+  /** The template it was created with (JSON or YAML); its outputs are computed from it. */
+  templateBody: string;
+  parameters: Record<string, string>;
+  /** Its tags; a stack of o5-deploy-aws has none of ours. */
+  tags?: Record<string, string>;
+  /** `createFailed`: its first create failed and rolled back (ROLLBACK_COMPLETE). Default success. */
+  outcome?: 'success' | 'createFailed';
+}
+
+/**
+ * Puts a stack in the simulated cloud as someone other than the deployer would have made it (o5,
+ * a person with the console): created with a full template and no call through the infra port.
+ * Returns its stack id. The create is already finished at the simulator's current time.
+ * `sql` must be a pool of its own, as the simulator's is (server/infra/create-infra.ts): drizzle
+ * changes the JSON serializers of the pool it is given.
+ */
+export async function createStackElsewhere(sql: Sql, stack: StackMadeElsewhere, options: { region?: string; now?: () => number } = {}): Promise<string> {
+  const ctx = { db: simulatorDb(sql), region: options.region ?? 'us-east-1', account: ACCOUNT_ID, latencyMs: 0, now: options.now ?? Date.now };
+  const template = parseTemplate(stack.templateBody);
+  const parameters = resolveParameters(template, stack.parameters);
+  const outputs = stackOutputs(template, { stackName: stack.stackName, region: ctx.region, account: ctx.account, parameters, previousOutputs: {}, changed: true });
+  const stackId = `arn:aws:cloudformation:${ctx.region}:${ACCOUNT_ID}:stack/${stack.stackName}/${randomUUID()}`;
+  const failed = stack.outcome === 'createFailed';
+  await ctx.db.transaction(async (tx) => {
+    await beginOperation(tx, ctx, {
+      stackName: stack.stackName,
+      stackId,
+      createdAt: new Date(ctx.now()),
+      before: { templateBody: emptyStackTemplate(), templateUrl: null, parameters: {}, outputs: {} },
+      target: { templateBody: stack.templateBody, templateUrl: null, parameters, outputs },
+      operation: 'create',
+      clientToken: `console-${randomUUID()}`,
+      strikes: failed ? { outcome: { id: 0, fault: { kind: 'createFailed' } }, faultIds: [] } : { faultIds: [] },
+      tags: stack.tags ?? {},
+      ...(failed && { reason: 'The following resource(s) failed to create: [ECSServiceMain]. Rollback requested by user.' }),
+    });
+  });
+  return stackId;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "sim_stacks" ADD COLUMN "tags" jsonb DEFAULT '{}'::jsonb NOT NULL;
