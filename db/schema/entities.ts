@@ -124,6 +124,9 @@ export const deployments = pgTable(
     index('deployments_status_created_idx').on(t.status, t.createdAt, t.id),
     index('deployments_version_created_idx').on(t.appVersion, t.createdAt, t.id),
     index('deployments_created_idx').on(t.createdAt, t.id),
+    // An AWS event names a stack: the deployments that may watch it are the few waiting or running
+    // there (server/engine/workers/aws-events.ts), not its whole history.
+    index('deployments_stack_active_idx').on(t.stackId).where(sql`status in ('WAITING', 'RUNNING')`),
   ],
 );
 

@@ -16,12 +16,13 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { readEntity, type EntityState } from './entities.ts';
 import { JobNotifications, JobRunner, type JobRef } from './job-runner.ts';
-import { sendJob, type JobHandler } from './jobs.ts';
+import { BOSS_SCHEMA, sendJob, type JobHandler } from './jobs.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
 import { handleStackWaitJob } from './workers/stack-wait-worker.ts';
 import { handleStepJob } from './workers/step-worker.ts';
+import { AwsEventListener } from './workers/aws-events.ts';
 import { startSweep } from './workers/sweep.ts';
 
 export interface EngineDeps {
@@ -37,9 +38,6 @@ export interface EngineDeps {
 
 /** Handlers only start operations and look at them; one that runs longer than this is stuck. */
 const JOB_EXPIRE_SECONDS = 60;
-
-/** The schema pg-boss keeps its tables in (see createBoss). */
-const BOSS_SCHEMA = 'pgboss';
 
 /**
  * Something outside that hears of a deployment's status changes (GitHub Deployments). Called from a
@@ -67,6 +65,8 @@ export class Engine {
   private notifications?: JobNotifications;
   private sweep: { stop(): Promise<void> } | undefined;
   private readonly reporters: StatusReporter[] = [];
+  /** AWS events that wake waiting jobs (workers/aws-events.ts). */
+  readonly awsEvents: AwsEventListener;
 
   /** Adds a reporter of deployment status changes; call before start(). */
   addStatusReporter(reporter: StatusReporter): void {
@@ -80,6 +80,12 @@ export class Engine {
 
   constructor(readonly deps: EngineDeps) {
     this.store = new StateStore(machines, (tx, job) => sendJob(deps.boss, tx, job));
+    this.awsEvents = new AwsEventListener(this, deps.infra);
+  }
+
+  /** Whether AWS events of this account and region reach us: then polls there are only a safety net. */
+  eventDriven(target: { account: string; region: string }): boolean {
+    return this.awsEvents.covers(target);
   }
 
   /** Applies one event in a transaction of its own (with everything it chains, links and enqueues). */
@@ -195,6 +201,7 @@ export class Engine {
     for (const queue of this.moduleQueues) queue.run(runner);
     // Nothing waits forever for a job that pg-boss gave up on or that was deleted (workers/sweep.ts).
     this.sweep = startSweep(this);
+    await this.awsEvents.start();
   }
 
   /**
@@ -202,6 +209,7 @@ export class Engine {
    * operation; one cut short is handed out again after a restart). pg-boss is stopped after.
    */
   async stop(): Promise<void> {
+    await this.awsEvents.stop();
     await this.sweep?.stop();
     await Promise.all(this.runners.map((r) => r.stop(3_000)));
     await this.notifications?.stop();

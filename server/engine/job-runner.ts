@@ -19,11 +19,18 @@
 import type { Db as IDatabase, Job, PgBoss } from 'pg-boss';
 // The channel pg-boss NOTIFYs on, as pg-boss itself derives it (its listener runs the same expression).
 import { notifyChannelSql } from 'pg-boss/dist/plans.js';
-import postgres, { type Sql } from 'postgres';
-import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
+import postgres, { type Sql, type TransactionSql } from 'postgres';
+import type { JobPayloads, Queue, Woken } from '../domain/machines/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { EventFor, JobContext, JobHandler, Settlement } from './jobs.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
+
+/** The AWS event that marked a running job after it started, if one did (its next poll then runs at once). */
+async function wokenWhileRunning<Q extends Queue>(tx: TransactionSql, job: JobContext<Q>): Promise<Woken | undefined> {
+  const [row] = await tx<{ woken: Woken | null }[]>`select data->'woken' as woken from pgboss.job where name = ${job.queue} and id = ${job.id} for update`;
+  const before = (job.data as { woken?: Woken }).woken;
+  return row?.woken && row.woken.eventId !== before?.eventId ? row.woken : undefined;
+}
 
 /** The job whose completion a transaction carries. */
 export interface JobRef {
@@ -193,7 +200,11 @@ export class JobRunner<Q extends Queue> {
         // The next poll replaces this job: sent and completed together, so there is always exactly one.
         await inTransaction(sql, async (tx) => {
           const db = pgBossAdapter(tx);
-          await boss.send(job.queue, settlement.data, { db, ...startAfter });
+          // An AWS event that came while this job ran marked it (server/engine/workers/aws-events.ts):
+          // read under the row's lock, so a mark is either seen here or lands on the next poll.
+          const woken = await wokenWhileRunning(tx, job);
+          if (woken) await boss.send(job.queue, { ...settlement.data, woken }, { db });
+          else await boss.send(job.queue, settlement.data, { db, ...startAfter });
           await boss.complete(job.queue, job.id, null, { db });
         });
         return;

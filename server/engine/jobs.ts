@@ -4,6 +4,8 @@
  * once it ran (its settlement), each checked against the queue's payload (server/domain/machines/jobs.ts).
  */
 import { PgBoss } from 'pg-boss';
+// The channel pg-boss NOTIFYs on, as pg-boss itself derives it (its listener runs the same expression).
+import { notifyChannelSql } from 'pg-boss/dist/plans.js';
 import type { TransactionSql } from 'postgres';
 import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
@@ -14,7 +16,7 @@ import { pgBossAdapter } from './transaction.ts';
 export function createBoss(databaseUrl: string, logger: Logger, options: { supervise?: boolean } = {}): PgBoss {
   const boss = new PgBoss({
     connectionString: databaseUrl,
-    schema: 'pgboss',
+    schema: BOSS_SCHEMA,
     // NOTIFY wakes workers the moment a job commits (~7 ms instead of a polling interval).
     useListenNotify: true,
     max: 10,
@@ -41,6 +43,17 @@ export async function sendJob(boss: PgBoss, tx: TransactionSql, job: JobEffect<J
     ...(job.singletonKey ? { singletonKey: job.singletonKey } : {}),
   });
   if (id === null && !job.singletonKey) throw new Error(`pg-boss refused a job for queue ${job.queue}`);
+}
+
+/** The schema pg-boss keeps its tables in. */
+export const BOSS_SCHEMA = 'pgboss';
+
+/**
+ * Wakes the job runners of these queues when the transaction commits, as pg-boss's send does: for
+ * jobs made due by an update rather than a send (an AWS event's wake, server/engine/workers/aws-events.ts).
+ */
+export async function notifyJobs(tx: TransactionSql, queues: string[]): Promise<void> {
+  for (const queue of queues) await tx.unsafe(`select pg_notify(${notifyChannelSql(BOSS_SCHEMA)}, $1)`, [queue]);
 }
 
 /** A job as its handler sees it. */

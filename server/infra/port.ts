@@ -167,11 +167,46 @@ export interface ClusterInfra extends InfraPort {
   templateUrl(key: string): string;
 }
 
+/** A message of an event queue: one EventBridge event, as JSON (server/domain/decisions/aws-events.ts reads it). */
+export interface QueuedEvent {
+  /** What deletes the message once it was handled (SQS's receipt handle). */
+  receipt: string;
+  body: string;
+}
+
+/**
+ * Where AWS tells the deployer that its operations ended: on AWS an SQS queue that EventBridge
+ * rules fill, one per cluster account and region (server/infra/aws/event-queue.ts); in the
+ * simulated cloud its own queue (server/infra/simulated/events.ts). A message is deleted only once
+ * it was handled, so a crash in between delivers it again (the engine drops repeats by event id).
+ */
+export interface EventQueue {
+  /** For logs: the queue's URL or name. */
+  readonly name: string;
+  /** Whether events of this account and region arrive here. */
+  covers(target: Pick<AwsTarget, 'account' | 'region'>): boolean;
+  /** Waits for messages (a long poll, up to 20 s); [] when none came or `signal` aborted. */
+  receive(signal: AbortSignal): Promise<QueuedEvent[]>;
+  delete(receipts: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An event queue a cluster names (`aws.o5Deployer.eventQueueUrl`), read with the cluster's deployer role. */
+export interface EventQueueSetting {
+  target: AwsTarget;
+  queueUrl: string;
+}
+
 /** Hands out cluster ports; each is cached (see the implementations) and closed with the provider. */
 export interface InfraProvider {
   readonly kind: 'aws' | 'simulated';
   /** The port of `deploymentId` on `target`; the same object for the same target and deployment. */
   forCluster(target: AwsTarget, deploymentId: string): ClusterInfra;
+  /**
+   * The queue AWS events of a cluster arrive on: on AWS the setting's SQS queue, in the simulated
+   * cloud its one queue for every cluster (the setting is not needed: `null`). Absent: no events.
+   */
+  eventQueue?(setting: EventQueueSetting | null): EventQueue;
   /** Releases every port's clients and pools. */
   close(): Promise<void>;
 }

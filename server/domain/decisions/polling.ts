@@ -1,10 +1,35 @@
 /**
  * Long operations (CloudFormation, ECS) are watched by polls: a job looks, and if the operation is
  * still going it sends itself again a little later. No worker ever sleeps waiting for AWS.
+ *
+ * Where AWS reports the end of what a job waits for by an event (server/domain/decisions/aws-events.ts),
+ * the event wakes the job at once and its polls are only the safety net for an event that never
+ * came: one a minute. Elsewhere (a cluster without an event queue, a change set being built,
+ * a provider error) polls back off quickly as before.
  */
+
+/** The safety-net poll of a job that an event will wake (seconds). */
+export const SAFETY_NET_POLL_SECONDS = 60;
 
 /** Delay before poll number `n` (0-based): quick at first, then backing off to `maxSeconds`. */
 export function pollDelaySeconds(n: number, maxSeconds = 15): number {
   const schedule = [0.1, 0.25, 0.5, 1, 2, 4, 8];
   return Math.min(schedule[n] ?? maxSeconds, maxSeconds);
+}
+
+/**
+ * Delay before poll `n` of a job: the safety net when an event will wake it (`eventDriven`), else
+ * the quick backoff. Nothing else needs a fast first poll: an event that comes while the job runs
+ * is kept on the job and makes its next poll run at once (server/engine/job-runner.ts).
+ */
+export function nextPollSeconds(n: number, eventDriven: boolean): number {
+  return eventDriven ? SAFETY_NET_POLL_SECONDS : pollDelaySeconds(n);
+}
+
+/**
+ * A poll delay that does not pass the deadline `secondsLeft` away (a little after it, so that the
+ * look finds it passed): a slow safety-net poll must not make a stuck operation fail late.
+ */
+export function untilDeadline(after: number, secondsLeft: number): number {
+  return Math.max(0.1, Math.min(after, secondsLeft + 0.1));
 }

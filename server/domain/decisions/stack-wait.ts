@@ -12,7 +12,7 @@
  */
 import { snapshotOf, type FoundStack, type StackSnapshot } from '../cloudformation/found-stack.ts';
 import type { StackRecovery } from '../machines/deployment.ts';
-import { pollDelaySeconds } from './polling.ts';
+import { nextPollSeconds, untilDeadline } from './polling.ts';
 import { foreignFailedCreateError, stackOwnership } from './stack-ownership.ts';
 
 /** A repair of a stack that cannot be deployed over as it is. */
@@ -44,6 +44,8 @@ export interface StackWaitSituation {
   cancelUpdates: boolean;
   /** Polls before this one. */
   poll: number;
+  /** An AWS event will say when the stack settles (its polls are then the slow safety net). */
+  eventDriven?: boolean;
 }
 
 export type StackWaitDecision =
@@ -61,7 +63,7 @@ export function decideStackWait(s: StackWaitSituation): StackWaitDecision {
   const { stack, stackName } = s;
   if (!stack) return { kind: 'available', stack: null };
   const pastDeadline = s.waitedSeconds > s.deadlineSeconds;
-  const after = pollDelaySeconds(s.poll);
+  const after = untilDeadline(nextPollSeconds(s.poll, s.eventDriven ?? false), s.deadlineSeconds - s.waitedSeconds);
 
   const repair = (r: StackRepair): StackWaitDecision => {
     if (stack.lastClientToken === s.repairToken(r)) {

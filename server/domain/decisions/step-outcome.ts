@@ -6,7 +6,7 @@
 import type { StepOutput } from '../machines/deployment-steps.ts';
 import type { DeploymentEvent } from '../machines/deployment.ts';
 import type { StepJob } from '../machines/jobs.ts';
-import { pollDelaySeconds } from './polling.ts';
+import { nextPollSeconds, pollDelaySeconds, untilDeadline } from './polling.ts';
 
 /** Where a step's operation stands, as its executor says: done, failed, or still going (with what the next look needs). */
 export type StepProgress =
@@ -74,11 +74,25 @@ export type StepProgressOutcome =
   | { kind: 'poll'; after: number; job: StepJob }
   | { kind: 'result'; event: Extract<DeploymentEvent, { type: 'step_result' }> };
 
-/** An executor's answer: look again later, or the step's result. */
-export function onStepProgress(job: StepJob, progress: StepProgress): StepProgressOutcome {
+/** How the next look of a pending step is timed. */
+export interface StepWatch {
+  /** Whether an AWS event will say when what the step now waits for ends (its polls are then the slow safety net). */
+  awaitsEvent(state: Record<string, unknown>): boolean;
+  /** Seconds left before the step's deadline: the next look comes no later, so the deadline is kept. */
+  secondsLeft: number;
+}
+
+/**
+ * An executor's answer: look again later, or the step's result. The next poll does not carry the
+ * wake of this one (`woken`): a wake is for one look.
+ */
+export function onStepProgress(job: StepJob, progress: StepProgress, watch?: StepWatch): StepProgressOutcome {
   if (progress.kind === 'pending') {
     const poll = job.poll ?? 0;
-    return { kind: 'poll', after: pollDelaySeconds(poll), job: { ...job, poll: poll + 1, state: progress.state ?? job.state ?? {} } };
+    const state = progress.state ?? job.state ?? {};
+    const { woken: _woken, ...next } = job;
+    const after = watch ? untilDeadline(nextPollSeconds(poll, watch.awaitsEvent(state)), watch.secondsLeft) : pollDelaySeconds(poll);
+    return { kind: 'poll', after, job: { ...next, poll: poll + 1, state } };
   }
   return {
     kind: 'result',
@@ -88,6 +102,7 @@ export function onStepProgress(job: StepJob, progress: StepProgress): StepProgre
       status: progress.kind === 'done' ? 'DONE' : 'FAILED',
       ...(progress.kind === 'failed' ? { error: progress.error } : {}),
       ...(progress.output ? { output: progress.output } : {}),
+      ...(job.woken ? { wokenBy: job.woken.eventId } : {}),
     },
   };
 }

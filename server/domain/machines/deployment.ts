@@ -104,10 +104,11 @@ export type DeploymentEvent = Timed &
     | { type: 'stack_wait' }
     | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
     | { type: 'stack_wait_failure'; error: string }
-    | { type: 'stack_available'; stack: StackSnapshot | null; aws?: AwsIdentity }
+    // wokenBy: the AWS event after which the job saw it (absent: its own look or a poll saw it).
+    | { type: 'stack_available'; stack: StackSnapshot | null; aws?: AwsIdentity; wokenBy?: string }
     | { type: 'run_steps'; steps: PlanStep[]; notes?: string[] }
     | { type: 'run_step'; step: string }
-    | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput }
+    | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput; wokenBy?: string }
     | { type: 'done' }
     | { type: 'error'; error: string }
     | { type: 'terminated'; reason?: string }

@@ -11,10 +11,20 @@ export const JOB_STEP = 'deployment-step';
 /** Status changes of deployments that someone outside follows (GitHub Deployments), reported by jobs. */
 export const JOB_STATUS_REPORT = 'deployment-status-report';
 
+/**
+ * The AWS event that woke a job before its poll was due (server/engine/workers/aws-events.ts): set
+ * on the waiting job, or on the running one (its next poll then runs at once, server/engine/job-runner.ts).
+ */
+export interface Woken {
+  eventId: string;
+  at: string;
+}
+
 export interface StackWaitJob {
   deploymentId: string;
   /** How many polls came before this one. */
   poll?: number;
+  woken?: Woken;
 }
 
 export interface StepJob {
@@ -26,6 +36,7 @@ export interface StepJob {
   state?: Record<string, unknown>;
   /** Transient provider errors so far (throttling that outlasted the infra's own retries, 5xx). */
   transient?: number;
+  woken?: Woken;
 }
 
 export interface StatusReportJob {

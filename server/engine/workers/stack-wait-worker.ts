@@ -58,12 +58,19 @@ export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof 
     deadlineSeconds: config.stepDeadlines.stack_wait!,
     cancelUpdates: spec.flags.cancelUpdates,
     poll,
+    // Stack status changes come as AWS events when the cluster's account and region send them.
+    eventDriven: engine.eventDriven(infra.target),
   });
   switch (decision.kind) {
     case 'available':
       return {
         kind: 'finish',
-        apply: { machine: 'deployment', id: data.deploymentId, event: { type: 'stack_available', stack: decision.stack, aws: account.identity }, eventId: derivedEventId(data.deploymentId, 'stack_available') },
+        apply: {
+          machine: 'deployment',
+          id: data.deploymentId,
+          event: { type: 'stack_available', stack: decision.stack, aws: account.identity, ...(job.data.woken ? { wokenBy: job.data.woken.eventId } : {}) },
+          eventId: derivedEventId(data.deploymentId, 'stack_available'),
+        },
       };
     case 'fail':
       return fail(decision.error);

@@ -4,6 +4,7 @@
  * step itself fails the step with its message; errors of our own database make pg-boss retry the
  * job, which repeats the same request (same client token), never a second one.
  */
+import { stepAwaitsEvent } from '../../domain/decisions/aws-events.ts';
 import { deadlineError, onStepError, onStepProgress, stepAction, type StepProgress } from '../../domain/decisions/step-outcome.ts';
 import { derivedEventId } from '../../domain/ids.ts';
 import { stepNamed } from '../../domain/machines/deployment-steps.ts';
@@ -121,13 +122,19 @@ export async function handleStepJob(engine: Engine, { data: job, signal }: JobCo
     }
   }
 
-  const outcome = onStepProgress(job, progress);
+  // Where an AWS event will say that what the step waits for ended, its polls are only the safety net.
+  const eventDriven = engine.eventDriven(infra.target);
+  const outcome = onStepProgress(job, progress, {
+    awaitsEvent: (next) => eventDriven && stepAwaitsEvent(step.type, next),
+    secondsLeft: deadlineSeconds - (Date.now() - startedAt) / 1000,
+  });
   if (outcome.kind === 'poll') return { kind: 'poll', after: outcome.after, data: outcome.job };
 
   const seconds = (Date.now() - startedAt) / 1000;
   metrics.stepDuration.observe({ step_type: step.type, outcome: progress.kind === 'done' ? 'done' : 'failed' }, seconds);
-  if (progress.kind === 'failed') log.warn({ error: progress.error }, 'step failed');
-  else log.info({ seconds }, 'step done');
+  const wokenBy = job.woken ? { wokenBy: job.woken.eventId } : {};
+  if (progress.kind === 'failed') log.warn({ error: progress.error, ...wokenBy }, 'step failed');
+  else log.info({ seconds, ...wokenBy }, 'step done');
 
   // One result per step: a retried job applying it again is a no-op.
   return { kind: 'finish', apply: { machine: 'deployment', id: deployment.id, event: outcome.event, eventId: derivedEventId(deployment.id, `step_result:${step.name}`) } };

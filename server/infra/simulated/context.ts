@@ -1,4 +1,5 @@
 /** What every part of the simulator works with. */
+import type { SimulatedEvents } from './events.ts';
 import type { SimDb } from './store.ts';
 
 export interface SimContext {
@@ -10,6 +11,8 @@ export interface SimContext {
   latencyMs: number;
   /** Milliseconds since the epoch; injectable so tests move time instead of sleeping. */
   now(): number;
+  /** Where the ends of operations are announced, as EventBridge would; absent: nowhere. */
+  events?: SimulatedEvents;
 }
 
 /** The duration an operation gets: a `latencyMs` fault's, else the simulator's. */

@@ -9,6 +9,7 @@ import type { InfraPort } from '../port.ts';
 import * as changeSets from './change-sets.ts';
 import { sleepUnlessClosed } from './context.ts';
 import * as databases from './databases.ts';
+import type { SimulatedEvents } from './events.ts';
 import { strikeCallDelay, type FaultTarget } from './faults.ts';
 import * as stacks from './stacks.ts';
 import { simulatorDb } from './store.ts';
@@ -34,6 +35,8 @@ export interface SimulatedInfraOptions {
   now?: () => number;
   /** Where calls are counted; shared by the ports of one provider (server/infra/simulated/provider.ts). */
   awsCalls?: AwsCallCounts;
+  /** Where the ends of operations are announced; shared by the ports of one provider. Absent: nowhere. */
+  events?: SimulatedEvents;
 }
 
 /**
@@ -55,6 +58,7 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     latencyMs: options.latencyMs ?? 0,
     now: options.now ?? Date.now,
     closed: closing.signal,
+    ...(options.events ? { events: options.events } : {}),
     ...(options.databaseUrl ? { rdsHost: databases.rdsHostFromUrl(options.databaseUrl) } : {}),
   };
   /**

@@ -8,6 +8,7 @@
 import type { Logger } from '../../logger.ts';
 import { createInfraProvider, type CachingInfraProvider } from '../cluster-provider.ts';
 import { InfraError } from '../port.ts';
+import { SimulatedEvents } from './events.ts';
 import { createSimulatedInfra, type AwsCallCounts, type SimulatedInfraOptions } from './index.ts';
 import { ACCOUNT_ID } from './template.ts';
 import { templateUrl } from './template-storage.ts';
@@ -15,15 +16,17 @@ import { templateUrl } from './template-storage.ts';
 const ROLE_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:.*\/)?([\w+=,.@-]+)$/;
 
 export function createSimulatedInfraProvider(
-  options: Omit<SimulatedInfraOptions, 'region' | 'account' | 'awsCalls'> & { logger?: Logger },
-): CachingInfraProvider & { awsCalls: AwsCallCounts } {
+  options: Omit<SimulatedInfraOptions, 'region' | 'account' | 'awsCalls' | 'events'> & { logger?: Logger },
+): CachingInfraProvider & { awsCalls: AwsCallCounts; events: SimulatedEvents } {
   // One count for every cluster's port: the simulated cloud answers them all.
   const awsCalls: AwsCallCounts = { reads: 0, writes: 0 };
+  // One queue of events for every cluster, as if each account's EventBridge sent to it.
+  const events = new SimulatedEvents();
   const provider = createInfraProvider({
     kind: 'simulated',
     logger: options.logger,
     build: ({ target, sessionName }) => ({
-      port: createSimulatedInfra({ ...options, region: target.region, account: target.account, awsCalls }),
+      port: createSimulatedInfra({ ...options, region: target.region, account: target.account, awsCalls, events }),
       identify: async () => {
         if (!target.roleArn) return { account: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/deployer` };
         const role = ROLE_ARN.exec(target.roleArn);
@@ -33,5 +36,14 @@ export function createSimulatedInfraProvider(
       templateUrl: (key) => templateUrl(target.region, key),
     }),
   });
-  return Object.assign(provider, { awsCalls });
+  const close = provider.close.bind(provider);
+  return Object.assign(provider, {
+    awsCalls,
+    events,
+    eventQueue: () => events,
+    close: async () => {
+      await events.close();
+      await close();
+    },
+  });
 }

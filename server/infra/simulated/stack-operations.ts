@@ -9,6 +9,7 @@ import { InfraError } from '../port.ts';
 import type { SimContext } from './context.ts';
 import { durationOf } from './context.ts';
 import { liveFaults, type FaultRow, type Strikes } from './faults.ts';
+import { stackProgression } from './progressions.ts';
 import { viewStack, isDeleted, type StackContent, type StackView } from './stack-view.ts';
 import { lockResource, type SimTx } from './store.ts';
 
@@ -133,6 +134,19 @@ export async function beginOperation(
       faultIds: op.strikes.faultIds,
     }),
   ]);
+  // The end is announced when it comes (an operation that hangs never ends, and says nothing).
+  const final = stackProgression(op.operation, outcome).final;
+  if (final !== null) {
+    ctx.events?.stackStatusAt(startedAt.getTime() + durationMs, {
+      account: ctx.account,
+      region: ctx.region,
+      stackId: op.stackId,
+      status: final,
+      reason: /ROLLBACK|FAILED/.test(final) ? op.reason : null,
+      clientToken: op.clientToken,
+      startedAt: startedAt.getTime(),
+    });
+  }
   return { startedAt, durationMs, outcome };
 }
 

@@ -67,7 +67,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
       ? `${fault?.kind === 'fail' ? PULL_FAILURE : EXITED} ${faultNote(strikes.outcome)}`
       : null;
     const taskArn = `arn:aws:ecs:${ctx.region}:${ctx.account}:task/${clusterName(input.cluster)}/${randomBytes(16).toString('hex')}`;
-    await tx.insert(simTasks).values({
+    const task = {
       taskArn,
       cluster: input.cluster,
       taskDefinition: input.taskDefinition,
@@ -75,11 +75,28 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
       startedBy: input.startedBy,
       startedAt: new Date(ctx.now()),
       durationMs: durationOf(ctx, strikes),
-      outcome: fault?.kind === 'fail' || fault?.kind === 'hang' ? fault.kind : 'success',
+      outcome: fault?.kind === 'fail' || fault?.kind === 'hang' ? fault.kind : ('success' as const),
       exitCode: fault?.kind === 'exitCode' ? fault.code : 0,
       stoppedReason,
       faultIds: strikes.faultIds,
-    });
+    };
+    await tx.insert(simTasks).values(task);
+    // A task that hangs never stops, and says nothing.
+    if (task.outcome !== 'hang') {
+      const failedToStart = task.outcome === 'fail';
+      ctx.events?.taskStoppedAt(task.startedAt.getTime() + task.durationMs, {
+        account: ctx.account,
+        region: ctx.region,
+        taskArn,
+        cluster: input.cluster,
+        taskDefinition: input.taskDefinition,
+        startedBy: input.startedBy,
+        stopCode: failedToStart ? 'TaskFailedToStart' : 'EssentialContainerExited',
+        stoppedReason: stoppedReason ?? (failedToStart ? PULL_FAILURE : EXITED),
+        ...(failedToStart ? {} : { exitCode: task.exitCode }),
+        container: SIMULATED_CONTAINER,
+      });
+    }
     return { taskArn };
   });
 }

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, stepAwaitsEvent, type Watcher } from './aws-events.ts';
+import { nextPollSeconds, SAFETY_NET_POLL_SECONDS, untilDeadline } from './polling.ts';
+
+const stackRaw = (status: string, extra: Record<string, unknown> = {}) => ({
+  version: '0',
+  id: 'ev-1',
+  'detail-type': 'CloudFormation Stack Status Change',
+  source: 'aws.cloudformation',
+  account: '111111111111',
+  region: 'eu-west-1',
+  resources: ['arn:aws:cloudformation:eu-west-1:111111111111:stack/prod-shop/abc-123'],
+  detail: { 'stack-id': 'arn:aws:cloudformation:eu-west-1:111111111111:stack/prod-shop/abc-123', 'status-details': { status, 'status-reason': '' } },
+  ...extra,
+});
+
+const taskRaw = (lastStatus: string, startedBy?: string) => ({
+  id: 'ev-2',
+  'detail-type': 'ECS Task State Change',
+  source: 'aws.ecs',
+  account: '111111111111',
+  region: 'eu-west-1',
+  detail: {
+    taskArn: 'arn:aws:ecs:eu-west-1:111111111111:task/prod/0a1b',
+    clusterArn: 'arn:aws:ecs:eu-west-1:111111111111:cluster/prod',
+    lastStatus,
+    taskDefinitionArn: 'arn:aws:ecs:eu-west-1:111111111111:task-definition/prod-shop_migrate_main:7',
+    ...(startedBy ? { startedBy } : {}),
+  },
+});
+
+const watcher = (w: Partial<Watcher> = {}): Watcher => ({
+  deploymentId: 'd1',
+  status: 'RUNNING',
+  account: '111111111111',
+  region: 'eu-west-1',
+  stackName: 'prod-shop',
+  steps: [
+    { name: 'CF.Update', type: 'cf_update', status: 'ACTIVE', input: { stackName: 'prod-shop' } as never },
+    { name: 'DB.Migrate.main', type: 'pg_migrate', status: 'ACTIVE', input: {} as never },
+    { name: 'ScaleUp', type: 'cf_scale', status: 'BLOCKED', input: { stackName: 'prod-shop' } as never },
+  ],
+  ...w,
+});
+const startedBy = (d: string, step: string) => `${d}:${step}`;
+
+describe('AWS events: what they are', () => {
+  it('reads the stack status change and the task state change from EventBridge envelopes', () => {
+    expect(parseAwsEvent(stackRaw('UPDATE_COMPLETE'))).toEqual({
+      kind: 'stack',
+      id: 'ev-1',
+      account: '111111111111',
+      region: 'eu-west-1',
+      stackId: 'arn:aws:cloudformation:eu-west-1:111111111111:stack/prod-shop/abc-123',
+      stackName: 'prod-shop',
+      status: 'UPDATE_COMPLETE',
+    });
+    const task = parseAwsEvent(taskRaw('STOPPED', 'tok'));
+    expect(task).toMatchObject({ kind: 'task', lastStatus: 'STOPPED', startedBy: 'tok' });
+    expect(stackOfEvent(task!)).toBe('prod-shop');
+  });
+
+  it('gives null for other kinds and malformed events', () => {
+    expect(parseAwsEvent(null)).toBeNull();
+    expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), 'detail-type': 'EC2 Instance State-change Notification' })).toBeNull();
+    expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), id: undefined })).toBeNull();
+    expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), detail: { 'stack-id': 'not-an-arn', 'status-details': { status: 'UPDATE_COMPLETE' } }, resources: [] })).toBeNull();
+  });
+
+  it('only the end of an operation is worth a look; a status CloudFormation adds later counts as one', () => {
+    const status = (s: string) => isSettling(parseAwsEvent(stackRaw(s))!);
+    expect(['UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_FAILED', 'DELETE_COMPLETE', 'SOME_NEW_STATUS'].map(status)).toEqual([true, true, true, true, true, true]);
+    expect(['UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', 'UPDATE_ROLLBACK_IN_PROGRESS'].map(status)).toEqual([false, false, false]);
+    expect(isSettling(parseAwsEvent(taskRaw('RUNNING'))!)).toBe(false);
+    expect(isSettling(parseAwsEvent(taskRaw('STOPPED'))!)).toBe(true);
+  });
+});
+
+describe('AWS events: which job they wake', () => {
+  it('a stack event wakes the ACTIVE steps that watch that stack', () => {
+    expect(decideWakes(parseAwsEvent(stackRaw('UPDATE_COMPLETE'))!, [watcher()], startedBy)).toEqual([{ deploymentId: 'd1', step: 'CF.Update' }]);
+  });
+
+  it('a stack event wakes the wait of a WAITING deployment on that stack', () => {
+    expect(decideWakes(parseAwsEvent(stackRaw('UPDATE_COMPLETE'))!, [watcher({ status: 'WAITING', steps: [] })], startedBy)).toEqual([{ deploymentId: 'd1' }]);
+  });
+
+  it('a task event wakes the migration that started the task, or every running migration when it names none', () => {
+    const mine = startedBy('d1', 'DB.Migrate.main');
+    expect(decideWakes(parseAwsEvent(taskRaw('STOPPED', mine))!, [watcher()], startedBy)).toEqual([{ deploymentId: 'd1', step: 'DB.Migrate.main' }]);
+    expect(decideWakes(parseAwsEvent(taskRaw('STOPPED', 'someone-else'))!, [watcher()], startedBy)).toEqual([]);
+    expect(decideWakes(parseAwsEvent(taskRaw('STOPPED'))!, [watcher()], startedBy)).toEqual([{ deploymentId: 'd1', step: 'DB.Migrate.main' }]);
+    // A task never wakes a wait: the stack's own events do.
+    expect(decideWakes(parseAwsEvent(taskRaw('STOPPED'))!, [watcher({ status: 'WAITING' })], startedBy)).toEqual([]);
+  });
+
+  it('drops events for nothing we watch: another account or region, another stack, finished deployments, in-progress statuses', () => {
+    const event = parseAwsEvent(stackRaw('UPDATE_COMPLETE'))!;
+    expect(decideWakes(event, [watcher({ account: '222222222222' })], startedBy)).toEqual([]);
+    expect(decideWakes(event, [watcher({ region: 'us-east-1' })], startedBy)).toEqual([]);
+    expect(decideWakes(event, [watcher({ stackName: 'prod-other' })], startedBy)).toEqual([]);
+    expect(decideWakes(event, [watcher({ status: 'DONE' })], startedBy)).toEqual([]);
+    expect(decideWakes(event, [], startedBy)).toEqual([]);
+    expect(decideWakes(parseAwsEvent(stackRaw('UPDATE_IN_PROGRESS'))!, [watcher()], startedBy)).toEqual([]);
+  });
+});
+
+describe('polls when events come', () => {
+  it('a step whose operation reports its end polls only as a safety net; a change set being built keeps polling quickly', () => {
+    expect(stepAwaitsEvent('cf_update', {})).toBe(true);
+    expect(stepAwaitsEvent('pg_migrate', { taskArn: 't' })).toBe(true);
+    expect(stepAwaitsEvent('cf_plan', { phase: 'build' })).toBe(false);
+    expect(stepAwaitsEvent('cf_plan', { phase: 'execute' })).toBe(true);
+    expect(stepAwaitsEvent('pg_upsert', {})).toBe(false);
+    expect(nextPollSeconds(0, true)).toBe(SAFETY_NET_POLL_SECONDS);
+    expect(nextPollSeconds(0, false)).toBe(0.1);
+    expect(nextPollSeconds(20, false)).toBe(15);
+  });
+
+  it('no poll is put off past the deadline', () => {
+    expect(untilDeadline(60, 5)).toBeCloseTo(5.1);
+    expect(untilDeadline(60, -3)).toBe(0.1);
+    expect(untilDeadline(2, 100)).toBe(2);
+  });
+});

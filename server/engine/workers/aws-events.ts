@@ -1,0 +1,252 @@
+/**
+ * AWS events wake the jobs that wait for them. One loop per event queue (server/infra/port.ts
+ * EventQueue: an SQS queue per cluster account and region on AWS, the simulated cloud's own
+ * otherwise) receives a batch, hands it to `handleAwsEvents`, and deletes it once handled; a crash
+ * in between delivers it again, and the event's id, stored in `aws_events`, makes the repeat a no-op.
+ *
+ * What an event concerns is the domain's decision (server/domain/decisions/aws-events.ts); here it
+ * is carried out: in one transaction per batch, the events' ids are recorded, the deployments on
+ * their stacks are read, and each job the decision names is made due now (its poll was up to a
+ * minute away) and marked with the event (`woken`), or, while it runs, marked only: its next poll
+ * then runs at once (server/engine/job-runner.ts).
+ */
+import type { TransactionSql } from 'postgres';
+import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, type AwsEvent, type Wake, type Watcher } from '../../domain/decisions/aws-events.ts';
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import { JOB_STACK_WAIT, JOB_STEP, type Woken } from '../../domain/machines/jobs.ts';
+import type { AwsTarget } from '../../domain/spec/aws-target.ts';
+import { clientTokenFor } from '../../infra/client-token.ts';
+import type { EventQueue, EventQueueSetting, InfraProvider } from '../../infra/port.ts';
+import type { Logger } from '../../logger.ts';
+import type { Engine } from '../engine.ts';
+import { notifyJobs } from '../jobs.ts';
+
+/** What became of the events of a batch (for logs, metrics and tests). */
+export interface HandledEvents {
+  /** Not an event we follow, or one saying an operation is still going. */
+  ignored: number;
+  /** Seen before (a redelivery). */
+  repeated: number;
+  /** New, but nothing watching it (or nothing waiting any more). */
+  dropped: number;
+  /** Jobs made due (or marked while running). */
+  woken: Array<Wake & { eventId: string }>;
+}
+
+/** How long ids of handled events are kept: far longer than any queue redelivers. */
+const KEEP_EVENT_IDS = '1 day';
+
+/**
+ * The deployments on these stacks that may watch them: waiting for their stack or running steps
+ * (a partial index on `stack_id` keeps this off their history).
+ */
+async function watchersOf(tx: TransactionSql, stackNames: string[]): Promise<Watcher[]> {
+  const rows = await tx<{ id: string; status: string; data: DeploymentData; stack_name: string }[]>`
+    select d.id, d.status, d.data, s.name as stack_name
+    from stacks s join deployments d on d.stack_id = s.id
+    where s.name = any(${stackNames}) and d.status in ('WAITING', 'RUNNING')`;
+  return rows.map((r) => {
+    const spec = r.data.spec;
+    return {
+      deploymentId: r.id,
+      status: r.status,
+      account: spec?.aws?.account ?? '',
+      region: spec?.aws?.region ?? spec?.template.region ?? '',
+      stackName: spec?.cfStackName ?? r.stack_name,
+      steps: r.data.steps ?? [],
+    };
+  });
+}
+
+/**
+ * Makes the job due now and records the event on it. A job that is running is marked only (its
+ * settlement reads the mark under the row's lock). A job being replaced by its next poll at this
+ * very moment is matched on a second look, once the replacement has committed.
+ */
+async function wakeJob(tx: TransactionSql, wake: Wake, woken: Woken): Promise<boolean> {
+  const queue = wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const rows = await tx`
+      update pgboss.job
+      set data = data || jsonb_build_object('woken', jsonb_build_object('eventId', ${woken.eventId}::text, 'at', ${woken.at}::text)),
+          start_after = case when state = 'active' then start_after else least(start_after, now()) end
+      where name = ${queue} and state in ('created', 'retry', 'active')
+        and data->>'deploymentId' = ${wake.deploymentId}
+        and (data->>'step') is not distinct from ${wake.step ?? null}
+      returning id`;
+    if (rows.length > 0) return true;
+  }
+  return false;
+}
+
+/** Handles a batch of received messages (their bodies): every one handled, or (an error) none. */
+export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise<HandledEvents> {
+  const result: HandledEvents = { ignored: 0, repeated: 0, dropped: 0, woken: [] };
+  const events: AwsEvent[] = [];
+  for (const body of bodies) {
+    let parsed: AwsEvent | null = null;
+    try {
+      parsed = parseAwsEvent(JSON.parse(body));
+    } catch {
+      parsed = null;
+    }
+    // Only the end of an operation is worth a look; nothing to store for the rest.
+    if (parsed && isSettling(parsed) && stackOfEvent(parsed)) events.push(parsed);
+    else result.ignored++;
+  }
+  if (events.length === 0) return result;
+
+  await engine.transaction(async (tx) => {
+    result.repeated = 0;
+    result.dropped = 0;
+    result.woken = [];
+    const ids = [...new Set(events.map((e) => e.id))];
+    const fresh = new Set(
+      (await tx<{ id: string }[]>`insert into aws_events (id) select unnest(${ids}::text[]) on conflict do nothing returning id`).map((r) => r.id),
+    );
+    const news = events.filter((e) => fresh.delete(e.id));
+    result.repeated = events.length - news.length;
+    if (news.length === 0) return;
+    const watchers = await watchersOf(tx, [...new Set(news.map((e) => stackOfEvent(e)!))]);
+    const queues = new Set<string>();
+    for (const event of news) {
+      const wakes = decideWakes(event, watchers, (deploymentId, step) => clientTokenFor(deploymentId, step).slice(0, 36));
+      let woke = false;
+      for (const wake of wakes) {
+        if (await wakeJob(tx, wake, { eventId: event.id, at: new Date().toISOString() })) {
+          woke = true;
+          result.woken.push({ ...wake, eventId: event.id });
+          queues.add(wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP);
+        }
+      }
+      if (!woke) result.dropped++;
+    }
+    // Wakes the job runners when this commits, as pg-boss's own send would.
+    await notifyJobs(tx, [...queues]);
+  });
+  return result;
+}
+
+/** Forgets the ids of events handled long ago. */
+async function pruneEventIds(engine: Engine): Promise<void> {
+  await engine.deps.sql`delete from aws_events where received_at < now() - ${KEEP_EVENT_IDS}::interval`;
+}
+
+/** One queue's loop: receive, handle, delete; a failure is logged and the batch comes back later. */
+class QueueConsumer {
+  private readonly stopping = new AbortController();
+  private loop?: Promise<void>;
+
+  constructor(
+    readonly queue: EventQueue,
+    private readonly engine: Engine,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const { signal } = this.stopping;
+    while (!signal.aborted) {
+      try {
+        const messages = await this.queue.receive(signal);
+        if (messages.length === 0) continue;
+        const handled = await handleAwsEvents(this.engine, messages.map((m) => m.body));
+        await this.queue.delete(messages.map((m) => m.receipt));
+        if (handled.woken.length > 0) this.logger.debug({ queue: this.queue.name, woken: handled.woken }, 'AWS events woke jobs');
+      } catch (err) {
+        if (signal.aborted) break;
+        // Not deleted: SQS hands the batch out again after its visibility timeout.
+        this.logger.warn({ err, queue: this.queue.name }, 'handling AWS events failed; trying again');
+        await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+    await this.queue.close();
+  }
+}
+
+/** Reads the event queues the clusters name (`aws.o5Deployer.eventQueueUrl`). */
+export async function eventQueueSettings(engine: Engine): Promise<EventQueueSetting[]> {
+  const rows = await engine.deps.sql<{ name: string; aws: { awsAccount: string; awsRegion: string; o5Deployer: { assumeRoleArn?: string; eventQueueUrl?: string } } }[]>`
+    select name, data->'config'->'aws' as aws from clusters where data->'config'->'aws'->'o5Deployer'->>'eventQueueUrl' is not null`;
+  return rows.map((r) => {
+    const target: AwsTarget = { cluster: r.name, account: r.aws.awsAccount, region: r.aws.awsRegion, ...(r.aws.o5Deployer.assumeRoleArn ? { roleArn: r.aws.o5Deployer.assumeRoleArn } : {}) };
+    return { target, queueUrl: r.aws.o5Deployer.eventQueueUrl! };
+  });
+}
+
+/** How often the clusters' queue settings are read again (a cluster added or changed). */
+const SETTINGS_INTERVAL_MS = 60_000;
+const PRUNE_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * The consumers of every event queue: the simulated cloud's one, or one per SQS queue named by a
+ * cluster, kept in step with the clusters. `covers` says whether a deployment's events arrive, so
+ * that its jobs poll only as a safety net (server/domain/decisions/polling.ts).
+ */
+export class AwsEventListener {
+  private readonly consumers = new Map<string, QueueConsumer>();
+  private timers: NodeJS.Timeout[] = [];
+  private refreshing?: Promise<void>;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly infra: InfraProvider,
+  ) {}
+
+  covers(target: Pick<AwsTarget, 'account' | 'region'>): boolean {
+    for (const consumer of this.consumers.values()) if (consumer.queue.covers(target)) return true;
+    return false;
+  }
+
+  async start(): Promise<void> {
+    if (!this.infra.eventQueue) return;
+    await this.refresh();
+    const every = (ms: number, work: () => Promise<void>) => {
+      const timer = setInterval(() => void work().catch((err) => this.engine.deps.logger.warn({ err }, 'AWS event listener: periodic work failed')), ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    if (this.infra.kind === 'aws') every(SETTINGS_INTERVAL_MS, () => this.refresh());
+    every(PRUNE_INTERVAL_MS, () => pruneEventIds(this.engine));
+  }
+
+  /** Opens consumers for the queues the clusters name now, and closes those no longer named. */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.reconcile().finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async reconcile(): Promise<void> {
+    const open = this.infra.eventQueue!.bind(this.infra);
+    const wanted = new Map<string, EventQueueSetting | null>();
+    if (this.infra.kind === 'simulated') wanted.set('simulated', null);
+    else for (const setting of await eventQueueSettings(this.engine)) wanted.set(JSON.stringify([setting.queueUrl, setting.target.account, setting.target.region, setting.target.roleArn ?? null]), setting);
+    for (const [key, consumer] of this.consumers) {
+      if (wanted.has(key)) continue;
+      this.consumers.delete(key);
+      await consumer.stop();
+    }
+    for (const [key, setting] of wanted) {
+      if (this.consumers.has(key)) continue;
+      const consumer = new QueueConsumer(open(setting), this.engine, this.engine.deps.logger.child({ eventQueue: setting?.queueUrl ?? 'simulated' }));
+      consumer.start();
+      this.consumers.set(key, consumer);
+      this.engine.deps.logger.info({ queue: consumer.queue.name }, 'listening for AWS events');
+    }
+  }
+
+  async stop(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    await this.refreshing;
+    await Promise.all([...this.consumers.values()].map((c) => c.stop()));
+    this.consumers.clear();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The simulated cloud's EventBridge and SQS queue: when one of its operations ends, it puts the
+ * event AWS would send ("CloudFormation Stack Status Change", "ECS Task State Change") on this
+ * queue, which the engine reads like an SQS queue (server/engine/workers/aws-events.ts). So the
+ * default `npm start` is event-driven too.
+ *
+ * Operations are computed from time (progressions.ts), so the event is scheduled when the operation
+ * starts, for the moment it ends. The queue lives in this process: a crash loses the events not yet
+ * read, and the engine's safety-net polls see those ends instead, as they would a lost AWS event.
+ */
+import { createHash } from 'node:crypto';
+import { STACK_STATUS_CHANGE, TASK_STATE_CHANGE } from '../../domain/decisions/aws-events.ts';
+import type { EventQueue, QueuedEvent } from '../port.ts';
+
+/** SQS hands out at most 10 messages per receive. */
+const BATCH = 10;
+/** SQS's longest long poll. */
+const LONG_POLL_MS = 20_000;
+
+/** A uuid-shaped id derived from what the event is about: the same end announced twice has one id. */
+function eventId(...parts: string[]): string {
+  const h = createHash('sha1').update(parts.join('\n')).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+export class SimulatedEvents implements EventQueue {
+  readonly name = 'simulated';
+  private readonly ready: QueuedEvent[] = [];
+  private readonly waiters = new Set<() => void>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+  private sequence = 0;
+  /** Events put on the queue so far (for tests and logs). */
+  emitted = 0;
+
+  covers(): boolean {
+    return true;
+  }
+
+  /** A stack's operation ends at `atMs` in `status` (its final one). */
+  stackStatusAt(atMs: number, e: { account: string; region: string; stackId: string; status: string; reason?: string | null; clientToken: string; startedAt: number }): void {
+    this.at(atMs, {
+      version: '0',
+      id: eventId(e.stackId, String(e.startedAt), e.status),
+      'detail-type': STACK_STATUS_CHANGE,
+      source: 'aws.cloudformation',
+      account: e.account,
+      time: new Date(atMs).toISOString(),
+      region: e.region,
+      resources: [e.stackId],
+      detail: {
+        'stack-id': e.stackId,
+        'status-details': { status: e.status, 'status-reason': e.reason ?? '' },
+        'client-request-token': e.clientToken,
+      },
+    });
+  }
+
+  /** A one-off task stops at `atMs`. */
+  taskStoppedAt(
+    atMs: number,
+    e: { account: string; region: string; taskArn: string; cluster: string; taskDefinition: string; startedBy: string; stopCode: string; stoppedReason: string; exitCode?: number; container: string },
+  ): void {
+    const clusterArn = e.cluster.startsWith('arn:') ? e.cluster : `arn:aws:ecs:${e.region}:${e.account}:cluster/${e.cluster}`;
+    const taskDefinitionArn = e.taskDefinition.startsWith('arn:') ? e.taskDefinition : `arn:aws:ecs:${e.region}:${e.account}:task-definition/${e.taskDefinition}`;
+    this.at(atMs, {
+      version: '0',
+      id: eventId(e.taskArn, 'STOPPED'),
+      'detail-type': TASK_STATE_CHANGE,
+      source: 'aws.ecs',
+      account: e.account,
+      time: new Date(atMs).toISOString(),
+      region: e.region,
+      resources: [e.taskArn],
+      detail: {
+        taskArn: e.taskArn,
+        clusterArn,
+        taskDefinitionArn,
+        lastStatus: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        startedBy: e.startedBy,
+        stopCode: e.stopCode,
+        stoppedReason: e.stoppedReason,
+        containers: [{ name: e.container, lastStatus: 'STOPPED', ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}) }],
+      },
+    });
+  }
+
+  private at(atMs: number, event: object): void {
+    if (this.closed) return;
+    const push = () => {
+      this.ready.push({ receipt: String(++this.sequence), body: JSON.stringify(event) });
+      this.emitted++;
+      for (const wake of this.waiters) wake();
+    };
+    // A millisecond late rather than early: a timer may fire a little before its time, and the
+    // operation must have ended when the engine looks.
+    const delay = atMs - Date.now() + 1;
+    if (delay <= 0) return void queueMicrotask(push);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      push();
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
+  }
+
+  async receive(signal: AbortSignal): Promise<QueuedEvent[]> {
+    if (this.ready.length === 0 && !this.closed && !signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.waiters.delete(done);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, LONG_POLL_MS);
+        this.waiters.add(done);
+        signal.addEventListener('abort', done, { once: true });
+      });
+      // Events that end together come in one batch, as SQS would hand them out.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return this.ready.splice(0, BATCH);
+  }
+
+  /** Received messages are gone already: the queue lives and dies with this process. */
+  async delete(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const wake of this.waiters) wake();
+  }
+}
