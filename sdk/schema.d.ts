@@ -442,6 +442,7 @@ export interface components {
                     globalNamespace: string;
                     o5Deployer: {
                         assumeRoleArn: string;
+                        eventQueueUrl?: string;
                     };
                     albIngress: {
                         listenerArn: string;
@@ -497,6 +498,7 @@ export interface components {
                     globalNamespace: string;
                     o5Deployer: {
                         assumeRoleArn: string;
+                        eventQueueUrl?: string;
                     };
                     albIngress: {
                         listenerArn: string;
@@ -550,6 +552,8 @@ export interface components {
             region: string;
             /** @description The deployer role assumed for those calls (null: the deployer's own credentials). */
             roleArn: string | null;
+            /** @description The SQS queue whose CloudFormation and ECS events wake these deployments at once (null: they poll). */
+            eventQueueUrl: string | null;
             /** @description The latest deployment on this cluster whose identity was checked, and who it acted as (GET of one cluster only). */
             lastVerified?: {
                 deploymentId: string;
@@ -656,6 +660,7 @@ export interface components {
                 globalNamespace: string;
                 o5Deployer: {
                     assumeRoleArn: string;
+                    eventQueueUrl?: string;
                 };
                 albIngress: {
                     listenerArn: string;

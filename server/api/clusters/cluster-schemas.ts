@@ -63,6 +63,7 @@ const deployerAccessSchema = z
     account: z.string().openapi({ description: 'The account every deployment on this cluster must act in (checked before anything is touched).' }),
     region: z.string().openapi({ description: 'The region every AWS call of those deployments goes to.' }),
     roleArn: z.string().nullable().openapi({ description: 'The deployer role assumed for those calls (null: the deployer\'s own credentials).' }),
+    eventQueueUrl: z.string().nullable().openapi({ description: 'The SQS queue whose CloudFormation and ECS events wake these deployments at once (null: they poll).' }),
     lastVerified: z
       .object({ deploymentId: z.string(), startedAt: z.string().nullable(), identity: awsIdentitySchema })
       .nullable()
@@ -115,6 +116,7 @@ export function toClusterResponse(row: EntityRow<'cluster'>, environments: strin
           account: aws.awsAccount,
           region: aws.awsRegion,
           roleArn: aws.o5Deployer.assumeRoleArn || null,
+          eventQueueUrl: aws.o5Deployer.eventQueueUrl ?? null,
           ...(lastVerified !== undefined ? { lastVerified } : {}),
         }
       : null,

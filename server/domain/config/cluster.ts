@@ -51,7 +51,14 @@ const awsClusterSchema = z
     awsRegion: nonEmpty,
     /** Suffix of every bucket name, so names are unique across AWS. */
     globalNamespace: nonEmpty,
-    o5Deployer: z.strictObject({ assumeRoleArn: nonEmpty }),
+    o5Deployer: z.strictObject({
+      assumeRoleArn: nonEmpty,
+      /**
+       * The SQS queue that EventBridge fills with the account's CloudFormation stack and ECS task
+       * events (README, "AWS events"): they wake deployments at once. Absent: polls only.
+       */
+      eventQueueUrl: z.string().regex(/^https?:\/\/\S+\/\d{12}\/[\w-]+(\.fifo)?$/, 'Must be an SQS queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>').optional(),
+    }),
     albIngress: z.strictObject({ listenerArn: nonEmpty, securityGroupId: nonEmpty }),
     o5Sidecar: z.strictObject({ imageVersion: nonEmpty, imageRepo: nonEmpty.optional() }),
     eventBridge: z.strictObject({ eventBusArn: nonEmpty }),

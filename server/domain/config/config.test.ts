@@ -59,6 +59,16 @@ describe('cluster document', () => {
     ]);
   });
 
+  it('takes the SQS queue of AWS events in o5Deployer.eventQueueUrl, and refuses what is not a queue URL', () => {
+    const withQueue = structuredClone(cluster) as Record<string, any>;
+    withQueue.aws.o5Deployer.eventQueueUrl = 'https://sqs.eu-west-1.amazonaws.com/111122223333/o5-deployer-events';
+    expect(validateDocument(clusterConfigSchema, withQueue, 'cluster').aws.o5Deployer.eventQueueUrl).toBe(withQueue.aws.o5Deployer.eventQueueUrl);
+    withQueue.aws.o5Deployer.eventQueueUrl = 'arn:aws:sqs:eu-west-1:111122223333:o5-deployer-events';
+    expect(issuesOf(() => validateDocument(clusterConfigSchema, withQueue, 'cluster'))).toEqual([
+      { path: 'aws.o5Deployer.eventQueueUrl', message: 'Must be an SQS queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>' },
+    ]);
+  });
+
   it('points at bad RDS hosts: auth must be exactly one kind, IAM needs endpoint and identifier', () => {
     const broken = structuredClone(cluster) as Record<string, any>;
     broken.aws.rdsHosts = [

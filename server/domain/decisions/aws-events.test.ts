@@ -64,6 +64,8 @@ describe('AWS events: what they are', () => {
     expect(parseAwsEvent(null)).toBeNull();
     expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), 'detail-type': 'EC2 Instance State-change Notification' })).toBeNull();
     expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), id: undefined })).toBeNull();
+    // Without the envelope's account and region (moto leaves them out), the resource's ARN says them.
+    expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), account: undefined, region: undefined })).toMatchObject({ account: '111111111111', region: 'eu-west-1' });
     expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), detail: { 'stack-id': 'not-an-arn', 'status-details': { status: 'UPDATE_COMPLETE' } }, resources: [] })).toBeNull();
   });
 

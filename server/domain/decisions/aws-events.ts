@@ -48,15 +48,20 @@ export function parseAwsEvent(raw: unknown): AwsEvent | null {
   if (!raw || typeof raw !== 'object') return null;
   const e = raw as Record<string, unknown>;
   const id = str(e.id);
-  const account = str(e.account);
-  const region = str(e.region);
   const detail = e.detail as Record<string, unknown> | undefined;
-  if (!id || !account || !region || !detail || typeof detail !== 'object') return null;
+  if (!id || !detail || typeof detail !== 'object') return null;
+  // EventBridge names the account and region; the resource's ARN does too (emulators may leave the envelope's out).
+  const where = (arn: string) => {
+    const [, , , region, account] = arn.split(':');
+    return { account: str(e.account) ?? account ?? '', region: str(e.region) ?? region ?? '' };
+  };
   if (e['detail-type'] === STACK_STATUS_CHANGE && e.source === 'aws.cloudformation') {
     const stackId = str(detail['stack-id']) ?? str((e.resources as unknown[] | undefined)?.[0]);
     const status = str((detail['status-details'] as Record<string, unknown> | undefined)?.status);
     const stackName = stackId ? stackNameOfArn(stackId) : undefined;
     if (!stackId || !status || !stackName) return null;
+    const { account, region } = where(stackId);
+    if (!account || !region) return null;
     return { kind: 'stack', id, account, region, stackId, stackName, status };
   }
   if (e['detail-type'] === TASK_STATE_CHANGE && e.source === 'aws.ecs') {
@@ -65,6 +70,8 @@ export function parseAwsEvent(raw: unknown): AwsEvent | null {
     const lastStatus = str(detail.lastStatus);
     const taskDefinitionArn = str(detail.taskDefinitionArn);
     if (!taskArn || !clusterArn || !lastStatus || !taskDefinitionArn) return null;
+    const { account, region } = where(taskArn);
+    if (!account || !region) return null;
     const startedBy = str(detail.startedBy);
     return { kind: 'task', id, account, region, taskArn, clusterArn, lastStatus, taskDefinitionArn, ...(startedBy ? { startedBy } : {}) };
   }

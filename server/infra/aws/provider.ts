@@ -18,7 +18,8 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { templateBucketFor } from '../../domain/spec/aws-target.ts';
 import type { Logger } from '../../logger.ts';
 import { createInfraProvider, type CachingInfraProvider, type ClusterSession } from '../cluster-provider.ts';
-import { InfraError } from '../port.ts';
+import { InfraError, type EventQueue, type EventQueueSetting } from '../port.ts';
+import { createSqsEventQueue } from './event-queue.ts';
 import { outcomeOf, type AwsCallListener } from './aws-call-metrics.ts';
 import { createAwsContext, type AwsInfraOptions } from './context.ts';
 import { toInfraError } from './errors.ts';
@@ -34,9 +35,14 @@ export interface AwsInfraProviderOptions extends Omit<AwsInfraOptions, 'region' 
   sessionSeconds?: number;
   logger?: Logger;
   idleMs?: number;
+  /** Long poll of the event queues (SQS WaitTimeSeconds); default 20. */
+  eventWaitSeconds?: number;
 }
 
-export function createAwsInfraProvider(options: AwsInfraProviderOptions): CachingInfraProvider {
+/** The STS session name of the consumer of a cluster's event queue (CloudTrail shows it reading the queue). */
+export const EVENTS_SESSION_NAME = 'o5-deployer-events';
+
+export function createAwsInfraProvider(options: AwsInfraProviderOptions): CachingInfraProvider & { eventQueue(setting: EventQueueSetting | null): EventQueue } {
   const base = memoizeIdentityProvider(
     typeof options.credentials === 'function'
       ? options.credentials
@@ -47,7 +53,7 @@ export function createAwsInfraProvider(options: AwsInfraProviderOptions): Cachin
     doesIdentityRequireRefresh,
   ) as AwsCredentialIdentityProvider;
 
-  return createInfraProvider({
+  const provider = createInfraProvider({
     kind: 'aws',
     logger: options.logger,
     ...(options.idleMs ? { idleMs: options.idleMs } : {}),
@@ -74,6 +80,21 @@ export function createAwsInfraProvider(options: AwsInfraProviderOptions): Cachin
         },
         templateUrl: (key) => templateUrl(options.endpoint, target.region, templateBucket, key),
       };
+    },
+  });
+  return Object.assign(provider, {
+    /** The cluster's event queue, read with its deployer role (in a session of its own) in its region. */
+    eventQueue(setting: EventQueueSetting | null): EventQueue {
+      if (!setting) throw new Error('an AWS event queue needs the URL its cluster names');
+      const session: ClusterSession = { target: setting.target, deploymentId: 'events', sessionName: EVENTS_SESSION_NAME };
+      const credentials = setting.target.roleArn ? assumedRoleCredentials(session, base, options) : base;
+      return createSqsEventQueue({
+        setting,
+        credentials,
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.eventWaitSeconds !== undefined ? { waitSeconds: options.eventWaitSeconds } : {}),
+        ...(options.onCall ? { onCall: options.onCall } : {}),
+      });
     },
   });
 }
