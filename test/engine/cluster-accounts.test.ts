@@ -54,6 +54,7 @@ describe('clusters in other accounts and regions, simulated', () => {
       account: '111111111111',
       region: 'eu-west-1',
       roleArn: 'arn:aws:iam::111111111111:role/o5-deployer',
+      eventQueueUrl: null,
       lastVerified: { deploymentId: done.id, startedAt: expect.any(String), identity: available!.payload.aws },
     });
   });
@@ -77,6 +78,6 @@ describe('clusters in other accounts and regions, simulated', () => {
     }
     // A cluster that has never had a checked deployment says so.
     const { data: cluster } = await t.client.GET('/v1/clusters/{cluster}', { params: { path: { cluster: 'bad' } } });
-    expect(cluster!.deployerAccess).toEqual({ account: '333333333333', region: 'eu-west-1', roleArn: 'arn:aws:iam::444444444444:role/o5-deployer', lastVerified: null });
+    expect(cluster!.deployerAccess).toEqual({ account: '333333333333', region: 'eu-west-1', roleArn: 'arn:aws:iam::444444444444:role/o5-deployer', eventQueueUrl: null, lastVerified: null });
   });
 });
