@@ -3,13 +3,13 @@
  * its commands; its workers carry deployments forward. Several processes may run it on one
  * database: row locks order the state changes and pg-boss shares the jobs between them.
  */
-import type { PgBoss } from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 import type { Sql, TransactionSql } from 'postgres';
 import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
 import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import { TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
-import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, QUEUES, type Queue } from '../domain/machines/jobs.ts';
+import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, QUEUES, type JobPayloads, type Queue } from '../domain/machines/jobs.ts';
 import type { StackData } from '../domain/machines/stack.ts';
 import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
@@ -78,8 +78,14 @@ export class Engine {
     this.moduleQueues.push({ name: queue, policy, run: (runner) => runner(queue, handler) });
   }
 
+  /** The queues each open transaction sent a job to that is due at once (for handOff). */
+  private readonly dueJobsIn = new WeakMap<TransactionSql, Set<Queue>>();
+
   constructor(readonly deps: EngineDeps) {
-    this.store = new StateStore(machines, (tx, job) => sendJob(deps.boss, tx, job));
+    this.store = new StateStore(machines, (tx, job) => {
+      if (!job.startAfterSeconds) this.dueJobsIn.get(tx)?.add(job.queue);
+      return sendJob(deps.boss, tx, job);
+    });
     this.awsEvents = new AwsEventListener(this, deps.infra);
   }
 
@@ -103,6 +109,7 @@ export class Engine {
     let applied: AppliedTransition[] = [];
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
+      this.dueJobsIn.set(tx, new Set<Queue>());
       // Alongside the work rather than after it (a round trip less); the transaction makes it count
       // only if the work commits. Both are awaited before the transaction ends either way, so
       // neither can run a statement after its rollback.
@@ -114,6 +121,17 @@ export class Engine {
     });
     for (const t of applied) this.observe(t);
     return result;
+  }
+
+  /**
+   * The job this transaction sent to `queue` (due at once), claimed in the same transaction for the
+   * worker whose job it completes: a finishing step hands its slot to the step it unblocked, so
+   * the next step starts without a fetch of its own (a commit less per step, and no wait for a notice).
+   * pg-boss may hand out an older due job of the queue instead: any job is this worker's to run.
+   */
+  private async handOff(tx: TransactionSql, queue: Queue): Promise<Job<JobPayloads[Queue]>[]> {
+    if (!this.dueJobsIn.get(tx)?.has(queue)) return [];
+    return this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize: 1, includeMetadata: true, db: pgBossAdapter(tx) });
   }
 
   private observe(t: AppliedTransition): void {
@@ -181,6 +199,7 @@ export class Engine {
             async (tx, applied) => {
               if (apply) await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied);
               await record?.(tx);
+              return this.handOff(tx, job.queue) as Promise<Job<JobPayloads[Q]>[]>;
             },
             { completes: job },
           ),

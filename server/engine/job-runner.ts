@@ -32,6 +32,9 @@ async function wokenWhileRunning<Q extends Queue>(tx: TransactionSql, job: JobCo
   return row?.woken && row.woken.eventId !== before?.eventId ? row.woken : undefined;
 }
 
+/** How long after a hand-off its own notice may come (and be skipped): a NOTIFY arrives within milliseconds of its commit. */
+const HANDED_OFF_NOTICE_MS = 200;
+
 /** The job whose completion a transaction carries. */
 export interface JobRef {
   queue: Queue;
@@ -52,8 +55,12 @@ export interface JobRunnerOptions<Q extends Queue> {
   expireInSeconds: number;
   logger: Logger;
   handler: JobHandler<Q>;
-  /** Applies a finishing job's event, writes what it records, and completes the job, in one transaction. */
-  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<void>;
+  /**
+   * Applies a finishing job's event, writes what it records, and completes the job, in one
+   * transaction; returns the jobs of this queue that transaction sent and claimed for this worker
+   * (the finishing job hands its slot on, see Engine.handOff).
+   */
+  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<Job<JobPayloads[Q]>[]>;
   /** When a fetched job was due (its startAfter, else its creation). */
   onStart?: (due: Date | undefined) => void;
 }
@@ -100,16 +107,35 @@ export class JobRunner<Q extends Queue> {
   private readonly settled = new Set<Promise<void>>();
   private unsubscribe?: () => void;
   private readonly db: IDatabase;
+  /** Until when a notice of a job handed to this worker is expected (adopt). */
+  private readonly handedOff: number[] = [];
 
   constructor(private readonly options: JobRunnerOptions<Q>) {
     this.db = pgBossAdapter(options.sql);
   }
 
   start(notifications: JobNotifications): void {
-    this.unsubscribe = notifications.subscribe(this.options.queue, () => this.wake());
+    this.unsubscribe = notifications.subscribe(this.options.queue, () => this.notified());
     this.loop = this.run();
     this.heartbeat = setInterval(() => void this.touch(), this.options.heartbeatIntervalMs);
     this.heartbeat.unref();
+  }
+
+  /**
+   * Runs jobs a finishing job's transaction claimed for this worker. That transaction's send also
+   * announced them (pg-boss's NOTIFY): the one notice expected shortly is not worth a fetch.
+   */
+  private adopt(jobs: Job<JobPayloads[Q]>[]): void {
+    if (jobs.length === 0) return;
+    this.handedOff.push(Date.now() + HANDED_OFF_NOTICE_MS);
+    for (const job of jobs) this.execute(job);
+  }
+
+  private notified(): void {
+    const now = Date.now();
+    while (this.handedOff.length > 0 && this.handedOff[0]! < now) this.handedOff.shift();
+    if (this.handedOff.shift() !== undefined) return;
+    this.wake();
   }
 
   private wake(): void {
@@ -192,7 +218,7 @@ export class JobRunner<Q extends Queue> {
     const ref = { queue: job.queue, id: job.id };
     switch (settlement.kind) {
       case 'finish':
-        if (settlement.apply || settlement.record) return finish(ref, settlement);
+        if (settlement.apply || settlement.record) return this.adopt(await finish(ref, settlement));
         await boss.complete(job.queue, job.id, null, { db: this.db });
         return;
       case 'poll': {
