@@ -189,7 +189,8 @@ export class Engine {
         sql: this.deps.sql,
         queue,
         concurrency: config.workerConcurrency,
-        pollIntervalMs: 500,
+        // A backstop only (see JobRunner): each fetch is a Postgres commit, even an empty one.
+        pollIntervalMs: 2_000,
         heartbeatIntervalMs: 5_000,
         expireInSeconds: JOB_EXPIRE_SECONDS,
         logger: this.deps.logger,
@@ -197,9 +198,14 @@ export class Engine {
         finish: (job, { apply, record }) =>
           this.transaction(
             async (tx, applied) => {
-              if (apply) await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied);
+              const state = apply
+                ? await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied)
+                : undefined;
               await record?.(tx);
-              return this.handOff(tx, job.queue) as Promise<Job<JobPayloads[Q]>[]>;
+              const handed = (await this.handOff(tx, job.queue)) as Job<JobPayloads[Q]>[];
+              // The deployment as this transaction left it goes with a job of the same deployment.
+              const deployment = apply?.machine === 'deployment' ? (state as EntityState<'deployment'>) : undefined;
+              return handed.map((next) => ({ job: next, ...(deployment && (next.data as { deploymentId?: string }).deploymentId === deployment.id ? { deployment } : {}) }));
             },
             { completes: job },
           ),

@@ -6,8 +6,9 @@
  * every one of them for every job that lands on the queue, so a job costs `concurrency` fetches
  * and an idle process polls `concurrency` times per interval per queue. Here one loop fetches as
  * many jobs as it has free slots, woken by pg-boss's own NOTIFY (the queue is created with
- * `notify`), and polls only as a backstop (for jobs sent with a delay, and for a notice missed
- * while the listener reconnects).
+ * `notify`) and, for the polls it sent itself with a delay, by a timer set for when they are due;
+ * it polls only as a backstop (polls sent by another process, retries, a notice missed while the
+ * listener reconnects). Every fetch is a commit, so an idle runner fetches rarely.
  *
  * What pg-boss's worker did for us and this keeps: running jobs send heartbeats (the queue's
  * `heartbeatSeconds`), so the jobs of a process that died are handed out again; a handler still
@@ -22,7 +23,8 @@ import { notifyChannelSql } from 'pg-boss/dist/plans.js';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
 import type { JobPayloads, Queue, Woken } from '../domain/machines/jobs.ts';
 import type { Logger } from '../logger.ts';
-import type { EventFor, JobContext, JobHandler, Settlement } from './jobs.ts';
+import type { EntityState } from './entities.ts';
+import type { EventFor, HandedJob, JobContext, JobHandler, Settlement } from './jobs.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
 
 /** The AWS event that marked a running job after it started, if one did (its next poll then runs at once). */
@@ -47,7 +49,10 @@ export interface JobRunnerOptions<Q extends Queue> {
   sql: Sql;
   queue: Q;
   concurrency: number;
-  /** Poll this often when nothing woke the loop (ms). */
+  /**
+   * Poll this often when nothing woke the loop (ms): a backstop for jobs nobody announced (a poll
+   * sent by another process, a retry after its delay, a notice lost while the listener reconnected).
+   */
   pollIntervalMs: number;
   /** Refresh the heartbeat of running jobs this often (ms); below the queue's heartbeatSeconds. */
   heartbeatIntervalMs: number;
@@ -60,7 +65,7 @@ export interface JobRunnerOptions<Q extends Queue> {
    * transaction; returns the jobs of this queue that transaction sent and claimed for this worker
    * (the finishing job hands its slot on, see Engine.handOff).
    */
-  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<Job<JobPayloads[Q]>[]>;
+  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<HandedJob<Q>[]>;
   /** When a fetched job was due (its startAfter, else its creation). */
   onStart?: (due: Date | undefined) => void;
 }
@@ -107,6 +112,8 @@ export class JobRunner<Q extends Queue> {
   private readonly settled = new Set<Promise<void>>();
   private unsubscribe?: () => void;
   private readonly db: IDatabase;
+  /** Wake-ups for the polls this runner sent (wakeIn). */
+  private readonly timers = new Set<NodeJS.Timeout>();
   /** Until when a notice of a job handed to this worker is expected (adopt). */
   private readonly handedOff: number[] = [];
 
@@ -125,10 +132,20 @@ export class JobRunner<Q extends Queue> {
    * Runs jobs a finishing job's transaction claimed for this worker. That transaction's send also
    * announced them (pg-boss's NOTIFY): the one notice expected shortly is not worth a fetch.
    */
-  private adopt(jobs: Job<JobPayloads[Q]>[]): void {
-    if (jobs.length === 0) return;
+  private adopt(handed: HandedJob<Q>[]): void {
+    if (handed.length === 0) return;
     this.handedOff.push(Date.now() + HANDED_OFF_NOTICE_MS);
-    for (const job of jobs) this.execute(job);
+    for (const { job, deployment } of handed) this.execute(job, deployment);
+  }
+
+  /** Wakes the loop in `ms` (a little after: the job must be due when fetched). */
+  private wakeIn(ms: number): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.wake();
+    }, ms + 5);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   private notified(): void {
@@ -185,7 +202,7 @@ export class JobRunner<Q extends Queue> {
     }
   }
 
-  private execute(job: Job<JobPayloads[Q]>): void {
+  private execute(job: Job<JobPayloads[Q]>, deployment?: EntityState<'deployment'>): void {
     const { queue, handler, expireInSeconds, onStart } = this.options;
     this.running++;
     this.active.set(job.id, job);
@@ -193,7 +210,7 @@ export class JobRunner<Q extends Queue> {
     const seconds = (job as { expireInSeconds?: number }).expireInSeconds ?? expireInSeconds;
     const expiry = new AbortController();
     const timer = setTimeout(() => expiry.abort(new Error(`job ran past its expiry of ${seconds} s`)), seconds * 1000);
-    const context: JobContext<Q> = { id: job.id, queue, data: job.data, signal: expiry.signal };
+    const context: JobContext<Q> = { id: job.id, queue, data: job.data, signal: expiry.signal, ...(deployment ? { deployment } : {}) };
     const settle = (async () => {
       try {
         const { startAfter, createdOn } = job as { startAfter?: Date; createdOn?: Date };
@@ -233,6 +250,8 @@ export class JobRunner<Q extends Queue> {
           else await boss.send(job.queue, settlement.data, { db, ...startAfter });
           await boss.complete(job.queue, job.id, null, { db });
         });
+        // pg-boss announces no job that is not due yet: the poll this runner sent, it fetches when due.
+        if (settlement.after) this.wakeIn(settlement.after * 1000);
         return;
       }
       case 'fail':
@@ -262,6 +281,7 @@ export class JobRunner<Q extends Queue> {
     this.stopped = true;
     this.unsubscribe?.();
     clearInterval(this.heartbeat);
+    for (const timer of this.timers) clearTimeout(timer);
     this.wakeUp?.();
     await this.loop;
     await Promise.race([Promise.all(this.settled), new Promise((r) => setTimeout(r, timeoutMs))]);

@@ -3,7 +3,7 @@
  * (always inside the transaction that made them necessary) and what a handler says about its job
  * once it ran (its settlement), each checked against the queue's payload (server/domain/machines/jobs.ts).
  */
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type Job } from 'pg-boss';
 // The channel pg-boss NOTIFYs on, as pg-boss itself derives it (its listener runs the same expression).
 import { notifyChannelSql } from 'pg-boss/dist/plans.js';
 import type { TransactionSql } from 'postgres';
@@ -11,6 +11,7 @@ import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
 import type { JobEffect } from '../domain/state-machine/machine.ts';
 import type { Logger } from '../logger.ts';
+import type { EntityState } from './entities.ts';
 import { pgBossAdapter } from './transaction.ts';
 
 export function createBoss(databaseUrl: string, logger: Logger, options: { supervise?: boolean } = {}): PgBoss {
@@ -63,6 +64,17 @@ export interface JobContext<Q extends Queue> {
   data: JobPayloads[Q];
   /** Aborts when the job has run past its expiry (pg-boss hands it out again then). */
   signal?: AbortSignal;
+  /**
+   * The job's deployment as the transaction that sent and handed over this job left it (a step
+   * unblocked by the one that just finished, Engine.handOff): no need to read it again.
+   */
+  deployment?: EntityState<'deployment'>;
+}
+
+/** A job a finishing job's transaction claimed for the same worker, with what that transaction knew. */
+export interface HandedJob<Q extends Queue> {
+  job: Job<JobPayloads[Q]>;
+  deployment?: EntityState<'deployment'>;
 }
 
 /** An event to apply to one entity, checked against that machine's event union. */

@@ -59,9 +59,9 @@ function unlessGivenUp<T>(call: Promise<T>, signal: AbortSignal | undefined): Pr
   });
 }
 
-export async function handleStepJob(engine: Engine, { data: job, signal }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
+export async function handleStepJob(engine: Engine, { data: job, signal, deployment: handedOver }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
   const { sql, config, logger, metrics } = engine.deps;
-  const deployment = await readEntity(sql, 'deployment', job.deploymentId);
+  const deployment = handedOver ?? (await readEntity(sql, 'deployment', job.deploymentId));
   if (!deployment) return { kind: 'finish' };
   const step = stepNamed(deployment.data.steps, job.step);
   // Only an ACTIVE step of a running (or since terminated) deployment has work left.

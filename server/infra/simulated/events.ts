@@ -5,7 +5,8 @@
  * default `npm start` is event-driven too.
  *
  * Operations are computed from time (progressions.ts), so the event is scheduled when the operation
- * starts, for the moment it ends. The queue lives in this process: a crash loses the events not yet
+ * starts, for the moment it ends (at once for an operation of no duration: a job that started it
+ * without looking, such as a repair of the wait phase, learns of its end from the event). The queue lives in this process: a crash loses the events not yet
  * read, and the engine's safety-net polls see those ends instead, as they would a lost AWS event.
  */
 import { createHash } from 'node:crypto';
