@@ -6,8 +6,10 @@
  *
  * Operations are computed from time (progressions.ts), so the event is scheduled when the operation
  * starts, for the moment it ends (at once for an operation of no duration: a job that started it
- * without looking, such as a repair of the wait phase, learns of its end from the event). The queue lives in this process: a crash loses the events not yet
- * read, and the engine's safety-net polls see those ends instead, as they would a lost AWS event.
+ * without looking, such as a repair of the wait phase, learns of its end from the event). The
+ * queue lives in this process; a deployer that starts announces again the ends its cloud still
+ * has to come or had lately (event-replay.ts), as a real queue would still hold them; what is
+ * lost anyway is seen by the engine's safety-net polls, as a lost AWS event would be.
  */
 import { createHash } from 'node:crypto';
 import { STACK_STATUS_CHANGE, TASK_STATE_CHANGE } from '../../domain/decisions/aws-events.ts';
@@ -17,6 +19,11 @@ import type { EventQueue, QueuedEvent } from '../port.ts';
 const BATCH = 10;
 /** SQS's longest long poll. */
 const LONG_POLL_MS = 20_000;
+/**
+ * How long a received message stays hidden before it is handed out again unless deleted (SQS's
+ * visibility timeout): a batch whose handling failed (the database away) comes back.
+ */
+const VISIBILITY_MS = 2_000;
 
 /** A uuid-shaped id derived from what the event is about: the same end announced twice has one id. */
 function eventId(...parts: string[]): string {
@@ -27,6 +34,8 @@ function eventId(...parts: string[]): string {
 export class SimulatedEvents implements EventQueue {
   readonly name = 'simulated';
   private readonly ready: QueuedEvent[] = [];
+  /** Received and not deleted yet, by receipt. */
+  private readonly received = new Map<string, QueuedEvent>();
   private readonly waiters = new Set<() => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private closed = false;
@@ -92,7 +101,7 @@ export class SimulatedEvents implements EventQueue {
     const push = () => {
       this.ready.push({ receipt: String(++this.sequence), body: JSON.stringify(event) });
       this.emitted++;
-      for (const wake of this.waiters) wake();
+      this.wakeReceivers();
     };
     // A millisecond late rather than early: a timer may fire a little before its time, and the
     // operation must have ended when the engine looks.
@@ -122,11 +131,30 @@ export class SimulatedEvents implements EventQueue {
       // Events that end together come in one batch, as SQS would hand them out.
       await new Promise((resolve) => setImmediate(resolve));
     }
-    return this.ready.splice(0, BATCH);
+    const batch = this.ready.splice(0, BATCH);
+    for (const message of batch) this.received.set(message.receipt, message);
+    if (batch.length > 0) {
+      // Not deleted in time: handed out again.
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        const back = batch.filter((m) => this.received.delete(m.receipt));
+        if (back.length === 0 || this.closed) return;
+        this.ready.unshift(...back.map((m) => ({ receipt: String(++this.sequence), body: m.body })));
+        this.wakeReceivers();
+      }, VISIBILITY_MS);
+      timer.unref();
+      this.timers.add(timer);
+    }
+    return batch;
   }
 
-  /** Received messages are gone already: the queue lives and dies with this process. */
-  async delete(): Promise<void> {}
+  async delete(receipts: string[]): Promise<void> {
+    for (const receipt of receipts) this.received.delete(receipt);
+  }
+
+  private wakeReceivers(): void {
+    for (const wake of this.waiters) wake();
+  }
 
   async close(): Promise<void> {
     this.closed = true;

@@ -8,7 +8,9 @@
 import type { Logger } from '../../logger.ts';
 import { createInfraProvider, type CachingInfraProvider } from '../cluster-provider.ts';
 import { InfraError } from '../port.ts';
+import { announceOperationEnds } from './event-replay.ts';
 import { SimulatedEvents } from './events.ts';
+import { simulatorDb } from './store.ts';
 import { createSimulatedInfra, type AwsCallCounts, type SimulatedInfraOptions } from './index.ts';
 import { ACCOUNT_ID } from './template.ts';
 import { templateUrl } from './template-storage.ts';
@@ -37,10 +39,17 @@ export function createSimulatedInfraProvider(
     }),
   });
   const close = provider.close.bind(provider);
+  let announced: Promise<unknown> | undefined;
   return Object.assign(provider, {
     awsCalls,
     events,
-    eventQueue: () => events,
+    eventQueue: () => {
+      // Ends that a previous process of this deployer had scheduled died with it: announce them again.
+      announced ??= announceOperationEnds(simulatorDb(options.sql), events, Date.now()).catch((err) =>
+        options.logger?.warn({ err }, 'simulated cloud: could not announce the ends of running operations again'),
+      );
+      return events;
+    },
     close: async () => {
       await events.close();
       await close();

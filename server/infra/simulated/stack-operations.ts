@@ -9,6 +9,7 @@ import { InfraError } from '../port.ts';
 import type { SimContext } from './context.ts';
 import { durationOf } from './context.ts';
 import { liveFaults, type FaultRow, type Strikes } from './faults.ts';
+import type { SimulatedEvents } from './events.ts';
 import { stackProgression } from './progressions.ts';
 import { viewStack, isDeleted, type StackContent, type StackView } from './stack-view.ts';
 import { lockResource, type SimTx } from './store.ts';
@@ -134,19 +135,7 @@ export async function beginOperation(
       faultIds: op.strikes.faultIds,
     }),
   ]);
-  // The end is announced when it comes (an operation that hangs never ends, and says nothing).
-  const final = stackProgression(op.operation, outcome).final;
-  if (final !== null) {
-    ctx.events?.stackStatusAt(startedAt.getTime() + durationMs, {
-      account: ctx.account,
-      region: ctx.region,
-      stackId: op.stackId,
-      status: final,
-      reason: /ROLLBACK|FAILED/.test(final) ? op.reason : null,
-      clientToken: op.clientToken,
-      startedAt: startedAt.getTime(),
-    });
-  }
+  announceStackEnd(ctx.events, { stackId: op.stackId, operation: op.operation, outcome, startedAt, durationMs, clientToken: op.clientToken, reason: op.reason ?? null });
   return { startedAt, durationMs, outcome };
 }
 
@@ -167,5 +156,28 @@ export async function recordNoUpdates(
     startedAt: new Date(ctx.now()),
     durationMs: 0,
     faultIds: [],
+  });
+}
+
+/**
+ * Announces when a stack operation ends, as EventBridge would (server/infra/simulated/events.ts).
+ * An operation that hangs never ends, and says nothing.
+ */
+export function announceStackEnd(
+  events: SimulatedEvents | undefined,
+  op: { stackId: string; operation: SimStackOperation; outcome: SimOutcome; startedAt: Date; durationMs: number; clientToken: string; reason: string | null },
+): void {
+  const final = stackProgression(op.operation, op.outcome).final;
+  if (!events || final === null) return;
+  // arn:aws:cloudformation:<region>:<account>:stack/<name>/<id>
+  const [, , , region = '', account = ''] = op.stackId.split(':');
+  events.stackStatusAt(op.startedAt.getTime() + op.durationMs, {
+    account,
+    region,
+    stackId: op.stackId,
+    status: final,
+    reason: /ROLLBACK|FAILED/.test(final) ? op.reason : null,
+    clientToken: op.clientToken,
+    startedAt: op.startedAt.getTime(),
   });
 }

@@ -12,6 +12,7 @@ import type { SimContext } from './context.ts';
 import { durationOf } from './context.ts';
 import { faultNote, liveFaults, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
+import type { SimulatedEvents } from './events.ts';
 import { lockResource } from './store.ts';
 
 const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
@@ -81,22 +82,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
       faultIds: strikes.faultIds,
     };
     await tx.insert(simTasks).values(task);
-    // A task that hangs never stops, and says nothing.
-    if (task.outcome !== 'hang') {
-      const failedToStart = task.outcome === 'fail';
-      ctx.events?.taskStoppedAt(task.startedAt.getTime() + task.durationMs, {
-        account: ctx.account,
-        region: ctx.region,
-        taskArn,
-        cluster: input.cluster,
-        taskDefinition: input.taskDefinition,
-        startedBy: input.startedBy,
-        stopCode: failedToStart ? 'TaskFailedToStart' : 'EssentialContainerExited',
-        stoppedReason: stoppedReason ?? (failedToStart ? PULL_FAILURE : EXITED),
-        ...(failedToStart ? {} : { exitCode: task.exitCode }),
-        container: SIMULATED_CONTAINER,
-      });
-    }
+    announceTaskEnd(ctx.events, task);
     return { taskArn };
   });
 }
@@ -131,4 +117,27 @@ function taskDefinitionFamily(taskDefinition: string): string {
 
 function clusterName(cluster: string): string {
   return cluster.replace(/^.*:cluster\//, '');
+}
+
+/** Announces when a task stops, as EventBridge would (server/infra/simulated/events.ts). A task that hangs never stops, and says nothing. */
+export function announceTaskEnd(
+  events: SimulatedEvents | undefined,
+  task: Pick<typeof simTasks.$inferSelect, 'taskArn' | 'cluster' | 'taskDefinition' | 'startedBy' | 'startedAt' | 'durationMs' | 'outcome' | 'exitCode' | 'stoppedReason'>,
+): void {
+  if (!events || task.outcome === 'hang') return;
+  const failedToStart = task.outcome === 'fail';
+  // arn:aws:ecs:<region>:<account>:task/<cluster>/<id>
+  const [, , , region = '', account = ''] = task.taskArn.split(':');
+  events.taskStoppedAt(task.startedAt.getTime() + task.durationMs, {
+    account,
+    region,
+    taskArn: task.taskArn,
+    cluster: task.cluster,
+    taskDefinition: task.taskDefinition,
+    startedBy: task.startedBy,
+    stopCode: failedToStart ? 'TaskFailedToStart' : 'EssentialContainerExited',
+    stoppedReason: task.stoppedReason ?? (failedToStart ? PULL_FAILURE : EXITED),
+    ...(failedToStart ? {} : { exitCode: task.exitCode }),
+    container: SIMULATED_CONTAINER,
+  });
 }
