@@ -1,0 +1,84 @@
+/**
+ * The simulated cloud's AWS events on a real Postgres: each operation's end announced in the shape
+ * EventBridge gives it (read back with the engine's own parser), received like an SQS queue
+ * (a message not deleted comes back), and announced again by a deployer that starts later.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { parseAwsEvent, stackOfEvent } from '../../domain/decisions/aws-events.ts';
+import { clientTokenFor } from '../client-token.ts';
+import type { QueuedEvent } from '../port.ts';
+import { announceOperationEnds } from './event-replay.ts';
+import { SimulatedEvents } from './events.ts';
+import { createSimulatedInfra } from './index.ts';
+import { simulatorDb } from './store.ts';
+
+let testDb: TestDatabase;
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+});
+afterAll(async () => {
+  await testDb.drop();
+});
+
+const receive = (events: SimulatedEvents, ms = 5_000): Promise<QueuedEvent[]> => events.receive(AbortSignal.timeout(ms));
+
+describe('simulated AWS events', () => {
+  it('announce the end of a stack operation and of a task, as EventBridge shapes them', async () => {
+    const events = new SimulatedEvents();
+    const infra = createSimulatedInfra({ sql: testDb.sql, latencyMs: 200, region: 'eu-west-1', account: '111111111111', events });
+    const stackName = `dev-ev${randomUUID().slice(0, 8)}`;
+    await infra.createEmptyStack({ stackName, clientToken: clientTokenFor(randomUUID(), 'CF.CreateEmpty') });
+    const [stackMessage] = await receive(events);
+    expect(parseAwsEvent(JSON.parse(stackMessage!.body))).toMatchObject({ kind: 'stack', stackName, status: 'CREATE_COMPLETE', account: '111111111111', region: 'eu-west-1' });
+    await events.delete([stackMessage!.receipt]);
+
+    const clientToken = clientTokenFor(randomUUID(), 'DB.Migrate.main');
+    const { taskArn } = await infra.runTask({
+      cluster: 'dev',
+      taskDefinition: `${stackName}_migrate_main:1`,
+      clientToken,
+      startedBy: clientToken.slice(0, 36),
+    });
+    const [taskMessage] = await receive(events);
+    const task = parseAwsEvent(JSON.parse(taskMessage!.body))!;
+    expect(task).toMatchObject({ kind: 'task', taskArn, lastStatus: 'STOPPED', startedBy: clientToken.slice(0, 36), account: '111111111111' });
+    expect(stackOfEvent(task)).toBe(stackName);
+    await events.delete([taskMessage!.receipt]);
+    await events.close();
+  });
+
+  it('hand a message out again when it was not deleted, and never once it was', async () => {
+    const events = new SimulatedEvents();
+    const infra = createSimulatedInfra({ sql: testDb.sql, latencyMs: 0, events });
+    await infra.createEmptyStack({ stackName: `dev-ev${randomUUID().slice(0, 8)}`, clientToken: clientTokenFor(randomUUID(), 'CF.CreateEmpty') });
+    const [first] = await receive(events);
+    // Not deleted (its handling failed): back after the visibility timeout.
+    const [again] = await receive(events);
+    expect(again!.body).toBe(first!.body);
+    await events.delete([again!.receipt]);
+    expect(await receive(events, 3_000)).toEqual([]);
+    await events.close();
+  });
+
+  it('are announced again by a deployer that starts while the operation runs', async () => {
+    const before = new SimulatedEvents();
+    const infra = createSimulatedInfra({ sql: testDb.sql, latencyMs: 300, events: before });
+    const stackName = `dev-ev${randomUUID().slice(0, 8)}`;
+    await infra.createEmptyStack({ stackName, clientToken: clientTokenFor(randomUUID(), 'CF.CreateEmpty') });
+    // The process that scheduled the end dies with it; the next one reads the cloud.
+    await before.close();
+    const after = new SimulatedEvents();
+    expect(await announceOperationEnds(simulatorDb(testDb.sql), after, Date.now())).toBeGreaterThanOrEqual(1);
+    const bodies: unknown[] = [];
+    for (let i = 0; i < 5 && !bodies.some((b) => (b as { resources: string[] }).resources[0]!.includes(`/${stackName}/`)); i++) {
+      const messages = await receive(after);
+      bodies.push(...messages.map((m) => JSON.parse(m.body)));
+      await after.delete(messages.map((m) => m.receipt));
+    }
+    const mine = bodies.map((b) => parseAwsEvent(b)).find((e) => e?.kind === 'stack' && e.stackName === stackName);
+    expect(mine).toMatchObject({ status: 'CREATE_COMPLETE' });
+    await after.close();
+  });
+});
