@@ -73,7 +73,8 @@ export interface NewEvent {
 }
 
 /** postgres.js's JSON parameter; the values here are plain data (events, machine data) read from or bound for JSON. */
-const json = (db: Sql | TransactionSql, value: unknown) => db.json(value as JSONValue);
+/** A JSON column's value: every row field of ours is plain data (objects, arrays, strings, numbers). */
+export const json = (db: Sql | TransactionSql, value: unknown) => db.json(value as JSONValue);
 
 /** The columns an EntityRow is read with (for a list that filters a state table its own way). */
 export const entityColumns = (db: Sql | TransactionSql) => db`id, status, data, version, created_at as "createdAt", updated_at as "updatedAt"`;
