@@ -46,3 +46,8 @@ export function toEventItem(r: EventRow): EventItem {
     createdAt: new Date(r.createdAt).toISOString(),
   };
 }
+
+/** True when the client asks for Server-Sent Events (`Accept: text/event-stream`, among others or alone). */
+export function wantsEventStream(accept: string | undefined): boolean {
+  return !!accept && accept.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
+}

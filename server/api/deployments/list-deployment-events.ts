@@ -21,7 +21,7 @@ import { TERMINAL_STATUSES } from '../../domain/machines/deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
 import { readEvents } from '../../engine/entities.ts';
-import { eventPageSchema, listEntityEvents, toEventItem } from '../events.ts';
+import { eventPageSchema, listEntityEvents, toEventItem, wantsEventStream } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentParams } from './deployment-schemas.ts';
@@ -89,10 +89,6 @@ export const registerListDeploymentEvents: RouteRegistrar = (app) =>
     }
     return c.json(await listEntityEvents(sql, 'deployment', id, c.req.valid('query')), 200);
   });
-
-function wantsEventStream(accept: string | undefined): boolean {
-  return !!accept && accept.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
-}
 
 /** Events read per query; a longer history is sent in several reads. */
 const BATCH = 200;
