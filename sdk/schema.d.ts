@@ -2459,13 +2459,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the deployment, QUEUED or already further along. */
+            /** @description Accepted: the deployment, QUEUED or already further along, with warnings about legacy field names in the config. */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Deployment"];
+                    "application/json": components["schemas"]["RequestedDeployment"];
                 };
             };
             /** @description The request or document is invalid (problem+json, `errors` lists each path). */
