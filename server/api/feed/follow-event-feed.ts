@@ -19,7 +19,7 @@ import type { Sql } from 'postgres';
 import { lastEventPosition, readEventsOfAll, type FeedEventRow } from '../../engine/entities.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
-import { eventSchema, toEventItem, wantsEventStream } from '../events.ts';
+import { eventSchema, LiveStreamPacer, toEventItem, wantsEventStream } from '../events.ts';
 import { errorResponses } from '../problem.ts';
 
 /** The machines whose events the feed carries: what a person follows deployments by. */
@@ -102,8 +102,6 @@ async function currentPositions(sql: Sql): Promise<Positions> {
 
 /** Events read per machine per query; a burst is sent in several reads. */
 const BATCH = 200;
-/** While the notice feed is reconnecting, the stream looks for new events this often. */
-const POLL_WITHOUT_FEED_MS = 1_000;
 
 async function streamFeed(c: Context<AppEnv>, machines: FeedMachine[], start: Positions): Promise<Response> {
   const { sql, eventFeed } = c.get('services');
@@ -115,7 +113,7 @@ async function streamFeed(c: Context<AppEnv>, machines: FeedMachine[], start: Po
     const aborted = new AbortController();
     stream.onAbort(() => aborted.abort());
     const positions = { ...start };
-    let lastWrite = Date.now();
+    const pacer = new LiveStreamPacer(eventFeed, subscription, stream, aborted.signal);
     try {
       while (!stream.aborted) {
         let full = false;
@@ -125,19 +123,11 @@ async function streamFeed(c: Context<AppEnv>, machines: FeedMachine[], start: Po
             positions[machine] = Number(row.position);
             const event: FeedEvent = { machine, entityId: row.entityId, ...toEventItem(row) };
             await stream.writeSSE({ id: idOf(positions), event: row.type, data: JSON.stringify(event) });
-            lastWrite = Date.now();
+            pacer.wrote();
           }
           full ||= rows.length === BATCH;
         }
-        if (full) continue;
-
-        const waitMs = eventFeed.listening ? Math.max(0, eventFeed.heartbeatMs - (Date.now() - lastWrite)) : POLL_WITHOUT_FEED_MS;
-        const woke = await subscription.wait(waitMs, aborted.signal);
-        if (woke === 'aborted' || woke === 'closed') return;
-        if (Date.now() - lastWrite >= eventFeed.heartbeatMs) {
-          await stream.write(': heartbeat\n\n');
-          lastWrite = Date.now();
-        }
+        if (!full && !(await pacer.waitForMore())) return;
       }
     } catch (err) {
       // The database went away mid-stream, say: end it; the client resumes with Last-Event-ID.
