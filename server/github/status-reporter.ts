@@ -4,6 +4,8 @@
  *
  *   QUEUED -> queued   TRIGGERED, WAITING, AVAILABLE, RUNNING -> in_progress
  *   DONE -> success    FAILED, TERMINATED -> failure (description: our error)
+ *   SUPERSEDED -> inactive (a newer push ran instead)
+ *   a QUEUED one that a hold or freeze stops says so in its description
  *
  * Reports run in the engine's status-report jobs: several may run at once for one deployment, in
  * any order, and any may be retried. A row lock in `github_deployments` serialises them, the
@@ -34,6 +36,7 @@ const GITHUB_STATE: Record<Reported, GitHubDeploymentState | null> = {
   DONE: 'success',
   FAILED: 'failure',
   TERMINATED: 'failure',
+  SUPERSEDED: 'inactive',
   REJECTED: 'failure',
 };
 
@@ -48,6 +51,7 @@ const PROGRESS: Record<Reported, number> = {
   DONE: 6,
   FAILED: 6,
   TERMINATED: 6,
+  SUPERSEDED: 6,
   REJECTED: 6,
 };
 
