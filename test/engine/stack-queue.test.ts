@@ -28,7 +28,7 @@ describe('stack queue', () => {
       ['q4', 3],
     ]);
     // Each says why it waits: the running deployment (and its step, once it has one).
-    expect(stack.data!.queue.map((q) => q.waitingFor.blockers[0])).toEqual(
+    expect(stack.data!.queue.map((q) => q.waitingFor!.blockers[0])).toEqual(
       Array(3).fill(expect.objectContaining({ kind: 'deployment', deploymentId: first.id, version: 'q1' })),
     );
     const q3Waiting = await t.client.GET('/v1/deployments/{id}', { params: { path: { id: rest[1]!.id } } });

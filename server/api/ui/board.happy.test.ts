@@ -110,18 +110,18 @@ describe('board pages', () => {
     for (const d of [running, ...queued]) await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } }, body: {} });
   });
 
-  it('gives the API\'s own wait reason, holds and freezes precedence once the API sends them', () => {
+  it('says why a queued deployment waits: the holds, freezes and approvals the API names, then its place', () => {
+    const blocker = (kind: 'hold' | 'freeze' | 'approval' | 'deployment', description: string) => ({ kind, description });
     const stack = {
-      id: 'x', name: 'demo-a', environment: 'demo', application: 'a', status: 'BROKEN', revision: 1, createdAt: '', updatedAt: '', queueLength: 2,
       currentDeployment: null,
       queue: [
-        { deploymentId: 'd1', version: 'v1', position: 1 },
-        { deploymentId: 'd2', version: 'v2', position: 2, waitingFor: { reason: 'approval by a platform owner' } },
+        { deploymentId: 'd1', version: 'v1', position: 1, waitingFor: { position: 1, summary: '', blockers: [blocker('freeze', 'environment demo frozen: release freeze'), blocker('hold', 'held: incident 42')] } },
+        { deploymentId: 'd2', version: 'v2', position: 2, waitingFor: { position: 2, summary: '', blockers: [blocker('approval', 'waiting for approval of d2'), blocker('deployment', 'waiting for deployment v1')] } },
+        { deploymentId: 'd3', version: 'v3', position: 1, waitingFor: { position: 1, summary: '', blockers: [] } },
       ],
-      holds: [{ reason: 'incident 42' }],
-      freeze: { reason: 'release freeze' },
     };
-    expect(whyWaiting(stack, stack.queue[0]!, 0)).toBe('the stack is frozen: release freeze; the stack is held: incident 42; next to start');
-    expect(whyWaiting(stack, stack.queue[1]!, 1)).toBe('approval by a platform owner');
+    expect(whyWaiting(stack, stack.queue[0]!, 0)).toBe('environment demo frozen: release freeze; held: incident 42');
+    expect(whyWaiting(stack, stack.queue[1]!, 1)).toBe('waiting for approval of d2; behind v1 (position 1)');
+    expect(whyWaiting({ ...stack, queue: [stack.queue[2]!] }, stack.queue[2]!, 0)).toBe('next to start');
   });
 });
