@@ -1051,7 +1051,7 @@ export interface components {
         };
         /** @enum {string} */
         StepStatus: "BLOCKED" | "READY" | "ACTIVE" | "DONE" | "FAILED" | "SKIPPED";
-        /** @description QUEUED: its position and what it waits for; null otherwise. */
+        /** @description Why a queued deployment waits: its position and what holds it. */
         WaitingFor: {
             /** @description 1 = next in the stack's queue. */
             position: number;
@@ -1661,7 +1661,7 @@ export interface components {
                 version: string;
                 /** @description 1 = next to run. */
                 position: number;
-                waitingFor: components["schemas"]["WaitingFor"] & unknown;
+                waitingFor: components["schemas"]["WaitingFor"];
             }[];
             policy: components["schemas"]["QueuePolicy"];
             holds: components["schemas"]["Hold"][];
@@ -1703,7 +1703,20 @@ export interface components {
             until?: string;
         };
         Rollback: components["schemas"]["Deployment"] & {
-            hold: components["schemas"]["Hold"] & (Record<string, never> | null);
+            hold: {
+                /** Format: uuid */
+                id: string;
+                reason: string;
+                until: string | null;
+                /** @description Name of the token that made it. */
+                createdBy: string;
+                createdAt: string | null;
+                /**
+                 * Format: uuid
+                 * @description A rollback's hold: the rollback deployment it lets through.
+                 */
+                letsThrough?: string;
+            } | null;
             /** @description Migrations that ran since the target and that the rollback does not undo. */
             warnings: components["schemas"]["RollbackWarning"][];
         };

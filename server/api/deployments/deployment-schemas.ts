@@ -112,7 +112,8 @@ export const deploymentSchema = z
     steps: z.array(deploymentStepSchema),
     supersededBy: z.string().uuid().nullable().openapi({ description: 'SUPERSEDED: the newer deployment that ran instead.' }),
     rollbackOf: z.string().uuid().nullable().openapi({ description: 'A rollback: the earlier deployment whose spec and template it deploys again.' }),
-    waitingFor: waitingForSchema.nullable().openapi({ description: 'QUEUED: its position and what it waits for; null otherwise.' }),
+    // QUEUED: its position and what it waits for; null otherwise (a described nullable ref would generate a broken SDK type).
+    waitingFor: waitingForSchema.nullable(),
     planNotes: z
       .array(z.string())
       .openapi({ description: 'What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create.' }),

@@ -7,7 +7,7 @@ import { readDeployment } from '../deployments/read-deployment.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { commandCause } from './command-cause.ts';
-import { holdSchema } from './queue-control-schemas.ts';
+import { holdShape } from './queue-control-schemas.ts';
 import { stackParams, toStopResponse } from './stack-schemas.ts';
 
 const rollbackBody = z
@@ -24,7 +24,8 @@ const rollbackWarningSchema = z
 
 const rollbackSchema = deploymentSchema
   .extend({
-    hold: holdSchema.nullable().openapi({ description: 'The hold it put on the stack; null with `hold: false`.' }),
+    // The hold it put on the stack; null with `hold: false`.
+    hold: holdShape.nullable(),
     warnings: z.array(rollbackWarningSchema).openapi({ description: 'Migrations that ran since the target and that the rollback does not undo.' }),
   })
   .openapi('Rollback');

@@ -62,9 +62,13 @@ const stopFields = {
   createdAt: z.string().nullable(),
 };
 
-export const holdSchema = z
-  .object({ ...stopFields, letsThrough: z.string().uuid().optional().openapi({ description: 'A rollback\'s hold: the rollback deployment it lets through.' }) })
-  .openapi('Hold');
+/** Unregistered, for where a hold may be null (a nullable reference to a component generates a broken SDK type). */
+export const holdShape = z.object({
+  ...stopFields,
+  letsThrough: z.string().uuid().optional().openapi({ description: 'A rollback\'s hold: the rollback deployment it lets through.' }),
+});
+
+export const holdSchema = holdShape.openapi('Hold');
 
 export const freezeSchema = z.object({ ...stopFields, allow: z.array(z.string()).optional() }).openapi('Freeze');
 
