@@ -105,7 +105,21 @@ describe('board pages', () => {
 
     const stacks = await page(t, '/ui/stacks');
     // The list answers summaries: the queue's length, linked to the stack's page, which has the queue.
-    expect(stacks.text).toMatch(/<tr data-stack="demo-busy">[\s\S]*?data-status="MIGRATING"[\s\S]*?busy-1[\s\S]*?<a href="\/ui\/stacks\/demo\/busy">3 waiting<\/a>/);
+    // A new stack's first deployment: CREATING (the seed's stack states).
+    expect(stacks.text).toMatch(/<tr data-stack="demo-busy">[\s\S]*?data-status="CREATING"[\s\S]*?busy-1[\s\S]*?<a href="\/ui\/stacks\/demo\/busy">3 waiting<\/a>/);
+
+    // Its policy, and the stack's actions: hold, roll back.
+    expect(stack.text).toContain('Queue policy: <strong data-policy="fifo">fifo</strong>');
+    expect(stack.text).toMatch(/data-action="hold"\s+data-method="POST" data-path="\/v1\/stacks\/demo\/busy\/holds"/);
+    expect(stack.text).toMatch(/data-action="rollback"\s+data-method="POST" data-path="\/v1\/stacks\/demo\/busy\/rollback"/);
+
+    // A hold is shown with who made it, a release button, and as the reason the queue waits.
+    const hold = await t.client.POST('/v1/stacks/{environment}/{application}/holds', { params: { path: { environment: 'demo', application: 'busy' } }, body: { reason: 'board check' } });
+    const held = await page(t, '/ui/stacks/demo/busy');
+    expect(held.text).toMatch(new RegExp(`<li data-stop-id="${hold.data!.id}"><span class="status tone-waiting" data-status="HELD">HELD</span> board check <span class="muted">by anonymous</span>`));
+    expect(held.text).toMatch(new RegExp(`data-action="release"\\s+data-method="DELETE" data-path="/v1/stacks/demo/busy/holds/${hold.data!.id}"`));
+    expect(held.text).toMatch(/<span class="why">held: board check; waits for busy-1 to finish<\/span>/);
+    await t.client.DELETE('/v1/stacks/{environment}/{application}/holds/{id}', { params: { path: { environment: 'demo', application: 'busy', id: hold.data!.id } } });
 
     for (const d of [running, ...queued]) await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } }, body: {} });
   });
