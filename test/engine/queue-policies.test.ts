@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appYamlNamed } from '../support/board.ts';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { deploy, registerDemoCluster, waitFor } from '../support/deployments.ts';
+import { sweepOnce } from '../../server/engine/workers/sweep.ts';
 
 /** An application without a database: nothing a rollback could not undo. */
 const webAppYaml = (name: string) => `name: ${name}
@@ -134,6 +135,24 @@ describe('queue policies, holds, freezes and rollback', () => {
     const lifted = envEvents.data!.items.find((e) => e.type === 'freeze_lifted')!;
     expect(lifted.payload).toMatchObject({ freezeId: freeze.data!.id, by: 'expiry', expired: true });
     expect(envEvents.data!.items.some((e) => e.type === 'freeze_placed')).toBe(true);
+  });
+
+  it('a hold whose expiry job went missing is lifted by the sweep, with the same event as the job', async () => {
+    await waitFor(t.client, (await deploy(t.client, { version: 'o0', applicationYaml: appYamlNamed('overdue') })).id);
+    const hold = await t.client.POST('/v1/stacks/{environment}/{application}/holds', { ...stackPath('overdue'), body: { reason: 'night', until: new Date(Date.now() + 3_600_000).toISOString() } });
+    const waiting = await deploy(t.client, { version: 'o1', applicationYaml: appYamlNamed('overdue') });
+    const { sql } = t.database;
+    // The job is lost, and the hour has passed (the row is set back rather than the test waiting for it).
+    const deleted = await sql`delete from pgboss.job where name = 'stop-expiry' and data->>'stopId' = ${hold.data!.id} returning id`;
+    expect(deleted).toHaveLength(1);
+    await sql`
+      update stacks set data = jsonb_set(data, '{holds,0,until}', to_jsonb((now() - interval '1 minute')::text))
+      where name = 'demo-overdue'`;
+    await sweepOnce(t.deployer.services.engine);
+    expect((await waitFor(t.client, waiting.id)).status).toBe('DONE');
+    const lifted = (await stackEvents('overdue')).filter((e) => e.type === 'hold_lifted');
+    expect(lifted.map((e) => e.payload)).toEqual([expect.objectContaining({ holdId: hold.data!.id, by: 'expiry', expired: true })]);
+    expect(lifted[0]!.cause).toMatchObject({ kind: 'command', name: 'sweep' });
   });
 
   it('an environment\'s default policy applies to stacks without their own', async () => {
