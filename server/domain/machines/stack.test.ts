@@ -41,6 +41,17 @@ describe('stack machine', () => {
     expect(run.effects).toEqual([{ kind: 'link', machine: 'deployment', entityId: 'a', event: { type: 'triggered' } }]);
   });
 
+  it('a stack stored before environments knew their stacks joins on its next request, and pops once, on the answer', () => {
+    const { environment: _none, ...old } = settled('AVAILABLE').data;
+    const d = decide(stackMachine, 's', { status: 'AVAILABLE', data: old }, requested('n'));
+    expect(d.effects).toEqual([{ kind: 'link', machine: 'environment', entityId: 'env', event: { type: 'stack_added', stackId: 's' } }]);
+    const told = decide(stackMachine, 's', { status: 'AVAILABLE', data: d.data }, { type: 'environment_settings', settings: { freezes: [] } });
+    expect(told.effects).toEqual([{ kind: 'chain', event: { type: 'run_deployment', deploymentId: 'n' } }]);
+    // Other events of such a stack pop as before (no freezes known, fifo).
+    const done = decide(stackMachine, 's', { status: 'MIGRATING', data: { ...old, current: ref('a'), queue: [ref('b')] } }, { type: 'deployment_completed', deploymentId: 'a' });
+    expect(done.effects).toEqual([{ kind: 'chain', event: { type: 'run_deployment', deploymentId: 'b' } }]);
+  });
+
   const busy = settled('MIGRATING', { current: ref('a'), queue: [ref('b'), ref('c')] });
 
   it('queues while busy; DONE makes it STABLE, which pops the oldest at once', () => {

@@ -92,6 +92,8 @@ export function queueViewOf(data: StackData, currentStep?: string) {
  */
 function popQueue(after: After): StackEffect[] {
   if (after.status === 'UNSPECIFIED' || after.status === 'MIGRATING' || after.data.environmentPending) return [];
+  // A stack asking its environment now pops when the answer arrives (in this same transaction).
+  if (after.event.type === 'deployment_requested' && joinEnvironment(after).length > 0) return [];
   const move = nextToStart(queueViewOf(after.data));
   if (move.kind === 'start') {
     return [{ kind: 'chain', event: { type: 'run_deployment', deploymentId: move.deploymentId, ...(move.supersedes.length ? { supersedes: move.supersedes } : {}) } }];
