@@ -49,8 +49,8 @@ Run 'deployer COMMAND --help' for the options of a command.
 
 ${COMMON_HELP}
 
-Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED or
-TERMINATED, or the API answered an error, 2 usage error.`;
+Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED,
+TERMINATED or SUPERSEDED, or the API answered an error, 2 usage error.`;
 }
 
 /** Options given before the command name (`deployer --json status ID`), taken out of argv. */
