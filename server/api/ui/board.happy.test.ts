@@ -119,6 +119,9 @@ describe('board pages', () => {
     expect(held.text).toMatch(new RegExp(`<li data-stop-id="${hold.data!.id}"><span class="status tone-waiting" data-status="HELD">HELD</span> board check <span class="muted">by anonymous</span>`));
     expect(held.text).toMatch(new RegExp(`data-action="release"\\s+data-method="DELETE" data-path="/v1/stacks/demo/busy/holds/${hold.data!.id}"`));
     expect(held.text).toMatch(/<span class="why">held: board check; waits for busy-1 to finish<\/span>/);
+    // A queued deployment's own page says what it waits for.
+    const queuedPage = await page(t, `/ui/deployments/${queued[0]!.id}`);
+    expect(queuedPage.text).toMatch(/<dt>Waiting<\/dt><dd data-waiting-for>position 1 in the queue: waiting for deployment busy-1 \([0-9a-f-]+\)[^;<]*; held: board check<\/dd>/);
     await t.client.DELETE('/v1/stacks/{environment}/{application}/holds/{id}', { params: { path: { environment: 'demo', application: 'busy', id: hold.data!.id } } });
 
     for (const d of [running, ...queued]) await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } }, body: {} });
