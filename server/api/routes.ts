@@ -29,6 +29,17 @@ import { registerAddFault } from './simulator/post-fault.ts';
 import { registerGetStack } from './stacks/get-stack.ts';
 import { registerListStackEvents } from './stacks/list-stack-events.ts';
 import { registerListStacks } from './stacks/list-stacks.ts';
+import { registerCreateHold } from './stacks/post-hold.ts';
+import { registerListHolds } from './stacks/list-holds.ts';
+import { registerLiftHold } from './stacks/delete-hold.ts';
+import { registerGetStackPolicy } from './stacks/get-stack-policy.ts';
+import { registerPutStackPolicy } from './stacks/put-stack-policy.ts';
+import { registerRollbackStack } from './stacks/post-rollback.ts';
+import { registerCreateFreeze } from './environments/post-freeze.ts';
+import { registerListFreezes } from './environments/list-freezes.ts';
+import { registerLiftFreeze } from './environments/delete-freeze.ts';
+import { registerGetEnvironmentPolicy } from './environments/get-environment-policy.ts';
+import { registerPutEnvironmentPolicy } from './environments/put-environment-policy.ts';
 
 const always: RouteRegistrar[] = [
   registerPutCluster,
@@ -50,6 +61,17 @@ const always: RouteRegistrar[] = [
   registerListStacks,
   registerGetStack,
   registerListStackEvents,
+  registerPutStackPolicy,
+  registerGetStackPolicy,
+  registerCreateHold,
+  registerListHolds,
+  registerLiftHold,
+  registerRollbackStack,
+  registerPutEnvironmentPolicy,
+  registerGetEnvironmentPolicy,
+  registerCreateFreeze,
+  registerListFreezes,
+  registerLiftFreeze,
   registerRender,
   registerPutPushTargets,
   registerGetPushTargets,
