@@ -380,16 +380,27 @@ async function reactionPart(bench: Bench) {
     // Each on a stack of its own: the first deployment of a stack (create, update, migrate, scale up).
     const ids = await Promise.all(Array.from({ length: SIZES.reactionSamples }, (_, i) => request(phase.client, `react${i}`, 'v1')));
     const overheads: number[] = [];
+    let waited = 0;
+    let woken = 0;
     for (const id of ids) {
       const { status, at } = await phase.finishes.wait(id);
       const { data } = await phase.client.GET('/v1/deployments/{id}', { params: { path: { id } } });
       const operations = data!.steps.filter((s) => OPERATION_STEP_TYPES.has(s.type) && s.status === 'DONE').length;
       if (status !== 'DONE') throw new Error(`reaction deployment ended ${status}`);
       overheads.push(at - started - operations * SIZES.reactionLatencyMs);
+      // Which steps saw their operation's end because an AWS event woke them (not a poll).
+      const { data: events } = await phase.client.GET('/v1/deployments/{id}/events', { params: { path: { id }, query: { limit: 500 } } });
+      const results = (events as { items: { type: string; payload: Record<string, unknown> }[] }).items.filter((e) => e.type === 'step_result');
+      const operationSteps = new Set(data!.steps.filter((s) => OPERATION_STEP_TYPES.has(s.type)).map((s) => s.name));
+      for (const result of results.filter((e) => operationSteps.has(e.payload.step as string))) {
+        waited++;
+        if (result.payload.wokenBy) woken++;
+      }
       if (overheads.length === 1) console.log(`\n6. at ${SIZES.reactionLatencyMs} ms per AWS operation: ${operations} sequential operations per deployment (${SIZES.reactionSamples} deployments, one stack each)`);
     }
     const awsAfter = phase.deployer.services.simulator!.awsCalls();
     console.log(`   wall time minus critical path: ${overheads.map((o) => `${fmt(o, 0)} ms`).join(', ')}; AWS writes per deployment ${fmt((awsAfter.writes - awsBefore.writes) / ids.length)}`);
+    console.log(`   operation steps that an AWS event woke at their operation's end: ${woken} of ${waited}`);
     report('reactionOverheadMs', median(overheads));
     report('awsReadsPerDeployment', (awsAfter.reads - awsBefore.reads) / ids.length);
   } finally {
