@@ -11,20 +11,20 @@ import { branchSteps } from './build-plan.ts';
 import { STEP, type PlanStep } from './steps.ts';
 
 /** What CF.Plan leaves in its output. */
-export interface PlanOutput {
+export type PlanOutput = {
   changeSetName: string;
   outcome: ChangeSetOutcome;
   findings: ChangeSetFinding[];
   /** The parameters the change set was made with, so CF.Apply knows when it may execute it as is. */
   parameters: { key: string; value: string }[];
-}
+};
 
 /** What DB.Evaluate leaves in its output. */
-export interface EvaluateOutput {
+export type EvaluateOutput = {
   check: CheckCode;
   exitCode?: number;
   note: string;
-}
+};
 
 interface StepWithOutput {
   name: string;
