@@ -232,6 +232,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deployments/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an evaluated deployment
+         * @description Only from EVALUATED (409 otherwise): the branch EvalJoin chose runs, and the deployment is RUNNING again.
+         */
+        post: operations["approveDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployments/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an evaluated deployment
+         * @description Only from EVALUATED (409 otherwise): the deployment ends TERMINATED with the reason, the stack is released and its change set deleted.
+         */
+        post: operations["rejectDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stacks": {
         parameters: {
             query?: never;
@@ -725,6 +765,10 @@ export interface components {
                         policyArn: string;
                     }[];
                 };
+                /** @enum {string} */
+                migrationPolicy?: "breaking" | "migrateFirst" | "compatible";
+                /** @enum {string} */
+                approval?: "required" | "none";
             }[];
         };
         ClusterPage: {
@@ -816,6 +860,10 @@ export interface components {
                         policyArn: string;
                     }[];
                 };
+                /** @enum {string} */
+                migrationPolicy?: "breaking" | "migrateFirst" | "compatible";
+                /** @enum {string} */
+                approval?: "required" | "none";
             } | null;
             createdAt: string;
             updatedAt: string;
@@ -870,6 +918,10 @@ export interface components {
                     policyArn: string;
                 }[];
             };
+            /** @enum {string} */
+            migrationPolicy?: "breaking" | "migrateFirst" | "compatible";
+            /** @enum {string} */
+            approval?: "required" | "none";
         };
         EnvironmentPage: {
             items: components["schemas"]["Environment"][];
@@ -881,7 +933,7 @@ export interface components {
             warnings: components["schemas"]["LegacyFieldWarning"][];
         };
         /** @enum {string} */
-        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "DONE" | "FAILED" | "TERMINATED";
+        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "EVALUATED" | "DONE" | "FAILED" | "TERMINATED";
         DeploymentStep: {
             /** @example CF.Update */
             name: string;
@@ -901,9 +953,53 @@ export interface components {
             outputs: {
                 [key: string]: string;
             } | null;
+            /** @description Why a step was planned SKIPPED (a database at 0 needs no migration). */
+            skipReason?: string;
+            /** @description CF.Plan's findings or DB.Evaluate's check result, for evaluated plans. */
+            result?: {
+                [key: string]: unknown;
+            };
         };
         /** @enum {string} */
         StepStatus: "BLOCKED" | "READY" | "ACTIVE" | "DONE" | "FAILED" | "SKIPPED";
+        /** @description What EvalJoin chose and why (evaluated full plans). */
+        DeploymentEvaluation: {
+            /** @enum {string} */
+            strategy: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /**
+             * @description What `auto` chose; differs from `strategy` when forced.
+             * @enum {string}
+             */
+            auto: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            forced: boolean;
+            /** @description The deciding reason first, then every change set finding and database result. */
+            reasons: string[];
+            changeSet: {
+                /** @enum {string} */
+                outcome: "nothing" | "version" | "inPlace" | "replacement";
+                findings: {
+                    logicalId: string;
+                    resourceType: string;
+                    action: string;
+                    kind: string;
+                    reason: string;
+                }[];
+            };
+            databases: {
+                database: string;
+                code: 0 | 2 | 3 | 4 | "unknown";
+                exitCode?: number;
+                note: string;
+            }[];
+            /** @enum {string} */
+            approval: "required" | "none";
+            decision?: {
+                approved: boolean;
+                by?: string;
+                reason?: string;
+                at?: string;
+            };
+        } | null;
         LegacyFieldWarning: {
             /** @example application.runtimes[0].routes[0].bypass_ingress */
             path: string;
@@ -954,6 +1050,7 @@ export interface components {
                 stackStatus: string;
                 at?: string;
             }[];
+            evaluation: components["schemas"]["DeploymentEvaluation"];
             spec: {
                 cfStackName: string;
                 ecsCluster: string;
@@ -1057,6 +1154,16 @@ export interface components {
             /** @description The application config as YAML text, instead of `application`. */
             applicationYaml?: string;
             flags?: components["schemas"]["DeploymentFlags"];
+            /**
+             * @description Branch of an evaluated full deployment on an existing stack: `auto` (the default) lets EvalJoin choose; any other is forced and recorded as such.
+             * @enum {string}
+             */
+            strategy?: "auto" | "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /**
+             * @description `required`: the deployment stops in EVALUATED with its branch and reasons until approved or rejected.
+             * @enum {string}
+             */
+            approval?: "required";
         };
         /** @description An application config (o5.yaml), lowerCamelCase keys, enums by full name. */
         Application: {
@@ -1141,6 +1248,9 @@ export interface components {
                         }[];
                         /** @default false */
                         mountDockerSocket: boolean;
+                    };
+                    migrateCheck?: {
+                        command: string[];
                     };
                     /** @default false */
                     runOutbox: boolean;
@@ -1348,6 +1458,15 @@ export interface components {
         TerminateRequest: {
             /** @example superseded by a fix */
             reason?: string;
+        };
+        /**
+         * @example {
+         *       "reason": "the replacement of the queue needs a window"
+         *     }
+         */
+        RejectRequest: {
+            /** @example the replacement of the queue needs a window */
+            reason: string;
         };
         StackPage: {
             items: components["schemas"]["StackSummary"][];
@@ -2718,6 +2837,135 @@ export interface operations {
             };
             /** @description Not found. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployment, RUNNING its branch. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectRequest"];
+            };
+        };
+        responses: {
+            /** @description The deployment, TERMINATED. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,6 +21,7 @@ function deployment(status: Deployment['status'], steps: Array<[string, Deployme
     source: { kind: 'api' },
     error: null,
     planNotes: [],
+    evaluation: null,
     steps: steps.map(([name, stepStatus, started, finished]) => ({
       name,
       type: name === 'CF.Update' ? 'cf_update' : 'pg_migrate',
