@@ -10,7 +10,7 @@
  * AWS would create a missing one in REVIEW_IN_PROGRESS.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull, ne } from 'drizzle-orm';
 import { simChangeSets, simStacks } from '../../../db/schema/simulator.ts';
 import { diffTemplates } from './change-set-diff.ts';
 import { changeSetLifecycle } from '../../domain/cloudformation/change-set-lifecycle.ts';
@@ -178,6 +178,10 @@ export async function executeChangeSet(
         reason: `The following resource(s) failed to ${row.changeSetType === 'UPDATE' ? 'update' : 'import'}: [${Object.keys(template.Resources)[0]}]. ${faultNote(strikes.outcome)}`,
       }),
     });
+    // As on AWS, executing a change set removes the stack's other change sets.
+    await tx
+      .delete(simChangeSets)
+      .where(and(eq(simChangeSets.stackName, input.stackName), ne(simChangeSets.name, input.changeSetName), isNull(simChangeSets.executionToken)));
     await tx
       .update(simChangeSets)
       .set({
