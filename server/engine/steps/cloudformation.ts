@@ -58,7 +58,7 @@ export async function resolvedParameters(ctx: StepContext, input: CfStackInput) 
 }
 
 /** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */
-async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
+export async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
   // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
   if (state.stackBusy) return false;
   const stack = await ctx.infra.describeStack(stackName);

@@ -10,6 +10,9 @@
  *   what it applies, and executes it only if it replaces or removes nothing in use that the
  *   evaluation did not find; if it does, the step fails and names what changed.
  * - CF.Version rolls the version alone: the previous template, the version parameters set.
+ * CF.Apply's execution uses the step's own client token, so the stack operation is recognisably
+ * the step's (a deadline cancels it, a fault aimed at CF.Apply strikes it); a change set it makes
+ * again has a token of its own.
  */
 import { classifyChanges, newRisks, type ChangeSetEvaluation } from '../../domain/cloudformation/change-set-findings.ts';
 import { isNoChangesReason } from '../../domain/cloudformation/change-set-lifecycle.ts';
@@ -18,7 +21,7 @@ import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutput } from '../../domain/plan/evaluation.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
-import { resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
+import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
 import { requiredOutput } from './databases.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -129,14 +132,14 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
     if (sameParameters(parameters, plan.parameters) && plan.outcome !== 'nothing') {
       const described = await ctx.infra.describeChangeSet({ stackName: input.stackName, changeSetName: plan.changeSetName });
       if (described.lifecycle === 'AVAILABLE') {
-        await ctx.infra.executeChangeSet({ stackName: input.stackName, changeSetName: plan.changeSetName, clientToken: ctx.tokenFor('Execute') });
+        await ctx.infra.executeChangeSet({ stackName: input.stackName, changeSetName: plan.changeSetName, clientToken: ctx.clientToken });
         return pending({ phase: 'execute', changeSetName: plan.changeSetName });
       }
       if (described.lifecycle === 'EXECUTED') return afterExecution(ctx, plan.changeSetName);
       ctx.logger.info({ status: described.status, executionStatus: described.executionStatus }, 'the evaluated change set is no longer executable; making it again');
     }
     const changeSetName = changeSetNameFor('apply', ctx.clientToken);
-    await ctx.infra.createChangeSet({ stackName: input.stackName, changeSetName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.clientToken });
+    await ctx.infra.createChangeSet({ stackName: input.stackName, changeSetName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.tokenFor('ChangeSet') });
     return pending({ phase: 'build', changeSetName });
   },
   async check(ctx, state) {
@@ -148,6 +151,9 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
       case 'PROGRESS':
         return pending(state);
       case 'FAILED': {
+        if (described.executionStatus === 'OBSOLETE') {
+          return failed(`Change set ${changeSetName} is OBSOLETE: another operation updated stack ${input.stackName} before it could be executed`, { changeSetName });
+        }
         if (!isNoChangesReason(described.reason)) {
           return failed(`Change set ${changeSetName} failed (${described.status})${described.reason ? `: ${described.reason}` : ''}`);
         }
@@ -162,11 +168,13 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
         if (risks.length > 0) {
           return failed(`The stack changed since ${input.planStep} evaluated it: ${risks.map((r) => r.reason).join('; ')}`, { changeSetName });
         }
-        await ctx.infra.executeChangeSet({ stackName: input.stackName, changeSetName, clientToken: ctx.tokenFor('Execute') });
+        await ctx.infra.executeChangeSet({ stackName: input.stackName, changeSetName, clientToken: ctx.clientToken });
         return pending({ phase: 'execute', changeSetName });
       }
     }
   },
+  // The execution's stack operation carries the step's own token, so a deadline cancels only it.
+  onDeadline: (ctx, state) => (state.phase === 'execute' ? cancelIfRunning(ctx, ctx.step.input.stackName, {}) : Promise.resolve(false)),
 };
 
 export const cfVersion = stackUpdateExecutor<DeploymentStep<'cf_version'>>((ctx) => {
