@@ -1573,6 +1573,36 @@ export interface components {
             plan: components["schemas"]["PlanStep"][];
             /** @description The plan, one step per line with what it waits for. */
             planText: string;
+            /** @description With `evaluate: true`: the change set findings, the database results and the branch EvalJoin would choose. */
+            evaluation: {
+                /** @enum {string} */
+                strategy: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+                /**
+                 * @description What `auto` chose; differs from `strategy` when forced.
+                 * @enum {string}
+                 */
+                auto: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+                forced: boolean;
+                /** @description The deciding reason first, then every change set finding and database result. */
+                reasons: string[];
+                changeSet: {
+                    /** @enum {string} */
+                    outcome: "nothing" | "version" | "inPlace" | "replacement";
+                    findings: {
+                        logicalId: string;
+                        resourceType: string;
+                        action: string;
+                        kind: string;
+                        reason: string;
+                    }[];
+                };
+                databases: {
+                    database: string;
+                    code: 0 | 2 | 3 | 4 | "unknown";
+                    exitCode?: number;
+                    note: string;
+                }[];
+            } | null;
             /** @description Legacy field names in the application config (accepted; rename them). */
             warnings: components["schemas"]["LegacyFieldWarning"][];
         };
@@ -1672,6 +1702,13 @@ export interface components {
             application?: components["schemas"]["Application"];
             applicationYaml?: string;
             flags?: components["schemas"]["DeploymentFlags"];
+            /**
+             * @description Branch of an evaluated full deployment on an existing stack: `auto` (the default) lets EvalJoin choose; any other is forced and recorded as such.
+             * @enum {string}
+             */
+            strategy?: "auto" | "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /** @description Evaluate against the live stack: a change set is made, classified and deleted, and the migration checks run; nothing is applied. Needs the `deploy` scope; `stackState` is then ignored. */
+            evaluate?: boolean;
             /** @description The stack as a deployment would find it; absent or null: no stack yet (the create path). */
             stackState?: {
                 exists?: boolean;

@@ -192,4 +192,35 @@ describe('evaluated full plans', () => {
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { errors?: { path: string }[] }).errors?.[0]?.path).toBe('strategy');
   });
+
+  it('render with evaluate: the findings, the checks and the branch, and nothing on the stack changes', async () => {
+    await check(3);
+    const before = await t.describeStack('demo-shop');
+    const [{ n: opsBefore }] = await t.deployer.services.sql<{ n: number }[]>`select count(*)::int as n from sim_stack_operations where stack_name = 'demo-shop'`;
+    const res = await t.client.POST('/v1/render', { body: { environment: 'demo', version: 'looked-at', applicationYaml: withoutRoute, evaluate: true } });
+    expect(res.response.status).toBe(200);
+    expect(res.data!.evaluation).toMatchObject({ strategy: 'DOWNTIME', changeSet: { outcome: 'replacement' }, databases: [{ database: 'main', code: 3, exitCode: 3 }] });
+    expect(res.data!.evaluation!.reasons[0]).toBe('DOWNTIME: the change set replaces or removes a resource in use');
+    expect(res.data!.plan.map((s) => s.name)).toEqual([
+      'NOPDiscovery',
+      'CF.Plan',
+      'DB.Upsert.main',
+      'DB.Evaluate.main',
+      'EvalJoin',
+      'ScaleDown',
+      'CF.Apply',
+      'DB.Migrate.main',
+      'DB.Cleanup.main',
+      'ScaleUp',
+      'ScaleUp.Recover',
+    ]);
+    const [{ n: opsAfter }] = await t.deployer.services.sql<{ n: number }[]>`select count(*)::int as n from sim_stack_operations where stack_name = 'demo-shop'`;
+    expect(opsAfter).toBe(opsBefore);
+    expect(await t.describeStack('demo-shop')).toEqual(before);
+    expect(await unexecuted()).toBe(0);
+    // A stack that does not exist cannot be evaluated.
+    const none = await t.client.POST('/v1/render', { body: { environment: 'demo', version: 'v1', applicationYaml: checkedApp.replace('name: shop', 'name: nothere'), evaluate: true } });
+    expect(none.response.status).toBe(422);
+    expect(none.error).toMatchObject({ errors: [{ path: 'evaluate' }] });
+  });
 });
