@@ -9,6 +9,7 @@ import { deploymentMachine } from '../server/domain/machines/deployment.ts';
 import { stepStatuses } from '../server/domain/machines/deployment-steps.ts';
 import { environmentMachine } from '../server/domain/machines/environment.ts';
 import { stackMachine } from '../server/domain/machines/stack.ts';
+import { PLANS_DOC, renderPlansDoc } from './generate-plan-diagrams.ts';
 import { mermaidDiagram, transitionTable, type DrawnMachine } from '../server/domain/state-machine/diagram.ts';
 
 export const STATE_MACHINES_DOC = fileURLToPath(new URL('./state-machines.md', import.meta.url));
@@ -57,4 +58,6 @@ export function renderStateMachinesDoc(): string {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   writeFileSync(STATE_MACHINES_DOC, renderStateMachinesDoc());
   console.log(`wrote ${STATE_MACHINES_DOC}`);
+  writeFileSync(PLANS_DOC, renderPlansDoc());
+  console.log(`wrote ${PLANS_DOC}`);
 }

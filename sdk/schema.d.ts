@@ -252,6 +252,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/deployments/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve an evaluated deployment
+         * @description Only from EVALUATED (409 otherwise): the branch EvalJoin chose runs, and the deployment is RUNNING again.
+         */
+        post: operations["approveDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployments/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject an evaluated deployment
+         * @description Only from EVALUATED (409 otherwise): the deployment ends TERMINATED with the reason, the stack is released and its change set deleted.
+         */
+        post: operations["rejectDeployment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stacks": {
         parameters: {
             query?: never;
@@ -894,6 +934,10 @@ export interface components {
                         policyArn: string;
                     }[];
                 };
+                /** @enum {string} */
+                migrationPolicy?: "breaking" | "migrateFirst" | "compatible";
+                /** @enum {string} */
+                approval?: "required" | "none";
             }[];
         };
         ClusterPage: {
@@ -985,6 +1029,10 @@ export interface components {
                         policyArn: string;
                     }[];
                 };
+                /** @enum {string} */
+                migrationPolicy?: "breaking" | "migrateFirst" | "compatible";
+                /** @enum {string} */
+                approval?: "required" | "none";
             } | null;
             createdAt: string;
             updatedAt: string;
@@ -1039,6 +1087,10 @@ export interface components {
                     policyArn: string;
                 }[];
             };
+            /** @enum {string} */
+            migrationPolicy?: "breaking" | "migrateFirst" | "compatible";
+            /** @enum {string} */
+            approval?: "required" | "none";
         };
         EnvironmentPage: {
             items: components["schemas"]["Environment"][];
@@ -1050,10 +1102,10 @@ export interface components {
             warnings: components["schemas"]["LegacyFieldWarning"][];
         };
         /**
-         * @description SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`).
+         * @description EVALUATED: evaluated, waiting for approval (`POST /v1/deployments/{id}/approve` or `/reject`). SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`).
          * @enum {string}
          */
-        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "DONE" | "FAILED" | "TERMINATED" | "SUPERSEDED";
+        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "EVALUATED" | "DONE" | "FAILED" | "TERMINATED" | "SUPERSEDED";
         DeploymentStep: {
             /** @example CF.Update */
             name: string;
@@ -1073,6 +1125,12 @@ export interface components {
             outputs: {
                 [key: string]: string;
             } | null;
+            /** @description Why a step was planned SKIPPED (a database at 0 needs no migration). */
+            skipReason?: string;
+            /** @description CF.Plan's findings or DB.Evaluate's check result, for evaluated plans. */
+            result?: {
+                [key: string]: unknown;
+            };
         };
         /** @enum {string} */
         StepStatus: "BLOCKED" | "READY" | "ACTIVE" | "DONE" | "FAILED" | "SKIPPED";
@@ -1110,6 +1168,44 @@ export interface components {
             createdBy?: string;
             environment?: string;
         };
+        /** @description What EvalJoin chose and why (evaluated full plans). */
+        DeploymentEvaluation: {
+            /** @enum {string} */
+            strategy: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /**
+             * @description What `auto` chose; differs from `strategy` when forced.
+             * @enum {string}
+             */
+            auto: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            forced: boolean;
+            /** @description The deciding reason first, then every change set finding and database result. */
+            reasons: string[];
+            changeSet: {
+                /** @enum {string} */
+                outcome: "nothing" | "version" | "inPlace" | "replacement";
+                findings: {
+                    logicalId: string;
+                    resourceType: string;
+                    action: string;
+                    kind: string;
+                    reason: string;
+                }[];
+            };
+            databases: {
+                database: string;
+                code: 0 | 2 | 3 | 4 | "unknown";
+                exitCode?: number;
+                note: string;
+            }[];
+            /** @enum {string} */
+            approval: "required" | "none";
+            decision?: {
+                approved: boolean;
+                by?: string;
+                reason?: string;
+                at?: string;
+            };
+        } | null;
         LegacyFieldWarning: {
             /** @example application.runtimes[0].routes[0].bypass_ingress */
             path: string;
@@ -1171,6 +1267,7 @@ export interface components {
                 stackStatus: string;
                 at?: string;
             }[];
+            evaluation: components["schemas"]["DeploymentEvaluation"];
             spec: {
                 cfStackName: string;
                 ecsCluster: string;
@@ -1274,6 +1371,16 @@ export interface components {
             /** @description The application config as YAML text, instead of `application`. */
             applicationYaml?: string;
             flags?: components["schemas"]["DeploymentFlags"];
+            /**
+             * @description Branch of an evaluated full deployment on an existing stack: `auto` (the default) lets EvalJoin choose; any other is forced and recorded as such.
+             * @enum {string}
+             */
+            strategy?: "auto" | "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /**
+             * @description `required`: the deployment stops in EVALUATED with its branch and reasons until approved or rejected.
+             * @enum {string}
+             */
+            approval?: "required";
         };
         /** @description An application config (o5.yaml), lowerCamelCase keys, enums by full name. */
         Application: {
@@ -1358,6 +1465,9 @@ export interface components {
                         }[];
                         /** @default false */
                         mountDockerSocket: boolean;
+                    };
+                    migrateCheck?: {
+                        command: string[];
                     };
                     /** @default false */
                     runOutbox: boolean;
@@ -1565,6 +1675,15 @@ export interface components {
         TerminateRequest: {
             /** @example superseded by a fix */
             reason?: string;
+        };
+        /**
+         * @example {
+         *       "reason": "the replacement of the queue needs a window"
+         *     }
+         */
+        RejectRequest: {
+            /** @example the replacement of the queue needs a window */
+            reason: string;
         };
         StackPage: {
             items: components["schemas"]["StackSummary"][];
@@ -1811,6 +1930,36 @@ export interface components {
             plan: components["schemas"]["PlanStep"][];
             /** @description The plan, one step per line with what it waits for. */
             planText: string;
+            /** @description With `evaluate: true`: the change set findings, the database results and the branch EvalJoin would choose. */
+            evaluation: {
+                /** @enum {string} */
+                strategy: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+                /**
+                 * @description What `auto` chose; differs from `strategy` when forced.
+                 * @enum {string}
+                 */
+                auto: "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+                forced: boolean;
+                /** @description The deciding reason first, then every change set finding and database result. */
+                reasons: string[];
+                changeSet: {
+                    /** @enum {string} */
+                    outcome: "nothing" | "version" | "inPlace" | "replacement";
+                    findings: {
+                        logicalId: string;
+                        resourceType: string;
+                        action: string;
+                        kind: string;
+                        reason: string;
+                    }[];
+                };
+                databases: {
+                    database: string;
+                    code: 0 | 2 | 3 | 4 | "unknown";
+                    exitCode?: number;
+                    note: string;
+                }[];
+            } | null;
             /** @description Legacy field names in the application config (accepted; rename them). */
             warnings: components["schemas"]["LegacyFieldWarning"][];
         };
@@ -1910,6 +2059,13 @@ export interface components {
             application?: components["schemas"]["Application"];
             applicationYaml?: string;
             flags?: components["schemas"]["DeploymentFlags"];
+            /**
+             * @description Branch of an evaluated full deployment on an existing stack: `auto` (the default) lets EvalJoin choose; any other is forced and recorded as such.
+             * @enum {string}
+             */
+            strategy?: "auto" | "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /** @description Evaluate against the live stack: a change set is made, classified and deleted, and the migration checks run; nothing is applied. Needs the `deploy` scope; `stackState` is then ignored. */
+            evaluate?: boolean;
             /** @description The stack as a deployment would find it; absent or null: no stack yet (the create path). */
             stackState?: {
                 exists?: boolean;
@@ -2648,7 +2804,7 @@ export interface operations {
                 environment?: string;
                 /** @description Application name. */
                 application?: string;
-                /** @description SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`). */
+                /** @description EVALUATED: evaluated, waiting for approval (`POST /v1/deployments/{id}/approve` or `/reject`). SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`). */
                 status?: components["schemas"]["DeploymentStatus"];
                 /** @description Application version (e.g. commit SHA). */
                 version?: string;
@@ -3138,6 +3294,135 @@ export interface operations {
             };
             /** @description The route answers only the media type it names (for an event stream, `Accept: text/event-stream`). */
             406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deployment, RUNNING its branch. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectDeployment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RejectRequest"];
+            };
+        };
+        responses: {
+            /** @description The deployment, TERMINATED. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Deployment"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

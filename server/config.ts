@@ -93,6 +93,11 @@ export const DEFAULT_STEP_DEADLINES: Record<string, number> = {
   pg_migrate: 3600,
   pg_cleanup: 300,
   pg_destroy: 300,
+  cf_evaluate: 1800,
+  pg_evaluate: 1800,
+  eval_strategy: 60,
+  cf_apply: 3600,
+  cf_version: 3600,
 };
 
 type Env = Record<string, string | undefined>;

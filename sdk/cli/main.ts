@@ -9,8 +9,10 @@ import { DeployerApiError } from '../events.ts';
 import { WaitTimeoutError } from '../helpers.ts';
 import { Cli, COMMON_HELP, COMMON_OPTIONS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from './cli.ts';
 import { applyCommand } from './commands/apply.ts';
+import { approveCommand } from './commands/approve.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { lsCommand } from './commands/ls.ts';
+import { rejectCommand } from './commands/reject.ts';
 import { renderCommand } from './commands/render.ts';
 import { rollbackCommand } from './commands/rollback.ts';
 import { freezeCommand, holdCommand, releaseCommand, thawCommand } from './commands/stops.ts';
@@ -33,6 +35,8 @@ export const COMMANDS: readonly Command[] = [
   freezeCommand,
   thawCommand,
   rollbackCommand,
+  approveCommand,
+  rejectCommand,
   lsCommand,
 ];
 

@@ -10,6 +10,8 @@ import { registerListDeploymentEvents } from './deployments/list-deployment-even
 import { registerListDeployments } from './deployments/list-deployments.ts';
 import { registerRequestDeployment } from './deployments/post-deployment.ts';
 import { registerTerminateDeployment } from './deployments/terminate-deployment.ts';
+import { registerApproveDeployment } from './deployments/approve-deployment.ts';
+import { registerRejectDeployment } from './deployments/reject-deployment.ts';
 import { registerGetEnvironment } from './environments/get-environment.ts';
 import { registerListEnvironmentEvents } from './environments/list-environment-events.ts';
 import { registerListEnvironments } from './environments/list-environments.ts';
@@ -58,6 +60,8 @@ const always: RouteRegistrar[] = [
   registerListDeploymentEvents,
   registerTerminateDeployment,
   registerFollowEventFeed,
+  registerApproveDeployment,
+  registerRejectDeployment,
   registerListStacks,
   registerGetStack,
   registerListStackEvents,

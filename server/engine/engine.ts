@@ -9,7 +9,8 @@ import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
 import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import { TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
-import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, JOB_STOP_EXPIRY, QUEUES, type JobPayloads, type Queue } from '../domain/machines/jobs.ts';
+import { JOB_CHANGE_SET_CLEANUP, JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, JOB_STOP_EXPIRY, QUEUES, type JobPayloads, type Queue } from '../domain/machines/jobs.ts';
+import { handleChangeSetCleanupJob } from './workers/change-set-cleanup.ts';
 import type { StackData } from '../domain/machines/stack.ts';
 import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
@@ -222,6 +223,7 @@ export class Engine {
     runner(JOB_STACK_WAIT, (job) => handleStackWaitJob(this, job));
     runner(JOB_STEP, (job) => handleStepJob(this, job));
     runner(JOB_STOP_EXPIRY, (job) => handleStopExpiryJob(this, job));
+    runner(JOB_CHANGE_SET_CLEANUP, (job) => handleChangeSetCleanupJob(this, job));
     runner(JOB_STATUS_REPORT, async (job) => {
       const deployment = await readEntity(this.deps.sql, 'deployment', job.data.deploymentId);
       if (deployment) for (const report of this.reporters) await report(deployment, job.data.status);

@@ -12,12 +12,14 @@ import { readEntity } from './entities.ts';
 /** Every queued deployment of the stack, by id. */
 export async function waitingOnStack(sql: Sql, stack: StackData): Promise<Map<string, WaitingFor>> {
   let step: string | undefined;
+  let awaitsApproval = false;
   if (stack.current) {
     const running = await readEntity(sql, 'deployment', stack.current.deploymentId);
     const active = (running?.data.steps ?? []).filter((s) => s.status === 'ACTIVE').map((s) => s.name);
     step = active.length > 0 ? active.join(', ') : undefined;
+    awaitsApproval = running?.status === 'EVALUATED';
   }
-  return waitingFor(queueViewOf(stack, step));
+  return waitingFor(queueViewOf(stack, step, awaitsApproval));
 }
 
 /** Why one deployment waits; null when it is not in its stack's queue. */

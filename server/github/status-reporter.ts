@@ -3,6 +3,7 @@
  * GitHub Deployment (ref = the commit, environment = ours); each later one adds a status:
  *
  *   QUEUED -> queued   TRIGGERED, WAITING, AVAILABLE, RUNNING -> in_progress
+ *   EVALUATED -> pending (waiting for approval; GitHub's API has no `waiting` state to set)
  *   DONE -> success    FAILED, TERMINATED -> failure (description: our error)
  *   SUPERSEDED -> inactive (a newer push ran instead)
  *   a QUEUED one that a hold or freeze stops says so in its description
@@ -35,6 +36,9 @@ const GITHUB_STATE: Record<Reported, GitHubDeploymentState | null> = {
   WAITING: 'in_progress',
   AVAILABLE: 'in_progress',
   RUNNING: 'in_progress',
+  // GitHub's REST API takes no `waiting` state (that one is GitHub's own, for its protection
+  // rules): `pending` with a description saying it waits for approval is the closest it accepts.
+  EVALUATED: 'pending',
   DONE: 'success',
   FAILED: 'failure',
   TERMINATED: 'failure',
@@ -50,6 +54,9 @@ const PROGRESS: Record<Reported, number> = {
   WAITING: 3,
   AVAILABLE: 4,
   RUNNING: 5,
+  // After RUNNING; a RUNNING after approval is then not reported (GitHub never moves back), so
+  // GitHub says `pending` until the deployment ends.
+  EVALUATED: 5.5,
   DONE: 6,
   FAILED: 6,
   TERMINATED: 6,
@@ -186,6 +193,8 @@ function describe(data: DeploymentData, status: DeploymentStatus, waiting: Waiti
     case 'AVAILABLE':
     case 'RUNNING':
       return `Deploying ${what}`;
+    case 'EVALUATED':
+      return `Waiting for approval (${data.evaluation?.strategy ?? 'evaluated'}): ${what}`;
     case 'DONE':
       return `Deployed ${what}`;
     case 'FAILED':

@@ -157,7 +157,7 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     const template = await cli('render', '--env', 'demo', '--app-file', APP, '--version', 'v9', '--output', 'template');
     expect(JSON.parse(template.stdout).AWSTemplateFormatVersion).toBe('2010-09-09');
     const all = (await cli('render', '--env', 'demo', '--app-file', APP, '--version', 'v9', '--json')).json();
-    expect(Object.keys(all).sort()).toEqual(['plan', 'planText', 'spec', 'template', 'warnings']);
+    expect(Object.keys(all).sort()).toEqual(['evaluation', 'plan', 'planText', 'spec', 'template', 'warnings']);
     const versions = (await cli('ls', '--version', 'v9', '--json')).json();
     expect(versions.items).toEqual([]);
   });
@@ -235,5 +235,29 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
       expect(run.stdout).toMatch(new RegExp(`^Usage: deployer ${names[i]}`));
       expect(run.stdout).toContain('DEPLOYER_URL');
     });
+  });
+
+  it('shows an evaluated deployment waiting for approval, approves and rejects (exit 1 and the problem when it is not EVALUATED)', async () => {
+    const requested = await cli('deploy', '--env', 'demo', '--app-file', APP, '--version', 'approval-1', '--approval', 'required', '--json');
+    expect(requested.code).toBe(0);
+    const id = requested.json().id as string;
+    await expect.poll(async () => (await s.t.client.GET('/v1/deployments/{id}', { params: { path: { id } } })).data!.status, { timeout: 30_000 }).toBe('EVALUATED');
+    const status = await cli('status', id);
+    expect(status.stdout).toMatch(/^Evaluation: DOWNTIME$/m);
+    expect(status.stdout).toMatch(/^ {2}- DOWNTIME: database main is at 4$/m);
+    expect(status.stdout).toContain(`waiting for approval: deployer approve ${id}`);
+    const approved = await cli('approve', id);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toMatch(new RegExp(`^deployment ${id} RUNNING`));
+    const again = await cli('approve', id);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/409/);
+
+    const second = (await cli('deploy', '--env', 'demo', '--app-file', APP, '--version', 'approval-2', '--approval', 'required', '--json')).json().id as string;
+    await expect.poll(async () => (await s.t.client.GET('/v1/deployments/{id}', { params: { path: { id: second } } })).data!.status, { timeout: 30_000 }).toBe('EVALUATED');
+    expect((await cli('reject', second)).code).toBe(2);
+    const rejected = await cli('reject', second, '--reason', 'not now');
+    expect(rejected.code).toBe(0);
+    expect(rejected.stdout).toBe(`deployment ${second} TERMINATED: Rejected: not now\n`);
   });
 });

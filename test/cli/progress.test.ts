@@ -24,6 +24,7 @@ function deployment(status: Deployment['status'], steps: Array<[string, Deployme
     rollbackOf: null,
     waitingFor: null,
     planNotes: [],
+    evaluation: null,
     steps: steps.map(([name, stepStatus, started, finished]) => ({
       name,
       type: name === 'CF.Update' ? 'cf_update' : 'pg_migrate',

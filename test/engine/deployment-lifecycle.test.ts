@@ -58,20 +58,25 @@ describe('deployment lifecycle', () => {
     ]);
   });
 
-  it('updates an existing stack: scale down, update, migrate, scale up', async () => {
+  it('updates an existing stack: evaluates, then (no migration check: unknown, counted as 4) scale down, apply, migrate, scale up', async () => {
     const done = await waitFor(t.client, (await deploy(t.client, { version: 'v2' })).id);
     expect(done.status).toBe('DONE');
     expect(done.steps.map((s) => s.name)).toEqual([
-      'ScaleDown',
-      'CF.Update',
+      'NOPDiscovery',
+      'CF.Plan',
       'DB.Upsert.main',
+      'DB.Evaluate.main',
+      'EvalJoin',
+      'ScaleDown',
+      'CF.Apply',
       'DB.Migrate.main',
       'DB.Cleanup.main',
       'ScaleUp',
       'ScaleUp.Recover',
     ]);
+    expect(done.evaluation!.strategy).toBe('DOWNTIME');
     expect(done.steps.find((s) => s.name === 'ScaleUp.Recover')!.status).toBe('SKIPPED');
-    expect(done.steps.find((s) => s.name === 'CF.Update')!.outputs).toHaveProperty('MigrationTaskDefinitionMain');
+    expect(done.steps.find((s) => s.name === 'CF.Apply')!.outputs).toHaveProperty('MigrationTaskDefinitionMain');
   });
 
   it('lists deployments newest first with filters', async () => {

@@ -17,7 +17,7 @@ export async function registerDemoCluster(t: TestDeployer): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-export async function deploy(client: DeployerClient, body: { version: string; environment?: string; applicationYaml?: string; deploymentId?: string; flags?: Record<string, boolean> }) {
+export async function deploy(client: DeployerClient, body: { version: string; environment?: string; applicationYaml?: string; deploymentId?: string; flags?: Record<string, boolean>; strategy?: 'auto' | 'DOWNTIME' | 'BEFORE' | 'PARALLEL' | 'NOP' }) {
   const res = await client.POST('/v1/deployments', {
     body: { environment: 'demo', applicationYaml: demoAppYaml, ...body },
   });

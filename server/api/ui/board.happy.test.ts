@@ -52,8 +52,9 @@ describe('board pages', () => {
     const { status, text } = await page(t, `/ui/deployments/${d.id}`);
     expect(status).toBe(200);
     expect(text).toContain('data-status="DONE"');
-    expect(text).toMatch(/<li id="step-CF.Update" class="step" data-step="CF.Update" data-step-status="DONE">/);
-    expect(text).toMatch(/data-step="DB.Migrate.main"[\s\S]*?after <a href="#step-CF.Update">CF.Update<\/a>, <a href="#step-DB.Upsert.main">/);
+    // An existing stack: the evaluated plan, DOWNTIME here (the demo database has no migration check).
+    expect(text).toMatch(/<li id="step-CF.Apply" class="step" data-step="CF.Apply" data-step-status="DONE">/);
+    expect(text).toMatch(/data-step="DB.Migrate.main"[\s\S]*?after <a href="#step-NOPDiscovery">NOPDiscovery<\/a>, <a href="#step-ScaleDown">/);
     expect(text).toMatch(/<svg class="bar"[^>]*><rect class="fill-good"/);
     expect(text).toContain('<caption>Plan: ');
     expect(text).toContain('<tr data-event="created">');

@@ -83,6 +83,17 @@ describe('AWS events: which job they wake', () => {
     expect(decideWakes(parseAwsEvent(stackRaw('UPDATE_COMPLETE'))!, [watcher()], startedBy)).toEqual([{ deploymentId: 'd1', step: 'CF.Update' }]);
   });
 
+  it('the steps of evaluated plans: CF.Apply and CF.Version by their stack, the migration check by its task', () => {
+    const evaluated = watcher({
+      steps: [
+        { name: 'CF.Apply', type: 'cf_apply', status: 'ACTIVE', input: { stackName: 'prod-shop' } as never },
+        { name: 'DB.Evaluate.main', type: 'pg_evaluate', status: 'ACTIVE', input: {} as never },
+      ],
+    });
+    expect(decideWakes(parseAwsEvent(stackRaw('UPDATE_COMPLETE'))!, [evaluated], startedBy)).toEqual([{ deploymentId: 'd1', step: 'CF.Apply' }]);
+    expect(decideWakes(parseAwsEvent(taskRaw('STOPPED', startedBy('d1', 'DB.Evaluate.main')))!, [evaluated], startedBy)).toEqual([{ deploymentId: 'd1', step: 'DB.Evaluate.main' }]);
+  });
+
   it('a stack event wakes the wait of a WAITING deployment on that stack', () => {
     expect(decideWakes(parseAwsEvent(stackRaw('UPDATE_COMPLETE'))!, [watcher({ status: 'WAITING', steps: [] })], startedBy)).toEqual([{ deploymentId: 'd1' }]);
   });
@@ -114,6 +125,11 @@ describe('polls when events come', () => {
     expect(stepAwaitsEvent('cf_plan', { phase: 'build' })).toBe(false);
     expect(stepAwaitsEvent('cf_plan', { phase: 'execute' })).toBe(true);
     expect(stepAwaitsEvent('pg_upsert', {})).toBe(false);
+    expect(stepAwaitsEvent('cf_evaluate', { phase: 'build' })).toBe(false);
+    expect(stepAwaitsEvent('cf_apply', { phase: 'build' })).toBe(false);
+    expect(stepAwaitsEvent('cf_apply', { phase: 'execute' })).toBe(true);
+    expect(stepAwaitsEvent('cf_version', {})).toBe(true);
+    expect(stepAwaitsEvent('pg_evaluate', { taskArn: 't' })).toBe(true);
     expect(nextPollSeconds(0, true)).toBe(SAFETY_NET_POLL_SECONDS);
     expect(nextPollSeconds(0, false)).toBe(0.1);
     expect(nextPollSeconds(20, false)).toBe(15);

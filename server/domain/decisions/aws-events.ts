@@ -123,12 +123,14 @@ export interface Wake {
 }
 
 /** Steps that watch their stack's operations through CloudFormation events. */
-const STACK_STEPS: ReadonlySet<StepType> = new Set(['cf_create', 'cf_update', 'cf_scale', 'cf_plan']);
+const STACK_STEPS: ReadonlySet<StepType> = new Set(['cf_create', 'cf_update', 'cf_scale', 'cf_plan', 'cf_apply', 'cf_version']);
+/** Steps that run a one-off task (started by their client token) and watch it through ECS events. */
+const TASK_STEPS: ReadonlySet<StepType> = new Set(['pg_migrate', 'pg_evaluate']);
 
 /**
- * The jobs an event concerns. `startedByOf`: the `startedBy` a migration step gives its task (the
- * engine derives it from the step's client token); a task event without one wakes every running
- * migration of the stack's deployment.
+ * The jobs an event concerns. `startedByOf`: the `startedBy` a task step (a migration, a migration
+ * check) gives its task (the engine derives it from the step's client token); a task event without
+ * one wakes every running task step of the stack's deployment.
  */
 export function decideWakes(event: AwsEvent, watchers: readonly Watcher[], startedByOf: (deploymentId: string, step: string) => string): Wake[] {
   if (!isSettling(event)) return [];
@@ -147,7 +149,7 @@ export function decideWakes(event: AwsEvent, watchers: readonly Watcher[], start
       if (event.kind === 'stack' && STACK_STEPS.has(step.type) && (step.input as { stackName?: string }).stackName === event.stackName) {
         wakes.push({ deploymentId: w.deploymentId, step: step.name });
       }
-      if (event.kind === 'task' && step.type === 'pg_migrate' && (!event.startedBy || event.startedBy === startedByOf(w.deploymentId, step.name))) {
+      if (event.kind === 'task' && TASK_STEPS.has(step.type) && (!event.startedBy || event.startedBy === startedByOf(w.deploymentId, step.name))) {
         wakes.push({ deploymentId: w.deploymentId, step: step.name });
       }
     }
@@ -158,16 +160,21 @@ export function decideWakes(event: AwsEvent, watchers: readonly Watcher[], start
 /**
  * Whether a pending step waits on something AWS reports by event, so that its polls can be the
  * slow safety net: stack operations and tasks do; a change set being built does not (EventBridge
- * has no event for it), nor does a step of another kind.
+ * has no event for it: cf_evaluate, and cf_plan or cf_apply before they execute it), nor does a step
+ * of another kind.
  */
 export function stepAwaitsEvent(type: StepType, state: Record<string, unknown> | undefined): boolean {
   switch (type) {
     case 'cf_create':
     case 'cf_update':
     case 'cf_scale':
+    case 'cf_version':
     case 'pg_migrate':
+    case 'pg_evaluate':
       return true;
+    // Building a change set (cf_evaluate, and these before they execute) has no event.
     case 'cf_plan':
+    case 'cf_apply':
       return state?.phase === 'execute';
     default:
       return false;

@@ -71,6 +71,13 @@ describe('why a deployment waits', () => {
     ]);
   });
 
+  it('while the running deployment waits for an approval, every queued one waits for that approval', () => {
+    const w = waitingFor(view({ current: { ...ref('x'), awaitsApproval: true } }));
+    expect(w.get('a')!.blockers).toEqual([{ kind: 'approval', deploymentId: 'x' }]);
+    expect(w.get('c')!.position).toBe(3);
+    expect(describeBlocker(w.get('a')!.blockers[0]!)).toBe('waiting for deployment x to be approved or rejected');
+  });
+
   it('on a free fifo stack, a deployment waits for the free one ahead of it', () => {
     const w = waitingFor(view({ holds: [{ id: 'h', reason: 'r', createdBy: 'ops', lets: 'b' }] }));
     expect(w.get('b')!.blockers).toEqual([]);

@@ -51,8 +51,8 @@ export interface QueueView {
   policy: QueuePolicy;
   applicationName: string;
   environmentName: string;
-  /** The deployment holding the stack, and its running step when known. */
-  current: (QueuedRef & { step?: string }) | null;
+  /** The deployment holding the stack, its running step when known, and whether it stopped for an approval (EVALUATED). */
+  current: (QueuedRef & { step?: string; awaitsApproval?: boolean }) | null;
   queue: readonly QueuedRef[];
   holds: readonly Hold[];
   freezes: readonly Freeze[];
@@ -111,13 +111,16 @@ export interface WaitingFor {
 /**
  * Why each queued deployment waits: its position and everything that stops it now (the running
  * deployment and its step, the holds and freezes). A deployment that a free stack would start at
- * once has no blocker; `approval` blockers are added by the caller for deployments that await one.
+ * once has no blocker. While the running deployment waits for an approval, that is what all wait for.
  */
 export function waitingFor(view: QueueView): Map<string, WaitingFor> {
   const out = new Map<string, WaitingFor>();
   view.queue.forEach((q, i) => {
     const blockers: Blocker[] = [];
-    if (view.current) {
+    if (view.current?.awaitsApproval) {
+      // Nothing runs until somebody approves or rejects the one in front.
+      blockers.push({ kind: 'approval', deploymentId: view.current.deploymentId });
+    } else if (view.current) {
       blockers.push({
         kind: 'deployment',
         deploymentId: view.current.deploymentId,
@@ -146,6 +149,6 @@ export function describeBlocker(b: Blocker): string {
     case 'freeze':
       return `environment ${b.environment} frozen: ${b.reason}${b.until ? ` (until ${b.until})` : ''}`;
     case 'approval':
-      return `waiting for approval of ${b.deploymentId}`;
+      return `waiting for deployment ${b.deploymentId} to be approved or rejected`;
   }
 }

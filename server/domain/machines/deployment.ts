@@ -13,7 +13,10 @@ import { buildPlan, planNotes, type PlanStep } from '../plan/index.ts';
 import type { AwsIdentity, DeploymentSpec } from '../spec/index.ts';
 import { transitionsOf, type AfterTransition, type EffectLabel, type Machine } from '../state-machine/machine.ts';
 import type { MachineEffect } from './catalogue.ts';
-import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP } from './jobs.ts';
+import { JOB_CHANGE_SET_CLEANUP, JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP } from './jobs.ts';
+import type { ChangeSetEvaluation } from '../cloudformation/change-set-findings.ts';
+import type { DatabaseCheck, Strategy } from '../decisions/strategy.ts';
+import { joinEvaluation } from '../plan/evaluation.ts';
 import {
   initialSteps,
   nextMove,
@@ -31,6 +34,8 @@ export const deploymentStatuses = [
   'WAITING',
   'AVAILABLE',
   'RUNNING',
+  /** Evaluated, waiting for approve or reject (issue #15); the stack stays held. */
+  'EVALUATED',
   'DONE',
   'FAILED',
   'TERMINATED',
@@ -39,7 +44,7 @@ export const deploymentStatuses = [
 export type DeploymentStatus = (typeof deploymentStatuses)[number];
 
 export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'];
-const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING'] as const satisfies readonly DeploymentStatus[];
+const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'EVALUATED'] as const satisfies readonly DeploymentStatus[];
 
 /** Where a deployment request came from, kept with it. */
 export interface DeploymentSource {
@@ -52,6 +57,22 @@ export interface StackRecovery {
   action: 'continue_update_rollback' | 'recreate_after_failed_create';
   stackStatus: string;
   at?: string;
+}
+
+/** What EvalJoin chose and why (the `strategy_chosen` event), kept with the deployment. */
+export interface DeploymentEvaluation {
+  strategy: Strategy;
+  /** What `auto` would choose; the same as `strategy` unless forced. */
+  auto: Strategy;
+  forced: boolean;
+  reasons: string[];
+  changeSet: ChangeSetEvaluation;
+  databases: DatabaseCheck[];
+  /** 'required': the branch waits in EVALUATED for approve or reject. */
+  approval: 'required' | 'none';
+  /** The branch's steps while they wait for approval. */
+  pendingSteps?: PlanStep[];
+  decision?: { approved: boolean; by?: string; reason?: string; at?: string };
 }
 
 export interface DeploymentData {
@@ -75,6 +96,8 @@ export interface DeploymentData {
   steps: DeploymentStep[];
   /** What the plan says besides its steps (e.g. that it adopts a stack it did not create). */
   planNotes?: string[];
+  /** Evaluated full plans: the branch EvalJoin chose, its reasons, and any approval. */
+  evaluation?: DeploymentEvaluation;
   error?: string;
   /** Under a `supersede` queue policy: the newer deployment that ran instead of this one. */
   supersededBy?: string;
@@ -116,6 +139,21 @@ export type DeploymentEvent = Timed &
     | { type: 'run_steps'; steps: PlanStep[]; notes?: string[] }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput; wokenBy?: string }
+    | {
+        type: 'strategy_chosen';
+        strategy: Strategy;
+        auto: Strategy;
+        forced: boolean;
+        reasons: string[];
+        changeSet: ChangeSetEvaluation;
+        databases: DatabaseCheck[];
+        approvalRequired: boolean;
+        /** The branch's steps, added to the plan now or once approved. */
+        steps: PlanStep[];
+      }
+    | { type: 'approval_requested' }
+    | { type: 'approved'; by?: string }
+    | { type: 'rejected'; reason: string; by?: string }
     | { type: 'done' }
     | { type: 'error'; error: string }
     | { type: 'terminated'; reason?: string }
@@ -140,6 +178,39 @@ function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, Deplo
 }
 
 /**
+ * After a step result: EvalJoin DONE chains the choice of a branch (the steps it adds come with
+ * it); any other result moves the steps on.
+ */
+function afterStepResult(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
+  const { event, data } = after;
+  if (event.type !== 'step_result') return [];
+  const step = stepNamed(data.steps, event.step);
+  if (step?.type !== 'eval_strategy' || event.status !== 'DONE') return stepNext(after);
+  try {
+    const joined = joinEvaluation(data.spec!, data.stack!, data.steps);
+    const { strategy, auto, forced, reasons, changeSet, databases, steps } = joined;
+    const approvalRequired = data.spec?.evaluation?.approvalRequired ?? false;
+    return [{ kind: 'chain', event: { type: 'strategy_chosen', strategy, auto, forced, reasons, changeSet, databases, approvalRequired, steps } }];
+  } catch (err) {
+    return [{ kind: 'chain', event: { type: 'error', error: `EvalJoin: ${err instanceof Error ? err.message : String(err)}` } }];
+  }
+}
+
+/** Steps added to a running deployment: readied like a new plan's, after the steps it has. */
+function withSteps(data: DeploymentData, added: PlanStep[]): DeploymentData {
+  return { ...data, steps: updateReadiness([...data.steps, ...initialSteps(added)]) };
+}
+
+/**
+ * A change set that a step made and nothing executed (CF.Plan's in the NOP and re-planned branches,
+ * or any of them when the deployment ends early) is deleted once the deployment ends.
+ */
+function cleanupChangeSets(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
+  const made = after.data.steps.some((s) => typeof s.output?.changeSetName === 'string' && s.type !== 'cf_plan');
+  return made ? [{ kind: 'job', queue: JOB_CHANGE_SET_CLEANUP, data: { deploymentId: after.entityId } }] : [];
+}
+
+/**
  * Ending, the deployment lets go of the stack if it held it (it did from `triggered` on: the stack
  * triggers only the deployment it runs), or leaves the stack's queue if it was waiting there.
  */
@@ -157,7 +228,19 @@ function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, D
 }
 
 const STEP_NEXT = ['chain run_step', 'chain done', 'chain error'] as const satisfies readonly EffectLabel<DeploymentEffect>[];
-const RELEASE_STACK = ['link stack.deployment_completed', 'link stack.deployment_failed', 'link stack.deployment_terminated', 'link stack.deployment_dequeued'] as const satisfies readonly EffectLabel<DeploymentEffect>[];
+const RELEASE_STACK = [
+  'link stack.deployment_completed',
+  'link stack.deployment_failed',
+  'link stack.deployment_terminated',
+  'link stack.deployment_dequeued',
+  `job ${JOB_CHANGE_SET_CLEANUP}`,
+] as const satisfies readonly EffectLabel<DeploymentEffect>[];
+
+/** Releasing the stack, and deleting the change sets nothing executed. */
+const endEffects = (after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] => [
+  ...releaseStack(after),
+  ...cleanupChangeSets(after),
+];
 
 function finish(data: DeploymentData, at: string | undefined, error?: string): DeploymentData {
   return { ...data, steps: skipUnrun(data.steps), finishedAt: data.finishedAt ?? at, ...(error ? { error } : {}) };
@@ -272,7 +355,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       to: 'FAILED',
       mutate: (data, e) => finish(data, e.at, e.error),
       emits: RELEASE_STACK,
-      effects: releaseStack,
+      effects: endEffects,
     }),
     transition({
       from: ['WAITING'],
@@ -341,8 +424,56 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
           ),
         ),
       }),
+      emits: [...STEP_NEXT, 'chain strategy_chosen'],
+      effects: afterStepResult,
+    }),
+    transition({
+      from: ['RUNNING'],
+      on: 'strategy_chosen',
+      to: 'same',
+      note: 'EvalJoin chose a branch: its steps run now, or after approval',
+      mutate: (data, e) => {
+        const evaluation: DeploymentEvaluation = {
+          strategy: e.strategy,
+          auto: e.auto,
+          forced: e.forced,
+          reasons: e.reasons,
+          changeSet: e.changeSet,
+          databases: e.databases,
+          approval: e.approvalRequired ? 'required' : 'none',
+          ...(e.approvalRequired && { pendingSteps: e.steps }),
+        };
+        return e.approvalRequired ? { ...data, evaluation } : { ...withSteps(data, e.steps), evaluation };
+      },
+      emits: [...STEP_NEXT, 'chain approval_requested'],
+      effects: (after) => (after.event.approvalRequired ? [{ kind: 'chain', event: { type: 'approval_requested' } }] : stepNext(after)),
+    }),
+    transition({
+      from: ['RUNNING'],
+      on: 'approval_requested',
+      to: 'EVALUATED',
+    }),
+    transition({
+      from: ['EVALUATED'],
+      on: 'approved',
+      to: 'RUNNING',
+      mutate: (data, e) => ({
+        ...withSteps(data, data.evaluation?.pendingSteps ?? []),
+        evaluation: { ...data.evaluation!, pendingSteps: [], decision: { approved: true, ...(e.by && { by: e.by }), at: e.at } },
+      }),
       emits: STEP_NEXT,
       effects: stepNext,
+    }),
+    transition({
+      from: ['EVALUATED'],
+      on: 'rejected',
+      to: 'TERMINATED',
+      mutate: (data, e) => ({
+        ...finish(data, e.at, `Rejected: ${e.reason}`),
+        evaluation: { ...data.evaluation!, decision: { approved: false, reason: e.reason, ...(e.by && { by: e.by }), at: e.at } },
+      }),
+      emits: RELEASE_STACK,
+      effects: endEffects,
     }),
     transition({
       from: ['TERMINATED'],
@@ -362,7 +493,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       to: 'DONE',
       mutate: (data, e) => finish(data, e.at),
       emits: RELEASE_STACK,
-      effects: releaseStack,
+      effects: endEffects,
     }),
     transition({
       from: ['QUEUED', ...ACTIVE_STATUSES],
@@ -370,7 +501,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       to: 'FAILED',
       mutate: (data, e) => finish(data, e.at, e.error),
       emits: RELEASE_STACK,
-      effects: releaseStack,
+      effects: endEffects,
     }),
     transition({
       from: ['QUEUED', ...ACTIVE_STATUSES, ...TERMINAL_STATUSES],
@@ -378,7 +509,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       to: 'TERMINATED',
       mutate: (data, e) => finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated')),
       emits: RELEASE_STACK,
-      effects: releaseStack,
+      effects: endEffects,
     }),
   ],
 };

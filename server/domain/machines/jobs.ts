@@ -20,6 +20,13 @@ export interface Woken {
   at: string;
 }
 
+/** Deletes the change sets a deployment made and never executed, once it has ended. */
+export const JOB_CHANGE_SET_CLEANUP = 'deployment-change-set-cleanup';
+
+export interface ChangeSetCleanupJob {
+  deploymentId: string;
+}
+
 export interface StackWaitJob {
   deploymentId: string;
   /** How many polls came before this one. */
@@ -76,6 +83,7 @@ export type JobPayloads = {
   [JOB_STACK_WAIT]: StackWaitJob;
   [JOB_STEP]: StepJob;
   [JOB_STATUS_REPORT]: StatusReportJob;
+  [JOB_CHANGE_SET_CLEANUP]: ChangeSetCleanupJob;
   [JOB_GITHUB_DELIVERY]: GitHubDeliveryJob;
   [JOB_GITHUB_PUSH_CHECK]: GitHubPushCheckJob;
   [JOB_STOP_EXPIRY]: StopExpiryJob;
@@ -84,4 +92,4 @@ export type JobPayloads = {
 export type Queue = keyof JobPayloads;
 
 /** The engine's own queues; modules add theirs with Engine.addQueue (server/github/jobs.ts). */
-export const QUEUES: readonly Queue[] = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT, JOB_STOP_EXPIRY];
+export const QUEUES: readonly Queue[] = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT, JOB_STOP_EXPIRY, JOB_CHANGE_SET_CLEANUP];

@@ -74,12 +74,14 @@ type After = AfterTransition<StackStatus, StackData, StackEvent>;
 const transition = transitionsOf<StackStatus, StackData, StackEvent, StackEffect>();
 
 /** The stack's queue as the decision sees it. */
-export function queueViewOf(data: StackData, currentStep?: string) {
+export function queueViewOf(data: StackData, currentStep?: string, currentAwaitsApproval = false) {
   return {
     policy: effectivePolicy(data.policy, data.environment?.queue),
     applicationName: data.applicationName,
     environmentName: data.environmentName,
-    current: data.current ? { ...data.current, ...(currentStep ? { step: currentStep } : {}) } : null,
+    current: data.current
+      ? { ...data.current, ...(currentStep ? { step: currentStep } : {}), ...(currentAwaitsApproval ? { awaitsApproval: true } : {}) }
+      : null,
     queue: data.queue,
     holds: data.holds ?? [],
     freezes: data.environment?.freezes ?? [],

@@ -7,6 +7,7 @@
  * The same deployment id with the same request returns the deployment that exists; with another
  * request it is a conflict. That makes a client's retry safe.
  */
+import type { RequestedStrategy } from '../../domain/decisions/strategy.ts';
 import { createHash } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
 import { readApplication as readApplicationDocument, type LegacyFieldWarning, type ReadApplication } from '../../domain/application/index.ts';
@@ -32,6 +33,10 @@ export interface DeploymentRequest {
   /** ...or as YAML (or JSON) text. */
   applicationYaml?: string;
   flags?: DeploymentFlags;
+  /** The branch of an evaluated full plan, `auto` (EvalJoin chooses) by default. */
+  strategy?: RequestedStrategy;
+  /** `required`: wait in EVALUATED for approve or reject, whatever the environment says. */
+  approval?: 'required';
   source?: DeploymentSource;
 }
 
@@ -95,7 +100,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     Promise.all([loadEnvironment(tx, request.environment), request.deploymentId ? readEntity(tx, 'deployment', deploymentId) : null]),
   );
   const requestHash = createHash('sha256')
-    .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {} }))
+    .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {}, strategy: request.strategy ?? 'auto', approval: request.approval ?? null }))
     .digest('hex');
 
   if (existing) {
@@ -112,6 +117,8 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     environment: environment.config!,
     cluster: cluster.config!,
     flags: request.flags,
+    ...(request.strategy && { strategy: request.strategy }),
+    ...(request.approval && { approval: request.approval }),
     templateBucket: config.aws.templateBucket,
   });
   // Before the transaction, and safe to repeat: the key is derived from the deployment. In the
