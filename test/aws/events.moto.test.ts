@@ -90,15 +90,15 @@ describe.skipIf(!moto)('AWS events through EventBridge and SQS (moto)', () => {
 
   it('an event put on the bus reaches the queue through the rule, and wakes the step that watches its stack', async () => {
     expect((await waitFor(t.client, (await deploy(t.client, { version: 'v1' })).id, undefined, 60_000)).status).toBe('DONE');
-    // The next update hangs: CF.Update waits, its next poll a minute away.
-    await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Update', fault: 'hang', times: 1 } });
+    // The next update hangs: CF.Apply waits, its next poll a minute away.
+    await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Apply', fault: 'hang', times: 1 } });
     const { id: deploymentId } = await deploy(t.client, { version: 'v2' });
     const sql = t.deployer.services.sql;
     for (let i = 0; ; i++) {
       const [job] = await sql`select 1 from pgboss.job where name = 'deployment-step' and state = 'created'
-        and data->>'deploymentId' = ${deploymentId} and data->>'step' = 'CF.Update' and start_after > now() + interval '30 seconds'`;
+        and data->>'deploymentId' = ${deploymentId} and data->>'step' = 'CF.Apply' and start_after > now() + interval '30 seconds'`;
       if (job) break;
-      if (i > 400) throw new Error('CF.Update never waited for its safety-net poll');
+      if (i > 400) throw new Error('CF.Apply never waited for its safety-net poll');
       await new Promise((r) => setTimeout(r, 25));
     }
 
@@ -123,7 +123,7 @@ describe.skipIf(!moto)('AWS events through EventBridge and SQS (moto)', () => {
     expect(body).toMatchObject({ 'detail-type': STACK_STATUS_CHANGE, source: 'aws.cloudformation', region: REGION, resources: [stackId] });
 
     const handled = await handleAwsEvents(t.deployer.services.engine, messages.map((m) => m.body));
-    expect(handled.woken).toEqual([{ deploymentId, step: 'CF.Update', eventId: body.id }]);
+    expect(handled.woken).toEqual([{ deploymentId, step: 'CF.Apply', eventId: body.id }]);
     await queue.delete(messages.map((m) => m.receipt));
     // The woken job ran at once: completed, carrying the event.
     for (let i = 0; ; i++) {
@@ -139,17 +139,6 @@ describe.skipIf(!moto)('AWS events through EventBridge and SQS (moto)', () => {
     expect(await handleAwsEvents(t.deployer.services.engine, messages.map((m) => m.body))).toMatchObject({ repeated: 1, woken: [] });
     await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: deploymentId } }, body: {} });
   });
-
-  /** Waits until CF.Update of the deployment waits for its safety-net poll. */
-  async function stepWaiting(deploymentId: string) {
-    for (let i = 0; ; i++) {
-      const [job] = await t.deployer.services.sql`select 1 from pgboss.job where name = 'deployment-step' and state = 'created'
-        and data->>'deploymentId' = ${deploymentId} and data->>'step' = 'CF.Update' and start_after > now() + interval '30 seconds'`;
-      if (job) return;
-      if (i > 400) throw new Error('CF.Update never waited for its safety-net poll');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
 
   it('the rule passes task state changes too, and nothing else', async () => {
     const put = await events.send(
@@ -184,7 +173,7 @@ describe.skipIf(!moto)('AWS events through EventBridge and SQS (moto)', () => {
     try {
       expect(listener.covers({ account: ACCOUNT, region: REGION })).toBe(true);
       expect(listener.covers({ account: '999999999999', region: REGION })).toBe(false);
-      await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Update', fault: 'hang', times: 1 } });
+      await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Apply', fault: 'hang', times: 1 } });
       const { id: deploymentId } = await deploy(t.client, { version: 'v3' });
       // The stack is still busy with the update hung above: the wait waits for it.
       await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', fault: 'latencyMs:0', times: 5 } });

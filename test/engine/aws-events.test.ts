@@ -61,17 +61,17 @@ describe('AWS events wake the steps that wait for them (simulated infra)', () =>
   });
 
   it('a stack event wakes the step watching that stack at once, once; in-progress, foreign and unknown events wake nothing', async () => {
-    // A `hang` on the stack's next update keeps the deployment's CF.Update waiting; its poll is a minute away.
-    await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Update', fault: 'hang', times: 1 } });
+    // A `hang` on the stack's next update (CF.Apply executes its change set) keeps that step waiting; its poll is a minute away.
+    await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Apply', fault: 'hang', times: 1 } });
     const requested = await deploy(t.client, { version: 'v3' });
     const deploymentId = requested.id;
-    // Wait until CF.Update is ACTIVE and its job is waiting for its next poll.
+    // Wait until CF.Apply is ACTIVE and its job is waiting for its next poll.
     const sql = t.deployer.services.sql;
     for (let i = 0; ; i++) {
       const [job] = await sql`select start_after > now() + interval '30 seconds' as later from pgboss.job
-        where name = 'deployment-step' and state = 'created' and data->>'deploymentId' = ${deploymentId} and data->>'step' = 'CF.Update'`;
+        where name = 'deployment-step' and state = 'created' and data->>'deploymentId' = ${deploymentId} and data->>'step' = 'CF.Apply'`;
       if (job?.later) break;
-      if (i > 400) throw new Error('CF.Update never waited for its safety-net poll');
+      if (i > 400) throw new Error('CF.Apply never waited for its safety-net poll');
       await new Promise((r) => setTimeout(r, 25));
     }
 
@@ -85,7 +85,7 @@ describe('AWS events wake the steps that wait for them (simulated infra)', () =>
 
     // The end of the stack's operation (here announced by hand: the hung update never ends).
     const woken = await handleAwsEvents(t.deployer.services.engine, [stackEvent('e-settled', 'demo-shop', 'UPDATE_COMPLETE')]);
-    expect(woken.woken).toEqual([{ deploymentId, step: 'CF.Update', eventId: 'e-settled' }]);
+    expect(woken.woken).toEqual([{ deploymentId, step: 'CF.Apply', eventId: 'e-settled' }]);
     // The same event again does nothing: its id was recorded.
     expect(await handleAwsEvents(t.deployer.services.engine, [stackEvent('e-settled', 'demo-shop', 'UPDATE_COMPLETE')])).toMatchObject({ repeated: 1, woken: [] });
 
@@ -98,7 +98,7 @@ describe('AWS events wake the steps that wait for them (simulated infra)', () =>
       await new Promise((r) => setTimeout(r, 25));
     }
     const [next] = await sql`select start_after > now() + make_interval(secs => ${SAFETY_NET_POLL_SECONDS / 2}) as later, data from pgboss.job
-      where name = 'deployment-step' and state = 'created' and data->>'deploymentId' = ${deploymentId} and data->>'step' = 'CF.Update'`;
+      where name = 'deployment-step' and state = 'created' and data->>'deploymentId' = ${deploymentId} and data->>'step' = 'CF.Apply'`;
     expect(next).toMatchObject({ later: true });
     expect(next!.data).not.toHaveProperty('woken');
     await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: deploymentId } }, body: {} });
