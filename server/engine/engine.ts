@@ -128,7 +128,8 @@ export class Engine {
   /**
    * The job this transaction sent to `queue` (due at once), claimed in the same transaction for the
    * worker whose job it completes: a finishing step hands its slot to the step it unblocked, so
-   * the next step starts without a fetch of its own (a commit less per step, and no wait for a notice).
+   * the next step starts at once, without waiting for a notice and a fetch, and without reading
+   * its deployment (it is given the state this transaction left).
    * pg-boss may hand out an older due job of the queue instead: any job is this worker's to run.
    */
   private async handOff(tx: TransactionSql, queue: Queue): Promise<Job<JobPayloads[Queue]>[]> {

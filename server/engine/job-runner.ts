@@ -34,9 +34,6 @@ async function wokenWhileRunning<Q extends Queue>(tx: TransactionSql, job: JobCo
   return row?.woken && row.woken.eventId !== before?.eventId ? row.woken : undefined;
 }
 
-/** How long after a hand-off its own notice may come (and be skipped): a NOTIFY arrives within milliseconds of its commit. */
-const HANDED_OFF_NOTICE_MS = 200;
-
 /** The job whose completion a transaction carries. */
 export interface JobRef {
   queue: Queue;
@@ -114,27 +111,25 @@ export class JobRunner<Q extends Queue> {
   private readonly db: IDatabase;
   /** Wake-ups for the polls this runner sent (wakeIn). */
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** Until when a notice of a job handed to this worker is expected (adopt). */
-  private readonly handedOff: number[] = [];
 
   constructor(private readonly options: JobRunnerOptions<Q>) {
     this.db = pgBossAdapter(options.sql);
   }
 
   start(notifications: JobNotifications): void {
-    this.unsubscribe = notifications.subscribe(this.options.queue, () => this.notified());
+    this.unsubscribe = notifications.subscribe(this.options.queue, () => this.wake());
     this.loop = this.run();
     this.heartbeat = setInterval(() => void this.touch(), this.options.heartbeatIntervalMs);
     this.heartbeat.unref();
   }
 
   /**
-   * Runs jobs a finishing job's transaction claimed for this worker. That transaction's send also
-   * announced them (pg-boss's NOTIFY): the one notice expected shortly is not worth a fetch.
+   * Runs jobs a finishing job's transaction claimed for this worker. (That transaction's send also
+   * announced them; the fetch that notice causes finds the others it sent, or nothing. Skipping
+   * the notice would be a commit less, but it may be another transaction's, and its job would
+   * wait for the backstop poll.)
    */
   private adopt(handed: HandedJob<Q>[]): void {
-    if (handed.length === 0) return;
-    this.handedOff.push(Date.now() + HANDED_OFF_NOTICE_MS);
     for (const { job, deployment } of handed) this.execute(job, deployment);
   }
 
@@ -146,13 +141,6 @@ export class JobRunner<Q extends Queue> {
     }, ms + 5);
     timer.unref();
     this.timers.add(timer);
-  }
-
-  private notified(): void {
-    const now = Date.now();
-    while (this.handedOff.length > 0 && this.handedOff[0]! < now) this.handedOff.shift();
-    if (this.handedOff.shift() !== undefined) return;
-    this.wake();
   }
 
   private wake(): void {
