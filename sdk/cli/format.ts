@@ -105,6 +105,7 @@ export function deploymentLines(d: Deployment, now: number, colors: boolean): st
     if (!d.waitingFor.blockers.length) lines.push('    next to start');
   }
   if (d.supersededBy) lines.push(`  superseded by ${d.supersededBy}`);
+  for (const note of d.planNotes) lines.push(`  plan: ${note}`);
   if (d.error) lines.push(`  ${paint(`error: ${d.error}`, 'red', colors)}`);
   if (d.steps.length) lines.push('', ...stepLines(d.steps, now, colors));
   return lines;

@@ -1,5 +1,5 @@
 /**
- * Environment: one place an application is deployed to, inside a cluster (o5-domain §1.3).
+ * Environment: one place an application is deployed to, inside a cluster.
  *
  * Besides the o5 environment document (`config`, replaced whole by `configured`), it keeps the
  * deployer's own settings apart from it: the default queue policy of its stacks and its freezes.

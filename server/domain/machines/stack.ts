@@ -1,5 +1,5 @@
 /**
- * Stack: one application in one environment, one CloudFormation stack (o5-domain §1.4). It runs one
+ * Stack: one application in one environment, one CloudFormation stack. It runs one
  * deployment at a time and keeps the others in a queue, which it serves under a queue policy
  * (fifo, supersede, reject) and stops for holds on itself and freezes on its environment
  * (server/domain/decisions/stack-queue.ts decides what starts next).
@@ -10,8 +10,9 @@
  * BROKEN after a deployment failed: a BROKEN stack still takes the next deployment (fixing forward)
  * and stays BROKEN until one ends DONE.
  *
- * Fixes of the original (DESIGN.md): the stack is released only by the deployment that holds it,
- * and a queued deployment that is terminated leaves the queue (`deployment_dequeued`).
+ * Fixes of the original o5 engine (docs/design.md, "Where we differ from o5"): the stack is released
+ * only by the deployment that holds it, and a queued deployment that is terminated leaves the queue
+ * (`deployment_dequeued`) instead of releasing somebody else's lock.
  */
 import { nextToStart, effectivePolicy, type Freeze, type Hold, type QueuePolicy } from '../decisions/stack-queue.ts';
 import { DomainError } from '../errors.ts';
