@@ -1382,7 +1382,21 @@ export interface components {
             updatedAt: string;
         };
         StackWithLive: components["schemas"]["Stack"] & {
+            queue?: {
+                /** Format: uuid */
+                deploymentId: string;
+                version: string;
+                /** @description 1 = next to run. */
+                position: number;
+                /** @description What the next deployment waits for before it starts, beyond the stack being free. */
+                waitingFor?: {
+                    reason: string;
+                    /** Format: uuid */
+                    deploymentId: string;
+                };
+            }[];
             live: components["schemas"]["LiveStack"];
+            settling: components["schemas"]["StackSettling"];
         };
         /** @description What runs, as the last deployment that reached the stack observed it (no AWS call on read): the wait phase's snapshot, then what each CloudFormation step ended on. Null until a deployment has found the stack. */
         LiveStack: {
@@ -1408,6 +1422,20 @@ export interface components {
             }[];
             /** @description When the deployment last looked: its wait phase, or the end of its last CloudFormation step. */
             observedAt: string;
+        } | null;
+        /** @description A deployment terminated while its steps ran keeps the stack until what they began is cancelled or has settled, so nothing it started lands after the next deployment begins. Null otherwise. */
+        StackSettling: {
+            /**
+             * Format: uuid
+             * @description The terminated deployment that still holds the stack.
+             */
+            deploymentId: string;
+            /** @description When it was terminated. */
+            since: string;
+            /** @description Its steps whose operations are being stopped (CancelUpdateStack, StopTask) or waited for. */
+            steps: string[];
+            /** @description When they are given up at the latest (`DEPLOYER_TERMINATE_SETTLE_SECONDS` after `since`). */
+            until: string;
         } | null;
         Stack: {
             /** Format: uuid */

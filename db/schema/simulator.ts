@@ -98,6 +98,9 @@ export const simTasks = pgTable(
     /** Set when a fault decided how the task ends, so the stop reason says so. */
     stoppedReason: text('stopped_reason'),
     faultIds: jsonb('fault_ids').$type<number[]>().notNull(),
+    /** StopTask: when it was asked, and its reason; the task shows STOPPED (UserInitiated) from then on. */
+    stoppedAt: at('stopped_at'),
+    stopReason: text('stop_reason'),
   },
   (t) => [uniqueIndex('sim_tasks_client_token_key').on(t.clientToken)],
 );

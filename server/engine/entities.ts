@@ -84,6 +84,12 @@ export async function readEntity<M extends MachineName>(db: Sql | TransactionSql
   return row ?? null;
 }
 
+/** The status of one deployment alone (the terminate fence asks it before each call that starts something). */
+export async function deploymentStatus(db: Sql | TransactionSql, id: string): Promise<string | null> {
+  const [row] = await db<{ status: string }[]>`select status from ${db(NAMES.deployment.state)} where id = ${id}`;
+  return row?.status ?? null;
+}
+
 /** Reads one entity by id, or by name when `nameOrId` is one (clusters, environments). */
 export async function readEntityByName<M extends 'cluster' | 'environment'>(db: Sql | TransactionSql, machine: M, nameOrId: string, isId: boolean): Promise<EntityRow<M> | null> {
   const table = db(NAMES[machine].state);

@@ -134,6 +134,8 @@ export interface InfraPort {
     startedBy: string;
   }): Promise<{ taskArn: string }>;
   describeTask(input: { cluster: string; taskArn: string }): Promise<TaskDescription>;
+  /** ECS StopTask: asks the task to stop (SIGTERM, then SIGKILL); a task already stopped is left as it is. */
+  stopTask(input: { cluster: string; taskArn: string; reason: string }): Promise<void>;
 
   // Databases (complete before returning)
   /** Creates database and role if missing, sets extensions and grants. Safe to run twice. */

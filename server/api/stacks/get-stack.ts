@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { readLiveStack, readStack } from './read-stack.ts';
+import { readLiveStack, readSettling, readStack } from './read-stack.ts';
 import { stackParams, stackWithLiveSchema } from './stack-schemas.ts';
 
 const route = createRoute({
@@ -28,5 +28,12 @@ export const registerGetStack: RouteRegistrar = (app) =>
     const { environment, application } = c.req.valid('param');
     const { sql } = c.get('services');
     const stack = await readStack(sql, environment, application);
-    return c.json({ ...stack, live: await readLiveStack(sql, stack.id) }, 200);
+    const settling = await readSettling(sql, stack, c.get('services').config.terminateSettleSeconds);
+    // The next deployment waits for the terminated one's operations to settle, and says so.
+    const queue = stack.queue.map((q, i) =>
+      i === 0 && settling
+        ? { ...q, waitingFor: { reason: `terminated deployment ${settling.deploymentId} is stopping ${settling.steps.join(', ')}`, deploymentId: settling.deploymentId } }
+        : q,
+    );
+    return c.json({ ...stack, queue, live: await readLiveStack(sql, stack.id), settling }, 200);
   });

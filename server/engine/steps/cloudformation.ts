@@ -69,6 +69,20 @@ async function cancelIfRunning(ctx: StepContext, stackName: string, state: Recor
   return true;
 }
 
+/**
+ * The deployment was terminated while this step ran: its own update still running is cancelled
+ * (CancelUpdateStack); any other operation it began (a create, an import, a rollback under way)
+ * cannot be, and is waited for. An operation that is not the step's (the stack was busy) is none.
+ */
+async function stopOwnOperation(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
+  if (state.stackBusy) return false;
+  if (await cancelIfRunning(ctx, stackName, state)) return true;
+  const stack = await ctx.infra.describeStack(stackName);
+  // The step's own token, or one of its other requests (`Execute`, `Cancel`), whose tokens extend it.
+  const mine = stack?.lastClientToken?.startsWith(ctx.clientToken) === true;
+  return !!stack && mine && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK');
+}
+
 export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
   async start(ctx) {
     const { stackName } = ctx.step.input;
@@ -81,6 +95,7 @@ export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
     return watchStack(ctx, stackName);
   },
   check: (ctx) => watchStack(ctx, ctx.step.input.stackName),
+  onTerminate: (ctx, state) => stopOwnOperation(ctx, ctx.step.input.stackName, state),
 };
 
 /** CloudFormation's refusal of an update while another operation is still going on the stack. */
@@ -120,6 +135,7 @@ function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale'>>
       return start(ctx);
     },
     onDeadline: (ctx, state) => cancelIfRunning(ctx, stackNameOf(ctx), state),
+    onTerminate: (ctx, state) => stopOwnOperation(ctx, stackNameOf(ctx), state),
   };
 }
 
@@ -165,4 +181,6 @@ export const cfPlan: StepExecutor<DeploymentStep<'cf_plan'>> = {
         return watchStack(ctx, stackName);
     }
   },
+  // An import cannot be cancelled: it is waited for.
+  onTerminate: (ctx, state) => stopOwnOperation(ctx, ctx.step.input.stackName, state),
 };

@@ -33,6 +33,15 @@ export interface StepExecutor<S extends DeploymentStep = DeploymentStep> {
   check(ctx: StepContext<S>, state: Record<string, unknown>): Promise<StepProgress>;
   /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update); true: it cancelled the operation. */
   onDeadline?(ctx: StepContext<S>, state: Record<string, unknown>): Promise<boolean>;
+  /**
+   * Called once when the deployment was terminated while this step ran: cancels or stops what the
+   * step began (CancelUpdateStack, StopTask). True: an operation of the step may still be going
+   * (being cancelled, or one that cannot be), so the step is watched until it settles; false:
+   * nothing of the step's is running.
+   */
+  onTerminate?(ctx: StepContext<S>, state: Record<string, unknown>): Promise<boolean>;
+  /** What the step records of the operation it stopped at its deadline (e.g. the stopped task). */
+  stoppedOutput?(state: Record<string, unknown>): StepOutput | undefined;
 }
 
 export const done = (output?: StepOutput): StepProgress => ({ kind: 'done', ...(output ? { output } : {}) });

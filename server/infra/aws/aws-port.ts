@@ -29,6 +29,7 @@ export function portOf(ctx: AwsContext): InfraPort {
 
     runTask: (input) => tasks.runTask(ctx, input),
     describeTask: (input) => tasks.describeTask(ctx, input),
+    stopTask: (input) => tasks.stopTask(ctx, input),
 
     upsertDatabase: (input) => databases.upsertDatabase(ctx, input),
     cleanupDatabase: (input) => databases.cleanupDatabase(ctx, input),

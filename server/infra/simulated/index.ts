@@ -103,6 +103,7 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
 
     runTask: write(accepted(onTask, tasks.runTask)),
     describeTask: read((input) => tasks.describeTask(ctx, input)),
+    stopTask: write((input) => tasks.stopTask(ctx, input)),
 
     upsertDatabase: accepted(onDatabase, databases.upsertDatabase),
     cleanupDatabase: accepted(onDatabase, databases.cleanupDatabase),
