@@ -55,8 +55,8 @@ export function terminatedStepError(error: string, stopped: boolean): string {
   return `${error} (the deployment was terminated${stopped ? '; the operation was stopped' : ''})`;
 }
 
-export function deadlineError(deadlineSeconds: number, cancelled: boolean): string {
-  return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? '; the operation was cancelled' : ''}`;
+export function deadlineError(deadlineSeconds: number, cancelled: boolean, stopped?: string): string {
+  return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? `; the operation was cancelled${stopped ? ` (${stopped})` : ''}` : ''}`;
 }
 
 /** An error thrown by the executor, as the decision needs to see it. */

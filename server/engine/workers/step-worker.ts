@@ -121,7 +121,8 @@ export async function handleStepJob(engine: Engine, { data: job, signal }: JobCo
       case 'deadline': {
         const cancelled = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(stopping, state)), signal);
         const output = cancelled ? executor.stoppedOutput?.(state) : undefined;
-        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, !!cancelled), ...(output ? { output } : {}) };
+        const stopped = typeof output?.stoppedTask === 'string' ? `stopped ECS task ${output.stoppedTask}` : undefined;
+        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, !!cancelled, stopped), ...(output ? { output } : {}) };
         break;
       }
       case 'terminate': {
