@@ -7,7 +7,7 @@
 // migration container, then a second version of it:
 // - the first deployment creates the stack: CF.CreateEmpty, CF.Update, DB.Upsert.main, ScaleUp;
 // - the second takes the update path: ScaleDown, CF.Update, DB.Upsert.main, ScaleUp (and the
-//   compensating ScaleUp.Recover, which only runs when a deployment fails, stays SKIPPED);
+//   compensating CF.Restore, which only runs when a deployment fails, stays SKIPPED);
 // - afterwards the stack is UPDATE_COMPLETE in moto with the second version's template, its ECS
 //   service wants 1 task, both templates are in moto's S3 under `{env}/{app}/{deploymentId}.json`,
 //   the route's listener rule kept its priority, and the database and its role exist in Postgres;
@@ -139,7 +139,7 @@ describe.skipIf(!world)('a deployment through the engine on DEPLOYER_INFRA=aws, 
       'CF.Update': 'DONE',
       'DB.Upsert.main': 'DONE',
       ScaleUp: 'DONE',
-      'ScaleUp.Recover': 'SKIPPED',
+      'CF.Restore': 'SKIPPED',
     });
     expect(done.steps.find((s) => s.name === 'CF.Update')!.dependsOn).toEqual(['ScaleDown']);
 

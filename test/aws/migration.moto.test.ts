@@ -24,7 +24,7 @@
 // So this file proves, against moto: the migration task is started once, from the task definition
 // of the stack output, in the cluster, tagged and `startedBy` with the step's client token; the
 // step waits while the task runs; the stop fails the step and the deployment with ECS's reason;
-// DB.Cleanup and ScaleUp do not run; on the update path the compensating ScaleUp.Recover brings
+// DB.Cleanup and ScaleUp do not run; on the update path the compensating CF.Restore brings
 // the service back to 1 task.
 import { DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeServicesCommand, DescribeTasksCommand, ListTagsForResourceCommand, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
@@ -157,7 +157,7 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     expect(await serviceDesiredCount()).toBe(0);
   });
 
-  it('on the update path, a failed migration brings the service back up (ScaleUp.Recover)', async () => {
+  it('on the update path, a failed migration brings the service back up (CF.Restore)', async () => {
     const id = await w.deploy(ledger('v2'), 'v2');
     await migrationRunning(id);
     const taskArn = await findMigrationTask(id);
@@ -175,7 +175,7 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
       [MIGRATE]: 'FAILED',
       'DB.Cleanup.main': 'SKIPPED',
       ScaleUp: 'SKIPPED',
-      'ScaleUp.Recover': 'DONE',
+      'CF.Restore': 'DONE',
     });
     const stack = await describeStack(w.cf, stackName());
     expect(stack.StackStatus).toBe('UPDATE_COMPLETE');

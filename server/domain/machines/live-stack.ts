@@ -31,7 +31,7 @@ export interface LiveStack {
 /** A stack status that is not one: what a step records when CloudFormation had nothing to do. */
 const NO_UPDATES = 'NO UPDATES TO BE PERFORMED';
 
-const CF_STEP_TYPES = new Set(['cf_create', 'cf_update', 'cf_plan', 'cf_scale']);
+const CF_STEP_TYPES = new Set(['cf_create', 'cf_update', 'cf_plan', 'cf_scale', 'cf_restore']);
 
 /**
  * The live stack as `data` last observed it; `stackFoundAt` is when its wait phase found the stack
@@ -61,6 +61,10 @@ export function liveStackOf(data: DeploymentData, stackFoundAt: string | null): 
   return { deploymentId: data.deploymentId, stackStatus, version: parameters.VersionTag ?? null, runtimes, observedAt };
 }
 
+function scaledTo(before: Record<string, string>, desiredCount: number): Record<string, string> {
+  return Object.fromEntries(Object.entries(before).map(([key, value]) => [key, key.startsWith(DESIRED_COUNT_PREFIX) ? String(desiredCount) : value]));
+}
+
 /** The parameters that matter here (VersionTag, DesiredCount*) once `step` is applied. */
 function parametersAfter(step: DeploymentStep, before: Record<string, string>): Record<string, string> {
   switch (step.type) {
@@ -78,7 +82,12 @@ function parametersAfter(step: DeploymentStep, before: Record<string, string>): 
     }
     case 'cf_scale': {
       const { desiredCount } = step.input as CfScaleStep['input'];
-      return Object.fromEntries(Object.entries(before).map(([key, value]) => [key, key.startsWith(DESIRED_COUNT_PREFIX) ? String(desiredCount) : value]));
+      return scaledTo(before, desiredCount);
+    }
+    case 'cf_restore': {
+      // CF.Restore records what it put back; without a previous version it scaled everything to 0.
+      const restored = step.output?.parameters;
+      return restored && typeof restored === 'object' ? { ...(restored as Record<string, string>) } : scaledTo(before, 0);
     }
     default:
       return before;

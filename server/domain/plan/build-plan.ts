@@ -7,15 +7,16 @@
  * Fixes of the original's ⚠s:
  * - quick mode on a new stack ends scaled up (the original left it at 0 tasks);
  * - recreateDatabase needs an existing stack (the original planned a ScaleDown that could only fail);
- * - when a plan scaled an existing service down, a compensating `ScaleUp.Recover` step brings it
- *   back up if the deployment fails after that (a failed migration no longer leaves it at 0).
- *   It scales whatever template the stack then has: the previous one if CF.Update failed and
- *   rolled back, the new one if the failure came later.
+ * - when a plan changed what runs on an existing stack (scaled it down, or updated it in quick
+ *   mode), a compensating `CF.Restore` step puts the previous version back at its count if the
+ *   deployment fails after that (server/domain/plan/restore.ts): a failed migration leaves neither
+ *   0 tasks nor the new version on the schema that failed to migrate.
  */
 import { stackExists, type StackSnapshot } from '../cloudformation/found-stack.ts';
 import { ownershipNote } from '../decisions/stack-ownership.ts';
 import { DomainError } from '../errors.ts';
 import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
+import { restorePrevious } from './restore.ts';
 import { STEP, StepFactory, type PlanStep } from './steps.ts';
 import { validatePlan } from './validate.ts';
 
@@ -77,7 +78,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null): Plan
       steps.push(...dbSteps);
       finals.push(final);
     }
-    return [...steps, make.scale(STEP.scaleUp, 1, finals), recovery(make)];
+    return [...steps, make.scale(STEP.scaleUp, 1, finals), restorePrevious(spec, [STEP.scaleDown])];
   }
 
   if (flags.dbOnly) {
@@ -89,28 +90,39 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null): Plan
   }
 
   if (flags.quickMode) {
-    if (exists) return [make.update(1, []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps];
-    const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
-    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals])];
+    if (exists) {
+      const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
+      // The new version runs from CF.Update on; a database step failing after it puts the old one back.
+      return [make.update(1, []), ...dbs.steps, ...(dbs.steps.length > 0 ? [restorePrevious(spec, [STEP.update])] : [])];
+    }
+    return newStack(spec, make);
   }
 
   // Full: the old version stops before the new template and migrations, the new one starts after.
+  if (!exists) return newStack(spec, make);
   const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
-  if (!exists) {
-    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals])];
-  }
   return [
     make.scale(STEP.scaleDown, 0, []),
     make.update(0, [STEP.scaleDown]),
     ...dbs.steps,
     make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]),
-    recovery(make),
+    restorePrevious(spec, [STEP.scaleDown]),
   ];
 }
 
-/** Runs only if the deployment fails once ScaleDown is DONE: the service must not stay at 0. */
-function recovery(make: StepFactory): PlanStep {
-  return make.scale(STEP.scaleUpRecover, 1, [STEP.scaleDown], 'failure');
+/**
+ * A new stack: created empty, updated at 0 tasks, the databases, then scaled up. With databases,
+ * CF.Restore says on failure that there was no earlier version and leaves every service at 0.
+ */
+function newStack(spec: DeploymentSpec, make: StepFactory): PlanStep[] {
+  const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
+  return [
+    make.createEmpty(),
+    make.update(0, [STEP.createEmpty]),
+    ...dbs.steps,
+    make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]),
+    ...(dbs.steps.length > 0 ? [restorePrevious(spec, [STEP.update])] : []),
+  ];
 }
 
 /**

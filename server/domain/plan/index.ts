@@ -1,11 +1,13 @@
 /** The plan of a deployment: typed steps and their dependencies. */
 export { buildPlan, planNotes } from './build-plan.ts';
 export { describePlan } from './describe.ts';
+export { restorePrevious } from './restore.ts';
 export {
   STEP,
   STEP_TYPES,
   type CfCreateStep,
   type CfPlanStep,
+  type CfRestoreStep,
   type CfScaleStep,
   type CfStackInput,
   type CfUpdateStep,

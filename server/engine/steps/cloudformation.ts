@@ -7,6 +7,8 @@
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { needsFreePriorities, resolveStackParameters } from '../../domain/spec/index.ts';
+import { stackExists } from '../../domain/cloudformation/found-stack.ts';
+import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -110,7 +112,7 @@ export function isStackBusy(err: unknown): boolean {
  * The step polls until the stack settles, then starts (within its deadline), so its update comes
  * after the other one instead of failing on it. Past the deadline it cancels only its own update.
  */
-function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
+function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale' | 'cf_restore'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
   const stackNameOf = (ctx: StepContext<S>) => ctx.step.input.stackName;
   const start = async (ctx: StepContext<S>): Promise<StepProgress> => {
     const stackName = stackNameOf(ctx);
@@ -149,6 +151,57 @@ export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>((ctx) => 
   const { stackName, desiredCount } = ctx.step.input;
   return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
 });
+
+/** What CF.Restore puts back: the version that ran before this deployment, or nothing (every service at 0). */
+type RestoreTarget =
+  | { kind: 'previous'; deploymentId: string; templateUrl: string; parameters: Record<string, string> }
+  | { kind: 'zero' };
+
+async function restoreTarget(ctx: StepContext): Promise<RestoreTarget> {
+  const found = ctx.deployment.stack;
+  const previous = await ctx.previousVersion();
+  // The parameters the stack ran with when this deployment found it, with the template that made them.
+  if (previous && found && stackExists(found)) return { kind: 'previous', deploymentId: previous.deploymentId, templateUrl: previous.templateUrl, parameters: found.parameters };
+  return { kind: 'zero' };
+}
+
+function restoreNote(target: RestoreTarget): { restored: string; parameters?: Record<string, string> } {
+  if (target.kind === 'zero') return { restored: 'no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks' };
+  const counts = Object.entries(target.parameters)
+    .filter(([key]) => key.startsWith(DESIRED_COUNT_PREFIX) && key.length > DESIRED_COUNT_PREFIX.length)
+    .map(([key, value]) => `${key.slice(DESIRED_COUNT_PREFIX.length)}: ${value}`);
+  const version = target.parameters.VersionTag ?? '(no VersionTag)';
+  return {
+    restored: `put back version ${version} (the template of deployment ${target.deploymentId}) at the desired count it ran with${counts.length ? ` (${counts.join(', ')})` : ''}`,
+    parameters: target.parameters,
+  };
+}
+
+const restoreUpdate = stackUpdateExecutor<DeploymentStep<'cf_restore'>>(async (ctx) => {
+  const { stackName } = ctx.step.input;
+  const target = await restoreTarget(ctx);
+  if (target.kind === 'zero') return ctx.infra.scaleStack({ stackName, desiredCount: 0, clientToken: ctx.clientToken });
+  const parameters = Object.entries(target.parameters).map(([key, value]) => ({ key, value }));
+  return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters, clientToken: ctx.clientToken });
+});
+
+/** Says in its output what it put back (the deployment's error repeats it). */
+async function withRestoreNote(ctx: StepContext<DeploymentStep<'cf_restore'>>, progress: StepProgress): Promise<StepProgress> {
+  if (progress.kind !== 'done') return progress;
+  return done({ ...progress.output, ...restoreNote(await restoreTarget(ctx)) });
+}
+
+/**
+ * CF.Restore (server/domain/plan/restore.ts): after a failure, once no other step runs, the stack
+ * goes back to the template of the last deployment that updated it and ended DONE, with the
+ * parameters (VersionTag, desired counts) it had when this deployment found it; with none, every
+ * service to 0. It waits for a busy stack like the other updates.
+ */
+export const cfRestore: StepExecutor<DeploymentStep<'cf_restore'>> = {
+  ...restoreUpdate,
+  start: async (ctx) => withRestoreNote(ctx, await restoreUpdate.start(ctx)),
+  check: async (ctx, state) => withRestoreNote(ctx, await restoreUpdate.check(ctx, state)),
+};
 
 /** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */
 export const cfPlan: StepExecutor<DeploymentStep<'cf_plan'>> = {

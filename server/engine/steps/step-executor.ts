@@ -26,6 +26,14 @@ export interface StepContext<S extends DeploymentStep = DeploymentStep> {
   tokenFor(label: string): string;
   /** Outputs of another step of this deployment (the infra step whose stack outputs a DB step reads). */
   outputsOf(stepName: string): Record<string, string>;
+  /** The last deployment of this stack that updated it and ended DONE (what CF.Restore puts back); null when none did. */
+  previousVersion(): Promise<PreviousVersion | null>;
+}
+
+export interface PreviousVersion {
+  deploymentId: string;
+  version: string;
+  templateUrl: string;
 }
 
 export interface StepExecutor<S extends DeploymentStep = DeploymentStep> {

@@ -21,7 +21,7 @@ import { clientTokenFor } from '../../infra/client-token.ts';
 import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
-import { readEntity } from '../entities.ts';
+import { lastAppliedDeployment, readEntity } from '../entities.ts';
 import type { JobContext, Settlement } from '../jobs.ts';
 import { executorFor } from '../steps/index.ts';
 import type { StepContext } from '../steps/step-executor.ts';
@@ -95,6 +95,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal }: JobCo
     clientToken: clientTokenFor(deployment.id, step.name),
     tokenFor: (label) => clientTokenFor(deployment.id, `${step.name}.${label}`),
     outputsOf: (name) => stepNamed(deployment.data.steps, name)?.output?.outputs ?? {},
+    previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
   });
   const ctx = ctxWith(fencedInfra(infra, sql, deployment.id));
   const stopping = ctxWith(infra);
