@@ -51,6 +51,7 @@ function scaleContext(desiredCount: number): StepContext<DeploymentStep<'cf_scal
     tokenFor: (label) => clientTokenFor(deploymentId, `${stackName}.ScaleUp.${label}`),
     outputsOf: () => ({}),
     previousVersion: async () => null,
+    allocatePriorities: async (_listener, _stack, resolve) => resolve([]).value,
   };
 }
 

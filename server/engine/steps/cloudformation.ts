@@ -6,7 +6,7 @@
  */
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
-import { needsFreePriorities, resolveStackParameters } from '../../domain/spec/index.ts';
+import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '../../domain/spec/index.ts';
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
@@ -45,18 +45,23 @@ async function noUpdates(ctx: StepContext, stackName: string): Promise<StepProgr
 
 /**
  * The stack's parameters as this step sends them: desired count and listener rule priorities
- * resolved now. The listener is asked which priorities are taken only when a rule has none to keep.
+ * resolved now. The listener is asked which priorities are taken only when a rule has none to keep;
+ * new ones are allocated against other deployments' too (server/engine/listener-priorities.ts).
  */
 async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
   const current = await ctx.infra.describeStack(input.stackName);
   const previousParameters = current?.parameters ?? {};
-  let usedPriorities: number[] = [];
-  if (needsFreePriorities(input.parameters, previousParameters)) {
-    const listener = input.parameters.find((p) => p.name === 'ListenerARN');
-    if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
-    usedPriorities = await ctx.infra.listenerRulePriorities(listener.value);
+  if (!needsFreePriorities(input.parameters, previousParameters)) {
+    return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [] });
   }
-  return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities });
+  const listener = input.parameters.find((p) => p.name === 'ListenerARN');
+  if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
+  const onListener = await ctx.infra.listenerRulePriorities(listener.value);
+  // Also those another deployment took and has not applied yet, so that two never take the same.
+  return ctx.allocatePriorities(listener.value, input.stackName, (heldByOthers) => {
+    const value = resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [...onListener, ...heldByOthers] });
+    return { value, priorities: rulePrioritiesOf(input.parameters, value) };
+  });
 }
 
 /** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */

@@ -10,6 +10,7 @@ import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { DeploymentStep, StepOutput } from '../../domain/machines/deployment-steps.ts';
 import type { InfraPort } from '../../infra/port.ts';
 import type { Logger } from '../../logger.ts';
+import type { Resolved } from '../listener-priorities.ts';
 
 export type { StepProgress };
 
@@ -28,6 +29,11 @@ export interface StepContext<S extends DeploymentStep = DeploymentStep> {
   outputsOf(stepName: string): Record<string, string>;
   /** The last deployment of this stack that updated it and ended DONE (what CF.Restore puts back); null when none did. */
   previousVersion(): Promise<PreviousVersion | null>;
+  /**
+   * Resolves new listener rule priorities for this step's stack against those other stacks hold,
+   * and records the ones taken, under a lock per listener (server/engine/listener-priorities.ts).
+   */
+  allocatePriorities<T>(listenerArn: string, stackName: string, resolve: (heldByOthers: number[]) => Resolved<T>): Promise<T>;
 }
 
 export interface PreviousVersion {

@@ -25,6 +25,7 @@ import { lastAppliedDeployment, readEntity } from '../entities.ts';
 import type { JobContext, Settlement } from '../jobs.ts';
 import { executorFor } from '../steps/index.ts';
 import type { StepContext } from '../steps/step-executor.ts';
+import { allocateListenerPriorities } from '../listener-priorities.ts';
 import { fencedInfra, TerminatedFenceError } from './terminate-fence.ts';
 
 export function describeError(err: unknown): string {
@@ -96,6 +97,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal }: JobCo
     tokenFor: (label) => clientTokenFor(deployment.id, `${step.name}.${label}`),
     outputsOf: (name) => stepNamed(deployment.data.steps, name)?.output?.outputs ?? {},
     previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
+    allocatePriorities: (listenerArn, stackName, resolve) => allocateListenerPriorities(sql, { listenerArn, stackName, deploymentId: deployment.id }, resolve),
   });
   const ctx = ctxWith(fencedInfra(infra, sql, deployment.id));
   const stopping = ctxWith(infra);
