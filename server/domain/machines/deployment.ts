@@ -81,7 +81,7 @@ export interface DeploymentData {
    * lands after the next deployment's first step. Absent once released (or never needed).
    */
   settling?: Settling;
-  /** The step whose result released the stack of a settling deployment (once, by that result). */
+  /** The step whose result just released the stack of a settling deployment (cleared by any later result). */
   settledBy?: string;
   createdAt?: string;
   startedAt?: string;
@@ -356,7 +356,9 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         const steps = data.steps.map((s) =>
           s.name === e.step ? { ...s, status: e.status, finishedAt: e.at, ...(e.error ? { error: e.error } : {}), ...(e.output ? { output: e.output } : {}) } : s,
         );
-        if (!data.settling?.steps.includes(e.step)) return { ...data, steps };
+        // `settledBy` marks the one result that released the stack; any other result clears it.
+        const { settledBy: _marked, ...unmarked } = data;
+        if (!data.settling?.steps.includes(e.step)) return { ...unmarked, steps };
         const left = data.settling.steps.filter((name) => name !== e.step);
         const { settling: _released, ...rest } = data;
         return left.length > 0 ? { ...data, steps, settling: { ...data.settling, steps: left } } : { ...rest, steps, settledBy: e.step };
