@@ -58,6 +58,18 @@ describe('deployment failures', () => {
     expect((await t.describeStack('demo-shop'))!.parameters.VersionTag).toBe('fixed');
   });
 
+  it('in quick mode, where the new version starts before the migration, a failed migration puts the previous one back', async () => {
+    const before = (await t.describeStack('demo-shop'))!.parameters;
+    await fault({ stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'exitCode:4', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'quick-bad', flags: { quickMode: true } })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(Object.fromEntries(failed.steps.map((s) => [s.name, s.status]))).toMatchObject({ 'CF.Update': 'DONE', 'DB.Migrate.main': 'FAILED', 'CF.Restore': 'DONE' });
+    const live = (await t.describeStack('demo-shop'))!.parameters;
+    expect(live.VersionTag).toBe(before.VersionTag);
+    expect(live.DesiredCountapi).toBe(before.DesiredCountapi);
+    expect(failed.error).toContain(`CF.Restore: put back version ${before.VersionTag}`);
+  });
+
   it('a failed migration on the first deployment leaves the service at 0, and says so', async () => {
     const app = demoAppYaml.replace('name: shop\n', 'name: firstfail\n').replace('prefix: /shop/v1/', 'prefix: /firstfail/v1/');
     await fault({ stack: 'demo-firstfail', step: 'DB.Migrate.main', fault: 'exitCode:2', times: 1 });

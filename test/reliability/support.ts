@@ -273,6 +273,8 @@ const MUTATION_OF_STEP: Record<string, { table: 'sim_stack_operations' | 'sim_ta
   cf_update: { table: 'sim_stack_operations', kind: 'update' },
   cf_scale: { table: 'sim_stack_operations', kind: 'scale' },
   cf_plan: { table: 'sim_change_sets' },
+  // CF.Restore updates the stack back to the previous template, or scales it to 0.
+  cf_restore: { table: 'sim_stack_operations' },
   pg_migrate: { table: 'sim_tasks' },
   pg_upsert: { table: 'sim_database_operations', kind: 'upsert' },
   pg_cleanup: { table: 'sim_database_operations', kind: 'cleanup' },
