@@ -144,6 +144,8 @@ export interface InfraPort {
   cleanupDatabase(input: DatabaseTarget & { operationId: string }): Promise<void>;
   /** Drops the database (and its role). */
   destroyDatabase(input: DatabaseTarget & { operationId: string }): Promise<void>;
+  /** Ends the sessions a database step with this operationId still has on the server (terminate, deadline); returns how many. */
+  cancelDatabaseOperation(input: DatabaseTarget & { operationId: string }): Promise<number>;
 
   /** Releases clients and pools. */
   close(): Promise<void>;

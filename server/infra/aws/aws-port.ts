@@ -34,6 +34,7 @@ export function portOf(ctx: AwsContext): InfraPort {
     upsertDatabase: (input) => databases.upsertDatabase(ctx, input),
     cleanupDatabase: (input) => databases.cleanupDatabase(ctx, input),
     destroyDatabase: (input) => databases.destroyDatabase(ctx, input),
+    cancelDatabaseOperation: (input) => databases.cancelDatabaseOperation(ctx, input),
 
     close: async () => destroyClients(ctx.clients),
   };

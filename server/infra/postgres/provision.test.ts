@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
-import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, upsertDatabase } from './provision.ts';
+import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, endSessions, upsertDatabase } from './provision.ts';
 import { scramSha256Verifier } from './scram.ts';
-import { withSession, type PostgresServer } from './server.ts';
+import { sessionNameFor, withSession, type PostgresServer } from './server.ts';
 import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
 
 describe('quoting', () => {
@@ -258,5 +258,21 @@ describe('provisioning on a real Postgres', () => {
     expect(seen[0]).toEqual({ statement: '1234ms', lock: '567ms' });
     const slow = await withSession({ ...server, limits: { statementTimeoutMs: 200 } }, server.database, (sql) => sql`select pg_sleep(5)`).catch((err: unknown) => err);
     expect((slow as { code?: string }).code).toBe('57014');
+  });
+
+  it("ends the sessions of one operation (a terminated step's SQL), and no other", async () => {
+    const mine = { ...server, applicationName: sessionNameFor('d0123456789ab-DB-Upsert-main') };
+    const other = { ...server, applicationName: sessionNameFor('d0123456789ab-DB-Upsert-other') };
+    const running = withSession(mine, server.database, (sql) => sql`select pg_sleep(30)`).catch((err: unknown) => err);
+    const bystander = withSession(other, server.database, (sql) => sql`select pg_sleep(1)`);
+    for (let i = 0; (await admin`select 1 from pg_stat_activity where application_name = ${mine.applicationName} and state = 'active'`).length === 0; i++) {
+      if (i > 200) throw new Error('the session never started');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await endSessions(server, mine.applicationName)).toBe(1);
+    // Terminated by an administrator: postgres.js reports the session closed under it.
+    expect(((await running) as { code?: string }).code).toMatch(/^(57P01|CONNECTION_CLOSED)$/);
+    await expect(bystander).resolves.toBeDefined();
+    expect(await endSessions(server, mine.applicationName)).toBe(0);
   });
 });

@@ -120,6 +120,23 @@ async function destroyUnlocked(server: PostgresServer, dbName: string): Promise<
   return log.statements;
 }
 
+/**
+ * Ends the sessions of one operation (its `sessionNameFor`): what a terminated deployment's database
+ * step still runs, so its SQL stops and its lock is released. Returns how many were ended.
+ */
+export async function endSessions(server: PostgresServer, applicationName: string): Promise<number> {
+  const { applicationName: _own, ...asAdmin } = server;
+  return withSession(asAdmin, server.database, async (sql) => {
+    // Materialized first: in one WHERE, Postgres may call pg_terminate_backend before the other tests.
+    const ended = await sql<{ ended: boolean }[]>`
+      with targets as materialized (
+        select pid from pg_stat_activity where application_name = ${applicationName} and pid <> pg_backend_pid()
+      )
+      select pg_terminate_backend(pid) as ended from targets`;
+    return ended.filter((row) => row.ended).length;
+  });
+}
+
 /** The advisory lock of one application database, taken in the administrator's database (locks are per database). */
 export function databaseLockKey(dbName: string): string {
   return `o5-deployer/database/${dbName}`;

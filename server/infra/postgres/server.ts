@@ -13,6 +13,8 @@ export interface PostgresServer {
   /** The database the administrator connects to when not working inside an app database. */
   database: string;
   ssl: 'prefer' | 'require' | 'disable';
+  /** The sessions' application_name: `sessionNameFor` a step's operation, so they can be found and ended. */
+  applicationName?: string;
   /** Overrides SESSION_LIMITS (tests make them short). */
   limits?: Partial<SessionLimits>;
 }
@@ -33,6 +35,11 @@ export function sessionLimits(server: PostgresServer): SessionLimits {
   return { ...SESSION_LIMITS, ...server.limits };
 }
 
+/** The application_name of a step's sessions (Postgres keeps 63 bytes of it). */
+export function sessionNameFor(operationId: string): string {
+  return `deployer ${operationId}`.slice(0, 63);
+}
+
 export async function withSession<T>(server: PostgresServer, database: string, work: (sql: Sql) => Promise<T>): Promise<T> {
   const sql = postgres({
     host: server.host,
@@ -45,7 +52,7 @@ export async function withSession<T>(server: PostgresServer, database: string, w
     connect_timeout: 15,
     onnotice: () => {},
     connection: {
-      application_name: 'deployer',
+      application_name: server.applicationName ?? 'deployer',
       statement_timeout: sessionLimits(server).statementTimeoutMs,
       lock_timeout: sessionLimits(server).lockTimeoutMs,
     },

@@ -108,6 +108,7 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     upsertDatabase: accepted(onDatabase, databases.upsertDatabase),
     cleanupDatabase: accepted(onDatabase, databases.cleanupDatabase),
     destroyDatabase: accepted(onDatabase, databases.destroyDatabase),
+    cancelDatabaseOperation: (input) => databases.cancelDatabaseOperation(ctx, input),
 
     // The pool is the deployer's; closing only releases database steps left hanging by a fault.
     close: async () => closing.abort(),
