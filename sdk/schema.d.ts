@@ -232,6 +232,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow every deployment and stack event live
+         * @description Only as a stream (`Accept: text/event-stream`; anything else is 406): each event of every deployment and stack as it commits, starting with what comes next. Each message has `id:` (`<deployment position>.<stack position>`; send it back as `Last-Event-ID` to get exactly what was missed), `event:` (the event type) and `data:` (a FeedEvent). `machine` narrows it to one kind. A comment line every ~15 s is a heartbeat.
+         */
+        get: operations["followEventFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/stacks": {
         parameters: {
             query?: never;
@@ -2467,13 +2487,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the deployment, QUEUED or already further along. */
+            /** @description Accepted: the deployment, QUEUED or already further along, with warnings about legacy field names in the config. */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Deployment"];
+                    "application/json": components["schemas"]["RequestedDeployment"];
                 };
             };
             /** @description The request or document is invalid (problem+json, `errors` lists each path). */
@@ -2746,6 +2766,68 @@ export interface operations {
             };
             /** @description Not found. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    followEventFeed: {
+        parameters: {
+            query?: {
+                /** @description Only the events of deployments, or of stacks. */
+                machine?: "deployment" | "stack";
+            };
+            header?: {
+                /** @description Resume after this message: the `id:` of the last message received. */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The route answers only the media type it names (for an event stream, `Accept: text/event-stream`). */
+            406: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -98,6 +98,7 @@ export function deploymentLines(d: Deployment, now: number, colors: boolean): st
   if (d.startedAt) lines.push(`  started ${d.startedAt}, ${d.finishedAt ? `took ${elapsed(d.startedAt, d.finishedAt, now)}` : `running for ${elapsed(d.startedAt, null, now)}`}`);
   const flags = Object.entries(d.flags).filter(([, on]) => on).map(([name]) => name);
   if (flags.length) lines.push(`  flags: ${flags.join(', ')}`);
+  for (const note of d.planNotes) lines.push(`  plan: ${note}`);
   if (d.error) lines.push(`  ${paint(`error: ${d.error}`, 'red', colors)}`);
   if (d.steps.length) lines.push('', ...stepLines(d.steps, now, colors));
   return lines;

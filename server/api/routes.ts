@@ -14,6 +14,7 @@ import { registerGetEnvironment } from './environments/get-environment.ts';
 import { registerListEnvironmentEvents } from './environments/list-environment-events.ts';
 import { registerListEnvironments } from './environments/list-environments.ts';
 import { registerPutEnvironment } from './environments/put-environment.ts';
+import { registerFollowEventFeed } from './feed/follow-event-feed.ts';
 import { registerFindPushTargets } from './github/find-push-targets.ts';
 import { registerGetDelivery } from './github/get-delivery.ts';
 import { registerGetPushTargets } from './github/get-push-targets.ts';
@@ -45,6 +46,7 @@ const always: RouteRegistrar[] = [
   registerGetDeployment,
   registerListDeploymentEvents,
   registerTerminateDeployment,
+  registerFollowEventFeed,
   registerListStacks,
   registerGetStack,
   registerListStackEvents,

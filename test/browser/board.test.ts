@@ -134,6 +134,8 @@ describe.skipIf(!hasChromium)('the board in headless Chromium', () => {
     await expect.poll(() => row.locator('[data-status]').getAttribute('data-status'), { timeout: 40_000 }).toBe('DONE');
     expect(await row.locator('td[data-label="Took"]').textContent()).toMatch(/^\d+ (s|min)/);
     expect(await stillMarked()).toBe(true);
+    // Live from the feed of every change, not from re-reading the list on a timer.
+    expect(requests.some((r) => r.url === `${server.url}/v1/events` && r.headers.accept === 'text/event-stream')).toBe(true);
     await page.screenshot({ path: join(OUTPUT, 'board-deployments.png'), fullPage: true });
 
     // A narrow window: rows become cards, still readable.

@@ -7,8 +7,8 @@ import { isTerminal, type Deployment } from './board-model.ts';
 import type { BoardPage } from './layout.ts';
 import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
 
-/** Lists refresh this often: the API streams events per deployment, not for all of them. */
-export const LIST_POLL_MS = 2_000;
+/** Lists follow every change (server/api/feed/follow-event-feed.ts) and re-read themselves after each. */
+export const LIST_LIVE = { stream: '/v1/events' } as const;
 const PAGE_SIZE = 50;
 
 /** What a deployment is doing now, in a few words. */
@@ -90,5 +90,5 @@ export async function deploymentsPage(api: DeployerClient, query: Record<string,
     </section>
     <nav class="pages" aria-label="Pages">${cursor ? html`<a href="/ui?${new URLSearchParams({ ...(environment ? { environment } : {}), ...(application ? { application } : {}), ...(status ? { status } : {}) }).toString()}">Newest</a>` : ''}
       ${list.nextCursor ? html`<a href="/ui?${olderQuery.toString()}">Older</a>` : ''}</nav>`;
-  return { title: 'Deployments', nav: 'deployments', body, live: { pollMs: LIST_POLL_MS } };
+  return { title: 'Deployments', nav: 'deployments', body, live: LIST_LIVE };
 }

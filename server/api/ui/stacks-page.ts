@@ -8,7 +8,7 @@ import type { DeployerClient } from '../../../sdk/client.ts';
 import { actionButtons } from './actions.ts';
 import { dataOf } from './board-api.ts';
 import { STACK_STATUS_TONES, type Deployment, type QueuedDeployment, type Stack, type StackSummary } from './board-model.ts';
-import { currentActivity, deploymentTable, LIST_POLL_MS } from './deployments-page.ts';
+import { currentActivity, deploymentTable, LIST_LIVE } from './deployments-page.ts';
 import type { BoardPage } from './layout.ts';
 import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
 
@@ -85,7 +85,7 @@ export async function stacksPage(api: DeployerClient): Promise<BoardPage> {
       )}</tbody>
     </table>`
     }</section>`;
-  return { title: 'Stacks', nav: 'stacks', body, live: { pollMs: LIST_POLL_MS } };
+  return { title: 'Stacks', nav: 'stacks', body, live: LIST_LIVE };
 }
 
 export async function stackPage(api: DeployerClient, environment: string, application: string): Promise<BoardPage> {
@@ -113,5 +113,5 @@ export async function stackPage(api: DeployerClient, environment: string, applic
       ${deploymentTable(recent.items as Deployment[], `Last ${recent.items.length} deployments of this stack, newest first`)}
       <p><a href="/ui?${new URLSearchParams({ environment: stack.environment, application: stack.application }).toString()}">All deployments of this stack</a></p>
     </section>`;
-  return { title: `${stack.application} in ${stack.environment}`, nav: 'stacks', body, live: { pollMs: LIST_POLL_MS } };
+  return { title: `${stack.application} in ${stack.environment}`, nav: 'stacks', body, live: LIST_LIVE };
 }

@@ -1,8 +1,8 @@
 /**
- * Deployment: one version of one application going into one environment (o5-domain §1.5). This
+ * Deployment: one version of one application going into one environment. This
  * table is the whole life of a deployment; the engine only carries out what it says.
  *
- * Fixes of the original (DESIGN.md): a failure while waiting for the stack releases the stack; the
+ * Fixes of the original o5 engine (docs/design.md, "Where we differ from o5"): a failure while waiting for the stack releases the stack; the
  * stack is released only by the deployment that holds it, and a queued deployment that is
  * terminated leaves the queue; a plan that cannot be built fails the deployment instead of
  * stalling it; a late step result of a terminated deployment is recorded and changes nothing else.

@@ -1,4 +1,4 @@
-/** Environment: one place an application is deployed to, inside a cluster (o5-domain §1.3). */
+/** Environment: one place an application is deployed to, inside a cluster. */
 import type { EnvironmentConfig } from '../config/environment.ts';
 import { transitionsOf, type Machine } from '../state-machine/machine.ts';
 

@@ -1,8 +1,8 @@
 /**
- * Stack: one application in one environment, one CloudFormation stack (o5-domain §1.4). It runs one
+ * Stack: one application in one environment, one CloudFormation stack. It runs one
  * deployment at a time and keeps the others in a FIFO queue.
  *
- * Fixes of the original (DESIGN.md): the stack is released only by the deployment that holds it
+ * Fixes of the original o5 engine (docs/design.md, "Where we differ from o5"): the stack is released only by the deployment that holds it
  * (`deployment_completed` for another id is rejected), and a queued deployment that is terminated
  * leaves the queue (`deployment_dequeued`) instead of releasing somebody else's lock.
  */
