@@ -6,7 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { deploy, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
+import type { DeploymentData } from '../../server/domain/machines/deployment.ts';
+import { fencedInfra, TerminatedFenceError } from '../../server/engine/workers/terminate-fence.ts';
 import { clientTokenFor } from '../../server/infra/client-token.ts';
+import { clusterInfraOf } from '../../server/infra/cluster-provider.ts';
+import { InfraError } from '../../server/infra/port.ts';
 
 const stackPath = { params: { path: { environment: 'demo', application: 'shop' } } };
 
@@ -72,5 +76,36 @@ describe('terminate is fenced', () => {
     expect(events.filter((e) => e.type === 'step_result').at(-1)!.status).toBe('TERMINATED');
     const after = await t.client.GET('/v1/stacks/{environment}/{application}', stackPath);
     expect(after.data!.settling).toBeNull();
+  });
+
+  it('once terminated, a deployment begins nothing more on the infra: every starting or stack-changing call is refused, reads and stops are not', async () => {
+    const d = await deploy(t.client, { version: 'fenced' });
+    await waitFor(t.client, d.id, ['RUNNING', 'DONE']);
+    const data = (await t.deployer.services.sql`select data from deployments where id = ${d.id}`)[0]!.data as DeploymentData;
+    const port = clusterInfraOf(t.deployer.services.infra, data);
+    const fenced = fencedInfra(port, t.deployer.services.sql, d.id);
+    await waitFor(t.client, d.id, ['DONE']);
+    await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } } });
+
+    const token = clientTokenFor(d.id, 'Late');
+    const calls: Array<[string, () => Promise<unknown>]> = [
+      ['scaleStack', () => fenced.scaleStack({ stackName: 'demo-shop', desiredCount: 0, clientToken: token })],
+      ['deleteStack', () => fenced.deleteStack({ stackName: 'demo-shop', clientToken: token })],
+      ['cancelStackUpdate', () => fenced.cancelStackUpdate({ stackName: 'demo-shop', clientToken: token })],
+      ['continueUpdateRollback', () => fenced.continueUpdateRollback({ stackName: 'demo-shop', clientToken: token })],
+      ['runTask', () => fenced.runTask({ cluster: 'demo', taskDefinition: 'demo-shop_migrate_main:1', clientToken: token, startedBy: token })],
+    ];
+    for (const [name, call] of calls) {
+      const refused = await call().catch((err: unknown) => err);
+      expect(refused, name).toBeInstanceOf(TerminatedFenceError);
+      expect((refused as Error).message).toBe(`not started: the deployment was terminated before its ${name} call`);
+    }
+    expect(await t.deployer.services.sql`select 1 from sim_stack_operations where client_token = ${token}`).toHaveLength(0);
+    expect(await t.deployer.services.sql`select 1 from sim_tasks where client_token = ${token}`).toHaveLength(0);
+    // Reads go through, and so do stops (here of a task the cloud does not know: the cloud answers).
+    expect((await fenced.describeStack('demo-shop'))!.status).toBe('UPDATE_COMPLETE');
+    const stop = await fenced.stopTask({ cluster: 'demo', taskArn: 'arn:aws:ecs:us-east-1:000000000000:task/demo/none', reason: 'x' }).catch((err: unknown) => err);
+    expect(stop).toBeInstanceOf(InfraError);
+    expect((stop as InfraError).code).toBe('InvalidParameterException');
   });
 });

@@ -6,14 +6,17 @@
  * to steps still ACTIVE, which the terminated deployment settles (stops or waits for) before it
  * lets go of its stack (server/domain/machines/deployment.ts, `settling`).
  *
- * Calls that stop or cancel (CancelUpdateStack, StopTask, ContinueUpdateRollback) are not fenced:
- * they are how a terminated deployment cleans up.
+ * The wait phase's repairs (DeleteStack, ContinueUpdateRollback, CancelUpdateStack with
+ * `cancelUpdates`) are fenced too: a terminated deployment's late delete or cancel would otherwise
+ * land on the next deployment's stack. What a terminated deployment does to stop its own steps
+ * (CancelUpdateStack, StopTask, ending database sessions) goes through the port unfenced, from the
+ * step worker's terminate and deadline paths only.
  */
 import type { Sql } from 'postgres';
 import type { ClusterInfra } from '../../infra/port.ts';
 import { deploymentStatus } from '../entities.ts';
 
-/** The calls that begin an operation. */
+/** The calls that begin an operation or change the stack. */
 const STARTS = new Set<keyof ClusterInfra>([
   'createEmptyStack',
   'updateStack',
@@ -25,6 +28,8 @@ const STARTS = new Set<keyof ClusterInfra>([
   'cleanupDatabase',
   'destroyDatabase',
   'deleteStack',
+  'continueUpdateRollback',
+  'cancelStackUpdate',
 ]);
 
 /** Thrown instead of a call that would begin an operation of a terminated deployment. */
