@@ -30,8 +30,10 @@ describe('what a step job does first', () => {
     const settle = { elapsedSeconds: 301, boundSeconds: 300 };
     expect(stepAction({ ...within, terminated: true, settle, job: job({ poll: 2, state: { terminating: true } }) })).toEqual({ kind: 'skip', error: settleGivenUp(300) });
     expect(stepAction({ ...within, terminated: true, settle: { ...settle, elapsedSeconds: 5 }, job: job({ poll: 2, state: { terminating: true } }) })).toEqual({ kind: 'check' });
-    // The deadline no longer matters once terminated: the settle bound does.
-    expect(stepAction({ ...within, elapsedSeconds: 601, terminated: true, job: job({ poll: 3 }) })).toEqual({ kind: 'terminate' });
+    // The deadline no longer matters once terminated: the settle bound does...
+    expect(stepAction({ ...within, elapsedSeconds: 601, terminated: true, settle: { ...settle, elapsedSeconds: 5 }, job: job({ poll: 3 }) })).toEqual({ kind: 'terminate' });
+    // ...unless the deployment was terminated before there was one (stored before it existed).
+    expect(stepAction({ ...within, elapsedSeconds: 601, terminated: true, job: job({ poll: 3 }) })).toEqual({ kind: 'deadline' });
   });
 });
 

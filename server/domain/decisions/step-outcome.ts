@@ -40,6 +40,8 @@ export function stepAction(s: {
     if (job.state?.stackBusy) return { kind: 'skip', error: TERMINATED_FIRST };
     // The terminated deployment holds its stack while this step settles, but not for ever.
     if (s.settle && s.settle.elapsedSeconds > s.settle.boundSeconds) return { kind: 'skip', error: settleGivenUp(s.settle.boundSeconds) };
+    // One terminated before deployments settled (no bound recorded): its deadline still ends it.
+    if (!s.settle && s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
     return job.state?.terminating ? { kind: 'check' } : { kind: 'terminate' };
   }
   if (s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
