@@ -57,6 +57,16 @@ export async function terminateDeployment(target: DeployerTarget, id: string, re
   );
 }
 
+/** Lets an EVALUATED deployment run the branch it chose (409 when it is not EVALUATED). */
+export async function approveDeployment(target: DeployerTarget, id: string): Promise<Deployment> {
+  return unwrap(await clientOf(target).POST('/v1/deployments/{id}/approve', { params: { path: { id } } }));
+}
+
+/** Ends an EVALUATED deployment, TERMINATED with the reason (409 when it is not EVALUATED). */
+export async function rejectDeployment(target: DeployerTarget, id: string, reason: string): Promise<Deployment> {
+  return unwrap(await clientOf(target).POST('/v1/deployments/{id}/reject', { params: { path: { id } }, body: { reason } }));
+}
+
 export interface WaitOptions {
   /** Give up after this long (WaitTimeoutError); the deployment goes on. Default: no limit. */
   timeoutMs?: number;

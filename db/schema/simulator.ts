@@ -6,6 +6,9 @@
  */
 import { bigserial, boolean, index, integer, jsonb, pgTable, primaryKey, serial, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 
+import type { ChangeSetChange } from '../../server/domain/cloudformation/change-set-findings.ts';
+import type { TaskOverrides } from '../../server/infra/port.ts';
+
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 /** How an operation ends: as asked, or as a fault made it (see server/infra/simulated/progressions.ts). */
@@ -98,6 +101,8 @@ export const simTasks = pgTable(
     /** Set when a fault decided how the task ends, so the stop reason says so. */
     stoppedReason: text('stopped_reason'),
     faultIds: jsonb('fault_ids').$type<number[]>().notNull(),
+    /** What the task ran differently from its definition (a check's command, the new version's images). */
+    overrides: jsonb('overrides').$type<TaskOverrides>(),
     /** StopTask: when it was asked, and its reason; the task shows STOPPED (UserInitiated) from then on. */
     stoppedAt: at('stopped_at'),
     stopReason: text('stop_reason'),
@@ -105,7 +110,7 @@ export const simTasks = pgTable(
   (t) => [uniqueIndex('sim_tasks_client_token_key').on(t.clientToken)],
 );
 
-/** Resource-import change sets; executing one starts an `import` operation on its stack. */
+/** Change sets: IMPORT ones start an `import` operation on their stack, UPDATE ones an `update`. */
 export const simChangeSets = pgTable(
   'sim_change_sets',
   {
@@ -126,6 +131,12 @@ export const simChangeSets = pgTable(
     executionDurationMs: integer('execution_duration_ms'),
     executionOutcome: text('execution_outcome').$type<SimOutcome>(),
     faultIds: jsonb('fault_ids').$type<number[]>().notNull(),
+    /** IMPORT (CF.ImportPlan) or UPDATE (CF.Plan, CF.Apply). */
+    changeSetType: text('change_set_type').$type<'IMPORT' | 'UPDATE'>().notNull().default('IMPORT'),
+    /** UPDATE: the resource changes it lists (server/infra/simulated/change-set-diff.ts). */
+    changes: jsonb('changes').$type<ChangeSetChange[]>(),
+    /** UPDATE: when the stack's operation in force then started; a later one makes it OBSOLETE. */
+    baseStartedAt: at('base_started_at'),
   },
   (t) => [primaryKey({ columns: [t.stackName, t.name] })],
 );

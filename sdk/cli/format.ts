@@ -20,6 +20,7 @@ const STATUS_COLORS: Record<string, Color> = {
   WAITING: 'yellow',
   TRIGGERED: 'yellow',
   AVAILABLE: 'yellow',
+  EVALUATED: 'blue',
   SKIPPED: 'dim',
   BLOCKED: 'dim',
   READY: 'blue',
@@ -99,8 +100,31 @@ export function deploymentLines(d: Deployment, now: number, colors: boolean): st
   const flags = Object.entries(d.flags).filter(([, on]) => on).map(([name]) => name);
   if (flags.length) lines.push(`  flags: ${flags.join(', ')}`);
   for (const note of d.planNotes) lines.push(`  plan: ${note}`);
+  if (d.rollbackOf) lines.push(`  rollback of ${d.rollbackOf}`);
+  if (d.waitingFor) {
+    lines.push(`  waiting: position ${d.waitingFor.position} in the stack's queue`);
+    for (const b of d.waitingFor.blockers) lines.push(`    ${b.description}`);
+    if (!d.waitingFor.blockers.length) lines.push('    next to start');
+  }
+  if (d.supersededBy) lines.push(`  superseded by ${d.supersededBy}`);
   if (d.error) lines.push(`  ${paint(`error: ${d.error}`, 'red', colors)}`);
+  for (const note of d.planNotes) lines.push(`  note: ${note}`);
+  const evaluation = evaluationLines(d, colors);
+  if (evaluation.length) lines.push('', ...evaluation);
   if (d.steps.length) lines.push('', ...stepLines(d.steps, now, colors));
+  return lines;
+}
+
+/** What an evaluated deployment chose and why, and what to do when it waits for approval. */
+export function evaluationLines(d: Deployment, colors: boolean): string[] {
+  const e = d.evaluation;
+  if (!e) return [];
+  const lines = [
+    `${paint('Evaluation', 'bold', colors)}: ${paint(e.strategy, 'bold', colors)}${e.forced ? ` (forced; auto would choose ${e.auto})` : ''}`,
+    ...e.reasons.map((r) => `  - ${r}`),
+  ];
+  if (d.status === 'EVALUATED') lines.push(`  waiting for approval: deployer approve ${d.id}  |  deployer reject ${d.id} --reason TEXT`);
+  if (e.decision) lines.push(`  ${e.decision.approved ? 'approved' : `rejected: ${e.decision.reason ?? ''}`}${e.decision.by ? ` by ${e.decision.by}` : ''}`);
   return lines;
 }
 

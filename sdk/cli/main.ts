@@ -9,9 +9,13 @@ import { DeployerApiError } from '../events.ts';
 import { WaitTimeoutError } from '../helpers.ts';
 import { Cli, COMMON_HELP, COMMON_OPTIONS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from './cli.ts';
 import { applyCommand } from './commands/apply.ts';
+import { approveCommand } from './commands/approve.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { lsCommand } from './commands/ls.ts';
+import { rejectCommand } from './commands/reject.ts';
 import { renderCommand } from './commands/render.ts';
+import { rollbackCommand } from './commands/rollback.ts';
+import { freezeCommand, holdCommand, releaseCommand, thawCommand } from './commands/stops.ts';
 import { statusCommand } from './commands/status.ts';
 import { terminateCommand } from './commands/terminate.ts';
 import { triggerCommand } from './commands/trigger.ts';
@@ -26,6 +30,13 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   watchCommand,
   terminateCommand,
+  holdCommand,
+  releaseCommand,
+  freezeCommand,
+  thawCommand,
+  rollbackCommand,
+  approveCommand,
+  rejectCommand,
   lsCommand,
 ];
 
@@ -42,8 +53,8 @@ Run 'deployer COMMAND --help' for the options of a command.
 
 ${COMMON_HELP}
 
-Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED or
-TERMINATED, or the API answered an error, 2 usage error.`;
+Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED,
+TERMINATED or SUPERSEDED, or the API answered an error, 2 usage error.`;
 }
 
 /** Options given before the command name (`deployer --json status ID`), taken out of argv. */

@@ -10,6 +10,8 @@ import { registerListDeploymentEvents } from './deployments/list-deployment-even
 import { registerListDeployments } from './deployments/list-deployments.ts';
 import { registerRequestDeployment } from './deployments/post-deployment.ts';
 import { registerTerminateDeployment } from './deployments/terminate-deployment.ts';
+import { registerApproveDeployment } from './deployments/approve-deployment.ts';
+import { registerRejectDeployment } from './deployments/reject-deployment.ts';
 import { registerGetEnvironment } from './environments/get-environment.ts';
 import { registerListEnvironmentEvents } from './environments/list-environment-events.ts';
 import { registerListEnvironments } from './environments/list-environments.ts';
@@ -29,6 +31,17 @@ import { registerAddFault } from './simulator/post-fault.ts';
 import { registerGetStack } from './stacks/get-stack.ts';
 import { registerListStackEvents } from './stacks/list-stack-events.ts';
 import { registerListStacks } from './stacks/list-stacks.ts';
+import { registerCreateHold } from './stacks/post-hold.ts';
+import { registerListHolds } from './stacks/list-holds.ts';
+import { registerLiftHold } from './stacks/delete-hold.ts';
+import { registerGetStackPolicy } from './stacks/get-stack-policy.ts';
+import { registerPutStackPolicy } from './stacks/put-stack-policy.ts';
+import { registerRollbackStack } from './stacks/post-rollback.ts';
+import { registerCreateFreeze } from './environments/post-freeze.ts';
+import { registerListFreezes } from './environments/list-freezes.ts';
+import { registerLiftFreeze } from './environments/delete-freeze.ts';
+import { registerGetEnvironmentPolicy } from './environments/get-environment-policy.ts';
+import { registerPutEnvironmentPolicy } from './environments/put-environment-policy.ts';
 
 const always: RouteRegistrar[] = [
   registerPutCluster,
@@ -47,9 +60,22 @@ const always: RouteRegistrar[] = [
   registerListDeploymentEvents,
   registerTerminateDeployment,
   registerFollowEventFeed,
+  registerApproveDeployment,
+  registerRejectDeployment,
   registerListStacks,
   registerGetStack,
   registerListStackEvents,
+  registerPutStackPolicy,
+  registerGetStackPolicy,
+  registerCreateHold,
+  registerListHolds,
+  registerLiftHold,
+  registerRollbackStack,
+  registerPutEnvironmentPolicy,
+  registerGetEnvironmentPolicy,
+  registerCreateFreeze,
+  registerListFreezes,
+  registerLiftFreeze,
   registerRender,
   registerPutPushTargets,
   registerGetPushTargets,

@@ -17,6 +17,7 @@
  *   other fails the step.
  */
 
+import type { ChangeSetChange } from '../domain/cloudformation/change-set-findings.ts';
 import type { ChangeSetLifecycle } from '../domain/cloudformation/change-set-lifecycle.ts';
 import type { FoundStack } from '../domain/cloudformation/found-stack.ts';
 import type { CfLifecycle } from '../domain/cloudformation/lifecycle.ts';
@@ -45,6 +46,20 @@ export interface ChangeSetDescription {
   executionStatus?: string;
   lifecycle: ChangeSetLifecycle;
   reason?: string;
+  /** The resource changes (UPDATE change sets, once built): what CF.Plan classifies. */
+  changes?: ChangeSetChange[];
+}
+
+/** What a one-off task runs differently from its task definition. */
+export interface TaskOverrides {
+  /** The container whose command is replaced (ECS overrides name it). */
+  containerName?: string;
+  command?: string[];
+  /**
+   * Run a copy of the task definition whose images tagged `from` are tagged `to` (ECS cannot
+   * override an image, so the AWS implementation registers that revision first).
+   */
+  retag?: { from: string; to: string };
 }
 
 export interface TaskContainerState {
@@ -107,6 +122,8 @@ export interface InfraPort {
   }): Promise<UpdateStackResult>;
   /** UpdateStack with the previous template; every `DesiredCount*` parameter set, the rest kept. */
   scaleStack(input: { stackName: string; desiredCount: number; clientToken: string }): Promise<UpdateStackResult>;
+  /** UpdateStack with the previous template: the named parameters set, every other one kept (CF.Version). */
+  setStackParameters(input: { stackName: string; values: Record<string, string>; clientToken: string }): Promise<UpdateStackResult>;
   cancelStackUpdate(input: { stackName: string; clientToken: string }): Promise<void>;
   continueUpdateRollback(input: { stackName: string; clientToken: string }): Promise<void>;
   deleteStack(input: { stackName: string; clientToken: string }): Promise<void>;
@@ -119,8 +136,18 @@ export interface InfraPort {
     parameters: StackParameterValue[];
     clientToken: string;
   }): Promise<void>;
+  /** A change set of type UPDATE: the new template and parameters against the stack, never executed here. */
+  createChangeSet(input: {
+    stackName: string;
+    changeSetName: string;
+    templateUrl: string;
+    parameters: StackParameterValue[];
+    clientToken: string;
+  }): Promise<void>;
   describeChangeSet(input: { stackName: string; changeSetName: string }): Promise<ChangeSetDescription>;
   executeChangeSet(input: { stackName: string; changeSetName: string; clientToken: string }): Promise<void>;
+  /** Deletes a change set nobody executed; one already gone is not an error. */
+  deleteChangeSet(input: { stackName: string; changeSetName: string }): Promise<void>;
 
   // Load balancer
   /** Priorities of every rule on the listener (the `default` rule excluded). */
@@ -132,6 +159,7 @@ export interface InfraPort {
     taskDefinition: string;
     clientToken: string;
     startedBy: string;
+    overrides?: TaskOverrides;
   }): Promise<{ taskArn: string }>;
   describeTask(input: { cluster: string; taskArn: string }): Promise<TaskDescription>;
   /** ECS StopTask: asks the task to stop (SIGTERM, then SIGKILL); a task already stopped is left as it is. */

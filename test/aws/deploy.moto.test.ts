@@ -6,8 +6,9 @@
 // A whole deployer with DEPLOYER_INFRA=aws deploys an application with a Postgres database and no
 // migration container, then a second version of it:
 // - the first deployment creates the stack: CF.CreateEmpty, CF.Update, DB.Upsert.main, ScaleUp;
-// - the second takes the update path: ScaleDown, CF.Update, DB.Upsert.main, ScaleUp (and the
-//   compensating CF.Restore, which only runs when a deployment fails, stays SKIPPED);
+// - the second takes the evaluated update path: CF.Plan makes a change set in moto and classifies
+//   it (moto lists changes without their details, so they count as modifications in place),
+//   EvalJoin chooses PARALLEL and CF.Apply executes that change set;
 // - afterwards the stack is UPDATE_COMPLETE in moto with the second version's template, its ECS
 //   service wants 1 task, both templates are in moto's S3 under `{env}/{app}/{deploymentId}.json`,
 //   the route's listener rule kept its priority, and the database and its role exist in Postgres;
@@ -128,20 +129,20 @@ describe.skipIf(!world)('a deployment through the engine on DEPLOYER_INFRA=aws, 
     }
   });
 
-  it('takes the update path for a new version: ScaleDown, CF.Update, DB.Upsert.main, ScaleUp, and reaches DONE', async () => {
+  it('takes the evaluated update path for a new version: CF.Plan, DB.Upsert.main, EvalJoin, then CF.Apply of the change set, and reaches DONE', async () => {
     const before = await appSecret();
     secondId = await w.deploy(shop('v2'), 'v2');
     const done = await w.waitFor(secondId);
     expect(done.error).toBeNull();
     expect(done.status).toBe('DONE');
     expect(stepsOf(done)).toEqual({
-      ScaleDown: 'DONE',
-      'CF.Update': 'DONE',
+      NOPDiscovery: 'DONE',
+      'CF.Plan': 'DONE',
       'DB.Upsert.main': 'DONE',
-      ScaleUp: 'DONE',
-      'CF.Restore': 'SKIPPED',
+      EvalJoin: 'DONE',
+      'CF.Apply': 'DONE',
     });
-    expect(done.steps.find((s) => s.name === 'CF.Update')!.dependsOn).toEqual(['ScaleDown']);
+    expect(done.evaluation).toMatchObject({ strategy: 'PARALLEL', changeSet: { outcome: 'inPlace' } });
 
     // The wait phase found the first deployment's stack.
     const available = (await w.events(secondId)).find((e) => e.type === 'stack_available');

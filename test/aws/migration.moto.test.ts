@@ -27,7 +27,7 @@
 // DB.Cleanup and ScaleUp do not run; on the update path the compensating CF.Restore puts back
 // the version that last ended DONE, at the 1 task it ran with.
 import { DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
-import { DescribeServicesCommand, DescribeTasksCommand, ListTagsForResourceCommand, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ListTagsForResourceCommand, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientTokenFor } from '../../server/infra/client-token.ts';
 import { ECS_CLUSTER, describeStack, outputsOf, startMotoWorld, type MotoWorld } from './moto-world.ts';
@@ -177,8 +177,13 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     const id = await w.deploy(ledger('v2'), 'v2');
     await migrationRunning(id);
     const taskArn = await findMigrationTask(id);
-    // Scaled down before the migration, as the full plan does.
+    // Scaled down before the migration: no migration check, so unknown, counted as 4: DOWNTIME.
     expect(await serviceDesiredCount()).toBe(0);
+    // The migration runs beside CF.Apply, so it runs the running stack's task definition retagged
+    // to the new version: a revision of the same family whose migrate image is tagged v2.
+    const [task] = (await w.ecs.send(new DescribeTasksCommand({ cluster: ECS_CLUSTER, tasks: [taskArn] }))).tasks!;
+    const definition = (await w.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: task!.taskDefinitionArn! }))).taskDefinition!;
+    expect(definition.containerDefinitions!.find((c) => c.name === 'migrate')!.image).toMatch(/:v2$/);
 
     await w.ecs.send(new StopTaskCommand({ cluster: ECS_CLUSTER, task: taskArn, reason: 'migration killed by the test' }));
     const failed = await w.waitFor(id);
@@ -187,14 +192,19 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     expect(cause).toBe('Step DB.Migrate.main: ECS task stopped: migration killed by the test');
     expect(restored).toBe(`CF.Restore: put back version v1b (the template of deployment ${good.id}) at the desired count it ran with (api: 1)`);
     expect(stepsOf(failed)).toEqual({
-      ScaleDown: 'DONE',
-      'CF.Update': 'DONE',
+      NOPDiscovery: 'DONE',
+      'CF.Plan': 'DONE',
       'DB.Upsert.main': 'DONE',
+      'DB.Evaluate.main': 'DONE',
+      EvalJoin: 'DONE',
+      ScaleDown: 'DONE',
+      'CF.Apply': 'DONE',
       [MIGRATE]: 'FAILED',
       'DB.Cleanup.main': 'SKIPPED',
       ScaleUp: 'SKIPPED',
       'CF.Restore': 'DONE',
     });
+    expect(failed.evaluation).toMatchObject({ strategy: 'DOWNTIME', databases: [{ database: 'main', code: 'unknown' }] });
     const stack = await describeStack(w.cf, stackName());
     expect(stack.StackStatus).toBe('UPDATE_COMPLETE');
     expect(stack.Parameters?.find((p) => p.ParameterKey === 'VersionTag')?.ParameterValue).toBe('v1b');

@@ -20,7 +20,11 @@ function deployment(status: Deployment['status'], steps: Array<[string, Deployme
     flags: {},
     source: { kind: 'api' },
     error: null,
+    supersededBy: null,
+    rollbackOf: null,
+    waitingFor: null,
     planNotes: [],
+    evaluation: null,
     steps: steps.map(([name, stepStatus, started, finished]) => ({
       name,
       type: name === 'CF.Update' ? 'cf_update' : 'pg_migrate',

@@ -59,7 +59,7 @@ describe('a stack this deployer did not create', () => {
       `adopting existing stack ${o5.stackName}: it was not created by this deployer (no ${MANAGED_BY_TAG.key} tag); it is updated in place under its resource names, and never deleted or recreated`,
     ]);
     // The update path over an existing stack: no CF.CreateEmpty.
-    expect(done.steps.map((s) => s.name)).toEqual(['ScaleDown', 'CF.Update', 'DB.Upsert.main', 'DB.Migrate.main', 'DB.Cleanup.main', 'ScaleUp', 'CF.Restore']);
+    expect(done.steps.map((s) => s.name)).toEqual(['NOPDiscovery', 'CF.Plan', 'DB.Upsert.main', 'DB.Evaluate.main', 'EvalJoin', 'ScaleDown', 'CF.Apply', 'DB.Migrate.main', 'DB.Cleanup.main', 'ScaleUp', 'CF.Restore']);
 
     const events = await eventsOf(t.client, requested.id);
     expect(events.find((e) => e.type === 'stack_available')!.payload).toMatchObject({ stack: { status: 'CREATE_COMPLETE', tags: { 'o5:app': 'shop' } } });
@@ -76,7 +76,7 @@ describe('a stack this deployer did not create', () => {
 
     // It stays adopted: the next deployment says so again and still updates in place.
     const next = await waitFor(t.client, (await deploy(t.client, { version: 'v2' })).id);
-    expect([next.status, next.planNotes.length, next.steps[0]!.name]).toEqual(['DONE', 1, 'ScaleDown']);
+    expect([next.status, next.planNotes.length, next.steps[0]!.name]).toEqual(['DONE', 1, 'NOPDiscovery']);
     expect((await describeStack(o5.stackName))!.stackId).toBe(o5.stackId);
   });
 
@@ -107,9 +107,9 @@ describe('a stack this deployer did not create', () => {
 
   it('a stack the deployer creates carries its tag; its deployments note nothing', async () => {
     const done = await waitFor(t.client, (await deploy(t.client, { version: 'n1', applicationYaml: NEW_APP })).id);
-    expect([done.status, done.planNotes, done.steps[0]!.name]).toEqual(['DONE', [], 'CF.CreateEmpty']);
+    expect([done.status, done.planNotes, done.steps[0]!.name]).toEqual(['DONE', ['new stack: there is nothing running to evaluate against, so this is the full plan'], 'CF.CreateEmpty']);
     expect((await describeStack('demo-fresh'))!.tags).toEqual({ [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value });
     const next = await waitFor(t.client, (await deploy(t.client, { version: 'n2', applicationYaml: NEW_APP })).id);
-    expect([next.status, next.planNotes, next.steps[0]!.name]).toEqual(['DONE', [], 'ScaleDown']);
+    expect([next.status, next.planNotes, next.steps[0]!.name]).toEqual(['DONE', [], 'NOPDiscovery']);
   });
 });

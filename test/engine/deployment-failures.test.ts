@@ -16,7 +16,7 @@ describe('deployment failures', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestDeployer({ env: { DEPLOYER_STEP_DEADLINES: 'cf_update=1' } });
+    t = await startTestDeployer({ env: { DEPLOYER_STEP_DEADLINES: 'cf_update=1,cf_apply=3' } });
     await registerDemoCluster(t);
     expect((await waitFor(t.client, (await deploy(t.client, { version: 'base' })).id)).status).toBe('DONE');
   });
@@ -28,12 +28,14 @@ describe('deployment failures', () => {
   it('a failed migration fails the deployment with the step and the exit code, and puts the previous version back at its count', async () => {
     const before = (await t.describeStack('demo-shop'))!.parameters;
     await fault({ stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'exitCode:3', times: 1 });
-    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'bad-migration' })).id);
+    // DOWNTIME is the branch that scales the service down before migrating.
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'bad-migration', strategy: 'DOWNTIME' })).id);
     expect(failed.status).toBe('FAILED');
+    // CF.Apply runs beside the migration: it may end either way once the deployment is failing.
+    expect(failed.error).toMatch(/Step DB\.Migrate\.main: .*code 3/);
     const steps = Object.fromEntries(failed.steps.map((s) => [s.name, s.status]));
     expect(steps).toMatchObject({
       ScaleDown: 'DONE',
-      'CF.Update': 'DONE',
       'DB.Migrate.main': 'FAILED',
       'DB.Cleanup.main': 'SKIPPED',
       ScaleUp: 'SKIPPED',
@@ -47,8 +49,7 @@ describe('deployment failures', () => {
     expect(counts(live.parameters)).toEqual(counts(before));
     expect(counts(before).every(([, v]) => v === '1')).toBe(true);
     // The error says what failed, then what was done about it.
-    const [cause, restored] = failed.error!.split('\n');
-    expect(cause).toMatch(/^Step DB\.Migrate\.main: .*code 3/);
+    const restored = failed.error!.split('\n').find((line) => line.startsWith('CF.Restore: '));
     expect(restored).toMatch(/^CF\.Restore: put back version base \(the template of deployment [0-9a-f-]{36}\) at the desired count it ran with \(api: 1\)$/);
     // What GET stack shows as live agrees.
     const stack = await t.client.GET('/v1/stacks/{environment}/{application}', { params: { path: { environment: 'demo', application: 'shop' } } });
@@ -82,18 +83,18 @@ describe('deployment failures', () => {
   });
 
   it('a rolled-back update says so', async () => {
-    await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'rollback', times: 1 });
-    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'rolls-back' })).id);
+    await fault({ stack: 'demo-shop', step: 'CF.Apply', fault: 'rollback', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'rolls-back', strategy: 'DOWNTIME' })).id);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toMatch(/^Step CF\.Update: Stack demo-shop rolled back \(UPDATE_ROLLBACK_COMPLETE\)/);
+    expect(failed.error).toMatch(/^Step CF\.Apply: Stack demo-shop rolled back \(UPDATE_ROLLBACK_COMPLETE\)/);
     expect(failed.steps.find((s) => s.name === 'CF.Restore')!.status).toBe('DONE');
   });
 
   it('a step past its deadline fails with a message that says so, and the update is cancelled', async () => {
-    await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'hang', times: 1 });
-    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'hangs' })).id, undefined, 30_000);
+    await fault({ stack: 'demo-shop', step: 'CF.Apply', fault: 'hang', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'hangs', strategy: 'DOWNTIME' })).id, undefined, 30_000);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toContain('Step CF.Update: did not finish within its deadline of 1 s; the operation was cancelled');
+    expect(failed.error).toContain('Step CF.Apply: did not finish within its deadline of 3 s; the operation was cancelled');
     // The cancelled update rolls back; the next deployment waits for that and goes through.
     expect((await waitFor(t.client, (await deploy(t.client, { version: 'after-hang' })).id, undefined, 30_000)).status).toBe('DONE');
   });

@@ -52,26 +52,34 @@ describe('deployment lifecycle', () => {
       params: { path: { environment: 'demo', application: 'shop' } },
     });
     expect(stackEvents.data!.items.map((e) => [e.type, e.status])).toEqual([
-      ['deployment_requested', 'AVAILABLE'],
-      ['run_deployment', 'MIGRATING'],
-      ['deployment_completed', 'AVAILABLE'],
+      // The seed's states: CREATING for the first deployment, STABLE as it ends DONE, then AVAILABLE.
+      ['deployment_requested', 'CREATING'],
+      ['environment_settings', 'CREATING'],
+      ['run_deployment', 'CREATING'],
+      ['deployment_completed', 'STABLE'],
+      ['stack_settled', 'AVAILABLE'],
     ]);
   });
 
-  it('updates an existing stack: scale down, update, migrate, scale up', async () => {
+  it('updates an existing stack: evaluates, then (no migration check: unknown, counted as 4) scale down, apply, migrate, scale up', async () => {
     const done = await waitFor(t.client, (await deploy(t.client, { version: 'v2' })).id);
     expect(done.status).toBe('DONE');
     expect(done.steps.map((s) => s.name)).toEqual([
-      'ScaleDown',
-      'CF.Update',
+      'NOPDiscovery',
+      'CF.Plan',
       'DB.Upsert.main',
+      'DB.Evaluate.main',
+      'EvalJoin',
+      'ScaleDown',
+      'CF.Apply',
       'DB.Migrate.main',
       'DB.Cleanup.main',
       'ScaleUp',
       'CF.Restore',
     ]);
+    expect(done.evaluation!.strategy).toBe('DOWNTIME');
     expect(done.steps.find((s) => s.name === 'CF.Restore')!.status).toBe('SKIPPED');
-    expect(done.steps.find((s) => s.name === 'CF.Update')!.outputs).toHaveProperty('MigrationTaskDefinitionMain');
+    expect(done.steps.find((s) => s.name === 'CF.Apply')!.outputs).toHaveProperty('MigrationTaskDefinitionMain');
   });
 
   it('lists deployments newest first with filters', async () => {

@@ -47,7 +47,8 @@ describe('terminate is fenced', () => {
     expect(held.data!.settling).toMatchObject({ deploymentId: a.id, steps: ['CF.Update'] });
     const b = await deploy(t.client, { version: 'b' });
     const waiting = await t.client.GET('/v1/stacks/{environment}/{application}', stackPath);
-    expect(waiting.data!.queue[0]).toMatchObject({ deploymentId: b.id, waitingFor: { deploymentId: a.id } });
+    expect(waiting.data!.queue[0]).toMatchObject({ deploymentId: b.id });
+    expect(waiting.data!.settling).toMatchObject({ deploymentId: a.id });
 
     const bDone = await waitFor(t.client, b.id, undefined, 40_000);
     expect(bDone.status).toBe('DONE');

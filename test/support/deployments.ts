@@ -17,7 +17,7 @@ export async function registerDemoCluster(t: TestDeployer): Promise<void> {
   expect(res.status).toBe(200);
 }
 
-export async function deploy(client: DeployerClient, body: { version: string; environment?: string; applicationYaml?: string; deploymentId?: string; flags?: Record<string, boolean> }) {
+export async function deploy(client: DeployerClient, body: { version: string; environment?: string; applicationYaml?: string; deploymentId?: string; flags?: Record<string, boolean>; strategy?: 'auto' | 'DOWNTIME' | 'BEFORE' | 'PARALLEL' | 'NOP' }) {
   const res = await client.POST('/v1/deployments', {
     body: { environment: 'demo', applicationYaml: demoAppYaml, ...body },
   });
@@ -26,7 +26,7 @@ export async function deploy(client: DeployerClient, body: { version: string; en
   return res.data!;
 }
 
-const TERMINAL = ['DONE', 'FAILED', 'TERMINATED'];
+const TERMINAL = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'];
 
 /** Polls until the deployment reaches one of `statuses` (default: any terminal one). */
 export async function waitFor(client: DeployerClient, id: string, statuses: string[] = TERMINAL, timeoutMs = 20_000) {

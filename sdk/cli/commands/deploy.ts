@@ -1,5 +1,5 @@
 /** `deployer deploy`: deploy an application config (o5.yaml) from a local file. */
-import { requestDeployment } from '../../helpers.ts';
+import { requestDeployment, type DeploymentRequest } from '../../helpers.ts';
 import { COMMON_HELP, FLAG_HELP, parseCommand, parseDuration, parseFlags, required, type Command } from '../cli.ts';
 import { warnLegacyFields } from './render.ts';
 import { announceDeployment, WAIT_HELP } from './requested.ts';
@@ -18,6 +18,9 @@ Options:
   --app-file FILE    the application config
   --version VERSION  version to deploy
   --flag NAME        a deployment flag (see below)
+  --strategy NAME    branch of an evaluated deployment: auto (default), DOWNTIME, BEFORE, PARALLEL
+                     or NOP; any but auto is forced, and recorded as such
+  --approval required  stop in EVALUATED until \`deployer approve ID\` or \`deployer reject ID\`
   --id UUID          choose the deployment id: the same request again returns the same deployment
 ${WAIT_HELP}
 
@@ -25,8 +28,8 @@ ${FLAG_HELP}
 
 ${COMMON_HELP}
 
-Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED or
-TERMINATED), 2 usage error.
+Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED,
+TERMINATED or SUPERSEDED), 2 usage error.
 
 Example:
   deployer deploy --env demo --app-file db/seed/demo-app.yaml --version v1 --wait`,
@@ -39,6 +42,8 @@ Example:
         'app-file': { type: 'string' },
         version: { type: 'string' },
         flag: { type: 'string', multiple: true },
+        strategy: { type: 'string' },
+        approval: { type: 'string' },
         id: { type: 'string' },
         wait: { type: 'boolean' },
         timeout: { type: 'string' },
@@ -58,6 +63,9 @@ Example:
       version,
       applicationYaml,
       ...(flags ? { flags } : {}),
+      // The server checks both and names the field when one is wrong.
+      ...(values.strategy ? { strategy: values.strategy as DeploymentRequest['strategy'] } : {}),
+      ...(values.approval ? { approval: values.approval as DeploymentRequest['approval'] } : {}),
     });
     warnLegacyFields(cli, deployment.warnings);
     return announceDeployment(cli, deployment, { wait: values.wait ?? false, timeoutMs });

@@ -27,6 +27,9 @@ Options:
                      one of ${LIFECYCLES.join(', ')}
   --output WHAT      plan (default: the steps and what each waits for), template (the
                      CloudFormation template as JSON) or spec (the deployment spec as JSON)
+  --evaluate         evaluate against the live stack: the change set's findings, the migration
+                     checks and the branch it would choose (the change set is deleted after;
+                     needs the deploy scope; --stack is then ignored)
 
 ${FLAG_HELP}
 
@@ -48,6 +51,7 @@ Examples:
         flag: { type: 'string', multiple: true },
         stack: { type: 'string' },
         output: { type: 'string' },
+        evaluate: { type: 'boolean' },
       },
       { min: 0, max: 0 },
     );
@@ -58,6 +62,7 @@ Examples:
       version: required(values.version, '--version'),
       applicationYaml: cli.readFile(required(values['app-file'], '--app-file')),
       stackState: stackState(values.stack),
+      ...(values.evaluate ? { evaluate: true } : {}),
     };
     const flags = parseFlags(values.flag);
     if (flags) body.flags = flags;
@@ -71,6 +76,12 @@ Examples:
     else if (output === 'spec') cli.say(JSON.stringify(data.spec, null, 2));
     else {
       const resources = Object.keys((data.template.Resources as Record<string, unknown> | undefined) ?? {}).length;
+      const e = data.evaluation;
+      if (e) {
+        cli.say(`Evaluation: ${e.strategy}${e.forced ? ` (forced; auto would choose ${e.auto})` : ''}`);
+        for (const reason of e.reasons) cli.say(`  - ${reason}`);
+        cli.say('');
+      }
       cli.say(`Plan (${data.plan.length} steps):`);
       for (const line of data.planText.trimEnd().split('\n')) cli.say(`  ${line}`);
       cli.say('');

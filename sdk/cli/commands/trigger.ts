@@ -25,8 +25,8 @@ ${FLAG_HELP}
 
 ${COMMON_HELP}
 
-Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED or
-TERMINATED), 2 usage error.
+Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED,
+TERMINATED or SUPERSEDED), 2 usage error.
 
 Example:
   deployer trigger --env staging --repo octo-org/shop --ref main --wait`,

@@ -1,12 +1,48 @@
 /** Shapes of deployments in the API, shared by the deployment routes. */
 import { z } from '@hono/zod-openapi';
 import { deploymentFlagsSchema } from '../../domain/spec/index.ts';
+import { describeBlocker, type WaitingFor } from '../../domain/decisions/stack-queue.ts';
 import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import { STRATEGIES } from '../../domain/decisions/strategy.ts';
 import type { EntityRow } from '../../engine/entities.ts';
 
 export const deploymentStatusSchema = z
-  .enum(['QUEUED', 'TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'DONE', 'FAILED', 'TERMINATED'])
-  .openapi('DeploymentStatus');
+  .enum(['QUEUED', 'TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'EVALUATED', 'DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'])
+  .openapi('DeploymentStatus', { description: 'EVALUATED: evaluated, waiting for approval (`POST /v1/deployments/{id}/approve` or `/reject`). SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`).' });
+
+export const blockerSchema = z
+  .object({
+    kind: z.enum(['deployment', 'hold', 'freeze', 'approval']),
+    description: z.string().openapi({ example: 'held: rolled back to v1.4.1' }),
+    deploymentId: z.string().uuid().optional().openapi({ description: 'deployment, approval: the deployment it waits for.' }),
+    version: z.string().optional(),
+    step: z.string().optional().openapi({ description: 'deployment: the running deployment\'s active step(s).' }),
+    id: z.string().uuid().optional().openapi({ description: 'hold, freeze: its id.' }),
+    reason: z.string().optional(),
+    until: z.string().optional(),
+    createdBy: z.string().optional().openapi({ description: 'Name of the token that made the hold or freeze.' }),
+    environment: z.string().optional(),
+  })
+  .openapi('Blocker', { description: 'One thing a queued deployment waits for.' });
+
+export const waitingForSchema = z
+  .object({
+    position: z.number().int().openapi({ description: '1 = next in the stack\'s queue.' }),
+    blockers: z.array(blockerSchema).openapi({ description: 'Empty: it starts as soon as the stack takes it.' }),
+    summary: z.string().openapi({ example: 'held: rolled back to v1.4.1' }),
+  })
+  .openapi('WaitingFor', { description: 'Why a queued deployment waits: its position and what holds it.' });
+
+export type WaitingForResponse = z.infer<typeof waitingForSchema>;
+
+export function toWaitingFor(w: WaitingFor | null): WaitingForResponse | null {
+  if (!w) return null;
+  return {
+    position: w.position,
+    blockers: w.blockers.map((b) => ({ ...b, description: describeBlocker(b) })),
+    summary: w.blockers.length > 0 ? w.blockers.map(describeBlocker).join('; ') : 'next to start',
+  };
+}
 
 export const stepStatusSchema = z.enum(['BLOCKED', 'READY', 'ACTIVE', 'DONE', 'FAILED', 'SKIPPED']).openapi('StepStatus');
 
@@ -24,6 +60,14 @@ export const deploymentRequestFields = {
     .openapi({ description: 'Choose the id to make retries safe: the same id with the same request returns the same deployment.' }),
   environment: z.string().min(1).openapi({ example: 'demo', description: 'Environment name (or id).' }),
   flags: flagsSchema.optional(),
+  strategy: z
+    .enum(['auto', ...STRATEGIES])
+    .optional()
+    .openapi({ description: 'Branch of an evaluated full deployment on an existing stack: `auto` (the default) lets EvalJoin choose; any other is forced and recorded as such.' }),
+  approval: z
+    .enum(['required'])
+    .optional()
+    .openapi({ description: '`required`: the deployment stops in EVALUATED with its branch and reasons until approved or rejected.' }),
 };
 
 export const deploymentStepSchema = z
@@ -37,8 +81,31 @@ export const deploymentStepSchema = z
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
     outputs: z.record(z.string(), z.string()).nullable().openapi({ description: 'Stack outputs after an infra step.' }),
+    skipReason: z.string().optional().openapi({ description: 'Why a step was planned SKIPPED (a database at 0 needs no migration).' }),
+    result: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "CF.Plan's findings or DB.Evaluate's check result, for evaluated plans." }),
   })
   .openapi('DeploymentStep');
+
+export const evaluationSchema = z
+  .object({
+    strategy: z.enum(STRATEGIES),
+    auto: z.enum(STRATEGIES).openapi({ description: 'What `auto` chose; differs from `strategy` when forced.' }),
+    forced: z.boolean(),
+    reasons: z.array(z.string()).openapi({ description: 'The deciding reason first, then every change set finding and database result.' }),
+    changeSet: z.object({
+      outcome: z.enum(['nothing', 'version', 'inPlace', 'replacement']),
+      findings: z.array(z.object({ logicalId: z.string(), resourceType: z.string(), action: z.string(), kind: z.string(), reason: z.string() })),
+    }),
+    databases: z.array(
+      z.object({ database: z.string(), code: z.union([z.literal(0), z.literal(2), z.literal(3), z.literal(4), z.literal('unknown')]), exitCode: z.number().int().optional(), note: z.string() }),
+    ),
+    approval: z.enum(['required', 'none']),
+    decision: z.object({ approved: z.boolean(), by: z.string().optional(), reason: z.string().optional(), at: z.string().optional() }).optional(),
+  })
+  .openapi('DeploymentEvaluation', { description: 'What EvalJoin chose and why (evaluated full plans).' });
 
 /** What a list shows of each deployment: everything but its steps, recoveries and spec (GET /v1/deployments/{id} has them). */
 const summaryFields = {
@@ -75,10 +142,15 @@ export const deploymentSchema = z
   .object({
     ...summaryFields,
     steps: z.array(deploymentStepSchema),
+    supersededBy: z.string().uuid().nullable().openapi({ description: 'SUPERSEDED: the newer deployment that ran instead.' }),
+    rollbackOf: z.string().uuid().nullable().openapi({ description: 'A rollback: the earlier deployment whose spec and template it deploys again.' }),
+    // QUEUED: its position and what it waits for; null otherwise (a described nullable ref would generate a broken SDK type).
+    waitingFor: waitingForSchema.nullable(),
     planNotes: z
       .array(z.string())
       .openapi({ description: 'What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create.' }),
     recoveries: z.array(z.object({ action: z.string(), stackStatus: z.string(), at: z.string().optional() })),
+    evaluation: evaluationSchema.nullable(),
     spec: z.object({
       cfStackName: z.string(),
       ecsCluster: z.string(),
@@ -163,7 +235,13 @@ export const deploymentParams = z.object({
   id: z.string().uuid().openapi({ param: { name: 'id', in: 'path' }, example: '3b241101-e2bb-4255-8caf-4136c566a962' }),
 });
 
-export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'createdAt'>): DeploymentResponse {
+/** An evaluation step's result without the bulky parts (stack outputs, resolved parameters). */
+function stepResult(output: Record<string, unknown>): Record<string, unknown> {
+  const { outputs: _outputs, parameters: _parameters, ...rest } = output;
+  return rest;
+}
+
+export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'createdAt'>, waiting: WaitingFor | null = null): DeploymentResponse {
   const d = row.data;
   return {
     id: row.id,
@@ -176,6 +254,9 @@ export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'created
     flags: (d.spec?.flags ?? {}) as Record<string, boolean>,
     source: d.source,
     error: d.error ?? null,
+    supersededBy: d.supersededBy ?? null,
+    rollbackOf: d.rollbackOf ?? null,
+    waitingFor: toWaitingFor(waiting),
     steps: d.steps.map((s) => ({
       name: s.name,
       type: s.type,
@@ -186,9 +267,23 @@ export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'created
       startedAt: s.startedAt ?? null,
       finishedAt: s.finishedAt ?? null,
       outputs: s.output?.outputs ?? null,
+      ...(s.skipReason && { skipReason: s.skipReason }),
+      ...((s.type === 'cf_evaluate' || s.type === 'pg_evaluate') && s.output && { result: stepResult(s.output) }),
     })),
     planNotes: d.planNotes ?? [],
     recoveries: d.recoveries,
+    evaluation: d.evaluation
+      ? {
+          strategy: d.evaluation.strategy,
+          auto: d.evaluation.auto,
+          forced: d.evaluation.forced,
+          reasons: d.evaluation.reasons,
+          changeSet: d.evaluation.changeSet,
+          databases: d.evaluation.databases,
+          approval: d.evaluation.approval,
+          ...(d.evaluation.decision && { decision: d.evaluation.decision }),
+        }
+      : null,
     spec: {
       cfStackName: d.spec?.cfStackName ?? '',
       ecsCluster: d.spec?.ecsCluster ?? '',

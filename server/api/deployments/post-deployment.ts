@@ -21,6 +21,8 @@ const deploymentRequestBody = z
     application: applicationDocument.optional(),
     applicationYaml: z.string().optional().openapi({ description: 'The application config as YAML text, instead of `application`.' }),
     flags: deploymentRequestFields.flags,
+    strategy: deploymentRequestFields.strategy,
+    approval: deploymentRequestFields.approval,
   })
   .openapi('DeploymentRequest', { example: exampleDeploymentRequest });
 

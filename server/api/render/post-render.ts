@@ -1,18 +1,22 @@
 /**
  * POST /v1/render: the CloudFormation template, the resolved spec and the plan a deployment would
- * run, without deploying or storing anything. A config with a mistake gets the paths of it.
+ * run, without deploying or storing anything. A config with a mistake gets the paths of it. With
+ * `evaluate: true` it looks at the live stack (server/engine/commands/evaluate-live.ts): the
+ * change set's findings, the checks and the branch, the change set deleted after.
  */
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { StackSnapshot } from '../../domain/cloudformation/found-stack.ts';
 import type { CfLifecycle } from '../../domain/cloudformation/lifecycle.ts';
 import { uuidV5 } from '../../domain/ids.ts';
-import { buildPlan, describePlan } from '../../domain/plan/index.ts';
+import { HTTPException } from 'hono/http-exception';
+import { buildPlan, describePlan, type PlanStep } from '../../domain/plan/index.ts';
+import { evaluateLive, type LiveEvaluation } from '../../engine/commands/evaluate-live.ts';
 import { buildDeploymentSpec } from '../../domain/spec/index.ts';
 import { loadEnvironment, readApplication } from '../../engine/commands/request-deployment.ts';
-import { requireScope } from '../auth.ts';
+import { allows, requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
-import { flagsSchema, sentApplication, warningsField } from '../deployments/deployment-schemas.ts';
+import { deploymentRequestFields, evaluationSchema, flagsSchema, sentApplication, warningsField } from '../deployments/deployment-schemas.ts';
 import { exampleDeploymentRequest } from '../deployments/example-request.ts';
 import { applicationDocument } from '../deployments/post-deployment.ts';
 import { errorResponses } from '../problem.ts';
@@ -26,6 +30,12 @@ const renderBody = z
     application: applicationDocument.optional(),
     applicationYaml: z.string().optional(),
     flags: flagsSchema.optional(),
+    strategy: deploymentRequestFields.strategy,
+    evaluate: z.boolean().optional().openapi({
+      description:
+        'Evaluate against the live stack: a change set is made, classified and deleted, and the migration checks run; ' +
+        'nothing is applied. Needs the `deploy` scope; `stackState` is then ignored.',
+    }),
     stackState: z
       .strictObject({
         exists: z.boolean().optional(),
@@ -64,6 +74,10 @@ const renderResponse = z
     spec: z.record(z.string(), z.unknown()).openapi({ description: 'The deployment spec: every parameter resolved, deferred ones marked.' }),
     plan: z.array(planStepSchema),
     planText: z.string().openapi({ description: 'The plan, one step per line with what it waits for.' }),
+    evaluation: evaluationSchema
+      .omit({ approval: true, decision: true })
+      .nullable()
+      .openapi({ description: 'With `evaluate: true`: the change set findings, the database results and the branch EvalJoin would choose.' }),
     warnings: warningsField,
   })
   .openapi('Render');
@@ -98,14 +112,27 @@ export const registerRender: RouteRegistrar = (app) =>
       environment: environment.config!,
       cluster: cluster.config!,
       flags: body.flags,
+      ...(body.strategy && { strategy: body.strategy }),
+      ...(body.evaluate && { templateBucket: c.get('services').config.aws.templateBucket }),
     });
-    const plan = buildPlan(spec, foundStack(body.stackState ?? null));
+    let plan: PlanStep[];
+    let evaluation: Omit<LiveEvaluation, 'steps' | 'counted'> | null = null;
+    if (body.evaluate) {
+      // It makes a change set and runs the checks in the cluster's account: more than reading.
+      if (!allows(c.get('caller').scopes, 'deploy')) throw new HTTPException(403, { message: "Evaluating needs the 'deploy' scope" });
+      const { steps, counted: _counted, ...found } = await evaluateLive(c.get('services'), spec, template);
+      plan = steps;
+      evaluation = found;
+    } else {
+      plan = buildPlan(spec, foundStack(body.stackState ?? null));
+    }
     return c.json(
       {
         template: template as unknown as Record<string, unknown>,
         spec: spec as unknown as Record<string, unknown>,
         plan: plan.map((s) => ({ name: s.name, type: s.type, dependsOn: s.dependsOn, when: s.when })),
         planText: describePlan(plan),
+        evaluation,
         warnings,
       },
       200,

@@ -28,12 +28,7 @@ export const registerGetStack: RouteRegistrar = (app) =>
     const { environment, application } = c.req.valid('param');
     const { sql } = c.get('services');
     const stack = await readStack(sql, environment, application);
+    // A terminated deployment still stopping what it began holds the stack: the queue waits for it.
     const settling = await readSettling(sql, stack, c.get('services').config.terminateSettleSeconds);
-    // The next deployment waits for the terminated one's operations to settle, and says so.
-    const queue = stack.queue.map((q, i) =>
-      i === 0 && settling
-        ? { ...q, waitingFor: { reason: `terminated deployment ${settling.deploymentId} is stopping ${settling.steps.join(', ')}`, deploymentId: settling.deploymentId } }
-        : q,
-    );
-    return c.json({ ...stack, queue, live: await readLiveStack(sql, stack.id), settling }, 200);
+    return c.json({ ...stack, live: await readLiveStack(sql, stack.id), settling }, 200);
   });

@@ -51,8 +51,8 @@ describe('what is live on a stack', () => {
   });
 
   it('after a rolled-back update, the previous version at its count, and the status it ended on', async () => {
-    await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Update', fault: 'rollback', times: 1 } });
-    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'v2-rolls-back' })).id);
+    await t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'CF.Apply', fault: 'rollback', times: 1 } });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'v2-rolls-back', strategy: 'PARALLEL' })).id);
     expect(failed.status).toBe('FAILED');
     const { live } = await getStack();
     expect(live).toMatchObject({ deploymentId: failed.id, version: 'v1', runtimes: [{ runtime: 'api', desiredCount: 1 }] });

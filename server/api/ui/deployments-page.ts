@@ -12,13 +12,14 @@ export const LIST_LIVE = { stream: '/v1/events' } as const;
 const PAGE_SIZE = 50;
 
 /** What a deployment is doing now, in a few words. */
-export function currentActivity(d: Pick<Deployment, 'status'> & { steps?: Deployment['steps'] }): string {
+export function currentActivity(d: Pick<Deployment, 'status'> & { steps?: Deployment['steps']; waitingFor?: Deployment['waitingFor'] }): string {
   // Lists answer summaries (no steps): the running step is named on a deployment's own page.
   const active = (d.steps ?? []).filter((s) => s.status === 'ACTIVE').map((s) => s.name);
   if (active.length) return active.join(', ');
   switch (d.status) {
     case 'QUEUED':
-      return 'in the queue';
+      // A deployment's own page has why it waits (lists answer summaries, without it).
+      return d.waitingFor ? `in the queue (position ${d.waitingFor.position}): ${d.waitingFor.summary}` : 'in the queue';
     case 'TRIGGERED':
     case 'WAITING':
       return 'waiting for the stack to be stable';

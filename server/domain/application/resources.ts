@@ -48,6 +48,12 @@ const postgresSchema = protoObject({
     dbExtensions: z.array(z.string().min(1)).default([]),
     /** Run before the new version starts; it gets the database's connection like the app does. */
     migrateContainer: migrateContainerSchema.optional(),
+    /**
+     * Extension of the o5 schema: a command run in the migrate container's image before a full
+     * deployment, whose exit code says whether migrations are pending and which versions work with
+     * them (0 none, 2 any order, 3 migrate first, 4 breaking; see README, "Plans").
+     */
+    migrateCheck: protoObject({ command: z.array(z.string().min(1)).min(1, 'Must name a command') }).optional(),
     /** The first runtime's sidecar publishes this database's outbox. */
     runOutbox: z.boolean().default(false),
     /** The outbox may hold messages to send later. */
@@ -56,6 +62,9 @@ const postgresSchema = protoObject({
   .superRefine((pg, ctx) => {
     if (pg.dbName !== undefined && pg.dbNameSuffix !== undefined) {
       ctx.addIssue({ code: 'custom', message: 'Set dbNameSuffix only (dbName is its deprecated spelling)', path: ['dbName'] });
+    }
+    if (pg.migrateCheck && !pg.migrateContainer) {
+      ctx.addIssue({ code: 'custom', message: 'Requires migrateContainer: the check runs in its image', path: ['migrateCheck'] });
     }
     if (pg.outboxDelayable && !pg.runOutbox) {
       ctx.addIssue({ code: 'custom', message: 'Requires runOutbox: true', path: ['outboxDelayable'] });

@@ -38,3 +38,11 @@ export function changeSetLifecycle(status: string, executionStatus: string | und
   }
   throw new UnknownChangeSetStatusError(status, executionStatus);
 }
+
+/**
+ * CloudFormation's refusal of a change set that would change nothing (Status FAILED with this
+ * reason): for an evaluation that is an answer, "nothing", not an error.
+ */
+export function isNoChangesReason(reason: string | undefined): boolean {
+  return !!reason && /didn't contain changes|No updates are to be performed/i.test(reason);
+}

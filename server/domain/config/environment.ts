@@ -4,6 +4,7 @@
  * env vars, trusted JWKS and CORS origins for the sidecar, links to other environments for
  * cross-environment subscriptions, and named IAM policies for runtimes.
  */
+import { MIGRATION_POLICIES } from '../decisions/strategy.ts';
 import { z } from 'zod';
 
 const nonEmpty = z.string().min(1, 'Must not be empty');
@@ -47,6 +48,13 @@ export const environmentConfigSchema = z
     vars: z.array(customVariableSchema).default([]),
     corsOrigins: z.array(z.string()).default([]),
     aws: environmentAwsSchema.optional(),
+    /**
+     * Extension of the o5 schema (README, "Plans"): how a full deployment counts a database whose
+     * migration check is unknown: breaking (4, the default), migrateFirst (3) or compatible (2).
+     */
+    migrationPolicy: z.enum(MIGRATION_POLICIES).optional(),
+    /** Extension: `required` stops every evaluated deployment in EVALUATED until it is approved or rejected. */
+    approval: z.enum(['required', 'none']).optional(),
   })
   .superRefine((env, ctx) => {
     reportDuplicates(env.vars.map((v) => v.name), ['vars'], 'variable', ctx);

@@ -12,7 +12,7 @@ const running = (steps: DeploymentStep[]): { status: 'RUNNING'; data: Deployment
   data: { ...deploymentMachine.initialData('d', { type: 'terminated' }), deploymentId: 'd', stackId: 'stack-1', steps },
 });
 
-const release = { kind: 'link', machine: 'stack', entityId: 'stack-1', event: { type: 'deployment_completed', deploymentId: 'd' } };
+const release = { kind: 'link', machine: 'stack', entityId: 'stack-1', event: { type: 'deployment_terminated', deploymentId: 'd' } };
 
 describe('terminate while steps run', () => {
   it('releases the stack at once when no step is running', () => {

@@ -56,7 +56,8 @@ export function updateReadiness<S extends Running<StepLink>>(steps: S[]): S[] {
 }
 
 export function initialSteps<P extends StepLink>(planned: P[]): Running<P>[] {
-  return updateReadiness(planned.map((p): Running<P> => ({ ...p, status: 'BLOCKED' })));
+  // A step planned as skipped (a migration with nothing pending) is SKIPPED from the start.
+  return updateReadiness(planned.map((p): Running<P> => ({ ...p, status: (p as { skipReason?: string }).skipReason ? 'SKIPPED' : 'BLOCKED' })));
 }
 
 export type NextMove =

@@ -13,7 +13,10 @@ import { buildPlan, planNotes, type PlanStep } from '../plan/index.ts';
 import type { AwsIdentity, DeploymentSpec } from '../spec/index.ts';
 import { transitionsOf, type AfterTransition, type EffectLabel, type Machine } from '../state-machine/machine.ts';
 import type { MachineEffect } from './catalogue.ts';
-import { JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP } from './jobs.ts';
+import { JOB_CHANGE_SET_CLEANUP, JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP } from './jobs.ts';
+import type { ChangeSetEvaluation } from '../cloudformation/change-set-findings.ts';
+import type { DatabaseCheck, Strategy } from '../decisions/strategy.ts';
+import { joinEvaluation } from '../plan/evaluation.ts';
 import {
   initialSteps,
   nextMove,
@@ -31,14 +34,17 @@ export const deploymentStatuses = [
   'WAITING',
   'AVAILABLE',
   'RUNNING',
+  /** Evaluated, waiting for approve or reject (issue #15); the stack stays held. */
+  'EVALUATED',
   'DONE',
   'FAILED',
   'TERMINATED',
+  'SUPERSEDED',
 ] as const;
 export type DeploymentStatus = (typeof deploymentStatuses)[number];
 
-export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['DONE', 'FAILED', 'TERMINATED'];
-const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING'] as const satisfies readonly DeploymentStatus[];
+export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'];
+const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'EVALUATED'] as const satisfies readonly DeploymentStatus[];
 
 /** Where a deployment request came from, kept with it. */
 export interface DeploymentSource {
@@ -51,6 +57,22 @@ export interface StackRecovery {
   action: 'continue_update_rollback' | 'recreate_after_failed_create';
   stackStatus: string;
   at?: string;
+}
+
+/** What EvalJoin chose and why (the `strategy_chosen` event), kept with the deployment. */
+export interface DeploymentEvaluation {
+  strategy: Strategy;
+  /** What `auto` would choose; the same as `strategy` unless forced. */
+  auto: Strategy;
+  forced: boolean;
+  reasons: string[];
+  changeSet: ChangeSetEvaluation;
+  databases: DatabaseCheck[];
+  /** 'required': the branch waits in EVALUATED for approve or reject. */
+  approval: 'required' | 'none';
+  /** The branch's steps while they wait for approval. */
+  pendingSteps?: PlanStep[];
+  decision?: { approved: boolean; by?: string; reason?: string; at?: string };
 }
 
 export interface DeploymentData {
@@ -74,7 +96,13 @@ export interface DeploymentData {
   steps: DeploymentStep[];
   /** What the plan says besides its steps (e.g. that it adopts a stack it did not create). */
   planNotes?: string[];
+  /** Evaluated full plans: the branch EvalJoin chose, its reasons, and any approval. */
+  evaluation?: DeploymentEvaluation;
   error?: string;
+  /** Under a `supersede` queue policy: the newer deployment that ran instead of this one. */
+  supersededBy?: string;
+  /** A rollback: the earlier deployment whose spec and template this one deploys again. */
+  rollbackOf?: string;
   /**
    * A terminated deployment whose steps were still running: it keeps its stack until each of them
    * has been cancelled or has settled (server/engine/workers/step-worker.ts), so nothing it began
@@ -114,8 +142,10 @@ export type DeploymentEvent = Timed &
         templateUrl: string;
         requestHash: string;
         source: DeploymentSource;
+        rollbackOf?: string;
       }
     | { type: 'triggered' }
+    | { type: 'superseded'; by: string }
     | { type: 'stack_wait' }
     | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
     | { type: 'stack_wait_failure'; error: string }
@@ -123,6 +153,21 @@ export type DeploymentEvent = Timed &
     | { type: 'run_steps'; steps: PlanStep[]; notes?: string[] }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput }
+    | {
+        type: 'strategy_chosen';
+        strategy: Strategy;
+        auto: Strategy;
+        forced: boolean;
+        reasons: string[];
+        changeSet: ChangeSetEvaluation;
+        databases: DatabaseCheck[];
+        approvalRequired: boolean;
+        /** The branch's steps, added to the plan now or once approved. */
+        steps: PlanStep[];
+      }
+    | { type: 'approval_requested' }
+    | { type: 'approved'; by?: string }
+    | { type: 'rejected'; reason: string; by?: string }
     | { type: 'done' }
     | { type: 'error'; error: string }
     | { type: 'terminated'; reason?: string }
@@ -147,13 +192,48 @@ function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, Deplo
 }
 
 /**
+ * After a step result: EvalJoin DONE chains the choice of a branch (the steps it adds come with
+ * it); any other result moves the steps on.
+ */
+function afterStepResult(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
+  const { event, data } = after;
+  if (event.type !== 'step_result') return [];
+  const step = stepNamed(data.steps, event.step);
+  if (step?.type !== 'eval_strategy' || event.status !== 'DONE') return stepNext(after);
+  try {
+    const joined = joinEvaluation(data.spec!, data.stack!, data.steps);
+    const { strategy, auto, forced, reasons, changeSet, databases, steps } = joined;
+    const approvalRequired = data.spec?.evaluation?.approvalRequired ?? false;
+    return [{ kind: 'chain', event: { type: 'strategy_chosen', strategy, auto, forced, reasons, changeSet, databases, approvalRequired, steps } }];
+  } catch (err) {
+    return [{ kind: 'chain', event: { type: 'error', error: `EvalJoin: ${err instanceof Error ? err.message : String(err)}` } }];
+  }
+}
+
+/** Steps added to a running deployment: readied like a new plan's, after the steps it has. */
+function withSteps(data: DeploymentData, added: PlanStep[]): DeploymentData {
+  return { ...data, steps: updateReadiness([...data.steps, ...initialSteps(added)]) };
+}
+
+/**
+ * A change set that a step made and nothing executed (CF.Plan's in the NOP and re-planned branches,
+ * or any of them when the deployment ends early) is deleted once the deployment ends.
+ */
+function cleanupChangeSets(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
+  const made = after.data.steps.some((s) => typeof s.output?.changeSetName === 'string' && s.type !== 'cf_plan');
+  return made ? [{ kind: 'job', queue: JOB_CHANGE_SET_CLEANUP, data: { deploymentId: after.entityId } }] : [];
+}
+
+/**
  * Ending, the deployment lets go of the stack if it held it (it did from `triggered` on: the stack
  * triggers only the deployment it runs), or leaves the stack's queue if it was waiting there.
  */
 function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
   const { stackId, deploymentId } = after.data;
   if ((ACTIVE_STATUSES as readonly DeploymentStatus[]).includes(after.previousStatus)) {
-    return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_completed', deploymentId } }];
+    // The stack's status after depends on how it ended (server/domain/machines/stack.ts).
+    const type = after.status === 'DONE' ? 'deployment_completed' : after.status === 'FAILED' ? 'deployment_failed' : 'deployment_terminated';
+    return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type, deploymentId } }];
   }
   if (after.previousStatus === 'QUEUED') {
     return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_dequeued', deploymentId } }];
@@ -162,7 +242,19 @@ function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, D
 }
 
 const STEP_NEXT = ['chain run_step', 'chain done', 'chain error'] as const satisfies readonly EffectLabel<DeploymentEffect>[];
-const RELEASE_STACK = ['link stack.deployment_completed', 'link stack.deployment_dequeued'] as const satisfies readonly EffectLabel<DeploymentEffect>[];
+const RELEASE_STACK = [
+  'link stack.deployment_completed',
+  'link stack.deployment_failed',
+  'link stack.deployment_terminated',
+  'link stack.deployment_dequeued',
+  `job ${JOB_CHANGE_SET_CLEANUP}`,
+] as const satisfies readonly EffectLabel<DeploymentEffect>[];
+
+/** Releasing the stack, and deleting the change sets nothing executed. */
+const endEffects = (after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] => [
+  ...releaseStack(after),
+  ...cleanupChangeSets(after),
+];
 
 function finish(data: DeploymentData, at: string | undefined, error?: string): DeploymentData {
   return { ...data, steps: skipUnrun(data.steps), finishedAt: data.finishedAt ?? at, ...(error ? { error } : {}) };
@@ -223,6 +315,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         templateUrl: e.templateUrl,
         requestHash: e.requestHash,
         source: e.source,
+        ...(e.rollbackOf ? { rollbackOf: e.rollbackOf } : {}),
         createdAt: e.at,
       }),
       emits: ['link stack.deployment_requested'],
@@ -250,6 +343,13 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       effects: () => [{ kind: 'chain', event: { type: 'stack_wait' } }],
     }),
     transition({
+      from: ['QUEUED'],
+      on: 'superseded',
+      to: 'SUPERSEDED',
+      note: 'supersede policy: a newer deployment ran instead (the stack already took it off its queue)',
+      mutate: (data, e) => ({ ...finish(data, e.at, `Superseded by ${e.by}`), supersededBy: e.by }),
+    }),
+    transition({
       from: ['FAILED', 'TERMINATED'],
       on: 'triggered',
       to: 'same',
@@ -275,7 +375,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       to: 'FAILED',
       mutate: (data, e) => finish(data, e.at, e.error),
       emits: RELEASE_STACK,
-      effects: releaseStack,
+      effects: endEffects,
     }),
     transition({
       from: ['WAITING'],
@@ -344,8 +444,56 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
           ),
         ),
       }),
+      emits: [...STEP_NEXT, 'chain strategy_chosen'],
+      effects: afterStepResult,
+    }),
+    transition({
+      from: ['RUNNING'],
+      on: 'strategy_chosen',
+      to: 'same',
+      note: 'EvalJoin chose a branch: its steps run now, or after approval',
+      mutate: (data, e) => {
+        const evaluation: DeploymentEvaluation = {
+          strategy: e.strategy,
+          auto: e.auto,
+          forced: e.forced,
+          reasons: e.reasons,
+          changeSet: e.changeSet,
+          databases: e.databases,
+          approval: e.approvalRequired ? 'required' : 'none',
+          ...(e.approvalRequired && { pendingSteps: e.steps }),
+        };
+        return e.approvalRequired ? { ...data, evaluation } : { ...withSteps(data, e.steps), evaluation };
+      },
+      emits: [...STEP_NEXT, 'chain approval_requested'],
+      effects: (after) => (after.event.approvalRequired ? [{ kind: 'chain', event: { type: 'approval_requested' } }] : stepNext(after)),
+    }),
+    transition({
+      from: ['RUNNING'],
+      on: 'approval_requested',
+      to: 'EVALUATED',
+    }),
+    transition({
+      from: ['EVALUATED'],
+      on: 'approved',
+      to: 'RUNNING',
+      mutate: (data, e) => ({
+        ...withSteps(data, data.evaluation?.pendingSteps ?? []),
+        evaluation: { ...data.evaluation!, pendingSteps: [], decision: { approved: true, ...(e.by && { by: e.by }), at: e.at } },
+      }),
       emits: STEP_NEXT,
       effects: stepNext,
+    }),
+    transition({
+      from: ['EVALUATED'],
+      on: 'rejected',
+      to: 'TERMINATED',
+      mutate: (data, e) => ({
+        ...finish(data, e.at, `Rejected: ${e.reason}`),
+        evaluation: { ...data.evaluation!, decision: { approved: false, reason: e.reason, ...(e.by && { by: e.by }), at: e.at } },
+      }),
+      emits: RELEASE_STACK,
+      effects: endEffects,
     }),
     transition({
       from: ['TERMINATED'],
@@ -363,10 +511,13 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         const { settling: _released, ...rest } = data;
         return left.length > 0 ? { ...data, steps, settling: { ...data.settling, steps: left } } : { ...rest, steps, settledBy: e.step };
       },
-      emits: ['link stack.deployment_completed'],
+      emits: ['link stack.deployment_terminated', `job ${JOB_CHANGE_SET_CLEANUP}`],
       effects: (after) =>
         after.data.settledBy === after.event.step && !after.data.settling
-          ? [{ kind: 'link', machine: 'stack', entityId: after.data.stackId, event: { type: 'deployment_completed', deploymentId: after.data.deploymentId } }]
+          ? [
+              { kind: 'link', machine: 'stack', entityId: after.data.stackId, event: { type: 'deployment_terminated', deploymentId: after.data.deploymentId } },
+              ...cleanupChangeSets(after),
+            ]
           : [],
     }),
     transition({
@@ -375,7 +526,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       to: 'DONE',
       mutate: (data, e) => finish(data, e.at),
       emits: RELEASE_STACK,
-      effects: releaseStack,
+      effects: endEffects,
     }),
     transition({
       from: ['QUEUED', ...ACTIVE_STATUSES],
@@ -383,7 +534,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       to: 'FAILED',
       mutate: (data, e) => finish(data, e.at, e.error),
       emits: RELEASE_STACK,
-      effects: releaseStack,
+      effects: endEffects,
     }),
     transition({
       from: ['QUEUED', ...ACTIVE_STATUSES, ...TERMINAL_STATUSES],
@@ -397,7 +548,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       },
       emits: RELEASE_STACK,
       // Steps still running keep the stack: released by the last one's result (see step_result below).
-      effects: (after) => (after.data.settling ? [] : releaseStack(after)),
+      effects: (after) => (after.data.settling ? [] : endEffects(after)),
     }),
   ],
 };

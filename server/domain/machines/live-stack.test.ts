@@ -93,4 +93,20 @@ describe('liveStackOf', () => {
       observedAt: at(20),
     });
   });
+
+  it('evaluated branches: CF.Plan changes nothing, CF.Apply keeps a pinned running version, CF.Version sets the version', () => {
+    const plan = { name: 'CF.Plan', type: 'cf_evaluate', input: { stackName: 'dev-app', desiredCount: 1, parameters: stackParameters }, finishedAt: at(3), output: { status: 'CREATE_COMPLETE' } };
+    const apply = {
+      name: 'CF.Apply',
+      type: 'cf_apply',
+      input: { stackName: 'dev-app', desiredCount: 2, parameters: stackParameters, versionParameters: { VersionTag: 'v1' } },
+      finishedAt: at(10),
+      output: { status: 'UPDATE_COMPLETE' },
+    };
+    const version = { name: 'CF.Version', type: 'cf_version', input: { stackName: 'dev-app', versionParameters: { VersionTag: 'v2' } }, finishedAt: at(20), output: { status: 'UPDATE_COMPLETE' } };
+    const afterApply = liveStackOf(deployment(snapshot, [plan, apply]), FOUND)!;
+    expect(afterApply).toMatchObject({ version: 'v1', runtimes: [{ runtime: 'api', desiredCount: 2 }, { runtime: 'worker', desiredCount: 2 }], observedAt: at(10) });
+    expect(liveStackOf(deployment(snapshot, [plan, apply, version]), FOUND)).toMatchObject({ version: 'v2', runtimes: [{ desiredCount: 2 }, { desiredCount: 2 }] });
+    expect(liveStackOf(deployment(snapshot, [plan]), FOUND)).toMatchObject({ version: 'v1', observedAt: FOUND });
+  });
 });

@@ -8,10 +8,11 @@
  * those it sent when it ended DONE (CloudFormation applied them), and unchanged when it FAILED
  * (the stack rolled back to them): CF.CreateEmpty leaves none, CF.Update and CF.ImportPlan set
  * `VersionTag` and every `DesiredCount<runtime>` from their input, a scale sets every
- * `DesiredCount<runtime>`.
+ * `DesiredCount<runtime>`; CF.Apply sets them like CF.Update, keeping the running version when
+ * its branch pins it (BEFORE); CF.Version sets only the version parameters.
  */
 import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
-import type { CfPlanStep, CfScaleStep, CfUpdateStep } from '../plan/index.ts';
+import type { CfApplyStep, CfPlanStep, CfScaleStep, CfUpdateStep, CfVersionStep } from '../plan/index.ts';
 import type { DeploymentData } from './deployment.ts';
 import type { DeploymentStep } from './deployment-steps.ts';
 
@@ -31,7 +32,8 @@ export interface LiveStack {
 /** A stack status that is not one: what a step records when CloudFormation had nothing to do. */
 const NO_UPDATES = 'NO UPDATES TO BE PERFORMED';
 
-const CF_STEP_TYPES = new Set(['cf_create', 'cf_update', 'cf_plan', 'cf_scale', 'cf_restore']);
+// CF.Plan (cf_evaluate) changes nothing on the stack: it only makes a change set.
+const CF_STEP_TYPES = new Set(['cf_create', 'cf_update', 'cf_plan', 'cf_scale', 'cf_apply', 'cf_version', 'cf_restore']);
 
 /**
  * The live stack as `data` last observed it; `stackFoundAt` is when its wait phase found the stack
@@ -71,15 +73,20 @@ function parametersAfter(step: DeploymentStep, before: Record<string, string>): 
     case 'cf_create':
       return {};
     case 'cf_update':
-    case 'cf_plan': {
-      const input = step.input as (CfUpdateStep | CfPlanStep)['input'];
+    case 'cf_plan':
+    case 'cf_apply': {
+      const input = step.input as (CfUpdateStep | CfPlanStep | CfApplyStep)['input'];
+      const pinned = 'versionParameters' in input ? (input.versionParameters ?? {}) : {};
       const after: Record<string, string> = {};
       for (const parameter of input.parameters) {
-        if ('value' in parameter) after[parameter.name] = parameter.value;
+        if (parameter.name in pinned) after[parameter.name] = pinned[parameter.name]!;
+        else if ('value' in parameter) after[parameter.name] = parameter.value;
         else if ('desiredCount' in parameter.resolve) after[parameter.name] = String(input.desiredCount);
       }
       return after;
     }
+    case 'cf_version':
+      return { ...before, ...(step.input as CfVersionStep['input']).versionParameters };
     case 'cf_scale': {
       const { desiredCount } = step.input as CfScaleStep['input'];
       return scaledTo(before, desiredCount);

@@ -7,17 +7,20 @@
  * Fixes of the original's ⚠s:
  * - quick mode on a new stack ends scaled up (the original left it at 0 tasks);
  * - recreateDatabase needs an existing stack (the original planned a ScaleDown that could only fail);
- * - when a plan changed what runs on an existing stack (scaled it down, or updated it in quick
- *   mode), a compensating `CF.Restore` step puts the previous version back at its count if the
- *   deployment fails after that (server/domain/plan/restore.ts): a failed migration leaves neither
- *   0 tasks nor the new version on the schema that failed to migrate.
+ * - when a plan changed what runs (scaled an existing service down, or updated it in quick mode,
+ *   or a new stack with databases), a compensating `CF.Restore` step puts the previous version
+ *   back at its count if the deployment fails after that (server/domain/plan/restore.ts): a failed
+ *   migration leaves neither 0 tasks nor the new version on the schema that failed to migrate.
  */
 import { stackExists, type StackSnapshot } from '../cloudformation/found-stack.ts';
 import { ownershipNote } from '../decisions/stack-ownership.ts';
 import { DomainError } from '../errors.ts';
 import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
+import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
+import { VERSION_PARAMETERS } from '../cloudformation/change-set-findings.ts';
+import type { KnownCheckCode, Strategy } from '../decisions/strategy.ts';
 import { restorePrevious } from './restore.ts';
-import { STEP, StepFactory, type PlanStep } from './steps.ts';
+import { STEP, StepFactory, type PlanStep, type VersionParameters, type VersionRetag } from './steps.ts';
 import { validatePlan } from './validate.ts';
 
 /**
@@ -25,21 +28,31 @@ import { validatePlan } from './validate.ts';
  * outputs are what NOPDiscovery hands to database steps in a dbOnly plan.
  */
 export function buildPlan(spec: DeploymentSpec, stack: StackSnapshot | null): PlanStep[] {
-  const steps = chooseStrategy(spec, stack);
+  const { steps } = planOf(spec, stack);
   validatePlan(steps);
   return steps;
 }
 
 /**
  * What the plan says besides its steps, shown with the deployment and in its `run_steps` event:
- * today, that it adopts a stack this deployer did not create.
+ * that it adopts a stack this deployer did not create, and why a plan is not the evaluated or
+ * parallel one its mode draws (a new stack, a new database, a flag that decides instead).
  */
 export function planNotes(spec: DeploymentSpec, stack: StackSnapshot | null): string[] {
   const note = stackExists(stack) ? ownershipNote(spec.cfStackName, stack) : undefined;
-  return note ? [note] : [];
+  return [...(note ? [note] : []), ...planOf(spec, stack).notes];
 }
 
-function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null): PlanStep[] {
+function planOf(spec: DeploymentSpec, stack: StackSnapshot | null): { steps: PlanStep[]; notes: string[] } {
+  const notes: string[] = [];
+  const steps = chooseStrategy(spec, stack, notes);
+  const requested = spec.evaluation?.strategy ?? 'auto';
+  const evaluated = steps.some((s) => s.type === 'eval_strategy');
+  if (requested !== 'auto' && !evaluated) notes.push(`strategy ${requested} was asked for, but this plan is not evaluated, so it does not apply`);
+  return { steps, notes };
+}
+
+function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes: string[]): PlanStep[] {
   const exists = stackExists(stack);
   const { flags } = spec;
   const make = new StepFactory(spec);
@@ -78,7 +91,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null): Plan
       steps.push(...dbSteps);
       finals.push(final);
     }
-    return [...steps, make.scale(STEP.scaleUp, 1, finals), restorePrevious(spec, [STEP.scaleDown])];
+    return [...steps, make.scale(STEP.scaleUp, 1, finals), recovery(spec)];
   }
 
   if (flags.dbOnly) {
@@ -91,38 +104,56 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null): Plan
 
   if (flags.quickMode) {
     if (exists) {
-      const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
-      // The new version runs from CF.Update on; a database step failing after it puts the old one back.
-      return [make.update(1, []), ...dbs.steps, ...(dbs.steps.length > 0 ? [restorePrevious(spec, [STEP.update])] : [])];
+      // In parallel: the database steps read the running stack's outputs and run the new
+      // version's migration while CF.Update applies the template.
+      const blocker = evaluationBlocker(spec, stack!);
+      if (spec.databases.length === 0 || blocker) {
+        if (blocker) notes.push(`quick mode runs the database steps after CF.Update: ${blocker}`);
+        return [make.update(1, []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps, ...restoreAfter(spec, STEP.update)];
+      }
+      const retag = retagOf(spec, stack!);
+      const dbs = spec.databases.flatMap((db) => {
+        const upsert = make.upsert(db, STEP.nopDiscovery, [STEP.nopDiscovery]);
+        if (!db.migrate) return [upsert];
+        const migrate = make.migrate(db, STEP.nopDiscovery, [STEP.nopDiscovery, upsert.name], retag);
+        return [upsert, migrate, make.cleanup(db, [migrate.name])];
+      });
+      return [make.nopDiscovery(stack!), make.update(1, []), ...dbs, ...restoreAfter(spec, STEP.update)];
     }
-    return newStack(spec, make);
+    if (spec.databases.length > 0) notes.push('new stack: the database steps need its outputs, so they follow CF.Update');
+    const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
+    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]), ...restoreAfter(spec, STEP.update)];
   }
 
   // Full: the old version stops before the new template and migrations, the new one starts after.
-  if (!exists) return newStack(spec, make);
   const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
+  if (!exists) {
+    notes.push('new stack: there is nothing running to evaluate against, so this is the full plan');
+    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]), ...restoreAfter(spec, STEP.update)];
+  }
+  const blocker = evaluationBlocker(spec, stack!);
+  if (!blocker) return evaluationSteps(spec, stack!);
+  notes.push(`not evaluated: ${blocker}; this is the full plan`);
   return [
     make.scale(STEP.scaleDown, 0, []),
     make.update(0, [STEP.scaleDown]),
     ...dbs.steps,
     make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]),
-    restorePrevious(spec, [STEP.scaleDown]),
+    recovery(spec),
   ];
 }
 
 /**
- * A new stack: created empty, updated at 0 tasks, the databases, then scaled up. With databases,
- * CF.Restore says on failure that there was no earlier version and leaves every service at 0.
+ * Runs only if the deployment fails once ScaleDown is DONE: the version that ran before comes back
+ * at its count (server/domain/plan/restore.ts), never the new one on a schema that failed to migrate.
  */
-function newStack(spec: DeploymentSpec, make: StepFactory): PlanStep[] {
-  const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
-  return [
-    make.createEmpty(),
-    make.update(0, [STEP.createEmpty]),
-    ...dbs.steps,
-    make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]),
-    ...(dbs.steps.length > 0 ? [restorePrevious(spec, [STEP.update])] : []),
-  ];
+function recovery(spec: DeploymentSpec): PlanStep {
+  return restorePrevious(spec, [STEP.scaleDown]);
+}
+
+/** After `after` (the step that put the new version in place), with databases: CF.Restore on failure. */
+function restoreAfter(spec: DeploymentSpec, after: string): PlanStep[] {
+  return spec.databases.length > 0 ? [restorePrevious(spec, [after])] : [];
 }
 
 /**
@@ -140,4 +171,133 @@ function databaseSteps(make: StepFactory, db: PostgresSpec, infraStep: string, e
 function allDatabaseSteps(make: StepFactory, databases: PostgresSpec[], infraStep: string): { steps: PlanStep[]; finals: string[] } {
   const each = databases.map((db) => databaseSteps(make, db, infraStep));
   return { steps: each.flatMap((d) => d.steps), finals: each.map((d) => d.final) };
+}
+
+/** Why the running stack cannot serve the database steps before the new template is applied. */
+function evaluationBlocker(spec: DeploymentSpec, stack: StackSnapshot): string | undefined {
+  if (!stack.parameters.VersionTag) return 'the stack has no VersionTag parameter, so its running version is unknown';
+  for (const db of spec.databases) {
+    if ('secretsManager' in db.appConnection && !stack.outputs[db.appConnection.secretsManager.appSecretOutputName]) {
+      return `database ${db.appKey} is new to the stack (no ${db.appConnection.secretsManager.appSecretOutputName} output yet)`;
+    }
+    if (db.migrate && !stack.outputs[db.migrate.taskOutputName]) {
+      return `the migration of database ${db.appKey} is new to the stack (no ${db.migrate.taskOutputName} output yet)`;
+    }
+  }
+  return undefined;
+}
+
+function newVersionTag(spec: DeploymentSpec): string {
+  const p = spec.parameters.find((x) => x.name === 'VersionTag');
+  return p && 'value' in p ? p.value : spec.version;
+}
+
+/** Moves the running stack's migration task from its version to the new one. */
+function retagOf(spec: DeploymentSpec, stack: StackSnapshot): VersionRetag {
+  return { from: stack.parameters.VersionTag!, to: newVersionTag(spec) };
+}
+
+/** What the service runs with when an evaluated plan keeps it up: its count, at least 1. */
+export function runningCount(stack: StackSnapshot): number {
+  const counts = Object.entries(stack.parameters)
+    .filter(([k]) => k.startsWith(DESIRED_COUNT_PREFIX))
+    .map(([, v]) => Number(v))
+    .filter((n) => Number.isInteger(n) && n >= 0);
+  return Math.max(1, ...counts);
+}
+
+/** The version parameters of the spec or of the running stack. */
+function versionParameters(from: Record<string, string>): VersionParameters {
+  return Object.fromEntries(VERSION_PARAMETERS.filter((k) => from[k] !== undefined).map((k) => [k, from[k]!]));
+}
+
+function specValues(spec: DeploymentSpec): Record<string, string> {
+  return Object.fromEntries(spec.parameters.flatMap((p) => ('value' in p ? [[p.name, p.value]] : [])));
+}
+
+/**
+ * The evaluation half of the full plan on an existing stack: CF.Plan in parallel with each
+ * database's Upsert then Evaluate (reading the running stack's outputs, which NOPDiscovery hands
+ * on), joined by EvalJoin, whose choice adds the branch (`branchSteps`).
+ */
+function evaluationSteps(spec: DeploymentSpec, stack: StackSnapshot): PlanStep[] {
+  const make = new StepFactory(spec);
+  const retag = retagOf(spec, stack);
+  const steps: PlanStep[] = [make.nopDiscovery(stack), make.plan(runningCount(stack))];
+  const evaluates: string[] = [];
+  for (const db of spec.databases) {
+    const upsert = make.upsert(db, STEP.nopDiscovery, [STEP.nopDiscovery]);
+    steps.push(upsert);
+    if (!db.migrate) continue;
+    const evaluate = make.evaluate(db, STEP.nopDiscovery, [STEP.nopDiscovery, upsert.name], retag);
+    steps.push(evaluate);
+    evaluates.push(evaluate.name);
+  }
+  steps.push(make.evalJoin(evaluates));
+  return steps;
+}
+
+/**
+ * The steps of the chosen branch, added after EvalJoin (README, "Plans"). Migrations run the new
+ * version's migration task (the running stack's, retagged), so they need not wait for CF.Apply;
+ * a database counted at 0 shows its migration SKIPPED with the reason.
+ */
+export function branchSteps(
+  spec: DeploymentSpec,
+  stack: StackSnapshot,
+  strategy: Strategy,
+  counted: Record<string, KnownCheckCode>,
+  existing: readonly PlanStep[] = [],
+): PlanStep[] {
+  const make = new StepFactory(spec);
+  const retag = retagOf(spec, stack);
+  const count = runningCount(stack);
+  const migrations = (dependsOn: string[]) => {
+    const steps: PlanStep[] = [];
+    const finals: string[] = [];
+    for (const db of spec.databases) {
+      if (!db.migrate) continue;
+      const code = counted[db.appKey] ?? 0;
+      const migrate = make.migrate(db, STEP.nopDiscovery, [STEP.nopDiscovery, ...dependsOn], retag);
+      if (code === 0 || strategy === 'NOP') {
+        const why = code === 0 ? `database ${db.appKey} is at 0: no migration pending` : `strategy NOP was forced: database ${db.appKey} (at ${code}) is not migrated`;
+        steps.push({ ...migrate, skipReason: why });
+        continue;
+      }
+      const cleanup = make.cleanup(db, [migrate.name]);
+      steps.push(migrate, cleanup);
+      finals.push(cleanup.name);
+    }
+    return { steps, finals };
+  };
+  let steps: PlanStep[];
+  switch (strategy) {
+    case 'DOWNTIME': {
+      const dbs = migrations([STEP.scaleDown]);
+      steps = [
+        make.scale(STEP.scaleDown, 0, []),
+        make.apply(0, [STEP.scaleDown]),
+        ...dbs.steps,
+        make.scale(STEP.scaleUp, count, [STEP.apply, ...dbs.finals]),
+        recovery(spec),
+      ];
+      break;
+    }
+    case 'BEFORE': {
+      const dbs = migrations([]);
+      const running = versionParameters(stack.parameters);
+      steps = [make.apply(count, [], running), ...dbs.steps, make.version(versionParameters(specValues(spec)), [STEP.apply, ...dbs.finals])];
+      break;
+    }
+    case 'PARALLEL': {
+      const dbs = migrations([]);
+      steps = [make.apply(count, []), ...dbs.steps];
+      break;
+    }
+    case 'NOP':
+      steps = [make.version(versionParameters(specValues(spec)), []), ...migrations([]).steps];
+      break;
+  }
+  validatePlan([...existing, ...steps]);
+  return steps;
 }

@@ -2,7 +2,7 @@
 import type { PlanStep } from './steps.ts';
 
 export function describePlan(steps: readonly PlanStep[]): string {
-  return steps.map((step, i) => `${i + 1}. ${step.name} (${summary(step)})${dependencies(step)}`).join('\n');
+  return steps.map((step, i) => `${i + 1}. ${step.name} (${summary(step)})${dependencies(step)}${step.skipReason ? ` SKIPPED: ${step.skipReason}` : ''}`).join('\n');
 }
 
 function summary(step: PlanStep): string {
@@ -27,6 +27,16 @@ function summary(step: PlanStep): string {
       return `clean up after migrating database ${step.input.database.appKey}`;
     case 'pg_destroy':
       return `drop database ${step.input.database.appKey}`;
+    case 'cf_evaluate':
+      return 'make and classify a change set of the new template, never executed here';
+    case 'pg_evaluate':
+      return `run the migration check of database ${step.input.database.appKey}`;
+    case 'eval_strategy':
+      return 'choose DOWNTIME, BEFORE, PARALLEL or NOP from the evaluation';
+    case 'cf_apply':
+      return `execute the evaluated change set, ${tasks(step.input.desiredCount)}${step.input.versionParameters ? ', the running version' : ''}`;
+    case 'cf_version':
+      return 'roll out the new version alone (rolling update)';
   }
 }
 

@@ -1,11 +1,17 @@
 /** The plan of a deployment: typed steps and their dependencies. */
-export { buildPlan, planNotes } from './build-plan.ts';
+export { branchSteps, buildPlan, planNotes, runningCount } from './build-plan.ts';
 export { describePlan } from './describe.ts';
 export { restorePrevious } from './restore.ts';
 export {
   STEP,
   STEP_TYPES,
+  type CfApplyStep,
   type CfCreateStep,
+  type CfEvaluateStep,
+  type CfVersionStep,
+  type EvalStrategyStep,
+  type PgEvaluateStep,
+  type VersionRetag,
   type CfPlanStep,
   type CfRestoreStep,
   type CfScaleStep,

@@ -6,7 +6,24 @@
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import type { DeploymentSpec, PostgresSpec, StackParameter, TemplateLocation } from '../spec/index.ts';
 
-export const STEP_TYPES = ['eval_join', 'cf_create', 'cf_update', 'cf_scale', 'cf_plan', 'cf_restore', 'pg_upsert', 'pg_migrate', 'pg_cleanup', 'pg_destroy'] as const;
+export const STEP_TYPES = [
+  'eval_join',
+  'cf_create',
+  'cf_update',
+  'cf_scale',
+  'cf_plan',
+  'cf_restore',
+  'pg_upsert',
+  'pg_migrate',
+  'pg_cleanup',
+  'pg_destroy',
+  // Evaluated plans (issue #15)
+  'cf_evaluate',
+  'pg_evaluate',
+  'eval_strategy',
+  'cf_apply',
+  'cf_version',
+] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 export const STEP = {
@@ -22,6 +39,14 @@ export const STEP = {
   migrate: (db: string) => `DB.Migrate.${db}`,
   cleanup: (db: string) => `DB.Cleanup.${db}`,
   destroy: (db: string) => `DB.Destroy.${db}`,
+  /** The evaluated change set (never executed by this step). */
+  plan: 'CF.Plan',
+  evaluate: (db: string) => `DB.Evaluate.${db}`,
+  evalJoin: 'EvalJoin',
+  /** Executes the evaluated change set (README, "Plans", for when it must be made again). */
+  apply: 'CF.Apply',
+  /** The version alone: previous template, the version parameters set. */
+  version: 'CF.Version',
 } as const;
 
 /** What a CloudFormation create/update/plan step sends: the stack, its template and parameters. */
@@ -42,6 +67,8 @@ interface Step<T extends StepType, I> {
   /** 'failure': a compensating step, run only when the deployment is failing and its dependencies are DONE. */
   when: 'success' | 'failure';
   input: I;
+  /** A step shown as SKIPPED from the start, with why (a database at 0 needs no migration). */
+  skipReason?: string;
 }
 
 /** The stack as the wait phase found it, handed on to the steps after it. */
@@ -61,7 +88,35 @@ export type CfRestoreStep = Step<'cf_restore', { stackName: string }>;
 export type CfPlanStep = Step<'cf_plan', CfStackInput & { importResources: true }>;
 /** `infraStep`: the step whose stack outputs hold the database's secret ARN or migration task. */
 export type PgUpsertStep = Step<'pg_upsert', { database: PostgresSpec; infraStep: string; rotateCredentials: boolean }>;
-export type PgMigrateStep = Step<'pg_migrate', { database: PostgresSpec; infraStep: string; ecsCluster: string; taskOutputName: string }>;
+/**
+ * `retag`: run the task definition of the running stack with its images moved from the running
+ * version to the new one (evaluated plans migrate before or while the new template is applied).
+ */
+export type PgMigrateStep = Step<
+  'pg_migrate',
+  { database: PostgresSpec; infraStep: string; ecsCluster: string; taskOutputName: string; retag?: VersionRetag }
+>;
+/** Moves a task definition's images from the running version's tag to the new one's. */
+export interface VersionRetag {
+  from: string;
+  to: string;
+}
+/** The version parameters of a stack (VersionTag, SourceTag) and their values. */
+export type VersionParameters = Record<string, string>;
+/** CF.Plan: a change set of the new template and parameters, built and described, never executed. */
+export type CfEvaluateStep = Step<'cf_evaluate', CfStackInput>;
+/**
+ * CF.Apply: executes CF.Plan's change set when its own parameters are the ones evaluated;
+ * otherwise (counts at 0, the running version) makes the change set of what it applies, checks it
+ * against the evaluation and executes that. `versionParameters` pins the running version.
+ */
+export type CfApplyStep = Step<'cf_apply', CfStackInput & { planStep: string; versionParameters?: VersionParameters }>;
+/** CF.Version: UpdateStack with the previous template and only the version parameters set. */
+export type CfVersionStep = Step<'cf_version', { stackName: string; versionParameters: VersionParameters; planStep: string }>;
+/** DB.Evaluate: runs `migrateCheck.command` in the migration task of the running stack, retagged. */
+export type PgEvaluateStep = Step<'pg_evaluate', { database: PostgresSpec; infraStep: string; retag?: VersionRetag }>;
+/** EvalJoin: where the deployment chooses its branch (server/domain/decisions/strategy.ts). */
+export type EvalStrategyStep = Step<'eval_strategy', { planStep: string; evaluateSteps: string[] }>;
 export type PgCleanupStep = Step<'pg_cleanup', { database: PostgresSpec }>;
 export type PgDestroyStep = Step<'pg_destroy', { database: PostgresSpec }>;
 
@@ -75,7 +130,12 @@ export type PlanStep =
   | PgUpsertStep
   | PgMigrateStep
   | PgCleanupStep
-  | PgDestroyStep;
+  | PgDestroyStep
+  | CfEvaluateStep
+  | PgEvaluateStep
+  | EvalStrategyStep
+  | CfApplyStep
+  | CfVersionStep;
 
 /** Builds steps for one spec, so that each builder only says what differs. */
 export class StepFactory {
@@ -110,9 +170,29 @@ export class StepFactory {
     return success(STEP.upsert(database.appKey), 'pg_upsert', dependsOn, { database, infraStep, rotateCredentials: this.spec.flags.rotateCredentials });
   }
 
-  migrate(database: PostgresSpec, infraStep: string, dependsOn: string[]): PgMigrateStep {
+  migrate(database: PostgresSpec, infraStep: string, dependsOn: string[], retag?: VersionRetag): PgMigrateStep {
     const { taskOutputName, ecsCluster } = database.migrate!;
-    return success(STEP.migrate(database.appKey), 'pg_migrate', dependsOn, { database, infraStep, ecsCluster, taskOutputName });
+    return success(STEP.migrate(database.appKey), 'pg_migrate', dependsOn, { database, infraStep, ecsCluster, taskOutputName, ...(retag && { retag }) });
+  }
+
+  plan(desiredCount: number): CfEvaluateStep {
+    return success(STEP.plan, 'cf_evaluate', [], this.stackInput(desiredCount));
+  }
+
+  evaluate(database: PostgresSpec, infraStep: string, dependsOn: string[], retag?: VersionRetag): PgEvaluateStep {
+    return success(STEP.evaluate(database.appKey), 'pg_evaluate', dependsOn, { database, infraStep, ...(retag && { retag }) });
+  }
+
+  evalJoin(evaluateSteps: string[]): EvalStrategyStep {
+    return success(STEP.evalJoin, 'eval_strategy', [STEP.plan, ...evaluateSteps], { planStep: STEP.plan, evaluateSteps });
+  }
+
+  apply(desiredCount: number, dependsOn: string[], versionParameters?: VersionParameters): CfApplyStep {
+    return success(STEP.apply, 'cf_apply', dependsOn, { ...this.stackInput(desiredCount), planStep: STEP.plan, ...(versionParameters && { versionParameters }) });
+  }
+
+  version(versionParameters: VersionParameters, dependsOn: string[]): CfVersionStep {
+    return success(STEP.version, 'cf_version', dependsOn, { stackName: this.spec.cfStackName, versionParameters, planStep: STEP.plan });
   }
 
   cleanup(database: PostgresSpec, dependsOn: string[]): PgCleanupStep {

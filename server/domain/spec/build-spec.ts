@@ -9,6 +9,7 @@
 import type { Application } from '../application/index.ts';
 import type { ClusterConfig } from '../config/cluster.ts';
 import type { EnvironmentConfig } from '../config/environment.ts';
+import type { MigrationPolicy, RequestedStrategy } from '../decisions/strategy.ts';
 import { ValidationError, type FieldIssue } from '../errors.ts';
 import { buildTemplate, type CfnTemplate } from '../template/index.ts';
 import { awsTargetOf, templateBucketFor, type AwsTarget } from './aws-target.ts';
@@ -44,6 +45,12 @@ export interface DeploymentSpec {
   parameters: StackParameter[];
   /** Topics to create before the stack is (always empty for now, as in the original). */
   snsTopics: string[];
+  /**
+   * How a full deployment on an existing stack is evaluated (README, "Plans"): the branch asked
+   * for (`auto` lets EvalJoin choose), whether it waits for approval, how unknown checks count.
+   * Absent in specs stored before evaluated plans: auto, no approval, breaking.
+   */
+  evaluation?: { strategy: RequestedStrategy; approvalRequired: boolean; migrationPolicy: MigrationPolicy };
 }
 
 export interface BuildDeploymentSpecInput {
@@ -55,6 +62,9 @@ export interface BuildDeploymentSpecInput {
   cluster: ClusterConfig;
   environmentId?: string;
   flags?: DeploymentFlags;
+  /** The branch asked for (`auto` by default) and a request's own approval. */
+  strategy?: RequestedStrategy;
+  approval?: 'required';
   /** The template bucket setting, `{region}` and `{account}` placeholders not yet replaced. */
   templateBucket?: string;
 }
@@ -78,6 +88,13 @@ export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: De
     throw new ValidationError(`Cannot deploy ${app.name} to ${env.fullName}: ${issues[0]!.path ? `${issues[0]!.path}: ` : ''}${issues[0]!.message}`, issues);
   }
 
+  // The migrate container's name and its check come from the app config, next to the task output.
+  for (const db of databases) {
+    const pg = app.databases.find((d) => d.name === db.appKey)?.postgres;
+    if (db.migrate && pg?.migrateContainer) {
+      db.migrate = { ...db.migrate, containerName: pg.migrateContainer.name, ...(pg.migrateCheck ? { checkCommand: pg.migrateCheck.command } : {}) };
+    }
+  }
   const aws = awsTargetOf(cluster);
   const spec: DeploymentSpec = {
     deploymentId,
@@ -98,6 +115,11 @@ export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: De
     databases,
     parameters,
     snsTopics: [],
+    evaluation: {
+      strategy: input.strategy ?? 'auto',
+      approvalRequired: input.approval === 'required' || env.approval === 'required',
+      migrationPolicy: env.migrationPolicy ?? 'breaking',
+    },
   };
   return { spec, template: built.template };
 }

@@ -30,7 +30,14 @@ export interface PostgresSpec {
   /** How the application signs in: its own secret (named by a stack output) or IAM as itself. */
   appConnection: { secretsManager: { appSecretOutputName: string } } | { aurora: AuroraConnection };
   /** The migration task: its definition's ARN is a stack output; it runs on the cluster's ECS cluster. */
-  migrate?: { taskOutputName: string; ecsCluster: string };
+  migrate?: {
+    taskOutputName: string;
+    ecsCluster: string;
+    /** The migrate container's name in the task definition (command overrides name it). */
+    containerName?: string;
+    /** `postgres.migrateCheck.command`: run by DB.Evaluate in the migration task (README, "Plans"). */
+    checkCommand?: string[];
+  };
   runOutbox: boolean;
 }
 

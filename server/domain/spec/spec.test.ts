@@ -90,7 +90,7 @@ describe.skipIf(REAL_CONFIGS_MISSING !== undefined)('buildDeploymentSpec', () =>
         clientSecurityGroupId: 'sg-0a1b2c3d4e5f00002',
         adminConnection: { secretsManager: { secretName: '/test/global/rds/default/root' } },
         appConnection: { secretsManager: { appSecretOutputName: 'DatabaseSecretMain' } },
-        migrate: { taskOutputName: 'MigrationTaskDefinitionMain', ecsCluster: 'test-ecs' },
+        migrate: { taskOutputName: 'MigrationTaskDefinitionMain', ecsCluster: 'test-ecs', containerName: 'migrate' },
         runOutbox: true,
       },
     ]);

@@ -7,6 +7,7 @@
  * The same deployment id with the same request returns the deployment that exists; with another
  * request it is a conflict. That makes a client's retry safe.
  */
+import type { RequestedStrategy } from '../../domain/decisions/strategy.ts';
 import { createHash } from 'node:crypto';
 import type { Sql } from 'postgres';
 import { readApplication as readApplicationDocument, type LegacyFieldWarning, type ReadApplication } from '../../domain/application/index.ts';
@@ -32,6 +33,10 @@ export interface DeploymentRequest {
   /** ...or as YAML (or JSON) text. */
   applicationYaml?: string;
   flags?: DeploymentFlags;
+  /** The branch of an evaluated full plan, `auto` (EvalJoin chooses) by default. */
+  strategy?: RequestedStrategy;
+  /** `required`: wait in EVALUATED for approve or reject, whatever the environment says. */
+  approval?: 'required';
   source?: DeploymentSource;
 }
 
@@ -91,7 +96,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   const { environmentId, environment, clusterId, cluster } = await loadEnvironment(sql, request.environment);
   const deploymentId = request.deploymentId ?? newId();
   const requestHash = createHash('sha256')
-    .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {} }))
+    .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {}, strategy: request.strategy ?? 'auto', approval: request.approval ?? null }))
     .digest('hex');
 
   const existing = await readEntity(sql, 'deployment', deploymentId);
@@ -109,6 +114,8 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     environment: environment.config!,
     cluster: cluster.config!,
     flags: request.flags,
+    ...(request.strategy && { strategy: request.strategy }),
+    ...(request.approval && { approval: request.approval }),
     templateBucket: config.aws.templateBucket,
   });
   const refused = refusedFlags(spec.flags, request.flags);

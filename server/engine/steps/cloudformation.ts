@@ -38,7 +38,7 @@ export async function watchStack(ctx: StepContext, stackName: string): Promise<S
   }
 }
 
-async function noUpdates(ctx: StepContext, stackName: string): Promise<StepProgress> {
+export async function noUpdates(ctx: StepContext, stackName: string): Promise<StepProgress> {
   const stack = await ctx.infra.describeStack(stackName);
   return done({ outputs: stack?.outputs ?? {}, status: 'NO UPDATES TO BE PERFORMED' });
 }
@@ -48,7 +48,7 @@ async function noUpdates(ctx: StepContext, stackName: string): Promise<StepProgr
  * resolved now. The listener is asked which priorities are taken only when a rule has none to keep;
  * new ones are allocated against other deployments' too (server/engine/listener-priorities.ts).
  */
-async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
+export async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
   const current = await ctx.infra.describeStack(input.stackName);
   const previousParameters = current?.parameters ?? {};
   if (!needsFreePriorities(input.parameters, previousParameters)) {
@@ -65,7 +65,7 @@ async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
 }
 
 /** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */
-async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
+export async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
   // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
   if (state.stackBusy) return false;
   const stack = await ctx.infra.describeStack(stackName);
@@ -117,7 +117,7 @@ export function isStackBusy(err: unknown): boolean {
  * The step polls until the stack settles, then starts (within its deadline), so its update comes
  * after the other one instead of failing on it. Past the deadline it cancels only its own update.
  */
-function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale' | 'cf_restore'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
+export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale' | 'cf_version' | 'cf_restore'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
   const stackNameOf = (ctx: StepContext<S>) => ctx.step.input.stackName;
   const start = async (ctx: StepContext<S>): Promise<StepProgress> => {
     const stackName = stackNameOf(ctx);

@@ -4,6 +4,7 @@ import type { StepType } from '../../domain/plan/index.ts';
 import { cfCreate, cfPlan, cfRestore, cfScale, cfUpdate } from './cloudformation.ts';
 import { pgCleanup, pgDestroy, pgUpsert } from './databases.ts';
 import { evalJoin } from './eval-join.ts';
+import { cfApply, cfEvaluate, cfVersion, evalStrategy, pgEvaluate } from './evaluated.ts';
 import { pgMigrate } from './migration.ts';
 import type { StepExecutor } from './step-executor.ts';
 
@@ -18,6 +19,11 @@ const executors: { [T in StepType]: StepExecutor<DeploymentStep<T>> } = {
   pg_migrate: pgMigrate,
   pg_cleanup: pgCleanup,
   pg_destroy: pgDestroy,
+  cf_evaluate: cfEvaluate,
+  pg_evaluate: pgEvaluate,
+  eval_strategy: evalStrategy,
+  cf_apply: cfApply,
+  cf_version: cfVersion,
 };
 
 /** The executor of a step type, typed for steps of that type. */

@@ -32,6 +32,8 @@ export const pgMigrate: StepExecutor<DeploymentStep<'pg_migrate'>> = {
       taskDefinition,
       clientToken: ctx.clientToken.slice(0, 64),
       startedBy: ctx.clientToken.slice(0, 36),
+      // Evaluated and parallel plans run the new version's migration from the running stack's task.
+      ...(input.retag && { overrides: { retag: input.retag } }),
     });
     return watchTask(ctx, input.ecsCluster, taskArn);
   },

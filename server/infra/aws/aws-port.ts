@@ -17,6 +17,7 @@ export function portOf(ctx: AwsContext): InfraPort {
     createEmptyStack: (input) => stacks.createEmptyStack(ctx, input),
     updateStack: (input) => stacks.updateStack(ctx, input),
     scaleStack: (input) => stacks.scaleStack(ctx, input),
+    setStackParameters: (input) => stacks.setStackParameters(ctx, input),
     cancelStackUpdate: (input) => stacks.cancelStackUpdate(ctx, input),
     continueUpdateRollback: (input) => stacks.continueUpdateRollback(ctx, input),
     deleteStack: (input) => stacks.deleteStack(ctx, input),
@@ -24,6 +25,8 @@ export function portOf(ctx: AwsContext): InfraPort {
     createImportChangeSet: (input) => changeSets.createImportChangeSet(ctx, input),
     describeChangeSet: (input) => changeSets.describeChangeSet(ctx, input),
     executeChangeSet: (input) => changeSets.executeChangeSet(ctx, input),
+    createChangeSet: (input) => changeSets.createChangeSet(ctx, input),
+    deleteChangeSet: (input) => changeSets.deleteChangeSet(ctx, input),
 
     listenerRulePriorities: (listenerArn) => listenerRulePriorities(ctx, listenerArn),
 

@@ -1,12 +1,17 @@
 /**
- * The resource import plan (CF.ImportPlan): a change set of type IMPORT that adopts the resources
- * an earlier stack left behind (DeletionPolicy Retain) into the freshly created empty stack.
+ * Change sets. The resource import plan (CF.ImportPlan): a change set of type IMPORT that adopts
+ * the resources an earlier stack left behind (DeletionPolicy Retain) into the freshly created empty
+ * stack. The evaluated plan (CF.Plan, CF.Apply): a change set of type UPDATE, described with its
+ * resource changes, executed or deleted.
  */
 import {
   CreateChangeSetCommand,
+  DeleteChangeSetCommand,
   DescribeChangeSetCommand,
   ExecuteChangeSetCommand,
+  type Change,
 } from '@aws-sdk/client-cloudformation';
+import type { ChangeSetChange } from '../../domain/cloudformation/change-set-findings.ts';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { changeSetLifecycle, UnknownChangeSetStatusError } from '../../domain/cloudformation/change-set-lifecycle.ts';
@@ -58,6 +63,56 @@ export async function createImportChangeSet(
   await ctx.call(() => ctx.clients.cloudFormation.send(command));
 }
 
+/** CF.Plan's change set: the new template (from S3) and parameters against the stack as it is. */
+export async function createChangeSet(
+  ctx: AwsContext,
+  input: { stackName: string; changeSetName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
+): Promise<void> {
+  const command = new CreateChangeSetCommand({
+    StackName: input.stackName,
+    ChangeSetName: input.changeSetName,
+    ChangeSetType: 'UPDATE',
+    TemplateURL: input.templateUrl,
+    Parameters: input.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+    Capabilities: ['CAPABILITY_NAMED_IAM'],
+    ClientToken: cfToken(input.clientToken),
+  });
+  try {
+    await ctx.call(() => ctx.clients.cloudFormation.send(command));
+  } catch (err) {
+    // A retried create whose first try went through: the same name is the same change set.
+    if (!(err instanceof InfraError && err.code === 'AlreadyExistsException')) throw err;
+  }
+}
+
+export async function deleteChangeSet(ctx: AwsContext, input: { stackName: string; changeSetName: string }): Promise<void> {
+  try {
+    await ctx.call(() =>
+      ctx.clients.cloudFormation.send(new DeleteChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName })),
+    );
+  } catch (err) {
+    if (err instanceof InfraError && (err.code === 'ChangeSetNotFoundException' || err.code === 'ChangeSetNotFound')) return;
+    throw err;
+  }
+}
+
+function changeOf(change: Change): ChangeSetChange | null {
+  const rc = change.ResourceChange;
+  if (!rc?.LogicalResourceId) return null;
+  return {
+    action: (rc.Action ?? 'Modify') as ChangeSetChange['action'],
+    logicalId: rc.LogicalResourceId,
+    resourceType: rc.ResourceType ?? '',
+    ...(rc.Replacement ? { replacement: rc.Replacement } : {}),
+    details: (rc.Details ?? []).map((d) => ({
+      ...(d.ChangeSource ? { changeSource: d.ChangeSource } : {}),
+      ...(d.CausingEntity ? { causingEntity: d.CausingEntity } : {}),
+      ...(d.Target?.Attribute ? { attribute: d.Target.Attribute } : {}),
+      ...(d.Target?.Name ? { name: d.Target.Name } : {}),
+    })),
+  };
+}
+
 export async function describeChangeSet(
   ctx: AwsContext,
   input: { stackName: string; changeSetName: string },
@@ -67,6 +122,18 @@ export async function describeChangeSet(
       new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName }),
     ),
   );
+  // Changes come a page at a time; every page is read once the change set is built.
+  const changes = (result.Changes ?? []).map(changeOf).filter((c): c is ChangeSetChange => c !== null);
+  let next = result.NextToken;
+  while (next) {
+    const page = await ctx.call(() =>
+      ctx.clients.cloudFormation.send(
+        new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName, NextToken: next }),
+      ),
+    );
+    changes.push(...(page.Changes ?? []).map(changeOf).filter((c): c is ChangeSetChange => c !== null));
+    next = page.NextToken;
+  }
   const status = result.Status ?? 'UNKNOWN';
   const executionStatus = result.ExecutionStatus;
   let lifecycle;
@@ -81,6 +148,7 @@ export async function describeChangeSet(
     ...(executionStatus ? { executionStatus } : {}),
     lifecycle,
     ...(result.StatusReason ? { reason: result.StatusReason } : {}),
+    ...(status === 'CREATE_COMPLETE' ? { changes } : {}),
   };
 }
 

@@ -96,6 +96,27 @@ export async function scaleStack(
   return runUpdate(ctx, command);
 }
 
+/** CF.Version: the previous template, the named parameters set, every other one kept. */
+export async function setStackParameters(
+  ctx: AwsContext,
+  input: { stackName: string; values: Record<string, string>; clientToken: string },
+): Promise<UpdateStackResult> {
+  const stack = await findStack(ctx, input.stackName);
+  if (!stack) throw new InfraError('ValidationError', `Stack with id ${input.stackName} does not exist`);
+  const parameters: Parameter[] = (stack.Parameters ?? []).map((p) => {
+    const key = p.ParameterKey ?? '';
+    return key in input.values ? { ParameterKey: key, ParameterValue: input.values[key] } : { ParameterKey: key, UsePreviousValue: true };
+  });
+  const command = new UpdateStackCommand({
+    StackName: input.stackName,
+    UsePreviousTemplate: true,
+    Parameters: parameters,
+    Capabilities: CAPABILITIES,
+    ClientRequestToken: cfToken(input.clientToken),
+  });
+  return runUpdate(ctx, command);
+}
+
 export async function cancelStackUpdate(ctx: AwsContext, input: { stackName: string; clientToken: string }): Promise<void> {
   const command = new CancelUpdateStackCommand({ StackName: input.stackName, ClientRequestToken: cfToken(input.clientToken) });
   await ctx.call(() => ctx.clients.cloudFormation.send(command));

@@ -3,8 +3,8 @@
  * engine derives from the step, so it can be recognised; whether it succeeded is the domain's
  * call (server/domain/ecs/task-outcome.ts) on what `describeTask` returns.
  */
-import { DescribeTasksCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
-import { InfraError, type TaskDescription } from '../port.ts';
+import { DescribeTaskDefinitionCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
+import { InfraError, type TaskDescription, type TaskOverrides } from '../port.ts';
 import { ecsToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
 
@@ -12,12 +12,17 @@ export const RUN_TASK_TAG = 'o5-run-task';
 
 export async function runTask(
   ctx: AwsContext,
-  input: { cluster: string; taskDefinition: string; clientToken: string; startedBy: string },
+  input: { cluster: string; taskDefinition: string; clientToken: string; startedBy: string; overrides?: TaskOverrides },
 ): Promise<{ taskArn: string }> {
+  const { overrides } = input;
+  const taskDefinition = overrides?.retag ? await retagged(ctx, input.taskDefinition, overrides.retag) : input.taskDefinition;
   const command = new RunTaskCommand({
     cluster: input.cluster,
-    taskDefinition: input.taskDefinition,
+    taskDefinition,
     count: 1,
+    ...(overrides?.command && overrides.containerName
+      ? { overrides: { containerOverrides: [{ name: overrides.containerName, command: overrides.command }] } }
+      : {}),
     startedBy: input.startedBy,
     clientToken: ecsToken(input.clientToken),
     tags: [{ key: RUN_TASK_TAG, value: input.clientToken }],
@@ -28,6 +33,41 @@ export async function runTask(
   // ECS answers 200 with `failures` when it cannot place the task (no capacity, bad definition...).
   const failures = (result.failures ?? []).map((f) => [f.arn, f.reason, f.detail].filter(Boolean).join(': '));
   throw new InfraError('RunTaskFailed', failures.length > 0 ? failures.join('; ') : 'ECS started no task');
+}
+
+/**
+ * A revision of the task definition's family whose images tagged `from` are tagged `to`: the new
+ * version's migration, run from the running stack's task definition (ECS overrides cannot change an
+ * image). The same input registers an equal revision again, which runs the same thing.
+ */
+async function retagged(ctx: AwsContext, taskDefinition: string, retag: { from: string; to: string }): Promise<string> {
+  if (retag.from === retag.to) return taskDefinition;
+  const found = await ctx.call(() => ctx.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition })));
+  const def = found.taskDefinition;
+  if (!def?.family) throw new InfraError('TaskDefinitionNotFound', `${taskDefinition} was not found`);
+  const suffix = `:${retag.from}`;
+  const containerDefinitions = (def.containerDefinitions ?? []).map((c) =>
+    c.image?.endsWith(suffix) ? { ...c, image: `${c.image.slice(0, -suffix.length)}:${retag.to}` } : c,
+  );
+  const registered = await ctx.call(() =>
+    ctx.clients.ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: def.family,
+        containerDefinitions,
+        ...(def.taskRoleArn ? { taskRoleArn: def.taskRoleArn } : {}),
+        ...(def.executionRoleArn ? { executionRoleArn: def.executionRoleArn } : {}),
+        ...(def.networkMode ? { networkMode: def.networkMode } : {}),
+        ...(def.volumes ? { volumes: def.volumes } : {}),
+        ...(def.requiresCompatibilities ? { requiresCompatibilities: def.requiresCompatibilities } : {}),
+        ...(def.cpu ? { cpu: def.cpu } : {}),
+        ...(def.memory ? { memory: def.memory } : {}),
+        ...(def.placementConstraints ? { placementConstraints: def.placementConstraints } : {}),
+      }),
+    ),
+  );
+  const arn = registered.taskDefinition?.taskDefinitionArn;
+  if (!arn) throw new InfraError('RegisterTaskDefinitionFailed', `ECS registered no revision of ${def.family}`);
+  return arn;
 }
 
 export async function describeTask(ctx: AwsContext, input: { cluster: string; taskArn: string }): Promise<TaskDescription> {

@@ -1,5 +1,8 @@
 /**
- * Simulated resource-import change sets (CF.ImportPlan): built over time (CREATE_PENDING,
+ * Simulated change sets. UPDATE ones (CF.Plan, CF.Apply) list the resource changes between the
+ * stack and the new template and parameters (change-set-diff.ts); one that would change nothing
+ * FAILS with CloudFormation's reason; one made before the stack's last operation is OBSOLETE, as on
+ * AWS; executing one runs an `update` operation. Resource-import change sets (CF.ImportPlan): built over time (CREATE_PENDING,
  * CREATE_IN_PROGRESS, CREATE_COMPLETE with execution status AVAILABLE), then executed, which runs
  * an `import` operation on the stack (IMPORT_IN_PROGRESS, IMPORT_COMPLETE).
  *
@@ -7,8 +10,9 @@
  * AWS would create a missing one in REVIEW_IN_PROGRESS.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
-import { simChangeSets } from '../../../db/schema/simulator.ts';
+import { and, eq, isNull, ne } from 'drizzle-orm';
+import { simChangeSets, simStacks } from '../../../db/schema/simulator.ts';
+import { diffTemplates } from './change-set-diff.ts';
 import { changeSetLifecycle } from '../../domain/cloudformation/change-set-lifecycle.ts';
 import { InfraError, type ChangeSetDescription, type StackParameterValue } from '../port.ts';
 import type { SimContext } from './context.ts';
@@ -24,6 +28,53 @@ const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const EXECUTE_FAULTS: FaultKind[] = ['rollback', 'fail', 'hang', 'latencyMs'];
 
 type ChangeSetRow = typeof simChangeSets.$inferSelect;
+
+const NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set.";
+
+export async function createChangeSet(
+  ctx: SimContext,
+  input: { stackName: string; changeSetName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
+): Promise<void> {
+  const templateBody = await readTemplate(ctx.db, input.templateUrl);
+  const template = parseTemplate(templateBody);
+  await ctx.db.transaction(async (tx) => {
+    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
+    const existing = await findChangeSet(tx, input.stackName, input.changeSetName);
+    if (existing) {
+      if (existing.clientToken === input.clientToken) return;
+      throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
+    }
+    const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
+    const changes = diffTemplates(
+      { template: parseTemplate(view.content.templateBody), parameters: view.content.parameters },
+      { template, parameters },
+    );
+    const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: CREATE_FAULTS });
+    const kind = strikes.outcome?.fault.kind;
+    const faulted = kind === 'fail' || kind === 'hang';
+    await tx.insert(simChangeSets).values({
+      stackName: input.stackName,
+      name: input.changeSetName,
+      changeSetId: `arn:aws:cloudformation:${ctx.region}:${ctx.account}:changeSet/${input.changeSetName}/${randomUUID()}`,
+      clientToken: input.clientToken,
+      templateBody,
+      templateUrl: input.templateUrl,
+      parameters,
+      createdAt: new Date(ctx.now()),
+      durationMs: durationOf(ctx, strikes),
+      outcome: faulted ? kind : changes.length === 0 ? 'fail' : 'success',
+      reason: strikes.outcome ? `Change set creation failed. ${faultNote(strikes.outcome)}` : changes.length === 0 ? NO_CHANGES : null,
+      faultIds: strikes.faultIds,
+      changeSetType: 'UPDATE',
+      changes,
+      baseStartedAt: view.row.startedAt,
+    });
+  });
+}
+
+export async function deleteChangeSet(ctx: SimContext, input: { stackName: string; changeSetName: string }): Promise<void> {
+  await ctx.db.delete(simChangeSets).where(and(eq(simChangeSets.stackName, input.stackName), eq(simChangeSets.name, input.changeSetName)));
+}
 
 export async function createImportChangeSet(
   ctx: SimContext,
@@ -74,12 +125,13 @@ export async function describeChangeSet(
   input: { stackName: string; changeSetName: string },
 ): Promise<ChangeSetDescription> {
   const row = requireChangeSet(await findChangeSet(ctx.db, input.stackName, input.changeSetName), input.changeSetName);
-  const { status, executionStatus } = changeSetStatus(row, ctx.now());
+  const { status, executionStatus } = changeSetStatus(row, ctx.now(), await stackStartedAt(ctx.db, input.stackName));
   return {
     status,
     executionStatus,
     lifecycle: changeSetLifecycle(status, executionStatus),
     ...(status === 'FAILED' && row.reason !== null && { reason: row.reason }),
+    ...(row.changeSetType === 'UPDATE' && status === 'CREATE_COMPLETE' && { changes: row.changes ?? [] }),
   };
 }
 
@@ -91,7 +143,7 @@ export async function executeChangeSet(
     const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
     const row = requireChangeSet(await findChangeSet(tx, input.stackName, input.changeSetName), input.changeSetName);
     if (row.executionToken === input.clientToken) return;
-    const { status, executionStatus } = changeSetStatus(row, ctx.now());
+    const { status, executionStatus } = changeSetStatus(row, ctx.now(), view.row.startedAt);
     if (executionStatus !== 'AVAILABLE') {
       throw new InfraError(
         'InvalidChangeSetStatusException',
@@ -119,13 +171,17 @@ export async function executeChangeSet(
       createdAt: view.row.createdAt,
       before: view.content,
       target: { templateBody: row.templateBody, templateUrl: row.templateUrl, parameters: row.parameters, outputs },
-      operation: 'import',
+      operation: row.changeSetType === 'UPDATE' ? 'update' : 'import',
       clientToken: input.clientToken,
       strikes,
       ...(strikes.outcome && {
-        reason: `The following resource(s) failed to import: [${Object.keys(template.Resources)[0]}]. ${faultNote(strikes.outcome)}`,
+        reason: `The following resource(s) failed to ${row.changeSetType === 'UPDATE' ? 'update' : 'import'}: [${Object.keys(template.Resources)[0]}]. ${faultNote(strikes.outcome)}`,
       }),
     });
+    // As on AWS, executing a change set removes the stack's other change sets.
+    await tx
+      .delete(simChangeSets)
+      .where(and(eq(simChangeSets.stackName, input.stackName), ne(simChangeSets.name, input.changeSetName), isNull(simChangeSets.executionToken)));
     await tx
       .update(simChangeSets)
       .set({
@@ -138,21 +194,30 @@ export async function executeChangeSet(
   });
 }
 
-/** Status from the build; once executed, ExecutionStatus follows the stack's import operation. */
-function changeSetStatus(row: ChangeSetRow, now: number): { status: string; executionStatus: string } {
+/**
+ * Status from the build; once executed, ExecutionStatus follows the stack's operation. An UPDATE
+ * change set built before the stack's last operation started is OBSOLETE.
+ */
+function changeSetStatus(row: ChangeSetRow, now: number, stackStartedAt: Date | undefined): { status: string; executionStatus: string } {
   const built = statusAt(CHANGE_SET_PROGRESSIONS[row.outcome], row.createdAt.getTime(), row.durationMs, now);
   if (built.status !== 'CREATE_COMPLETE') return { status: built.status, executionStatus: 'UNAVAILABLE' };
   if (row.executedAt === null || row.executionOutcome === null || row.executionDurationMs === null) {
-    return { status: built.status, executionStatus: 'AVAILABLE' };
+    const obsolete = row.changeSetType === 'UPDATE' && row.baseStartedAt && stackStartedAt && stackStartedAt.getTime() !== row.baseStartedAt.getTime();
+    return { status: built.status, executionStatus: obsolete ? 'OBSOLETE' : 'AVAILABLE' };
   }
   const execution = statusAt(
-    stackProgression('import', row.executionOutcome),
+    stackProgression(row.changeSetType === 'UPDATE' ? 'update' : 'import', row.executionOutcome),
     row.executedAt.getTime(),
     row.executionDurationMs,
     now,
   );
   if (!execution.finished) return { status: built.status, executionStatus: 'EXECUTE_IN_PROGRESS' };
   return { status: built.status, executionStatus: row.executionOutcome === 'success' ? 'EXECUTE_COMPLETE' : 'EXECUTE_FAILED' };
+}
+
+async function stackStartedAt(db: SimQueries, stackName: string): Promise<Date | undefined> {
+  const [row] = await db.select({ startedAt: simStacks.startedAt }).from(simStacks).where(eq(simStacks.name, stackName));
+  return row?.startedAt;
 }
 
 async function findChangeSet(db: SimQueries, stackName: string, name: string): Promise<ChangeSetRow | undefined> {

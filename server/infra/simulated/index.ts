@@ -91,6 +91,7 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     createEmptyStack: write(accepted(onStack, stacks.createEmptyStack)),
     updateStack: write(accepted(onStack, stacks.updateStack)),
     scaleStack: write(accepted(onStack, stacks.scaleStack)),
+    setStackParameters: write(accepted(onStack, stacks.setStackParameters)),
     cancelStackUpdate: write(accepted(onStack, stacks.cancelStackUpdate)),
     continueUpdateRollback: write(accepted(onStack, stacks.continueUpdateRollback)),
     deleteStack: write(accepted(onStack, stacks.deleteStack)),
@@ -98,6 +99,8 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     createImportChangeSet: write(accepted(onStack, changeSets.createImportChangeSet)),
     describeChangeSet: read((input) => changeSets.describeChangeSet(ctx, input)),
     executeChangeSet: write(accepted(onStack, changeSets.executeChangeSet)),
+    createChangeSet: write(accepted(onStack, changeSets.createChangeSet)),
+    deleteChangeSet: write((input) => changeSets.deleteChangeSet(ctx, input)),
 
     listenerRulePriorities: read((listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn)),
 

@@ -116,6 +116,29 @@ export async function scaleStack(
   });
 }
 
+/** CF.Version: UpdateStack with the previous template, the named parameters set, the others kept. */
+export async function setStackParameters(
+  ctx: SimContext,
+  input: { stackName: string; values: Record<string, string>; clientToken: string },
+): Promise<UpdateStackResult> {
+  return ctx.db.transaction(async (tx) => {
+    const opened = await openStack(tx, ctx, input.stackName, { operation: 'update', clientToken: input.clientToken });
+    const view = requireStack(opened.view, input.stackName);
+    if (opened.previous) return { noUpdates: opened.previous.result === 'noUpdates' };
+    assertUpdatable(view);
+    const template = parseTemplate(view.content.templateBody);
+    const parameters = resolveParameters(template, { ...view.content.parameters, ...input.values });
+    return changeStack(tx, ctx, view, opened.faults, {
+      operation: 'update',
+      clientToken: input.clientToken,
+      template,
+      templateBody: view.content.templateBody,
+      templateUrl: view.content.templateUrl,
+      parameters,
+    });
+  });
+}
+
 interface StackChange {
   operation: 'update' | 'scale';
   clientToken: string;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
-import { InfraError, type TaskDescription } from '../port.ts';
+import { InfraError, type TaskOverrides, type TaskDescription } from '../port.ts';
 import type { SimContext } from './context.ts';
 import { durationOf } from './context.ts';
 import { faultNote, liveFaults, strikeFaults, type FaultKind } from './faults.ts';
@@ -31,6 +31,8 @@ export interface RunTaskInput {
   taskDefinition: string;
   clientToken: string;
   startedBy: string;
+  /** Recorded with the task; the simulator models no images, so a retag changes nothing else. */
+  overrides?: TaskOverrides;
 }
 
 /** Whether a stack fault hits a task: its task definition family starts with `<stack>_`. */
@@ -79,6 +81,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
       exitCode: fault?.kind === 'exitCode' ? fault.code : 0,
       stoppedReason,
       faultIds: strikes.faultIds,
+      ...(input.overrides && { overrides: input.overrides }),
     });
     return { taskArn };
   });

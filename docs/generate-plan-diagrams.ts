@@ -1,0 +1,103 @@
+/**
+ * Writes docs/plans.md (`npm run gen`, through generate-diagrams.ts): the plans the code builds,
+ * drawn from `buildPlan` and `branchSteps` over the demo application (db/seed/demo-app.yaml, with a
+ * migration check) on the demo cluster (db/seed/demo-cluster.yaml). test/repo/plan-docs.test.ts
+ * fails when this file drifts.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseApplication } from '../server/domain/application/index.ts';
+import type { StackSnapshot } from '../server/domain/cloudformation/found-stack.ts';
+import { clusterDocumentSchema, clusterOfDocument } from '../server/domain/config/cluster.ts';
+import { MANAGED_BY_TAG } from '../server/domain/decisions/stack-ownership.ts';
+import { STRATEGIES, type KnownCheckCode, type Strategy } from '../server/domain/decisions/strategy.ts';
+import { parseDocument, validateDocument } from '../server/domain/documents.ts';
+import { branchSteps, buildPlan, type PlanStep } from '../server/domain/plan/index.ts';
+import { buildDeploymentSpec, type DeploymentSpec } from '../server/domain/spec/index.ts';
+
+export const PLANS_DOC = fileURLToPath(new URL('./plans.md', import.meta.url));
+
+const read = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
+
+function demoSpec(flags: Record<string, boolean> = {}): DeploymentSpec {
+  const document = validateDocument(clusterDocumentSchema, parseDocument(read('../db/seed/demo-cluster.yaml'), 'yaml'), 'cluster document');
+  const app = parseDocument(read('../db/seed/demo-app.yaml'), 'yaml') as { databases: { postgres: Record<string, unknown> }[] };
+  app.databases[0]!.postgres.migrateCheck = { command: ['migrate', 'check'] };
+  return buildDeploymentSpec({
+    deploymentId: '00000000-0000-4000-8000-000000000000',
+    application: parseApplication(app),
+    version: 'v2',
+    environment: document.environments[0]!,
+    cluster: clusterOfDocument(document),
+    flags,
+  }).spec;
+}
+
+/** The demo stack as a deployment of v1 left it. */
+function runningStack(spec: DeploymentSpec): StackSnapshot {
+  const outputs: Record<string, string> = {};
+  for (const db of spec.databases) {
+    if ('secretsManager' in db.appConnection) outputs[db.appConnection.secretsManager.appSecretOutputName] = 'arn:secret';
+    if (db.migrate) outputs[db.migrate.taskOutputName] = 'arn:task';
+  }
+  return { status: 'UPDATE_COMPLETE', lifecycle: 'COMPLETE', parameters: { VersionTag: 'v1', SourceTag: 'o5/shop/v1', DesiredCountapi: '1' }, outputs, tags: { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value } };
+}
+
+const id = (name: string, prefix = '') => `${prefix}${name.replace(/[^A-Za-z0-9]/g, '_')}`;
+const label = (s: PlanStep) => `${s.name}${s.skipReason ? ' (SKIPPED)' : ''}`;
+
+/** One plan as a mermaid flowchart: an arrow from each step to the steps waiting for it. */
+function flowchart(steps: PlanStep[]): string {
+  const lines = ['flowchart TD'];
+  for (const s of steps) lines.push(`    ${id(s.name)}["${label(s)}"]`);
+  for (const s of steps) for (const d of s.dependsOn) lines.push(`    ${id(d)} ${s.when === 'failure' ? '-. on failure .->' : '-->'} ${id(s.name)}`);
+  return lines.join('\n');
+}
+
+/** The evaluated plan: the evaluation, then EvalJoin fanning out to the four branches. */
+function evaluatedFlowchart(spec: DeploymentSpec, stack: StackSnapshot): string {
+  const evaluation = buildPlan(spec, stack);
+  const lines = ['flowchart TD'];
+  for (const s of evaluation) lines.push(`    ${id(s.name)}["${label(s)}"]`);
+  for (const s of evaluation) for (const d of s.dependsOn) lines.push(`    ${id(d)} --> ${id(s.name)}`);
+  const shared = new Set(evaluation.map((s) => s.name));
+  const counted: Record<Strategy, KnownCheckCode> = { DOWNTIME: 4, BEFORE: 3, PARALLEL: 2, NOP: 0 };
+  for (const strategy of STRATEGIES) {
+    const steps = branchSteps(spec, stack, strategy, { main: counted[strategy] }, evaluation);
+    const prefix = `${strategy}_`;
+    lines.push(`    subgraph ${strategy}["${strategy} (database at ${counted[strategy]})"]`);
+    for (const s of steps) lines.push(`        ${id(s.name, prefix)}["${label(s)}"]`);
+    lines.push('    end');
+    for (const s of steps) {
+      const inBranch = s.dependsOn.filter((d) => !shared.has(d));
+      if (inBranch.length === 0 && s.when === 'success') lines.push(`    ${id('EvalJoin')} -->|${strategy}| ${id(s.name, prefix)}`);
+      for (const d of inBranch) lines.push(`    ${id(d, prefix)} ${s.when === 'failure' ? '-. on failure .->' : '-->'} ${id(s.name, prefix)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function renderPlansDoc(): string {
+  const full = demoSpec();
+  const running = runningStack(full);
+  const quick = demoSpec({ quickMode: true });
+  const section = (title: string, intro: string, chart: string) => [`## ${title}`, '', intro, '', '```mermaid', chart, '```', ''].join('\n');
+  return [
+    '# Plans',
+    '',
+    '<!-- Generated by `npm run gen` from server/domain/plan/*.ts. Do not edit by hand. -->',
+    '',
+    'The plans the deployer builds for the demo application (`db/seed/demo-app.yaml`, its database `main` given a',
+    '`migrateCheck`), drawn from the code: an arrow goes from a step to the steps that wait for it; steps with no',
+    'arrow between them run at the same time. The README explains each plan (section "Plans").',
+    '',
+    section('Full, new stack', 'Nothing runs yet, so nothing is evaluated.', flowchart(buildPlan(full, null))),
+    section(
+      'Full, existing stack (evaluated)',
+      '`CF.Plan` and the migration checks, then `EvalJoin` chooses one of the four branches; the branch is drawn with the database at the code that chooses it.',
+      evaluatedFlowchart(full, running),
+    ),
+    section('Quick mode, existing stack', '`CF.Update` in parallel with the database steps.', flowchart(buildPlan(quick, running))),
+    section('Quick mode, new stack', 'The database steps need the new stack\'s outputs, so they follow `CF.Update`.', flowchart(buildPlan(quick, null))),
+  ].join('\n');
+}

@@ -1,0 +1,133 @@
+/** Evaluated full plans and parallel quick plans on an existing stack (issue #15). */
+import { describe, expect, it } from 'vitest';
+import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
+import { parseApplication } from '../application/index.ts';
+import type { StackSnapshot } from '../cloudformation/found-stack.ts';
+import { MANAGED_BY_TAG } from '../decisions/stack-ownership.ts';
+import { buildDeploymentSpec, type DeploymentSpec } from '../spec/index.ts';
+import { joinEvaluation } from './evaluation.ts';
+import { branchSteps, buildPlan, planNotes, type PlanStep } from './index.ts';
+
+const spec = (extra: { strategy?: 'auto' | 'NOP' | 'DOWNTIME'; migrateCheck?: boolean } = {}): DeploymentSpec =>
+  buildDeploymentSpec({
+    deploymentId: 'd0c5e7a4-6f1b-4a34-9a56-0f6f8b7b2c11',
+    application: parseApplication({
+      name: 'o5deploy',
+      databases: [
+        {
+          name: 'main',
+          postgres: {
+            serverGroup: 'default',
+            migrateContainer: { image: { name: 'o5-deploy-aws' }, command: ['migrate'] },
+            ...(extra.migrateCheck !== false && { migrateCheck: { command: ['migrate', 'check'] } }),
+          },
+        },
+      ],
+      runtimes: [{ name: 'main', containers: [{ name: 'main', image: { name: 'o5-deploy-aws' } }] }],
+    }),
+    version: 'v2',
+    environment: testEnvironment(),
+    cluster: testCluster(),
+    ...(extra.strategy && { strategy: extra.strategy }),
+  }).spec;
+
+const RUNNING: StackSnapshot = {
+  status: 'UPDATE_COMPLETE',
+  lifecycle: 'COMPLETE',
+  parameters: { VersionTag: 'v1', SourceTag: 'o5/o5deploy/v1', DesiredCountMain: '2' },
+  tags: { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value },
+  outputs: { DatabaseSecretMain: 'arn:secret', MigrationTaskDefinitionMain: 'arn:task' },
+};
+
+const shape = (steps: PlanStep[]) =>
+  steps.map((s) => `${s.when === 'failure' ? '!' : ''}${s.name}${s.dependsOn.length ? ` <- ${s.dependsOn.join(', ')}` : ''}${s.skipReason ? ' (skipped)' : ''}`);
+
+describe('the evaluated full plan', () => {
+  it('plans the change set in parallel with each database upsert then evaluate, joined by EvalJoin', () => {
+    const steps = buildPlan(spec(), RUNNING);
+    expect(shape(steps)).toEqual([
+      'NOPDiscovery',
+      'CF.Plan',
+      'DB.Upsert.main <- NOPDiscovery',
+      'DB.Evaluate.main <- NOPDiscovery, DB.Upsert.main',
+      'EvalJoin <- CF.Plan, DB.Evaluate.main',
+    ]);
+    expect(steps.find((s) => s.name === 'CF.Plan')).toMatchObject({ type: 'cf_evaluate', input: { desiredCount: 2 } });
+    expect(steps.find((s) => s.name === 'DB.Evaluate.main')).toMatchObject({ input: { retag: { from: 'v1', to: 'v2' } } });
+  });
+
+  it('a new stack, a new database or an unknown running version get the full plan, and the plan says why', () => {
+    expect(buildPlan(spec(), null).map((s) => s.name)).toContain('CF.CreateEmpty');
+    expect(planNotes(spec(), null)).toEqual([expect.stringMatching(/^new stack: there is nothing running to evaluate/)]);
+    const newDb = { ...RUNNING, outputs: {} };
+    expect(buildPlan(spec(), newDb)[0]!.name).toBe('ScaleDown');
+    expect(planNotes(spec(), newDb)).toEqual([expect.stringMatching(/^not evaluated: database main is new to the stack/)]);
+    expect(planNotes(spec(), { ...RUNNING, parameters: {} })).toEqual([expect.stringMatching(/running version is unknown/)]);
+  });
+
+  it('a strategy asked for where no evaluation happens is noted as not applied', () => {
+    expect(planNotes(spec({ strategy: 'NOP' }), null)).toContain('strategy NOP was asked for, but this plan is not evaluated, so it does not apply');
+  });
+
+  const evaluated = buildPlan(spec(), RUNNING);
+  it('DOWNTIME: ScaleDown, then CF.Apply at 0 in parallel with migrate then cleanup, then ScaleUp', () => {
+    const steps = branchSteps(spec(), RUNNING, 'DOWNTIME', { main: 4 }, evaluated);
+    expect(shape(steps)).toEqual([
+      'ScaleDown',
+      'CF.Apply <- ScaleDown',
+      'DB.Migrate.main <- NOPDiscovery, ScaleDown',
+      'DB.Cleanup.main <- DB.Migrate.main',
+      'ScaleUp <- CF.Apply, DB.Cleanup.main',
+      '!CF.Restore <- ScaleDown',
+    ]);
+    expect(steps[1]).toMatchObject({ type: 'cf_apply', input: { desiredCount: 0 } });
+    expect(steps[4]).toMatchObject({ input: { desiredCount: 2 } });
+  });
+  it('BEFORE: CF.Apply with the running version in parallel with migrate then cleanup, then CF.Version', () => {
+    const steps = branchSteps(spec(), RUNNING, 'BEFORE', { main: 3 }, evaluated);
+    expect(shape(steps)).toEqual(['CF.Apply', 'DB.Migrate.main <- NOPDiscovery', 'DB.Cleanup.main <- DB.Migrate.main', 'CF.Version <- CF.Apply, DB.Cleanup.main']);
+    expect(steps[0]).toMatchObject({ input: { desiredCount: 2, versionParameters: { VersionTag: 'v1', SourceTag: 'o5/o5deploy/v1' } } });
+    expect(steps[3]).toMatchObject({ type: 'cf_version', input: { versionParameters: { VersionTag: 'v2', SourceTag: 'o5/o5deploy/v2' } } });
+    expect(steps[1]).toMatchObject({ input: { retag: { from: 'v1', to: 'v2' } } });
+  });
+  it('PARALLEL: CF.Apply with the new version in parallel with the migrations at 2; those at 0 SKIPPED with why', () => {
+    expect(shape(branchSteps(spec(), RUNNING, 'PARALLEL', { main: 2 }, evaluated))).toEqual(['CF.Apply', 'DB.Migrate.main <- NOPDiscovery', 'DB.Cleanup.main <- DB.Migrate.main']);
+    const atZero = branchSteps(spec(), RUNNING, 'PARALLEL', { main: 0 }, evaluated);
+    expect(shape(atZero)).toEqual(['CF.Apply', 'DB.Migrate.main <- NOPDiscovery (skipped)']);
+    expect(atZero[1]!.skipReason).toBe('database main is at 0: no migration pending');
+  });
+  it('NOP: CF.Version alone', () => {
+    expect(shape(branchSteps(spec(), RUNNING, 'NOP', { main: 0 }, evaluated))).toEqual(['CF.Version', 'DB.Migrate.main <- NOPDiscovery (skipped)']);
+  });
+
+  it('EvalJoin joins what CF.Plan and DB.Evaluate found into the branch and its steps', () => {
+    const done = evaluated.map((s) => ({
+      ...s,
+      output:
+        s.name === 'CF.Plan'
+          ? { changeSetName: 'plan-x', outcome: 'version', findings: [], parameters: [] }
+          : s.name === 'DB.Evaluate.main'
+            ? { check: 3, exitCode: 3, note: 'the check exited 3' }
+            : {},
+    }));
+    const joined = joinEvaluation(spec(), RUNNING, done);
+    expect(joined).toMatchObject({ strategy: 'BEFORE', forced: false, counted: { main: 3 } });
+    expect(joined.steps.map((s) => s.name)).toEqual(['CF.Apply', 'DB.Migrate.main', 'DB.Cleanup.main', 'CF.Version']);
+    const forced = joinEvaluation(spec({ strategy: 'DOWNTIME' }), RUNNING, done);
+    expect(forced).toMatchObject({ strategy: 'DOWNTIME', auto: 'BEFORE', forced: true });
+  });
+});
+
+describe('quick mode on an existing stack', () => {
+  it('runs CF.Update in parallel with upsert, migrate (the new version, retagged) and cleanup', () => {
+    const quick = { ...spec(), flags: { ...spec().flags, quickMode: true } };
+    expect(shape(buildPlan(quick, RUNNING))).toEqual([
+      'NOPDiscovery',
+      'CF.Update',
+      'DB.Upsert.main <- NOPDiscovery',
+      'DB.Migrate.main <- NOPDiscovery, DB.Upsert.main',
+      'DB.Cleanup.main <- DB.Migrate.main',
+    ]);
+    expect(planNotes(quick, null)).toEqual(['new stack: the database steps need its outputs, so they follow CF.Update']);
+  });
+});
