@@ -282,6 +282,8 @@ const MUTATION_OF_STEP: Record<
   cf_version: { table: 'sim_stack_operations' },
   // A database without migrateCheck is "unknown" without running anything.
   pg_evaluate: { table: 'sim_tasks', mayLeaveNone: true },
+  // CF.Restore updates the stack back to the previous template, or scales it to 0.
+  cf_restore: { table: 'sim_stack_operations' },
   pg_migrate: { table: 'sim_tasks' },
   pg_upsert: { table: 'sim_database_operations', kind: 'upsert' },
   pg_cleanup: { table: 'sim_database_operations', kind: 'cleanup' },
