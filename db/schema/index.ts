@@ -1,4 +1,5 @@
 export * from './entities.ts';
 export * from './simulator.ts';
 export * from './github.ts';
+export * from './allocations.ts';
 export * from './aws-events.ts';
