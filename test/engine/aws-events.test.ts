@@ -105,19 +105,10 @@ describe('AWS events wake the steps that wait for them (simulated infra)', () =>
     expect((await waitFor(t.client, deploymentId)).status).toBe('TERMINATED');
   });
 
-  it('a stack event wakes the wait of a deployment whose stack is still busy', async () => {
-    // The update hung in the test above is still going: the next deployment waits for the stack.
-    const { id: deploymentId } = await deploy(t.client, { version: 'v4' });
-    const sql = t.deployer.services.sql;
-    for (let i = 0; ; i++) {
-      const [job] = await sql`select 1 from pgboss.job
-        where name = 'deployment-stack-wait' and state = 'created' and data->>'deploymentId' = ${deploymentId} and start_after > now() + interval '30 seconds'`;
-      if (job) break;
-      if (i > 400) throw new Error('the wait never waited for its safety-net poll');
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const woken = await handleAwsEvents(t.deployer.services.engine, [stackEvent('e-wait', 'demo-shop', 'UPDATE_ROLLBACK_COMPLETE')]);
-    expect(woken.woken).toEqual([{ deploymentId, eventId: 'e-wait' }]);
-    await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: deploymentId } }, body: {} });
+  it('a stack event wakes the running step of a terminated deployment, which settles it before letting go of the stack', async () => {
+    // The deployment terminated above still settles its hung CF.Apply (server/domain/machines/deployment.ts).
+    const [{ id: terminated }] = await t.deployer.services.sql`select id from deployments where app_version = 'v3'`;
+    const woken = await handleAwsEvents(t.deployer.services.engine, [stackEvent('e-settle', 'demo-shop', 'UPDATE_ROLLBACK_COMPLETE')]);
+    expect(woken.woken).toEqual([{ deploymentId: terminated, step: 'CF.Apply', eventId: 'e-settle' }]);
   });
 });

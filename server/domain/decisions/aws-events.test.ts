@@ -113,6 +113,8 @@ describe('AWS events: which job they wake', () => {
     expect(decideWakes(event, [watcher({ region: 'us-east-1' })], startedBy)).toEqual([]);
     expect(decideWakes(event, [watcher({ stackName: 'prod-other' })], startedBy)).toEqual([]);
     expect(decideWakes(event, [watcher({ status: 'DONE' })], startedBy)).toEqual([]);
+    // A terminated deployment settling its running update still watches it.
+    expect(decideWakes(event, [watcher({ status: 'TERMINATED' })], startedBy)).toEqual([{ deploymentId: 'd1', step: 'CF.Update' }]);
     expect(decideWakes(event, [], startedBy)).toEqual([]);
     expect(decideWakes(parseAwsEvent(stackRaw('UPDATE_IN_PROGRESS'))!, [watcher()], startedBy)).toEqual([]);
   });

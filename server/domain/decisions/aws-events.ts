@@ -105,7 +105,7 @@ export function stackOfEvent(event: AwsEvent): string | undefined {
   return underscore > 0 ? family.slice(0, underscore) : undefined;
 }
 
-/** A deployment that may watch the event's stack (read by the engine: WAITING or RUNNING on that stack). */
+/** A deployment that may watch the event's stack (read by the engine: WAITING, RUNNING, or TERMINATED and settling, on that stack). */
 export interface Watcher {
   deploymentId: string;
   status: string;
@@ -143,7 +143,8 @@ export function decideWakes(event: AwsEvent, watchers: readonly Watcher[], start
       if (event.kind === 'stack') wakes.push({ deploymentId: w.deploymentId });
       continue;
     }
-    if (w.status !== 'RUNNING') continue;
+    // A terminated deployment still watches the steps it let run to their end (it settles them).
+    if (w.status !== 'RUNNING' && w.status !== 'TERMINATED') continue;
     for (const step of w.steps) {
       if (step.status !== 'ACTIVE') continue;
       if (event.kind === 'stack' && STACK_STEPS.has(step.type) && (step.input as { stackName?: string }).stackName === event.stackName) {

@@ -37,14 +37,19 @@ export interface HandledEvents {
 const KEEP_EVENT_IDS = '1 day';
 
 /**
- * The deployments on these stacks that may watch them: waiting for their stack or running steps
- * (a partial index on `stack_id` keeps this off their history).
+ * The deployments on these stacks that may watch them: waiting for their stack, running steps, or
+ * terminated with steps still settling (a partial index on `stack_id` keeps the first two off
+ * their history).
  */
 async function watchersOf(tx: TransactionSql, stackNames: string[]): Promise<Watcher[]> {
   const rows = await tx<{ id: string; status: string; data: DeploymentData; stack_name: string }[]>`
     select d.id, d.status, d.data, s.name as stack_name
     from stacks s join deployments d on d.stack_id = s.id
-    where s.name = any(${stackNames}) and d.status in ('WAITING', 'RUNNING')`;
+    where s.name = any(${stackNames}) and d.status in ('WAITING', 'RUNNING')
+    union all
+    select d.id, d.status, d.data, s.name
+    from stacks s join deployments d on d.stack_id = s.id
+    where s.name = any(${stackNames}) and d.status = 'TERMINATED' and d.data ? 'settling'`;
   return rows.map((r) => {
     const spec = r.data.spec;
     return {
