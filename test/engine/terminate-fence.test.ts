@@ -35,8 +35,9 @@ describe('terminate is fenced', () => {
     await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'latencyMs:3000', times: 1 });
     // Quick mode: one CF.Update that puts the new version in place (the full plan is evaluated first).
     const a = await deploy(t.client, { version: 'a', flags: { quickMode: true } });
-    for (let i = 0; (await stepStatus(a.id, 'CF.Update')) !== 'ACTIVE'; i++) {
-      if (i > 400) throw new Error('CF.Update of A never started');
+    // A bound for a loaded machine: the wait phase and the plan come first.
+    for (const giveUp = Date.now() + 60_000; (await stepStatus(a.id, 'CF.Update')) !== 'ACTIVE'; ) {
+      if (Date.now() > giveUp) throw new Error(`CF.Update of A never started (it is ${await stepStatus(a.id, 'CF.Update')})`);
       await new Promise((r) => setTimeout(r, 25));
     }
     await new Promise((r) => setTimeout(r, 300)); // inside the delayed call
