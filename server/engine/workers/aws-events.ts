@@ -132,6 +132,22 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
   return result;
 }
 
+/**
+ * Makes the step jobs of a deployment due now, or (running) their next poll (a terminate: they stop
+ * what they began). The wake is named `terminate` where an AWS event's id would be.
+ */
+export async function wakeStepsOf(engine: Engine, deploymentId: string): Promise<void> {
+  await engine.transaction(async (tx) => {
+    const rows = await tx`
+      update pgboss.job
+      set data = data || jsonb_build_object('woken', jsonb_build_object('eventId', 'terminate', 'at', now()::text)),
+          start_after = case when state = 'active' then start_after else least(start_after, now()) end
+      where name = ${JOB_STEP} and state in ('created', 'retry', 'active') and data->>'deploymentId' = ${deploymentId}
+      returning id`;
+    if (rows.length > 0) await notifyJobs(tx, [JOB_STEP]);
+  });
+}
+
 /** Forgets the ids of events handled long ago. */
 async function pruneEventIds(engine: Engine): Promise<void> {
   await engine.deps.sql`delete from aws_events where received_at < now() - ${KEEP_EVENT_IDS}::interval`;

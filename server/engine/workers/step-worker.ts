@@ -178,7 +178,9 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   }
 
   // Where an AWS event will say that what the step waits for ended, its polls are only the safety net.
-  const eventDriven = engine.eventDriven(infra.target);
+  // A terminated deployment's steps settle (stop what they began) on the quick polls: what ends
+  // them may be a stop that announces nothing.
+  const eventDriven = deployment.status !== 'TERMINATED' && engine.eventDriven(infra.target);
   const outcome = onStepProgress(job, progress, {
     awaitsEvent: (next) => eventDriven && stepAwaitsEvent(step.type, next),
     secondsLeft: deadlineSeconds - (Date.now() - startedAt) / 1000,
