@@ -223,4 +223,16 @@ describe('evaluated full plans', () => {
     expect(none.response.status).toBe(422);
     expect(none.error).toMatchObject({ errors: [{ path: 'evaluate' }] });
   });
+
+  it('quick mode on an existing stack runs CF.Update in parallel with upsert, migrate and cleanup', async () => {
+    n++;
+    const res = await t.client.POST('/v1/deployments', { body: { environment: 'demo', version: `v${n}`, applicationYaml: checkedApp, flags: { quickMode: true }, strategy: 'NOP' } });
+    const done = await waitFor(t.client, res.data!.id);
+    expect(done.status).toBe('DONE');
+    expect(names(done)).toEqual(['NOPDiscovery:DONE', 'CF.Update:DONE', 'DB.Upsert.main:DONE', 'DB.Migrate.main:DONE', 'DB.Cleanup.main:DONE']);
+    expect(done.steps.find((s) => s.name === 'DB.Migrate.main')!.dependsOn).toEqual(['NOPDiscovery', 'DB.Upsert.main']);
+    expect(done.evaluation).toBeNull();
+    expect(done.planNotes).toContain('strategy NOP was asked for, but this plan is not evaluated, so it does not apply');
+    expect((await t.describeStack('demo-shop'))!.parameters.VersionTag).toBe(`v${n}`);
+  });
 });
