@@ -268,7 +268,15 @@ export interface TokenReport {
 }
 
 /** Which simulated-cloud record each step type leaves (stack operation kind, task, database step kind). */
-const MUTATION_OF_STEP: Record<string, { table: 'sim_stack_operations' | 'sim_tasks' | 'sim_database_operations' | 'sim_change_sets'; kind?: string }> = {
+const MUTATION_OF_STEP: Record<
+  string,
+  {
+    table: 'sim_stack_operations' | 'sim_tasks' | 'sim_database_operations' | 'sim_change_sets';
+    kind?: string;
+    /** At most one record: CF.Plan's change set is deleted when nothing executes it, a DB.Evaluate without a check runs no task. */
+    atMostOne?: true;
+  }
+> = {
   cf_create: { table: 'sim_stack_operations', kind: 'create' },
   cf_update: { table: 'sim_stack_operations', kind: 'update' },
   cf_scale: { table: 'sim_stack_operations', kind: 'scale' },
@@ -277,6 +285,11 @@ const MUTATION_OF_STEP: Record<string, { table: 'sim_stack_operations' | 'sim_ta
   pg_upsert: { table: 'sim_database_operations', kind: 'upsert' },
   pg_cleanup: { table: 'sim_database_operations', kind: 'cleanup' },
   pg_destroy: { table: 'sim_database_operations', kind: 'destroy' },
+  cf_evaluate: { table: 'sim_change_sets', atMostOne: true },
+  pg_evaluate: { table: 'sim_tasks', atMostOne: true },
+  // None when the change set it made again would change nothing (BEFORE over a version-only change).
+  cf_apply: { table: 'sim_stack_operations', kind: 'update', atMostOne: true },
+  cf_version: { table: 'sim_stack_operations', kind: 'update' },
 };
 
 /**
@@ -380,9 +393,10 @@ export async function checkClientTokens(sql: Sql): Promise<TokenReport> {
   }
 
   for (const [token, { deploymentId, step }] of stepOfToken) {
-    if (step.status !== 'DONE' || !MUTATION_OF_STEP[step.type]) continue;
+    const wanted = MUTATION_OF_STEP[step.type];
+    if (step.status !== 'DONE' || !wanted) continue;
     const n = recorded.get(token) ?? 0;
-    if (n !== 1) problems.push(`step ${step.name} of ${deploymentId} is DONE with ${n} records of its mutation under token ${token}`);
+    if (wanted.atMostOne ? n > 1 : n !== 1) problems.push(`step ${step.name} of ${deploymentId} is DONE with ${n} records of its mutation under token ${token}`);
   }
 
   if (problems.length) throw new Error(`client tokens:\n${problems.join('\n')}`);
