@@ -41,7 +41,7 @@ export function renderStateMachinesDoc(): string {
     'an entity of machine m), `job q` (a job on pg-boss queue q).',
     '',
     section('Deployment', 'One version of one application going into one environment.', deploymentMachine),
-    section('Stack', 'One application in one environment: runs one deployment at a time, queues the rest (FIFO).', stackMachine),
+    section('Stack', 'One application in one environment: runs one deployment at a time and queues the rest, served under its queue policy (fifo, supersede, reject) and stopped by holds and freezes. The statuses and edges are the seed\'s "Stack State" diagram (STABLE is automatic: it pops the queue or becomes AVAILABLE in the same transaction), plus self-loops that keep the queue and its stops, BROKEN taking the next deployment, and the terminate edges, each with its note.', stackMachine),
     '## Step',
     '',
     `Steps of a running deployment (${stepStatuses.join(', ')}). They change with the deployment's \`run_step\` and \`step_result\` events.`,

@@ -2,7 +2,7 @@
  * Live events of a deployment, from `GET /v1/deployments/{id}/events` as Server-Sent Events. Read
  * with fetch and a stream parser rather than EventSource, which cannot send the bearer token; after
  * a dropped connection it reconnects and resumes with `Last-Event-ID`, so no event is lost or
- * repeated. It ends after the event that makes the deployment DONE, FAILED or TERMINATED.
+ * repeated. It ends after the event that makes the deployment DONE, FAILED, TERMINATED or SUPERSEDED.
  *
  *   for await (const event of followDeploymentEvents(client, id)) {
  *     console.log(event.type, event.status);
@@ -24,12 +24,13 @@ export const DEPLOYMENT_STATUSES = [
   'DONE',
   'FAILED',
   'TERMINATED',
+  'SUPERSEDED',
 ] as const satisfies readonly DeploymentStatus[];
 
 export const STEP_STATUSES = ['BLOCKED', 'READY', 'ACTIVE', 'DONE', 'FAILED', 'SKIPPED'] as const satisfies readonly StepStatus[];
 
 /** Where a deployment ends; nothing changes it after. */
-export const TERMINAL_STATUSES = ['DONE', 'FAILED', 'TERMINATED'] as const satisfies readonly DeploymentStatus[];
+export const TERMINAL_STATUSES = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'] as const satisfies readonly DeploymentStatus[];
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
 export function isTerminalStatus(status: string): status is TerminalStatus {

@@ -41,8 +41,8 @@ export async function requestDeployment(target: DeployerTarget, body: Deployment
   return unwrap(await clientOf(target).POST('/v1/deployments', { body }));
 }
 
-/** POST /v1/deployments/trigger: the deployer reads the app config from GitHub at `ref`. Resolves with the deployment (202). */
-export async function triggerDeployment(target: DeployerTarget, body: TriggerRequest): Promise<Deployment> {
+/** POST /v1/deployments/trigger: the deployer reads the app config from GitHub at `ref`. Resolves with the deployment (202) and warnings about legacy field names. */
+export async function triggerDeployment(target: DeployerTarget, body: TriggerRequest): Promise<RequestedDeployment> {
   return unwrap(await clientOf(target).POST('/v1/deployments/trigger', { body }));
 }
 

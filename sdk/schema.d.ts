@@ -232,6 +232,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow every deployment and stack event live
+         * @description Only as a stream (`Accept: text/event-stream`; anything else is 406): each event of every deployment and stack as it commits, starting with what comes next. Each message has `id:` (`<deployment position>.<stack position>`; send it back as `Last-Event-ID` to get exactly what was missed), `event:` (the event type) and `data:` (a FeedEvent). `machine` narrows it to one kind. A comment line every ~15 s is a heartbeat.
+         */
+        get: operations["followEventFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/deployments/{id}/approve": {
         parameters: {
             query?: never;
@@ -318,6 +338,150 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stacks/{environment}/{application}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the queue policy of a stack */
+        get: operations["getStackPolicy"];
+        /**
+         * Set the queue policy of a stack
+         * @description Overrides its environment's default. A `policy_set` event in the stack's history; the queue is served under it from now on.
+         */
+        put: operations["putStackPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stacks/{environment}/{application}/holds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the holds of a stack */
+        get: operations["listHolds"];
+        put?: never;
+        /**
+         * Hold a stack
+         * @description Deployments requested while a hold stands queue (they are never dropped) and show the hold in `waitingFor`; the one running goes on. When the last hold and freeze are lifted or expire, the queue resumes under its policy. A `hold_placed` event in the stack's history, with the name of the token that made it.
+         */
+        post: operations["createHold"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stacks/{environment}/{application}/holds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lift a hold
+         * @description A `hold_lifted` event in the stack's history. With no hold or freeze left, the queue resumes under its policy at once.
+         */
+        delete: operations["liftHold"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/stacks/{environment}/{application}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Roll a stack back to an earlier deployment
+         * @description Requests a new deployment of the earlier deployment's stored spec and template (marked `rollbackOf`), queued like any other, and holds the stack so that the next push queues behind the hold instead of undoing the rollback. When migrations ran since the target, answers 409 unless `force: true`.
+         */
+        post: operations["rollbackStack"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/environments/{environment}/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get the default queue policy of an environment */
+        get: operations["getEnvironmentPolicy"];
+        /**
+         * Set the default queue policy of an environment
+         * @description Applies to every stack of the environment without a policy of its own. A deployer setting, kept apart from the o5 environment document (PUT /v1/environments leaves it as it is). A `policy_set` event in the environment's history.
+         */
+        put: operations["putEnvironmentPolicy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/environments/{environment}/freezes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the freezes of an environment */
+        get: operations["listFreezes"];
+        put?: never;
+        /**
+         * Freeze an environment
+         * @description No stack of the environment starts a deployment while the freeze stands, except the applications it `allow`s; deployments requested meanwhile queue and show the freeze in `waitingFor`. When the last hold and freeze are lifted or expire, each queue resumes under its policy. A `freeze_placed` event in the environment's history.
+         */
+        post: operations["createFreeze"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/environments/{environment}/freezes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Lift a freeze
+         * @description A `freeze_lifted` event in the environment's history. Stacks with no hold or freeze left resume at once.
+         */
+        delete: operations["liftFreeze"];
         options?: never;
         head?: never;
         patch?: never;
@@ -932,8 +1096,11 @@ export interface components {
             /** @description Legacy field names in the application config (accepted; rename them). */
             warnings: components["schemas"]["LegacyFieldWarning"][];
         };
-        /** @enum {string} */
-        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "EVALUATED" | "DONE" | "FAILED" | "TERMINATED";
+        /**
+         * @description EVALUATED: evaluated, waiting for approval (`POST /v1/deployments/{id}/approve` or `/reject`). SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`).
+         * @enum {string}
+         */
+        DeploymentStatus: "QUEUED" | "TRIGGERED" | "WAITING" | "AVAILABLE" | "RUNNING" | "EVALUATED" | "DONE" | "FAILED" | "TERMINATED" | "SUPERSEDED";
         DeploymentStep: {
             /** @example CF.Update */
             name: string;
@@ -962,6 +1129,40 @@ export interface components {
         };
         /** @enum {string} */
         StepStatus: "BLOCKED" | "READY" | "ACTIVE" | "DONE" | "FAILED" | "SKIPPED";
+        /** @description Why a queued deployment waits: its position and what holds it. */
+        WaitingFor: {
+            /** @description 1 = next in the stack's queue. */
+            position: number;
+            /** @description Empty: it starts as soon as the stack takes it. */
+            blockers: components["schemas"]["Blocker"][];
+            /** @example held: rolled back to v1.4.1 */
+            summary: string;
+        } | null;
+        /** @description One thing a queued deployment waits for. */
+        Blocker: {
+            /** @enum {string} */
+            kind: "deployment" | "hold" | "freeze" | "approval";
+            /** @example held: rolled back to v1.4.1 */
+            description: string;
+            /**
+             * Format: uuid
+             * @description deployment, approval: the deployment it waits for.
+             */
+            deploymentId?: string;
+            version?: string;
+            /** @description deployment: the running deployment's active step(s). */
+            step?: string;
+            /**
+             * Format: uuid
+             * @description hold, freeze: its id.
+             */
+            id?: string;
+            reason?: string;
+            until?: string;
+            /** @description Name of the token that made the hold or freeze. */
+            createdBy?: string;
+            environment?: string;
+        };
         /** @description What EvalJoin chose and why (evaluated full plans). */
         DeploymentEvaluation: {
             /** @enum {string} */
@@ -1043,6 +1244,17 @@ export interface components {
             /** @description Number of events applied to this deployment. */
             revision: number;
             steps: components["schemas"]["DeploymentStep"][];
+            /**
+             * Format: uuid
+             * @description SUPERSEDED: the newer deployment that ran instead.
+             */
+            supersededBy: string | null;
+            /**
+             * Format: uuid
+             * @description A rollback: the earlier deployment whose spec and template it deploys again.
+             */
+            rollbackOf: string | null;
+            waitingFor: components["schemas"]["WaitingFor"];
             /** @description What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create. */
             planNotes: string[];
             recoveries: {
@@ -1485,10 +1697,10 @@ export interface components {
             environment: string;
             application: string;
             /**
-             * @description MIGRATING while a deployment holds the stack.
+             * @description CREATING until the first deployment of a new stack ends; MIGRATING while a deployment holds it; BROKEN after a deployment failed (the next one still runs; one ending DONE clears it); AVAILABLE otherwise (STABLE is passed through at once).
              * @enum {string}
              */
-            status: "AVAILABLE" | "MIGRATING";
+            status: "CREATING" | "STABLE" | "AVAILABLE" | "MIGRATING" | "BROKEN";
             currentDeployment: {
                 /** Format: uuid */
                 deploymentId: string;
@@ -1502,6 +1714,35 @@ export interface components {
         };
         StackWithLive: components["schemas"]["Stack"] & {
             live: components["schemas"]["LiveStack"];
+        };
+        /**
+         * @description The queue policy in force: the stack's own, else its environment's default, else fifo.
+         * @enum {string}
+         */
+        QueuePolicy: "fifo" | "supersede" | "reject";
+        Hold: {
+            /** Format: uuid */
+            id: string;
+            reason: string;
+            until: string | null;
+            /** @description Name of the token that made it. */
+            createdBy: string;
+            createdAt: string | null;
+            /**
+             * Format: uuid
+             * @description A rollback's hold: the rollback deployment it lets through.
+             */
+            letsThrough?: string;
+        };
+        Freeze: {
+            /** Format: uuid */
+            id: string;
+            reason: string;
+            until: string | null;
+            /** @description Name of the token that made it. */
+            createdBy: string;
+            createdAt: string | null;
+            allow?: string[];
         };
         /** @description What runs, as the last deployment that reached the stack observed it (no AWS call on read): the wait phase's snapshot, then what each CloudFormation step ended on. Null until a deployment has found the stack. */
         LiveStack: {
@@ -1539,10 +1780,10 @@ export interface components {
             environment: string;
             application: string;
             /**
-             * @description MIGRATING while a deployment holds the stack.
+             * @description CREATING until the first deployment of a new stack ends; MIGRATING while a deployment holds it; BROKEN after a deployment failed (the next one still runs; one ending DONE clears it); AVAILABLE otherwise (STABLE is passed through at once).
              * @enum {string}
              */
-            status: "AVAILABLE" | "MIGRATING";
+            status: "CREATING" | "STABLE" | "AVAILABLE" | "MIGRATING" | "BROKEN";
             currentDeployment: {
                 /** Format: uuid */
                 deploymentId: string;
@@ -1559,7 +1800,118 @@ export interface components {
                 version: string;
                 /** @description 1 = next to run. */
                 position: number;
+                waitingFor: components["schemas"]["WaitingFor"];
             }[];
+            policy: components["schemas"]["QueuePolicy"];
+            holds: components["schemas"]["Hold"][];
+            /** @description Freezes of its environment (whether or not they let this application through). */
+            freezes: components["schemas"]["Freeze"][];
+        };
+        StackQueuePolicy: {
+            queue: components["schemas"]["QueuePolicy"] & unknown;
+            /**
+             * @description Where the policy in force comes from.
+             * @enum {string}
+             */
+            source: "stack" | "environment" | "default";
+            stack: components["schemas"]["QueuePolicy"] & (string | null);
+            environment: components["schemas"]["QueuePolicy"] & (string | null);
+        };
+        /**
+         * @example {
+         *       "queue": "supersede"
+         *     }
+         */
+        QueuePolicyRequest: {
+            queue: components["schemas"]["QueuePolicy"] & unknown;
+        };
+        /**
+         * @example {
+         *       "reason": "incident 4711: investigating",
+         *       "until": "2030-01-01T08:00:00Z"
+         *     }
+         */
+        HoldRequest: {
+            /** @example incident 4711: investigating */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description Lifted at this time by itself; absent: until lifted by hand.
+             * @example 2030-01-01T08:00:00Z
+             */
+            until?: string;
+        };
+        Rollback: components["schemas"]["Deployment"] & {
+            hold: {
+                /** Format: uuid */
+                id: string;
+                reason: string;
+                until: string | null;
+                /** @description Name of the token that made it. */
+                createdBy: string;
+                createdAt: string | null;
+                /**
+                 * Format: uuid
+                 * @description A rollback's hold: the rollback deployment it lets through.
+                 */
+                letsThrough?: string;
+            } | null;
+            /** @description Migrations that ran since the target and that the rollback does not undo. */
+            warnings: components["schemas"]["RollbackWarning"][];
+        };
+        RollbackWarning: {
+            /** Format: uuid */
+            deploymentId: string;
+            version: string;
+            /** @example DB.Migrate.main */
+            step: string;
+            message: string;
+        };
+        /**
+         * @example {
+         *       "hold": true
+         *     }
+         */
+        RollbackRequest: {
+            /**
+             * Format: uuid
+             * @description A DONE deployment of this stack; default: the last DONE one before the current one.
+             */
+            to?: string;
+            /** @description Default true: hold the stack ("rolled back to <version>") until lifted by hand. */
+            hold?: boolean;
+            /** @description Required when migrations ran since the target: a rollback does not undo a schema. */
+            force?: boolean;
+        };
+        EnvironmentQueuePolicy: {
+            queue: components["schemas"]["QueuePolicy"] & unknown;
+            /** @enum {string} */
+            source: "environment" | "default";
+        };
+        /**
+         * @example {
+         *       "reason": "release day",
+         *       "allow": [
+         *         "status-page"
+         *       ]
+         *     }
+         */
+        FreezeRequest: {
+            /** @example release day */
+            reason: string;
+            /**
+             * Format: date-time
+             * @description Lifted at this time by itself; absent: until lifted by hand.
+             * @example 2030-01-01T08:00:00Z
+             */
+            until?: string;
+            /**
+             * @description Applications this freeze lets through.
+             * @example [
+             *       "status-page"
+             *     ]
+             */
+            allow?: string[];
         };
         Render: {
             /** @description The CloudFormation template (JSON). */
@@ -2447,6 +2799,7 @@ export interface operations {
                 environment?: string;
                 /** @description Application name. */
                 application?: string;
+                /** @description EVALUATED: evaluated, waiting for approval (`POST /v1/deployments/{id}/approve` or `/reject`). SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`). */
                 status?: components["schemas"]["DeploymentStatus"];
                 /** @description Application version (e.g. commit SHA). */
                 version?: string;
@@ -2595,13 +2948,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted: the deployment, QUEUED or already further along. */
+            /** @description Accepted: the deployment, QUEUED or already further along, with warnings about legacy field names in the config. */
             202: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Deployment"];
+                    "application/json": components["schemas"]["RequestedDeployment"];
                 };
             };
             /** @description The request or document is invalid (problem+json, `errors` lists each path). */
@@ -2883,6 +3236,68 @@ export interface operations {
             };
         };
     };
+    followEventFeed: {
+        parameters: {
+            query?: {
+                /** @description Only the events of deployments, or of stacks. */
+                machine?: "deployment" | "stack";
+            };
+            header?: {
+                /** @description Resume after this message: the `id:` of the last message received. */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The route answers only the media type it names (for an event stream, `Accept: text/event-stream`). */
+            406: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     approveDeployment: {
         parameters: {
             query?: never;
@@ -3150,6 +3565,632 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStackPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy in force, the stack's own and its environment's default. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StackQueuePolicy"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putStackPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueuePolicyRequest"];
+            };
+        };
+        responses: {
+            /** @description The policy in force. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StackQueuePolicy"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listHolds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The holds, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Hold"][];
+                    };
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HoldRequest"];
+            };
+        };
+        responses: {
+            /** @description The hold, with its id. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Hold"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    liftHold: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rollbackStack: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+                application: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RollbackRequest"];
+            };
+        };
+        responses: {
+            /** @description The rollback deployment, the hold and the warnings. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Rollback"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEnvironmentPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment name (its fullName) or id. */
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The environment's default (fifo when never set). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentQueuePolicy"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putEnvironmentPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment name (its fullName) or id. */
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QueuePolicyRequest"];
+            };
+        };
+        responses: {
+            /** @description The environment's default. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentQueuePolicy"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listFreezes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment name (its fullName) or id. */
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The freezes, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Freeze"][];
+                    };
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createFreeze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment name (its fullName) or id. */
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FreezeRequest"];
+            };
+        };
+        responses: {
+            /** @description The freeze, with its id. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Freeze"];
+                };
+            };
+            /** @description The request or document is invalid (problem+json, `errors` lists each path). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown bearer token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    liftFreeze: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Environment name (its fullName) or id. */
+                environment: string;
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lifted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Missing or unknown bearer token. */
             401: {

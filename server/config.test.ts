@@ -151,6 +151,10 @@ describe('API tokens', () => {
       { token: 'deployer-token', scopes: ['deploy', 'read'] },
       { token: 'admin-token-1', scopes: ['admin'] },
     ]);
+    expect(parseApiTokens('ci:deployer-token=deploy, ops.team@x:ops-token-1=admin')).toEqual([
+      { token: 'deployer-token', scopes: ['deploy'], name: 'ci' },
+      { token: 'ops-token-1', scopes: ['admin'], name: 'ops.team@x' },
+    ]);
     expect(parseApiTokens(undefined)).toEqual([]);
     expect(parseApiTokens('  ')).toEqual([]);
   });
@@ -163,6 +167,9 @@ describe('API tokens', () => {
     ['short=admin', /entry 1: a token needs at least 8 characters/],
     ['abcdefgh=read,ijklmnop=root', /entry 2: unknown scope 'root'/],
     ['abcdefgh=read+write', /entry 1: unknown scope 'write'/],
+    [':abcdefgh=read', /entry 1 must look like token=scope\[\+scope\] or name:token=scope/],
+    ['a b:abcdefgh=read', /entry 1: a token's name/],
+    ['ci:short=read', /entry 1: a token needs at least 8 characters/],
   ])('rejects %j', (raw, message) => {
     const err = errorOf({ DEPLOYER_API_TOKENS: raw });
     expect(err.variable).toBe('DEPLOYER_API_TOKENS');

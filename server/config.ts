@@ -12,6 +12,8 @@ export const SCOPES: readonly Scope[] = ['read', 'deploy', 'admin'];
 export interface ApiToken {
   token: string;
   scopes: Scope[];
+  /** Who or what holds it (`name:token=scope`): recorded with what it does (holds, freezes, events). */
+  name?: string;
 }
 
 export interface Config {
@@ -60,7 +62,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'HOST', default: '0.0.0.0 (127.0.0.1 without tokens)', description: 'Interface to bind. Without API tokens the server always binds 127.0.0.1.' },
   { name: 'DATABASE_URL', default: '(embedded)', description: 'Postgres for state and the pg-boss queue. Absent: an embedded Postgres under DEPLOYER_DATA_DIR.' },
   { name: 'DEPLOYER_DATA_DIR', default: './.data', description: 'Where the embedded Postgres keeps its data.' },
-  { name: 'DEPLOYER_API_TOKENS', default: '(none: auth off)', description: 'Comma-separated `token=scope[+scope]` entries; scopes read, deploy, admin (deploy includes read, admin includes both).' },
+  { name: 'DEPLOYER_API_TOKENS', default: '(none: auth off)', description: 'Comma-separated `name:token=scope[+scope]` entries (the older `token=scope[+scope]` still works, unnamed); scopes read, deploy, admin (deploy includes read, admin includes both). The name is recorded with what the token does (holds, freezes, events).' },
   { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent. JSON lines; pretty on a terminal.' },
   { name: 'DEPLOYER_PUBLIC_URL', default: 'http://localhost:$PORT', description: 'Base URL of this deployer as users reach it (links in GitHub statuses).' },
   { name: 'DEPLOYER_INFRA', default: 'simulated (aws when DEPLOYER_TEMPLATE_BUCKET is set)', description: '`simulated` (in-process cloud kept in the database) or `aws` (real SDK clients).' },
@@ -133,9 +135,16 @@ function url(env: Env, name: string, protocols: string[]): string | undefined {
 export function parseApiTokens(raw: string | undefined): ApiToken[] {
   if (!raw || raw.trim() === '') return [];
   return raw.split(',').map((entry, i) => {
-    const [token, scopeList] = entry.trim().split('=');
-    if (!token || !scopeList) {
-      throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1} must look like token=scope[+scope]`);
+    const [named, scopeList] = entry.trim().split('=');
+    // `name:token=scope`; without a colon, the older `token=scope` (the token has no name).
+    const colon = named?.indexOf(':') ?? -1;
+    const name = colon >= 0 ? named!.slice(0, colon).trim() : undefined;
+    const token = colon >= 0 ? named!.slice(colon + 1).trim() : named;
+    if (!token || !scopeList || name === '') {
+      throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1} must look like token=scope[+scope] or name:token=scope[+scope]`);
+    }
+    if (name !== undefined && !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
+      throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1}: a token's name is 1 to 64 letters, digits, '.', '_', '@' or '-'`);
     }
     if (token.length < 8) throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1}: a token needs at least 8 characters`);
     const scopes = scopeList.split('+').map((s) => s.trim());
@@ -144,7 +153,7 @@ export function parseApiTokens(raw: string | undefined): ApiToken[] {
         throw new ConfigError('DEPLOYER_API_TOKENS', `entry ${i + 1}: unknown scope '${scope}' (read, deploy, admin)`);
       }
     }
-    return { token, scopes: scopes as Scope[] };
+    return { token, scopes: scopes as Scope[], ...(name ? { name } : {}) };
   });
 }
 

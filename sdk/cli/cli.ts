@@ -2,7 +2,7 @@
  * What every command of the `deployer` CLI shares: where it writes, the client it calls the API
  * with, argument parsing (node:util parseArgs) and the few conventions of the tool:
  * `--json` for scripts, `--help` everywhere, exit codes 0 (success, or the deployment ended DONE),
- * 1 (the API answered an error, or the deployment ended FAILED or TERMINATED), 2 (usage error).
+ * 1 (the API answered an error, or the deployment ended FAILED, TERMINATED or SUPERSEDED), 2 (usage error).
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

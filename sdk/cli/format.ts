@@ -99,6 +99,14 @@ export function deploymentLines(d: Deployment, now: number, colors: boolean): st
   if (d.startedAt) lines.push(`  started ${d.startedAt}, ${d.finishedAt ? `took ${elapsed(d.startedAt, d.finishedAt, now)}` : `running for ${elapsed(d.startedAt, null, now)}`}`);
   const flags = Object.entries(d.flags).filter(([, on]) => on).map(([name]) => name);
   if (flags.length) lines.push(`  flags: ${flags.join(', ')}`);
+  for (const note of d.planNotes) lines.push(`  plan: ${note}`);
+  if (d.rollbackOf) lines.push(`  rollback of ${d.rollbackOf}`);
+  if (d.waitingFor) {
+    lines.push(`  waiting: position ${d.waitingFor.position} in the stack's queue`);
+    for (const b of d.waitingFor.blockers) lines.push(`    ${b.description}`);
+    if (!d.waitingFor.blockers.length) lines.push('    next to start');
+  }
+  if (d.supersededBy) lines.push(`  superseded by ${d.supersededBy}`);
   if (d.error) lines.push(`  ${paint(`error: ${d.error}`, 'red', colors)}`);
   for (const note of d.planNotes) lines.push(`  note: ${note}`);
   const evaluation = evaluationLines(d, colors);

@@ -14,6 +14,8 @@ import { deployCommand } from './commands/deploy.ts';
 import { lsCommand } from './commands/ls.ts';
 import { rejectCommand } from './commands/reject.ts';
 import { renderCommand } from './commands/render.ts';
+import { rollbackCommand } from './commands/rollback.ts';
+import { freezeCommand, holdCommand, releaseCommand, thawCommand } from './commands/stops.ts';
 import { statusCommand } from './commands/status.ts';
 import { terminateCommand } from './commands/terminate.ts';
 import { triggerCommand } from './commands/trigger.ts';
@@ -28,6 +30,11 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   watchCommand,
   terminateCommand,
+  holdCommand,
+  releaseCommand,
+  freezeCommand,
+  thawCommand,
+  rollbackCommand,
   approveCommand,
   rejectCommand,
   lsCommand,
@@ -46,8 +53,8 @@ Run 'deployer COMMAND --help' for the options of a command.
 
 ${COMMON_HELP}
 
-Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED or
-TERMINATED, or the API answered an error, 2 usage error.`;
+Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED,
+TERMINATED or SUPERSEDED, or the API answered an error, 2 usage error.`;
 }
 
 /** Options given before the command name (`deployer --json status ID`), taken out of argv. */

@@ -77,7 +77,7 @@ function fit(line: string, columns: number): string {
 
 /**
  * Shows the deployment until it ends; with --json prints only the final deployment. Resolves with
- * the exit code: 0 for DONE, 1 for FAILED or TERMINATED.
+ * the exit code: 0 for DONE, 1 for FAILED, TERMINATED or SUPERSEDED.
  */
 export async function followDeployment(cli: Cli, id: string, options: { timeoutMs?: number } = {}): Promise<number> {
   const view = new ProgressView(cli);

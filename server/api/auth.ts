@@ -38,7 +38,7 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     if (!match) throw new HTTPException(401, { message: 'Send Authorization: Bearer <token>' });
     const token = findToken(tokens, match[1]!);
     if (!token) throw new HTTPException(401, { message: 'Unknown token' });
-    c.set('caller', { name: `token:${token.token.slice(0, 4)}…`, scopes: token.scopes });
+    c.set('caller', { name: token.name ?? `token:${token.token.slice(0, 4)}…`, scopes: token.scopes });
     return next();
   };
 }

@@ -2,7 +2,9 @@
 import { z } from '@hono/zod-openapi';
 import type { Sql } from 'postgres';
 import type { MachineName } from '../domain/machines/catalogue.ts';
+import type { SSEStreamingApi } from 'hono/streaming';
 import { readEvents, type EventRow } from '../engine/entities.ts';
+import type { EventFeed, FeedSubscription } from '../engine/event-feed.ts';
 import { decodeCursor, page, pageOf } from './pagination.ts';
 
 export const eventSchema = z
@@ -45,4 +47,46 @@ export function toEventItem(r: EventRow): EventItem {
     state: r.data,
     createdAt: new Date(r.createdAt).toISOString(),
   };
+}
+
+/** True when the client asks for Server-Sent Events (`Accept: text/event-stream`, among others or alone). */
+export function wantsEventStream(accept: string | undefined): boolean {
+  return !!accept && accept.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
+}
+
+/** While the notice feed is reconnecting, live streams look for new events this often. */
+const POLL_WITHOUT_FEED_MS = 1_000;
+
+/**
+ * The quiet part of a live stream's loop: after it has sent what there was, wait for a notice of
+ * what it follows, writing a heartbeat comment when one is due (every ~15 s of silence keeps proxies
+ * from closing the stream).
+ */
+export class LiveStreamPacer {
+  private lastWrite = Date.now();
+
+  constructor(
+    private readonly feed: EventFeed,
+    private readonly subscription: FeedSubscription,
+    private readonly stream: SSEStreamingApi,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Call after each message written. */
+  wrote(): void {
+    this.lastWrite = Date.now();
+  }
+
+  /** Resolves true when there may be more to read, false when the stream is over (client gone, process stopping). */
+  async waitForMore(): Promise<boolean> {
+    const { feed } = this;
+    const waitMs = feed.listening ? Math.max(0, feed.heartbeatMs - (Date.now() - this.lastWrite)) : POLL_WITHOUT_FEED_MS;
+    const woke = await this.subscription.wait(waitMs, this.signal);
+    if (woke === 'aborted' || woke === 'closed') return false;
+    if (Date.now() - this.lastWrite >= feed.heartbeatMs) {
+      await this.stream.write(': heartbeat\n\n');
+      this.wrote();
+    }
+    return true;
+  }
 }

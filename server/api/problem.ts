@@ -54,6 +54,7 @@ export function problemOf(err: unknown): Problem {
     if (status === 413) return problem(413, 'too-large', 'Request body too large', err.message);
     if (status === 401) return problem(401, 'unauthorized', 'Unauthorized', err.message);
     if (status === 403) return problem(403, 'forbidden', 'Forbidden', err.message);
+    if (status === 406) return problem(406, 'not-acceptable', 'Not acceptable', err.message);
     if (status === 415) return problem(415, 'unsupported-media-type', 'Unsupported media type', err.message);
     return problem(status, 'http', err.message || 'Error');
   }
@@ -69,6 +70,7 @@ export function errorResponses(...statuses: number[]) {
     404: 'Not found.',
     409: 'Conflicts with the current state.',
     413: 'Request body over 1 MiB.',
+    406: 'The route answers only the media type it names (for an event stream, `Accept: text/event-stream`).',
     415: 'Unsupported content type.',
     422: 'Valid, but cannot be carried out.',
     500: 'The deployer failed.',

@@ -16,6 +16,7 @@ import { registerGetEnvironment } from './environments/get-environment.ts';
 import { registerListEnvironmentEvents } from './environments/list-environment-events.ts';
 import { registerListEnvironments } from './environments/list-environments.ts';
 import { registerPutEnvironment } from './environments/put-environment.ts';
+import { registerFollowEventFeed } from './feed/follow-event-feed.ts';
 import { registerFindPushTargets } from './github/find-push-targets.ts';
 import { registerGetDelivery } from './github/get-delivery.ts';
 import { registerGetPushTargets } from './github/get-push-targets.ts';
@@ -30,6 +31,17 @@ import { registerAddFault } from './simulator/post-fault.ts';
 import { registerGetStack } from './stacks/get-stack.ts';
 import { registerListStackEvents } from './stacks/list-stack-events.ts';
 import { registerListStacks } from './stacks/list-stacks.ts';
+import { registerCreateHold } from './stacks/post-hold.ts';
+import { registerListHolds } from './stacks/list-holds.ts';
+import { registerLiftHold } from './stacks/delete-hold.ts';
+import { registerGetStackPolicy } from './stacks/get-stack-policy.ts';
+import { registerPutStackPolicy } from './stacks/put-stack-policy.ts';
+import { registerRollbackStack } from './stacks/post-rollback.ts';
+import { registerCreateFreeze } from './environments/post-freeze.ts';
+import { registerListFreezes } from './environments/list-freezes.ts';
+import { registerLiftFreeze } from './environments/delete-freeze.ts';
+import { registerGetEnvironmentPolicy } from './environments/get-environment-policy.ts';
+import { registerPutEnvironmentPolicy } from './environments/put-environment-policy.ts';
 
 const always: RouteRegistrar[] = [
   registerPutCluster,
@@ -47,11 +59,23 @@ const always: RouteRegistrar[] = [
   registerGetDeployment,
   registerListDeploymentEvents,
   registerTerminateDeployment,
+  registerFollowEventFeed,
   registerApproveDeployment,
   registerRejectDeployment,
   registerListStacks,
   registerGetStack,
   registerListStackEvents,
+  registerPutStackPolicy,
+  registerGetStackPolicy,
+  registerCreateHold,
+  registerListHolds,
+  registerLiftHold,
+  registerRollbackStack,
+  registerPutEnvironmentPolicy,
+  registerGetEnvironmentPolicy,
+  registerCreateFreeze,
+  registerListFreezes,
+  registerLiftFreeze,
   registerRender,
   registerPutPushTargets,
   registerGetPushTargets,

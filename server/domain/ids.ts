@@ -1,5 +1,5 @@
 /**
- * Deterministic ids (o5-domain, appendix A). Names map to the same UUID everywhere, so a cluster
+ * Deterministic ids. Names map to the same UUID everywhere, so a cluster
  * or stack can be addressed by name, and a retried request derives the same ids as the first try.
  */
 import { createHash, randomUUID } from 'node:crypto';

@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
 import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import { TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
-import { JOB_CHANGE_SET_CLEANUP, JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, QUEUES, type Queue } from '../domain/machines/jobs.ts';
+import { JOB_CHANGE_SET_CLEANUP, JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, JOB_STOP_EXPIRY, QUEUES, type Queue } from '../domain/machines/jobs.ts';
 import { handleChangeSetCleanupJob } from './workers/change-set-cleanup.ts';
 import type { StackData } from '../domain/machines/stack.ts';
 import type { InfraProvider } from '../infra/port.ts';
@@ -23,6 +23,7 @@ import { StateStore, type AppliedTransition, type Cause } from './state-store.ts
 import { inTransaction, pgBossAdapter } from './transaction.ts';
 import { handleStackWaitJob } from './workers/stack-wait-worker.ts';
 import { handleStepJob } from './workers/step-worker.ts';
+import { handleStopExpiryJob } from './workers/stop-expiry-worker.ts';
 import { startSweep } from './workers/sweep.ts';
 
 export interface EngineDeps {
@@ -151,6 +152,8 @@ export class Engine {
         retryDelay: 1,
         retryBackoff: true,
         retryDelayMax: 30,
+        // A hold or freeze may last weeks: its expiry job must outlive pg-boss's default retention.
+        ...(queue === JOB_STOP_EXPIRY ? { retentionSeconds: 366 * 24 * 3600 } : {}),
       };
       await boss.createQueue(queue, options);
       // createQueue leaves an existing queue as it was; bring its settings up to date (not its policy).
@@ -188,6 +191,7 @@ export class Engine {
     };
     runner(JOB_STACK_WAIT, (job) => handleStackWaitJob(this, job));
     runner(JOB_STEP, (job) => handleStepJob(this, job));
+    runner(JOB_STOP_EXPIRY, (job) => handleStopExpiryJob(this, job));
     runner(JOB_CHANGE_SET_CLEANUP, (job) => handleChangeSetCleanupJob(this, job));
     runner(JOB_STATUS_REPORT, async (job) => {
       const deployment = await readEntity(this.deps.sql, 'deployment', job.data.deploymentId);

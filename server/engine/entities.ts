@@ -73,7 +73,8 @@ export interface NewEvent {
 }
 
 /** postgres.js's JSON parameter; the values here are plain data (events, machine data) read from or bound for JSON. */
-const json = (db: Sql | TransactionSql, value: unknown) => db.json(value as JSONValue);
+/** A JSON column's value: every row field of ours is plain data (objects, arrays, strings, numbers). */
+export const json = (db: Sql | TransactionSql, value: unknown) => db.json(value as JSONValue);
 
 /** The columns an EntityRow is read with (for a list that filters a state table its own way). */
 export const entityColumns = (db: Sql | TransactionSql) => db`id, status, data, version, created_at as "createdAt", updated_at as "updatedAt"`;
@@ -159,11 +160,37 @@ export function insertEvents(tx: TransactionSql, machine: MachineName, events: N
  * readers get it without the spec and the template's location, the part that never changes.
  */
 export function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number, key: 'position' | 'sequence' = 'position') {
-  const data = machine === 'deployment' ? db`data - 'spec' - 'templateUrl' - 'requestHash' as data` : db`data`;
+  const data = eventDataColumn(db, machine);
   return db<EventRow[]>`
     select position, event_id as "eventId", sequence, type, payload, cause, status, ${data}, created_at as "createdAt"
     from ${db(NAMES[machine].events)}
     where entity_id = ${entityId} and ${db(key)} > ${after}
     order by ${db(key)}
     limit ${limit}`;
+}
+
+/** An event of any entity of one machine: the feed of every change (GET /v1/events). */
+export interface FeedEventRow extends EventRow {
+  entityId: string;
+}
+
+/** The `data` column of an event row, without a deployment's unchanging spec and template. */
+const eventDataColumn = (db: Sql, machine: MachineName) =>
+  machine === 'deployment' ? db`data - 'spec' - 'templateUrl' - 'requestHash' as data` : db`data`;
+
+/** Events of every entity of one machine after the global `after`, oldest first, by the primary key. */
+export function readEventsOfAll(db: Sql, machine: MachineName, after: number, limit: number) {
+  return db<FeedEventRow[]>`
+    select position, entity_id as "entityId", event_id as "eventId", sequence, type, payload, cause, status,
+      ${eventDataColumn(db, machine)}, created_at as "createdAt"
+    from ${db(NAMES[machine].events)}
+    where position > ${after}
+    order by position
+    limit ${limit}`;
+}
+
+/** The position of a machine's newest event, 0 when it has none: where a follower of what comes next starts. */
+export async function lastEventPosition(db: Sql, machine: MachineName): Promise<number> {
+  const [row] = await db<{ position: string | null }[]>`select max(position) as position from ${db(NAMES[machine].events)}`;
+  return Number(row?.position ?? 0);
 }

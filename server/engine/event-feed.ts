@@ -14,6 +14,9 @@ import postgres, { type Sql } from 'postgres';
 import type { Logger } from '../logger.ts';
 import { EVENT_CHANNEL } from './entities.ts';
 
+/** The entity id of a subscription to every entity of a machine (never a real id: those are UUIDs). */
+const ANY_ENTITY = '*';
+
 /** One committed event, as announced on the channel. */
 export interface EventNotice {
   machine: string;
@@ -168,27 +171,39 @@ export class EventFeed {
 
   /** Follows one entity until the subscription is closed (or the feed is). */
   subscribe(machine: string, entityId: string): FeedSubscription {
-    const key = `${machine}:${entityId}`;
+    return this.subscribeTo([`${machine}:${entityId}`]);
+  }
+
+  /** Follows every entity of the given machines: one subscription, woken by each of their events. */
+  subscribeAll(machines: readonly string[]): FeedSubscription {
+    return this.subscribeTo(machines.map((machine) => `${machine}:${ANY_ENTITY}`));
+  }
+
+  private subscribeTo(keys: string[]): FeedSubscription {
     const subscription: FeedSubscription = new FeedSubscription(() => {
-      const set = this.subscriptions.get(key);
-      set?.delete(subscription);
-      if (set?.size === 0) this.subscriptions.delete(key);
+      for (const key of keys) {
+        const set = this.subscriptions.get(key);
+        set?.delete(subscription);
+        if (set?.size === 0) this.subscriptions.delete(key);
+      }
     });
     if (this.state === 'closed') {
       subscription.wake('closed');
       return subscription;
     }
-    let set = this.subscriptions.get(key);
-    if (!set) this.subscriptions.set(key, (set = new Set()));
-    set.add(subscription);
+    for (const key of keys) {
+      let set = this.subscriptions.get(key);
+      if (!set) this.subscriptions.set(key, (set = new Set()));
+      set.add(subscription);
+    }
     return subscription;
   }
 
   /** How many subscriptions are open (for tests and diagnostics). */
   get subscriberCount(): number {
-    let n = 0;
-    for (const set of this.subscriptions.values()) n += set.size;
-    return n;
+    const all = new Set<FeedSubscription>();
+    for (const set of this.subscriptions.values()) for (const subscription of set) all.add(subscription);
+    return all.size;
   }
 
   /** Ends every subscription (their streams end, clients reconnect elsewhere) and the connection. */
@@ -211,8 +226,10 @@ export class EventFeed {
       this.logger.warn({ payload }, 'unreadable event notice');
       return;
     }
-    const set = this.subscriptions.get(`${notice.machine}:${notice.entityId}`);
-    if (set) for (const subscription of set) subscription.wake('event');
+    for (const key of [`${notice.machine}:${notice.entityId}`, `${notice.machine}:${ANY_ENTITY}`]) {
+      const set = this.subscriptions.get(key);
+      if (set) for (const subscription of set) subscription.wake('event');
+    }
   }
 
   private reconnect(): Promise<void> {

@@ -2,7 +2,7 @@
  * Transactions of the engine. Every state change (an event, what it chains, and the jobs it starts)
  * commits together or not at all; that is what lets a crash happen anywhere.
  */
-import type { Sql, TransactionSql } from 'postgres';
+import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import type { Db as IDatabase } from 'pg-boss';
 
 /** Codes of failures that mean "try the whole transaction again": serialization, deadlock, racing inserts. */
@@ -21,12 +21,12 @@ export async function inTransaction<T>(sql: Sql, work: (tx: TransactionSql) => P
 }
 
 /** postgres.js neither accepts undefined nor JSON-encodes objects in unsafe(); pg-boss passes both. */
-function toParameter(value: unknown): unknown {
+function toParameter(value: unknown): JSONValue {
   if (value === undefined) return null;
   if (value && typeof value === 'object' && !(value instanceof Date) && !Array.isArray(value) && !Buffer.isBuffer(value)) {
     return JSON.stringify(value);
   }
-  return value;
+  return value as JSONValue;
 }
 
 /** A text with a command after a semicolon holds several commands, which cannot be prepared. */
@@ -42,7 +42,7 @@ const severalCommands = /;\s*\S/;
 export function pgBossAdapter(db: Sql | TransactionSql): IDatabase {
   return {
     executeSql: async (text, values = []) => {
-      const parameters = values.map(toParameter) as never[];
+      const parameters = values.map(toParameter);
       // Without parameters postgres.js would use the simple protocol, which prepares nothing.
       const options = severalCommands.test(text) ? {} : { prepare: true, simple: false };
       return { rows: await db.unsafe(text, parameters, options) };

@@ -7,7 +7,7 @@
  * applications" and is refused rather than guessed at. Every error names the file and the commit.
  */
 import { parseAllDocuments } from 'yaml';
-import { applicationSchema, type Application } from '../domain/application/index.ts';
+import { applicationSchema, legacyFieldWarnings, type Application, type LegacyFieldWarning } from '../domain/application/index.ts';
 import { describeIssues, parseDocument, validateDocument } from '../domain/documents.ts';
 import { DomainError, ValidationError } from '../domain/errors.ts';
 import type { GitHubClient, Repo } from './client.ts';
@@ -19,6 +19,8 @@ const CONFIG_FILE = /\.(ya?ml|json)$/i;
 export interface AppConfigFile {
   path: string;
   application: Application;
+  /** Legacy field names in the file (read as their current spelling), each saying which file. */
+  warnings: LegacyFieldWarning[];
 }
 
 type Files = Pick<GitHubClient, 'listDirectory' | 'readFile'>;
@@ -27,7 +29,13 @@ const at = (repo: Repo, commit: string) => `${repo.owner}/${repo.repo}@${commit.
 
 export async function readAppConfig(github: Files, repo: Repo, commit: string): Promise<AppConfigFile> {
   const { path, text } = await findAppConfig(github, repo, commit);
-  return { path, application: parseAppConfig(text, path, `${path} in ${at(repo, commit)}`) };
+  const { application, value } = readAppConfigText(text, path, `${path} in ${at(repo, commit)}`);
+  const warnings = legacyFieldWarnings(applicationSchema, value).map((w) => ({
+    ...w,
+    path: `application.${w.path}`,
+    message: `${w.message} (in ${path})`,
+  }));
+  return { path, application, warnings };
 }
 
 async function findAppConfig(github: Files, repo: Repo, commit: string): Promise<{ path: string; text: string }> {
@@ -52,6 +60,11 @@ async function findAppConfig(github: Files, repo: Repo, commit: string): Promise
 
 /** Parses and validates one config file; errors keep the paths into the file and name it in the message. */
 export function parseAppConfig(text: string, path: string, where: string = path): Application {
+  return readAppConfigText(text, path, where).application;
+}
+
+/** The config as validated, and the document as written (its legacy keys are only visible there). */
+function readAppConfigText(text: string, path: string, where: string): { application: Application; value: unknown } {
   const documents = parseAllDocuments(text);
   if (Array.isArray(documents) && documents.length > 1) {
     throw new DomainError('unprocessable', `${where} holds ${documents.length} YAML documents; one application config per repository`);
@@ -64,7 +77,7 @@ export function parseAppConfig(text: string, path: string, where: string = path)
     throw err;
   }
   try {
-    return validateDocument(applicationSchema, value, 'application config');
+    return { application: validateDocument(applicationSchema, value, 'application config'), value };
   } catch (err) {
     if (err instanceof ValidationError) {
       throw new ValidationError(`${where} is not a valid application config: ${describeIssues(err.issues)}`, err.issues);

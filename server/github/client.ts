@@ -21,7 +21,7 @@ export interface DirectoryEntry {
 }
 
 /** The states a GitHub deployment status can take that we use. */
-export type GitHubDeploymentState = 'pending' | 'queued' | 'in_progress' | 'success' | 'failure' | 'error';
+export type GitHubDeploymentState = 'pending' | 'queued' | 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
 /** A GitHub call that failed. `retryable`: GitHub was down, slow or rate limiting; the request itself may be fine. */
 export class GitHubApiError extends Error {

@@ -16,6 +16,7 @@ import { ConflictError, DomainError, NotFoundError } from '../domain/errors.ts';
 import { triggerDeployment } from '../engine/commands/trigger-deployment.ts';
 import type { Engine } from '../engine/engine.ts';
 import { JOB_GITHUB_DELIVERY, type GitHubDeliveryJob } from '../domain/machines/jobs.ts';
+import { json } from '../engine/entities.ts';
 import type { Settlement } from '../engine/jobs.ts';
 import { pgBossAdapter } from '../engine/transaction.ts';
 import { GitHubApiError } from './client.ts';
@@ -116,7 +117,7 @@ export async function handleDeliveryJob(engine: Engine, github: GitHubService, j
   return {
     kind: 'finish',
     record: (tx) => tx`
-      update github_deliveries set status = 'HANDLED', outcome = ${tx.json(outcome as never)}, note = ${note}, handled_at = now()
+      update github_deliveries set status = 'HANDLED', outcome = ${json(tx, outcome)}, note = ${note}, handled_at = now()
       where delivery_id = ${delivery.deliveryId}`,
   };
 }

@@ -5,6 +5,8 @@
  *   QUEUED -> queued   TRIGGERED, WAITING, AVAILABLE, RUNNING -> in_progress
  *   EVALUATED -> pending (waiting for approval; GitHub's API has no `waiting` state to set)
  *   DONE -> success    FAILED, TERMINATED -> failure (description: our error)
+ *   SUPERSEDED -> inactive (a newer push ran instead)
+ *   a QUEUED one that a hold or freeze stops says so in its description
  *
  * Reports run in the engine's status-report jobs: several may run at once for one deployment, in
  * any order, and any may be retried. A row lock in `github_deployments` serialises them, the
@@ -18,7 +20,9 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { uuidV5 } from '../domain/ids.ts';
 import type { DeploymentData, DeploymentStatus } from '../domain/machines/deployment.ts';
+import { describeBlocker, type WaitingFor } from '../domain/decisions/stack-queue.ts';
 import type { StatusReporter } from '../engine/engine.ts';
+import { waitingForDeployment } from '../engine/waiting.ts';
 import type { Logger } from '../logger.ts';
 import { GitHubApiError, type GitHubClient, type GitHubDeploymentState, type Repo } from './client.ts';
 
@@ -38,6 +42,7 @@ const GITHUB_STATE: Record<Reported, GitHubDeploymentState | null> = {
   DONE: 'success',
   FAILED: 'failure',
   TERMINATED: 'failure',
+  SUPERSEDED: 'inactive',
   REJECTED: 'failure',
 };
 
@@ -55,6 +60,7 @@ const PROGRESS: Record<Reported, number> = {
   DONE: 6,
   FAILED: 6,
   TERMINATED: 6,
+  SUPERSEDED: 6,
   REJECTED: 6,
 };
 
@@ -98,10 +104,12 @@ export class GitHubDeploymentReporter {
     const source = deployment.data.source.github;
     if (deployment.data.source.kind !== 'github' || !source || !GITHUB_STATE[status]) return;
     const { id, data } = deployment;
+    // A queued push says what it waits behind (a hold, a freeze, the running deployment).
+    const waiting = status === 'QUEUED' && data.stackId ? await waitingForDeployment(this.deps.sql, deployment) : null;
     await this.report(
       { deploymentId: id, trackingId: id, owner: source.owner, repo: source.repo, environment: data.environmentName, commit: source.commit },
       `Deployer deployment ${id}`,
-      { status, description: describe(data, status), logUrl: `${this.deps.publicUrl}/v1/deployments/${id}` },
+      { status, description: describe(data, status, waiting), logUrl: `${this.deps.publicUrl}/v1/deployments/${id}` },
     );
   };
 
@@ -169,11 +177,16 @@ async function lockRow(tx: TransactionSql, trackingId: string): Promise<TrackedR
 }
 
 /** The status line GitHub shows (at most 140 characters; the client truncates). */
-function describe(data: DeploymentData, status: DeploymentStatus): string {
+function describe(data: DeploymentData, status: DeploymentStatus, waiting: WaitingFor | null = null): string {
   const what = `${data.applicationName} ${data.version.slice(0, 7)} to ${data.environmentName}`;
   switch (status) {
-    case 'QUEUED':
-      return `Queued: ${what}`;
+    case 'QUEUED': {
+      // The stops first: they are what a person can act on.
+      const blockers = [...(waiting?.blockers ?? [])].sort((a, b) => Number(a.kind === 'deployment') - Number(b.kind === 'deployment'));
+      return blockers.length ? `Queued: ${what}; ${blockers.map(describeBlocker).join('; ')}` : `Queued: ${what}`;
+    }
+    case 'SUPERSEDED':
+      return `Superseded by a newer deployment${data.supersededBy ? ` (${data.supersededBy})` : ''}: ${what}`;
     case 'TRIGGERED':
     case 'WAITING':
       return `Waiting for the stack: ${what}`;

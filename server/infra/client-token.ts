@@ -1,7 +1,7 @@
 /**
  * Client tokens (CloudFormation ClientRequestToken, ECS ClientToken, the database steps'
  * operationId) derived from deployment and step, so that a retried step repeats the same request and
- * AWS treats it as the same one (o5-domain §8.5). The format is fixed because the simulator matches
+ * AWS treats it as the same one. The format is fixed because the simulator matches
  * step faults against it (server/infra/simulated/faults.ts):
  *
  *   d<first 12 hex chars of sha1(deploymentId)>-<step name, every [^a-zA-Z0-9] replaced by '-'>

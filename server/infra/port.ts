@@ -25,7 +25,7 @@ import type { AwsIdentity, AwsTarget } from '../domain/spec/aws-target.ts';
 
 export type { AwsIdentity, AwsTarget };
 
-/** CloudFormation statuses grouped the way the deployer reasons about them (o5-domain §8.2). */
+/** CloudFormation statuses grouped the way the deployer reasons about them. */
 export type { CfLifecycle, ChangeSetLifecycle };
 
 export interface StackParameterValue {

@@ -134,6 +134,8 @@ describe.skipIf(!hasChromium)('the board in headless Chromium', () => {
     await expect.poll(() => row.locator('[data-status]').getAttribute('data-status'), { timeout: 40_000 }).toBe('DONE');
     expect(await row.locator('td[data-label="Took"]').textContent()).toMatch(/^\d+ (s|min)/);
     expect(await stillMarked()).toBe(true);
+    // Live from the feed of every change, not from re-reading the list on a timer.
+    expect(requests.some((r) => r.url === `${server.url}/v1/events` && r.headers.accept === 'text/event-stream')).toBe(true);
     await page.screenshot({ path: join(OUTPUT, 'board-deployments.png'), fullPage: true });
 
     // A narrow window: rows become cards, still readable.
@@ -224,6 +226,32 @@ describe.skipIf(!hasChromium)('the board in headless Chromium', () => {
     await signIn(ADMIN);
 
     for (const d of [running, queued[0]!, queued[2]!]) await api.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } }, body: {} });
+  });
+
+  it('holds and releases a stack from its page, and shows why a rollback is refused', { timeout: 120_000 }, async () => {
+    await page.goto(`${server.url}/ui/stacks/demo/queue`);
+    await page.locator('button[data-action="hold"]').click();
+    expect(await page.locator('#confirm-question').textContent()).toContain('Hold queue in demo?');
+    await page.locator('#confirm-reason').fill('board hold');
+    await page.locator('#confirm-ok').click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Hold: done.');
+    const held = page.locator('ul.holds li[data-stop-id]');
+    await expect.poll(() => held.count()).toBe(1);
+    expect(await held.first().textContent()).toContain('board hold');
+    await page.screenshot({ path: join(OUTPUT, 'board-stack-held.png'), fullPage: true });
+    const holds = await api.GET('/v1/stacks/{environment}/{application}/holds', { params: { path: { environment: 'demo', application: 'queue' } } });
+    expect(holds.data!.items.map((h) => h.reason)).toEqual(['board hold']);
+
+    await page.locator('button[data-action="release"]').click();
+    expect(await page.locator('#confirm-question').textContent()).toContain('Release the hold "board hold" on queue in demo?');
+    await page.locator('#confirm-ok').click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Release: done.');
+    await expect.poll(() => held.count()).toBe(0);
+
+    // Nothing on this stack ended DONE: the API refuses, and the board says why.
+    await page.locator('button[data-action="rollback"]').click();
+    await page.locator('#confirm-ok').click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Roll back refused: Conflict (HTTP 409): there is no earlier DONE deployment to roll back to');
   });
 
   it('made no request to another host', () => {

@@ -104,6 +104,42 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     expect(watched.stdout.trimEnd().split('\n').at(-1)).toMatch(new RegExp(`^deployment ${id} TERMINATED`));
   });
 
+  it('holds a stack (status says why a deployment waits), releases it, freezes and thaws, rolls back', async () => {
+    const held = await cli('hold', 'demo', 'shop', '--reason', 'cli hold', '--json');
+    expect(held.code).toBe(0);
+    const hold = held.json();
+    expect(hold).toMatchObject({ reason: 'cli hold', createdBy: 'token:cli-…', until: null });
+
+    const requested = await cli('deploy', '--env', 'demo', '--app-file', APP, '--version', 'v4', '--json');
+    const { id } = requested.json();
+    const status = await cli('status', id);
+    expect(status.stdout).toContain("waiting: position 1 in the stack's queue");
+    expect(status.stdout).toContain('    held: cli hold');
+
+    const released = await cli('release', 'demo', 'shop');
+    expect(released.stdout).toBe(`lifted hold ${hold.id}\n`);
+    await expect.poll(async () => (await s.t.client.GET('/v1/deployments/{id}', { params: { path: { id } } })).data?.status, { timeout: 20_000 }).toBe('DONE');
+
+    const frozen = await cli('freeze', 'demo', '--reason', 'cli freeze', '--until', '1h', '--allow', 'other');
+    expect(frozen.code).toBe(0);
+    expect(frozen.stdout).toMatch(/^freeze [0-9a-f-]{36}: cli freeze \(lets through other\), by token:cli-…, until \d{4}-/);
+    const thawed = await cli('thaw', 'demo');
+    expect(thawed.stdout).toMatch(/^lifted freeze [0-9a-f-]{36}\n$/);
+
+    // Migrations ran since the target: refused without --force, with the reason on stderr.
+    const refused = await cli('rollback', 'demo', 'shop');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/force: true/);
+    const rolled = await cli('rollback', 'demo', 'shop', '--force');
+    expect(rolled.code).toBe(0);
+    expect(rolled.stdout).toMatch(/^deployment [0-9a-f-]{36} rolls shop in demo back to v1 /);
+    expect(rolled.stdout).toMatch(/^hold [0-9a-f-]{36}: rolled back to v1$/m);
+    expect(rolled.stderr).toMatch(/^warning: v4 \([0-9a-f-]{36}\) migrated a database in DB\.Migrate\.main/m);
+    const rollbackId = rolled.stdout.split(' ')[1]!;
+    await expect.poll(async () => (await s.t.client.GET('/v1/deployments/{id}', { params: { path: { id: rollbackId } } })).data?.status, { timeout: 20_000 }).toBe('DONE');
+    expect((await cli('release', 'demo', 'shop')).code).toBe(0);
+  });
+
   it('lists deployments with filters, as a table or a page of JSON', async () => {
     const table = await cli('ls', '--env', 'demo');
     expect(table.code).toBe(0);
@@ -190,7 +226,7 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
   });
 
   it('answers --help for every command, exit 0', async () => {
-    const names = ['apply', 'deploy', 'trigger', 'render', 'status', 'watch', 'terminate', 'ls'];
+    const names = ['apply', 'deploy', 'trigger', 'render', 'status', 'watch', 'terminate', 'hold', 'release', 'freeze', 'thaw', 'rollback', 'ls'];
     const runs = await Promise.all([cli('--help'), ...names.map((name) => cli(name, '--help'))]);
     expect(runs[0]!.stdout).toMatch(/^Usage: deployer COMMAND/);
     for (const name of names) expect(runs[0]!.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));

@@ -20,6 +20,9 @@ function deployment(status: Deployment['status'], steps: Array<[string, Deployme
     flags: {},
     source: { kind: 'api' },
     error: null,
+    supersededBy: null,
+    rollbackOf: null,
+    waitingFor: null,
     planNotes: [],
     evaluation: null,
     steps: steps.map(([name, stepStatus, started, finished]) => ({

@@ -49,9 +49,12 @@ describe('deployment lifecycle', () => {
       params: { path: { environment: 'demo', application: 'shop' } },
     });
     expect(stackEvents.data!.items.map((e) => [e.type, e.status])).toEqual([
-      ['deployment_requested', 'AVAILABLE'],
-      ['run_deployment', 'MIGRATING'],
-      ['deployment_completed', 'AVAILABLE'],
+      // The seed's states: CREATING for the first deployment, STABLE as it ends DONE, then AVAILABLE.
+      ['deployment_requested', 'CREATING'],
+      ['environment_settings', 'CREATING'],
+      ['run_deployment', 'CREATING'],
+      ['deployment_completed', 'STABLE'],
+      ['stack_settled', 'AVAILABLE'],
     ]);
   });
 

@@ -160,12 +160,17 @@ describe('evaluated full plans', () => {
   it('approval: rejected, the deployment ends TERMINATED with the reason and the stack takes the next one', async () => {
     const requested = await run({ approval: 'required' });
     await waitFor(t.client, requested.id, ['EVALUATED']);
+    // The one behind it says it waits for the approval, not for a running step.
+    const queued = await run();
+    const { data: behind } = await t.client.GET('/v1/deployments/{id}', { params: { path: { id: queued.id } } });
+    expect(behind!.waitingFor).toMatchObject({ position: 1, blockers: [{ kind: 'approval', deploymentId: requested.id }] });
+    expect(behind!.waitingFor!.summary).toBe(`waiting for deployment ${requested.id} to be approved or rejected`);
     const rejected = await t.client.POST('/v1/deployments/{id}/reject', { params: { path: { id: requested.id } }, body: { reason: 'not today' } });
     expect(rejected.response.status).toBe(200);
     expect(rejected.data).toMatchObject({ status: 'TERMINATED', error: 'Rejected: not today' });
     expect(rejected.data!.evaluation!.decision).toMatchObject({ approved: false, reason: 'not today' });
     await expect.poll(unexecuted).toBe(0);
-    const next = await waitFor(t.client, (await run()).id);
+    const next = await waitFor(t.client, queued.id);
     expect(next.status).toBe('DONE');
   });
 

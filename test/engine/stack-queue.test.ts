@@ -19,13 +19,20 @@ describe('stack queue', () => {
     expect(rest.map((d) => d.status)).toEqual(['QUEUED', 'QUEUED', 'QUEUED']);
 
     const stack = await t.client.GET('/v1/stacks/{environment}/{application}', { params: { path: { environment: 'demo', application: 'shop' } } });
-    expect(stack.data!.status).toBe('MIGRATING');
+    // The first deployment of a new stack: CREATING until it ends.
+    expect(stack.data!.status).toBe('CREATING');
     expect(stack.data!.currentDeployment!.deploymentId).toBe(first.id);
     expect(stack.data!.queue.map((q) => [q.version, q.position])).toEqual([
       ['q2', 1],
       ['q3', 2],
       ['q4', 3],
     ]);
+    // Each says why it waits: the running deployment (and its step, once it has one).
+    expect(stack.data!.queue.map((q) => q.waitingFor!.blockers[0])).toEqual(
+      Array(3).fill(expect.objectContaining({ kind: 'deployment', deploymentId: first.id, version: 'q1' })),
+    );
+    const q3Waiting = await t.client.GET('/v1/deployments/{id}', { params: { path: { id: rest[1]!.id } } });
+    expect(q3Waiting.data!.waitingFor).toMatchObject({ position: 2, blockers: [{ kind: 'deployment', deploymentId: first.id }] });
 
     // Terminating a waiting deployment takes it out of the queue and touches nothing else.
     const terminated = await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: rest[1]!.id } }, body: { reason: 'not needed' } });

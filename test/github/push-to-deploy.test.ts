@@ -210,6 +210,64 @@ describe('a push to a branch deploys to its push targets and reports to GitHub',
   });
 });
 
+
+describe('pushes that queue behind a hold, and pushes superseded', () => {
+  let world: GitHubWorld;
+  let repo: FakeRepo;
+  let client: DeployerClient;
+  let server: ServerType;
+  let receiverServer: ServerType;
+  let receiverUrl: string;
+
+  beforeAll(async () => {
+    world = await startGitHubWorld();
+    repo = world.github.repo(EXAMPLE_OWNER, EXAMPLE_REPO);
+    server = await listen(world.t.deployer.app.fetch);
+    client = createDeployerClient({ baseUrl: urlOf(server) });
+    await client.PUT('/v1/push-targets/{owner}/{repo}', { params: { path: { owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO } }, body: { branches: { master: ['demo'] } } });
+    const receiver = createWebhookReceiver({ secret: 'webhook-secret-for-tests', deployer: client, logger: createLogger('silent', { pretty: false }) });
+    receiverServer = await listen(receiver.app.fetch);
+    receiverUrl = urlOf(receiverServer);
+  });
+  afterAll(async () => {
+    await new Promise((r) => receiverServer?.close(r));
+    await new Promise((r) => server?.close(r));
+    await world?.stop();
+  });
+
+  const push = async (deliveryId: string) => {
+    const sha = repo.commit({ 'ext/o5/app.yaml': demoAppYaml, 'n.txt': deliveryId }, { branch: 'master' });
+    expect((await fetch(`${receiverUrl}/github/webhook`, await delivery('push', branchPush(sha), deliveryId))).status).toBe(202);
+    const [outcome] = (await handledDelivery(client, deliveryId)).outcome!;
+    return outcome!.deploymentId!;
+  };
+  const statusesOf = (deploymentId: string, last: string) =>
+    eventually(() => {
+      const found = world.github.deployments.find((d) => d.payload.deploymentId === deploymentId);
+      return found?.statuses.at(-1)?.state === last ? found.statuses : undefined;
+    }, `a ${last} status for ${deploymentId}`);
+
+  it('a push behind a hold is `queued` on GitHub with the hold\'s reason; once superseded it is `inactive`', async () => {
+    expect((await waitForDeployment(client, await push('held-0'))).status).toBe('DONE');
+    const path = { params: { path: { environment: 'demo', application: 'shop' } } };
+    const hold = await client.POST('/v1/stacks/{environment}/{application}/holds', { ...path, body: { reason: 'release review' } });
+    await client.PUT('/v1/stacks/{environment}/{application}/policy', { ...path, body: { queue: 'supersede' } });
+
+    const first = await push('held-1');
+    const queued = await statusesOf(first, 'queued');
+    expect(queued.at(-1)!.description).toMatch(/^Queued: shop [0-9a-f]{7} to demo; held: release review$/);
+
+    const second = await push('held-2');
+    await statusesOf(second, 'queued');
+    await client.DELETE('/v1/stacks/{environment}/{application}/holds/{id}', { params: { path: { environment: 'demo', application: 'shop', id: hold.data!.id } } });
+    expect((await waitForDeployment(client, second)).status).toBe('DONE');
+    expect(await waitForDeployment(client, first)).toMatchObject({ status: 'SUPERSEDED', supersededBy: second });
+    const inactive = await statusesOf(first, 'inactive');
+    expect(inactive.at(-1)!.description).toContain(`Superseded by a newer deployment (${second})`);
+    await statusesOf(second, 'success');
+  });
+});
+
 async function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<ServerType> {
   return new Promise((resolve) => {
     const server = serve({ fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(server));

@@ -56,7 +56,7 @@ async function putDemoCluster(t: TestDeployer): Promise<void> {
   expect(res.status, await res.clone().text()).toBe(200);
 }
 
-const TERMINAL = ['DONE', 'FAILED', 'TERMINATED'];
+const TERMINAL = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'];
 
 /** Polls a deployment until it is terminal. */
 export async function waitForDeployment(client: DeployerClient, id: string, timeoutMs = 20_000) {

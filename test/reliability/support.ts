@@ -172,7 +172,7 @@ export async function allTerminal(sql: Sql, ids: string[], timeoutMs: number): P
 
 /**
  * One deployment at a time on every stack, from the history:
- * - the stack's own events: `run_deployment` and `deployment_completed` alternate, and each
+ * - the stack's own events: `run_deployment` and its ending (`deployment_completed`, `_failed`, `_terminated`) alternate, and each
  *   completion is of the deployment that ran last;
  * - the deployments' events: each one's interval from `triggered` to its terminal event does not
  *   overlap another's on the same stack;
@@ -186,7 +186,7 @@ export async function checkOneAtATime(sql: Sql): Promise<Map<string, string[]>> 
   const stackEvents = await sql`
     select s.name, e.sequence, e.type, e.payload->>'deploymentId' as deployment_id
     from stack_events e join stacks s on s.id = e.entity_id
-    where e.type in ('run_deployment', 'deployment_completed')
+    where e.type in ('run_deployment', 'deployment_completed', 'deployment_failed', 'deployment_terminated')
     order by s.name, e.sequence`;
   const byStack = new Map<string, Array<{ type: string; deploymentId: string }>>();
   for (const e of stackEvents) {

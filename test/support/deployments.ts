@@ -26,7 +26,7 @@ export async function deploy(client: DeployerClient, body: { version: string; en
   return res.data!;
 }
 
-const TERMINAL = ['DONE', 'FAILED', 'TERMINATED'];
+const TERMINAL = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'];
 
 /** Polls until the deployment reaches one of `statuses` (default: any terminal one). */
 export async function waitFor(client: DeployerClient, id: string, statuses: string[] = TERMINAL, timeoutMs = 20_000) {

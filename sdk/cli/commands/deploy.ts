@@ -28,8 +28,8 @@ ${FLAG_HELP}
 
 ${COMMON_HELP}
 
-Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED or
-TERMINATED), 2 usage error.
+Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED,
+TERMINATED or SUPERSEDED), 2 usage error.
 
 Example:
   deployer deploy --env demo --app-file db/seed/demo-app.yaml --version v1 --wait`,

@@ -1,6 +1,7 @@
 /** `deployer trigger`: deploy a commit from GitHub; the deployer reads the app config there. */
 import { triggerDeployment } from '../../helpers.ts';
 import { COMMON_HELP, FLAG_HELP, parseCommand, parseDuration, parseFlags, required, UsageError, type Command } from '../cli.ts';
+import { warnLegacyFields } from './render.ts';
 import { announceDeployment, WAIT_HELP } from './requested.ts';
 
 export const triggerCommand: Command = {
@@ -24,8 +25,8 @@ ${FLAG_HELP}
 
 ${COMMON_HELP}
 
-Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED or
-TERMINATED), 2 usage error.
+Exit codes: 0 requested (with --wait: ended DONE), 1 refused (with --wait: ended FAILED,
+TERMINATED or SUPERSEDED), 2 usage error.
 
 Example:
   deployer trigger --env staging --repo octo-org/shop --ref main --wait`,
@@ -58,6 +59,7 @@ Example:
       source: { github: { owner, repo, ref } },
       ...(flags ? { flags } : {}),
     });
+    warnLegacyFields(cli, deployment.warnings);
     return announceDeployment(cli, deployment, { wait: values.wait ?? false, timeoutMs });
   },
 };

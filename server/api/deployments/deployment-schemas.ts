@@ -1,13 +1,48 @@
 /** Shapes of deployments in the API, shared by the deployment routes. */
 import { z } from '@hono/zod-openapi';
 import { deploymentFlagsSchema } from '../../domain/spec/index.ts';
+import { describeBlocker, type WaitingFor } from '../../domain/decisions/stack-queue.ts';
 import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import { STRATEGIES } from '../../domain/decisions/strategy.ts';
 import type { EntityRow } from '../../engine/entities.ts';
 
 export const deploymentStatusSchema = z
-  .enum(['QUEUED', 'TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'EVALUATED', 'DONE', 'FAILED', 'TERMINATED'])
-  .openapi('DeploymentStatus');
+  .enum(['QUEUED', 'TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'EVALUATED', 'DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'])
+  .openapi('DeploymentStatus', { description: 'EVALUATED: evaluated, waiting for approval (`POST /v1/deployments/{id}/approve` or `/reject`). SUPERSEDED: under a `supersede` queue policy, a newer deployment ran instead (`supersededBy`).' });
+
+export const blockerSchema = z
+  .object({
+    kind: z.enum(['deployment', 'hold', 'freeze', 'approval']),
+    description: z.string().openapi({ example: 'held: rolled back to v1.4.1' }),
+    deploymentId: z.string().uuid().optional().openapi({ description: 'deployment, approval: the deployment it waits for.' }),
+    version: z.string().optional(),
+    step: z.string().optional().openapi({ description: 'deployment: the running deployment\'s active step(s).' }),
+    id: z.string().uuid().optional().openapi({ description: 'hold, freeze: its id.' }),
+    reason: z.string().optional(),
+    until: z.string().optional(),
+    createdBy: z.string().optional().openapi({ description: 'Name of the token that made the hold or freeze.' }),
+    environment: z.string().optional(),
+  })
+  .openapi('Blocker', { description: 'One thing a queued deployment waits for.' });
+
+export const waitingForSchema = z
+  .object({
+    position: z.number().int().openapi({ description: '1 = next in the stack\'s queue.' }),
+    blockers: z.array(blockerSchema).openapi({ description: 'Empty: it starts as soon as the stack takes it.' }),
+    summary: z.string().openapi({ example: 'held: rolled back to v1.4.1' }),
+  })
+  .openapi('WaitingFor', { description: 'Why a queued deployment waits: its position and what holds it.' });
+
+export type WaitingForResponse = z.infer<typeof waitingForSchema>;
+
+export function toWaitingFor(w: WaitingFor | null): WaitingForResponse | null {
+  if (!w) return null;
+  return {
+    position: w.position,
+    blockers: w.blockers.map((b) => ({ ...b, description: describeBlocker(b) })),
+    summary: w.blockers.length > 0 ? w.blockers.map(describeBlocker).join('; ') : 'next to start',
+  };
+}
 
 export const stepStatusSchema = z.enum(['BLOCKED', 'READY', 'ACTIVE', 'DONE', 'FAILED', 'SKIPPED']).openapi('StepStatus');
 
@@ -107,6 +142,10 @@ export const deploymentSchema = z
   .object({
     ...summaryFields,
     steps: z.array(deploymentStepSchema),
+    supersededBy: z.string().uuid().nullable().openapi({ description: 'SUPERSEDED: the newer deployment that ran instead.' }),
+    rollbackOf: z.string().uuid().nullable().openapi({ description: 'A rollback: the earlier deployment whose spec and template it deploys again.' }),
+    // QUEUED: its position and what it waits for; null otherwise (a described nullable ref would generate a broken SDK type).
+    waitingFor: waitingForSchema.nullable(),
     planNotes: z
       .array(z.string())
       .openapi({ description: 'What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create.' }),
@@ -202,7 +241,7 @@ function stepResult(output: Record<string, unknown>): Record<string, unknown> {
   return rest;
 }
 
-export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'createdAt'>): DeploymentResponse {
+export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'createdAt'>, waiting: WaitingFor | null = null): DeploymentResponse {
   const d = row.data;
   return {
     id: row.id,
@@ -215,6 +254,9 @@ export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'created
     flags: (d.spec?.flags ?? {}) as Record<string, boolean>,
     source: d.source,
     error: d.error ?? null,
+    supersededBy: d.supersededBy ?? null,
+    rollbackOf: d.rollbackOf ?? null,
+    waitingFor: toWaitingFor(waiting),
     steps: d.steps.map((s) => ({
       name: s.name,
       type: s.type,

@@ -21,7 +21,7 @@ import { TERMINAL_STATUSES } from '../../domain/machines/deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
 import { readEvents } from '../../engine/entities.ts';
-import { eventPageSchema, listEntityEvents, toEventItem } from '../events.ts';
+import { eventPageSchema, listEntityEvents, LiveStreamPacer, toEventItem, wantsEventStream } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentParams } from './deployment-schemas.ts';
@@ -90,14 +90,8 @@ export const registerListDeploymentEvents: RouteRegistrar = (app) =>
     return c.json(await listEntityEvents(sql, 'deployment', id, c.req.valid('query')), 200);
   });
 
-function wantsEventStream(accept: string | undefined): boolean {
-  return !!accept && accept.split(',').some((part) => part.split(';')[0]!.trim().toLowerCase() === 'text/event-stream');
-}
-
 /** Events read per query; a longer history is sent in several reads. */
 const BATCH = 200;
-/** While the feed is reconnecting, streams look for new events this often. */
-const POLL_WITHOUT_FEED_MS = 1_000;
 
 function eventsAfter(sql: Sql, deploymentId: string, after: number) {
   return readEvents(sql, 'deployment', deploymentId, after, BATCH);
@@ -124,26 +118,18 @@ async function streamDeploymentEvents(c: Context<AppEnv>, deploymentId: string, 
     const aborted = new AbortController();
     stream.onAbort(() => aborted.abort());
     let after = resumeAfter;
-    let lastWrite = Date.now();
+    const pacer = new LiveStreamPacer(eventFeed, subscription, stream, aborted.signal);
     try {
       while (!stream.aborted) {
         const rows = await eventsAfter(sql, deploymentId, after);
         for (const row of rows) {
           after = Number(row.position);
           await stream.writeSSE({ id: String(after), event: row.type, data: JSON.stringify(toEventItem(row)) });
-          lastWrite = Date.now();
+          pacer.wrote();
           // Late results of a terminated deployment come after this; the stream is about its life.
           if ((TERMINAL_STATUSES as readonly string[]).includes(row.status)) return;
         }
-        if (rows.length === BATCH) continue;
-
-        const waitMs = eventFeed.listening ? Math.max(0, eventFeed.heartbeatMs - (Date.now() - lastWrite)) : POLL_WITHOUT_FEED_MS;
-        const woke = await subscription.wait(waitMs, aborted.signal);
-        if (woke === 'aborted' || woke === 'closed') return;
-        if (Date.now() - lastWrite >= eventFeed.heartbeatMs) {
-          await stream.write(': heartbeat\n\n');
-          lastWrite = Date.now();
-        }
+        if (rows.length < BATCH && !(await pacer.waitForMore())) return;
       }
     } catch (err) {
       // The database went away mid-stream, say: end it; the client resumes with Last-Event-ID.

@@ -5,7 +5,8 @@ import type { RouteRegistrar } from '../context.ts';
 import { decodeCursor, page, pageOf, pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { environmentSchema } from './environment-schemas.ts';
-import { toEnvironmentResponse } from './read-environment.ts';
+import { entityColumns, type EntityRow } from '../../engine/entities.ts';
+import { environmentResponseOf } from './read-environment.ts';
 
 const route = createRoute({
   method: 'get',
@@ -30,11 +31,11 @@ export const registerListEnvironments: RouteRegistrar = (app) =>
     const { limit, cursor, cluster } = c.req.valid('query');
     const after = decodeCursor(cursor, (v): v is string => typeof v === 'string');
     const { sql } = c.get('services');
-    const rows = await sql`
-      select * from environments
+    const rows = await sql<EntityRow<'environment'>[]>`
+      select ${entityColumns(sql)} from environments
       where ${after === undefined ? sql`true` : sql`name > ${after}`}
         and ${cluster === undefined ? sql`true` : sql`cluster_id = (select id from clusters where name = ${cluster})`}
       order by name
       limit ${limit + 1}`;
-    return c.json(page(rows, limit, toEnvironmentResponse, (r) => r.name as string), 200);
+    return c.json(page(rows, limit, environmentResponseOf, (r) => r.data.name), 200);
   });

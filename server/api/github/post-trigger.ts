@@ -5,7 +5,7 @@ import { triggerDeployment } from '../../engine/commands/trigger-deployment.ts';
 import { GitHubApiError } from '../../github/client.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
-import { deploymentRequestFields, deploymentSchema } from '../deployments/deployment-schemas.ts';
+import { deploymentRequestFields, requestedDeploymentSchema } from '../deployments/deployment-schemas.ts';
 import { readDeployment } from '../deployments/read-deployment.ts';
 import { errorResponses, problem, problemResponse, type Problem } from '../problem.ts';
 import { githubErrorResponses, githubSourceSchema } from './github-schemas.ts';
@@ -35,7 +35,10 @@ const route = createRoute({
   ...requireScope('deploy'),
   request: { body: { required: true, content: { 'application/json': { schema: triggerBody } } } },
   responses: {
-    202: { description: 'Accepted: the deployment, QUEUED or already further along.', content: { 'application/json': { schema: deploymentSchema } } },
+    202: {
+      description: 'Accepted: the deployment, QUEUED or already further along, with warnings about legacy field names in the config.',
+      content: { 'application/json': { schema: requestedDeploymentSchema } },
+    },
     ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422),
     ...githubErrorResponses,
   },
@@ -55,13 +58,13 @@ export const registerTriggerDeployment: RouteRegistrar = (app) =>
     }
     const caller = c.get('caller').name;
     try {
-      const { deployment } = await triggerDeployment(engine, github, { ...c.req.valid('json'), requestedBy: caller }, {
+      const { deployment, warnings } = await triggerDeployment(engine, github, { ...c.req.valid('json'), requestedBy: caller }, {
         kind: 'command',
         name: 'triggerDeployment',
         actor: caller,
         requestId: c.get('requestId'),
       });
-      return c.json(await readDeployment(sql, deployment.id), 202);
+      return c.json({ ...(await readDeployment(sql, deployment.id)), warnings }, 202);
     } catch (err) {
       if (err instanceof GitHubApiError) {
         c.get('logger').warn({ err }, 'GitHub call failed during a trigger');

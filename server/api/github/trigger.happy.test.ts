@@ -27,6 +27,17 @@ describe('POST /v1/deployments/trigger: deploy a branch, a tag or a commit', () 
     expect((await waitForDeployment(world.t.client, res.data!.id)).status).toBe('DONE');
   });
 
+  it('answers with warnings about legacy field names in the config, each with its path', async () => {
+    repo.commit({ 'ext/o5/app.yaml': demoAppYaml.replace('serverGroup: default', 'server_group: default') }, { branch: 'legacy' });
+    const res = await trigger('legacy');
+    expect(res.response.status).toBe(202);
+    expect(res.data!.warnings).toEqual([
+      expect.objectContaining({ path: 'application.databases[0].postgres.server_group', legacyKey: 'server_group', currentKey: 'serverGroup' }),
+    ]);
+    expect((await waitForDeployment(world.t.client, res.data!.id)).status).toBe('DONE');
+    expect((await trigger('main')).data!.warnings).toEqual([]);
+  });
+
   it('resolves a tag, a short SHA and a full SHA to the same commit', async () => {
     for (const ref of ['v1.0.0', main.slice(0, 7), main, 'refs/tags/v1.0.0']) {
       const res = await trigger(ref, { flags: { quickMode: true } });

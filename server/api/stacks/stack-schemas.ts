@@ -1,11 +1,15 @@
 /** Shapes of stacks in the API: one application in one environment, with its deployment queue. */
 import { z } from '@hono/zod-openapi';
-import type { StackData } from '../../domain/machines/stack.ts';
+import type { WaitingFor } from '../../domain/decisions/stack-queue.ts';
+import { queueViewOf, type StackData } from '../../domain/machines/stack.ts';
+import { toWaitingFor, waitingForSchema } from '../deployments/deployment-schemas.ts';
+import { freezeSchema, holdSchema, queuePolicySchema } from './queue-control-schemas.ts';
 
 const queuedSchema = z.object({
   deploymentId: z.string().uuid(),
   version: z.string(),
   position: z.number().int().openapi({ description: '1 = next to run.' }),
+  waitingFor: waitingForSchema,
 });
 
 const summaryFields = {
@@ -13,7 +17,11 @@ const summaryFields = {
   name: z.string().openapi({ example: 'demo-shop', description: 'CloudFormation stack name: `{environment}-{application}`.' }),
   environment: z.string(),
   application: z.string(),
-  status: z.enum(['AVAILABLE', 'MIGRATING']).openapi({ description: 'MIGRATING while a deployment holds the stack.' }),
+  status: z.enum(['CREATING', 'STABLE', 'AVAILABLE', 'MIGRATING', 'BROKEN']).openapi({
+    description:
+      'CREATING until the first deployment of a new stack ends; MIGRATING while a deployment holds it; BROKEN after a deployment ' +
+      'failed (the next one still runs; one ending DONE clears it); AVAILABLE otherwise (STABLE is passed through at once).',
+  }),
   currentDeployment: z.object({ deploymentId: z.string().uuid(), version: z.string() }).nullable(),
   queueLength: z.number().int().openapi({ description: 'Deployments waiting for the stack.' }),
   revision: z.number().int(),
@@ -27,7 +35,15 @@ export const stackSummarySchema = z
 
 export type StackSummaryResponse = z.infer<typeof stackSummarySchema>;
 
-export const stackSchema = z.object({ ...summaryFields, queue: z.array(queuedSchema) }).openapi('Stack');
+export const stackSchema = z
+  .object({
+    ...summaryFields,
+    queue: z.array(queuedSchema),
+    policy: queuePolicySchema.openapi({ description: 'The queue policy in force: the stack\'s own, else its environment\'s default, else fifo.' }),
+    holds: z.array(holdSchema),
+    freezes: z.array(freezeSchema).openapi({ description: 'Freezes of its environment (whether or not they let this application through).' }),
+  })
+  .openapi('Stack');
 
 export type StackResponse = z.infer<typeof stackSchema>;
 
@@ -54,9 +70,29 @@ export const stackParams = z.object({
   application: z.string().min(1).openapi({ param: { name: 'application', in: 'path' }, example: 'shop' }),
 });
 
-export function toStackResponse(row: Record<string, any>): StackResponse {
+export function toStackResponse(row: Record<string, any>, waiting: Map<string, WaitingFor> = new Map()): StackResponse {
   const data = row.data as StackData;
-  return { ...summaryOf(row, data.current, data.queue.length), queue: data.queue.map((q, i) => ({ ...q, position: i + 1 })) };
+  const view = queueViewOf(data);
+  return {
+    ...summaryOf(row, data.current, data.queue.length),
+    queue: data.queue.map((q, i) => ({ ...q, position: i + 1, waitingFor: toWaitingFor(waiting.get(q.deploymentId) ?? { position: i + 1, blockers: [] })! })),
+    policy: view.policy,
+    holds: view.holds.map(toStopResponse),
+    freezes: view.freezes.map(toStopResponse),
+  };
+}
+
+/** A hold or freeze as the API shows it (a hold's `lets` is internal: the rollback it lets through). */
+export function toStopResponse(stop: { id: string; reason: string; until?: string; createdBy: string; createdAt?: string; allow?: string[]; lets?: string }) {
+  return {
+    id: stop.id,
+    reason: stop.reason,
+    until: stop.until ?? null,
+    createdBy: stop.createdBy,
+    createdAt: stop.createdAt ?? null,
+    ...(stop.allow ? { allow: stop.allow } : {}),
+    ...(stop.lets ? { letsThrough: stop.lets } : {}),
+  };
 }
 
 /** From a row of `current` and `queue_length` (server/api/stacks/list-stacks.ts): the queue itself is not read. */

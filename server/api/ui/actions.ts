@@ -2,16 +2,17 @@
  * What a person can do from the board. Each action is one entry: where it applies, the API call it
  * makes, and the question it asks first. The page renders a button per applicable entry and the
  * script (assets/board.js) carries out any of them the same way: confirm, call the API with the
- * bearer token, show the problem on refusal. Approve/reject, hold/release and rollback are one
- * entry each here once their API routes exist.
+ * bearer token, show the problem on refusal. Approve/reject are one entry each here once their
+ * API routes exist.
  */
 import { html } from 'hono/html';
-import { isTerminal, type Deployment, type Stack } from './board-model.ts';
+import { isTerminal, type Deployment, type Stack, type StackHold } from './board-model.ts';
 
 /** What an action acts on. A queue entry is a deployment known only by id and version. */
 export type ActionTarget =
   | { kind: 'deployment'; deployment: Pick<Deployment, 'id' | 'status' | 'version' | 'application' | 'environment'> }
-  | { kind: 'stack'; stack: Stack };
+  | { kind: 'stack'; stack: Pick<Stack, 'environment' | 'application'> }
+  | { kind: 'hold'; stack: Pick<Stack, 'environment' | 'application'>; hold: Pick<StackHold, 'id' | 'reason'> };
 
 export interface BoardAction {
   /** Names the button for tests and for the script's messages. */
@@ -27,6 +28,9 @@ export interface BoardAction {
   /** Styled as destructive. */
   danger?: boolean;
 }
+
+const stackPath = (stack: Pick<Stack, 'environment' | 'application'>) =>
+  `/v1/stacks/${encodeURIComponent(stack.environment)}/${encodeURIComponent(stack.application)}`;
 
 const deploymentOf = (target: ActionTarget) => {
   if (target.kind !== 'deployment') throw new Error(`expected a deployment, got a ${target.kind}`);
@@ -46,6 +50,41 @@ export const BOARD_ACTIONS: readonly BoardAction[] = [
     },
     asksReason: true,
     danger: true,
+  },
+  {
+    name: 'hold',
+    label: 'Hold',
+    appliesTo: (t) => t.kind === 'stack',
+    request: (t) => ({ method: 'POST', path: `${stackPath((t as Extract<ActionTarget, { kind: 'stack' }>).stack)}/holds`, body: {} }),
+    confirm: (t) => {
+      const { stack } = t as Extract<ActionTarget, { kind: 'stack' }>;
+      return `Hold ${stack.application} in ${stack.environment}? Deployments requested meanwhile queue until the hold is released; the running one goes on.`;
+    },
+    asksReason: true,
+  },
+  {
+    name: 'rollback',
+    label: 'Roll back',
+    appliesTo: (t) => t.kind === 'stack',
+    request: (t) => ({ method: 'POST', path: `${stackPath((t as Extract<ActionTarget, { kind: 'stack' }>).stack)}/rollback`, body: {} }),
+    confirm: (t) => {
+      const { stack } = t as Extract<ActionTarget, { kind: 'stack' }>;
+      return `Roll ${stack.application} in ${stack.environment} back to the last DONE deployment before the current one, and hold the stack there?`;
+    },
+    danger: true,
+  },
+  {
+    name: 'release',
+    label: 'Release',
+    appliesTo: (t) => t.kind === 'hold',
+    request: (t) => {
+      const { stack, hold } = t as Extract<ActionTarget, { kind: 'hold' }>;
+      return { method: 'DELETE', path: `${stackPath(stack)}/holds/${encodeURIComponent(hold.id)}` };
+    },
+    confirm: (t) => {
+      const { stack, hold } = t as Extract<ActionTarget, { kind: 'hold' }>;
+      return `Release the hold "${hold.reason}" on ${stack.application} in ${stack.environment}? The queue resumes when no hold or freeze is left.`;
+    },
   },
 ];
 

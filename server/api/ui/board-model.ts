@@ -1,7 +1,6 @@
 /**
  * What the board reads: the API's own shapes (sdk/schema.d.ts, generated from the routes), plus
- * the fields the API does not have yet but will (holds, freezes, why a deployment waits, BROKEN,
- * an evaluated plan's strategy). Each of those is optional here and rendered when present, so a
+ * the fields the API does not have yet but will (an evaluated plan's strategy). Each of those is optional here and rendered when present, so a
  * route that starts sending one lights it up on the board with no other change; once the route
  * declares it, `npm run gen` puts it in the generated type and the line below becomes redundant.
  */
@@ -9,37 +8,16 @@ import type { components } from '../../../sdk/client.ts';
 
 type Schemas = components['schemas'];
 
-/** A stack hold: someone stopped deployments on the stack until it is released. */
-export interface StackHold {
-  by?: string;
-  reason?: string;
-  at?: string;
-}
-
-/** A freeze: a window in which the stack takes no deployment. */
-export interface StackFreeze {
-  reason?: string;
-  until?: string;
-}
-
-/** Why a queued deployment is not running, as the API will say it (a word, or a sentence). */
-export type WaitReason = string | { reason: string; deploymentId?: string };
-
-export type QueuedDeployment = Schemas['Stack']['queue'][number] & { waitingFor?: WaitReason };
+export type QueuedDeployment = Schemas['Stack']['queue'][number];
+export type StackHold = Schemas['Hold'];
+export type StackFreeze = Schemas['Freeze'];
 
 /** A stack as the list answers it: its queue as a length (the stack's own page has the queue). */
-export type StackSummary = Omit<Schemas['StackSummary'], 'status'> & {
-  status: string;
-  holds?: StackHold[];
-  freeze?: StackFreeze | null;
-};
+export type StackSummary = Omit<Schemas['StackSummary'], 'status'> & { status: string };
 
-export type Stack = Omit<Schemas['Stack'], 'status' | 'queue'> & {
-  /** AVAILABLE and MIGRATING today; BROKEN and the rest are shown as they come. */
+export type Stack = Omit<Schemas['Stack'], 'status'> & {
+  /** Any stack status, shown as a word. */
   status: string;
-  queue: QueuedDeployment[];
-  holds?: StackHold[];
-  freeze?: StackFreeze | null;
 };
 
 /** The strategy an evaluated plan chose, and why. */

@@ -106,23 +106,40 @@ describe('board pages', () => {
 
     const stacks = await page(t, '/ui/stacks');
     // The list answers summaries: the queue's length, linked to the stack's page, which has the queue.
-    expect(stacks.text).toMatch(/<tr data-stack="demo-busy">[\s\S]*?data-status="MIGRATING"[\s\S]*?busy-1[\s\S]*?<a href="\/ui\/stacks\/demo\/busy">3 waiting<\/a>/);
+    // A new stack's first deployment: CREATING (the seed's stack states).
+    expect(stacks.text).toMatch(/<tr data-stack="demo-busy">[\s\S]*?data-status="CREATING"[\s\S]*?busy-1[\s\S]*?<a href="\/ui\/stacks\/demo\/busy">3 waiting<\/a>/);
+
+    // Its policy, and the stack's actions: hold, roll back.
+    expect(stack.text).toContain('Queue policy: <strong data-policy="fifo">fifo</strong>');
+    expect(stack.text).toMatch(/data-action="hold"\s+data-method="POST" data-path="\/v1\/stacks\/demo\/busy\/holds"/);
+    expect(stack.text).toMatch(/data-action="rollback"\s+data-method="POST" data-path="\/v1\/stacks\/demo\/busy\/rollback"/);
+
+    // A hold is shown with who made it, a release button, and as the reason the queue waits.
+    const hold = await t.client.POST('/v1/stacks/{environment}/{application}/holds', { params: { path: { environment: 'demo', application: 'busy' } }, body: { reason: 'board check' } });
+    const held = await page(t, '/ui/stacks/demo/busy');
+    expect(held.text).toMatch(new RegExp(`<li data-stop-id="${hold.data!.id}"><span class="status tone-waiting" data-status="HELD">HELD</span> board check <span class="muted">by anonymous</span>`));
+    expect(held.text).toMatch(new RegExp(`data-action="release"\\s+data-method="DELETE" data-path="/v1/stacks/demo/busy/holds/${hold.data!.id}"`));
+    expect(held.text).toMatch(/<span class="why">held: board check; waits for busy-1 to finish<\/span>/);
+    // A queued deployment's own page says what it waits for.
+    const queuedPage = await page(t, `/ui/deployments/${queued[0]!.id}`);
+    expect(queuedPage.text).toMatch(/<dt>Waiting<\/dt><dd data-waiting-for>position 1 in the queue: waiting for deployment busy-1 \([0-9a-f-]+\)[^;<]*; held: board check<\/dd>/);
+    await t.client.DELETE('/v1/stacks/{environment}/{application}/holds/{id}', { params: { path: { environment: 'demo', application: 'busy', id: hold.data!.id } } });
 
     for (const d of [running, ...queued]) await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } }, body: {} });
   });
 
-  it('gives the API\'s own wait reason, holds and freezes precedence once the API sends them', () => {
+  it('says why a queued deployment waits: the holds, freezes and approvals the API names, then its place', () => {
+    const blocker = (kind: 'hold' | 'freeze' | 'approval' | 'deployment', description: string) => ({ kind, description });
     const stack = {
-      id: 'x', name: 'demo-a', environment: 'demo', application: 'a', status: 'BROKEN', revision: 1, createdAt: '', updatedAt: '', queueLength: 2,
       currentDeployment: null,
       queue: [
-        { deploymentId: 'd1', version: 'v1', position: 1 },
-        { deploymentId: 'd2', version: 'v2', position: 2, waitingFor: { reason: 'approval by a platform owner' } },
+        { deploymentId: 'd1', version: 'v1', position: 1, waitingFor: { position: 1, summary: '', blockers: [blocker('freeze', 'environment demo frozen: release freeze'), blocker('hold', 'held: incident 42')] } },
+        { deploymentId: 'd2', version: 'v2', position: 2, waitingFor: { position: 2, summary: '', blockers: [blocker('approval', 'waiting for approval of d2'), blocker('deployment', 'waiting for deployment v1')] } },
+        { deploymentId: 'd3', version: 'v3', position: 1, waitingFor: { position: 1, summary: '', blockers: [] } },
       ],
-      holds: [{ reason: 'incident 42' }],
-      freeze: { reason: 'release freeze' },
     };
-    expect(whyWaiting(stack, stack.queue[0]!, 0)).toBe('the stack is frozen: release freeze; the stack is held: incident 42; next to start');
-    expect(whyWaiting(stack, stack.queue[1]!, 1)).toBe('approval by a platform owner');
+    expect(whyWaiting(stack, stack.queue[0]!, 0)).toBe('environment demo frozen: release freeze; held: incident 42');
+    expect(whyWaiting(stack, stack.queue[1]!, 1)).toBe('waiting for approval of d2; behind v1 (position 1)');
+    expect(whyWaiting({ ...stack, queue: [stack.queue[2]!] }, stack.queue[2]!, 0)).toBe('next to start');
   });
 });

@@ -10,7 +10,7 @@ import { actionButtons } from './actions.ts';
 import { dataOf } from './board-api.ts';
 import { isTerminal, STATUS_TONES, type Deployment, type DeploymentStep, type Event } from './board-model.ts';
 import type { BoardPage } from './layout.ts';
-import { durationText, stackHref, statusBadge, timeTag } from './parts.ts';
+import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
 
 /** Events shown; a longer history says so and links to the API. */
 const EVENT_LIMIT = 500;
@@ -114,7 +114,7 @@ function errorInWords(d: Deployment) {
   if (!d.error) return '';
   const failed = d.steps.filter((s) => s.status === 'FAILED').map((s) => s.name);
   return html`<div class="problem" role="alert">
-    <p><strong>${d.status === 'TERMINATED' ? 'Terminated' : 'Failed'}</strong>${failed.length ? html` at ${failed.join(', ')}` : ''}</p>
+    <p><strong>${d.status === 'TERMINATED' ? 'Terminated' : d.status === 'SUPERSEDED' ? 'Superseded' : 'Failed'}</strong>${failed.length ? html` at ${failed.join(', ')}` : ''}</p>
     <p class="error-text">${d.error}</p>
   </div>`;
 }
@@ -142,6 +142,9 @@ export async function deploymentPage(api: DeployerClient, id: string): Promise<B
         <dt>Started</dt><dd>${d.startedAt ? timeTag(d.startedAt) : html`<span class="muted">not yet</span>`}</dd>
         <dt>Finished</dt><dd>${d.finishedAt ? timeTag(d.finishedAt) : html`<span class="muted">not yet</span>`}</dd>
         <dt>Took</dt><dd>${durationText(d.startedAt, d.finishedAt, now) || html`<span class="muted">-</span>`}</dd>
+        ${d.waitingFor ? html`<dt>Waiting</dt><dd data-waiting-for>position ${d.waitingFor.position} in the queue: ${d.waitingFor.summary}</dd>` : ''}
+        ${d.supersededBy ? html`<dt>Superseded by</dt><dd><a href="${deploymentHref(d.supersededBy)}">${d.supersededBy}</a></dd>` : ''}
+        ${d.rollbackOf ? html`<dt>Rollback of</dt><dd><a href="${deploymentHref(d.rollbackOf)}">${d.rollbackOf}</a></dd>` : ''}
         ${Object.entries(d.flags).some(([, on]) => on) ? html`<dt>Flags</dt><dd>${Object.entries(d.flags).filter(([, on]) => on).map(([k]) => k).join(', ')}</dd>` : ''}
       </dl>
       ${errorInWords(d)}

@@ -7,18 +7,19 @@ import { isTerminal, type Deployment } from './board-model.ts';
 import type { BoardPage } from './layout.ts';
 import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
 
-/** Lists refresh this often: the API streams events per deployment, not for all of them. */
-export const LIST_POLL_MS = 2_000;
+/** Lists follow every change (server/api/feed/follow-event-feed.ts) and re-read themselves after each. */
+export const LIST_LIVE = { stream: '/v1/events' } as const;
 const PAGE_SIZE = 50;
 
 /** What a deployment is doing now, in a few words. */
-export function currentActivity(d: Pick<Deployment, 'status'> & { steps?: Deployment['steps'] }): string {
+export function currentActivity(d: Pick<Deployment, 'status'> & { steps?: Deployment['steps']; waitingFor?: Deployment['waitingFor'] }): string {
   // Lists answer summaries (no steps): the running step is named on a deployment's own page.
   const active = (d.steps ?? []).filter((s) => s.status === 'ACTIVE').map((s) => s.name);
   if (active.length) return active.join(', ');
   switch (d.status) {
     case 'QUEUED':
-      return 'in the queue';
+      // A deployment's own page has why it waits (lists answer summaries, without it).
+      return d.waitingFor ? `in the queue (position ${d.waitingFor.position}): ${d.waitingFor.summary}` : 'in the queue';
     case 'TRIGGERED':
     case 'WAITING':
       return 'waiting for the stack to be stable';
@@ -90,5 +91,5 @@ export async function deploymentsPage(api: DeployerClient, query: Record<string,
     </section>
     <nav class="pages" aria-label="Pages">${cursor ? html`<a href="/ui?${new URLSearchParams({ ...(environment ? { environment } : {}), ...(application ? { application } : {}), ...(status ? { status } : {}) }).toString()}">Newest</a>` : ''}
       ${list.nextCursor ? html`<a href="/ui?${olderQuery.toString()}">Older</a>` : ''}</nav>`;
-  return { title: 'Deployments', nav: 'deployments', body, live: { pollMs: LIST_POLL_MS } };
+  return { title: 'Deployments', nav: 'deployments', body, live: LIST_LIVE };
 }

@@ -1,40 +1,43 @@
 /**
  * /ui/stacks and /ui/stacks/{environment}/{application}: each stack's status, the deployment that
- * holds it and its current step, and the queue in order with why each deployment waits. Holds,
- * freezes and the API's own wait reasons are shown when the API sends them (board-model.ts).
+ * holds it and its current step, and the queue in order with why each deployment waits; on a
+ * stack's page its queue policy, its holds and its environment's freezes, and the actions on them.
  */
 import { html } from 'hono/html';
 import type { DeployerClient } from '../../../sdk/client.ts';
 import { actionButtons } from './actions.ts';
 import { dataOf } from './board-api.ts';
-import { STACK_STATUS_TONES, type Deployment, type QueuedDeployment, type Stack, type StackSummary } from './board-model.ts';
-import { currentActivity, deploymentTable, LIST_POLL_MS } from './deployments-page.ts';
+import { STACK_STATUS_TONES, type Deployment, type QueuedDeployment, type Stack, type StackFreeze, type StackHold, type StackSummary } from './board-model.ts';
+import { currentActivity, deploymentTable, LIST_LIVE } from './deployments-page.ts';
 import type { BoardPage } from './layout.ts';
 import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
 
-/** Why a queued deployment waits: the API's reason when it gives one, else what the queue shows. */
-export function whyWaiting(stack: Stack, entry: QueuedDeployment, index: number): string {
-  if (entry.waitingFor) return typeof entry.waitingFor === 'string' ? entry.waitingFor : entry.waitingFor.reason;
-  const reasons: string[] = [];
-  if (stack.freeze) reasons.push(`the stack is frozen${stack.freeze.until ? ` until ${stack.freeze.until}` : ''}${stack.freeze.reason ? `: ${stack.freeze.reason}` : ''}`);
-  if (stack.holds?.length) reasons.push(`the stack is held${stack.holds[0]!.reason ? `: ${stack.holds[0]!.reason}` : ''}`);
+/**
+ * Why a queued deployment waits: the holds, freezes and approvals the API names in its
+ * `waitingFor`, then its place in the queue in words.
+ */
+export function whyWaiting(stack: Pick<Stack, 'queue' | 'currentDeployment'>, entry: QueuedDeployment, index: number): string {
+  const reasons = (entry.waitingFor?.blockers ?? []).filter((b) => b.kind !== 'deployment').map((b) => b.description);
   if (index > 0) {
     const before = stack.queue[index - 1]!;
     reasons.push(`behind ${before.version} (position ${before.position})`);
   } else if (stack.currentDeployment) {
     reasons.push(`waits for ${stack.currentDeployment.version} to finish`);
-  } else {
+  } else if (reasons.length === 0) {
     reasons.push('next to start');
   }
   return reasons.join('; ');
 }
 
-function holdsAndFreeze(stack: Pick<Stack, 'holds' | 'freeze'>) {
-  const holds = stack.holds ?? [];
-  if (!holds.length && !stack.freeze) return '';
+function holdsAndFreezes(stack: Pick<Stack, 'holds' | 'freezes' | 'application' | 'environment'>) {
+  if (!stack.holds.length && !stack.freezes.length) return '';
+  const stop = (badge: string, s: StackHold | StackFreeze, extra: string) =>
+    html`<li data-stop-id="${s.id}">${statusBadge(badge)} ${s.reason}${extra} <span class="muted">by ${s.createdBy}</span>${
+      s.createdAt ? html` since ${timeTag(s.createdAt)}` : ''
+    }${s.until ? html` until ${timeTag(s.until)}` : ''}</li>`;
   return html`<ul class="holds">
-    ${stack.freeze ? html`<li>${statusBadge('FROZEN')} ${stack.freeze.reason ?? ''}${stack.freeze.until ? html` until ${timeTag(stack.freeze.until)}` : ''}</li>` : ''}
-    ${holds.map((h) => html`<li>${statusBadge('HELD')} ${h.reason ?? ''}${h.by ? html` by ${h.by}` : ''}${h.at ? html` since ${timeTag(h.at)}` : ''}</li>`)}
+    ${stack.freezes.map((f) => stop('FROZEN', f, f.allow?.includes(stack.application) ? ' (lets this application through)' : ''))}
+    ${stack.holds.map((h) => html`${stop('HELD', h, '')}${actionButtons({ kind: 'hold', stack, hold: h })}`)}
   </ul>`;
 }
 
@@ -78,14 +81,14 @@ export async function stacksPage(api: DeployerClient): Promise<BoardPage> {
       <tbody>${stacks.map(
         (s) => html`<tr data-stack="${s.name}">
           <td data-label="Stack"><a href="${stackHref(s.environment, s.application)}">${s.application}</a> <span class="muted">in ${s.environment}</span></td>
-          <td data-label="Status">${statusBadge(s.status, STACK_STATUS_TONES)}${holdsAndFreeze(s)}</td>
+          <td data-label="Status">${statusBadge(s.status, STACK_STATUS_TONES)}</td>
           <td data-label="Running">${running(s, s.currentDeployment ? current.get(s.currentDeployment.deploymentId) : undefined)}</td>
           <td data-label="Queue">${s.queueLength ? html`<a href="${stackHref(s.environment, s.application)}">${s.queueLength} waiting</a>` : html`<span class="muted">empty</span>`}</td>
         </tr>`,
       )}</tbody>
     </table>`
     }</section>`;
-  return { title: 'Stacks', nav: 'stacks', body, live: { pollMs: LIST_POLL_MS } };
+  return { title: 'Stacks', nav: 'stacks', body, live: LIST_LIVE };
 }
 
 export async function stackPage(api: DeployerClient, environment: string, application: string): Promise<BoardPage> {
@@ -98,7 +101,8 @@ export async function stackPage(api: DeployerClient, environment: string, applic
   const body = html`<h1>${stack.application} <span class="muted">in ${stack.environment}</span></h1>
     <section data-region="stack" aria-label="Stack">
       <p>CloudFormation stack <code>${stack.name}</code>: ${statusBadge(stack.status, STACK_STATUS_TONES)}</p>
-      ${holdsAndFreeze(stack)}
+      <p>Queue policy: <strong data-policy="${stack.policy}">${stack.policy}</strong></p>
+      ${holdsAndFreezes(stack)}
       <h2>Running</h2>
       ${holder
         ? html`<p class="running">${running(stack, holder)} <span class="muted">${durationText(holder.startedAt, holder.finishedAt)}</span>
@@ -113,5 +117,5 @@ export async function stackPage(api: DeployerClient, environment: string, applic
       ${deploymentTable(recent.items as Deployment[], `Last ${recent.items.length} deployments of this stack, newest first`)}
       <p><a href="/ui?${new URLSearchParams({ environment: stack.environment, application: stack.application }).toString()}">All deployments of this stack</a></p>
     </section>`;
-  return { title: `${stack.application} in ${stack.environment}`, nav: 'stacks', body, live: { pollMs: LIST_POLL_MS } };
+  return { title: `${stack.application} in ${stack.environment}`, nav: 'stacks', body, live: LIST_LIVE };
 }

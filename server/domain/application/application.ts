@@ -1,5 +1,5 @@
 /**
- * The application config, `o5.yaml` (o5-domain §3): what an app is made of, independent of where
+ * The application config, `o5.yaml`: what an app is made of, independent of where
  * it is deployed. Field names are lowerCamelCase and enums are written by their full names
  * (`ROUTE_PROTOCOL_HTTP`), as the original system's JSON form has them.
  *

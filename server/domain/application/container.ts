@@ -1,5 +1,5 @@
 /**
- * Containers and their environment variables (o5-domain §3.3). A container runs an image (by name
+ * Containers and their environment variables. A container runs an image (by name
  * in a registry, or a literal URL) with env vars that may point at the app's databases, buckets and
  * secrets, at environment variables of the deployment environment, or at the o5 sidecar.
  */

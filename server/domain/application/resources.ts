@@ -1,5 +1,5 @@
 /**
- * What an application owns or uses besides its runtimes (o5-domain §3.1, §3.6): buckets, secrets,
+ * What an application owns or uses besides its runtimes: buckets, secrets,
  * Postgres databases and the topics it publishes to.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * Runtimes (o5-domain §3.2, §3.4, §3.5): each runtime is one ECS service with its containers, the
+ * Runtimes: each runtime is one ECS service with its containers, the
  * HTTP/gRPC routes the load balancer sends to it, and the messages it subscribes to.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * The forms a subscription `name` can take (o5-domain §3.5), parsed once so that the schema can
+ * The forms a subscription `name` can take, parsed once so that the schema can
  * reject a bad name and the template builder can turn a good one into SNS or EventBridge wiring.
  *
  * Fix of a ⚠: the proto documents `/global/<type>` while the Go code only understood `global/<type>`

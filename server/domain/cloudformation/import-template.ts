@@ -1,5 +1,5 @@
 /**
- * The template of a resource IMPORT change set (CF.ImportPlan, o5-domain §6.4 CreateChangeSet).
+ * The template of a resource IMPORT change set (CF.ImportPlan).
  * The application's template is cut down to the resources that outlive a stack (DeletionPolicy
  * Retain): S3 buckets, identified by their bucket name, and Secrets Manager secrets, identified by
  * the ARN of the secret with that name. Everything else goes, outputs too (they would reference

@@ -1,5 +1,5 @@
 /**
- * Parameters of a scale operation (o5-domain §5.6): UpdateStack with the previous template, every
+ * Parameters of a scale operation: UpdateStack with the previous template, every
  * current `DesiredCount*` parameter set to the count, every other one kept as it is.
  */
 export type ScaleParameter = { key: string; value: string } | { key: string; usePreviousValue: true };

@@ -1,5 +1,5 @@
 /**
- * The cluster config (o5-domain §4.1): the AWS account, VPC, load balancer, ECS cluster, event bus
+ * The cluster config: the AWS account, VPC, load balancer, ECS cluster, event bus
  * and database hosts that every environment of the cluster shares. A cluster document
  * (`clusterDocumentSchema`) may embed its environments, which are upserted with it.
  *

@@ -1,5 +1,5 @@
 /**
- * The environment config (o5-domain §4.2): one deployment target inside a cluster, such as
+ * The environment config: one deployment target inside a cluster, such as
  * `prod` or `staging-eu`. Its values feed template parameters: custom variables for `fromEnv`
  * env vars, trusted JWKS and CORS origins for the sidecar, links to other environments for
  * cross-environment subscriptions, and named IAM policies for runtimes.

@@ -1,5 +1,5 @@
 /**
- * Cluster overrides (o5-domain §1.2): small changes an operator layers over the uploaded cluster
+ * Cluster overrides: small changes an operator layers over the uploaded cluster
  * config without re-uploading it, e.g. trying a new sidecar version. The cluster keeps its base
  * config and its overrides apart; deployments use the base with the overrides applied.
  *

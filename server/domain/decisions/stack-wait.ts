@@ -1,6 +1,6 @@
 /**
  * What the wait phase makes of the stack it found (server/engine/workers/stack-wait-worker.ts asks
- * and carries it out): before planning, the stack must be stable (o5-domain §8.3, WAIT column).
+ * and carries it out): before planning, the stack must be stable.
  *
  * Repairs the original left to humans (each one an event in the deployment's history):
  * - UPDATE_ROLLBACK_FAILED: ContinueUpdateRollback, then wait for UPDATE_ROLLBACK_COMPLETE;

@@ -1,4 +1,4 @@
-// Unit tests, no AWS: what a stopped (or running) migration task amounts to (o5-domain §6.4, §8.3).
+// Unit tests, no AWS: what a stopped (or running) migration task amounts to.
 import { describe, expect, it } from 'vitest';
 import { taskOutcome, type EcsTaskState } from './task-outcome.ts';
 

@@ -1,6 +1,6 @@
 /**
- * What a one-off ECS task (a database migration) amounts to, from its DescribeTasks view
- * (o5-domain §6.4 "ECS Task State Change", §8.3). The shape matches `TaskDescription` in
+ * What a one-off ECS task (a database migration) amounts to, from its DescribeTasks view (the
+ * "ECS Task State Change" event carries the same fields). The shape matches `TaskDescription` in
  * server/infra/port.ts; it is declared here because the domain imports nothing from infra.
  */
 export interface EcsTaskState {

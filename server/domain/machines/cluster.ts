@@ -1,5 +1,5 @@
 /**
- * Cluster: the platform owner's AWS setup (o5-domain §1.2). Its data keeps the config as uploaded
+ * Cluster: the platform owner's AWS setup. Its data keeps the config as uploaded
  * (baseConfig), the overrides, and the effective config that deployments use.
  */
 import { applyClusterOverrides, mergeOverrides, type ClusterConfig, type ClusterOverride } from '../config/cluster.ts';

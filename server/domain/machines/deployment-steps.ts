@@ -1,5 +1,5 @@
 /**
- * How the steps of a running deployment move (o5-domain §2.4, with its defects fixed):
+ * How the steps of a running deployment move:
  * which steps become READY, which run next, and when the deployment is done or failed.
  *
  * - Success steps run when every dependency is DONE; all READY steps start together.

@@ -1,8 +1,8 @@
 /**
- * Deployment: one version of one application going into one environment (o5-domain §1.5). This
+ * Deployment: one version of one application going into one environment. This
  * table is the whole life of a deployment; the engine only carries out what it says.
  *
- * Fixes of the original (DESIGN.md): a failure while waiting for the stack releases the stack; the
+ * Fixes of the original o5 engine (docs/design.md, "Where we differ from o5"): a failure while waiting for the stack releases the stack; the
  * stack is released only by the deployment that holds it, and a queued deployment that is
  * terminated leaves the queue; a plan that cannot be built fails the deployment instead of
  * stalling it; a late step result of a terminated deployment is recorded and changes nothing else.
@@ -39,10 +39,11 @@ export const deploymentStatuses = [
   'DONE',
   'FAILED',
   'TERMINATED',
+  'SUPERSEDED',
 ] as const;
 export type DeploymentStatus = (typeof deploymentStatuses)[number];
 
-export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['DONE', 'FAILED', 'TERMINATED'];
+export const TERMINAL_STATUSES: readonly DeploymentStatus[] = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'];
 const ACTIVE_STATUSES = ['TRIGGERED', 'WAITING', 'AVAILABLE', 'RUNNING', 'EVALUATED'] as const satisfies readonly DeploymentStatus[];
 
 /** Where a deployment request came from, kept with it. */
@@ -98,6 +99,10 @@ export interface DeploymentData {
   /** Evaluated full plans: the branch EvalJoin chose, its reasons, and any approval. */
   evaluation?: DeploymentEvaluation;
   error?: string;
+  /** Under a `supersede` queue policy: the newer deployment that ran instead of this one. */
+  supersededBy?: string;
+  /** A rollback: the earlier deployment whose spec and template this one deploys again. */
+  rollbackOf?: string;
   createdAt?: string;
   startedAt?: string;
   finishedAt?: string;
@@ -122,8 +127,10 @@ export type DeploymentEvent = Timed &
         templateUrl: string;
         requestHash: string;
         source: DeploymentSource;
+        rollbackOf?: string;
       }
     | { type: 'triggered' }
+    | { type: 'superseded'; by: string }
     | { type: 'stack_wait' }
     | { type: 'stack_recovery'; action: StackRecovery['action']; stackStatus: string }
     | { type: 'stack_wait_failure'; error: string }
@@ -209,7 +216,9 @@ function cleanupChangeSets(after: AfterTransition<DeploymentStatus, DeploymentDa
 function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
   const { stackId, deploymentId } = after.data;
   if ((ACTIVE_STATUSES as readonly DeploymentStatus[]).includes(after.previousStatus)) {
-    return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_completed', deploymentId } }];
+    // The stack's status after depends on how it ended (server/domain/machines/stack.ts).
+    const type = after.status === 'DONE' ? 'deployment_completed' : after.status === 'FAILED' ? 'deployment_failed' : 'deployment_terminated';
+    return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type, deploymentId } }];
   }
   if (after.previousStatus === 'QUEUED') {
     return [{ kind: 'link', machine: 'stack', entityId: stackId, event: { type: 'deployment_dequeued', deploymentId } }];
@@ -220,6 +229,8 @@ function releaseStack(after: AfterTransition<DeploymentStatus, DeploymentData, D
 const STEP_NEXT = ['chain run_step', 'chain done', 'chain error'] as const satisfies readonly EffectLabel<DeploymentEffect>[];
 const RELEASE_STACK = [
   'link stack.deployment_completed',
+  'link stack.deployment_failed',
+  'link stack.deployment_terminated',
   'link stack.deployment_dequeued',
   `job ${JOB_CHANGE_SET_CLEANUP}`,
 ] as const satisfies readonly EffectLabel<DeploymentEffect>[];
@@ -283,6 +294,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         templateUrl: e.templateUrl,
         requestHash: e.requestHash,
         source: e.source,
+        ...(e.rollbackOf ? { rollbackOf: e.rollbackOf } : {}),
         createdAt: e.at,
       }),
       emits: ['link stack.deployment_requested'],
@@ -308,6 +320,13 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       mutate: (data, e) => ({ ...data, startedAt: e.at }),
       emits: ['chain stack_wait'],
       effects: () => [{ kind: 'chain', event: { type: 'stack_wait' } }],
+    }),
+    transition({
+      from: ['QUEUED'],
+      on: 'superseded',
+      to: 'SUPERSEDED',
+      note: 'supersede policy: a newer deployment ran instead (the stack already took it off its queue)',
+      mutate: (data, e) => ({ ...finish(data, e.at, `Superseded by ${e.by}`), supersededBy: e.by }),
     }),
     transition({
       from: ['FAILED', 'TERMINATED'],

@@ -1,6 +1,18 @@
-/** Environment: one place an application is deployed to, inside a cluster (o5-domain §1.3). */
+/**
+ * Environment: one place an application is deployed to, inside a cluster.
+ *
+ * Besides the o5 environment document (`config`, replaced whole by `configured`), it keeps the
+ * deployer's own settings apart from it: the default queue policy of its stacks and its freezes.
+ * It knows its stacks (each one joins on its first deployment) and tells every one of them when
+ * those settings change, so a stack decides what it starts from its own row
+ * (server/domain/decisions/stack-queue.ts).
+ */
 import type { EnvironmentConfig } from '../config/environment.ts';
-import { transitionsOf, type Machine } from '../state-machine/machine.ts';
+import type { Freeze, QueuePolicy } from '../decisions/stack-queue.ts';
+import { DomainError } from '../errors.ts';
+import { transitionsOf, type AfterTransition, type Machine } from '../state-machine/machine.ts';
+import type { MachineEffect } from './catalogue.ts';
+import { JOB_STOP_EXPIRY, stopExpiryJob } from './jobs.ts';
 
 export const environmentStatuses = ['UNSPECIFIED', 'ACTIVE'] as const;
 export type EnvironmentStatus = (typeof environmentStatuses)[number];
@@ -10,18 +22,39 @@ export interface EnvironmentData {
   clusterId: string;
   clusterName: string;
   config: EnvironmentConfig | null;
+  /** Default queue policy of its stacks (deployer setting, not part of the o5 document). */
+  queue?: QueuePolicy;
+  freezes?: Freeze[];
+  /** Ids of its stacks. */
+  stacks?: string[];
 }
 
-export type EnvironmentEvent = {
-  type: 'configured';
-  config: EnvironmentConfig;
-  clusterId: string;
-  clusterName: string;
-};
+export type EnvironmentEvent = { /** Set by the engine when the event is applied. */ at?: string } & (
+  | {
+      type: 'configured';
+      config: EnvironmentConfig;
+      clusterId: string;
+      clusterName: string;
+    }
+  | { type: 'stack_added'; stackId: string }
+  | { type: 'policy_set'; queue: QueuePolicy; by: string }
+  | { type: 'freeze_placed'; freeze: Freeze }
+  | { type: 'freeze_lifted'; freezeId: string; by: string; expired?: boolean }
+);
 
-const transition = transitionsOf<EnvironmentStatus, EnvironmentData, EnvironmentEvent>();
+type EnvironmentEffect = MachineEffect<EnvironmentEvent>;
+const transition = transitionsOf<EnvironmentStatus, EnvironmentData, EnvironmentEvent, EnvironmentEffect>();
+type After = AfterTransition<EnvironmentStatus, EnvironmentData, EnvironmentEvent>;
 
-export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, EnvironmentEvent> = {
+const settingsOf = (data: EnvironmentData) => ({ ...(data.queue ? { queue: data.queue } : {}), freezes: data.freezes ?? [] });
+
+/** Tells every stack (or the one that joined) the settings as they are now. */
+function tellStacks(after: After, only?: string): EnvironmentEffect[] {
+  const ids = only ? [only] : (after.data.stacks ?? []);
+  return ids.map((id) => ({ kind: 'link', machine: 'stack', entityId: id, event: { type: 'environment_settings', settings: settingsOf(after.data) } }));
+}
+
+export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, EnvironmentEvent, EnvironmentEffect> = {
   name: 'environment',
   initialStatus: 'UNSPECIFIED',
   statuses: environmentStatuses,
@@ -32,12 +65,57 @@ export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, Env
       from: ['UNSPECIFIED', 'ACTIVE'],
       on: 'configured',
       to: 'ACTIVE',
-      mutate: (_data, event) => ({
+      mutate: (data, event) => ({
+        ...data,
         name: event.config.fullName,
         clusterId: event.clusterId,
         clusterName: event.clusterName,
         config: event.config,
       }),
+    }),
+    transition({
+      from: ['ACTIVE'],
+      on: 'stack_added',
+      to: 'same',
+      note: 'a stack\'s first deployment; it is told the settings',
+      mutate: (data, e) => ({ ...data, stacks: [...new Set([...(data.stacks ?? []), e.stackId])] }),
+      emits: ['link stack.environment_settings'],
+      effects: (after) => tellStacks(after, after.event.stackId),
+    }),
+    transition({
+      from: ['ACTIVE'],
+      on: 'policy_set',
+      to: 'same',
+      note: 'default queue policy of its stacks',
+      mutate: (data, e) => ({ ...data, queue: e.queue }),
+      emits: ['link stack.environment_settings'],
+      effects: (after) => tellStacks(after),
+    }),
+    transition({
+      from: ['ACTIVE'],
+      on: 'freeze_placed',
+      to: 'same',
+      note: 'its stacks start nothing it does not allow; one with `until` is lifted by a scheduled job',
+      guard: (state, e) => {
+        if ((state.data.freezes ?? []).some((f) => f.id === e.freeze.id)) throw new DomainError('conflict', `freeze ${e.freeze.id} exists`);
+      },
+      mutate: (data, e) => ({ ...data, freezes: [...(data.freezes ?? []), e.freeze] }),
+      emits: ['link stack.environment_settings', `job ${JOB_STOP_EXPIRY}`],
+      effects: (after) => [...tellStacks(after), ...stopExpiryJob('environment', after.entityId, after.event.freeze.id, after.event.freeze.until, after.event.at)],
+    }),
+    transition({
+      from: ['ACTIVE'],
+      on: 'freeze_lifted',
+      to: 'same',
+      note: 'by hand or at its expiry; its stacks resume when no stop is left',
+      guard: (state, e) => {
+        if (!(state.data.freezes ?? []).some((f) => f.id === e.freezeId)) {
+          throw new DomainError('not_found', `environment ${state.data.name} has no freeze ${e.freezeId}`);
+        }
+      },
+      mutate: (data, e) => ({ ...data, freezes: (data.freezes ?? []).filter((f) => f.id !== e.freezeId) }),
+      emits: ['link stack.environment_settings'],
+      effects: (after) => tellStacks(after),
     }),
   ],
 };

@@ -52,6 +52,22 @@ export interface GitHubDeliveryJob {
 /** The check carries nothing: it reads what it compares. */
 export type GitHubPushCheckJob = Record<string, never>;
 
+/** Lifts a hold (stack) or a freeze (environment) at its `until` (server/engine/workers/stop-expiry-worker.ts). */
+export const JOB_STOP_EXPIRY = 'stop-expiry' as const;
+
+export interface StopExpiryJob {
+  machine: 'stack' | 'environment';
+  entityId: string;
+  stopId: string;
+}
+
+/** The job that lifts a hold or freeze at its `until` . */
+export function stopExpiryJob(machine: 'stack' | 'environment', entityId: string, stopId: string, until: string | undefined, at: string | undefined): Array<{ kind: 'job'; queue: typeof JOB_STOP_EXPIRY; data: StopExpiryJob; startAfterSeconds?: number }> {
+  if (!until) return [];
+  const seconds = Math.max(0, Math.ceil((Date.parse(until) - Date.parse(at ?? until)) / 1000));
+  return [{ kind: 'job' as const, queue: JOB_STOP_EXPIRY, data: { machine, entityId, stopId }, ...(seconds > 0 ? { startAfterSeconds: seconds } : {}) }];
+}
+
 export type JobPayloads = {
   [JOB_STACK_WAIT]: StackWaitJob;
   [JOB_STEP]: StepJob;
@@ -59,9 +75,10 @@ export type JobPayloads = {
   [JOB_CHANGE_SET_CLEANUP]: ChangeSetCleanupJob;
   [JOB_GITHUB_DELIVERY]: GitHubDeliveryJob;
   [JOB_GITHUB_PUSH_CHECK]: GitHubPushCheckJob;
+  [JOB_STOP_EXPIRY]: StopExpiryJob;
 };
 
 export type Queue = keyof JobPayloads;
 
 /** The engine's own queues; modules add theirs with Engine.addQueue (server/github/jobs.ts). */
-export const QUEUES: readonly Queue[] = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT, JOB_CHANGE_SET_CLEANUP];
+export const QUEUES: readonly Queue[] = [JOB_STACK_WAIT, JOB_STEP, JOB_STATUS_REPORT, JOB_STOP_EXPIRY, JOB_CHANGE_SET_CLEANUP];

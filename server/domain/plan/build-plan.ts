@@ -1,5 +1,5 @@
 /**
- * The plan of a deployment (o5-domain §2.6): from the spec, its flags and the stack as the wait
+ * The plan of a deployment: from the spec, its flags and the stack as the wait
  * phase found it, the steps to run. Flags are looked at in this order, the first that is set
  * decides: importResources > infraOnly > destroyDatabase > recreateDatabase > dbOnly > quickMode >
  * full (none of them).

@@ -1,5 +1,5 @@
 /**
- * The steps of a deployment plan (o5-domain §2.4, §2.5): a DAG of typed steps, each naming the
+ * The steps of a deployment plan: a DAG of typed steps, each naming the
  * steps it waits for. Names are the original system's (`CF.Update`, `DB.Migrate.main`...), types
  * say what the step does and which input it carries.
  */

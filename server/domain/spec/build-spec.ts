@@ -1,5 +1,5 @@
 /**
- * The deployment spec (o5-domain §2.1-2.3): everything a deployment of one application version to
+ * The deployment spec: everything a deployment of one application version to
  * one environment needs, fixed when the deployment is created: the template and where it is
  * stored, every stack parameter resolved, the databases, the flags, the stack and ECS cluster.
  *

@@ -1,5 +1,5 @@
 /**
- * What the database steps need to know about each database (o5-domain §2.3): its full name on the
+ * What the database steps need to know about each database: its full name on the
  * server, how the deployer connects as admin, how the app connects, and where its migration task is.
  */
 import type { ClusterConfig, RdsHost } from '../config/cluster.ts';

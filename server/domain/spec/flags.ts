@@ -1,5 +1,5 @@
 /**
- * Deployment flags (o5-domain §2.2): how a deployment runs, chosen per request. All default to
+ * Deployment flags: how a deployment runs, chosen per request. All default to
  * false; an application whose config says `deploymentConfig.quickMode` always deploys in quick mode.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * Apply-time values of the deferred stack parameters (o5-domain §5.6): the desired count of the
+ * Apply-time values of the deferred stack parameters: the desired count of the
  * step, and listener rule priorities. A rule keeps the priority the stack gave it before when that
  * is still in its route group's range; otherwise it takes the lowest priority in the range that no
  * rule on the listener uses, and no other parameter of this update has just taken.

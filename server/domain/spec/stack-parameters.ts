@@ -1,5 +1,5 @@
 /**
- * Resolving the template's parameters for a deployment (o5-domain §5.6). Most get their value now,
+ * Resolving the template's parameters for a deployment. Most get their value now,
  * from the cluster, the environment and the database specs; the desired count and listener rule
  * priorities are left `resolve`d by the step that calls CloudFormation (see priorities.ts).
  *

@@ -1,5 +1,5 @@
 /**
- * Buckets (o5-domain §5.5). An owned blobstore is an S3 bucket in the stack, named
+ * Buckets. An owned blobstore is an S3 bucket in the stack, named
  * `<name>.<app>.<EnvName>.<region>.<namespace>` and kept when the stack goes. A reference to
  * another app's blobstore uses that app's bucket name; a reference by bucket name uses it as is.
  *

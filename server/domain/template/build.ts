@@ -1,5 +1,5 @@
 /**
- * From an application config to a CloudFormation template (o5-domain §5): buckets and secrets,
+ * From an application config to a CloudFormation template: buckets and secrets,
  * databases, one ECS service per runtime, migration tasks. The template declares parameters for
  * everything that depends on where it is deployed; the spec builder resolves them.
  */

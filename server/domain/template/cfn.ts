@@ -1,6 +1,6 @@
 /**
  * The vocabulary of a CloudFormation template as plain JSON: values with intrinsic functions
- * (Ref, Fn::GetAtt, Fn::Join), resources, and the naming rules of o5-domain §5.1.
+ * (Ref, Fn::GetAtt, Fn::Join), resources, and o5's naming rules.
  */
 import { createHash } from 'node:crypto';
 

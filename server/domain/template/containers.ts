@@ -1,5 +1,5 @@
 /**
- * One container definition of a task (o5-domain §5.3, §3.3): image, command, logs, and each env var
+ * One container definition of a task: image, command, logs, and each env var
  * turned into a plain value, an ECS secret, or a parameter reference. Env vars that need more than a
  * value (bucket access, the database proxy, the adapter) tell the task's policy and sidecar.
  */

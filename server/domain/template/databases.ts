@@ -1,5 +1,5 @@
 /**
- * Databases (o5-domain §5.4). What the stack holds for a database depends on how its server is
+ * Databases. What the stack holds for a database depends on how its server is
  * reached: with a Secrets Manager host, a secret the Postgres step fills with the app's credentials
  * (output `DatabaseSecret<Key>`); with an IAM (Aurora) host, parameters that tell the sidecar's IAM
  * proxy where to connect. The databases themselves are created by the deployment's DB steps, from

@@ -1,5 +1,5 @@
 /**
- * The IAM role a task runs as (o5-domain §5.3): trusted by ECS tasks, with the environment's named
+ * The IAM role a task runs as: trusted by ECS tasks, with the environment's named
  * policies attached and one inline policy per kind of access the task needs. Inline policies are
  * named `<EnvName>-<family>-<kind>` so they are unique per environment and task.
  */

@@ -1,4 +1,4 @@
-/** The CloudFormation template of an application (o5-domain §5). */
+/** The CloudFormation template of an application. */
 export { buildTemplate, type BuildTemplateInput, type BuiltTemplate } from './build.ts';
 export type { CfnOutput, CfnParameterDeclaration, CfnResource, CfnTemplate, CfnValue } from './cfn.ts';
 export { databaseKey, type DatabaseResource, type RdsHostAuth } from './databases.ts';

@@ -1,5 +1,5 @@
 /**
- * Database migration tasks (o5-domain §5.4): a database with a migrate container gets its own task
+ * Database migration tasks: a database with a migrate container gets its own task
  * definition (and role, and sidecar if the database is reached through the IAM proxy), run once per
  * deployment by the DB.Migrate step, which finds it through the `MigrationTaskDefinition<Key>` output.
  */

@@ -1,5 +1,5 @@
 /**
- * Template parameters and how each one gets its value (o5-domain §5.2, §5.6). The template only
+ * Template parameters and how each one gets its value. The template only
  * declares them; the spec builder resolves most against the cluster and environment, and two kinds
  * (desired count, listener rule priority) are left for the step that calls CloudFormation.
  */
@@ -61,7 +61,7 @@ export interface TemplateParameter {
   usedAt: string[];
 }
 
-/** The parameters every template declares (o5-domain §5.2). */
+/** The parameters every template declares. */
 export function globalParameters(appName: string, version: string): TemplateParameter[] {
   const wellKnown = WELL_KNOWN_PARAMETERS.map(
     (name): TemplateParameter => ({ name, type: name === 'VPCID' ? 'AWS::EC2::VPC::Id' : 'String', source: { kind: 'wellKnown' }, usedAt: [] }),

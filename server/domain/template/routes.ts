@@ -1,5 +1,5 @@
 /**
- * Load balancer routing for a runtime (o5-domain §3.4, §5.3): one target group per (protocol,
+ * Load balancer routing for a runtime: one target group per (protocol,
  * target container, port), and one listener rule per route, matching `<prefix>*` on the
  * environment's host (or `<subdomain>.<host>`). Traffic goes to the sidecar's public port, which
  * forwards it to the container, unless the route bypasses ingress.
@@ -101,7 +101,7 @@ function targetGroup(grpc: boolean): { Type: string; Properties: Record<string, 
   };
 }
 
-/** The rule's id and priority parameter are named after a hash of the prefix (o5-domain §5.1). */
+/** The rule's id and priority parameter are named after a hash of the prefix. */
 function addListenerRule(ctx: BuildContext, route: Route, routePath: string, targetGroupId: string): string {
   const hash = sha1Hex(route.prefix);
   const priorityParameter = ctx.template.addParameter({

@@ -1,5 +1,5 @@
 /**
- * One runtime as an ECS service (o5-domain §5.3): its task definition and role, load balancer
+ * One runtime as an ECS service: its task definition and role, load balancer
  * routing, subscriptions, security group, and a service whose desired count is a parameter, so
  * the deployment can scale it to 0 and back to 1 without touching anything else.
  */

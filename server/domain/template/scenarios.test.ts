@@ -1,5 +1,5 @@
 /**
- * The template scenarios the original system's appbuilder tests pin down (o5-domain §9.1), one
+ * The template scenarios the original system's appbuilder tests pin down, one
  * test each, under the same names. Every template is also checked against the AWS resource spec.
  */
 import { describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Application secrets (o5-domain §5.5): one empty Secrets Manager secret per declared secret,
+ * Application secrets: one empty Secrets Manager secret per declared secret,
  * named `/<EnvName>/<app>/<name>` and kept when the stack goes; its value is set by hand.
  */
 import { join, ref, resourceId, titleCase } from './cfn.ts';

@@ -1,5 +1,5 @@
 /**
- * The o5 runtime sidecar (o5-domain §5.3, appendix C), added to a task only when something needs
+ * The o5 runtime sidecar, added to a task only when something needs
  * it: ingress from the load balancer, message subscriptions, the adapter endpoint, the IAM
  * database proxy, or an outbox to publish. Each of those switches on its own environment
  * variables; the rest of the sidecar is the same everywhere.

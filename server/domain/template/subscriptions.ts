@@ -1,5 +1,5 @@
 /**
- * Message subscriptions of a runtime (o5-domain §3.5, §5.3): one SQS queue per runtime, fed by
+ * Message subscriptions of a runtime: one SQS queue per runtime, fed by
  * EventBridge rules (one per source environment, several patterns joined with `$or`) and by SNS
  * subscriptions to the cluster's `o5-infra/` topics. The sidecar reads the queue and forwards each
  * message to its target container.

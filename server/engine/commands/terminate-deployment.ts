@@ -1,4 +1,4 @@
-/** Terminating a deployment: allowed from every status (o5-domain §8.4), recorded as an event. */
+/** Terminating a deployment: allowed from every status, recorded as an event. */
 import { NotFoundError } from '../../domain/errors.ts';
 import type { Engine } from '../engine.ts';
 import { readEntity } from '../entities.ts';

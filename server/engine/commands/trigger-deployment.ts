@@ -35,7 +35,7 @@ export async function triggerDeployment(engine: Engine, github: GitHubService, r
   const commit = await github.client.resolveCommit({ owner, repo }, ref);
   const deploymentId = request.deploymentId ?? newId();
   try {
-    const { path, application } = await readAppConfig(github.client, { owner, repo }, commit);
+    const { path, application, warnings } = await readAppConfig(github.client, { owner, repo }, commit);
     const requested = await requestDeployment(
       engine,
       {
@@ -48,7 +48,7 @@ export async function triggerDeployment(engine: Engine, github: GitHubService, r
       },
       cause,
     );
-    return { ...requested, configPath: path };
+    return { ...requested, warnings: [...warnings, ...requested.warnings], configPath: path };
   } catch (err) {
     // A conflict means this deployment id already exists with another request: not a push to report.
     if (deliveryId && err instanceof DomainError && err.kind !== 'conflict') {

@@ -1,5 +1,5 @@
 /**
- * CloudFormation steps (o5-domain §2.5, §5.6, §8.3 STEPS column): create the placeholder stack,
+ * CloudFormation steps: create the placeholder stack,
  * update it with the template and the parameters resolved at apply time, scale it, import into it.
  * Each is watched until CloudFormation settles; a rollback or a failure fails the step with the
  * status and the reason CloudFormation gave.

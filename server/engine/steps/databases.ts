@@ -1,5 +1,5 @@
 /**
- * Database steps (o5-domain §2.5): create or update the application's database and role, clean up
+ * Database steps: create or update the application's database and role, clean up
  * after its migration, or drop it. The connection details come from the spec; the app's secret
  * ARN comes from the outputs of the infra step that created it (a stack output).
  */

@@ -16,12 +16,14 @@
  *   deployment ends FAILED and says why;
  * - when there is no job at all, sends it again, as a retry would have: a step starts again under
  *   its same client token, so the infra sees the same request, not a second one.
+ * It also lifts holds and freezes well past their `until` whose expiry job went missing.
  */
 import type { TransactionSql } from 'postgres';
 import { derivedEventId } from '../../domain/ids.ts';
 import { JOB_STACK_WAIT, JOB_STEP } from '../../domain/machines/jobs.ts';
 import type { Engine } from '../engine.ts';
 import { sendJob } from '../jobs.ts';
+import { liftOverdueStops } from './stop-expiry-worker.ts';
 import type { Cause } from '../state-store.ts';
 
 /** How often a process sweeps. */
@@ -125,6 +127,13 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
       } catch (err) {
         log.warn({ err }, 'sweep: left as it is (it changed meanwhile)');
       }
+    }
+    // Holds and freezes whose expiry job went missing.
+    try {
+      const lifted = await tx.savepoint((sp) => liftOverdueStops(engine, sp, applied, cause));
+      if (lifted > 0) logger.warn({ lifted }, 'sweep: lifted holds or freezes whose expiry job went missing');
+    } catch (err) {
+      logger.warn({ err }, 'sweep: overdue holds and freezes left as they are (they changed meanwhile)');
     }
     return orphans;
   });

@@ -1,6 +1,6 @@
 /**
  * Priorities already taken on a load balancer listener, from which the engine picks a free one
- * for each new route (o5-domain §5.6 `rule_priority`).
+ * for each new route.
  */
 import { DescribeRulesCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsContext } from './context.ts';

@@ -1,0 +1,115 @@
+/**
+ * `deployer hold`, `release`, `freeze`, `thaw`: stop a stack (hold) or an environment (freeze)
+ * from starting deployments, and lift it. Deployments requested meanwhile queue; `deployer status`
+ * says what they wait for.
+ */
+import { freezeEnvironment, holdStack, listFreezes, listHolds, releaseHold, thawFreeze, type Freeze, type Hold } from '../../queue-controls.ts';
+import { COMMON_HELP, EXIT_OK, parseCommand, parseDuration, required, UsageError, type Cli, type Command } from '../cli.ts';
+
+/** `--until` as a time (2030-01-01T08:00:00Z) or a duration from now (90m, 2h). */
+export function parseUntil(text: string | undefined, now = Date.now()): string | undefined {
+  if (text === undefined) return undefined;
+  if (/^\d+(?:\.\d+)?(ms|s|m|h)$/.test(text.trim())) return new Date(now + parseDuration(text, '--until')!).toISOString();
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) throw new UsageError(`--until ${text}: expected a time such as 2030-01-01T08:00:00Z or a duration such as 2h`);
+  return new Date(at).toISOString();
+}
+
+function stopLine(kind: 'hold' | 'freeze', s: Hold | Freeze): string {
+  const allow = 'allow' in s && s.allow?.length ? ` (lets through ${s.allow.join(', ')})` : '';
+  return `${kind} ${s.id}: ${s.reason}${allow}, by ${s.createdBy}${s.until ? `, until ${s.until}` : ''}`;
+}
+
+const STOP_OPTIONS = { reason: { type: 'string' }, until: { type: 'string' } } as const;
+
+export const holdCommand: Command = {
+  name: 'hold',
+  summary: 'Hold a stack: it starts no deployment until released',
+  help: `Usage: deployer hold ENVIRONMENT APPLICATION --reason TEXT [--until TIME]
+
+Deployments requested while the hold stands queue (never dropped); the one running goes on. The
+hold is recorded with the name of your token and is an event in the stack's history.
+
+Options:
+  --reason TEXT  why (required); shown to whoever waits behind it
+  --until TIME   lift it by itself at this time (2030-01-01T08:00:00Z) or after a duration (2h, 90m)
+
+${COMMON_HELP}`,
+  async run(cli, argv) {
+    const { values, positionals } = parseCommand(argv, STOP_OPTIONS, { min: 2, max: 2, names: 'the environment and the application' });
+    const until = parseUntil(values.until);
+    const hold = await holdStack(cli.client, positionals[0]!, positionals[1]!, { reason: required(values.reason, '--reason'), ...(until ? { until } : {}) });
+    if (cli.json) cli.printJson(hold);
+    else cli.say(stopLine('hold', hold));
+    return EXIT_OK;
+  },
+};
+
+/** Lifts the one named, or every one when none is named; says each. */
+async function liftAll<T extends Hold | Freeze>(cli: Cli, kind: 'hold' | 'freeze', id: string | undefined, list: () => Promise<T[]>, lift: (id: string) => Promise<void>) {
+  const ids = id ? [id] : (await list()).map((s) => s.id);
+  for (const each of ids) await lift(each);
+  if (cli.json) cli.printJson({ lifted: ids });
+  else cli.say(ids.length ? ids.map((each) => `lifted ${kind} ${each}`).join('\n') : `no ${kind} to lift`);
+  return EXIT_OK;
+}
+
+export const releaseCommand: Command = {
+  name: 'release',
+  summary: 'Lift a hold on a stack (every hold when no ID is given)',
+  help: `Usage: deployer release ENVIRONMENT APPLICATION [HOLD_ID]
+
+Lifts the hold, or every hold of the stack. With no hold or freeze left, its queue resumes under
+its policy at once.
+
+${COMMON_HELP}`,
+  async run(cli, argv) {
+    const { positionals } = parseCommand(argv, {}, { min: 2, max: 3, names: 'the environment and the application' });
+    const [environment, application, id] = positionals as [string, string, string | undefined];
+    return liftAll(cli, 'hold', id, () => listHolds(cli.client, environment, application), (each) => releaseHold(cli.client, environment, application, each));
+  },
+};
+
+export const freezeCommand: Command = {
+  name: 'freeze',
+  summary: 'Freeze an environment: its stacks start no deployment until thawed',
+  help: `Usage: deployer freeze ENVIRONMENT --reason TEXT [--until TIME] [--allow APPLICATION]...
+
+Deployments requested during the freeze queue (never dropped); running ones go on. Applications
+named with --allow are let through. Recorded with the name of your token, an event in the
+environment's history.
+
+Options:
+  --reason TEXT        why (required)
+  --until TIME         lift it by itself at this time or after a duration (2h)
+  --allow APPLICATION  let this application through (repeatable)
+
+${COMMON_HELP}`,
+  async run(cli, argv) {
+    const { values, positionals } = parseCommand(argv, { ...STOP_OPTIONS, allow: { type: 'string', multiple: true } }, { min: 1, max: 1, names: 'the environment' });
+    const until = parseUntil(values.until);
+    const freeze = await freezeEnvironment(cli.client, positionals[0]!, {
+      reason: required(values.reason, '--reason'),
+      ...(until ? { until } : {}),
+      ...(values.allow?.length ? { allow: values.allow } : {}),
+    });
+    if (cli.json) cli.printJson(freeze);
+    else cli.say(stopLine('freeze', freeze));
+    return EXIT_OK;
+  },
+};
+
+export const thawCommand: Command = {
+  name: 'thaw',
+  summary: 'Lift a freeze on an environment (every freeze when no ID is given)',
+  help: `Usage: deployer thaw ENVIRONMENT [FREEZE_ID]
+
+Lifts the freeze, or every freeze of the environment. Stacks with no hold or freeze left resume.
+
+${COMMON_HELP}`,
+  async run(cli, argv) {
+    const { positionals } = parseCommand(argv, {}, { min: 1, max: 2, names: 'the environment' });
+    const [environment, id] = positionals as [string, string | undefined];
+    return liftAll(cli, 'freeze', id, () => listFreezes(cli.client, environment), (each) => thawFreeze(cli.client, environment, each));
+  },
+};

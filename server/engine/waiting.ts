@@ -1,0 +1,31 @@
+/**
+ * Why queued deployments wait, read from the stack row (and the running deployment's active step),
+ * decided by the same function the stack's pop uses (server/domain/decisions/stack-queue.ts).
+ * For the API, the CLI's status, the board and the GitHub status of a queued push.
+ */
+import type { Sql } from 'postgres';
+import { waitingFor, type WaitingFor } from '../domain/decisions/stack-queue.ts';
+import type { DeploymentData } from '../domain/machines/deployment.ts';
+import { queueViewOf, type StackData } from '../domain/machines/stack.ts';
+import { readEntity } from './entities.ts';
+
+/** Every queued deployment of the stack, by id. */
+export async function waitingOnStack(sql: Sql, stack: StackData): Promise<Map<string, WaitingFor>> {
+  let step: string | undefined;
+  let awaitsApproval = false;
+  if (stack.current) {
+    const running = await readEntity(sql, 'deployment', stack.current.deploymentId);
+    const active = (running?.data.steps ?? []).filter((s) => s.status === 'ACTIVE').map((s) => s.name);
+    step = active.length > 0 ? active.join(', ') : undefined;
+    awaitsApproval = running?.status === 'EVALUATED';
+  }
+  return waitingFor(queueViewOf(stack, step, awaitsApproval));
+}
+
+/** Why one deployment waits; null when it is not in its stack's queue. */
+export async function waitingForDeployment(sql: Sql, deployment: { id: string; status: string; data: DeploymentData }): Promise<WaitingFor | null> {
+  if (deployment.status !== 'QUEUED') return null;
+  const stack = await readEntity(sql, 'stack', deployment.data.stackId);
+  if (!stack) return null;
+  return (await waitingOnStack(sql, stack.data)).get(deployment.id) ?? null;
+}
