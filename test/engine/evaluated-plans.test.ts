@@ -174,6 +174,15 @@ describe('evaluated full plans', () => {
     expect(next.status).toBe('DONE');
   });
 
+  it('an EVALUATED deployment can be terminated: the stack is released and the change set deleted', async () => {
+    const requested = await run({ approval: 'required' });
+    await waitFor(t.client, requested.id, ['EVALUATED']);
+    const terminated = await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: requested.id } }, body: { reason: 'changed my mind' } });
+    expect(terminated.data).toMatchObject({ status: 'TERMINATED' });
+    await expect.poll(unexecuted).toBe(0);
+    expect((await waitFor(t.client, (await run()).id)).status).toBe('DONE');
+  });
+
   it('refuses to approve or reject a deployment that is not EVALUATED (409), and an unknown strategy (400)', async () => {
     const done = await waitFor(t.client, (await run()).id);
     const approve = await t.client.POST('/v1/deployments/{id}/approve', { params: { path: { id: done.id } } });
