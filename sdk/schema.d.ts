@@ -1724,6 +1724,7 @@ export interface components {
         };
         StackWithLive: components["schemas"]["Stack"] & {
             live: components["schemas"]["LiveStack"];
+            settling: components["schemas"]["StackSettling"];
         };
         /**
          * @description The queue policy in force: the stack's own, else its environment's default, else fifo.
@@ -1778,6 +1779,20 @@ export interface components {
             }[];
             /** @description When the deployment last looked: its wait phase, or the end of its last CloudFormation step. */
             observedAt: string;
+        } | null;
+        /** @description A deployment terminated while its steps ran keeps the stack until what they began is cancelled or has settled, so nothing it started lands after the next deployment begins. Null otherwise. */
+        StackSettling: {
+            /**
+             * Format: uuid
+             * @description The terminated deployment that still holds the stack.
+             */
+            deploymentId: string;
+            /** @description When it was terminated. */
+            since: string;
+            /** @description Its steps whose operations are being stopped (CancelUpdateStack, StopTask) or waited for. */
+            steps: string[];
+            /** @description When they are given up at the latest (`DEPLOYER_TERMINATE_SETTLE_SECONDS` after `since`). */
+            until: string;
         } | null;
         Stack: {
             /** Format: uuid */

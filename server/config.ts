@@ -42,6 +42,11 @@ export interface Config {
   githubPushCheckSeconds: number;
   /** Seconds a step of each type may take before it fails (and a CloudFormation update is cancelled). */
   stepDeadlines: Record<string, number>;
+  /**
+   * Seconds a terminated deployment waits for the operations it began (cancelled, or that cannot
+   * be) to settle before it gives them up and lets the next deployment have the stack.
+   */
+  terminateSettleSeconds: number;
   /** Job workers per queue in this process. */
   workerConcurrency: number;
 }
@@ -79,6 +84,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'GITHUB_API_URL', default: 'https://api.github.com', description: 'GitHub API base URL (GitHub Enterprise).' },
   { name: 'DEPLOYER_GITHUB_PUSH_CHECK_SECONDS', default: '300', description: 'How often the heads of branches named in push targets are compared with the last push stored, to deploy pushes whose webhook never arrived; 0 turns the check off.' },
   { name: 'DEPLOYER_STEP_DEADLINES', default: 'cf_create=1800,cf_update=3600,...', description: 'Comma-separated `stepType=seconds`; a step past its deadline fails (a CloudFormation update is cancelled).' },
+  { name: 'DEPLOYER_TERMINATE_SETTLE_SECONDS', default: '300', description: 'How long a terminated deployment holds its stack while the operations it began are cancelled (CloudFormation update, ECS task) or finish; past it they are given up and the next deployment starts.' },
   { name: 'DEPLOYER_WORKER_CONCURRENCY', default: '8', description: 'Concurrent jobs per queue in this process.' },
 ];
 
@@ -226,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     githubPushCheckSeconds: integer(env, 'DEPLOYER_GITHUB_PUSH_CHECK_SECONDS', 300, 0, 86_400),
     stepDeadlines: stepDeadlines(env.DEPLOYER_STEP_DEADLINES),
+    terminateSettleSeconds: integer(env, 'DEPLOYER_TERMINATE_SETTLE_SECONDS', 300, 1, 86_400),
     workerConcurrency: integer(env, 'DEPLOYER_WORKER_CONCURRENCY', 8, 1, 256),
   };
 }

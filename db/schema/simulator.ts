@@ -103,6 +103,9 @@ export const simTasks = pgTable(
     faultIds: jsonb('fault_ids').$type<number[]>().notNull(),
     /** What the task ran differently from its definition (a check's command, the new version's images). */
     overrides: jsonb('overrides').$type<TaskOverrides>(),
+    /** StopTask: when it was asked, and its reason; the task shows STOPPED (UserInitiated) from then on. */
+    stoppedAt: at('stopped_at'),
+    stopReason: text('stop_reason'),
   },
   (t) => [uniqueIndex('sim_tasks_client_token_key').on(t.clientToken)],
 );

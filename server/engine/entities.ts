@@ -85,6 +85,30 @@ export async function readEntity<M extends MachineName>(db: Sql | TransactionSql
   return row ?? null;
 }
 
+/** The status of one deployment alone (the terminate fence asks it before each call that starts something). */
+export async function deploymentStatus(db: Sql | TransactionSql, id: string): Promise<string | null> {
+  const [row] = await db<{ status: string }[]>`select status from ${db(NAMES.deployment.state)} where id = ${id}`;
+  return row?.status ?? null;
+}
+
+/**
+ * The last deployment of a stack that applied its template (a CF.Update or CF.ImportPlan step DONE)
+ * and ended DONE: the version that ran before a deployment that fails (CF.Restore puts it back).
+ */
+export async function lastAppliedDeployment(db: Sql | TransactionSql, stackId: string): Promise<{ deploymentId: string; version: string; templateUrl: string } | null> {
+  const [row] = await db<{ deploymentId: string; version: string; templateUrl: string }[]>`
+    select d.id as "deploymentId", d.data->>'version' as version, d.data->>'templateUrl' as "templateUrl"
+    from ${db(NAMES.deployment.state)} d
+    where d.stack_id = ${stackId} and d.status = 'DONE'
+      and exists (
+        select 1 from jsonb_array_elements(d.data->'steps') s
+        where s->>'type' in ('cf_update', 'cf_plan') and s->>'status' = 'DONE'
+      )
+    order by d.data->>'finishedAt' desc
+    limit 1`;
+  return row ?? null;
+}
+
 /** Reads one entity by id, or by name when `nameOrId` is one (clusters, environments). */
 export async function readEntityByName<M extends 'cluster' | 'environment'>(db: Sql | TransactionSql, machine: M, nameOrId: string, isId: boolean): Promise<EntityRow<M> | null> {
   const table = db(NAMES[machine].state);

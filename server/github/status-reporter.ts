@@ -163,7 +163,9 @@ export class GitHubDeploymentReporter {
   private async addStatus(target: Tracked, githubId: number, { status, description, logUrl }: StatusReport): Promise<void> {
     await this.deps.sql.begin(async (tx) => {
       const row = await lockRow(tx, target.trackingId);
-      if (row.reported && PROGRESS[row.reported] >= PROGRESS[status]) return;
+      // QUEUED may be said again: a hold or freeze placed since changes what it waits for.
+      const requeued = status === 'QUEUED' && row.reported === 'QUEUED';
+      if (row.reported && PROGRESS[row.reported] >= PROGRESS[status] && !requeued) return;
       await this.deps.github.createDeploymentStatus(target, githubId, { state: GITHUB_STATE[status]!, description, logUrl });
       await tx`update github_deployments set reported = ${status}, updated_at = now() where deployment_id = ${target.trackingId}`;
     });

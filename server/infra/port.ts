@@ -162,6 +162,8 @@ export interface InfraPort {
     overrides?: TaskOverrides;
   }): Promise<{ taskArn: string }>;
   describeTask(input: { cluster: string; taskArn: string }): Promise<TaskDescription>;
+  /** ECS StopTask: asks the task to stop (SIGTERM, then SIGKILL); a task already stopped is left as it is. */
+  stopTask(input: { cluster: string; taskArn: string; reason: string }): Promise<void>;
 
   // Databases (complete before returning)
   /** Creates database and role if missing, sets extensions and grants. Safe to run twice. */
@@ -170,6 +172,8 @@ export interface InfraPort {
   cleanupDatabase(input: DatabaseTarget & { operationId: string }): Promise<void>;
   /** Drops the database (and its role). */
   destroyDatabase(input: DatabaseTarget & { operationId: string }): Promise<void>;
+  /** Ends the sessions a database step with this operationId still has on the server (terminate, deadline); returns how many. */
+  cancelDatabaseOperation(input: DatabaseTarget & { operationId: string }): Promise<number>;
 
   /** Releases clients and pools. */
   close(): Promise<void>;

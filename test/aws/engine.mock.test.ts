@@ -218,7 +218,7 @@ describe.concurrent('stack recovery in the wait phase', () => {
     const done = await finished(id);
     expect(done.error).toBeNull();
     expect(done.status).toBe('DONE');
-    expect(stepsOf(done)).toEqual({ ScaleDown: 'DONE', 'CF.Update': 'DONE', ScaleUp: 'DONE', 'ScaleUp.Recover': 'SKIPPED' });
+    expect(stepsOf(done)).toEqual({ ScaleDown: 'DONE', 'CF.Update': 'DONE', ScaleUp: 'DONE', 'CF.Restore': 'SKIPPED' });
     expect(done.recoveries).toEqual([expect.objectContaining({ action: 'continue_update_rollback', stackStatus: 'UPDATE_ROLLBACK_FAILED' })]);
 
     expect(tokensOf(aws.inputs(aws.cfn, ContinueUpdateRollbackCommand), stack)).toEqual([clientTokenFor(id, 'StackWait.ContinueRollback')]);
@@ -393,12 +393,14 @@ describe.concurrent('a failed deployment says what AWS said', () => {
     const id = await deploy(app('rolledback'));
     const failed = await finished(id);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toBe(
+    const [cause, restored] = failed.error!.split('\n');
+    expect(cause).toBe(
       `Step CF.Update: Stack ${stack} rolled back (UPDATE_ROLLBACK_COMPLETE): ECSServiceMain UPDATE_FAILED: ` +
         'Resource handler returned message: "Invalid request provided: CreateService error: The container main does not exist in the task definition."',
     );
-    // The service is brought back up by the compensating step.
-    expect(stepsOf(failed)).toMatchObject({ ScaleDown: 'DONE', 'CF.Update': 'FAILED', ScaleUp: 'SKIPPED', 'ScaleUp.Recover': 'DONE' });
+    // The service is brought back by the compensating step, which says what it did.
+    expect(restored).toMatch(/^CF\.Restore: /);
+    expect(stepsOf(failed)).toMatchObject({ ScaleDown: 'DONE', 'CF.Update': 'FAILED', ScaleUp: 'SKIPPED', 'CF.Restore': 'DONE' });
   });
 });
 
@@ -424,6 +426,7 @@ describe.concurrent('the migration task: stop codes and exit codes (ECS as moto 
       'DB.Migrate.main': 'DONE',
       'DB.Cleanup.main': 'DONE',
       ScaleUp: 'DONE',
+      'CF.Restore': 'SKIPPED',
     });
 
     const stack = `${ENV}-migrated`;
@@ -464,7 +467,10 @@ describe.concurrent('the migration task: stop codes and exit codes (ECS as moto 
     const id = await deploy(app('exit3', { database: 'migrate' }));
     const failed = await finished(id);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toBe('Step DB.Migrate.main: container migrate exited with code 3: relation "orders" already exists');
+    expect(failed.error).toBe(
+      'Step DB.Migrate.main: container migrate exited with code 3: relation "orders" already exists\n' +
+        'CF.Restore: no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks',
+    );
     expect(stepsOf(failed)).toMatchObject({ 'DB.Migrate.main': 'FAILED', 'DB.Cleanup.main': 'SKIPPED', ScaleUp: 'SKIPPED' });
   });
 
@@ -482,6 +488,6 @@ describe.concurrent('the migration task: stop codes and exit codes (ECS as moto 
     const id = await deploy(app('nopull', { database: 'migrate' }));
     const failed = await finished(id);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toBe('Step DB.Migrate.main: Task failed to start: CannotPullContainerError: pull image manifest has been retried 5 time(s): not found');
+    expect(failed.error!.split('\n')[0]).toBe('Step DB.Migrate.main: Task failed to start: CannotPullContainerError: pull image manifest has been retried 5 time(s): not found');
   });
 });

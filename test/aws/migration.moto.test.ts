@@ -24,8 +24,8 @@
 // So this file proves, against moto: the migration task is started once, from the task definition
 // of the stack output, in the cluster, tagged and `startedBy` with the step's client token; the
 // step waits while the task runs; the stop fails the step and the deployment with ECS's reason;
-// DB.Cleanup and ScaleUp do not run; on the update path the compensating ScaleUp.Recover brings
-// the service back to 1 task.
+// DB.Cleanup and ScaleUp do not run; on the update path the compensating CF.Restore puts back
+// the version that last ended DONE, at the 1 task it ran with.
 import { DescribeStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ListTagsForResourceCommand, ListTasksCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,13 +66,17 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
   const w = world as MotoWorld;
   const stackName = () => `${w.environment}-ledger`;
 
-  beforeAll(async () => {
-    // Keep tasks RUNNING until stopped (see the header).
+  async function taskTransition(transition: { progression: 'manual'; times: number }) {
     const response = await fetch(`${w.moto.endpoint}/moto-api/state-manager/set-transition`, {
       method: 'POST',
-      body: JSON.stringify({ model_name: 'ecs::task', transition: { progression: 'manual', times: 1_000_000 } }),
+      body: JSON.stringify({ model_name: 'ecs::task', transition }),
     });
     expect(response.status).toBe(201);
+  }
+
+  beforeAll(async () => {
+    // Keep tasks RUNNING until stopped (see the header).
+    await taskTransition({ progression: 'manual', times: 1_000_000 });
   });
 
   afterAll(async () => {
@@ -144,7 +148,10 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
 
     const failed = await w.waitFor(id);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toBe('Step DB.Migrate.main: ECS task stopped: Essential container in task exited');
+    expect(failed.error).toBe(
+      'Step DB.Migrate.main: ECS task stopped: Essential container in task exited\n' +
+        'CF.Restore: no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks',
+    );
     expect(stepsOf(failed)).toEqual({
       'CF.CreateEmpty': 'DONE',
       'CF.Update': 'DONE',
@@ -152,12 +159,21 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
       [MIGRATE]: 'FAILED',
       'DB.Cleanup.main': 'SKIPPED',
       ScaleUp: 'SKIPPED',
+      'CF.Restore': 'DONE',
     });
     // A new stack: there was no running service to bring back, and the stack stays at 0 tasks.
     expect(await serviceDesiredCount()).toBe(0);
   });
 
-  it('on the update path, a failed migration brings the service back up (ScaleUp.Recover)', async () => {
+  it('on the update path, a failed migration puts the version that ran before back, at its count (CF.Restore)', async () => {
+    // A version that ends DONE first: its migration task is let end by itself, which the plugin
+    // reports as ECS reports an exit code 0 (test/aws/moto_server_with_secrets.py).
+    await taskTransition({ progression: 'manual', times: 1 });
+    const good = await w.waitFor(await w.deploy(ledger('v1b'), 'v1b'));
+    await taskTransition({ progression: 'manual', times: 1_000_000 });
+    expect(good.status).toBe('DONE');
+    expect(await serviceDesiredCount()).toBe(1);
+
     const id = await w.deploy(ledger('v2'), 'v2');
     await migrationRunning(id);
     const taskArn = await findMigrationTask(id);
@@ -172,7 +188,9 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     await w.ecs.send(new StopTaskCommand({ cluster: ECS_CLUSTER, task: taskArn, reason: 'migration killed by the test' }));
     const failed = await w.waitFor(id);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toBe('Step DB.Migrate.main: ECS task stopped: migration killed by the test');
+    const [cause, restored] = failed.error!.split('\n');
+    expect(cause).toBe('Step DB.Migrate.main: ECS task stopped: migration killed by the test');
+    expect(restored).toBe(`CF.Restore: put back version v1b (the template of deployment ${good.id}) at the desired count it ran with (api: 1)`);
     expect(stepsOf(failed)).toEqual({
       NOPDiscovery: 'DONE',
       'CF.Plan': 'DONE',
@@ -184,11 +202,12 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
       [MIGRATE]: 'FAILED',
       'DB.Cleanup.main': 'SKIPPED',
       ScaleUp: 'SKIPPED',
-      'ScaleUp.Recover': 'DONE',
+      'CF.Restore': 'DONE',
     });
     expect(failed.evaluation).toMatchObject({ strategy: 'DOWNTIME', databases: [{ database: 'main', code: 'unknown' }] });
     const stack = await describeStack(w.cf, stackName());
     expect(stack.StackStatus).toBe('UPDATE_COMPLETE');
+    expect(stack.Parameters?.find((p) => p.ParameterKey === 'VersionTag')?.ParameterValue).toBe('v1b');
     expect(await serviceDesiredCount()).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 """
 moto_server, plus the one CloudFormation resource type of our application templates that moto 5
 does not implement: AWS::SecretsManager::Secret (and AWS::SQS::QueuePolicy, see StackQueuePolicy); and one-off ECS tasks that end by themselves as
-ECS reports them (see _task_exits_by_itself).
+ECS reports them (see _task_exits_by_itself); and CancelUpdateStack (see _cancel_update_stack).
 
 Plain moto skips that type with a warning, so a `Ref` to it resolves to nothing and the stack
 output `DatabaseSecret<Key>` (the ARN of the app's credentials secret, which DB.Upsert writes) is
@@ -177,6 +177,30 @@ def _task_exits_by_itself() -> None:
 
 
 _task_exits_by_itself()
+
+
+def _cancel_update_stack() -> None:
+    """
+    CancelUpdateStack, which moto 5 does not implement (it answers an HTML 500). moto applies an
+    update at once, so a stack is never UPDATE_IN_PROGRESS when the call comes: AWS then refuses it
+    with this ValidationError, which the deployer must read as "nothing of mine to cancel". A
+    stack still UPDATE_IN_PROGRESS (which moto never shows) goes to UPDATE_ROLLBACK_COMPLETE.
+    """
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import EmptyResult
+
+    def cancel_update_stack(self: CloudFormationResponse) -> EmptyResult:
+        stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+        if stack.status != "UPDATE_IN_PROGRESS":
+            raise ValidationError(message="CancelUpdateStack cannot be called from current stack status")
+        stack.status = "UPDATE_ROLLBACK_COMPLETE"
+        return EmptyResult()
+
+    CloudFormationResponse.cancel_update_stack = cancel_update_stack  # type: ignore[attr-defined]
+
+
+_cancel_update_stack()
 
 
 if __name__ == "__main__":

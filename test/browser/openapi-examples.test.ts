@@ -13,6 +13,8 @@ type Json = Record<string, any>;
 const ANSWERED_ELSEWHERE: Record<string, { status: number; why: string }> = {
   'POST /v1/deployments/trigger': { status: 503, why: 'reads the app config from GitHub; no GitHub credentials here' },
   'POST /v1/github/deliveries': { status: 503, why: 'a push is stored only where GitHub can be read; no GitHub credentials here' },
+  'POST /v1/deployments/{id}/approve': { status: 409, why: 'approves a deployment that waits in EVALUATED; the example deployment is never evaluated' },
+  'POST /v1/deployments/{id}/reject': { status: 409, why: 'rejects a deployment that waits in EVALUATED; the example deployment is never evaluated' },
   'POST /v1/stacks/{environment}/{application}/rollback': { status: 409, why: 'rolls back to an earlier DONE deployment; the examples make one deployment at most' },
 };
 

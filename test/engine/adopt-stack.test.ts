@@ -59,7 +59,7 @@ describe('a stack this deployer did not create', () => {
       `adopting existing stack ${o5.stackName}: it was not created by this deployer (no ${MANAGED_BY_TAG.key} tag); it is updated in place under its resource names, and never deleted or recreated`,
     ]);
     // The update path over an existing stack: no CF.CreateEmpty.
-    expect(done.steps.map((s) => s.name)).toEqual(['NOPDiscovery', 'CF.Plan', 'DB.Upsert.main', 'DB.Evaluate.main', 'EvalJoin', 'ScaleDown', 'CF.Apply', 'DB.Migrate.main', 'DB.Cleanup.main', 'ScaleUp', 'ScaleUp.Recover']);
+    expect(done.steps.map((s) => s.name)).toEqual(['NOPDiscovery', 'CF.Plan', 'DB.Upsert.main', 'DB.Evaluate.main', 'EvalJoin', 'ScaleDown', 'CF.Apply', 'DB.Migrate.main', 'DB.Cleanup.main', 'ScaleUp', 'CF.Restore']);
 
     const events = await eventsOf(t.client, requested.id);
     expect(events.find((e) => e.type === 'stack_available')!.payload).toMatchObject({ stack: { status: 'CREATE_COMPLETE', tags: { 'o5:app': 'shop' } } });

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
-import { deploy, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
+import { deploy, demoAppYaml, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
 // After the deployer's modules, which set up zod's OpenAPI extension the domain schemas use.
 import { JOB_STEP } from '../../server/domain/machines/jobs.ts';
 import { handleStepJob } from '../../server/engine/workers/step-worker.ts';
@@ -25,7 +25,8 @@ describe('deployment failures', () => {
   });
   afterAll(() => t.stop());
 
-  it('a failed migration fails the deployment with the step and the exit code, and scales the service back up', async () => {
+  it('a failed migration fails the deployment with the step and the exit code, and puts the previous version back at its count', async () => {
+    const before = (await t.describeStack('demo-shop'))!.parameters;
     await fault({ stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'exitCode:3', times: 1 });
     // DOWNTIME is the branch that scales the service down before migrating.
     const failed = await waitFor(t.client, (await deploy(t.client, { version: 'bad-migration', strategy: 'DOWNTIME' })).id);
@@ -38,10 +39,47 @@ describe('deployment failures', () => {
       'DB.Migrate.main': 'FAILED',
       'DB.Cleanup.main': 'SKIPPED',
       ScaleUp: 'SKIPPED',
-      'ScaleUp.Recover': 'DONE',
+      'CF.Restore': 'DONE',
     });
+    // Not the new version on the schema that failed to migrate: the one that ran before, at its count.
+    const live = (await t.describeStack('demo-shop'))!;
+    expect(live.parameters.VersionTag).toBe(before.VersionTag);
+    expect(live.parameters.VersionTag).not.toBe('bad-migration');
+    const counts = (p: Record<string, string>) => Object.entries(p).filter(([k]) => k.startsWith('DesiredCount'));
+    expect(counts(live.parameters)).toEqual(counts(before));
+    expect(counts(before).every(([, v]) => v === '1')).toBe(true);
+    // The error says what failed, then what was done about it.
+    const restored = failed.error!.split('\n').find((line) => line.startsWith('CF.Restore: '));
+    expect(restored).toMatch(/^CF\.Restore: put back version base \(the template of deployment [0-9a-f-]{36}\) at the desired count it ran with \(api: 1\)$/);
+    // What GET stack shows as live agrees.
+    const stack = await t.client.GET('/v1/stacks/{environment}/{application}', { params: { path: { environment: 'demo', application: 'shop' } } });
+    expect(stack.data!.live).toMatchObject({ deploymentId: failed.id, version: before.VersionTag, runtimes: [{ runtime: 'api', desiredCount: 1 }] });
     // The stack is free again: the next deployment runs.
     expect((await waitFor(t.client, (await deploy(t.client, { version: 'fixed' })).id)).status).toBe('DONE');
+    expect((await t.describeStack('demo-shop'))!.parameters.VersionTag).toBe('fixed');
+  });
+
+  it('in quick mode, where the new version starts before the migration, a failed migration puts the previous one back', async () => {
+    const before = (await t.describeStack('demo-shop'))!.parameters;
+    await fault({ stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'exitCode:4', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'quick-bad', flags: { quickMode: true } })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(Object.fromEntries(failed.steps.map((s) => [s.name, s.status]))).toMatchObject({ 'CF.Update': 'DONE', 'DB.Migrate.main': 'FAILED', 'CF.Restore': 'DONE' });
+    const live = (await t.describeStack('demo-shop'))!.parameters;
+    expect(live.VersionTag).toBe(before.VersionTag);
+    expect(live.DesiredCountapi).toBe(before.DesiredCountapi);
+    expect(failed.error).toContain(`CF.Restore: put back version ${before.VersionTag}`);
+  });
+
+  it('a failed migration on the first deployment leaves the service at 0, and says so', async () => {
+    const app = demoAppYaml.replace('name: shop\n', 'name: firstfail\n').replace('prefix: /shop/v1/', 'prefix: /firstfail/v1/');
+    await fault({ stack: 'demo-firstfail', step: 'DB.Migrate.main', fault: 'exitCode:2', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'ff1', applicationYaml: app })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(failed.steps.find((s) => s.name === 'ScaleUp')!.status).toBe('SKIPPED');
+    expect(failed.error).toContain('CF.Restore: no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks');
+    const live = (await t.describeStack('demo-firstfail'))!;
+    expect(Object.entries(live.parameters).filter(([k]) => k.startsWith('DesiredCount')).map(([, v]) => v)).toEqual(['0']);
   });
 
   it('a rolled-back update says so', async () => {
@@ -49,7 +87,7 @@ describe('deployment failures', () => {
     const failed = await waitFor(t.client, (await deploy(t.client, { version: 'rolls-back', strategy: 'DOWNTIME' })).id);
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatch(/^Step CF\.Apply: Stack demo-shop rolled back \(UPDATE_ROLLBACK_COMPLETE\)/);
-    expect(failed.steps.find((s) => s.name === 'ScaleUp.Recover')!.status).toBe('DONE');
+    expect(failed.steps.find((s) => s.name === 'CF.Restore')!.status).toBe('DONE');
   });
 
   it('a step past its deadline fails with a message that says so, and the update is cancelled', async () => {

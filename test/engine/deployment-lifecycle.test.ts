@@ -24,6 +24,8 @@ describe('deployment lifecycle', () => {
       ['DB.Migrate.main', 'DONE'],
       ['DB.Cleanup.main', 'DONE'],
       ['ScaleUp', 'DONE'],
+      // Compensation, run only on failure.
+      ['CF.Restore', 'SKIPPED'],
     ]);
 
     const events = await eventsOf(t.client, requested.id);
@@ -36,6 +38,7 @@ describe('deployment lifecycle', () => {
     const afterRunSteps = events.find((e) => e.type === 'run_steps')!;
     expect((afterRunSteps.state as { steps: { name: string; status: string }[] }).steps.map((s) => s.status)).toEqual([
       'READY',
+      'BLOCKED',
       'BLOCKED',
       'BLOCKED',
       'BLOCKED',
@@ -72,10 +75,10 @@ describe('deployment lifecycle', () => {
       'DB.Migrate.main',
       'DB.Cleanup.main',
       'ScaleUp',
-      'ScaleUp.Recover',
+      'CF.Restore',
     ]);
     expect(done.evaluation!.strategy).toBe('DOWNTIME');
-    expect(done.steps.find((s) => s.name === 'ScaleUp.Recover')!.status).toBe('SKIPPED');
+    expect(done.steps.find((s) => s.name === 'CF.Restore')!.status).toBe('SKIPPED');
     expect(done.steps.find((s) => s.name === 'CF.Apply')!.outputs).toHaveProperty('MigrationTaskDefinitionMain');
   });
 

@@ -115,7 +115,7 @@ describe('evaluated full plans', () => {
       'DB.Migrate.main:DONE',
       'DB.Cleanup.main:DONE',
       'ScaleUp:DONE',
-      'ScaleUp.Recover:SKIPPED',
+      'CF.Restore:SKIPPED',
     ]);
     expect(done.evaluation!.reasons[0]).toBe('DOWNTIME: database main is at 4');
     expect((await t.describeStack('demo-shop'))!.parameters).toMatchObject({ VersionTag: done.version, DesiredCountapi: '1' });
@@ -226,7 +226,7 @@ describe('evaluated full plans', () => {
       'DB.Migrate.main',
       'DB.Cleanup.main',
       'ScaleUp',
-      'ScaleUp.Recover',
+      'CF.Restore',
     ]);
     const [{ n: opsAfter }] = await t.deployer.services.sql<{ n: number }[]>`select count(*)::int as n from sim_stack_operations where stack_name = 'demo-shop'`;
     expect(opsAfter).toBe(opsBefore);

@@ -257,6 +257,15 @@ describe('pushes that queue behind a hold, and pushes superseded', () => {
     const queued = await statusesOf(first, 'queued');
     expect(queued.at(-1)!.description).toMatch(/^Queued: shop [0-9a-f]{7} to demo; held: release review$/);
 
+    // A freeze placed while it waits: GitHub hears the new reason.
+    const freeze = await client.POST('/v1/environments/{environment}/freezes', { params: { path: { environment: 'demo' } }, body: { reason: 'audit' } });
+    const requeued = await eventually(() => {
+      const statuses = world.github.deployments.find((d) => d.payload.deploymentId === first)?.statuses ?? [];
+      return statuses.at(-1)?.description?.includes('frozen') ? statuses : undefined;
+    }, 'a queued status naming the freeze');
+    expect(requeued.at(-1)).toMatchObject({ state: 'queued', description: expect.stringMatching(/; held: release review; environment demo frozen: audit$/) });
+    await client.DELETE('/v1/environments/{environment}/freezes/{id}', { params: { path: { environment: 'demo', id: freeze.data!.id } } });
+
     const second = await push('held-2');
     await statusesOf(second, 'queued');
     await client.DELETE('/v1/stacks/{environment}/{application}/holds/{id}', { params: { path: { environment: 'demo', application: 'shop', id: hold.data!.id } } });

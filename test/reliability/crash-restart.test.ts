@@ -6,8 +6,9 @@
  * operation. Before the first kill:
  * - stack 0's first deployment hangs inside DB.Upsert.main (a `hang` fault, once): its job is
  *   active in the process that is killed;
- * - stack 3's first deployment has a CloudFormation update that takes 8 s; it is terminated, so the
- *   second deployment of that stack is WAITING for the stack to settle when the kill comes;
+ * - stack 3's first deployment creates its stack, which takes 8 s and cannot be cancelled; it is
+ *   terminated, holds the stack for the settle bound (1 s here) and then gives the create up, so
+ *   the second deployment of that stack is WAITING for the stack to settle when the kill comes;
  * - the other deployments are QUEUED behind them or RUNNING steps.
  * The second kill comes while stack 1's deployment hangs inside DB.Cleanup.main.
  *
@@ -43,7 +44,7 @@ describe('SIGKILL of the server, restart on the same database', () => {
   let db: TestPostgres;
   const servers: ServerProcess[] = [];
   const start = async () => {
-    const server = await startServer(db, { latencyMs: 250 });
+    const server = await startServer(db, { latencyMs: 250, env: { DEPLOYER_TERMINATE_SETTLE_SECONDS: '1' } });
     servers.push(server);
     return server;
   };
@@ -71,7 +72,7 @@ describe('SIGKILL of the server, restart on the same database', () => {
   async function scenario() {
     const first = await start();
     const upsertFault = await addFault(first, { stack: 'demo-crash0', step: 'DB.Upsert.main', fault: 'hang', times: 1 });
-    await addFault(first, { stack: 'demo-crash3', step: 'CF.Update', fault: 'latencyMs:8000', times: 1 });
+    await addFault(first, { stack: 'demo-crash3', step: 'CF.CreateEmpty', fault: 'latencyMs:8000', times: 1 });
 
     const requested: Requested[] = [];
     for (let round = 0; round < PER_STACK; round++) {
@@ -80,8 +81,8 @@ describe('SIGKILL of the server, restart on the same database', () => {
     const ids = requested.map((r) => r.id);
     const firstOf = (app: string, round = 0) => requested.filter((r) => r.app === app)[round]!.id;
 
-    // Stack 3: the first deployment is terminated in its slow update; the second then waits for the stack.
-    await until('the slow update of stack 3 to start', async () => (await db.sql`select 1 from sim_stacks where name = 'demo-crash3' and operation = 'update'`).length > 0, 20_000);
+    // Stack 3: the first deployment is terminated in its slow create; the second then waits for the stack.
+    await until('the slow create of stack 3 to start', async () => (await db.sql`select 1 from sim_stacks where name = 'demo-crash3' and operation = 'create'`).length > 0, 20_000);
     await terminate(first, firstOf('crash3'), 'make way');
     await until('the second deployment of stack 3 to wait for the stack', async () => (await statuses(db.sql, [firstOf('crash3', 1)])).get(firstOf('crash3', 1))?.status === 'WAITING', 10_000);
     // Stack 0: the first deployment is inside its hanging database upsert.

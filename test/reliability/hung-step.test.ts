@@ -39,7 +39,10 @@ describe('a step call that hangs', () => {
 
     const failed = await waitFor(t.client, hung.id, undefined, 30_000);
     expect(failed.status).toBe('FAILED');
-    expect(failed.error).toBe('Step DB.Upsert.main: did not finish within its deadline of 6 s');
+    expect(failed.error).toBe(
+      'Step DB.Upsert.main: did not finish within its deadline of 6 s\n' +
+        'CF.Restore: no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks',
+    );
     const attempts = await t.database.sql`
       select count(*)::int as n from sim_database_operations where kind = 'upsert' and outcome = 'hang' and db_name like 'demo_hungstep_%'`;
     expect(attempts[0]!.n).toBeGreaterThanOrEqual(2);

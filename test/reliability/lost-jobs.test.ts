@@ -6,8 +6,9 @@
  * server is SIGKILLed while three deployments have a job in hand, and before the restart the test
  * takes those jobs away:
  * - X (RUNNING, its DB.Upsert.main job active): the job is deleted;
- * - W (WAITING for a stack that another, terminated deployment is still updating): its stack-wait
- *   job is deleted;
+ * - W (WAITING for a stack that another, terminated deployment is still creating: a create cannot
+ *   be cancelled, and the terminated one gave it up after the settle bound, 1 s here): its
+ *   stack-wait job is deleted;
  * - Z (RUNNING, its DB.Cleanup.main job active): the job is marked failed, as pg-boss leaves a job
  *   whose every attempt threw.
  * After the restart the sweep sends X's and W's jobs again (they end DONE, and the deployments
@@ -45,11 +46,11 @@ describe('jobs lost from outside the engine', () => {
 
   it('a deleted job is sent again, a job pg-boss gave up on fails its step', { timeout: 90_000 }, async () => {
     try {
-      const first = await startServer(db, { latencyMs: 250 });
+      const first = await startServer(db, { latencyMs: 250, env: { DEPLOYER_TERMINATE_SETTLE_SECONDS: '1' } });
       servers.push(first);
       const upsertHang = await addFault(first, { stack: 'demo-lostx', step: 'DB.Upsert.main', fault: 'hang', times: 1 });
       const cleanupHang = await addFault(first, { stack: 'demo-lostz', step: 'DB.Cleanup.main', fault: 'hang', times: 1 });
-      await addFault(first, { stack: 'demo-lostw', step: 'CF.Update', fault: 'latencyMs:8000', times: 1 });
+      await addFault(first, { stack: 'demo-lostw', step: 'CF.CreateEmpty', fault: 'latencyMs:8000', times: 1 });
 
       const x = await requestDeployment(first, 'lostx', 'v1');
       const xNext = await requestDeployment(first, 'lostx', 'v2');
@@ -58,7 +59,7 @@ describe('jobs lost from outside the engine', () => {
       const z = await requestDeployment(first, 'lostz', 'v1');
       const ids = [x.id, xNext.id, wFirst.id, w.id, z.id];
 
-      await until('the slow update of lostw to start', async () => (await db.sql`select 1 from sim_stacks where name = 'demo-lostw' and operation = 'update'`).length > 0, 20_000);
+      await until('the slow create of lostw to start', async () => (await db.sql`select 1 from sim_stacks where name = 'demo-lostw' and operation = 'create'`).length > 0, 20_000);
       await terminate(first, wFirst.id, 'make way');
       await until('W to wait for the stack', async () => (await statuses(db.sql, [w.id])).get(w.id)?.status === 'WAITING', 10_000);
       await until('X to hang in DB.Upsert.main', async () => (await hangingDeployment(db.sql, upsertHang, ids)) === x.id, 20_000);
@@ -77,7 +78,7 @@ describe('jobs lost from outside the engine', () => {
         where data->>'deploymentId' = ${z.id} and state = 'active'`;
 
       const restartedAt = Date.now();
-      const second = await startServer(db, { latencyMs: 250 });
+      const second = await startServer(db, { latencyMs: 250, env: { DEPLOYER_TERMINATE_SETTLE_SECONDS: '1' } });
       servers.push(second);
       const endedAt = await allTerminal(db.sql, ids, 60_000);
 
@@ -88,7 +89,9 @@ describe('jobs lost from outside the engine', () => {
       expect(final.get(w.id)?.status).toBe('DONE');
       expect(final.get(z.id)).toEqual({
         status: 'FAILED',
-        error: 'Step DB.Cleanup.main: its job failed for good after 1 attempt; last error: simulated: every attempt threw',
+        error:
+          'Step DB.Cleanup.main: its job failed for good after 1 attempt; last error: simulated: every attempt threw\n' +
+          'CF.Restore: no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks',
       });
       const sweepLines = second.logs().filter((l) => /job went missing|failed for good/.test(String(l.msg)));
       expect(sweepLines.map((l) => [l.deploymentId, l.queue]).sort()).toEqual(

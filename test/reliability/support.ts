@@ -270,26 +270,25 @@ export interface TokenReport {
 /** Which simulated-cloud record each step type leaves (stack operation kind, task, database step kind). */
 const MUTATION_OF_STEP: Record<
   string,
-  {
-    table: 'sim_stack_operations' | 'sim_tasks' | 'sim_database_operations' | 'sim_change_sets';
-    kind?: string;
-    /** At most one record: CF.Plan's change set is deleted when nothing executes it, a DB.Evaluate without a check runs no task. */
-    atMostOne?: true;
-  }
+  { table: 'sim_stack_operations' | 'sim_tasks' | 'sim_database_operations' | 'sim_change_sets'; kind?: string; mayLeaveNone?: true }
 > = {
   cf_create: { table: 'sim_stack_operations', kind: 'create' },
   cf_update: { table: 'sim_stack_operations', kind: 'update' },
   cf_scale: { table: 'sim_stack_operations', kind: 'scale' },
   cf_plan: { table: 'sim_change_sets' },
+  // The evaluated change set is deleted when nothing executed it.
+  cf_evaluate: { table: 'sim_change_sets', mayLeaveNone: true },
+  // None when the change set it made again would change nothing (BEFORE over a version-only change).
+  cf_apply: { table: 'sim_stack_operations', kind: 'update', mayLeaveNone: true },
+  cf_version: { table: 'sim_stack_operations' },
+  // A database without migrateCheck is "unknown" without running anything.
+  pg_evaluate: { table: 'sim_tasks', mayLeaveNone: true },
+  // CF.Restore updates the stack back to the previous template, or scales it to 0.
+  cf_restore: { table: 'sim_stack_operations' },
   pg_migrate: { table: 'sim_tasks' },
   pg_upsert: { table: 'sim_database_operations', kind: 'upsert' },
   pg_cleanup: { table: 'sim_database_operations', kind: 'cleanup' },
   pg_destroy: { table: 'sim_database_operations', kind: 'destroy' },
-  cf_evaluate: { table: 'sim_change_sets', atMostOne: true },
-  pg_evaluate: { table: 'sim_tasks', atMostOne: true },
-  // None when the change set it made again would change nothing (BEFORE over a version-only change).
-  cf_apply: { table: 'sim_stack_operations', kind: 'update', atMostOne: true },
-  cf_version: { table: 'sim_stack_operations', kind: 'update' },
 };
 
 /**
@@ -393,10 +392,10 @@ export async function checkClientTokens(sql: Sql): Promise<TokenReport> {
   }
 
   for (const [token, { deploymentId, step }] of stepOfToken) {
-    const wanted = MUTATION_OF_STEP[step.type];
-    if (step.status !== 'DONE' || !wanted) continue;
+    const mutation = MUTATION_OF_STEP[step.type];
+    if (step.status !== 'DONE' || !mutation) continue;
     const n = recorded.get(token) ?? 0;
-    if (wanted.atMostOne ? n > 1 : n !== 1) problems.push(`step ${step.name} of ${deploymentId} is DONE with ${n} records of its mutation under token ${token}`);
+    if (n !== 1 && !(n === 0 && mutation.mayLeaveNone)) problems.push(`step ${step.name} of ${deploymentId} is DONE with ${n} records of its mutation under token ${token}`);
   }
 
   if (problems.length) throw new Error(`client tokens:\n${problems.join('\n')}`);

@@ -24,6 +24,7 @@ describe('POST /v1/render', () => {
       ['DB.Migrate.main', ['CF.Update', 'DB.Upsert.main']],
       ['DB.Cleanup.main', ['DB.Migrate.main']],
       ['ScaleUp', ['CF.Update', 'DB.Cleanup.main']],
+      ['CF.Restore', ['CF.Update']],
     ]);
     expect(planText).toContain('CF.Update');
     expect((await t.database.sql`select count(*)::int as n from deployments`)[0]!.n).toBe(0);
@@ -41,7 +42,7 @@ describe('POST /v1/render', () => {
       'DB.Migrate.main',
       'DB.Cleanup.main',
       'ScaleUp',
-      'ScaleUp.Recover',
+      'CF.Restore',
     ]);
     expect(existing.data!.plan.at(-1)!.when).toBe('failure');
     const quick = await t.client.POST('/v1/render', {

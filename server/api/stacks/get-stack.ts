@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { readLiveStack, readStack } from './read-stack.ts';
+import { readLiveStack, readSettling, readStack } from './read-stack.ts';
 import { stackParams, stackWithLiveSchema } from './stack-schemas.ts';
 
 const route = createRoute({
@@ -28,5 +28,7 @@ export const registerGetStack: RouteRegistrar = (app) =>
     const { environment, application } = c.req.valid('param');
     const { sql } = c.get('services');
     const stack = await readStack(sql, environment, application);
-    return c.json({ ...stack, live: await readLiveStack(sql, stack.id) }, 200);
+    // A terminated deployment still stopping what it began holds the stack: the queue waits for it.
+    const settling = await readSettling(sql, stack, c.get('services').config.terminateSettleSeconds);
+    return c.json({ ...stack, live: await readLiveStack(sql, stack.id), settling }, 200);
   });

@@ -5,7 +5,7 @@ import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { StackData } from '../../domain/machines/stack.ts';
 import { waitingOnStack } from '../../engine/waiting.ts';
 import { liveStackOf, type LiveStack } from '../../domain/machines/live-stack.ts';
-import { toStackResponse, type StackResponse } from './stack-schemas.ts';
+import { toStackResponse, type StackResponse, type StackSettling } from './stack-schemas.ts';
 
 export async function readStack(sql: Sql, environment: string, application: string): Promise<StackResponse> {
   const [row] = await sql`select * from stacks where id = ${stackId(environment, application)}`;
@@ -32,4 +32,22 @@ export async function readLiveStack(sql: Sql, id: string): Promise<LiveStack | n
     order by d.data->>'startedAt' desc nulls last, found.created_at desc
     limit 1`;
   return latest ? liveStackOf(latest.data as DeploymentData, new Date(latest.found_at).toISOString()) : null;
+}
+
+/**
+ * The terminated deployment that still holds the stack while its steps settle, if any: read from
+ * the deployment the stack names as current (server/domain/machines/deployment.ts, `settling`).
+ */
+export async function readSettling(sql: Sql, stack: StackResponse, boundSeconds: number): Promise<StackSettling | null> {
+  const current = stack.currentDeployment?.deploymentId;
+  if (!current) return null;
+  const [row] = await sql`select status, data->'settling' as settling from deployments where id = ${current}`;
+  const settling = row?.status === 'TERMINATED' ? (row.settling as DeploymentData['settling'] | null) : null;
+  if (!settling) return null;
+  return {
+    deploymentId: current,
+    since: settling.since,
+    steps: settling.steps,
+    until: new Date(Date.parse(settling.since) + boundSeconds * 1000).toISOString(),
+  };
 }

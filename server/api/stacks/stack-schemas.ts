@@ -63,7 +63,27 @@ export const liveStackSchema = z
       'snapshot, then what each CloudFormation step ended on. Null until a deployment has found the stack.',
   });
 
-export const stackWithLiveSchema = stackSchema.extend({ live: liveStackSchema.nullable() }).openapi('StackWithLive');
+export const settlingSchema = z
+  .object({
+    deploymentId: z.string().uuid().openapi({ description: 'The terminated deployment that still holds the stack.' }),
+    since: z.string().openapi({ description: 'When it was terminated.' }),
+    steps: z.array(z.string()).openapi({ description: 'Its steps whose operations are being stopped (CancelUpdateStack, StopTask) or waited for.' }),
+    until: z.string().openapi({ description: 'When they are given up at the latest (`DEPLOYER_TERMINATE_SETTLE_SECONDS` after `since`).' }),
+  })
+  .openapi('StackSettling', {
+    description:
+      'A deployment terminated while its steps ran keeps the stack until what they began is cancelled or has settled, ' +
+      'so nothing it started lands after the next deployment begins. Null otherwise.',
+  });
+
+export const stackWithLiveSchema = stackSchema
+  .extend({
+    live: liveStackSchema.nullable(),
+    settling: settlingSchema.nullable(),
+  })
+  .openapi('StackWithLive');
+
+export type StackSettling = z.infer<typeof settlingSchema>;
 
 export const stackParams = z.object({
   environment: z.string().min(1).openapi({ param: { name: 'environment', in: 'path' }, example: 'demo' }),

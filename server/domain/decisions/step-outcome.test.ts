@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { StepJob } from '../machines/jobs.ts';
-import { deadlineError, onStepError, onStepProgress, stepAction, TERMINATED_FIRST } from './step-outcome.ts';
+import { deadlineError, onStepError, onStepProgress, settleGivenUp, stepAction, TERMINATED_FIRST } from './step-outcome.ts';
 
 const job = (extra: Partial<StepJob> = {}): StepJob => ({ deploymentId: 'd', step: 'CF.Update', ...extra });
 const within = { terminated: false, elapsedSeconds: 10, deadlineSeconds: 600 };
@@ -18,10 +18,22 @@ describe('what a step job does first', () => {
     expect(deadlineError(600, false)).toBe('did not finish within its deadline of 600 s');
   });
 
-  it('of a terminated deployment, starts nothing that had not started or was waiting for a busy stack; watches the rest', () => {
-    expect(stepAction({ ...within, terminated: true, job: job() })).toEqual({ kind: 'skip', error: TERMINATED_FIRST });
+  it('of a terminated deployment, starts nothing for a step waiting on a busy stack; stops the rest once, then watches them settle', () => {
     expect(stepAction({ ...within, terminated: true, job: job({ poll: 1, state: { stackBusy: true } }) })).toEqual({ kind: 'skip', error: TERMINATED_FIRST });
-    expect(stepAction({ ...within, terminated: true, job: job({ poll: 1, state: { taskArn: 't' } }) })).toEqual({ kind: 'check' });
+    // The first look after terminate stops what the step began (or finds it never began anything).
+    expect(stepAction({ ...within, terminated: true, job: job() })).toEqual({ kind: 'terminate' });
+    expect(stepAction({ ...within, terminated: true, job: job({ poll: 1, state: { taskArn: 't' } }) })).toEqual({ kind: 'terminate' });
+    expect(stepAction({ ...within, terminated: true, job: job({ poll: 2, state: { taskArn: 't', terminating: true } }) })).toEqual({ kind: 'check' });
+  });
+
+  it('of a terminated deployment, gives the step up past the settle bound so the next deployment can start', () => {
+    const settle = { elapsedSeconds: 301, boundSeconds: 300 };
+    expect(stepAction({ ...within, terminated: true, settle, job: job({ poll: 2, state: { terminating: true } }) })).toEqual({ kind: 'skip', error: settleGivenUp(300) });
+    expect(stepAction({ ...within, terminated: true, settle: { ...settle, elapsedSeconds: 5 }, job: job({ poll: 2, state: { terminating: true } }) })).toEqual({ kind: 'check' });
+    // The deadline no longer matters once terminated: the settle bound does...
+    expect(stepAction({ ...within, elapsedSeconds: 601, terminated: true, settle: { ...settle, elapsedSeconds: 5 }, job: job({ poll: 3 }) })).toEqual({ kind: 'terminate' });
+    // ...unless the deployment was terminated before there was one (stored before it existed).
+    expect(stepAction({ ...within, elapsedSeconds: 601, terminated: true, job: job({ poll: 3 }) })).toEqual({ kind: 'deadline' });
   });
 });
 

@@ -22,21 +22,43 @@ export type StepAction =
   /** Past its deadline: cancel what can be cancelled, then fail (see deadlineError). */
   | { kind: 'deadline' }
   | { kind: 'start' }
-  | { kind: 'check' };
+  | { kind: 'check' }
+  /** The deployment was terminated while the step ran: stop what it began, then watch it settle. */
+  | { kind: 'terminate' };
 
-export function stepAction(s: { terminated: boolean; job: StepJob; elapsedSeconds: number; deadlineSeconds: number }): StepAction {
+export function stepAction(s: {
+  terminated: boolean;
+  job: StepJob;
+  elapsedSeconds: number;
+  deadlineSeconds: number;
+  /** Seconds since the deployment was terminated, and how long it may wait for its steps to settle. */
+  settle?: { elapsedSeconds: number; boundSeconds: number };
+}): StepAction {
   const { job } = s;
-  // A terminated deployment has let go of its stack, and the next one may be running there
-  // already: a step whose job had not run yet, or that was still waiting for the stack to settle,
-  // starts nothing. (Steps already started are still watched to the end, and their late result
-  // recorded.)
-  if (s.terminated && (job.poll === undefined || job.state?.stackBusy)) return { kind: 'skip', error: TERMINATED_FIRST };
+  if (s.terminated) {
+    // A step still waiting for a stack busy with someone else's operation began nothing.
+    if (job.state?.stackBusy) return { kind: 'skip', error: TERMINATED_FIRST };
+    // The terminated deployment holds its stack while this step settles, but not for ever.
+    if (s.settle && s.settle.elapsedSeconds > s.settle.boundSeconds) return { kind: 'skip', error: settleGivenUp(s.settle.boundSeconds) };
+    // One terminated before deployments settled (no bound recorded): its deadline still ends it.
+    if (!s.settle && s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
+    return job.state?.terminating ? { kind: 'check' } : { kind: 'terminate' };
+  }
   if (s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
   return job.poll === undefined ? { kind: 'start' } : { kind: 'check' };
 }
 
-export function deadlineError(deadlineSeconds: number, cancelled: boolean): string {
-  return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? '; the operation was cancelled' : ''}`;
+export function settleGivenUp(boundSeconds: number): string {
+  return `still running ${boundSeconds} s after the deployment was terminated; given up so that the next deployment can start`;
+}
+
+/** The result of a step of a terminated deployment says so. */
+export function terminatedStepError(error: string, stopped: boolean): string {
+  return `${error} (the deployment was terminated${stopped ? '; the operation was stopped' : ''})`;
+}
+
+export function deadlineError(deadlineSeconds: number, cancelled: boolean, stopped?: string): string {
+  return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? `; the operation was cancelled${stopped ? ` (${stopped})` : ''}` : ''}`;
 }
 
 /** An error thrown by the executor, as the decision needs to see it. */

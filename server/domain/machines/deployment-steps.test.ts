@@ -7,7 +7,7 @@ const plan: (StepLink & { type: string })[] = [
   { name: 'DB.Upsert.a', type: 'pg_upsert', dependsOn: ['CF.Update'], when: 'success' },
   { name: 'DB.Upsert.b', type: 'pg_upsert', dependsOn: ['CF.Update'], when: 'success' },
   { name: 'ScaleUp', type: 'cf_scale', dependsOn: ['DB.Upsert.a', 'DB.Upsert.b'], when: 'success' },
-  { name: 'ScaleUp.Recover', type: 'cf_scale', dependsOn: ['ScaleDown'], when: 'failure' },
+  { name: 'CF.Restore', type: 'cf_restore', dependsOn: ['ScaleDown'], when: 'failure' },
 ];
 
 const set = <S extends Running<StepLink>>(steps: S[], changes: Record<string, StepStatus>, error?: string) =>
@@ -28,19 +28,20 @@ describe('step progress', () => {
   it('is done when every success step is DONE; the failure-only step is then skipped', () => {
     const steps = set(initialSteps(plan), { ScaleDown: 'DONE', 'CF.Update': 'DONE', 'DB.Upsert.a': 'DONE', 'DB.Upsert.b': 'DONE', ScaleUp: 'DONE' });
     expect(nextMove(steps)).toEqual({ kind: 'done' });
-    expect(skipUnrun(steps).find((s) => s.name === 'ScaleUp.Recover')!.status).toBe('SKIPPED');
+    expect(skipUnrun(steps).find((s) => s.name === 'CF.Restore')!.status).toBe('SKIPPED');
   });
 
-  it('on a failure, lets running siblings finish, runs the recovery, then fails with every failed step', () => {
+  it('on a failure, lets every running sibling finish, then runs the recovery, then fails with every failed step and what the recovery did', () => {
     let steps = set(initialSteps(plan), { ScaleDown: 'DONE', 'CF.Update': 'DONE' });
     steps = set(steps, { 'DB.Upsert.a': 'FAILED', 'DB.Upsert.b': 'ACTIVE' }, 'boom');
-    expect(nextMove(steps)).toEqual({ kind: 'run', steps: ['ScaleUp.Recover'] });
-    steps = set(steps, { 'ScaleUp.Recover': 'ACTIVE' });
+    // The restore must not race a sibling still running (it would put the old version back under it).
     expect(nextMove(steps)).toEqual({ kind: 'wait' });
-    steps = set(steps, { 'ScaleUp.Recover': 'DONE' });
-    expect(nextMove(steps)).toEqual({ kind: 'wait' }); // DB.Upsert.b still running
     steps = set(steps, { 'DB.Upsert.b': 'FAILED' });
-    expect(nextMove(steps)).toEqual({ kind: 'fail', error: 'Step DB.Upsert.a: boom\nStep DB.Upsert.b failed' });
+    expect(nextMove(steps)).toEqual({ kind: 'run', steps: ['CF.Restore'] });
+    steps = set(steps, { 'CF.Restore': 'ACTIVE' });
+    expect(nextMove(steps)).toEqual({ kind: 'wait' });
+    steps = steps.map((s) => (s.name === 'CF.Restore' ? { ...s, status: 'DONE', output: { restored: 'put back version v1' } } : s));
+    expect(nextMove(steps)).toEqual({ kind: 'fail', error: 'Step DB.Upsert.a: boom\nStep DB.Upsert.b failed\nCF.Restore: put back version v1' });
   });
 
   it('does not run the recovery when what it recovers from never happened', () => {

@@ -3,9 +3,9 @@
  * which steps become READY, which run next, and when the deployment is done or failed.
  *
  * - Success steps run when every dependency is DONE; all READY steps start together.
- * - On a failure, steps already running finish first; steps that only run on failure (`when:
- *   'failure'`, e.g. ScaleUp.Recover) run once their dependencies are DONE; then the deployment
- *   fails with `Step <name>: <error>` for each failed step.
+ * - On a failure, steps already running finish first; then steps that only run on failure (`when:
+ *   'failure'`, e.g. CF.Restore) run if their dependencies are DONE; then the deployment fails
+ *   with `Step <name>: <error>` for each failed step, and what each compensating step did.
  * - Steps that never ran are SKIPPED at the end, so no step is left looking as if it might run.
  * - A set of BLOCKED steps that can never run is a real deadlock error, not a silent `done`.
  */
@@ -67,10 +67,12 @@ export type NextMove =
   | { kind: 'fail'; error: string };
 
 export function failureMessage(steps: readonly Running<StepLink>[]): string {
-  return steps
-    .filter((s) => s.status === 'FAILED')
-    .map((s) => (s.error ? `Step ${s.name}: ${s.error}` : `Step ${s.name} failed`))
-    .join('\n');
+  const failures = steps.filter((s) => s.status === 'FAILED').map((s) => (s.error ? `Step ${s.name}: ${s.error}` : `Step ${s.name} failed`));
+  // What the compensating steps did (CF.Restore says what it put back).
+  const compensations = steps
+    .filter((s) => runsOnFailure(s) && s.status === 'DONE' && typeof s.output?.restored === 'string')
+    .map((s) => `${s.name}: ${String(s.output!.restored)}`);
+  return [...failures, ...compensations].join('\n');
 }
 
 /** What the deployment does next, given its steps (o5's StepNext). */
@@ -79,9 +81,10 @@ export function nextMove(steps: readonly Running<StepLink>[]): NextMove {
   const failing = steps.some((s) => s.status === 'FAILED');
 
   if (failing) {
+    // Every step still running finishes first: a compensation must not race a sibling's operation.
+    if (active) return { kind: 'wait' };
     const recoveries = steps.filter((s) => runsOnFailure(s) && s.status === 'BLOCKED' && s.dependsOn.every((d) => isDone(steps, d)));
     if (recoveries.length) return { kind: 'run', steps: recoveries.map((s) => s.name) };
-    if (active) return { kind: 'wait' };
     return { kind: 'fail', error: failureMessage(steps) };
   }
 

@@ -103,9 +103,24 @@ export interface DeploymentData {
   supersededBy?: string;
   /** A rollback: the earlier deployment whose spec and template this one deploys again. */
   rollbackOf?: string;
+  /**
+   * A terminated deployment whose steps were still running: it keeps its stack until each of them
+   * has been cancelled or has settled (server/engine/workers/step-worker.ts), so nothing it began
+   * lands after the next deployment's first step. Absent once released (or never needed).
+   */
+  settling?: Settling;
+  /** The step whose result just released the stack of a settling deployment (cleared by any later result). */
+  settledBy?: string;
   createdAt?: string;
   startedAt?: string;
   finishedAt?: string;
+}
+
+export interface Settling {
+  /** When the deployment was terminated: the bound on waiting counts from here. */
+  since: string;
+  /** The steps still running; the stack is released when the last one has its result. */
+  steps: string[];
 }
 
 interface Timed {
@@ -243,6 +258,12 @@ const endEffects = (after: AfterTransition<DeploymentStatus, DeploymentData, Dep
 
 function finish(data: DeploymentData, at: string | undefined, error?: string): DeploymentData {
   return { ...data, steps: skipUnrun(data.steps), finishedAt: data.finishedAt ?? at, ...(error ? { error } : {}) };
+}
+
+/** A terminated deployment with steps still ACTIVE settles them before it lets go of its stack. */
+function settleOnTerminate(data: DeploymentData): DeploymentData {
+  const active = data.steps.filter((s) => s.status === 'ACTIVE').map((s) => s.name);
+  return active.length > 0 ? { ...data, settling: { since: data.finishedAt ?? '', steps: active } } : data;
 }
 
 export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, DeploymentEvent, DeploymentEffect> = {
@@ -478,13 +499,26 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['TERMINATED'],
       on: 'step_result',
       to: 'same',
-      note: 'late result, recorded only',
-      mutate: (data, e) => ({
-        ...data,
-        steps: data.steps.map((s) =>
+      note: 'late result, recorded; the last one of a settling deployment releases the stack',
+      mutate: (data, e) => {
+        const steps = data.steps.map((s) =>
           s.name === e.step ? { ...s, status: e.status, finishedAt: e.at, ...(e.error ? { error: e.error } : {}), ...(e.output ? { output: e.output } : {}) } : s,
-        ),
-      }),
+        );
+        // `settledBy` marks the one result that released the stack; any other result clears it.
+        const { settledBy: _marked, ...unmarked } = data;
+        if (!data.settling?.steps.includes(e.step)) return { ...unmarked, steps };
+        const left = data.settling.steps.filter((name) => name !== e.step);
+        const { settling: _released, ...rest } = data;
+        return left.length > 0 ? { ...data, steps, settling: { ...data.settling, steps: left } } : { ...rest, steps, settledBy: e.step };
+      },
+      emits: ['link stack.deployment_terminated', `job ${JOB_CHANGE_SET_CLEANUP}`],
+      effects: (after) =>
+        after.data.settledBy === after.event.step && !after.data.settling
+          ? [
+              { kind: 'link', machine: 'stack', entityId: after.data.stackId, event: { type: 'deployment_terminated', deploymentId: after.data.deploymentId } },
+              ...cleanupChangeSets(after),
+            ]
+          : [],
     }),
     transition({
       from: ['RUNNING'],
@@ -506,9 +540,15 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['QUEUED', ...ACTIVE_STATUSES, ...TERMINAL_STATUSES],
       on: 'terminated',
       to: 'TERMINATED',
-      mutate: (data, e) => finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated')),
+      note: 'holds the stack while steps it began are cancelled or settle',
+      mutate: (data, e) => {
+        const ended = finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated'));
+        // Only a deployment that had not ended holds its stack (one already ended has nothing to settle).
+        return data.finishedAt ? ended : settleOnTerminate(ended);
+      },
       emits: RELEASE_STACK,
-      effects: endEffects,
+      // Steps still running keep the stack: released by the last one's result (see step_result below).
+      effects: (after) => (after.data.settling ? [] : endEffects(after)),
     }),
   ],
 };

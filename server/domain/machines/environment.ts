@@ -49,9 +49,14 @@ type After = AfterTransition<EnvironmentStatus, EnvironmentData, EnvironmentEven
 const settingsOf = (data: EnvironmentData) => ({ ...(data.queue ? { queue: data.queue } : {}), freezes: data.freezes ?? [] });
 
 /** Tells every stack (or the one that joined) the settings as they are now. */
-function tellStacks(after: After, only?: string): EnvironmentEffect[] {
+function tellStacks(after: After, only?: string, stopAdded = false): EnvironmentEffect[] {
   const ids = only ? [only] : (after.data.stacks ?? []);
-  return ids.map((id) => ({ kind: 'link', machine: 'stack', entityId: id, event: { type: 'environment_settings', settings: settingsOf(after.data) } }));
+  return ids.map((id) => ({
+    kind: 'link',
+    machine: 'stack',
+    entityId: id,
+    event: { type: 'environment_settings', settings: settingsOf(after.data), ...(stopAdded ? { stopAdded } : {}) },
+  }));
 }
 
 export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, EnvironmentEvent, EnvironmentEffect> = {
@@ -101,7 +106,7 @@ export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, Env
       },
       mutate: (data, e) => ({ ...data, freezes: [...(data.freezes ?? []), e.freeze] }),
       emits: ['link stack.environment_settings', `job ${JOB_STOP_EXPIRY}`],
-      effects: (after) => [...tellStacks(after), ...stopExpiryJob('environment', after.entityId, after.event.freeze.id, after.event.freeze.until, after.event.at)],
+      effects: (after) => [...tellStacks(after, undefined, true), ...stopExpiryJob('environment', after.entityId, after.event.freeze.id, after.event.freeze.until, after.event.at)],
     }),
     transition({
       from: ['ACTIVE'],

@@ -33,7 +33,7 @@ export interface LiveStack {
 const NO_UPDATES = 'NO UPDATES TO BE PERFORMED';
 
 // CF.Plan (cf_evaluate) changes nothing on the stack: it only makes a change set.
-const CF_STEP_TYPES = new Set(['cf_create', 'cf_update', 'cf_plan', 'cf_scale', 'cf_apply', 'cf_version']);
+const CF_STEP_TYPES = new Set(['cf_create', 'cf_update', 'cf_plan', 'cf_scale', 'cf_apply', 'cf_version', 'cf_restore']);
 
 /**
  * The live stack as `data` last observed it; `stackFoundAt` is when its wait phase found the stack
@@ -63,6 +63,10 @@ export function liveStackOf(data: DeploymentData, stackFoundAt: string | null): 
   return { deploymentId: data.deploymentId, stackStatus, version: parameters.VersionTag ?? null, runtimes, observedAt };
 }
 
+function scaledTo(before: Record<string, string>, desiredCount: number): Record<string, string> {
+  return Object.fromEntries(Object.entries(before).map(([key, value]) => [key, key.startsWith(DESIRED_COUNT_PREFIX) ? String(desiredCount) : value]));
+}
+
 /** The parameters that matter here (VersionTag, DesiredCount*) once `step` is applied. */
 function parametersAfter(step: DeploymentStep, before: Record<string, string>): Record<string, string> {
   switch (step.type) {
@@ -85,7 +89,12 @@ function parametersAfter(step: DeploymentStep, before: Record<string, string>): 
       return { ...before, ...(step.input as CfVersionStep['input']).versionParameters };
     case 'cf_scale': {
       const { desiredCount } = step.input as CfScaleStep['input'];
-      return Object.fromEntries(Object.entries(before).map(([key, value]) => [key, key.startsWith(DESIRED_COUNT_PREFIX) ? String(desiredCount) : value]));
+      return scaledTo(before, desiredCount);
+    }
+    case 'cf_restore': {
+      // CF.Restore records what it put back; without a previous version it scaled everything to 0.
+      const restored = step.output?.parameters;
+      return restored && typeof restored === 'object' ? { ...(restored as Record<string, string>) } : scaledTo(before, 0);
     }
     default:
       return before;

@@ -10,14 +10,15 @@
  * BROKEN after a deployment failed: a BROKEN stack still takes the next deployment (fixing forward)
  * and stays BROKEN until one ends DONE.
  *
- * Fixes of the original o5 engine (docs/design.md, "Where we differ from o5"): the stack is released only by the deployment that holds it,
- * and a queued deployment that is terminated leaves the queue (`deployment_dequeued`).
+ * Fixes of the original o5 engine (docs/design.md, "Where we differ from o5"): the stack is released
+ * only by the deployment that holds it, and a queued deployment that is terminated leaves the queue
+ * (`deployment_dequeued`) instead of releasing somebody else's lock.
  */
 import { nextToStart, effectivePolicy, type Freeze, type Hold, type QueuePolicy } from '../decisions/stack-queue.ts';
 import { DomainError } from '../errors.ts';
 import { transitionsOf, type AfterTransition, type Machine, type State } from '../state-machine/machine.ts';
 import type { MachineEffect } from './catalogue.ts';
-import { JOB_STOP_EXPIRY, stopExpiryJob } from './jobs.ts';
+import { JOB_STATUS_REPORT, JOB_STOP_EXPIRY, stopExpiryJob } from './jobs.ts';
 
 export const stackStatuses = ['UNSPECIFIED', 'CREATING', 'STABLE', 'AVAILABLE', 'MIGRATING', 'BROKEN'] as const;
 export type StackStatus = (typeof stackStatuses)[number];
@@ -63,7 +64,7 @@ export type StackEvent = { /** Set by the engine when the event is applied. */ a
   | { type: 'deployment_terminated'; deploymentId: string }
   | { type: 'deployment_dequeued'; deploymentId: string }
   | { type: 'stack_settled' }
-  | { type: 'environment_settings'; settings: StackEnvironmentSettings }
+  | { type: 'environment_settings'; settings: StackEnvironmentSettings; /** A freeze was placed: queued deployments say so again. */ stopAdded?: boolean }
   | { type: 'policy_set'; queue: QueuePolicy; by: string }
   | { type: 'hold_placed'; hold: Hold }
   | { type: 'hold_lifted'; holdId: string; by: string; expired?: boolean }
@@ -139,6 +140,14 @@ const runDeployment = {
 };
 
 const release = (data: StackData): StackData => ({ ...data, current: null });
+
+/**
+ * A new stop: every queued deployment reports its status again, so that what follows it outside
+ * (GitHub's queued status) says what it now waits for. The report job reads the reason itself.
+ */
+function reportQueued(after: After): StackEffect[] {
+  return after.data.queue.map((q) => ({ kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: q.deploymentId, status: 'QUEUED' } }));
+}
 const LIVE: StackStatus[] = ['CREATING', 'AVAILABLE', 'MIGRATING', 'BROKEN'];
 
 /** A stack that never heard from its environment (made before environments kept their stacks) asks once. */
@@ -258,6 +267,8 @@ export const stackMachine: Machine<StackStatus, StackData, StackEvent, StackEffe
         const { environmentPending: _pending, ...rest } = data;
         return { ...rest, environment: e.settings };
       },
+      emits: [`job ${JOB_STATUS_REPORT}`],
+      effects: (after) => (after.event.stopAdded ? reportQueued(after) : []),
     }),
     transition({
       from: LIVE,
@@ -275,8 +286,8 @@ export const stackMachine: Machine<StackStatus, StackData, StackEvent, StackEffe
         if ((state.data.holds ?? []).some((h) => h.id === e.hold.id)) throw new DomainError('conflict', `hold ${e.hold.id} exists`);
       },
       mutate: (data, e) => ({ ...data, holds: [...(data.holds ?? []), { ...e.hold, ...(e.at && !e.hold.createdAt ? { createdAt: e.at } : {}) }] }),
-      emits: [`job ${JOB_STOP_EXPIRY}`],
-      effects: (after) => stopExpiryJob('stack', after.entityId, after.event.hold.id, after.event.hold.until, after.event.at),
+      emits: [`job ${JOB_STOP_EXPIRY}`, `job ${JOB_STATUS_REPORT}`],
+      effects: (after) => [...stopExpiryJob('stack', after.entityId, after.event.hold.id, after.event.hold.until, after.event.at), ...reportQueued(after)],
     }),
     transition({
       from: LIVE,

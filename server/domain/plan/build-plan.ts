@@ -7,10 +7,10 @@
  * Fixes of the original's ⚠s:
  * - quick mode on a new stack ends scaled up (the original left it at 0 tasks);
  * - recreateDatabase needs an existing stack (the original planned a ScaleDown that could only fail);
- * - when a plan scaled an existing service down, a compensating `ScaleUp.Recover` step brings it
- *   back up if the deployment fails after that (a failed migration no longer leaves it at 0).
- *   It scales whatever template the stack then has: the previous one if CF.Update failed and
- *   rolled back, the new one if the failure came later.
+ * - when a plan changed what runs (scaled an existing service down, or updated it in quick mode,
+ *   or a new stack with databases), a compensating `CF.Restore` step puts the previous version
+ *   back at its count if the deployment fails after that (server/domain/plan/restore.ts): a failed
+ *   migration leaves neither 0 tasks nor the new version on the schema that failed to migrate.
  */
 import { stackExists, type StackSnapshot } from '../cloudformation/found-stack.ts';
 import { ownershipNote } from '../decisions/stack-ownership.ts';
@@ -19,6 +19,7 @@ import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
 import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
 import { VERSION_PARAMETERS } from '../cloudformation/change-set-findings.ts';
 import type { KnownCheckCode, Strategy } from '../decisions/strategy.ts';
+import { restorePrevious } from './restore.ts';
 import { STEP, StepFactory, type PlanStep, type VersionParameters, type VersionRetag } from './steps.ts';
 import { validatePlan } from './validate.ts';
 
@@ -90,7 +91,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
       steps.push(...dbSteps);
       finals.push(final);
     }
-    return [...steps, make.scale(STEP.scaleUp, 1, finals), recovery(make)];
+    return [...steps, make.scale(STEP.scaleUp, 1, finals), recovery(spec)];
   }
 
   if (flags.dbOnly) {
@@ -108,7 +109,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
       const blocker = evaluationBlocker(spec, stack!);
       if (spec.databases.length === 0 || blocker) {
         if (blocker) notes.push(`quick mode runs the database steps after CF.Update: ${blocker}`);
-        return [make.update(1, []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps];
+        return [make.update(1, []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps, ...restoreAfter(spec, STEP.update)];
       }
       const retag = retagOf(spec, stack!);
       const dbs = spec.databases.flatMap((db) => {
@@ -117,18 +118,18 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
         const migrate = make.migrate(db, STEP.nopDiscovery, [STEP.nopDiscovery, upsert.name], retag);
         return [upsert, migrate, make.cleanup(db, [migrate.name])];
       });
-      return [make.nopDiscovery(stack!), make.update(1, []), ...dbs];
+      return [make.nopDiscovery(stack!), make.update(1, []), ...dbs, ...restoreAfter(spec, STEP.update)];
     }
     if (spec.databases.length > 0) notes.push('new stack: the database steps need its outputs, so they follow CF.Update');
     const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
-    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals])];
+    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]), ...restoreAfter(spec, STEP.update)];
   }
 
   // Full: the old version stops before the new template and migrations, the new one starts after.
   const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
   if (!exists) {
     notes.push('new stack: there is nothing running to evaluate against, so this is the full plan');
-    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals])];
+    return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]), ...restoreAfter(spec, STEP.update)];
   }
   const blocker = evaluationBlocker(spec, stack!);
   if (!blocker) return evaluationSteps(spec, stack!);
@@ -138,13 +139,21 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
     make.update(0, [STEP.scaleDown]),
     ...dbs.steps,
     make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]),
-    recovery(make),
+    recovery(spec),
   ];
 }
 
-/** Runs only if the deployment fails once ScaleDown is DONE: the service must not stay at 0. */
-function recovery(make: StepFactory): PlanStep {
-  return make.scale(STEP.scaleUpRecover, 1, [STEP.scaleDown], 'failure');
+/**
+ * Runs only if the deployment fails once ScaleDown is DONE: the version that ran before comes back
+ * at its count (server/domain/plan/restore.ts), never the new one on a schema that failed to migrate.
+ */
+function recovery(spec: DeploymentSpec): PlanStep {
+  return restorePrevious(spec, [STEP.scaleDown]);
+}
+
+/** After `after` (the step that put the new version in place), with databases: CF.Restore on failure. */
+function restoreAfter(spec: DeploymentSpec, after: string): PlanStep[] {
+  return spec.databases.length > 0 ? [restorePrevious(spec, [after])] : [];
 }
 
 /**
@@ -270,7 +279,7 @@ export function branchSteps(
         make.apply(0, [STEP.scaleDown]),
         ...dbs.steps,
         make.scale(STEP.scaleUp, count, [STEP.apply, ...dbs.finals]),
-        recovery(make),
+        recovery(spec),
       ];
       break;
     }

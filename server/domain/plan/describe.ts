@@ -17,6 +17,8 @@ function summary(step: PlanStep): string {
       return `scale to ${tasks(step.input.desiredCount)}`;
     case 'cf_plan':
       return 'plan the import of retained resources';
+    case 'cf_restore':
+      return 'put back the version and desired counts that ran before';
     case 'pg_upsert':
       return `create or update database ${step.input.database.appKey}`;
     case 'pg_migrate':

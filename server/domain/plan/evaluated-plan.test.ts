@@ -79,7 +79,7 @@ describe('the evaluated full plan', () => {
       'DB.Migrate.main <- NOPDiscovery, ScaleDown',
       'DB.Cleanup.main <- DB.Migrate.main',
       'ScaleUp <- CF.Apply, DB.Cleanup.main',
-      '!ScaleUp.Recover <- ScaleDown',
+      '!CF.Restore <- ScaleDown',
     ]);
     expect(steps[1]).toMatchObject({ type: 'cf_apply', input: { desiredCount: 0 } });
     expect(steps[4]).toMatchObject({ input: { desiredCount: 2 } });

@@ -1,6 +1,7 @@
 /** The plan of a deployment: typed steps and their dependencies. */
 export { branchSteps, buildPlan, planNotes, runningCount } from './build-plan.ts';
 export { describePlan } from './describe.ts';
+export { restorePrevious } from './restore.ts';
 export {
   STEP,
   STEP_TYPES,
@@ -12,6 +13,7 @@ export {
   type PgEvaluateStep,
   type VersionRetag,
   type CfPlanStep,
+  type CfRestoreStep,
   type CfScaleStep,
   type CfStackInput,
   type CfUpdateStep,

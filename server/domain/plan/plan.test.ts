@@ -84,6 +84,8 @@ describe('full plan (no flag)', () => {
       'DB.Migrate.main <- CF.Update, DB.Upsert.main',
       'DB.Cleanup.main <- DB.Migrate.main',
       'ScaleUp <- CF.Update, DB.Cleanup.main',
+      // On failure: no version ran before, so it says so and leaves every service at 0.
+      '!CF.Restore <- CF.Update',
     ]);
     expect(desiredCount(steps, 'CF.Update')).toBe(0);
     expect(desiredCount(steps, 'ScaleUp')).toBe(1);
@@ -102,16 +104,17 @@ describe('full plan (no flag)', () => {
       'DB.Migrate.main <- CF.Update, DB.Upsert.main',
       'DB.Cleanup.main <- DB.Migrate.main',
       'ScaleUp <- CF.Update, DB.Cleanup.main',
-      '!ScaleUp.Recover <- ScaleDown',
+      '!CF.Restore <- ScaleDown',
     ]);
     expect(desiredCount(steps, 'ScaleDown')).toBe(0);
     expect(desiredCount(steps, 'CF.Update')).toBe(0);
-    expect(step(steps, 'ScaleUp.Recover')).toEqual({
-      name: 'ScaleUp.Recover',
-      type: 'cf_scale',
+    // On failure, once nothing else runs: the version that ran before, at its count (not the new one on a failed schema).
+    expect(step(steps, 'CF.Restore')).toEqual({
+      name: 'CF.Restore',
+      type: 'cf_restore',
       dependsOn: ['ScaleDown'],
       when: 'failure',
-      input: { stackName: 'test-env-o5deploy', desiredCount: 1 },
+      input: { stackName: 'test-env-o5deploy' },
     });
   });
 
@@ -158,6 +161,7 @@ describe('full plan (no flag)', () => {
       'DB.Cleanup.main <- DB.Migrate.main',
       'DB.Upsert.cache <- CF.Update',
       'ScaleUp <- CF.Update, DB.Cleanup.main, DB.Upsert.cache',
+      '!CF.Restore <- CF.Update',
     ]);
   });
 
@@ -168,9 +172,15 @@ describe('full plan (no flag)', () => {
 });
 
 describe('quickMode', () => {
-  it('existing stack: one update at 1 task, then the databases; no scaling', () => {
+  it('existing stack: one update at 1 task, then the databases; no scaling; the previous version back if a database step fails', () => {
     const steps = buildPlan(withFlags(baseSpec, { quickMode: true }), EXISTING);
-    expect(shape(steps)).toEqual(['CF.Update', 'DB.Upsert.main <- CF.Update', 'DB.Migrate.main <- CF.Update, DB.Upsert.main', 'DB.Cleanup.main <- DB.Migrate.main']);
+    expect(shape(steps)).toEqual([
+      'CF.Update',
+      'DB.Upsert.main <- CF.Update',
+      'DB.Migrate.main <- CF.Update, DB.Upsert.main',
+      'DB.Cleanup.main <- DB.Migrate.main',
+      '!CF.Restore <- CF.Update',
+    ]);
     expect(desiredCount(steps, 'CF.Update')).toBe(1);
   });
 
@@ -178,7 +188,7 @@ describe('quickMode', () => {
     const steps = buildPlan(withFlags(noDatabaseSpec, { quickMode: true }), MISSING);
     expect(shape(steps)).toEqual(['CF.CreateEmpty', 'CF.Update <- CF.CreateEmpty', 'ScaleUp <- CF.Update']);
     expect(desiredCount(steps, 'ScaleUp')).toBe(1);
-    expect(shape(buildPlan(withFlags(baseSpec, { quickMode: true }), MISSING)).at(-1)).toBe('ScaleUp <- CF.Update, DB.Cleanup.main');
+    expect(shape(buildPlan(withFlags(baseSpec, { quickMode: true }), MISSING)).slice(-2)).toEqual(['ScaleUp <- CF.Update, DB.Cleanup.main', '!CF.Restore <- CF.Update']);
   });
 });
 
@@ -247,7 +257,7 @@ describe('recreateDatabase', () => {
       'DB.Destroy.cache <- ScaleDown',
       'DB.Upsert.cache <- ScaleDown, DB.Destroy.cache',
       'ScaleUp <- DB.Cleanup.main, DB.Upsert.cache',
-      '!ScaleUp.Recover <- ScaleDown',
+      '!CF.Restore <- ScaleDown',
     ]);
     expect(step(steps, 'DB.Migrate.main').input).toMatchObject({ infraStep: 'ScaleDown' });
   });
@@ -262,9 +272,9 @@ describe('flag precedence: import > infraOnly > destroy > recreate > dbOnly > qu
     [{ importResources: true, infraOnly: true, quickMode: true }, MISSING, 'CF.ImportPlan <- CF.CreateEmpty'],
     [{ infraOnly: true, destroyDatabase: true, dbOnly: true }, EXISTING, 'CF.Update'],
     [{ destroyDatabase: true, recreateDatabase: true }, EXISTING, 'DB.Destroy.main <- ScaleDown'],
-    [{ recreateDatabase: true, dbOnly: true, quickMode: true }, EXISTING, '!ScaleUp.Recover <- ScaleDown'],
+    [{ recreateDatabase: true, dbOnly: true, quickMode: true }, EXISTING, '!CF.Restore <- ScaleDown'],
     [{ dbOnly: true, quickMode: true }, EXISTING, 'DB.Cleanup.main <- DB.Migrate.main'],
-    [{ quickMode: true, rotateCredentials: true, cancelUpdates: true }, EXISTING, 'DB.Cleanup.main <- DB.Migrate.main'],
+    [{ quickMode: true, rotateCredentials: true, cancelUpdates: true }, EXISTING, '!CF.Restore <- CF.Update'],
   ];
   it.each(cases)('%j on %j ends with %s', (flags, stack, last) => {
     expect(shape(buildPlan(withFlags(baseSpec, flags), stack)).at(-1)).toBe(last);
@@ -338,7 +348,7 @@ describe('describePlan', () => {
         '4. DB.Migrate.main (run the migration of database main) after CF.Update, DB.Upsert.main',
         '5. DB.Cleanup.main (clean up after migrating database main) after DB.Migrate.main',
         '6. ScaleUp (scale to 1 task) after CF.Update, DB.Cleanup.main',
-        '7. ScaleUp.Recover (scale to 1 task) only if the deployment fails after ScaleDown',
+        '7. CF.Restore (put back the version and desired counts that ran before) only if the deployment fails after ScaleDown',
       ].join('\n'),
     );
     expect(describePlan(buildPlan(withFlags(baseSpec, { importResources: true }), MISSING))).toBe(

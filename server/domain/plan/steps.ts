@@ -12,6 +12,7 @@ export const STEP_TYPES = [
   'cf_update',
   'cf_scale',
   'cf_plan',
+  'cf_restore',
   'pg_upsert',
   'pg_migrate',
   'pg_cleanup',
@@ -31,8 +32,8 @@ export const STEP = {
   importPlan: 'CF.ImportPlan',
   scaleDown: 'ScaleDown',
   scaleUp: 'ScaleUp',
-  /** Compensation: brings the service back when the deployment fails after scaling it to zero. */
-  scaleUpRecover: 'ScaleUp.Recover',
+  /** Compensation: puts the version that ran before back, at its count, when the deployment fails (server/domain/plan/restore.ts). */
+  restore: 'CF.Restore',
   nopDiscovery: 'NOPDiscovery',
   upsert: (db: string) => `DB.Upsert.${db}`,
   migrate: (db: string) => `DB.Migrate.${db}`,
@@ -77,6 +78,12 @@ export type CfCreateStep = Step<'cf_create', { stackName: string; emptyStack: tr
 export type CfUpdateStep = Step<'cf_update', CfStackInput>;
 /** UpdateStack with the previous template: every DesiredCount* set, every other parameter kept. */
 export type CfScaleStep = Step<'cf_scale', { stackName: string; desiredCount: number }>;
+/**
+ * Compensation: the stack back to the template of the last deployment that updated it and ended
+ * DONE, with the parameters (version, desired counts) the stack had when this deployment found it;
+ * with no such deployment, every service at 0.
+ */
+export type CfRestoreStep = Step<'cf_restore', { stackName: string }>;
 /** A change set of type IMPORT that adopts retained buckets and secrets into an empty stack. */
 export type CfPlanStep = Step<'cf_plan', CfStackInput & { importResources: true }>;
 /** `infraStep`: the step whose stack outputs hold the database's secret ARN or migration task. */
@@ -119,6 +126,7 @@ export type PlanStep =
   | CfUpdateStep
   | CfScaleStep
   | CfPlanStep
+  | CfRestoreStep
   | PgUpsertStep
   | PgMigrateStep
   | PgCleanupStep

@@ -37,3 +37,26 @@ export function resolveFlags(requested: DeploymentFlags | undefined, app: Applic
   if (app.deploymentConfig?.quickMode) flags.quickMode = true;
   return flags;
 }
+
+/**
+ * Flags refused at request time because they would break what runs: a password rotation changes
+ * the app role's password at DB.Upsert, and in quick mode or dbOnly the application's tasks keep
+ * running through the deployment with the old one (quick mode even starts the new version before
+ * the rotation). The full plan, and recreateDatabase, stop the service before they rotate. Each
+ * refusal as `{ path, message }` into the request.
+ */
+export function refusedFlags(flags: ResolvedDeploymentFlags, requested: DeploymentFlags | undefined): Array<{ path: string; message: string }> {
+  if (!flags.rotateCredentials) return [];
+  // A flag that wins over these (build-plan.ts) plans no rotation with the service running.
+  if (flags.importResources || flags.infraOnly || flags.destroyDatabase || flags.recreateDatabase) return [];
+  const mode = flags.dbOnly ? 'dbOnly' : flags.quickMode ? (requested?.quickMode ? 'quickMode' : "quick mode (the application's deploymentConfig.quickMode)") : null;
+  if (!mode) return [];
+  return [
+    {
+      path: 'flags.rotateCredentials',
+      message:
+        `rotateCredentials cannot be combined with ${mode}: the application keeps running through that deployment, and its tasks ` +
+        'would lose their database login when the password changes. Rotate with a full deployment, which stops the service first.',
+    },
+  ];
+}

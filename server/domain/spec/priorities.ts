@@ -81,3 +81,9 @@ export function resolveStackParameters(parameters: StackParameter[], context: Ap
     return { key: p.name, value: String(priorities.get(p.name)) };
   });
 }
+
+/** The priority each rule got in `resolved` (what resolveStackParameters returned for `parameters`). */
+export function rulePrioritiesOf(parameters: StackParameter[], resolved: { key: string; value: string }[]): Array<{ parameter: string; priority: number }> {
+  const names = new Set(wantedPriorities(parameters).map((w) => w.name));
+  return resolved.filter((p) => names.has(p.key)).map((p) => ({ parameter: p.key, priority: Number(p.value) }));
+}

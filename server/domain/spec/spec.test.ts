@@ -4,7 +4,7 @@ import { ValidationError, type FieldIssue } from '../errors.ts';
 import { reportSkipped } from '../../../test/support/o5-corpus.ts';
 import { REAL_CONFIGS_MISSING, realFixture } from '../../../test/support/template-helpers.ts';
 import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
-import { buildDeploymentSpec, deploymentFlagsSchema, fullDatabaseName, type BuildDeploymentSpecInput } from './index.ts';
+import { buildDeploymentSpec, deploymentFlagsSchema, fullDatabaseName, refusedFlags, type BuildDeploymentSpecInput } from './index.ts';
 
 const DEPLOYMENT_ID = '3b241101-e2bb-4255-8caf-4136c566a962';
 
@@ -197,5 +197,24 @@ describe('deploymentFlagsSchema', () => {
     expect(Object.keys(deploymentFlagsSchema.shape)).toHaveLength(8);
     expect(deploymentFlagsSchema.safeParse({ quick: true }).success).toBe(false);
     expect(deploymentFlagsSchema.safeParse({ dbOnly: 'yes' }).success).toBe(false);
+  });
+});
+
+describe('refusedFlags', () => {
+  const none = { quickMode: false, rotateCredentials: false, cancelUpdates: false, dbOnly: false, infraOnly: false, importResources: false, destroyDatabase: false, recreateDatabase: false };
+  const paths = (flags: Partial<typeof none>, requested?: Partial<typeof none>) => refusedFlags({ ...none, ...flags }, requested).map((r) => r.path);
+
+  it('refuses a rotation while the application keeps running (quick mode, dbOnly)', () => {
+    expect(paths({ rotateCredentials: true, quickMode: true }, { rotateCredentials: true, quickMode: true })).toEqual(['flags.rotateCredentials']);
+    expect(paths({ rotateCredentials: true, dbOnly: true })).toEqual(['flags.rotateCredentials']);
+    // Quick mode forced by the application's config, not asked for: the message says where it comes from.
+    expect(refusedFlags({ ...none, rotateCredentials: true, quickMode: true }, { rotateCredentials: true })[0]!.message).toContain('deploymentConfig.quickMode');
+  });
+
+  it('accepts a rotation in plans that stop the service first, and the flags without one', () => {
+    expect(paths({ rotateCredentials: true })).toEqual([]);
+    expect(paths({ rotateCredentials: true, quickMode: true, recreateDatabase: true })).toEqual([]);
+    expect(paths({ rotateCredentials: true, dbOnly: true, infraOnly: true })).toEqual([]);
+    expect(paths({ quickMode: true, dbOnly: true })).toEqual([]);
   });
 });

@@ -66,6 +66,9 @@ export async function evaluateLive(
       clientToken: clientTokenFor(spec.deploymentId, step.name),
       tokenFor: (label) => clientTokenFor(spec.deploymentId, `${step.name}.${label}`),
       outputsOf: (name) => done.find((s) => s.name === name)?.output?.outputs ?? {},
+      // Render evaluates; it puts nothing back and allocates nothing.
+      previousVersion: async () => null,
+      allocatePriorities: async (_listenerArn, _stackName, resolve) => resolve([]).value,
     };
     const executor = executorFor(step.type);
     let progress: StepProgress = await executor.start(ctx);

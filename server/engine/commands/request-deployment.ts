@@ -16,7 +16,7 @@ import type { DeploymentData, DeploymentSource } from '../../domain/machines/dep
 import type { EnvironmentData } from '../../domain/machines/environment.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
-import { buildDeploymentSpec, type DeploymentFlags } from '../../domain/spec/index.ts';
+import { buildDeploymentSpec, refusedFlags, type DeploymentFlags } from '../../domain/spec/index.ts';
 import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
@@ -118,6 +118,8 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     ...(request.approval && { approval: request.approval }),
     templateBucket: config.aws.templateBucket,
   });
+  const refused = refusedFlags(spec.flags, request.flags);
+  if (refused.length > 0) throw new ValidationError(refused.map((r) => r.message).join('; '), refused);
   // Before the transaction, and safe to repeat: the key is derived from the deployment. In the
   // cluster's account and region; in a wrong account nothing is stored, and the wait phase says why.
   const clusterInfra = infra.forCluster(spec.aws, deploymentId);

@@ -50,6 +50,8 @@ function scaleContext(desiredCount: number): StepContext<DeploymentStep<'cf_scal
     clientToken: clientTokenFor(deploymentId, `${stackName}.ScaleUp`),
     tokenFor: (label) => clientTokenFor(deploymentId, `${stackName}.ScaleUp.${label}`),
     outputsOf: () => ({}),
+    previousVersion: async () => null,
+    allocatePriorities: async (_listener, _stack, resolve) => resolve([]).value,
   };
 }
 

@@ -6,7 +6,9 @@
  */
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
-import { needsFreePriorities, resolveStackParameters } from '../../domain/spec/index.ts';
+import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '../../domain/spec/index.ts';
+import { stackExists } from '../../domain/cloudformation/found-stack.ts';
+import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -43,18 +45,23 @@ export async function noUpdates(ctx: StepContext, stackName: string): Promise<St
 
 /**
  * The stack's parameters as this step sends them: desired count and listener rule priorities
- * resolved now. The listener is asked which priorities are taken only when a rule has none to keep.
+ * resolved now. The listener is asked which priorities are taken only when a rule has none to keep;
+ * new ones are allocated against other deployments' too (server/engine/listener-priorities.ts).
  */
 export async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
   const current = await ctx.infra.describeStack(input.stackName);
   const previousParameters = current?.parameters ?? {};
-  let usedPriorities: number[] = [];
-  if (needsFreePriorities(input.parameters, previousParameters)) {
-    const listener = input.parameters.find((p) => p.name === 'ListenerARN');
-    if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
-    usedPriorities = await ctx.infra.listenerRulePriorities(listener.value);
+  if (!needsFreePriorities(input.parameters, previousParameters)) {
+    return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [] });
   }
-  return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities });
+  const listener = input.parameters.find((p) => p.name === 'ListenerARN');
+  if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
+  const onListener = await ctx.infra.listenerRulePriorities(listener.value);
+  // Also those another deployment took and has not applied yet, so that two never take the same.
+  return ctx.allocatePriorities(listener.value, input.stackName, (heldByOthers) => {
+    const value = resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [...onListener, ...heldByOthers] });
+    return { value, priorities: rulePrioritiesOf(input.parameters, value) };
+  });
 }
 
 /** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */
@@ -69,6 +76,20 @@ export async function cancelIfRunning(ctx: StepContext, stackName: string, state
   return true;
 }
 
+/**
+ * The deployment was terminated while this step ran: its own update still running is cancelled
+ * (CancelUpdateStack); any other operation it began (a create, an import, a rollback under way)
+ * cannot be, and is waited for. An operation that is not the step's (the stack was busy) is none.
+ */
+async function stopOwnOperation(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
+  if (state.stackBusy) return false;
+  if (await cancelIfRunning(ctx, stackName, state)) return true;
+  const stack = await ctx.infra.describeStack(stackName);
+  // The step's own token, or one of its other requests (`Execute`, `Cancel`), whose tokens extend it.
+  const mine = stack?.lastClientToken?.startsWith(ctx.clientToken) === true;
+  return !!stack && mine && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK');
+}
+
 export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
   async start(ctx) {
     const { stackName } = ctx.step.input;
@@ -81,6 +102,7 @@ export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
     return watchStack(ctx, stackName);
   },
   check: (ctx) => watchStack(ctx, ctx.step.input.stackName),
+  onTerminate: (ctx, state) => stopOwnOperation(ctx, ctx.step.input.stackName, state),
 };
 
 /** CloudFormation's refusal of an update while another operation is still going on the stack. */
@@ -95,7 +117,7 @@ export function isStackBusy(err: unknown): boolean {
  * The step polls until the stack settles, then starts (within its deadline), so its update comes
  * after the other one instead of failing on it. Past the deadline it cancels only its own update.
  */
-export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale' | 'cf_version'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
+export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale' | 'cf_version' | 'cf_restore'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
   const stackNameOf = (ctx: StepContext<S>) => ctx.step.input.stackName;
   const start = async (ctx: StepContext<S>): Promise<StepProgress> => {
     const stackName = stackNameOf(ctx);
@@ -120,6 +142,7 @@ export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_s
       return start(ctx);
     },
     onDeadline: (ctx, state) => cancelIfRunning(ctx, stackNameOf(ctx), state),
+    onTerminate: (ctx, state) => stopOwnOperation(ctx, stackNameOf(ctx), state),
   };
 }
 
@@ -133,6 +156,57 @@ export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>((ctx) => 
   const { stackName, desiredCount } = ctx.step.input;
   return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
 });
+
+/** What CF.Restore puts back: the version that ran before this deployment, or nothing (every service at 0). */
+type RestoreTarget =
+  | { kind: 'previous'; deploymentId: string; templateUrl: string; parameters: Record<string, string> }
+  | { kind: 'zero' };
+
+async function restoreTarget(ctx: StepContext): Promise<RestoreTarget> {
+  const found = ctx.deployment.stack;
+  const previous = await ctx.previousVersion();
+  // The parameters the stack ran with when this deployment found it, with the template that made them.
+  if (previous && found && stackExists(found)) return { kind: 'previous', deploymentId: previous.deploymentId, templateUrl: previous.templateUrl, parameters: found.parameters };
+  return { kind: 'zero' };
+}
+
+function restoreNote(target: RestoreTarget): { restored: string; parameters?: Record<string, string> } {
+  if (target.kind === 'zero') return { restored: 'no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks' };
+  const counts = Object.entries(target.parameters)
+    .filter(([key]) => key.startsWith(DESIRED_COUNT_PREFIX) && key.length > DESIRED_COUNT_PREFIX.length)
+    .map(([key, value]) => `${key.slice(DESIRED_COUNT_PREFIX.length)}: ${value}`);
+  const version = target.parameters.VersionTag ?? '(no VersionTag)';
+  return {
+    restored: `put back version ${version} (the template of deployment ${target.deploymentId}) at the desired count it ran with${counts.length ? ` (${counts.join(', ')})` : ''}`,
+    parameters: target.parameters,
+  };
+}
+
+const restoreUpdate = stackUpdateExecutor<DeploymentStep<'cf_restore'>>(async (ctx) => {
+  const { stackName } = ctx.step.input;
+  const target = await restoreTarget(ctx);
+  if (target.kind === 'zero') return ctx.infra.scaleStack({ stackName, desiredCount: 0, clientToken: ctx.clientToken });
+  const parameters = Object.entries(target.parameters).map(([key, value]) => ({ key, value }));
+  return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters, clientToken: ctx.clientToken });
+});
+
+/** Says in its output what it put back (the deployment's error repeats it). */
+async function withRestoreNote(ctx: StepContext<DeploymentStep<'cf_restore'>>, progress: StepProgress): Promise<StepProgress> {
+  if (progress.kind !== 'done') return progress;
+  return done({ ...progress.output, ...restoreNote(await restoreTarget(ctx)) });
+}
+
+/**
+ * CF.Restore (server/domain/plan/restore.ts): after a failure, once no other step runs, the stack
+ * goes back to the template of the last deployment that updated it and ended DONE, with the
+ * parameters (VersionTag, desired counts) it had when this deployment found it; with none, every
+ * service to 0. It waits for a busy stack like the other updates.
+ */
+export const cfRestore: StepExecutor<DeploymentStep<'cf_restore'>> = {
+  ...restoreUpdate,
+  start: async (ctx) => withRestoreNote(ctx, await restoreUpdate.start(ctx)),
+  check: async (ctx, state) => withRestoreNote(ctx, await restoreUpdate.check(ctx, state)),
+};
 
 /** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */
 export const cfPlan: StepExecutor<DeploymentStep<'cf_plan'>> = {
@@ -165,4 +239,6 @@ export const cfPlan: StepExecutor<DeploymentStep<'cf_plan'>> = {
         return watchStack(ctx, stackName);
     }
   },
+  // An import cannot be cancelled: it is waited for.
+  onTerminate: (ctx, state) => stopOwnOperation(ctx, ctx.step.input.stackName, state),
 };

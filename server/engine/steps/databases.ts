@@ -31,7 +31,18 @@ function appAccess(ctx: StepContext, input: PgUpsertStep['input']): DatabaseAppA
   return { kind: 'iam', dbUser: database.appConnection.aurora.dbUser };
 }
 
-const immediate = <S extends DeploymentStep>(run: (ctx: StepContext<S>) => Promise<void>): StepExecutor<S> => ({
+/**
+ * Ends what an earlier attempt of this database step still runs on the server (a job that outlived
+ * its expiry, a terminated deployment): its sessions carry the step's operation id.
+ */
+async function endEarlierAttempt(ctx: StepContext<DeploymentStep<'pg_upsert' | 'pg_migrate' | 'pg_cleanup' | 'pg_destroy'>>): Promise<boolean> {
+  const { database } = ctx.step.input;
+  const ended = await ctx.infra.cancelDatabaseOperation({ dbName: database.fullDbName, admin: adminAccess(database), operationId: ctx.clientToken });
+  if (ended > 0) ctx.logger.warn({ sessions: ended }, 'ended the database sessions of an earlier attempt of this step');
+  return ended > 0;
+}
+
+const immediate = <S extends DeploymentStep<'pg_upsert' | 'pg_cleanup' | 'pg_destroy'>>(run: (ctx: StepContext<S>) => Promise<void>): StepExecutor<S> => ({
   async start(ctx) {
     await run(ctx);
     return done();
@@ -41,6 +52,12 @@ const immediate = <S extends DeploymentStep>(run: (ctx: StepContext<S>) => Promi
     await run(ctx);
     return done();
   },
+  // Its SQL is ended; nothing of the step's goes on after that.
+  onTerminate: async (ctx) => {
+    await endEarlierAttempt(ctx);
+    return false;
+  },
+  onDeadline: (ctx) => endEarlierAttempt(ctx),
 });
 
 export const pgUpsert = immediate<DeploymentStep<'pg_upsert'>>(async (ctx) => {

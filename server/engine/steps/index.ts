@@ -1,7 +1,7 @@
 /** The executor of each step type: where a step calls the infra port (and through it, AWS). */
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { StepType } from '../../domain/plan/index.ts';
-import { cfCreate, cfPlan, cfScale, cfUpdate } from './cloudformation.ts';
+import { cfCreate, cfPlan, cfRestore, cfScale, cfUpdate } from './cloudformation.ts';
 import { pgCleanup, pgDestroy, pgUpsert } from './databases.ts';
 import { evalJoin } from './eval-join.ts';
 import { cfApply, cfEvaluate, cfVersion, evalStrategy, pgEvaluate } from './evaluated.ts';
@@ -14,6 +14,7 @@ const executors: { [T in StepType]: StepExecutor<DeploymentStep<T>> } = {
   cf_update: cfUpdate,
   cf_scale: cfScale,
   cf_plan: cfPlan,
+  cf_restore: cfRestore,
   pg_upsert: pgUpsert,
   pg_migrate: pgMigrate,
   pg_cleanup: pgCleanup,

@@ -10,6 +10,7 @@ import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { DeploymentStep, StepOutput } from '../../domain/machines/deployment-steps.ts';
 import type { InfraPort } from '../../infra/port.ts';
 import type { Logger } from '../../logger.ts';
+import type { Resolved } from '../listener-priorities.ts';
 
 export type { StepProgress };
 
@@ -26,6 +27,19 @@ export interface StepContext<S extends DeploymentStep = DeploymentStep> {
   tokenFor(label: string): string;
   /** Outputs of another step of this deployment (the infra step whose stack outputs a DB step reads). */
   outputsOf(stepName: string): Record<string, string>;
+  /** The last deployment of this stack that updated it and ended DONE (what CF.Restore puts back); null when none did. */
+  previousVersion(): Promise<PreviousVersion | null>;
+  /**
+   * Resolves new listener rule priorities for this step's stack against those other stacks hold,
+   * and records the ones taken, under a lock per listener (server/engine/listener-priorities.ts).
+   */
+  allocatePriorities<T>(listenerArn: string, stackName: string, resolve: (heldByOthers: number[]) => Resolved<T>): Promise<T>;
+}
+
+export interface PreviousVersion {
+  deploymentId: string;
+  version: string;
+  templateUrl: string;
 }
 
 export interface StepExecutor<S extends DeploymentStep = DeploymentStep> {
@@ -33,6 +47,15 @@ export interface StepExecutor<S extends DeploymentStep = DeploymentStep> {
   check(ctx: StepContext<S>, state: Record<string, unknown>): Promise<StepProgress>;
   /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update); true: it cancelled the operation. */
   onDeadline?(ctx: StepContext<S>, state: Record<string, unknown>): Promise<boolean>;
+  /**
+   * Called once when the deployment was terminated while this step ran: cancels or stops what the
+   * step began (CancelUpdateStack, StopTask). True: an operation of the step may still be going
+   * (being cancelled, or one that cannot be), so the step is watched until it settles; false:
+   * nothing of the step's is running.
+   */
+  onTerminate?(ctx: StepContext<S>, state: Record<string, unknown>): Promise<boolean>;
+  /** What the step records of the operation it stopped at its deadline (e.g. the stopped task). */
+  stoppedOutput?(state: Record<string, unknown>): StepOutput | undefined;
 }
 
 export const done = (output?: StepOutput): StepProgress => ({ kind: 'done', ...(output ? { output } : {}) });

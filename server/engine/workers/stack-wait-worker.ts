@@ -13,6 +13,7 @@ import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
 import { readEntity } from '../entities.ts';
+import { fencedInfra, TerminatedFenceError } from './terminate-fence.ts';
 import type { JobContext, Settlement } from '../jobs.ts';
 
 type StackWaitSettlement = Settlement<typeof JOB_STACK_WAIT>;
@@ -28,7 +29,8 @@ export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof 
   const { data } = deployment;
   const spec = data.spec!;
   const stackName = spec.cfStackName;
-  const infra = clusterInfraOf(engine.deps.infra, data);
+  // Repairs pass the terminate fence: once terminated, this deployment touches the stack no more.
+  const infra = fencedInfra(clusterInfraOf(engine.deps.infra, data), sql, data.deploymentId);
   const log = logger.child({ deploymentId: data.deploymentId, stackId: data.stackId, stack: stackName, phase: 'wait', ...awsLogFields(infra.target) });
   const poll = job.data.poll ?? 0;
   const next = (after: number): StackWaitSettlement => ({ kind: 'poll', after, data: { deploymentId: data.deploymentId, poll: poll + 1 } });
@@ -70,7 +72,12 @@ export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof 
     case 'poll':
       if (decision.cancelUpdate) {
         log.info('cancelling the update in progress (cancelUpdates)');
-        await infra.cancelStackUpdate({ stackName, clientToken: clientTokenFor(data.deploymentId, CANCEL_TOKEN_LABEL) });
+        try {
+          await infra.cancelStackUpdate({ stackName, clientToken: clientTokenFor(data.deploymentId, CANCEL_TOKEN_LABEL) });
+        } catch (err) {
+          if (err instanceof TerminatedFenceError) return { kind: 'finish' };
+          throw err;
+        }
       }
       return next(decision.after);
     case 'repair': {
@@ -91,6 +98,8 @@ export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof 
         if (repair.operation === 'DeleteStack') await infra.deleteStack({ stackName, clientToken });
         else await infra.continueUpdateRollback({ stackName, clientToken });
       } catch (err) {
+        // Terminated meanwhile: the stack is the next deployment's now, and nothing is left to apply.
+        if (err instanceof TerminatedFenceError) return { kind: 'finish' };
         const outcome = onRepairFailure(stackName, found, repair, providerFailure(err));
         // Transient: pg-boss retries the job, which asks again with the same token.
         return outcome.kind === 'fail' ? fail(outcome.error) : { kind: 'fail', error: err };

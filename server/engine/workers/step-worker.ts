@@ -4,7 +4,15 @@
  * step itself fails the step with its message; errors of our own database make pg-boss retry the
  * job, which repeats the same request (same client token), never a second one.
  */
-import { deadlineError, onStepError, onStepProgress, stepAction, type StepProgress } from '../../domain/decisions/step-outcome.ts';
+import {
+  deadlineError,
+  onStepError,
+  onStepProgress,
+  stepAction,
+  TERMINATED_FIRST,
+  terminatedStepError,
+  type StepProgress,
+} from '../../domain/decisions/step-outcome.ts';
 import { derivedEventId } from '../../domain/ids.ts';
 import { stepNamed } from '../../domain/machines/deployment-steps.ts';
 import { JOB_STEP } from '../../domain/machines/jobs.ts';
@@ -13,10 +21,12 @@ import { clientTokenFor } from '../../infra/client-token.ts';
 import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import { InfraError } from '../../infra/port.ts';
 import type { Engine } from '../engine.ts';
-import { readEntity } from '../entities.ts';
+import { lastAppliedDeployment, readEntity } from '../entities.ts';
 import type { JobContext, Settlement } from '../jobs.ts';
 import { executorFor } from '../steps/index.ts';
 import type { StepContext } from '../steps/step-executor.ts';
+import { allocateListenerPriorities } from '../listener-priorities.ts';
+import { fencedInfra, TerminatedFenceError } from './terminate-fence.ts';
 
 export function describeError(err: unknown): string {
   if (err instanceof InfraError) return err.message;
@@ -58,6 +68,13 @@ function unlessGivenUp<T>(call: Promise<T>, signal: AbortSignal | undefined): Pr
   });
 }
 
+/** A step of a terminated deployment: still settling (marked so the next look only watches), or its result saying so. */
+function terminatedProgress(progress: StepProgress, stopped: boolean): StepProgress {
+  if (progress.kind === 'pending') return { kind: 'pending', state: { ...progress.state, terminating: true, stopped } };
+  if (progress.kind === 'failed') return { ...progress, error: terminatedStepError(progress.error, stopped) };
+  return progress;
+}
+
 export async function handleStepJob(engine: Engine, { data: job, signal }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
   const { sql, config, logger, metrics } = engine.deps;
   const deployment = await readEntity(sql, 'deployment', job.deploymentId);
@@ -68,21 +85,35 @@ export async function handleStepJob(engine: Engine, { data: job, signal }: JobCo
 
   const infra = clusterInfraOf(engine.deps.infra, deployment.data);
   const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type, ...awsLogFields(infra.target) });
-  const ctx: StepContext = {
+  // Calls that begin an operation pass the terminate fence (server/engine/workers/terminate-fence.ts);
+  // those that stop one (a deadline, a terminate) do not.
+  const ctxWith = (port: typeof infra): StepContext => ({
     deployment: deployment.data,
     step,
-    infra,
+    infra: port,
     config,
     logger: log,
     clientToken: clientTokenFor(deployment.id, step.name),
     tokenFor: (label) => clientTokenFor(deployment.id, `${step.name}.${label}`),
     outputsOf: (name) => stepNamed(deployment.data.steps, name)?.output?.outputs ?? {},
-  };
+    previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
+    allocatePriorities: (listenerArn, stackName, resolve) => allocateListenerPriorities(sql, { listenerArn, stackName, deploymentId: deployment.id }, resolve),
+  });
+  const ctx = ctxWith(fencedInfra(infra, sql, deployment.id));
+  const stopping = ctxWith(infra);
   const executor = executorFor(step.type);
   const deadlineSeconds = config.stepDeadlines[step.type] ?? 3600;
   const startedAt = Date.parse(step.startedAt ?? new Date().toISOString());
   const state = job.state ?? {};
-  const action = stepAction({ terminated: deployment.status === 'TERMINATED', job, elapsedSeconds: (Date.now() - startedAt) / 1000, deadlineSeconds });
+  const terminated = deployment.status === 'TERMINATED';
+  const settling = deployment.data.settling;
+  const action = stepAction({
+    terminated,
+    job,
+    elapsedSeconds: (Date.now() - startedAt) / 1000,
+    deadlineSeconds,
+    ...(settling?.since ? { settle: { elapsedSeconds: (Date.now() - Date.parse(settling.since)) / 1000, boundSeconds: config.terminateSettleSeconds } } : {}),
+  });
 
   let progress: StepProgress;
   try {
@@ -91,8 +122,22 @@ export async function handleStepJob(engine: Engine, { data: job, signal }: JobCo
         progress = { kind: 'failed', error: action.error };
         break;
       case 'deadline': {
-        const cancelled = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(ctx, state)), signal);
-        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, !!cancelled) };
+        const cancelled = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(stopping, state)), signal);
+        const output = cancelled ? executor.stoppedOutput?.(state) : undefined;
+        const stopped = typeof output?.stoppedTask === 'string' ? `stopped ECS task ${output.stoppedTask}` : undefined;
+        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, !!cancelled, stopped), ...(output ? { output } : {}) };
+        break;
+      }
+      case 'terminate': {
+        // Once: stop what the step began, then watch it like any poll until it settles.
+        const running = await unlessGivenUp(Promise.resolve(executor.onTerminate?.(stopping, state) ?? false), signal);
+        log.info({ running }, 'deployment terminated while the step ran; stopping its operation');
+        if (!running && job.poll === undefined) {
+          progress = { kind: 'failed', error: TERMINATED_FIRST };
+          break;
+        }
+        const seen = await unlessGivenUp(executor.check(ctx, state), signal);
+        progress = terminatedProgress(seen, running);
         break;
       }
       case 'start':
@@ -101,23 +146,28 @@ export async function handleStepJob(engine: Engine, { data: job, signal }: JobCo
         break;
       case 'check':
         progress = await unlessGivenUp(executor.check(ctx, state), signal);
+        if (terminated) progress = terminatedProgress(progress, state.stopped === true);
         break;
     }
   } catch (err) {
-    const outcome = onStepError(job, {
-      givenUp: !!signal?.aborted,
-      connection: isConnectionError(err),
-      ...(err instanceof InfraError ? { provider: { retryable: err.retryable } } : {}),
-      message: describeError(err),
-    });
-    switch (outcome.kind) {
-      case 'retry':
-        return { kind: 'fail', error: err };
-      case 'poll':
-        log.warn({ error: describeError(err), transient: outcome.job.transient }, 'transient provider error; trying again');
-        return { kind: 'poll', after: outcome.after, data: outcome.job };
-      case 'failed':
-        progress = { kind: 'failed', error: outcome.error };
+    if (err instanceof TerminatedFenceError) {
+      progress = { kind: 'failed', error: err.message };
+    } else {
+      const outcome = onStepError(job, {
+        givenUp: !!signal?.aborted,
+        connection: isConnectionError(err),
+        ...(err instanceof InfraError ? { provider: { retryable: err.retryable } } : {}),
+        message: describeError(err),
+      });
+      switch (outcome.kind) {
+        case 'retry':
+          return { kind: 'fail', error: err };
+        case 'poll':
+          log.warn({ error: describeError(err), transient: outcome.job.transient }, 'transient provider error; trying again');
+          return { kind: 'poll', after: outcome.after, data: outcome.job };
+        case 'failed':
+          progress = { kind: 'failed', error: terminated ? terminatedStepError(outcome.error, false) : outcome.error };
+      }
     }
   }
 

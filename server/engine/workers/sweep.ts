@@ -56,7 +56,8 @@ async function findOrphans(tx: TransactionSql): Promise<Orphan[]> {
       union all
       select d.id::text, s->>'name', ${JOB_STEP}::text, (s->>'startedAt')::timestamptz
       from deployments d cross join lateral jsonb_array_elements(d.data->'steps') s
-      where d.status = 'RUNNING' and s->>'status' = 'ACTIVE'
+      -- A terminated deployment that holds its stack while its steps settle needs their jobs too.
+      where (d.status = 'RUNNING' or (d.status = 'TERMINATED' and d.data ? 'settling')) and s->>'status' = 'ACTIVE'
     ),
     jobs as (
       select j.name, j.data->>'deploymentId' as deployment_id, j.data->>'step' as step, j.state::text as state,

@@ -32,10 +32,12 @@ export function portOf(ctx: AwsContext): InfraPort {
 
     runTask: (input) => tasks.runTask(ctx, input),
     describeTask: (input) => tasks.describeTask(ctx, input),
+    stopTask: (input) => tasks.stopTask(ctx, input),
 
     upsertDatabase: (input) => databases.upsertDatabase(ctx, input),
     cleanupDatabase: (input) => databases.cleanupDatabase(ctx, input),
     destroyDatabase: (input) => databases.destroyDatabase(ctx, input),
+    cancelDatabaseOperation: (input) => databases.cancelDatabaseOperation(ctx, input),
 
     close: async () => destroyClients(ctx.clients),
   };

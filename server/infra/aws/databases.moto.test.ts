@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { startMoto } from '../../../test/support/moto.ts';
 import type { DatabaseAdminAccess, InfraPort } from '../port.ts';
+import { databaseLockKey } from '../postgres/provision.ts';
+import { sessionNameFor } from '../postgres/server.ts';
 import { createAwsInfra } from './index.ts';
 
 const moto = await startMoto();
@@ -163,5 +165,28 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
     await upsert();
     expect(await appSecret()).toEqual(kept);
     expect(await loginWith(kept.dburl)).toBe(`${dbName}@${dbName}`);
+  });
+
+  it("waits for another attempt's lock on the database, and a terminate ends it there: nothing runs", async () => {
+    const holder = postgres(testDb.serverUrl, { max: 1, onnotice: () => {} });
+    try {
+      await holder`select pg_advisory_lock(hashtextextended(${databaseLockKey(dbName)}, 0))`;
+      const operationId = 'd-3/DB.Upsert.main';
+      const waiting = infra
+        .upsertDatabase({ dbName, admin: adminAccess, extensions: [], app: { kind: 'secretsManager', secretArn: appSecretArn, rotateCredentials: true }, operationId })
+        .catch((err: unknown) => err);
+      for (let i = 0; (await admin`select 1 from pg_stat_activity where application_name = ${sessionNameFor(operationId)}`).length === 0; i++) {
+        if (i > 200) throw new Error('the upsert never asked for the lock');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const before = await appSecret();
+      expect(await infra.cancelDatabaseOperation({ dbName, admin: adminAccess, operationId })).toBe(1);
+      expect(await waiting).toMatchObject({ name: 'InfraError' });
+      // The rotation never happened: the secret and the login are as they were.
+      expect(await appSecret()).toEqual(before);
+      expect(await loginWith(before.dburl)).toBe(`${dbName}@${dbName}`);
+    } finally {
+      await holder.end({ timeout: 5 });
+    }
   });
 });

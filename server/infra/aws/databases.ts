@@ -19,12 +19,12 @@ import {
 } from '../port.ts';
 import { appSecret, generatePassword, parseAppSecret, parseRootSecret, sameSecret, type DbSecret } from '../postgres/db-secret.ts';
 import * as provision from '../postgres/provision.ts';
-import type { PostgresServer } from '../postgres/server.ts';
+import { sessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import type { AwsContext } from './context.ts';
 import { toInfraError } from './errors.ts';
 
 export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput): Promise<void> {
-  const admin = await adminServer(ctx, input.admin);
+  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
 
   if (input.app.kind === 'iam') {
     // The role is the database's name; the IAM user the app signs its tokens for must be that role.
@@ -51,14 +51,20 @@ export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput
   if (!sameSecret(current, wanted)) await writeSecret(ctx, secretArn, wanted);
 }
 
-export async function cleanupDatabase(ctx: AwsContext, input: DatabaseTarget): Promise<void> {
-  const admin = await adminServer(ctx, input.admin);
+export async function cleanupDatabase(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<void> {
+  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
   await runSql(() => provision.cleanupDatabase(admin, input.dbName));
 }
 
-export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget): Promise<void> {
-  const admin = await adminServer(ctx, input.admin);
+export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<void> {
+  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
   await runSql(() => provision.destroyDatabase(admin, input.dbName));
+}
+
+/** Ends what a database step of this operation still runs on the server (its sessions are named after it). */
+export async function cancelDatabaseOperation(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<number> {
+  const admin = await adminServer(ctx, input.admin);
+  return runSql(() => provision.endSessions(admin, sessionNameFor(input.operationId)));
 }
 
 /** The administrator's way in: the host's root secret, or an IAM token asked for at each connection. */

@@ -3,7 +3,7 @@
  * engine derives from the step, so it can be recognised; whether it succeeded is the domain's
  * call (server/domain/ecs/task-outcome.ts) on what `describeTask` returns.
  */
-import { DescribeTaskDefinitionCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand } from '@aws-sdk/client-ecs';
+import { DescribeTaskDefinitionCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
 import { InfraError, type TaskDescription, type TaskOverrides } from '../port.ts';
 import { ecsToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
@@ -90,4 +90,17 @@ export async function describeTask(ctx: AwsContext, input: { cluster: string; ta
       ...(c.reason ? { reason: c.reason } : {}),
     })),
   };
+}
+
+/** ECS caps StopTask's reason at 255 characters. */
+const STOP_REASON_MAX = 255;
+
+/**
+ * Stops a task (a migration past its deadline, or of a terminated deployment). ECS answers a task
+ * that already stopped with the task as it is, so stopping twice is harmless.
+ */
+export async function stopTask(ctx: AwsContext, input: { cluster: string; taskArn: string; reason: string }): Promise<void> {
+  await ctx.call(() =>
+    ctx.clients.ecs.send(new StopTaskCommand({ cluster: input.cluster, task: input.taskArn, reason: input.reason.slice(0, STOP_REASON_MAX) })),
+  );
 }

@@ -4,9 +4,9 @@ import { randomBytes } from 'node:crypto';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
-import { cleanupDatabase, destroyDatabase, upsertDatabase } from './provision.ts';
+import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, endSessions, upsertDatabase } from './provision.ts';
 import { scramSha256Verifier } from './scram.ts';
-import type { PostgresServer } from './server.ts';
+import { sessionNameFor, withSession, type PostgresServer } from './server.ts';
 import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
 
 describe('quoting', () => {
@@ -222,5 +222,57 @@ describe('provisioning on a real Postgres', () => {
     await expect(
       upsertDatabase(server, { dbName: name, extensions: ['no_such_extension'], login: { kind: 'iam' } }),
     ).rejects.toThrow(/extension "no_such_extension" is not available/);
+  });
+
+  it('runs two attempts on one database one after the other: both end well, neither sees the other half-done', async () => {
+    const name = newName('twoatonce');
+    const spec = { dbName: name, extensions: ['citext'], login: { kind: 'password' as const, password: 'pw', setOnExistingRole: false } };
+    // Without the advisory lock both would find no role and the second CREATE ROLE would fail.
+    const [first, second] = await Promise.all([upsertDatabase(server, spec), upsertDatabase(server, spec)]);
+    const creations = [first, second].filter((statements) => statements.includes(`CREATE ROLE "${name}" LOGIN PASSWORD '***'`));
+    expect(creations).toHaveLength(1);
+    expect([first, second]).toContainEqual([]);
+  });
+
+  it("refuses an attempt while another holds the database's lock past lock_timeout, and runs nothing", async () => {
+    const name = newName('locked');
+    const holder = postgres({ host: server.host, port: server.port, user: server.user, password: server.password as string, database: server.database, max: 1, onnotice: () => {} });
+    try {
+      await holder`select pg_advisory_lock(hashtextextended(${databaseLockKey(name)}, 0))`;
+      const quick = { ...server, limits: { lockTimeoutMs: 300 } };
+      const refused = await upsertDatabase(quick, { dbName: name, extensions: [], login: { kind: 'iam' } }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(DatabaseBusyError);
+      expect((refused as Error).message).toBe(`another database step is working on database ${name} (its advisory lock was held for more than 0.3 s); this attempt ran nothing`);
+      expect(await admin`select 1 from pg_roles where rolname = ${name}`).toHaveLength(0);
+    } finally {
+      await holder.end({ timeout: 5 });
+    }
+    // Its session gone, the lock is free again.
+    expect(await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'iam' } })).toContain(`CREATE ROLE "${name}" LOGIN`);
+  });
+
+  it('bounds every statement: statement_timeout and lock_timeout are set on its sessions', async () => {
+    const limits = { statementTimeoutMs: 1234, lockTimeoutMs: 567 };
+    const seen = await withSession({ ...server, limits }, server.database, (sql) => sql<{ statement: string; lock: string }[]>`
+      select current_setting('statement_timeout') as statement, current_setting('lock_timeout') as lock`);
+    expect(seen[0]).toEqual({ statement: '1234ms', lock: '567ms' });
+    const slow = await withSession({ ...server, limits: { statementTimeoutMs: 200 } }, server.database, (sql) => sql`select pg_sleep(5)`).catch((err: unknown) => err);
+    expect((slow as { code?: string }).code).toBe('57014');
+  });
+
+  it("ends the sessions of one operation (a terminated step's SQL), and no other", async () => {
+    const mine = { ...server, applicationName: sessionNameFor('d0123456789ab-DB-Upsert-main') };
+    const other = { ...server, applicationName: sessionNameFor('d0123456789ab-DB-Upsert-other') };
+    const running = withSession(mine, server.database, (sql) => sql`select pg_sleep(30)`).catch((err: unknown) => err);
+    const bystander = withSession(other, server.database, (sql) => sql`select pg_sleep(1)`);
+    for (let i = 0; (await admin`select 1 from pg_stat_activity where application_name = ${mine.applicationName} and state = 'active'`).length === 0; i++) {
+      if (i > 200) throw new Error('the session never started');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await endSessions(server, mine.applicationName)).toBe(1);
+    // Terminated by an administrator: postgres.js reports the session closed under it.
+    expect(((await running) as { code?: string }).code).toMatch(/^(57P01|CONNECTION_CLOSED)$/);
+    await expect(bystander).resolves.toBeDefined();
+    expect(await endSessions(server, mine.applicationName)).toBe(0);
   });
 });

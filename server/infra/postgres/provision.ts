@@ -10,7 +10,7 @@
 import type { Sql } from 'postgres';
 import { giveAppRoleItsObjects } from './ownership.ts';
 import { scramSha256Verifier } from './scram.ts';
-import { withSession, type PostgresServer } from './server.ts';
+import { sessionLimits, withSession, type PostgresServer } from './server.ts';
 import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
 
 export type AppLogin =
@@ -31,7 +31,11 @@ export type ExecutedStatements = string[];
  * Creates the role (LOGIN) and the database it owns if missing, sets the login, creates the
  * extensions inside the database, and gives the role whatever it does not own there yet.
  */
-export async function upsertDatabase(server: PostgresServer, spec: UpsertDatabaseSpec): Promise<ExecutedStatements> {
+export function upsertDatabase(server: PostgresServer, spec: UpsertDatabaseSpec): Promise<ExecutedStatements> {
+  return withDatabaseLock(server, spec.dbName, () => upsertUnlocked(server, spec));
+}
+
+async function upsertUnlocked(server: PostgresServer, spec: UpsertDatabaseSpec): Promise<ExecutedStatements> {
   const name = checkDatabaseName(spec.dbName);
   const extensions = spec.extensions.map(checkExtensionName);
   const log = new StatementLog();
@@ -82,15 +86,21 @@ export async function upsertDatabase(server: PostgresServer, spec: UpsertDatabas
  * After a migration: the app role owns everything in its database (see ownership.ts). The
  * migration needs no privilege the app role lacks, so there is nothing temporary to revoke.
  */
-export async function cleanupDatabase(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
+export function cleanupDatabase(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
   const name = checkDatabaseName(dbName);
-  const log = new StatementLog();
-  await withSession(server, name, (sql) => giveAppRoleItsObjects(sql, name, log.run));
-  return log.statements;
+  return withDatabaseLock(server, name, async () => {
+    const log = new StatementLog();
+    await withSession(server, name, (sql) => giveAppRoleItsObjects(sql, name, log.run));
+    return log.statements;
+  });
 }
 
 /** Ends the database's sessions, drops the database, then its role. Missing ones are skipped. */
-export async function destroyDatabase(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
+export function destroyDatabase(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
+  return withDatabaseLock(server, dbName, () => destroyUnlocked(server, dbName));
+}
+
+async function destroyUnlocked(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
   const name = checkDatabaseName(dbName);
   const log = new StatementLog();
   await withSession(server, server.database, async (sql) => {
@@ -108,6 +118,60 @@ export async function destroyDatabase(server: PostgresServer, dbName: string): P
     if (role) await log.run(sql, `DROP ROLE ${quoteIdent(name)}`);
   });
   return log.statements;
+}
+
+/**
+ * Ends the sessions of one operation (its `sessionNameFor`): what a terminated deployment's database
+ * step still runs, so its SQL stops and its lock is released. Returns how many were ended.
+ */
+export async function endSessions(server: PostgresServer, applicationName: string): Promise<number> {
+  const { applicationName: _own, ...asAdmin } = server;
+  return withSession(asAdmin, server.database, async (sql) => {
+    // Materialized first: in one WHERE, Postgres may call pg_terminate_backend before the other tests.
+    const ended = await sql<{ ended: boolean }[]>`
+      with targets as materialized (
+        select pid from pg_stat_activity where application_name = ${applicationName} and pid <> pg_backend_pid()
+      )
+      select pg_terminate_backend(pid) as ended from targets`;
+    return ended.filter((row) => row.ended).length;
+  });
+}
+
+/** The advisory lock of one application database, taken in the administrator's database (locks are per database). */
+export function databaseLockKey(dbName: string): string {
+  return `o5-deployer/database/${dbName}`;
+}
+
+/** Refused: another attempt holds the database's lock for longer than `lock_timeout`. */
+export class DatabaseBusyError extends Error {
+  constructor(dbName: string, waitedMs: number) {
+    super(`another database step is working on database ${dbName} (its advisory lock was held for more than ${waitedMs / 1000} s); this attempt ran nothing`);
+    this.name = 'DatabaseBusyError';
+  }
+}
+
+/**
+ * Runs `work` while holding the database's advisory lock in a session of its own, so two attempts
+ * of a database step (a job retried while the first attempt's SQL still runs, two deployments of
+ * one database) never run DDL on it at once: the second waits, and is refused after `lock_timeout`.
+ * The lock goes with the session, so an attempt that dies releases it.
+ */
+async function withDatabaseLock<T>(server: PostgresServer, dbName: string, work: () => Promise<T>): Promise<T> {
+  const name = checkDatabaseName(dbName);
+  return withSession(server, server.database, async (lock) => {
+    try {
+      await lock`select pg_advisory_lock(hashtextextended(${databaseLockKey(name)}, 0))`;
+    } catch (err) {
+      // 55P03 lock_not_available: lock_timeout passed while another attempt held the lock.
+      if ((err as { code?: string }).code === '55P03') throw new DatabaseBusyError(name, sessionLimits(server).lockTimeoutMs);
+      throw err;
+    }
+    try {
+      return await work();
+    } finally {
+      await lock`select pg_advisory_unlock(hashtextextended(${databaseLockKey(name)}, 0))`;
+    }
+  });
 }
 
 class StatementLog {

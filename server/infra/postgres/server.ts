@@ -13,6 +13,31 @@ export interface PostgresServer {
   /** The database the administrator connects to when not working inside an app database. */
   database: string;
   ssl: 'prefer' | 'require' | 'disable';
+  /** The sessions' application_name: `sessionNameFor` a step's operation, so they can be found and ended. */
+  applicationName?: string;
+  /** Overrides SESSION_LIMITS (tests make them short). */
+  limits?: Partial<SessionLimits>;
+}
+
+/**
+ * Every statement of a database step is bounded, so an attempt that outlives its job cannot go on
+ * running DDL for long: `statement_timeout` ends a statement that runs too long, `lock_timeout` one
+ * that waits too long for a lock (another session's, or another attempt's advisory lock).
+ */
+export interface SessionLimits {
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+}
+
+export const SESSION_LIMITS: SessionLimits = { statementTimeoutMs: 120_000, lockTimeoutMs: 30_000 };
+
+export function sessionLimits(server: PostgresServer): SessionLimits {
+  return { ...SESSION_LIMITS, ...server.limits };
+}
+
+/** The application_name of a step's sessions (Postgres keeps 63 bytes of it). */
+export function sessionNameFor(operationId: string): string {
+  return `deployer ${operationId}`.slice(0, 63);
 }
 
 export async function withSession<T>(server: PostgresServer, database: string, work: (sql: Sql) => Promise<T>): Promise<T> {
@@ -26,7 +51,11 @@ export async function withSession<T>(server: PostgresServer, database: string, w
     max: 1,
     connect_timeout: 15,
     onnotice: () => {},
-    connection: { application_name: 'deployer' },
+    connection: {
+      application_name: server.applicationName ?? 'deployer',
+      statement_timeout: sessionLimits(server).statementTimeoutMs,
+      lock_timeout: sessionLimits(server).lockTimeoutMs,
+    },
   });
   try {
     return await work(sql);

@@ -106,10 +106,12 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
 
     runTask: write(accepted(onTask, tasks.runTask)),
     describeTask: read((input) => tasks.describeTask(ctx, input)),
+    stopTask: write((input) => tasks.stopTask(ctx, input)),
 
     upsertDatabase: accepted(onDatabase, databases.upsertDatabase),
     cleanupDatabase: accepted(onDatabase, databases.cleanupDatabase),
     destroyDatabase: accepted(onDatabase, databases.destroyDatabase),
+    cancelDatabaseOperation: (input) => databases.cancelDatabaseOperation(ctx, input),
 
     // The pool is the deployer's; closing only releases database steps left hanging by a fault.
     close: async () => closing.abort(),

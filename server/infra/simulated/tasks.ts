@@ -5,7 +5,7 @@
  * be pulled); `hang` keeps it RUNNING.
  */
 import { randomBytes } from 'node:crypto';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
 import { InfraError, type TaskOverrides, type TaskDescription } from '../port.ts';
 import type { SimContext } from './context.ts';
@@ -94,7 +94,14 @@ export async function describeTask(ctx: SimContext, input: { cluster: string; ta
     .where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster)));
   if (!task) throw new InfraError('TaskNotFound', `${input.taskArn}: MISSING`);
 
-  const { status } = statusAt(TASK_PROGRESSIONS[task.outcome], task.startedAt.getTime(), task.durationMs, ctx.now());
+  const startedAt = task.startedAt.getTime();
+  const { status } = statusAt(TASK_PROGRESSIONS[task.outcome], startedAt, task.durationMs, ctx.now());
+  // Stopped by StopTask before it ended on its own: ECS says UserInitiated, the container killed.
+  const stoppedAt = task.stoppedAt?.getTime();
+  if (stoppedAt !== undefined && ctx.now() >= stoppedAt && statusAt(TASK_PROGRESSIONS[task.outcome], startedAt, task.durationMs, stoppedAt).status !== 'STOPPED') {
+    const reason = task.stopReason ?? 'Task stopped by user';
+    return { taskArn: task.taskArn, lastStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedReason: reason, containers: [{ name: SIMULATED_CONTAINER, exitCode: 137 }] };
+  }
   const described: TaskDescription = { taskArn: task.taskArn, lastStatus: status, containers: [{ name: SIMULATED_CONTAINER }] };
   if (status !== 'STOPPED') return described;
 
@@ -108,6 +115,18 @@ export async function describeTask(ctx: SimContext, input: { cluster: string; ta
     stoppedReason: task.stoppedReason ?? EXITED,
     containers: [{ name: SIMULATED_CONTAINER, exitCode: task.exitCode }],
   };
+}
+
+/** StopTask: the task shows STOPPED from now on, unless it had stopped already (then it keeps its own end). */
+export async function stopTask(ctx: SimContext, input: { cluster: string; taskArn: string; reason: string }): Promise<void> {
+  const stopped = await ctx.db
+    .update(simTasks)
+    .set({ stoppedAt: new Date(ctx.now()), stopReason: input.reason })
+    .where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster), isNull(simTasks.stoppedAt)))
+    .returning({ taskArn: simTasks.taskArn });
+  if (stopped.length > 0) return;
+  const [task] = await ctx.db.select({ taskArn: simTasks.taskArn }).from(simTasks).where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster)));
+  if (!task) throw new InfraError('InvalidParameterException', `The referenced task was not found: ${input.taskArn}`);
 }
 
 /** `arn:...:task-definition/<family>:<revision>` or `<family>:<revision>` or `<family>`. */
