@@ -243,7 +243,7 @@ describe('evaluated full plans', () => {
     const res = await t.client.POST('/v1/deployments', { body: { environment: 'demo', version: `v${n}`, applicationYaml: checkedApp, flags: { quickMode: true }, strategy: 'NOP' } });
     const done = await waitFor(t.client, res.data!.id);
     expect(done.status).toBe('DONE');
-    expect(names(done)).toEqual(['NOPDiscovery:DONE', 'CF.Update:DONE', 'DB.Upsert.main:DONE', 'DB.Migrate.main:DONE', 'DB.Cleanup.main:DONE']);
+    expect(names(done)).toEqual(['NOPDiscovery:DONE', 'CF.Update:DONE', 'DB.Upsert.main:DONE', 'DB.Migrate.main:DONE', 'DB.Cleanup.main:DONE', 'CF.Restore:SKIPPED']);
     expect(done.steps.find((s) => s.name === 'DB.Migrate.main')!.dependsOn).toEqual(['NOPDiscovery', 'DB.Upsert.main']);
     expect(done.evaluation).toBeNull();
     expect(done.planNotes).toContain('strategy NOP was asked for, but this plan is not evaluated, so it does not apply');

@@ -33,7 +33,9 @@ describe('terminate is fenced', () => {
     // A's CF.Update call takes 1.5 s before CloudFormation accepts it, and its update then runs 3 s.
     await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'callDelayMs:1500', times: 1 });
     await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'latencyMs:3000', times: 1 });
-    const a = await deploy(t.client, { version: 'a' });
+    // infraOnly: a plan whose one step is CF.Update (a full deployment over an existing stack is
+    // evaluated first, and applies through CF.Apply).
+    const a = await deploy(t.client, { version: 'a', flags: { infraOnly: true } });
     for (let i = 0; (await stepStatus(a.id, 'CF.Update')) !== 'ACTIVE'; i++) {
       if (i > 400) throw new Error('CF.Update of A never started');
       await new Promise((r) => setTimeout(r, 25));
@@ -45,7 +47,7 @@ describe('terminate is fenced', () => {
     // The stack says it is held by the terminated deployment until its update settles.
     const held = await t.client.GET('/v1/stacks/{environment}/{application}', stackPath);
     expect(held.data!.settling).toMatchObject({ deploymentId: a.id, steps: ['CF.Update'] });
-    const b = await deploy(t.client, { version: 'b' });
+    const b = await deploy(t.client, { version: 'b', flags: { infraOnly: true } });
     const waiting = await t.client.GET('/v1/stacks/{environment}/{application}', stackPath);
     expect(waiting.data!.queue[0]).toMatchObject({ deploymentId: b.id });
     expect(waiting.data!.settling).toMatchObject({ deploymentId: a.id });

@@ -156,6 +156,7 @@ describe('quick mode on an existing stack', () => {
       'DB.Upsert.main <- NOPDiscovery',
       'DB.Migrate.main <- NOPDiscovery, DB.Upsert.main',
       'DB.Cleanup.main <- DB.Migrate.main',
+      '!CF.Restore <- CF.Update',
     ]);
     expect(planNotes(quick, null)).toEqual(['new stack: the database steps need its outputs, so they follow CF.Update']);
   });
