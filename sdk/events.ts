@@ -58,6 +58,7 @@ export const DEPLOYMENT_EVENT_TYPES = [
   'done',
   'error',
   'terminated',
+  'superseded',
 ] as const;
 export type DeploymentEventType = (typeof DEPLOYMENT_EVENT_TYPES)[number];
 

@@ -48,8 +48,13 @@ const CONNECTION_CODES = new Set([
  * a step's own SQL (the database steps on AWS) reach us wrapped in an InfraError and stay step errors.
  */
 export function isConnectionError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return !(err instanceof InfraError) && typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'));
+  // drizzle wraps the driver's error ("Failed query: ...") with the driver's as its cause.
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof InfraError) return false;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  }
+  return false;
 }
 
 /**
