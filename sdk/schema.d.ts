@@ -1608,6 +1608,16 @@ export interface components {
                 github: components["schemas"]["GitHubSource"];
             };
             flags?: components["schemas"]["DeploymentFlags"];
+            /**
+             * @description Branch of an evaluated full deployment on an existing stack: `auto` (the default) lets EvalJoin choose; any other is forced and recorded as such.
+             * @enum {string}
+             */
+            strategy?: "auto" | "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /**
+             * @description `required`: the deployment stops in EVALUATED with its branch and reasons until approved or rejected.
+             * @enum {string}
+             */
+            approval?: "required";
         };
         GitHubSource: {
             /** @example octo-org */
