@@ -1152,6 +1152,8 @@ export interface components {
             version?: string;
             /** @description deployment: the running deployment's active step(s). */
             step?: string;
+            /** @description deployment: it was terminated, and holds the stack while what it began is cancelled or settles. */
+            settling?: boolean;
             /**
              * Format: uuid
              * @description hold, freeze: its id.

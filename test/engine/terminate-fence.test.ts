@@ -52,6 +52,10 @@ describe('terminate is fenced', () => {
     const waiting = await t.client.GET('/v1/stacks/{environment}/{application}', stackPath);
     expect(waiting.data!.queue[0]).toMatchObject({ deploymentId: b.id });
     expect(waiting.data!.settling).toMatchObject({ deploymentId: a.id });
+    // B says what it waits for: A, terminated, settling its update.
+    const bWaiting = (await t.client.GET('/v1/deployments/{id}', { params: { path: { id: b.id } } })).data!.waitingFor!;
+    expect(bWaiting.blockers).toEqual([expect.objectContaining({ kind: 'deployment', deploymentId: a.id, step: 'CF.Update', settling: true })]);
+    expect(bWaiting.summary).toBe(`waiting for terminated deployment a (${a.id}) to cancel or settle CF.Update`);
 
     const bDone = await waitFor(t.client, b.id, undefined, 40_000);
     expect(bDone.status).toBe('DONE');
