@@ -1157,6 +1157,8 @@ export interface components {
             version?: string;
             /** @description deployment: the running deployment's active step(s). */
             step?: string;
+            /** @description deployment: it was terminated, and holds the stack while what it began is cancelled or settles. */
+            settling?: boolean;
             /**
              * Format: uuid
              * @description hold, freeze: its id.
@@ -1613,6 +1615,16 @@ export interface components {
                 github: components["schemas"]["GitHubSource"];
             };
             flags?: components["schemas"]["DeploymentFlags"];
+            /**
+             * @description Branch of an evaluated full deployment on an existing stack: `auto` (the default) lets EvalJoin choose; any other is forced and recorded as such.
+             * @enum {string}
+             */
+            strategy?: "auto" | "DOWNTIME" | "BEFORE" | "PARALLEL" | "NOP";
+            /**
+             * @description `required`: the deployment stops in EVALUATED with its branch and reasons until approved or rejected.
+             * @enum {string}
+             */
+            approval?: "required";
         };
         GitHubSource: {
             /** @example octo-org */

@@ -8,6 +8,7 @@ import { getTableColumns, getTableName, type Column } from 'drizzle-orm';
 import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import * as schema from '../../db/schema/entities.ts';
 import type { DataOf, MachineName, StatusOf } from '../domain/machines/catalogue.ts';
+import type { StepType } from '../domain/plan/steps.ts';
 
 /** The tables of each machine. */
 const TABLES = {
@@ -92,8 +93,14 @@ export async function deploymentStatus(db: Sql | TransactionSql, id: string): Pr
 }
 
 /**
- * The last deployment of a stack that applied its template (a CF.Update or CF.ImportPlan step DONE)
- * and ended DONE: the version that ran before a deployment that fails (CF.Restore puts it back).
+ * The step types that put a deployment's template on the stack: an update, an import, an executed
+ * change set, or (NOP) a version-only update of a template that differed only in its version.
+ */
+const APPLYING_STEP_TYPES = ['cf_update', 'cf_plan', 'cf_apply', 'cf_version'] as const satisfies readonly StepType[];
+
+/**
+ * The last deployment of a stack that applied its template (one of APPLYING_STEP_TYPES DONE) and
+ * ended DONE: the version that ran before a deployment that fails (CF.Restore puts it back).
  */
 export async function lastAppliedDeployment(db: Sql | TransactionSql, stackId: string): Promise<{ deploymentId: string; version: string; templateUrl: string } | null> {
   const [row] = await db<{ deploymentId: string; version: string; templateUrl: string }[]>`
@@ -102,7 +109,7 @@ export async function lastAppliedDeployment(db: Sql | TransactionSql, stackId: s
     where d.stack_id = ${stackId} and d.status = 'DONE'
       and exists (
         select 1 from jsonb_array_elements(d.data->'steps') s
-        where s->>'type' in ('cf_update', 'cf_plan') and s->>'status' = 'DONE'
+        where s->>'type' in ${db(APPLYING_STEP_TYPES)} and s->>'status' = 'DONE'
       )
     order by d.data->>'finishedAt' desc
     limit 1`;

@@ -12,14 +12,15 @@ import { readEntity } from './entities.ts';
 /** Every queued deployment of the stack, by id. */
 export async function waitingOnStack(sql: Sql, stack: StackData): Promise<Map<string, WaitingFor>> {
   let step: string | undefined;
-  let awaitsApproval = false;
+  let currentIs = {};
   if (stack.current) {
     const running = await readEntity(sql, 'deployment', stack.current.deploymentId);
-    const active = (running?.data.steps ?? []).filter((s) => s.status === 'ACTIVE').map((s) => s.name);
+    const settling = running?.status === 'TERMINATED' ? running.data.settling : undefined;
+    const active = settling?.steps ?? (running?.data.steps ?? []).filter((s) => s.status === 'ACTIVE').map((s) => s.name);
     step = active.length > 0 ? active.join(', ') : undefined;
-    awaitsApproval = running?.status === 'EVALUATED';
+    currentIs = { awaitsApproval: running?.status === 'EVALUATED', settling: !!settling };
   }
-  return waitingFor(queueViewOf(stack, step, awaitsApproval));
+  return waitingFor(queueViewOf(stack, step, currentIs));
 }
 
 /** Why one deployment waits; null when it is not in its stack's queue. */

@@ -80,6 +80,17 @@ describe('reporting deployments to GitHub', () => {
     ]);
   });
 
+  it('an evaluated deployment waiting for approval is `pending` (GitHub takes no `waiting`), then its end', async () => {
+    const at = deployment({ evaluation: { strategy: 'BEFORE' } as DeploymentData['evaluation'] });
+    for (const s of ['QUEUED', 'RUNNING', 'EVALUATED', 'RUNNING', 'DONE'] as const) await reporter.reportStatus(at(s), s);
+    expect(githubOf(at('DONE').id)[0]!.statuses.map((s) => [s.state, s.description])).toEqual([
+      ['queued', `Queued: shop ${commit.slice(0, 7)} to prod`],
+      ['in_progress', `Deploying shop ${commit.slice(0, 7)} to prod`],
+      ['pending', `Waiting for approval (BEFORE): shop ${commit.slice(0, 7)} to prod`],
+      ['success', `Deployed shop ${commit.slice(0, 7)} to prod`],
+    ]);
+  });
+
   it('cuts a long error to the 140 characters GitHub allows', async () => {
     const at = deployment({ error: `Step DB.Migrate: ${'x'.repeat(300)}` });
     await reporter.reportStatus(at('FAILED'), 'FAILED');

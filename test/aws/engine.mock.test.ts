@@ -13,7 +13,15 @@
 // - the migration task's outcome from its stop code and exit codes: exit 0 is DONE, another exit
 //   code or a task that failed to start fails the step with the container, code and reason.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { ContinueUpdateRollbackCommand, CreateStackCommand, DeleteStackCommand, UpdateStackCommand } from '@aws-sdk/client-cloudformation';
+import {
+  ContinueUpdateRollbackCommand,
+  CreateChangeSetCommand,
+  CreateStackCommand,
+  DeleteChangeSetCommand,
+  DeleteStackCommand,
+  ExecuteChangeSetCommand,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
 import { RunTaskCommand } from '@aws-sdk/client-ecs';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import postgres from 'postgres';
@@ -155,6 +163,46 @@ describe.concurrent('the AWS infra is the one config chose', () => {
     const stack = `${ENV}-plain`;
     expect(tokensOf(aws.inputs(aws.cfn, CreateStackCommand), stack)).toEqual([clientTokenFor(id, 'CF.CreateEmpty')]);
     expect(tokensOf(aws.inputs(aws.cfn, UpdateStackCommand), stack)).toEqual([clientTokenFor(id, 'CF.Update'), clientTokenFor(id, 'ScaleUp')]);
+  });
+});
+
+describe.concurrent('evaluated plans over a stack of ours (change sets through the SDK)', () => {
+  type ChangeSetCall = { StackName?: string; ChangeSetName?: string; ChangeSetType?: string; ClientToken?: string; ClientRequestToken?: string };
+  const changeSetCalls = (command: unknown, stack: string) => aws.inputs<ChangeSetCall>(aws.cfn, command).filter((c) => c.StackName === stack);
+
+  it('only the version changed: NOP, CF.Version alone; the change set CF.Plan made is deleted, never executed', async () => {
+    const stack = `${ENV}-evalnop`;
+    expect((await finished(await deploy(app('evalnop')))).status).toBe('DONE');
+    Object.assign(aws.stacks.get(stack)!.parameters, { VersionTag: 'v0', SourceTag: 'o5/evalnop/v0' });
+    const id = await deploy(app('evalnop'));
+    const done = await finished(id);
+    expect([done.status, done.error]).toEqual(['DONE', null]);
+    expect(stepsOf(done)).toEqual({ NOPDiscovery: 'DONE', 'CF.Plan': 'DONE', EvalJoin: 'DONE', 'CF.Version': 'DONE' });
+    expect(done.evaluation).toMatchObject({ strategy: 'NOP', changeSet: { outcome: 'version' } });
+    const created = changeSetCalls(CreateChangeSetCommand, stack);
+    expect(created).toEqual([expect.objectContaining({ ChangeSetType: 'UPDATE', ClientToken: clientTokenFor(id, 'CF.Plan') })]);
+    const version = aws.inputs<{ StackName?: string; UsePreviousTemplate?: boolean; ClientRequestToken?: string }>(aws.cfn, UpdateStackCommand).filter((c) => c.StackName === stack).at(-1)!;
+    expect(version).toMatchObject({ UsePreviousTemplate: true, ClientRequestToken: clientTokenFor(id, 'CF.Version') });
+    expect(aws.stacks.get(stack)!.parameters).toMatchObject({ VersionTag: 'v1', DesiredCountmain: '1' });
+    expect(changeSetCalls(ExecuteChangeSetCommand, stack)).toEqual([]);
+    await expect.poll(() => changeSetCalls(DeleteChangeSetCommand, stack).map((c) => c.ChangeSetName)).toEqual([created[0]!.ChangeSetName]);
+    expect([...aws.changeSets.values()].filter((c) => c.stack === stack)).toEqual([]);
+  });
+
+  it('infra changed beyond the version: PARALLEL, CF.Apply executes the change set CF.Plan evaluated, with its own token', async () => {
+    const stack = `${ENV}-evalpar`;
+    expect((await finished(await deploy(app('evalpar')))).status).toBe('DONE');
+    aws.stacks.get(stack)!.parameters.CORSOrigin = 'https://old.example';
+    const id = await deploy(app('evalpar'));
+    const done = await finished(id);
+    expect([done.status, done.error]).toEqual(['DONE', null]);
+    expect(stepsOf(done)).toEqual({ NOPDiscovery: 'DONE', 'CF.Plan': 'DONE', EvalJoin: 'DONE', 'CF.Apply': 'DONE' });
+    expect(done.evaluation).toMatchObject({ strategy: 'PARALLEL', changeSet: { outcome: 'inPlace' } });
+    const [created] = changeSetCalls(CreateChangeSetCommand, stack);
+    expect(changeSetCalls(ExecuteChangeSetCommand, stack)).toEqual([
+      expect.objectContaining({ ChangeSetName: created!.ChangeSetName, ClientRequestToken: clientTokenFor(id, 'CF.Apply') }),
+    ]);
+    expect(aws.stacks.get(stack)!.parameters.CORSOrigin).not.toBe('https://old.example');
   });
 });
 

@@ -18,8 +18,13 @@ import {
   CancelUpdateStackCommand,
   CloudFormationClient,
   ContinueUpdateRollbackCommand,
+  CreateChangeSetCommand,
   CreateStackCommand,
+  DeleteChangeSetCommand,
   DeleteStackCommand,
+  DescribeChangeSetCommand,
+  ExecuteChangeSetCommand,
+  type Change,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   UpdateStackCommand,
@@ -57,6 +62,23 @@ interface FakeStack {
   events: StackEvent[];
 }
 
+/**
+ * An UPDATE change set: built at the first DescribeChangeSet, OBSOLETE once another operation
+ * started on its stack, gone once any change set of the stack is executed (as on AWS).
+ */
+interface FakeChangeSet {
+  stack: string;
+  name: string;
+  token: string;
+  templateUrl: string;
+  parameters: Record<string, string>;
+  changes: Change[];
+  /** How many operations the stack had started when the change set was made. */
+  baseOperations: number;
+  described: boolean;
+  executed: boolean;
+}
+
 /** How a stack's next operation ends, instead of succeeding. */
 export interface Outcome {
   status: string;
@@ -89,6 +111,7 @@ export class FakeAws {
   private readonly taskScripts = new Map<string, ScriptedTask[]>();
   private readonly faults: Array<{ command: string; stack?: string; error: unknown }> = [];
   private readonly outcomes = new Map<string, Outcome[]>();
+  readonly changeSets = new Map<string, FakeChangeSet>();
   private eventCounter = 0;
 
   constructor() {
@@ -98,6 +121,10 @@ export class FakeAws {
     );
     this.cfn.on(CreateStackCommand).callsFake((input) => this.run('CreateStack', input, () => this.createStack(input)));
     this.cfn.on(UpdateStackCommand).callsFake((input) => this.run('UpdateStack', input, () => this.updateStack(input)));
+    this.cfn.on(CreateChangeSetCommand).callsFake((input) => this.run('CreateChangeSet', input, () => this.createChangeSet(input)));
+    this.cfn.on(DescribeChangeSetCommand).callsFake((input) => this.run('DescribeChangeSet', input, () => this.describeChangeSet(input.StackName, input.ChangeSetName)));
+    this.cfn.on(ExecuteChangeSetCommand).callsFake((input) => this.run('ExecuteChangeSet', input, () => this.executeChangeSet(input)));
+    this.cfn.on(DeleteChangeSetCommand).callsFake((input) => this.run('DeleteChangeSet', input, () => this.deleteChangeSet(input.StackName, input.ChangeSetName)));
     this.cfn.on(ContinueUpdateRollbackCommand).callsFake((input) =>
       this.run('ContinueUpdateRollback', input, () => this.continueUpdateRollback(input.StackName, input.ClientRequestToken)),
     );
@@ -154,7 +181,11 @@ export class FakeAws {
 
   /** A stack that exists before the test, in the given status. */
   /** A stack already there; by default one this deployer created (its tag), `tags: []` for one made elsewhere. */
-  seedStack(name: string, status: string, options: { reason?: string; parameters?: Record<string, string>; token?: string; tags?: FakeStack['tags'] } = {}): void {
+  seedStack(
+    name: string,
+    status: string,
+    options: { reason?: string; parameters?: Record<string, string>; token?: string; tags?: FakeStack['tags']; outputKeys?: string[] } = {},
+  ): void {
     const stack: FakeStack = {
       name,
       id: `arn:aws:cloudformation:${REGION}:${FAKE_ACCOUNT}:stack/${name}/seeded`,
@@ -162,7 +193,7 @@ export class FakeAws {
       ...(options.reason ? { reason: options.reason } : {}),
       parameters: options.parameters ?? {},
       tags: options.tags ?? [{ Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value }],
-      outputKeys: [],
+      outputKeys: options.outputKeys ?? [],
       tokens: [],
       events: [],
     };
@@ -334,5 +365,119 @@ export class FakeAws {
       tasks.push({ taskArn: arn, ...view });
     }
     return { tasks, failures: [] };
+  }
+
+  private templateOutputKeys(templateUrl: string): string[] {
+    const key = new URL(templateUrl).pathname.slice(1);
+    const body = this.objects.get(key);
+    if (body === undefined) throw awsError('ValidationError', `S3 error: Unable to get object at ${templateUrl}`);
+    return Object.keys((JSON.parse(body) as { Outputs?: object }).Outputs ?? {});
+  }
+
+  /**
+   * The changes CloudFormation would list, in small: the task definitions change with `VersionTag`
+   * (replaced, caused by the parameter) and the service follows them; any other parameter change
+   * modifies the service in place.
+   */
+  private changesOf(before: Record<string, string>, after: Record<string, string>): Change[] {
+    const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+    const changes: Change[] = [];
+    if (changed.includes('VersionTag')) {
+      changes.push({
+        Type: 'Resource',
+        ResourceChange: {
+          Action: 'Modify',
+          LogicalResourceId: 'ECSTaskDefinitionMain',
+          ResourceType: 'AWS::ECS::TaskDefinition',
+          Replacement: 'True',
+          Details: [{ ChangeSource: 'ParameterReference', CausingEntity: 'VersionTag', Target: { Attribute: 'Properties', Name: 'ContainerDefinitions' } }],
+        },
+      });
+    }
+    const others = changed.filter((k) => k !== 'VersionTag' && k !== 'SourceTag');
+    if (changed.includes('VersionTag') || others.length > 0) {
+      changes.push({
+        Type: 'Resource',
+        ResourceChange: {
+          Action: 'Modify',
+          LogicalResourceId: 'ECSServiceMain',
+          ResourceType: 'AWS::ECS::Service',
+          Replacement: 'False',
+          Details: [
+            ...(changed.includes('VersionTag') ? [{ ChangeSource: 'ResourceReference' as const, CausingEntity: 'ECSTaskDefinitionMain' }] : []),
+            ...others.map((k) => ({ ChangeSource: 'ParameterReference' as const, CausingEntity: k })),
+          ],
+        },
+      });
+    }
+    return changes;
+  }
+
+  private createChangeSet(input: { StackName?: string; ChangeSetName?: string; TemplateURL?: string; Parameters?: Array<{ ParameterKey?: string; ParameterValue?: string }>; ClientToken?: string }) {
+    const stack = this.stackOf(input.StackName);
+    const key = `${stack.name}/${input.ChangeSetName}`;
+    const existing = this.changeSets.get(key);
+    if (existing) {
+      if (existing.token === input.ClientToken) return { Id: key, StackId: stack.id };
+      throw awsError('AlreadyExistsException', `ChangeSet [${input.ChangeSetName}] already exists`);
+    }
+    this.templateOutputKeys(input.TemplateURL!);
+    const parameters = Object.fromEntries((input.Parameters ?? []).map((p) => [p.ParameterKey!, p.ParameterValue!]));
+    this.changeSets.set(key, {
+      stack: stack.name,
+      name: input.ChangeSetName!,
+      token: input.ClientToken ?? '',
+      templateUrl: input.TemplateURL!,
+      parameters,
+      changes: this.changesOf(stack.parameters, parameters),
+      baseOperations: stack.tokens.length,
+      described: false,
+      executed: false,
+    });
+    return { Id: key, StackId: stack.id };
+  }
+
+  private changeSetOf(stackName: string | undefined, name: string | undefined): FakeChangeSet {
+    const stack = this.stackOf(stackName);
+    const changeSet = this.changeSets.get(`${stack.name}/${name}`);
+    if (!changeSet) throw awsError('ChangeSetNotFoundException', `ChangeSet [${name}] does not exist`);
+    return changeSet;
+  }
+
+  private describeChangeSet(stackName: string | undefined, name: string | undefined) {
+    const changeSet = this.changeSetOf(stackName, name);
+    const stack = this.stackOf(stackName);
+    if (!changeSet.described) {
+      changeSet.described = true;
+      return { ChangeSetName: changeSet.name, Status: 'CREATE_IN_PROGRESS', ExecutionStatus: 'UNAVAILABLE', Changes: [] };
+    }
+    if (changeSet.changes.length === 0) {
+      return { ChangeSetName: changeSet.name, Status: 'FAILED', ExecutionStatus: 'UNAVAILABLE', StatusReason: "The submitted information didn't contain changes. Submit different information to create a change set.", Changes: [] };
+    }
+    const obsolete = !changeSet.executed && stack.tokens.length !== changeSet.baseOperations;
+    const executionStatus = changeSet.executed ? 'EXECUTE_COMPLETE' : obsolete ? 'OBSOLETE' : 'AVAILABLE';
+    return { ChangeSetName: changeSet.name, Status: 'CREATE_COMPLETE', ExecutionStatus: executionStatus, Changes: changeSet.changes };
+  }
+
+  private executeChangeSet(input: { StackName?: string; ChangeSetName?: string; ClientRequestToken?: string }) {
+    const changeSet = this.changeSetOf(input.StackName, input.ChangeSetName);
+    const stack = this.stackOf(input.StackName);
+    if (input.ClientRequestToken && stack.tokens.includes(input.ClientRequestToken)) return {};
+    if (changeSet.executed || stack.tokens.length !== changeSet.baseOperations || !changeSet.described) {
+      throw awsError('InvalidChangeSetStatusException', `ChangeSet [${changeSet.name}] cannot be executed in its current status`);
+    }
+    changeSet.executed = true;
+    // Executing one removes every other change set of the stack.
+    for (const [key, other] of this.changeSets) if (other.stack === stack.name && other !== changeSet) this.changeSets.delete(key);
+    stack.outputKeys = this.templateOutputKeys(changeSet.templateUrl);
+    stack.parameters = { ...changeSet.parameters };
+    this.begin(stack, input.ClientRequestToken, 'UPDATE_IN_PROGRESS', { status: 'UPDATE_COMPLETE' });
+    return {};
+  }
+
+  private deleteChangeSet(stackName: string | undefined, name: string | undefined) {
+    const changeSet = this.changeSetOf(stackName, name);
+    this.changeSets.delete(`${changeSet.stack}/${changeSet.name}`);
+    return {};
   }
 }

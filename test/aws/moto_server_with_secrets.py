@@ -1,7 +1,9 @@
 """
 moto_server, plus the one CloudFormation resource type of our application templates that moto 5
 does not implement: AWS::SecretsManager::Secret (and AWS::SQS::QueuePolicy, see StackQueuePolicy); and one-off ECS tasks that end by themselves as
-ECS reports them (see _task_exits_by_itself); and CancelUpdateStack (see _cancel_update_stack).
+ECS reports them (see _task_exits_by_itself); CancelUpdateStack (see _cancel_update_stack); and
+task definitions replaced by a stack update keep ECS's key case (see _task_definition_update_keeps_key_case);
+an executed change set's parameters become the stack's (see _executed_change_set_sets_parameters).
 
 Plain moto skips that type with a warning, so a `Ref` to it resolves to nothing and the stack
 output `DatabaseSecret<Key>` (the ARN of the app's credentials secret, which DB.Upsert writes) is
@@ -201,6 +203,58 @@ def _cancel_update_stack() -> None:
 
 
 _cancel_update_stack()
+
+
+def _task_definition_update_keeps_key_case() -> None:
+    """
+    A task definition replaced by a stack update keeps ECS's key case. moto's create path turns the
+    template's ContainerDefinitions (Name, Image...) into ECS's (name, image...), its update path
+    does not, so DescribeTaskDefinition of an updated stack's task definition answers containers
+    without a name, and registering a revision of it (the evaluated plan's retagged migration)
+    is refused ("Container.name should not be null or empty"), which ECS would never do.
+    """
+    from moto.ecs.models import TaskDefinition
+    from moto.core.utils import pascal_to_camelcase, remap_nested_keys
+
+    moto_update = TaskDefinition.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+    def update(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        properties = dict(cloudformation_json["Properties"])
+        properties["ContainerDefinitions"] = remap_nested_keys(properties.get("ContainerDefinitions", []), pascal_to_camelcase)
+        if properties.get("Volumes") is not None:
+            properties["Volumes"] = remap_nested_keys(properties["Volumes"], pascal_to_camelcase)
+        return moto_update(cls, original_resource, new_resource_name, {**cloudformation_json, "Properties": properties}, account_id, region_name)
+
+    TaskDefinition.update_from_cloudformation_json = classmethod(update)  # type: ignore[assignment]
+
+
+_task_definition_update_keeps_key_case()
+
+
+def _executed_change_set_sets_parameters() -> None:
+    """
+    Executing an UPDATE change set makes its parameters the stack's, as in CloudFormation. moto
+    applies them to the resources but keeps the stack's previous values for UsePreviousValue, so
+    the next UpdateStack (a scale to N that keeps every other parameter) would put back the
+    version that ran before the change set.
+    """
+    from moto.cloudformation.models import CloudFormationBackend
+
+    moto_execute = CloudFormationBackend.execute_change_set
+
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+        change_set = self.change_sets.get(change_set_name) or next(
+            (cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name), None
+        )
+        moto_execute(self, change_set_name, stack_name)
+        if change_set is not None and change_set.parameters:
+            stack = self.stacks[change_set.stack_id]
+            stack.parameters = {**stack.parameters, **change_set.parameters}
+
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+_executed_change_set_sets_parameters()
 
 
 if __name__ == "__main__":

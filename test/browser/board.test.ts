@@ -254,6 +254,31 @@ describe.skipIf(!hasChromium)('the board in headless Chromium', () => {
     await expect.poll(() => page.locator('#notice').textContent()).toContain('Roll back refused: Conflict (HTTP 409): there is no earlier DONE deployment to roll back to');
   });
 
+  it('shows an evaluated deployment waiting for approval, with its strategy and reasons, and approves it', { timeout: 120_000 }, async () => {
+    // The 'follow' stack exists (an earlier test deployed it): the next full deployment is evaluated.
+    const { data, error } = await api.POST('/v1/deployments', {
+      body: { environment: 'demo', version: 'follow-2', applicationYaml: appYamlNamed('follow'), approval: 'required' },
+    });
+    if (error) throw new Error(JSON.stringify(error));
+    await page.goto(`${server.url}/ui/deployments/${data!.id}`);
+    await mark();
+    const status = page.locator('[data-region="summary"] .headline [data-status]');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 40_000 }).toBe('EVALUATED');
+    const evaluated = await waitFor(api, data!.id, ['EVALUATED']);
+    await expect.poll(() => page.locator('[data-strategy]').textContent()).toBe(evaluated.evaluation!.strategy);
+    expect(await page.locator('ul.reasons li').count()).toBe(evaluated.evaluation!.reasons.length);
+    expect(await page.locator('[data-approval]').textContent()).toContain('Waiting for approval');
+    await page.screenshot({ path: join(OUTPUT, 'board-deployment-evaluated.png'), fullPage: true });
+
+    await page.locator('button[data-action="approve"]').click();
+    expect(await page.locator('#confirm-question').textContent()).toContain('Approve follow follow-2 in demo?');
+    await page.locator('#confirm-ok').click();
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('Approve: done.');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 40_000 }).toBe('DONE');
+    await expect.poll(() => page.locator('[data-approval]').textContent()).toContain('Approved');
+    expect(await stillMarked()).toBe(true);
+  });
+
   it('made no request to another host', () => {
     expect(requests.length).toBeGreaterThan(10);
     const elsewhere = requests.filter((r) => new URL(r.url).origin !== server.url && !r.url.startsWith('data:'));

@@ -54,8 +54,20 @@ describe('deployment failures', () => {
     // What GET stack shows as live agrees.
     const stack = await t.client.GET('/v1/stacks/{environment}/{application}', { params: { path: { environment: 'demo', application: 'shop' } } });
     expect(stack.data!.live).toMatchObject({ deploymentId: failed.id, version: before.VersionTag, runtimes: [{ runtime: 'api', desiredCount: 1 }] });
-    // The stack is free again: the next deployment runs.
-    expect((await waitFor(t.client, (await deploy(t.client, { version: 'fixed' })).id)).status).toBe('DONE');
+    // The stack is BROKEN until a deployment ends DONE; it still takes the next one (fixing forward).
+    const stackStatus = async () =>
+      (await t.client.GET('/v1/stacks/{environment}/{application}', { params: { path: { environment: 'demo', application: 'shop' } } })).data!.status;
+    expect(await stackStatus()).toBe('BROKEN');
+    const fixed = await waitFor(t.client, (await deploy(t.client, { version: 'fixed' })).id);
+    expect(fixed.status).toBe('DONE');
+    expect((await t.describeStack('demo-shop'))!.parameters.VersionTag).toBe('fixed');
+    expect(await stackStatus()).toBe('AVAILABLE');
+
+    // 'fixed' went the evaluated way (its template applied by a change set): it is what the next failure puts back.
+    await fault({ stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'exitCode:4', times: 1 });
+    const again = await waitFor(t.client, (await deploy(t.client, { version: 'bad-again', strategy: 'DOWNTIME' })).id);
+    expect(again.status).toBe('FAILED');
+    expect(again.error).toContain(`CF.Restore: put back version fixed (the template of deployment ${fixed.id})`);
     expect((await t.describeStack('demo-shop'))!.parameters.VersionTag).toBe('fixed');
   });
 

@@ -174,6 +174,15 @@ describe('evaluated full plans', () => {
     expect(next.status).toBe('DONE');
   });
 
+  it('an EVALUATED deployment can be terminated: the stack is released and the change set deleted', async () => {
+    const requested = await run({ approval: 'required' });
+    await waitFor(t.client, requested.id, ['EVALUATED']);
+    const terminated = await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: requested.id } }, body: { reason: 'changed my mind' } });
+    expect(terminated.data).toMatchObject({ status: 'TERMINATED' });
+    await expect.poll(unexecuted).toBe(0);
+    expect((await waitFor(t.client, (await run()).id)).status).toBe('DONE');
+  });
+
   it('refuses to approve or reject a deployment that is not EVALUATED (409), and an unknown strategy (400)', async () => {
     const done = await waitFor(t.client, (await run()).id);
     const approve = await t.client.POST('/v1/deployments/{id}/approve', { params: { path: { id: done.id } } });
@@ -227,5 +236,17 @@ describe('evaluated full plans', () => {
     const none = await t.client.POST('/v1/render', { body: { environment: 'demo', version: 'v1', applicationYaml: checkedApp.replace('name: shop', 'name: nothere'), evaluate: true } });
     expect(none.response.status).toBe(422);
     expect(none.error).toMatchObject({ errors: [{ path: 'evaluate' }] });
+  });
+
+  it('quick mode on an existing stack runs CF.Update in parallel with upsert, migrate and cleanup', async () => {
+    n++;
+    const res = await t.client.POST('/v1/deployments', { body: { environment: 'demo', version: `v${n}`, applicationYaml: checkedApp, flags: { quickMode: true }, strategy: 'NOP' } });
+    const done = await waitFor(t.client, res.data!.id);
+    expect(done.status).toBe('DONE');
+    expect(names(done)).toEqual(['NOPDiscovery:DONE', 'CF.Update:DONE', 'DB.Upsert.main:DONE', 'DB.Migrate.main:DONE', 'DB.Cleanup.main:DONE', 'CF.Restore:SKIPPED']);
+    expect(done.steps.find((s) => s.name === 'DB.Migrate.main')!.dependsOn).toEqual(['NOPDiscovery', 'DB.Upsert.main']);
+    expect(done.evaluation).toBeNull();
+    expect(done.planNotes).toContain('strategy NOP was asked for, but this plan is not evaluated, so it does not apply');
+    expect((await t.describeStack('demo-shop'))!.parameters.VersionTag).toBe(`v${n}`);
   });
 });

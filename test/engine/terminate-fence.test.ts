@@ -33,8 +33,9 @@ describe('terminate is fenced', () => {
     // A's CF.Update call takes 1.5 s before CloudFormation accepts it, and its update then runs 3 s.
     await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'callDelayMs:1500', times: 1 });
     await fault({ stack: 'demo-shop', step: 'CF.Update', fault: 'latencyMs:3000', times: 1 });
-    // Quick mode: one CF.Update that puts the new version in place (the full plan is evaluated first).
-    const a = await deploy(t.client, { version: 'a', flags: { quickMode: true } });
+    // infraOnly: a plan whose one step is CF.Update (a full deployment over an existing stack is
+    // evaluated first, and applies through CF.Apply).
+    const a = await deploy(t.client, { version: 'a', flags: { infraOnly: true } });
     // A bound for a loaded machine: the wait phase and the plan come first.
     for (const giveUp = Date.now() + 60_000; (await stepStatus(a.id, 'CF.Update')) !== 'ACTIVE'; ) {
       if (Date.now() > giveUp) throw new Error(`CF.Update of A never started (it is ${await stepStatus(a.id, 'CF.Update')})`);
@@ -46,11 +47,15 @@ describe('terminate is fenced', () => {
 
     // The stack says it is held by the terminated deployment until its update settles.
     const held = await t.client.GET('/v1/stacks/{environment}/{application}', stackPath);
-    expect(held.data!.settling).toMatchObject({ deploymentId: a.id, steps: expect.arrayContaining(['CF.Update']) });
-    const b = await deploy(t.client, { version: 'b', flags: { quickMode: true } });
+    expect(held.data!.settling).toMatchObject({ deploymentId: a.id, steps: ['CF.Update'] });
+    const b = await deploy(t.client, { version: 'b', flags: { infraOnly: true } });
     const waiting = await t.client.GET('/v1/stacks/{environment}/{application}', stackPath);
     expect(waiting.data!.queue[0]).toMatchObject({ deploymentId: b.id });
     expect(waiting.data!.settling).toMatchObject({ deploymentId: a.id });
+    // B says what it waits for: A, terminated, settling its update.
+    const bWaiting = (await t.client.GET('/v1/deployments/{id}', { params: { path: { id: b.id } } })).data!.waitingFor!;
+    expect(bWaiting.blockers).toEqual([expect.objectContaining({ kind: 'deployment', deploymentId: a.id, step: 'CF.Update', settling: true })]);
+    expect(bWaiting.summary).toBe(`waiting for terminated deployment a (${a.id}) to cancel or settle CF.Update`);
 
     const bDone = await waitFor(t.client, b.id, undefined, 40_000);
     expect(bDone.status).toBe('DONE');

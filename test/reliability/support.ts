@@ -278,7 +278,8 @@ const MUTATION_OF_STEP: Record<
   cf_plan: { table: 'sim_change_sets' },
   // The evaluated change set is deleted when nothing executed it.
   cf_evaluate: { table: 'sim_change_sets', mayLeaveNone: true },
-  cf_apply: { table: 'sim_stack_operations', kind: 'update' },
+  // None when the change set it made again would change nothing (BEFORE over a version-only change).
+  cf_apply: { table: 'sim_stack_operations', kind: 'update', mayLeaveNone: true },
   cf_version: { table: 'sim_stack_operations' },
   // A database without migrateCheck is "unknown" without running anything.
   pg_evaluate: { table: 'sim_tasks', mayLeaveNone: true },

@@ -17,6 +17,7 @@ export const blockerSchema = z
     deploymentId: z.string().uuid().optional().openapi({ description: 'deployment, approval: the deployment it waits for.' }),
     version: z.string().optional(),
     step: z.string().optional().openapi({ description: 'deployment: the running deployment\'s active step(s).' }),
+    settling: z.boolean().optional().openapi({ description: 'deployment: it was terminated, and holds the stack while what it began is cancelled or settles.' }),
     id: z.string().uuid().optional().openapi({ description: 'hold, freeze: its id.' }),
     reason: z.string().optional(),
     until: z.string().optional(),

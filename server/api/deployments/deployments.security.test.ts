@@ -25,6 +25,14 @@ describe('deployments: auth', () => {
     expect((await reader.GET('/v1/deployments/{id}/events', { params: { path: { id } } })).response.status).toBe(200);
     expect((await reader.POST('/v1/deployments/{id}/terminate', { params: { path: { id } } })).response.status).toBe(403);
     expect((await reader.POST('/v1/render', { body })).response.status).toBe(200);
+    // Evaluating makes a change set and runs the checks: more than reading.
+    const evaluate = await reader.POST('/v1/render', { body: { ...body, evaluate: true } });
+    expect(evaluate.response.status).toBe(403);
+    expect(evaluate.response.headers.get('content-type')).toContain('application/problem+json');
+    expect((await t.clientWith('deployer-token').POST('/v1/render', { body: { ...body, evaluate: true } })).response.status).toBe(200);
+    // Approving and rejecting need the deploy scope too.
+    expect((await reader.POST('/v1/deployments/{id}/approve', { params: { path: { id } } })).response.status).toBe(403);
+    expect((await reader.POST('/v1/deployments/{id}/reject', { params: { path: { id } }, body: { reason: 'no' } })).response.status).toBe(403);
   });
 
   it('keeps fault injection for admins', async () => {

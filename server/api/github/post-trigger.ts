@@ -16,6 +16,8 @@ const triggerBody = z
     environment: deploymentRequestFields.environment,
     source: z.strictObject({ github: githubSourceSchema }),
     flags: deploymentRequestFields.flags,
+    strategy: deploymentRequestFields.strategy,
+    approval: deploymentRequestFields.approval,
   })
   .openapi('TriggerRequest', {
     example: { environment: 'demo', source: { github: { owner: 'octo-org', repo: 'shop', ref: 'main' } } },

@@ -46,7 +46,31 @@ export const BOARD_ACTIONS: readonly BoardAction[] = [
     confirm: (t) => {
       const d = deploymentOf(t);
       return `Terminate ${d.application} ${d.version} in ${d.environment} (${d.status})? ` +
-        (d.status === 'QUEUED' ? 'It leaves the queue.' : 'The stack is released at once; operations already running in AWS finish there.');
+        (d.status === 'QUEUED'
+          ? 'It leaves the queue.'
+          : 'Nothing new starts; what it began in AWS is cancelled (or, where it cannot be, awaited) before the next deployment of the stack starts.');
+    },
+    asksReason: true,
+    danger: true,
+  },
+  {
+    name: 'approve',
+    label: 'Approve',
+    appliesTo: (t) => t.kind === 'deployment' && t.deployment.status === 'EVALUATED',
+    request: (t) => ({ method: 'POST', path: `/v1/deployments/${encodeURIComponent(deploymentOf(t).id)}/approve` }),
+    confirm: (t) => {
+      const d = deploymentOf(t);
+      return `Approve ${d.application} ${d.version} in ${d.environment}? The strategy shown runs at once.`;
+    },
+  },
+  {
+    name: 'reject',
+    label: 'Reject',
+    appliesTo: (t) => t.kind === 'deployment' && t.deployment.status === 'EVALUATED',
+    request: (t) => ({ method: 'POST', path: `/v1/deployments/${encodeURIComponent(deploymentOf(t).id)}/reject`, body: {} }),
+    confirm: (t) => {
+      const d = deploymentOf(t);
+      return `Reject ${d.application} ${d.version} in ${d.environment}? It ends TERMINATED with your reason, and the stack takes the next deployment.`;
     },
     asksReason: true,
     danger: true,

@@ -1,9 +1,4 @@
-/**
- * What the board reads: the API's own shapes (sdk/schema.d.ts, generated from the routes), plus
- * the fields the API does not have yet but will (an evaluated plan's strategy). Each of those is optional here and rendered when present, so a
- * route that starts sending one lights it up on the board with no other change; once the route
- * declares it, `npm run gen` puts it in the generated type and the line below becomes redundant.
- */
+/** What the board reads: the API's own shapes (sdk/schema.d.ts, generated from the routes). */
 import type { components } from '../../../sdk/client.ts';
 
 type Schemas = components['schemas'];
@@ -20,19 +15,15 @@ export type Stack = Omit<Schemas['Stack'], 'status'> & {
   status: string;
 };
 
-/** The strategy an evaluated plan chose, and why. */
-export interface Strategy {
-  choice: string;
-  reasons?: string[];
-}
-
 export type DeploymentStep = Schemas['DeploymentStep'];
 
 export type Deployment = Omit<Schemas['Deployment'], 'status'> & {
-  /** The statuses of today plus any new one (EVALUATED, SUPERSEDED): shown as a word either way. */
+  /** Any deployment status, shown as a word. */
   status: string;
-  strategy?: Strategy | null;
 };
+
+/** What EvalJoin chose and why, with the approval asked for and given. */
+export type Evaluation = NonNullable<Schemas['Deployment']['evaluation']>;
 
 export type Event = Schemas['Event'];
 export type Problem = Schemas['Problem'];

@@ -8,7 +8,7 @@ import { html } from 'hono/html';
 import type { DeployerClient } from '../../../sdk/client.ts';
 import { actionButtons } from './actions.ts';
 import { dataOf } from './board-api.ts';
-import { isTerminal, STATUS_TONES, type Deployment, type DeploymentStep, type Event } from './board-model.ts';
+import { isTerminal, STATUS_TONES, type Deployment, type DeploymentStep, type Evaluation, type Event } from './board-model.ts';
 import type { BoardPage } from './layout.ts';
 import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
 
@@ -104,10 +104,32 @@ function history(events: Event[], more: boolean, id: string) {
   </table>`;
 }
 
-function strategy(d: Deployment) {
-  if (!d.strategy) return '';
-  return html`<section aria-labelledby="strategy-title"><h2 id="strategy-title">Strategy: ${d.strategy.choice}</h2>
-    ${d.strategy.reasons?.length ? html`<ul>${d.strategy.reasons.map((r) => html`<li>${r}</li>`)}</ul>` : ''}</section>`;
+const CHANGE_SET_OUTCOMES: Record<Evaluation['changeSet']['outcome'], string> = {
+  nothing: 'no change',
+  version: 'only the version',
+  inPlace: 'modifications in place',
+  replacement: 'a replacement or removal of a resource in use',
+};
+
+/** An evaluated plan: the branch, every reason, what the change set and the checks found, the approval. */
+function evaluation(d: Deployment) {
+  const e = d.evaluation;
+  if (!e) return '';
+  const approval =
+    e.approval !== 'required'
+      ? ''
+      : e.decision
+        ? html`<p data-approval>${e.decision.approved ? 'Approved' : 'Rejected'}${e.decision.by ? ` by ${e.decision.by}` : ''}${e.decision.reason ? `: ${e.decision.reason}` : ''}</p>`
+        : html`<p data-approval><strong>Waiting for approval</strong> (Approve or Reject, above).</p>`;
+  return html`<section data-region="evaluation" aria-labelledby="evaluation-title">
+    <h2 id="evaluation-title">Strategy: <span data-strategy>${e.strategy}</span>${e.forced ? html` <span class="muted">(forced; auto would have chosen ${e.auto})</span>` : ''}</h2>
+    ${approval}
+    <ul class="reasons">${e.reasons.map((r) => html`<li>${r}</li>`)}</ul>
+    <dl class="facts">
+      <dt>Change set</dt><dd>${CHANGE_SET_OUTCOMES[e.changeSet.outcome]}${e.changeSet.findings.length ? ` (${e.changeSet.findings.length} finding${e.changeSet.findings.length === 1 ? '' : 's'})` : ''}</dd>
+      ${e.databases.map((db) => html`<dt>Database ${db.database}</dt><dd>${db.code === 'unknown' ? 'unknown' : `at ${db.code}`}: ${db.note}</dd>`)}
+    </dl>
+  </section>`;
 }
 
 function errorInWords(d: Deployment) {
@@ -149,7 +171,7 @@ export async function deploymentPage(api: DeployerClient, id: string): Promise<B
       </dl>
       ${errorInWords(d)}
     </section>
-    ${strategy(d)}
+    ${evaluation(d)}
     <section data-region="steps" aria-labelledby="steps-title">
       <h2 id="steps-title">Steps</h2>
       ${timeline(d, now)}

@@ -78,6 +78,12 @@ describe('why a deployment waits', () => {
     expect(describeBlocker(w.get('a')!.blockers[0]!)).toBe('waiting for deployment x to be approved or rejected');
   });
 
+  it('a terminated deployment that still holds the stack is named as settling what it began', () => {
+    const w = waitingFor(view({ current: { ...ref('x'), step: 'CF.Update', settling: true } }));
+    expect(w.get('a')!.blockers).toEqual([{ kind: 'deployment', deploymentId: 'x', version: 'v-x', step: 'CF.Update', settling: true }]);
+    expect(describeBlocker(w.get('a')!.blockers[0]!)).toBe('waiting for terminated deployment v-x (x) to cancel or settle CF.Update');
+  });
+
   it('on a free fifo stack, a deployment waits for the free one ahead of it', () => {
     const w = waitingFor(view({ holds: [{ id: 'h', reason: 'r', createdBy: 'ops', lets: 'b' }] }));
     expect(w.get('b')!.blockers).toEqual([]);

@@ -42,7 +42,7 @@ export interface Freeze extends Stop {
 
 /** One reason a queued deployment waits. */
 export type Blocker =
-  | { kind: 'deployment'; deploymentId: string; version: string; step?: string }
+  | { kind: 'deployment'; deploymentId: string; version: string; step?: string; settling?: true }
   | { kind: 'hold'; id: string; reason: string; until?: string; createdBy: string }
   | { kind: 'freeze'; id: string; reason: string; until?: string; createdBy: string; environment: string }
   | { kind: 'approval'; deploymentId: string };
@@ -51,8 +51,12 @@ export interface QueueView {
   policy: QueuePolicy;
   applicationName: string;
   environmentName: string;
-  /** The deployment holding the stack, its running step when known, and whether it stopped for an approval (EVALUATED). */
-  current: (QueuedRef & { step?: string; awaitsApproval?: boolean }) | null;
+  /**
+   * The deployment holding the stack, its running step when known, whether it stopped for an
+   * approval (EVALUATED), and whether it was terminated and holds the stack while what it began
+   * is cancelled or settles.
+   */
+  current: (QueuedRef & { step?: string; awaitsApproval?: boolean; settling?: boolean }) | null;
   queue: readonly QueuedRef[];
   holds: readonly Hold[];
   freezes: readonly Freeze[];
@@ -126,6 +130,7 @@ export function waitingFor(view: QueueView): Map<string, WaitingFor> {
         deploymentId: view.current.deploymentId,
         version: view.current.version,
         ...(view.current.step ? { step: view.current.step } : {}),
+        ...(view.current.settling ? { settling: true as const } : {}),
       });
     }
     blockers.push(...stopsOf(view, q.deploymentId));
@@ -143,7 +148,9 @@ export function waitingFor(view: QueueView): Map<string, WaitingFor> {
 export function describeBlocker(b: Blocker): string {
   switch (b.kind) {
     case 'deployment':
-      return `waiting for deployment ${b.version} (${b.deploymentId})${b.step ? ` at step ${b.step}` : ''}`;
+      return b.settling
+        ? `waiting for terminated deployment ${b.version} (${b.deploymentId}) to cancel or settle ${b.step ?? 'what it began'}`
+        : `waiting for deployment ${b.version} (${b.deploymentId})${b.step ? ` at step ${b.step}` : ''}`;
     case 'hold':
       return `held: ${b.reason}${b.until ? ` (until ${b.until})` : ''}`;
     case 'freeze':

@@ -75,13 +75,18 @@ type After = AfterTransition<StackStatus, StackData, StackEvent>;
 const transition = transitionsOf<StackStatus, StackData, StackEvent, StackEffect>();
 
 /** The stack's queue as the decision sees it. */
-export function queueViewOf(data: StackData, currentStep?: string, currentAwaitsApproval = false) {
+export function queueViewOf(data: StackData, currentStep?: string, currentIs: { awaitsApproval?: boolean; settling?: boolean } = {}) {
   return {
     policy: effectivePolicy(data.policy, data.environment?.queue),
     applicationName: data.applicationName,
     environmentName: data.environmentName,
     current: data.current
-      ? { ...data.current, ...(currentStep ? { step: currentStep } : {}), ...(currentAwaitsApproval ? { awaitsApproval: true } : {}) }
+      ? {
+          ...data.current,
+          ...(currentStep ? { step: currentStep } : {}),
+          ...(currentIs.awaitsApproval ? { awaitsApproval: true } : {}),
+          ...(currentIs.settling ? { settling: true } : {}),
+        }
       : null,
     queue: data.queue,
     holds: data.holds ?? [],

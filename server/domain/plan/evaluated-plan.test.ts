@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
 import { parseApplication } from '../application/index.ts';
+import { environmentConfigSchema } from '../config/environment.ts';
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { MANAGED_BY_TAG } from '../decisions/stack-ownership.ts';
 import { buildDeploymentSpec, type DeploymentSpec } from '../spec/index.ts';
@@ -115,6 +116,34 @@ describe('the evaluated full plan', () => {
     expect(joined.steps.map((s) => s.name)).toEqual(['CF.Apply', 'DB.Migrate.main', 'DB.Cleanup.main', 'CF.Version']);
     const forced = joinEvaluation(spec({ strategy: 'DOWNTIME' }), RUNNING, done);
     expect(forced).toMatchObject({ strategy: 'DOWNTIME', auto: 'BEFORE', forced: true });
+  });
+});
+
+describe('evaluation settings in the spec', () => {
+  it('the environment may require approval and count unknown checks otherwise; a request may require approval too', () => {
+    const build = (env: Record<string, unknown>, extra: { approval?: 'required' } = {}) =>
+      buildDeploymentSpec({
+        deploymentId: 'd0c5e7a4-6f1b-4a34-9a56-0f6f8b7b2c11',
+        application: parseApplication({ name: 'o5deploy', runtimes: [{ name: 'main', containers: [{ name: 'main', image: { name: 'x' } }] }] }),
+        version: 'v2',
+        environment: environmentConfigSchema.parse({ ...testEnvironment(), ...env }),
+        cluster: testCluster(),
+        ...extra,
+      }).spec.evaluation;
+    expect(build({})).toEqual({ strategy: 'auto', approvalRequired: false, migrationPolicy: 'breaking' });
+    expect(build({ approval: 'required', migrationPolicy: 'migrateFirst' })).toMatchObject({ approvalRequired: true, migrationPolicy: 'migrateFirst' });
+    expect(build({ approval: 'none' }, { approval: 'required' })).toMatchObject({ approvalRequired: true });
+    expect(environmentConfigSchema.safeParse({ ...testEnvironment(), migrationPolicy: 'sometimes' }).success).toBe(false);
+  });
+
+  it('migrateCheck needs a migrate container, whose image it runs in', () => {
+    expect(() =>
+      parseApplication({
+        name: 'o5deploy',
+        databases: [{ name: 'main', postgres: { serverGroup: 'default', migrateCheck: { command: ['check'] } } }],
+        runtimes: [{ name: 'main', containers: [{ name: 'main', image: { name: 'x' } }] }],
+      }),
+    ).toThrow(/migrateCheck/);
   });
 });
 

@@ -12,6 +12,7 @@ import { newId } from '../../domain/ids.ts';
 import type { DeploymentFlags } from '../../domain/spec/index.ts';
 import { readAppConfig } from '../../github/app-config.ts';
 import type { GitHubService } from '../../github/service.ts';
+import type { RequestedStrategy } from '../../domain/decisions/strategy.ts';
 import type { Engine } from '../engine.ts';
 import type { Cause } from '../state-store.ts';
 import { requestDeployment, type RequestedDeployment } from './request-deployment.ts';
@@ -22,6 +23,8 @@ export interface TriggerRequest {
   environment: string;
   source: { github: { owner: string; repo: string; ref: string; deliveryId?: string } };
   flags?: DeploymentFlags;
+  strategy?: RequestedStrategy;
+  approval?: 'required';
   requestedBy?: string;
 }
 
@@ -44,6 +47,8 @@ export async function triggerDeployment(engine: Engine, github: GitHubService, r
         version: commit,
         application,
         flags: request.flags,
+        ...(request.strategy && { strategy: request.strategy }),
+        ...(request.approval && { approval: request.approval }),
         source: { kind: 'github', github: { owner, repo, ref, commit, ...(deliveryId ? { deliveryId } : {}) }, requestedBy: request.requestedBy },
       },
       cause,
