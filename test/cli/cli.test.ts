@@ -94,6 +94,8 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     // watch follows it live; terminate it while watch is waiting.
     const watching = cli('watch', id);
     await expect.poll(async () => (await s.t.client.GET('/v1/deployments/{id}', { params: { path: { id } } })).data?.steps.find((x) => x.name === 'DB.Migrate.main')?.status, { timeout: 20_000 }).toBe('ACTIVE');
+    // The child process follows the event stream before it is terminated (it starts slowly on a loaded machine).
+    await expect.poll(() => s.t.deployer.services.eventFeed.subscriberCount, { timeout: 60_000 }).toBeGreaterThan(0);
     const terminated = await cli('terminate', id, '--reason', 'from the test');
     expect(terminated.code).toBe(0);
     expect(terminated.stdout).toBe(`deployment ${id} TERMINATED\n`);
