@@ -154,18 +154,12 @@ export type DeploymentEvent = Timed &
     | { type: 'run_steps'; steps: PlanStep[]; notes?: string[] }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput; wokenBy?: string }
-    | {
+    | ({
         type: 'strategy_chosen';
-        strategy: Strategy;
-        auto: Strategy;
-        forced: boolean;
-        reasons: string[];
-        changeSet: ChangeSetEvaluation;
-        databases: DatabaseCheck[];
         approvalRequired: boolean;
         /** The branch's steps, added to the plan now or once approved. */
         steps: PlanStep[];
-      }
+      } & Pick<DeploymentEvaluation, 'strategy' | 'auto' | 'forced' | 'reasons' | 'changeSet' | 'databases'>)
     | { type: 'approval_requested' }
     | { type: 'approved'; by?: string }
     | { type: 'rejected'; reason: string; by?: string }

@@ -22,7 +22,7 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutput } from '../../domain/plan/evaluation.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
-import { requiredOutput } from './databases.ts';
+import { runStepTask } from './migration.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
@@ -87,12 +87,10 @@ export const pgEvaluate: StepExecutor<DeploymentStep<'pg_evaluate'>> = {
       const output: EvaluateOutput = { check: 'unknown', note: 'the database has no postgres.migrateCheck' };
       return done(output);
     }
-    const taskDefinition = requiredOutput(ctx, input.infraStep, migrate.taskOutputName);
-    const { taskArn } = await ctx.infra.runTask({
+    const taskArn = await runStepTask(ctx, {
       cluster: migrate.ecsCluster,
-      taskDefinition,
-      clientToken: ctx.clientToken.slice(0, 64),
-      startedBy: ctx.clientToken.slice(0, 36),
+      infraStep: input.infraStep,
+      taskOutputName: migrate.taskOutputName,
       overrides: {
         command: migrate.checkCommand,
         ...(migrate.containerName && { containerName: migrate.containerName }),

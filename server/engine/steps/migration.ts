@@ -5,6 +5,7 @@
  */
 import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
+import type { TaskOverrides } from '../../infra/port.ts';
 import { requiredOutput } from './databases.ts';
 import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -22,16 +23,33 @@ async function watchTask(ctx: StepContext, cluster: string, taskArn: string): Pr
   }
 }
 
+/**
+ * Starts the one-off task of a database step (the migration, or its check) from the task
+ * definition a stack output names, under the step's client token.
+ */
+export async function runStepTask(
+  ctx: StepContext,
+  task: { cluster: string; infraStep: string; taskOutputName: string; overrides?: TaskOverrides },
+): Promise<string> {
+  const taskDefinition = requiredOutput(ctx, task.infraStep, task.taskOutputName);
+  // ECS takes client tokens of up to 64 characters and `startedBy` of up to 36.
+  const { taskArn } = await ctx.infra.runTask({
+    cluster: task.cluster,
+    taskDefinition,
+    clientToken: ctx.clientToken.slice(0, 64),
+    startedBy: ctx.clientToken.slice(0, 36),
+    ...(task.overrides && { overrides: task.overrides }),
+  });
+  return taskArn;
+}
+
 export const pgMigrate: StepExecutor<DeploymentStep<'pg_migrate'>> = {
   async start(ctx) {
     const { input } = ctx.step;
-    const taskDefinition = requiredOutput(ctx, input.infraStep, input.taskOutputName);
-    // ECS takes client tokens of up to 64 characters and `startedBy` of up to 36.
-    const { taskArn } = await ctx.infra.runTask({
+    const taskArn = await runStepTask(ctx, {
       cluster: input.ecsCluster,
-      taskDefinition,
-      clientToken: ctx.clientToken.slice(0, 64),
-      startedBy: ctx.clientToken.slice(0, 36),
+      infraStep: input.infraStep,
+      taskOutputName: input.taskOutputName,
       // Evaluated and parallel plans run the new version's migration from the running stack's task.
       ...(input.retag && { overrides: { retag: input.retag } }),
     });
