@@ -2,15 +2,15 @@ import type { Sql } from 'postgres';
 import { NotFoundError } from '../../domain/errors.ts';
 import { stackId } from '../../domain/ids.ts';
 import type { DeploymentData } from '../../domain/machines/deployment.ts';
-import type { StackData } from '../../domain/machines/stack.ts';
+import { readEntity } from '../../engine/entities.ts';
 import { waitingOnStack } from '../../engine/waiting.ts';
 import { liveStackOf, type LiveStack } from '../../domain/machines/live-stack.ts';
 import { toStackResponse, type StackResponse, type StackSettling } from './stack-schemas.ts';
 
 export async function readStack(sql: Sql, environment: string, application: string): Promise<StackResponse> {
-  const [row] = await sql`select * from stacks where id = ${stackId(environment, application)}`;
+  const row = await readEntity(sql, 'stack', stackId(environment, application));
   if (!row) throw new NotFoundError(`no stack for application '${application}' in environment '${environment}'`);
-  return toStackResponse(row, await waitingOnStack(sql, row.data as StackData));
+  return toStackResponse(row, await waitingOnStack(sql, row.data));
 }
 
 /**

@@ -1,5 +1,6 @@
 /** Shapes of stacks in the API: one application in one environment, with its deployment queue. */
 import { z } from '@hono/zod-openapi';
+import type { EntityRow } from '../../engine/entities.ts';
 import type { WaitingFor } from '../../domain/decisions/stack-queue.ts';
 import { queueViewOf, type StackData } from '../../domain/machines/stack.ts';
 import { toWaitingFor, waitingForSchema } from '../deployments/deployment-schemas.ts';
@@ -90,11 +91,24 @@ export const stackParams = z.object({
   application: z.string().min(1).openapi({ param: { name: 'application', in: 'path' }, example: 'shop' }),
 });
 
-export function toStackResponse(row: Record<string, any>, waiting: Map<string, WaitingFor> = new Map()): StackResponse {
-  const data = row.data as StackData;
+export function toStackResponse(row: EntityRow<'stack'>, waiting: Map<string, WaitingFor> = new Map()): StackResponse {
+  const { data } = row;
   const view = queueViewOf(data);
   return {
-    ...summaryOf(row, data.current, data.queue.length),
+    ...summaryOf(
+      {
+        id: row.id,
+        name: data.name,
+        environment: data.environmentName,
+        application: data.applicationName,
+        status: row.status,
+        revision: row.version,
+        createdAt: row.createdAt,
+        updatedAt: row.updatedAt,
+      },
+      data.current,
+      data.queue.length,
+    ),
     queue: data.queue.map((q, i) => ({ ...q, position: i + 1, waitingFor: toWaitingFor(waiting.get(q.deploymentId) ?? { position: i + 1, blockers: [] })! })),
     policy: view.policy,
     holds: view.holds.map(toStopResponse),
@@ -117,20 +131,38 @@ export function toStopResponse(stop: { id: string; reason: string; until?: strin
 
 /** From a row of `current` and `queue_length` (server/api/stacks/list-stacks.ts): the queue itself is not read. */
 export function toStackSummary(row: Record<string, any>): StackSummaryResponse {
-  return summaryOf(row, row.current ?? null, row.queue_length);
-}
-
-function summaryOf(row: Record<string, any>, current: StackData['current'], queueLength: number): StackSummaryResponse {
-  return {
+  const fields: StackFields = {
     id: row.id,
     name: row.name,
     environment: row.environment_name,
     application: row.application_name,
     status: row.status,
+    revision: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  return summaryOf(fields, row.current ?? null, row.queue_length);
+}
+
+/** What a stack's summary says of the stack itself, however it was read. */
+interface StackFields {
+  id: string;
+  name: string;
+  environment: string;
+  application: string;
+  status: string;
+  revision: number;
+  createdAt: string | Date;
+  updatedAt: string | Date;
+}
+
+function summaryOf(stack: StackFields, current: StackData['current'], queueLength: number): StackSummaryResponse {
+  return {
+    ...stack,
+    status: stack.status as StackSummaryResponse['status'],
     currentDeployment: current,
     queueLength,
-    revision: row.version,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
+    createdAt: new Date(stack.createdAt).toISOString(),
+    updatedAt: new Date(stack.updatedAt).toISOString(),
   };
 }
