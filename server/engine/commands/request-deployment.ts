@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
 import { readApplication as readApplicationDocument, type LegacyFieldWarning, type ReadApplication } from '../../domain/application/index.ts';
 import type { ClusterData } from '../../domain/machines/cluster.ts';
-import type { DeploymentData, DeploymentSource } from '../../domain/machines/deployment.ts';
+import type { DeploymentData, DeploymentEvent, DeploymentSource } from '../../domain/machines/deployment.ts';
 import type { EnvironmentData } from '../../domain/machines/environment.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
@@ -21,7 +21,7 @@ import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
 import { readEntity, readEntityByName, type EntityState } from '../entities.ts';
-import type { Cause } from '../state-store.ts';
+import type { AppliedTransition, Cause } from '../state-store.ts';
 
 export interface DeploymentRequest {
   deploymentId?: string;
@@ -129,30 +129,43 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   const { url: templateUrl } = await storeTemplateInClusterAccount(clusterInfra, { key: spec.template.key, body: JSON.stringify(template) });
 
   const deployment = await engine.transaction((tx, applied) =>
-    engine.store.apply(
+    createDeployment(
+      engine,
       tx,
-      'deployment',
+      applied,
       deploymentId,
       {
-        // The deployment id is the event id: a concurrent identical request becomes a no-op.
-        eventId: deploymentId,
-        event: {
-          type: 'created',
-          stackId: stackId(environment.name, application.name),
-          environmentName: environment.name,
-          environmentId,
-          clusterId,
-          applicationName: application.name,
-          version: request.version,
-          spec,
-          templateUrl,
-          requestHash,
-          source: request.source ?? { kind: 'api' },
-        },
-        cause,
+        stackId: stackId(environment.name, application.name),
+        environmentName: environment.name,
+        environmentId,
+        clusterId,
+        applicationName: application.name,
+        version: request.version,
+        spec,
+        templateUrl,
+        requestHash,
+        source: request.source ?? { kind: 'api' },
       },
-      applied,
+      cause,
     ),
   );
   return { deployment, created: true, warnings };
+}
+
+/** What a deployment starts with: its `created` event (the engine sets the time). */
+export type DeploymentCreation = Omit<Extract<DeploymentEvent, { type: 'created' }>, 'type' | 'at'>;
+
+/**
+ * Applies a deployment's `created` event (which queues it on its stack) inside the caller's
+ * transaction. The deployment id is the event id: a concurrent identical request becomes a no-op.
+ */
+export function createDeployment(
+  engine: Engine,
+  tx: TransactionSql,
+  applied: AppliedTransition[],
+  deploymentId: string,
+  creation: DeploymentCreation,
+  cause: Cause,
+): Promise<EntityState<'deployment'>> {
+  return engine.store.apply(tx, 'deployment', deploymentId, { eventId: deploymentId, event: { type: 'created', ...creation }, cause }, applied);
 }

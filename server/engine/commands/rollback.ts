@@ -14,6 +14,7 @@ import type { Engine } from '../engine.ts';
 import type { EntityState } from '../entities.ts';
 import type { Cause } from '../state-store.ts';
 import { findStack } from './queue-controls.ts';
+import { createDeployment } from './request-deployment.ts';
 
 export interface RollbackRequest {
   to?: string;
@@ -61,30 +62,26 @@ export async function rollbackStack(engine: Engine, environment: string, applica
     request.hold === false ? null : { id: newId(), reason: `rolled back to ${source.version}`, createdBy: actor, createdAt: new Date().toISOString(), lets: deploymentId };
   const deployment = await engine.transaction(async (tx, applied) => {
     if (hold) await engine.store.apply(tx, 'stack', stack.id, { eventId: hold.id, event: { type: 'hold_placed', hold }, cause }, applied);
-    return engine.store.apply(
+    return createDeployment(
+      engine,
       tx,
-      'deployment',
+      applied,
       deploymentId,
       {
-        eventId: deploymentId,
-        event: {
-          type: 'created',
-          stackId: source.stackId,
-          environmentName: source.environmentName,
-          environmentId: source.environmentId,
-          clusterId: source.clusterId,
-          applicationName: source.applicationName,
-          version: source.version,
-          // The stored spec and template of the target, as they were deployed; only the id is this deployment's.
-          spec: { ...source.spec!, deploymentId },
-          templateUrl: source.templateUrl,
-          requestHash: createHash('sha256').update(`rollback:${target.id}:${deploymentId}`).digest('hex'),
-          source: { kind: 'api', requestedBy: actor },
-          rollbackOf: target.id,
-        },
-        cause,
+        stackId: source.stackId,
+        environmentName: source.environmentName,
+        environmentId: source.environmentId,
+        clusterId: source.clusterId,
+        applicationName: source.applicationName,
+        version: source.version,
+        // The stored spec and template of the target, as they were deployed; only the id is this deployment's.
+        spec: { ...source.spec!, deploymentId },
+        templateUrl: source.templateUrl,
+        requestHash: createHash('sha256').update(`rollback:${target.id}:${deploymentId}`).digest('hex'),
+        source: { kind: 'api', requestedBy: actor },
+        rollbackOf: target.id,
       },
-      applied,
+      cause,
     );
   });
   return { deployment, rollbackOf: target.id, hold, warnings };
