@@ -31,10 +31,19 @@ type ChangeSetRow = typeof simChangeSets.$inferSelect;
 
 const NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set.";
 
-export async function createChangeSet(
-  ctx: SimContext,
-  input: { stackName: string; changeSetName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
-): Promise<void> {
+type ChangeSetInput = { stackName: string; changeSetName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string };
+
+/** An UPDATE change set (CF.Plan, CF.Apply): lists what would change; one that changes nothing FAILS. */
+export function createChangeSet(ctx: SimContext, input: ChangeSetInput): Promise<void> {
+  return insertChangeSet(ctx, input, 'UPDATE');
+}
+
+/** A resource IMPORT change set (CF.ImportPlan). */
+export function createImportChangeSet(ctx: SimContext, input: ChangeSetInput): Promise<void> {
+  return insertChangeSet(ctx, input, 'IMPORT');
+}
+
+async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UPDATE' | 'IMPORT'): Promise<void> {
   const templateBody = await readTemplate(ctx.db, input.templateUrl);
   const template = parseTemplate(templateBody);
   await ctx.db.transaction(async (tx) => {
@@ -45,13 +54,14 @@ export async function createChangeSet(
       throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
     }
     const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
-    const changes = diffTemplates(
-      { template: parseTemplate(view.content.templateBody), parameters: view.content.parameters },
-      { template, parameters },
-    );
+    const changes =
+      type === 'UPDATE'
+        ? diffTemplates({ template: parseTemplate(view.content.templateBody), parameters: view.content.parameters }, { template, parameters })
+        : null;
     const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: CREATE_FAULTS });
     const kind = strikes.outcome?.fault.kind;
-    const faulted = kind === 'fail' || kind === 'hang';
+    const nothingToDo = changes?.length === 0;
+    const failure = type === 'UPDATE' ? 'Change set creation failed.' : 'Import of the resources failed validation.';
     await tx.insert(simChangeSets).values({
       stackName: input.stackName,
       name: input.changeSetName,
@@ -62,62 +72,17 @@ export async function createChangeSet(
       parameters,
       createdAt: new Date(ctx.now()),
       durationMs: durationOf(ctx, strikes),
-      outcome: faulted ? kind : changes.length === 0 ? 'fail' : 'success',
-      reason: strikes.outcome ? `Change set creation failed. ${faultNote(strikes.outcome)}` : changes.length === 0 ? NO_CHANGES : null,
+      outcome: kind === 'fail' || kind === 'hang' ? kind : nothingToDo ? 'fail' : 'success',
+      reason: strikes.outcome ? `${failure} ${faultNote(strikes.outcome)}` : nothingToDo ? NO_CHANGES : null,
       faultIds: strikes.faultIds,
-      changeSetType: 'UPDATE',
-      changes,
-      baseStartedAt: view.row.startedAt,
+      changeSetType: type,
+      ...(changes && { changes, baseStartedAt: view.row.startedAt }),
     });
   });
 }
 
 export async function deleteChangeSet(ctx: SimContext, input: { stackName: string; changeSetName: string }): Promise<void> {
   await ctx.db.delete(simChangeSets).where(and(eq(simChangeSets.stackName, input.stackName), eq(simChangeSets.name, input.changeSetName)));
-}
-
-export async function createImportChangeSet(
-  ctx: SimContext,
-  input: {
-    stackName: string;
-    changeSetName: string;
-    templateUrl: string;
-    parameters: StackParameterValue[];
-    clientToken: string;
-  },
-): Promise<void> {
-  const templateBody = await readTemplate(ctx.db, input.templateUrl);
-  const template = parseTemplate(templateBody);
-  await ctx.db.transaction(async (tx) => {
-    requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
-    const existing = await findChangeSet(tx, input.stackName, input.changeSetName);
-    if (existing) {
-      if (existing.clientToken === input.clientToken) return;
-      throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
-    }
-    const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
-    const strikes = await strikeFaults(tx, {
-      inStack: (s) => s === input.stackName,
-      clientToken: input.clientToken,
-      applies: CREATE_FAULTS,
-    });
-    const kind = strikes.outcome?.fault.kind;
-    const outcome = kind === 'fail' || kind === 'hang' ? kind : 'success';
-    await tx.insert(simChangeSets).values({
-      stackName: input.stackName,
-      name: input.changeSetName,
-      changeSetId: `arn:aws:cloudformation:${ctx.region}:${ctx.account}:changeSet/${input.changeSetName}/${randomUUID()}`,
-      clientToken: input.clientToken,
-      templateBody,
-      templateUrl: input.templateUrl,
-      parameters,
-      createdAt: new Date(ctx.now()),
-      durationMs: durationOf(ctx, strikes),
-      outcome,
-      reason: strikes.outcome ? `Import of the resources failed validation. ${faultNote(strikes.outcome)}` : null,
-      faultIds: strikes.faultIds,
-    });
-  });
 }
 
 export async function describeChangeSet(

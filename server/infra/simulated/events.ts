@@ -49,20 +49,10 @@ export class SimulatedEvents implements EventQueue {
 
   /** A stack's operation ends at `atMs` in `status` (its final one). */
   stackStatusAt(atMs: number, e: { account: string; region: string; stackId: string; status: string; reason?: string | null; clientToken: string; startedAt: number }): void {
-    this.at(atMs, {
-      version: '0',
-      id: eventId(e.stackId, String(e.startedAt), e.status),
-      'detail-type': STACK_STATUS_CHANGE,
-      source: 'aws.cloudformation',
-      account: e.account,
-      time: new Date(atMs).toISOString(),
-      region: e.region,
-      resources: [e.stackId],
-      detail: {
-        'stack-id': e.stackId,
-        'status-details': { status: e.status, 'status-reason': e.reason ?? '' },
-        'client-request-token': e.clientToken,
-      },
+    this.announce(atMs, e, eventId(e.stackId, String(e.startedAt), e.status), STACK_STATUS_CHANGE, 'aws.cloudformation', e.stackId, {
+      'stack-id': e.stackId,
+      'status-details': { status: e.status, 'status-reason': e.reason ?? '' },
+      'client-request-token': e.clientToken,
     });
   }
 
@@ -73,26 +63,39 @@ export class SimulatedEvents implements EventQueue {
   ): void {
     const clusterArn = e.cluster.startsWith('arn:') ? e.cluster : `arn:aws:ecs:${e.region}:${e.account}:cluster/${e.cluster}`;
     const taskDefinitionArn = e.taskDefinition.startsWith('arn:') ? e.taskDefinition : `arn:aws:ecs:${e.region}:${e.account}:task-definition/${e.taskDefinition}`;
+    this.announce(atMs, e, eventId(e.taskArn, 'STOPPED'), TASK_STATE_CHANGE, 'aws.ecs', e.taskArn, {
+      taskArn: e.taskArn,
+      clusterArn,
+      taskDefinitionArn,
+      lastStatus: 'STOPPED',
+      desiredStatus: 'STOPPED',
+      startedBy: e.startedBy,
+      stopCode: e.stopCode,
+      stoppedReason: e.stoppedReason,
+      containers: [{ name: e.container, lastStatus: 'STOPPED', ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}) }],
+    });
+  }
+
+  /** An event in EventBridge's envelope, about one resource of one account and region. */
+  private announce(
+    atMs: number,
+    where: { account: string; region: string },
+    id: string,
+    detailType: string,
+    source: string,
+    resource: string,
+    detail: Record<string, unknown>,
+  ): void {
     this.at(atMs, {
       version: '0',
-      id: eventId(e.taskArn, 'STOPPED'),
-      'detail-type': TASK_STATE_CHANGE,
-      source: 'aws.ecs',
-      account: e.account,
+      id,
+      'detail-type': detailType,
+      source,
+      account: where.account,
       time: new Date(atMs).toISOString(),
-      region: e.region,
-      resources: [e.taskArn],
-      detail: {
-        taskArn: e.taskArn,
-        clusterArn,
-        taskDefinitionArn,
-        lastStatus: 'STOPPED',
-        desiredStatus: 'STOPPED',
-        startedBy: e.startedBy,
-        stopCode: e.stopCode,
-        stoppedReason: e.stoppedReason,
-        containers: [{ name: e.container, lastStatus: 'STOPPED', ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}) }],
-      },
+      region: where.region,
+      resources: [resource],
+      detail,
     });
   }
 
