@@ -29,7 +29,8 @@ export type LegacyFieldWarning = components['schemas']['LegacyFieldWarning'];
 export type TriggerRequest = components['schemas']['TriggerRequest'];
 
 /** openapi-fetch's answer: data on success, error (the problem) otherwise. */
-function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
+/** The answer's body, or the API's problem thrown as a DeployerApiError. */
+export function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
   if (result.error !== undefined || result.data === undefined) {
     throw DeployerApiError.from(result.response.status, result.error, result.response.statusText);
   }

@@ -7,6 +7,7 @@
  */
 import type { components } from './client.ts';
 import { clientOf, DeployerApiError, type DeployerTarget } from './events.ts';
+import { unwrap } from './helpers.ts';
 
 export type Hold = components['schemas']['Hold'];
 export type Freeze = components['schemas']['Freeze'];
@@ -16,13 +17,6 @@ export type RollbackRequest = components['schemas']['RollbackRequest'];
 export type Rollback = components['schemas']['Rollback'];
 export type QueuePolicy = components['schemas']['QueuePolicy'];
 export type WaitingFor = components['schemas']['WaitingFor'];
-
-function unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T {
-  if (result.error !== undefined || result.data === undefined) {
-    throw DeployerApiError.from(result.response.status, result.error, result.response.statusText);
-  }
-  return result.data;
-}
 
 function unwrapEmpty(result: { error?: unknown; response: Response }): void {
   if (result.error !== undefined || !result.response.ok) throw DeployerApiError.from(result.response.status, result.error, result.response.statusText);

@@ -108,7 +108,6 @@ export function deploymentLines(d: Deployment, now: number, colors: boolean): st
   }
   if (d.supersededBy) lines.push(`  superseded by ${d.supersededBy}`);
   if (d.error) lines.push(`  ${paint(`error: ${d.error}`, 'red', colors)}`);
-  for (const note of d.planNotes) lines.push(`  note: ${note}`);
   const evaluation = evaluationLines(d, colors);
   if (evaluation.length) lines.push('', ...evaluation);
   if (d.steps.length) lines.push('', ...stepLines(d.steps, now, colors));

@@ -11,7 +11,7 @@
  * failed deployment by the trigger (server/engine/commands/trigger-deployment.ts).
  */
 import type { PgBoss } from 'pg-boss';
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { ConflictError, DomainError, NotFoundError } from '../domain/errors.ts';
 import { triggerDeployment } from '../engine/commands/trigger-deployment.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -72,8 +72,7 @@ export async function storeDelivery(
       await boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) });
       return { delivery: toDelivery(inserted), created: true };
     }
-    const [existing] = await tx`select * from github_deliveries where delivery_id = ${delivery.deliveryId}`;
-    const stored = toDelivery(existing!);
+    const stored = (await findDelivery(tx, delivery.deliveryId))!;
     if (stored.repo.toLowerCase() !== delivery.repo.toLowerCase() || stored.owner.toLowerCase() !== delivery.owner.toLowerCase() || stored.branch !== delivery.branch || stored.commit !== delivery.commit) {
       throw new ConflictError(
         `delivery ${delivery.deliveryId} is already stored for another push (${stored.owner}/${stored.repo} ${stored.branch}@${stored.commit.slice(0, 7)})`,
@@ -83,10 +82,16 @@ export async function storeDelivery(
   }) as Promise<{ delivery: Delivery; created: boolean }>;
 }
 
-export async function readDelivery(sql: Sql, deliveryId: string): Promise<Delivery> {
+/** One stored delivery, by GitHub's delivery id. */
+async function findDelivery(sql: Sql | TransactionSql, deliveryId: string): Promise<Delivery | undefined> {
   const [row] = await sql`select * from github_deliveries where delivery_id = ${deliveryId}`;
-  if (!row) throw new NotFoundError(`delivery ${deliveryId} is not stored`);
-  return toDelivery(row);
+  return row ? toDelivery(row) : undefined;
+}
+
+export async function readDelivery(sql: Sql, deliveryId: string): Promise<Delivery> {
+  const delivery = await findDelivery(sql, deliveryId);
+  if (!delivery) throw new NotFoundError(`delivery ${deliveryId} is not stored`);
+  return delivery;
 }
 
 /**
@@ -96,9 +101,8 @@ export async function readDelivery(sql: Sql, deliveryId: string): Promise<Delive
  */
 export async function handleDeliveryJob(engine: Engine, github: GitHubService, job: GitHubDeliveryJob): Promise<Settlement<typeof JOB_GITHUB_DELIVERY>> {
   const { sql } = engine.deps;
-  const [row] = await sql`select * from github_deliveries where delivery_id = ${job.deliveryId}`;
-  if (!row || row.status === 'HANDLED') return { kind: 'finish' };
-  const delivery = toDelivery(row);
+  const delivery = await findDelivery(sql, job.deliveryId);
+  if (!delivery || delivery.status === 'HANDLED') return { kind: 'finish' };
   const log = engine.deps.logger.child({ component: 'github', deliveryId: delivery.deliveryId, repository: `${delivery.owner}/${delivery.repo}`, branch: delivery.branch });
 
   const duplicate = await duplicateOf(sql, delivery);

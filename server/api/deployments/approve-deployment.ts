@@ -2,6 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { decideDeployment } from '../../engine/commands/decide-deployment.ts';
 import { requireScope } from '../auth.ts';
+import { commandCause } from '../command-cause.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentParams, deploymentSchema } from './deployment-schemas.ts';
@@ -27,6 +28,6 @@ export const registerApproveDeployment: RouteRegistrar = (app) =>
     const { id } = c.req.valid('param');
     const { engine, sql } = c.get('services');
     const actor = c.get('caller').name;
-    await decideDeployment(engine, id, { approved: true, by: actor }, { kind: 'command', name: 'approveDeployment', actor, requestId: c.get('requestId') });
+    await decideDeployment(engine, id, { approved: true, by: actor }, commandCause(c, 'approveDeployment'));
     return c.json(await readDeployment(sql, id), 200);
   });

@@ -2,6 +2,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { decideDeployment } from '../../engine/commands/decide-deployment.ts';
 import { requireScope } from '../auth.ts';
+import { commandCause } from '../command-cause.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentParams, deploymentSchema } from './deployment-schemas.ts';
@@ -32,6 +33,6 @@ export const registerRejectDeployment: RouteRegistrar = (app) =>
     const { reason } = c.req.valid('json');
     const { engine, sql } = c.get('services');
     const actor = c.get('caller').name;
-    await decideDeployment(engine, id, { approved: false, reason, by: actor }, { kind: 'command', name: 'rejectDeployment', actor, requestId: c.get('requestId') });
+    await decideDeployment(engine, id, { approved: false, reason, by: actor }, commandCause(c, 'rejectDeployment'));
     return c.json(await readDeployment(sql, id), 200);
   });

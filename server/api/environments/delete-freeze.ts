@@ -4,7 +4,7 @@ import { liftFreeze } from '../../engine/commands/queue-controls.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { commandCause } from '../stacks/command-cause.ts';
+import { commandCause } from '../command-cause.ts';
 import { freezeParams } from '../stacks/queue-control-schemas.ts';
 
 const route = createRoute({

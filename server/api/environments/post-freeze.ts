@@ -4,7 +4,7 @@ import { placeFreeze } from '../../engine/commands/queue-controls.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { commandCause } from '../stacks/command-cause.ts';
+import { commandCause } from '../command-cause.ts';
 import { freezeBody, freezeSchema } from '../stacks/queue-control-schemas.ts';
 import { toStopResponse } from '../stacks/stack-schemas.ts';
 import { environmentParams } from './environment-schemas.ts';

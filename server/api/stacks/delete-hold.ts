@@ -4,7 +4,7 @@ import { liftHold } from '../../engine/commands/queue-controls.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { commandCause } from './command-cause.ts';
+import { commandCause } from '../command-cause.ts';
 import { holdParams } from './queue-control-schemas.ts';
 
 const route = createRoute({

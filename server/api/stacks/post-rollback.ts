@@ -6,7 +6,7 @@ import { deploymentSchema } from '../deployments/deployment-schemas.ts';
 import { readDeployment } from '../deployments/read-deployment.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { commandCause } from './command-cause.ts';
+import { commandCause } from '../command-cause.ts';
 import { holdShape } from './queue-control-schemas.ts';
 import { stackParams, toStopResponse } from './stack-schemas.ts';
 

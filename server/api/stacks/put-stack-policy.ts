@@ -4,7 +4,7 @@ import { setStackPolicy } from '../../engine/commands/queue-controls.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { commandCause } from './command-cause.ts';
+import { commandCause } from '../command-cause.ts';
 import { readStackPolicy } from './get-stack-policy.ts';
 import { policyBody, stackPolicySchema } from './queue-control-schemas.ts';
 import { stackParams } from './stack-schemas.ts';

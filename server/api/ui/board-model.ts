@@ -61,8 +61,5 @@ export const STATUS_TONES: Record<string, Tone> = {
 /** Stacks use some deployment words with another meaning. */
 export const STACK_STATUS_TONES: Record<string, Tone> = { ...STATUS_TONES, AVAILABLE: 'good', CREATING: 'active', STABLE: 'good' };
 
-export const TERMINAL_DEPLOYMENT_STATUSES: readonly string[] = ['DONE', 'FAILED', 'TERMINATED', 'SUPERSEDED'];
-
-export function isTerminal(status: string): boolean {
-  return TERMINAL_DEPLOYMENT_STATUSES.includes(status);
-}
+/** A deployment that has ended: the SDK's own test, so the board and its clients agree. */
+export { isTerminalStatus as isTerminal } from '../../../sdk/events.ts';

@@ -215,8 +215,20 @@ function withSteps(data: DeploymentData, added: PlanStep[]): DeploymentData {
  * or any of them when the deployment ends early) is deleted once the deployment ends.
  */
 function cleanupChangeSets(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
-  const made = after.data.steps.some((s) => typeof s.output?.changeSetName === 'string' && s.type !== 'cf_plan');
-  return made ? [{ kind: 'job', queue: JOB_CHANGE_SET_CLEANUP, data: { deploymentId: after.entityId } }] : [];
+  return unexecutedChangeSets(after.data).length > 0 ? [{ kind: 'job', queue: JOB_CHANGE_SET_CLEANUP, data: { deploymentId: after.entityId } }] : [];
+}
+
+/** The change sets of a deployment's evaluated steps that no step executed (CF.ImportPlan's are its own to execute). */
+export function unexecutedChangeSets(data: Pick<DeploymentData, 'steps'>): string[] {
+  const made = new Set<string>();
+  const executed = new Set<string>();
+  for (const step of data.steps) {
+    if (step.type === 'cf_plan') continue;
+    const output = step.output ?? {};
+    if (typeof output.changeSetName === 'string') made.add(output.changeSetName);
+    if (typeof output.executedChangeSet === 'string') executed.add(output.executedChangeSet);
+  }
+  return [...made].filter((name) => !executed.has(name));
 }
 
 /**

@@ -14,7 +14,8 @@ import type { TransactionSql } from 'postgres';
 import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, type AwsEvent, type Wake, type Watcher } from '../../domain/decisions/aws-events.ts';
 import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import { JOB_STACK_WAIT, JOB_STEP, type Woken } from '../../domain/machines/jobs.ts';
-import type { AwsTarget } from '../../domain/spec/aws-target.ts';
+import type { ClusterConfig } from '../../domain/config/cluster.ts';
+import { awsTargetOf, type AwsTarget } from '../../domain/spec/aws-target.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
 import type { EventQueue, EventQueueSetting, InfraProvider } from '../../infra/port.ts';
 import type { Logger } from '../../logger.ts';
@@ -195,12 +196,9 @@ class QueueConsumer {
 
 /** Reads the event queues the clusters name (`aws.o5Deployer.eventQueueUrl`). */
 export async function eventQueueSettings(engine: Engine): Promise<EventQueueSetting[]> {
-  const rows = await engine.deps.sql<{ name: string; aws: { awsAccount: string; awsRegion: string; o5Deployer: { assumeRoleArn?: string; eventQueueUrl?: string } } }[]>`
-    select name, data->'config'->'aws' as aws from clusters where data->'config'->'aws'->'o5Deployer'->>'eventQueueUrl' is not null`;
-  return rows.map((r) => {
-    const target: AwsTarget = { cluster: r.name, account: r.aws.awsAccount, region: r.aws.awsRegion, ...(r.aws.o5Deployer.assumeRoleArn ? { roleArn: r.aws.o5Deployer.assumeRoleArn } : {}) };
-    return { target, queueUrl: r.aws.o5Deployer.eventQueueUrl! };
-  });
+  const rows = await engine.deps.sql<{ config: ClusterConfig }[]>`
+    select data->'config' as config from clusters where data->'config'->'aws'->'o5Deployer'->>'eventQueueUrl' is not null`;
+  return rows.map(({ config }) => ({ target: awsTargetOf(config), queueUrl: config.aws.o5Deployer.eventQueueUrl! }));
 }
 
 /** How often the clusters' queue settings are read again (a cluster added or changed). */

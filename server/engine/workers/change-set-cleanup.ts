@@ -3,24 +3,11 @@
  * re-planned CF.Apply, or any when the deployment ended early), once the deployment has ended:
  * a change set left behind would clutter the stack and could be executed by mistake.
  */
-import type { DeploymentData } from '../../domain/machines/deployment.ts';
+import { unexecutedChangeSets } from '../../domain/machines/deployment.ts';
 import type { ChangeSetCleanupJob } from '../../domain/machines/jobs.ts';
 import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { readEntity } from '../entities.ts';
-
-/** The change sets of a deployment's steps that no step executed. */
-export function unexecutedChangeSets(data: DeploymentData): string[] {
-  const made = new Set<string>();
-  const executed = new Set<string>();
-  for (const step of data.steps) {
-    if (step.type === 'cf_plan') continue;
-    const output = step.output ?? {};
-    if (typeof output.changeSetName === 'string') made.add(output.changeSetName);
-    if (typeof output.executedChangeSet === 'string') executed.add(output.executedChangeSet);
-  }
-  return [...made].filter((name) => !executed.has(name));
-}
 
 export async function handleChangeSetCleanupJob(engine: Engine, job: { data: ChangeSetCleanupJob }): Promise<{ kind: 'finish' }> {
   const deployment = await readEntity(engine.deps.sql, 'deployment', job.data.deploymentId);
