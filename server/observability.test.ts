@@ -107,6 +107,21 @@ describe('metrics and logs of deployments', () => {
     expect(value(samples, 'deployer_http_request_duration_seconds_count', { method: 'GET', route: '/v1/deployments/:id', status: '404' })).toBe(1);
   });
 
+  it('/metrics: the AWS calls the simulated cloud answered, by service, operation, region and outcome, as on AWS', async () => {
+    const before = deployer.services.simulator!.awsCalls();
+    const samples = await scrape();
+    const after = deployer.services.simulator!.awsCalls();
+    const calls = samples.filter((s) => s.name === 'deployer_aws_calls_total');
+    for (const [service, operation] of [['CloudFormation', 'CreateStack'], ['CloudFormation', 'UpdateStack'], ['CloudFormation', 'DescribeStacks'], ['ECS', 'RunTask'], ['ECS', 'DescribeTasks'], ['S3', 'PutObject']]) {
+      expect(value(samples, 'deployer_aws_calls_total', { service: service!, operation: operation!, outcome: 'ok' }), operation).toBeGreaterThanOrEqual(1);
+    }
+    expect(calls.every((s) => s.labels.region === 'us-east-1')).toBe(true);
+    // Counted in one place: the metric and the simulator's own count (the bench's) agree.
+    const total = calls.reduce((sum, s) => sum + s.value, 0);
+    expect(total).toBeGreaterThanOrEqual(before.reads + before.writes);
+    expect(total).toBeLessThanOrEqual(after.reads + after.writes);
+  });
+
   it('logs: JSON lines; a request id on every HTTP log; deployment, stack and step ids on engine logs', () => {
     const http = logLines.filter((l) => l.msg === 'http request');
     expect(http.length).toBeGreaterThan(5);

@@ -30,7 +30,7 @@ export async function createInfra(deps: {
   simulatedRdsUrl?: string;
   config: Config;
   logger: Logger;
-  /** Hears of every AWS call (the metrics). */
+  /** Hears of every AWS call (the metrics), made to AWS or answered by the simulator. */
   onAwsCall?: AwsCallListener;
 }): Promise<CreatedInfra> {
   const { config } = deps;
@@ -55,6 +55,7 @@ export async function createInfra(deps: {
     latencyMs: config.simulator.latencyMs,
     logger: deps.logger,
     ...(deps.simulatedRdsUrl ? { databaseUrl: deps.simulatedRdsUrl } : {}),
+    ...(deps.onAwsCall ? { onAwsCall: deps.onAwsCall } : {}),
   });
   return {
     infra: {

@@ -10,14 +10,13 @@
  * AWS would create a missing one in REVIEW_IN_PROGRESS.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq, isNull, ne } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNull, ne } from 'drizzle-orm';
 import { simChangeSets, simStacks } from '../../../db/schema/simulator.ts';
 import { diffTemplates } from './change-set-diff.ts';
 import { changeSetLifecycle } from '../../domain/cloudformation/change-set-lifecycle.ts';
 import { InfraError, type ChangeSetDescription, type StackParameterValue } from '../port.ts';
-import type { SimContext } from './context.ts';
-import { durationOf } from './context.ts';
-import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import { durationOf, simTransaction, type SimContext } from './context.ts';
+import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
 import { parseTemplate, resolveParameters, stackOutputs } from './template.ts';
@@ -28,6 +27,7 @@ const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const EXECUTE_FAULTS: FaultKind[] = ['rollback', 'fail', 'hang', 'latencyMs'];
 
 type ChangeSetRow = typeof simChangeSets.$inferSelect;
+type FoundChangeSet = ChangeSetRow & { stackStartedAt: Date | null };
 
 const NO_CHANGES = "The submitted information didn't contain changes. Submit different information to create a change set.";
 
@@ -44,21 +44,26 @@ export function createImportChangeSet(ctx: SimContext, input: ChangeSetInput): P
 }
 
 async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UPDATE' | 'IMPORT'): Promise<void> {
-  const templateBody = await readTemplate(ctx.db, input.templateUrl);
-  const template = parseTemplate(templateBody);
-  await ctx.db.transaction(async (tx) => {
-    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
-    const existing = await findChangeSet(tx, input.stackName, input.changeSetName);
+  await simTransaction(ctx, async (tx, ctx) => {
+    // Queued at once and run in order: the lock first, then what the call reads.
+    const [stack, existing, templateBody, faults] = await Promise.all([
+      lockedStack(tx, ctx, input.stackName),
+      findChangeSet(tx, input.stackName, input.changeSetName),
+      readTemplate(tx, input.templateUrl),
+      callFaults(tx, ctx),
+    ]);
+    const view = requireStack(stack, input.stackName);
     if (existing) {
       if (existing.clientToken === input.clientToken) return;
       throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
     }
+    const template = parseTemplate(templateBody);
     const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
     const changes =
       type === 'UPDATE'
         ? diffTemplates({ template: parseTemplate(view.content.templateBody), parameters: view.content.parameters }, { template, parameters })
         : null;
-    const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: CREATE_FAULTS });
+    const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: CREATE_FAULTS }, faults);
     const kind = strikes.outcome?.fault.kind;
     const nothingToDo = changes?.length === 0;
     const failure = type === 'UPDATE' ? 'Change set creation failed.' : 'Import of the resources failed validation.';
@@ -90,7 +95,7 @@ export async function describeChangeSet(
   input: { stackName: string; changeSetName: string },
 ): Promise<ChangeSetDescription> {
   const row = requireChangeSet(await findChangeSet(ctx.db, input.stackName, input.changeSetName), input.changeSetName);
-  const { status, executionStatus } = changeSetStatus(row, ctx.now(), await stackStartedAt(ctx.db, input.stackName));
+  const { status, executionStatus } = changeSetStatus(row, ctx.now(), row.stackStartedAt ?? undefined);
   return {
     status,
     executionStatus,
@@ -104,9 +109,14 @@ export async function executeChangeSet(
   ctx: SimContext,
   input: { stackName: string; changeSetName: string; clientToken: string },
 ): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
-    const view = requireStack(await lockedStack(tx, ctx, input.stackName), input.stackName);
-    const row = requireChangeSet(await findChangeSet(tx, input.stackName, input.changeSetName), input.changeSetName);
+  await simTransaction(ctx, async (tx, ctx) => {
+    const [stack, changeSet, faults] = await Promise.all([
+      lockedStack(tx, ctx, input.stackName),
+      findChangeSet(tx, input.stackName, input.changeSetName),
+      callFaults(tx, ctx),
+    ]);
+    const view = requireStack(stack, input.stackName);
+    const row = requireChangeSet(changeSet, input.changeSetName);
     if (row.executionToken === input.clientToken) return;
     const { status, executionStatus } = changeSetStatus(row, ctx.now(), view.row.startedAt);
     if (executionStatus !== 'AVAILABLE') {
@@ -117,11 +127,7 @@ export async function executeChangeSet(
     }
     assertUpdatable(view);
     const template = parseTemplate(row.templateBody);
-    const strikes = await strikeFaults(tx, {
-      inStack: (s) => s === input.stackName,
-      clientToken: input.clientToken,
-      applies: EXECUTE_FAULTS,
-    });
+    const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: EXECUTE_FAULTS }, faults);
     const outputs = stackOutputs(template, {
       stackName: input.stackName,
       region: ctx.region,
@@ -180,20 +186,17 @@ function changeSetStatus(row: ChangeSetRow, now: number, stackStartedAt: Date | 
   return { status: built.status, executionStatus: row.executionOutcome === 'success' ? 'EXECUTE_COMPLETE' : 'EXECUTE_FAILED' };
 }
 
-async function stackStartedAt(db: SimQueries, stackName: string): Promise<Date | undefined> {
-  const [row] = await db.select({ startedAt: simStacks.startedAt }).from(simStacks).where(eq(simStacks.name, stackName));
-  return row?.startedAt;
-}
-
-async function findChangeSet(db: SimQueries, stackName: string, name: string): Promise<ChangeSetRow | undefined> {
+/** The change set, with when its stack's current operation started (what makes it OBSOLETE), in one statement. */
+async function findChangeSet(db: SimQueries, stackName: string, name: string): Promise<FoundChangeSet | undefined> {
   const [row] = await db
-    .select()
+    .select({ ...getTableColumns(simChangeSets), stackStartedAt: simStacks.startedAt })
     .from(simChangeSets)
+    .leftJoin(simStacks, eq(simStacks.name, simChangeSets.stackName))
     .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, name)));
   return row;
 }
 
-function requireChangeSet(row: ChangeSetRow | undefined, name: string): ChangeSetRow {
+function requireChangeSet(row: FoundChangeSet | undefined, name: string): FoundChangeSet {
   if (!row) throw new InfraError('ChangeSetNotFoundException', `ChangeSet [${name}] does not exist`);
   return row;
 }

@@ -1,6 +1,10 @@
 /** What every part of the simulator works with. */
 import type { SimulatedEvents } from './events.ts';
-import type { SimDb } from './store.ts';
+import type { FaultTarget } from './faults.ts';
+import type { SimDb, SimTx } from './store.ts';
+
+/** Where the ends of operations are announced: the simulated EventBridge (events.ts). */
+export type EventAnnouncer = Pick<SimulatedEvents, 'stackStatusAt' | 'taskStoppedAt'>;
 
 export interface SimContext {
   db: SimDb;
@@ -12,7 +16,30 @@ export interface SimContext {
   /** Milliseconds since the epoch; injectable so tests move time instead of sleeping. */
   now(): number;
   /** Where the ends of operations are announced, as EventBridge would; absent: nowhere. */
-  events?: SimulatedEvents;
+  events?: EventAnnouncer;
+  /**
+   * Set on a call that starts something and has not been delayed yet: what a `callDelayMs` fault
+   * must hit to delay it (faults.ts `callFaults`; index.ts waits and runs the call again).
+   */
+  callDelay?: Omit<FaultTarget, 'applies'>;
+}
+
+/**
+ * Runs `work` in one transaction of the simulated cloud. What it announces (the end of the
+ * operation it starts) is held and sent once the transaction has committed: never for a call that
+ * rolled back, and never before the engine can read the operation it announces.
+ */
+export async function simTransaction<C extends SimContext, R>(ctx: C, work: (tx: SimTx, ctx: C) => Promise<R>): Promise<R> {
+  const { events } = ctx;
+  if (!events) return ctx.db.transaction((tx) => work(tx, ctx));
+  const held: Array<(to: EventAnnouncer) => void> = [];
+  const holding: EventAnnouncer = {
+    stackStatusAt: (...args) => void held.push((to) => to.stackStatusAt(...args)),
+    taskStoppedAt: (...args) => void held.push((to) => to.taskStoppedAt(...args)),
+  };
+  const result = await ctx.db.transaction((tx) => work(tx, { ...ctx, events: holding }));
+  for (const announce of held) announce(events);
+  return result;
 }
 
 /** The duration an operation gets: a `latencyMs` fault's, else the simulator's. */

@@ -16,7 +16,7 @@ import { appSecret, generatePassword, parseAppSecret, sameSecret } from '../post
 import * as provision from '../postgres/provision.ts';
 import { sessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import { sleepUnlessClosed, type SimContext } from './context.ts';
-import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 
 const DATABASE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 
@@ -75,11 +75,11 @@ async function runStep(
   // Strike and record in one transaction, committed before failing: a fault's strike is spent
   // even though the call throws, and the record says why.
   const { id, strikes, failure } = await ctx.db.transaction(async (tx) => {
-    const strikes = await strikeFaults(tx, {
-      inStack: inDatabaseStack(target.dbName),
-      clientToken: target.operationId,
-      applies: DATABASE_FAULTS,
-    });
+    const strikes = await strikeFaults(
+      tx,
+      { inStack: inDatabaseStack(target.dbName), clientToken: target.operationId, applies: DATABASE_FAULTS },
+      await callFaults(tx, ctx),
+    );
     const fault = strikes.outcome;
     const failure = fault?.fault.kind === 'fail' ? `${kind} of database ${target.dbName} failed ${faultNote(fault)}` : undefined;
     const outcome = failure ? 'failed' : fault?.fault.kind === 'hang' ? 'hang' : ctx.rdsHost ? 'running' : 'done';

@@ -5,7 +5,7 @@
  * hold them after the deployer's restart. Event ids are derived from the operation, so an end
  * announced twice is handled once.
  */
-import { sql } from 'drizzle-orm';
+import { gte, or, sql } from 'drizzle-orm';
 import { simStacks, simTasks } from '../../../db/schema/simulator.ts';
 import type { SimulatedEvents } from './events.ts';
 import { announceStackEnd } from './stack-operations.ts';
@@ -31,7 +31,11 @@ export async function announceOperationEnds(db: SimDb, events: SimulatedEvents, 
       })
       .from(simStacks)
       .where(endsAfter(simStacks)),
-    db.select().from(simTasks).where(endsAfter(simTasks)),
+    // A task stopped by StopTask ends when it was stopped.
+    db
+      .select()
+      .from(simTasks)
+      .where(or(endsAfter(simTasks), gte(simTasks.stoppedAt, new Date(now - REPLAY_WINDOW_MS)))),
   ]);
   for (const stack of stacks) announceStackEnd(events, stack);
   for (const task of tasks) announceTaskEnd(events, task);

@@ -1,7 +1,8 @@
 /**
  * The simulated cloud's AWS events on a real Postgres: each operation's end announced in the shape
- * EventBridge gives it (read back with the engine's own parser), received like an SQS queue
- * (a message not deleted comes back), and announced again by a deployer that starts later.
+ * EventBridge gives it (read back with the engine's own parser) once the call's transaction has
+ * committed, a stopped task's stop in place of its end, received like an SQS queue (a message not
+ * deleted comes back), and announced again by a deployer that starts later.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/dat
 import { parseAwsEvent, stackOfEvent } from '../../domain/decisions/aws-events.ts';
 import { clientTokenFor } from '../client-token.ts';
 import type { QueuedEvent } from '../port.ts';
+import { simTransaction, type EventAnnouncer } from './context.ts';
 import { announceOperationEnds } from './event-replay.ts';
 import { SimulatedEvents } from './events.ts';
 import { createSimulatedInfra } from './index.ts';
@@ -46,6 +48,50 @@ describe('simulated AWS events', () => {
     expect(task).toMatchObject({ kind: 'task', taskArn, lastStatus: 'STOPPED', startedBy: clientToken.slice(0, 36), account: '111111111111' });
     expect(stackOfEvent(task)).toBe(stackName);
     await events.delete([taskMessage!.receipt]);
+    await events.close();
+  });
+
+  it('are sent once the transaction that started the operation has committed, never when it rolled back', async () => {
+    const sent: string[] = [];
+    const events: EventAnnouncer = {
+      stackStatusAt: (_at, e) => void sent.push(e.status),
+      taskStoppedAt: (_at, e) => void sent.push(e.stopCode),
+    };
+    const ctx = { db: simulatorDb(testDb.sql), region: 'us-east-1', account: '000000000000', latencyMs: 0, now: Date.now, events };
+    const stackEnd = { account: 'a', region: 'r', stackId: 's', status: 'CREATE_COMPLETE', clientToken: 't', startedAt: 0 };
+    let sentInside: string[] = [];
+    await simTransaction(ctx, async (tx, ctx) => {
+      ctx.events!.stackStatusAt(0, stackEnd);
+      await tx.execute('select 1');
+      sentInside = [...sent];
+    });
+    expect(sentInside).toEqual([]);
+    expect(sent).toEqual(['CREATE_COMPLETE']);
+
+    const rolledBack = simTransaction(ctx, async (_tx, ctx) => {
+      ctx.events!.stackStatusAt(0, { ...stackEnd, status: 'UPDATE_COMPLETE' });
+      throw new Error('refused');
+    });
+    await expect(rolledBack).rejects.toThrow('refused');
+    expect(sent).toEqual(['CREATE_COMPLETE']);
+  });
+
+  it('announce a stopped task stopped by the user, in place of the end it had scheduled', async () => {
+    const events = new SimulatedEvents();
+    const infra = createSimulatedInfra({ sql: testDb.sql, latencyMs: 1_000, events });
+    const clientToken = clientTokenFor(randomUUID(), 'DB.Migrate.main');
+    const cluster = 'dev';
+    const { taskArn } = await infra.runTask({ cluster, taskDefinition: `dev-ev${randomUUID().slice(0, 8)}_migrate_main:1`, clientToken, startedBy: clientToken.slice(0, 36) });
+    await infra.stopTask({ cluster, taskArn, reason: 'o5 deployer: deadline passed' });
+    const [stopped] = await receive(events, 500);
+    const body = JSON.parse(stopped!.body) as { detail: Record<string, unknown> };
+    expect(parseAwsEvent(body)).toMatchObject({ kind: 'task', taskArn, lastStatus: 'STOPPED' });
+    expect(body.detail).toMatchObject({ stopCode: 'UserInitiated', stoppedReason: 'o5 deployer: deadline passed', containers: [{ exitCode: 137 }] });
+    expect(await infra.describeTask({ cluster, taskArn })).toMatchObject({ lastStatus: 'STOPPED', stopCode: 'UserInitiated' });
+    await events.delete([stopped!.receipt]);
+    // The end it had at 1 s never comes, and a second stop announces nothing.
+    await infra.stopTask({ cluster, taskArn, reason: 'again' });
+    expect(await receive(events, 1_500)).toEqual([]);
     await events.close();
   });
 

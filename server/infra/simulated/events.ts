@@ -6,7 +6,10 @@
  *
  * Operations are computed from time (progressions.ts), so the event is scheduled when the operation
  * starts, for the moment it ends (at once for an operation of no duration: a job that started it
- * without looking, such as a repair of the wait phase, learns of its end from the event). The
+ * without looking, such as a repair of the wait phase, learns of its end from the event), once
+ * the transaction that started it has committed (context.ts `simTransaction`). A resource has one
+ * end to come: a later announcement about it (an update cancelled, a task stopped) replaces the one
+ * still scheduled, which would announce an end that no longer happens. The
  * queue lives in this process; a deployer that starts announces again the ends its cloud still
  * has to come or had lately (event-replay.ts), as a real queue would still hold them; what is
  * lost anyway is seen by the engine's safety-net polls, as a lost AWS event would be.
@@ -38,6 +41,8 @@ export class SimulatedEvents implements EventQueue {
   private readonly received = new Map<string, QueuedEvent>();
   private readonly waiters = new Set<() => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** The end still to come of each resource (a stack id, a task ARN), by resource. */
+  private readonly scheduled = new Map<string, NodeJS.Timeout>();
   private closed = false;
   private sequence = 0;
   /** Events put on the queue so far (for tests and logs). */
@@ -56,10 +61,20 @@ export class SimulatedEvents implements EventQueue {
     });
   }
 
-  /** A one-off task stops at `atMs`. */
+  /** A one-off task stops at `atMs` (on its own, or stopped by StopTask). */
   taskStoppedAt(
     atMs: number,
-    e: { account: string; region: string; taskArn: string; cluster: string; taskDefinition: string; startedBy: string; stopCode: string; stoppedReason: string; exitCode?: number; container: string },
+    e: {
+      account: string;
+      region: string;
+      taskArn: string;
+      cluster: string;
+      taskDefinition: string;
+      startedBy: string;
+      stopCode: string;
+      stoppedReason: string;
+      container: { name: string; exitCode?: number; reason?: string };
+    },
   ): void {
     const clusterArn = e.cluster.startsWith('arn:') ? e.cluster : `arn:aws:ecs:${e.region}:${e.account}:cluster/${e.cluster}`;
     const taskDefinitionArn = e.taskDefinition.startsWith('arn:') ? e.taskDefinition : `arn:aws:ecs:${e.region}:${e.account}:task-definition/${e.taskDefinition}`;
@@ -72,7 +87,7 @@ export class SimulatedEvents implements EventQueue {
       startedBy: e.startedBy,
       stopCode: e.stopCode,
       stoppedReason: e.stoppedReason,
-      containers: [{ name: e.container, lastStatus: 'STOPPED', ...(e.exitCode !== undefined ? { exitCode: e.exitCode } : {}) }],
+      containers: [{ ...e.container, lastStatus: 'STOPPED' }],
     });
   }
 
@@ -86,7 +101,7 @@ export class SimulatedEvents implements EventQueue {
     resource: string,
     detail: Record<string, unknown>,
   ): void {
-    this.at(atMs, {
+    this.at(atMs, resource, {
       version: '0',
       id,
       'detail-type': detailType,
@@ -99,8 +114,14 @@ export class SimulatedEvents implements EventQueue {
     });
   }
 
-  private at(atMs: number, event: object): void {
+  private at(atMs: number, resource: string, event: object): void {
     if (this.closed) return;
+    const stale = this.scheduled.get(resource);
+    if (stale) {
+      clearTimeout(stale);
+      this.timers.delete(stale);
+      this.scheduled.delete(resource);
+    }
     const push = () => {
       this.ready.push({ receipt: String(++this.sequence), body: JSON.stringify(event) });
       this.emitted++;
@@ -112,10 +133,12 @@ export class SimulatedEvents implements EventQueue {
     if (delay <= 0) return void queueMicrotask(push);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      if (this.scheduled.get(resource) === timer) this.scheduled.delete(resource);
       push();
     }, delay);
     timer.unref();
     this.timers.add(timer);
+    this.scheduled.set(resource, timer);
   }
 
   async receive(signal: AbortSignal): Promise<QueuedEvent[]> {
@@ -163,6 +186,7 @@ export class SimulatedEvents implements EventQueue {
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
+    this.scheduled.clear();
     for (const wake of this.waiters) wake();
   }
 }

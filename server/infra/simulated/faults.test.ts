@@ -8,7 +8,18 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { clientTokenFor } from '../client-token.ts';
-import { addFault, clearFaults, faultMatchesStep, FaultRequestSchema, listFaults, parseFault, strikeCallDelay, strikeFaults } from './faults.ts';
+import {
+  addFault,
+  CallDelayed,
+  callFaults,
+  clearFaults,
+  faultMatchesStep,
+  FaultRequestSchema,
+  listFaults,
+  parseFault,
+  strikeFaults,
+  takeDelayStrike,
+} from './faults.ts';
 import { simulatorDb } from './store.ts';
 
 describe('parseFault', () => {
@@ -122,7 +133,7 @@ describe('the fault store', () => {
     expect((await listFaults(testDb.sql)).find((f) => f.id === exitCode.id)).toBeDefined();
   });
 
-  it('a callDelayMs fault is struck only by strikeCallDelay: the oldest that hits the call, once per strike', async () => {
+  it('a callDelayMs fault delays only a call still to be delayed: the oldest that hits it, once per strike', async () => {
     const otherStep = await addFault(testDb.sql, { step: 'CF.Update', fault: 'callDelayMs:5' });
     const first = await addFault(testDb.sql, { stack: 'dev-shop', fault: 'callDelayMs:40', times: 1 });
     await addFault(testDb.sql, { fault: 'callDelayMs:70', times: 1 });
@@ -130,7 +141,17 @@ describe('the fault store', () => {
     // Operation faults pass it by, whatever they apply to.
     expect(await strikeFaults(db, { inStack: () => true, clientToken: 'dabc-x', applies: ['hang', 'fail', 'latencyMs'] })).toEqual({ faultIds: [] });
     const call = { inStack: (stack: string) => stack === 'dev-shop', clientToken: clientTokenFor(randomUUID(), 'ScaleUp') };
-    expect([await strikeCallDelay(db, call), await strikeCallDelay(db, call), await strikeCallDelay(db, call)]).toEqual([40, 70, 0]);
+    // A call reads the faults; one that delays it throws, and the call takes its strike (index.ts).
+    const delayOf = async (callDelay?: typeof call) => {
+      const delayed = await callFaults(db, { ...(callDelay && { callDelay }) }).then(
+        () => undefined,
+        (err: unknown) => (err instanceof CallDelayed ? err : Promise.reject(err)),
+      );
+      return delayed && (await takeDelayStrike(db, delayed)) ? delayed.ms : 0;
+    };
+    // A call that was delayed already looks for no delay.
+    expect(await delayOf()).toBe(0);
+    expect([await delayOf(call), await delayOf(call), await delayOf(call)]).toEqual([40, 70, 0]);
     const faults = await listFaults(testDb.sql);
     expect(faults.find((f) => f.id === first.id)!.remaining).toBe(0);
     expect(faults.find((f) => f.id === otherStep.id)!.remaining).toBeNull();

@@ -13,10 +13,10 @@
  * passes it by and keeps its strikes.
  *
  * `latencyMs` is how long the operation runs once started; `callDelayMs` is how long the call that
- * starts it takes before the simulated cloud accepts it (strikeCallDelay), so a test can act while
+ * starts it takes before the simulated cloud accepts it (CallDelayed), so a test can act while
  * a step is inside its start call. It applies to every call that starts something.
  */
-import { and, asc, eq, gt, isNull, like, or, sql as sqlText } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, or, sql as sqlText } from 'drizzle-orm';
 import type { Sql } from 'postgres';
 import { z } from 'zod';
 import { simFaults } from '../../../db/schema/simulator.ts';
@@ -205,22 +205,40 @@ export async function strikeFaults(db: SimQueries, target: FaultTarget, live?: F
 }
 
 /**
- * How long this call takes before it is accepted: the oldest live `callDelayMs` fault that hits it,
- * whose strike is taken here, in a statement of its own (the delay happens whatever the call then
- * meets). 0 when none does.
+ * Thrown inside the transaction of a call that a `callDelayMs` fault hits, before the call has
+ * done anything: the transaction rolls back, and the call (index.ts) takes the fault's strike in a
+ * statement of its own (the delay happens whatever the call then meets), waits outside any
+ * transaction, so other calls on the same stack go on meanwhile, and runs again, undelayed.
  */
-export async function strikeCallDelay(db: SimQueries, target: Omit<FaultTarget, 'applies'>): Promise<number> {
-  const delays = await db
-    .select()
-    .from(simFaults)
-    .where(and(like(simFaults.fault, 'callDelayMs:%'), or(isNull(simFaults.remaining), gt(simFaults.remaining, 0))))
-    .orderBy(asc(simFaults.id));
-  for (const row of delays) {
-    const fault = parseFault(row.fault);
-    if (fault.kind !== 'callDelayMs' || !hits(row, target)) continue;
-    if (await takeStrike(db, row.id)) return fault.ms;
+export class CallDelayed extends Error {
+  constructor(
+    readonly faultId: number,
+    readonly ms: number,
+  ) {
+    super(`call delayed ${ms} ms by simulated fault #${faultId}`);
+    this.name = 'CallDelayed';
   }
-  return 0;
+}
+
+/**
+ * The live faults, read by the transaction of a call that starts something (queued with the call's
+ * other reads, so it costs no round trip of its own). When the call is still to be delayed
+ * (`ctx.callDelay`), the oldest live `callDelayMs` fault that hits it throws CallDelayed.
+ */
+export async function callFaults(db: SimQueries, ctx: { callDelay?: Omit<FaultTarget, 'applies'> }): Promise<FaultRow[]> {
+  const live = await liveFaults(db);
+  const target = ctx.callDelay;
+  if (!target) return live;
+  for (const row of live) {
+    const fault = parseFault(row.fault);
+    if (fault.kind === 'callDelayMs' && hits(row, target)) throw new CallDelayed(row.id, fault.ms);
+  }
+  return live;
+}
+
+/** Takes the strike of the fault that delayed a call; false when another process took its last one meanwhile. */
+export function takeDelayStrike(db: SimQueries, delayed: CallDelayed): Promise<boolean> {
+  return takeStrike(db, delayed.faultId);
 }
 
 function hits(row: FaultRow, target: Omit<FaultTarget, 'applies'>): boolean {

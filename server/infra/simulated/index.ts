@@ -5,12 +5,13 @@
  * Each call is one small module's job; this file only wires them to the port.
  */
 import type { Sql } from 'postgres';
-import type { InfraPort } from '../port.ts';
+import type { AwsCallListener, AwsCallOutcome } from '../aws/aws-call-metrics.ts';
+import { InfraError, type InfraPort } from '../port.ts';
 import * as changeSets from './change-sets.ts';
 import { sleepUnlessClosed } from './context.ts';
 import * as databases from './databases.ts';
 import type { SimulatedEvents } from './events.ts';
-import { strikeCallDelay, type FaultTarget } from './faults.ts';
+import { CallDelayed, takeDelayStrike, type FaultTarget } from './faults.ts';
 import * as stacks from './stacks.ts';
 import { simulatorDb } from './store.ts';
 import { ACCOUNT_ID } from './template.ts';
@@ -37,12 +38,14 @@ export interface SimulatedInfraOptions {
   awsCalls?: AwsCallCounts;
   /** Where the ends of operations are announced; shared by the ports of one provider. Absent: nowhere. */
   events?: SimulatedEvents;
+  /** Hears of every AWS call, as the AWS provider's listener does (the `deployer_aws_calls_total` metric). */
+  onAwsCall?: AwsCallListener;
 }
 
 /**
  * AWS API calls made so far, as AWS would count them: reads (describe, list) and writes (create,
  * update, run, store...). Database steps are SQL on the RDS host, not AWS calls. `npm run bench`
- * reports them per deployment and per second.
+ * reports them per deployment and per second; `onAwsCall` hears of the same calls, one by one.
  */
 export interface AwsCallCounts {
   reads: number;
@@ -64,54 +67,79 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
   /**
    * A call that starts something: first it takes as long as a `callDelayMs` fault that hits it
    * says, outside any transaction, so other calls on the same stack go on meanwhile; only then is
-   * it accepted. (Reads are never delayed.)
+   * it accepted. The call's own transaction finds the fault (faults.ts `callFaults`, CallDelayed),
+   * so a call no fault delays costs no statement more. (Reads are never delayed.)
    */
   const accepted =
     <T, I extends T, R>(target: (input: T) => Omit<FaultTarget, 'applies'>, call: (context: databases.DatabaseContext, input: I) => Promise<R>) =>
     async (input: I): Promise<R> => {
-      const delayMs = await strikeCallDelay(ctx.db, target(input));
-      if (delayMs > 0) await sleepUnlessClosed(delayMs, ctx.closed);
-      return call(ctx, input);
+      let context: databases.DatabaseContext = { ...ctx, callDelay: target(input) };
+      for (;;) {
+        try {
+          return await call(context, input);
+        } catch (err) {
+          if (!(err instanceof CallDelayed)) throw err;
+          // Another process may have taken the fault's last strike meanwhile: then look again.
+          if (!(await takeDelayStrike(ctx.db, err))) continue;
+          await sleepUnlessClosed(err.ms, ctx.closed);
+          context = ctx;
+        }
+      }
     };
   const onStack = (input: { stackName: string; clientToken: string }) => ({ inStack: (s: string) => s === input.stackName, clientToken: input.clientToken });
   const onTask = (input: tasks.RunTaskInput) => ({ inStack: tasks.inTaskStack(input.taskDefinition), clientToken: input.clientToken });
   const onDatabase = (input: { dbName: string; operationId: string }) => ({ inStack: databases.inDatabaseStack(input.dbName), clientToken: input.operationId });
 
+  /**
+   * The one place calls are counted: each call of the port that AWS would answer, under the name
+   * of the AWS API call it stands for, in `awsCalls` and to `onAwsCall`.
+   */
   const awsCalls: AwsCallCounts = options.awsCalls ?? { reads: 0, writes: 0 };
-  const read = <A extends unknown[], R>(call: (...args: A) => R) => (...args: A): R => {
-    awsCalls.reads++;
-    return call(...args);
-  };
-  const write = <A extends unknown[], R>(call: (...args: A) => R) => (...args: A): R => {
-    awsCalls.writes++;
-    return call(...args);
-  };
+  const aws =
+    (kind: keyof AwsCallCounts, service: string, operation: string) =>
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      let outcome: AwsCallOutcome = 'ok';
+      try {
+        return await call(...args);
+      } catch (err) {
+        // The simulated cloud's refusals are AWS's client errors; anything else is its own failure.
+        outcome = err instanceof InfraError ? 'client_error' : 'server_error';
+        throw err;
+      } finally {
+        awsCalls[kind]++;
+        options.onAwsCall?.({ service, operation, region: ctx.region, outcome });
+      }
+    };
+  const read = (service: string, operation: string) => aws('reads', service, operation);
+  const write = (service: string, operation: string) => aws('writes', service, operation);
   return {
     kind: 'simulated',
     awsCalls,
-    storeTemplate: write((input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) })),
+    storeTemplate: write('S3', 'PutObject')((input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) })),
 
-    describeStack: read((stackName) => stacks.describeStack(ctx, stackName)),
-    createEmptyStack: write(accepted(onStack, stacks.createEmptyStack)),
-    updateStack: write(accepted(onStack, stacks.updateStack)),
-    scaleStack: write(accepted(onStack, stacks.scaleStack)),
-    setStackParameters: write(accepted(onStack, stacks.setStackParameters)),
-    cancelStackUpdate: write(accepted(onStack, stacks.cancelStackUpdate)),
-    continueUpdateRollback: write(accepted(onStack, stacks.continueUpdateRollback)),
-    deleteStack: write(accepted(onStack, stacks.deleteStack)),
+    describeStack: read('CloudFormation', 'DescribeStacks')((stackName) => stacks.describeStack(ctx, stackName)),
+    createEmptyStack: write('CloudFormation', 'CreateStack')(accepted(onStack, stacks.createEmptyStack)),
+    updateStack: write('CloudFormation', 'UpdateStack')(accepted(onStack, stacks.updateStack)),
+    scaleStack: write('CloudFormation', 'UpdateStack')(accepted(onStack, stacks.scaleStack)),
+    setStackParameters: write('CloudFormation', 'UpdateStack')(accepted(onStack, stacks.setStackParameters)),
+    cancelStackUpdate: write('CloudFormation', 'CancelUpdateStack')(accepted(onStack, stacks.cancelStackUpdate)),
+    continueUpdateRollback: write('CloudFormation', 'ContinueUpdateRollback')(accepted(onStack, stacks.continueUpdateRollback)),
+    deleteStack: write('CloudFormation', 'DeleteStack')(accepted(onStack, stacks.deleteStack)),
 
-    createImportChangeSet: write(accepted(onStack, changeSets.createImportChangeSet)),
-    describeChangeSet: read((input) => changeSets.describeChangeSet(ctx, input)),
-    executeChangeSet: write(accepted(onStack, changeSets.executeChangeSet)),
-    createChangeSet: write(accepted(onStack, changeSets.createChangeSet)),
-    deleteChangeSet: write((input) => changeSets.deleteChangeSet(ctx, input)),
+    createImportChangeSet: write('CloudFormation', 'CreateChangeSet')(accepted(onStack, changeSets.createImportChangeSet)),
+    describeChangeSet: read('CloudFormation', 'DescribeChangeSet')((input) => changeSets.describeChangeSet(ctx, input)),
+    executeChangeSet: write('CloudFormation', 'ExecuteChangeSet')(accepted(onStack, changeSets.executeChangeSet)),
+    createChangeSet: write('CloudFormation', 'CreateChangeSet')(accepted(onStack, changeSets.createChangeSet)),
+    deleteChangeSet: write('CloudFormation', 'DeleteChangeSet')((input) => changeSets.deleteChangeSet(ctx, input)),
 
-    listenerRulePriorities: read((listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn)),
+    listenerRulePriorities: read('ElasticLoadBalancingV2', 'DescribeRules')((listenerArn) => stacks.listenerRulePriorities(ctx, listenerArn)),
 
-    runTask: write(accepted(onTask, tasks.runTask)),
-    describeTask: read((input) => tasks.describeTask(ctx, input)),
-    stopTask: write((input) => tasks.stopTask(ctx, input)),
+    runTask: write('ECS', 'RunTask')(accepted(onTask, tasks.runTask)),
+    describeTask: read('ECS', 'DescribeTasks')((input) => tasks.describeTask(ctx, input)),
+    stopTask: write('ECS', 'StopTask')((input) => tasks.stopTask(ctx, input)),
 
+    // Database steps are SQL on the RDS host, not AWS calls: not counted.
     upsertDatabase: accepted(onDatabase, databases.upsertDatabase),
     cleanupDatabase: accepted(onDatabase, databases.cleanupDatabase),
     destroyDatabase: accepted(onDatabase, databases.destroyDatabase),

@@ -1,15 +1,14 @@
 /**
  * Starting an operation on a simulated stack, shared by the stack calls and by executing a change
- * set. Every mutation runs in one transaction holding the stack's advisory lock: read the stack,
- * check idempotency and state, strike faults, write the new operation and its history row.
+ * set. Every mutation runs in one transaction (context.ts `simTransaction`) holding the stack's
+ * advisory lock: read the stack, check idempotency and state, strike faults, write the new
+ * operation and its history row; the operation's end is announced once that has committed.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
 import { simStackOperations, simStacks, type SimOutcome, type SimStackOperation } from '../../../db/schema/simulator.ts';
 import { InfraError } from '../port.ts';
-import type { SimContext } from './context.ts';
-import { durationOf } from './context.ts';
-import { liveFaults, type FaultRow, type Strikes } from './faults.ts';
-import type { SimulatedEvents } from './events.ts';
+import { durationOf, type EventAnnouncer, type SimContext } from './context.ts';
+import { callFaults, type FaultRow, type Strikes } from './faults.ts';
 import { stackProgression } from './progressions.ts';
 import { viewStack, isDeleted, type StackContent, type StackView } from './stack-view.ts';
 import { lockResource, type SimTx } from './store.ts';
@@ -34,8 +33,9 @@ export interface OpenedStack {
 
 /**
  * Everything a stack call reads, queued at once (the lock first, then the stack, the earlier call
- * with the same token on the stack of that name, and the live faults, which strikeFaults takes)
- * rather than one after another through the caller.
+ * with the same token on the stack of that name, and the live faults, which strikeFaults takes;
+ * a `callDelayMs` fault that hits the call throws there) rather than one after another through
+ * the caller.
  */
 export async function openStack(tx: SimTx, ctx: SimContext, stackName: string, call: { operation: SimStackOperation; clientToken: string }): Promise<OpenedStack> {
   const currentStackId = tx.select({ stackId: simStacks.stackId }).from(simStacks).where(eq(simStacks.name, stackName));
@@ -53,7 +53,7 @@ export async function openStack(tx: SimTx, ctx: SimContext, stackName: string, c
       )
       .orderBy(desc(simStackOperations.id))
       .limit(1),
-    liveFaults(tx),
+    callFaults(tx, ctx),
   ]);
   return { view, previous: view ? previous : undefined, faults };
 }
@@ -96,7 +96,10 @@ export interface NewOperation {
   tags?: Record<string, string>;
 }
 
-/** Makes `op` the stack's current operation; returns when it started, how long it takes, how it ends. */
+/**
+ * Makes `op` the stack's current operation; returns when it started, how long it takes, how it
+ * ends. Its end is announced through `ctx.events`, which a `simTransaction` holds until it commits.
+ */
 export async function beginOperation(
   tx: SimTx,
   ctx: SimContext,
@@ -164,7 +167,7 @@ export async function recordNoUpdates(
  * An operation that hangs never ends, and says nothing.
  */
 export function announceStackEnd(
-  events: SimulatedEvents | undefined,
+  events: EventAnnouncer | undefined,
   op: { stackId: string; operation: SimStackOperation; outcome: SimOutcome; startedAt: Date; durationMs: number; clientToken: string; reason: string | null },
 ): void {
   const final = stackProgression(op.operation, op.outcome).final;

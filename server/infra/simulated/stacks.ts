@@ -10,7 +10,7 @@ import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-paramete
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
 import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
-import type { SimContext } from './context.ts';
+import { simTransaction, type SimContext } from './context.ts';
 import { faultNote, strikeFaults, type FaultKind, type FaultRow } from './faults.ts';
 import {
   assertUpdatable,
@@ -40,7 +40,7 @@ export async function describeStack(ctx: SimContext, stackName: string): Promise
 
 export async function createEmptyStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
   const { stackName, clientToken } = input;
-  await ctx.db.transaction(async (tx) => {
+  await simTransaction(ctx, async (tx, ctx) => {
     const { view: existing, previous, faults } = await openStack(tx, ctx, stackName, { operation: 'create', clientToken });
     if (existing) {
       if (previous) return;
@@ -65,130 +65,108 @@ export async function createEmptyStack(ctx: SimContext, input: { stackName: stri
   });
 }
 
-export async function updateStack(
+export function updateStack(
   ctx: SimContext,
   input: { stackName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
 ): Promise<UpdateStackResult> {
-  const templateBody = await readTemplate(ctx.db, input.templateUrl);
-  const template = parseTemplate(templateBody);
   const given = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
-  return ctx.db.transaction(async (tx) => {
-    const opened = await openStack(tx, ctx, input.stackName, { operation: 'update', clientToken: input.clientToken });
-    const view = requireStack(opened.view, input.stackName);
-    if (opened.previous) return { noUpdates: opened.previous.result === 'noUpdates' };
-    assertUpdatable(view);
-    const parameters = resolveParameters(template, given);
-    return changeStack(tx, ctx, view, opened.faults, {
-      operation: 'update',
-      clientToken: input.clientToken,
-      template,
-      templateBody,
-      templateUrl: input.templateUrl,
-      parameters,
-    });
+  return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (_view, templateBody) => {
+    const template = parseTemplate(templateBody);
+    return { template, templateBody, templateUrl: input.templateUrl, parameters: resolveParameters(template, given) };
   });
 }
 
 /** UpdateStack with the previous template: every `DesiredCount*` parameter set, the others kept. */
-export async function scaleStack(
-  ctx: SimContext,
-  input: { stackName: string; desiredCount: number; clientToken: string },
-): Promise<UpdateStackResult> {
-  return ctx.db.transaction(async (tx) => {
-    const opened = await openStack(tx, ctx, input.stackName, { operation: 'scale', clientToken: input.clientToken });
-    const view = requireStack(opened.view, input.stackName);
-    if (opened.previous) return { noUpdates: opened.previous.result === 'noUpdates' };
-    assertUpdatable(view);
-    const parameters = Object.fromEntries(
-      Object.entries(view.content.parameters).map(([key, value]) => [
-        key,
-        key.startsWith(DESIRED_COUNT_PREFIX) ? String(input.desiredCount) : value,
-      ]),
-    );
-    return changeStack(tx, ctx, view, opened.faults, {
-      operation: 'scale',
-      clientToken: input.clientToken,
-      template: parseTemplate(view.content.templateBody),
-      templateBody: view.content.templateBody,
-      templateUrl: view.content.templateUrl,
-      parameters,
-    });
-  });
+export function scaleStack(ctx: SimContext, input: { stackName: string; desiredCount: number; clientToken: string }): Promise<UpdateStackResult> {
+  return changeParameters(ctx, { ...input, operation: 'scale' }, (current) =>
+    Object.fromEntries(Object.entries(current).map(([key, value]) => [key, key.startsWith(DESIRED_COUNT_PREFIX) ? String(input.desiredCount) : value])),
+  );
 }
 
 /** CF.Version: UpdateStack with the previous template, the named parameters set, the others kept. */
-export async function setStackParameters(
+export function setStackParameters(
   ctx: SimContext,
   input: { stackName: string; values: Record<string, string>; clientToken: string },
 ): Promise<UpdateStackResult> {
-  return ctx.db.transaction(async (tx) => {
-    const opened = await openStack(tx, ctx, input.stackName, { operation: 'update', clientToken: input.clientToken });
-    const view = requireStack(opened.view, input.stackName);
-    if (opened.previous) return { noUpdates: opened.previous.result === 'noUpdates' };
-    assertUpdatable(view);
-    const template = parseTemplate(view.content.templateBody);
-    const parameters = resolveParameters(template, { ...view.content.parameters, ...input.values });
-    return changeStack(tx, ctx, view, opened.faults, {
-      operation: 'update',
-      clientToken: input.clientToken,
-      template,
-      templateBody: view.content.templateBody,
-      templateUrl: view.content.templateUrl,
-      parameters,
-    });
-  });
+  return changeParameters(ctx, { ...input, operation: 'update' }, (current, template) => resolveParameters(template, { ...current, ...input.values }));
 }
 
-interface StackChange {
-  operation: 'update' | 'scale';
-  clientToken: string;
+type ChangeCall = { stackName: string; clientToken: string; operation: 'update' | 'scale' };
+
+/** What an update gives the stack. */
+interface NewContent {
   template: Template;
   templateBody: string;
   templateUrl: string | null;
   parameters: Record<string, string>;
 }
 
-/** Starts the update, unless it would change nothing: then CloudFormation says "No updates". */
-async function changeStack(tx: SimTx, ctx: SimContext, view: StackView, faults: FaultRow[], change: StackChange): Promise<UpdateStackResult> {
-  const current = view.content;
-  const templateChanged = change.templateBody !== current.templateBody;
-  if (!templateChanged && sameValues(change.parameters, current.parameters)) {
-    await recordNoUpdates(tx, ctx, view, change.operation, change.clientToken);
-    return { noUpdates: true };
-  }
-  const stackName = view.row.name;
-  const strikes = await strikeFaults(
-    tx,
-    { inStack: (s) => s === stackName, clientToken: change.clientToken, applies: UPDATE_FAULTS },
-    faults,
-  );
-  const outputs = stackOutputs(change.template, {
-    stackName,
-    region: ctx.region,
-    account: ctx.account,
-    parameters: change.parameters,
-    previousOutputs: current.outputs,
-    changed: templateChanged || !sameValues(withoutDesiredCounts(change.parameters), withoutDesiredCounts(current.parameters)),
+/** UpdateStack with the previous template and new parameters, computed from those in force. */
+function changeParameters(
+  ctx: SimContext,
+  call: ChangeCall,
+  parametersOf: (current: Record<string, string>, template: Template) => Record<string, string>,
+): Promise<UpdateStackResult> {
+  return changeStack(ctx, call, async () => undefined, (view) => {
+    const { templateBody, templateUrl, parameters } = view.content;
+    const template = parseTemplate(templateBody);
+    return { template, templateBody, templateUrl, parameters: parametersOf(parameters, template) };
   });
-  const failedResource = Object.keys(change.template.Resources)[0];
-  await beginOperation(tx, ctx, {
-    stackName,
-    stackId: view.row.stackId,
-    createdAt: view.row.createdAt,
-    before: current,
-    target: { templateBody: change.templateBody, templateUrl: change.templateUrl, parameters: change.parameters, outputs },
-    operation: change.operation,
-    clientToken: change.clientToken,
-    strikes,
-    ...(strikes.outcome && {
-      reason: `The following resource(s) failed to update: [${failedResource}]. ${faultNote(strikes.outcome)}`,
-    }),
+}
+
+/**
+ * An UpdateStack call, in one transaction: the stack opened together with what `read` reads (the
+ * new template), a repeated call answered as before, then the update started, unless it would
+ * change nothing: then CloudFormation says "No updates".
+ */
+async function changeStack<R>(
+  ctx: SimContext,
+  call: ChangeCall,
+  read: (tx: SimTx) => Promise<R>,
+  contentOf: (view: StackView, read: R) => NewContent,
+): Promise<UpdateStackResult> {
+  return simTransaction(ctx, async (tx, ctx) => {
+    const [opened, readValue] = await Promise.all([openStack(tx, ctx, call.stackName, call), read(tx)]);
+    const view = requireStack(opened.view, call.stackName);
+    if (opened.previous) return { noUpdates: opened.previous.result === 'noUpdates' };
+    assertUpdatable(view);
+    const change = contentOf(view, readValue);
+    const current = view.content;
+    const templateChanged = change.templateBody !== current.templateBody;
+    if (!templateChanged && sameValues(change.parameters, current.parameters)) {
+      await recordNoUpdates(tx, ctx, view, call.operation, call.clientToken);
+      return { noUpdates: true };
+    }
+    const stackName = view.row.name;
+    const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken: call.clientToken, applies: UPDATE_FAULTS }, opened.faults);
+    const outputs = stackOutputs(change.template, {
+      stackName,
+      region: ctx.region,
+      account: ctx.account,
+      parameters: change.parameters,
+      previousOutputs: current.outputs,
+      changed: templateChanged || !sameValues(withoutDesiredCounts(change.parameters), withoutDesiredCounts(current.parameters)),
+    });
+    const failedResource = Object.keys(change.template.Resources)[0];
+    await beginOperation(tx, ctx, {
+      stackName,
+      stackId: view.row.stackId,
+      createdAt: view.row.createdAt,
+      before: current,
+      target: { templateBody: change.templateBody, templateUrl: change.templateUrl, parameters: change.parameters, outputs },
+      operation: call.operation,
+      clientToken: call.clientToken,
+      strikes,
+      ...(strikes.outcome && {
+        reason: `The following resource(s) failed to update: [${failedResource}]. ${faultNote(strikes.outcome)}`,
+      }),
+    });
+    return { noUpdates: false };
   });
-  return { noUpdates: false };
 }
 
 export async function cancelStackUpdate(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  await simTransaction(ctx, async (tx, ctx) => {
     const opened = await openStack(tx, ctx, input.stackName, { operation: 'cancelUpdate', clientToken: input.clientToken });
     const view = requireStack(opened.view, input.stackName);
     if (opened.previous) return;
@@ -200,7 +178,7 @@ export async function cancelStackUpdate(ctx: SimContext, input: { stackName: str
 }
 
 export async function continueUpdateRollback(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  await simTransaction(ctx, async (tx, ctx) => {
     const opened = await openStack(tx, ctx, input.stackName, { operation: 'continueUpdateRollback', clientToken: input.clientToken });
     const view = requireStack(opened.view, input.stackName);
     if (opened.previous) return;
@@ -237,7 +215,7 @@ async function recover(
 
 /** Like AWS: deleting a stack that does not exist succeeds; deleting a busy one is refused. */
 export async function deleteStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  await simTransaction(ctx, async (tx, ctx) => {
     const { view, previous, faults } = await openStack(tx, ctx, input.stackName, { operation: 'delete', clientToken: input.clientToken });
     if (!view || view.status === 'DELETE_IN_PROGRESS') return;
     if (previous) return;

@@ -8,11 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
 import { InfraError, type TaskOverrides, type TaskDescription } from '../port.ts';
-import type { SimContext } from './context.ts';
-import { durationOf } from './context.ts';
-import { faultNote, liveFaults, strikeFaults, type FaultKind } from './faults.ts';
+import { durationOf, simTransaction, type EventAnnouncer, type SimContext } from './context.ts';
+import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
-import type { SimulatedEvents } from './events.ts';
 import { lockResource } from './store.ts';
 
 const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
@@ -47,12 +45,12 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
   if (input.clientToken.length === 0 || input.clientToken.length > ECS_CLIENT_TOKEN_MAX) {
     throw new InfraError('InvalidParameterException', `clientToken must be 1 to ${ECS_CLIENT_TOKEN_MAX} characters`);
   }
-  return ctx.db.transaction(async (tx) => {
+  return simTransaction(ctx, async (tx, ctx) => {
     // Queued at once and run in order: the lock first, then what the call reads (after the lock is held).
     const [, [existing], faults] = await Promise.all([
       lockResource(tx, `task:${input.clientToken}`),
       tx.select().from(simTasks).where(eq(simTasks.clientToken, input.clientToken)),
-      liveFaults(tx),
+      callFaults(tx, ctx),
     ]);
     if (existing) {
       if (existing.cluster !== input.cluster || existing.taskDefinition !== input.taskDefinition) {
@@ -97,37 +95,63 @@ export async function describeTask(ctx: SimContext, input: { cluster: string; ta
     .where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster)));
   if (!task) throw new InfraError('TaskNotFound', `${input.taskArn}: MISSING`);
 
-  const startedAt = task.startedAt.getTime();
-  const { status } = statusAt(TASK_PROGRESSIONS[task.outcome], startedAt, task.durationMs, ctx.now());
-  // Stopped by StopTask before it ended on its own: ECS says UserInitiated, the container killed.
-  const stoppedAt = task.stoppedAt?.getTime();
-  if (stoppedAt !== undefined && ctx.now() >= stoppedAt && statusAt(TASK_PROGRESSIONS[task.outcome], startedAt, task.durationMs, stoppedAt).status !== 'STOPPED') {
-    const reason = task.stopReason ?? 'Task stopped by user';
-    return { taskArn: task.taskArn, lastStatus: 'STOPPED', stopCode: 'UserInitiated', stoppedReason: reason, containers: [{ name: SIMULATED_CONTAINER, exitCode: 137 }] };
+  const now = ctx.now();
+  const end = taskEnd(task);
+  if (!end || now < end.atMs) {
+    const { status } = statusAt(TASK_PROGRESSIONS[task.outcome], task.startedAt.getTime(), task.durationMs, now);
+    return { taskArn: task.taskArn, lastStatus: status, containers: [{ name: SIMULATED_CONTAINER }] };
   }
-  const described: TaskDescription = { taskArn: task.taskArn, lastStatus: status, containers: [{ name: SIMULATED_CONTAINER }] };
-  if (status !== 'STOPPED') return described;
-
-  if (task.outcome === 'fail') {
-    const reason = task.stoppedReason ?? PULL_FAILURE;
-    return { ...described, stopCode: 'TaskFailedToStart', stoppedReason: reason, containers: [{ name: SIMULATED_CONTAINER, reason }] };
-  }
-  return {
-    ...described,
-    stopCode: 'EssentialContainerExited',
-    stoppedReason: task.stoppedReason ?? EXITED,
-    containers: [{ name: SIMULATED_CONTAINER, exitCode: task.exitCode }],
-  };
+  return { taskArn: task.taskArn, lastStatus: 'STOPPED', stopCode: end.stopCode, stoppedReason: end.stoppedReason, containers: [end.container] };
 }
 
-/** StopTask: the task shows STOPPED from now on, unless it had stopped already (then it keeps its own end). */
+type TaskRow = typeof simTasks.$inferSelect;
+/** What a task's end is computed from: its row (a task just started has no stop yet). */
+type EndingTask = Pick<TaskRow, 'taskArn' | 'cluster' | 'taskDefinition' | 'startedBy' | 'startedAt' | 'durationMs' | 'outcome' | 'exitCode' | 'stoppedReason'> &
+  Partial<Pick<TaskRow, 'stoppedAt' | 'stopReason'>>;
+
+/** How a task stops: when, with which code and reason, its container's exit code or reason. */
+interface TaskEnd {
+  atMs: number;
+  stopCode: 'EssentialContainerExited' | 'TaskFailedToStart' | 'UserInitiated';
+  stoppedReason: string;
+  container: { name: string; exitCode?: number; reason?: string };
+}
+
+/**
+ * How a task stops: on its own (its container exits, or it fails to start), or by StopTask asked
+ * before that (ECS says UserInitiated, the container killed); null for a hanging task nobody
+ * stopped, which never does.
+ */
+function taskEnd(task: EndingTask): TaskEnd | null {
+  const startedAt = task.startedAt.getTime();
+  const endsAt = task.outcome === 'hang' ? Infinity : startedAt + task.durationMs;
+  const stoppedAt = task.stoppedAt?.getTime();
+  if (stoppedAt !== undefined && Math.max(stoppedAt, startedAt) < endsAt) {
+    return { atMs: stoppedAt, stopCode: 'UserInitiated', stoppedReason: task.stopReason ?? 'Task stopped by user', container: { name: SIMULATED_CONTAINER, exitCode: 137 } };
+  }
+  if (endsAt === Infinity) return null;
+  if (task.outcome === 'fail') {
+    const reason = task.stoppedReason ?? PULL_FAILURE;
+    return { atMs: endsAt, stopCode: 'TaskFailedToStart', stoppedReason: reason, container: { name: SIMULATED_CONTAINER, reason } };
+  }
+  return { atMs: endsAt, stopCode: 'EssentialContainerExited', stoppedReason: task.stoppedReason ?? EXITED, container: { name: SIMULATED_CONTAINER, exitCode: task.exitCode } };
+}
+
+/**
+ * StopTask: the task shows STOPPED from now on, unless it had stopped already (then it keeps its
+ * own end), and its stop is announced as ECS does, in place of the end it had scheduled.
+ */
 export async function stopTask(ctx: SimContext, input: { cluster: string; taskArn: string; reason: string }): Promise<void> {
-  const stopped = await ctx.db
+  const [stopped] = await ctx.db
     .update(simTasks)
     .set({ stoppedAt: new Date(ctx.now()), stopReason: input.reason })
     .where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster), isNull(simTasks.stoppedAt)))
-    .returning({ taskArn: simTasks.taskArn });
-  if (stopped.length > 0) return;
+    .returning();
+  if (stopped) {
+    // Only a task that was still going has a new end to announce; one that had stopped announced its own.
+    if (taskEnd(stopped)?.stopCode === 'UserInitiated') announceTaskEnd(ctx.events, stopped);
+    return;
+  }
   const [task] = await ctx.db.select({ taskArn: simTasks.taskArn }).from(simTasks).where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster)));
   if (!task) throw new InfraError('InvalidParameterException', `The referenced task was not found: ${input.taskArn}`);
 }
@@ -141,25 +165,24 @@ function clusterName(cluster: string): string {
   return cluster.replace(/^.*:cluster\//, '');
 }
 
-/** Announces when a task stops, as EventBridge would (server/infra/simulated/events.ts). A task that hangs never stops, and says nothing. */
-export function announceTaskEnd(
-  events: SimulatedEvents | undefined,
-  task: Pick<typeof simTasks.$inferSelect, 'taskArn' | 'cluster' | 'taskDefinition' | 'startedBy' | 'startedAt' | 'durationMs' | 'outcome' | 'exitCode' | 'stoppedReason'>,
-): void {
-  if (!events || task.outcome === 'hang') return;
-  const failedToStart = task.outcome === 'fail';
+/**
+ * Announces when a task stops, as EventBridge would (server/infra/simulated/events.ts): on its own,
+ * or when StopTask stopped it. A task that hangs and was not stopped never stops, and says nothing.
+ */
+export function announceTaskEnd(events: EventAnnouncer | undefined, task: EndingTask): void {
+  const end = events && taskEnd(task);
+  if (!end) return;
   // arn:aws:ecs:<region>:<account>:task/<cluster>/<id>
   const [, , , region = '', account = ''] = task.taskArn.split(':');
-  events.taskStoppedAt(task.startedAt.getTime() + task.durationMs, {
+  events!.taskStoppedAt(end.atMs, {
     account,
     region,
     taskArn: task.taskArn,
     cluster: task.cluster,
     taskDefinition: task.taskDefinition,
     startedBy: task.startedBy,
-    stopCode: failedToStart ? 'TaskFailedToStart' : 'EssentialContainerExited',
-    stoppedReason: task.stoppedReason ?? (failedToStart ? PULL_FAILURE : EXITED),
-    ...(failedToStart ? {} : { exitCode: task.exitCode }),
-    container: SIMULATED_CONTAINER,
+    stopCode: end.stopCode,
+    stoppedReason: end.stoppedReason,
+    container: end.container,
   });
 }
