@@ -95,6 +95,21 @@ describe('simulated AWS events', () => {
     await events.close();
   });
 
+  it("keep a resource's latest end: a later operation's replaces the one scheduled, an earlier one's is dropped", async () => {
+    const events = new SimulatedEvents();
+    const stackId = `arn:aws:cloudformation:us-east-1:000000000000:stack/dev-ev${randomUUID().slice(0, 8)}/x`;
+    const end = (startedAt: number, status: string) => ({ account: '000000000000', region: 'us-east-1', stackId, status, clientToken: 't', startedAt });
+    const now = Date.now();
+    events.stackStatusAt(now + 60_000, end(now, 'UPDATE_COMPLETE'));
+    // Cancelled: the update never completes; the rollback ends first.
+    events.stackStatusAt(now + 300, end(now + 100, 'UPDATE_ROLLBACK_COMPLETE'));
+    // Read before the cancel (a deployer starting up), announced after it: stale.
+    events.stackStatusAt(now + 60_000, end(now, 'UPDATE_COMPLETE'));
+    const statuses = async () => (await receive(events, 1_000)).map((m) => (parseAwsEvent(JSON.parse(m.body)) as { status: string }).status);
+    expect(await statuses()).toEqual(['UPDATE_ROLLBACK_COMPLETE']);
+    await events.close();
+  });
+
   it('hand a message out again when it was not deleted, and never once it was', async () => {
     const events = new SimulatedEvents();
     const infra = createSimulatedInfra({ sql: testDb.sql, latencyMs: 0, events });

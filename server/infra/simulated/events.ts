@@ -8,11 +8,11 @@
  * starts, for the moment it ends (at once for an operation of no duration: a job that started it
  * without looking, such as a repair of the wait phase, learns of its end from the event), once
  * the transaction that started it has committed (context.ts `simTransaction`). A resource has one
- * end to come: a later announcement about it (an update cancelled, a task stopped) replaces the one
- * still scheduled, which would announce an end that no longer happens. The
- * queue lives in this process; a deployer that starts announces again the ends its cloud still
- * has to come or had lately (event-replay.ts), as a real queue would still hold them; what is
- * lost anyway is seen by the engine's safety-net polls, as a lost AWS event would be.
+ * end to come: a later operation's (an update cancelled, a task stopped) replaces the one still
+ * scheduled, which would announce an end that no longer happens. The queue lives in this process;
+ * a deployer that starts announces again the ends its cloud still has to come or had lately
+ * (event-replay.ts), as a real queue would still hold them; what is lost anyway is seen by the
+ * engine's safety-net polls, as a lost AWS event would be.
  */
 import { createHash } from 'node:crypto';
 import { STACK_STATUS_CHANGE, TASK_STATE_CHANGE } from '../../domain/decisions/aws-events.ts';
@@ -41,8 +41,11 @@ export class SimulatedEvents implements EventQueue {
   private readonly received = new Map<string, QueuedEvent>();
   private readonly waiters = new Set<() => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** The end still to come of each resource (a stack id, a task ARN), by resource. */
-  private readonly scheduled = new Map<string, NodeJS.Timeout>();
+  /**
+   * The end still to come of each resource (a stack id, a task ARN), with when what decided it
+   * happened (the operation's start, a task's stop).
+   */
+  private readonly scheduled = new Map<string, { timer: NodeJS.Timeout; since: number }>();
   private closed = false;
   private sequence = 0;
   /** Events put on the queue so far (for tests and logs). */
@@ -54,17 +57,18 @@ export class SimulatedEvents implements EventQueue {
 
   /** A stack's operation ends at `atMs` in `status` (its final one). */
   stackStatusAt(atMs: number, e: { account: string; region: string; stackId: string; status: string; reason?: string | null; clientToken: string; startedAt: number }): void {
-    this.announce(atMs, e, eventId(e.stackId, String(e.startedAt), e.status), STACK_STATUS_CHANGE, 'aws.cloudformation', e.stackId, {
+    this.announce(atMs, e.startedAt, e, eventId(e.stackId, String(e.startedAt), e.status), STACK_STATUS_CHANGE, 'aws.cloudformation', e.stackId, {
       'stack-id': e.stackId,
       'status-details': { status: e.status, 'status-reason': e.reason ?? '' },
       'client-request-token': e.clientToken,
     });
   }
 
-  /** A one-off task stops at `atMs` (on its own, or stopped by StopTask). */
+  /** A one-off task stops at `atMs`: on its own (`since` its start), or stopped by StopTask (`since` it was asked). */
   taskStoppedAt(
     atMs: number,
     e: {
+      since: number;
       account: string;
       region: string;
       taskArn: string;
@@ -78,7 +82,7 @@ export class SimulatedEvents implements EventQueue {
   ): void {
     const clusterArn = e.cluster.startsWith('arn:') ? e.cluster : `arn:aws:ecs:${e.region}:${e.account}:cluster/${e.cluster}`;
     const taskDefinitionArn = e.taskDefinition.startsWith('arn:') ? e.taskDefinition : `arn:aws:ecs:${e.region}:${e.account}:task-definition/${e.taskDefinition}`;
-    this.announce(atMs, e, eventId(e.taskArn, 'STOPPED'), TASK_STATE_CHANGE, 'aws.ecs', e.taskArn, {
+    this.announce(atMs, e.since, e, eventId(e.taskArn, 'STOPPED'), TASK_STATE_CHANGE, 'aws.ecs', e.taskArn, {
       taskArn: e.taskArn,
       clusterArn,
       taskDefinitionArn,
@@ -94,6 +98,7 @@ export class SimulatedEvents implements EventQueue {
   /** An event in EventBridge's envelope, about one resource of one account and region. */
   private announce(
     atMs: number,
+    since: number,
     where: { account: string; region: string },
     id: string,
     detailType: string,
@@ -101,7 +106,7 @@ export class SimulatedEvents implements EventQueue {
     resource: string,
     detail: Record<string, unknown>,
   ): void {
-    this.at(atMs, resource, {
+    this.at(atMs, resource, since, {
       version: '0',
       id,
       'detail-type': detailType,
@@ -114,12 +119,15 @@ export class SimulatedEvents implements EventQueue {
     });
   }
 
-  private at(atMs: number, resource: string, event: object): void {
+  private at(atMs: number, resource: string, since: number, event: object): void {
     if (this.closed) return;
-    const stale = this.scheduled.get(resource);
-    if (stale) {
-      clearTimeout(stale);
-      this.timers.delete(stale);
+    const pending = this.scheduled.get(resource);
+    if (pending) {
+      // Older than the end scheduled (announced again on start-up from what was read before the
+      // resource's latest operation began): stale itself.
+      if (since < pending.since) return;
+      clearTimeout(pending.timer);
+      this.timers.delete(pending.timer);
       this.scheduled.delete(resource);
     }
     const push = () => {
@@ -133,12 +141,12 @@ export class SimulatedEvents implements EventQueue {
     if (delay <= 0) return void queueMicrotask(push);
     const timer = setTimeout(() => {
       this.timers.delete(timer);
-      if (this.scheduled.get(resource) === timer) this.scheduled.delete(resource);
+      if (this.scheduled.get(resource)?.timer === timer) this.scheduled.delete(resource);
       push();
     }, delay);
     timer.unref();
     this.timers.add(timer);
-    this.scheduled.set(resource, timer);
+    this.scheduled.set(resource, { timer, since });
   }
 
   async receive(signal: AbortSignal): Promise<QueuedEvent[]> {

@@ -95,7 +95,8 @@ export async function describeTask(ctx: SimContext, input: { cluster: string; ta
     .where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster)));
   if (!task) throw new InfraError('TaskNotFound', `${input.taskArn}: MISSING`);
 
-  const now = ctx.now();
+  // No earlier than its start, as progressions count time (a task of no duration has stopped at once).
+  const now = Math.max(ctx.now(), task.startedAt.getTime());
   const end = taskEnd(task);
   if (!end || now < end.atMs) {
     const { status } = statusAt(TASK_PROGRESSIONS[task.outcome], task.startedAt.getTime(), task.durationMs, now);
@@ -112,6 +113,8 @@ type EndingTask = Pick<TaskRow, 'taskArn' | 'cluster' | 'taskDefinition' | 'star
 /** How a task stops: when, with which code and reason, its container's exit code or reason. */
 interface TaskEnd {
   atMs: number;
+  /** When what decided this end happened: the task's start, or its StopTask. */
+  since: number;
   stopCode: 'EssentialContainerExited' | 'TaskFailedToStart' | 'UserInitiated';
   stoppedReason: string;
   container: { name: string; exitCode?: number; reason?: string };
@@ -127,14 +130,14 @@ function taskEnd(task: EndingTask): TaskEnd | null {
   const endsAt = task.outcome === 'hang' ? Infinity : startedAt + task.durationMs;
   const stoppedAt = task.stoppedAt?.getTime();
   if (stoppedAt !== undefined && Math.max(stoppedAt, startedAt) < endsAt) {
-    return { atMs: stoppedAt, stopCode: 'UserInitiated', stoppedReason: task.stopReason ?? 'Task stopped by user', container: { name: SIMULATED_CONTAINER, exitCode: 137 } };
+    return { atMs: stoppedAt, since: stoppedAt, stopCode: 'UserInitiated', stoppedReason: task.stopReason ?? 'Task stopped by user', container: { name: SIMULATED_CONTAINER, exitCode: 137 } };
   }
   if (endsAt === Infinity) return null;
   if (task.outcome === 'fail') {
     const reason = task.stoppedReason ?? PULL_FAILURE;
-    return { atMs: endsAt, stopCode: 'TaskFailedToStart', stoppedReason: reason, container: { name: SIMULATED_CONTAINER, reason } };
+    return { atMs: endsAt, since: startedAt, stopCode: 'TaskFailedToStart', stoppedReason: reason, container: { name: SIMULATED_CONTAINER, reason } };
   }
-  return { atMs: endsAt, stopCode: 'EssentialContainerExited', stoppedReason: task.stoppedReason ?? EXITED, container: { name: SIMULATED_CONTAINER, exitCode: task.exitCode } };
+  return { atMs: endsAt, since: startedAt, stopCode: 'EssentialContainerExited', stoppedReason: task.stoppedReason ?? EXITED, container: { name: SIMULATED_CONTAINER, exitCode: task.exitCode } };
 }
 
 /**
@@ -175,6 +178,7 @@ export function announceTaskEnd(events: EventAnnouncer | undefined, task: Ending
   // arn:aws:ecs:<region>:<account>:task/<cluster>/<id>
   const [, , , region = '', account = ''] = task.taskArn.split(':');
   events!.taskStoppedAt(end.atMs, {
+    since: end.since,
     account,
     region,
     taskArn: task.taskArn,
