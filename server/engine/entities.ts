@@ -86,10 +86,10 @@ export async function readEntity<M extends MachineName>(db: Sql | TransactionSql
   return row ?? null;
 }
 
-/** The status of one deployment alone (the terminate fence asks it before each call that starts something). */
-export async function deploymentStatus(db: Sql | TransactionSql, id: string): Promise<string | null> {
-  const [row] = await db<{ status: string }[]>`select status from ${db(NAMES.deployment.state)} where id = ${id}`;
-  return row?.status ?? null;
+/** The deployments terminated since `since` (the terminate fence catches up with them after its listener reconnected). */
+export async function deploymentsTerminatedSince(db: Sql, since: Date): Promise<string[]> {
+  const rows = await db<{ id: string }[]>`select id from ${db(NAMES.deployment.state)} where status = 'TERMINATED' and updated_at >= ${since}`;
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -123,6 +123,22 @@ export async function readEntityByName<M extends 'cluster' | 'environment'>(db: 
     ? await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${table} where id = ${nameOrId} or name = ${nameOrId} limit 1`
     : await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${table} where name = ${nameOrId}`;
   return row ?? null;
+}
+
+/**
+ * The deployments on these stacks (by stack name) that may watch them: waiting for their stack,
+ * running steps, or terminated with steps still settling (a partial index on `stack_id` keeps the
+ * first two off their history). With their state: the jobs an AWS event wakes are given it.
+ */
+export async function deploymentsWatchingStacks(tx: TransactionSql, stackNames: string[]): Promise<(EntityState<'deployment'> & { stackName: string })[]> {
+  return tx<(EntityState<'deployment'> & { stackName: string })[]>`
+    select d.id, d.status, d.data, d.version, s.name as "stackName"
+    from stacks s join deployments d on d.stack_id = s.id
+    where s.name = any(${stackNames}) and d.status in ('WAITING', 'RUNNING')
+    union all
+    select d.id, d.status, d.data, d.version, s.name
+    from stacks s join deployments d on d.stack_id = s.id
+    where s.name = any(${stackNames}) and d.status = 'TERMINATED' and d.data ? 'settling'`;
 }
 
 /** Reads and locks one entity for the rest of the transaction. */

@@ -105,7 +105,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
     previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
     allocatePriorities: (listenerArn, stackName, resolve) => allocateListenerPriorities(sql, { listenerArn, stackName, deploymentId: deployment.id }, resolve),
   });
-  const ctx = ctxWith(fencedInfra(infra, sql, deployment.id));
+  const ctx = ctxWith(fencedInfra(infra, () => deployment.status === 'TERMINATED' || engine.terminated.has(deployment.id)));
   const stopping = ctxWith(infra);
   const executor = executorFor(step.type);
   const deadlineSeconds = config.stepDeadlines[step.type] ?? 3600;
