@@ -24,7 +24,7 @@ import type { AwsContext } from './context.ts';
 import { toInfraError } from './errors.ts';
 
 export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput): Promise<void> {
-  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
+  const admin = await operationSession(ctx, input);
 
   if (input.app.kind === 'iam') {
     // The role is the database's name; the IAM user the app signs its tokens for must be that role.
@@ -52,12 +52,12 @@ export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput
 }
 
 export async function cleanupDatabase(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<void> {
-  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
+  const admin = await operationSession(ctx, input);
   await runSql(() => provision.cleanupDatabase(admin, input.dbName));
 }
 
 export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<void> {
-  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
+  const admin = await operationSession(ctx, input);
   await runSql(() => provision.destroyDatabase(admin, input.dbName));
 }
 
@@ -65,6 +65,14 @@ export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget & {
 export async function cancelDatabaseOperation(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<number> {
   const admin = await adminServer(ctx, input.admin);
   return runSql(() => provision.endSessions(admin, sessionNameFor(input.operationId)));
+}
+
+/**
+ * The administrator's session for one operation's SQL, named after the operation so that
+ * `cancelDatabaseOperation` can find and end it.
+ */
+async function operationSession(ctx: AwsContext, input: { admin: DatabaseAdminAccess; operationId: string }): Promise<PostgresServer> {
+  return { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
 }
 
 /** The administrator's way in: the host's root secret, or an IAM token asked for at each connection. */
