@@ -19,7 +19,7 @@ import {
 } from '../port.ts';
 import { appSecret, generatePassword, parseAppSecret, parseRootSecret, sameSecret, type DbSecret } from '../postgres/db-secret.ts';
 import * as provision from '../postgres/provision.ts';
-import { sessionNameFor, type PostgresServer } from '../postgres/server.ts';
+import { postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import type { AwsContext } from './context.ts';
 import { toInfraError } from './errors.ts';
 
@@ -64,7 +64,7 @@ export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget & {
 /** Ends what a database step of this operation still runs on the server (its sessions are named after it). */
 export async function cancelDatabaseOperation(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<number> {
   const admin = await adminServer(ctx, input.admin);
-  return runSql(() => provision.endSessions(admin, sessionNameFor(input.operationId)));
+  return runSql(() => provision.endSessions(admin, postgresSessionNameFor(input.operationId)));
 }
 
 /**
@@ -72,7 +72,7 @@ export async function cancelDatabaseOperation(ctx: AwsContext, input: DatabaseTa
  * `cancelDatabaseOperation` can find and end it.
  */
 async function operationSession(ctx: AwsContext, input: { admin: DatabaseAdminAccess; operationId: string }): Promise<PostgresServer> {
-  return { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
+  return { ...(await adminServer(ctx, input.admin)), applicationName: postgresSessionNameFor(input.operationId) };
 }
 
 /** The administrator's way in: the host's root secret, or an IAM token asked for at each connection. */
