@@ -7,6 +7,7 @@
 import { getTableColumns, getTableName, type Column } from 'drizzle-orm';
 import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import * as schema from '../../db/schema/entities.ts';
+import type { PastDeployment } from '../domain/decisions/rollback.ts';
 import type { DataOf, MachineName, StatusOf } from '../domain/machines/catalogue.ts';
 import type { StepType } from '../domain/plan/steps.ts';
 
@@ -114,6 +115,24 @@ export async function lastAppliedDeployment(db: Sql | TransactionSql, stackId: s
     order by d.data->>'finishedAt' desc
     limit 1`;
   return row ?? null;
+}
+
+/**
+ * A stack's deployments, newest first, as a rollback weighs them (server/engine/commands/rollback.ts):
+ * status, version, start and the names of the steps that ended DONE, without the rest of their state
+ * (spec, template location, step outputs; about 10 KB each). Same-transaction requests share
+ * `created_at`, so their own `createdAt` orders them.
+ */
+export function stackDeploymentHistory(db: Sql | TransactionSql, stackId: string) {
+  return db<PastDeployment[]>`
+    select id, status, app_version as version, summary->>'startedAt' as "startedAt",
+      coalesce(
+        (select jsonb_agg(s->>'name') from jsonb_array_elements(data->'steps') s where s->>'status' = 'DONE'),
+        '[]'::jsonb
+      ) as "doneSteps"
+    from ${db(NAMES.deployment.state)}
+    where stack_id = ${stackId}
+    order by created_at desc, summary->>'createdAt' desc`;
 }
 
 /** Reads one entity by id, or by name when `nameOrId` is one (clusters, environments). */

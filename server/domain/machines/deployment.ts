@@ -9,7 +9,7 @@
  */
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { DomainError } from '../errors.ts';
-import { buildPlan, planNotes, type PlanStep } from '../plan/index.ts';
+import { planDeployment, type PlanStep } from '../plan/index.ts';
 import type { AwsIdentity, DeploymentSpec } from '../spec/index.ts';
 import { transitionsOf, type AfterTransition, type EffectLabel, type Machine } from '../state-machine/machine.ts';
 import type { MachineEffect } from './catalogue.ts';
@@ -394,8 +394,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       emits: ['chain run_steps', 'chain error'],
       effects: (after) => {
         try {
-          const steps = buildPlan(after.data.spec!, after.data.stack);
-          const notes = planNotes(after.data.spec!, after.data.stack);
+          const { steps, notes } = planDeployment(after.data.spec!, after.data.stack);
           return [{ kind: 'chain', event: { type: 'run_steps', steps, ...(notes.length > 0 && { notes }) } }];
         } catch (err) {
           const error = err instanceof DomainError ? err.message : `planning failed: ${String(err)}`;

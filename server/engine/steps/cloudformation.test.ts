@@ -125,6 +125,20 @@ describe('a CloudFormation step on a stack busy with another operation', () => {
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_COMPLETE');
   });
 
+  it('on terminate describes the stack once: cancels its own update, and waits for nothing once it is over', async () => {
+    let describes = 0;
+    const counted: InfraPort = { ...infra, describeStack: (name) => (describes++, infra.describeStack(name)) };
+    const ctx = { ...scaleContext(3), infra: counted };
+    expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    describes = 0;
+    expect(await cfScale.onTerminate!(ctx, {})).toBe(true);
+    expect(describes).toBe(1);
+    clock.advance(2000);
+    describes = 0;
+    expect(await cfScale.onTerminate!(ctx, {})).toBe(false);
+    expect(describes).toBe(1);
+  });
+
   it('takes only the busy refusal for one: other refusals fail the step as before', () => {
     const busy = 'Stack:arn:aws:cloudformation:us-east-1:1:stack/x/1 is in UPDATE_IN_PROGRESS state and can not be updated.';
     expect(isStackBusy(new InfraError('ValidationError', busy))).toBe(true);

@@ -68,7 +68,11 @@ export async function resolvedParameters(ctx: StepContext, input: CfStackInput) 
 export async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
   // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
   if (state.stackBusy) return false;
-  const stack = await ctx.infra.describeStack(stackName);
+  return cancelOwnUpdate(ctx, stackName, await ctx.infra.describeStack(stackName));
+}
+
+/** Cancels the stack's update, as described, when it is this step's own and still running. */
+async function cancelOwnUpdate(ctx: StepContext, stackName: string, stack: StackDescription | null): Promise<boolean> {
   // Only this step's own update: another may be running by now (the next deployment's, after this
   // one was terminated).
   if (stack?.status !== 'UPDATE_IN_PROGRESS' || stack.lastClientToken !== ctx.clientToken) return false;
@@ -83,8 +87,8 @@ export async function cancelIfRunning(ctx: StepContext, stackName: string, state
  */
 async function stopOwnOperation(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
   if (state.stackBusy) return false;
-  if (await cancelIfRunning(ctx, stackName, state)) return true;
   const stack = await ctx.infra.describeStack(stackName);
+  if (await cancelOwnUpdate(ctx, stackName, stack)) return true;
   // The step's own token, or one of its other requests (`Execute`, `Cancel`), whose tokens extend it.
   const mine = stack?.lastClientToken?.startsWith(ctx.clientToken) === true;
   return !!stack && mine && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK');

@@ -44,7 +44,7 @@ export const cfEvaluate: StepExecutor<DeploymentStep<'cf_evaluate'>> = {
   async check(ctx, state) {
     const changeSetName = String(state.changeSetName);
     const parameters = state.parameters as PlanOutput['parameters'];
-    const described = await ctx.infra.describeChangeSet({ stackName: ctx.step.input.stackName, changeSetName });
+    const described = await ctx.infra.describeChangeSet({ stackName: ctx.step.input.stackName, changeSetName, withChanges: true });
     const result = (evaluation: ChangeSetEvaluation, status: string) => {
       const output: PlanOutput & { status: string } = { changeSetName, ...evaluation, parameters, status };
       return done(output);
@@ -144,7 +144,7 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
     const { input } = ctx.step;
     const changeSetName = String(state.changeSetName);
     if (state.phase === 'execute') return afterExecution(ctx, changeSetName);
-    const described = await ctx.infra.describeChangeSet({ stackName: input.stackName, changeSetName });
+    const described = await ctx.infra.describeChangeSet({ stackName: input.stackName, changeSetName, withChanges: true });
     switch (described.lifecycle) {
       case 'PROGRESS':
         return pending(state);
