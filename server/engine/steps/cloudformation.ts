@@ -10,7 +10,7 @@ import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '.
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
-import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 function describeFailure(stack: StackDescription, what: string): string {
   return `Stack ${stack.stackName} ${what} (${stack.status})${stack.statusReason ? `: ${stack.statusReason}` : ''}`;
@@ -103,7 +103,7 @@ export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
       // A retried create whose first try went through (emulators answer AlreadyExists).
       if (!(err instanceof InfraError && err.code === 'AlreadyExistsException')) throw err;
     }
-    return watchStack(ctx, stackName);
+    return afterStarting(ctx, {}, () => watchStack(ctx, stackName));
   },
   check: (ctx) => watchStack(ctx, ctx.step.input.stackName),
   onTerminate: (ctx, state) => stopOwnOperation(ctx, ctx.step.input.stackName, state),
@@ -127,7 +127,7 @@ export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_s
     const stackName = stackNameOf(ctx);
     try {
       const result = await update(ctx);
-      return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
+      return result.noUpdates ? noUpdates(ctx, stackName) : afterStarting(ctx, {}, () => watchStack(ctx, stackName));
     } catch (err) {
       if (!isStackBusy(err)) throw err;
       // A provider that refuses a repeated request while the first one runs: that operation is ours.

@@ -23,7 +23,7 @@ import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutp
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
 import { runStepTask } from './migration.ts';
-import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
 const changeSetNameFor = (prefix: string, token: string) => `${prefix}-${token}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
@@ -97,7 +97,7 @@ export const pgEvaluate: StepExecutor<DeploymentStep<'pg_evaluate'>> = {
         ...(input.retag && { retag: input.retag }),
       },
     });
-    return watchCheck(ctx, migrate.ecsCluster, taskArn);
+    return afterStarting(ctx, { taskArn }, () => watchCheck(ctx, migrate.ecsCluster, taskArn));
   },
   check: (ctx, state) => watchCheck(ctx, ctx.step.input.database.migrate!.ecsCluster, String(state.taskArn)),
 };
