@@ -102,6 +102,7 @@ export const pgEvaluate: StepExecutor<DeploymentStep<'pg_evaluate'>> = {
   check: (ctx, state) => watchCheck(ctx, ctx.step.input.database.migrate!.ecsCluster, String(state.taskArn)),
 };
 
+/** Decided in the transition that starts it (server/domain/plan/local-steps.ts); a job runs it only for steps started before that was so. */
 export const evalStrategy: StepExecutor<DeploymentStep<'eval_strategy'>> = {
   start: async () => done(),
   check: async () => done(),
