@@ -97,6 +97,11 @@ export class Engine {
    * announces the rest (see `transaction`).
    */
   private readonly dueJobsIn = new WeakMap<TransactionSql, Map<Queue, Set<string>>>();
+  /**
+   * The jobs each open engine transaction sent for later, by queue and delay: once it committed,
+   * this process's runner is woken when they are due (nothing announces a job that becomes due).
+   */
+  private readonly laterJobsIn = new WeakMap<TransactionSql, Array<{ queue: Queue; seconds: number }>>();
 
   constructor(readonly deps: EngineDeps) {
     this.store = new StateStore(machines, (tx, job) => this.send(tx, job));
@@ -109,6 +114,7 @@ export class Engine {
     const due = this.dueJobsIn.get(tx);
     // A transaction not begun here (a savepoint, another module's) announces its own sends.
     await sendJob(this.deps.boss, tx, job, due ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined);
+    if (job.startAfterSeconds) this.laterJobsIn.get(tx)?.push({ queue: job.queue, seconds: job.startAfterSeconds });
   }
 
   /** Jobs `tx` (an engine transaction) made due at once by updating them (an AWS event's wake). */
@@ -160,10 +166,13 @@ export class Engine {
     const job = options.completes;
     let applied: AppliedTransition[] = [];
     let claimed: ClaimedJobs[] = [];
+    let later: Array<{ queue: Queue; seconds: number }> = [];
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
       const due = new Map<Queue, Set<string>>();
       this.dueJobsIn.set(tx, due);
+      later = [];
+      this.laterJobsIn.set(tx, later);
       // Alongside the work rather than after it (a round trip less); the transaction makes it count
       // only if the work commits. Both are awaited before the transaction ends either way, so
       // neither can run a statement after its rollback.
@@ -176,6 +185,7 @@ export class Engine {
     });
     for (const t of applied) this.observe(t);
     for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
+    for (const { queue, seconds } of later) this.runners.get(queue)?.wakeIn(seconds * 1000);
     return result;
   }
 
@@ -273,8 +283,10 @@ export class Engine {
         sql: this.deps.sql,
         queue,
         concurrency: config.workerConcurrency,
-        // A backstop only (see JobRunner): each fetch is a Postgres commit, even an empty one.
-        pollIntervalMs: 2_000,
+        // A backstop only (see JobRunner): each fetch is a Postgres commit, even an empty one. What
+        // it finds is mostly a retry after its delay; a deployment's steps are worth a quicker look
+        // than the rest (expiries of holds, reports, cleanups), which can wait a few seconds more.
+        pollIntervalMs: queue === JOB_STEP || queue === JOB_STACK_WAIT ? 2_000 : 10_000,
         heartbeatIntervalMs: 5_000,
         expireInSeconds: JOB_EXPIRE_SECONDS,
         logger: this.deps.logger,

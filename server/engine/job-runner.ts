@@ -134,7 +134,7 @@ export class JobRunner<Q extends Queue> {
   private readonly settled = new Set<Promise<void>>();
   private unsubscribe?: () => void;
   private readonly db: IDatabase;
-  /** Wake-ups for the polls this runner sent (wakeIn). */
+  /** Wake-ups for jobs this process sent for later (wakeIn). */
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: JobRunnerOptions<Q>) {
@@ -163,7 +163,9 @@ export class JobRunner<Q extends Queue> {
   }
 
   /** Wakes the loop in `ms` (a little after: the job must be due when fetched). */
-  private wakeIn(ms: number): void {
+  wakeIn(ms: number): void {
+    // Beyond what a timer can hold (about 24 days: a long hold's expiry), the backstop poll finds it.
+    if (ms >= 2 ** 31 - 10) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.wake();
@@ -256,9 +258,8 @@ export class JobRunner<Q extends Queue> {
         await boss.complete(job.queue, job.id, null, { db: this.db });
         return;
       case 'poll':
+        // Sent for later, the next poll wakes this runner when it is due (Engine.transaction).
         await poll(job, settlement);
-        // Nothing announces a job that is not due yet: the poll this runner sent, it fetches when due.
-        if (settlement.after) this.wakeIn(settlement.after * 1000);
         return;
       case 'fail':
         return this.fail(job, settlement.error);
