@@ -17,6 +17,8 @@ export interface SimulatorControls {
   clearFaults(): Promise<number>;
   /** AWS API calls the simulator has answered since start (server/infra/simulated/index.ts). */
   awsCalls(): { reads: number; writes: number };
+  /** Postgres transactions the simulated cloud has run on its own tables since start (server/infra/simulated/store.ts). */
+  transactions(): number;
 }
 
 export interface CreatedInfra {
@@ -50,6 +52,7 @@ export async function createInfra(deps: {
   // A pool of its own: the simulator puts drizzle on it, which changes how the pool encodes JSON.
   const sql = postgres(deps.databaseUrl, { max: 5, onnotice: () => {} });
   const { createSimulatedInfraProvider } = await import('./simulated/provider.ts');
+  const { simulatorTransactions } = await import('./simulated/store.ts');
   const infra = createSimulatedInfraProvider({
     sql,
     latencyMs: config.simulator.latencyMs,
@@ -70,6 +73,7 @@ export async function createInfra(deps: {
       listFaults: () => simulated.listFaults(sql),
       clearFaults: () => simulated.clearFaults(sql),
       awsCalls: () => ({ ...infra.awsCalls }),
+      transactions: () => simulatorTransactions(sql),
     },
   };
 }

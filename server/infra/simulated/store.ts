@@ -13,7 +13,21 @@ export type SimTx = Parameters<Parameters<SimDb['transaction']>[0]>[0];
 export type SimQueries = SimDb | SimTx;
 
 export function simulatorDb(sql: Sql): SimDb {
-  return drizzle(preparing(sql), { schema: simulatorSchema });
+  return drizzle(preparing(sql, transactionsOn(sql)), { schema: simulatorSchema });
+}
+
+/**
+ * The Postgres transactions the simulated cloud has run on a pool (each statement outside a
+ * transaction is one): its own state, which AWS would keep elsewhere. `npm run bench` tells them
+ * apart from the deployer's, as they share a database.
+ */
+export function simulatorTransactions(sql: Sql): number {
+  return transactionsOn(sql).count;
+}
+
+const counts = new WeakMap<Sql, { count: number }>();
+function transactionsOn(sql: Sql): { count: number } {
+  return counts.get(sql) ?? counts.set(sql, { count: 0 }).get(sql)!;
 }
 
 /**
@@ -23,16 +37,20 @@ export function simulatorDb(sql: Sql): SimDb {
  * then runs in one. (drizzle's texts are fixed per call site, so the statements per connection
  * stay few.) Transactions hand drizzle a client wrapped the same way.
  */
-function preparing<T extends Sql | TransactionSql>(client: T): T {
+function preparing<T extends Sql | TransactionSql>(client: T, transactions?: { count: number }): T {
   return new Proxy(client, {
     get(target, property) {
       if (property === 'unsafe') {
-        return (query: string, parameters?: unknown[], options?: object) =>
-          target.unsafe(query, parameters as never[], { ...options, prepare: true });
+        return (query: string, parameters?: unknown[], options?: object) => {
+          // On the pool (not in a transaction): a transaction of its own.
+          if (transactions) transactions.count++;
+          return target.unsafe(query, parameters as never[], { ...options, prepare: true });
+        };
       }
       if (property === 'begin') {
         return (...args: unknown[]) => {
           const work = args.pop() as (tx: TransactionSql) => unknown;
+          if (transactions) transactions.count++;
           return (target as Sql).begin(...(args as []), (tx: TransactionSql) => work(preparing(tx)));
         };
       }
