@@ -116,8 +116,13 @@ async function markWithRetry(tx: TransactionSql, selector: JobSelector, woken: W
  */
 export async function wakeStepsOf(engine: Engine, deploymentId: string): Promise<void> {
   await engine.transaction(async (tx) => {
-    const marked = await markJobsWoken(tx, { queue: JOB_STEP, deploymentId }, { eventId: 'terminate', at: new Date().toISOString() });
-    engine.madeDue(tx, JOB_STEP, marked.filter((job) => job.state !== 'active').map((job) => job.id));
+    const selector: JobSelector = { queue: JOB_STEP, deploymentId };
+    const woken = { eventId: 'terminate', at: new Date().toISOString() };
+    // Two looks, always: the first passes over a job being replaced by its next poll at this very
+    // moment (its update waits for the old row's lock, then skips it, completed), and with several
+    // jobs to mark, finding some says nothing about that one.
+    const marked = [...(await markJobsWoken(tx, selector, woken)), ...(await markJobsWoken(tx, selector, woken))];
+    engine.madeDue(tx, JOB_STEP, [...new Set(marked.filter((job) => job.state !== 'active').map((job) => job.id))]);
   });
 }
 
