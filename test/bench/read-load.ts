@@ -27,6 +27,7 @@ export interface ReadLoadResult {
 }
 
 const agent = new Agent({ keepAlive: true });
+const WARM_BURSTS = 5;
 
 function get(url: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,8 +48,11 @@ async function run({ base, routes, rate, seconds }: ReadLoad): Promise<ReadLoadR
   const latencies: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
   const errors: Record<string, number> = {};
   const failed = (why: string) => void (errors[why] = (errors[why] ?? 0) + 1);
-  // Warm the connections (and Postgres's plans) first, as a server in use has them.
+  // Warm up first, as a server in use is: each route once (Postgres plans its statements), then a
+  // few bursts of all of them at once, so that the deployer's pool has opened its connections
+  // (each costs a SCRAM handshake and a backend start) and prepared its statements on each.
   for (const name of names) await get(base + routes[name]);
+  for (let burst = 0; burst < WARM_BURSTS; burst++) await Promise.all(names.map((name) => get(base + routes[name])));
 
   const total = rate * seconds;
   const interval = 1000 / rate;

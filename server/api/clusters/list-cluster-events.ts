@@ -6,7 +6,8 @@ import { eventPageSchema, listEntityEvents } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { clusterParams } from './cluster-schemas.ts';
-import { readCluster } from './read-cluster.ts';
+import { isUuid } from '../../domain/ids.ts';
+import { clusterNotFound } from './read-cluster.ts';
 
 const route = createRoute({
   method: 'get',
@@ -25,6 +26,7 @@ const route = createRoute({
 export const registerListClusterEvents: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { sql } = c.get('services');
-    const cluster = await readCluster(sql, c.req.valid('param').cluster);
-    return c.json(await listEntityEvents(sql, 'cluster', cluster.id, c.req.valid('query')), 200);
+    const { cluster } = c.req.valid('param');
+    const events = await listEntityEvents(sql, 'cluster', { nameOrId: cluster, isId: isUuid(cluster) }, c.req.valid('query'), () => clusterNotFound(cluster));
+    return c.json(events, 200);
   });

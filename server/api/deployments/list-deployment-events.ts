@@ -20,12 +20,12 @@ import type { Sql } from 'postgres';
 import { TERMINAL_STATUSES } from '../../domain/machines/deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
-import { readEvents } from '../../engine/entities.ts';
+import { deploymentStatus, readEvents } from '../../engine/entities.ts';
 import { eventPageSchema, listEntityEvents, LiveStreamPacer, toEventItem, wantsEventStream } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentParams } from './deployment-schemas.ts';
-import { readDeployment } from './read-deployment.ts';
+import { deploymentNotFound } from './read-deployment.ts';
 
 const SSE_DESCRIPTION =
   'With `Accept: text/event-stream`: the history, then each new event as it happens, until the deployment is ' +
@@ -81,13 +81,13 @@ export const registerListDeploymentEvents: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { sql } = c.get('services');
     const { id } = c.req.valid('param');
-    await readDeployment(sql, id);
     if (wantsEventStream(c.req.header('accept'))) {
+      if ((await deploymentStatus(sql, id)) === null) throw deploymentNotFound(id);
       const after = Number(c.req.valid('header')['last-event-id'] ?? 0);
       // The typed responses describe JSON bodies; a stream is a plain Response.
       return (await streamDeploymentEvents(c, id, after)) as never;
     }
-    return c.json(await listEntityEvents(sql, 'deployment', id, c.req.valid('query')), 200);
+    return c.json(await listEntityEvents(sql, 'deployment', { id }, c.req.valid('query'), () => deploymentNotFound(id)), 200);
   });
 
 /** Events read per query; a longer history is sent in several reads. */
