@@ -14,9 +14,18 @@
  *      commits and the deployer's CPU per second, while they run;
  *   8. webhooks: signed pushes through the receiver while (fake) GitHub answers in 2 s: ack p99.
  *
- * It ends with one line, `bench-summary: {...}`, the figures by name, for scripts to compare runs.
- * BENCH_QUICK=1 runs a smaller version of every part (under a minute); BENCH_STACKS, BENCH_PER_STACK,
- * BENCH_QUEUE and BENCH_LATENCY_SAMPLES change the sizes of parts 1-3.
+ * Part 5 has a deployer of its own (the real startDeployer with the embedded Postgres, serving
+ * HTTP), so that nothing left from parts 1-4 runs beside the reads, and its requests come from
+ * another process (test/bench/read-load.ts): run in this one, the load generator's own CPU and
+ * garbage collection shared the deployer's event loop and landed in every latency it measured. It
+ * also prints the deployer's CPU per request, which depends less than latency on how busy the
+ * machine is.
+ *
+ * It ends with one line, `bench-summary: {...}`, the figures by name, for scripts to compare runs
+ * (null for a figure whose part did not run). BENCH_QUICK=1 runs a smaller version of every part
+ * (under a minute); BENCH_STACKS, BENCH_PER_STACK, BENCH_QUEUE and BENCH_LATENCY_SAMPLES change the
+ * sizes of parts 1-3. BENCH_PARTS runs some parts only, named with commas: `engine` (1-4), `reads`
+ * (5), `reaction` (6), `inflight` (7), `webhook` (8); e.g. `BENCH_PARTS=reads npm run bench`.
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
