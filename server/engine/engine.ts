@@ -15,9 +15,11 @@ import type { StackData } from '../domain/machines/stack.ts';
 import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { readEntity, type EntityState } from './entities.ts';
+import { EVENT_CHANNEL, readEntity, type EntityState } from './entities.ts';
 import { JobNotifications, JobRunner, type JobRef } from './job-runner.ts';
-import { BOSS_SCHEMA, sendJob, type JobHandler } from './jobs.ts';
+import { BOSS_SCHEMA, notifyJobs, sendJob, type HandedJob, type JobContext, type JobHandler, type Settlement } from './jobs.ts';
+import { wokenWhileRunning } from './job-table.ts';
+import type { JobEffect } from '../domain/state-machine/machine.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
@@ -26,6 +28,7 @@ import { handleStepJob } from './workers/step-worker.ts';
 import { AwsEventListener } from './workers/aws-events.ts';
 import { handleStopExpiryJob } from './workers/stop-expiry-worker.ts';
 import { startSweep } from './workers/sweep.ts';
+import { TerminatedDeployments } from './workers/terminate-fence.ts';
 
 export interface EngineDeps {
   /** Where the deployer's database is (the job runners listen there for pg-boss's notices). */
@@ -60,15 +63,23 @@ interface ModuleQueue {
   run: (runner: <Q extends Queue>(queue: Q, handler: JobHandler<Q>) => void) => void;
 }
 
+/** Jobs an engine transaction claimed for this process's runner of `queue`. */
+interface ClaimedJobs {
+  queue: Queue;
+  handed: HandedJob<Queue>[];
+}
+
 export class Engine {
   readonly store: StateStore;
   private readonly moduleQueues: ModuleQueue[] = [];
-  private readonly runners: { stop(timeoutMs: number): Promise<void> }[] = [];
+  private readonly runners = new Map<Queue, JobRunner<Queue>>();
   private notifications?: JobNotifications;
   private sweep: { stop(): Promise<void> } | undefined;
   private readonly reporters: StatusReporter[] = [];
   /** AWS events that wake waiting jobs (workers/aws-events.ts). */
   readonly awsEvents: AwsEventListener;
+  /** The deployments known to be terminated, for the terminate fence (workers/terminate-fence.ts). */
+  readonly terminated: TerminatedDeployments;
 
   /** Adds a reporter of deployment status changes; call before start(). */
   addStatusReporter(reporter: StatusReporter): void {
@@ -80,15 +91,54 @@ export class Engine {
     this.moduleQueues.push({ name: queue, policy, run: (runner) => runner(queue, handler) });
   }
 
-  /** The queues each open transaction sent a job to that is due at once (for handOff). */
-  private readonly dueJobsIn = new WeakMap<TransactionSql, Set<Queue>>();
+  /**
+   * The jobs each open engine transaction made due at once (sent, or woken by an AWS event), by
+   * queue: at its end it claims them for this process's runners as far as they have room, and
+   * announces the rest (see `transaction`).
+   */
+  private readonly dueJobsIn = new WeakMap<TransactionSql, Map<Queue, Set<string>>>();
+  /**
+   * The jobs each open engine transaction sent for later, by queue and delay: once it committed,
+   * this process's runner is woken when they are due (nothing announces a job that becomes due).
+   */
+  private readonly laterJobsIn = new WeakMap<TransactionSql, Array<{ queue: Queue; seconds: number }>>();
 
   constructor(readonly deps: EngineDeps) {
-    this.store = new StateStore(machines, (tx, job) => {
-      if (!job.startAfterSeconds) this.dueJobsIn.get(tx)?.add(job.queue);
-      return sendJob(deps.boss, tx, job);
-    });
+    this.store = new StateStore(machines, (tx, job) => this.send(tx, job));
     this.awsEvents = new AwsEventListener(this, deps.infra);
+    this.terminated = new TerminatedDeployments(deps.sql, deps.logger);
+  }
+
+  /** Sends a job in `tx`; one due at once is claimed or announced at the end of the engine transaction. */
+  private async send(tx: TransactionSql, job: JobEffect<JobPayloads>): Promise<void> {
+    const due = this.dueJobsIn.get(tx);
+    // A transaction not begun here (a savepoint, another module's) announces its own sends.
+    await sendJob(this.deps.boss, tx, job, due ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined);
+    if (job.startAfterSeconds) this.laterJobsIn.get(tx)?.push({ queue: job.queue, seconds: job.startAfterSeconds });
+  }
+
+  /** Jobs `tx` (an engine transaction) made due at once by updating them (an AWS event's wake). */
+  madeDue(tx: TransactionSql, queue: Queue, ids: string[]): void {
+    const due = this.dueJobsIn.get(tx);
+    if (!due) throw new Error('madeDue: not an engine transaction');
+    const set = due.get(queue) ?? due.set(queue, new Set()).get(queue)!;
+    for (const id of ids) set.add(id);
+  }
+
+  /**
+   * A poll's settlement: the next poll replaces the job in one transaction, so there is always
+   * exactly one. When an AWS event marked the job while it ran, the next poll is due at once (and
+   * this worker, whose slot it takes, runs it).
+   */
+  private async nextPoll<Q extends Queue>(job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>): Promise<void> {
+    await this.transaction(
+      async (tx) => {
+        const woken = await wokenWhileRunning(tx, job);
+        const next = woken ? { data: { ...settlement.data, woken } } : { data: settlement.data, ...(settlement.after ? { startAfterSeconds: settlement.after } : {}) };
+        await this.send(tx, { kind: 'job', queue: job.queue, ...next } as JobEffect<JobPayloads>);
+      },
+      { completes: job },
+    );
   }
 
   /** Whether AWS events of this account and region reach us: then polls there are only a safety net. */
@@ -105,13 +155,24 @@ export class Engine {
    * Runs state changes in one transaction; what they did is logged and counted once it committed.
    * `completes`: the job whose result this is; its completion commits with the result (and one
    * commit is saved), and a completion that fails takes the result down with it.
+   *
+   * The jobs the transaction made due at once are claimed in it for this process's runners, as far
+   * as they have room (a completed job's slot counts), and run once it committed: a finishing step
+   * hands its slot to the step it unblocked, a request's first job or an event's woken step starts
+   * here at once, each given its deployment as the transaction left it. No notice, no fetch, no read:
+   * three commits fewer per job. Only the jobs left over are announced for other runners to fetch.
    */
   async transaction<T>(work: (tx: TransactionSql, applied: AppliedTransition[]) => Promise<T>, options: { completes?: JobRef } = {}): Promise<T> {
     const job = options.completes;
     let applied: AppliedTransition[] = [];
+    let claimed: ClaimedJobs[] = [];
+    let later: Array<{ queue: Queue; seconds: number }> = [];
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
-      this.dueJobsIn.set(tx, new Set<Queue>());
+      const due = new Map<Queue, Set<string>>();
+      this.dueJobsIn.set(tx, due);
+      later = [];
+      this.laterJobsIn.set(tx, later);
       // Alongside the work rather than after it (a round trip less); the transaction makes it count
       // only if the work commits. Both are awaited before the transaction ends either way, so
       // neither can run a statement after its rollback.
@@ -119,28 +180,50 @@ export class Engine {
       const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
+      claimed = await this.claimDue(tx, due, applied, job?.queue);
       return value.value;
     });
     for (const t of applied) this.observe(t);
+    for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
+    for (const { queue, seconds } of later) this.runners.get(queue)?.wakeIn(seconds * 1000);
     return result;
   }
 
   /**
-   * The job this transaction sent to `queue` (due at once), claimed in the same transaction for the
-   * worker whose job it completes: a finishing step hands its slot to the step it unblocked, so
-   * the next step starts at once, without waiting for a notice and a fetch, and without reading
-   * its deployment (it is given the state this transaction left).
-   * pg-boss may hand out an older due job of the queue instead: any job is this worker's to run.
+   * Claims the jobs `tx` made due for this process's runners (see `transaction`), and announces
+   * those it has no room for. pg-boss may hand out an older due job of the queue instead: any job is
+   * this worker's to run.
    */
-  private async handOff(tx: TransactionSql, queue: Queue): Promise<Job<JobPayloads[Queue]>[]> {
-    if (!this.dueJobsIn.get(tx)?.has(queue)) return [];
-    return this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize: 1, includeMetadata: true, db: pgBossAdapter(tx) });
+  private async claimDue(tx: TransactionSql, due: Map<Queue, Set<string>>, applied: AppliedTransition[], completing: Queue | undefined): Promise<ClaimedJobs[]> {
+    const claimed: ClaimedJobs[] = [];
+    const leftOver: Queue[] = [];
+    for (const [queue, ids] of due) {
+      const room = (this.runners.get(queue)?.room() ?? 0) + (queue === completing ? 1 : 0);
+      const batchSize = Math.min(ids.size, room);
+      const jobs = batchSize > 0 ? await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) }) : [];
+      for (const claimedJob of jobs) ids.delete(claimedJob.id);
+      if (ids.size > 0) leftOver.push(queue);
+      if (jobs.length > 0) claimed.push({ queue, handed: await Promise.all(jobs.map(async (next) => ({ job: next, ...(await this.deploymentFor(tx, next.data, applied)) }))) });
+    }
+    await notifyJobs(tx, leftOver);
+    return claimed;
+  }
+
+  /** The deployment of a claimed job as `tx` leaves it: from what it applied, else read in it. */
+  private async deploymentFor(tx: TransactionSql, data: unknown, applied: AppliedTransition[]): Promise<{ deployment?: EntityState<'deployment'> }> {
+    const id = (data as { deploymentId?: string }).deploymentId;
+    if (!id) return {};
+    const last = applied.findLast((t) => t.machine === 'deployment' && t.entityId === id);
+    if (last) return { deployment: { id, status: last.to, data: last.data, version: last.version } as EntityState<'deployment'> };
+    const deployment = await readEntity(tx, 'deployment', id);
+    return deployment ? { deployment } : {};
   }
 
   private observe(t: AppliedTransition): void {
     if (t.from === t.to) return;
     if (t.machine === 'deployment') {
       const data = t.data as DeploymentData;
+      if (t.to === 'TERMINATED') this.terminated.add(t.entityId);
       this.deps.logger.info(
         { deploymentId: t.entityId, stackId: data.stackId, event: t.event, from: t.from, to: t.to, ...(data.error && t.to === 'FAILED' ? { error: data.error } : {}) },
         `deployment ${t.to}`,
@@ -163,7 +246,9 @@ export class Engine {
     for (const { name: queue, policy } of queues) {
       const options = {
         policy,
-        notify: true,
+        // No notice from pg-boss's send: jobs are announced by sendJob (jobs.ts), except those the
+        // sending transaction claimed for this process's runners (Engine.transaction).
+        notify: false,
         // Handlers only start operations and look at them; a handler that takes longer is stuck (a
         // hung connection, a simulated `hang`): its job fails and is tried again.
         expireInSeconds: JOB_EXPIRE_SECONDS,
@@ -185,7 +270,11 @@ export class Engine {
       const { policy: _policy, ...settings } = options;
       await boss.updateQueue(queue, settings);
     }
-    const notifications = new JobNotifications(this.deps.databaseUrl, BOSS_SCHEMA, this.deps.logger);
+    const notifications = new JobNotifications(this.deps.databaseUrl, BOSS_SCHEMA, this.deps.logger, {
+      channel: EVENT_CHANNEL,
+      onNotice: (payload) => this.terminated.onNotice(payload),
+      onReconnect: (since) => void this.terminated.catchUp(since),
+    });
     await notifications.start();
     this.notifications = notifications;
     const runner = <Q extends Queue>(queue: Q, handler: JobHandler<Q>) => {
@@ -194,32 +283,30 @@ export class Engine {
         sql: this.deps.sql,
         queue,
         concurrency: config.workerConcurrency,
-        // A backstop only (see JobRunner): each fetch is a Postgres commit, even an empty one.
-        pollIntervalMs: 2_000,
+        // A backstop only (see JobRunner): each fetch is a Postgres commit, even an empty one. What
+        // it finds is mostly a retry after its delay; a deployment's steps are worth a quicker look
+        // than the rest (expiries of holds, reports, cleanups), which can wait a few seconds more.
+        pollIntervalMs: queue === JOB_STEP || queue === JOB_STACK_WAIT ? 2_000 : 10_000,
         heartbeatIntervalMs: 5_000,
         expireInSeconds: JOB_EXPIRE_SECONDS,
         logger: this.deps.logger,
         handler,
-        finish: (job, { apply, record }) =>
-          this.transaction(
+        finish: async (job, { apply, record }) => {
+          await this.transaction(
             async (tx, applied) => {
-              const state = apply
-                ? await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied)
-                : undefined;
+              if (apply) await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied);
               await record?.(tx);
-              const handed = (await this.handOff(tx, job.queue)) as Job<JobPayloads[Q]>[];
-              // The deployment as this transaction left it goes with a job of the same deployment.
-              const deployment = apply?.machine === 'deployment' ? (state as EntityState<'deployment'>) : undefined;
-              return handed.map((next) => ({ job: next, ...(deployment && (next.data as { deploymentId?: string }).deploymentId === deployment.id ? { deployment } : {}) }));
             },
             { completes: job },
-          ),
+          );
+        },
+        poll: (job, settlement) => this.nextPoll(job, settlement),
         onStart: (due) => {
           if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
         },
       });
       jobRunner.start(notifications);
-      this.runners.push(jobRunner);
+      this.runners.set(queue, jobRunner as unknown as JobRunner<Queue>);
     };
     runner(JOB_STACK_WAIT, (job) => handleStackWaitJob(this, job));
     runner(JOB_STEP, (job) => handleStepJob(this, job));
@@ -243,7 +330,7 @@ export class Engine {
   async stop(): Promise<void> {
     await this.awsEvents.stop();
     await this.sweep?.stop();
-    await Promise.all(this.runners.map((r) => r.stop(3_000)));
+    await Promise.all([...this.runners.values()].map((r) => r.stop(3_000)));
     await this.notifications?.stop();
   }
 }

@@ -7,6 +7,7 @@
 import { getTableColumns, getTableName, type Column } from 'drizzle-orm';
 import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import * as schema from '../../db/schema/entities.ts';
+import type { PastDeployment } from '../domain/decisions/rollback.ts';
 import type { DataOf, MachineName, StatusOf } from '../domain/machines/catalogue.ts';
 import type { StepType } from '../domain/plan/steps.ts';
 
@@ -86,10 +87,10 @@ export async function readEntity<M extends MachineName>(db: Sql | TransactionSql
   return row ?? null;
 }
 
-/** The status of one deployment alone (the terminate fence asks it before each call that starts something). */
-export async function deploymentStatus(db: Sql | TransactionSql, id: string): Promise<string | null> {
-  const [row] = await db<{ status: string }[]>`select status from ${db(NAMES.deployment.state)} where id = ${id}`;
-  return row?.status ?? null;
+/** The deployments terminated since `since` (the terminate fence catches up with them after its listener reconnected). */
+export async function deploymentsTerminatedSince(db: Sql, since: Date): Promise<string[]> {
+  const rows = await db<{ id: string }[]>`select id from ${db(NAMES.deployment.state)} where status = 'TERMINATED' and updated_at >= ${since}`;
+  return rows.map((r) => r.id);
 }
 
 /**
@@ -123,10 +124,44 @@ export type EntityKey = { id: string } | { nameOrId: string; isId: boolean };
 export const entityMatch = (db: Sql | TransactionSql, key: EntityKey) =>
   'id' in key ? db`id = ${key.id}` : key.isId ? db`(id = ${key.nameOrId} or name = ${key.nameOrId})` : db`name = ${key.nameOrId}`;
 
+/**
+ * A stack's deployments, newest first, as a rollback weighs them (server/engine/commands/rollback.ts):
+ * status, version, start and the names of the steps that ended DONE, without the rest of their state
+ * (spec, template location, step outputs; about 10 KB each). Same-transaction requests share
+ * `created_at`, so their own `createdAt` orders them.
+ */
+export function stackDeploymentHistory(db: Sql | TransactionSql, stackId: string) {
+  return db<PastDeployment[]>`
+    select id, status, app_version as version, summary->>'startedAt' as "startedAt",
+      coalesce(
+        (select jsonb_agg(s->>'name') from jsonb_array_elements(data->'steps') s where s->>'status' = 'DONE'),
+        '[]'::jsonb
+      ) as "doneSteps"
+    from ${db(NAMES.deployment.state)}
+    where stack_id = ${stackId}
+    order by created_at desc, summary->>'createdAt' desc`;
+}
+
 /** Reads one entity by id, or by name when `nameOrId` is one (clusters, environments). */
 export async function readEntityByName<M extends 'cluster' | 'environment'>(db: Sql | TransactionSql, machine: M, nameOrId: string, isId: boolean): Promise<EntityRow<M> | null> {
   const [row] = await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${db(NAMES[machine].state)} where ${entityMatch(db, { nameOrId, isId })} limit 1`;
   return row ?? null;
+}
+
+/**
+ * The deployments on these stacks (by stack name) that may watch them: waiting for their stack,
+ * running steps, or terminated with steps still settling (a partial index on `stack_id` keeps the
+ * first two off their history). With their state: the jobs an AWS event wakes are given it.
+ */
+export async function deploymentsWatchingStacks(tx: TransactionSql, stackNames: string[]): Promise<(EntityState<'deployment'> & { stackName: string })[]> {
+  return tx<(EntityState<'deployment'> & { stackName: string })[]>`
+    select d.id, d.status, d.data, d.version, s.name as "stackName"
+    from stacks s join deployments d on d.stack_id = s.id
+    where s.name = any(${stackNames}) and d.status in ('WAITING', 'RUNNING')
+    union all
+    select d.id, d.status, d.data, d.version, s.name
+    from stacks s join deployments d on d.stack_id = s.id
+    where s.name = any(${stackNames}) and d.status = 'TERMINATED' and d.data ? 'settling'`;
 }
 
 /** Reads and locks one entity for the rest of the transaction. */

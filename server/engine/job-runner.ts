@@ -27,13 +27,6 @@ import type { EntityState } from './entities.ts';
 import type { EventFor, HandedJob, JobContext, JobHandler, Settlement } from './jobs.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
 
-/** The AWS event that marked a running job after it started, if one did (its next poll then runs at once). */
-async function wokenWhileRunning<Q extends Queue>(tx: TransactionSql, job: JobContext<Q>): Promise<Woken | undefined> {
-  const [row] = await tx<{ woken: Woken | null }[]>`select data->'woken' as woken from pgboss.job where name = ${job.queue} and id = ${job.id} for update`;
-  const before = (job.data as { woken?: Woken }).woken;
-  return row?.woken && row.woken.eventId !== before?.eventId ? row.woken : undefined;
-}
-
 /** The job whose completion a transaction carries. */
 export interface JobRef {
   queue: Queue;
@@ -59,29 +52,61 @@ export interface JobRunnerOptions<Q extends Queue> {
   handler: JobHandler<Q>;
   /**
    * Applies a finishing job's event, writes what it records, and completes the job, in one
-   * transaction; returns the jobs of this queue that transaction sent and claimed for this worker
-   * (the finishing job hands its slot on, see Engine.handOff).
+   * transaction (whose due jobs the engine may hand to this runner, see Engine.transaction).
    */
-  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<HandedJob<Q>[]>;
+  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<void>;
+  /** Replaces a polling job by its next poll, in one transaction (so there is always exactly one). */
+  poll: (job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>) => Promise<void>;
   /** When a fetched job was due (its startAfter, else its creation). */
   onStart?: (due: Date | undefined) => void;
 }
 
-/** Wakes runners when pg-boss announces a job on their queue. One LISTEN connection per process. */
+/**
+ * The process's one LISTEN connection for the engine: it wakes runners when a job is announced on
+ * their queue, and passes the state store's entity notices (`deployer_events`) to `onEntityNotice`
+ * (the terminate fence follows terminations there). After a reconnect, notices sent meanwhile are
+ * lost: every runner is woken once, and `onReconnect` is told since when it may have missed some.
+ */
 export class JobNotifications {
   private readonly runners = new Map<string, Set<() => void>>();
   private listener?: Sql;
 
-  constructor(private readonly databaseUrl: string, private readonly schema: string, private readonly logger: Logger) {}
+  constructor(
+    private readonly databaseUrl: string,
+    private readonly schema: string,
+    private readonly logger: Logger,
+    private readonly entities?: { channel: string; onNotice: (payload: string) => void; onReconnect: (since: Date) => void },
+  ) {}
 
   async start(): Promise<void> {
     this.listener = postgres(this.databaseUrl, { max: 1, onnotice: () => {} });
     const [{ channel }] = await this.listener.unsafe<{ channel: string }[]>(`select ${notifyChannelSql(this.schema)} as channel`);
-    await this.listener.listen(
+    await this.listen(
       channel,
       (queue) => this.runners.get(queue)?.forEach((wake) => wake()),
-      // After a reconnect, notices sent meanwhile are lost: wake everyone once.
+      // Notices sent while it was away are lost: wake everyone once.
       () => this.runners.forEach((wakes) => wakes.forEach((wake) => wake())),
+    );
+    if (this.entities) await this.listen(this.entities.channel, this.entities.onNotice, this.entities.onReconnect);
+  }
+
+  /**
+   * LISTENs on `channel`; after a reconnect (postgres.js listens again by itself), `onReconnect` is
+   * told when the channel was last known to be heard (its last notice, or the listen before).
+   */
+  private async listen(channel: string, onNotice: (payload: string) => void, onReconnect: (since: Date) => void): Promise<void> {
+    let heardAt: Date | undefined;
+    await this.listener!.listen(
+      channel,
+      (payload) => {
+        heardAt = new Date();
+        onNotice(payload);
+      },
+      () => {
+        const since = heardAt;
+        heardAt = new Date();
+        if (since) onReconnect(since);
+      },
     );
   }
 
@@ -109,7 +134,7 @@ export class JobRunner<Q extends Queue> {
   private readonly settled = new Set<Promise<void>>();
   private unsubscribe?: () => void;
   private readonly db: IDatabase;
-  /** Wake-ups for the polls this runner sent (wakeIn). */
+  /** Wake-ups for jobs this process sent for later (wakeIn). */
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: JobRunnerOptions<Q>) {
@@ -124,17 +149,23 @@ export class JobRunner<Q extends Queue> {
   }
 
   /**
-   * Runs jobs a finishing job's transaction claimed for this worker. (That transaction's send also
-   * announced them; the fetch that notice causes finds the others it sent, or nothing. Skipping
-   * the notice would be a commit less, but it may be another transaction's, and its job would
-   * wait for the backstop poll.)
+   * Runs jobs claimed for this worker by a transaction that has committed: a finishing job's (its
+   * slot handed on), or an AWS event's (the jobs it woke). Nothing announced them: no other runner
+   * fetches in vain for them.
    */
-  private adopt(handed: HandedJob<Q>[]): void {
+  take(handed: HandedJob<Q>[]): void {
     for (const { job, deployment } of handed) this.execute(job, deployment);
   }
 
+  /** How many more jobs this runner can run at once now. */
+  room(): number {
+    return this.stopped ? 0 : Math.max(0, this.options.concurrency - this.running);
+  }
+
   /** Wakes the loop in `ms` (a little after: the job must be due when fetched). */
-  private wakeIn(ms: number): void {
+  wakeIn(ms: number): void {
+    // Beyond what a timer can hold (about 24 days: a long hold's expiry), the backstop poll finds it.
+    if (ms >= 2 ** 31 - 10) return;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.wake();
@@ -219,29 +250,17 @@ export class JobRunner<Q extends Queue> {
 
   /** Carries out what the handler said about its job. */
   private async settle(job: JobContext<Q>, settlement: Settlement<Q>): Promise<void> {
-    const { boss, sql, finish } = this.options;
+    const { boss, finish, poll } = this.options;
     const ref = { queue: job.queue, id: job.id };
     switch (settlement.kind) {
       case 'finish':
-        if (settlement.apply || settlement.record) return this.adopt(await finish(ref, settlement));
+        if (settlement.apply || settlement.record) return finish(ref, settlement);
         await boss.complete(job.queue, job.id, null, { db: this.db });
         return;
-      case 'poll': {
-        const startAfter = settlement.after ? { startAfter: new Date(Date.now() + settlement.after * 1000) } : {};
-        // The next poll replaces this job: sent and completed together, so there is always exactly one.
-        await inTransaction(sql, async (tx) => {
-          const db = pgBossAdapter(tx);
-          // An AWS event that came while this job ran marked it (server/engine/workers/aws-events.ts):
-          // read under the row's lock, so a mark is either seen here or lands on the next poll.
-          const woken = await wokenWhileRunning(tx, job);
-          if (woken) await boss.send(job.queue, { ...settlement.data, woken }, { db });
-          else await boss.send(job.queue, settlement.data, { db, ...startAfter });
-          await boss.complete(job.queue, job.id, null, { db });
-        });
-        // pg-boss announces no job that is not due yet: the poll this runner sent, it fetches when due.
-        if (settlement.after) this.wakeIn(settlement.after * 1000);
+      case 'poll':
+        // Sent for later, the next poll wakes this runner when it is due (Engine.transaction).
+        await poll(job, settlement);
         return;
-      }
       case 'fail':
         return this.fail(job, settlement.error);
     }

@@ -36,25 +36,37 @@ export function createBoss(databaseUrl: string, logger: Logger, options: { super
   return boss;
 }
 
-/** Sends a job as part of the caller's transaction: it exists exactly when the state that asked for it does. */
-export async function sendJob(boss: PgBoss, tx: TransactionSql, job: JobEffect<JobPayloads>): Promise<void> {
+/**
+ * Sends a job as part of the caller's transaction: it exists exactly when the state that asked for it does.
+ * The queues are created without pg-boss's own notice (engine.ts), so a job due at once is announced
+ * here, when the transaction commits; or, given `announce`, left to the caller: an engine
+ * transaction announces only the jobs it did not claim for its own runners (Engine.transaction), since a
+ * notice for a job already taken costs every listening runner an empty fetch (a commit each).
+ */
+export async function sendJob(boss: PgBoss, tx: TransactionSql, job: JobEffect<JobPayloads>, announce?: (queue: Queue, id: string) => void): Promise<string | null> {
   const id = await boss.send(job.queue, job.data, {
     db: pgBossAdapter(tx),
     ...(job.startAfterSeconds ? { startAfter: job.startAfterSeconds } : {}),
     ...(job.singletonKey ? { singletonKey: job.singletonKey } : {}),
   });
   if (id === null && !job.singletonKey) throw new Error(`pg-boss refused a job for queue ${job.queue}`);
+  if (id !== null && !job.startAfterSeconds) {
+    if (announce) announce(job.queue, id);
+    else await notifyJobs(tx, [job.queue]);
+  }
+  return id;
 }
 
 /** The schema pg-boss keeps its tables in. */
 export const BOSS_SCHEMA = 'pgboss';
 
 /**
- * Wakes the job runners of these queues when the transaction commits, as pg-boss's send does: for
+ * Wakes the job runners of these queues when the transaction commits: for jobs sent due at once, and
  * jobs made due by an update rather than a send (an AWS event's wake, server/engine/workers/aws-events.ts).
  */
 export async function notifyJobs(tx: TransactionSql, queues: string[]): Promise<void> {
-  for (const queue of queues) await tx.unsafe(`select pg_notify(${notifyChannelSql(BOSS_SCHEMA)}, $1)`, [queue]);
+  if (queues.length === 0) return;
+  await tx.unsafe(`select pg_notify(${notifyChannelSql(BOSS_SCHEMA)}, queue) from unnest($1::text[]) as queue`, [queues]);
 }
 
 /** A job as its handler sees it. */
@@ -65,13 +77,14 @@ export interface JobContext<Q extends Queue> {
   /** Aborts when the job has run past its expiry (pg-boss hands it out again then). */
   signal?: AbortSignal;
   /**
-   * The job's deployment as the transaction that sent and handed over this job left it (a step
-   * unblocked by the one that just finished, Engine.handOff): no need to read it again.
+   * The job's deployment as the transaction that made this job due and claimed it for this process
+   * left it (a step unblocked by the one that just finished, a request's first job, a step an AWS
+   * event woke: Engine.transaction): no need to read it again.
    */
   deployment?: EntityState<'deployment'>;
 }
 
-/** A job a finishing job's transaction claimed for the same worker, with what that transaction knew. */
+/** A job an engine transaction claimed for this process's runner, with what that transaction knew. */
 export interface HandedJob<Q extends Queue> {
   job: Job<JobPayloads[Q]>;
   deployment?: EntityState<'deployment'>;

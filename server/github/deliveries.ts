@@ -17,7 +17,7 @@ import { triggerDeployment } from '../engine/commands/trigger-deployment.ts';
 import type { Engine } from '../engine/engine.ts';
 import { JOB_GITHUB_DELIVERY, type GitHubDeliveryJob } from '../domain/machines/jobs.ts';
 import { json } from '../engine/entities.ts';
-import type { Settlement } from '../engine/jobs.ts';
+import { notifyJobs, type Settlement } from '../engine/jobs.ts';
 import { pgBossAdapter } from '../engine/transaction.ts';
 import { GitHubApiError } from './client.ts';
 import { pushDeploymentId } from './push-deployment-id.ts';
@@ -70,6 +70,7 @@ export async function storeDelivery(
     if (inserted) {
       const job: GitHubDeliveryJob = { deliveryId: delivery.deliveryId };
       await boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) });
+      await notifyJobs(tx, [JOB_GITHUB_DELIVERY]);
       return { delivery: toDelivery(inserted), created: true };
     }
     const stored = (await findDelivery(tx, delivery.deliveryId))!;

@@ -36,34 +36,34 @@ export async function checkBranchHeads(engine: Engine, github: GitHubService, in
   const log = logger.child({ component: 'github', job: JOB_GITHUB_PUSH_CHECK });
   const result: PushCheckResult = { checked: 0, missed: [] };
   const targets = await sql`select repo_key, owner, repo, branches from push_targets`;
-  for (const target of targets) {
-    for (const branch of literalBranches(target.branches as PushTargetBranches)) {
-      const latest = await latestDelivery(sql, target.repo_key, branch);
-      if (!latest || latest.ageSeconds < intervalSeconds) continue;
-      result.checked++;
-      let head: string;
-      try {
-        head = await github.client.resolveCommit({ owner: target.owner, repo: target.repo }, branch);
-      } catch (err) {
-        // A deleted branch has no head to deploy; any other failure waits for the next check.
-        if (!(err instanceof NotFoundError)) log.warn({ err, repository: target.repo_key, branch }, 'could not read a branch head');
-        continue;
-      }
-      if (head === latest.commit) continue;
-      const deliveryId = missedDeliveryId(target.repo_key, branch, head);
-      const { created } = await storeDelivery(sql, boss, {
-        deliveryId,
-        owner: target.owner,
-        repo: target.repo,
-        branch,
-        commit: head,
-        origin: 'missed',
-        receivedBy: 'push-check',
-      });
-      if (created) {
-        log.warn({ repository: target.repo_key, branch, commit: head, lastStored: latest.commit }, 'a push was not delivered; deploying the branch head');
-        result.missed.push(deliveryId);
-      }
+  const branches = targets.flatMap((target) => literalBranches(target.branches as PushTargetBranches).map((branch) => ({ target, branch })));
+  const latestOf = await latestDeliveries(sql, branches.map(({ target, branch }) => ({ repoKey: target.repo_key as string, branch })));
+  for (const { target, branch } of branches) {
+    const latest = latestOf.get(branchKey(target.repo_key, branch));
+    if (!latest || latest.ageSeconds < intervalSeconds) continue;
+    result.checked++;
+    let head: string;
+    try {
+      head = await github.client.resolveCommit({ owner: target.owner, repo: target.repo }, branch);
+    } catch (err) {
+      // A deleted branch has no head to deploy; any other failure waits for the next check.
+      if (!(err instanceof NotFoundError)) log.warn({ err, repository: target.repo_key, branch }, 'could not read a branch head');
+      continue;
+    }
+    if (head === latest.commit) continue;
+    const deliveryId = missedDeliveryId(target.repo_key, branch, head);
+    const { created } = await storeDelivery(sql, boss, {
+      deliveryId,
+      owner: target.owner,
+      repo: target.repo,
+      branch,
+      commit: head,
+      origin: 'missed',
+      receivedBy: 'push-check',
+    });
+    if (created) {
+      log.warn({ repository: target.repo_key, branch, commit: head, lastStored: latest.commit }, 'a push was not delivered; deploying the branch head');
+      result.missed.push(deliveryId);
     }
   }
   return result;
@@ -98,10 +98,24 @@ function literalBranches(branches: PushTargetBranches): string[] {
     .map(([pattern]) => pattern);
 }
 
-async function latestDelivery(sql: Sql, key: string, branch: string): Promise<{ commit: string; ageSeconds: number } | undefined> {
-  const [row] = await sql`
-    select commit, extract(epoch from now() - received_at)::float8 as age from github_deliveries
-    where repo_key = ${key} and branch = ${branch}
-    order by received_at desc limit 1`;
-  return row ? { commit: row.commit, ageSeconds: row.age } : undefined;
+const branchKey = (repoKey: string, branch: string) => `${repoKey}\n${branch}`;
+
+/**
+ * The last push stored for each of the branches, in one statement (each branch's newest row
+ * through github_deliveries_branch_idx), keyed by `branchKey`; a branch with none is absent.
+ */
+async function latestDeliveries(
+  sql: Sql,
+  branches: { repoKey: string; branch: string }[],
+): Promise<Map<string, { commit: string; ageSeconds: number }>> {
+  if (branches.length === 0) return new Map();
+  const rows = await sql<{ repo_key: string; branch: string; commit: string; age: number }[]>`
+    select b.repo_key, b.branch, d.commit, extract(epoch from now() - d.received_at)::float8 as age
+    from unnest(${branches.map((b) => b.repoKey)}::text[], ${branches.map((b) => b.branch)}::text[]) as b(repo_key, branch)
+    cross join lateral (
+      select commit, received_at from github_deliveries
+      where repo_key = b.repo_key and branch = b.branch
+      order by received_at desc limit 1
+    ) d`;
+  return new Map(rows.map((row) => [branchKey(row.repo_key, row.branch), { commit: row.commit, ageSeconds: row.age }]));
 }

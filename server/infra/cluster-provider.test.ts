@@ -2,7 +2,7 @@
 // many are built, for which session, and which calls reach them. (The AWS ports themselves are
 // tested against moto in aws/provider.moto.test.ts.)
 import { describe, expect, it } from 'vitest';
-import { clusterInfraOf, createInfraProvider, sessionNameFor, storeTemplateInClusterAccount, type BuiltClusterPort, type ClusterSession } from './cluster-provider.ts';
+import { clusterInfraOf, createInfraProvider, stsRoleSessionNameFor, storeTemplateInClusterAccount, type BuiltClusterPort, type ClusterSession } from './cluster-provider.ts';
 import { InfraError, type AwsTarget, type InfraPort } from './port.ts';
 
 const alpha: AwsTarget = { cluster: 'alpha', account: '111111111111', region: 'eu-west-1', roleArn: 'arn:aws:iam::111111111111:role/o5-deployer' };
@@ -85,8 +85,8 @@ describe('the cluster port cache', () => {
   });
 
   it('names sessions the way STS accepts: at most 64 of [\\w+=,.@-]', () => {
-    expect(sessionNameFor(DEPLOYMENT)).toBe(`o5-deploy-${DEPLOYMENT}`);
-    expect(sessionNameFor('a/b c'.repeat(20))).toMatch(/^[\w+=,.@-]{1,64}$/);
+    expect(stsRoleSessionNameFor(DEPLOYMENT)).toBe(`o5-deploy-${DEPLOYMENT}`);
+    expect(stsRoleSessionNameFor('a/b c'.repeat(20))).toMatch(/^[\w+=,.@-]{1,64}$/);
   });
 });
 

@@ -47,7 +47,7 @@ export interface CachingInfraProvider extends InfraProvider {
 const DEFAULT_IDLE_MS = 15 * 60_000;
 
 /** STS RoleSessionName: 2 to 64 of `[\w+=,.@-]`. */
-export function sessionNameFor(deploymentId: string): string {
+export function stsRoleSessionNameFor(deploymentId: string): string {
   return `o5-deploy-${deploymentId}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
 }
 
@@ -72,7 +72,7 @@ export function createInfraProvider(options: InfraProviderOptions): CachingInfra
     },
     forCluster(target, deploymentId) {
       closeIdle();
-      const sessionName = target.roleArn ? sessionNameFor(deploymentId) : null;
+      const sessionName = target.roleArn ? stsRoleSessionNameFor(deploymentId) : null;
       const key = JSON.stringify([target.account, target.region, target.roleArn ?? null, deploymentId]);
       let entry = ports.get(key);
       if (!entry) {

@@ -46,7 +46,10 @@ export interface ChangeSetDescription {
   executionStatus?: string;
   lifecycle: ChangeSetLifecycle;
   reason?: string;
-  /** The resource changes (UPDATE change sets, once built): what CF.Plan classifies. */
+  /**
+   * The resource changes (UPDATE change sets, once built): what CF.Plan classifies. Read only when
+   * asked for (`withChanges`): on AWS they take a call per page.
+   */
   changes?: ChangeSetChange[];
 }
 
@@ -144,7 +147,8 @@ export interface InfraPort {
     parameters: StackParameterValue[];
     clientToken: string;
   }): Promise<void>;
-  describeChangeSet(input: { stackName: string; changeSetName: string }): Promise<ChangeSetDescription>;
+  /** The change set's status; with `withChanges`, its resource changes too (an implementation may add them anyway). */
+  describeChangeSet(input: { stackName: string; changeSetName: string; withChanges?: boolean }): Promise<ChangeSetDescription>;
   executeChangeSet(input: { stackName: string; changeSetName: string; clientToken: string }): Promise<void>;
   /** Deletes a change set nobody executed; one already gone is not an error. */
   deleteChangeSet(input: { stackName: string; changeSetName: string }): Promise<void>;

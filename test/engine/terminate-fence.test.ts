@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { deploy, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
 import type { DeploymentData } from '../../server/domain/machines/deployment.ts';
-import { fencedInfra, TerminatedFenceError } from '../../server/engine/workers/terminate-fence.ts';
+import { EVENT_CHANNEL } from '../../server/engine/entities.ts';
+import { fencedInfra, TerminatedDeployments, TerminatedFenceError } from '../../server/engine/workers/terminate-fence.ts';
 import { clientTokenFor } from '../../server/infra/client-token.ts';
 import { clusterInfraOf } from '../../server/infra/cluster-provider.ts';
 import { InfraError } from '../../server/infra/port.ts';
@@ -91,7 +92,8 @@ describe('terminate is fenced', () => {
     await waitFor(t.client, d.id, ['RUNNING', 'DONE']);
     const data = (await t.deployer.services.sql`select data from deployments where id = ${d.id}`)[0]!.data as DeploymentData;
     const port = clusterInfraOf(t.deployer.services.infra, data);
-    const fenced = fencedInfra(port, t.deployer.services.sql, d.id);
+    // The fence the step worker puts on a step's calls: it knows of the terminate without a read.
+    const fenced = fencedInfra(port, () => t.deployer.services.engine.terminated.has(d.id));
     await waitFor(t.client, d.id, ['DONE']);
     await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } } });
 
@@ -115,5 +117,31 @@ describe('terminate is fenced', () => {
     const stop = await fenced.stopTask({ cluster: 'demo', taskArn: 'arn:aws:ecs:us-east-1:000000000000:task/demo/none', reason: 'x' }).catch((err: unknown) => err);
     expect(stop).toBeInstanceOf(InfraError);
     expect((stop as InfraError).code).toBe('InvalidParameterException');
+  });
+
+  it("hears of another process's terminate through the state store's notices, and catches up after its listener was away", async () => {
+    const { engine, sql } = t.deployer.services;
+    // Another process's terminate reaches this one as the notice its transaction sends.
+    const elsewhere = '00000000-0000-4000-8000-00000000f3c1';
+    expect(engine.terminated.has(elsewhere)).toBe(false);
+    await sql`select pg_notify(${EVENT_CHANNEL}, ${`deployment:${elsewhere}:1:TERMINATED`})`;
+    for (const giveUp = Date.now() + 5_000; !engine.terminated.has(elsewhere) && Date.now() < giveUp; ) await new Promise((r) => setTimeout(r, 10));
+    expect(engine.terminated.has(elsewhere)).toBe(true);
+    // Notices of other statuses, and of other machines, are not terminates.
+    await sql`select pg_notify(${EVENT_CHANNEL}, ${'deployment:00000000-0000-4000-8000-00000000f3c2:1:RUNNING'})`;
+    await sql`select pg_notify(${EVENT_CHANNEL}, ${'stack:00000000-0000-4000-8000-00000000f3c3:1:TERMINATED'})`;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(engine.terminated.has('00000000-0000-4000-8000-00000000f3c2')).toBe(false);
+    expect(engine.terminated.has('00000000-0000-4000-8000-00000000f3c3')).toBe(false);
+
+    // A watch whose listener was away reads what was terminated meanwhile.
+    const d = await deploy(t.client, { version: 'away' });
+    const before = new Date(Date.now() - 1_000);
+    await waitFor(t.client, d.id, ['RUNNING', 'DONE']);
+    await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } } });
+    const fresh = new TerminatedDeployments(sql, t.deployer.services.logger);
+    expect(fresh.has(d.id)).toBe(false);
+    await fresh.catchUp(before);
+    expect(fresh.has(d.id)).toBe(true);
   });
 });

@@ -20,7 +20,7 @@ import type { Sql } from 'postgres';
 import { TERMINAL_STATUSES } from '../../domain/machines/deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
-import { deploymentStatus, readEvents } from '../../engine/entities.ts';
+import { readEvents } from '../../engine/entities.ts';
 import { eventPageSchema, listEntityEvents, LiveStreamPacer, toEventItem, wantsEventStream } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
@@ -82,7 +82,6 @@ export const registerListDeploymentEvents: RouteRegistrar = (app) =>
     const { sql } = c.get('services');
     const { id } = c.req.valid('param');
     if (wantsEventStream(c.req.header('accept'))) {
-      if ((await deploymentStatus(sql, id)) === null) throw deploymentNotFound(id);
       const after = Number(c.req.valid('header')['last-event-id'] ?? 0);
       // The typed responses describe JSON bodies; a stream is a plain Response.
       return (await streamDeploymentEvents(c, id, after)) as never;
@@ -97,18 +96,20 @@ function eventsAfter(sql: Sql, deploymentId: string, after: number) {
   return readEvents(sql, 'deployment', deploymentId, after, BATCH);
 }
 
-/** Position of the event that made the deployment terminal, if it has ended. */
-async function terminalPosition(sql: Sql, deploymentId: string): Promise<number | undefined> {
+/** Whether the deployment exists, and the position of the event that made it terminal if it has ended. */
+async function terminalPosition(sql: Sql, deploymentId: string): Promise<{ exists: boolean; ended: number | undefined }> {
   const [row] = await sql`
-    select min(position) as position from deployment_events
-    where entity_id = ${deploymentId} and status in ${sql(TERMINAL_STATUSES as string[])}`;
-  return row?.position == null ? undefined : Number(row.position);
+    select exists (select 1 from deployments where id = ${deploymentId}) as exists,
+      (select min(position) from deployment_events
+       where entity_id = ${deploymentId} and status in ${sql(TERMINAL_STATUSES as string[])}) as position`;
+  return { exists: row!.exists as boolean, ended: row!.position == null ? undefined : Number(row!.position) };
 }
 
 async function streamDeploymentEvents(c: Context<AppEnv>, deploymentId: string, resumeAfter: number): Promise<Response> {
   const { sql, eventFeed } = c.get('services');
   const log = c.get('logger').child({ deploymentId });
-  const ended = await terminalPosition(sql, deploymentId);
+  const { exists, ended } = await terminalPosition(sql, deploymentId);
+  if (!exists) throw deploymentNotFound(deploymentId);
   if (ended !== undefined && resumeAfter >= ended) return c.body(null, 204);
 
   // Subscribe before reading the history, so that an event committed in between wakes the loop.

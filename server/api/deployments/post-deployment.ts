@@ -7,7 +7,7 @@ import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentRequestFields, requestedDeploymentSchema, sentApplication } from './deployment-schemas.ts';
 import { exampleDeploymentRequest } from './example-request.ts';
-import { readDeployment } from './read-deployment.ts';
+import { deploymentResponse } from './read-deployment.ts';
 
 export const applicationDocument = applicationSchema.openapi('Application', {
   description: 'An application config (o5.yaml), lowerCamelCase keys, enums by full name.',
@@ -56,5 +56,5 @@ export const registerRequestDeployment: RouteRegistrar = (app) =>
       { ...body, application, source: { kind: 'api', requestedBy: c.get('caller').name } },
       { kind: 'command', name: 'requestDeployment', actor: c.get('caller').name, requestId: c.get('requestId') },
     );
-    return c.json({ ...(await readDeployment(sql, deployment.id)), warnings }, 202);
+    return c.json({ ...(await deploymentResponse(sql, deployment)), warnings }, 202);
   });

@@ -9,7 +9,8 @@
  */
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { DomainError } from '../errors.ts';
-import { buildPlan, planNotes, type PlanStep } from '../plan/index.ts';
+import { localStepResult } from '../plan/local-steps.ts';
+import { planDeployment, type PlanStep } from '../plan/index.ts';
 import type { AwsIdentity, DeploymentSpec } from '../spec/index.ts';
 import { transitionsOf, type AfterTransition, type EffectLabel, type Machine } from '../state-machine/machine.ts';
 import type { MachineEffect } from './catalogue.ts';
@@ -175,8 +176,15 @@ const transition = transitionsOf<DeploymentStatus, DeploymentData, DeploymentEve
 function stepNext(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
   const move = nextMove(after.data.steps);
   switch (move.kind) {
-    case 'run':
-      return move.steps.map((step) => ({ kind: 'chain', event: { type: 'run_step', step } }));
+    case 'run': {
+      // A local step ends inside its run_step's cascade, whose own next move must find every other
+      // ready step started already: so the others first, and one local step at most (the next move
+      // after it starts the rest).
+      const isLocal = (name: string) => localStepResult(stepNamed(after.data.steps, name)!) !== undefined;
+      const local = move.steps.find(isLocal);
+      const ordered = [...move.steps.filter((name) => !isLocal(name)), ...(local ? [local] : [])];
+      return ordered.map((step) => ({ kind: 'chain', event: { type: 'run_step', step } }));
+    }
     case 'wait':
       return [];
     case 'done':
@@ -394,8 +402,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       emits: ['chain run_steps', 'chain error'],
       effects: (after) => {
         try {
-          const steps = buildPlan(after.data.spec!, after.data.stack);
-          const notes = planNotes(after.data.spec!, after.data.stack);
+          const { steps, notes } = planDeployment(after.data.spec!, after.data.stack);
           return [{ kind: 'chain', event: { type: 'run_steps', steps, ...(notes.length > 0 && { notes }) } }];
         } catch (err) {
           const error = err instanceof DomainError ? err.message : `planning failed: ${String(err)}`;
@@ -426,10 +433,13 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         ...data,
         steps: data.steps.map((s) => (s.name === e.step ? { ...s, status: 'ACTIVE', startedAt: e.at } : s)),
       }),
-      emits: [`job ${JOB_STEP}`],
-      effects: (after) => [
-        { kind: 'job', queue: JOB_STEP, data: { deploymentId: after.entityId, step: after.event.step } },
-      ],
+      emits: [`job ${JOB_STEP}`, 'chain step_result'],
+      effects: (after) => {
+        // A step that calls nothing ends in the same transaction (server/domain/plan/local-steps.ts).
+        const local = localStepResult(stepNamed(after.data.steps, after.event.step)!);
+        if (local) return [{ kind: 'chain', event: { type: 'step_result', step: after.event.step, ...local } }];
+        return [{ kind: 'job', queue: JOB_STEP, data: { deploymentId: after.entityId, step: after.event.step } }];
+      },
     }),
     transition({
       from: ['RUNNING'],

@@ -23,24 +23,31 @@ import { restorePrevious } from './restore.ts';
 import { STEP, StepFactory, type PlanStep, type VersionParameters, type VersionRetag } from './steps.ts';
 import { validatePlan } from './validate.ts';
 
-/**
- * The plan for a spec over the stack as the wait phase found it (null when there is none). Its
- * outputs are what NOPDiscovery hands to database steps in a dbOnly plan.
- */
-export function buildPlan(spec: DeploymentSpec, stack: StackSnapshot | null): PlanStep[] {
-  const { steps } = planOf(spec, stack);
-  validatePlan(steps);
-  return steps;
+/** A deployment's plan: its steps, and what it says besides them. */
+export interface DeploymentPlan {
+  steps: PlanStep[];
+  /**
+   * Shown with the deployment and in its `run_steps` event: that it adopts a stack this deployer
+   * did not create, and why a plan is not the evaluated or parallel one its mode draws (a new
+   * stack, a new database, a flag that decides instead).
+   */
+  notes: string[];
 }
 
 /**
- * What the plan says besides its steps, shown with the deployment and in its `run_steps` event:
- * that it adopts a stack this deployer did not create, and why a plan is not the evaluated or
- * parallel one its mode draws (a new stack, a new database, a flag that decides instead).
+ * The plan for a spec over the stack as the wait phase found it (null when there is none), with its
+ * notes. Its outputs are what NOPDiscovery hands to database steps in a dbOnly plan.
  */
-export function planNotes(spec: DeploymentSpec, stack: StackSnapshot | null): string[] {
-  const note = stackExists(stack) ? ownershipNote(spec.cfStackName, stack) : undefined;
-  return [...(note ? [note] : []), ...planOf(spec, stack).notes];
+export function planDeployment(spec: DeploymentSpec, stack: StackSnapshot | null): DeploymentPlan {
+  const { steps, notes } = planOf(spec, stack);
+  validatePlan(steps);
+  const ownership = stackExists(stack) ? ownershipNote(spec.cfStackName, stack) : undefined;
+  return { steps, notes: [...(ownership ? [ownership] : []), ...notes] };
+}
+
+/** The plan's steps alone (a plan rendered or evaluated without a deployment). */
+export function buildPlan(spec: DeploymentSpec, stack: StackSnapshot | null): PlanStep[] {
+  return planDeployment(spec, stack).steps;
 }
 
 function planOf(spec: DeploymentSpec, stack: StackSnapshot | null): { steps: PlanStep[]; notes: string[] } {

@@ -7,7 +7,7 @@ import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { MANAGED_BY_TAG } from '../decisions/stack-ownership.ts';
 import { buildDeploymentSpec, type DeploymentSpec } from '../spec/index.ts';
 import { joinEvaluation } from './evaluation.ts';
-import { branchSteps, buildPlan, planNotes, type PlanStep } from './index.ts';
+import { branchSteps, buildPlan, planDeployment, type PlanStep } from './index.ts';
 
 const spec = (extra: { strategy?: 'auto' | 'NOP' | 'DOWNTIME'; migrateCheck?: boolean } = {}): DeploymentSpec =>
   buildDeploymentSpec({
@@ -59,15 +59,15 @@ describe('the evaluated full plan', () => {
 
   it('a new stack, a new database or an unknown running version get the full plan, and the plan says why', () => {
     expect(buildPlan(spec(), null).map((s) => s.name)).toContain('CF.CreateEmpty');
-    expect(planNotes(spec(), null)).toEqual([expect.stringMatching(/^new stack: there is nothing running to evaluate/)]);
+    expect(planDeployment(spec(), null).notes).toEqual([expect.stringMatching(/^new stack: there is nothing running to evaluate/)]);
     const newDb = { ...RUNNING, outputs: {} };
     expect(buildPlan(spec(), newDb)[0]!.name).toBe('ScaleDown');
-    expect(planNotes(spec(), newDb)).toEqual([expect.stringMatching(/^not evaluated: database main is new to the stack/)]);
-    expect(planNotes(spec(), { ...RUNNING, parameters: {} })).toEqual([expect.stringMatching(/running version is unknown/)]);
+    expect(planDeployment(spec(), newDb).notes).toEqual([expect.stringMatching(/^not evaluated: database main is new to the stack/)]);
+    expect(planDeployment(spec(), { ...RUNNING, parameters: {} }).notes).toEqual([expect.stringMatching(/running version is unknown/)]);
   });
 
   it('a strategy asked for where no evaluation happens is noted as not applied', () => {
-    expect(planNotes(spec({ strategy: 'NOP' }), null)).toContain('strategy NOP was asked for, but this plan is not evaluated, so it does not apply');
+    expect(planDeployment(spec({ strategy: 'NOP' }), null).notes).toContain('strategy NOP was asked for, but this plan is not evaluated, so it does not apply');
   });
 
   const evaluated = buildPlan(spec(), RUNNING);
@@ -159,6 +159,6 @@ describe('quick mode on an existing stack', () => {
       // The new version runs from CF.Update on: a failed database step puts the previous one back.
       '!CF.Restore <- CF.Update',
     ]);
-    expect(planNotes(quick, null)).toEqual(['new stack: the database steps need its outputs, so they follow CF.Update']);
+    expect(planDeployment(quick, null).notes).toEqual(['new stack: the database steps need its outputs, so they follow CF.Update']);
   });
 });

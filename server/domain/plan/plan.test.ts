@@ -5,7 +5,7 @@ import { buildDeploymentSpec, type DeploymentSpec, type ResolvedDeploymentFlags 
 import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { MANAGED_BY_TAG } from '../decisions/stack-ownership.ts';
-import { buildPlan, describePlan, planNotes, planProblems, validatePlan, type PlanStep } from './index.ts';
+import { buildPlan, describePlan, planDeployment, planProblems, validatePlan, type PlanStep } from './index.ts';
 
 const OURS = { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value };
 
@@ -307,10 +307,10 @@ describe('a stack this deployer did not create (adopted)', () => {
 
   it('says so in the plan\'s notes; a new stack or one of ours does not', () => {
     const adopting = /^adopting existing stack test-env-o5deploy: it was not created by this deployer/;
-    expect(planNotes(baseSpec, ADOPTED)[0]).toMatch(adopting);
-    expect(planNotes(baseSpec, EXISTING).some((n) => adopting.test(n))).toBe(false);
-    expect(planNotes(baseSpec, MISSING).some((n) => adopting.test(n))).toBe(false);
-    expect(planNotes(baseSpec, { ...ADOPTED, status: 'DELETE_COMPLETE', lifecycle: 'MISSING' }).some((n) => adopting.test(n))).toBe(false);
+    expect(planDeployment(baseSpec, ADOPTED).notes[0]).toMatch(adopting);
+    expect(planDeployment(baseSpec, EXISTING).notes.some((n) => adopting.test(n))).toBe(false);
+    expect(planDeployment(baseSpec, MISSING).notes.some((n) => adopting.test(n))).toBe(false);
+    expect(planDeployment(baseSpec, { ...ADOPTED, status: 'DELETE_COMPLETE', lifecycle: 'MISSING' }).notes.some((n) => adopting.test(n))).toBe(false);
   });
 });
 

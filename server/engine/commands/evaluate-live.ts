@@ -60,6 +60,8 @@ export async function evaluateLive(
     const ctx: StepContext = {
       deployment: { ...data, steps: done },
       step: running,
+      // Render looks for itself, on its own clock: no event wakes it.
+      endAnnounced: false,
       infra: port,
       config: deps.config,
       logger: deps.logger.child({ render: spec.deploymentId, step: step.name }),

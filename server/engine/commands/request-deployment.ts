@@ -20,7 +20,7 @@ import { buildDeploymentSpec, refusedFlags, type DeploymentFlags } from '../../d
 import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
-import { readEntity, readEntityByName, type EntityState } from '../entities.ts';
+import { readEntity, readEntityByName, type EntityRow, type EntityState } from '../entities.ts';
 import type { AppliedTransition, Cause } from '../state-store.ts';
 
 export interface DeploymentRequest {
@@ -41,7 +41,7 @@ export interface DeploymentRequest {
 }
 
 export interface RequestedDeployment {
-  deployment: EntityState<'deployment'>;
+  deployment: EntityRow<'deployment'>;
   /** False when the same request had already created it. */
   created: boolean;
   /** Legacy keys in the application config, read as their current spelling. */
@@ -128,8 +128,8 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   const clusterInfra = infra.forCluster(spec.aws, deploymentId);
   const { url: templateUrl } = await storeTemplateInClusterAccount(clusterInfra, { key: spec.template.key, body: JSON.stringify(template) });
 
-  const deployment = await engine.transaction((tx, applied) =>
-    createDeployment(
+  const deployment = await engine.transaction(async (tx, applied) => {
+    await createDeployment(
       engine,
       tx,
       applied,
@@ -147,8 +147,10 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
         source: request.source ?? { kind: 'api' },
       },
       cause,
-    ),
-  );
+    );
+    // As this transaction leaves it, with its timestamps: what the request answers, without a read of its own.
+    return (await readEntity(tx, 'deployment', deploymentId))!;
+  });
   return { deployment, created: true, warnings };
 }
 

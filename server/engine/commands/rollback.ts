@@ -5,13 +5,12 @@
  * visibly behind it instead of undoing it. Both commit in one transaction.
  */
 import { createHash } from 'node:crypto';
-import { chooseRollback, type PastDeployment, type RollbackWarning } from '../../domain/decisions/rollback.ts';
+import { chooseRollback, type RollbackWarning } from '../../domain/decisions/rollback.ts';
 import type { Hold } from '../../domain/decisions/stack-queue.ts';
 import { DomainError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
-import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { Engine } from '../engine.ts';
-import type { EntityState } from '../entities.ts';
+import { readEntity, stackDeploymentHistory, type EntityState } from '../entities.ts';
 import type { Cause } from '../state-store.ts';
 import { findStack } from './queue-controls.ts';
 import { createDeployment } from './request-deployment.ts';
@@ -43,19 +42,12 @@ export class RollbackNeedsForce extends DomainError {
 export async function rollbackStack(engine: Engine, environment: string, application: string, request: RollbackRequest, cause: Cause & { actor?: string }): Promise<RollbackResult> {
   const { sql } = engine.deps;
   const stack = await findStack(sql, environment, application);
-  const rows = await sql<{ id: string; status: string; data: DeploymentData }[]>`
-    select id, status, data from deployments where stack_id = ${stack.id} order by created_at desc, data->>'createdAt' desc`;
-  const history: PastDeployment[] = rows.map((r) => ({
-    id: r.id,
-    status: r.status,
-    version: r.data.version,
-    startedAt: r.data.startedAt ?? null,
-    doneSteps: r.data.steps.filter((s) => s.status === 'DONE').map((s) => s.name),
-  }));
+  const history = await stackDeploymentHistory(sql, stack.id);
   const { target, warnings } = chooseRollback(history, request.to);
   if (warnings.length > 0 && !request.force) throw new RollbackNeedsForce(warnings);
 
-  const source = rows.find((r) => r.id === target.id)!.data;
+  // Only the target's whole state is read: its stored spec and template are deployed again.
+  const source = (await readEntity(sql, 'deployment', target.id))!.data;
   const deploymentId = newId();
   const actor = cause.actor ?? 'unknown';
   const hold: Hold | null =

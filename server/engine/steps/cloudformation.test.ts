@@ -44,6 +44,7 @@ function scaleContext(desiredCount: number): StepContext<DeploymentStep<'cf_scal
   return {
     deployment: {} as DeploymentData,
     step,
+    endAnnounced: false,
     infra,
     config: {} as Config,
     logger: createLogger('silent', { pretty: false }),
@@ -68,6 +69,19 @@ async function updateContext(image: string): Promise<StepContext<DeploymentStep<
   };
   return { ...scaleContext(0), step, deployment: { templateUrl: url } as DeploymentData, clientToken: clientTokenFor(deploymentId, `${stackName}.CF.Update`) };
 }
+
+describe('a CloudFormation step whose end an AWS event announces', () => {
+  it('does not look at the stack right after starting its operation: it waits for the event, and looks once woken', async () => {
+    let describes = 0;
+    const counting: InfraPort = { ...infra, describeStack: (name) => (describes++, infra.describeStack(name)) };
+    const ctx = { ...scaleContext(3), infra: counting, endAnnounced: true };
+    expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    expect(describes).toBe(0);
+    clock.advance(1000);
+    expect(await cfScale.check(ctx, {})).toMatchObject({ kind: 'done', output: { status: 'UPDATE_COMPLETE' } });
+    expect(describes).toBe(1);
+  });
+});
 
 describe('a CloudFormation step on a stack busy with another operation', () => {
   it('an update waits too, then applies its template once the other operation is over', async () => {
@@ -123,6 +137,20 @@ describe('a CloudFormation step on a stack busy with another operation', () => {
     expect(await cfScale.onDeadline!(ctx, {})).toBe(false);
     clock.advance(1000);
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_COMPLETE');
+  });
+
+  it('on terminate describes the stack once: cancels its own update, and waits for nothing once it is over', async () => {
+    let describes = 0;
+    const counted: InfraPort = { ...infra, describeStack: (name) => (describes++, infra.describeStack(name)) };
+    const ctx = { ...scaleContext(3), infra: counted };
+    expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    describes = 0;
+    expect(await cfScale.onTerminate!(ctx, {})).toBe(true);
+    expect(describes).toBe(1);
+    clock.advance(2000);
+    describes = 0;
+    expect(await cfScale.onTerminate!(ctx, {})).toBe(false);
+    expect(describes).toBe(1);
   });
 
   it('takes only the busy refusal for one: other refusals fail the step as before', () => {

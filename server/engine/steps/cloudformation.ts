@@ -10,7 +10,7 @@ import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '.
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
-import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 function describeFailure(stack: StackDescription, what: string): string {
   return `Stack ${stack.stackName} ${what} (${stack.status})${stack.statusReason ? `: ${stack.statusReason}` : ''}`;
@@ -68,7 +68,11 @@ export async function resolvedParameters(ctx: StepContext, input: CfStackInput) 
 export async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
   // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
   if (state.stackBusy) return false;
-  const stack = await ctx.infra.describeStack(stackName);
+  return cancelOwnUpdate(ctx, stackName, await ctx.infra.describeStack(stackName));
+}
+
+/** Cancels the stack's update, as described, when it is this step's own and still running. */
+async function cancelOwnUpdate(ctx: StepContext, stackName: string, stack: StackDescription | null): Promise<boolean> {
   // Only this step's own update: another may be running by now (the next deployment's, after this
   // one was terminated).
   if (stack?.status !== 'UPDATE_IN_PROGRESS' || stack.lastClientToken !== ctx.clientToken) return false;
@@ -83,8 +87,8 @@ export async function cancelIfRunning(ctx: StepContext, stackName: string, state
  */
 async function stopOwnOperation(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
   if (state.stackBusy) return false;
-  if (await cancelIfRunning(ctx, stackName, state)) return true;
   const stack = await ctx.infra.describeStack(stackName);
+  if (await cancelOwnUpdate(ctx, stackName, stack)) return true;
   // The step's own token, or one of its other requests (`Execute`, `Cancel`), whose tokens extend it.
   const mine = stack?.lastClientToken?.startsWith(ctx.clientToken) === true;
   return !!stack && mine && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK');
@@ -99,7 +103,7 @@ export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
       // A retried create whose first try went through (emulators answer AlreadyExists).
       if (!(err instanceof InfraError && err.code === 'AlreadyExistsException')) throw err;
     }
-    return watchStack(ctx, stackName);
+    return afterStarting(ctx, {}, () => watchStack(ctx, stackName));
   },
   check: (ctx) => watchStack(ctx, ctx.step.input.stackName),
   onTerminate: (ctx, state) => stopOwnOperation(ctx, ctx.step.input.stackName, state),
@@ -123,7 +127,7 @@ export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_s
     const stackName = stackNameOf(ctx);
     try {
       const result = await update(ctx);
-      return result.noUpdates ? noUpdates(ctx, stackName) : watchStack(ctx, stackName);
+      return result.noUpdates ? noUpdates(ctx, stackName) : afterStarting(ctx, {}, () => watchStack(ctx, stackName));
     } catch (err) {
       if (!isStackBusy(err)) throw err;
       // A provider that refuses a repeated request while the first one runs: that operation is ours.

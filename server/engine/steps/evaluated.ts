@@ -23,7 +23,7 @@ import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutp
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
 import { runStepTask } from './migration.ts';
-import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
 const changeSetNameFor = (prefix: string, token: string) => `${prefix}-${token}`.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 128);
@@ -44,7 +44,7 @@ export const cfEvaluate: StepExecutor<DeploymentStep<'cf_evaluate'>> = {
   async check(ctx, state) {
     const changeSetName = String(state.changeSetName);
     const parameters = state.parameters as PlanOutput['parameters'];
-    const described = await ctx.infra.describeChangeSet({ stackName: ctx.step.input.stackName, changeSetName });
+    const described = await ctx.infra.describeChangeSet({ stackName: ctx.step.input.stackName, changeSetName, withChanges: true });
     const result = (evaluation: ChangeSetEvaluation, status: string) => {
       const output: PlanOutput & { status: string } = { changeSetName, ...evaluation, parameters, status };
       return done(output);
@@ -97,11 +97,12 @@ export const pgEvaluate: StepExecutor<DeploymentStep<'pg_evaluate'>> = {
         ...(input.retag && { retag: input.retag }),
       },
     });
-    return watchCheck(ctx, migrate.ecsCluster, taskArn);
+    return afterStarting(ctx, { taskArn }, () => watchCheck(ctx, migrate.ecsCluster, taskArn));
   },
   check: (ctx, state) => watchCheck(ctx, ctx.step.input.database.migrate!.ecsCluster, String(state.taskArn)),
 };
 
+/** Decided in the transition that starts it (server/domain/plan/local-steps.ts); a job runs it only for steps started before that was so. */
 export const evalStrategy: StepExecutor<DeploymentStep<'eval_strategy'>> = {
   start: async () => done(),
   check: async () => done(),
@@ -144,7 +145,7 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
     const { input } = ctx.step;
     const changeSetName = String(state.changeSetName);
     if (state.phase === 'execute') return afterExecution(ctx, changeSetName);
-    const described = await ctx.infra.describeChangeSet({ stackName: input.stackName, changeSetName });
+    const described = await ctx.infra.describeChangeSet({ stackName: input.stackName, changeSetName, withChanges: true });
     switch (described.lifecycle) {
       case 'PROGRESS':
         return pending(state);

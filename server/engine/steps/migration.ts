@@ -7,7 +7,7 @@ import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { TaskOverrides } from '../../infra/port.ts';
 import { requiredOutput } from './databases.ts';
-import { done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 async function watchTask(ctx: StepContext, cluster: string, taskArn: string): Promise<StepProgress> {
   const task = await ctx.infra.describeTask({ cluster, taskArn });
@@ -53,7 +53,7 @@ export const pgMigrate: StepExecutor<DeploymentStep<'pg_migrate'>> = {
       // Evaluated and parallel plans run the new version's migration from the running stack's task.
       ...(input.retag && { overrides: { retag: input.retag } }),
     });
-    return watchTask(ctx, input.ecsCluster, taskArn);
+    return afterStarting(ctx, { taskArn }, () => watchTask(ctx, input.ecsCluster, taskArn));
   },
   check: (ctx, state) => watchTask(ctx, ctx.step.input.ecsCluster, String(state.taskArn)),
   // A migration that outlives its deadline or its deployment is stopped in ECS, never left running.

@@ -21,6 +21,12 @@ export interface StepContext<S extends DeploymentStep = DeploymentStep> {
   infra: InfraPort;
   config: Config;
   logger: Logger;
+  /**
+   * An AWS event will announce the end of the stack operations and tasks this step starts
+   * (EventBridge to SQS, or the simulated cloud): right after starting one the step waits for it
+   * rather than looking at once, a read per operation saved (change sets are announced by nothing).
+   */
+  endAnnounced: boolean;
   /** The client token of this step: the same on every retry of the step. */
   clientToken: string;
   /** Token of another request this step makes (e.g. `Cancel`), as stable as `clientToken`. */
@@ -61,3 +67,11 @@ export interface StepExecutor<S extends DeploymentStep = DeploymentStep> {
 export const done = (output?: StepOutput): StepProgress => ({ kind: 'done', ...(output ? { output } : {}) });
 export const failed = (error: string, output?: StepOutput): StepProgress => ({ kind: 'failed', error, ...(output ? { output } : {}) });
 export const pending = (state: Record<string, unknown> = {}): StepProgress => ({ kind: 'pending', state });
+
+/**
+ * Where a step stands right after it started an operation: pending (with `state`), when an event
+ * will announce the operation's end; else what a look at once finds (a quick operation may be over).
+ */
+export function afterStarting(ctx: StepContext, state: Record<string, unknown>, look: () => Promise<StepProgress>): Promise<StepProgress> {
+  return ctx.endAnnounced ? Promise.resolve(pending(state)) : look();
+}

@@ -12,7 +12,6 @@
  */
 import type { TransactionSql } from 'postgres';
 import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, type AwsEvent, type Wake, type Watcher } from '../../domain/decisions/aws-events.ts';
-import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import { JOB_STACK_WAIT, JOB_STEP, type Woken } from '../../domain/machines/jobs.ts';
 import type { ClusterConfig } from '../../domain/config/cluster.ts';
 import { awsTargetOf, type AwsTarget } from '../../domain/spec/aws-target.ts';
@@ -20,7 +19,8 @@ import { clientTokenFor } from '../../infra/client-token.ts';
 import type { EventQueue, EventQueueSetting, InfraProvider } from '../../infra/port.ts';
 import type { Logger } from '../../logger.ts';
 import type { Engine } from '../engine.ts';
-import { notifyJobs } from '../jobs.ts';
+import { deploymentsWatchingStacks, type EntityState } from '../entities.ts';
+import { markJobsWoken, type JobSelector } from '../job-table.ts';
 
 /** What became of the events of a batch (for logs, metrics and tests). */
 export interface HandledEvents {
@@ -37,55 +37,24 @@ export interface HandledEvents {
 /** How long ids of handled events are kept: far longer than any queue redelivers. */
 const KEEP_EVENT_IDS = '1 day';
 
-/**
- * The deployments on these stacks that may watch them: waiting for their stack, running steps, or
- * terminated with steps still settling (a partial index on `stack_id` keeps the first two off
- * their history).
- */
-async function watchersOf(tx: TransactionSql, stackNames: string[]): Promise<Watcher[]> {
-  const rows = await tx<{ id: string; status: string; data: DeploymentData; stack_name: string }[]>`
-    select d.id, d.status, d.data, s.name as stack_name
-    from stacks s join deployments d on d.stack_id = s.id
-    where s.name = any(${stackNames}) and d.status in ('WAITING', 'RUNNING')
-    union all
-    select d.id, d.status, d.data, s.name
-    from stacks s join deployments d on d.stack_id = s.id
-    where s.name = any(${stackNames}) and d.status = 'TERMINATED' and d.data ? 'settling'`;
-  return rows.map((r) => {
-    const spec = r.data.spec;
-    return {
-      deploymentId: r.id,
-      status: r.status,
-      account: spec?.aws?.account ?? '',
-      region: spec?.aws?.region ?? spec?.template.region ?? '',
-      stackName: spec?.cfStackName ?? r.stack_name,
-      steps: r.data.steps ?? [],
-    };
-  });
+/** What a deployment watches, as the decision sees it. */
+function watcherOf(deployment: EntityState<'deployment'> & { stackName: string }): Watcher {
+  const spec = deployment.data.spec;
+  return {
+    deploymentId: deployment.id,
+    status: deployment.status,
+    account: spec?.aws?.account ?? '',
+    region: spec?.aws?.region ?? spec?.template.region ?? '',
+    stackName: spec?.cfStackName ?? deployment.stackName,
+    steps: deployment.data.steps ?? [],
+  };
 }
 
 /**
- * Makes the job due now and records the event on it. A job that is running is marked only (its
- * settlement reads the mark under the row's lock). A job being replaced by its next poll at this
- * very moment is matched on a second look, once the replacement has committed.
+ * Handles a batch of received messages (their bodies): every one handled, or (an error) none. The
+ * jobs the events make due are claimed by this process's runners in the same transaction, as far
+ * as they have room, and run at once with the deployment it read (Engine.transaction).
  */
-async function wakeJob(tx: TransactionSql, wake: Wake, woken: Woken): Promise<boolean> {
-  const queue = wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const rows = await tx`
-      update pgboss.job
-      set data = data || jsonb_build_object('woken', jsonb_build_object('eventId', ${woken.eventId}::text, 'at', ${woken.at}::text)),
-          start_after = case when state = 'active' then start_after else least(start_after, now()) end
-      where name = ${queue} and state in ('created', 'retry', 'active')
-        and data->>'deploymentId' = ${wake.deploymentId}
-        and (data->>'step') is not distinct from ${wake.step ?? null}
-      returning id`;
-    if (rows.length > 0) return true;
-  }
-  return false;
-}
-
-/** Handles a batch of received messages (their bodies): every one handled, or (an error) none. */
 export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise<HandledEvents> {
   const result: HandledEvents = { ignored: 0, repeated: 0, dropped: 0, woken: [] };
   const events: AwsEvent[] = [];
@@ -113,24 +82,32 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
     const news = events.filter((e) => fresh.delete(e.id));
     result.repeated = events.length - news.length;
     if (news.length === 0) return;
-    const watchers = await watchersOf(tx, [...new Set(news.map((e) => stackOfEvent(e)!))]);
-    const queues = new Set<string>();
+    const watchers = (await deploymentsWatchingStacks(tx, [...new Set(news.map((e) => stackOfEvent(e)!))])).map(watcherOf);
     for (const event of news) {
       const wakes = decideWakes(event, watchers, (deploymentId, step) => clientTokenFor(deploymentId, step).slice(0, 36));
       let woke = false;
       for (const wake of wakes) {
-        if (await wakeJob(tx, wake, { eventId: event.id, at: new Date().toISOString() })) {
-          woke = true;
-          result.woken.push({ ...wake, eventId: event.id });
-          queues.add(wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP);
-        }
+        const queue = wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP;
+        const marked = await markWithRetry(tx, { queue, deploymentId: wake.deploymentId, step: wake.step ?? null }, { eventId: event.id, at: new Date().toISOString() });
+        if (marked.length === 0) continue;
+        woke = true;
+        result.woken.push({ ...wake, eventId: event.id });
+        // A running job is marked only; the waiting ones are due now.
+        engine.madeDue(tx, queue, marked.filter((job) => job.state !== 'active').map((job) => job.id));
       }
       if (!woke) result.dropped++;
     }
-    // Wakes the job runners when this commits, as pg-boss's own send would.
-    await notifyJobs(tx, [...queues]);
   });
   return result;
+}
+
+/**
+ * Marks the job a wake names. A job being replaced by its next poll at this very moment is matched
+ * on a second look, once the replacement has committed.
+ */
+async function markWithRetry(tx: TransactionSql, selector: JobSelector, woken: Woken): Promise<{ id: string; state: string }[]> {
+  const marked = await markJobsWoken(tx, selector, woken);
+  return marked.length > 0 ? marked : markJobsWoken(tx, selector, woken);
 }
 
 /**
@@ -139,13 +116,8 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
  */
 export async function wakeStepsOf(engine: Engine, deploymentId: string): Promise<void> {
   await engine.transaction(async (tx) => {
-    const rows = await tx`
-      update pgboss.job
-      set data = data || jsonb_build_object('woken', jsonb_build_object('eventId', 'terminate', 'at', now()::text)),
-          start_after = case when state = 'active' then start_after else least(start_after, now()) end
-      where name = ${JOB_STEP} and state in ('created', 'retry', 'active') and data->>'deploymentId' = ${deploymentId}
-      returning id`;
-    if (rows.length > 0) await notifyJobs(tx, [JOB_STEP]);
+    const marked = await markJobsWoken(tx, { queue: JOB_STEP, deploymentId }, { eventId: 'terminate', at: new Date().toISOString() });
+    engine.madeDue(tx, JOB_STEP, marked.filter((job) => job.state !== 'active').map((job) => job.id));
   });
 }
 

@@ -24,13 +24,13 @@ export function providerFailure(err: unknown): ProviderFailure {
 
 export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof JOB_STACK_WAIT>): Promise<StackWaitSettlement> {
   const { sql, config, logger } = engine.deps;
-  const deployment = await readEntity(sql, 'deployment', job.data.deploymentId);
+  const deployment = job.deployment ?? (await readEntity(sql, 'deployment', job.data.deploymentId));
   if (!deployment || deployment.status !== 'WAITING') return { kind: 'finish' }; // finished or terminated meanwhile
   const { data } = deployment;
   const spec = data.spec!;
   const stackName = spec.cfStackName;
   // Repairs pass the terminate fence: once terminated, this deployment touches the stack no more.
-  const infra = fencedInfra(clusterInfraOf(engine.deps.infra, data), sql, data.deploymentId);
+  const infra = fencedInfra(clusterInfraOf(engine.deps.infra, data), () => engine.terminated.has(data.deploymentId));
   const log = logger.child({ deploymentId: data.deploymentId, stackId: data.stackId, stack: stackName, phase: 'wait', ...awsLogFields(infra.target) });
   const poll = job.data.poll ?? 0;
   const next = (after: number): StackWaitSettlement => ({ kind: 'poll', after, data: { deploymentId: data.deploymentId, poll: poll + 1 } });

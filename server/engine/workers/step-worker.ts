@@ -93,8 +93,13 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   const log = logger.child({ deploymentId: deployment.id, stackId: deployment.data.stackId, step: step.name, stepType: step.type, ...awsLogFields(infra.target) });
   // Calls that begin an operation pass the terminate fence (server/engine/workers/terminate-fence.ts);
   // those that stop one (a deadline, a terminate) do not.
+  // Where an AWS event will say that what the step waits for ended, its polls are only the safety net.
+  // A terminated deployment's steps settle (stop what they began) on the quick polls: what ends
+  // them may be a stop that announces nothing.
+  const eventDriven = deployment.status !== 'TERMINATED' && engine.eventDriven(infra.target);
   const ctxWith = (port: typeof infra): StepContext => ({
     deployment: deployment.data,
+    endAnnounced: eventDriven,
     step,
     infra: port,
     config,
@@ -105,7 +110,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
     previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
     allocatePriorities: (listenerArn, stackName, resolve) => allocateListenerPriorities(sql, { listenerArn, stackName, deploymentId: deployment.id }, resolve),
   });
-  const ctx = ctxWith(fencedInfra(infra, sql, deployment.id));
+  const ctx = ctxWith(fencedInfra(infra, () => deployment.status === 'TERMINATED' || engine.terminated.has(deployment.id)));
   const stopping = ctxWith(infra);
   const executor = executorFor(step.type);
   const deadlineSeconds = config.stepDeadlines[step.type] ?? 3600;
@@ -177,10 +182,6 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
     }
   }
 
-  // Where an AWS event will say that what the step waits for ended, its polls are only the safety net.
-  // A terminated deployment's steps settle (stop what they began) on the quick polls: what ends
-  // them may be a stop that announces nothing.
-  const eventDriven = deployment.status !== 'TERMINATED' && engine.eventDriven(infra.target);
   const outcome = onStepProgress(job, progress, {
     awaitsEvent: (next) => eventDriven && stepAwaitsEvent(step.type, next),
     secondsLeft: deadlineSeconds - (Date.now() - startedAt) / 1000,

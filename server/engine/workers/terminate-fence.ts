@@ -1,10 +1,16 @@
 /**
  * The terminate fence: a step's calls that start something on the infra (create, update, scale,
- * run a task, a database step...) go through this port, which looks at the deployment's status
- * right before each one and refuses it once the deployment is TERMINATED. So no new operation of a
- * deployment begins once its terminate has been applied; those that passed the fence before belong
- * to steps still ACTIVE, which the terminated deployment settles (stops or waits for) before it
- * lets go of its stack (server/domain/machines/deployment.ts, `settling`).
+ * run a task, a database step...) go through this port, which refuses each one once the deployment
+ * is known to be TERMINATED. So no new operation of a deployment begins once its terminate has been
+ * applied; those that passed the fence before belong to steps still ACTIVE, which the terminated
+ * deployment settles (stops or waits for) before it lets go of its stack
+ * (server/domain/machines/deployment.ts, `settling`).
+ *
+ * "Known" without a read per call: the step's job was given its deployment by the transaction that
+ * claimed it (or read it as it began), and `TerminatedDeployments` hears of every terminate since,
+ * from this process's own transactions at once and from other processes' through the state store's
+ * notices (a few milliseconds). A call in the narrow gap is no different from one an instant before
+ * the terminate: its step is ACTIVE and the settling stops it.
  *
  * The wait phase's repairs (DeleteStack, ContinueUpdateRollback, CancelUpdateStack with
  * `cancelUpdates`) are fenced too: a terminated deployment's late delete or cancel would otherwise
@@ -14,7 +20,8 @@
  */
 import type { Sql } from 'postgres';
 import type { ClusterInfra } from '../../infra/port.ts';
-import { deploymentStatus } from '../entities.ts';
+import type { Logger } from '../../logger.ts';
+import { deploymentsTerminatedSince } from '../entities.ts';
 
 /** The calls that begin an operation or change the stack. */
 const STARTS = new Set<keyof ClusterInfra>([
@@ -40,18 +47,57 @@ export class TerminatedFenceError extends Error {
   }
 }
 
-/** `infra` with every call that begins an operation checked against the deployment's status first. */
-export function fencedInfra(infra: ClusterInfra, sql: Sql, deploymentId: string): ClusterInfra {
-  const fence = async (call: string) => {
-    if ((await deploymentStatus(sql, deploymentId)) === 'TERMINATED') throw new TerminatedFenceError(call);
-  };
+/** How long a terminated deployment is remembered: far longer than any step of it still runs. */
+const REMEMBER_MS = 24 * 3600 * 1000;
+
+/** The deployments this process knows to be terminated (see the module's comment). */
+export class TerminatedDeployments {
+  private readonly known = new Map<string, number>();
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly logger: Logger,
+  ) {}
+
+  has(deploymentId: string): boolean {
+    return this.known.has(deploymentId);
+  }
+
+  add(deploymentId: string): void {
+    const now = Date.now();
+    this.known.set(deploymentId, now);
+    // Oldest first (a Map keeps insertion order): forget those long settled.
+    for (const [id, at] of this.known) {
+      if (now - at < REMEMBER_MS) break;
+      this.known.delete(id);
+    }
+  }
+
+  /** A state store notice (`deployment:<id>:<position>:<status>`, server/engine/entities.ts). */
+  onNotice(payload: string): void {
+    const [machine, id, , status] = payload.split(':');
+    if (machine === 'deployment' && status === 'TERMINATED' && id) this.add(id);
+  }
+
+  /** The notices sent while the listener was away are lost: read what was terminated meanwhile. */
+  async catchUp(since: Date): Promise<void> {
+    try {
+      for (const id of await deploymentsTerminatedSince(this.sql, since)) this.add(id);
+    } catch (err) {
+      this.logger.warn({ err }, 'terminate fence: could not read the deployments terminated while the listener was away');
+    }
+  }
+}
+
+/** `infra` with every call that begins an operation refused once `terminated()` says so. */
+export function fencedInfra(infra: ClusterInfra, terminated: () => boolean): ClusterInfra {
   return new Proxy(infra, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
       if (typeof value !== 'function') return value;
       if (!STARTS.has(property as keyof ClusterInfra)) return value.bind(target);
       return async (...args: unknown[]) => {
-        await fence(String(property));
+        if (terminated()) throw new TerminatedFenceError(String(property));
         return (value as (...a: unknown[]) => unknown).apply(target, args);
       };
     },

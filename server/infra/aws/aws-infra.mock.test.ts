@@ -458,6 +458,21 @@ describe('resource import change set', () => {
     expect(await infra.describeChangeSet(target)).toMatchObject({ lifecycle: 'FAILED', reason: 'Resource gone.shop.dev does not exist' });
   });
 
+  it('reads one page for the status, and every page of a built change set only when its changes are asked for', async () => {
+    const change = (logicalId: string) => ({ Type: 'Resource' as const, ResourceChange: { Action: 'Modify' as const, LogicalResourceId: logicalId, ResourceType: 'AWS::SQS::Queue' } });
+    const built = { Status: 'CREATE_COMPLETE' as const, ExecutionStatus: 'AVAILABLE' as const };
+    cfn.on(DescribeChangeSetCommand).resolves({ ...built, Changes: [change('First')], NextToken: 'page-2' });
+    cfn.on(DescribeChangeSetCommand, { NextToken: 'page-2' }).resolves({ ...built, Changes: [change('Second')] });
+    const target = { stackName: 'dev-shop', changeSetName: 'plan-d-1' };
+
+    expect(await infra.describeChangeSet(target)).toEqual({ status: 'CREATE_COMPLETE', executionStatus: 'AVAILABLE', lifecycle: 'AVAILABLE' });
+    expect(cfn.commandCalls(DescribeChangeSetCommand)).toHaveLength(1);
+
+    const described = await infra.describeChangeSet({ ...target, withChanges: true });
+    expect(described.changes?.map((c) => c.logicalId)).toEqual(['First', 'Second']);
+    expect(cfn.commandCalls(DescribeChangeSetCommand).map((call) => call.args[0].input.NextToken)).toEqual([undefined, undefined, 'page-2']);
+  });
+
   it('refuses an import with nothing to import', async () => {
     s3.on(GetObjectCommand).resolves({
       Body: { transformToString: async () => JSON.stringify({ Resources: { ServiceMain: appTemplate.Resources.ServiceMain } }) } as never,

@@ -86,7 +86,7 @@ describe.skipIf(!moto)('change sets of evaluated plans against moto', () => {
   async function built(changeSetName: string): Promise<ChangeSetDescription> {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const described = await infra.describeChangeSet({ stackName, changeSetName });
+      const described = await infra.describeChangeSet({ stackName, changeSetName, withChanges: true });
       if (described.lifecycle !== 'PROGRESS') return described;
       if (Date.now() > deadline) throw new Error(`${changeSetName} still ${described.status}`);
       await new Promise((r) => setTimeout(r, 100));

@@ -115,27 +115,11 @@ function changeOf(change: Change): ChangeSetChange | null {
 
 export async function describeChangeSet(
   ctx: AwsContext,
-  input: { stackName: string; changeSetName: string },
+  input: { stackName: string; changeSetName: string; withChanges?: boolean },
 ): Promise<ChangeSetDescription> {
-  const result = await ctx.call(() =>
-    ctx.clients.cloudFormation.send(
-      new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName }),
-    ),
-  );
-  // Changes come a page at a time; every page is read once the change set is built.
-  const changes = (result.Changes ?? []).map(changeOf).filter((c): c is ChangeSetChange => c !== null);
-  let next = result.NextToken;
-  while (next) {
-    const page = await ctx.call(() =>
-      ctx.clients.cloudFormation.send(
-        new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName, NextToken: next }),
-      ),
-    );
-    changes.push(...(page.Changes ?? []).map(changeOf).filter((c): c is ChangeSetChange => c !== null));
-    next = page.NextToken;
-  }
-  const status = result.Status ?? 'UNKNOWN';
-  const executionStatus = result.ExecutionStatus;
+  const first = await describeChangeSetPage(ctx, input);
+  const status = first.Status ?? 'UNKNOWN';
+  const executionStatus = first.ExecutionStatus;
   let lifecycle;
   try {
     lifecycle = changeSetLifecycle(status, executionStatus);
@@ -147,9 +131,33 @@ export async function describeChangeSet(
     status,
     ...(executionStatus ? { executionStatus } : {}),
     lifecycle,
-    ...(result.StatusReason ? { reason: result.StatusReason } : {}),
-    ...(status === 'CREATE_COMPLETE' ? { changes } : {}),
+    ...(first.StatusReason ? { reason: first.StatusReason } : {}),
+    ...(input.withChanges && status === 'CREATE_COMPLETE' ? { changes: await allChanges(ctx, input, first) } : {}),
   };
+}
+
+/** One page of DescribeChangeSet: the status, and the changes from `nextToken` on. */
+function describeChangeSetPage(ctx: AwsContext, input: { stackName: string; changeSetName: string }, nextToken?: string) {
+  return ctx.call(() =>
+    ctx.clients.cloudFormation.send(
+      new DescribeChangeSetCommand({ StackName: input.stackName, ChangeSetName: input.changeSetName, ...(nextToken ? { NextToken: nextToken } : {}) }),
+    ),
+  );
+}
+
+/** Every change of a built change set: the first page's, then the pages after it. */
+async function allChanges(
+  ctx: AwsContext,
+  input: { stackName: string; changeSetName: string },
+  first: { Changes?: Change[]; NextToken?: string },
+): Promise<ChangeSetChange[]> {
+  const changes = (first.Changes ?? []).map(changeOf).filter((c): c is ChangeSetChange => c !== null);
+  for (let next = first.NextToken; next; ) {
+    const page = await describeChangeSetPage(ctx, input, next);
+    changes.push(...(page.Changes ?? []).map(changeOf).filter((c): c is ChangeSetChange => c !== null));
+    next = page.NextToken;
+  }
+  return changes;
 }
 
 export async function executeChangeSet(

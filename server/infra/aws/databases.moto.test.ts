@@ -14,7 +14,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/dat
 import { startMoto } from '../../../test/support/moto.ts';
 import type { DatabaseAdminAccess, InfraPort } from '../port.ts';
 import { databaseLockKey } from '../postgres/provision.ts';
-import { sessionNameFor } from '../postgres/server.ts';
+import { postgresSessionNameFor } from '../postgres/server.ts';
 import { createAwsInfra } from './index.ts';
 
 const moto = await startMoto();
@@ -175,7 +175,7 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
       const waiting = infra
         .upsertDatabase({ dbName, admin: adminAccess, extensions: [], app: { kind: 'secretsManager', secretArn: appSecretArn, rotateCredentials: true }, operationId })
         .catch((err: unknown) => err);
-      for (let i = 0; (await admin`select 1 from pg_stat_activity where application_name = ${sessionNameFor(operationId)}`).length === 0; i++) {
+      for (let i = 0; (await admin`select 1 from pg_stat_activity where application_name = ${postgresSessionNameFor(operationId)}`).length === 0; i++) {
         if (i > 200) throw new Error('the upsert never asked for the lock');
         await new Promise((r) => setTimeout(r, 25));
       }

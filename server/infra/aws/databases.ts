@@ -19,12 +19,12 @@ import {
 } from '../port.ts';
 import { appSecret, generatePassword, parseAppSecret, parseRootSecret, sameSecret, type DbSecret } from '../postgres/db-secret.ts';
 import * as provision from '../postgres/provision.ts';
-import { sessionNameFor, type PostgresServer } from '../postgres/server.ts';
+import { postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import type { AwsContext } from './context.ts';
 import { toInfraError } from './errors.ts';
 
 export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput): Promise<void> {
-  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
+  const admin = await operationSession(ctx, input);
 
   if (input.app.kind === 'iam') {
     // The role is the database's name; the IAM user the app signs its tokens for must be that role.
@@ -52,19 +52,27 @@ export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput
 }
 
 export async function cleanupDatabase(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<void> {
-  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
+  const admin = await operationSession(ctx, input);
   await runSql(() => provision.cleanupDatabase(admin, input.dbName));
 }
 
 export async function destroyDatabase(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<void> {
-  const admin = { ...(await adminServer(ctx, input.admin)), applicationName: sessionNameFor(input.operationId) };
+  const admin = await operationSession(ctx, input);
   await runSql(() => provision.destroyDatabase(admin, input.dbName));
 }
 
 /** Ends what a database step of this operation still runs on the server (its sessions are named after it). */
 export async function cancelDatabaseOperation(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<number> {
   const admin = await adminServer(ctx, input.admin);
-  return runSql(() => provision.endSessions(admin, sessionNameFor(input.operationId)));
+  return runSql(() => provision.endSessions(admin, postgresSessionNameFor(input.operationId)));
+}
+
+/**
+ * The administrator's session for one operation's SQL, named after the operation so that
+ * `cancelDatabaseOperation` can find and end it.
+ */
+async function operationSession(ctx: AwsContext, input: { admin: DatabaseAdminAccess; operationId: string }): Promise<PostgresServer> {
+  return { ...(await adminServer(ctx, input.admin)), applicationName: postgresSessionNameFor(input.operationId) };
 }
 
 /** The administrator's way in: the host's root secret, or an IAM token asked for at each connection. */

@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { cfLifecycle, UnknownStackStatusError } from '../../domain/cloudformation/lifecycle.ts';
-import { scaleParameters } from '../../domain/cloudformation/scale-parameters.ts';
+import { scaleParameters, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
 import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
 import { cfToken } from './client-tokens.ts';
@@ -79,11 +79,34 @@ export async function scaleStack(
   ctx: AwsContext,
   input: { stackName: string; desiredCount: number; clientToken: string },
 ): Promise<UpdateStackResult> {
+  return updateParametersOnly(ctx, input, (currentKeys) => scaleParameters(currentKeys, input.desiredCount));
+}
+
+/** CF.Version: the previous template, the named parameters set, every other one kept. */
+export async function setStackParameters(
+  ctx: AwsContext,
+  input: { stackName: string; values: Record<string, string>; clientToken: string },
+): Promise<UpdateStackResult> {
+  return updateParametersOnly(ctx, input, (currentKeys) =>
+    currentKeys.map((key) => (key in input.values ? { key, value: input.values[key] } : { key, usePreviousValue: true })),
+  );
+}
+
+/**
+ * UpdateStack with the previous template; `parametersFor` says, for each of the stack's current
+ * parameter keys, its new value or that the previous one is kept.
+ */
+async function updateParametersOnly(
+  ctx: AwsContext,
+  input: { stackName: string; clientToken: string },
+  parametersFor: (currentKeys: string[]) => ParameterUpdate[],
+): Promise<UpdateStackResult> {
+  // A token AWS would refuse is refused before any call.
   const token = cfToken(input.clientToken);
   const stack = await findStack(ctx, input.stackName);
   if (!stack) throw new InfraError('ValidationError', `Stack with id ${input.stackName} does not exist`);
   const currentKeys = (stack.Parameters ?? []).map((p) => p.ParameterKey ?? '');
-  const parameters: Parameter[] = scaleParameters(currentKeys, input.desiredCount).map((p) =>
+  const parameters: Parameter[] = parametersFor(currentKeys).map((p) =>
     'value' in p ? { ParameterKey: p.key, ParameterValue: p.value } : { ParameterKey: p.key, UsePreviousValue: true },
   );
   const command = new UpdateStackCommand({
@@ -92,27 +115,6 @@ export async function scaleStack(
     Parameters: parameters,
     Capabilities: CAPABILITIES,
     ClientRequestToken: token,
-  });
-  return runUpdate(ctx, command);
-}
-
-/** CF.Version: the previous template, the named parameters set, every other one kept. */
-export async function setStackParameters(
-  ctx: AwsContext,
-  input: { stackName: string; values: Record<string, string>; clientToken: string },
-): Promise<UpdateStackResult> {
-  const stack = await findStack(ctx, input.stackName);
-  if (!stack) throw new InfraError('ValidationError', `Stack with id ${input.stackName} does not exist`);
-  const parameters: Parameter[] = (stack.Parameters ?? []).map((p) => {
-    const key = p.ParameterKey ?? '';
-    return key in input.values ? { ParameterKey: key, ParameterValue: input.values[key] } : { ParameterKey: key, UsePreviousValue: true };
-  });
-  const command = new UpdateStackCommand({
-    StackName: input.stackName,
-    UsePreviousTemplate: true,
-    Parameters: parameters,
-    Capabilities: CAPABILITIES,
-    ClientRequestToken: cfToken(input.clientToken),
   });
   return runUpdate(ctx, command);
 }

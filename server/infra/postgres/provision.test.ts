@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, endSessions, upsertDatabase } from './provision.ts';
 import { scramSha256Verifier } from './scram.ts';
-import { sessionNameFor, withSession, type PostgresServer } from './server.ts';
+import { postgresSessionNameFor, withSession, type PostgresServer } from './server.ts';
 import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
 
 describe('quoting', () => {
@@ -261,8 +261,8 @@ describe('provisioning on a real Postgres', () => {
   });
 
   it("ends the sessions of one operation (a terminated step's SQL), and no other", async () => {
-    const mine = { ...server, applicationName: sessionNameFor('d0123456789ab-DB-Upsert-main') };
-    const other = { ...server, applicationName: sessionNameFor('d0123456789ab-DB-Upsert-other') };
+    const mine = { ...server, applicationName: postgresSessionNameFor('d0123456789ab-DB-Upsert-main') };
+    const other = { ...server, applicationName: postgresSessionNameFor('d0123456789ab-DB-Upsert-other') };
     const running = withSession(mine, server.database, (sql) => sql`select pg_sleep(30)`).catch((err: unknown) => err);
     const bystander = withSession(other, server.database, (sql) => sql`select pg_sleep(1)`);
     for (let i = 0; (await admin`select 1 from pg_stat_activity where application_name = ${mine.applicationName} and state = 'active'`).length === 0; i++) {

@@ -121,8 +121,8 @@ async function destroyUnlocked(server: PostgresServer, dbName: string): Promise<
 }
 
 /**
- * Ends the sessions of one operation (its `sessionNameFor`): what a terminated deployment's database
- * step still runs, so its SQL stops and its lock is released. Returns how many were ended.
+ * Ends the sessions of one operation (its `postgresSessionNameFor`): what a terminated deployment's
+ * database step still runs, so its SQL stops and its lock is released. Returns how many were ended.
  */
 export async function endSessions(server: PostgresServer, applicationName: string): Promise<number> {
   const { applicationName: _own, ...asAdmin } = server;

@@ -13,7 +13,7 @@ export interface PostgresServer {
   /** The database the administrator connects to when not working inside an app database. */
   database: string;
   ssl: 'prefer' | 'require' | 'disable';
-  /** The sessions' application_name: `sessionNameFor` a step's operation, so they can be found and ended. */
+  /** The sessions' application_name: `postgresSessionNameFor` a step's operation, so they can be found and ended. */
   applicationName?: string;
   /** Overrides SESSION_LIMITS (tests make them short). */
   limits?: Partial<SessionLimits>;
@@ -36,7 +36,7 @@ export function sessionLimits(server: PostgresServer): SessionLimits {
 }
 
 /** The application_name of a step's sessions (Postgres keeps 63 bytes of it). */
-export function sessionNameFor(operationId: string): string {
+export function postgresSessionNameFor(operationId: string): string {
   return `deployer ${operationId}`.slice(0, 63);
 }
 

@@ -14,7 +14,7 @@ import { simDatabaseOperations, simSecrets } from '../../../db/schema/simulator.
 import { InfraError, type DatabaseTarget, type UpsertDatabaseInput } from '../port.ts';
 import { appSecret, generatePassword, parseAppSecret, sameSecret } from '../postgres/db-secret.ts';
 import * as provision from '../postgres/provision.ts';
-import { sessionNameFor, type PostgresServer } from '../postgres/server.ts';
+import { postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import { sleepUnlessClosed, type SimContext } from './context.ts';
 import { faultNote, strikeFaults, type FaultKind } from './faults.ts';
 
@@ -106,7 +106,7 @@ async function runStep(
   if (!ctx.rdsHost) return;
 
   try {
-    await work({ ...ctx.rdsHost, applicationName: sessionNameFor(target.operationId) });
+    await work({ ...ctx.rdsHost, applicationName: postgresSessionNameFor(target.operationId) });
     await ctx.db.update(simDatabaseOperations).set({ outcome: 'done', executedSql: true }).where(eq(simDatabaseOperations.id, id));
   } catch (err) {
     const error = toInfraError(err);
@@ -121,7 +121,7 @@ async function runStep(
 /** Ends the sessions a database step of this operation still has on the RDS host (none without one). */
 export async function cancelDatabaseOperation(ctx: DatabaseContext, input: StepTarget): Promise<number> {
   if (!ctx.rdsHost) return 0;
-  return provision.endSessions(ctx.rdsHost, sessionNameFor(input.operationId));
+  return provision.endSessions(ctx.rdsHost, postgresSessionNameFor(input.operationId));
 }
 
 /**

@@ -1,0 +1,45 @@
+/**
+ * The statements on pg-boss's job table that pg-boss has no call for: marking waiting jobs with the
+ * AWS event (or the terminate) that makes them worth running now, and reading that mark back. Kept
+ * here, in one place, because they depend on pg-boss's table layout (its `job` table in BOSS_SCHEMA,
+ * with `name`, `state`, `data`, `start_after`).
+ */
+import type { TransactionSql } from 'postgres';
+import type { Queue, Woken } from '../domain/machines/jobs.ts';
+import { BOSS_SCHEMA } from './jobs.ts';
+
+const jobTable = (tx: TransactionSql) => tx(`${BOSS_SCHEMA}.job`);
+
+/** Which jobs of a deployment to mark: those of one step (`step`), of its stack wait (`step: null`), or all its jobs of `queue`. */
+export interface JobSelector {
+  queue: Queue;
+  deploymentId: string;
+  step?: string | null;
+}
+
+/**
+ * Marks the selected jobs as woken and makes the waiting ones due now (their poll was up to a minute
+ * away). A running job is marked only: its settlement reads the mark under the row's lock
+ * (`wokenMarkOf`) and sends its next poll due at once. Returns the jobs marked, with their state.
+ */
+export async function markJobsWoken(tx: TransactionSql, selector: JobSelector, woken: Woken): Promise<{ id: string; state: string }[]> {
+  const anyStep = selector.step === undefined;
+  return tx<{ id: string; state: string }[]>`
+    update ${jobTable(tx)}
+    set data = data || jsonb_build_object('woken', jsonb_build_object('eventId', ${woken.eventId}::text, 'at', ${woken.at}::text)),
+        start_after = case when state = 'active' then start_after else least(start_after, now()) end
+    where name = ${selector.queue} and state in ('created', 'retry', 'active')
+      and data->>'deploymentId' = ${selector.deploymentId}
+      and (${anyStep} or (data->>'step') is not distinct from ${selector.step ?? null})
+    returning id, state::text`;
+}
+
+/**
+ * The AWS event that marked a running job after it started, if one did (its next poll then runs at
+ * once). Read under the row's lock, so a mark is either seen here or lands on the next poll.
+ */
+export async function wokenWhileRunning(tx: TransactionSql, job: { queue: Queue; id: string; data: unknown }): Promise<Woken | undefined> {
+  const [row] = await tx<{ woken: Woken | null }[]>`select data->'woken' as woken from ${jobTable(tx)} where name = ${job.queue} and id = ${job.id} for update`;
+  const before = (job.data as { woken?: Woken }).woken;
+  return row?.woken && row.woken.eventId !== before?.eventId ? row.woken : undefined;
+}
