@@ -1,12 +1,12 @@
 /** GET /v1/clusters/{cluster}/events: the cluster's history, oldest first. */
 import { createRoute } from '@hono/zod-openapi';
+import { isUuid } from '../../domain/ids.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { eventPageSchema, listEntityEvents } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { clusterParams } from './cluster-schemas.ts';
-import { isUuid } from '../../domain/ids.ts';
 import { clusterNotFound } from './read-cluster.ts';
 
 const route = createRoute({

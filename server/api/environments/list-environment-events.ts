@@ -1,12 +1,12 @@
 /** GET /v1/environments/{environment}/events: the environment's history, oldest first. */
 import { createRoute } from '@hono/zod-openapi';
+import { isUuid } from '../../domain/ids.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { eventPageSchema, listEntityEvents } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { environmentParams } from './environment-schemas.ts';
-import { isUuid } from '../../domain/ids.ts';
 import { environmentNotFound } from './read-environment.ts';
 
 const route = createRoute({

@@ -1,11 +1,11 @@
 /** GET /v1/stacks/{environment}/{application}/events: the stack's history (requests, runs, releases). */
 import { createRoute } from '@hono/zod-openapi';
+import { stackId } from '../../domain/ids.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { eventPageSchema, listEntityEvents } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
-import { stackId } from '../../domain/ids.ts';
 import { stackNotFound } from './read-stack.ts';
 import { stackParams } from './stack-schemas.ts';
 
