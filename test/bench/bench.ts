@@ -17,8 +17,11 @@
  * Part 5 has a deployer of its own (the real startDeployer with the embedded Postgres, serving
  * HTTP), so that nothing left from parts 1-4 runs beside the reads, and its requests come from
  * another process (test/bench/read-load.ts): run in this one, the load generator's own CPU and
- * garbage collection shared the deployer's event loop and landed in every latency it measured. It
- * also prints the deployer's CPU per request, which depends less than latency on how busy the
+ * garbage collection shared the deployer's event loop and landed in every latency it measured.
+ * Before the measured load the generator warms the deployer up as a server in use is (its pool's
+ * connections opened, its statements prepared, its code compiled by V8's optimizing tiers): a cold
+ * start at 500 requests/s backs up in its first second and the quick run never recovers. It also
+ * prints the deployer's CPU per measured request, which depends less than latency on how busy the
  * machine is.
  *
  * It ends with one line, `bench-summary: {...}`, the figures by name, for scripts to compare runs
@@ -46,7 +49,7 @@ import { startDeployer, type RunningDeployer } from '../../server/start.ts';
 import { demoAppYaml, demoClusterYaml } from '../support/deployments.ts';
 import { startFakeGitHub } from '../support/fake-github.ts';
 import { storeDeploymentHistory } from '../support/stored-history.ts';
-import type { ReadLoad, ReadLoadResult } from './read-load.ts';
+import type { ReadLoad, ReadLoadProgress, ReadLoadResult } from './read-load.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const sized = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
@@ -358,8 +361,8 @@ async function reads(main: Phase) {
   };
   const names = Object.keys(routes);
   const load: ReadLoad = { base: main.deployer.url!, routes, rate: SIZES.readRate, seconds: SIZES.readSeconds };
-  const cpu0 = process.cpuUsage();
-  const { latencies, errors, achieved } = await generateReadLoad(load);
+  let cpu0 = process.cpuUsage();
+  const { latencies, errors, achieved } = await generateReadLoad(load, () => (cpu0 = process.cpuUsage()));
   const cpu = process.cpuUsage(cpu0);
   const totalRequests = load.rate * load.seconds;
   console.log(`\n5. reads over HTTP with ${total} deployments stored: ${totalRequests} requests at ${SIZES.readRate}/s over ${names.length} routes (achieved ${fmt(achieved, 0)}/s; errors: ${Object.entries(errors).map(([why, n]) => `${n} x ${why}`).join(', ') || 'none'})`);
@@ -370,11 +373,11 @@ async function reads(main: Phase) {
   report('readP99Ms', worst[1], `(worst: ${worst[0]})`);
 }
 
-/** Runs the read load in a process of its own (test/bench/read-load.ts says why). */
-function generateReadLoad(load: ReadLoad): Promise<ReadLoadResult> {
+/** Runs the read load in a process of its own (test/bench/read-load.ts says why); `onWarmed` when the measured load begins. */
+function generateReadLoad(load: ReadLoad, onWarmed: () => void): Promise<ReadLoadResult> {
   return new Promise((resolve, reject) => {
     const child = fork(fileURLToPath(new URL('./read-load.ts', import.meta.url)));
-    child.once('message', (result) => resolve(result as ReadLoadResult));
+    child.on('message', (message: ReadLoadProgress | ReadLoadResult) => ('warmed' in message ? onWarmed() : resolve(message)));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`read load generator exited with ${code}`))));
     child.send(load);
