@@ -4,7 +4,7 @@
  * answered with its line and column here, before the route's validator sees it; YAML is parsed
  * here and validated by the route with the same schema and the same error paths.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
@@ -16,20 +16,31 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 const tooLarge = () => new HTTPException(413, { message: `The body is over ${MAX_BODY_BYTES} bytes` });
 
-/** Stops reading a body at MAX_BODY_BYTES: a declared Content-Length over it is refused before any byte is read. */
+/** Methods whose requests carry a body the routes read. */
+const WRITES = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * Stops reading a body at MAX_BODY_BYTES: a declared Content-Length over it is refused before any
+ * byte is read. A read that declares no body (neither Content-Length nor Transfer-Encoding: every
+ * GET of a client) passes untouched: hono's limit asks the request for its body stream, which makes
+ * @hono/node-server build a whole Fetch Request (abort signal, headers, stream) that such a request
+ * never needs, and that was a good part of a read's CPU.
+ */
 export function limitBodies(): MiddlewareHandler<AppEnv> {
-  return bodyLimit({
+  const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
       throw tooLarge();
     },
   });
+  const declaresBody = (c: Context) => WRITES.has(c.req.method) || c.req.header('content-length') !== undefined || c.req.header('transfer-encoding') !== undefined;
+  return (c, next) => (declaresBody(c) ? limit(c, next) : next());
 }
 
 /** Parses the body of a write (after limitBodies): YAML here, JSON that does not parse answered here. */
 export function readBodies(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return next();
+    if (!WRITES.has(c.req.method)) return next();
     // Reading the text caches it, so the route's own JSON validator reads the same bytes later.
     const text = await c.req.text();
     if (text.trim() === '') return next();

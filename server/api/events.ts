@@ -3,7 +3,7 @@ import { z } from '@hono/zod-openapi';
 import type { Sql } from 'postgres';
 import type { MachineName } from '../domain/machines/catalogue.ts';
 import type { SSEStreamingApi } from 'hono/streaming';
-import { readEvents, type EventRow } from '../engine/entities.ts';
+import { readEventPage, type EntityKey, type EventRow } from '../engine/entities.ts';
 import type { EventFeed, FeedSubscription } from '../engine/event-feed.ts';
 import { decodeCursor, page, pageOf } from './pagination.ts';
 
@@ -29,10 +29,14 @@ export type EventItem = z.infer<typeof eventSchema>;
 const isSequenceKey = (v: unknown): v is { sequence: number } =>
   typeof v === 'object' && v !== null && Number.isInteger((v as { sequence?: unknown }).sequence);
 
-/** Events of one entity, oldest first, paged by their sequence (the entity's unique (entity_id, sequence) index). */
-export async function listEntityEvents(sql: Sql, machine: MachineName, entityId: string, query: { limit: number; cursor?: string }) {
+/**
+ * Events of one entity, oldest first, paged by their sequence (the entity's unique (entity_id,
+ * sequence) index); `notFound` when there is no such entity. One round trip (readEventPage).
+ */
+export async function listEntityEvents(sql: Sql, machine: MachineName, entity: EntityKey, query: { limit: number; cursor?: string }, notFound: () => Error) {
   const after = decodeCursor(query.cursor, isSequenceKey)?.sequence ?? 0;
-  const rows = await readEvents(sql, machine, entityId, after, query.limit + 1, 'sequence');
+  const rows = await readEventPage(sql, machine, entity, after, query.limit + 1);
+  if (!rows) throw notFound();
   return page(rows, query.limit, toEventItem, (r) => ({ sequence: r.sequence }));
 }
 

@@ -117,6 +117,13 @@ export async function lastAppliedDeployment(db: Sql | TransactionSql, stackId: s
   return row ?? null;
 }
 
+/** Which entity: by id, or (clusters, environments) by name, or by id or name when `nameOrId` is one. */
+export type EntityKey = { id: string } | { nameOrId: string; isId: boolean };
+
+/** The condition on a state table's row that picks the entity `key` names (take the first row: an id and a name may both match). */
+export const entityMatch = (db: Sql | TransactionSql, key: EntityKey) =>
+  'id' in key ? db`id = ${key.id}` : key.isId ? db`(id = ${key.nameOrId} or name = ${key.nameOrId})` : db`name = ${key.nameOrId}`;
+
 /**
  * A stack's deployments, newest first, as a rollback weighs them (server/engine/commands/rollback.ts):
  * status, version, start and the names of the steps that ended DONE, without the rest of their state
@@ -137,10 +144,7 @@ export function stackDeploymentHistory(db: Sql | TransactionSql, stackId: string
 
 /** Reads one entity by id, or by name when `nameOrId` is one (clusters, environments). */
 export async function readEntityByName<M extends 'cluster' | 'environment'>(db: Sql | TransactionSql, machine: M, nameOrId: string, isId: boolean): Promise<EntityRow<M> | null> {
-  const table = db(NAMES[machine].state);
-  const [row] = isId
-    ? await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${table} where id = ${nameOrId} or name = ${nameOrId} limit 1`
-    : await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${table} where name = ${nameOrId}`;
+  const [row] = await db<EntityRow<M>[]>`select ${entityColumns(db)} from ${db(NAMES[machine].state)} where ${entityMatch(db, { nameOrId, isId })} limit 1`;
   return row ?? null;
 }
 
@@ -220,19 +224,44 @@ export function insertEvents(tx: TransactionSql, machine: MachineName, events: N
 }
 
 /**
- * Events of one entity after `after`, oldest first: up to `limit`. Paged by the entity's own
- * `sequence` (its unique (entity_id, sequence) index) or by the global `position` (live streams
- * resume from a position). A deployment's state after each event holds its spec (about 10 KB):
- * readers get it without the spec and the template's location, the part that never changes.
+ * The columns of an event row as readers get them. A deployment's state after each event holds its
+ * spec (about 10 KB): readers get it without the spec and the template's location, the part that
+ * never changes (removed in one operation: each `-` rebuilds the whole value).
  */
-export function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number, key: 'position' | 'sequence' = 'position') {
-  const data = eventDataColumn(db, machine);
+const eventColumns = (db: Sql, machine: MachineName) => db`
+  position, event_id as "eventId", sequence, type, payload, cause, status,
+  ${machine === 'deployment' ? db`data - '{spec,templateUrl,requestHash}'::text[] as data` : db`data`}, created_at as "createdAt"`;
+
+/** Events of one entity after the global position `after`, oldest first: up to `limit` (live streams resume from a position). */
+export function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number) {
   return db<EventRow[]>`
-    select position, event_id as "eventId", sequence, type, payload, cause, status, ${data}, created_at as "createdAt"
+    select ${eventColumns(db, machine)}
     from ${db(NAMES[machine].events)}
-    where entity_id = ${entityId} and ${db(key)} > ${after}
-    order by ${db(key)}
+    where entity_id = ${entityId} and position > ${after}
+    order by position
     limit ${limit}`;
+}
+
+/**
+ * A page of one entity's events after its own `sequence` `after`, oldest first (its unique
+ * (entity_id, sequence) index): up to `limit`; null when there is no such entity. One statement,
+ * so that a page costs one round trip, whether the entity is named by id or by name.
+ */
+export async function readEventPage(db: Sql, machine: MachineName, entity: EntityKey, after: number, limit: number): Promise<EventRow[] | null> {
+  const names = NAMES[machine];
+  // An entity without events (in this page) comes back as one row of nulls; no entity, as no row.
+  const rows = await db<EventRow[]>`
+    with entity as (select id from ${db(names.state)} where ${entityMatch(db, entity)} limit 1)
+    select e.* from entity
+    left join lateral (
+      select ${eventColumns(db, machine)}
+      from ${db(names.events)}
+      where entity_id = entity.id and sequence > ${after}
+      order by sequence
+      limit ${limit}
+    ) e on true`;
+  if (rows.length === 0) return null;
+  return rows[0]!.position === null ? [] : rows;
 }
 
 /** An event of any entity of one machine: the feed of every change (GET /v1/events). */
@@ -240,15 +269,10 @@ export interface FeedEventRow extends EventRow {
   entityId: string;
 }
 
-/** The `data` column of an event row, without a deployment's unchanging spec and template. */
-const eventDataColumn = (db: Sql, machine: MachineName) =>
-  machine === 'deployment' ? db`data - 'spec' - 'templateUrl' - 'requestHash' as data` : db`data`;
-
 /** Events of every entity of one machine after the global `after`, oldest first, by the primary key. */
 export function readEventsOfAll(db: Sql, machine: MachineName, after: number, limit: number) {
   return db<FeedEventRow[]>`
-    select position, entity_id as "entityId", event_id as "eventId", sequence, type, payload, cause, status,
-      ${eventDataColumn(db, machine)}, created_at as "createdAt"
+    select entity_id as "entityId", ${eventColumns(db, machine)}
     from ${db(NAMES[machine].events)}
     where position > ${after}
     order by position

@@ -14,14 +14,28 @@
  *      commits and the deployer's CPU per second, while they run;
  *   8. webhooks: signed pushes through the receiver while (fake) GitHub answers in 2 s: ack p99.
  *
- * It ends with one line, `bench-summary: {...}`, the figures by name, for scripts to compare runs.
- * BENCH_QUICK=1 runs a smaller version of every part (under a minute); BENCH_STACKS, BENCH_PER_STACK,
- * BENCH_QUEUE and BENCH_LATENCY_SAMPLES change the sizes of parts 1-3.
+ * Part 5 has a deployer of its own (the real startDeployer with the embedded Postgres, serving
+ * HTTP), so that nothing left from parts 1-4 runs beside the reads, and its requests come from
+ * another process (test/bench/read-load.ts): run in this one, the load generator's own CPU and
+ * garbage collection shared the deployer's event loop and landed in every latency it measured.
+ * Before the measured load the generator warms the deployer up as a server in use is (its pool's
+ * connections opened, its statements prepared, its code compiled by V8's optimizing tiers): a cold
+ * start at 500 requests/s backs up in its first second and the quick run never recovers. It also
+ * prints the deployer's CPU per measured request, which depends less than latency on how busy the
+ * machine is.
+ *
+ * It ends with one line, `bench-summary: {...}`, the figures by name, for scripts to compare runs
+ * (null for a figure whose part did not run). BENCH_QUICK=1 runs a smaller version of every part
+ * (under a minute); BENCH_STACKS, BENCH_PER_STACK, BENCH_QUEUE and BENCH_LATENCY_SAMPLES change the
+ * sizes of parts 1-3. BENCH_PARTS runs some parts only, named with commas: `engine` (1-4), `reads`
+ * (5), `reaction` (6), `inflight` (7), `webhook` (8); e.g. `BENCH_PARTS=reads npm run bench`.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { sign } from '@octokit/webhooks-methods';
 import postgres, { type Sql } from 'postgres';
@@ -35,6 +49,7 @@ import { startDeployer, type RunningDeployer } from '../../server/start.ts';
 import { demoAppYaml, demoClusterYaml } from '../support/deployments.ts';
 import { startFakeGitHub } from '../support/fake-github.ts';
 import { storeDeploymentHistory } from '../support/stored-history.ts';
+import type { ReadLoad, ReadLoadProgress, ReadLoadResult } from './read-load.ts';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const sized = (name: string, full: number, quick: number) => Number(process.env[name] ?? (QUICK ? quick : full));
@@ -292,20 +307,30 @@ async function engineParts(bench: Bench) {
     console.log(`\n4. raw Postgres: ${fmt(rawTps, 0)} transactions/s (${perTx} statements each, ${concurrency} connections, postgres.js); engine ${fmt(engineTps, 0)} tx/s in part 2`);
     report('engineRawRatio', engineTps / rawTps);
 
-    // 5. Reads with 1,000 deployments stored (copies of a real one make up what parts 1-3 did not).
-    await readsPart(main);
   } finally {
     await main.stop();
   }
 }
 
-async function readsPart(main: Phase) {
-  const [{ n }] = await main.sql`select count(*)::int as n from deployments`;
-  const missing = SIZES.storedDeployments - n;
-  if (missing > 0) {
-    const [source] = await main.sql`select id from deployments where status = 'DONE' order by created_at desc limit 1`;
-    await storeDeploymentHistory(main.sql, source!.id, { count: missing, environments: ['demo', 'staging', 'prod', 'dev'], applications: 50 });
+async function readsPart(bench: Bench) {
+  const main = await bench.phase('reads', {}, { http: true });
+  try {
+    await reads(main);
+  } finally {
+    await main.stop();
   }
+}
+
+async function reads(main: Phase) {
+  // The routes below name these: a full-plan deployment (whose copies make the history), a stack
+  // of its own, an application and a version of another.
+  for (const [app, version] of [['latency', 'v0'], ['queue', 'q0'], ['t1', 'r1']] as const) {
+    const { status } = await main.finishes.wait(await request(main.client, app, version));
+    if (status !== 'DONE') throw new Error(`reads: deployment ${app} ${version} ended ${status}`);
+  }
+  const [{ n }] = await main.sql`select count(*)::int as n from deployments`;
+  const [source] = await main.sql`select id from deployments where app_version = 'v0'`;
+  await storeDeploymentHistory(main.sql, source!.id, { count: SIZES.storedDeployments - n, environments: ['demo', 'staging', 'prod', 'dev'], applications: 50 });
   const [{ total }] = await main.sql`select count(*)::int as total from deployments`;
   await main.client.PUT('/v1/push-targets/{owner}/{repo}', { params: { path: { owner: 'octo-org', repo: 'shop' } }, body: { branches: { main: ['demo'] } } });
   const { data: one } = await main.client.GET('/v1/deployments', { params: { query: { application: 'latency', limit: 1 } } });
@@ -335,41 +360,28 @@ async function readsPart(main: Phase) {
     'GET /v1/push-targets/{owner}/{repo}/events': '/v1/push-targets/octo-org/shop/events',
   };
   const names = Object.keys(routes);
-  const latencies = new Map<string, number[]>(names.map((name) => [name, []]));
-  const base = main.deployer.url!;
-  // Warm the connections (and Postgres's plans) first, as a server in use has them.
-  for (const name of names) await (await fetch(base + routes[name])).text();
-
-  // Open loop: requests leave on schedule whether or not earlier ones have answered.
-  const totalRequests = SIZES.readRate * SIZES.readSeconds;
-  const interval = 1000 / SIZES.readRate;
-  const started = performance.now();
-  const inFlight: Promise<void>[] = [];
-  const errors = new Map<string, number>();
-  const failed = (why: string) => void errors.set(why, (errors.get(why) ?? 0) + 1);
-  for (let i = 0; i < totalRequests; i++) {
-    const due = started + i * interval;
-    const wait = due - performance.now();
-    if (wait > 1) await sleep(wait);
-    const name = names[i % names.length]!;
-    const sent = performance.now();
-    inFlight.push(
-      fetch(base + routes[name])
-        .then(async (res) => {
-          await res.arrayBuffer();
-          if (res.status !== 200) failed(`HTTP ${res.status}`);
-          latencies.get(name)!.push(performance.now() - sent);
-        })
-        .catch((err: Error) => void failed(String((err.cause as Error | undefined)?.message ?? err.message))),
-    );
-  }
-  await Promise.all(inFlight);
-  const achieved = totalRequests / ((performance.now() - started) / 1000);
-  console.log(`\n5. reads over HTTP with ${total} deployments stored: ${totalRequests} requests at ${SIZES.readRate}/s over ${names.length} routes (achieved ${fmt(achieved, 0)}/s; errors: ${[...errors].map(([why, n]) => `${n} x ${why}`).join(', ') || 'none'})`);
-  const p99s = names.map((name) => [name, percentile(latencies.get(name)!, 0.99), median(latencies.get(name)!)] as const);
+  const load: ReadLoad = { base: main.deployer.url!, routes, rate: SIZES.readRate, seconds: SIZES.readSeconds };
+  let cpu0 = process.cpuUsage();
+  const { latencies, errors, achieved } = await generateReadLoad(load, () => (cpu0 = process.cpuUsage()));
+  const cpu = process.cpuUsage(cpu0);
+  const totalRequests = load.rate * load.seconds;
+  console.log(`\n5. reads over HTTP with ${total} deployments stored: ${totalRequests} requests at ${SIZES.readRate}/s over ${names.length} routes (achieved ${fmt(achieved, 0)}/s; errors: ${Object.entries(errors).map(([why, n]) => `${n} x ${why}`).join(', ') || 'none'})`);
+  console.log(`   the deployer's CPU: ${fmt((cpu.user + cpu.system) / 1000 / totalRequests, 2)} ms per request (its process; the requests come from another)`);
+  const p99s = names.map((name) => [name, percentile(latencies[name]!, 0.99), median(latencies[name]!)] as const);
   for (const [name, p99, p50] of p99s) console.log(`   ${name.padEnd(42)} p50 ${fmt(p50)} ms, p99 ${fmt(p99)} ms`);
   const worst = p99s.reduce((a, b) => (b[1] > a[1] ? b : a));
   report('readP99Ms', worst[1], `(worst: ${worst[0]})`);
+}
+
+/** Runs the read load in a process of its own (test/bench/read-load.ts says why); `onWarmed` when the measured load begins. */
+function generateReadLoad(load: ReadLoad, onWarmed: () => void): Promise<ReadLoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = fork(fileURLToPath(new URL('./read-load.ts', import.meta.url)));
+    child.on('message', (message: ReadLoadProgress | ReadLoadResult) => ('warmed' in message ? onWarmed() : resolve(message)));
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`read load generator exited with ${code}`))));
+    child.send(load);
+  });
 }
 
 async function reactionPart(bench: Bench) {
@@ -498,15 +510,23 @@ async function webhookPart(bench: Bench) {
   }
 }
 
+/** The parts, in the order they run; BENCH_PARTS picks some of them (all by default). */
+const RUN = { engine: engineParts, reads: readsPart, reaction: reactionPart, inflight: inFlightPart, webhook: webhookPart } as const;
+type Part = keyof typeof RUN;
+const PARTS: Part[] = (() => {
+  const asked = process.env.BENCH_PARTS?.split(',').map((p) => p.trim()).filter(Boolean);
+  if (!asked?.length) return Object.keys(RUN) as Part[];
+  const unknown = asked.filter((p) => !(p in RUN));
+  if (unknown.length) throw new Error(`BENCH_PARTS: no part named ${unknown.join(', ')} (parts: ${Object.keys(RUN).join(', ')})`);
+  return (Object.keys(RUN) as Part[]).filter((p) => asked.includes(p));
+})();
+
 async function main() {
   const bench = new Bench();
   await bench.start();
   console.log(`deployer bench${QUICK ? ' (BENCH_QUICK: smaller sizes, figures not comparable with a full run)' : ''}; Postgres: ${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded (as npm start)'}\n`);
   try {
-    await engineParts(bench);
-    await reactionPart(bench);
-    await inFlightPart(bench);
-    await webhookPart(bench);
+    for (const part of PARTS) await RUN[part](bench);
   } finally {
     await bench.stop();
   }

@@ -133,8 +133,9 @@ describe('read routes with 1,000 deployments stored', () => {
     expect(original).toMatchObject({ id: deploymentId, status: 'DONE', environment: 'demo', application: 'shop', version: 'v0', stackName: 'demo-shop' });
     expect(original.startedAt).toEqual(expect.any(String));
     expect(original.finishedAt).toEqual(expect.any(String));
-    // The whole deployment is there by id.
+    // The whole deployment is there by id, and says what the list said (one mapping, two reads).
     const full = await t.client.GET('/v1/deployments/{id}', { params: { path: { id: deploymentId } } });
+    expect(full.data).toMatchObject(original);
     expect(full.data!.steps.length).toBeGreaterThan(0);
     expect(full.data!.spec.templateUrl).not.toBe('');
   });

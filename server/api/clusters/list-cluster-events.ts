@@ -1,12 +1,13 @@
 /** GET /v1/clusters/{cluster}/events: the cluster's history, oldest first. */
 import { createRoute } from '@hono/zod-openapi';
+import { isUuid } from '../../domain/ids.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { eventPageSchema, listEntityEvents } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { clusterParams } from './cluster-schemas.ts';
-import { readCluster } from './read-cluster.ts';
+import { clusterNotFound } from './read-cluster.ts';
 
 const route = createRoute({
   method: 'get',
@@ -25,6 +26,7 @@ const route = createRoute({
 export const registerListClusterEvents: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { sql } = c.get('services');
-    const cluster = await readCluster(sql, c.req.valid('param').cluster);
-    return c.json(await listEntityEvents(sql, 'cluster', cluster.id, c.req.valid('query')), 200);
+    const { cluster } = c.req.valid('param');
+    const events = await listEntityEvents(sql, 'cluster', { nameOrId: cluster, isId: isUuid(cluster) }, c.req.valid('query'), () => clusterNotFound(cluster));
+    return c.json(events, 200);
   });

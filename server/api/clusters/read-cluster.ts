@@ -2,24 +2,28 @@
 import type { Sql } from 'postgres';
 import { NotFoundError } from '../../domain/errors.ts';
 import { isUuid } from '../../domain/ids.ts';
-import type { AwsIdentity } from '../../domain/spec/index.ts';
-import { readEntityByName, type EntityRow } from '../../engine/entities.ts';
+import { entityColumns, entityMatch, type EntityRow } from '../../engine/entities.ts';
 import { toClusterResponse, type ClusterResponse, type LastVerifiedAccess } from './cluster-schemas.ts';
 
-export async function readCluster(sql: Sql, nameOrId: string): Promise<ClusterResponse> {
-  const row = await readEntityByName(sql, 'cluster', nameOrId, isUuid(nameOrId));
-  if (!row) throw new NotFoundError(`cluster '${nameOrId}' does not exist`);
-  const envs = await sql<{ name: string }[]>`select name from environments where cluster_id = ${row.id} order by name`;
-  return toClusterResponse(row, envs.map((e) => e.name), await lastVerifiedAccess(sql, row.id));
-}
+export const clusterNotFound = (nameOrId: string) => new NotFoundError(`cluster '${nameOrId}' does not exist`);
 
-/** The latest deployment on the cluster whose wait phase checked who it acts as on AWS. */
-async function lastVerifiedAccess(sql: Sql, clusterId: string): Promise<LastVerifiedAccess | null> {
-  const [row] = await sql`
-    select id, data->'aws' as aws, data->>'startedAt' as started_at from deployments
-    where data->>'clusterId' = ${clusterId} and data->'aws' is not null
-    order by created_at desc, id desc limit 1`;
-  return row ? { deploymentId: row.id as string, startedAt: (row.started_at as string | null) ?? null, identity: row.aws as AwsIdentity } : null;
+/**
+ * One cluster with the names of its environments and the latest deployment on it whose wait phase
+ * checked who it acts as on AWS, in one statement.
+ */
+export async function readCluster(sql: Sql, nameOrId: string): Promise<ClusterResponse> {
+  const [row] = await sql<(EntityRow<'cluster'> & { environmentNames: string[]; lastVerifiedAccess: LastVerifiedAccess | null })[]>`
+    select ${entityColumns(sql)},
+      array(select e.name from environments e where e.cluster_id = clusters.id order by e.name) as "environmentNames",
+      (select jsonb_build_object('deploymentId', d.id, 'startedAt', d.data->'startedAt', 'identity', d.data->'aws')
+       from deployments d
+       where d.data->>'clusterId' = clusters.id::text and d.data->'aws' is not null
+       order by d.created_at desc, d.id desc limit 1) as "lastVerifiedAccess"
+    from clusters
+    where ${entityMatch(sql, { nameOrId, isId: isUuid(nameOrId) })}
+    limit 1`;
+  if (!row) throw clusterNotFound(nameOrId);
+  return toClusterResponse(row, row.environmentNames, row.lastVerifiedAccess);
 }
 
 export async function listClusterRows(sql: Sql, after: string | undefined, limit: number) {

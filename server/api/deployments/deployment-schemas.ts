@@ -200,36 +200,81 @@ export interface DeploymentSummaryRow {
   application_name: string;
   app_version: string;
   stack_id: string;
-  summary: {
-    source: DeploymentData['source'];
-    error: string | null;
-    createdAt: string | null;
-    startedAt: string | null;
-    finishedAt: string | null;
-    flags: Record<string, boolean> | null;
-    stackName: string | null;
+  summary: StoredSummary;
+}
+
+/** What the generated `summary` column holds (summaryExpression in db/schema/entities.ts). */
+type StoredSummary = {
+  source: DeploymentData['source'];
+  error: string | null;
+  createdAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  flags: Record<string, boolean> | null;
+  stackName: string | null;
+};
+
+/** The `summary` column's value worked out from a deployment's state, for a deployment read whole. */
+function storedSummaryOf(d: DeploymentData): StoredSummary {
+  return {
+    source: d.source,
+    error: d.error ?? null,
+    createdAt: d.createdAt ?? null,
+    startedAt: d.startedAt ?? null,
+    finishedAt: d.finishedAt ?? null,
+    flags: (d.spec?.flags ?? null) as Record<string, boolean> | null,
+    stackName: d.spec?.cfStackName ?? null,
+  };
+}
+
+/** What a deployment's summary is made of, however the deployment was read. */
+interface SummarySource {
+  id: string;
+  status: string;
+  revision: number;
+  updatedAt: string | Date;
+  environment: string;
+  application: string;
+  version: string;
+  stackId: string;
+  summary: StoredSummary;
+}
+
+/** The one mapping of a deployment's summary fields: a list's items, and the same fields of a whole deployment. */
+function summaryFieldsOf(d: SummarySource): DeploymentSummaryResponse {
+  const s = d.summary;
+  const updatedAt = new Date(d.updatedAt).toISOString();
+  return {
+    id: d.id,
+    status: d.status as DeploymentSummaryResponse['status'],
+    environment: d.environment,
+    application: d.application,
+    version: d.version,
+    stackId: d.stackId,
+    stackName: s.stackName ?? `${d.environment}-${d.application}`,
+    flags: s.flags ?? {},
+    source: s.source,
+    error: s.error ?? null,
+    createdAt: s.createdAt ?? updatedAt,
+    startedAt: s.startedAt ?? null,
+    finishedAt: s.finishedAt ?? null,
+    updatedAt,
+    revision: d.revision,
   };
 }
 
 export function toDeploymentSummary(row: DeploymentSummaryRow): DeploymentSummaryResponse {
-  const s = row.summary;
-  return {
+  return summaryFieldsOf({
     id: row.id,
-    status: row.status as DeploymentSummaryResponse['status'],
+    status: row.status,
+    revision: row.version,
+    updatedAt: row.updated_at,
     environment: row.environment_name,
     application: row.application_name,
     version: row.app_version,
     stackId: row.stack_id,
-    stackName: s.stackName ?? `${row.environment_name}-${row.application_name}`,
-    flags: s.flags ?? {},
-    source: s.source,
-    error: s.error ?? null,
-    createdAt: s.createdAt ?? new Date(row.updated_at).toISOString(),
-    startedAt: s.startedAt ?? null,
-    finishedAt: s.finishedAt ?? null,
-    updatedAt: new Date(row.updated_at).toISOString(),
-    revision: row.version,
-  };
+    summary: row.summary,
+  });
 }
 
 export const deploymentParams = z.object({
@@ -245,16 +290,17 @@ function stepResult(output: Record<string, unknown>): Record<string, unknown> {
 export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'createdAt'>, waiting: WaitingFor | null = null): DeploymentResponse {
   const d = row.data;
   return {
-    id: row.id,
-    status: row.status as DeploymentResponse['status'],
-    environment: d.environmentName,
-    application: d.applicationName,
-    version: d.version,
-    stackId: d.stackId,
-    stackName: d.spec?.cfStackName ?? `${d.environmentName}-${d.applicationName}`,
-    flags: (d.spec?.flags ?? {}) as Record<string, boolean>,
-    source: d.source,
-    error: d.error ?? null,
+    ...summaryFieldsOf({
+      id: row.id,
+      status: row.status,
+      revision: row.version,
+      updatedAt: row.updatedAt,
+      environment: d.environmentName,
+      application: d.applicationName,
+      version: d.version,
+      stackId: d.stackId,
+      summary: storedSummaryOf(d),
+    }),
     supersededBy: d.supersededBy ?? null,
     rollbackOf: d.rollbackOf ?? null,
     waitingFor: toWaitingFor(waiting),
@@ -291,10 +337,5 @@ export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'created
       templateUrl: d.templateUrl,
       databases: (d.spec?.databases ?? []).map((db) => db.fullDbName),
     },
-    createdAt: d.createdAt ?? new Date(row.updatedAt).toISOString(),
-    startedAt: d.startedAt ?? null,
-    finishedAt: d.finishedAt ?? null,
-    updatedAt: new Date(row.updatedAt).toISOString(),
-    revision: row.version,
   };
 }

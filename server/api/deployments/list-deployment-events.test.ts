@@ -115,10 +115,15 @@ describe('deployment events as Server-Sent Events', () => {
     const body = await page.json();
     expect(body.items).toHaveLength(2);
     expect(body.nextCursor).toBeTruthy();
+    // A page after the last event is empty, and the last.
+    const pastTheEnd = Buffer.from(JSON.stringify({ sequence: 10_000 })).toString('base64url');
+    expect(await (await t.request(`/v1/deployments/${id}/events?cursor=${pastTheEnd}`)).json()).toEqual({ items: [], nextCursor: null });
 
-    const missing = await t.request('/v1/deployments/9f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b/events', { headers: SSE });
-    expect(missing.status).toBe(404);
-    expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    for (const headers of [SSE, {}]) {
+      const missing = await t.request('/v1/deployments/9f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b/events', { headers });
+      expect(missing.status).toBe(404);
+      expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    }
     const badId = await t.request(`/v1/deployments/${id}/events`, { headers: { ...SSE, 'last-event-id': 'abc' } });
     expect(badId.status).toBe(400);
   });

@@ -25,7 +25,7 @@ import { eventPageSchema, listEntityEvents, LiveStreamPacer, toEventItem, wantsE
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { deploymentParams } from './deployment-schemas.ts';
-import { readDeployment } from './read-deployment.ts';
+import { deploymentNotFound } from './read-deployment.ts';
 
 const SSE_DESCRIPTION =
   'With `Accept: text/event-stream`: the history, then each new event as it happens, until the deployment is ' +
@@ -81,13 +81,12 @@ export const registerListDeploymentEvents: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { sql } = c.get('services');
     const { id } = c.req.valid('param');
-    await readDeployment(sql, id);
     if (wantsEventStream(c.req.header('accept'))) {
       const after = Number(c.req.valid('header')['last-event-id'] ?? 0);
       // The typed responses describe JSON bodies; a stream is a plain Response.
       return (await streamDeploymentEvents(c, id, after)) as never;
     }
-    return c.json(await listEntityEvents(sql, 'deployment', id, c.req.valid('query')), 200);
+    return c.json(await listEntityEvents(sql, 'deployment', { id }, c.req.valid('query'), () => deploymentNotFound(id)), 200);
   });
 
 /** Events read per query; a longer history is sent in several reads. */
@@ -97,18 +96,20 @@ function eventsAfter(sql: Sql, deploymentId: string, after: number) {
   return readEvents(sql, 'deployment', deploymentId, after, BATCH);
 }
 
-/** Position of the event that made the deployment terminal, if it has ended. */
-async function terminalPosition(sql: Sql, deploymentId: string): Promise<number | undefined> {
+/** Whether the deployment exists, and the position of the event that made it terminal if it has ended. */
+async function terminalPosition(sql: Sql, deploymentId: string): Promise<{ exists: boolean; ended: number | undefined }> {
   const [row] = await sql`
-    select min(position) as position from deployment_events
-    where entity_id = ${deploymentId} and status in ${sql(TERMINAL_STATUSES as string[])}`;
-  return row?.position == null ? undefined : Number(row.position);
+    select exists (select 1 from deployments where id = ${deploymentId}) as exists,
+      (select min(position) from deployment_events
+       where entity_id = ${deploymentId} and status in ${sql(TERMINAL_STATUSES as string[])}) as position`;
+  return { exists: row!.exists as boolean, ended: row!.position == null ? undefined : Number(row!.position) };
 }
 
 async function streamDeploymentEvents(c: Context<AppEnv>, deploymentId: string, resumeAfter: number): Promise<Response> {
   const { sql, eventFeed } = c.get('services');
   const log = c.get('logger').child({ deploymentId });
-  const ended = await terminalPosition(sql, deploymentId);
+  const { exists, ended } = await terminalPosition(sql, deploymentId);
+  if (!exists) throw deploymentNotFound(deploymentId);
   if (ended !== undefined && resumeAfter >= ended) return c.body(null, 204);
 
   // Subscribe before reading the history, so that an event committed in between wakes the loop.

@@ -5,9 +5,11 @@ import { readEntity, type EntityRow } from '../../engine/entities.ts';
 import { waitingForDeployment } from '../../engine/waiting.ts';
 import { toDeploymentResponse, type DeploymentResponse } from './deployment-schemas.ts';
 
+export const deploymentNotFound = (id: string) => new NotFoundError(`deployment ${id} does not exist`);
+
 export async function readDeployment(sql: Sql, id: string): Promise<DeploymentResponse> {
   const row = await readEntity(sql, 'deployment', id);
-  if (!row) throw new NotFoundError(`deployment ${id} does not exist`);
+  if (!row) throw deploymentNotFound(id);
   return deploymentResponse(sql, row);
 }
 

@@ -1,12 +1,13 @@
 /** GET /v1/environments/{environment}/events: the environment's history, oldest first. */
 import { createRoute } from '@hono/zod-openapi';
+import { isUuid } from '../../domain/ids.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { eventPageSchema, listEntityEvents } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
 import { environmentParams } from './environment-schemas.ts';
-import { readEnvironment } from './read-environment.ts';
+import { environmentNotFound } from './read-environment.ts';
 
 const route = createRoute({
   method: 'get',
@@ -25,6 +26,7 @@ const route = createRoute({
 export const registerListEnvironmentEvents: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { sql } = c.get('services');
-    const env = await readEnvironment(sql, c.req.valid('param').environment);
-    return c.json(await listEntityEvents(sql, 'environment', env.id, c.req.valid('query')), 200);
+    const { environment } = c.req.valid('param');
+    const events = await listEntityEvents(sql, 'environment', { nameOrId: environment, isId: isUuid(environment) }, c.req.valid('query'), () => environmentNotFound(environment));
+    return c.json(events, 200);
   });

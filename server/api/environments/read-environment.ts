@@ -19,8 +19,10 @@ export function environmentResponseOf(row: EntityRow<'environment'>): Environmen
   };
 }
 
+export const environmentNotFound = (nameOrId: string) => new NotFoundError(`environment '${nameOrId}' does not exist`);
+
 export async function readEnvironment(sql: Sql, nameOrId: string): Promise<EnvironmentResponse> {
   const row = await readEntityByName(sql, 'environment', nameOrId, isUuid(nameOrId));
-  if (!row) throw new NotFoundError(`environment '${nameOrId}' does not exist`);
+  if (!row) throw environmentNotFound(nameOrId);
   return environmentResponseOf(row);
 }

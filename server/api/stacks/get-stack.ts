@@ -1,5 +1,6 @@
 /** GET /v1/stacks/{environment}/{application}: status, current deployment, the queue, and what is live. */
 import { createRoute } from '@hono/zod-openapi';
+import { stackId } from '../../domain/ids.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
@@ -27,8 +28,9 @@ export const registerGetStack: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { environment, application } = c.req.valid('param');
     const { sql } = c.get('services');
-    const stack = await readStack(sql, environment, application);
+    // The stack's id comes from its names: what is live is read alongside the stack, not after it.
+    const [stack, live] = await Promise.all([readStack(sql, environment, application), readLiveStack(sql, stackId(environment, application))]);
     // A terminated deployment still stopping what it began holds the stack: the queue waits for it.
     const settling = await readSettling(sql, stack, c.get('services').config.terminateSettleSeconds);
-    return c.json({ ...stack, live: await readLiveStack(sql, stack.id), settling }, 200);
+    return c.json({ ...stack, live, settling }, 200);
   });

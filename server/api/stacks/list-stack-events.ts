@@ -1,11 +1,12 @@
 /** GET /v1/stacks/{environment}/{application}/events: the stack's history (requests, runs, releases). */
 import { createRoute } from '@hono/zod-openapi';
+import { stackId } from '../../domain/ids.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { eventPageSchema, listEntityEvents } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
-import { readStack } from './read-stack.ts';
+import { stackNotFound } from './read-stack.ts';
 import { stackParams } from './stack-schemas.ts';
 
 const route = createRoute({
@@ -26,6 +27,6 @@ export const registerListStackEvents: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const { sql } = c.get('services');
     const { environment, application } = c.req.valid('param');
-    const stack = await readStack(sql, environment, application);
-    return c.json(await listEntityEvents(sql, 'stack', stack.id, c.req.valid('query')), 200);
+    const events = await listEntityEvents(sql, 'stack', { id: stackId(environment, application) }, c.req.valid('query'), () => stackNotFound(environment, application));
+    return c.json(events, 200);
   });

@@ -68,6 +68,8 @@ describe('queue control routes: errors', () => {
     ['DELETE', `/v1/environments/demo/freezes/${UNKNOWN}`, undefined],
     ['POST', '/v1/stacks/demo/nothing/rollback', {}],
     ['POST', '/v1/stacks/demo/shop/rollback', { to: UNKNOWN }],
+    ['GET', '/v1/stacks/demo/nothing', undefined],
+    ['GET', '/v1/stacks/demo/nothing/events', undefined],
   ])('%s %s: 404', async (method, path, body) => {
     await problem(await send(method, path, body), 404);
   });

@@ -7,9 +7,12 @@ import { waitingOnStack } from '../../engine/waiting.ts';
 import { liveStackOf, type LiveStack } from '../../domain/machines/live-stack.ts';
 import { toStackResponse, type StackResponse, type StackSettling } from './stack-schemas.ts';
 
+export const stackNotFound = (environment: string, application: string) =>
+  new NotFoundError(`no stack for application '${application}' in environment '${environment}'`);
+
 export async function readStack(sql: Sql, environment: string, application: string): Promise<StackResponse> {
   const row = await readEntity(sql, 'stack', stackId(environment, application));
-  if (!row) throw new NotFoundError(`no stack for application '${application}' in environment '${environment}'`);
+  if (!row) throw stackNotFound(environment, application);
   return toStackResponse(row, await waitingOnStack(sql, row.data));
 }
 
@@ -20,6 +23,8 @@ export async function readStack(sql: Sql, environment: string, application: stri
  */
 export async function readLiveStack(sql: Sql, id: string): Promise<LiveStack | null> {
   // One deployment runs on a stack at a time, so the one started last made the last observations.
+  // Its start is read from the small `summary` column: the whole state of every deployment of the
+  // stack (about 10 KB each, out of line) is read only for the one chosen.
   const [latest] = await sql`
     select d.data, found.created_at as found_at
     from deployments d
@@ -29,7 +34,7 @@ export async function readLiveStack(sql: Sql, id: string): Promise<LiveStack | n
       order by e.sequence desc limit 1
     ) found on true
     where d.stack_id = ${id}
-    order by d.data->>'startedAt' desc nulls last, found.created_at desc
+    order by d.summary->>'startedAt' desc nulls last, found.created_at desc
     limit 1`;
   return latest ? liveStackOf(latest.data as DeploymentData, new Date(latest.found_at).toISOString()) : null;
 }
