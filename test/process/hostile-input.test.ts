@@ -5,7 +5,7 @@
  * (server/http-server.ts), and nothing of it is a 500.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES } from '../../server/api/body.ts';
 import { MAX_HEADER_BYTES } from '../../server/http-server.ts';
@@ -20,7 +20,8 @@ interface Answer {
 }
 
 /** Writes `head` (and `body`) on a raw socket and reads the whole answer: what no HTTP client would send. */
-function rawRequest(port: number, head: string, body?: Buffer): Promise<Answer> {
+/** `refusedEarly`: the server should answer on the head alone; the body goes only if it has not within a moment. */
+function rawRequest(port: number, head: string, body?: Buffer, options: { refusedEarly?: boolean } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
@@ -37,9 +38,27 @@ function rawRequest(port: number, head: string, body?: Buffer): Promise<Answer> 
       resolve({ status, contentType, body: payload });
     });
     socket.write(head, 'latin1');
-    if (body) socket.write(body);
-    socket.end();
+    const early = options.refusedEarly ? new Promise((r) => setTimeout(r, 500).unref()) : Promise.resolve();
+    void early.then(() => writeUntilAnswered(socket, body ?? Buffer.alloc(0), () => chunks.length > 0)).then(() => socket.end());
   });
+}
+
+/**
+ * Writes the body in pieces, as the socket takes them, and stops once the server has answered: a
+ * server that refuses a body answers and closes without reading the rest, and writing on into the
+ * closed connection fails (EPIPE) and can lose the answer that was already on its way.
+ */
+async function writeUntilAnswered(socket: Socket, body: Buffer, answered: () => boolean): Promise<void> {
+  for (let offset = 0; offset < body.length && !answered() && !socket.destroyed; offset += 64 * 1024) {
+    if (socket.write(body.subarray(offset, offset + 64 * 1024))) continue;
+    await new Promise<void>((resume) => {
+      const done = () => {
+        socket.off('drain', done).off('data', done).off('close', done);
+        resume();
+      };
+      socket.on('drain', done).on('data', done).on('close', done);
+    });
+  }
 }
 
 function dechunk(text: string): string {
@@ -138,7 +157,7 @@ describe('hostile input to both processes', { timeout: 120_000 }, () => {
     it('refuses a body over its limit with 413, declared or chunked', async () => {
       const limit = writePath.startsWith('/v1') ? MAX_BODY_BYTES : 25 * 1024 * 1024;
       const headers = { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push', 'X-Hub-Signature-256': 'sha256=00' };
-      const declared = await rawRequest(port(), write(method, writePath, headers, limit + 1), Buffer.alloc(limit + 1, 0x20));
+      const declared = await rawRequest(port(), write(method, writePath, headers, limit + 1), Buffer.alloc(limit + 1, 0x20), { refusedEarly: true });
       expectProblem(declared, 413);
       const chunkedHead = `${method} ${writePath} HTTP/1.1\r\nHost: 127.0.0.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
       const chunk = Buffer.alloc(64 * 1024, 0x20);

@@ -73,10 +73,12 @@ describe('two server processes on one database', () => {
       const [stepsA, stepsB] = [done(a), done(b)];
       expect(stepsA.length).toBeGreaterThan(0);
       expect(stepsB.length).toBeGreaterThan(0);
-      // Every step of every deployment finished exactly once, in one process or the other.
+      // Every step of every deployment finished exactly once, in one process or the other (a step
+      // that calls nothing ends in the transition that starts it, with no job: server/domain/plan/local-steps.ts).
       const finished = [...stepsA, ...stepsB].map((l) => `${l.deploymentId}/${l.step}`);
       const expectedSteps = await db.sql`
-        select count(*)::int as n from deployments d, jsonb_array_elements(d.data->'steps') s where d.id = any(${ids}::uuid[]) and s->>'status' = 'DONE'`;
+        select count(*)::int as n from deployments d, jsonb_array_elements(d.data->'steps') s
+        where d.id = any(${ids}::uuid[]) and s->>'status' = 'DONE' and s->>'type' not in ('eval_join', 'eval_strategy')`;
       expect(new Set(finished).size).toBe(expectedSteps[0]!.n);
       const deploymentsTouchedByBoth = new Set(stepsA.map((l) => l.deploymentId)).size + new Set(stepsB.map((l) => l.deploymentId)).size - 50;
 
