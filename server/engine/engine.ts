@@ -15,7 +15,7 @@ import type { StackData } from '../domain/machines/stack.ts';
 import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
-import { EVENT_CHANNEL, readEntity, type EntityState } from './entities.ts';
+import { EVENT_CHANNEL, readDeployments, readEntity, type EntityState } from './entities.ts';
 import { JobNotifications, JobRunner, type JobRef } from './job-runner.ts';
 import { BOSS_SCHEMA, notifyJobs, sendJob, type HandedJob, type JobContext, type JobHandler, type Settlement } from './jobs.ts';
 import { wokenWhileRunning } from './job-table.ts';
@@ -301,6 +301,11 @@ export class Engine {
           );
         },
         poll: (job, settlement) => this.nextPoll(job, settlement),
+        deploymentsOf: async (tx, jobs) => {
+          const idOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
+          const byId = new Map((await readDeployments(tx, [...new Set(jobs.map(idOf).filter((id) => id !== undefined))])).map((d) => [d.id, d]));
+          return new Map(jobs.flatMap((job) => (byId.has(idOf(job)!) ? [[job.id, byId.get(idOf(job)!)!] as const] : [])));
+        },
         onStart: (due) => {
           if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
         },

@@ -164,6 +164,12 @@ export async function deploymentsWatchingStacks(tx: TransactionSql, stackNames: 
     where s.name = any(${stackNames}) and d.status = 'TERMINATED' and d.data ? 'settling'`;
 }
 
+/** Reads several deployments by id, in one statement, without a lock. */
+export async function readDeployments(db: Sql | TransactionSql, ids: string[]): Promise<EntityState<'deployment'>[]> {
+  if (ids.length === 0) return [];
+  return db<EntityState<'deployment'>[]>`select id, status, data, version from ${db(NAMES.deployment.state)} where id = any(${ids}::uuid[])`;
+}
+
 /** Reads and locks one entity for the rest of the transaction. */
 export async function lockEntity(tx: TransactionSql, machine: MachineName, id: string): Promise<StoredEntity | null> {
   const [row] = await tx<StoredEntity[]>`select id, status, data, version from ${tx(NAMES[machine].state)} where id = ${id} for update`;

@@ -57,6 +57,8 @@ export interface JobRunnerOptions<Q extends Queue> {
   finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<void>;
   /** Replaces a polling job by its next poll, in one transaction (so there is always exactly one). */
   poll: (job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>) => Promise<void>;
+  /** The deployments of fetched jobs (by job id), read in the fetch's transaction: a job is given its own. */
+  deploymentsOf?: (tx: TransactionSql, jobs: Job<JobPayloads[Q]>[]) => Promise<Map<string, EntityState<'deployment'>>>;
   /** When a fetched job was due (its startAfter, else its creation). */
   onStart?: (due: Date | undefined) => void;
 }
@@ -208,14 +210,19 @@ export class JobRunner<Q extends Queue> {
         continue;
       }
       let jobs: Job<JobPayloads[Q]>[] = [];
+      let deployments = new Map<string, EntityState<'deployment'>>();
       try {
-        jobs = await boss.fetch<JobPayloads[Q]>(queue, { batchSize: free, includeMetadata: true, db: this.db });
+        // The batch and its jobs' deployments, read together: one commit, not one per job.
+        ({ jobs, deployments } = await inTransaction(this.options.sql, async (tx) => {
+          const fetched = await boss.fetch<JobPayloads[Q]>(queue, { batchSize: free, includeMetadata: true, db: pgBossAdapter(tx) });
+          return { jobs: fetched, deployments: fetched.length > 0 && this.options.deploymentsOf ? await this.options.deploymentsOf(tx, fetched) : new Map() };
+        }));
       } catch (err) {
         if (!this.stopped) logger.warn({ err, queue }, 'fetching jobs failed; trying again');
         await this.pause(pollIntervalMs);
         continue;
       }
-      for (const job of jobs) this.execute(job);
+      for (const job of jobs) this.execute(job, deployments.get(job.id));
       // A full batch says more may be waiting: fetch again at once.
       if (jobs.length < free) await this.pause(pollIntervalMs);
     }
