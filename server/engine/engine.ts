@@ -63,6 +63,17 @@ interface ModuleQueue {
   run: (runner: <Q extends Queue>(queue: Q, handler: JobHandler<Q>) => void) => void;
 }
 
+/**
+ * What an engine transaction made due at once (sent, or woken by an AWS event), by queue, which at
+ * its end it claims for this process's runners as far as they have room and announces the rest;
+ * and what it sent for later, by queue and delay, for which this process's runner is woken when due
+ * (nothing announces a job that becomes due).
+ */
+interface SentJobs {
+  due: Map<Queue, Set<string>>;
+  later: Array<{ queue: Queue; seconds: number }>;
+}
+
 /** Jobs an engine transaction claimed for this process's runner of `queue`. */
 interface ClaimedJobs {
   queue: Queue;
@@ -91,17 +102,8 @@ export class Engine {
     this.moduleQueues.push({ name: queue, policy, run: (runner) => runner(queue, handler) });
   }
 
-  /**
-   * The jobs each open engine transaction made due at once (sent, or woken by an AWS event), by
-   * queue: at its end it claims them for this process's runners as far as they have room, and
-   * announces the rest (see `transaction`).
-   */
-  private readonly dueJobsIn = new WeakMap<TransactionSql, Map<Queue, Set<string>>>();
-  /**
-   * The jobs each open engine transaction sent for later, by queue and delay: once it committed,
-   * this process's runner is woken when they are due (nothing announces a job that becomes due).
-   */
-  private readonly laterJobsIn = new WeakMap<TransactionSql, Array<{ queue: Queue; seconds: number }>>();
+  /** What each open engine transaction made due or sent for later (see `transaction`). */
+  private readonly sentIn = new WeakMap<TransactionSql, SentJobs>();
 
   constructor(readonly deps: EngineDeps) {
     this.store = new StateStore(machines, (tx, job) => this.send(tx, job));
@@ -111,15 +113,15 @@ export class Engine {
 
   /** Sends a job in `tx`; one due at once is claimed or announced at the end of the engine transaction. */
   private async send(tx: TransactionSql, job: JobEffect<JobPayloads>): Promise<void> {
-    const due = this.dueJobsIn.get(tx);
+    const sent = this.sentIn.get(tx);
     // A transaction not begun here (a savepoint, another module's) announces its own sends.
-    await sendJob(this.deps.boss, tx, job, due ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined);
-    if (job.startAfterSeconds) this.laterJobsIn.get(tx)?.push({ queue: job.queue, seconds: job.startAfterSeconds });
+    await sendJob(this.deps.boss, tx, job, sent ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined);
+    if (job.startAfterSeconds) sent?.later.push({ queue: job.queue, seconds: job.startAfterSeconds });
   }
 
   /** Jobs `tx` (an engine transaction) made due at once by updating them (an AWS event's wake). */
   madeDue(tx: TransactionSql, queue: Queue, ids: string[]): void {
-    const due = this.dueJobsIn.get(tx);
+    const due = this.sentIn.get(tx)?.due;
     if (!due) throw new Error('madeDue: not an engine transaction');
     const set = due.get(queue) ?? due.set(queue, new Set()).get(queue)!;
     for (const id of ids) set.add(id);
@@ -166,13 +168,11 @@ export class Engine {
     const job = options.completes;
     let applied: AppliedTransition[] = [];
     let claimed: ClaimedJobs[] = [];
-    let later: Array<{ queue: Queue; seconds: number }> = [];
+    let sent: SentJobs = { due: new Map(), later: [] };
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
-      const due = new Map<Queue, Set<string>>();
-      this.dueJobsIn.set(tx, due);
-      later = [];
-      this.laterJobsIn.set(tx, later);
+      sent = { due: new Map(), later: [] };
+      this.sentIn.set(tx, sent);
       // Alongside the work rather than after it (a round trip less); the transaction makes it count
       // only if the work commits. Both are awaited before the transaction ends either way, so
       // neither can run a statement after its rollback.
@@ -180,12 +180,12 @@ export class Engine {
       const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
-      claimed = await this.claimDue(tx, due, applied, job?.queue);
+      claimed = await this.claimDue(tx, sent.due, applied, job?.queue);
       return value.value;
     });
     for (const t of applied) this.observe(t);
     for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
-    for (const { queue, seconds } of later) this.runners.get(queue)?.wakeIn(seconds * 1000);
+    for (const { queue, seconds } of sent.later) this.runners.get(queue)?.wakeIn(seconds * 1000);
     return result;
   }
 
@@ -203,20 +203,27 @@ export class Engine {
       const jobs = batchSize > 0 ? await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) }) : [];
       for (const claimedJob of jobs) ids.delete(claimedJob.id);
       if (ids.size > 0) leftOver.push(queue);
-      if (jobs.length > 0) claimed.push({ queue, handed: await Promise.all(jobs.map(async (next) => ({ job: next, ...(await this.deploymentFor(tx, next.data, applied)) }))) });
+      if (jobs.length === 0) continue;
+      const deployments = await this.deploymentsOf(tx, jobs, applied);
+      claimed.push({ queue, handed: jobs.map((next) => ({ job: next, ...(deployments.has(next.id) ? { deployment: deployments.get(next.id)! } : {}) })) });
     }
     await notifyJobs(tx, leftOver);
     return claimed;
   }
 
-  /** The deployment of a claimed job as `tx` leaves it: from what it applied, else read in it. */
-  private async deploymentFor(tx: TransactionSql, data: unknown, applied: AppliedTransition[]): Promise<{ deployment?: EntityState<'deployment'> }> {
-    const id = (data as { deploymentId?: string }).deploymentId;
-    if (!id) return {};
-    const last = applied.findLast((t) => t.machine === 'deployment' && t.entityId === id);
-    if (last) return { deployment: { id, status: last.to, data: last.data, version: last.version } as EntityState<'deployment'> };
-    const deployment = await readEntity(tx, 'deployment', id);
-    return deployment ? { deployment } : {};
+  /**
+   * The deployments of jobs (by job id) as `tx` leaves them: from what it applied, the rest read in
+   * it with one statement.
+   */
+  private async deploymentsOf(tx: TransactionSql, jobs: Job<unknown>[], applied: AppliedTransition[] = []): Promise<Map<string, EntityState<'deployment'>>> {
+    const idOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
+    const known = new Map<string, EntityState<'deployment'>>();
+    for (const t of applied) {
+      if (t.machine === 'deployment') known.set(t.entityId, { id: t.entityId, status: t.to, data: t.data, version: t.version } as EntityState<'deployment'>);
+    }
+    const missing = [...new Set(jobs.map(idOf).filter((id): id is string => id !== undefined && !known.has(id)))];
+    for (const deployment of await readDeployments(tx, missing)) known.set(deployment.id, deployment);
+    return new Map(jobs.flatMap((job) => (known.has(idOf(job) ?? '') ? [[job.id, known.get(idOf(job)!)!] as const] : [])));
   }
 
   private observe(t: AppliedTransition): void {
@@ -301,11 +308,7 @@ export class Engine {
           );
         },
         poll: (job, settlement) => this.nextPoll(job, settlement),
-        deploymentsOf: async (tx, jobs) => {
-          const idOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
-          const byId = new Map((await readDeployments(tx, [...new Set(jobs.map(idOf).filter((id) => id !== undefined))])).map((d) => [d.id, d]));
-          return new Map(jobs.flatMap((job) => (byId.has(idOf(job)!) ? [[job.id, byId.get(idOf(job)!)!] as const] : [])));
-        },
+        deploymentsOf: (tx, jobs) => this.deploymentsOf(tx, jobs),
         onStart: (due) => {
           if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
         },

@@ -21,10 +21,10 @@ import type { Db as IDatabase, Job, PgBoss } from 'pg-boss';
 // The channel pg-boss NOTIFYs on, as pg-boss itself derives it (its listener runs the same expression).
 import { notifyChannelSql } from 'pg-boss/dist/plans.js';
 import postgres, { type Sql, type TransactionSql } from 'postgres';
-import type { JobPayloads, Queue, Woken } from '../domain/machines/jobs.ts';
+import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { EntityState } from './entities.ts';
-import type { EventFor, HandedJob, JobContext, JobHandler, Settlement } from './jobs.ts';
+import type { HandedJob, JobContext, JobHandler, Settlement } from './jobs.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
 
 /** The job whose completion a transaction carries. */

@@ -105,6 +105,15 @@ export interface UpsertDatabaseInput extends DatabaseTarget {
   operationId: string;
 }
 
+/** What a change set is made of: the template and parameters to compare with (or import into) the stack. */
+export interface NewChangeSet {
+  stackName: string;
+  changeSetName: string;
+  templateUrl: string;
+  parameters: StackParameterValue[];
+  clientToken: string;
+}
+
 export interface InfraPort {
   readonly kind: 'aws' | 'simulated';
 
@@ -132,21 +141,9 @@ export interface InfraPort {
   deleteStack(input: { stackName: string; clientToken: string }): Promise<void>;
 
   // CloudFormation change sets (resource import plan)
-  createImportChangeSet(input: {
-    stackName: string;
-    changeSetName: string;
-    templateUrl: string;
-    parameters: StackParameterValue[];
-    clientToken: string;
-  }): Promise<void>;
+  createImportChangeSet(input: NewChangeSet): Promise<void>;
   /** A change set of type UPDATE: the new template and parameters against the stack, never executed here. */
-  createChangeSet(input: {
-    stackName: string;
-    changeSetName: string;
-    templateUrl: string;
-    parameters: StackParameterValue[];
-    clientToken: string;
-  }): Promise<void>;
+  createChangeSet(input: NewChangeSet): Promise<void>;
   /** The change set's status; with `withChanges`, its resource changes too (an implementation may add them anyway). */
   describeChangeSet(input: { stackName: string; changeSetName: string; withChanges?: boolean }): Promise<ChangeSetDescription>;
   executeChangeSet(input: { stackName: string; changeSetName: string; clientToken: string }): Promise<void>;

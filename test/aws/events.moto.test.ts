@@ -10,7 +10,7 @@
  * and the deployer drops events of an account the deployment does not act in.
  * moto accepts PutEvents with an `aws.*` source, which AWS keeps for its own services.
  */
-import { CreateEventBusCommand, EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
+import { EventBridgeClient, PutEventsCommand, PutRuleCommand, PutTargetsCommand } from '@aws-sdk/client-eventbridge';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STACK_STATUS_CHANGE, TASK_STATE_CHANGE } from '../../server/domain/decisions/aws-events.ts';
@@ -20,7 +20,7 @@ import { createAwsInfraProvider } from '../../server/infra/aws/provider.ts';
 import type { EventQueue } from '../../server/infra/port.ts';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { deploy, demoClusterYaml, waitFor } from '../support/deployments.ts';
-import { startMoto, type Moto } from '../support/moto.ts';
+import { startMoto } from '../support/moto.ts';
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';

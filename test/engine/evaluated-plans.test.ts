@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
-import { demoAppYaml, deploy, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
+import { demoAppYaml, eventsOf, registerDemoCluster, waitFor } from '../support/deployments.ts';
 
 /** The demo app with a migration check on its database. */
 const checkedApp = demoAppYaml.replace('      migrateContainer:\n', '      migrateCheck:\n        command: [migrate, check]\n      migrateContainer:\n');

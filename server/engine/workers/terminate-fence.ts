@@ -65,6 +65,8 @@ export class TerminatedDeployments {
 
   add(deploymentId: string): void {
     const now = Date.now();
+    // Deleted first, so that it moves to the end: the Map's order is then the order of the times.
+    this.known.delete(deploymentId);
     this.known.set(deploymentId, now);
     // Oldest first (a Map keeps insertion order): forget those long settled.
     for (const [id, at] of this.known) {
