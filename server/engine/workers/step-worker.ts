@@ -99,7 +99,9 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   const eventDriven = deployment.status !== 'TERMINATED' && engine.eventDriven(infra.target);
   const ctxWith = (port: typeof infra): StepContext => ({
     deployment: deployment.data,
-    endAnnounced: eventDriven,
+    // A job that already carries an event's mark (a retry after its process died mid-start) may
+    // have had its operation's end announced already, to a process that is gone: it looks.
+    endAnnounced: eventDriven && job.woken === undefined,
     step,
     infra: port,
     config,
