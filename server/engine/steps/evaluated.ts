@@ -139,7 +139,8 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
     }
     const changeSetName = changeSetNameFor('apply', ctx.clientToken);
     await ctx.infra.createChangeSet({ stackName: input.stackName, changeSetName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.tokenFor('ChangeSet') });
-    return pending({ phase: 'build', changeSetName });
+    // No event announces a built change set: look at once (a small one may be ready), then poll.
+    return cfApply.check(ctx, { phase: 'build', changeSetName });
   },
   async check(ctx, state) {
     const { input } = ctx.step;
