@@ -69,6 +69,9 @@ describe('event feed', () => {
     try {
       const mine = feed.subscribe('deployment', 'a');
       const other = feed.subscribe('deployment', 'b');
+      // The first subscriber's LISTEN wakes them all, to read what came before it was in place.
+      expect(await mine.wait(5_000)).toBe('resync');
+      expect(await other.wait(5_000)).toBe('resync');
       await notify('deployment:a:1:QUEUED');
       expect(await mine.wait(5_000)).toBe('event');
       expect(await other.wait(200)).toBe('timeout');
@@ -90,6 +93,33 @@ describe('event feed', () => {
     }
   });
 
+  it('listens only while someone follows: nobody is woken by every notice for nothing', async () => {
+    const feed = new EventFeed({ databaseUrl: db.url, logger: silent });
+    await feed.start();
+    try {
+      expect(feed.listening).toBe(false);
+      const first = feed.subscribe('deployment', 'd');
+      expect(await first.wait(5_000)).toBe('resync');
+      expect(feed.listening).toBe(true);
+      const second = feed.subscribeAll(['stack']);
+      first.close();
+      // One subscriber left: still listening, and its notices still come.
+      await notify('stack:s:1:AVAILABLE');
+      expect(await second.wait(5_000)).toBe('event');
+      expect(feed.listening).toBe(true);
+      second.close();
+      await expect.poll(() => feed.listening).toBe(false);
+      // Listening again for a new subscriber, which is told to read what it may have missed.
+      const third = feed.subscribe('deployment', 'd');
+      expect(await third.wait(5_000)).toBe('resync');
+      await notify('deployment:d:2:RUNNING');
+      expect(await third.wait(5_000)).toBe('event');
+      third.close();
+    } finally {
+      await feed.close();
+    }
+  });
+
   it('listens again after the database went away and came back, and tells subscribers to resync', async () => {
     const target = new URL(db.url);
     const proxy = await startOutageProxy({ host: target.hostname, port: Number(target.port) });
@@ -101,6 +131,7 @@ describe('event feed', () => {
     let subscription: FeedSubscription | undefined;
     try {
       subscription = feed.subscribe('deployment', 'c');
+      expect(await subscription.wait(5_000)).toBe('resync');
       await notify('deployment:c:1:QUEUED');
       expect(await subscription.wait(5_000)).toBe('event');
 

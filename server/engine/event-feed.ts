@@ -1,6 +1,9 @@
 /**
  * The live feed of events: one `LISTEN deployer_events` connection per process, shared by every
- * live stream (Server-Sent Events) that process serves. The state store notifies
+ * live stream (Server-Sent Events) that process serves, and listening only while one is open:
+ * Postgres wakes every listening connection of the database for every notice, and each wake is a
+ * transaction of its own, so a feed nobody follows would cost a commit per burst of events for
+ * nothing. The first subscriber's LISTEN wakes it with `resync` (it reads what came meanwhile). The state store notifies
  * `<machine>:<entityId>:<position>:<status>` inside the transaction of every event, so a notice
  * arrives only once the event is committed and readable.
  *
@@ -125,8 +128,11 @@ export class EventFeed {
   private readonly delays: { initial: number; max: number };
   private readonly sql: Sql;
   private readonly subscriptions = new Map<string, Set<FeedSubscription>>();
-  private state: 'idle' | 'listening' | 'reconnecting' | 'closed' = 'idle';
+  /** `ready`: connected and not listening (nobody follows); `listening`: the LISTEN is in place. */
+  private state: 'idle' | 'ready' | 'listening' | 'reconnecting' | 'closed' = 'idle';
   private reconnecting: Promise<void> | undefined;
+  /** The LISTEN or UNLISTEN under way: one at a time, each bringing the connection to what the subscribers want. */
+  private following: Promise<void> = Promise.resolve();
 
   constructor(options: EventFeedOptions) {
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
@@ -162,11 +168,43 @@ export class EventFeed {
     return this.state === 'listening';
   }
 
-  /** Listens on the channel. Rejects when the first attempt fails (the database is not there). */
+  /** Connects (it listens once someone subscribes). Rejects when the first attempt fails (the database is not there). */
   async start(): Promise<void> {
     if (this.state !== 'idle') return;
-    await this.listen();
-    this.state = 'listening';
+    await this.sql`select 1`;
+    this.state = 'ready';
+    this.follow();
+  }
+
+  /**
+   * Brings the connection to what the subscribers want, after what is under way: LISTEN when the
+   * first subscribes (and wake them all to read what came before it), UNLISTEN when the last leaves.
+   */
+  private follow(): void {
+    this.following = this.following.then(async () => {
+      const wanted = this.subscriptions.size > 0;
+      try {
+        if (wanted && this.state === 'ready') {
+          await this.listen();
+          if (this.state !== 'ready') return;
+          this.state = 'listening';
+          this.wakeAll('resync');
+        } else if (!wanted && this.state === 'listening') {
+          this.state = 'ready';
+          await this.sql.unsafe(`unlisten ${JSON.stringify(EVENT_CHANNEL)}`);
+        }
+      } catch (err) {
+        // The connection failed under the LISTEN (or UNLISTEN): the reconnection loop takes over.
+        if (this.state === 'ready' && wanted) {
+          this.logger.warn({ err }, 'event feed cannot listen yet; retrying');
+          void this.reconnect();
+        }
+      }
+    });
+  }
+
+  private wakeAll(reason: 'resync' | 'closed'): void {
+    for (const set of this.subscriptions.values()) for (const subscription of set) subscription.wake(reason);
   }
 
   /** Follows one entity until the subscription is closed (or the feed is). */
@@ -186,16 +224,19 @@ export class EventFeed {
         set?.delete(subscription);
         if (set?.size === 0) this.subscriptions.delete(key);
       }
+      if (this.subscriptions.size === 0) this.follow();
     });
     if (this.state === 'closed') {
       subscription.wake('closed');
       return subscription;
     }
+    const first = this.subscriptions.size === 0;
     for (const key of keys) {
       let set = this.subscriptions.get(key);
       if (!set) this.subscriptions.set(key, (set = new Set()));
       set.add(subscription);
     }
+    if (first) this.follow();
     return subscription;
   }
 
@@ -210,9 +251,10 @@ export class EventFeed {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    for (const set of this.subscriptions.values()) for (const subscription of set) subscription.wake('closed');
+    this.wakeAll('closed');
     this.subscriptions.clear();
     await this.reconnecting?.catch(() => {});
+    await this.following;
     await this.sql.end({ timeout: 2 });
   }
 
@@ -250,7 +292,9 @@ export class EventFeed {
         if (this.closed) return;
         this.state = 'listening';
         this.logger.info({ attempts: attempt }, 'event feed listening again');
-        for (const set of this.subscriptions.values()) for (const subscription of set) subscription.wake('resync');
+        this.wakeAll('resync');
+        // The subscribers may all have left meanwhile.
+        this.follow();
         return;
       }
     })().finally(() => {
