@@ -11,6 +11,12 @@ export interface Metrics {
   httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
   stepDuration: Histogram<'step_type' | 'outcome'>;
   jobWait: Histogram<'queue'>;
+  /**
+   * Jobs this process started, by how they reached its runner: `transaction` (claimed by the
+   * transaction that made them due, or taken by a finishing job's slot) or `fetch` (the runner's
+   * own fetch, a commit of its own).
+   */
+  jobsStarted: Counter<'queue' | 'via'>;
   deploymentsFinished: Counter<'status' | 'environment'>;
   /** AWS calls by service, operation, region and outcome (ok, throttled, client_error, server_error, network_error). */
   awsCalls: Counter<'service' | 'operation' | 'region' | 'outcome'>;
@@ -42,6 +48,12 @@ export function createMetrics(): Metrics {
     help: 'Time jobs waited in the queue between becoming due and starting.',
     labelNames: ['queue'] as const,
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [registry],
+  });
+  const jobsStarted = new Counter({
+    name: 'deployer_jobs_started_total',
+    help: "Jobs started by this process, by queue and by how they reached its runner: claimed in the transaction that made them due or freed a slot (transaction), or by the runner's own fetch (fetch).",
+    labelNames: ['queue', 'via'] as const,
     registers: [registry],
   });
   const deploymentsFinished = new Counter({
@@ -86,6 +98,7 @@ export function createMetrics(): Metrics {
     httpRequestDuration,
     stepDuration,
     jobWait,
+    jobsStarted,
     deploymentsFinished,
     awsCalls,
     observe(db) {

@@ -197,10 +197,17 @@ export class Engine {
   private async claimDue(tx: TransactionSql, due: Map<Queue, Set<string>>, applied: AppliedTransition[], completing: Queue | undefined): Promise<ClaimedJobs[]> {
     const claimed: ClaimedJobs[] = [];
     const leftOver: Queue[] = [];
-    for (const [queue, ids] of due) {
-      const room = (this.runners.get(queue)?.room() ?? 0) + (queue === completing ? 1 : 0);
-      const batchSize = Math.min(ids.size, room);
+    // The completing job's queue comes first, even with nothing made due on it: its slot may take a job waiting there.
+    const queues = completing && !due.has(completing) ? new Map<Queue, Set<string>>([[completing, new Set()], ...due]) : due;
+    for (const [queue, ids] of queues) {
+      const runner = this.runners.get(queue);
+      const room = (runner?.room() ?? 0) + (queue === completing ? 1 : 0);
+      // With jobs waiting beyond what the runner had room for, the completing job's slot takes one
+      // of them here, in this commit, rather than freeing up for a fetch of its own.
+      const backlog = queue === completing && runner?.hasBacklog() === true;
+      const batchSize = backlog ? room : Math.min(ids.size, room);
       const jobs = batchSize > 0 ? await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) }) : [];
+      if (backlog) runner!.fetched(batchSize, jobs.length);
       for (const claimedJob of jobs) ids.delete(claimedJob.id);
       if (ids.size > 0) leftOver.push(queue);
       if (jobs.length === 0) continue;
@@ -309,7 +316,8 @@ export class Engine {
         },
         poll: (job, settlement) => this.nextPoll(job, settlement),
         deploymentsOf: (tx, jobs) => this.deploymentsOf(tx, jobs),
-        onStart: (due) => {
+        onStart: (due, via) => {
+          this.deps.metrics.jobsStarted.inc({ queue, via });
           if (due) this.deps.metrics.jobWait.observe({ queue }, Math.max(0, Date.now() - new Date(due).getTime()) / 1000);
         },
       });

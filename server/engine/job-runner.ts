@@ -59,8 +59,8 @@ export interface JobRunnerOptions<Q extends Queue> {
   poll: (job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>) => Promise<void>;
   /** The deployments of fetched jobs (by job id), read in the fetch's transaction: a job is given its own. */
   deploymentsOf?: (tx: TransactionSql, jobs: Job<JobPayloads[Q]>[]) => Promise<Map<string, EntityState<'deployment'>>>;
-  /** When a fetched job was due (its startAfter, else its creation). */
-  onStart?: (due: Date | undefined) => void;
+  /** When a job starts: when it was due (its startAfter, else its creation), and how it reached the runner. */
+  onStart?: (due: Date | undefined, via: 'transaction' | 'fetch') => void;
 }
 
 /**
@@ -138,6 +138,13 @@ export class JobRunner<Q extends Queue> {
   private readonly db: IDatabase;
   /** Wake-ups for jobs this process sent for later (wakeIn). */
   private readonly timers = new Set<NodeJS.Timeout>();
+  /**
+   * Whether jobs may be due on the queue beyond what this runner has room for: a fetch came back
+   * full, or a notice or a due timer came while every slot was taken. A job finishing then takes
+   * the next one in its own transaction (Engine.transaction), rather than leaving its slot to a
+   * fetch of the loop: a commit less per job under load.
+   */
+  private backlog = false;
 
   constructor(private readonly options: JobRunnerOptions<Q>) {
     this.db = pgBossAdapter(options.sql);
@@ -156,12 +163,22 @@ export class JobRunner<Q extends Queue> {
    * fetches in vain for them.
    */
   take(handed: HandedJob<Q>[]): void {
-    for (const { job, deployment } of handed) this.execute(job, deployment);
+    for (const { job, deployment } of handed) this.execute(job, 'transaction', deployment);
   }
 
   /** How many more jobs this runner can run at once now. */
   room(): number {
     return this.stopped ? 0 : Math.max(0, this.options.concurrency - this.running);
+  }
+
+  /** Whether more jobs may be due than this runner had room for (see `backlog`). */
+  hasBacklog(): boolean {
+    return this.backlog && !this.stopped;
+  }
+
+  /** What a fetch for this runner found (the loop's or a transaction's): fewer than asked, and nothing more is due. */
+  fetched(asked: number, found: number): void {
+    this.backlog = found >= asked;
   }
 
   /** Wakes the loop in `ms` (a little after: the job must be due when fetched). */
@@ -177,6 +194,7 @@ export class JobRunner<Q extends Queue> {
   }
 
   private wake(): void {
+    if (this.room() === 0) this.backlog = true;
     this.woken = true;
     this.wakeUp?.();
   }
@@ -222,13 +240,14 @@ export class JobRunner<Q extends Queue> {
         await this.pause(pollIntervalMs);
         continue;
       }
-      for (const job of jobs) this.execute(job, deployments.get(job.id));
+      this.fetched(free, jobs.length);
+      for (const job of jobs) this.execute(job, 'fetch', deployments.get(job.id));
       // A full batch says more may be waiting: fetch again at once.
       if (jobs.length < free) await this.pause(pollIntervalMs);
     }
   }
 
-  private execute(job: Job<JobPayloads[Q]>, deployment?: EntityState<'deployment'>): void {
+  private execute(job: Job<JobPayloads[Q]>, via: 'transaction' | 'fetch', deployment?: EntityState<'deployment'>): void {
     const { queue, handler, expireInSeconds, onStart } = this.options;
     this.running++;
     this.active.set(job.id, job);
@@ -240,7 +259,7 @@ export class JobRunner<Q extends Queue> {
     const settle = (async () => {
       try {
         const { startAfter, createdOn } = job as { startAfter?: Date; createdOn?: Date };
-        onStart?.(startAfter ?? createdOn);
+        onStart?.(startAfter ?? createdOn, via);
         await this.settle(context, await handler(context));
       } catch (err) {
         await this.fail(context, err);
@@ -261,7 +280,9 @@ export class JobRunner<Q extends Queue> {
     const ref = { queue: job.queue, id: job.id };
     switch (settlement.kind) {
       case 'finish':
-        if (settlement.apply || settlement.record) return finish(ref, settlement);
+        // With nothing to apply, the completion alone; unless jobs are waiting, which its
+        // transaction then hands the slot to (Engine.transaction).
+        if (settlement.apply || settlement.record || this.hasBacklog()) return finish(ref, settlement);
         await boss.complete(job.queue, job.id, null, { db: this.db });
         return;
       case 'poll':
