@@ -118,18 +118,27 @@ const median = (xs: number[]) => percentile(xs, 0.5);
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves when each deployment reaches a terminal status, from the events' NOTIFY channel. */
+/**
+ * Resolves when each deployment reaches a terminal status, from the events' NOTIFY channel. While it
+ * listens, Postgres wakes its connection for every notice of the database, in a transaction that
+ * counts as a commit: where commits are counted, it stops listening (`stop`) and `waitAllEnded` looks.
+ */
 class Finishes {
   private waiters = new Map<string, () => void>();
   private finished = new Map<string, { status: string; at: number }>();
+  private listening?: { unlisten(): Promise<void> };
   constructor(private readonly listener: Sql) {}
   async start() {
-    await this.listener.listen(EVENT_CHANNEL, (payload) => {
+    this.listening = await this.listener.listen(EVENT_CHANNEL, (payload) => {
       const [machine, id, , status] = payload.split(':');
       if (machine !== 'deployment' || !TERMINAL.has(status!)) return;
       this.finished.set(id!, { status: status!, at: performance.now() });
       this.waiters.get(id!)?.();
     });
+  }
+  async stop() {
+    await this.listening?.unlisten();
+    this.listening = undefined;
   }
   wait(id: string): Promise<{ status: string; at: number }> {
     const done = this.finished.get(id);
@@ -229,15 +238,37 @@ async function request(client: DeployerClient, app: string, version: string) {
   return res.data!.id;
 }
 
+/**
+ * Waits until every deployment of `ids` has ended, looking every 50 ms (without a listener, see
+ * Finishes); `looks` counts the reads, each a commit of the bench's own.
+ */
+async function waitAllEnded(sql: Sql, ids: string[]): Promise<{ endedAt: number; failed: number; looks: number }> {
+  for (let looks = 1; ; looks++) {
+    const [row] = await sql<{ ended: number; failed: number }[]>`
+      select count(*) filter (where status in ('DONE', 'FAILED', 'TERMINATED'))::int as ended,
+             count(*) filter (where status in ('FAILED', 'TERMINATED'))::int as failed
+      from deployments where id = any(${ids}::uuid[])`;
+    if (row!.ended === ids.length) return { endedAt: performance.now(), failed: row!.failed, looks };
+    await sleep(50);
+  }
+}
+
 async function commits(sql: Sql): Promise<number> {
   const [row] = await sql`select xact_commit::bigint as n from pg_stat_database where datname = current_database()`;
   return Number(row!.n);
 }
 
-/** pg_stat_database is updated when a backend reports; force it from ours, and give others a moment. */
-async function settledCommits(sql: Sql): Promise<number> {
+/**
+ * pg_stat_database counts a backend's commits only when it reports them: a busy backend at most
+ * once a second, an idle one up to 10 s after its last transaction (PostgreSQL's
+ * PGSTAT_IDLE_INTERVAL). `busy`: counted while the work goes on, whose lag is the same at both ends
+ * of the window. Otherwise the work has stopped, and the count waits for the idle backends' reports:
+ * read sooner, the commits of the work before (setting up, part 1) were counted in part 2 and part
+ * 2's last ones were not, which overstated part 2 by about ten commits per deployment.
+ */
+async function settledCommits(sql: Sql, { busy = false } = {}): Promise<number> {
+  await sleep(busy ? 1_100 : 11_000);
   await sql`select pg_stat_clear_snapshot()`;
-  await sleep(1_100);
   return commits(sql);
 }
 
@@ -264,6 +295,7 @@ async function engineParts(bench: Bench) {
 
     // 2. Throughput: STACKS stacks with PER_STACK deployments each, all requested at once.
     const simulator = main.deployer.services.simulator!;
+    await finishes.stop();
     const commitsBefore = await settledCommits(sql);
     const simulatorBefore = simulator.transactions();
     const started = performance.now();
@@ -272,11 +304,11 @@ async function engineParts(bench: Bench) {
       await Promise.all(Array.from({ length: SIZES.stacks }, (_, s) => request(client, `t${s}`, `r${round}`).then((id) => void ids.push(id))));
     }
     const requestedMs = performance.now() - started;
-    const results = await Promise.all(ids.map((id) => finishes.wait(id)));
-    const elapsed = (Math.max(...results.map((r) => r.at)) - started) / 1000;
-    const engineCommits = (await settledCommits(sql)) - commitsBefore;
+    const { endedAt, failed, looks } = await waitAllEnded(sql, ids);
+    const elapsed = (endedAt - started) / 1000;
+    const engineCommits = (await settledCommits(sql)) - commitsBefore - looks;
     const simulatorCommits = simulator.transactions() - simulatorBefore;
-    const failed = results.filter((r) => r.status !== 'DONE').length;
+    await finishes.start();
     const engineTps = engineCommits / elapsed;
     console.log(`\n2. ${ids.length} deployments over ${SIZES.stacks} stacks (${fmt(elapsed, 2)} s; requests took ${fmt(requestedMs / 1000, 2)} s; ${failed} not DONE)`);
     console.log(`   ${engineCommits} Postgres commits, ${fmt(engineTps, 0)} transactions/s; of them ${simulatorCommits} the simulated cloud's on its own tables (its state, which AWS keeps elsewhere)`);
@@ -438,6 +470,8 @@ async function reactionPart(bench: Bench) {
 async function inFlightPart(bench: Bench) {
   const phase = await bench.phase('inflight', { DEPLOYER_SIM_LATENCY_MS: String(SIZES.inFlightLatencyMs) });
   try {
+    // This part waits for no deployment to end; the bench's listener would add its commits to the deployer's.
+    await phase.finishes.stop();
     const perStack = Math.ceil(SIZES.inFlight / SIZES.inFlightStacks);
     let requested = 0;
     for (let round = 0; round < perStack; round++) {
@@ -452,13 +486,13 @@ async function inFlightPart(bench: Bench) {
     const simulator = phase.deployer.services.simulator!;
     // Everything is counted between the same two moments: each count of commits waits for the
     // backends to report theirs, so the window runs from the first count to the second.
-    const commits0 = await settledCommits(phase.sql);
+    const commits0 = await settledCommits(phase.sql, { busy: true });
     const aws0 = simulator.awsCalls();
     const simulator0 = simulator.transactions();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await sleep(SIZES.inFlightWindowSeconds * 1000);
-    const commits1 = await settledCommits(phase.sql);
+    const commits1 = await settledCommits(phase.sql, { busy: true });
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const aws1 = simulator.awsCalls();
