@@ -14,6 +14,7 @@
 import { cfLifecycle, isStable, UnknownStackStatusError } from '../cloudformation/lifecycle.ts';
 import type { DeploymentStep } from '../machines/deployment-steps.ts';
 import type { StepType } from '../plan/steps.ts';
+import type { StepWait } from './polling.ts';
 
 export const STACK_STATUS_CHANGE = 'CloudFormation Stack Status Change';
 export const TASK_STATE_CHANGE = 'ECS Task State Change';
@@ -159,12 +160,13 @@ export function decideWakes(event: AwsEvent, watchers: readonly Watcher[], start
 }
 
 /**
- * Whether a pending step waits on something AWS reports by event, so that its polls can be the
- * slow safety net: stack operations and tasks do; a change set being built does not (EventBridge
- * has no event for it: cf_evaluate, and cf_plan or cf_apply before they execute it), nor does a step
- * of another kind.
+ * What a pending step waits for, which times its next look (server/domain/decisions/polling.ts):
+ * stack operations and tasks are announced by events when the cluster's events reach us
+ * (`eventDriven`); a change set being built never is (EventBridge has no event for it: cf_evaluate,
+ * and cf_plan or cf_apply before they execute it); a step of another kind waits for nothing AWS says.
  */
-export function stepAwaitsEvent(type: StepType, state: Record<string, unknown> | undefined): boolean {
+export function stepWaitsFor(type: StepType, state: Record<string, unknown> | undefined, eventDriven: boolean): StepWait {
+  const operation: StepWait = eventDriven ? 'event' : 'other';
   switch (type) {
     case 'cf_create':
     case 'cf_update':
@@ -172,12 +174,13 @@ export function stepAwaitsEvent(type: StepType, state: Record<string, unknown> |
     case 'cf_version':
     case 'pg_migrate':
     case 'pg_evaluate':
-      return true;
-    // Building a change set (cf_evaluate, and these before they execute) has no event.
+      return operation;
+    case 'cf_evaluate':
+      return 'change_set';
     case 'cf_plan':
     case 'cf_apply':
-      return state?.phase === 'execute';
+      return state?.phase === 'execute' ? operation : 'change_set';
     default:
-      return false;
+      return 'other';
   }
 }

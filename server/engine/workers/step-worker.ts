@@ -4,7 +4,7 @@
  * step itself fails the step with its message; errors of our own database make pg-boss retry the
  * job, which repeats the same request (same client token), never a second one.
  */
-import { stepAwaitsEvent } from '../../domain/decisions/aws-events.ts';
+import { stepWaitsFor } from '../../domain/decisions/aws-events.ts';
 import {
   deadlineError,
   onStepError,
@@ -185,7 +185,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   }
 
   const outcome = onStepProgress(job, progress, {
-    awaitsEvent: (next) => eventDriven && stepAwaitsEvent(step.type, next),
+    waitsFor: (next) => stepWaitsFor(step.type, next, eventDriven),
     secondsLeft: deadlineSeconds - (Date.now() - startedAt) / 1000,
   });
   if (outcome.kind === 'poll') return { kind: 'poll', after: outcome.after, data: outcome.job };
