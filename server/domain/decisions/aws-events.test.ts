@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, stepWaitsFor, type Watcher } from './aws-events.ts';
+import { decideWakes, isSettling, ownOperationCompleted, parseAwsEvent, stackOfEvent, stepWaitsFor, wokenMark, type Watcher } from './aws-events.ts';
 import { nextPollSeconds, SAFETY_NET_POLL_SECONDS, stepPollSeconds, untilDeadline } from './polling.ts';
 
 const stackRaw = (status: string, extra: Record<string, unknown> = {}) => ({
@@ -164,5 +164,34 @@ describe('polls when events come', () => {
     expect(untilDeadline(60, 5)).toBeCloseTo(5.1);
     expect(untilDeadline(60, -3)).toBe(0.1);
     expect(untilDeadline(2, 100)).toBe(2);
+  });
+});
+
+describe("a stack event's word", () => {
+  const own = 'd0123456789ab-ScaleUp';
+  const event = (status: string, token?: string) => parseAwsEvent(stackRaw(status, token ? { detail: { ...stackRaw(status).detail, 'client-request-token': token } } : {}))!;
+
+  it('the woken job is told what the stack event said: its status and the token of the operation it belongs to', () => {
+    expect(wokenMark(event('UPDATE_COMPLETE', own), 't')).toEqual({ eventId: 'ev-1', at: 't', stack: { status: 'UPDATE_COMPLETE', clientRequestToken: own } });
+    expect(wokenMark(event('UPDATE_COMPLETE'), 't')).toEqual({ eventId: 'ev-1', at: 't', stack: { status: 'UPDATE_COMPLETE' } });
+    expect(wokenMark(parseAwsEvent(taskRaw('STOPPED'))!, 't')).toEqual({ eventId: 'ev-2', at: 't' });
+  });
+
+  it("ends a step only on the completion of the step's own operation", () => {
+    const said = (status: string, token?: string) => ownOperationCompleted(wokenMark(event(status, token), 't'), own);
+    expect(said('UPDATE_COMPLETE', own)).toBe('UPDATE_COMPLETE');
+    expect(said('CREATE_COMPLETE', own)).toBe('CREATE_COMPLETE');
+    // Another operation's completion (someone else's, or an earlier step's arriving late) says nothing of this one.
+    expect(said('UPDATE_COMPLETE', 'd0123456789ab-CF-Apply')).toBeUndefined();
+    expect(said('UPDATE_COMPLETE')).toBeUndefined();
+    // A failure is described, for its reason; a status not final yet, or unknown, says nothing.
+    expect(said('UPDATE_ROLLBACK_COMPLETE', own)).toBeUndefined();
+    expect(said('ROLLBACK_COMPLETE', own)).toBeUndefined();
+    expect(said('UPDATE_FAILED', own)).toBeUndefined();
+    expect(said('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', own)).toBeUndefined();
+    expect(said('UPDATE_SOMETHING_NEW', own)).toBeUndefined();
+    // Woken by no event (a terminate), or by none at all.
+    expect(ownOperationCompleted({ eventId: 'terminate', at: 't' }, own)).toBeUndefined();
+    expect(ownOperationCompleted(undefined, own)).toBeUndefined();
   });
 });
