@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, stepAwaitsEvent, type Watcher } from './aws-events.ts';
-import { nextPollSeconds, SAFETY_NET_POLL_SECONDS, untilDeadline } from './polling.ts';
+import { decideWakes, isSettling, ownOperationCompleted, parseAwsEvent, stackOfEvent, stepWaitsFor, wokenMark, type Watcher } from './aws-events.ts';
+import { nextPollSeconds, SAFETY_NET_POLL_SECONDS, stepPollSeconds, untilDeadline } from './polling.ts';
 
 const stackRaw = (status: string, extra: Record<string, unknown> = {}) => ({
   version: '0',
@@ -121,25 +121,77 @@ describe('AWS events: which job they wake', () => {
 });
 
 describe('polls when events come', () => {
-  it('a step whose operation reports its end polls only as a safety net; a change set being built keeps polling quickly', () => {
-    expect(stepAwaitsEvent('cf_update', {})).toBe(true);
-    expect(stepAwaitsEvent('pg_migrate', { taskArn: 't' })).toBe(true);
-    expect(stepAwaitsEvent('cf_plan', { phase: 'build' })).toBe(false);
-    expect(stepAwaitsEvent('cf_plan', { phase: 'execute' })).toBe(true);
-    expect(stepAwaitsEvent('pg_upsert', {})).toBe(false);
-    expect(stepAwaitsEvent('cf_evaluate', { phase: 'build' })).toBe(false);
-    expect(stepAwaitsEvent('cf_apply', { phase: 'build' })).toBe(false);
-    expect(stepAwaitsEvent('cf_apply', { phase: 'execute' })).toBe(true);
-    expect(stepAwaitsEvent('cf_version', {})).toBe(true);
-    expect(stepAwaitsEvent('pg_evaluate', { taskArn: 't' })).toBe(true);
+  it('a step whose operation reports its end polls only as a safety net; a change set being built keeps polling', () => {
+    expect(stepWaitsFor('cf_update', {}, true)).toBe('event');
+    expect(stepWaitsFor('pg_migrate', { taskArn: 't' }, true)).toBe('event');
+    expect(stepWaitsFor('cf_plan', { phase: 'build' }, true)).toBe('change_set');
+    expect(stepWaitsFor('cf_plan', { phase: 'execute' }, true)).toBe('event');
+    expect(stepWaitsFor('pg_upsert', {}, true)).toBe('other');
+    expect(stepWaitsFor('cf_evaluate', { changeSetName: 'c' }, true)).toBe('change_set');
+    expect(stepWaitsFor('cf_apply', { phase: 'build' }, true)).toBe('change_set');
+    expect(stepWaitsFor('cf_apply', { phase: 'execute' }, true)).toBe('event');
+    expect(stepWaitsFor('cf_version', {}, true)).toBe('event');
+    expect(stepWaitsFor('pg_evaluate', { taskArn: 't' }, true)).toBe('event');
+    // Where no event comes (no queue for the cluster, a terminated deployment settling), operations are polled.
+    expect(stepWaitsFor('cf_update', {}, false)).toBe('other');
+    expect(stepWaitsFor('cf_apply', { phase: 'execute' }, false)).toBe('other');
+    expect(stepWaitsFor('cf_apply', { phase: 'build' }, false)).toBe('change_set');
+    expect(stepPollSeconds(0, 'event')).toBe(SAFETY_NET_POLL_SECONDS);
+    expect(stepPollSeconds(0, 'other')).toBe(0.1);
+    expect(stepPollSeconds(20, 'other')).toBe(15);
     expect(nextPollSeconds(0, true)).toBe(SAFETY_NET_POLL_SECONDS);
     expect(nextPollSeconds(0, false)).toBe(0.1);
-    expect(nextPollSeconds(20, false)).toBe(15);
+  });
+
+  it('a change set, looked at once right after it was made, is polled from 1 s on: no AWS change set is built sooner', () => {
+    const looks = (seconds: number) => {
+      let at = 0;
+      let n = 0;
+      for (; at < seconds; n++) at += stepPollSeconds(n, 'change_set');
+      return { polls: n, at };
+    };
+    expect([0, 1, 2, 3, 4, 5].map((n) => stepPollSeconds(n, 'change_set'))).toEqual([1, 2, 4, 8, 15, 15]);
+    // Built in 60 s (the bench's simulated operation): the look after making it, then 7 polls, the last at 60 s.
+    expect(looks(60)).toEqual({ polls: 7, at: 60 });
+    // The quick schedule would have looked 10 times.
+    let at = 0;
+    let quick = 0;
+    for (; at < 60; quick++) at += stepPollSeconds(quick, 'other');
+    expect(quick).toBe(10);
   });
 
   it('no poll is put off past the deadline', () => {
     expect(untilDeadline(60, 5)).toBeCloseTo(5.1);
     expect(untilDeadline(60, -3)).toBe(0.1);
     expect(untilDeadline(2, 100)).toBe(2);
+  });
+});
+
+describe("a stack event's word", () => {
+  const own = 'd0123456789ab-ScaleUp';
+  const event = (status: string, token?: string) => parseAwsEvent(stackRaw(status, token ? { detail: { ...stackRaw(status).detail, 'client-request-token': token } } : {}))!;
+
+  it('the woken job is told what the stack event said: its status and the token of the operation it belongs to', () => {
+    expect(wokenMark(event('UPDATE_COMPLETE', own), 't')).toEqual({ eventId: 'ev-1', at: 't', stack: { status: 'UPDATE_COMPLETE', clientRequestToken: own } });
+    expect(wokenMark(event('UPDATE_COMPLETE'), 't')).toEqual({ eventId: 'ev-1', at: 't', stack: { status: 'UPDATE_COMPLETE' } });
+    expect(wokenMark(parseAwsEvent(taskRaw('STOPPED'))!, 't')).toEqual({ eventId: 'ev-2', at: 't' });
+  });
+
+  it("ends a step only on the completion of the step's own operation", () => {
+    const said = (status: string, token?: string) => ownOperationCompleted(wokenMark(event(status, token), 't'), own);
+    expect(said('UPDATE_COMPLETE', own)).toBe('UPDATE_COMPLETE');
+    expect(said('CREATE_COMPLETE', own)).toBe('CREATE_COMPLETE');
+    // Another operation's completion (someone else's, or an earlier step's arriving late) says nothing of this one.
+    expect(said('UPDATE_COMPLETE', 'd0123456789ab-CF-Apply')).toBeUndefined();
+    expect(said('UPDATE_COMPLETE')).toBeUndefined();
+    // A failure is described, for its reason; a status not final yet, or unknown, says nothing.
+    expect(said('UPDATE_ROLLBACK_COMPLETE', own)).toBeUndefined();
+    expect(said('ROLLBACK_COMPLETE', own)).toBeUndefined();
+    expect(said('UPDATE_FAILED', own)).toBeUndefined();
+    expect(said('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', own)).toBeUndefined();
+    expect(said('UPDATE_SOMETHING_NEW', own)).toBeUndefined();
+    // Woken by no event (a terminate), or by none at all.
+    expect(ownOperationCompleted({ eventId: 'terminate', at: 't' }, own)).toBeUndefined();
+    expect(ownOperationCompleted(undefined, own)).toBeUndefined();
   });
 });

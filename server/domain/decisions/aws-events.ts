@@ -8,12 +8,17 @@
  *   stable, a task that stopped); the in-progress ones are dropped;
  * - `decideWakes`: which watching job (a deployment's stack wait, or one of its ACTIVE steps) the
  *   event concerns. Events for nothing we watch wake nothing.
+ * - `wokenMark`, `ownOperationCompleted`: what the woken job is told of the event, and whether that
+ *   says the step's own stack operation completed, so that a step needing nothing else of the stack
+ *   ends without describing it.
  * The engine then runs the woken jobs at once instead of at their next poll
  * (server/engine/workers/aws-events.ts); polls stay, slow, for events that never came.
  */
 import { cfLifecycle, isStable, UnknownStackStatusError } from '../cloudformation/lifecycle.ts';
 import type { DeploymentStep } from '../machines/deployment-steps.ts';
+import type { Woken } from '../machines/jobs.ts';
 import type { StepType } from '../plan/steps.ts';
+import type { StepWait } from './polling.ts';
 
 export const STACK_STATUS_CHANGE = 'CloudFormation Stack Status Change';
 export const TASK_STATE_CHANGE = 'ECS Task State Change';
@@ -26,7 +31,14 @@ interface EventBase {
 }
 
 export type AwsEvent =
-  | (EventBase & { kind: 'stack'; stackName: string; stackId: string; status: string })
+  | (EventBase & {
+      kind: 'stack';
+      stackName: string;
+      stackId: string;
+      status: string;
+      /** The ClientRequestToken of the stack operation the status belongs to (AWS gives every event of one operation the same). */
+      clientRequestToken?: string;
+    })
   | (EventBase & {
       kind: 'task';
       taskArn: string;
@@ -62,7 +74,8 @@ export function parseAwsEvent(raw: unknown): AwsEvent | null {
     if (!stackId || !status || !stackName) return null;
     const { account, region } = where(stackId);
     if (!account || !region) return null;
-    return { kind: 'stack', id, account, region, stackId, stackName, status };
+    const clientRequestToken = str(detail['client-request-token']);
+    return { kind: 'stack', id, account, region, stackId, stackName, status, ...(clientRequestToken ? { clientRequestToken } : {}) };
   }
   if (e['detail-type'] === TASK_STATE_CHANGE && e.source === 'aws.ecs') {
     const taskArn = str(detail.taskArn);
@@ -159,12 +172,13 @@ export function decideWakes(event: AwsEvent, watchers: readonly Watcher[], start
 }
 
 /**
- * Whether a pending step waits on something AWS reports by event, so that its polls can be the
- * slow safety net: stack operations and tasks do; a change set being built does not (EventBridge
- * has no event for it: cf_evaluate, and cf_plan or cf_apply before they execute it), nor does a step
- * of another kind.
+ * What a pending step waits for, which times its next look (server/domain/decisions/polling.ts):
+ * stack operations and tasks are announced by events when the cluster's events reach us
+ * (`eventDriven`); a change set being built never is (EventBridge has no event for it: cf_evaluate,
+ * and cf_plan or cf_apply before they execute it); a step of another kind waits for nothing AWS says.
  */
-export function stepAwaitsEvent(type: StepType, state: Record<string, unknown> | undefined): boolean {
+export function stepWaitsFor(type: StepType, state: Record<string, unknown> | undefined, eventDriven: boolean): StepWait {
+  const operation: StepWait = eventDriven ? 'event' : 'other';
   switch (type) {
     case 'cf_create':
     case 'cf_update':
@@ -172,12 +186,38 @@ export function stepAwaitsEvent(type: StepType, state: Record<string, unknown> |
     case 'cf_version':
     case 'pg_migrate':
     case 'pg_evaluate':
-      return true;
-    // Building a change set (cf_evaluate, and these before they execute) has no event.
+      return operation;
+    case 'cf_evaluate':
+      return 'change_set';
     case 'cf_plan':
     case 'cf_apply':
-      return state?.phase === 'execute';
+      return state?.phase === 'execute' ? operation : 'change_set';
     default:
-      return false;
+      return 'other';
+  }
+}
+
+/** The mark a job woken by `event` carries: the event's id and, for a stack, what it said. */
+export function wokenMark(event: AwsEvent, at: string): Woken {
+  if (event.kind !== 'stack') return { eventId: event.id, at };
+  return { eventId: event.id, at, stack: { status: event.status, ...(event.clientRequestToken ? { clientRequestToken: event.clientRequestToken } : {}) } };
+}
+
+/**
+ * The status in which the event that woke a step says the step's own stack operation completed,
+ * or undefined. Only a completion counts (CREATE_COMPLETE, UPDATE_COMPLETE, IMPORT_COMPLETE), and
+ * only of the operation that carries the step's own client token: an event of another operation
+ * (someone else's, an earlier step's arriving late or out of order) says nothing of this one, and
+ * a failure is described for its reason. With that, a step that needs nothing else of the stack
+ * (no outputs) is done without describing it.
+ */
+export function ownOperationCompleted(woken: Woken | undefined, clientToken: string): string | undefined {
+  const said = woken?.stack;
+  if (!said || said.clientRequestToken !== clientToken) return undefined;
+  try {
+    return cfLifecycle(said.status) === 'COMPLETE' ? said.status : undefined;
+  } catch (err) {
+    if (err instanceof UnknownStackStatusError) return undefined;
+    throw err;
   }
 }

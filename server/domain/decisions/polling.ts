@@ -18,6 +18,33 @@ export function pollDelaySeconds(n: number, maxSeconds = 15): number {
 }
 
 /**
+ * What a pending step waits for, which times its next look: the end of an operation an AWS event
+ * will announce (`event`), a change set being built (`change_set`: nothing announces it), or
+ * anything else (`other`: an operation whose events do not reach us, a database step).
+ */
+export type StepWait = 'event' | 'change_set' | 'other';
+
+/**
+ * Polls of a change set being built. The step looks once right after making it (at 0 ms per
+ * operation it is ready at once), but AWS takes seconds to build any real change set, so looks at
+ * 0.1, 0.35 and 0.85 s would only find it still building: its polls start at 1 s and then back off
+ * as the others do (at 60 s per operation, 8 looks in all instead of 11).
+ */
+const CHANGE_SET_SCHEDULE = [1, 2, 4, 8];
+
+/** Delay before poll `n` (0-based) of a step that waits for `wait`. */
+export function stepPollSeconds(n: number, wait: StepWait, maxSeconds = 15): number {
+  switch (wait) {
+    case 'event':
+      return SAFETY_NET_POLL_SECONDS;
+    case 'change_set':
+      return Math.min(CHANGE_SET_SCHEDULE[n] ?? maxSeconds, maxSeconds);
+    case 'other':
+      return pollDelaySeconds(n, maxSeconds);
+  }
+}
+
+/**
  * Delay before poll `n` of a job: the safety net when an event will wake it (`eventDriven`), else
  * the quick backoff. Nothing else needs a fast first poll: an event that comes while the job runs
  * is kept on the job and makes its next poll run at once (server/engine/job-runner.ts).

@@ -6,7 +6,7 @@
 import type { StepOutput } from '../machines/deployment-steps.ts';
 import type { DeploymentEvent } from '../machines/deployment.ts';
 import type { StepJob } from '../machines/jobs.ts';
-import { nextPollSeconds, pollDelaySeconds, untilDeadline } from './polling.ts';
+import { pollDelaySeconds, stepPollSeconds, untilDeadline, type StepWait } from './polling.ts';
 
 /** Where a step's operation stands, as its executor says: done, failed, or still going (with what the next look needs). */
 export type StepProgress =
@@ -98,8 +98,8 @@ export type StepProgressOutcome =
 
 /** How the next look of a pending step is timed. */
 export interface StepWatch {
-  /** Whether an AWS event will say when what the step now waits for ends (its polls are then the slow safety net). */
-  awaitsEvent(state: Record<string, unknown>): boolean;
+  /** What the step now waits for (an operation an AWS event will announce: its polls are then the slow safety net). */
+  waitsFor(state: Record<string, unknown>): StepWait;
   /** Seconds left before the step's deadline: the next look comes no later, so the deadline is kept. */
   secondsLeft: number;
 }
@@ -113,7 +113,7 @@ export function onStepProgress(job: StepJob, progress: StepProgress, watch?: Ste
     const poll = job.poll ?? 0;
     const state = progress.state ?? job.state ?? {};
     const { woken: _woken, ...next } = job;
-    const after = watch ? untilDeadline(nextPollSeconds(poll, watch.awaitsEvent(state)), watch.secondsLeft) : pollDelaySeconds(poll);
+    const after = watch ? untilDeadline(stepPollSeconds(poll, watch.waitsFor(state)), watch.secondsLeft) : pollDelaySeconds(poll);
     return { kind: 'poll', after, job: { ...next, poll: poll + 1, state } };
   }
   return {

@@ -18,6 +18,12 @@ export const JOB_STATUS_REPORT = 'deployment-status-report';
 export interface Woken {
   eventId: string;
   at: string;
+  /**
+   * What a stack event said: the status the stack reached, and the client token of the operation
+   * it belongs to. A step whose own operation the event says completed may end on its word
+   * (server/domain/decisions/aws-events.ts `ownOperationCompleted`).
+   */
+  stack?: { status: string; clientRequestToken?: string };
 }
 
 /** Deletes the change sets a deployment made and never executed, once it has ended. */

@@ -42,7 +42,7 @@ beforeEach(async () => {
 function scaleContext(desiredCount: number): StepContext<DeploymentStep<'cf_scale'>> {
   const step: DeploymentStep<'cf_scale'> = { name: 'ScaleUp', type: 'cf_scale', dependsOn: [], when: 'success', status: 'ACTIVE', input: { stackName, desiredCount } };
   return {
-    deployment: {} as DeploymentData,
+    deployment: { stack: null, steps: [] } as unknown as DeploymentData,
     step,
     endAnnounced: false,
     infra,
@@ -67,7 +67,7 @@ async function updateContext(image: string): Promise<StepContext<DeploymentStep<
     status: 'ACTIVE',
     input: { stackName, template: { bucket: null, key: `${stackName}/${image}.json`, region: 'eu-west-1' }, parameters, desiredCount: 0, snsTopics: [] },
   };
-  return { ...scaleContext(0), step, deployment: { templateUrl: url } as DeploymentData, clientToken: clientTokenFor(deploymentId, `${stackName}.CF.Update`) };
+  return { ...scaleContext(0), step, deployment: { templateUrl: url, stack: null, steps: [] } as unknown as DeploymentData, clientToken: clientTokenFor(deploymentId, `${stackName}.CF.Update`) };
 }
 
 describe('a CloudFormation step whose end an AWS event announces', () => {
@@ -80,6 +80,65 @@ describe('a CloudFormation step whose end an AWS event announces', () => {
     clock.advance(1000);
     expect(await cfScale.check(ctx, {})).toMatchObject({ kind: 'done', output: { status: 'UPDATE_COMPLETE' } });
     expect(describes).toBe(1);
+  });
+});
+
+describe("a CloudFormation step told by an AWS event that its own operation completed", () => {
+  const counting = () => {
+    const calls = { describes: 0 };
+    const port: InfraPort = { ...infra, describeStack: (name) => (calls.describes++, infra.describeStack(name)) };
+    return { calls, port };
+  };
+
+  it('a scale ends on the event\'s word, without describing the stack: nothing reads its outputs', async () => {
+    const { calls, port } = counting();
+    const ctx = { ...scaleContext(3), infra: port, endAnnounced: true };
+    expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    clock.advance(1000);
+    expect(await cfScale.check({ ...ctx, completedByEvent: 'UPDATE_COMPLETE' }, {})).toEqual({ kind: 'done', output: { status: 'UPDATE_COMPLETE' } });
+    expect(calls.describes).toBe(0);
+  });
+
+  it('CF.Update still describes the stack: the database steps read its outputs', async () => {
+    const { calls, port } = counting();
+    const ctx = { ...(await updateContext('v3')), infra: port, endAnnounced: true };
+    expect(await cfUpdate.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    calls.describes = 0;
+    clock.advance(1000);
+    const done = await cfUpdate.check({ ...ctx, completedByEvent: 'UPDATE_COMPLETE' }, {});
+    expect(done).toMatchObject({ kind: 'done', output: { status: 'UPDATE_COMPLETE', outputs: expect.any(Object) } });
+    expect(calls.describes).toBe(1);
+  });
+
+  it('a scale woken by no such word (a rollback, another operation) describes the stack and says what CloudFormation said', async () => {
+    const { calls, port } = counting();
+    const ctx = { ...scaleContext(3), infra: port, endAnnounced: true };
+    await cfScale.start(ctx);
+    expect(await cfScale.onDeadline!(ctx, {})).toBe(true);
+    clock.advance(2000);
+    calls.describes = 0;
+    const rolledBack = await cfScale.check(ctx, {});
+    expect(rolledBack).toMatchObject({ kind: 'failed', error: expect.stringMatching(new RegExp(`^Stack ${stackName} rolled back \\(UPDATE_ROLLBACK_COMPLETE\\)`)) });
+    expect(calls.describes).toBe(1);
+  });
+});
+
+describe('CF.Update right after its deployment made the empty placeholder stack', () => {
+  it('does not describe the stack for parameters to keep: the placeholder has none', async () => {
+    const { url } = await infra.storeTemplate({ key: `${stackName}-new/t.json`, body: appTemplate() });
+    const placeholder = `${stackName}-new`;
+    await infra.createEmptyStack({ stackName: placeholder, clientToken: clientTokenFor(deploymentId, `${placeholder}.CF.CreateEmpty`) });
+    clock.advance(1000);
+    let describes = 0;
+    const counted: InfraPort = { ...infra, describeStack: (name) => (describes++, infra.describeStack(name)) };
+    const base = await updateContext('v4');
+    const step = { ...base.step, input: { ...base.step.input, stackName: placeholder } };
+    const steps = [{ name: 'CF.CreateEmpty', type: 'cf_create', status: 'DONE' }, step] as DeploymentData['steps'];
+    const ctx = { ...base, step, infra: counted, endAnnounced: true, deployment: { templateUrl: url, stack: null, steps } as unknown as DeploymentData };
+    expect(await cfUpdate.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    expect(describes).toBe(0);
+    clock.advance(1000);
+    expect((await infra.describeStack(placeholder))!).toMatchObject({ status: 'UPDATE_COMPLETE', parameters: expect.objectContaining({ VersionTag: 'v4' }) });
   });
 });
 

@@ -9,6 +9,7 @@ import type { CfStackInput } from '../../domain/plan/index.ts';
 import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '../../domain/spec/index.ts';
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
+import { knownStackParameters } from '../../domain/decisions/known-parameters.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -38,19 +39,35 @@ export async function watchStack(ctx: StepContext, stackName: string): Promise<S
   }
 }
 
-export async function noUpdates(ctx: StepContext, stackName: string): Promise<StepProgress> {
+/**
+ * Where this step's own operation stands, for a step that needs nothing of the stack but the end
+ * of its operation (no outputs: the placeholder's create, a scale, a version): the AWS event that
+ * woke it may say that operation completed (its client token, a final successful status); on any
+ * other word, or none, the stack is described (a failure is, for its reason).
+ */
+export function watchOwnOperation(ctx: StepContext, stackName: string): Promise<StepProgress> {
+  if (ctx.completedByEvent) return Promise.resolve(done({ status: ctx.completedByEvent }));
+  return watchStack(ctx, stackName);
+}
+
+const NO_UPDATES = 'NO UPDATES TO BE PERFORMED';
+
+/** CloudFormation had nothing to update; the stack is described for its outputs when the step has them. */
+export async function noUpdates(ctx: StepContext, stackName: string, needsOutputs = true): Promise<StepProgress> {
+  if (!needsOutputs) return done({ status: NO_UPDATES });
   const stack = await ctx.infra.describeStack(stackName);
-  return done({ outputs: stack?.outputs ?? {}, status: 'NO UPDATES TO BE PERFORMED' });
+  return done({ outputs: stack?.outputs ?? {}, status: NO_UPDATES });
 }
 
 /**
  * The stack's parameters as this step sends them: desired count and listener rule priorities
- * resolved now. The listener is asked which priorities are taken only when a rule has none to keep;
- * new ones are allocated against other deployments' too (server/engine/listener-priorities.ts).
+ * resolved now. The priorities the stack has are kept: the stack is described for them unless the
+ * deployment knows them already (server/domain/decisions/known-parameters.ts). The listener is asked
+ * which priorities are taken only when a rule has none to keep; new ones are allocated against
+ * other deployments' too (server/engine/listener-priorities.ts).
  */
 export async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
-  const current = await ctx.infra.describeStack(input.stackName);
-  const previousParameters = current?.parameters ?? {};
+  const previousParameters = knownStackParameters(ctx.deployment, ctx.step) ?? (await ctx.infra.describeStack(input.stackName))?.parameters ?? {};
   if (!needsFreePriorities(input.parameters, previousParameters)) {
     return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [] });
   }
@@ -103,9 +120,10 @@ export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
       // A retried create whose first try went through (emulators answer AlreadyExists).
       if (!(err instanceof InfraError && err.code === 'AlreadyExistsException')) throw err;
     }
-    return afterStarting(ctx, {}, () => watchStack(ctx, stackName));
+    return afterStarting(ctx, {}, () => watchOwnOperation(ctx, stackName));
   },
-  check: (ctx) => watchStack(ctx, ctx.step.input.stackName),
+  // The empty placeholder has no outputs: the event of its create's completion is enough.
+  check: (ctx) => watchOwnOperation(ctx, ctx.step.input.stackName),
   onTerminate: (ctx, state) => stopOwnOperation(ctx, ctx.step.input.stackName, state),
 };
 
@@ -120,14 +138,20 @@ export function isStackBusy(err: unknown): boolean {
  * deployment terminated while that step was starting (termination releases the stack at once).
  * The step polls until the stack settles, then starts (within its deadline), so its update comes
  * after the other one instead of failing on it. Past the deadline it cancels only its own update.
+ * `needsOutputs`: the stack's outputs are the step's output (CF.Update's are read by the database
+ * steps); without, the step ends on the event that says its own update completed, undescribed.
  */
-export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale' | 'cf_version' | 'cf_restore'>>(update: (ctx: StepContext<S>) => Promise<UpdateStackResult>): StepExecutor<S> {
+export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_scale' | 'cf_version' | 'cf_restore'>>(
+  update: (ctx: StepContext<S>) => Promise<UpdateStackResult>,
+  options: { needsOutputs: boolean },
+): StepExecutor<S> {
   const stackNameOf = (ctx: StepContext<S>) => ctx.step.input.stackName;
+  const watch = (ctx: StepContext<S>, stackName: string) => (options.needsOutputs ? watchStack(ctx, stackName) : watchOwnOperation(ctx, stackName));
   const start = async (ctx: StepContext<S>): Promise<StepProgress> => {
     const stackName = stackNameOf(ctx);
     try {
       const result = await update(ctx);
-      return result.noUpdates ? noUpdates(ctx, stackName) : afterStarting(ctx, {}, () => watchStack(ctx, stackName));
+      return result.noUpdates ? noUpdates(ctx, stackName, options.needsOutputs) : afterStarting(ctx, {}, () => watch(ctx, stackName));
     } catch (err) {
       if (!isStackBusy(err)) throw err;
       // A provider that refuses a repeated request while the first one runs: that operation is ours.
@@ -140,7 +164,7 @@ export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_s
   return {
     start,
     async check(ctx, state) {
-      if (!state.stackBusy) return watchStack(ctx, stackNameOf(ctx));
+      if (!state.stackBusy) return watch(ctx, stackNameOf(ctx));
       const stack = await ctx.infra.describeStack(stackNameOf(ctx));
       if (stack && (stack.lifecycle === 'PROGRESS' || stack.lifecycle === 'ROLLING_BACK')) return pending({ stackBusy: true });
       return start(ctx);
@@ -150,16 +174,24 @@ export function stackUpdateExecutor<S extends DeploymentStep<'cf_update' | 'cf_s
   };
 }
 
-export const cfUpdate = stackUpdateExecutor<DeploymentStep<'cf_update'>>(async (ctx) => {
-  const { input } = ctx.step;
-  const parameters = await resolvedParameters(ctx, input);
-  return ctx.infra.updateStack({ stackName: input.stackName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.clientToken });
-});
+export const cfUpdate = stackUpdateExecutor<DeploymentStep<'cf_update'>>(
+  async (ctx) => {
+    const { input } = ctx.step;
+    const parameters = await resolvedParameters(ctx, input);
+    return ctx.infra.updateStack({ stackName: input.stackName, templateUrl: ctx.deployment.templateUrl, parameters, clientToken: ctx.clientToken });
+  },
+  // The database steps read the outputs of the template it applied (secret ARNs, the migration task).
+  { needsOutputs: true },
+);
 
-export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>((ctx) => {
-  const { stackName, desiredCount } = ctx.step.input;
-  return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
-});
+/** ScaleDown, ScaleUp: only desired counts change, and nothing reads the outputs of a scale. */
+export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>(
+  (ctx) => {
+    const { stackName, desiredCount } = ctx.step.input;
+    return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
+  },
+  { needsOutputs: false },
+);
 
 /** What CF.Restore puts back: the version that ran before this deployment, or nothing (every service at 0). */
 type RestoreTarget =
@@ -186,13 +218,17 @@ function restoreNote(target: RestoreTarget): { restored: string; parameters?: Re
   };
 }
 
-const restoreUpdate = stackUpdateExecutor<DeploymentStep<'cf_restore'>>(async (ctx) => {
-  const { stackName } = ctx.step.input;
-  const target = await restoreTarget(ctx);
-  if (target.kind === 'zero') return ctx.infra.scaleStack({ stackName, desiredCount: 0, clientToken: ctx.clientToken });
-  const parameters = Object.entries(target.parameters).map(([key, value]) => ({ key, value }));
-  return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters, clientToken: ctx.clientToken });
-});
+const restoreUpdate = stackUpdateExecutor<DeploymentStep<'cf_restore'>>(
+  async (ctx) => {
+    const { stackName } = ctx.step.input;
+    const target = await restoreTarget(ctx);
+    if (target.kind === 'zero') return ctx.infra.scaleStack({ stackName, desiredCount: 0, clientToken: ctx.clientToken });
+    const parameters = Object.entries(target.parameters).map(([key, value]) => ({ key, value }));
+    return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters, clientToken: ctx.clientToken });
+  },
+  // What the stack runs once put back, outputs and all, is what the deployment ends with.
+  { needsOutputs: true },
+);
 
 /** Says in its output what it put back (the deployment's error repeats it). */
 async function withRestoreNote(ctx: StepContext<DeploymentStep<'cf_restore'>>, progress: StepProgress): Promise<StepProgress> {

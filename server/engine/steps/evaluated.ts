@@ -177,7 +177,11 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
   onDeadline: (ctx, state) => (state.phase === 'execute' ? cancelIfRunning(ctx, ctx.step.input.stackName, {}) : Promise.resolve(false)),
 };
 
-export const cfVersion = stackUpdateExecutor<DeploymentStep<'cf_version'>>((ctx) => {
-  const { stackName, versionParameters } = ctx.step.input;
-  return ctx.infra.setStackParameters({ stackName, values: versionParameters, clientToken: ctx.clientToken });
-});
+/** Nothing reads CF.Version's outputs (the database steps of its branch read NOPDiscovery's). */
+export const cfVersion = stackUpdateExecutor<DeploymentStep<'cf_version'>>(
+  (ctx) => {
+    const { stackName, versionParameters } = ctx.step.input;
+    return ctx.infra.setStackParameters({ stackName, values: versionParameters, clientToken: ctx.clientToken });
+  },
+  { needsOutputs: false },
+);

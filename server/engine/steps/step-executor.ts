@@ -27,6 +27,12 @@ export interface StepContext<S extends DeploymentStep = DeploymentStep> {
    * rather than looking at once, a read per operation saved (change sets are announced by nothing).
    */
   endAnnounced: boolean;
+  /**
+   * The status in which the AWS event that woke this look says the step's own stack operation
+   * completed (server/domain/decisions/aws-events.ts `ownOperationCompleted`); absent otherwise.
+   * A step that needs nothing else of the stack (no outputs) may end on it without describing.
+   */
+  completedByEvent?: string;
   /** The client token of this step: the same on every retry of the step. */
   clientToken: string;
   /** Token of another request this step makes (e.g. `Cancel`), as stable as `clientToken`. */

@@ -7,11 +7,11 @@
  * What an event concerns is the domain's decision (server/domain/decisions/aws-events.ts); here it
  * is carried out: in one transaction per batch, the events' ids are recorded, the deployments on
  * their stacks are read, and each job the decision names is made due now (its poll was up to a
- * minute away) and marked with the event (`woken`), or, while it runs, marked only: its next poll
- * then runs at once (server/engine/job-runner.ts).
+ * minute away) and marked with the event (`woken`: its id, and what a stack event said), or, while
+ * it runs, marked only: its next poll then runs at once (server/engine/job-runner.ts).
  */
 import type { TransactionSql } from 'postgres';
-import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, type AwsEvent, type Wake, type Watcher } from '../../domain/decisions/aws-events.ts';
+import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, wokenMark, type AwsEvent, type Wake, type Watcher } from '../../domain/decisions/aws-events.ts';
 import { JOB_STACK_WAIT, JOB_STEP, type Woken } from '../../domain/machines/jobs.ts';
 import type { ClusterConfig } from '../../domain/config/cluster.ts';
 import { awsTargetOf, type AwsTarget } from '../../domain/spec/aws-target.ts';
@@ -88,7 +88,7 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
       let woke = false;
       for (const wake of wakes) {
         const queue = wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP;
-        const marked = await markWithRetry(tx, { queue, deploymentId: wake.deploymentId, step: wake.step ?? null }, { eventId: event.id, at: new Date().toISOString() });
+        const marked = await markWithRetry(tx, { queue, deploymentId: wake.deploymentId, step: wake.step ?? null }, wokenMark(event, new Date().toISOString()));
         if (marked.length === 0) continue;
         woke = true;
         result.woken.push({ ...wake, eventId: event.id });

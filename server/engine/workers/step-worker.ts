@@ -4,7 +4,7 @@
  * step itself fails the step with its message; errors of our own database make pg-boss retry the
  * job, which repeats the same request (same client token), never a second one.
  */
-import { stepAwaitsEvent } from '../../domain/decisions/aws-events.ts';
+import { ownOperationCompleted, stepWaitsFor } from '../../domain/decisions/aws-events.ts';
 import {
   deadlineError,
   onStepError,
@@ -97,16 +97,19 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   // A terminated deployment's steps settle (stop what they began) on the quick polls: what ends
   // them may be a stop that announces nothing.
   const eventDriven = deployment.status !== 'TERMINATED' && engine.eventDriven(infra.target);
+  const clientToken = clientTokenFor(deployment.id, step.name);
+  const completedByEvent = ownOperationCompleted(job.woken, clientToken);
   const ctxWith = (port: typeof infra): StepContext => ({
     deployment: deployment.data,
     // A job that already carries an event's mark (a retry after its process died mid-start) may
     // have had its operation's end announced already, to a process that is gone: it looks.
     endAnnounced: eventDriven && job.woken === undefined,
+    ...(completedByEvent ? { completedByEvent } : {}),
     step,
     infra: port,
     config,
     logger: log,
-    clientToken: clientTokenFor(deployment.id, step.name),
+    clientToken,
     tokenFor: (label) => clientTokenFor(deployment.id, `${step.name}.${label}`),
     outputsOf: (name) => stepNamed(deployment.data.steps, name)?.output?.outputs ?? {},
     previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
@@ -185,7 +188,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   }
 
   const outcome = onStepProgress(job, progress, {
-    awaitsEvent: (next) => eventDriven && stepAwaitsEvent(step.type, next),
+    waitsFor: (next) => stepWaitsFor(step.type, next, eventDriven),
     secondsLeft: deadlineSeconds - (Date.now() - startedAt) / 1000,
   });
   if (outcome.kind === 'poll') return { kind: 'poll', after: outcome.after, data: outcome.job };
