@@ -4,7 +4,7 @@
  * here, in one place, because they depend on pg-boss's table layout (its `job` table in BOSS_SCHEMA,
  * with `name`, `state`, `data`, `start_after`).
  */
-import type { TransactionSql } from 'postgres';
+import type { JSONValue, TransactionSql } from 'postgres';
 import type { Queue, Woken } from '../domain/machines/jobs.ts';
 import { BOSS_SCHEMA } from './jobs.ts';
 
@@ -20,13 +20,15 @@ export interface JobSelector {
 /**
  * Marks the selected jobs as woken and makes the waiting ones due now (their poll was up to a minute
  * away). A running job is marked only: its settlement reads the mark under the row's lock
- * (`wokenMarkOf`) and sends its next poll due at once. Returns the jobs marked, with their state.
+ * (`wokenMarkOf`) and sends its next poll due at once. The whole mark is kept: what the event said
+ * of a stack (its status and client token) can end a step without a describe (ownOperationCompleted).
+ * Returns the jobs marked, with their state.
  */
 export async function markJobsWoken(tx: TransactionSql, selector: JobSelector, woken: Woken): Promise<{ id: string; state: string }[]> {
   const anyStep = selector.step === undefined;
   return tx<{ id: string; state: string }[]>`
     update ${jobTable(tx)}
-    set data = data || jsonb_build_object('woken', jsonb_build_object('eventId', ${woken.eventId}::text, 'at', ${woken.at}::text)),
+    set data = data || jsonb_build_object('woken', ${tx.json(woken as unknown as JSONValue)}::jsonb),
         start_after = case when state = 'active' then start_after else least(start_after, now()) end
     where name = ${selector.queue} and state in ('created', 'retry', 'active')
       and data->>'deploymentId' = ${selector.deploymentId}

@@ -6,10 +6,9 @@
  * change set is seen built at its first poll (polling.ts). A failed operation is still described,
  * and the step says CloudFormation's reason.
  *
- * CF.CreateEmpty and the scales need nothing of the stack but their end, and can end on the word of
- * the event that says their own operation completed (server/engine/steps/cloudformation.ts
- * `watchOwnOperation`); they still describe here, because the mark a woken job carries holds only
- * the event's id so far (server/engine/job-table.ts `markJobsWoken` keeps eventId and at).
+ * CF.CreateEmpty and the scales need nothing of the stack but their end: they end on the word of
+ * the event that says their own operation (their client token) completed, carried in the mark of
+ * the job it woke (server/engine/steps/cloudformation.ts `watchOwnOperation`), without a describe.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCallLog } from '../support/aws-call-log.ts';
@@ -34,16 +33,14 @@ describe('AWS calls per deployment (simulated infra, events on)', () => {
     expect(log.of(done.id)).toEqual([
       'S3.PutObject', // the template, when the deployment is requested
       'CloudFormation.DescribeStacks', // the wait phase: is there a stack?
-      'CloudFormation.CreateStack', // CF.CreateEmpty
-      'CloudFormation.DescribeStacks', // CF.CreateEmpty, woken by its event
+      'CloudFormation.CreateStack', // CF.CreateEmpty, ended by its event's word
       // CF.Update: the placeholder has no parameters to keep, so it is not described again
       'ElasticLoadBalancingV2.DescribeRules', // free listener rule priorities
       'CloudFormation.UpdateStack',
       'CloudFormation.DescribeStacks', // CF.Update, woken: its outputs are the database steps'
       'ECS.RunTask', // DB.Migrate
       'ECS.DescribeTasks',
-      'CloudFormation.UpdateStack', // ScaleUp
-      'CloudFormation.DescribeStacks', // ScaleUp, woken by its event
+      'CloudFormation.UpdateStack', // ScaleUp, ended by its event's word
     ]);
   });
 
@@ -56,9 +53,9 @@ describe('AWS calls per deployment (simulated infra, events on)', () => {
     // DB.Migrate runs beside CF.Apply: the order of their calls is theirs; the counts are fixed.
     expect(tally(log.of(done.id))).toEqual({
       'S3.PutObject': 1,
-      // The wait; ScaleDown and ScaleUp, each woken by its event; CF.Apply's parameters (after
-      // ScaleDown and the evaluation the wait's look is old), and CF.Apply once executed.
-      'CloudFormation.DescribeStacks': 5,
+      // The wait; CF.Apply's parameters (after ScaleDown and the evaluation the wait's look is
+      // old), and CF.Apply once executed. ScaleDown and ScaleUp end on their events' word.
+      'CloudFormation.DescribeStacks': 3,
       // CF.Plan's and CF.Apply's (the counts at 0 after ScaleDown are not the evaluated ones).
       'CloudFormation.CreateChangeSet': 2,
       'CloudFormation.DescribeChangeSet': 4,
