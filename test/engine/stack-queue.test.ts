@@ -17,6 +17,9 @@ describe('stack queue', () => {
     const rest: Awaited<ReturnType<typeof deploy>>[] = [];
     for (const version of ['q2', 'q3', 'q4']) rest.push(await deploy(t.client, { version }));
     expect(rest.map((d) => d.status)).toEqual(['QUEUED', 'QUEUED', 'QUEUED']);
+    // The request's answer already says why each waits (read in the transaction that queued it).
+    expect(rest.map((d) => d.waitingFor?.position)).toEqual([1, 2, 3]);
+    expect(rest[2]!.waitingFor!.blockers[0]).toMatchObject({ kind: 'deployment', deploymentId: first.id });
 
     const stack = await t.client.GET('/v1/stacks/{environment}/{application}', { params: { path: { environment: 'demo', application: 'shop' } } });
     // The first deployment of a new stack: CREATING until it ends.

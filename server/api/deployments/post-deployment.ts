@@ -5,9 +5,9 @@ import { requestDeployment } from '../../engine/commands/request-deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
-import { deploymentRequestFields, requestedDeploymentSchema, sentApplication } from './deployment-schemas.ts';
+import { deploymentRequestFields, requestedDeploymentSchema, sentApplication, toDeploymentResponse } from './deployment-schemas.ts';
 import { exampleDeploymentRequest } from './example-request.ts';
-import { deploymentResponse } from './read-deployment.ts';
+
 
 export const applicationDocument = applicationSchema.openapi('Application', {
   description: 'An application config (o5.yaml), lowerCamelCase keys, enums by full name.',
@@ -49,12 +49,12 @@ const route = createRoute({
 export const registerRequestDeployment: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {
     const body = c.req.valid('json');
-    const { engine, sql } = c.get('services');
+    const { engine } = c.get('services');
     const application = body.application === undefined ? undefined : await sentApplication(c);
-    const { deployment, warnings } = await requestDeployment(
+    const { deployment, waitingFor, warnings } = await requestDeployment(
       engine,
       { ...body, application, source: { kind: 'api', requestedBy: c.get('caller').name } },
       { kind: 'command', name: 'requestDeployment', actor: c.get('caller').name, requestId: c.get('requestId') },
     );
-    return c.json({ ...(await deploymentResponse(sql, deployment)), warnings }, 202);
+    return c.json({ ...toDeploymentResponse(deployment, waitingFor), warnings }, 202);
   });

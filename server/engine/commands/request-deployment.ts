@@ -20,6 +20,9 @@ import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
 import { readEntity, readEntityByName, type EntityRow, type EntityState } from '../entities.ts';
 import type { AppliedTransition, Cause } from '../state-store.ts';
+import type { WaitingFor } from '../../domain/decisions/stack-queue.ts';
+import type { StackData } from '../../domain/machines/stack.ts';
+import { waitingForDeployment } from '../waiting.ts';
 
 export interface DeploymentRequest {
   deploymentId?: string;
@@ -40,6 +43,8 @@ export interface DeploymentRequest {
 
 export interface RequestedDeployment {
   deployment: EntityRow<'deployment'>;
+  /** Why it waits, when it is queued behind others (server/engine/waiting.ts). */
+  waitingFor: WaitingFor | null;
   /** False when the same request had already created it. */
   created: boolean;
   /** Legacy keys in the application config, read as their current spelling. */
@@ -105,7 +110,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     if (existing.data.requestHash !== requestHash) {
       throw new ConflictError(`deployment ${deploymentId} exists with a different request`);
     }
-    return { deployment: existing, created: false, warnings };
+    return { deployment: existing, waitingFor: await waitingForDeployment(sql, existing), created: false, warnings };
   }
 
   const { spec, template } = buildDeploymentSpec({
@@ -126,7 +131,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   const clusterInfra = infra.forCluster(spec.aws, deploymentId);
   const { url: templateUrl } = await storeTemplateInClusterAccount(clusterInfra, { key: spec.template.key, body: JSON.stringify(template) });
 
-  const deployment = await engine.transaction(async (tx, applied) => {
+  const { deployment, waitingFor } = await engine.transaction(async (tx, applied) => {
     await createDeployment(
       engine,
       tx,
@@ -146,10 +151,13 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
       },
       cause,
     );
-    // As this transaction leaves it, with its timestamps: what the request answers, without a read of its own.
-    return (await readEntity(tx, 'deployment', deploymentId))!;
+    // As this transaction leaves it, with its timestamps, and why it waits (its stack as queued
+    // here): what the request answers, without reads (commits) of their own after.
+    const created = (await readEntity(tx, 'deployment', deploymentId))!;
+    const stack = applied.findLast((t) => t.machine === 'stack')?.data as StackData | undefined;
+    return { deployment: created, waitingFor: await waitingForDeployment(tx, created, stack) };
   });
-  return { deployment, created: true, warnings };
+  return { deployment, waitingFor, created: true, warnings };
 }
 
 /** What a deployment starts with: its `created` event (the engine sets the time). */

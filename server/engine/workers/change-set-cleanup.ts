@@ -7,10 +7,11 @@ import { unexecutedChangeSets } from '../../domain/machines/deployment.ts';
 import type { ChangeSetCleanupJob } from '../../domain/machines/jobs.ts';
 import { clusterInfraOf } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
-import { readEntity } from '../entities.ts';
+import { readEntity, type EntityState } from '../entities.ts';
 
-export async function handleChangeSetCleanupJob(engine: Engine, job: { data: ChangeSetCleanupJob }): Promise<{ kind: 'finish' }> {
-  const deployment = await readEntity(engine.deps.sql, 'deployment', job.data.deploymentId);
+export async function handleChangeSetCleanupJob(engine: Engine, job: { data: ChangeSetCleanupJob; deployment?: EntityState<'deployment'> }): Promise<{ kind: 'finish' }> {
+  // Sent by the deployment's last transition: as that left it, when it was handed over.
+  const deployment = job.deployment ?? (await readEntity(engine.deps.sql, 'deployment', job.data.deploymentId));
   if (!deployment?.data.spec) return { kind: 'finish' };
   const names = unexecutedChangeSets(deployment.data);
   if (names.length === 0) return { kind: 'finish' };
