@@ -18,8 +18,11 @@ export function createBoss(databaseUrl: string, logger: Logger, options: { super
   const boss = new PgBoss({
     connectionString: databaseUrl,
     schema: BOSS_SCHEMA,
-    // NOTIFY wakes workers the moment a job commits (~7 ms instead of a polling interval).
-    useListenNotify: true,
+    // No listener of pg-boss's own: it would only wake pg-boss's workers, and the engine runs its
+    // jobs with its own runners, woken by the one listener of the process (JobNotifications,
+    // job-runner.ts). Postgres wakes every listening connection of the database for every notice
+    // of any channel, each wake a transaction (a commit) of its own.
+    useListenNotify: false,
     max: 10,
     supervise: options.supervise ?? true,
     // The supervisor is what hands out again the jobs of a process that died (their heartbeat went
