@@ -467,6 +467,17 @@ async function reactionPart(bench: Bench) {
   }
 }
 
+/** The AWS calls the deployer made so far, by service and operation (its deployer_aws_calls_total). */
+async function awsCallsByOperation(deployer: RunningDeployer): Promise<Map<string, number>> {
+  const { values } = await deployer.services.metrics.awsCalls.get();
+  const counts = new Map<string, number>();
+  for (const { labels, value } of values) {
+    const name = `${labels.service}.${labels.operation}`;
+    counts.set(name, (counts.get(name) ?? 0) + value);
+  }
+  return counts;
+}
+
 async function inFlightPart(bench: Bench) {
   const phase = await bench.phase('inflight', { DEPLOYER_SIM_LATENCY_MS: String(SIZES.inFlightLatencyMs) });
   try {
@@ -488,6 +499,7 @@ async function inFlightPart(bench: Bench) {
     // backends to report theirs, so the window runs from the first count to the second.
     const commits0 = await settledCommits(phase.sql, { busy: true });
     const aws0 = simulator.awsCalls();
+    const operations0 = await awsCallsByOperation(phase.deployer);
     const simulator0 = simulator.transactions();
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
@@ -496,12 +508,15 @@ async function inFlightPart(bench: Bench) {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const aws1 = simulator.awsCalls();
+    const operations1 = await awsCallsByOperation(phase.deployer);
     const simulatorCommits = simulator.transactions() - simulator0;
     const [{ active }] = await phase.sql`select count(*)::int as active from deployments where status not in ('DONE', 'FAILED', 'TERMINATED')`;
     console.log(
       `\n7. ${requested} deployments over ${SIZES.inFlightStacks} stacks at ${SIZES.inFlightLatencyMs} ms per operation: ${fmt(seconds, 1)} s measured, ${active} not finished at the end`,
     );
     console.log(`   AWS reads ${aws1.reads - aws0.reads}, writes ${aws1.writes - aws0.writes}; CPU of this process (the deployer; the bench only waits)`);
+    const byOperation = [...operations1].map(([operation, n]) => [operation, n - (operations0.get(operation) ?? 0)] as const).filter(([, n]) => n > 0);
+    console.log(`   by call: ${byOperation.sort((a, b) => b[1] - a[1]).map(([operation, n]) => `${operation} ${n}`).join(', ')}`);
     report('inFlightAwsCallsPerSecond', (aws1.reads - aws0.reads + aws1.writes - aws0.writes) / seconds);
     console.log(`   Postgres commits ${commits1 - commits0}, of them ${simulatorCommits} the simulated cloud's on its own tables: ${fmt((commits1 - commits0) / seconds)}/s with them`);
     figures.inFlightCommitsPerSecondWithSimulator = Math.round(((commits1 - commits0) / seconds) * 100) / 100;
