@@ -8,7 +8,7 @@
  * deployment, so that CloudTrail in the cluster's account says which deployment made each call. A
  * port is built once for a deployment and reused by all its jobs (the wait phase, every step, every
  * poll); its credentials are refreshed by the SDK before they expire. Ports nobody asked for in
- * `idleMs` are closed on the next `forCluster`.
+ * `idleMs` are closed on a later `forCluster`.
  */
 import type { DeploymentData } from '../domain/machines/deployment.ts';
 import type { Logger } from '../logger.ts';
@@ -55,8 +55,14 @@ export function createInfraProvider(options: InfraProviderOptions): CachingInfra
   const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
   const now = options.now ?? Date.now;
   const ports = new Map<string, { port: ClusterInfra; lastUsed: number }>();
+  // A look over every port at most this often: with thousands of deployments in flight, one per
+  // call was most of what asking for a port cost. A port may then outlive its idleMs by this much.
+  const sweepEveryMs = idleMs / 10;
+  let lastSweep = -Infinity;
 
   const closeIdle = () => {
+    if (now() - lastSweep < sweepEveryMs) return;
+    lastSweep = now();
     for (const [key, entry] of ports) {
       if (now() - entry.lastUsed > idleMs) {
         ports.delete(key);
