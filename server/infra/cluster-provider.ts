@@ -54,14 +54,17 @@ export function stsRoleSessionNameFor(deploymentId: string): string {
 export function createInfraProvider(options: InfraProviderOptions): CachingInfraProvider {
   const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
   const now = options.now ?? Date.now;
+  // Least recently used first (a port asked for moves to the end): the idle ones are at the front,
+  // and a look for them stops at the first that is not, instead of going over every port on
+  // every call (there is one per deployment of the last `idleMs`).
   const ports = new Map<string, { port: ClusterInfra; lastUsed: number }>();
 
   const closeIdle = () => {
+    const at = now();
     for (const [key, entry] of ports) {
-      if (now() - entry.lastUsed > idleMs) {
-        ports.delete(key);
-        entry.port.close().catch((err) => options.logger?.warn({ err, key }, 'closing an idle cluster port failed'));
-      }
+      if (at - entry.lastUsed <= idleMs) break;
+      ports.delete(key);
+      entry.port.close().catch((err) => options.logger?.warn({ err, key }, 'closing an idle cluster port failed'));
     }
   };
 
@@ -75,12 +78,14 @@ export function createInfraProvider(options: InfraProviderOptions): CachingInfra
       const sessionName = target.roleArn ? stsRoleSessionNameFor(deploymentId) : null;
       const key = JSON.stringify([target.account, target.region, target.roleArn ?? null, deploymentId]);
       let entry = ports.get(key);
-      if (!entry) {
+      if (entry) {
+        ports.delete(key);
+      } else {
         const session: ClusterSession = { target, deploymentId, sessionName };
         entry = { port: clusterPort(session, options.build(session), options.logger), lastUsed: now() };
-        ports.set(key, entry);
       }
       entry.lastUsed = now();
+      ports.set(key, entry);
       return entry.port;
     },
     async close() {
