@@ -19,6 +19,7 @@ import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
 import { readEntity, readEntityByName, type EntityRow, type EntityState } from '../entities.ts';
+import { RecentResults } from '../../domain/recent-results.ts';
 import type { AppliedTransition, Cause } from '../state-store.ts';
 
 export interface DeploymentRequest {
@@ -71,11 +72,29 @@ export function readApplication(request: Pick<DeploymentRequest, 'application' |
   const field = request.applicationYaml !== undefined ? 'applicationYaml' : 'application';
   let read: ReadApplication;
   try {
-    read = readApplicationDocument(request.applicationYaml ?? request.application, 'yaml');
+    read =
+      request.applicationYaml !== undefined
+        ? readApplicationText(request.applicationYaml)
+        : readApplicationDocument(request.application, 'yaml');
   } catch (err) {
     within(field, err);
   }
   return { application: read.application, warnings: read.warnings.map((w) => ({ ...w, path: `${field}.${w.path}` })) };
+}
+
+/**
+ * Application configs read lately, by their text: a service deploys the same o5.yaml again and
+ * again (only the version changes), and reading it (YAML, then the schema) costs a request more
+ * than building its template and spec. The text alone decides what is read.
+ */
+const readTexts = new RecentResults<string, ReadApplication>(64);
+/** Longer texts are read each time, so that what is remembered stays a few MB at most (an o5.yaml is a few KB). */
+const LONGEST_REMEMBERED_TEXT = 64 * 1024;
+
+/** The application config in `text`; each caller gets its own copy (the remembered one is never handed out). */
+export function readApplicationText(text: string): ReadApplication {
+  if (text.length > LONGEST_REMEMBERED_TEXT) return readApplicationDocument(text, 'yaml');
+  return structuredClone(readTexts.get(text, (t) => readApplicationDocument(t, 'yaml')));
 }
 
 /** An environment by name or id, with the effective config of its cluster; 404 for either missing. */
