@@ -1,9 +1,13 @@
-// Reading a request's application config: the text is read once while it is remembered
-// (readApplicationText); every caller still gets the config that text says, as its own copy.
-import { describe, expect, it } from 'vitest';
+// What a deployment request reads before it builds anything: its application config (a text is
+// read once while it is remembered, and every caller still gets the config that text says, as its
+// own copy), and its environment with its cluster (one statement).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDeployer, type TestDeployer } from '../../../test/support/deployer.ts';
+import { registerDemoCluster } from '../../../test/support/deployments.ts';
 import { readApplication as readApplicationDocument } from '../../domain/application/index.ts';
-import { ValidationError } from '../../domain/errors.ts';
-import { readApplication, readApplicationText } from './request-deployment.ts';
+import { NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { environmentId } from '../../domain/ids.ts';
+import { loadEnvironment, readApplication, readApplicationText } from './request-deployment.ts';
 
 const text = (name: string, extra = '') =>
   `name: ${name}\nruntimes:\n  - name: main\n    containers: [{ name: main, image_url: x }]\n    routes:\n      - { prefix: /, protocol: ROUTE_PROTOCOL_HTTP${extra} }\n`;
@@ -52,3 +56,39 @@ describe('reading an application config sent as text', () => {
   });
 });
 
+describe('loading the environment of a request', () => {
+  let t: TestDeployer;
+  beforeAll(async () => {
+    t = await startTestDeployer();
+    await registerDemoCluster(t);
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('finds it by name or by id, with its cluster', async () => {
+    const { sql } = t.deployer.services;
+    const byName = await loadEnvironment(sql, 'demo');
+    expect(byName.environmentId).toBe(environmentId('demo'));
+    expect(byName.environment.name).toBe('demo');
+    expect(byName.clusterId).toBe(byName.environment.clusterId);
+    expect(byName.cluster.name).toBe(byName.environment.clusterName);
+    expect(byName.cluster.config).not.toBeNull();
+    expect(await loadEnvironment(sql, environmentId('demo'))).toEqual(byName);
+  });
+
+  it('is a 404 for an unknown environment, and for one whose cluster is gone', async () => {
+    const { sql } = t.deployer.services;
+    await expect(loadEnvironment(sql, 'nowhere')).rejects.toThrow(new NotFoundError("environment 'nowhere' does not exist"));
+    const { clusterId, environment } = await loadEnvironment(sql, 'demo');
+    // The cluster's row removed in a transaction that then rolls back (by throwing), so the others see it still.
+    const undo = new Error('undo');
+    const removed = sql.begin(async (tx) => {
+      await tx`delete from clusters where id = ${clusterId}`;
+      await expect(loadEnvironment(tx, 'demo')).rejects.toThrow(new NotFoundError(`cluster '${environment.clusterName}' of environment 'demo' does not exist`));
+      throw undo;
+    });
+    await expect(removed).rejects.toBe(undo);
+    expect((await loadEnvironment(sql, 'demo')).clusterId).toBe(clusterId);
+  });
+});

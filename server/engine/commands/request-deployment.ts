@@ -18,7 +18,7 @@ import { buildDeploymentSpec, refusedFlags, type DeploymentFlags } from '../../d
 import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
-import { readEntity, readEntityByName, type EntityRow, type EntityState } from '../entities.ts';
+import { readEntity, readEnvironmentAndCluster, type EntityRow, type EntityState } from '../entities.ts';
 import { RecentResults } from '../../domain/recent-results.ts';
 import type { AppliedTransition, Cause } from '../state-store.ts';
 
@@ -97,25 +97,25 @@ export function readApplicationText(text: string): ReadApplication {
   return structuredClone(readTexts.get(text, (t) => readApplicationDocument(t, 'yaml')));
 }
 
-/** An environment by name or id, with the effective config of its cluster; 404 for either missing. */
+/** An environment by name or id, with the effective config of its cluster (one statement); 404 for either missing. */
 export async function loadEnvironment(sql: Sql | TransactionSql, nameOrId: string) {
-  const env = await readEntityByName(sql, 'environment', nameOrId, isUuid(nameOrId));
-  if (!env) throw new NotFoundError(`environment '${nameOrId}' does not exist`);
-  const envData = env.data;
-  const cluster = await readEntity(sql, 'cluster', envData.clusterId);
-  if (!cluster) throw new NotFoundError(`cluster '${envData.clusterName}' of environment '${envData.name}' does not exist`);
-  return { environmentId: env.id, environment: envData, clusterId: cluster.id, cluster: cluster.data };
+  const found = await readEnvironmentAndCluster(sql, nameOrId, isUuid(nameOrId));
+  if (!found) throw new NotFoundError(`environment '${nameOrId}' does not exist`);
+  const { environment: env, cluster } = found;
+  if (!cluster) throw new NotFoundError(`cluster '${env.data.clusterName}' of environment '${env.data.name}' does not exist`);
+  return { environmentId: env.id, environment: env.data, clusterId: cluster.id, cluster: cluster.data };
 }
 
 export async function requestDeployment(engine: Engine, request: DeploymentRequest, cause: Cause): Promise<RequestedDeployment> {
   const { sql, infra, config } = engine.deps;
   const { application, warnings } = readApplication(request);
   const deploymentId = request.deploymentId ?? newId();
-  // The environment, its cluster and the deployment of a given id (a repeated request) in one
-  // read-only transaction: one commit rather than three. A new id has no deployment to read.
-  const [{ environmentId, environment, clusterId, cluster }, existing] = await sql.begin('read only', (tx) =>
-    Promise.all([loadEnvironment(tx, request.environment), request.deploymentId ? readEntity(tx, 'deployment', deploymentId) : null]),
-  );
+  // The environment and its cluster in one statement; with the deployment of a given id (a repeated
+  // request) in one read-only transaction, so that both are read at one moment. A new id has no
+  // deployment to read.
+  const [{ environmentId, environment, clusterId, cluster }, existing] = request.deploymentId
+    ? await sql.begin('read only', (tx) => Promise.all([loadEnvironment(tx, request.environment), readEntity(tx, 'deployment', deploymentId)]))
+    : [await loadEnvironment(sql, request.environment), null];
   const requestHash = createHash('sha256')
     .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {}, strategy: request.strategy ?? 'auto', approval: request.approval ?? null }))
     .digest('hex');
