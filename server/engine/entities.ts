@@ -149,6 +149,26 @@ export async function readEntityByName<M extends 'cluster' | 'environment'>(db: 
 }
 
 /**
+ * An environment by name or id (as readEntityByName), with its cluster (null: missing), in one
+ * statement: the id and data of each.
+ */
+export async function readEnvironmentAndCluster(
+  db: Sql | TransactionSql,
+  nameOrId: string,
+  isId: boolean,
+): Promise<{ environment: Pick<EntityRow<'environment'>, 'id' | 'data'>; cluster: Pick<EntityRow<'cluster'>, 'id' | 'data'> | null } | null> {
+  const [row] = await db<{ environmentId: string; environment: DataOf<'environment'>; clusterId: string | null; cluster: DataOf<'cluster'> | null }[]>`
+    with e as (select id, data, cluster_id from ${db(NAMES.environment.state)} where ${entityMatch(db, { nameOrId, isId })} limit 1)
+    select e.id as "environmentId", e.data as environment, c.id as "clusterId", c.data as cluster
+    from e left join ${db(NAMES.cluster.state)} c on c.id = e.cluster_id`;
+  if (!row) return null;
+  return {
+    environment: { id: row.environmentId, data: row.environment },
+    cluster: row.clusterId === null ? null : { id: row.clusterId, data: row.cluster! },
+  };
+}
+
+/**
  * The deployments on these stacks (by stack name) that may watch them: waiting for their stack,
  * running steps, or terminated with steps still settling (a partial index on `stack_id` keeps the
  * first two off their history). With their state: the jobs an AWS event wakes are given it.

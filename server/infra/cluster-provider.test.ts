@@ -84,6 +84,27 @@ describe('the cluster port cache', () => {
     expect(provider.openPorts).toBe(0);
   });
 
+  it('closes by last use, not by opening: a port opened first and used since stays, one opened later and idle goes', async () => {
+    let now = 0;
+    const { provider, closed } = recordingProvider(asRole, { idleMs: 1000, now: () => now });
+    const a = provider.forCluster(alpha, 'a');
+    now = 100;
+    provider.forCluster(alpha, 'b');
+    now = 200;
+    provider.forCluster(alpha, 'c');
+    now = 900;
+    provider.forCluster(alpha, 'a');
+    now = 1150;
+    expect(provider.forCluster(alpha, 'a')).toBe(a); // b is idle for 1050 ms: closed; a was used 250 ms ago, c 950 ms ago
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed.map((s) => s.deploymentId)).toEqual(['b']);
+    now = 1300;
+    provider.forCluster(alpha, 'a'); // c is idle for 1100 ms now
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed.map((s) => s.deploymentId)).toEqual(['b', 'c']);
+    expect(provider.openPorts).toBe(1);
+  });
+
   it('names sessions the way STS accepts: at most 64 of [\\w+=,.@-]', () => {
     expect(stsRoleSessionNameFor(DEPLOYMENT)).toBe(`o5-deploy-${DEPLOYMENT}`);
     expect(stsRoleSessionNameFor('a/b c'.repeat(20))).toMatch(/^[\w+=,.@-]{1,64}$/);

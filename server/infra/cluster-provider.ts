@@ -8,7 +8,7 @@
  * deployment, so that CloudTrail in the cluster's account says which deployment made each call. A
  * port is built once for a deployment and reused by all its jobs (the wait phase, every step, every
  * poll); its credentials are refreshed by the SDK before they expire. Ports nobody asked for in
- * `idleMs` are closed on a later `forCluster`.
+ * `idleMs` are closed on the next `forCluster`.
  */
 import type { DeploymentData } from '../domain/machines/deployment.ts';
 import type { Logger } from '../logger.ts';
@@ -54,20 +54,17 @@ export function stsRoleSessionNameFor(deploymentId: string): string {
 export function createInfraProvider(options: InfraProviderOptions): CachingInfraProvider {
   const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
   const now = options.now ?? Date.now;
+  // Least recently used first (a port asked for moves to the end): the idle ones are at the front,
+  // and a look for them stops at the first that is not, instead of going over every port on
+  // every call (there is one per deployment of the last `idleMs`).
   const ports = new Map<string, { port: ClusterInfra; lastUsed: number }>();
-  // A look over every port at most this often: with thousands of deployments in flight, one per
-  // call was most of what asking for a port cost. A port may then outlive its idleMs by this much.
-  const sweepEveryMs = idleMs / 10;
-  let lastSweep = -Infinity;
 
   const closeIdle = () => {
-    if (now() - lastSweep < sweepEveryMs) return;
-    lastSweep = now();
+    const at = now();
     for (const [key, entry] of ports) {
-      if (now() - entry.lastUsed > idleMs) {
-        ports.delete(key);
-        entry.port.close().catch((err) => options.logger?.warn({ err, key }, 'closing an idle cluster port failed'));
-      }
+      if (at - entry.lastUsed <= idleMs) break;
+      ports.delete(key);
+      entry.port.close().catch((err) => options.logger?.warn({ err, key }, 'closing an idle cluster port failed'));
     }
   };
 
@@ -81,12 +78,14 @@ export function createInfraProvider(options: InfraProviderOptions): CachingInfra
       const sessionName = target.roleArn ? stsRoleSessionNameFor(deploymentId) : null;
       const key = JSON.stringify([target.account, target.region, target.roleArn ?? null, deploymentId]);
       let entry = ports.get(key);
-      if (!entry) {
+      if (entry) {
+        ports.delete(key);
+      } else {
         const session: ClusterSession = { target, deploymentId, sessionName };
         entry = { port: clusterPort(session, options.build(session), options.logger), lastUsed: now() };
-        ports.set(key, entry);
       }
       entry.lastUsed = now();
+      ports.set(key, entry);
       return entry.port;
     },
     async close() {

@@ -18,7 +18,8 @@ import { buildDeploymentSpec, refusedFlags, type DeploymentFlags } from '../../d
 import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
-import { readEntity, readEntityByName, type EntityRow, type EntityState } from '../entities.ts';
+import { readEntity, readEnvironmentAndCluster, type EntityRow, type EntityState } from '../entities.ts';
+import { RecentResults } from '../../domain/recent-results.ts';
 import type { AppliedTransition, Cause } from '../state-store.ts';
 import type { WaitingFor } from '../../domain/decisions/stack-queue.ts';
 import type { StackData } from '../../domain/machines/stack.ts';
@@ -76,32 +77,50 @@ export function readApplication(request: Pick<DeploymentRequest, 'application' |
   const field = request.applicationYaml !== undefined ? 'applicationYaml' : 'application';
   let read: ReadApplication;
   try {
-    read = readApplicationDocument(request.applicationYaml ?? request.application, 'yaml');
+    read =
+      request.applicationYaml !== undefined
+        ? readApplicationText(request.applicationYaml)
+        : readApplicationDocument(request.application, 'yaml');
   } catch (err) {
     within(field, err);
   }
   return { application: read.application, warnings: read.warnings.map((w) => ({ ...w, path: `${field}.${w.path}` })) };
 }
 
-/** An environment by name or id, with the effective config of its cluster; 404 for either missing. */
+/**
+ * Application configs read lately, by their text: a service deploys the same o5.yaml again and
+ * again (only the version changes), and reading it (YAML, then the schema) costs a request more
+ * than building its template and spec. The text alone decides what is read.
+ */
+const readTexts = new RecentResults<string, ReadApplication>(64);
+/** Longer texts are read each time, so that what is remembered stays a few MB at most (an o5.yaml is a few KB). */
+const LONGEST_REMEMBERED_TEXT = 64 * 1024;
+
+/** The application config in `text`; each caller gets its own copy (the remembered one is never handed out). */
+export function readApplicationText(text: string): ReadApplication {
+  if (text.length > LONGEST_REMEMBERED_TEXT) return readApplicationDocument(text, 'yaml');
+  return structuredClone(readTexts.get(text, (t) => readApplicationDocument(t, 'yaml')));
+}
+
+/** An environment by name or id, with the effective config of its cluster (one statement); 404 for either missing. */
 export async function loadEnvironment(sql: Sql | TransactionSql, nameOrId: string) {
-  const env = await readEntityByName(sql, 'environment', nameOrId, isUuid(nameOrId));
-  if (!env) throw new NotFoundError(`environment '${nameOrId}' does not exist`);
-  const envData = env.data;
-  const cluster = await readEntity(sql, 'cluster', envData.clusterId);
-  if (!cluster) throw new NotFoundError(`cluster '${envData.clusterName}' of environment '${envData.name}' does not exist`);
-  return { environmentId: env.id, environment: envData, clusterId: cluster.id, cluster: cluster.data };
+  const found = await readEnvironmentAndCluster(sql, nameOrId, isUuid(nameOrId));
+  if (!found) throw new NotFoundError(`environment '${nameOrId}' does not exist`);
+  const { environment: env, cluster } = found;
+  if (!cluster) throw new NotFoundError(`cluster '${env.data.clusterName}' of environment '${env.data.name}' does not exist`);
+  return { environmentId: env.id, environment: env.data, clusterId: cluster.id, cluster: cluster.data };
 }
 
 export async function requestDeployment(engine: Engine, request: DeploymentRequest, cause: Cause): Promise<RequestedDeployment> {
   const { sql, infra, config } = engine.deps;
   const { application, warnings } = readApplication(request);
   const deploymentId = request.deploymentId ?? newId();
-  // The environment, its cluster and the deployment of a given id (a repeated request) in one
-  // read-only transaction: one commit rather than three. A new id has no deployment to read.
-  const [{ environmentId, environment, clusterId, cluster }, existing] = await sql.begin('read only', (tx) =>
-    Promise.all([loadEnvironment(tx, request.environment), request.deploymentId ? readEntity(tx, 'deployment', deploymentId) : null]),
-  );
+  // The environment and its cluster in one statement; with the deployment of a given id (a repeated
+  // request) in one read-only transaction, so that both are read at one moment. A new id has no
+  // deployment to read.
+  const [{ environmentId, environment, clusterId, cluster }, existing] = request.deploymentId
+    ? await sql.begin('read only', (tx) => Promise.all([loadEnvironment(tx, request.environment), readEntity(tx, 'deployment', deploymentId)]))
+    : [await loadEnvironment(sql, request.environment), null];
   const requestHash = createHash('sha256')
     .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {}, strategy: request.strategy ?? 'auto', approval: request.approval ?? null }))
     .digest('hex');

@@ -5,8 +5,8 @@
  * in between delivers it again, and the event's id, stored in `aws_events`, makes the repeat a no-op.
  *
  * What an event concerns is the domain's decision (server/domain/decisions/aws-events.ts); here it
- * is carried out: in one transaction per batch, the events' ids are recorded, the deployments on
- * their stacks are read, and each job the decision names is made due now (its poll was up to a
+ * is carried out: in one transaction per batch, the events' ids are recorded and the deployments on
+ * their stacks read (together), and each job the decision names is made due now (its poll was up to a
  * minute away) and marked with the event (`woken`: its id, and what a stack event said), or, while
  * it runs, marked only: its next poll then runs at once (server/engine/job-runner.ts).
  */
@@ -76,13 +76,17 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
     result.dropped = 0;
     result.woken = [];
     const ids = [...new Set(events.map((e) => e.id))];
-    const fresh = new Set(
-      (await tx<{ id: string }[]>`insert into aws_events (id) select unnest(${ids}::text[]) on conflict do nothing returning id`).map((r) => r.id),
-    );
+    // The ids recorded and the deployments read together (one round trip, not two): the watchers of
+    // every event's stack, of which those of repeated events go unused.
+    const [recorded, watching] = await Promise.all([
+      tx<{ id: string }[]>`insert into aws_events (id) select unnest(${ids}::text[]) on conflict do nothing returning id`,
+      deploymentsWatchingStacks(tx, [...new Set(events.map((e) => stackOfEvent(e)!))]),
+    ]);
+    const fresh = new Set(recorded.map((r) => r.id));
     const news = events.filter((e) => fresh.delete(e.id));
     result.repeated = events.length - news.length;
     if (news.length === 0) return;
-    const watchers = (await deploymentsWatchingStacks(tx, [...new Set(news.map((e) => stackOfEvent(e)!))])).map(watcherOf);
+    const watchers = watching.map(watcherOf);
     for (const event of news) {
       const wakes = decideWakes(event, watchers, (deploymentId, step) => clientTokenFor(deploymentId, step).slice(0, 36));
       let woke = false;

@@ -102,11 +102,12 @@ export function diffTemplates(before: Side, after: Side): ChangeSetChange[] {
     }
   }
   // A resource referring to a replaced one gets its new id or ARN: it changes too, until nothing new.
+  // What each resource refers to is found once, not on every pass.
+  const referring = Object.entries(newResources).map(([id, res]) => [id, res, references(res.Properties ?? {}, after.template).resources] as const);
   let grew = true;
   while (grew) {
     grew = false;
-    for (const [id, res] of Object.entries(newResources)) {
-      const refs = references(res.Properties ?? {}, after.template).resources;
+    for (const [id, res, refs] of referring) {
       for (const target of refs) {
         const cause = changes.get(target);
         if (cause?.action !== 'Modify' || cause.replacement !== 'True') continue;

@@ -110,6 +110,22 @@ describe('simulated AWS events', () => {
     await events.close();
   });
 
+  it('announce an end that has come at once, and one still to come only when it comes', async () => {
+    const events = new SimulatedEvents();
+    const stackId = (name: string) => `arn:aws:cloudformation:us-east-1:000000000000:stack/dev-ev${name}/x`;
+    const end = (name: string, startedAt: number) => ({ account: '000000000000', region: 'us-east-1', stackId: stackId(name), status: 'UPDATE_COMPLETE', clientToken: 't', startedAt });
+    const now = Date.now();
+    // Ended this very millisecond (an operation of no duration): no timer in between.
+    events.stackStatusAt(now, end('now', now));
+    events.stackStatusAt(now + 60_000, end('later', now));
+    await Promise.resolve();
+    expect(events.emitted).toBe(1);
+    const [message] = await receive(events, 1_000);
+    expect((parseAwsEvent(JSON.parse(message!.body)) as { stackId: string }).stackId).toBe(stackId('now'));
+    expect(events.emitted).toBe(1);
+    await events.close();
+  });
+
   it('hand a message out again when it was not deleted, and never once it was', async () => {
     const events = new SimulatedEvents();
     const infra = createSimulatedInfra({ sql: testDb.sql, latencyMs: 0, events });

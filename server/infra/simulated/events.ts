@@ -135,10 +135,12 @@ export class SimulatedEvents implements EventQueue {
       this.emitted++;
       this.wakeReceivers();
     };
+    // An end that has come (an operation of no duration, its transaction committed) goes out at once.
+    const now = Date.now();
+    if (atMs <= now) return void queueMicrotask(push);
     // A millisecond late rather than early: a timer may fire a little before its time, and the
     // operation must have ended when the engine looks.
-    const delay = atMs - Date.now() + 1;
-    if (delay <= 0) return void queueMicrotask(push);
+    const delay = atMs - now + 1;
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.scheduled.get(resource)?.timer === timer) this.scheduled.delete(resource);
