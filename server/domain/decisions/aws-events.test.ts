@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideWakes, isSettling, ownOperationCompleted, parseAwsEvent, stackOfEvent, stepWaitsFor, wokenMark, type Watcher } from './aws-events.ts';
-import { nextPollSeconds, SAFETY_NET_POLL_SECONDS, stepPollSeconds, untilDeadline } from './polling.ts';
+import { nextPollSeconds, SAFETY_NET_POLL_SECONDS, SAFETY_NET_SPREAD_SECONDS, safetyNetSeconds, stepPollSeconds, untilDeadline } from './polling.ts';
 
 const stackRaw = (status: string, extra: Record<string, unknown> = {}) => ({
   version: '0',
@@ -141,6 +141,19 @@ describe('polls when events come', () => {
     expect(stepPollSeconds(20, 'other')).toBe(15);
     expect(nextPollSeconds(0, true)).toBe(SAFETY_NET_POLL_SECONDS);
     expect(nextPollSeconds(0, false)).toBe(0.1);
+  });
+
+  it('spreads safety-net polls over their window, so that polls of stacks started together do not come together', () => {
+    expect(safetyNetSeconds(0)).toBe(SAFETY_NET_POLL_SECONDS);
+    expect(safetyNetSeconds(1)).toBe(SAFETY_NET_POLL_SECONDS + SAFETY_NET_SPREAD_SECONDS);
+    expect(stepPollSeconds(3, 'event', 15, 0.5)).toBe(SAFETY_NET_POLL_SECONDS + SAFETY_NET_SPREAD_SECONDS / 2);
+    expect(nextPollSeconds(3, true, 0.5)).toBe(SAFETY_NET_POLL_SECONDS + SAFETY_NET_SPREAD_SECONDS / 2);
+    // A spread out of range stays in the window; quick polls are not spread.
+    expect(safetyNetSeconds(7)).toBe(SAFETY_NET_POLL_SECONDS + SAFETY_NET_SPREAD_SECONDS);
+    expect(safetyNetSeconds(-1)).toBe(SAFETY_NET_POLL_SECONDS);
+    expect(nextPollSeconds(0, false, 0.9)).toBe(0.1);
+    // The deadline still comes first.
+    expect(untilDeadline(safetyNetSeconds(1), 20)).toBeCloseTo(20.1);
   });
 
   it('a change set, looked at once right after it was made, is polled from 1 s on: no AWS change set is built sooner', () => {

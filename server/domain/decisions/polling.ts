@@ -4,12 +4,24 @@
  *
  * Where AWS reports the end of what a job waits for by an event (server/domain/decisions/aws-events.ts),
  * the event wakes the job at once and its polls are only the safety net for an event that never
- * came: one a minute. Elsewhere (a cluster without an event queue, a change set being built,
+ * came: one every minute to a minute and a half. Elsewhere (a cluster without an event queue, a change set being built,
  * a provider error) polls back off quickly as before.
  */
 
-/** The safety-net poll of a job that an event will wake (seconds). */
+/** The safety-net poll of a job that an event will wake (seconds)... */
 export const SAFETY_NET_POLL_SECONDS = 60;
+/**
+ * ...spread over this many seconds more (by `spread`, from 0 to 1, which the caller draws). The
+ * polls of many stacks whose operations started together (a platform-wide rollout) then do not
+ * come together, and a poll rarely lands on the very moment an operation's event announces its end
+ * (where both would look, the poll for nothing).
+ */
+export const SAFETY_NET_SPREAD_SECONDS = 30;
+
+/** The safety-net poll's delay, `spread` (0 to 1) of the way into its window. */
+export function safetyNetSeconds(spread = 0): number {
+  return SAFETY_NET_POLL_SECONDS + Math.min(1, Math.max(0, spread)) * SAFETY_NET_SPREAD_SECONDS;
+}
 
 /** Delay before poll number `n` (0-based): quick at first, then backing off to `maxSeconds`. */
 export function pollDelaySeconds(n: number, maxSeconds = 15): number {
@@ -32,11 +44,11 @@ export type StepWait = 'event' | 'change_set' | 'other';
  */
 const CHANGE_SET_SCHEDULE = [1, 2, 4, 8];
 
-/** Delay before poll `n` (0-based) of a step that waits for `wait`. */
-export function stepPollSeconds(n: number, wait: StepWait, maxSeconds = 15): number {
+/** Delay before poll `n` (0-based) of a step that waits for `wait`; `spread` places a safety-net poll in its window. */
+export function stepPollSeconds(n: number, wait: StepWait, maxSeconds = 15, spread = 0): number {
   switch (wait) {
     case 'event':
-      return SAFETY_NET_POLL_SECONDS;
+      return safetyNetSeconds(spread);
     case 'change_set':
       return Math.min(CHANGE_SET_SCHEDULE[n] ?? maxSeconds, maxSeconds);
     case 'other':
@@ -49,8 +61,8 @@ export function stepPollSeconds(n: number, wait: StepWait, maxSeconds = 15): num
  * the quick backoff. Nothing else needs a fast first poll: an event that comes while the job runs
  * is kept on the job and makes its next poll run at once (server/engine/job-runner.ts).
  */
-export function nextPollSeconds(n: number, eventDriven: boolean): number {
-  return eventDriven ? SAFETY_NET_POLL_SECONDS : pollDelaySeconds(n);
+export function nextPollSeconds(n: number, eventDriven: boolean, spread = 0): number {
+  return eventDriven ? safetyNetSeconds(spread) : pollDelaySeconds(n);
 }
 
 /**

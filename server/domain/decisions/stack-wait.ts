@@ -46,6 +46,8 @@ export interface StackWaitSituation {
   poll: number;
   /** An AWS event will say when the stack settles (its polls are then the slow safety net). */
   eventDriven?: boolean;
+  /** Where in its window a safety-net poll falls, 0 to 1 (polling.ts `safetyNetSeconds`); drawn by the caller. */
+  spread?: number;
 }
 
 export type StackWaitDecision =
@@ -63,7 +65,7 @@ export function decideStackWait(s: StackWaitSituation): StackWaitDecision {
   const { stack, stackName } = s;
   if (!stack) return { kind: 'available', stack: null };
   const pastDeadline = s.waitedSeconds > s.deadlineSeconds;
-  const after = untilDeadline(nextPollSeconds(s.poll, s.eventDriven ?? false), s.deadlineSeconds - s.waitedSeconds);
+  const after = untilDeadline(nextPollSeconds(s.poll, s.eventDriven ?? false, s.spread), s.deadlineSeconds - s.waitedSeconds);
 
   const repair = (r: StackRepair): StackWaitDecision => {
     if (stack.lastClientToken === s.repairToken(r)) {

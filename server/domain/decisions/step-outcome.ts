@@ -102,6 +102,8 @@ export interface StepWatch {
   waitsFor(state: Record<string, unknown>): StepWait;
   /** Seconds left before the step's deadline: the next look comes no later, so the deadline is kept. */
   secondsLeft: number;
+  /** Where in its window a safety-net poll falls, 0 to 1 (polling.ts `safetyNetSeconds`); drawn by the caller. */
+  spread?: number;
 }
 
 /**
@@ -113,7 +115,7 @@ export function onStepProgress(job: StepJob, progress: StepProgress, watch?: Ste
     const poll = job.poll ?? 0;
     const state = progress.state ?? job.state ?? {};
     const { woken: _woken, ...next } = job;
-    const after = watch ? untilDeadline(stepPollSeconds(poll, watch.waitsFor(state)), watch.secondsLeft) : pollDelaySeconds(poll);
+    const after = watch ? untilDeadline(stepPollSeconds(poll, watch.waitsFor(state), undefined, watch.spread), watch.secondsLeft) : pollDelaySeconds(poll);
     return { kind: 'poll', after, job: { ...next, poll: poll + 1, state } };
   }
   return {

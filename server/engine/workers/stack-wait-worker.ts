@@ -62,6 +62,7 @@ export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof 
     poll,
     // Stack status changes come as AWS events when the cluster's account and region send them.
     eventDriven: engine.eventDriven(infra.target),
+    spread: Math.random(),
   });
   switch (decision.kind) {
     case 'available':

@@ -190,6 +190,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   const outcome = onStepProgress(job, progress, {
     waitsFor: (next) => stepWaitsFor(step.type, next, eventDriven),
     secondsLeft: deadlineSeconds - (Date.now() - startedAt) / 1000,
+    spread: Math.random(),
   });
   if (outcome.kind === 'poll') return { kind: 'poll', after: outcome.after, data: outcome.job };
 
