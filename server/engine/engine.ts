@@ -72,6 +72,8 @@ interface ModuleQueue {
 interface SentJobs {
   due: Map<Queue, Set<string>>;
   later: Array<{ queue: Queue; seconds: number }>;
+  /** Deployments the transaction read and leaves as they are (`knows`): the jobs it claims are given them without a read. */
+  known: Map<string, EntityState<'deployment'>>;
 }
 
 /** Jobs an engine transaction claimed for this process's runner of `queue`. */
@@ -128,6 +130,17 @@ export class Engine {
   }
 
   /**
+   * Deployments `tx` (an engine transaction) has read and does not change: the jobs it makes due and
+   * claims are given these rather than read again (an AWS event's wake reads the deployments that
+   * watch its stack to decide whom to wake).
+   */
+  knows(tx: TransactionSql, deployments: EntityState<'deployment'>[]): void {
+    const known = this.sentIn.get(tx)?.known;
+    if (!known) throw new Error('knows: not an engine transaction');
+    for (const deployment of deployments) known.set(deployment.id, deployment);
+  }
+
+  /**
    * A poll's settlement: the next poll replaces the job in one transaction, so there is always
    * exactly one. When an AWS event marked the job while it ran, the next poll is due at once (and
    * this worker, whose slot it takes, runs it).
@@ -168,10 +181,10 @@ export class Engine {
     const job = options.completes;
     let applied: AppliedTransition[] = [];
     let claimed: ClaimedJobs[] = [];
-    let sent: SentJobs = { due: new Map(), later: [] };
+    let sent: SentJobs = { due: new Map(), later: [], known: new Map() };
     const result = await inTransaction(this.deps.sql, async (tx) => {
       applied = [];
-      sent = { due: new Map(), later: [] };
+      sent = { due: new Map(), later: [], known: new Map() };
       this.sentIn.set(tx, sent);
       // Alongside the work rather than after it (a round trip less); the transaction makes it count
       // only if the work commits. Both are awaited before the transaction ends either way, so
@@ -180,7 +193,7 @@ export class Engine {
       const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
-      claimed = await this.claimDue(tx, sent.due, applied, job?.queue);
+      claimed = await this.claimDue(tx, sent, applied, job?.queue);
       return value.value;
     });
     for (const t of applied) this.observe(t);
@@ -194,7 +207,7 @@ export class Engine {
    * those it has no room for. pg-boss may hand out an older due job of the queue instead: any job is
    * this worker's to run.
    */
-  private async claimDue(tx: TransactionSql, due: Map<Queue, Set<string>>, applied: AppliedTransition[], completing: Queue | undefined): Promise<ClaimedJobs[]> {
+  private async claimDue(tx: TransactionSql, { due, known }: SentJobs, applied: AppliedTransition[], completing: Queue | undefined): Promise<ClaimedJobs[]> {
     const claimed: ClaimedJobs[] = [];
     const leftOver: Queue[] = [];
     // The completing job's queue comes first, even with nothing made due on it: its slot may take a job waiting there.
@@ -211,7 +224,7 @@ export class Engine {
       for (const claimedJob of jobs) ids.delete(claimedJob.id);
       if (ids.size > 0) leftOver.push(queue);
       if (jobs.length === 0) continue;
-      const deployments = await this.deploymentsOf(tx, jobs, applied);
+      const deployments = await this.deploymentsOf(tx, jobs, applied, known);
       claimed.push({ queue, handed: jobs.map((next) => ({ job: next, ...(deployments.has(next.id) ? { deployment: deployments.get(next.id)! } : {}) })) });
     }
     await notifyJobs(tx, leftOver);
@@ -219,12 +232,17 @@ export class Engine {
   }
 
   /**
-   * The deployments of jobs (by job id) as `tx` leaves them: from what it applied, the rest read in
-   * it with one statement.
+   * The deployments of jobs (by job id) as `tx` leaves them: from what it applied or already knew
+   * (`knows`), the rest read in it with one statement.
    */
-  private async deploymentsOf(tx: TransactionSql, jobs: Job<unknown>[], applied: AppliedTransition[] = []): Promise<Map<string, EntityState<'deployment'>>> {
+  private async deploymentsOf(
+    tx: TransactionSql,
+    jobs: Job<unknown>[],
+    applied: AppliedTransition[] = [],
+    knew: Map<string, EntityState<'deployment'>> = new Map(),
+  ): Promise<Map<string, EntityState<'deployment'>>> {
     const idOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
-    const known = new Map<string, EntityState<'deployment'>>();
+    const known = new Map(knew);
     for (const t of applied) {
       if (t.machine === 'deployment') known.set(t.entityId, { id: t.entityId, status: t.to, data: t.data, version: t.version } as EntityState<'deployment'>);
     }

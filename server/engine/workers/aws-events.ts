@@ -82,6 +82,8 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
       tx<{ id: string }[]>`insert into aws_events (id) select unnest(${ids}::text[]) on conflict do nothing returning id`,
       deploymentsWatchingStacks(tx, [...new Set(events.map((e) => stackOfEvent(e)!))]),
     ]);
+    // The jobs woken here are claimed with their deployments as read here (unchanged by this transaction).
+    engine.knows(tx, watching);
     const fresh = new Set(recorded.map((r) => r.id));
     const news = events.filter((e) => fresh.delete(e.id));
     result.repeated = events.length - news.length;
