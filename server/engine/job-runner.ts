@@ -5,8 +5,9 @@
  * Why not `boss.work({ localConcurrency })`: that starts one fetcher per slot, and pg-boss wakes
  * every one of them for every job that lands on the queue, so a job costs `concurrency` fetches
  * and an idle process polls `concurrency` times per interval per queue. Here one loop fetches as
- * many jobs as it has free slots, woken by pg-boss's own NOTIFY (the queue is created with
- * `notify`) and, for the polls it sent itself with a delay, by a timer set for when they are due;
+ * many jobs as it has free slots, woken by the engine's notices of jobs it announced (sendJob,
+ * jobs.ts, on pg-boss's channel) and, for the polls it sent itself with a delay, by a timer set for
+ * when they are due;
  * it polls only as a backstop (polls sent by another process, retries, a notice missed while the
  * listener reconnects). Every fetch is a commit, so an idle runner fetches rarely.
  *
