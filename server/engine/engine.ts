@@ -182,7 +182,13 @@ export class Engine {
     let applied: AppliedTransition[] = [];
     let claimed: ClaimedJobs[] = [];
     let sent: SentJobs = { due: new Map(), later: [], known: new Map() };
+    const unclaim = () => {
+      for (const { queue, handed } of claimed) this.runners.get(queue)?.release(handed.length);
+      claimed = [];
+    };
     const result = await inTransaction(this.deps.sql, async (tx) => {
+      // A try that failed after claiming (its commit) gives the slots back before the next.
+      unclaim();
       applied = [];
       sent = { due: new Map(), later: [], known: new Map() };
       this.sentIn.set(tx, sent);
@@ -195,6 +201,9 @@ export class Engine {
       if (completion.status === 'rejected') throw completion.reason;
       claimed = await this.claimDue(tx, sent, applied, job?.queue);
       return value.value;
+    }).catch((err: unknown) => {
+      unclaim();
+      throw err;
     });
     for (const t of applied) this.observe(t);
     for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
@@ -212,22 +221,40 @@ export class Engine {
     const leftOver: Queue[] = [];
     // The completing job's queue comes first, even with nothing made due on it: its slot may take a job waiting there.
     const queues = completing && !due.has(completing) ? new Map<Queue, Set<string>>([[completing, new Set()], ...due]) : due;
-    for (const [queue, ids] of queues) {
-      const runner = this.runners.get(queue);
-      const room = (runner?.room() ?? 0) + (queue === completing ? 1 : 0);
-      // With jobs waiting beyond what the runner had room for, the completing job's slot takes one
-      // of them here, in this commit, rather than freeing up for a fetch of its own.
-      const backlog = queue === completing && runner?.hasBacklog() === true;
-      const batchSize = backlog ? room : Math.min(ids.size, room);
-      const jobs = batchSize > 0 ? await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) }) : [];
-      if (backlog) runner!.fetched(batchSize, jobs.length);
-      for (const claimedJob of jobs) ids.delete(claimedJob.id);
-      if (ids.size > 0) leftOver.push(queue);
-      if (jobs.length === 0) continue;
-      const deployments = await this.deploymentsOf(tx, jobs, applied, known);
-      claimed.push({ queue, handed: jobs.map((next) => ({ job: next, ...(deployments.has(next.id) ? { deployment: deployments.get(next.id)! } : {}) })) });
+    try {
+      for (const [queue, ids] of queues) {
+        const runner = this.runners.get(queue);
+        // With jobs waiting beyond what the runner had room for, the completing job's slot takes one
+        // of them here, in this commit, rather than freeing up for a fetch of its own.
+        const backlog = queue === completing && runner?.hasBacklog() === true;
+        // The slots are promised before the fetch, so that no other fetch fills them meanwhile.
+        const batchSize = runner ? runner.reserve(backlog ? Infinity : ids.size, { completing: queue === completing }) : 0;
+        const madeDueHere = new Set(ids);
+        let jobs: Job<JobPayloads[Queue]>[] = [];
+        try {
+          if (batchSize > 0) jobs = await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) });
+        } finally {
+          runner?.release(batchSize - jobs.length);
+        }
+        if (backlog) runner!.fetched(batchSize, jobs.length);
+        for (const claimedJob of jobs) ids.delete(claimedJob.id);
+        if (ids.size > 0) leftOver.push(queue);
+        if (jobs.length === 0) continue;
+        const entry: ClaimedJobs = { queue, handed: jobs.map((job) => ({ job })) };
+        claimed.push(entry);
+        // What the transaction read (`knows`) is given only to the jobs it made due itself: pg-boss
+        // may hand out an older due job instead, whose deployment may have moved on since.
+        const own = jobs.filter((j) => madeDueHere.has(j.id));
+        const older = jobs.filter((j) => !madeDueHere.has(j.id));
+        const deployments = new Map([...(await this.deploymentsOf(tx, own, applied, known)), ...(await this.deploymentsOf(tx, older, applied))]);
+        entry.handed = jobs.map((next) => ({ job: next, ...(deployments.has(next.id) ? { deployment: deployments.get(next.id)! } : {}) }));
+      }
+      await notifyJobs(tx, leftOver);
+    } catch (err) {
+      // Nothing claimed here will run: its slots are free again.
+      for (const { queue, handed } of claimed) this.runners.get(queue)?.release(handed.length);
+      throw err;
     }
-    await notifyJobs(tx, leftOver);
     return claimed;
   }
 

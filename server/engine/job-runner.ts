@@ -128,6 +128,11 @@ export class JobNotifications {
 
 export class JobRunner<Q extends Queue> {
   private running = 0;
+  /**
+   * Slots promised to fetches under way (the loop's, or a transaction's claim, `reserve`), so that
+   * two of them never fill the same slot: released once their jobs start, or at once for those not found.
+   */
+  private reserved = 0;
   private stopped = false;
   private wakeUp?: () => void;
   private woken = false;
@@ -164,12 +169,34 @@ export class JobRunner<Q extends Queue> {
    * fetches in vain for them.
    */
   take(handed: HandedJob<Q>[]): void {
-    for (const { job, deployment } of handed) this.execute(job, 'transaction', deployment);
+    for (const { job, deployment } of handed) {
+      this.release(1);
+      this.execute(job, 'transaction', deployment);
+    }
   }
 
-  /** How many more jobs this runner can run at once now. */
+  /** How many more jobs this runner can run at once now (neither running nor promised to a fetch under way). */
   room(): number {
-    return this.stopped ? 0 : Math.max(0, this.options.concurrency - this.running);
+    return this.stopped ? 0 : Math.max(0, this.options.concurrency - this.running - this.reserved);
+  }
+
+  /**
+   * Promises up to `wanted` slots to a fetch about to run; `completing`: the fetch is in the
+   * transaction that completes one of this runner's jobs, whose slot it may take. Returns how many
+   * it got; those its fetch does not fill are released at once, the others when their jobs start
+   * (`take`) or the transaction fails.
+   */
+  reserve(wanted: number, { completing = false } = {}): number {
+    const granted = Math.min(wanted, this.room() + (completing && !this.stopped ? 1 : 0));
+    this.reserved += Math.max(0, granted);
+    return Math.max(0, granted);
+  }
+
+  release(slots: number): void {
+    const none = this.room() === 0;
+    this.reserved = Math.max(0, this.reserved - slots);
+    // The loop may be waiting for a slot that this frees.
+    if (none && this.room() > 0) this.wake();
   }
 
   /** Whether more jobs may be due than this runner had room for (see `backlog`). */
@@ -223,7 +250,7 @@ export class JobRunner<Q extends Queue> {
   private async run(): Promise<void> {
     const { boss, queue, concurrency, pollIntervalMs, logger } = this.options;
     while (!this.stopped) {
-      const free = concurrency - this.running;
+      const free = this.reserve(concurrency);
       if (free <= 0) {
         await this.pause(pollIntervalMs);
         continue;
@@ -237,10 +264,12 @@ export class JobRunner<Q extends Queue> {
           return { jobs: fetched, deployments: fetched.length > 0 && this.options.deploymentsOf ? await this.options.deploymentsOf(tx, fetched) : new Map() };
         }));
       } catch (err) {
+        this.release(free);
         if (!this.stopped) logger.warn({ err, queue }, 'fetching jobs failed; trying again');
         await this.pause(pollIntervalMs);
         continue;
       }
+      this.release(free);
       this.fetched(free, jobs.length);
       for (const job of jobs) this.execute(job, 'fetch', deployments.get(job.id));
       // A full batch says more may be waiting: fetch again at once.
@@ -256,7 +285,8 @@ export class JobRunner<Q extends Queue> {
     const seconds = (job as { expireInSeconds?: number }).expireInSeconds ?? expireInSeconds;
     const expiry = new AbortController();
     const timer = setTimeout(() => expiry.abort(new Error(`job ran past its expiry of ${seconds} s`)), seconds * 1000);
-    const context: JobContext<Q> = { id: job.id, queue, data: job.data, signal: expiry.signal, ...(deployment ? { deployment } : {}) };
+    const { retryCount } = job as { retryCount?: number };
+    const context: JobContext<Q> = { id: job.id, queue, data: job.data, signal: expiry.signal, ...(retryCount !== undefined ? { retryCount } : {}), ...(deployment ? { deployment } : {}) };
     const settle = (async () => {
       try {
         const { startAfter, createdOn } = job as { startAfter?: Date; createdOn?: Date };
@@ -268,7 +298,9 @@ export class JobRunner<Q extends Queue> {
         clearTimeout(timer);
         this.active.delete(job.id);
         // A slot came free: worth a fetch only if the loop had stopped for want of one.
-        if (this.running-- === this.options.concurrency) this.wake();
+        const none = this.room() === 0;
+        this.running--;
+        if (none) this.wake();
       }
     })();
     this.settled.add(settle);

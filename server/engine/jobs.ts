@@ -79,6 +79,8 @@ export interface JobContext<Q extends Queue> {
   data: JobPayloads[Q];
   /** Aborts when the job has run past its expiry (pg-boss hands it out again then). */
   signal?: AbortSignal;
+  /** How many times pg-boss has handed this job out before (a failed or expired try), 0 on its first run. */
+  retryCount?: number;
   /**
    * The job's deployment as the transaction that made this job due and claimed it for this process
    * left it (a step unblocked by the one that just finished, a request's first job, a step an AWS

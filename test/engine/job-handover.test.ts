@@ -34,9 +34,13 @@ describe('a finishing job and the jobs waiting on its queue', () => {
     let open!: () => void;
     const gate = new Promise<void>((resolve) => (open = resolve));
     const reported: string[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
     engine.addStatusReporter(async (_deployment, status) => {
       reported.push(status);
+      mostAtOnce = Math.max(mostAtOnce, ++running);
       await gate;
+      running--;
     });
     const before = { fetch: await started('fetch'), transaction: await started('transaction') };
 
@@ -57,5 +61,7 @@ describe('a finishing job and the jobs waiting on its queue', () => {
     expect((await started('fetch')) - before.fetch).toBe(1);
     expect((await started('transaction')) - before.transaction).toBe(2);
     expect([...reported].sort()).toEqual(['DONE', 'QUEUED', 'RUNNING']);
+    // Never more at once than the runner's one slot: the slot handed over is the finishing job's.
+    expect(mostAtOnce).toBe(1);
   });
 });

@@ -62,6 +62,7 @@ export async function evaluateLive(
       step: running,
       // Render looks for itself, on its own clock: no event wakes it.
       endAnnounced: false,
+      firstAttempt: true,
       infra: port,
       config: deps.config,
       logger: deps.logger.child({ render: spec.deploymentId, step: step.name }),

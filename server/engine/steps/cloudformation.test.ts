@@ -45,6 +45,7 @@ function scaleContext(desiredCount: number): StepContext<DeploymentStep<'cf_scal
     deployment: { stack: null, steps: [] } as unknown as DeploymentData,
     step,
     endAnnounced: false,
+    firstAttempt: true,
     infra,
     config: {} as Config,
     logger: createLogger('silent', { pretty: false }),
@@ -139,6 +140,21 @@ describe('CF.Update right after its deployment made the empty placeholder stack'
     expect(describes).toBe(0);
     clock.advance(1000);
     expect((await infra.describeStack(placeholder))!).toMatchObject({ status: 'UPDATE_COMPLETE', parameters: expect.objectContaining({ VersionTag: 'v4' }) });
+  });
+
+  it('describes it on a later try: an earlier one may have sent its update already', async () => {
+    const { url } = await infra.storeTemplate({ key: `${stackName}-retried/t.json`, body: appTemplate() });
+    const placeholder = `${stackName}-retried`;
+    await infra.createEmptyStack({ stackName: placeholder, clientToken: clientTokenFor(deploymentId, `${placeholder}.CF.CreateEmpty`) });
+    clock.advance(1000);
+    let describes = 0;
+    const counted: InfraPort = { ...infra, describeStack: (name) => (describes++, infra.describeStack(name)) };
+    const base = await updateContext('v5');
+    const step = { ...base.step, input: { ...base.step.input, stackName: placeholder } };
+    const steps = [{ name: 'CF.CreateEmpty', type: 'cf_create', status: 'DONE' }, step] as DeploymentData['steps'];
+    const ctx = { ...base, step, infra: counted, endAnnounced: true, firstAttempt: false, deployment: { templateUrl: url, stack: null, steps } as unknown as DeploymentData };
+    expect(await cfUpdate.start(ctx)).toEqual({ kind: 'pending', state: {} });
+    expect(describes).toBe(1);
   });
 });
 

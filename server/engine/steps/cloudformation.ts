@@ -67,7 +67,10 @@ export async function noUpdates(ctx: StepContext, stackName: string, needsOutput
  * other deployments' too (server/engine/listener-priorities.ts).
  */
 export async function resolvedParameters(ctx: StepContext, input: CfStackInput) {
-  const previousParameters = knownStackParameters(ctx.deployment, ctx.step) ?? (await ctx.infra.describeStack(input.stackName))?.parameters ?? {};
+  // Known without a describe on a first try only: an earlier try may have sent its update (and
+  // taken listener rule priorities) already, which only a describe shows.
+  const known = ctx.firstAttempt ? knownStackParameters(ctx.deployment, ctx.step) : undefined;
+  const previousParameters = known ?? (await ctx.infra.describeStack(input.stackName))?.parameters ?? {};
   if (!needsFreePriorities(input.parameters, previousParameters)) {
     return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [] });
   }

@@ -28,6 +28,11 @@ export interface StepContext<S extends DeploymentStep = DeploymentStep> {
    */
   endAnnounced: boolean;
   /**
+   * The step's first try at starting: no earlier try (a pg-boss retry, a transient error's repeat)
+   * may have begun an operation already, so what the deployment knows of the stack still holds.
+   */
+  firstAttempt: boolean;
+  /**
    * The status in which the AWS event that woke this look says the step's own stack operation
    * completed (server/domain/decisions/aws-events.ts `ownOperationCompleted`); absent otherwise.
    * A step that needs nothing else of the stack (no outputs) may end on it without describing.

@@ -81,7 +81,7 @@ function terminatedProgress(progress: StepProgress, stopped: boolean): StepProgr
   return progress;
 }
 
-export async function handleStepJob(engine: Engine, { data: job, signal, deployment: handedOver }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
+export async function handleStepJob(engine: Engine, { data: job, signal, deployment: handedOver, retryCount }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
   const { sql, config, logger, metrics } = engine.deps;
   const deployment = handedOver ?? (await readEntity(sql, 'deployment', job.deploymentId));
   if (!deployment) return { kind: 'finish' };
@@ -104,6 +104,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
     // A job that already carries an event's mark (a retry after its process died mid-start) may
     // have had its operation's end announced already, to a process that is gone: it looks.
     endAnnounced: eventDriven && job.woken === undefined,
+    firstAttempt: (retryCount ?? 0) === 0 && job.transient === undefined && job.poll === undefined,
     ...(completedByEvent ? { completedByEvent } : {}),
     step,
     infra: port,
