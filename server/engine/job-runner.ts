@@ -170,7 +170,8 @@ export class JobRunner<Q extends Queue> {
    */
   take(handed: HandedJob<Q>[]): void {
     for (const { job, deployment } of handed) {
-      this.release(1);
+      // Its promised slot becomes a running one: no slot came free.
+      this.reserved = Math.max(0, this.reserved - 1);
       this.execute(job, 'transaction', deployment);
     }
   }
@@ -192,6 +193,7 @@ export class JobRunner<Q extends Queue> {
     return Math.max(0, granted);
   }
 
+  /** Gives back slots a transaction's claim promised and did not fill (or that will not run: it failed). */
   release(slots: number): void {
     const none = this.room() === 0;
     this.reserved = Math.max(0, this.reserved - slots);
@@ -264,12 +266,13 @@ export class JobRunner<Q extends Queue> {
           return { jobs: fetched, deployments: fetched.length > 0 && this.options.deploymentsOf ? await this.options.deploymentsOf(tx, fetched) : new Map() };
         }));
       } catch (err) {
-        this.release(free);
+        this.reserved -= free;
         if (!this.stopped) logger.warn({ err, queue }, 'fetching jobs failed; trying again');
         await this.pause(pollIntervalMs);
         continue;
       }
-      this.release(free);
+      // The loop's own slots back (those its jobs fill are running ones now): nothing to wake it for.
+      this.reserved -= free;
       this.fetched(free, jobs.length);
       for (const job of jobs) this.execute(job, 'fetch', deployments.get(job.id));
       // A full batch says more may be waiting: fetch again at once.
