@@ -199,7 +199,7 @@ export class Engine {
       const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
-      claimed = await this.claimDue(tx, sent, applied, job?.queue);
+      await this.claimDue(tx, sent, applied, job?.queue, claimed);
       return value.value;
     }).catch((err: unknown) => {
       unclaim();
@@ -212,50 +212,42 @@ export class Engine {
   }
 
   /**
-   * Claims the jobs `tx` made due for this process's runners (see `transaction`), and announces
-   * those it has no room for. pg-boss may hand out an older due job of the queue instead: any job is
-   * this worker's to run.
+   * Claims the jobs `tx` made due for this process's runners (see `transaction`) into `claimed`
+   * (whose slots `transaction` gives back if the transaction fails), and announces those it has no
+   * room for. pg-boss may hand out an older due job of the queue instead: any job is this worker's to run.
    */
-  private async claimDue(tx: TransactionSql, { due, known }: SentJobs, applied: AppliedTransition[], completing: Queue | undefined): Promise<ClaimedJobs[]> {
-    const claimed: ClaimedJobs[] = [];
+  private async claimDue(tx: TransactionSql, { due, known }: SentJobs, applied: AppliedTransition[], completing: Queue | undefined, claimed: ClaimedJobs[]): Promise<void> {
     const leftOver: Queue[] = [];
     // The completing job's queue comes first, even with nothing made due on it: its slot may take a job waiting there.
     const queues = completing && !due.has(completing) ? new Map<Queue, Set<string>>([[completing, new Set()], ...due]) : due;
-    try {
-      for (const [queue, ids] of queues) {
-        const runner = this.runners.get(queue);
-        // With jobs waiting beyond what the runner had room for, the completing job's slot takes one
-        // of them here, in this commit, rather than freeing up for a fetch of its own.
-        const backlog = queue === completing && runner?.hasBacklog() === true;
-        // The slots are promised before the fetch, so that no other fetch fills them meanwhile.
-        const batchSize = runner ? runner.reserve(backlog ? Infinity : ids.size, { completing: queue === completing }) : 0;
-        const madeDueHere = new Set(ids);
-        let jobs: Job<JobPayloads[Queue]>[] = [];
-        try {
-          if (batchSize > 0) jobs = await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) });
-        } finally {
-          runner?.release(batchSize - jobs.length);
-        }
-        if (backlog) runner!.fetched(batchSize, jobs.length);
-        for (const claimedJob of jobs) ids.delete(claimedJob.id);
-        if (ids.size > 0) leftOver.push(queue);
-        if (jobs.length === 0) continue;
-        const entry: ClaimedJobs = { queue, handed: jobs.map((job) => ({ job })) };
-        claimed.push(entry);
-        // What the transaction read (`knows`) is given only to the jobs it made due itself: pg-boss
-        // may hand out an older due job instead, whose deployment may have moved on since.
-        const own = jobs.filter((j) => madeDueHere.has(j.id));
-        const older = jobs.filter((j) => !madeDueHere.has(j.id));
-        const deployments = new Map([...(await this.deploymentsOf(tx, own, applied, known)), ...(await this.deploymentsOf(tx, older, applied))]);
-        entry.handed = jobs.map((next) => ({ job: next, ...(deployments.has(next.id) ? { deployment: deployments.get(next.id)! } : {}) }));
+    for (const [queue, ids] of queues) {
+      const runner = this.runners.get(queue);
+      // With jobs waiting beyond what the runner had room for, the completing job's slot takes one
+      // of them here, in this commit, rather than freeing up for a fetch of its own.
+      const backlog = queue === completing && runner?.hasBacklog() === true;
+      // The slots are promised before the fetch, so that no other fetch fills them meanwhile.
+      const batchSize = runner ? runner.reserve(backlog ? Infinity : ids.size, { completing: queue === completing }) : 0;
+      const madeDueHere = new Set(ids);
+      let jobs: Job<JobPayloads[Queue]>[] = [];
+      try {
+        if (batchSize > 0) jobs = await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) });
+      } finally {
+        runner?.release(batchSize - jobs.length);
       }
-      await notifyJobs(tx, leftOver);
-    } catch (err) {
-      // Nothing claimed here will run: its slots are free again.
-      for (const { queue, handed } of claimed) this.runners.get(queue)?.release(handed.length);
-      throw err;
+      if (backlog) runner!.fetched(batchSize, jobs.length);
+      for (const claimedJob of jobs) ids.delete(claimedJob.id);
+      if (ids.size > 0) leftOver.push(queue);
+      if (jobs.length === 0) continue;
+      const entry: ClaimedJobs = { queue, handed: jobs.map((job) => ({ job })) };
+      claimed.push(entry);
+      // What the transaction read (`knows`) is given only to the jobs it made due itself: pg-boss
+      // may hand out an older due job instead, whose deployment may have moved on since.
+      const own = jobs.filter((j) => madeDueHere.has(j.id));
+      const older = jobs.filter((j) => !madeDueHere.has(j.id));
+      const deployments = new Map([...(await this.deploymentsOf(tx, own, applied, known)), ...(await this.deploymentsOf(tx, older, applied))]);
+      entry.handed = jobs.map((next) => ({ job: next, ...(deployments.has(next.id) ? { deployment: deployments.get(next.id)! } : {}) }));
     }
-    return claimed;
+    await notifyJobs(tx, leftOver);
   }
 
   /**

@@ -189,8 +189,8 @@ export class JobRunner<Q extends Queue> {
    */
   reserve(wanted: number, { completing = false } = {}): number {
     const granted = Math.min(wanted, this.room() + (completing && !this.stopped ? 1 : 0));
-    this.reserved += Math.max(0, granted);
-    return Math.max(0, granted);
+    this.reserved += granted;
+    return granted;
   }
 
   /** Gives back slots a transaction's claim promised and did not fill (or that will not run: it failed). */

@@ -125,36 +125,33 @@ describe("a CloudFormation step told by an AWS event that its own operation comp
 });
 
 describe('CF.Update right after its deployment made the empty placeholder stack', () => {
-  it('does not describe the stack for parameters to keep: the placeholder has none', async () => {
-    const { url } = await infra.storeTemplate({ key: `${stackName}-new/t.json`, body: appTemplate() });
-    const placeholder = `${stackName}-new`;
-    await infra.createEmptyStack({ stackName: placeholder, clientToken: clientTokenFor(deploymentId, `${placeholder}.CF.CreateEmpty`) });
+  /** CF.Update's context on a placeholder its deployment's CF.CreateEmpty just made, counting describes. */
+  async function onPlaceholder(name: string, version: string, firstAttempt: boolean) {
+    const { url } = await infra.storeTemplate({ key: `${name}/t.json`, body: appTemplate() });
+    await infra.createEmptyStack({ stackName: name, clientToken: clientTokenFor(deploymentId, `${name}.CF.CreateEmpty`) });
     clock.advance(1000);
-    let describes = 0;
-    const counted: InfraPort = { ...infra, describeStack: (name) => (describes++, infra.describeStack(name)) };
-    const base = await updateContext('v4');
-    const step = { ...base.step, input: { ...base.step.input, stackName: placeholder } };
+    const calls = { describes: 0 };
+    const counted: InfraPort = { ...infra, describeStack: (stack) => (calls.describes++, infra.describeStack(stack)) };
+    const base = await updateContext(version);
+    const step = { ...base.step, input: { ...base.step.input, stackName: name } };
     const steps = [{ name: 'CF.CreateEmpty', type: 'cf_create', status: 'DONE' }, step] as DeploymentData['steps'];
-    const ctx = { ...base, step, infra: counted, endAnnounced: true, deployment: { templateUrl: url, stack: null, steps } as unknown as DeploymentData };
+    const ctx = { ...base, step, infra: counted, endAnnounced: true, firstAttempt, deployment: { templateUrl: url, stack: null, steps } as unknown as DeploymentData };
+    return { ctx, calls };
+  }
+
+  it('does not describe the stack for parameters to keep: the placeholder has none', async () => {
+    const placeholder = `${stackName}-new`;
+    const { ctx, calls } = await onPlaceholder(placeholder, 'v4', true);
     expect(await cfUpdate.start(ctx)).toEqual({ kind: 'pending', state: {} });
-    expect(describes).toBe(0);
+    expect(calls.describes).toBe(0);
     clock.advance(1000);
     expect((await infra.describeStack(placeholder))!).toMatchObject({ status: 'UPDATE_COMPLETE', parameters: expect.objectContaining({ VersionTag: 'v4' }) });
   });
 
   it('describes it on a later try: an earlier one may have sent its update already', async () => {
-    const { url } = await infra.storeTemplate({ key: `${stackName}-retried/t.json`, body: appTemplate() });
-    const placeholder = `${stackName}-retried`;
-    await infra.createEmptyStack({ stackName: placeholder, clientToken: clientTokenFor(deploymentId, `${placeholder}.CF.CreateEmpty`) });
-    clock.advance(1000);
-    let describes = 0;
-    const counted: InfraPort = { ...infra, describeStack: (name) => (describes++, infra.describeStack(name)) };
-    const base = await updateContext('v5');
-    const step = { ...base.step, input: { ...base.step.input, stackName: placeholder } };
-    const steps = [{ name: 'CF.CreateEmpty', type: 'cf_create', status: 'DONE' }, step] as DeploymentData['steps'];
-    const ctx = { ...base, step, infra: counted, endAnnounced: true, firstAttempt: false, deployment: { templateUrl: url, stack: null, steps } as unknown as DeploymentData };
+    const { ctx, calls } = await onPlaceholder(`${stackName}-retried`, 'v5', false);
     expect(await cfUpdate.start(ctx)).toEqual({ kind: 'pending', state: {} });
-    expect(describes).toBe(1);
+    expect(calls.describes).toBe(1);
   });
 });
 
