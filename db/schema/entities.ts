@@ -4,7 +4,7 @@
  * every state machine (server/domain/state-machine), so the engine writes them with one set of SQL.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid, bigserial } from 'drizzle-orm/pg-core';
+import { bigserial, check, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 const timestamps = {
   createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
@@ -22,7 +22,10 @@ const stateColumns = {
 
 /**
  * Columns every event row has. `position` orders events globally (cursor pages, live streams);
- * `sequence` orders them within their entity. `status`/`data` are the state after the event.
+ * `sequence` orders them within their entity. `status` is the entity's status after the event; its
+ * data after the event is kept whole in `data` (a snapshot: the first event, then every few), or as
+ * an RFC 6902 patch on the data after the event before it in `data_patch`
+ * (server/engine/event-states.ts): one or the other.
  */
 function eventColumns() {
   return {
@@ -34,10 +37,14 @@ function eventColumns() {
     payload: jsonb('payload').notNull(),
     cause: jsonb('cause'),
     status: text('status').notNull(),
-    data: jsonb('data').notNull(),
+    data: jsonb('data'),
+    dataPatch: jsonb('data_patch'),
     createdAt: timestamp('created_at', { withTimezone: true, mode: 'string' }).notNull().defaultNow(),
   };
 }
+
+/** An event row keeps its state one way: whole or as a patch. */
+const oneStateForm = (table: string) => check(`${table}_state_form`, sql`(data is null) <> (data_patch is null)`);
 
 export const clusters = pgTable('clusters', { ...stateColumns, name: text('name').notNull() }, (t) => [
   uniqueIndex('clusters_name_key').on(t.name),
@@ -46,6 +53,7 @@ export const clusters = pgTable('clusters', { ...stateColumns, name: text('name'
 export const clusterEvents = pgTable('cluster_events', eventColumns(), (t) => [
   uniqueIndex('cluster_events_event_id_key').on(t.eventId),
   uniqueIndex('cluster_events_entity_sequence_key').on(t.entityId, t.sequence),
+  oneStateForm('cluster_events'),
 ]);
 
 export const environments = pgTable(
@@ -57,6 +65,7 @@ export const environments = pgTable(
 export const environmentEvents = pgTable('environment_events', eventColumns(), (t) => [
   uniqueIndex('environment_events_event_id_key').on(t.eventId),
   uniqueIndex('environment_events_entity_sequence_key').on(t.entityId, t.sequence),
+  oneStateForm('environment_events'),
 ]);
 
 export const stacks = pgTable(
@@ -79,6 +88,7 @@ export const stacks = pgTable(
 export const stackEvents = pgTable('stack_events', eventColumns(), (t) => [
   uniqueIndex('stack_events_event_id_key').on(t.eventId),
   uniqueIndex('stack_events_entity_sequence_key').on(t.entityId, t.sequence),
+  oneStateForm('stack_events'),
 ]);
 
 /**
@@ -133,5 +143,6 @@ export const deployments = pgTable(
 export const deploymentEvents = pgTable('deployment_events', eventColumns(), (t) => [
   uniqueIndex('deployment_events_event_id_key').on(t.eventId),
   uniqueIndex('deployment_events_entity_sequence_key').on(t.entityId, t.sequence),
+  oneStateForm('deployment_events'),
 ]);
 

@@ -10,6 +10,7 @@ import * as schema from '../../db/schema/entities.ts';
 import type { PastDeployment } from '../domain/decisions/rollback.ts';
 import type { DataOf, MachineName, StatusOf } from '../domain/machines/catalogue.ts';
 import type { StepType } from '../domain/plan/steps.ts';
+import { rebuildEventStates, rowsNeedingEarlierStates, type RowUpdate, type StoredEventState, type StoredStateRow } from './event-states.ts';
 
 /** The tables of each machine. */
 const TABLES = {
@@ -58,12 +59,16 @@ export interface EventRow {
   payload: Record<string, unknown>;
   cause: Record<string, unknown> | null;
   status: string;
+  /** The entity's data after the event (rebuilt from its snapshot and patches, see event-states.ts). */
   data: unknown;
   createdAt: string;
 }
 
-/** A new event row, with the state after it. */
-export interface NewEvent {
+/** An event row as read, before its state is rebuilt. */
+interface StoredEventRow extends EventRow, StoredStateRow {}
+
+/** A new event row, with the state after it (whole, or as a patch on the state before it). */
+export type NewEvent = {
   eventId: string;
   entityId: string;
   sequence: number;
@@ -71,8 +76,7 @@ export interface NewEvent {
   payload: object;
   cause: object;
   status: string;
-  data: unknown;
-}
+} & StoredEventState;
 
 /** postgres.js's JSON parameter; the values here are plain data (events, machine data) read from or bound for JSON. */
 /** A JSON column's value: every row field of ours is plain data (objects, arrays, strings, numbers). */
@@ -206,7 +210,12 @@ export async function findEvent(tx: TransactionSql, machine: MachineName, eventI
  * Writes an entity's state: an insert for a new one, else an update. `columns` are the machine's
  * extra columns by field name (Machine.columns).
  */
-export function writeEntity(tx: TransactionSql, machine: MachineName, state: StoredEntity, existed: boolean, columns: Record<string, string>) {
+/**
+ * Writes an entity's row: inserted whole when `write` is 'insert'; otherwise updated with its new
+ * data whole, or with a patch on the data it had (applied by Postgres, deployer_jsonb_patch), which
+ * sends a few hundred bytes where the whole is about 20 KB for a deployment.
+ */
+export function writeEntity(tx: TransactionSql, machine: MachineName, state: StoredEntity, write: 'insert' | RowUpdate, columns: Record<string, string>) {
   const { id, status, version, data } = state;
   const names = NAMES[machine];
   const extra = Object.entries(columns).map(([field, value]) => {
@@ -215,10 +224,11 @@ export function writeEntity(tx: TransactionSql, machine: MachineName, state: Sto
     return [column, value] as const;
   });
   const table = tx(names.state);
-  return existed
+  return write !== 'insert'
     ? tx`
         update ${table}
-        set status = ${status}, data = ${json(tx, data)}, version = ${version}, updated_at = now()
+        set status = ${status}, version = ${version}, updated_at = now(),
+          data = ${write.dataPatch === null ? json(tx, data) : tx`deployer_jsonb_patch(data, ${json(tx, write.dataPatch)})`}
           ${extra.reduce((fragment, [k, v]) => tx`${fragment}, ${tx(k)} = ${v}`, tx``)}
         where id = ${id}`
     : tx`
@@ -240,54 +250,94 @@ export function insertEvents(tx: TransactionSql, machine: MachineName, events: N
     payload: json(tx, e.payload),
     cause: json(tx, e.cause),
     status: e.status,
-    data: json(tx, e.data),
+    data: e.data === null ? null : json(tx, e.data),
+    data_patch: e.dataPatch === null ? null : json(tx, e.dataPatch),
   }));
   return tx`
     with written as (
-      insert into ${tx(NAMES[machine].events)} ${tx(rows, 'event_id', 'entity_id', 'sequence', 'type', 'payload', 'cause', 'status', 'data')}
+      insert into ${tx(NAMES[machine].events)} ${tx(rows, 'event_id', 'entity_id', 'sequence', 'type', 'payload', 'cause', 'status', 'data', 'data_patch')}
       returning position, entity_id, status)
     select pg_notify(${EVENT_CHANNEL}, ${`${machine}:`} || entity_id || ':' || position || ':' || status) from written`;
 }
 
+/** The columns of an event row as read, its state in the form it was stored (rebuilt by `withStates`). */
+const eventColumns = (db: Sql) => db`
+  position, event_id as "eventId", entity_id as "entityId", sequence, type, payload, cause, status, data,
+  data_patch as "dataPatch", created_at as "createdAt"`;
+
 /**
- * The columns of an event row as readers get them. A deployment's state after each event holds its
- * spec (about 10 KB): readers get it without the spec and the template's location, the part that
- * never changes (removed in one operation: each `-` rebuilds the whole value).
+ * Each row's state, rebuilt from snapshots and patches: one more round trip only when an entity's
+ * first row in `rows` is a patch whose snapshot is not among them. A deployment's state is given
+ * without its spec and its template's location, the part that never changes (about 10 KB): GET
+ * /v1/deployments/{id} has those.
  */
-const eventColumns = (db: Sql, machine: MachineName) => db`
-  position, event_id as "eventId", sequence, type, payload, cause, status,
-  ${machine === 'deployment' ? db`data - '{spec,templateUrl,requestHash}'::text[] as data` : db`data`}, created_at as "createdAt"`;
+async function withStates<R extends StoredEventRow>(db: Sql, machine: MachineName, rows: R[]): Promise<R[]> {
+  const needing = rowsNeedingEarlierStates(rows);
+  rebuildEventStates(rows, needing.length ? await readEventStateBases(db, machine, needing) : []);
+  if (machine === 'deployment') {
+    for (const row of rows) {
+      const { spec: _spec, templateUrl: _templateUrl, requestHash: _requestHash, ...view } = row.data as Record<string, unknown>;
+      row.data = view;
+    }
+  }
+  return rows;
+}
+
+/**
+ * For each entity and sequence, its events from the nearest snapshot at or before that sequence up
+ * to the event before it: what a page that starts with a patch needs to rebuild its states (the
+ * unique (entity_id, sequence) index finds both the snapshot and the rows).
+ */
+function readEventStateBases(db: Sql, machine: MachineName, needing: { entityId: string; sequence: number }[]) {
+  const events = db(NAMES[machine].events);
+  return db<StoredStateRow[]>`
+    select e.entity_id as "entityId", e.sequence, e.data, e.data_patch as "dataPatch"
+    from unnest(${needing.map((n) => n.entityId)}::uuid[], ${needing.map((n) => n.sequence)}::int[]) as wanted(entity_id, sequence)
+    cross join lateral (
+      select max(b.sequence) as sequence from ${events} b
+      where b.entity_id = wanted.entity_id and b.sequence < wanted.sequence and b.data is not null) base
+    join ${events} e on e.entity_id = wanted.entity_id and e.sequence >= base.sequence and e.sequence < wanted.sequence
+    order by e.entity_id, e.sequence`;
+}
 
 /** Events of one entity after the global position `after`, oldest first: up to `limit` (live streams resume from a position). */
-export function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number) {
-  return db<EventRow[]>`
-    select ${eventColumns(db, machine)}
+export async function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number): Promise<EventRow[]> {
+  const rows = await db<StoredEventRow[]>`
+    select ${eventColumns(db)}
     from ${db(NAMES[machine].events)}
     where entity_id = ${entityId} and position > ${after}
     order by position
     limit ${limit}`;
+  return withStates(db, machine, rows);
 }
 
 /**
  * A page of one entity's events after its own `sequence` `after`, oldest first (its unique
  * (entity_id, sequence) index): up to `limit`; null when there is no such entity. One statement,
- * so that a page costs one round trip, whether the entity is named by id or by name.
+ * so that a page costs one round trip, whether the entity is named by id or by name: an entity's
+ * sequences have no gaps, so the page is the sequences after+1 to after+limit, read from the
+ * nearest snapshot before them (whose rows rebuild the page's states and are then left out).
  */
 export async function readEventPage(db: Sql, machine: MachineName, entity: EntityKey, after: number, limit: number): Promise<EventRow[] | null> {
   const names = NAMES[machine];
   // An entity without events (in this page) comes back as one row of nulls; no entity, as no row.
-  const rows = await db<EventRow[]>`
+  const rows = await db<StoredEventRow[]>`
     with entity as (select id from ${db(names.state)} where ${entityMatch(db, entity)} limit 1)
     select e.* from entity
     left join lateral (
-      select ${eventColumns(db, machine)}
+      select ${eventColumns(db)}
       from ${db(names.events)}
-      where entity_id = entity.id and sequence > ${after}
+      where entity_id = entity.id
+        and sequence >= coalesce((
+          select max(b.sequence) from ${db(names.events)} b
+          where b.entity_id = entity.id and b.sequence <= ${after + 1} and b.data is not null), ${after + 1})
+        and sequence <= ${after + limit}
       order by sequence
-      limit ${limit}
     ) e on true`;
   if (rows.length === 0) return null;
-  return rows[0]!.position === null ? [] : rows;
+  if (rows[0]!.position === null) return [];
+  await withStates(db, machine, rows);
+  return rows.filter((row) => row.sequence > after);
 }
 
 /** An event of any entity of one machine: the feed of every change (GET /v1/events). */
@@ -296,13 +346,14 @@ export interface FeedEventRow extends EventRow {
 }
 
 /** Events of every entity of one machine after the global `after`, oldest first, by the primary key. */
-export function readEventsOfAll(db: Sql, machine: MachineName, after: number, limit: number) {
-  return db<FeedEventRow[]>`
-    select entity_id as "entityId", ${eventColumns(db, machine)}
+export async function readEventsOfAll(db: Sql, machine: MachineName, after: number, limit: number): Promise<FeedEventRow[]> {
+  const rows = await db<StoredEventRow[]>`
+    select ${eventColumns(db)}
     from ${db(NAMES[machine].events)}
     where position > ${after}
     order by position
     limit ${limit}`;
+  return withStates(db, machine, rows);
 }
 
 /** The position of a machine's newest event, 0 when it has none: where a follower of what comes next starts. */

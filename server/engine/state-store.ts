@@ -12,6 +12,7 @@ import { ConflictError } from '../domain/errors.ts';
 import { derivedEventId } from '../domain/ids.ts';
 import type { JobEffect, MachineEvent } from '../domain/state-machine/machine.ts';
 import type { JobPayloads } from '../domain/machines/jobs.ts';
+import { eventStateToStore, rowUpdate } from './event-states.ts';
 import { findEvent, insertEvents, lockEntity, readEntity, writeEntity, type EntityState, type NewEvent, type StoredEntity } from './entities.ts';
 import type { machines as registry } from './machines.ts';
 
@@ -112,7 +113,17 @@ export class StateStore {
     const version = (current?.version ?? 0) + 1;
     entity.state = { id: entityId, status: decision.status, data: decision.data, version };
     entity.dirty = true;
-    work.events.push({ machine: machineName, eventId, entityId, sequence: version, type: event.type, payload: event, cause, status: decision.status, data: decision.data });
+    work.events.push({
+      machine: machineName,
+      eventId,
+      entityId,
+      sequence: version,
+      type: event.type,
+      payload: event,
+      cause,
+      status: decision.status,
+      ...eventStateToStore(version, current?.data, decision.data),
+    });
     applied.push({ machine: machineName, entityId, event: event.type, from: current?.status ?? machine.initialStatus, to: decision.status, data: decision.data, version });
 
     let index = 0;
@@ -136,7 +147,7 @@ export class StateStore {
     for (const entity of work.entities.values()) {
       if (!entity.dirty || !entity.state) continue;
       const columns = this.machines[entity.machine].columns(entity.state.data);
-      writes.push(writeEntity(tx, entity.machine, entity.state, entity.existed, columns));
+      writes.push(writeEntity(tx, entity.machine, entity.state, entity.read ? rowUpdate(entity.read.data, entity.state.data) : 'insert', columns));
     }
     const byMachine = new Map<MachineName, NewEvent[]>();
     for (const e of work.events) byMachine.set(e.machine, [...(byMachine.get(e.machine) ?? []), e]);
@@ -146,14 +157,12 @@ export class StateStore {
   }
 }
 
-interface PendingEvent extends NewEvent {
-  machine: MachineName;
-}
+type PendingEvent = NewEvent & { machine: MachineName };
 
 interface TrackedEntity {
   machine: MachineName;
-  /** The row existed before this transaction (update) or not (insert). */
-  existed: boolean;
+  /** The row as this transaction read it (it is updated), or null: there was none (it is inserted). */
+  read: StoredEntity | null;
   state: StoredEntity | null;
   dirty: boolean;
   /** The stored event with the root's id, when there is one. */
@@ -175,7 +184,7 @@ class UnitOfWork {
     if (!entity) {
       // The row (locked for the rest of the transaction) and the root's event id, in one round trip.
       const [state, seen] = await Promise.all([lockEntity(tx, machine, id), eventId ? findEvent(tx, machine, eventId) : undefined]);
-      entity = { machine, existed: state !== null, state, dirty: false, seen };
+      entity = { machine, read: state, state, dirty: false, seen };
       this.entities.set(key, entity);
     } else if (eventId) {
       entity.seen = await findEvent(tx, machine, eventId);

@@ -46,8 +46,8 @@ export async function storeDeploymentHistory(sql: Sql, sourceDeploymentId: strin
              d.version, h.created_at, h.created_at, h.stack_id, h.environment_name, h.application_name, h.app_version
       from history h cross join deployments d where d.id = ${sourceDeploymentId}`;
     await tx`
-      insert into deployment_events (event_id, entity_id, sequence, type, payload, cause, status, data, created_at)
-      select gen_random_uuid(), h.id, e.sequence, e.type, e.payload, e.cause, e.status, e.data, h.created_at
+      insert into deployment_events (event_id, entity_id, sequence, type, payload, cause, status, data, data_patch, created_at)
+      select gen_random_uuid(), h.id, e.sequence, e.type, e.payload, e.cause, e.status, e.data, e.data_patch, h.created_at
       from history h cross join deployment_events e where e.entity_id = ${sourceDeploymentId}
       order by h.n, e.sequence`;
     await tx`
@@ -59,8 +59,8 @@ export async function storeDeploymentHistory(sql: Sql, sourceDeploymentId: strin
       from history h cross join stacks s where s.id = ${source.stack_id}
       on conflict do nothing`;
     await tx`
-      insert into stack_events (event_id, entity_id, sequence, type, payload, cause, status, data, created_at)
-      select gen_random_uuid(), s.id, e.sequence, e.type, e.payload, e.cause, e.status, e.data, e.created_at
+      insert into stack_events (event_id, entity_id, sequence, type, payload, cause, status, data, data_patch, created_at)
+      select gen_random_uuid(), s.id, e.sequence, e.type, e.payload, e.cause, e.status, e.data, e.data_patch, e.created_at
       from stacks s cross join stack_events e
       where e.entity_id = ${source.stack_id} and s.id in (select stack_id from history)
         and not exists (select 1 from stack_events mine where mine.entity_id = s.id)
