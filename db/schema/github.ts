@@ -42,8 +42,10 @@ export const pushTargetEvents = pgTable(
 
 /**
  * The GitHub Deployment of one of our deployments, or of a push we refused (keyed then by a UUIDv5
- * of the deployment id it would have had). `reported` is the last of our statuses that GitHub was
- * told; reports arrive from concurrent jobs, and a late one must not move GitHub backwards.
+ * of the deployment id it would have had). Reports arrive from concurrent jobs; each records what
+ * GitHub should show (`wanted`, numbered by `wanted_seq`), and one report at a time, holding the
+ * lease `sending_until`, calls GitHub outside any transaction and records what it told
+ * (`reported`, `reported_seq`). See server/github/status-reporter.ts.
  */
 export const githubDeployments = pgTable('github_deployments', {
   /** Our deployment's id (for a refused push, see above). */
@@ -56,6 +58,22 @@ export const githubDeployments = pgTable('github_deployments', {
   githubDeploymentId: bigint('github_deployment_id', { mode: 'number' }),
   /** Our status last reported (QUEUED ... DONE), or REJECTED for a push that made no deployment. */
   reported: text('reported'),
+  /** The wish `reported` answers; equal to `wantedSeq` when GitHub shows what it should. */
+  reportedSeq: integer('reported_seq').notNull().default(0),
+  /** The status GitHub should show next (never behind `reported`), with its description and link. */
+  wanted: text('wanted'),
+  wantedDescription: text('wanted_description'),
+  wantedLogUrl: text('wanted_log_url'),
+  /** Counts the wishes: a report that asks for something new bumps it. */
+  wantedSeq: integer('wanted_seq').notNull().default(0),
+  /** The report calling GitHub for this row, and until when its lease lasts; null when none does. */
+  sendingToken: uuid('sending_token'),
+  sendingUntil: at('sending_until'),
+  /**
+   * When the GitHub Deployment was first asked for. Set with no id: a call may have created it with
+   * its answer lost (a timeout, a crash), so it is looked for on GitHub before creating another.
+   */
+  creationRequestedAt: at('creation_requested_at'),
   createdAt: at('created_at').notNull().defaultNow(),
   updatedAt: at('updated_at').notNull().defaultNow(),
 });

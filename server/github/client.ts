@@ -1,6 +1,6 @@
 /**
  * The few GitHub REST calls the deployer makes, over @octokit/rest: resolve a ref, read files and
- * directories at a commit, create deployments and their statuses. Every call has a deadline, and
+ * directories at a commit, create (and find) deployments and their statuses. Every call has a deadline, and
  * every failure becomes a GitHubApiError that says whether trying again may help.
  */
 import { createAppAuth } from '@octokit/auth-app';
@@ -153,6 +153,33 @@ export class GitHubClient {
     } catch (err) {
       if (err instanceof GitHubApiError) throw err;
       throw apiError(`creating a deployment of ${slug(repo)}@${deployment.commit}`, err);
+    }
+  }
+
+  /**
+   * The id of a GitHub Deployment of this commit and environment that `matches`, newest first; null
+   * when there is none. Finds a deployment whose creation answered with an error (or never answered)
+   * although GitHub made it.
+   */
+  async findDeployment(
+    repo: Repo,
+    where: { commit: string; environment: string },
+    matches: (found: { description: string | null; payload: unknown }) => boolean,
+  ): Promise<number | null> {
+    try {
+      const pages = this.octokit.paginate.iterator(this.octokit.rest.repos.listDeployments, {
+        ...repo,
+        sha: where.commit,
+        environment: where.environment,
+        per_page: 100,
+      });
+      for await (const { data } of pages) {
+        const found = data.find((d) => matches({ description: d.description ?? null, payload: d.payload }));
+        if (found) return found.id;
+      }
+      return null;
+    } catch (err) {
+      throw apiError(`listing the deployments of ${slug(repo)}@${where.commit}`, err);
     }
   }
 

@@ -1,10 +1,11 @@
 /**
  * The reporter against a fake GitHub over HTTP and a real database: reports that arrive together,
- * late or twice, and GitHub failing in the middle.
+ * late or twice, GitHub failing in the middle or its answer lost, a holder that died, and no
+ * transaction or lock held while GitHub is called.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database.ts';
-import { startFakeGitHub, type FakeGitHub } from '../../test/support/fake-github.ts';
+import { startFakeGitHub, type FakeGitHub, type HeldRequest } from '../../test/support/fake-github.ts';
 import type { DeploymentData, DeploymentStatus } from '../domain/machines/deployment.ts';
 import { createLogger } from '../logger.ts';
 import { GitHubClient, GitHubApiError, createOctokit } from './client.ts';
@@ -34,6 +35,35 @@ describe('reporting deployments to GitHub', () => {
     return (status: DeploymentStatus) => ({ id, status, data });
   };
   const githubOf = (id: string) => github.deployments.filter((d) => d.payload.deploymentId === id);
+  const creations = () => github.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/deployments')).length;
+  const order = ['queued', 'in_progress', 'pending', 'success', 'failure', 'inactive'];
+  const inOrder = (states: string[]) => states.map((s) => Math.min(order.indexOf(s), 3)).every((rank, i, all) => i === 0 || all[i - 1]! <= rank);
+
+  /** Once GitHub has the held call: the database's time then. */
+  async function calling(held: HeldRequest): Promise<Date> {
+    await held.arrived;
+    const [{ now }] = (await db.sql`select clock_timestamp() as now`) as unknown as [{ now: Date }];
+    return now;
+  }
+
+  /** While GitHub has a call (since `since`): no transaction open from before it, and the row free. */
+  async function expectNothingHeld(trackingId: string, since: Date) {
+    const open = await db.sql`
+      select count(*)::int as n from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and xact_start < ${since}`;
+    expect(open[0]!.n).toBe(0);
+    // Another writer of the row gets it at once (a lock held would make it wait out the timeout).
+    await db.sql.begin(async (tx) => {
+      await tx`set local lock_timeout = '200ms'`;
+      const updated = await tx`update github_deployments set updated_at = now() where deployment_id = ${trackingId} returning 1`;
+      expect(updated).toHaveLength(1);
+    });
+  }
+
+  async function wanted(trackingId: string): Promise<string | null> {
+    const [row] = await db.sql`select wanted from github_deployments where deployment_id = ${trackingId}`;
+    return row?.wanted ?? null;
+  }
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -145,5 +175,80 @@ describe('reporting deployments to GitHub', () => {
       ['Not deployed: the deployer refused this push', ['failure']],
       [`Deployer deployment ${id}`, ['queued', 'success']],
     ]);
+  });
+
+  it('holds no transaction and no lock while GitHub creates the deployment or takes a status', async () => {
+    const at = deployment();
+    const { id } = at('QUEUED');
+    const creating = github.hold('POST', /\/deployments$/);
+    const queued = reporter.reportStatus(at('QUEUED'), 'QUEUED');
+    await expectNothingHeld(id, await calling(creating));
+    const adding = github.hold('POST', /\/statuses$/);
+    creating.release();
+    await expectNothingHeld(id, await calling(adding));
+    adding.release();
+    await queued;
+    expect(githubOf(id)[0]!.statuses.map((s) => s.state)).toEqual(['queued']);
+  });
+
+  it('reports that arrive while GitHub has a call wait for it, make one deployment, and reach GitHub in order', async () => {
+    const at = deployment();
+    const { id } = at('QUEUED');
+    const before = creations();
+    const creating = github.hold('POST', /\/deployments$/);
+    const first = reporter.reportStatus(at('QUEUED'), 'QUEUED');
+    await creating.arrived;
+    const adding = github.hold('POST', /\/statuses$/);
+    const more = (['TRIGGERED', 'RUNNING'] as const).map((s) => reporter.reportStatus(at(s), s));
+    creating.release();
+    const since = await calling(adding);
+    // A wish recorded while the holder is calling GitHub: the holder sends it before letting go.
+    const done = reporter.reportStatus(at('DONE'), 'DONE');
+    await vi.waitUntil(async () => (await wanted(id)) === 'DONE');
+    await expectNothingHeld(id, since);
+    adding.release();
+    await Promise.all([first, ...more, done]);
+
+    expect(creations() - before).toBe(1);
+    const [only, ...others] = githubOf(id);
+    expect(others).toEqual([]);
+    const states = only!.statuses.map((s) => s.state);
+    expect(inOrder(states)).toBe(true);
+    expect(states.at(-1)).toBe('success');
+    const [row] = await db.sql`select reported, reported_seq = wanted_seq as caught_up, sending_token from github_deployments where deployment_id = ${id}`;
+    expect(row).toEqual({ reported: 'DONE', caught_up: true, sending_token: null });
+  });
+
+  it('a creation whose answer was lost is found on GitHub by the retry, not made twice', async () => {
+    const at = deployment();
+    github.failNext('POST', /\/deployments$/, 502, 1, { afterDoing: true });
+    const err = await reporter.reportStatus(at('QUEUED'), 'QUEUED').catch((e: unknown) => e);
+    expect((err as GitHubApiError).retryable).toBe(true);
+    expect(githubOf(at('QUEUED').id)).toHaveLength(1);
+
+    await reporter.reportStatus(at('QUEUED'), 'QUEUED');
+    await reporter.reportStatus(at('DONE'), 'DONE');
+    const [only, ...others] = githubOf(at('QUEUED').id);
+    expect(others).toEqual([]);
+    expect(only!.statuses.map((s) => s.state)).toEqual(['queued', 'success']);
+  });
+
+  it('a holder that died between GitHub creating the deployment and the write: the next report waits out its lease, finds it and goes on', async () => {
+    const at = deployment();
+    const { id } = at('QUEUED');
+    // What the dead process left: its wish, its creation asked (and made on GitHub), its lease.
+    await db.sql`
+      insert into github_deployments (deployment_id, owner, repo, environment, commit, wanted, wanted_description, wanted_seq,
+                                      creation_requested_at, sending_token, sending_until)
+      values (${id}, 'octo', 'shop', 'prod', ${commit}, 'QUEUED', 'Queued', 1, now(), gen_random_uuid(), now() + interval '300 milliseconds')`;
+    const client = new GitHubClient(createOctokit({ auth: { kind: 'token', token: TOKEN }, apiUrl: github.url }, logger));
+    await client.createDeployment({ owner: 'octo', repo: 'shop' }, { commit, environment: 'prod', description: `Deployer deployment ${id}`, payload: { deploymentId: id } });
+    const before = creations();
+
+    await reporter.reportStatus(at('RUNNING'), 'RUNNING');
+    expect(creations()).toBe(before);
+    const [only, ...others] = githubOf(id);
+    expect(others).toEqual([]);
+    expect(only!.statuses.map((s) => s.state)).toEqual(['in_progress']);
   });
 });

@@ -9,63 +9,48 @@
  *   a QUEUED one that a hold or freeze stops says so in its description
  *
  * Reports run in the engine's status-report jobs: several may run at once for one deployment, in
- * any order, and any may be retried. A row lock in `github_deployments` serialises them, the
- * GitHub id is stored as soon as GitHub gives it (a retry never creates a second deployment), and
- * a report older than what GitHub was already told is skipped (GitHub never moves backwards).
+ * any order, and any may be retried. No transaction or lock is held while GitHub is called (GitHub
+ * may take seconds; a transaction open that long holds back vacuum and blocks whoever waits for the
+ * row). Instead, in `github_deployments` (report-rows.ts):
+ *
+ *   1. a report records what GitHub should show (its wish), unless GitHub shows or was going to show
+ *      as much already, in a short transaction;
+ *   2. one report at a time takes the row's lease and brings GitHub up to the latest wish, one call
+ *      at a time, recording each answer at once (the GitHub id, the status told) and renewing its
+ *      lease; a wish recorded meanwhile is sent by the holder before it gives the lease back;
+ *   3. any other report waits, without a transaction, until GitHub shows its wish or the lease is
+ *      free again (given back after an error, or run out: the holder's process died).
+ *
+ * So statuses reach GitHub in order and never backwards, and a report ends only once GitHub shows
+ * its wish (or a later one). The creation of the GitHub Deployment is recorded as asked before it is
+ * made: a holder that finds it asked and no id stored (the answer was lost, the process died between
+ * GitHub's answer and the write) looks for it on GitHub before creating one, so a retry never makes
+ * a second. The lease outlasts a GitHub call's deadline (client.ts), so a live holder never loses it.
  *
  * A push that made no deployment (its config is invalid, say) is reported the same way: a GitHub
  * Deployment of the commit in that environment with a failure status giving the reason. GitHub
  * then shows the failure where a successful push would have shown its deployment.
  */
-import type { Sql, TransactionSql } from 'postgres';
+import { randomUUID } from 'node:crypto';
+import type { Sql } from 'postgres';
 import { uuidV5 } from '../domain/ids.ts';
 import type { DeploymentData, DeploymentStatus } from '../domain/machines/deployment.ts';
 import { describeBlocker, type WaitingFor } from '../domain/decisions/stack-queue.ts';
 import type { StatusReporter } from '../engine/engine.ts';
 import { waitingForDeployment } from '../engine/waiting.ts';
 import type { Logger } from '../logger.ts';
-import { GitHubApiError, type GitHubClient, type GitHubDeploymentState, type Repo } from './client.ts';
-
-/** Our status last reported, or REJECTED for a push that made no deployment. */
-type Reported = DeploymentStatus | 'REJECTED';
-
-const GITHUB_STATE: Record<Reported, GitHubDeploymentState | null> = {
-  UNSPECIFIED: null,
-  QUEUED: 'queued',
-  TRIGGERED: 'in_progress',
-  WAITING: 'in_progress',
-  AVAILABLE: 'in_progress',
-  RUNNING: 'in_progress',
-  // GitHub's REST API takes no `waiting` state (that one is GitHub's own, for its protection
-  // rules): `pending` with a description saying it waits for approval is the closest it accepts.
-  EVALUATED: 'pending',
-  DONE: 'success',
-  FAILED: 'failure',
-  TERMINATED: 'failure',
-  SUPERSEDED: 'inactive',
-  REJECTED: 'failure',
-};
-
-/** Order of the statuses of a deployment's life; the terminal ones are all last. */
-const PROGRESS: Record<Reported, number> = {
-  UNSPECIFIED: 0,
-  QUEUED: 1,
-  TRIGGERED: 2,
-  WAITING: 3,
-  AVAILABLE: 4,
-  RUNNING: 5,
-  // After RUNNING; a RUNNING after approval is then not reported (GitHub never moves back), so
-  // GitHub says `pending` until the deployment ends.
-  EVALUATED: 5.5,
-  DONE: 6,
-  FAILED: 6,
-  TERMINATED: 6,
-  SUPERSEDED: 6,
-  REJECTED: 6,
-};
+import { GitHubApiError, type GitHubClient, type Repo } from './client.ts';
+import { GITHUB_STATE, nextCall, type ReportRow, type StatusReport } from './report-decisions.ts';
+import { readReportRow, recordCreationRequested, recordGitHubId, recordReported, recordWish, releaseLease, takeLease } from './report-rows.ts';
 
 /** Rows of refused pushes are keyed by a UUIDv5 of the deployment id they would have had. */
 const REJECTION_NAMESPACE = '3f0e6a52-8c1d-4b7e-9a25-6d4c8b1f0e73';
+
+/** How long a lease lasts from its last renewal: over one GitHub call's deadline (10 s, client.ts). */
+const LEASE_SECONDS = 25;
+/** A report waiting for the holder looks again after these pauses (doubling). */
+const FIRST_PAUSE_MS = 50;
+const MAX_PAUSE_MS = 1_000;
 
 /** What GitHub knows a deployment by. */
 export interface GitHubTarget extends Repo {
@@ -76,17 +61,6 @@ export interface GitHubTarget extends Repo {
 
 /** A target with the id of its row in `github_deployments`. */
 type Tracked = GitHubTarget & { trackingId: string };
-
-interface StatusReport {
-  status: Reported;
-  description: string;
-  logUrl?: string;
-}
-
-interface TrackedRow {
-  github_deployment_id: string | null;
-  reported: Reported | null;
-}
 
 export interface ReporterDeps {
   sql: Sql;
@@ -125,8 +99,9 @@ export class GitHubDeploymentReporter {
 
   private async report(target: Tracked, githubDescription: string, report: StatusReport): Promise<void> {
     try {
-      const githubId = await this.ensureGitHubDeployment(target, githubDescription);
-      await this.addStatus(target, githubId, report);
+      const wished = await recordWish(this.deps.sql, target, report);
+      // Not new: GitHub shows it, or the wish it will show is at least as far along.
+      await this.deliver(target, githubDescription, wished.wantedSeq);
     } catch (err) {
       const log = this.deps.logger.child({ deploymentId: target.deploymentId, github: `${target.owner}/${target.repo}`, environment: target.environment });
       // GitHub refused the request itself (unknown commit, no permission): retrying cannot help.
@@ -139,43 +114,74 @@ export class GitHubDeploymentReporter {
     }
   }
 
-  /** The GitHub Deployment's id, created on first use and stored at once, under the row's lock. */
-  private async ensureGitHubDeployment(target: Tracked, description: string): Promise<number> {
-    return this.deps.sql.begin(async (tx) => {
-      await tx`
-        insert into github_deployments (deployment_id, owner, repo, environment, commit)
-        values (${target.trackingId}, ${target.owner}, ${target.repo}, ${target.environment}, ${target.commit})
-        on conflict (deployment_id) do nothing`;
-      const row = await lockRow(tx, target.trackingId);
-      if (row.github_deployment_id !== null) return Number(row.github_deployment_id);
-      const githubId = await this.deps.github.createDeployment(target, {
-        commit: target.commit,
-        environment: target.environment,
-        description,
-        payload: { deploymentId: target.deploymentId },
-      });
-      await tx`update github_deployments set github_deployment_id = ${githubId}, updated_at = now() where deployment_id = ${target.trackingId}`;
-      return githubId;
-    });
+  /** Returns once GitHub shows wish `seq` or a later one: sent by this report, or by the lease's holder. */
+  private async deliver(target: Tracked, githubDescription: string, seq: number): Promise<void> {
+    const token = randomUUID();
+    for (let pause = FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+      const lease = await takeLease(this.deps.sql, target.trackingId, token, seq, LEASE_SECONDS);
+      if (lease.kind === 'done') return;
+      if (lease.kind === 'held') {
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        continue;
+      }
+      try {
+        await this.sendUnderLease(target, githubDescription, token, lease.row);
+      } catch (err) {
+        // Whoever waits may try at once (GitHub may answer them); the error goes to this job's retry.
+        await releaseLease(this.deps.sql, target.trackingId, token, { whenCaughtUp: false }).catch(() => {});
+        throw err;
+      }
+    }
   }
 
-  /** Adds a status unless GitHub already heard of this one or a later one. */
-  private async addStatus(target: Tracked, githubId: number, { status, description, logUrl }: StatusReport): Promise<void> {
-    await this.deps.sql.begin(async (tx) => {
-      const row = await lockRow(tx, target.trackingId);
-      // QUEUED may be said again: a hold or freeze placed since changes what it waits for.
-      const requeued = status === 'QUEUED' && row.reported === 'QUEUED';
-      if (row.reported && PROGRESS[row.reported] >= PROGRESS[status] && !requeued) return;
-      await this.deps.github.createDeploymentStatus(target, githubId, { state: GITHUB_STATE[status]!, description, logUrl });
-      await tx`update github_deployments set reported = ${status}, updated_at = now() where deployment_id = ${target.trackingId}`;
-    });
+  /** Brings GitHub up to the row's latest wish, one call at a time, while this report holds the lease. */
+  private async sendUnderLease(target: Tracked, githubDescription: string, token: string, leased: ReportRow): Promise<void> {
+    const { sql, github } = this.deps;
+    let row: ReportRow & { leased?: boolean } = leased;
+    for (;;) {
+      // Lost (it ran out): the new holder goes on; deliver() waits for it.
+      if (row.leased === false) return;
+      const call = nextCall(row);
+      if (call.kind === 'none') {
+        if (await releaseLease(sql, target.trackingId, token, { whenCaughtUp: true })) return;
+        row = await readReportRow(sql, target.trackingId, token);
+      } else if (call.kind === 'create') {
+        let githubId = call.lookFirst ? await github.findDeployment(target, target, (found) => isOurs(target, githubDescription, found)) : null;
+        if (githubId === null) {
+          if (!(await recordCreationRequested(sql, target.trackingId, token, LEASE_SECONDS))) return;
+          githubId = await github.createDeployment(target, {
+            commit: target.commit,
+            environment: target.environment,
+            description: githubDescription,
+            payload: { deploymentId: target.deploymentId },
+          });
+        }
+        row = await recordGitHubId(sql, target.trackingId, token, githubId, LEASE_SECONDS);
+      } else {
+        const { report } = call;
+        await github.createDeploymentStatus(target, call.githubId, { state: GITHUB_STATE[report.status]!, description: report.description, logUrl: report.logUrl });
+        row = await recordReported(sql, target.trackingId, token, { status: report.status, seq: call.seq }, LEASE_SECONDS);
+      }
+    }
   }
 }
 
-async function lockRow(tx: TransactionSql, trackingId: string): Promise<TrackedRow> {
-  const [row] = await tx`
-    select github_deployment_id::text, reported from github_deployments where deployment_id = ${trackingId} for update`;
-  return row as TrackedRow;
+/**
+ * Whether a GitHub Deployment of the target's commit and environment is the one made for this row:
+ * the same deployment id in its payload, and the same description (a refused push and the same
+ * push deployed on redelivery share the deployment id, see reportRejectedPush).
+ */
+function isOurs(target: Tracked, githubDescription: string, found: { description: string | null; payload: unknown }): boolean {
+  const payload = typeof found.payload === 'string' ? safeJson(found.payload) : found.payload;
+  return (payload as { deploymentId?: unknown } | null)?.deploymentId === target.deploymentId && found.description === githubDescription;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** The status line GitHub shows (at most 140 characters; the client truncates). */

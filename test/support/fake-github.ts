@@ -5,6 +5,7 @@
  *   GET  /repos/{owner}/{repo}/commits/{ref}                  branch, tag, full or short SHA
  *   GET  /repos/{owner}/{repo}/contents/{path}?ref=           a file (base64) or a directory listing
  *   POST /repos/{owner}/{repo}/deployments                    -> 201 with an id
+ *   GET  /repos/{owner}/{repo}/deployments?sha=&environment=  newest first, paged (per_page, page)
  *   POST /repos/{owner}/{repo}/deployments/{id}/statuses      -> 201
  *   POST /app/installations/{id}/access_tokens                GitHub App: a JWT in, a token out
  *
@@ -52,6 +53,22 @@ interface Fault {
   path: RegExp;
   status: number;
   times: number;
+  /** The request is carried out first, then answered with `status`: the answer was lost. */
+  afterDoing: boolean;
+}
+
+/** A request held before GitHub handles it, until the test lets it go. */
+export interface HeldRequest {
+  /** Resolves when a matching request has arrived and is being held. */
+  arrived: Promise<void>;
+  release(): void;
+}
+
+interface Hold {
+  method: string;
+  path: RegExp;
+  arrive: () => void;
+  released: Promise<void>;
 }
 
 export class FakeRepo {
@@ -103,6 +120,7 @@ export class FakeGitHub {
   private readonly repos = new Map<string, FakeRepo>();
   private readonly tokens = new Set<string>();
   private readonly faults: Fault[] = [];
+  private readonly holds: Hold[] = [];
   private readonly appKey?: KeyObject;
   private nextId = 1000;
   url = '';
@@ -123,9 +141,22 @@ export class FakeGitHub {
     return this.repos.get(key)!;
   }
 
-  /** The next `times` requests matching method and path get `status` (a GitHub outage). */
-  failNext(method: string, path: RegExp, status: number, times = 1): void {
-    this.faults.push({ method, path, status, times });
+  /**
+   * The next `times` requests matching method and path get `status` (a GitHub outage). `afterDoing`:
+   * GitHub carries the request out and the answer is lost on the way (a timeout, a proxy's 502).
+   */
+  failNext(method: string, path: RegExp, status: number, times = 1, { afterDoing = false } = {}): void {
+    this.faults.push({ method, path, status, times, afterDoing });
+  }
+
+  /** Holds the next request matching method and path before handling it, until `release()`. */
+  hold(method: string, path: RegExp): HeldRequest {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ method, path, arrive, released });
+    return { arrived, release };
   }
 
   deploymentsOf(owner: string, repo: string): FakeDeployment[] {
@@ -148,13 +179,26 @@ export class FakeGitHub {
     url.pathname = url.pathname.replace(/^\/api\/v3(?=\/)/, '');
     const body = await readBody(req);
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const held = this.holds.findIndex((h) => h.method === method && h.path.test(url.pathname));
+    if (held >= 0) {
+      const [hold] = this.holds.splice(held, 1);
+      hold!.arrive();
+      await hold!.released;
+    }
 
     const fault = this.faults.find((f) => f.times > 0 && f.method === method && f.path.test(url.pathname));
     if (fault) {
       fault.times--;
-      return send(res, fault.status, { message: 'Server Error (injected by the test)' });
+      if (!fault.afterDoing) return send(res, fault.status, { message: 'Server Error (injected by the test)' });
+      // Carried out, then the answer is replaced by the failure.
+      const lost = { writeHead: () => lost, end: () => lost } as unknown as ServerResponse;
+      await this.route(lost, method, url, body, req);
+      return send(res, fault.status, { message: 'Server Error (injected by the test, after doing the request)' });
     }
+    return this.route(res, method, url, body, req);
+  }
 
+  private async route(res: ServerResponse, method: string, url: URL, body: Record<string, any>, req: IncomingMessage): Promise<void> {
     const installation = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(url.pathname);
     if (installation && method === 'POST') return this.issueInstallationToken(req, res, decodeURIComponent(installation[1]!));
 
@@ -177,6 +221,7 @@ export class FakeGitHub {
       return this.contents(res, repo, decodeURIComponent(m[1]!), url.searchParams.get('ref') ?? '');
     }
     if (method === 'POST' && rest === 'deployments') return this.createDeployment(res, repo, body);
+    if (method === 'GET' && rest === 'deployments') return this.listDeployments(res, repo, url.searchParams);
     if (method === 'POST' && (m = /^deployments\/(\d+)\/statuses$/.exec(rest))) {
       return this.createStatus(res, repo, Number(m[1]), body);
     }
@@ -230,6 +275,19 @@ export class FakeGitHub {
     this.deployments.push(deployment);
     const { statuses: _statuses, ...shown } = deployment;
     return send(res, 201, shown);
+  }
+
+  private listDeployments(res: ServerResponse, repo: FakeRepo, query: URLSearchParams) {
+    const sha = query.get('sha');
+    const environment = query.get('environment');
+    const perPage = Math.min(100, Number(query.get('per_page') ?? 30));
+    const page = Number(query.get('page') ?? 1);
+    const found = this.deployments
+      .filter((d) => d.repo === repo.name && (!sha || d.sha === sha) && (!environment || d.environment === environment))
+      .reverse()
+      .slice((page - 1) * perPage, page * perPage)
+      .map(({ statuses: _statuses, ...shown }) => shown);
+    return send(res, 200, found);
   }
 
   private createStatus(res: ServerResponse, repo: FakeRepo, deploymentId: number, body: Record<string, any>) {
