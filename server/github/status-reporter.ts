@@ -100,7 +100,8 @@ export class GitHubDeploymentReporter {
   private async report(target: Tracked, githubDescription: string, report: StatusReport): Promise<void> {
     try {
       const wished = await recordWish(this.deps.sql, target, report);
-      // Not new: GitHub shows it, or the wish it will show is at least as far along.
+      // New or not, the report ends once GitHub shows the latest wish it saw: a retried report
+      // whose wish is still unsent sends it; one already told (or overtaken and told) returns at once.
       await this.deliver(target, githubDescription, wished.wantedSeq);
     } catch (err) {
       const log = this.deps.logger.child({ deploymentId: target.deploymentId, github: `${target.owner}/${target.repo}`, environment: target.environment });
