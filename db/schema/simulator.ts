@@ -27,13 +27,14 @@ export type SimStackOperation =
 /**
  * One row per stack name. The `template_*`, `parameters` and `outputs` columns are the settled
  * state before the current operation; the `target_*` columns are what the stack becomes if the
- * current operation succeeds (null: it changes nothing).
+ * current operation succeeds (null: it changes nothing). Templates are named by the sha256 of
+ * their body (`sim_template_bodies`), so an operation that keeps or reuses one writes a few bytes.
  */
 export const simStacks = pgTable('sim_stacks', {
   name: text('name').primaryKey(),
   stackId: text('stack_id').notNull(),
   createdAt: at('created_at').notNull(),
-  templateBody: text('template_body').notNull(),
+  templateSha256: text('template_sha256').notNull(),
   templateUrl: text('template_url'),
   parameters: jsonb('parameters').$type<Record<string, string>>().notNull(),
   outputs: jsonb('outputs').$type<Record<string, string>>().notNull(),
@@ -48,7 +49,7 @@ export const simStacks = pgTable('sim_stacks', {
   /** Why it ends the way it does, shown as the status reason once the operation goes wrong. */
   reason: text('reason'),
 
-  targetTemplateBody: text('target_template_body'),
+  targetTemplateSha256: text('target_template_sha256'),
   targetTemplateUrl: text('target_template_url'),
   targetParameters: jsonb('target_parameters').$type<Record<string, string>>(),
   targetOutputs: jsonb('target_outputs').$type<Record<string, string>>(),
@@ -72,13 +73,25 @@ export const simStackOperations = pgTable(
   (t) => [index('sim_stack_operations_token_idx').on(t.stackId, t.operation, t.clientToken)],
 );
 
+/**
+ * Every distinct template body the simulated cloud holds, once, by the hex sha256 of its UTF-8
+ * text: what stored templates, stacks and change sets refer to (`*_sha256`). A body is written in
+ * the transaction that first refers to it and is never changed or deleted, so no reference dangles;
+ * there are no foreign keys, whose checks would lock the body row shared by many stacks (the
+ * empty stack's placeholder) on every write.
+ */
+export const simTemplateBodies = pgTable('sim_template_bodies', {
+  sha256: text('sha256').primaryKey(),
+  body: text('body').notNull(),
+});
+
 /** Stored templates (the simulated S3 bucket), addressed by key and by the URL handed out. */
 export const simTemplates = pgTable(
   'sim_templates',
   {
     key: text('key').primaryKey(),
     url: text('url').notNull(),
-    body: text('body').notNull(),
+    bodySha256: text('body_sha256').notNull(),
     storedAt: at('stored_at').notNull(),
   },
   (t) => [uniqueIndex('sim_templates_url_key').on(t.url)],
@@ -118,7 +131,7 @@ export const simChangeSets = pgTable(
     name: text('name').notNull(),
     changeSetId: text('change_set_id').notNull(),
     clientToken: text('client_token').notNull(),
-    templateBody: text('template_body').notNull(),
+    templateSha256: text('template_sha256').notNull(),
     templateUrl: text('template_url').notNull(),
     parameters: jsonb('parameters').$type<Record<string, string>>().notNull(),
     createdAt: at('created_at').notNull(),

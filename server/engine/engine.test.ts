@@ -17,7 +17,7 @@ afterAll(() => t.stop());
 describe('Engine.transaction completing a job', () => {
   const stored = async (key: string) => (await t.deployer.services.sql`select 1 from sim_templates where key = ${key}`).length;
   const write = (key: string) => (tx: Parameters<Parameters<typeof t.deployer.services.engine.transaction>[0]>[0]) =>
-    tx`insert into sim_templates (key, url, body, stored_at) values (${key}, ${`sim://${key}`}, '{}', now())`;
+    tx`insert into sim_templates (key, url, body_sha256, stored_at) values (${key}, ${`sim://${key}`}, encode(sha256('{}'), 'hex'), now())`;
 
   it('rolls the work back when the completion fails', async () => {
     const key = `engine-test/${randomUUID()}`;

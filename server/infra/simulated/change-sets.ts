@@ -20,7 +20,7 @@ import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts
 import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
 import { parseTemplate, resolveParameters, stackOutputs } from './template.ts';
-import { readTemplate } from './template-storage.ts';
+import { bodyAmong, changeSetTemplateBody, readTemplate, stackTemplateBodies } from './template-storage.ts';
 import type { SimQueries } from './store.ts';
 
 const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
@@ -46,10 +46,12 @@ export function createImportChangeSet(ctx: SimContext, input: ChangeSetInput): P
 async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UPDATE' | 'IMPORT'): Promise<void> {
   await simTransaction(ctx, async (tx, ctx) => {
     // Queued at once and run in order: the lock first, then what the call reads.
-    const [stack, existing, templateBody, faults] = await Promise.all([
+    const [stack, existing, stored, stackBodies, faults] = await Promise.all([
       lockedStack(tx, ctx, input.stackName),
       findChangeSet(tx, input.stackName, input.changeSetName),
       readTemplate(tx, input.templateUrl),
+      // An UPDATE change set lists the changes from the stack's template.
+      type === 'UPDATE' ? stackTemplateBodies(tx, input.stackName) : undefined,
       callFaults(tx, ctx),
     ]);
     const view = requireStack(stack, input.stackName);
@@ -57,12 +59,14 @@ async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UP
       if (existing.clientToken === input.clientToken) return;
       throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
     }
-    const template = parseTemplate(templateBody);
+    const template = parseTemplate(stored.body);
     const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
-    const changes =
-      type === 'UPDATE'
-        ? diffTemplates({ template: parseTemplate(view.content.templateBody), parameters: view.content.parameters }, { template, parameters })
-        : null;
+    const changes = stackBodies
+      ? diffTemplates(
+          { template: parseTemplate(bodyAmong(stackBodies, view.content.templateSha256)), parameters: view.content.parameters },
+          { template, parameters },
+        )
+      : null;
     const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: CREATE_FAULTS }, faults);
     const kind = strikes.outcome?.fault.kind;
     const nothingToDo = changes?.length === 0;
@@ -72,7 +76,7 @@ async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UP
       name: input.changeSetName,
       changeSetId: `arn:aws:cloudformation:${ctx.region}:${ctx.account}:changeSet/${input.changeSetName}/${randomUUID()}`,
       clientToken: input.clientToken,
-      templateBody,
+      templateSha256: stored.sha256,
       templateUrl: input.templateUrl,
       parameters,
       createdAt: new Date(ctx.now()),
@@ -110,9 +114,10 @@ export async function executeChangeSet(
   input: { stackName: string; changeSetName: string; clientToken: string },
 ): Promise<void> {
   await simTransaction(ctx, async (tx, ctx) => {
-    const [stack, changeSet, faults] = await Promise.all([
+    const [stack, changeSet, templateBody, faults] = await Promise.all([
       lockedStack(tx, ctx, input.stackName),
       findChangeSet(tx, input.stackName, input.changeSetName),
+      changeSetTemplateBody(tx, input.stackName, input.changeSetName),
       callFaults(tx, ctx),
     ]);
     const view = requireStack(stack, input.stackName);
@@ -126,7 +131,7 @@ export async function executeChangeSet(
       );
     }
     assertUpdatable(view);
-    const template = parseTemplate(row.templateBody);
+    const template = parseTemplate(templateBody!);
     const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: EXECUTE_FAULTS }, faults);
     const outputs = stackOutputs(template, {
       stackName: input.stackName,
@@ -136,12 +141,8 @@ export async function executeChangeSet(
       previousOutputs: view.content.outputs,
       changed: true,
     });
-    const execution = await beginOperation(tx, ctx, {
-      stackName: input.stackName,
-      stackId: view.row.stackId,
-      createdAt: view.row.createdAt,
-      before: view.content,
-      target: { templateBody: row.templateBody, templateUrl: row.templateUrl, parameters: row.parameters, outputs },
+    const execution = await beginOperation(tx, ctx, view, {
+      target: { templateSha256: row.templateSha256, templateUrl: row.templateUrl, parameters: row.parameters, outputs },
       operation: row.changeSetType === 'UPDATE' ? 'update' : 'import',
       clientToken: input.clientToken,
       strikes,

@@ -5,6 +5,7 @@
  * operation and its history row; the operation's end is announced once that has committed.
  */
 import { and, desc, eq, sql } from 'drizzle-orm';
+import type { PgColumn } from 'drizzle-orm/pg-core';
 import { simStackOperations, simStacks, type SimOutcome, type SimStackOperation } from '../../../db/schema/simulator.ts';
 import { InfraError } from '../port.ts';
 import { durationOf, type EventAnnouncer, type SimContext } from './context.ts';
@@ -80,66 +81,118 @@ export function outcomeOf(strikes: Strikes): SimOutcome {
   return fault.kind;
 }
 
+/** An operation to start: what it is, what the stack becomes if it succeeds, how it ends. */
 export interface NewOperation {
-  stackName: string;
-  stackId: string;
-  createdAt: Date;
-  /** What the stack is when the operation starts. */
-  before: StackContent;
-  /** What it becomes if the operation succeeds; absent: unchanged. */
+  /** What the stack becomes if the operation succeeds; absent: unchanged. */
   target?: StackContent;
   operation: SimStackOperation;
   clientToken: string;
   strikes: Strikes;
   reason?: string;
-  /** The stack's tags, given only when it is created; every other operation keeps them. */
-  tags?: Record<string, string>;
+}
+
+/** A stack being created (or created again in place of a deleted one of the same name). */
+export interface NewStack {
+  stackName: string;
+  stackId: string;
+  createdAt: Date;
+  /** What the stack is while it is being created. */
+  before: StackContent;
+  /** The stack's tags, set now; every later operation keeps them. */
+  tags: Record<string, string>;
 }
 
 /**
- * Makes `op` the stack's current operation; returns when it started, how long it takes, how it
- * ends. Its end is announced through `ctx.events`, which a `simTransaction` holds until it commits.
+ * Creates the stack row with its first operation; returns when it started, how long it takes, how
+ * it ends. Its end is announced through `ctx.events`, which a `simTransaction` holds until it commits.
  */
-export async function beginOperation(
-  tx: SimTx,
-  ctx: SimContext,
-  op: NewOperation,
-): Promise<{ startedAt: Date; durationMs: number; outcome: SimOutcome }> {
-  const startedAt = new Date(ctx.now());
-  const outcome = outcomeOf(op.strikes);
-  const durationMs = durationOf(ctx, op.strikes);
+export async function beginCreate(tx: SimTx, ctx: SimContext, stack: NewStack, op: NewOperation): Promise<StartedOperation> {
+  const started = startOf(ctx, op);
   const row = {
-    name: op.stackName,
-    stackId: op.stackId,
-    createdAt: op.createdAt,
-    ...op.before,
+    name: stack.stackName,
+    stackId: stack.stackId,
+    createdAt: stack.createdAt,
+    ...stack.before,
+    tags: stack.tags,
+    ...operationColumns(op, started),
+  };
+  await Promise.all([
+    // A deleted stack of that name is replaced whole.
+    tx.insert(simStacks).values(row).onConflictDoUpdate({ target: simStacks.name, set: row }),
+    recordOperation(tx, stack, op, started),
+  ]);
+  announceStackEnd(ctx.events, { stackId: stack.stackId, operation: op.operation, ...started, clientToken: op.clientToken, reason: op.reason ?? null });
+  return started;
+}
+
+/**
+ * Makes `op` the current operation of the stack `view` shows (read under its lock); returns when it
+ * started, how long it takes, how it ends. The stack's content in force (`view.content`) becomes its
+ * content before the operation: settled in SQL from the row itself, as viewStack computes it (the
+ * target columns once the last operation applied), so what the stack keeps is not sent again.
+ */
+export async function beginOperation(tx: SimTx, ctx: SimContext, view: StackView, op: NewOperation): Promise<StartedOperation> {
+  const started = startOf(ctx, op);
+  const settled = <T>(target: PgColumn, current: PgColumn) => sql<T>`coalesce(${target}, ${current})`;
+  const settling = view.applied
+    ? {
+        templateSha256: settled<string>(simStacks.targetTemplateSha256, simStacks.templateSha256),
+        templateUrl: settled<string | null>(simStacks.targetTemplateUrl, simStacks.templateUrl),
+        parameters: settled<Record<string, string>>(simStacks.targetParameters, simStacks.parameters),
+        outputs: settled<Record<string, string>>(simStacks.targetOutputs, simStacks.outputs),
+      }
+    : {};
+  const stack = { stackName: view.row.name, stackId: view.row.stackId };
+  await Promise.all([
+    tx
+      .update(simStacks)
+      .set({ ...settling, ...operationColumns(op, started) })
+      .where(eq(simStacks.name, stack.stackName)),
+    recordOperation(tx, stack, op, started),
+  ]);
+  announceStackEnd(ctx.events, { stackId: stack.stackId, operation: op.operation, ...started, clientToken: op.clientToken, reason: op.reason ?? null });
+  return started;
+}
+
+/** When an operation started, how long it takes, how it ends. */
+export interface StartedOperation {
+  startedAt: Date;
+  durationMs: number;
+  outcome: SimOutcome;
+}
+
+function startOf(ctx: SimContext, op: NewOperation): StartedOperation {
+  return { startedAt: new Date(ctx.now()), durationMs: durationOf(ctx, op.strikes), outcome: outcomeOf(op.strikes) };
+}
+
+/** The stack row's columns that say what its current operation is and what it makes of the stack. */
+function operationColumns(op: NewOperation, started: StartedOperation) {
+  return {
     operation: op.operation,
-    outcome,
+    outcome: started.outcome,
     clientToken: op.clientToken,
-    startedAt,
-    durationMs,
+    startedAt: started.startedAt,
+    durationMs: started.durationMs,
     reason: op.reason ?? null,
-    ...(op.tags && { tags: op.tags }),
-    targetTemplateBody: op.target?.templateBody ?? null,
+    targetTemplateSha256: op.target?.templateSha256 ?? null,
     targetTemplateUrl: op.target?.templateUrl ?? null,
     targetParameters: op.target?.parameters ?? null,
     targetOutputs: op.target?.outputs ?? null,
   };
-  await Promise.all([
-    tx.insert(simStacks).values(row).onConflictDoUpdate({ target: simStacks.name, set: row }),
-    tx.insert(simStackOperations).values({
-      stackName: op.stackName,
-      stackId: op.stackId,
-      operation: op.operation,
-      clientToken: op.clientToken,
-      result: outcome,
-      startedAt,
-      durationMs,
-      faultIds: op.strikes.faultIds,
-    }),
-  ]);
-  announceStackEnd(ctx.events, { stackId: op.stackId, operation: op.operation, outcome, startedAt, durationMs, clientToken: op.clientToken, reason: op.reason ?? null });
-  return { startedAt, durationMs, outcome };
+}
+
+/** The operation's history row (idempotency of repeated calls). */
+function recordOperation(tx: SimTx, stack: { stackName: string; stackId: string }, op: NewOperation, started: StartedOperation) {
+  return tx.insert(simStackOperations).values({
+    stackName: stack.stackName,
+    stackId: stack.stackId,
+    operation: op.operation,
+    clientToken: op.clientToken,
+    result: started.outcome,
+    startedAt: started.startedAt,
+    durationMs: started.durationMs,
+    faultIds: op.strikes.faultIds,
+  });
 }
 
 /** An update that would change nothing starts nothing; the answer is remembered for repeats. */

@@ -2,7 +2,6 @@
  * A simulated stack as it stands at a given moment, computed from its row: the status its current
  * operation has reached, and the template, parameters and outputs in force.
  */
-import { getTableColumns } from 'drizzle-orm';
 import type { simStacks } from '../../../db/schema/simulator.ts';
 import { cfLifecycle } from '../../domain/cloudformation/lifecycle.ts';
 import type { StackDescription } from '../port.ts';
@@ -10,26 +9,17 @@ import { stackProgression, statusAt } from './progressions.ts';
 
 export type SimStackRow = typeof simStacks.$inferSelect;
 
-/** A stack row without its template bodies: all that describing a stack or reading its parameters needs. */
-export type SimStackHeader = Omit<SimStackRow, 'templateBody' | 'targetTemplateBody'>;
-
-/** The columns of a SimStackHeader, for selects that leave the (large) template bodies in the table. */
-export function headerColumns(table: typeof simStacks) {
-  const { templateBody: _body, targetTemplateBody: _target, ...columns } = getTableColumns(table);
-  return columns;
-}
-
-/** What the stack is made of at a moment. */
+/** What the stack is made of at a moment; its template by the sha256 of its body (template-storage.ts). */
 export interface StackContent {
-  templateBody: string;
+  templateSha256: string;
   templateUrl: string | null;
   parameters: Record<string, string>;
   outputs: Record<string, string>;
 }
 
 /** Where a stack stands at a moment, and its parameters and outputs in force then. */
-export interface StackStatusView<R extends SimStackHeader = SimStackHeader> {
-  row: R;
+export interface StackStatusView {
+  row: SimStackRow;
   status: string;
   finished: boolean;
   /** The operation completed as asked: its target content is in force. */
@@ -39,7 +29,7 @@ export interface StackStatusView<R extends SimStackHeader = SimStackHeader> {
   statusReason?: string;
 }
 
-export interface StackView extends StackStatusView<SimStackRow> {
+export interface StackView extends StackStatusView {
   content: StackContent;
 }
 
@@ -54,7 +44,7 @@ export function operationProgress(
   return { status, finished, applied: finished && row.outcome === 'success' };
 }
 
-export function viewStackStatus<R extends SimStackHeader>(row: R, now: number): StackStatusView<R> {
+export function viewStackStatus(row: SimStackRow, now: number): StackStatusView {
   const { status, finished, applied } = operationProgress(row, now);
   const showsReason = row.reason !== null && /ROLLBACK|FAILED/.test(status);
   return {
@@ -71,7 +61,7 @@ export function viewStackStatus<R extends SimStackHeader>(row: R, now: number): 
 export function viewStack(row: SimStackRow, now: number): StackView {
   const view = viewStackStatus(row, now);
   const content: StackContent = {
-    templateBody: (view.applied && row.targetTemplateBody) || row.templateBody,
+    templateSha256: (view.applied && row.targetTemplateSha256) || row.templateSha256,
     templateUrl: (view.applied && row.targetTemplateUrl) || row.templateUrl,
     parameters: view.parameters,
     outputs: view.outputs,

@@ -14,14 +14,15 @@ import { simTransaction, type SimContext } from './context.ts';
 import { faultNote, strikeFaults, type FaultKind, type FaultRow } from './faults.ts';
 import {
   assertUpdatable,
+  beginCreate,
   beginOperation,
   openStack,
   recordNoUpdates,
   requireStack,
 } from './stack-operations.ts';
-import { describeView, headerColumns, isDeleted, operationProgress, viewStackStatus, type StackView } from './stack-view.ts';
+import { describeView, isDeleted, operationProgress, viewStackStatus, type StackView } from './stack-view.ts';
 import { parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
-import { readTemplate } from './template-storage.ts';
+import { bodyAmong, readTemplate, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
 import type { SimTx } from './store.ts';
 
 /** Fault kinds each stack operation can suffer (`latencyMs` is listed where it applies). */
@@ -32,7 +33,7 @@ const DELETE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const RECOVERY_FAULTS: FaultKind[] = ['latencyMs'];
 
 export async function describeStack(ctx: SimContext, stackName: string): Promise<StackDescription | null> {
-  const [row] = await ctx.db.select(headerColumns(simStacks)).from(simStacks).where(eq(simStacks.name, stackName));
+  const [row] = await ctx.db.select().from(simStacks).where(eq(simStacks.name, stackName));
   if (!row) return null;
   const view = viewStackStatus(row, ctx.now());
   return isDeleted(view) ? null : describeView(view);
@@ -46,18 +47,23 @@ export async function createEmptyStack(ctx: SimContext, input: { stackName: stri
       if (previous) return;
       throw new InfraError('AlreadyExistsException', `Stack [${stackName}] already exists`);
     }
-    const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: CREATE_FAULTS }, faults);
-    const placeholder = { templateBody: emptyStackTemplate(), templateUrl: null, parameters: {}, outputs: {} };
-    await beginOperation(tx, ctx, {
+    const [strikes] = await Promise.all([
+      strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: CREATE_FAULTS }, faults),
+      storeTemplateBody(tx, emptyStack()),
+    ]);
+    const placeholder = { templateSha256: emptyStack().sha256, templateUrl: null, parameters: {}, outputs: {} };
+    const stack = {
       stackName,
       stackId: `arn:aws:cloudformation:${ctx.region}:${ctx.account}:stack/${stackName}/${randomUUID()}`,
       createdAt: new Date(ctx.now()),
       before: placeholder,
+      // As server/infra/aws/stacks.ts does: the stack says it was created by this deployer.
+      tags: { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value },
+    };
+    await beginCreate(tx, ctx, stack, {
       operation: 'create',
       clientToken,
       strikes,
-      // As server/infra/aws/stacks.ts does: the stack says it was created by this deployer.
-      tags: { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value },
       ...(strikes.outcome && {
         reason: `The following resource(s) failed to create: [NullResource]. Rollback requested by user. ${faultNote(strikes.outcome)}`,
       }),
@@ -70,9 +76,9 @@ export function updateStack(
   input: { stackName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
 ): Promise<UpdateStackResult> {
   const given = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
-  return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (_view, templateBody) => {
-    const template = parseTemplate(templateBody);
-    return { template, templateBody, templateUrl: input.templateUrl, parameters: resolveParameters(template, given) };
+  return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (_view, stored) => {
+    const template = parseTemplate(stored.body);
+    return { template, templateSha256: stored.sha256, templateUrl: input.templateUrl, parameters: resolveParameters(template, given) };
   });
 }
 
@@ -96,7 +102,7 @@ type ChangeCall = { stackName: string; clientToken: string; operation: 'update' 
 /** What an update gives the stack. */
 interface NewContent {
   template: Template;
-  templateBody: string;
+  templateSha256: string;
   templateUrl: string | null;
   parameters: Record<string, string>;
 }
@@ -107,11 +113,16 @@ function changeParameters(
   call: ChangeCall,
   parametersOf: (current: Record<string, string>, template: Template) => Record<string, string>,
 ): Promise<UpdateStackResult> {
-  return changeStack(ctx, call, async () => undefined, (view) => {
-    const { templateBody, templateUrl, parameters } = view.content;
-    const template = parseTemplate(templateBody);
-    return { template, templateBody, templateUrl, parameters: parametersOf(parameters, template) };
-  });
+  return changeStack(
+    ctx,
+    call,
+    (tx) => stackTemplateBodies(tx, call.stackName),
+    (view, bodies) => {
+      const { templateSha256, templateUrl, parameters } = view.content;
+      const template = parseTemplate(bodyAmong(bodies, templateSha256));
+      return { template, templateSha256, templateUrl, parameters: parametersOf(parameters, template) };
+    },
+  );
 }
 
 /**
@@ -132,7 +143,7 @@ async function changeStack<R>(
     assertUpdatable(view);
     const change = contentOf(view, readValue);
     const current = view.content;
-    const templateChanged = change.templateBody !== current.templateBody;
+    const templateChanged = change.templateSha256 !== current.templateSha256;
     if (!templateChanged && sameValues(change.parameters, current.parameters)) {
       await recordNoUpdates(tx, ctx, view, call.operation, call.clientToken);
       return { noUpdates: true };
@@ -148,12 +159,8 @@ async function changeStack<R>(
       changed: templateChanged || !sameValues(withoutDesiredCounts(change.parameters), withoutDesiredCounts(current.parameters)),
     });
     const failedResource = Object.keys(change.template.Resources)[0];
-    await beginOperation(tx, ctx, {
-      stackName,
-      stackId: view.row.stackId,
-      createdAt: view.row.createdAt,
-      before: current,
-      target: { templateBody: change.templateBody, templateUrl: change.templateUrl, parameters: change.parameters, outputs },
+    await beginOperation(tx, ctx, view, {
+      target: { templateSha256: change.templateSha256, templateUrl: change.templateUrl, parameters: change.parameters, outputs },
       operation: call.operation,
       clientToken: call.clientToken,
       strikes,
@@ -201,11 +208,7 @@ async function recover(
 ): Promise<void> {
   const stackName = view.row.name;
   const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: RECOVERY_FAULTS }, faults);
-  await beginOperation(tx, ctx, {
-    stackName,
-    stackId: view.row.stackId,
-    createdAt: view.row.createdAt,
-    before: view.content,
+  await beginOperation(tx, ctx, view, {
     operation,
     clientToken,
     strikes,
@@ -224,16 +227,14 @@ export async function deleteStack(ctx: SimContext, input: { stackName: string; c
     }
     const stackName = view.row.name;
     const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken: input.clientToken, applies: DELETE_FAULTS }, faults);
-    await beginOperation(tx, ctx, {
-      stackName,
-      stackId: view.row.stackId,
-      createdAt: view.row.createdAt,
-      before: view.content,
+    // The resource named in a failure's reason: the template is read only then.
+    const failedResource = strikes.outcome && Object.keys(parseTemplate(bodyAmong(await stackTemplateBodies(tx, stackName), view.content.templateSha256)).Resources)[0];
+    await beginOperation(tx, ctx, view, {
       operation: 'delete',
       clientToken: input.clientToken,
       strikes,
       ...(strikes.outcome && {
-        reason: `The following resource(s) failed to delete: [${Object.keys(parseTemplate(view.content.templateBody).Resources)[0]}]. ${faultNote(strikes.outcome)}`,
+        reason: `The following resource(s) failed to delete: [${failedResource}]. ${faultNote(strikes.outcome)}`,
       }),
     });
   });
@@ -272,6 +273,13 @@ export async function listenerRulePriorities(ctx: SimContext, listenerArn: strin
     for (const value of inForce ?? []) priorities.push(Number(value));
   }
   return priorities.sort((a, b) => a - b);
+}
+
+/** The placeholder template every stack is created with (CF.CreateEmpty), and what names it. */
+let placeholderTemplate: TemplateBody | undefined;
+function emptyStack(): TemplateBody {
+  const body = emptyStackTemplate();
+  return (placeholderTemplate ??= { sha256: templateSha256(body), body });
 }
 
 function sameValues(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -1,9 +1,14 @@
 /**
  * The simulated template bucket: templates stored under the engine's deterministic keys, read back
  * by the URL handed out, as CloudFormation reads a TemplateURL from S3.
+ *
+ * Each distinct body is kept once, by its sha256 (`sim_template_bodies`); keys, stacks and change
+ * sets refer to it, so a stack or change set taking a stored template, or a stack keeping its
+ * previous one, writes a reference of 64 characters rather than the body.
  */
-import { eq } from 'drizzle-orm';
-import { simTemplates } from '../../../db/schema/simulator.ts';
+import { createHash } from 'node:crypto';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { simChangeSets, simStacks, simTemplateBodies, simTemplates } from '../../../db/schema/simulator.ts';
 import { InfraError } from '../port.ts';
 import type { SimQueries } from './store.ts';
 
@@ -14,23 +19,83 @@ export function templateUrl(region: string, key: string): string {
   return `https://${TEMPLATE_BUCKET}.s3.${region}.amazonaws.com/${path}`;
 }
 
-/** Stores (or replaces) the body under its key; the same key always gives the same URL. */
+/** What names a body in `sim_template_bodies`: the hex sha256 of its UTF-8 text (as Postgres's `sha256(convert_to(body, 'UTF8'))`). */
+export function templateSha256(body: string): string {
+  return createHash('sha256').update(body, 'utf8').digest('hex');
+}
+
+/** A template body, with what names it. */
+export interface TemplateBody {
+  sha256: string;
+  body: string;
+}
+
+/**
+ * Stores (or replaces) the body under its key; the same key always gives the same URL. One
+ * statement: the body is kept unless held already, and the key refers to it.
+ */
 export async function storeTemplate(
   db: SimQueries,
   input: { key: string; body: string; region: string; now: Date },
 ): Promise<{ url: string }> {
   const url = templateUrl(input.region, input.key);
+  const sha256 = templateSha256(input.body);
+  const keptBody = db.$with('kept_body').as(db.insert(simTemplateBodies).values({ sha256, body: input.body }).onConflictDoNothing().returning({ sha256: simTemplateBodies.sha256 }));
   await db
+    .with(keptBody)
     .insert(simTemplates)
-    .values({ key: input.key, url, body: input.body, storedAt: input.now })
-    .onConflictDoUpdate({ target: simTemplates.key, set: { url, body: input.body, storedAt: input.now } });
+    .values({ key: input.key, url, bodySha256: sha256, storedAt: input.now })
+    .onConflictDoUpdate({ target: simTemplates.key, set: { url, bodySha256: sha256, storedAt: input.now } });
   return { url };
 }
 
-export async function readTemplate(db: SimQueries, url: string): Promise<string> {
-  const [row] = await db.select({ body: simTemplates.body }).from(simTemplates).where(eq(simTemplates.url, url));
+/** Keeps a body (written once; the same body again changes nothing). */
+export async function storeTemplateBody(db: SimQueries, template: TemplateBody): Promise<void> {
+  await db.insert(simTemplateBodies).values(template).onConflictDoNothing();
+}
+
+/** The template stored at a URL handed out, as CloudFormation reads a TemplateURL. */
+export async function readTemplate(db: SimQueries, url: string): Promise<TemplateBody> {
+  const [row] = await db
+    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
+    .from(simTemplates)
+    .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simTemplates.bodySha256))
+    .where(eq(simTemplates.url, url));
   if (!row) {
     throw new InfraError('ValidationError', `S3 error: the template at ${url} does not exist (The specified key does not exist.)`);
   }
-  return row.body;
+  return row;
+}
+
+/**
+ * The bodies of the templates a stack refers to (before and after its operation), by sha256: one
+ * statement, which a transaction can queue behind the stack's lock and read.
+ */
+export async function stackTemplateBodies(db: SimQueries, stackName: string): Promise<Map<string, string>> {
+  const referred = db
+    .select({ sha256: sql`unnest(array[${simStacks.templateSha256}, ${simStacks.targetTemplateSha256}])` })
+    .from(simStacks)
+    .where(eq(simStacks.name, stackName));
+  const rows = await db
+    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
+    .from(simTemplateBodies)
+    .where(inArray(simTemplateBodies.sha256, referred));
+  return new Map(rows.map((row) => [row.sha256, row.body]));
+}
+
+/** The body of a change set's template; undefined when there is no such change set. */
+export async function changeSetTemplateBody(db: SimQueries, stackName: string, changeSetName: string): Promise<string | undefined> {
+  const [row] = await db
+    .select({ body: simTemplateBodies.body })
+    .from(simChangeSets)
+    .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simChangeSets.templateSha256))
+    .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, changeSetName)));
+  return row?.body;
+}
+
+/** A body among those read (stackTemplateBodies); a reference to a body never stored is the simulator's bug. */
+export function bodyAmong(bodies: Map<string, string>, sha256: string): string {
+  const body = bodies.get(sha256);
+  if (body === undefined) throw new Error(`simulated template body ${sha256} is missing`);
+  return body;
 }

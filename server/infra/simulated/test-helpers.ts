@@ -8,9 +8,10 @@ import type { Sql } from 'postgres';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import type { InfraPort } from '../port.ts';
 import { createSimulatedInfra, type SimulatedInfraOptions } from './index.ts';
-import { beginOperation } from './stack-operations.ts';
+import { beginCreate } from './stack-operations.ts';
 import { simulatorDb } from './store.ts';
 import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs } from './template.ts';
+import { storeTemplateBody, templateSha256 } from './template-storage.ts';
 
 export interface ManualClock {
   now(): number;
@@ -93,17 +94,22 @@ export async function createStackElsewhere(sql: Sql, stack: StackMadeElsewhere, 
   const outputs = stackOutputs(template, { stackName: stack.stackName, region: ctx.region, account: ctx.account, parameters, previousOutputs: {}, changed: true });
   const stackId = `arn:aws:cloudformation:${ctx.region}:${ACCOUNT_ID}:stack/${stack.stackName}/${randomUUID()}`;
   const failed = stack.outcome === 'createFailed';
+  const placeholder = { sha256: templateSha256(emptyStackTemplate()), body: emptyStackTemplate() };
+  const full = { sha256: templateSha256(stack.templateBody), body: stack.templateBody };
   await ctx.db.transaction(async (tx) => {
-    await beginOperation(tx, ctx, {
+    await Promise.all([storeTemplateBody(tx, placeholder), storeTemplateBody(tx, full)]);
+    const made = {
       stackName: stack.stackName,
       stackId,
       createdAt: new Date(ctx.now()),
-      before: { templateBody: emptyStackTemplate(), templateUrl: null, parameters: {}, outputs: {} },
-      target: { templateBody: stack.templateBody, templateUrl: null, parameters, outputs },
+      before: { templateSha256: placeholder.sha256, templateUrl: null, parameters: {}, outputs: {} },
+      tags: stack.tags ?? {},
+    };
+    await beginCreate(tx, ctx, made, {
+      target: { templateSha256: full.sha256, templateUrl: null, parameters, outputs },
       operation: 'create',
       clientToken: `console-${randomUUID()}`,
       strikes: failed ? { outcome: { id: 0, fault: { kind: 'createFailed' } }, faultIds: [] } : { faultIds: [] },
-      tags: stack.tags ?? {},
       ...(failed && { reason: 'The following resource(s) failed to create: [ECSServiceMain]. Rollback requested by user.' }),
     });
   });
