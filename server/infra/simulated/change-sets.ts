@@ -20,7 +20,7 @@ import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts
 import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
 import { parseTemplate, resolveParameters, stackOutputs } from './template.ts';
-import { bodyAmong, changeSetTemplateBody, readTemplate, stackTemplateBodies } from './template-storage.ts';
+import { bodyAmong, changeSetTemplateBodies, readTemplate, stackTemplateBodies } from './template-storage.ts';
 import type { SimQueries } from './store.ts';
 
 const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
@@ -114,10 +114,10 @@ export async function executeChangeSet(
   input: { stackName: string; changeSetName: string; clientToken: string },
 ): Promise<void> {
   await simTransaction(ctx, async (tx, ctx) => {
-    const [stack, changeSet, templateBody, faults] = await Promise.all([
+    const [stack, changeSet, templateBodies, faults] = await Promise.all([
       lockedStack(tx, ctx, input.stackName),
       findChangeSet(tx, input.stackName, input.changeSetName),
-      changeSetTemplateBody(tx, input.stackName, input.changeSetName),
+      changeSetTemplateBodies(tx, input.stackName, input.changeSetName),
       callFaults(tx, ctx),
     ]);
     const view = requireStack(stack, input.stackName);
@@ -131,7 +131,7 @@ export async function executeChangeSet(
       );
     }
     assertUpdatable(view);
-    const template = parseTemplate(templateBody!);
+    const template = parseTemplate(bodyAmong(templateBodies, row.templateSha256));
     const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: EXECUTE_FAULTS }, faults);
     const outputs = stackOutputs(template, {
       stackName: input.stackName,

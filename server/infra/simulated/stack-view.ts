@@ -58,6 +58,7 @@ export function viewStackStatus(row: SimStackRow, now: number): StackStatusView 
   };
 }
 
+/** The stack with its content in force; beginOperation (stack-operations.ts) settles the same in SQL. */
 export function viewStack(row: SimStackRow, now: number): StackView {
   const view = viewStackStatus(row, now);
   const content: StackContent = {

@@ -3,7 +3,7 @@
  * the tests move, "no updates", client-token idempotency, AWS's refusals, faults, and state that
  * survives a new simulator instance (a crash of the deployer).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
@@ -318,6 +318,58 @@ describe("AWS's refusals", () => {
     await infra.updateStack({ stackName, templateUrl: url, parameters: params, clientToken: token('CF.Update') });
     clock.advance(1000);
     expect((await infra.describeStack(stackName))!.parameters.VersionTag).toBe('v9');
+  });
+});
+
+describe('template bodies', () => {
+  const sha256 = (body: string) => createHash('sha256').update(body, 'utf8').digest('hex');
+  const stackRow = async () =>
+    (await testDb.sql`select template_sha256, target_template_sha256 from sim_stacks where name = ${stackName}`)[0];
+
+  it('are kept once, by sha256: stored templates, the stack before and after its operations, and change sets refer to them', async () => {
+    await createdStack();
+    const first = appTemplate({ image: 'v1' });
+    const [url, sameBodyUrl] = [await templateUrl(first), await templateUrl(first)];
+    await infra.updateStack({ stackName, templateUrl: url, parameters: appParameters(), clientToken: token('CF.Update') });
+    clock.advance(1000);
+    // The update applied: the scale settles its template as the one before, and keeps it.
+    await infra.scaleStack({ stackName, desiredCount: 2, clientToken: token('ScaleUp') });
+    expect(await stackRow()).toEqual({ template_sha256: sha256(first), target_template_sha256: sha256(first) });
+    clock.advance(1000);
+    // The same body from another key is the template the stack has.
+    expect(await infra.updateStack({ stackName, templateUrl: sameBodyUrl, parameters: appParameters({ DesiredCountmain: '2' }), clientToken: token('Again') })).toEqual({
+      noUpdates: true,
+    });
+
+    const second = appTemplate({ image: 'v2' });
+    const changeSet = { stackName, changeSetName: `apply-${deploymentId}` };
+    await infra.createChangeSet({ ...changeSet, templateUrl: await templateUrl(second), parameters: appParameters({ DesiredCountmain: '3' }), clientToken: token('CF.Apply') });
+    clock.advance(1000);
+    // Listed against the stack's template (read by its sha256) and parameters.
+    expect((await infra.describeChangeSet(changeSet)).changes?.map((c) => [c.logicalId, c.action])).toEqual([['ECSServiceMain', 'Modify']]);
+    await infra.executeChangeSet({ ...changeSet, clientToken: token('CF.Apply.execute') });
+    clock.advance(1000);
+    expect(await infra.describeStack(stackName)).toMatchObject({ status: 'UPDATE_COMPLETE', parameters: { VersionTag: 'v2', DesiredCountmain: '3' } });
+
+    expect(await stackRow()).toEqual({ template_sha256: sha256(first), target_template_sha256: sha256(second) });
+    const [changeSetRow] = await testDb.sql`select template_sha256 from sim_change_sets where stack_name = ${stackName}`;
+    expect(changeSetRow!.template_sha256).toBe(sha256(second));
+    const stored = await testDb.sql`select distinct body_sha256 from sim_templates where key like ${`${stackName}/%`} order by body_sha256`;
+    expect(stored.map((r) => r.body_sha256)).toEqual([sha256(first), sha256(second)].sort());
+    const bodies = await testDb.sql`select sha256, body from sim_template_bodies where sha256 in ${testDb.sql([sha256(first), sha256(second)])} order by body`;
+    expect(bodies.map((b) => [b.sha256, b.body])).toEqual([first, second].sort().map((body) => [sha256(body), body]));
+  });
+
+  it('a failed delete names a resource of the template in force', async () => {
+    await createdStack();
+    await updatedStack();
+    await addFault(testDb.sql, { stack: stackName, fault: 'fail' });
+    await infra.deleteStack({ stackName, clientToken: token('CF.Delete') });
+    clock.advance(1000);
+    expect(await infra.describeStack(stackName)).toMatchObject({
+      status: 'DELETE_FAILED',
+      statusReason: expect.stringContaining('failed to delete: [SecretsManagerSecretDatabaseMain]'),
+    });
   });
 });
 

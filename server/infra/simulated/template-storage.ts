@@ -83,17 +83,17 @@ export async function stackTemplateBodies(db: SimQueries, stackName: string): Pr
   return new Map(rows.map((row) => [row.sha256, row.body]));
 }
 
-/** The body of a change set's template; undefined when there is no such change set. */
-export async function changeSetTemplateBody(db: SimQueries, stackName: string, changeSetName: string): Promise<string | undefined> {
-  const [row] = await db
-    .select({ body: simTemplateBodies.body })
+/** The body of a change set's template, by sha256 (none when there is no such change set). */
+export async function changeSetTemplateBodies(db: SimQueries, stackName: string, changeSetName: string): Promise<Map<string, string>> {
+  const rows = await db
+    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
     .from(simChangeSets)
     .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simChangeSets.templateSha256))
     .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, changeSetName)));
-  return row?.body;
+  return new Map(rows.map((row) => [row.sha256, row.body]));
 }
 
-/** A body among those read (stackTemplateBodies); a reference to a body never stored is the simulator's bug. */
+/** A body among those read (stackTemplateBodies, changeSetTemplateBodies); a reference to a body never stored is the simulator's bug. */
 export function bodyAmong(bodies: Map<string, string>, sha256: string): string {
   const body = bodies.get(sha256);
   if (body === undefined) throw new Error(`simulated template body ${sha256} is missing`);
