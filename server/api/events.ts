@@ -25,9 +25,14 @@ export const eventSchema = z
 export const eventPageSchema = pageOf(eventSchema, 'EventPage');
 export type EventItem = z.infer<typeof eventSchema>;
 
+/** Sequences a cursor may name: a page reads the sequences after it up to after + limit, within Postgres's integer. */
+const MAX_CURSOR_SEQUENCE = 2 ** 31 - 1 - 1_000;
+
 /** A page's key: the sequence of its last event, within the entity. */
-const isSequenceKey = (v: unknown): v is { sequence: number } =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as { sequence?: unknown }).sequence);
+const isSequenceKey = (v: unknown): v is { sequence: number } => {
+  const sequence = typeof v === 'object' && v !== null ? (v as { sequence?: unknown }).sequence : undefined;
+  return Number.isInteger(sequence) && (sequence as number) >= 0 && (sequence as number) <= MAX_CURSOR_SEQUENCE;
+};
 
 /**
  * Events of one entity, oldest first, paged by their sequence (the entity's unique (entity_id,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomJson, seeded } from '../../test/support/random-json.ts';
+import { canonicalJson } from './canonical-json.ts';
 import { applyJsonPatch, diffJson } from './json-patch.ts';
 
 describe('diffJson and applyJsonPatch', () => {
@@ -10,7 +11,7 @@ describe('diffJson and applyJsonPatch', () => {
       const after = randomJson(random);
       const beforeText = JSON.stringify(before);
       const patched = applyJsonPatch(before, diffJson(before, after));
-      expect(patched, `seed ${seed}`).toEqual(after);
+      expect(canonicalJson(patched), `seed ${seed}`).toBe(canonicalJson(after));
       expect(JSON.stringify(before), `seed ${seed}`).toBe(beforeText);
     }
   });
@@ -48,6 +49,23 @@ describe('diffJson and applyJsonPatch', () => {
     expect(applyJsonPatch({ 'a/b': { '~c': 1 } }, [{ op: 'replace', path: ['a/b', '~c'], value: 2 }])).toEqual({ 'a/b': { '~c': 2 } });
   });
 
+  it('takes keys named like members of Object.prototype as the ordinary keys they are in JSON', () => {
+    const before = { outputs: { A: '1' } };
+    const after = JSON.parse('{"outputs":{"A":"1","constructor":"x","__proto__":"y"}}') as unknown;
+    const patch = diffJson(before, after);
+    expect(patch).toEqual([
+      { op: 'add', path: ['outputs', 'constructor'], value: 'x' },
+      { op: 'add', path: ['outputs', '__proto__'], value: 'y' },
+    ]);
+    const patched = applyJsonPatch(before, patch) as { outputs: object };
+    expect(canonicalJson(patched)).toBe(canonicalJson(after));
+    expect(Object.getPrototypeOf(patched.outputs)).toBe(Object.prototype);
+    expect(diffJson(after, before)).toEqual([
+      { op: 'remove', path: ['outputs', 'constructor'] },
+      { op: 'remove', path: ['outputs', '__proto__'] },
+    ]);
+  });
+
   it('refuses a patch that does not fit the document', () => {
     expect(() => applyJsonPatch({ a: 1 }, [{ op: 'replace', path: ['b'], value: 1 }])).toThrow(/\["b"\] is not in the document/);
     expect(() => applyJsonPatch({ a: 1 }, [{ op: 'add', path: ['a', 'b', 'c'], value: 1 }])).toThrow(/not in the document/);
@@ -55,5 +73,6 @@ describe('diffJson and applyJsonPatch', () => {
     expect(() => applyJsonPatch({ list: [] }, [{ op: 'add', path: ['list', 2], value: 1 }])).toThrow(/not in the document/);
     expect(() => applyJsonPatch({ list: [1] }, [{ op: 'replace', path: ['list', '0'], value: 1 }])).toThrow(/not in the document/);
     expect(() => applyJsonPatch({ a: 1 }, [{ op: 'remove', path: [] }])).toThrow(/whole document/);
+    expect(() => applyJsonPatch({ a: {} }, [{ op: 'replace', path: ['a', 'toString'], value: 1 }])).toThrow(/not in the document/);
   });
 });

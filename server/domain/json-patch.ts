@@ -31,6 +31,17 @@ const isObject = (v: unknown): v is JsonObject => {
   return prototype === Object.prototype || prototype === null;
 };
 
+/**
+ * The value of a key of a plain object, undefined when it has none of its own: a key named like a
+ * member of Object.prototype (`constructor`, `toString`, `__proto__`) is an ordinary key in JSON,
+ * and a CloudFormation output may be called that.
+ */
+const ownValue = (object: JsonObject, key: string) => (Object.hasOwn(object, key) ? object[key] : undefined);
+
+/** Sets an own key, `__proto__` included (an assignment to it would set the prototype instead). */
+const setOwn = (object: JsonObject, key: string, value: unknown) =>
+  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+
 /** A value as JSON has it: `undefined` (in an array) is null. */
 const asJson = (value: unknown) => (value === undefined ? null : value);
 
@@ -45,12 +56,14 @@ function diffInto(before: unknown, after: unknown, path: JsonPath, ops: JsonPatc
   if (before === after) return;
   if (isObject(before) && isObject(after)) {
     for (const key of Object.keys(before)) {
-      if (before[key] === undefined) continue;
-      if (after[key] === undefined) ops.push({ op: 'remove', path: [...path, key] });
-      else diffInto(before[key], after[key], [...path, key], ops);
+      const [was, is] = [ownValue(before, key), ownValue(after, key)];
+      if (was === undefined) continue;
+      if (is === undefined) ops.push({ op: 'remove', path: [...path, key] });
+      else diffInto(was, is, [...path, key], ops);
     }
     for (const key of Object.keys(after)) {
-      if (after[key] !== undefined && before[key] === undefined) ops.push({ op: 'add', path: [...path, key], value: after[key] });
+      const is = ownValue(after, key);
+      if (is !== undefined && ownValue(before, key) === undefined) ops.push({ op: 'add', path: [...path, key], value: is });
     }
     return;
   }
@@ -91,10 +104,12 @@ export function applyJsonPatch(document: unknown, patch: JsonPatch): unknown {
     root = own(root);
     let parent = root as JsonObject | unknown[];
     for (const part of parts.slice(0, -1)) {
-      const child = (parent as Record<string | number, unknown>)[part];
-      if (typeof child !== 'object' || child === null || Array.isArray(parent) !== (typeof part === 'number')) throw new Error(where());
+      if (Array.isArray(parent) !== (typeof part === 'number')) throw new Error(where());
+      const child = Array.isArray(parent) ? parent[part as number] : ownValue(parent, part as string);
+      if (typeof child !== 'object' || child === null) throw new Error(where());
       const mine = own(child);
-      (parent as Record<string | number, unknown>)[part] = mine;
+      if (Array.isArray(parent)) parent[part as number] = mine;
+      else setOwn(parent, part as string, mine);
       parent = mine as JsonObject | unknown[];
     }
     const last = parts[parts.length - 1]!;
@@ -107,7 +122,7 @@ export function applyJsonPatch(document: unknown, patch: JsonPatch): unknown {
     } else {
       if (typeof last !== 'string' || (operation.op !== 'add' && !Object.hasOwn(parent, last))) throw new Error(where());
       if (operation.op === 'remove') delete parent[last];
-      else parent[last] = operation.value;
+      else setOwn(parent, last, operation.value);
     }
   }
   return root;

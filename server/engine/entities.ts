@@ -10,7 +10,7 @@ import * as schema from '../../db/schema/entities.ts';
 import type { PastDeployment } from '../domain/decisions/rollback.ts';
 import type { DataOf, MachineName, StatusOf } from '../domain/machines/catalogue.ts';
 import type { StepType } from '../domain/plan/steps.ts';
-import { rebuildEventStates, rowsNeedingEarlierStates, type RowUpdate, type StoredEventState, type StoredStateRow } from './event-states.ts';
+import { rebuildEventStates, rowsNeedingEarlierStates, type LiveStates, type RowUpdate, type StoredEventState, type StoredStateRow } from './event-states.ts';
 
 /** The tables of each machine. */
 const TABLES = {
@@ -78,8 +78,7 @@ export type NewEvent = {
   status: string;
 } & StoredEventState;
 
-/** postgres.js's JSON parameter; the values here are plain data (events, machine data) read from or bound for JSON. */
-/** A JSON column's value: every row field of ours is plain data (objects, arrays, strings, numbers). */
+/** postgres.js's JSON parameter: every value bound here is plain data (events, machine data, patches). */
 export const json = (db: Sql | TransactionSql, value: unknown) => db.json(value as JSONValue);
 
 /** The columns an EntityRow is read with (for a list that filters a state table its own way). */
@@ -207,13 +206,10 @@ export async function findEvent(tx: TransactionSql, machine: MachineName, eventI
 }
 
 /**
- * Writes an entity's state: an insert for a new one, else an update. `columns` are the machine's
- * extra columns by field name (Machine.columns).
- */
-/**
  * Writes an entity's row: inserted whole when `write` is 'insert'; otherwise updated with its new
  * data whole, or with a patch on the data it had (applied by Postgres, deployer_jsonb_patch), which
- * sends a few hundred bytes where the whole is about 20 KB for a deployment.
+ * sends a few hundred bytes where the whole is about 20 KB for a deployment. `columns` are the
+ * machine's extra columns by field name (Machine.columns).
  */
 export function writeEntity(tx: TransactionSql, machine: MachineName, state: StoredEntity, write: 'insert' | RowUpdate, columns: Record<string, string>) {
   const { id, status, version, data } = state;
@@ -267,13 +263,22 @@ const eventColumns = (db: Sql) => db`
 
 /**
  * Each row's state, rebuilt from snapshots and patches: one more round trip only when an entity's
- * first row in `rows` is a patch whose snapshot is not among them. A deployment's state is given
+ * first row in `rows` is a patch whose snapshot is not among them (nor the state before it in
+ * `live`, what a live stream rebuilt last). A deployment's state is given
  * without its spec and its template's location, the part that never changes (about 10 KB): GET
  * /v1/deployments/{id} has those.
  */
-async function withStates<R extends StoredEventRow>(db: Sql, machine: MachineName, rows: R[]): Promise<R[]> {
-  const needing = rowsNeedingEarlierStates(rows);
-  rebuildEventStates(rows, needing.length ? await readEventStateBases(db, machine, needing) : []);
+async function withStates<R extends StoredEventRow>(db: Sql, machine: MachineName, rows: R[], live?: LiveStates): Promise<R[]> {
+  const earlier: StoredStateRow[] = [];
+  const needing = rowsNeedingEarlierStates(rows).filter((first) => {
+    const known = live?.before(first);
+    if (known) earlier.push(known);
+    return !known;
+  });
+  if (needing.length) earlier.push(...(await readEventStateBases(db, machine, needing)));
+  rebuildEventStates(rows, earlier);
+  // Before the view below: the stream's next patch applies to the whole state.
+  live?.remember(rows);
   if (machine === 'deployment') {
     for (const row of rows) {
       const { spec: _spec, templateUrl: _templateUrl, requestHash: _requestHash, ...view } = row.data as Record<string, unknown>;
@@ -301,14 +306,14 @@ function readEventStateBases(db: Sql, machine: MachineName, needing: { entityId:
 }
 
 /** Events of one entity after the global position `after`, oldest first: up to `limit` (live streams resume from a position). */
-export async function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number): Promise<EventRow[]> {
+export async function readEvents(db: Sql, machine: MachineName, entityId: string, after: number, limit: number, live?: LiveStates): Promise<EventRow[]> {
   const rows = await db<StoredEventRow[]>`
     select ${eventColumns(db)}
     from ${db(NAMES[machine].events)}
     where entity_id = ${entityId} and position > ${after}
     order by position
     limit ${limit}`;
-  return withStates(db, machine, rows);
+  return withStates(db, machine, rows, live);
 }
 
 /**
@@ -346,14 +351,14 @@ export interface FeedEventRow extends EventRow {
 }
 
 /** Events of every entity of one machine after the global `after`, oldest first, by the primary key. */
-export async function readEventsOfAll(db: Sql, machine: MachineName, after: number, limit: number): Promise<FeedEventRow[]> {
+export async function readEventsOfAll(db: Sql, machine: MachineName, after: number, limit: number, live?: LiveStates): Promise<FeedEventRow[]> {
   const rows = await db<StoredEventRow[]>`
     select ${eventColumns(db)}
     from ${db(NAMES[machine].events)}
     where position > ${after}
     order by position
     limit ${limit}`;
-  return withStates(db, machine, rows);
+  return withStates(db, machine, rows, live);
 }
 
 /** The position of a machine's newest event, 0 when it has none: where a follower of what comes next starts. */

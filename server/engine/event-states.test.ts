@@ -2,9 +2,11 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../../test/support/deployer.ts';
 import { randomJson, seeded } from '../../test/support/random-json.ts';
+import { canonicalJson } from '../domain/canonical-json.ts';
 import { diffJson } from '../domain/json-patch.ts';
-import { readEvents, readEventsOfAll } from './entities.ts';
-import { rebuildEventStates, SNAPSHOT_EVERY } from './event-states.ts';
+import { deploy, registerDemoCluster, waitFor } from '../../test/support/deployments.ts';
+import { readEventPage, readEvents, readEventsOfAll } from './entities.ts';
+import { LiveStates, rebuildEventStates, SNAPSHOT_EVERY } from './event-states.ts';
 
 const clusterYaml = readFileSync(new URL('../../test/fixtures/cluster-prod.yaml', import.meta.url), 'utf8').replace(/^name: prod$/m, 'name: snap');
 const CONFIGURATIONS = 2 * SNAPSHOT_EVERY + 5;
@@ -75,6 +77,24 @@ describe('event states kept as snapshots and patches', () => {
     }
   });
 
+  it('gives a live stream its states read after read, starting each from the state it rebuilt last', async () => {
+    const live = new LiveStates();
+    const seen: number[] = [];
+    let after = 0;
+    for (;;) {
+      const rows = await readEvents(t.database.sql, 'cluster', clusterId, after, 4, live);
+      if (rows.length === 0) break;
+      for (const event of rows) {
+        expect(event.data, `event ${event.sequence}`).toEqual(stateAfter.get(event.sequence));
+        seen.push(event.sequence);
+      }
+      after = Number(rows[rows.length - 1]!.position);
+      // What the next read starts from: the state after the last event read, not a snapshot.
+      expect(live.before({ entityId: clusterId, sequence: rows[rows.length - 1]!.sequence + 1 })?.data).toEqual(stateAfter.get(rows[rows.length - 1]!.sequence));
+    }
+    expect(seen.length).toBe(CONFIGURATIONS);
+  });
+
   it('reads histories stored whole on every event, as before patches', async () => {
     const legacy = await t.database.sql`select id from clusters where name = 'snap'`;
     expect(legacy.length).toBe(1);
@@ -86,6 +106,21 @@ describe('event states kept as snapshots and patches', () => {
     });
     const { data } = await t.client.GET('/v1/clusters/{cluster}/events', { params: { path: { cluster: 'snap' }, query: { limit: 4, cursor: undefined } } });
     expect(data!.items.map((e) => e.state)).toEqual([1, 2, 3, 4].map((s) => stateAfter.get(s)));
+  });
+});
+
+describe('LiveStates', () => {
+  it('offers the state right before an event only, and keeps the entities heard of most lately', () => {
+    const live = new LiveStates();
+    live.remember([{ entityId: 'a', sequence: 4, data: { n: 4 }, dataPatch: null }]);
+    expect(live.before({ entityId: 'a', sequence: 5 })).toEqual({ entityId: 'a', sequence: 4, data: { n: 4 }, dataPatch: null });
+    expect(live.before({ entityId: 'a', sequence: 6 })).toBeUndefined();
+    expect(live.before({ entityId: 'b', sequence: 1 })).toBeUndefined();
+    for (let i = 0; i < 250; i++) live.remember([{ entityId: `e${i}`, sequence: 1, data: i, dataPatch: null }]);
+    live.remember([{ entityId: 'e0', sequence: 2, data: 0, dataPatch: null }]);
+    expect(live.before({ entityId: 'a', sequence: 5 })).toBeUndefined();
+    expect(live.before({ entityId: 'e0', sequence: 3 })).toBeDefined();
+    expect(live.before({ entityId: 'e249', sequence: 2 })).toBeDefined();
   });
 });
 
@@ -119,6 +154,47 @@ describe('deployer_jsonb_patch, the patch applied by Postgres to a state row', (
       from jsonb_to_recordset(${t.database.sql.json(pairs.map((p, n) => ({ n, ...p })) as never)}) as x(n int, before jsonb, patch jsonb)
       order by n`;
     expect(rows.length).toBe(pairs.length);
-    for (const row of rows) expect(row.patched, `pair ${row.n}`).toEqual(pairs[row.n]!.after);
+    for (const row of rows) expect(canonicalJson(row.patched), `pair ${row.n}`).toBe(canonicalJson(pairs[row.n]!.after));
+  });
+
+  it('refuses an add or a replace without a value rather than make the document NULL', async () => {
+    await expect(t.database.sql`select deployer_jsonb_patch('{"a":1}'::jsonb, '[{"op":"replace","path":["a"]}]'::jsonb)`).rejects.toThrow(/has no value/);
+  });
+});
+
+/**
+ * The invariant the patches rest on: every entity's state rebuilt after its last event is its row,
+ * after real deployments (a new stack, an evaluated update, a downtime plan) whose transactions
+ * give one entity several events at once. A machine mutation that changed its input in place would
+ * leave a change out of both patches, and this would see it.
+ */
+describe('states rebuilt from patches after deployments', () => {
+  let t: TestDeployer;
+  beforeAll(async () => {
+    t = await startTestDeployer();
+    await registerDemoCluster(t);
+    for (const [version, strategy] of [['v1', undefined], ['v2', undefined], ['v3', 'DOWNTIME']] as const) {
+      const { id } = await deploy(t.client, { version, ...(strategy ? { strategy } : {}) });
+      expect((await waitFor(t.client, id)).status).toBe('DONE');
+    }
+  });
+  afterAll(() => t.stop());
+
+  it('equal every entity row, whatever its machine', async () => {
+    const { sql } = t.database;
+    let entities = 0;
+    for (const [machine, table] of [['cluster', 'clusters'], ['environment', 'environments'], ['stack', 'stacks'], ['deployment', 'deployments']] as const) {
+      const rows = await sql<{ id: string; data: Record<string, unknown>; version: number }[]>`select id, data, version from ${sql(table)}`;
+      for (const row of rows) {
+        const events = (await readEventPage(sql, machine, { id: row.id }, 0, 1_000))!;
+        expect(events.length, `${machine} ${row.id}`).toBe(row.version);
+        const { spec: _spec, templateUrl: _templateUrl, requestHash: _requestHash, ...view } = row.data;
+        expect(canonicalJson(events.at(-1)!.data), `${machine} ${row.id}`).toBe(canonicalJson(machine === 'deployment' ? view : row.data));
+        entities++;
+      }
+    }
+    const [{ patched }] = await sql`select count(*)::int as patched from deployment_events where data_patch is not null`;
+    expect(patched).toBeGreaterThan(30);
+    expect(entities).toBeGreaterThanOrEqual(6);
   });
 });

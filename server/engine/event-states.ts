@@ -68,6 +68,36 @@ export function rebuildEventStates(rows: StoredStateRow[], earlier: StoredStateR
   }
 }
 
+/**
+ * The last state a live stream rebuilt for each entity it follows: its next read starts from there
+ * instead of reading back to a snapshot. Holds the most recent LIVE_STATES_KEPT entities.
+ */
+export class LiveStates {
+  private readonly states = new Map<string, { sequence: number; data: unknown }>();
+
+  /** The rows `rebuildEventStates` needs before `first` that this stream already has: the state right before it. */
+  before(first: { entityId: string; sequence: number }): StoredStateRow | undefined {
+    const known = this.states.get(first.entityId);
+    return known && known.sequence === first.sequence - 1 ? { entityId: first.entityId, sequence: known.sequence, data: known.data, dataPatch: null } : undefined;
+  }
+
+  /** Remembers each entity's last rebuilt row of `rows`. */
+  remember(rows: StoredStateRow[]): void {
+    for (const row of rows) {
+      this.states.delete(row.entityId);
+      this.states.set(row.entityId, { sequence: row.sequence, data: row.data });
+    }
+    // A Map iterates in insertion order: the first keys are the entities heard of longest ago.
+    for (const entityId of this.states.keys()) {
+      if (this.states.size <= LIVE_STATES_KEPT) break;
+      this.states.delete(entityId);
+    }
+  }
+}
+
+/** Entities a live stream keeps the last state of (a deployment's is about 20 KB). */
+const LIVE_STATES_KEPT = 200;
+
 /** Each entity's first row of `rows` that is kept as a patch: the rows before it must be read (readEventStateBases). */
 export function rowsNeedingEarlierStates(rows: StoredStateRow[]): { entityId: string; sequence: number }[] {
   const seen = new Set<string>();

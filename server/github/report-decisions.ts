@@ -61,7 +61,15 @@ export interface ReportRow {
   wantedSeq: number;
   /** A creation was asked of GitHub before (its answer may have been lost). */
   creationRequested: boolean;
+  /** How long ago that creation was asked, in seconds (null: never). */
+  creationRequestedSecondsAgo: number | null;
 }
+
+/**
+ * A creation asked this lately, and not found on GitHub, may still be under way there (GitHub
+ * finishing a request whose caller gave up at its 10 s deadline): another is not made before then.
+ */
+export const CREATION_SETTLE_SECONDS = 60;
 
 /**
  * Whether a report asks GitHub for more than it shows or was going to show: a later status, or
@@ -76,13 +84,19 @@ export function isNewWish(row: ReportRow, report: StatusReport): boolean {
 
 export type NextCall =
   | { kind: 'none' }
-  /** `lookFirst`: an earlier creation may have gone through; find it on GitHub before creating. */
-  | { kind: 'create'; lookFirst: boolean }
+  /**
+   * `lookFirst`: an earlier creation may have gone through; find it on GitHub before creating.
+   * `createIfNotFound` false: the earlier one may still be under way; not found, try again later.
+   */
+  | { kind: 'create'; lookFirst: boolean; createIfNotFound: boolean }
   | { kind: 'status'; githubId: number; seq: number; report: StatusReport };
 
 /** The call that brings GitHub up to the row's latest wish, one at a time. */
 export function nextCall(row: ReportRow): NextCall {
   if (row.reportedSeq >= row.wantedSeq || !row.wanted) return { kind: 'none' };
-  if (row.githubDeploymentId === null) return { kind: 'create', lookFirst: row.creationRequested };
+  if (row.githubDeploymentId === null) {
+    const settled = row.creationRequestedSecondsAgo === null || row.creationRequestedSecondsAgo >= CREATION_SETTLE_SECONDS;
+    return { kind: 'create', lookFirst: row.creationRequested, createIfNotFound: !row.creationRequested || settled };
+  }
   return { kind: 'status', githubId: row.githubDeploymentId, seq: row.wantedSeq, report: row.wanted };
 }

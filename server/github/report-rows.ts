@@ -15,7 +15,8 @@ export interface TrackedRow {
 }
 
 const COLUMNS = `github_deployment_id::text, reported, reported_seq, wanted, wanted_description, wanted_log_url, wanted_seq,
-  creation_requested_at is not null as creation_requested, sending_token = $2::uuid as leased`;
+  creation_requested_at is not null as creation_requested,
+  extract(epoch from clock_timestamp() - creation_requested_at)::float8 as creation_requested_seconds_ago, sending_token = $2::uuid as leased`;
 
 type Row = Record<string, any>;
 
@@ -27,6 +28,7 @@ function toReportRow(r: Row): ReportRow & { leased: boolean } {
     wanted: r.wanted ? { status: r.wanted as Reported, description: r.wanted_description ?? '', ...(r.wanted_log_url ? { logUrl: r.wanted_log_url } : {}) } : null,
     wantedSeq: r.wanted_seq,
     creationRequested: r.creation_requested,
+    creationRequestedSecondsAgo: r.creation_requested_seconds_ago,
     leased: r.leased === true,
   };
 }

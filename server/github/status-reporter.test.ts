@@ -10,6 +10,7 @@ import type { DeploymentData, DeploymentStatus } from '../domain/machines/deploy
 import { createLogger } from '../logger.ts';
 import { GitHubClient, GitHubApiError, createOctokit } from './client.ts';
 import { GitHubDeploymentReporter } from './status-reporter.ts';
+import { CREATION_SETTLE_SECONDS } from './report-decisions.ts';
 
 const TOKEN = 'ghp_reporter_test';
 const logger = createLogger('silent', { pretty: false });
@@ -231,6 +232,27 @@ describe('reporting deployments to GitHub', () => {
     const [only, ...others] = githubOf(at('QUEUED').id);
     expect(others).toEqual([]);
     expect(only!.statuses.map((s) => s.state)).toEqual(['queued', 'success']);
+  });
+
+  it('a creation asked lately and not found on GitHub may still be under way: not made again before it has had time to settle', async () => {
+    const at = deployment();
+    const { id } = at('QUEUED');
+    // An earlier holder asked GitHub to create (its request timed out, say) and let go; GitHub shows nothing yet.
+    await db.sql`
+      insert into github_deployments (deployment_id, owner, repo, environment, commit, wanted, wanted_description, wanted_seq, creation_requested_at)
+      values (${id}, 'octo', 'shop', 'prod', ${commit}, 'QUEUED', 'Queued', 1, now())`;
+    const before = creations();
+    const err = await reporter.reportStatus(at('RUNNING'), 'RUNNING').catch((e: unknown) => e);
+    expect((err as GitHubApiError).retryable).toBe(true);
+    expect(creations()).toBe(before);
+    const [row] = await db.sql`select sending_token from github_deployments where deployment_id = ${id}`;
+    expect(row!.sending_token).toBeNull();
+
+    // Long enough after, nothing came of it: the retry makes the deployment.
+    await db.sql`update github_deployments set creation_requested_at = now() - ${CREATION_SETTLE_SECONDS + 1} * interval '1 second' where deployment_id = ${id}`;
+    await reporter.reportStatus(at('RUNNING'), 'RUNNING');
+    expect(creations()).toBe(before + 1);
+    expect(githubOf(id)[0]!.statuses.map((s) => s.state)).toEqual(['in_progress']);
   });
 
   it('a holder that died between GitHub creating the deployment and the write: the next report waits out its lease, finds it and goes on', async () => {

@@ -24,8 +24,10 @@
  * So statuses reach GitHub in order and never backwards, and a report ends only once GitHub shows
  * its wish (or a later one). The creation of the GitHub Deployment is recorded as asked before it is
  * made: a holder that finds it asked and no id stored (the answer was lost, the process died between
- * GitHub's answer and the write) looks for it on GitHub before creating one, so a retry never makes
- * a second. The lease outlasts a GitHub call's deadline (client.ts), so a live holder never loses it.
+ * GitHub's answer and the write) looks for it on GitHub before creating one, and does not create one
+ * while an earlier request may still be under way at GitHub (CREATION_SETTLE_SECONDS), so a retry
+ * does not make a second. The lease is renewed before each call and outlasts a call's deadline
+ * (client.ts): a holder loses it only by stalling longer than the lease between two calls.
  *
  * A push that made no deployment (its config is invalid, say) is reported the same way: a GitHub
  * Deployment of the commit in that environment with a failure status giving the reason. GitHub
@@ -148,6 +150,10 @@ export class GitHubDeploymentReporter {
         row = await readReportRow(sql, target.trackingId, token);
       } else if (call.kind === 'create') {
         let githubId = call.lookFirst ? await github.findDeployment(target, target, (found) => isOurs(target, githubDescription, found)) : null;
+        if (githubId === null && !call.createIfNotFound) {
+          // deliver() gives the lease back; the job's retry looks again.
+          throw new GitHubApiError(`a GitHub deployment asked for ${target.deploymentId} may still be under way; looking again later`, undefined, true);
+        }
         if (githubId === null) {
           if (!(await recordCreationRequested(sql, target.trackingId, token, LEASE_SECONDS))) return;
           githubId = await github.createDeployment(target, {

@@ -1,9 +1,10 @@
 /** Random JSON values for tests of what handles any JSON (server/domain/json-patch.ts and its SQL twin). */
 
-/** A random JSON value of bounded depth, with keys that need escaping in a JSON Pointer among them. */
+/** A random JSON value of bounded depth. */
 export function randomJson(random: () => number, depth = 0): unknown {
   const pick = Math.floor(random() * (depth > 3 ? 4 : 6));
-  const keys = ['a', 'b', 'c/d', 'e~f', '', 'steps', '0'];
+  // Keys that a JSON Pointer would escape, and keys named like members of Object.prototype.
+  const keys = ['a', 'b', 'c/d', 'e~f', '', 'steps', '0', 'constructor', '__proto__', 'toString'];
   switch (pick) {
     case 0:
       return null;
@@ -17,7 +18,10 @@ export function randomJson(random: () => number, depth = 0): unknown {
       return Array.from({ length: Math.floor(random() * 4) }, () => randomJson(random, depth + 1));
     default: {
       const object: Record<string, unknown> = {};
-      for (const key of keys) if (random() < 0.4) object[key] = randomJson(random, depth + 1);
+      // defineProperty: an assignment to `__proto__` would set the prototype, not a key.
+      for (const key of keys) {
+        if (random() < 0.3) Object.defineProperty(object, key, { value: randomJson(random, depth + 1), writable: true, enumerable: true, configurable: true });
+      }
       return object;
     }
   }

@@ -126,4 +126,12 @@ describe('clusters and environments: bad input', () => {
     const body = await expectProblem(await t.request('/v1/clusters?cursor=garbage'), 400);
     expect(body.errors[0].path).toBe('cursor');
   });
+
+  it('rejects an event cursor naming a sequence no history has (below 1, or beyond what a page can reach)', async () => {
+    for (const sequence of [-5, 1.5, 2 ** 31]) {
+      const cursor = Buffer.from(JSON.stringify({ sequence })).toString('base64url');
+      const body = await expectProblem(await t.request(`/v1/clusters/prod/events?cursor=${cursor}`), 400);
+      expect(body.errors[0].path).toBe('cursor');
+    }
+  });
 });

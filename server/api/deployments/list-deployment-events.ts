@@ -21,6 +21,7 @@ import { TERMINAL_STATUSES } from '../../domain/machines/deployment.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
 import { readEvents } from '../../engine/entities.ts';
+import { LiveStates } from '../../engine/event-states.ts';
 import { eventPageSchema, listEntityEvents, LiveStreamPacer, toEventItem, wantsEventStream } from '../events.ts';
 import { pageQuerySchema } from '../pagination.ts';
 import { errorResponses } from '../problem.ts';
@@ -92,8 +93,8 @@ export const registerListDeploymentEvents: RouteRegistrar = (app) =>
 /** Events read per query; a longer history is sent in several reads. */
 const BATCH = 200;
 
-function eventsAfter(sql: Sql, deploymentId: string, after: number) {
-  return readEvents(sql, 'deployment', deploymentId, after, BATCH);
+function eventsAfter(sql: Sql, deploymentId: string, after: number, live: LiveStates) {
+  return readEvents(sql, 'deployment', deploymentId, after, BATCH, live);
 }
 
 /** Whether the deployment exists, and the position of the event that made it terminal if it has ended. */
@@ -119,10 +120,12 @@ async function streamDeploymentEvents(c: Context<AppEnv>, deploymentId: string, 
     const aborted = new AbortController();
     stream.onAbort(() => aborted.abort());
     let after = resumeAfter;
+    // The last state rebuilt: the next event's patch applies to it, with no snapshot read.
+    const live = new LiveStates();
     const pacer = new LiveStreamPacer(eventFeed, subscription, stream, aborted.signal);
     try {
       while (!stream.aborted) {
-        const rows = await eventsAfter(sql, deploymentId, after);
+        const rows = await eventsAfter(sql, deploymentId, after, live);
         for (const row of rows) {
           after = Number(row.position);
           await stream.writeSSE({ id: String(after), event: row.type, data: JSON.stringify(toEventItem(row)) });

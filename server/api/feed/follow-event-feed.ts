@@ -17,6 +17,7 @@ import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { Sql } from 'postgres';
 import { lastEventPosition, readEventsOfAll, type FeedEventRow } from '../../engine/entities.ts';
+import { LiveStates } from '../../engine/event-states.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
 import { eventSchema, LiveStreamPacer, toEventItem, wantsEventStream } from '../events.ts';
@@ -113,12 +114,14 @@ async function streamFeed(c: Context<AppEnv>, machines: FeedMachine[], start: Po
     const aborted = new AbortController();
     stream.onAbort(() => aborted.abort());
     const positions = { ...start };
+    // Each machine's last rebuilt states: the next event's patch applies to them, no snapshot read.
+    const live = Object.fromEntries(machines.map((machine) => [machine, new LiveStates()])) as Record<FeedMachine, LiveStates>;
     const pacer = new LiveStreamPacer(eventFeed, subscription, stream, aborted.signal);
     try {
       while (!stream.aborted) {
         let full = false;
         for (const machine of machines) {
-          const rows: FeedEventRow[] = await readEventsOfAll(sql, machine, positions[machine], BATCH);
+          const rows: FeedEventRow[] = await readEventsOfAll(sql, machine, positions[machine], BATCH, live[machine]);
           for (const row of rows) {
             positions[machine] = Number(row.position);
             const event: FeedEvent = { machine, entityId: row.entityId, ...toEventItem(row) };
