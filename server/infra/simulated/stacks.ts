@@ -20,10 +20,10 @@ import {
   recordNoUpdates,
   requireStack,
 } from './stack-operations.ts';
-import { describeView, isDeleted, operationProgress, viewStackStatus, type StackView } from './stack-view.ts';
+import { appliedInSql, deletedInSql, describeView, isDeleted, viewStackStatus, type StackView } from './stack-view.ts';
 import { parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
 import { bodyAmong, readTemplate, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
-import type { SimTx } from './store.ts';
+import { builtOnce, type SimTx } from './store.ts';
 
 /** Fault kinds each stack operation can suffer (`latencyMs` is listed where it applies). */
 const CREATE_FAULTS: FaultKind[] = ['createFailed', 'fail', 'hang', 'latencyMs'];
@@ -242,38 +242,28 @@ export async function deleteStack(ctx: SimContext, input: { stackName: string; c
 
 /**
  * Priorities of the listener rules the simulated stacks hold on a listener: the values of their
- * `ListenerRulePriority*` parameters, on stacks whose `ListenerARN` parameter is that listener.
- * Every stack of a cluster shares its listener, so this reads every stack there: SQL picks the
- * priorities out of both parameter sets (before and after the operation), and the operation's
- * progress, computed here, says which set is in force.
+ * `ListenerRulePriority*` parameters, on stacks whose `ListenerARN` parameter in force is that
+ * listener. Every stack of a cluster shares its listener, so this reads every stack there: SQL
+ * picks the parameter set in force (the target one once the operation applied, stack-view.ts
+ * `appliedInSql`) and hands back only the priorities, in one row.
  */
 export async function listenerRulePriorities(ctx: SimContext, listenerArn: string): Promise<number[]> {
-  const now = ctx.now();
-  const prioritiesOf = (column: typeof simStacks.parameters | typeof simStacks.targetParameters) =>
-    sql<string[] | null>`case when ${column}->>'ListenerARN' = ${listenerArn} then
-      array(select value from jsonb_each_text(${column}) where key like 'ListenerRulePriority%' and value ~ '^[0-9]+$') end`;
-  const rows = await ctx.db
-    .select({
-      operation: simStacks.operation,
-      outcome: simStacks.outcome,
-      startedAt: simStacks.startedAt,
-      durationMs: simStacks.durationMs,
-      before: prioritiesOf(simStacks.parameters),
-      after: prioritiesOf(simStacks.targetParameters),
-      hasTarget: sql<boolean>`${simStacks.targetParameters} is not null`,
-    })
-    .from(simStacks)
-    .where(sql`${simStacks.parameters}->>'ListenerARN' = ${listenerArn} or ${simStacks.targetParameters}->>'ListenerARN' = ${listenerArn}`);
-  const priorities: number[] = [];
-  for (const row of rows) {
-    const { status, applied } = operationProgress(row, now);
-    if (status === 'DELETE_COMPLETE') continue;
-    // The target set once the operation applied, else the one before (null: it names another listener).
-    const inForce = applied && row.hasTarget ? row.after : row.before;
-    for (const value of inForce ?? []) priorities.push(Number(value));
-  }
-  return priorities.sort((a, b) => a - b);
+  const [row] = await prioritiesOnListener(ctx.db, { listenerArn, now: new Date(ctx.now()).toISOString() });
+  return (row?.priorities ?? []).map(Number).sort((a, b) => a - b);
 }
+
+const prioritiesOnListener = builtOnce('sim_listener_rule_priorities', (db) => {
+  const listenerArn = sql.placeholder('listenerArn');
+  const now = sql`${sql.placeholder('now')}::timestamptz`;
+  const inForce = sql`case when ${appliedInSql(now)} then coalesce(${simStacks.targetParameters}, ${simStacks.parameters}) else ${simStacks.parameters} end`;
+  return db
+    .select({ priorities: sql<string[] | null>`array_agg(rule.value)` })
+    .from(sql`${simStacks}, lateral (select ${inForce} as parameters) as in_force, jsonb_each_text(in_force.parameters) as rule`)
+    .where(
+      sql`in_force.parameters->>'ListenerARN' = ${listenerArn} and not ${deletedInSql(now)}
+        and rule.key like 'ListenerRulePriority%' and rule.value ~ '^[0-9]+$'`,
+    );
+});
 
 /** The placeholder template every stack is created with (CF.CreateEmpty), and what names it. */
 let placeholderTemplate: TemplateBody | undefined;
