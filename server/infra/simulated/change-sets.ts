@@ -19,8 +19,8 @@ import { durationOf, simTransaction, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
-import { parseTemplate, resolveParameters, stackOutputs } from './template.ts';
-import { bodyAmong, changeSetTemplateBodies, readTemplate, stackTemplateBodies } from './template-storage.ts';
+import { parseStoredTemplate, resolveParameters, stackOutputs } from './template.ts';
+import { changeSetTemplateBodies, storedAmong, readTemplate, stackTemplateBodies } from './template-storage.ts';
 import type { SimQueries } from './store.ts';
 
 const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
@@ -59,11 +59,11 @@ async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UP
       if (existing.clientToken === input.clientToken) return;
       throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
     }
-    const template = parseTemplate(stored.body);
+    const template = parseStoredTemplate(stored);
     const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
     const changes = stackBodies
       ? diffTemplates(
-          { template: parseTemplate(bodyAmong(stackBodies, view.content.templateSha256)), parameters: view.content.parameters },
+          { template: parseStoredTemplate(storedAmong(stackBodies, view.content.templateSha256)), parameters: view.content.parameters },
           { template, parameters },
         )
       : null;
@@ -131,7 +131,7 @@ export async function executeChangeSet(
       );
     }
     assertUpdatable(view);
-    const template = parseTemplate(bodyAmong(templateBodies, row.templateSha256));
+    const template = parseStoredTemplate(storedAmong(templateBodies, row.templateSha256));
     const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: EXECUTE_FAULTS }, faults);
     const outputs = stackOutputs(template, {
       stackName: input.stackName,

@@ -4,7 +4,7 @@
  * a repeated client token).
  */
 import { randomUUID } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { simStacks } from '../../../db/schema/simulator.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
@@ -19,10 +19,11 @@ import {
   openStack,
   recordNoUpdates,
   requireStack,
+  stackRow,
 } from './stack-operations.ts';
 import { appliedInSql, deletedInSql, describeView, isDeleted, viewStackStatus, type StackView } from './stack-view.ts';
-import { parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
-import { bodyAmong, readTemplate, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
+import { parseStoredTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
+import { readTemplate, storedAmong, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
 import { builtOnce, type SimTx } from './store.ts';
 
 /** Fault kinds each stack operation can suffer (`latencyMs` is listed where it applies). */
@@ -33,7 +34,7 @@ const DELETE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const RECOVERY_FAULTS: FaultKind[] = ['latencyMs'];
 
 export async function describeStack(ctx: SimContext, stackName: string): Promise<StackDescription | null> {
-  const [row] = await ctx.db.select().from(simStacks).where(eq(simStacks.name, stackName));
+  const [row] = await stackRow(ctx.db, stackName);
   if (!row) return null;
   const view = viewStackStatus(row, ctx.now());
   return isDeleted(view) ? null : describeView(view);
@@ -77,7 +78,7 @@ export function updateStack(
 ): Promise<UpdateStackResult> {
   const given = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
   return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (_view, stored) => {
-    const template = parseTemplate(stored.body);
+    const template = parseStoredTemplate(stored);
     return { template, templateSha256: stored.sha256, templateUrl: input.templateUrl, parameters: resolveParameters(template, given) };
   });
 }
@@ -119,7 +120,7 @@ function changeParameters(
     (tx) => stackTemplateBodies(tx, call.stackName),
     (view, bodies) => {
       const { templateSha256, templateUrl, parameters } = view.content;
-      const template = parseTemplate(bodyAmong(bodies, templateSha256));
+      const template = parseStoredTemplate(storedAmong(bodies, templateSha256));
       return { template, templateSha256, templateUrl, parameters: parametersOf(parameters, template) };
     },
   );
@@ -228,7 +229,7 @@ export async function deleteStack(ctx: SimContext, input: { stackName: string; c
     const stackName = view.row.name;
     const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken: input.clientToken, applies: DELETE_FAULTS }, faults);
     // The resource named in a failure's reason: the template is read only then.
-    const failedResource = strikes.outcome && Object.keys(parseTemplate(bodyAmong(await stackTemplateBodies(tx, stackName), view.content.templateSha256)).Resources)[0];
+    const failedResource = strikes.outcome && Object.keys(parseStoredTemplate(storedAmong(await stackTemplateBodies(tx, stackName), view.content.templateSha256)).Resources)[0];
     await beginOperation(tx, ctx, view, {
       operation: 'delete',
       clientToken: input.clientToken,

@@ -41,6 +41,36 @@ export function parseTemplate(body: string): Template {
   return template as Template;
 }
 
+/** How many parsed templates are kept (templates of the stacks being deployed, a few kilobytes each). */
+const PARSED_KEPT = 256;
+const parsedBySha256 = new Map<string, Template>();
+
+/**
+ * A stored template, parsed (parseTemplate), by the sha256 that names its body: a body never
+ * changes, and the calls of one deployment parse the same few over and over. The template handed
+ * out is shared, so it is frozen. A body that does not parse is not kept: it throws each time.
+ */
+export function parseStoredTemplate(stored: { sha256: string; body: string }): Template {
+  let template = parsedBySha256.get(stored.sha256);
+  if (template) {
+    // Kept as the most recently used.
+    parsedBySha256.delete(stored.sha256);
+  } else {
+    template = deepFreeze(parseTemplate(stored.body));
+    if (parsedBySha256.size >= PARSED_KEPT) parsedBySha256.delete(parsedBySha256.keys().next().value!);
+  }
+  parsedBySha256.set(stored.sha256, template);
+  return template;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
+}
+
 /** The stack's parameters after an update: the given values, then the template's defaults. */
 export function resolveParameters(template: Template, given: Record<string, string>): Record<string, string> {
   const declared = template.Parameters ?? {};
