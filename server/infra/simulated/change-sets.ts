@@ -10,7 +10,7 @@
  * AWS would create a missing one in REVIEW_IN_PROGRESS.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq, getTableColumns, isNull, ne } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNull, ne, sql } from 'drizzle-orm';
 import { simChangeSets, simStacks } from '../../../db/schema/simulator.ts';
 import { diffTemplates } from './change-set-diff.ts';
 import { changeSetLifecycle } from '../../domain/cloudformation/change-set-lifecycle.ts';
@@ -21,7 +21,7 @@ import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressi
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
 import { parseStoredTemplate, resolveParameters, stackOutputs } from './template.ts';
 import { changeSetTemplateBodies, storedAmong, readTemplate, stackTemplateBodies } from './template-storage.ts';
-import type { SimQueries } from './store.ts';
+import { builtOnce, type SimQueries } from './store.ts';
 
 const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const EXECUTE_FAULTS: FaultKind[] = ['rollback', 'fail', 'hang', 'latencyMs'];
@@ -189,13 +189,17 @@ function changeSetStatus(row: ChangeSetRow, now: number, stackStartedAt: Date | 
 
 /** The change set, with when its stack's current operation started (what makes it OBSOLETE), in one statement. */
 async function findChangeSet(db: SimQueries, stackName: string, name: string): Promise<FoundChangeSet | undefined> {
-  const [row] = await db
+  const [row] = await changeSetNamed(db, { stackName, name });
+  return row;
+}
+
+const changeSetNamed = builtOnce('sim_change_set_named', (db) =>
+  db
     .select({ ...getTableColumns(simChangeSets), stackStartedAt: simStacks.startedAt })
     .from(simChangeSets)
     .leftJoin(simStacks, eq(simStacks.name, simChangeSets.stackName))
-    .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, name)));
-  return row;
-}
+    .where(and(eq(simChangeSets.stackName, sql.placeholder('stackName')), eq(simChangeSets.name, sql.placeholder('name')))),
+);
 
 function requireChangeSet(row: FoundChangeSet | undefined, name: string): FoundChangeSet {
   if (!row) throw new InfraError('ChangeSetNotFoundException', `ChangeSet [${name}] does not exist`);

@@ -83,26 +83,34 @@ const templateAt = builtOnce('sim_template_at_url', (db) =>
  * statement, which a transaction can queue behind the stack's lock and read.
  */
 export async function stackTemplateBodies(db: SimQueries, stackName: string): Promise<Map<string, string>> {
-  const referred = db
-    .select({ sha256: sql`unnest(array[${simStacks.templateSha256}, ${simStacks.targetTemplateSha256}])` })
-    .from(simStacks)
-    .where(eq(simStacks.name, stackName));
-  const rows = await db
-    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
-    .from(simTemplateBodies)
-    .where(inArray(simTemplateBodies.sha256, referred));
+  const rows = await bodiesOfStack(db, { stackName });
   return new Map(rows.map((row) => [row.sha256, row.body]));
 }
 
+const bodiesOfStack = builtOnce('sim_stack_template_bodies', (db) => {
+  const referred = db
+    .select({ sha256: sql`unnest(array[${simStacks.templateSha256}, ${simStacks.targetTemplateSha256}])` })
+    .from(simStacks)
+    .where(eq(simStacks.name, sql.placeholder('stackName')));
+  return db
+    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
+    .from(simTemplateBodies)
+    .where(inArray(simTemplateBodies.sha256, referred));
+});
+
 /** The body of a change set's template, by sha256 (none when there is no such change set). */
 export async function changeSetTemplateBodies(db: SimQueries, stackName: string, changeSetName: string): Promise<Map<string, string>> {
-  const rows = await db
+  const rows = await bodyOfChangeSet(db, { stackName, changeSetName });
+  return new Map(rows.map((row) => [row.sha256, row.body]));
+}
+
+const bodyOfChangeSet = builtOnce('sim_change_set_template_body', (db) =>
+  db
     .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
     .from(simChangeSets)
     .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simChangeSets.templateSha256))
-    .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, changeSetName)));
-  return new Map(rows.map((row) => [row.sha256, row.body]));
-}
+    .where(and(eq(simChangeSets.stackName, sql.placeholder('stackName')), eq(simChangeSets.name, sql.placeholder('changeSetName')))),
+);
 
 /** A body among those read (stackTemplateBodies, changeSetTemplateBodies); a reference to a body never stored is the simulator's bug. */
 export function storedAmong(bodies: Map<string, string>, sha256: string): TemplateBody {
