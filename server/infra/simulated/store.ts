@@ -13,9 +13,12 @@ export type SimTx = Parameters<Parameters<SimDb['transaction']>[0]>[0];
 /** Either the pool or a transaction: whatever runs the queries. */
 export type SimQueries = SimDb | SimTx;
 
+/** One handle per pool: a port is made per deployment and cluster, and making a handle reads the whole schema. */
 export function simulatorDb(sql: Sql): SimDb {
-  return drizzle(preparing(sql, transactionsOn(sql)), { schema: simulatorSchema });
+  return handles.get(sql) ?? handles.set(sql, drizzle(preparing(sql, transactionsOn(sql)), { schema: simulatorSchema })).get(sql)!;
 }
+
+const handles = new WeakMap<Sql, SimDb>();
 
 /**
  * The Postgres transactions the simulated cloud has run on a pool (each statement outside a
