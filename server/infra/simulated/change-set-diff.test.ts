@@ -33,6 +33,20 @@ describe('the changes of a simulated change set', () => {
     ]);
   });
 
+  it('sees a property written the same change when a name it refers to became a parameter (even an empty one), or one in a Fn::Sub changed', () => {
+    const task = (parameters: Template['Parameters']): Template => ({
+      ...(parameters && { Parameters: parameters }),
+      Resources: { Task: { Type: 'AWS::ECS::TaskDefinition', Properties: { Tag: { Ref: 'Version' }, Family: { 'Fn::Sub': '${Env}-main' } } } },
+    });
+    const declared = { Version: { Type: 'String' }, Env: { Type: 'String' } };
+    const becameParameter = diffTemplates({ template: task({ Env: { Type: 'String' } }), parameters: { Env: 'dev' } }, { template: task(declared), parameters: { Env: 'dev', Version: '' } });
+    expect(becameParameter.map((c) => c.logicalId)).toEqual(['Task']);
+    const subChanged = diffTemplates({ template: task(declared), parameters: { Env: 'dev', Version: 'v1' } }, { template: task(declared), parameters: { Env: 'prod', Version: 'v1' } });
+    expect(subChanged).toEqual([
+      { action: 'Modify', logicalId: 'Task', resourceType: 'AWS::ECS::TaskDefinition', replacement: 'True', details: [{ changeSource: 'ParameterReference', causingEntity: 'Env', attribute: 'Properties', name: 'Family' }] },
+    ]);
+  });
+
   it('lists nothing for the same template and parameters', () => {
     expect(diffTemplates({ template: template('a'), parameters: { Version: 'v1' } }, { template: template('a'), parameters: { Version: 'v1' } })).toEqual([]);
   });

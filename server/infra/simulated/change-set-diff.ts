@@ -66,6 +66,24 @@ function references(value: unknown, template: Template, found = { parameters: ne
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/**
+ * Whether properties written the same on both sides resolve the same too: every name they refer to
+ * is a parameter on both sides with the same value, or on neither. A shortcut past resolving both
+ * (most resources of a new version are written as they were); when it says no, resolving decides.
+ */
+function sameWritten(oldProps: unknown, props: unknown, before: Side, after: Side): boolean {
+  if (!same(oldProps, props)) return false;
+  const { parameters, resources } = references(props, after.template);
+  const declaredBefore = before.template.Parameters ?? {};
+  const declaredAfter = after.template.Parameters ?? {};
+  for (const name of [...parameters, ...resources]) {
+    const declared = Object.hasOwn(declaredAfter, name);
+    if (Object.hasOwn(declaredBefore, name) !== declared) return false;
+    if (declared && (before.parameters[name] ?? '') !== (after.parameters[name] ?? '')) return false;
+  }
+  return true;
+}
+
 export function diffTemplates(before: Side, after: Side): ChangeSetChange[] {
   const changes = new Map<string, ChangeSetChange>();
   const oldResources = before.template.Resources;
@@ -79,7 +97,7 @@ export function diffTemplates(before: Side, after: Side): ChangeSetChange[] {
     }
     const props = res.Properties ?? {};
     const oldProps = old.Properties ?? {};
-    if (same(resolve(oldProps, before), resolve(props, after))) continue;
+    if (sameWritten(oldProps, props, before, after) || same(resolve(oldProps, before), resolve(props, after))) continue;
     const details: ChangeSetChange['details'] = [];
     let replaced = IMMUTABLE_TYPES.has(type);
     for (const key of new Set([...Object.keys(props), ...Object.keys(oldProps)])) {

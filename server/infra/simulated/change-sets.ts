@@ -10,7 +10,7 @@
  * AWS would create a missing one in REVIEW_IN_PROGRESS.
  */
 import { randomUUID } from 'node:crypto';
-import { and, eq, getTableColumns, isNull, ne } from 'drizzle-orm';
+import { and, eq, getTableColumns, isNull, ne, sql } from 'drizzle-orm';
 import { simChangeSets, simStacks } from '../../../db/schema/simulator.ts';
 import { diffTemplates } from './change-set-diff.ts';
 import { changeSetLifecycle } from '../../domain/cloudformation/change-set-lifecycle.ts';
@@ -19,9 +19,9 @@ import { durationOf, simTransaction, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
-import { parseTemplate, resolveParameters, stackOutputs } from './template.ts';
-import { bodyAmong, changeSetTemplateBodies, readTemplate, stackTemplateBodies } from './template-storage.ts';
-import type { SimQueries } from './store.ts';
+import { parseStoredTemplate, resolveParameters, stackOutputs } from './template.ts';
+import { changeSetTemplateBodies, storedAmong, readTemplate, stackTemplateBodies } from './template-storage.ts';
+import { builtOnce, type SimQueries } from './store.ts';
 
 const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const EXECUTE_FAULTS: FaultKind[] = ['rollback', 'fail', 'hang', 'latencyMs'];
@@ -59,11 +59,11 @@ async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UP
       if (existing.clientToken === input.clientToken) return;
       throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
     }
-    const template = parseTemplate(stored.body);
+    const template = parseStoredTemplate(stored);
     const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
     const changes = stackBodies
       ? diffTemplates(
-          { template: parseTemplate(bodyAmong(stackBodies, view.content.templateSha256)), parameters: view.content.parameters },
+          { template: parseStoredTemplate(storedAmong(stackBodies, view.content.templateSha256)), parameters: view.content.parameters },
           { template, parameters },
         )
       : null;
@@ -131,7 +131,7 @@ export async function executeChangeSet(
       );
     }
     assertUpdatable(view);
-    const template = parseTemplate(bodyAmong(templateBodies, row.templateSha256));
+    const template = parseStoredTemplate(storedAmong(templateBodies, row.templateSha256));
     const strikes = await strikeFaults(tx, { inStack: (s) => s === input.stackName, clientToken: input.clientToken, applies: EXECUTE_FAULTS }, faults);
     const outputs = stackOutputs(template, {
       stackName: input.stackName,
@@ -189,13 +189,17 @@ function changeSetStatus(row: ChangeSetRow, now: number, stackStartedAt: Date | 
 
 /** The change set, with when its stack's current operation started (what makes it OBSOLETE), in one statement. */
 async function findChangeSet(db: SimQueries, stackName: string, name: string): Promise<FoundChangeSet | undefined> {
-  const [row] = await db
+  const [row] = await changeSetNamed(db, { stackName, name });
+  return row;
+}
+
+const changeSetNamed = builtOnce('sim_change_set_named', (db) =>
+  db
     .select({ ...getTableColumns(simChangeSets), stackStartedAt: simStacks.startedAt })
     .from(simChangeSets)
     .leftJoin(simStacks, eq(simStacks.name, simChangeSets.stackName))
-    .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, name)));
-  return row;
-}
+    .where(and(eq(simChangeSets.stackName, sql.placeholder('stackName')), eq(simChangeSets.name, sql.placeholder('name')))),
+);
 
 function requireChangeSet(row: FoundChangeSet | undefined, name: string): FoundChangeSet {
   if (!row) throw new InfraError('ChangeSetNotFoundException', `ChangeSet [${name}] does not exist`);

@@ -22,7 +22,7 @@ import { z } from 'zod';
 import { simFaults } from '../../../db/schema/simulator.ts';
 import { formatPath, ValidationError } from '../../domain/errors.ts';
 import { clientTokenStepPart, stepPartOfClientToken } from '../client-token.ts';
-import { simulatorDb, type SimQueries } from './store.ts';
+import { builtOnce, simulatorDb, type SimQueries } from './store.ts';
 
 export type Fault =
   | { kind: 'fail' }
@@ -172,14 +172,18 @@ export interface Strikes {
 
 export type FaultRow = typeof simFaults.$inferSelect;
 
-/** Faults with strikes left, oldest first. */
-export function liveFaults(db: SimQueries) {
-  return db
+/** Faults with strikes left, oldest first (read by every call that starts something). */
+export function liveFaults(db: SimQueries): Promise<FaultRow[]> {
+  return liveFaultRows(db, {});
+}
+
+const liveFaultRows = builtOnce('sim_live_faults', (db) =>
+  db
     .select()
     .from(simFaults)
     .where(or(isNull(simFaults.remaining), gt(simFaults.remaining, 0)))
-    .orderBy(asc(simFaults.id));
-}
+    .orderBy(asc(simFaults.id)),
+);
 
 /**
  * Finds the faults that hit this operation and takes one strike from each, atomically: a fault

@@ -30,3 +30,23 @@ describe('stack progressions', () => {
     expect(() => stackProgression('update', 'createFailed')).toThrow('no simulated progression for update ending in createFailed');
   });
 });
+
+describe('what the SQL of stack-view.ts relies on (appliedInSql, deletedInSql)', () => {
+  const operations = ['create', 'update', 'scale', 'cancelUpdate', 'continueUpdateRollback', 'delete', 'import'] as const;
+
+  it('every operation that ends in success ends: it has a final status', () => {
+    for (const operation of operations) expect(stackProgression(operation, 'success').final, operation).not.toBeNull();
+  });
+
+  it('only a delete that succeeded ends in DELETE_COMPLETE, and nothing shows it before it ends', () => {
+    const ending = operations.flatMap((operation) =>
+      stackOutcomes(operation)
+        .filter((outcome) => stackProgression(operation, outcome).final === 'DELETE_COMPLETE')
+        .map((outcome) => `${operation} ${outcome}`),
+    );
+    expect(ending).toEqual(['delete success']);
+    for (const operation of operations) {
+      for (const outcome of stackOutcomes(operation)) expect(stackProgression(operation, outcome).during).not.toContain('DELETE_COMPLETE');
+    }
+  });
+});

@@ -4,21 +4,21 @@
  * advisory lock: read the stack, check idempotency and state, strike faults, write the new
  * operation and its history row; the operation's end is announced once that has committed.
  */
-import { and, desc, eq, sql } from 'drizzle-orm';
+import { and, desc, eq, Param, sql } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
 import { simStackOperations, simStacks, type SimOutcome, type SimStackOperation } from '../../../db/schema/simulator.ts';
 import { InfraError } from '../port.ts';
 import { durationOf, type EventAnnouncer, type SimContext } from './context.ts';
 import { callFaults, type FaultRow, type Strikes } from './faults.ts';
 import { stackProgression } from './progressions.ts';
-import { viewStack, isDeleted, type StackContent, type StackView } from './stack-view.ts';
-import { lockResource, type SimTx } from './store.ts';
+import { viewStack, isDeleted, type SimStackRow, type StackContent, type StackView } from './stack-view.ts';
+import { builtOnce, lockResource, type SimQueries, type SimTx } from './store.ts';
 
 /** Locks the stack name and reads it; null when there is no stack, or only a deleted one. */
 export async function lockedStack(tx: SimTx, ctx: SimContext, stackName: string): Promise<StackView | null> {
   // Queued together on the transaction's connection, which runs them in order: the read's snapshot
   // is taken once the lock is held.
-  const [, [row]] = await Promise.all([lockResource(tx, `stack:${stackName}`), tx.select().from(simStacks).where(eq(simStacks.name, stackName))]);
+  const [, [row]] = await Promise.all([lockResource(tx, `stack:${stackName}`), stackRow(tx, stackName)]);
   if (!row) return null;
   const view = viewStack(row, ctx.now());
   return isDeleted(view) ? null : view;
@@ -39,25 +39,37 @@ export interface OpenedStack {
  * the caller.
  */
 export async function openStack(tx: SimTx, ctx: SimContext, stackName: string, call: { operation: SimStackOperation; clientToken: string }): Promise<OpenedStack> {
-  const currentStackId = tx.select({ stackId: simStacks.stackId }).from(simStacks).where(eq(simStacks.name, stackName));
   const [view, [previous], faults] = await Promise.all([
     lockedStack(tx, ctx, stackName),
-    tx
-      .select()
-      .from(simStackOperations)
-      .where(
-        and(
-          eq(simStackOperations.stackId, sql`(${currentStackId})`),
-          eq(simStackOperations.operation, call.operation),
-          eq(simStackOperations.clientToken, call.clientToken),
-        ),
-      )
-      .orderBy(desc(simStackOperations.id))
-      .limit(1),
+    sameCallBefore(tx, { stackName, operation: call.operation, clientToken: call.clientToken }),
     callFaults(tx, ctx),
   ]);
   return { view, previous: view ? previous : undefined, faults };
 }
+
+/** The stack of that name, as stored (deleted or not); none when there never was one. */
+export function stackRow(db: SimQueries, stackName: string): Promise<SimStackRow[]> {
+  return stackRowNamed(db, { stackName });
+}
+
+const stackRowNamed = builtOnce('sim_stack_row', (db) => db.select().from(simStacks).where(eq(simStacks.name, sql.placeholder('stackName'))));
+
+/** The latest call of this operation with this token on the stack now of that name. */
+const sameCallBefore = builtOnce('sim_same_stack_call_before', (db) => {
+  const currentStackId = db.select({ stackId: simStacks.stackId }).from(simStacks).where(eq(simStacks.name, sql.placeholder('stackName')));
+  return db
+    .select()
+    .from(simStackOperations)
+    .where(
+      and(
+        eq(simStackOperations.stackId, sql`(${currentStackId})`),
+        eq(simStackOperations.operation, sql.placeholder('operation')),
+        eq(simStackOperations.clientToken, sql.placeholder('clientToken')),
+      ),
+    )
+    .orderBy(desc(simStackOperations.id))
+    .limit(1);
+});
 
 export function requireStack(view: StackView | null, stackName: string): StackView {
   if (!view) throw new InfraError('ValidationError', `Stack [${stackName}] does not exist`);
@@ -133,26 +145,38 @@ export async function beginCreate(tx: SimTx, ctx: SimContext, stack: NewStack, o
  */
 export async function beginOperation(tx: SimTx, ctx: SimContext, view: StackView, op: NewOperation): Promise<StartedOperation> {
   const started = startOf(ctx, op);
-  const settled = <T>(target: PgColumn, current: PgColumn) => sql<T>`coalesce(${target}, ${current})`;
-  const settling = view.applied
-    ? {
+  const stack = { stackName: view.row.name, stackId: view.row.stackId };
+  await operationBegun(tx, {
+    applied: view.applied,
+    ...operationValues(op, started),
+    ...operationRecordValues(stack, op, started),
+  });
+  announceStackEnd(ctx.events, { stackId: stack.stackId, operation: op.operation, ...started, clientToken: op.clientToken, reason: op.reason ?? null });
+  return started;
+}
+
+/**
+ * beginOperation's writes, in one statement: the stack row made to run the operation, its content
+ * in force settled when the last operation applied (`applied`), and the operation's history row.
+ */
+const operationBegun = builtOnce('sim_begin_stack_operation', (db) => {
+  const applied = sql`${sql.placeholder('applied')}::boolean`;
+  const settled = <T>(target: PgColumn, current: PgColumn) => sql<T>`case when ${applied} then coalesce(${target}, ${current}) else ${current} end`;
+  const stackChanged = db.$with('stack_changed').as(
+    db
+      .update(simStacks)
+      .set({
         templateSha256: settled<string>(simStacks.targetTemplateSha256, simStacks.templateSha256),
         templateUrl: settled<string | null>(simStacks.targetTemplateUrl, simStacks.templateUrl),
         parameters: settled<Record<string, string>>(simStacks.targetParameters, simStacks.parameters),
         outputs: settled<Record<string, string>>(simStacks.targetOutputs, simStacks.outputs),
-      }
-    : {};
-  const stack = { stackName: view.row.name, stackId: view.row.stackId };
-  await Promise.all([
-    tx
-      .update(simStacks)
-      .set({ ...settling, ...operationColumns(op, started) })
-      .where(eq(simStacks.name, stack.stackName)),
-    recordOperation(tx, stack, op, started),
-  ]);
-  announceStackEnd(ctx.events, { stackId: stack.stackId, operation: op.operation, ...started, clientToken: op.clientToken, reason: op.reason ?? null });
-  return started;
-}
+        ...operationPlaceholders(),
+      })
+      .where(eq(simStacks.name, sql.placeholder('stackName')))
+      .returning({ name: simStacks.name }),
+  );
+  return db.with(stackChanged).insert(simStackOperations).values(operationRecordPlaceholders());
+});
 
 /** When an operation started, how long it takes, how it ends. */
 export interface StartedOperation {
@@ -181,6 +205,35 @@ function operationColumns(op: NewOperation, started: StartedOperation) {
   };
 }
 
+/**
+ * operationColumns as placeholders of a statement built once, and their values (operationValues).
+ * The target's JSON columns are given as JSON text: drizzle would encode a null placeholder of a
+ * JSON column as JSON's `null`, not SQL's.
+ */
+function operationPlaceholders() {
+  // A placeholder encoded as the column encodes its values (a Date as a timestamp).
+  const as = (column: PgColumn, name: string) => sql`${new Param(sql.placeholder(name), column)}`;
+  const jsonOrNull = (name: string) => sql<Record<string, string> | null>`${sql.placeholder(name)}::jsonb`;
+  return {
+    operation: as(simStacks.operation, 'operation'),
+    outcome: as(simStacks.outcome, 'outcome'),
+    clientToken: as(simStacks.clientToken, 'clientToken'),
+    startedAt: as(simStacks.startedAt, 'startedAt'),
+    durationMs: as(simStacks.durationMs, 'durationMs'),
+    reason: as(simStacks.reason, 'reason'),
+    targetTemplateSha256: as(simStacks.targetTemplateSha256, 'targetTemplateSha256'),
+    targetTemplateUrl: as(simStacks.targetTemplateUrl, 'targetTemplateUrl'),
+    targetParameters: jsonOrNull('targetParameters'),
+    targetOutputs: jsonOrNull('targetOutputs'),
+  };
+}
+
+function operationValues(op: NewOperation, started: StartedOperation) {
+  const columns = operationColumns(op, started);
+  const json = (value: Record<string, string> | null) => (value === null ? null : JSON.stringify(value));
+  return { ...columns, targetParameters: json(columns.targetParameters), targetOutputs: json(columns.targetOutputs) };
+}
+
 /** The operation's history row (idempotency of repeated calls). */
 function recordOperation(tx: SimTx, stack: { stackName: string; stackId: string }, op: NewOperation, started: StartedOperation) {
   return tx.insert(simStackOperations).values({
@@ -193,6 +246,24 @@ function recordOperation(tx: SimTx, stack: { stackName: string; stackId: string 
     durationMs: started.durationMs,
     faultIds: op.strikes.faultIds,
   });
+}
+
+/** recordOperation's row as placeholders (the stack's name, operation, token, start and duration are operationColumns'). */
+function operationRecordPlaceholders() {
+  return {
+    stackName: sql.placeholder('stackName'),
+    stackId: sql.placeholder('stackId'),
+    operation: sql.placeholder('operation'),
+    clientToken: sql.placeholder('clientToken'),
+    result: sql.placeholder('outcome'),
+    startedAt: sql.placeholder('startedAt'),
+    durationMs: sql.placeholder('durationMs'),
+    faultIds: sql.placeholder('faultIds'),
+  };
+}
+
+function operationRecordValues(stack: { stackName: string; stackId: string }, op: NewOperation, started: StartedOperation) {
+  return { stackName: stack.stackName, stackId: stack.stackId, outcome: started.outcome, faultIds: op.strikes.faultIds };
 }
 
 /** An update that would change nothing starts nothing; the answer is remembered for repeats. */

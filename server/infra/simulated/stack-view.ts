@@ -2,7 +2,8 @@
  * A simulated stack as it stands at a given moment, computed from its row: the status its current
  * operation has reached, and the template, parameters and outputs in force.
  */
-import type { simStacks } from '../../../db/schema/simulator.ts';
+import { sql, type SQL } from 'drizzle-orm';
+import { simStacks } from '../../../db/schema/simulator.ts';
 import { cfLifecycle } from '../../domain/cloudformation/lifecycle.ts';
 import type { StackDescription } from '../port.ts';
 import { stackProgression, statusAt } from './progressions.ts';
@@ -44,6 +45,16 @@ export function operationProgress(
   return { status, finished, applied: finished && row.outcome === 'success' };
 }
 
+/**
+ * operationProgress's `applied` in SQL, at `now` (a timestamptz), for a read over many stacks that
+ * wants only their content in force. An operation that ends in `success` always ends (its
+ * progression has a final status, progressions.test.ts), so it has applied once its duration has
+ * passed: elapsed `max(0, now - started)` at least the duration.
+ */
+export function appliedInSql(now: SQL): SQL<boolean> {
+  return sql<boolean>`(${simStacks.outcome} = 'success' and ${simStacks.startedAt} + ${simStacks.durationMs} * interval '1 millisecond' <= greatest(${now}, ${simStacks.startedAt}))`;
+}
+
 export function viewStackStatus(row: SimStackRow, now: number): StackStatusView {
   const { status, finished, applied } = operationProgress(row, now);
   const showsReason = row.reason !== null && /ROLLBACK|FAILED/.test(status);
@@ -72,6 +83,11 @@ export function viewStack(row: SimStackRow, now: number): StackView {
 
 export function isDeleted(view: StackStatusView): boolean {
   return view.status === 'DELETE_COMPLETE';
+}
+
+/** isDeleted in SQL, at `now`: DELETE_COMPLETE is where a delete that applied ends, and only it. */
+export function deletedInSql(now: SQL): SQL<boolean> {
+  return sql<boolean>`(${simStacks.operation} = 'delete' and ${appliedInSql(now)})`;
 }
 
 export function describeView(view: StackStatusView): StackDescription {

@@ -133,6 +133,11 @@ describe('status sequences', () => {
     ]);
     const after = await infra.describeStack(stackName);
     expect(after).toMatchObject({ lifecycle: 'ROLLED_BACK', parameters: before!.parameters, outputs: before!.outputs });
+    // The cancel changed nothing (no target content): the next operation starts from the old parameters.
+    await infra.scaleStack({ stackName, desiredCount: 3, clientToken: token('ScaleUp') });
+    expect(await infra.describeStack(stackName)).toMatchObject({ status: 'UPDATE_IN_PROGRESS', parameters: before!.parameters, outputs: before!.outputs });
+    clock.advance(1000);
+    expect(await infra.describeStack(stackName)).toMatchObject({ status: 'UPDATE_COMPLETE', parameters: { ...before!.parameters, DesiredCountmain: '3' } });
   });
 
   it('refuses to cancel when no update is in progress', async () => {

@@ -4,7 +4,7 @@
  * a repeated client token).
  */
 import { randomUUID } from 'node:crypto';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { simStacks } from '../../../db/schema/simulator.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
@@ -19,11 +19,12 @@ import {
   openStack,
   recordNoUpdates,
   requireStack,
+  stackRow,
 } from './stack-operations.ts';
-import { describeView, isDeleted, operationProgress, viewStackStatus, type StackView } from './stack-view.ts';
-import { parseTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
-import { bodyAmong, readTemplate, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
-import type { SimTx } from './store.ts';
+import { appliedInSql, deletedInSql, describeView, isDeleted, viewStackStatus, type StackView } from './stack-view.ts';
+import { parseStoredTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
+import { readTemplate, storedAmong, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
+import { builtOnce, type SimTx } from './store.ts';
 
 /** Fault kinds each stack operation can suffer (`latencyMs` is listed where it applies). */
 const CREATE_FAULTS: FaultKind[] = ['createFailed', 'fail', 'hang', 'latencyMs'];
@@ -33,7 +34,7 @@ const DELETE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const RECOVERY_FAULTS: FaultKind[] = ['latencyMs'];
 
 export async function describeStack(ctx: SimContext, stackName: string): Promise<StackDescription | null> {
-  const [row] = await ctx.db.select().from(simStacks).where(eq(simStacks.name, stackName));
+  const [row] = await stackRow(ctx.db, stackName);
   if (!row) return null;
   const view = viewStackStatus(row, ctx.now());
   return isDeleted(view) ? null : describeView(view);
@@ -77,7 +78,7 @@ export function updateStack(
 ): Promise<UpdateStackResult> {
   const given = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
   return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (_view, stored) => {
-    const template = parseTemplate(stored.body);
+    const template = parseStoredTemplate(stored);
     return { template, templateSha256: stored.sha256, templateUrl: input.templateUrl, parameters: resolveParameters(template, given) };
   });
 }
@@ -119,7 +120,7 @@ function changeParameters(
     (tx) => stackTemplateBodies(tx, call.stackName),
     (view, bodies) => {
       const { templateSha256, templateUrl, parameters } = view.content;
-      const template = parseTemplate(bodyAmong(bodies, templateSha256));
+      const template = parseStoredTemplate(storedAmong(bodies, templateSha256));
       return { template, templateSha256, templateUrl, parameters: parametersOf(parameters, template) };
     },
   );
@@ -228,7 +229,7 @@ export async function deleteStack(ctx: SimContext, input: { stackName: string; c
     const stackName = view.row.name;
     const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken: input.clientToken, applies: DELETE_FAULTS }, faults);
     // The resource named in a failure's reason: the template is read only then.
-    const failedResource = strikes.outcome && Object.keys(parseTemplate(bodyAmong(await stackTemplateBodies(tx, stackName), view.content.templateSha256)).Resources)[0];
+    const failedResource = strikes.outcome && Object.keys(parseStoredTemplate(storedAmong(await stackTemplateBodies(tx, stackName), view.content.templateSha256)).Resources)[0];
     await beginOperation(tx, ctx, view, {
       operation: 'delete',
       clientToken: input.clientToken,
@@ -242,38 +243,28 @@ export async function deleteStack(ctx: SimContext, input: { stackName: string; c
 
 /**
  * Priorities of the listener rules the simulated stacks hold on a listener: the values of their
- * `ListenerRulePriority*` parameters, on stacks whose `ListenerARN` parameter is that listener.
- * Every stack of a cluster shares its listener, so this reads every stack there: SQL picks the
- * priorities out of both parameter sets (before and after the operation), and the operation's
- * progress, computed here, says which set is in force.
+ * `ListenerRulePriority*` parameters, on stacks whose `ListenerARN` parameter in force is that
+ * listener. Every stack of a cluster shares its listener, so this reads every stack there: SQL
+ * picks the parameter set in force (the target one once the operation applied, stack-view.ts
+ * `appliedInSql`) and hands back only the priorities, in one row.
  */
 export async function listenerRulePriorities(ctx: SimContext, listenerArn: string): Promise<number[]> {
-  const now = ctx.now();
-  const prioritiesOf = (column: typeof simStacks.parameters | typeof simStacks.targetParameters) =>
-    sql<string[] | null>`case when ${column}->>'ListenerARN' = ${listenerArn} then
-      array(select value from jsonb_each_text(${column}) where key like 'ListenerRulePriority%' and value ~ '^[0-9]+$') end`;
-  const rows = await ctx.db
-    .select({
-      operation: simStacks.operation,
-      outcome: simStacks.outcome,
-      startedAt: simStacks.startedAt,
-      durationMs: simStacks.durationMs,
-      before: prioritiesOf(simStacks.parameters),
-      after: prioritiesOf(simStacks.targetParameters),
-      hasTarget: sql<boolean>`${simStacks.targetParameters} is not null`,
-    })
-    .from(simStacks)
-    .where(sql`${simStacks.parameters}->>'ListenerARN' = ${listenerArn} or ${simStacks.targetParameters}->>'ListenerARN' = ${listenerArn}`);
-  const priorities: number[] = [];
-  for (const row of rows) {
-    const { status, applied } = operationProgress(row, now);
-    if (status === 'DELETE_COMPLETE') continue;
-    // The target set once the operation applied, else the one before (null: it names another listener).
-    const inForce = applied && row.hasTarget ? row.after : row.before;
-    for (const value of inForce ?? []) priorities.push(Number(value));
-  }
-  return priorities.sort((a, b) => a - b);
+  const [row] = await prioritiesOnListener(ctx.db, { listenerArn, now: new Date(ctx.now()).toISOString() });
+  return (row?.priorities ?? []).map(Number).sort((a, b) => a - b);
 }
+
+const prioritiesOnListener = builtOnce('sim_listener_rule_priorities', (db) => {
+  const listenerArn = sql.placeholder('listenerArn');
+  const now = sql`${sql.placeholder('now')}::timestamptz`;
+  const inForce = sql`case when ${appliedInSql(now)} then coalesce(${simStacks.targetParameters}, ${simStacks.parameters}) else ${simStacks.parameters} end`;
+  return db
+    .select({ priorities: sql<string[] | null>`array_agg(rule.value)` })
+    .from(sql`${simStacks}, lateral (select ${inForce} as parameters) as in_force, jsonb_each_text(in_force.parameters) as rule`)
+    .where(
+      sql`in_force.parameters->>'ListenerARN' = ${listenerArn} and not ${deletedInSql(now)}
+        and rule.key like 'ListenerRulePriority%' and rule.value ~ '^[0-9]+$'`,
+    );
+});
 
 /** The placeholder template every stack is created with (CF.CreateEmpty), and what names it. */
 let placeholderTemplate: TemplateBody | undefined;

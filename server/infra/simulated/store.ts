@@ -3,7 +3,8 @@
  * the simulator's schema only.
  */
 import { sql as sqlText } from 'drizzle-orm';
-import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type { PgPreparedQuery, PreparedQueryConfig } from 'drizzle-orm/pg-core';
+import { drizzle, type PostgresJsDatabase, type PostgresJsSession } from 'drizzle-orm/postgres-js';
 import type { Sql, TransactionSql } from 'postgres';
 import * as simulatorSchema from '../../../db/schema/simulator.ts';
 
@@ -12,9 +13,12 @@ export type SimTx = Parameters<Parameters<SimDb['transaction']>[0]>[0];
 /** Either the pool or a transaction: whatever runs the queries. */
 export type SimQueries = SimDb | SimTx;
 
+/** One handle per pool: a port is made per deployment and cluster, and making a handle reads the whole schema. */
 export function simulatorDb(sql: Sql): SimDb {
-  return drizzle(preparing(sql, transactionsOn(sql)), { schema: simulatorSchema });
+  return handles.get(sql) ?? handles.set(sql, drizzle(preparing(sql, transactionsOn(sql)), { schema: simulatorSchema })).get(sql)!;
 }
+
+const handles = new WeakMap<Sql, SimDb>();
 
 /**
  * The Postgres transactions the simulated cloud has run on a pool (each statement outside a
@@ -58,6 +62,37 @@ function preparing<T extends Sql | TransactionSql>(client: T, transactions?: { c
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * A statement the simulator runs on most calls, built by drizzle's query builder once, with
+ * `sql.placeholder`s for what changes, rather than on every call: building one walks each of its
+ * columns and conditions and costs the process more than running it. It runs on the pool or in a
+ * transaction: drizzle binds a prepared query to the client it was built on, so each run is bound
+ * to the client of the `db` it is given.
+ */
+export function builtOnce<T extends PreparedQueryConfig>(
+  name: string,
+  build: (db: SimQueries) => { prepare(name: string): PgPreparedQuery<T> },
+): (db: SimQueries, values: Record<string, unknown>) => Promise<T['execute']> {
+  let prepared: PgPreparedQuery<T> | undefined;
+  return (db, values) => {
+    if (!prepared) {
+      prepared = build(db).prepare(name);
+      // drizzle keeps the client in a field of its own; if that ever changes, say so here rather
+      // than run a transaction's statements on the pool.
+      if (!Object.hasOwn(prepared, 'client') || (prepared as unknown as { client: unknown }).client !== clientOf(db)) {
+        throw new Error(`drizzle's prepared query no longer keeps its client in 'client': ${name} cannot be bound`);
+      }
+    }
+    const bound: PgPreparedQuery<T> = Object.create(prepared, { client: { value: clientOf(db) } });
+    return bound.execute(values);
+  };
+}
+
+/** The postgres.js client (the pool's or a transaction's) a drizzle handle runs its queries on. */
+function clientOf(db: SimQueries): unknown {
+  return (db._.session as unknown as PostgresJsSession<Sql, typeof simulatorSchema, never>).client;
 }
 
 /**

@@ -5,13 +5,13 @@
  * be pulled); `hang` keeps it RUNNING.
  */
 import { randomBytes } from 'node:crypto';
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
 import { InfraError, type TaskOverrides, type TaskDescription } from '../port.ts';
 import { durationOf, simTransaction, type EventAnnouncer, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
-import { lockResource } from './store.ts';
+import { builtOnce, lockResource } from './store.ts';
 
 const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
 
@@ -49,7 +49,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
     // Queued at once and run in order: the lock first, then what the call reads (after the lock is held).
     const [, [existing], faults] = await Promise.all([
       lockResource(tx, `task:${input.clientToken}`),
-      tx.select().from(simTasks).where(eq(simTasks.clientToken, input.clientToken)),
+      taskWithToken(tx, { clientToken: input.clientToken }),
       callFaults(tx, ctx),
     ]);
     if (existing) {
@@ -89,10 +89,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
 }
 
 export async function describeTask(ctx: SimContext, input: { cluster: string; taskArn: string }): Promise<TaskDescription> {
-  const [task] = await ctx.db
-    .select()
-    .from(simTasks)
-    .where(and(eq(simTasks.taskArn, input.taskArn), eq(simTasks.cluster, input.cluster)));
+  const [task] = await taskInCluster(ctx.db, { taskArn: input.taskArn, cluster: input.cluster });
   if (!task) throw new InfraError('TaskNotFound', `${input.taskArn}: MISSING`);
 
   // No earlier than its start, as progressions count time (a task of no duration has stopped at once).
@@ -104,6 +101,15 @@ export async function describeTask(ctx: SimContext, input: { cluster: string; ta
   }
   return { taskArn: task.taskArn, lastStatus: 'STOPPED', stopCode: end.stopCode, stoppedReason: end.stoppedReason, containers: [end.container] };
 }
+
+const taskWithToken = builtOnce('sim_task_with_token', (db) => db.select().from(simTasks).where(eq(simTasks.clientToken, sql.placeholder('clientToken'))));
+
+const taskInCluster = builtOnce('sim_task_in_cluster', (db) =>
+  db
+    .select()
+    .from(simTasks)
+    .where(and(eq(simTasks.taskArn, sql.placeholder('taskArn')), eq(simTasks.cluster, sql.placeholder('cluster')))),
+);
 
 type TaskRow = typeof simTasks.$inferSelect;
 /** What a task's end is computed from: its row (a task just started has no stop yet). */

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { simChangeSets, simStacks, simTemplateBodies, simTemplates } from '../../../db/schema/simulator.ts';
 import { InfraError } from '../port.ts';
-import type { SimQueries } from './store.ts';
+import { builtOnce, type SimQueries } from './store.ts';
 
 export const TEMPLATE_BUCKET = 'deployer-simulated-templates';
 
@@ -39,15 +39,22 @@ export async function storeTemplate(
   input: { key: string; body: string; region: string; now: Date },
 ): Promise<{ url: string }> {
   const url = templateUrl(input.region, input.key);
-  const sha256 = templateSha256(input.body);
-  const keptBody = db.$with('kept_body').as(db.insert(simTemplateBodies).values({ sha256, body: input.body }).onConflictDoNothing().returning({ sha256: simTemplateBodies.sha256 }));
-  await db
-    .with(keptBody)
-    .insert(simTemplates)
-    .values({ key: input.key, url, bodySha256: sha256, storedAt: input.now })
-    .onConflictDoUpdate({ target: simTemplates.key, set: { url, bodySha256: sha256, storedAt: input.now } });
+  await templateStored(db, { key: input.key, url, sha256: templateSha256(input.body), body: input.body, storedAt: input.now });
   return { url };
 }
+
+const templateStored = builtOnce('sim_store_template', (db) => {
+  const sha256 = sql.placeholder('sha256');
+  const keptBody = db.$with('kept_body').as(
+    db.insert(simTemplateBodies).values({ sha256, body: sql.placeholder('body') }).onConflictDoNothing().returning({ sha256: simTemplateBodies.sha256 }),
+  );
+  const stored = { url: sql.placeholder('url'), bodySha256: sha256, storedAt: sql.placeholder('storedAt') };
+  return db
+    .with(keptBody)
+    .insert(simTemplates)
+    .values({ key: sql.placeholder('key'), ...stored })
+    .onConflictDoUpdate({ target: simTemplates.key, set: { url: sql`excluded.url`, bodySha256: sql`excluded.body_sha256`, storedAt: sql`excluded.stored_at` } });
+});
 
 /** Keeps a body (written once; the same body again changes nothing). */
 export async function storeTemplateBody(db: SimQueries, template: TemplateBody): Promise<void> {
@@ -56,46 +63,58 @@ export async function storeTemplateBody(db: SimQueries, template: TemplateBody):
 
 /** The template stored at a URL handed out, as CloudFormation reads a TemplateURL. */
 export async function readTemplate(db: SimQueries, url: string): Promise<TemplateBody> {
-  const [row] = await db
-    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
-    .from(simTemplates)
-    .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simTemplates.bodySha256))
-    .where(eq(simTemplates.url, url));
+  const [row] = await templateAt(db, { url });
   if (!row) {
     throw new InfraError('ValidationError', `S3 error: the template at ${url} does not exist (The specified key does not exist.)`);
   }
   return row;
 }
 
+const templateAt = builtOnce('sim_template_at_url', (db) =>
+  db
+    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
+    .from(simTemplates)
+    .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simTemplates.bodySha256))
+    .where(eq(simTemplates.url, sql.placeholder('url'))),
+);
+
 /**
  * The bodies of the templates a stack refers to (before and after its operation), by sha256: one
  * statement, which a transaction can queue behind the stack's lock and read.
  */
 export async function stackTemplateBodies(db: SimQueries, stackName: string): Promise<Map<string, string>> {
+  const rows = await bodiesOfStack(db, { stackName });
+  return new Map(rows.map((row) => [row.sha256, row.body]));
+}
+
+const bodiesOfStack = builtOnce('sim_stack_template_bodies', (db) => {
   const referred = db
     .select({ sha256: sql`unnest(array[${simStacks.templateSha256}, ${simStacks.targetTemplateSha256}])` })
     .from(simStacks)
-    .where(eq(simStacks.name, stackName));
-  const rows = await db
+    .where(eq(simStacks.name, sql.placeholder('stackName')));
+  return db
     .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
     .from(simTemplateBodies)
     .where(inArray(simTemplateBodies.sha256, referred));
-  return new Map(rows.map((row) => [row.sha256, row.body]));
-}
+});
 
 /** The body of a change set's template, by sha256 (none when there is no such change set). */
 export async function changeSetTemplateBodies(db: SimQueries, stackName: string, changeSetName: string): Promise<Map<string, string>> {
-  const rows = await db
-    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
-    .from(simChangeSets)
-    .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simChangeSets.templateSha256))
-    .where(and(eq(simChangeSets.stackName, stackName), eq(simChangeSets.name, changeSetName)));
+  const rows = await bodyOfChangeSet(db, { stackName, changeSetName });
   return new Map(rows.map((row) => [row.sha256, row.body]));
 }
 
+const bodyOfChangeSet = builtOnce('sim_change_set_template_body', (db) =>
+  db
+    .select({ sha256: simTemplateBodies.sha256, body: simTemplateBodies.body })
+    .from(simChangeSets)
+    .innerJoin(simTemplateBodies, eq(simTemplateBodies.sha256, simChangeSets.templateSha256))
+    .where(and(eq(simChangeSets.stackName, sql.placeholder('stackName')), eq(simChangeSets.name, sql.placeholder('changeSetName')))),
+);
+
 /** A body among those read (stackTemplateBodies, changeSetTemplateBodies); a reference to a body never stored is the simulator's bug. */
-export function bodyAmong(bodies: Map<string, string>, sha256: string): string {
+export function storedAmong(bodies: Map<string, string>, sha256: string): TemplateBody {
   const body = bodies.get(sha256);
   if (body === undefined) throw new Error(`simulated template body ${sha256} is missing`);
-  return body;
+  return { sha256, body };
 }

@@ -13,14 +13,15 @@ import { InfraError } from '../port.ts';
 export const ACCOUNT_ID = '000000000000';
 
 interface TemplateResource {
-  Type?: string;
-  Properties?: Record<string, unknown>;
+  readonly Type?: string;
+  readonly Properties?: Readonly<Record<string, unknown>>;
 }
 
+/** Read only: a parsed template is shared by the calls that read the same body (parseStoredTemplate). */
 export interface Template {
-  Parameters?: Record<string, { Type?: string; Default?: unknown }>;
-  Resources: Record<string, TemplateResource>;
-  Outputs?: Record<string, { Value?: unknown }>;
+  readonly Parameters?: Readonly<Record<string, { readonly Type?: string; readonly Default?: unknown }>>;
+  readonly Resources: Readonly<Record<string, TemplateResource>>;
+  readonly Outputs?: Readonly<Record<string, { readonly Value?: unknown }>>;
 }
 
 /** JSON or YAML, as CloudFormation accepts; YAML short tags (`!Ref X`) read as their argument. */
@@ -39,6 +40,30 @@ export function parseTemplate(body: string): Template {
     throw new InfraError('ValidationError', 'Template format error: At least one Resources member must be defined.');
   }
   return template as Template;
+}
+
+/** How many parsed templates are kept (templates of the stacks being deployed, a few kilobytes each). */
+const PARSED_KEPT = 256;
+const parsedBySha256 = new Map<string, Template>();
+
+/**
+ * A stored template, parsed (parseTemplate), by the sha256 that names its body: a body never
+ * changes, and the calls of one deployment parse the same few over and over (its change set, its
+ * execution, its scale-down and scale-up). The template handed out is shared: its type is read
+ * only (freezing it cost two fifths of a parse). A body that does not parse is not kept: it throws
+ * each time.
+ */
+export function parseStoredTemplate(stored: { sha256: string; body: string }): Template {
+  let template = parsedBySha256.get(stored.sha256);
+  if (template) {
+    // Kept as the most recently used.
+    parsedBySha256.delete(stored.sha256);
+  } else {
+    template = parseTemplate(stored.body);
+    if (parsedBySha256.size >= PARSED_KEPT) parsedBySha256.delete(parsedBySha256.keys().next().value!);
+  }
+  parsedBySha256.set(stored.sha256, template);
+  return template;
 }
 
 /** The stack's parameters after an update: the given values, then the template's defaults. */
