@@ -46,7 +46,10 @@ export function createOctokit(settings: GitHubSettings, logger: Logger): Octokit
       debug: () => {},
       info: () => {},
       warn: (message: string) => logger.warn({ github: true }, message),
-      error: (message: string) => logger.error({ github: true }, message),
+      // Octokit's request log says `error` for every answer that is not a 2xx, the expected ones
+      // too (a 404 for each config path looked for); each call's caller decides what an answer
+      // means and logs what is wrong (GitHubApiError, the jobs' retries).
+      error: (message: string) => logger.debug({ github: true }, message),
     },
   };
   const octokit =
