@@ -3,7 +3,7 @@
  * one short statement, or one short transaction that calls nothing outside the database: no lock
  * or transaction is ever held while GitHub is called.
  */
-import type { Sql } from 'postgres';
+import type { Sql, TransactionSql } from 'postgres';
 import { isNewWish, type Reported, type ReportRow, type StatusReport } from './report-decisions.ts';
 
 export interface TrackedRow {
@@ -14,9 +14,12 @@ export interface TrackedRow {
   commit: string;
 }
 
-const COLUMNS = `github_deployment_id::text, reported, reported_seq, wanted, wanted_description, wanted_log_url, wanted_seq,
+/** What a ReportRow is read from; `leased`: whether `token` holds the row's lease (none: false). */
+const reportColumns = (sql: Sql | TransactionSql, token: string | null) => sql`
+  github_deployment_id::text, reported, reported_seq, wanted, wanted_description, wanted_log_url, wanted_seq,
   creation_requested_at is not null as creation_requested,
-  extract(epoch from clock_timestamp() - creation_requested_at)::float8 as creation_requested_seconds_ago, sending_token = $2::uuid as leased`;
+  extract(epoch from clock_timestamp() - creation_requested_at)::float8 as creation_requested_seconds_ago,
+  coalesce(sending_token = ${token}::uuid, false) as leased`;
 
 type Row = Record<string, any>;
 
@@ -43,15 +46,14 @@ export async function recordWish(sql: Sql, target: TrackedRow, report: StatusRep
       insert into github_deployments (deployment_id, owner, repo, environment, commit)
       values (${target.trackingId}, ${target.owner}, ${target.repo}, ${target.environment}, ${target.commit})
       on conflict (deployment_id) do nothing`;
-    const [locked] = await tx.unsafe(`select ${COLUMNS} from github_deployments where deployment_id = $1 for update`, [target.trackingId, null]);
+    const [locked] = await tx`select ${reportColumns(tx, null)} from github_deployments where deployment_id = ${target.trackingId} for update`;
     const row = toReportRow(locked!);
     if (!isNewWish(row, report)) return row;
-    const [wished] = await tx.unsafe(
-      `update github_deployments
-       set wanted = $3, wanted_description = $4, wanted_log_url = $5, wanted_seq = wanted_seq + 1, updated_at = now()
-       where deployment_id = $1 returning ${COLUMNS}`,
-      [target.trackingId, null, report.status, report.description, report.logUrl ?? null],
-    );
+    const [wished] = await tx`
+      update github_deployments
+      set wanted = ${report.status}, wanted_description = ${report.description}, wanted_log_url = ${report.logUrl ?? null},
+          wanted_seq = wanted_seq + 1, updated_at = now()
+      where deployment_id = ${target.trackingId} returning ${reportColumns(tx, null)}`;
     return toReportRow(wished!);
   }) as Promise<ReportRow>;
 }
@@ -63,16 +65,13 @@ export type Lease = { kind: 'taken'; row: ReportRow } | { kind: 'held' } | { kin
  * holds a lease that has not run out.
  */
 export async function takeLease(sql: Sql, trackingId: string, token: string, seq: number, leaseSeconds: number): Promise<Lease> {
-  const [taken] = await sql.unsafe(
-    `update github_deployments set sending_token = $2::uuid, sending_until = now() + $4::int * interval '1 second'
-     where deployment_id = $1 and reported_seq < $3::int and reported_seq < wanted_seq
-       and (sending_token is null or sending_until < now() or sending_token = $2::uuid)
-     returning ${COLUMNS}`,
-    [trackingId, token, seq, leaseSeconds],
-  );
+  const [taken] = await sql`
+    update github_deployments set sending_token = ${token}::uuid, sending_until = now() + ${leaseSeconds}::int * interval '1 second'
+    where deployment_id = ${trackingId} and reported_seq < ${seq}::int and reported_seq < wanted_seq
+      and (sending_token is null or sending_until < now() or sending_token = ${token}::uuid)
+    returning ${reportColumns(sql, token)}`;
   if (taken) return { kind: 'taken', row: toReportRow(taken) };
-  const [row] = await sql.unsafe(`select ${COLUMNS} from github_deployments where deployment_id = $1`, [trackingId, token]);
-  return toReportRow(row!).reportedSeq >= seq ? { kind: 'done' } : { kind: 'held' };
+  return (await readReportRow(sql, trackingId, token)).reportedSeq >= seq ? { kind: 'done' } : { kind: 'held' };
 }
 
 /** Before a creation is asked of GitHub: a later holder looks for it there first. Renews the lease. */
@@ -87,13 +86,12 @@ export async function recordCreationRequested(sql: Sql, trackingId: string, toke
 
 /** GitHub's id, as soon as GitHub gives it: whoever records first wins. Renews the lease. */
 export async function recordGitHubId(sql: Sql, trackingId: string, token: string, githubId: number, leaseSeconds: number): Promise<ReportRow & { leased: boolean }> {
-  const [row] = await sql.unsafe(
-    `update github_deployments
-     set github_deployment_id = coalesce(github_deployment_id, $3::bigint),
-         sending_until = case when sending_token = $2::uuid then now() + $4::int * interval '1 second' else sending_until end, updated_at = now()
-     where deployment_id = $1 returning ${COLUMNS}`,
-    [trackingId, token, githubId, leaseSeconds],
-  );
+  const [row] = await sql`
+    update github_deployments
+    set github_deployment_id = coalesce(github_deployment_id, ${githubId}::bigint),
+        sending_until = case when sending_token = ${token}::uuid then now() + ${leaseSeconds}::int * interval '1 second' else sending_until end,
+        updated_at = now()
+    where deployment_id = ${trackingId} returning ${reportColumns(sql, token)}`;
   return toReportRow(row!);
 }
 
@@ -105,13 +103,13 @@ export async function recordReported(
   reported: { status: Reported; seq: number },
   leaseSeconds: number,
 ): Promise<ReportRow & { leased: boolean }> {
-  const [row] = await sql.unsafe(
-    `update github_deployments
-     set reported = case when reported_seq < $4::int then $3 else reported end, reported_seq = greatest(reported_seq, $4::int),
-         sending_until = case when sending_token = $2::uuid then now() + $5::int * interval '1 second' else sending_until end, updated_at = now()
-     where deployment_id = $1 returning ${COLUMNS}`,
-    [trackingId, token, reported.status, reported.seq, leaseSeconds],
-  );
+  const [row] = await sql`
+    update github_deployments
+    set reported = case when reported_seq < ${reported.seq}::int then ${reported.status} else reported end,
+        reported_seq = greatest(reported_seq, ${reported.seq}::int),
+        sending_until = case when sending_token = ${token}::uuid then now() + ${leaseSeconds}::int * interval '1 second' else sending_until end,
+        updated_at = now()
+    where deployment_id = ${trackingId} returning ${reportColumns(sql, token)}`;
   return toReportRow(row!);
 }
 
@@ -128,6 +126,6 @@ export async function releaseLease(sql: Sql, trackingId: string, token: string, 
 }
 
 export async function readReportRow(sql: Sql, trackingId: string, token: string): Promise<ReportRow & { leased: boolean }> {
-  const [row] = await sql.unsafe(`select ${COLUMNS} from github_deployments where deployment_id = $1`, [trackingId, token]);
+  const [row] = await sql`select ${reportColumns(sql, token)} from github_deployments where deployment_id = ${trackingId}`;
   return toReportRow(row!);
 }

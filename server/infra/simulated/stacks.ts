@@ -269,8 +269,11 @@ const prioritiesOnListener = builtOnce('sim_listener_rule_priorities', (db) => {
 /** The placeholder template every stack is created with (CF.CreateEmpty), and what names it. */
 let placeholderTemplate: TemplateBody | undefined;
 function emptyStack(): TemplateBody {
-  const body = emptyStackTemplate();
-  return (placeholderTemplate ??= { sha256: templateSha256(body), body });
+  if (!placeholderTemplate) {
+    const body = emptyStackTemplate();
+    placeholderTemplate = { sha256: templateSha256(body), body };
+  }
+  return placeholderTemplate;
 }
 
 function sameValues(a: Record<string, string>, b: Record<string, string>): boolean {

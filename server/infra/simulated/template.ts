@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { resolveValue } from '../../domain/cloudformation/import-template.ts';
+import { RecentResults } from '../../domain/recent-results.ts';
 import { InfraError } from '../port.ts';
 
 /** The account of a simulated infra made without one (tests of the simulator alone). */
@@ -42,28 +43,17 @@ export function parseTemplate(body: string): Template {
   return template as Template;
 }
 
-/** How many parsed templates are kept (templates of the stacks being deployed, a few kilobytes each). */
-const PARSED_KEPT = 256;
-const parsedBySha256 = new Map<string, Template>();
-
 /**
- * A stored template, parsed (parseTemplate), by the sha256 that names its body: a body never
- * changes, and the calls of one deployment parse the same few over and over (its change set, its
- * execution, its scale-down and scale-up). The template handed out is shared: its type is read
- * only (freezing it cost two fifths of a parse). A body that does not parse is not kept: it throws
- * each time.
+ * Stored templates parsed lately, by the sha256 that names their body: a body never changes, and the
+ * calls of one deployment parse the same few over and over (its change set, its execution, its
+ * scale-down and scale-up). A template handed out is shared: its type is read only (freezing it
+ * cost two fifths of a parse). A body that does not parse is not kept: it throws each time.
  */
+const parsedBySha256 = new RecentResults<string, Template>(256);
+
+/** A stored template, parsed (parseTemplate). */
 export function parseStoredTemplate(stored: { sha256: string; body: string }): Template {
-  let template = parsedBySha256.get(stored.sha256);
-  if (template) {
-    // Kept as the most recently used.
-    parsedBySha256.delete(stored.sha256);
-  } else {
-    template = parseTemplate(stored.body);
-    if (parsedBySha256.size >= PARSED_KEPT) parsedBySha256.delete(parsedBySha256.keys().next().value!);
-  }
-  parsedBySha256.set(stored.sha256, template);
-  return template;
+  return parsedBySha256.get(stored.sha256, () => parseTemplate(stored.body));
 }
 
 /** The stack's parameters after an update: the given values, then the template's defaults. */
