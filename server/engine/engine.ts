@@ -23,6 +23,7 @@ import type { JobEffect } from '../domain/state-machine/machine.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
+import type { TransactionEnd } from '../../db/pipelined-transaction.ts';
 import { handleStackWaitJob } from './workers/stack-wait-worker.ts';
 import { handleStepJob } from './workers/step-worker.ts';
 import { AwsEventListener } from './workers/aws-events.ts';
@@ -186,7 +187,8 @@ export class Engine {
       for (const { queue, handed } of claimed) this.runners.get(queue)?.release(handed.length);
       claimed = [];
     };
-    const result = await inTransaction(this.deps.sql, async (tx) => {
+    let leftOver: Queue[] = [];
+    const result = await inTransaction(this.deps.sql, async (tx, end) => {
       // A try that failed after claiming (its commit) gives the slots back before the next.
       unclaim();
       applied = [];
@@ -199,7 +201,7 @@ export class Engine {
       const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
-      await this.claimDue(tx, sent, applied, job?.queue, claimed);
+      leftOver = await this.claimDue(tx, end, sent, applied, job?.queue, claimed);
       return value.value;
     }).catch((err: unknown) => {
       unclaim();
@@ -208,66 +210,106 @@ export class Engine {
     for (const t of applied) this.observe(t);
     for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
     for (const { queue, seconds } of sent.later) this.runners.get(queue)?.wakeIn(seconds * 1000);
+    // Due jobs this process had no room for, announced for other runners; should the notice be
+    // lost, their backstop polls find them.
+    if (leftOver.length > 0) {
+      await notifyJobs(this.deps.sql, leftOver).catch((err) => this.deps.logger.warn({ err, queues: leftOver }, 'could not announce due jobs; the runners\' polls will find them'));
+    }
     return result;
   }
 
   /**
    * Claims the jobs `tx` made due for this process's runners (see `transaction`) into `claimed`
-   * (whose slots `transaction` gives back if the transaction fails), and announces those it has no
-   * room for. pg-boss may hand out an older due job of the queue instead: any job is this worker's to run.
+   * (whose slots `transaction` gives back if the transaction fails). pg-boss may hand out an older
+   * due job of the queue instead: any job is this worker's to run.
+   *
+   * The claim is the transaction's last statement. Without a backlog its fetches and the COMMIT
+   * are asked together (`end.commitWithLast`), one round trip: the jobs get the deployments the
+   * transaction already had (what it applied, or `knows`); a job whose deployment it did not have
+   * (rare: an older job pg-boss handed out first) is read by the job's handler, after the commit.
+   * Returns the queues whose jobs made due here a fetch left behind, to announce once the
+   * transaction committed (rare too: the runner had room for them).
    */
-  private async claimDue(tx: TransactionSql, { due, known }: SentJobs, applied: AppliedTransition[], completing: Queue | undefined, claimed: ClaimedJobs[]): Promise<void> {
-    const leftOver: Queue[] = [];
+  private async claimDue(tx: TransactionSql, end: TransactionEnd, { due, known }: SentJobs, applied: AppliedTransition[], completing: Queue | undefined, claimed: ClaimedJobs[]): Promise<Queue[]> {
     // The completing job's queue comes first, even with nothing made due on it: its slot may take a job waiting there.
     const queues = completing && !due.has(completing) ? new Map<Queue, Set<string>>([[completing, new Set()], ...due]) : due;
-    for (const [queue, ids] of queues) {
+    const fetches = [...queues].map(([queue, ids]): { queue: Queue; ids: Set<string>; runner: JobRunner<Queue> | undefined; backlog: boolean; batchSize: number } => {
       const runner = this.runners.get(queue);
       // With jobs waiting beyond what the runner had room for, the completing job's slot takes one
       // of them here, in this commit, rather than freeing up for a fetch of its own.
       const backlog = queue === completing && runner?.hasBacklog() === true;
       // The slots are promised before the fetch, so that no other fetch fills them meanwhile.
       const batchSize = runner ? runner.reserve(backlog ? Infinity : ids.size, { completing: queue === completing }) : 0;
-      const madeDueHere = new Set(ids);
-      let jobs: Job<JobPayloads[Queue]>[] = [];
-      try {
-        if (batchSize > 0) jobs = await this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx) });
-      } finally {
-        runner?.release(batchSize - jobs.length);
+      return { queue, ids, runner, backlog, batchSize };
+    });
+    const fetching = fetches.filter((f) => f.batchSize > 0);
+    if (fetching.length === 0) {
+      await notifyJobs(tx, [...queues].filter(([, ids]) => ids.size > 0).map(([queue]) => queue));
+      return [];
+    }
+    // With a backlog pg-boss hands out older due jobs first, whose deployments the transaction has
+    // not read: it reads them after the fetch, and announces what the fetch left, before it commits.
+    // Otherwise the jobs fetched are those made here, whose deployments it has: COMMIT goes with
+    // the fetches, once every one has been asked.
+    const commitWithFetches = fetching.every((f) => !f.backlog);
+    // Jobs made due beyond the room of this process's runners: announced in the transaction, asked
+    // with the fetches (a notice after the commit would cost a commit of its own).
+    const beyondRoom = commitWithFetches ? fetches.filter((f) => f.ids.size > f.batchSize).map((f) => f.queue) : [];
+    const announced = notifyJobs(tx, beyondRoom);
+    let fetchesNotYetSent = fetching.length;
+    const commitAfterLastFetch: TransactionEnd = { commitWithLast: () => void (--fetchesNotYetSent === 0 && end.commitWithLast()) };
+    const [announcement, ...results] = await Promise.allSettled([
+      announced,
+      ...fetching.map(({ queue, batchSize }) =>
+        this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx, commitWithFetches ? { thenCommit: commitAfterLastFetch } : {}) }),
+      ),
+    ]);
+    const leftOver: Queue[] = [];
+    let failure: unknown;
+    const fetched: Array<{ entry: ClaimedJobs; madeDueHere: Set<string> }> = [];
+    for (const f of fetching) {
+      const result = results[fetching.indexOf(f)]!;
+      if (result.status === 'rejected') {
+        failure ??= result.reason;
+        f.runner?.release(f.batchSize);
+        continue;
       }
-      if (backlog) runner!.fetched(batchSize, jobs.length);
-      for (const claimedJob of jobs) ids.delete(claimedJob.id);
-      if (ids.size > 0) leftOver.push(queue);
+      const jobs = result.value as Job<JobPayloads[Queue]>[];
+      f.runner?.release(f.batchSize - jobs.length);
+      if (f.backlog) f.runner!.fetched(f.batchSize, jobs.length);
+      const madeDueHere = new Set(f.ids);
+      for (const claimedJob of jobs) f.ids.delete(claimedJob.id);
       if (jobs.length === 0) continue;
-      const entry: ClaimedJobs = { queue, handed: jobs.map((job) => ({ job })) };
+      // In `claimed` at once: should anything below fail, the transaction gives their slots back.
+      const entry: ClaimedJobs = { queue: f.queue, handed: jobs.map((job) => ({ job })) };
       claimed.push(entry);
+      fetched.push({ entry, madeDueHere });
+    }
+    if (announcement!.status === 'rejected') failure ??= announcement!.reason;
+    if (failure) throw failure;
+    for (const f of fetches) if (f.ids.size > 0 && !beyondRoom.includes(f.queue)) leftOver.push(f.queue);
+    for (const { entry, madeDueHere } of fetched) {
+      const jobs = entry.handed.map(({ job }) => job);
       // What the transaction read (`knows`) is given only to the jobs it made due itself: pg-boss
       // may hand out an older due job instead, whose deployment may have moved on since.
-      const own = jobs.filter((j) => madeDueHere.has(j.id));
-      const older = jobs.filter((j) => !madeDueHere.has(j.id));
-      const deployments = new Map([...(await this.deploymentsOf(tx, own, applied, known)), ...(await this.deploymentsOf(tx, older, applied))]);
-      entry.handed = jobs.map((next) => ({ job: next, ...(deployments.has(next.id) ? { deployment: deployments.get(next.id)! } : {}) }));
+      const own = knownDeployments(jobs.filter((j) => madeDueHere.has(j.id)), applied, known);
+      const older = commitWithFetches ? new Map() : await this.deploymentsOf(tx, jobs.filter((j) => !own.has(j.id)));
+      const deployments = new Map([...own, ...older]);
+      entry.handed = jobs.map((job) => ({ job, ...(deployments.has(job.id) ? { deployment: deployments.get(job.id)! } : {}) }));
     }
+    if (commitWithFetches) return leftOver;
     await notifyJobs(tx, leftOver);
+    return [];
   }
 
   /**
-   * The deployments of jobs (by job id) as `tx` leaves them: from what it applied or already knew
-   * (`knows`), the rest read in it with one statement.
+   * The deployments of jobs (by job id) as `tx` leaves them: from what it applied, the rest read in
+   * it with one statement.
    */
-  private async deploymentsOf(
-    tx: TransactionSql,
-    jobs: Job<unknown>[],
-    applied: AppliedTransition[] = [],
-    knew: Map<string, EntityState<'deployment'>> = new Map(),
-  ): Promise<Map<string, EntityState<'deployment'>>> {
-    const idOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
-    const known = new Map(knew);
-    for (const t of applied) {
-      if (t.machine === 'deployment') known.set(t.entityId, { id: t.entityId, status: t.to, data: t.data, version: t.version } as EntityState<'deployment'>);
-    }
-    const missing = [...new Set(jobs.map(idOf).filter((id): id is string => id !== undefined && !known.has(id)))];
-    for (const deployment of await readDeployments(tx, missing)) known.set(deployment.id, deployment);
-    return new Map(jobs.flatMap((job) => (known.has(idOf(job) ?? '') ? [[job.id, known.get(idOf(job)!)!] as const] : [])));
+  private async deploymentsOf(tx: TransactionSql, jobs: Job<unknown>[]): Promise<Map<string, EntityState<'deployment'>>> {
+    const missing = [...new Set(jobs.map(deploymentIdOf).filter((id): id is string => id !== undefined))];
+    const read = new Map((await readDeployments(tx, missing)).map((d) => [d.id, d] as const));
+    return new Map(jobs.flatMap((job) => (read.has(deploymentIdOf(job) ?? '') ? [[job.id, read.get(deploymentIdOf(job)!)!] as const] : [])));
   }
 
   private observe(t: AppliedTransition): void {
@@ -337,7 +379,7 @@ export class Engine {
         // A backstop only (see JobRunner): each fetch is a Postgres commit, even an empty one. What
         // it finds is mostly a retry after its delay; a deployment's steps are worth a quicker look
         // than the rest (expiries of holds, reports, cleanups), which can wait a few seconds more.
-        pollIntervalMs: queue === JOB_STEP || queue === JOB_STACK_WAIT ? 2_000 : 10_000,
+        pollIntervalMs: queue === JOB_STEP || queue === JOB_STACK_WAIT ? 5_000 : 10_000,
         heartbeatIntervalMs: 5_000,
         expireInSeconds: JOB_EXPIRE_SECONDS,
         logger: this.deps.logger,
@@ -386,4 +428,15 @@ export class Engine {
     await Promise.all([...this.runners.values()].map((r) => r.stop(3_000)));
     await this.notifications?.stop();
   }
+}
+
+const deploymentIdOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
+
+/** The deployments of jobs (by job id) that a transaction applied or already knew (`knows`); none is read. */
+function knownDeployments(jobs: Job<unknown>[], applied: AppliedTransition[], knew: Map<string, EntityState<'deployment'>>): Map<string, EntityState<'deployment'>> {
+  const known = new Map(knew);
+  for (const t of applied) {
+    if (t.machine === 'deployment') known.set(t.entityId, { id: t.entityId, status: t.to, data: t.data, version: t.version } as EntityState<'deployment'>);
+  }
+  return new Map(jobs.flatMap((job) => (known.has(deploymentIdOf(job) ?? '') ? [[job.id, known.get(deploymentIdOf(job)!)!] as const] : [])));
 }

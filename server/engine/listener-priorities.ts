@@ -6,6 +6,7 @@
  * reached the load balancer.
  */
 import type { Sql } from 'postgres';
+import { beginPipelined } from '../../db/pipelined-transaction.ts';
 
 /** A resolution: whatever the caller builds (the stack's parameters), and the priorities it took. */
 export interface Resolved<T> {
@@ -20,7 +21,7 @@ export interface PriorityClaim {
 }
 
 export async function allocateListenerPriorities<T>(sql: Sql, claim: PriorityClaim, resolve: (heldByOthers: number[]) => Resolved<T>): Promise<T> {
-  return sql.begin(async (tx) => {
+  return beginPipelined(sql, async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtextextended(${`o5-deployer/listener/${claim.listenerArn}`}, 0))`;
     const held = await tx<{ priority: number }[]>`
       select priority from listener_rule_priorities where listener_arn = ${claim.listenerArn} and stack_name <> ${claim.stackName}`;

@@ -4,14 +4,15 @@
  */
 import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import type { Db as IDatabase } from 'pg-boss';
+import { beginPipelined, type TransactionEnd } from '../../db/pipelined-transaction.ts';
 
 /** Codes of failures that mean "try the whole transaction again": serialization, deadlock, racing inserts. */
-const RETRYABLE = new Set(['40001', '40P01', '23505']);
+const RETRYABLE = new Set(['40001', '40P01', '23505', 'TRANSACTION_ROLLED_BACK']);
 
-export async function inTransaction<T>(sql: Sql, work: (tx: TransactionSql) => Promise<T>, attempts = 5): Promise<T> {
+export async function inTransaction<T>(sql: Sql, work: (tx: TransactionSql, end: TransactionEnd) => Promise<T>, attempts = 5): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return (await sql.begin((tx) => work(tx))) as T;
+      return await beginPipelined(sql, work);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (attempt >= attempts || !code || !RETRYABLE.has(code)) throw err;
@@ -39,13 +40,22 @@ const severalCommands = /;\s*\S/;
  * complete queries on every job. (Its fetch inlines the queue name and batch size, so a few texts
  * per queue.)
  */
-export function pgBossAdapter(db: Sql | TransactionSql): IDatabase {
+export function pgBossAdapter(db: Sql | TransactionSql, options: { thenCommit?: TransactionEnd } = {}): IDatabase {
+  let committed = false;
   return {
     executeSql: async (text, values = []) => {
+      if (committed) throw new Error('pgBossAdapter: a statement after the COMMIT it was to travel with');
       const parameters = values.map(toParameter);
       // Without parameters postgres.js would use the simple protocol, which prepares nothing.
-      const options = severalCommands.test(text) ? {} : { prepare: true, simple: false };
-      return { rows: await db.unsafe(text, parameters, options) };
+      const queryOptions = severalCommands.test(text) ? {} : { prepare: true, simple: false };
+      const query = db.unsafe(text, parameters, queryOptions);
+      if (options.thenCommit) {
+        // The statement, then COMMIT, asked in the same tick: one write, one round trip.
+        query.execute();
+        committed = true;
+        options.thenCommit.commitWithLast();
+      }
+      return { rows: await query };
     },
   };
 }

@@ -23,6 +23,7 @@ import { GitHubApiError } from './client.ts';
 import { pushDeploymentId } from './push-deployment-id.ts';
 import { getPushTargets, repoKey, targetsOfBranch } from './push-targets.ts';
 import type { GitHubService } from './service.ts';
+import { beginPipelined } from '../../db/pipelined-transaction.ts';
 
 
 export type DeliveryOrigin = 'push' | 'missed';
@@ -66,24 +67,23 @@ export async function storeDelivery(
 ): Promise<{ delivery: Delivery; created: boolean }> {
   const key = repoKey(delivery.owner, delivery.repo);
   const job: GitHubDeliveryJob = { deliveryId: delivery.deliveryId };
-  const inserted = await sql
-    .begin(async (tx) => {
-      const insert = tx`
-        insert into github_deliveries (delivery_id, repo_key, owner, repo, branch, commit, origin, status, received_by)
-        values (${delivery.deliveryId}, ${key}, ${delivery.owner}, ${delivery.repo}, ${delivery.branch}, ${delivery.commit},
-                ${delivery.origin}, 'RECEIVED', ${delivery.receivedBy})
-        on conflict (delivery_id) do nothing
-        returning *`.execute();
-      const send = boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) });
-      const notify = notifyJobs(tx, [JOB_GITHUB_DELIVERY]);
-      const [[row]] = await Promise.all([insert, send, notify]);
-      if (!row) throw new StoredBefore();
-      return row;
-    })
-    .catch((err: unknown) => {
-      if (err instanceof StoredBefore) return undefined;
-      throw err;
-    });
+  const inserted = await beginPipelined(sql, async (tx) => {
+    const insert = tx`
+      insert into github_deliveries (delivery_id, repo_key, owner, repo, branch, commit, origin, status, received_by)
+      values (${delivery.deliveryId}, ${key}, ${delivery.owner}, ${delivery.repo}, ${delivery.branch}, ${delivery.commit},
+              ${delivery.origin}, 'RECEIVED', ${delivery.receivedBy})
+      on conflict (delivery_id) do nothing
+      returning *`.execute();
+    const send = boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) });
+    const notify = notifyJobs(tx, [JOB_GITHUB_DELIVERY]);
+    const [[row]] = await Promise.all([insert, send, notify]);
+    if (!row) throw new StoredBefore();
+    return row;
+  })
+  .catch((err: unknown) => {
+    if (err instanceof StoredBefore) return undefined;
+    throw err;
+  });
   if (inserted) return { delivery: toDelivery(inserted), created: true };
   const stored = (await findDelivery(sql, delivery.deliveryId))!;
   if (stored.repo.toLowerCase() !== delivery.repo.toLowerCase() || stored.owner.toLowerCase() !== delivery.owner.toLowerCase() || stored.branch !== delivery.branch || stored.commit !== delivery.commit) {

@@ -10,6 +10,7 @@
 import type { Sql } from 'postgres';
 import type { PushTargetBranches } from '../../db/schema/github.ts';
 import { DomainError, formatPath, type FieldIssue } from '../domain/errors.ts';
+import { beginPipelined } from '../../db/pipelined-transaction.ts';
 
 export type { PushTargetBranches };
 
@@ -79,7 +80,7 @@ export async function putPushTargets(
 ): Promise<PushTargets> {
   await checkBranches(sql, target.branches);
   const key = repoKey(target.owner, target.repo);
-  return sql.begin(async (tx) => {
+  return beginPipelined(sql, async (tx) => {
     const [row] = await tx`
       insert into push_targets (repo_key, owner, repo, branches, version)
       values (${key}, ${target.owner}, ${target.repo}, ${tx.json(target.branches)}, 1)

@@ -5,6 +5,7 @@
  */
 import type { Sql, TransactionSql } from 'postgres';
 import { isNewWish, type Reported, type ReportRow, type StatusReport } from './report-decisions.ts';
+import { beginPipelined } from '../../db/pipelined-transaction.ts';
 
 export interface TrackedRow {
   trackingId: string;
@@ -41,7 +42,7 @@ function toReportRow(r: Row): ReportRow & { leased: boolean } {
  * on the first report. A short transaction: the row lock orders concurrent wishes only.
  */
 export async function recordWish(sql: Sql, target: TrackedRow, report: StatusReport): Promise<ReportRow> {
-  return sql.begin(async (tx) => {
+  return beginPipelined(sql, async (tx) => {
     await tx`
       insert into github_deployments (deployment_id, owner, repo, environment, commit)
       values (${target.trackingId}, ${target.owner}, ${target.repo}, ${target.environment}, ${target.commit})

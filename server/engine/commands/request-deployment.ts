@@ -24,6 +24,7 @@ import type { AppliedTransition, Cause } from '../state-store.ts';
 import type { WaitingFor } from '../../domain/decisions/stack-queue.ts';
 import type { StackData } from '../../domain/machines/stack.ts';
 import { waitingForDeployment } from '../waiting.ts';
+import { beginPipelined } from '../../../db/pipelined-transaction.ts';
 
 export interface DeploymentRequest {
   deploymentId?: string;
@@ -119,7 +120,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   // request) in one read-only transaction, so that both are read at one moment. A new id has no
   // deployment to read.
   const [{ environmentId, environment, clusterId, cluster }, existing] = request.deploymentId
-    ? await sql.begin('read only', (tx) => Promise.all([loadEnvironment(tx, request.environment), readEntity(tx, 'deployment', deploymentId)]))
+    ? await beginPipelined(sql, (tx) => Promise.all([loadEnvironment(tx, request.environment), readEntity(tx, 'deployment', deploymentId)]), 'read only')
     : [await loadEnvironment(sql, request.environment), null];
   const requestHash = createHash('sha256')
     .update(canonicalJson({ environment: environment.name, version: request.version, application, flags: request.flags ?? {}, strategy: request.strategy ?? 'auto', approval: request.approval ?? null }))

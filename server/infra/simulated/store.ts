@@ -6,6 +6,7 @@ import { sql as sqlText } from 'drizzle-orm';
 import type { PgPreparedQuery, PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import { drizzle, type PostgresJsDatabase, type PostgresJsSession } from 'drizzle-orm/postgres-js';
 import type { Sql, TransactionSql } from 'postgres';
+import { beginPipelined, type TransactionMode } from '../../../db/pipelined-transaction.ts';
 import * as simulatorSchema from '../../../db/schema/simulator.ts';
 
 export type SimDb = PostgresJsDatabase<typeof simulatorSchema>;
@@ -55,7 +56,7 @@ function preparing<T extends Sql | TransactionSql>(client: T, transactions?: { c
         return (...args: unknown[]) => {
           const work = args.pop() as (tx: TransactionSql) => unknown;
           if (transactions) transactions.count++;
-          return (target as Sql).begin(...(args as []), (tx: TransactionSql) => work(preparing(tx)));
+          return beginPipelined(target as Sql, (tx) => work(preparing(tx)), args[0] as TransactionMode | undefined);
         };
       }
       const value = Reflect.get(target, property, target);
