@@ -71,13 +71,21 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
   let onLost!: (err: unknown) => void;
   const lost = new Promise<never>((_, reject) => (onLost = reject));
   lost.catch(() => undefined);
+  let raw: RawConnection | undefined;
+  const onclose = (err: unknown) => {
+    lostWith = { error: err };
+    onLost(err);
+  };
   const onexecute = (c: RawConnection) => {
-    c.onclose = (err) => {
-      lostWith = { error: err };
-      onLost(err);
-    };
+    raw = c;
+    c.onclose = onclose;
     // Truthy: the connection takes the work's statements at once, behind the BEGIN.
     return true;
+  };
+  // Back in the pool, the connection no longer tells this transaction of its close.
+  const release = () => {
+    if (raw?.onclose === onclose) raw.onclose = undefined;
+    connection.release();
   };
   // Asked now, sent with whatever the work asks in this tick. BEGIN fails only with its connection,
   // and then so does everything after it.
@@ -119,7 +127,7 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
     const { command } = await Promise.race([committing ?? connection.unsafe('commit'), lost]);
     // COMMIT in a transaction a failed statement aborted ends it with ROLLBACK, without an error.
     if (command !== 'COMMIT') throw new TransactionRolledBack(`transaction ended with ${command} rather than COMMIT: a statement failed and the work caught its error`);
-    connection.release();
+    release();
     return result;
   } catch (err) {
     await begunSettled;
@@ -128,12 +136,12 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
     if (committing) {
       // The transaction is over either way; it may have committed before the work failed.
       const ended = await Promise.race([committing, lost]).catch(() => undefined);
-      connection.release();
+      release();
       if (ended?.command === 'COMMIT' && !(cause instanceof TransactionRolledBack)) throw new CommittedThenFailed(`the work failed after its COMMIT: ${String(cause)}`, { cause });
       throw cause;
     }
     await Promise.race([connection.unsafe('rollback'), lost]).catch(() => undefined);
-    if (!lostWith) connection.release();
+    if (!lostWith) release();
     throw cause;
   }
 

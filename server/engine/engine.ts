@@ -264,11 +264,10 @@ export class Engine {
         this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx, commitWithFetches ? { thenCommit: commitAfterLastFetch } : {}) }),
       ),
     ]);
-    const leftOver: Queue[] = [];
     let failure: unknown;
     const fetched: Array<{ entry: ClaimedJobs; madeDueHere: Set<string> }> = [];
-    for (const f of fetching) {
-      const result = results[fetching.indexOf(f)]!;
+    for (const [i, f] of fetching.entries()) {
+      const result = results[i]!;
       if (result.status === 'rejected') {
         failure ??= result.reason;
         f.runner?.release(f.batchSize);
@@ -287,7 +286,7 @@ export class Engine {
     }
     if (announcement!.status === 'rejected') failure ??= announcement!.reason;
     if (failure) throw failure;
-    for (const f of fetches) if (f.ids.size > 0 && !beyondRoom.includes(f.queue)) leftOver.push(f.queue);
+    const leftOver = fetches.filter((f) => f.ids.size > 0 && !beyondRoom.includes(f.queue)).map((f) => f.queue);
     for (const { entry, madeDueHere } of fetched) {
       const jobs = entry.handed.map(({ job }) => job);
       // What the transaction read (`knows`) is given only to the jobs it made due itself: pg-boss
@@ -303,13 +302,11 @@ export class Engine {
   }
 
   /**
-   * The deployments of jobs (by job id) as `tx` leaves them: from what it applied, the rest read in
-   * it with one statement.
+   * The deployments of jobs (by job id) as `tx` leaves them, read in it with one statement.
    */
   private async deploymentsOf(tx: TransactionSql, jobs: Job<unknown>[]): Promise<Map<string, EntityState<'deployment'>>> {
-    const missing = [...new Set(jobs.map(deploymentIdOf).filter((id): id is string => id !== undefined))];
-    const read = new Map((await readDeployments(tx, missing)).map((d) => [d.id, d] as const));
-    return new Map(jobs.flatMap((job) => (read.has(deploymentIdOf(job) ?? '') ? [[job.id, read.get(deploymentIdOf(job)!)!] as const] : [])));
+    const ids = [...new Set(jobs.map(deploymentIdOf).filter((id): id is string => id !== undefined))];
+    return deploymentsByJob(jobs, new Map((await readDeployments(tx, ids)).map((d) => [d.id, d] as const)));
   }
 
   private observe(t: AppliedTransition): void {
@@ -438,5 +435,10 @@ function knownDeployments(jobs: Job<unknown>[], applied: AppliedTransition[], kn
   for (const t of applied) {
     if (t.machine === 'deployment') known.set(t.entityId, { id: t.entityId, status: t.to, data: t.data, version: t.version } as EntityState<'deployment'>);
   }
-  return new Map(jobs.flatMap((job) => (known.has(deploymentIdOf(job) ?? '') ? [[job.id, known.get(deploymentIdOf(job)!)!] as const] : [])));
+  return deploymentsByJob(jobs, known);
+}
+
+/** Each job's deployment (by job id), of `deployments` (by deployment id). */
+function deploymentsByJob(jobs: Job<unknown>[], deployments: Map<string, EntityState<'deployment'>>): Map<string, EntityState<'deployment'>> {
+  return new Map(jobs.flatMap((job) => (deployments.has(deploymentIdOf(job) ?? '') ? [[job.id, deployments.get(deploymentIdOf(job)!)!] as const] : [])));
 }
