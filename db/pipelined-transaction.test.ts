@@ -1,8 +1,8 @@
 /** Pipelined transactions against a real Postgres: what commits, what rolls back, and what travels together. */
-import net from 'node:net';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../test/support/database.ts';
+import { socketWritesDuring } from '../test/support/socket-writes.ts';
 import { beginPipelined, CommittedThenFailed, CONNECTION_LOST, TransactionRolledBack } from './pipelined-transaction.ts';
 
 describe('beginPipelined', () => {
@@ -43,7 +43,7 @@ describe('beginPipelined', () => {
     });
 
     it('sends BEGIN with the first statements and COMMIT with the last, when asked: two socket writes', async () => {
-      const writes = await socketWritesDuring(() =>
+      const { total: writes } = await socketWritesDuring(() =>
         beginPipelined(sql, async (tx, end) => {
           const first = tx`insert into pipelined (id) values (1)`;
           const second = tx`insert into pipelined (id) values (2)`;
@@ -74,6 +74,22 @@ describe('beginPipelined', () => {
   });
 
   describe('errors', () => {
+    it('asks no COMMIT that comes once the work has failed: the transaction rolls back', async () => {
+      await expect(
+        beginPipelined(sql, async (tx, end) => {
+          await tx`insert into pipelined (id) values (1)`;
+          // As the simulator's lastStatement asks it: in the check phase after the work's turn.
+          setImmediate(() => end.commitWithLast());
+          throw new Error('the work failed before its last statement');
+        }),
+      ).rejects.toThrow('the work failed before its last statement');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await ids()).toEqual([]);
+      // The connection was rolled back and given back: the pool's one connection works.
+      await beginPipelined(sql, (tx) => tx`insert into pipelined (id) values (2)`);
+      expect(await ids()).toEqual([2]);
+    });
+
     it('rolls back everything when a statement fails, tells that error, and gives its connection back', async () => {
       await expect(
         beginPipelined(sql, async (tx) => {
@@ -179,19 +195,3 @@ describe('beginPipelined', () => {
     });
   });
 });
-
-/** Socket writes to Postgres while `run` runs (postgres.js writes what a tick asked in one). */
-async function socketWritesDuring(run: () => Promise<unknown>): Promise<number> {
-  const original = net.Socket.prototype.write;
-  let writes = 0;
-  net.Socket.prototype.write = function (this: net.Socket, ...args: Parameters<net.Socket['write']>) {
-    writes++;
-    return original.apply(this, args);
-  } as net.Socket['write'];
-  try {
-    await run();
-  } finally {
-    net.Socket.prototype.write = original;
-  }
-  return writes;
-}

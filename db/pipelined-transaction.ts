@@ -112,8 +112,12 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
     },
   }) as unknown as TransactionSql;
   let committing: Promise<{ command: string }> | undefined;
+  // Set once the work has settled: a COMMIT asked later (`commitAfterThisTurn`'s, whose turn the
+  // work did not wait for) is not asked; the transaction ends as the work's outcome says.
+  let workSettled = false;
   const end: TransactionEnd = {
     commitWithLast: () => {
+      if (workSettled) return;
       if (committing) throw new Error('commitWithLast: COMMIT was already asked');
       committing = connection.unsafe('commit').execute();
       // Awaited below once the work is done; until then a failure is only kept.
@@ -121,7 +125,7 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
     },
   };
   try {
-    const result = await Promise.race([work(tx, end), lost]);
+    const result = await Promise.race([work(tx, end), lost]).finally(() => (workSettled = true));
     await begunSettled;
     if (beginError) throw beginError;
     const { command } = await Promise.race([committing ?? connection.unsafe('commit'), lost]);

@@ -1,11 +1,14 @@
 /**
  * Engine.transaction completing a job: the job's completion is part of the transaction, so a
- * completion that fails takes the work down with it, and nothing of it is left behind.
+ * completion that fails takes the work down with it, and nothing of it is left behind. And claiming
+ * the jobs its last writes make due in the same round trip as those writes (`claimWithWrites`).
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../../test/support/deployer.ts';
+import { connectionPort, socketWritesDuring } from '../../test/support/socket-writes.ts';
 import { JOB_STATUS_REPORT, type Queue } from '../domain/machines/jobs.ts';
+import { sendJob } from './jobs.ts';
 
 let t: TestDeployer;
 
@@ -37,5 +40,66 @@ describe('Engine.transaction completing a job', () => {
     expect(await stored(key)).toBe(1);
     const [row] = await sql`select state from pgboss.job where id = ${jobId}`;
     expect(row!.state).toBe('completed');
+  });
+});
+
+describe('Engine.transaction claiming with the last writes (claimWithWrites)', () => {
+  /** Status-report jobs this process started, by how they reached its runner. */
+  const started = async (via: 'transaction' | 'fetch') =>
+    (await t.deployer.services.metrics.jobsStarted.get()).values.find((v) => v.labels.queue === JOB_STATUS_REPORT && v.labels.via === via)?.value ?? 0;
+
+  it('asks the writes, the claim of the job they make due and the COMMIT in one socket write, and runs the job', async () => {
+    const { engine, sql } = t.deployer.services;
+    const before = await started('transaction');
+    const jobIds: Array<string | null> = [];
+    const claimWithTheWrites = async () => {
+      let port = 0;
+      const { byPort } = await socketWritesDuring(() =>
+        engine.transaction(
+          async (tx) => {
+            port = await connectionPort(tx);
+            engine.claimWithLastWrites(tx, new Map([[JOB_STATUS_REPORT, 1]]));
+            // A report for no deployment: its handler has nothing to do, and finishes.
+            const job = { kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: randomUUID(), status: 'DONE' } } as const;
+            jobIds.push(await sendJob(engine.deps.boss, tx, job, (queue, id) => engine.madeDue(tx, queue, [id])));
+          },
+          { claimWithWrites: true },
+        ),
+      );
+      return byPort.get(port);
+    };
+    // The first on a connection has its statements described first (they are prepared once per connection).
+    await claimWithTheWrites();
+    await expect.poll(() => started('transaction')).toBe(before + 1);
+    let writes = await claimWithTheWrites();
+    // The pool may have handed out another connection, new to these statements: once more then.
+    for (let tries = 0; writes !== 2 && tries < 8; tries++) writes = await claimWithTheWrites();
+    // BEGIN with the first statement; the job's insert, its fetch and the COMMIT together.
+    expect(writes).toBe(2);
+    await expect.poll(() => started('transaction')).toBe(before + jobIds.length);
+    await expect.poll(async () => (await sql`select count(*)::int as n from pgboss.job where id = any(${jobIds}::uuid[]) and state = 'completed'`)[0]!.n).toBe(jobIds.length);
+  });
+
+  it('writes nothing when its last writes fail, and claims nothing', async () => {
+    const { engine, sql } = t.deployer.services;
+    const before = await started('transaction');
+    const key = `engine-test/${randomUUID()}`;
+    await expect(
+      engine.transaction(
+        async (tx) => {
+          await tx`insert into sim_templates (key, url, body_sha256, stored_at) values (${key}, ${`sim://${key}`}, encode(sha256('{}'), 'hex'), now())`;
+          engine.claimWithLastWrites(tx, new Map([[JOB_STATUS_REPORT, 1]]));
+          const job = { kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: randomUUID(), status: 'DONE' } } as const;
+          // The job, and then the same key again: the statement fails, and with it the transaction.
+          await Promise.all([
+            sendJob(engine.deps.boss, tx, job, (queue, id) => engine.madeDue(tx, queue, [id])),
+            tx`insert into sim_templates (key, url, body_sha256, stored_at) values (${key}, ${`sim://${key}`}, encode(sha256('{}'), 'hex'), now())`.execute(),
+          ]);
+        },
+        { claimWithWrites: true },
+      ),
+    ).rejects.toThrow(/duplicate key/);
+    expect((await sql`select 1 from sim_templates where key = ${key}`).length).toBe(0);
+    expect(await started('transaction')).toBe(before);
   });
 });

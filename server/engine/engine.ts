@@ -75,6 +75,11 @@ interface SentJobs {
   later: Array<{ queue: Queue; seconds: number }>;
   /** Deployments the transaction read and leaves as they are (`knows`): the jobs it claims are given them without a read. */
   known: Map<string, EntityState<'deployment'>>;
+  /**
+   * Set in a transaction whose work ends with a state store's flush (`claimWithWrites`): told the
+   * jobs the flush sends, it claims those due at once with the flush's writes (see `transaction`).
+   */
+  claimWithWrites?: (wanted: Map<Queue, number>) => void;
 }
 
 /** Jobs an engine transaction claimed for this process's runner of `queue`. */
@@ -109,16 +114,27 @@ export class Engine {
   private readonly sentIn = new WeakMap<TransactionSql, SentJobs>();
 
   constructor(readonly deps: EngineDeps) {
-    this.store = new StateStore(machines, (tx, job) => this.send(tx, job));
+    this.store = new StateStore(
+      machines,
+      (tx, job) => this.send(tx, job),
+      (tx, jobs) => {
+        const wanted = new Map<Queue, number>();
+        for (const j of jobs) if (!j.startAfterSeconds) wanted.set(j.queue, (wanted.get(j.queue) ?? 0) + 1);
+        this.claimWithLastWrites(tx, wanted);
+      },
+    );
     this.awsEvents = new AwsEventListener(this, deps.infra);
     this.terminated = new TerminatedDeployments(deps.sql, deps.logger);
   }
 
-  /** Sends a job in `tx`; one due at once is claimed or announced at the end of the engine transaction. */
-  private async send(tx: TransactionSql, job: JobEffect<JobPayloads>): Promise<void> {
+  /**
+   * Sends a job in `tx`; one due at once is claimed or announced at the end of the engine transaction.
+   * `thenCommit`: the send is the work's last statement, and COMMIT goes with it (see `transaction`).
+   */
+  private async send(tx: TransactionSql, job: JobEffect<JobPayloads>, thenCommit?: TransactionEnd): Promise<void> {
     const sent = this.sentIn.get(tx);
     // A transaction not begun here (a savepoint, another module's) announces its own sends.
-    await sendJob(this.deps.boss, tx, job, sent ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined);
+    await sendJob(this.deps.boss, tx, job, sent ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined, thenCommit);
     if (job.startAfterSeconds) sent?.later.push({ queue: job.queue, seconds: job.startAfterSeconds });
   }
 
@@ -128,6 +144,15 @@ export class Engine {
     if (!due) throw new Error('madeDue: not an engine transaction');
     const set = due.get(queue) ?? due.set(queue, new Set()).get(queue)!;
     for (const id of ids) set.add(id);
+  }
+
+  /**
+   * Says that the work of `tx` (an engine transaction begun with `claimWithWrites`) is about to ask
+   * its last writes, which make up to `wanted` jobs due by queue: the claim of them, and the COMMIT,
+   * are asked with them. The work asks nothing after those writes. Elsewhere, nothing happens.
+   */
+  claimWithLastWrites(tx: TransactionSql, wanted: Map<Queue, number>): void {
+    this.sentIn.get(tx)?.claimWithWrites?.(wanted);
   }
 
   /**
@@ -144,14 +169,17 @@ export class Engine {
   /**
    * A poll's settlement: the next poll replaces the job in one transaction, so there is always
    * exactly one. When an AWS event marked the job while it ran, the next poll is due at once (and
-   * this worker, whose slot it takes, runs it).
+   * this worker, whose slot it takes, runs it). Otherwise, unless jobs wait beyond the runner's room
+   * (for one of which the slot is claimed), the next poll's send is the last statement, and COMMIT
+   * goes with it: one round trip less.
    */
   private async nextPoll<Q extends Queue>(job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>): Promise<void> {
     await this.transaction(
-      async (tx) => {
+      async (tx, _applied, end) => {
         const woken = await wokenWhileRunning(tx, job);
         const next = woken ? { data: { ...settlement.data, woken } } : { data: settlement.data, ...(settlement.after ? { startAfterSeconds: settlement.after } : {}) };
-        await this.send(tx, { kind: 'job', queue: job.queue, ...next } as JobEffect<JobPayloads>);
+        const last = !woken && settlement.after > 0 && this.runners.get(job.queue)?.hasBacklog() !== true;
+        await this.send(tx, { kind: 'job', queue: job.queue, ...next } as JobEffect<JobPayloads>, last ? end : undefined);
       },
       { completes: job },
     );
@@ -164,7 +192,7 @@ export class Engine {
 
   /** Applies one event in a transaction of its own (with everything it chains, links and enqueues). */
   async apply<M extends MachineName>(machine: M, entityId: string, event: EventOf<M>, cause: Cause, eventId: string = newId()): Promise<EntityState<M>> {
-    return this.transaction((tx, applied) => this.store.apply(tx, machine, entityId, { eventId, event, cause }, applied));
+    return this.transaction((tx, applied) => this.store.apply(tx, machine, entityId, { eventId, event, cause }, applied), { claimWithWrites: true });
   }
 
   /**
@@ -177,8 +205,20 @@ export class Engine {
    * hands its slot to the step it unblocked, a request's first job or an event's woken step starts
    * here at once, each given its deployment as the transaction left it. No notice, no fetch, no read:
    * three commits fewer per job. Only the jobs left over are announced for other runners to fetch.
+   *
+   * `end`: a work that makes nothing due may send COMMIT with its last statement itself; then there
+   * is no claim (anything it did make due is announced after the commit).
+   *
+   * `claimWithWrites`: the work ends with one state store flush (StateStore.apply), and asks nothing
+   * after it. The claim's fetches and the COMMIT then go in the same write as the flush's own
+   * statements (the fetch sees the jobs the flush inserts: Postgres runs them in order), one round
+   * trip less per transaction. The claim is asked in the check phase after the flush asked its
+   * writes (setImmediate, registered before them, so ahead of postgres.js's write of them).
    */
-  async transaction<T>(work: (tx: TransactionSql, applied: AppliedTransition[]) => Promise<T>, options: { completes?: JobRef } = {}): Promise<T> {
+  async transaction<T>(
+    work: (tx: TransactionSql, applied: AppliedTransition[], end: TransactionEnd) => Promise<T>,
+    options: { completes?: JobRef; claimWithWrites?: boolean } = {},
+  ): Promise<T> {
     const job = options.completes;
     let applied: AppliedTransition[] = [];
     let claimed: ClaimedJobs[] = [];
@@ -197,11 +237,43 @@ export class Engine {
       // Alongside the work rather than after it (a round trip less); the transaction makes it count
       // only if the work commits. Both are awaited before the transaction ends either way, so
       // neither can run a statement after its rollback.
-      const completed = job ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx) }) : undefined;
-      const [value, completion] = await Promise.allSettled([work(tx, applied), completed]);
+      let committedByWork = false;
+      const completed = job ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx, { closed: () => committedByWork }) }) : undefined;
+      const workEnd: TransactionEnd = { commitWithLast: () => ((committedByWork = true), end.commitWithLast()) };
+      let workSettled = false;
+      let settleWork!: () => void;
+      const workDone = new Promise<void>((resolve) => (settleWork = resolve));
+      let early: Promise<Queue[] | undefined> | undefined;
+      const triedSent = sent;
+      if (options.claimWithWrites) {
+        sent.claimWithWrites = (wanted) => {
+          if (early || wanted.size === 0) return;
+          early = new Promise<Queue[] | undefined>((resolve, reject) => {
+            setImmediate(() => {
+              if (workSettled) return resolve(undefined);
+              this.claimDue(tx, end, triedSent, applied, job?.queue, claimed, { wanted, workDone }).then(resolve, reject);
+            });
+          });
+          early.catch(() => undefined);
+        };
+      }
+      const [value, completion] = await Promise.allSettled([
+        work(tx, applied, workEnd).finally(() => {
+          workSettled = true;
+          settleWork();
+        }),
+        completed,
+      ]);
+      // A claim asked with the work's writes is over before the transaction is (its slots are in `claimed`).
+      const claimedEarly = await early?.catch((err: unknown) => {
+        if (value.status === 'fulfilled' && completion.status === 'fulfilled') throw err;
+        return undefined;
+      });
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
-      leftOver = await this.claimDue(tx, end, sent, applied, job?.queue, claimed);
+      leftOver = committedByWork
+        ? [...sent.due].filter(([, ids]) => ids.size > 0).map(([queue]) => queue)
+        : (claimedEarly ?? (await this.claimDue(tx, end, sent, applied, job?.queue, claimed)) ?? []);
       return value.value;
     }).catch((err: unknown) => {
       unclaim();
@@ -229,22 +301,39 @@ export class Engine {
    * (rare: an older job pg-boss handed out first) is read by the job's handler, after the commit.
    * Returns the queues whose jobs made due here a fetch left behind, to announce once the
    * transaction committed (rare too: the runner had room for them).
+   *
+   * `early`: asked while the work's last writes are on their way (`claimWithWrites`), with how many
+   * jobs they make due by queue; what they made due is known once the work is done. Only without a
+   * backlog: otherwise nothing is asked and it returns undefined, and the claim is made as usual
+   * once the work is done.
    */
-  private async claimDue(tx: TransactionSql, end: TransactionEnd, { due, known }: SentJobs, applied: AppliedTransition[], completing: Queue | undefined, claimed: ClaimedJobs[]): Promise<Queue[]> {
+  private async claimDue(
+    tx: TransactionSql,
+    end: TransactionEnd,
+    { due, known }: SentJobs,
+    applied: AppliedTransition[],
+    completing: Queue | undefined,
+    claimed: ClaimedJobs[],
+    early?: { wanted: Map<Queue, number>; workDone: Promise<void> },
+  ): Promise<Queue[] | undefined> {
+    const wanted: Map<Queue, number> = early?.wanted ?? new Map([...due].map(([queue, ids]): [Queue, number] => [queue, ids.size]));
     // The completing job's queue comes first, even with nothing made due on it: its slot may take a job waiting there.
-    const queues = completing && !due.has(completing) ? new Map<Queue, Set<string>>([[completing, new Set()], ...due]) : due;
-    const fetches = [...queues].map(([queue, ids]): { queue: Queue; ids: Set<string>; runner: JobRunner<Queue> | undefined; backlog: boolean; batchSize: number } => {
+    const queues: Queue[] = completing && !wanted.has(completing) ? [completing, ...wanted.keys()] : [...wanted.keys()];
+    if (early && queues.some((queue) => queue === completing && this.runners.get(queue)?.hasBacklog() === true)) return undefined;
+    const fetches = queues.map((queue): { queue: Queue; wanted: number; runner: JobRunner<Queue> | undefined; backlog: boolean; batchSize: number } => {
       const runner = this.runners.get(queue);
       // With jobs waiting beyond what the runner had room for, the completing job's slot takes one
       // of them here, in this commit, rather than freeing up for a fetch of its own.
       const backlog = queue === completing && runner?.hasBacklog() === true;
+      const count = wanted.get(queue) ?? 0;
       // The slots are promised before the fetch, so that no other fetch fills them meanwhile.
-      const batchSize = runner ? runner.reserve(backlog ? Infinity : ids.size, { completing: queue === completing }) : 0;
-      return { queue, ids, runner, backlog, batchSize };
+      const batchSize = runner ? runner.reserve(backlog ? Infinity : count, { completing: queue === completing }) : 0;
+      return { queue, wanted: count, runner, backlog, batchSize };
     });
     const fetching = fetches.filter((f) => f.batchSize > 0);
     if (fetching.length === 0) {
-      await notifyJobs(tx, [...queues].filter(([, ids]) => ids.size > 0).map(([queue]) => queue));
+      if (early) return undefined;
+      await notifyJobs(tx, fetches.filter((f) => f.wanted > 0).map((f) => f.queue));
       return [];
     }
     // With a backlog pg-boss hands out older due jobs first, whose deployments the transaction has
@@ -254,7 +343,7 @@ export class Engine {
     const commitWithFetches = fetching.every((f) => !f.backlog);
     // Jobs made due beyond the room of this process's runners: announced in the transaction, asked
     // with the fetches (a notice after the commit would cost a commit of its own).
-    const beyondRoom = commitWithFetches ? fetches.filter((f) => f.ids.size > f.batchSize).map((f) => f.queue) : [];
+    const beyondRoom = commitWithFetches ? fetches.filter((f) => f.wanted > f.batchSize).map((f) => f.queue) : [];
     const announced = notifyJobs(tx, beyondRoom);
     let fetchesNotYetSent = fetching.length;
     const commitAfterLastFetch: TransactionEnd = { commitWithLast: () => void (--fetchesNotYetSent === 0 && end.commitWithLast()) };
@@ -264,6 +353,8 @@ export class Engine {
         this.deps.boss.fetch<JobPayloads[Queue]>(queue, { batchSize, includeMetadata: true, db: pgBossAdapter(tx, commitWithFetches ? { thenCommit: commitAfterLastFetch } : {}) }),
       ),
     ]);
+    // What the work's writes made due is known once they are done.
+    await early?.workDone;
     let failure: unknown;
     const fetched: Array<{ entry: ClaimedJobs; madeDueHere: Set<string> }> = [];
     for (const [i, f] of fetching.entries()) {
@@ -276,8 +367,9 @@ export class Engine {
       const jobs = result.value as Job<JobPayloads[Queue]>[];
       f.runner?.release(f.batchSize - jobs.length);
       if (f.backlog) f.runner!.fetched(f.batchSize, jobs.length);
-      const madeDueHere = new Set(f.ids);
-      for (const claimedJob of jobs) f.ids.delete(claimedJob.id);
+      const ids = due.get(f.queue) ?? new Set<string>();
+      const madeDueHere = new Set(ids);
+      for (const claimedJob of jobs) ids.delete(claimedJob.id);
       if (jobs.length === 0) continue;
       // In `claimed` at once: should anything below fail, the transaction gives their slots back.
       const entry: ClaimedJobs = { queue: f.queue, handed: jobs.map((job) => ({ job })) };
@@ -286,7 +378,8 @@ export class Engine {
     }
     if (announcement!.status === 'rejected') failure ??= announcement!.reason;
     if (failure) throw failure;
-    const leftOver = fetches.filter((f) => f.ids.size > 0 && !beyondRoom.includes(f.queue)).map((f) => f.queue);
+    // Every queue with jobs made due here and left unclaimed, but those announced in the transaction.
+    const leftOver = [...due].filter(([queue, ids]) => ids.size > 0 && !beyondRoom.includes(queue)).map(([queue]) => queue);
     for (const { entry, madeDueHere } of fetched) {
       const jobs = entry.handed.map(({ job }) => job);
       // What the transaction read (`knows`) is given only to the jobs it made due itself: pg-boss
@@ -387,7 +480,8 @@ export class Engine {
               if (apply) await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied);
               await record?.(tx);
             },
-            { completes: job },
+            // A result alone: its writes are the work's last, and the claim goes with them.
+            { completes: job, claimWithWrites: !record },
           );
         },
         poll: (job, settlement) => this.nextPoll(job, settlement),

@@ -10,6 +10,7 @@ import type { Sql, TransactionSql } from 'postgres';
 import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
 import type { JobEffect } from '../domain/state-machine/machine.ts';
+import type { TransactionEnd } from '../../db/pipelined-transaction.ts';
 import type { Logger } from '../logger.ts';
 import type { EntityState } from './entities.ts';
 import { pgBossAdapter } from './transaction.ts';
@@ -47,10 +48,17 @@ export function createBoss(databaseUrl: string, logger: Logger, options: { super
  * here, when the transaction commits; or, given `announce`, left to the caller: an engine
  * transaction announces only the jobs it did not claim for its own runners (Engine.transaction), since a
  * notice for a job already taken costs every listening runner an empty fetch (a commit each).
+ * `thenCommit`: the send is the transaction's last statement, and COMMIT goes with it.
  */
-export async function sendJob(boss: PgBoss, tx: TransactionSql, job: JobEffect<JobPayloads>, announce?: (queue: Queue, id: string) => void): Promise<string | null> {
+export async function sendJob(
+  boss: PgBoss,
+  tx: TransactionSql,
+  job: JobEffect<JobPayloads>,
+  announce?: (queue: Queue, id: string) => void,
+  thenCommit?: TransactionEnd,
+): Promise<string | null> {
   const id = await boss.send(job.queue, job.data, {
-    db: pgBossAdapter(tx),
+    db: pgBossAdapter(tx, thenCommit ? { thenCommit } : {}),
     ...(job.startAfterSeconds ? { startAfter: job.startAfterSeconds } : {}),
     ...(job.singletonKey ? { singletonKey: job.singletonKey } : {}),
   });

@@ -21,13 +21,17 @@ export interface PriorityClaim {
 }
 
 export async function allocateListenerPriorities<T>(sql: Sql, claim: PriorityClaim, resolve: (heldByOthers: number[]) => Resolved<T>): Promise<T> {
-  return beginPipelined(sql, async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtextextended(${`o5-deployer/listener/${claim.listenerArn}`}, 0))`;
-    const held = await tx<{ priority: number }[]>`
-      select priority from listener_rule_priorities where listener_arn = ${claim.listenerArn} and stack_name <> ${claim.stackName}`;
+  return beginPipelined(sql, async (tx, end) => {
+    // Two round trips in all: the lock and the read asked together (Postgres runs them in order, so
+    // the read sees what the lock waited for), then the writes with the COMMIT.
+    const [, held] = await Promise.all([
+      tx`select pg_advisory_xact_lock(hashtextextended(${`o5-deployer/listener/${claim.listenerArn}`}, 0))`.execute(),
+      tx<{ priority: number }[]>`
+        select priority from listener_rule_priorities where listener_arn = ${claim.listenerArn} and stack_name <> ${claim.stackName}`.execute(),
+    ]);
     const resolved = resolve(held.map((row) => row.priority));
     // The stack's rules hold exactly what it resolved now; what it held before is given back.
-    await tx`delete from listener_rule_priorities where listener_arn = ${claim.listenerArn} and stack_name = ${claim.stackName}`;
+    const writes = [tx`delete from listener_rule_priorities where listener_arn = ${claim.listenerArn} and stack_name = ${claim.stackName}`.execute()];
     if (resolved.priorities.length > 0) {
       const rows = resolved.priorities.map(({ parameter, priority }) => ({
         listener_arn: claim.listenerArn,
@@ -36,8 +40,10 @@ export async function allocateListenerPriorities<T>(sql: Sql, claim: PriorityCla
         parameter,
         deployment_id: claim.deploymentId,
       }));
-      await tx`insert into listener_rule_priorities ${tx(rows)}`;
+      writes.push(tx`insert into listener_rule_priorities ${tx(rows)}`.execute());
     }
+    end.commitWithLast();
+    await Promise.all(writes);
     return resolved.value;
   }) as Promise<T>;
 }

@@ -33,6 +33,8 @@ export type AnyJob = JobEffect<JobPayloads>;
 
 /** Sends a pg-boss job as part of the transaction. */
 export type JobSender = (tx: TransactionSql, job: AnyJob) => Promise<void>;
+/** Told the jobs a flush is about to send, before it asks its writes (the engine may claim them with them, engine.ts). */
+export type FlushListener = (tx: TransactionSql, jobs: readonly AnyJob[]) => void;
 
 /** A status change that happened inside a transaction; reported to observers after it commits. */
 export interface AppliedTransition {
@@ -57,6 +59,7 @@ export class StateStore {
   constructor(
     private readonly machines: typeof registry,
     private readonly sendJob: JobSender,
+    private readonly beforeFlush?: FlushListener,
   ) {}
 
   /**
@@ -143,6 +146,7 @@ export class StateStore {
   /** Writes what the cascade decided, all statements pipelined in one round trip. */
   private async flush(work: UnitOfWork): Promise<void> {
     const { tx } = work;
+    this.beforeFlush?.(tx, work.jobs);
     const writes: Promise<unknown>[] = [];
     for (const entity of work.entities.values()) {
       if (!entity.dirty || !entity.state) continue;

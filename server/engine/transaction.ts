@@ -40,11 +40,12 @@ const severalCommands = /;\s*\S/;
  * complete queries on every job. (Its fetch inlines the queue name and batch size, so a few texts
  * per queue.)
  */
-export function pgBossAdapter(db: Sql | TransactionSql, options: { thenCommit?: TransactionEnd } = {}): IDatabase {
+export function pgBossAdapter(db: Sql | TransactionSql, options: { thenCommit?: TransactionEnd; closed?: () => boolean } = {}): IDatabase {
   let committed = false;
   return {
     executeSql: async (text, values = []) => {
-      if (committed) throw new Error('pgBossAdapter: a statement after the COMMIT it was to travel with');
+      // A statement asked after the COMMIT would run outside the transaction, on its own.
+      if (committed || options.closed?.()) throw new Error('pgBossAdapter: a statement after the COMMIT it was to travel with');
       const parameters = values.map(toParameter);
       // Without parameters postgres.js would use the simple protocol, which prepares nothing.
       const queryOptions = severalCommands.test(text) ? {} : { prepare: true, simple: false };

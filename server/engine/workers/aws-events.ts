@@ -12,7 +12,7 @@
  */
 import type { TransactionSql } from 'postgres';
 import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, wokenMark, type AwsEvent, type Wake, type Watcher } from '../../domain/decisions/aws-events.ts';
-import { JOB_STACK_WAIT, JOB_STEP, type Woken } from '../../domain/machines/jobs.ts';
+import { JOB_STACK_WAIT, JOB_STEP, type Queue, type Woken } from '../../domain/machines/jobs.ts';
 import type { ClusterConfig } from '../../domain/config/cluster.ts';
 import { awsTargetOf, type AwsTarget } from '../../domain/spec/aws-target.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
@@ -89,31 +89,42 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
     result.repeated = events.length - news.length;
     if (news.length === 0) return;
     const watchers = watching.map(watcherOf);
-    for (const event of news) {
-      const wakes = decideWakes(event, watchers, (deploymentId, step) => clientTokenFor(deploymentId, step).slice(0, 36));
-      let woke = false;
-      for (const wake of wakes) {
-        const queue = wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP;
-        const marked = await markWithRetry(tx, { queue, deploymentId: wake.deploymentId, step: wake.step ?? null }, wokenMark(event, new Date().toISOString()));
-        if (marked.length === 0) continue;
-        woke = true;
-        result.woken.push({ ...wake, eventId: event.id });
-        // A running job is marked only; the waiting ones are due now.
-        engine.madeDue(tx, queue, marked.filter((job) => job.state !== 'active').map((job) => job.id));
-      }
-      if (!woke) result.dropped++;
+    const wakes = news.flatMap((event) =>
+      decideWakes(event, watchers, (deploymentId, step) => clientTokenFor(deploymentId, step).slice(0, 36)).map((wake) => ({
+        event,
+        wake,
+        queue: (wake.step === undefined ? JOB_STACK_WAIT : JOB_STEP) as Queue,
+      })),
+    );
+    // The marks are the transaction's last statements: the claim of the jobs they make due, and
+    // the COMMIT, go with them (Engine.transaction `claimWithWrites`).
+    const wanted = new Map<Queue, number>();
+    for (const { queue } of wakes) wanted.set(queue, (wanted.get(queue) ?? 0) + 1);
+    engine.claimWithLastWrites(tx, wanted);
+    const marks = await Promise.all(wakes.map(({ event, wake, queue }) => markTwice(tx, { queue, deploymentId: wake.deploymentId, step: wake.step ?? null }, wokenMark(event, new Date().toISOString()))));
+    const woke = new Set<string>();
+    for (const [i, { event, wake, queue }] of wakes.entries()) {
+      const marked = marks[i]!;
+      if (marked.length === 0) continue;
+      woke.add(event.id);
+      result.woken.push({ ...wake, eventId: event.id });
+      // A running job is marked only; the waiting ones are due now.
+      engine.madeDue(tx, queue, marked.filter((job) => job.state !== 'active').map((job) => job.id));
     }
-  });
+    result.dropped = news.filter((event) => !woke.has(event.id)).length;
+  }, { claimWithWrites: true });
   return result;
 }
 
 /**
- * Marks the job a wake names. A job being replaced by its next poll at this very moment is matched
- * on a second look, once the replacement has committed.
+ * Marks the job a wake names, with two looks asked together: a job being replaced by its next poll
+ * at this very moment is passed over by the first (its update waits for the old row's lock, then
+ * skips it, completed) and matched by the second, whose snapshot is taken once the first is done.
+ * A job both match is marked twice alike.
  */
-async function markWithRetry(tx: TransactionSql, selector: JobSelector, woken: Woken): Promise<{ id: string; state: string }[]> {
-  const marked = await markJobsWoken(tx, selector, woken);
-  return marked.length > 0 ? marked : markJobsWoken(tx, selector, woken);
+async function markTwice(tx: TransactionSql, selector: JobSelector, woken: Woken): Promise<{ id: string; state: string }[]> {
+  const [first, second] = await Promise.all([markJobsWoken(tx, selector, woken), markJobsWoken(tx, selector, woken)]);
+  return [...new Map([...first, ...second].map((job) => [job.id, job] as const)).values()];
 }
 
 /**

@@ -21,7 +21,7 @@ import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressi
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
 import { parseStoredTemplate, resolveParameters, stackOutputs } from './template.ts';
 import { changeSetTemplateBodies, storedAmong, readTemplate, stackTemplateBodies } from './template-storage.ts';
-import { builtOnce, type SimQueries } from './store.ts';
+import { builtOnce, lastStatement, type SimQueries } from './store.ts';
 
 const CREATE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 const EXECUTE_FAULTS: FaultKind[] = ['rollback', 'fail', 'hang', 'latencyMs'];
@@ -71,7 +71,7 @@ async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UP
     const kind = strikes.outcome?.fault.kind;
     const nothingToDo = changes?.length === 0;
     const failure = type === 'UPDATE' ? 'Change set creation failed.' : 'Import of the resources failed validation.';
-    await tx.insert(simChangeSets).values({
+    await lastStatement(tx, () => tx.insert(simChangeSets).values({
       stackName: input.stackName,
       name: input.changeSetName,
       changeSetId: `arn:aws:cloudformation:${ctx.region}:${ctx.account}:changeSet/${input.changeSetName}/${randomUUID()}`,
@@ -86,7 +86,7 @@ async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UP
       faultIds: strikes.faultIds,
       changeSetType: type,
       ...(changes && { changes, baseStartedAt: view.row.startedAt }),
-    });
+    }).execute());
   });
 }
 
@@ -150,19 +150,26 @@ export async function executeChangeSet(
         reason: `The following resource(s) failed to ${row.changeSetType === 'UPDATE' ? 'update' : 'import'}: [${Object.keys(template.Resources)[0]}]. ${faultNote(strikes.outcome)}`,
       }),
     });
-    // As on AWS, executing a change set removes the stack's other change sets.
-    await tx
-      .delete(simChangeSets)
-      .where(and(eq(simChangeSets.stackName, input.stackName), ne(simChangeSets.name, input.changeSetName), isNull(simChangeSets.executionToken)));
-    await tx
-      .update(simChangeSets)
-      .set({
-        executionToken: input.clientToken,
-        executedAt: execution.startedAt,
-        executionDurationMs: execution.durationMs,
-        executionOutcome: execution.outcome,
-      })
-      .where(and(eq(simChangeSets.stackName, input.stackName), eq(simChangeSets.name, input.changeSetName)));
+    // As on AWS, executing a change set removes the stack's other change sets (the two statements
+    // are independent, and go with the COMMIT).
+    await lastStatement(tx, () =>
+      Promise.all([
+        tx
+          .delete(simChangeSets)
+          .where(and(eq(simChangeSets.stackName, input.stackName), ne(simChangeSets.name, input.changeSetName), isNull(simChangeSets.executionToken)))
+          .execute(),
+        tx
+          .update(simChangeSets)
+          .set({
+            executionToken: input.clientToken,
+            executedAt: execution.startedAt,
+            executionDurationMs: execution.durationMs,
+            executionOutcome: execution.outcome,
+          })
+          .where(and(eq(simChangeSets.stackName, input.stackName), eq(simChangeSets.name, input.changeSetName)))
+          .execute(),
+      ]),
+    );
   });
 }
 

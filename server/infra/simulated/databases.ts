@@ -17,6 +17,7 @@ import * as provision from '../postgres/provision.ts';
 import { postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import { sleepUnlessClosed, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
+import { lastStatement } from './store.ts';
 
 const DATABASE_FAULTS: FaultKind[] = ['fail', 'hang', 'latencyMs'];
 
@@ -83,21 +84,24 @@ async function runStep(
     const fault = strikes.outcome;
     const failure = fault?.fault.kind === 'fail' ? `${kind} of database ${target.dbName} failed ${faultNote(fault)}` : undefined;
     const outcome = failure ? 'failed' : fault?.fault.kind === 'hang' ? 'hang' : ctx.rdsHost ? 'running' : 'done';
-    const [row] = await tx
-      .insert(simDatabaseOperations)
-      .values({
-        operationId: target.operationId,
-        kind,
-        dbName: target.dbName,
-        request,
-        outcome,
-        error: failure ?? null,
-        executedSql: false,
-        performedAt: new Date(ctx.now()),
-        faultIds: strikes.faultIds,
-      })
-      .returning({ id: simDatabaseOperations.id });
-    return { id: row.id, strikes, failure };
+    const [row] = await lastStatement(tx, () =>
+      tx
+        .insert(simDatabaseOperations)
+        .values({
+          operationId: target.operationId,
+          kind,
+          dbName: target.dbName,
+          request,
+          outcome,
+          error: failure ?? null,
+          executedSql: false,
+          performedAt: new Date(ctx.now()),
+          faultIds: strikes.faultIds,
+        })
+        .returning({ id: simDatabaseOperations.id })
+        .execute(),
+    );
+    return { id: row!.id, strikes, failure };
   });
 
   if (strikes.latencyMs) await sleepUnlessClosed(strikes.latencyMs, ctx.closed);

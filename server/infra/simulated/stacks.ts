@@ -24,7 +24,7 @@ import {
 import { appliedInSql, deletedInSql, describeView, isDeleted, viewStackStatus, type StackView } from './stack-view.ts';
 import { parseStoredTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
 import { readTemplate, storedAmong, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
-import { builtOnce, type SimTx } from './store.ts';
+import { builtOnce, lastStatement, type SimTx } from './store.ts';
 
 /** Fault kinds each stack operation can suffer (`latencyMs` is listed where it applies). */
 const CREATE_FAULTS: FaultKind[] = ['createFailed', 'fail', 'hang', 'latencyMs'];
@@ -61,14 +61,14 @@ export async function createEmptyStack(ctx: SimContext, input: { stackName: stri
       // As server/infra/aws/stacks.ts does: the stack says it was created by this deployer.
       tags: { [MANAGED_BY_TAG.key]: MANAGED_BY_TAG.value },
     };
-    await beginCreate(tx, ctx, stack, {
+    await lastStatement(tx, () => beginCreate(tx, ctx, stack, {
       operation: 'create',
       clientToken,
       strikes,
       ...(strikes.outcome && {
         reason: `The following resource(s) failed to create: [NullResource]. Rollback requested by user. ${faultNote(strikes.outcome)}`,
       }),
-    });
+    }));
   });
 }
 
@@ -160,7 +160,7 @@ async function changeStack<R>(
       changed: templateChanged || !sameValues(withoutDesiredCounts(change.parameters), withoutDesiredCounts(current.parameters)),
     });
     const failedResource = Object.keys(change.template.Resources)[0];
-    await beginOperation(tx, ctx, view, {
+    await lastStatement(tx, () => beginOperation(tx, ctx, view, {
       target: { templateSha256: change.templateSha256, templateUrl: change.templateUrl, parameters: change.parameters, outputs },
       operation: call.operation,
       clientToken: call.clientToken,
@@ -168,7 +168,7 @@ async function changeStack<R>(
       ...(strikes.outcome && {
         reason: `The following resource(s) failed to update: [${failedResource}]. ${faultNote(strikes.outcome)}`,
       }),
-    });
+    }));
     return { noUpdates: false };
   });
 }
@@ -209,12 +209,12 @@ async function recover(
 ): Promise<void> {
   const stackName = view.row.name;
   const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken, applies: RECOVERY_FAULTS }, faults);
-  await beginOperation(tx, ctx, view, {
+  await lastStatement(tx, () => beginOperation(tx, ctx, view, {
     operation,
     clientToken,
     strikes,
     reason,
-  });
+  }));
 }
 
 /** Like AWS: deleting a stack that does not exist succeeds; deleting a busy one is refused. */
@@ -230,14 +230,14 @@ export async function deleteStack(ctx: SimContext, input: { stackName: string; c
     const strikes = await strikeFaults(tx, { inStack: (s) => s === stackName, clientToken: input.clientToken, applies: DELETE_FAULTS }, faults);
     // The resource named in a failure's reason: the template is read only then.
     const failedResource = strikes.outcome && Object.keys(parseStoredTemplate(storedAmong(await stackTemplateBodies(tx, stackName), view.content.templateSha256)).Resources)[0];
-    await beginOperation(tx, ctx, view, {
+    await lastStatement(tx, () => beginOperation(tx, ctx, view, {
       operation: 'delete',
       clientToken: input.clientToken,
       strikes,
       ...(strikes.outcome && {
         reason: `The following resource(s) failed to delete: [${failedResource}]. ${faultNote(strikes.outcome)}`,
       }),
-    });
+    }));
   });
 }
 

@@ -1,11 +1,16 @@
 /**
  * The simulator's drizzle client prepares its statements, in and out of transactions: each runs in
- * one round trip instead of a describe and then the run (see store.ts).
+ * one round trip instead of a describe and then the run; a transaction's last statement goes with
+ * its COMMIT (see store.ts).
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { sql as sqlText } from 'drizzle-orm';
+import { simTemplateBodies } from '../../../db/schema/simulator.ts';
+import { socketWritesDuring } from '../../../test/support/socket-writes.ts';
+import { lastStatement, simulatorDb } from './store.ts';
 import { manualClock, simulator } from './test-helpers.ts';
 
 let testDb: TestDatabase;
@@ -31,6 +36,72 @@ describe('the simulator store', () => {
       const statements = prepared.map((p) => p.statement);
       expect(statements.some((s) => /^select .* from "sim_stacks" where "sim_stacks"\."name" = \$1$/.test(s))).toBe(true);
       expect(statements.some((s) => s.startsWith('insert into "sim_stack_operations"'))).toBe(true);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+});
+
+describe('lastStatement', () => {
+  const bodies = (sql: postgres.Sql, sha: string) => sql<{ body: string }[]>`select body from sim_template_bodies where sha256 = ${sha}`;
+
+  it('sends a transaction’s last statement with its COMMIT: one socket write for both', async () => {
+    const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
+    try {
+      const db = simulatorDb(sql);
+      const inserted: string[] = [];
+      const lastWithCommit = async () => {
+        const sha = randomUUID();
+        inserted.push(sha);
+        let port = 0;
+        const { byPort } = await socketWritesDuring(() =>
+          db.transaction(async (tx) => {
+            port = (await tx.execute<{ port: number }>(sqlText`select client_port as port from pg_stat_activity where pid = pg_backend_pid()`))[0]!.port;
+            await lastStatement(tx, () => tx.insert(simTemplateBodies).values({ sha256: sha, body: '{}' }).execute());
+          }),
+        );
+        return byPort.get(port);
+      };
+      // The pool's one connection prepares the statements on the first run (a describe each).
+      await lastWithCommit();
+      const writes = await lastWithCommit();
+      // BEGIN with the first statement; the insert with the COMMIT.
+      expect(writes).toBe(2);
+      for (const sha of inserted) expect(await bodies(sql, sha)).toEqual([{ body: '{}' }]);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+
+  it('rolls the whole transaction back when the last statement fails, and reports its error', async () => {
+    const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
+    try {
+      const db = simulatorDb(sql);
+      const [kept, taken] = [randomUUID(), randomUUID()];
+      await db.insert(simTemplateBodies).values({ sha256: taken, body: 'first' });
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.insert(simTemplateBodies).values({ sha256: kept, body: '{}' });
+          // The same key again: a unique violation, in the statement that goes with the COMMIT.
+          await lastStatement(tx, () => tx.insert(simTemplateBodies).values({ sha256: taken, body: 'second' }).execute());
+        }),
+      ).rejects.toThrow(/duplicate key|sim_template_bodies/);
+      expect(await bodies(sql, kept)).toEqual([]);
+      expect(await bodies(sql, taken)).toEqual([{ body: 'first' }]);
+      // The one connection is usable again.
+      expect(await sql`select 1 as one`).toEqual([{ one: 1 }]);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
+
+  it('only runs the statements on the pool, outside a transaction', async () => {
+    const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
+    try {
+      const db = simulatorDb(sql);
+      const sha = randomUUID();
+      await lastStatement(db, () => db.insert(simTemplateBodies).values({ sha256: sha, body: '{}' }).execute());
+      expect(await bodies(sql, sha)).toEqual([{ body: '{}' }]);
     } finally {
       await sql.end({ timeout: 5 });
     }

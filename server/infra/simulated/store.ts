@@ -6,7 +6,7 @@ import { sql as sqlText } from 'drizzle-orm';
 import type { PgPreparedQuery, PreparedQueryConfig } from 'drizzle-orm/pg-core';
 import { drizzle, type PostgresJsDatabase, type PostgresJsSession } from 'drizzle-orm/postgres-js';
 import type { Sql, TransactionSql } from 'postgres';
-import { beginPipelined, type TransactionMode } from '../../../db/pipelined-transaction.ts';
+import { beginPipelined, type TransactionEnd, type TransactionMode } from '../../../db/pipelined-transaction.ts';
 import * as simulatorSchema from '../../../db/schema/simulator.ts';
 
 export type SimDb = PostgresJsDatabase<typeof simulatorSchema>;
@@ -56,13 +56,38 @@ function preparing<T extends Sql | TransactionSql>(client: T, transactions?: { c
         return (...args: unknown[]) => {
           const work = args.pop() as (tx: TransactionSql) => unknown;
           if (transactions) transactions.count++;
-          return beginPipelined(target as Sql, (tx) => work(preparing(tx)), args[0] as TransactionMode | undefined);
+          return beginPipelined(
+            target as Sql,
+            (tx, end) => {
+              const client = preparing(tx);
+              transactionEnds.set(client, end);
+              return work(client);
+            },
+            args[0] as TransactionMode | undefined,
+          );
         };
       }
       const value = Reflect.get(target, property, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/** The end of each open transaction, by the client its drizzle handle runs on (see `lastStatement`). */
+const transactionEnds = new WeakMap<object, TransactionEnd>();
+
+/**
+ * Runs a transaction's last statement (or statements, asked together) with its COMMIT: one round
+ * trip, where awaiting them and then committing takes two. COMMIT is asked in the check phase that
+ * follows (setImmediate, registered before the statements): after everything `statements` asks
+ * through drizzle's promises in this turn, and ahead of postgres.js's write of it, which is
+ * scheduled the same way, later. The work asks nothing after it; should it fail first, no COMMIT
+ * is asked (pipelined-transaction.ts). On the pool (no transaction), the statements only run.
+ */
+export function lastStatement<T>(db: SimQueries, statements: () => Promise<T>): Promise<T> {
+  const end = transactionEnds.get(clientOf(db) as object);
+  if (end) setImmediate(() => end.commitWithLast());
+  return statements();
 }
 
 /**

@@ -11,7 +11,7 @@ import { InfraError, type TaskOverrides, type TaskDescription } from '../port.ts
 import { durationOf, simTransaction, type EventAnnouncer, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
-import { builtOnce, lockResource } from './store.ts';
+import { builtOnce, lastStatement, lockResource } from './store.ts';
 
 const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
 
@@ -82,7 +82,7 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
       faultIds: strikes.faultIds,
       ...(input.overrides && { overrides: input.overrides }),
     };
-    await tx.insert(simTasks).values(task);
+    await lastStatement(tx, () => tx.insert(simTasks).values(task).execute());
     announceTaskEnd(ctx.events, task);
     return { taskArn };
   });
