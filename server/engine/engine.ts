@@ -23,7 +23,7 @@ import type { JobEffect } from '../domain/state-machine/machine.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
-import type { TransactionEnd } from '../../db/pipelined-transaction.ts';
+import { CommittedThenFailed, type TransactionEnd } from '../../db/pipelined-transaction.ts';
 import { handleStackWaitJob } from './workers/stack-wait-worker.ts';
 import { handleStepJob } from './workers/step-worker.ts';
 import { AwsEventListener } from './workers/aws-events.ts';
@@ -178,11 +178,18 @@ export class Engine {
       async (tx, _applied, end) => {
         const woken = await wokenWhileRunning(tx, job);
         const next = woken ? { data: { ...settlement.data, woken } } : { data: settlement.data, ...(settlement.after ? { startAfterSeconds: settlement.after } : {}) };
+        // The job's completion was asked with the transaction's first statements (pg-boss's queue
+        // cache is filled at start, so it asks at once), well before this COMMIT.
         const last = !woken && settlement.after > 0 && this.runners.get(job.queue)?.hasBacklog() !== true;
         await this.send(tx, { kind: 'job', queue: job.queue, ...next } as JobEffect<JobPayloads>, last ? end : undefined);
       },
       { completes: job },
     );
+  }
+
+  /** Free slots of this process's runner of `queue` (none running: undefined). */
+  roomOf(queue: Queue): number | undefined {
+    return this.runners.get(queue)?.room();
   }
 
   /** Whether AWS events of this account and region reach us: then polls there are only a safety net. */
@@ -276,7 +283,16 @@ export class Engine {
         : (claimedEarly ?? (await this.claimDue(tx, end, sent, applied, job?.queue, claimed)) ?? []);
       return value.value;
     }).catch((err: unknown) => {
-      unclaim();
+      if (!(err instanceof CommittedThenFailed)) {
+        unclaim();
+        throw err;
+      }
+      // The work failed after the COMMIT it asked with its last writes went through: what it
+      // wrote stays, and so do the jobs claimed with it (marked active): they run here; the rest
+      // it made due are announced. The caller hears of the failure.
+      for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
+      const due = [...sent.due].filter(([, ids]) => ids.size > 0).map(([queue]) => queue);
+      void notifyJobs(this.deps.sql, due).catch(() => undefined);
       throw err;
     });
     for (const t of applied) this.observe(t);

@@ -97,7 +97,9 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
       })),
     );
     // The marks are the transaction's last statements: the claim of the jobs they make due, and
-    // the COMMIT, go with them (Engine.transaction `claimWithWrites`).
+    // the COMMIT, go with them (Engine.transaction `claimWithWrites`). One slot is asked per wake:
+    // a wake whose job is running (marked only) may so claim an older due job of the queue, which
+    // is this worker's to run as much as any.
     const wanted = new Map<Queue, number>();
     for (const { queue } of wakes) wanted.set(queue, (wanted.get(queue) ?? 0) + 1);
     engine.claimWithLastWrites(tx, wanted);

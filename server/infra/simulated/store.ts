@@ -86,7 +86,15 @@ const transactionEnds = new WeakMap<object, TransactionEnd>();
  */
 export function lastStatement<T>(db: SimQueries, statements: () => Promise<T>): Promise<T> {
   const end = transactionEnds.get(clientOf(db) as object);
-  if (end) setImmediate(() => end.commitWithLast());
+  if (end) {
+    setImmediate(() => {
+      try {
+        end.commitWithLast();
+      } catch {
+        // COMMIT was asked already (two last statements in one transaction): it is on its way.
+      }
+    });
+  }
   return statements();
 }
 
