@@ -81,6 +81,32 @@ describe('Engine.transaction claiming with the last writes (claimWithWrites)', (
     await expect.poll(async () => (await sql`select count(*)::int as n from pgboss.job where id = any(${jobIds}::uuid[]) and state = 'completed'`)[0]!.n).toBe(jobIds.length);
   });
 
+  it('with nothing to claim, asks the COMMIT alone with the last writes', async () => {
+    const { engine, sql } = t.deployer.services;
+    const keys: string[] = [];
+    const commitWithTheWrites = async () => {
+      const key = `engine-test/${randomUUID()}`;
+      keys.push(key);
+      let port = 0;
+      const { byPort } = await socketWritesDuring(() =>
+        engine.transaction(
+          async (tx) => {
+            port = await connectionPort(tx);
+            engine.claimWithLastWrites(tx, new Map());
+            await tx`insert into sim_templates (key, url, body_sha256, stored_at) values (${key}, ${`sim://${key}`}, encode(sha256('{}'), 'hex'), now())`;
+          },
+          { claimWithWrites: true },
+        ),
+      );
+      return byPort.get(port);
+    };
+    let writes = await commitWithTheWrites();
+    // As above: until a connection that knows the statements comes round.
+    for (let tries = 0; writes !== 2 && tries < 40; tries++) writes = await commitWithTheWrites();
+    expect(writes).toBe(2);
+    expect((await sql`select count(*)::int as n from sim_templates where key = any(${keys})`)[0]!.n).toBe(keys.length);
+  });
+
   it('writes nothing when its last writes fail, claims nothing, and gives every slot back', async () => {
     const { engine, sql } = t.deployer.services;
     await expect.poll(() => engine.roomOf(JOB_STATUS_REPORT)).toBe(t.deployer.services.config.workerConcurrency);

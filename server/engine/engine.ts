@@ -217,9 +217,9 @@ export class Engine {
    * is no claim (anything it did make due is announced after the commit).
    *
    * `claimWithWrites`: the work ends with one state store flush (StateStore.apply), and asks nothing
-   * after it. The claim's fetches and the COMMIT then go in the same write as the flush's own
-   * statements (the fetch sees the jobs the flush inserts: Postgres runs them in order), one round
-   * trip less per transaction. The claim is asked in the check phase after the flush asked its
+   * after it. The claim's fetches and the COMMIT (or the COMMIT alone, with nothing to claim) then go
+   * in the same write as the flush's own statements (the fetch sees the jobs the flush inserts:
+   * Postgres runs them in order), one round trip less per transaction. The claim is asked in the check phase after the flush asked its
    * writes (setImmediate, registered before them, so ahead of postgres.js's write of them).
    */
   async transaction<T>(
@@ -254,7 +254,14 @@ export class Engine {
       const triedSent = sent;
       if (options.claimWithWrites) {
         sent.claimWithWrites = (wanted) => {
-          if (early || wanted.size === 0) return;
+          if (early || committedByWork) return;
+          if (wanted.size === 0) {
+            // Nothing to claim (unless the completing job's slot is to take one of a backlog): the
+            // COMMIT alone goes with the writes.
+            if (job && this.runners.get(job.queue)?.hasBacklog() === true) return;
+            setImmediate(() => void (workSettled || workEnd.commitWithLast()));
+            return;
+          }
           early = new Promise<Queue[] | undefined>((resolve, reject) => {
             setImmediate(() => {
               if (workSettled) return resolve(undefined);
