@@ -44,11 +44,18 @@ describe('the simulator store', () => {
 
 describe('lastStatement', () => {
   const bodies = (sql: postgres.Sql, sha: string) => sql<{ body: string }[]>`select body from sim_template_bodies where sha256 = ${sha}`;
-
-  it('sends a transaction’s last statement with its COMMIT: one socket write for both', async () => {
+  /** Runs `test` with a pool of one connection (what it prepared stays prepared) and the simulator's handle on it. */
+  const onOneConnection = async (test: (sql: postgres.Sql, db: ReturnType<typeof simulatorDb>) => Promise<void>) => {
     const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
     try {
-      const db = simulatorDb(sql);
+      await test(sql, simulatorDb(sql));
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  };
+
+  it('sends a transaction’s last statement with its COMMIT: one socket write for both', () =>
+    onOneConnection(async (sql, db) => {
       const inserted: string[] = [];
       const lastWithCommit = async () => {
         const sha = randomUUID();
@@ -68,15 +75,10 @@ describe('lastStatement', () => {
       // BEGIN with the first statement; the insert with the COMMIT.
       expect(writes).toBe(2);
       for (const sha of inserted) expect(await bodies(sql, sha)).toEqual([{ body: '{}' }]);
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  });
+    }));
 
-  it('rolls the whole transaction back when the last statement fails, and reports its error', async () => {
-    const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
-    try {
-      const db = simulatorDb(sql);
+  it('rolls the whole transaction back when the last statement fails, and reports its error', () =>
+    onOneConnection(async (sql, db) => {
       const [kept, taken] = [randomUUID(), randomUUID()];
       await db.insert(simTemplateBodies).values({ sha256: taken, body: 'first' });
       await expect(
@@ -90,20 +92,12 @@ describe('lastStatement', () => {
       expect(await bodies(sql, taken)).toEqual([{ body: 'first' }]);
       // The one connection is usable again.
       expect(await sql`select 1 as one`).toEqual([{ one: 1 }]);
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  });
+    }));
 
-  it('only runs the statements on the pool, outside a transaction', async () => {
-    const sql = postgres(testDb.url, { max: 1, onnotice: () => {} });
-    try {
-      const db = simulatorDb(sql);
+  it('only runs the statements on the pool, outside a transaction', () =>
+    onOneConnection(async (sql, db) => {
       const sha = randomUUID();
       await lastStatement(db, () => db.insert(simTemplateBodies).values({ sha256: sha, body: '{}' }).execute());
       expect(await bodies(sql, sha)).toEqual([{ body: '{}' }]);
-    } finally {
-      await sql.end({ timeout: 5 });
-    }
-  });
+    }));
 });
