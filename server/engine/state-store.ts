@@ -146,7 +146,9 @@ export class StateStore {
   /** Writes what the cascade decided, all statements pipelined in one round trip. */
   private async flush(work: UnitOfWork): Promise<void> {
     const { tx } = work;
-    this.beforeFlush?.(tx, work.jobs);
+    // Only a flush that writes is the work's last writes (a repeated event writes nothing, and its
+    // state is then read after it).
+    if (work.events.length > 0) this.beforeFlush?.(tx, work.jobs);
     const writes: Promise<unknown>[] = [];
     for (const entity of work.entities.values()) {
       if (!entity.dirty || !entity.state) continue;
