@@ -57,6 +57,23 @@ describe('beginPipelined', () => {
       expect(await ids()).toEqual([1, 2, 3]);
     });
 
+    it('sends COMMIT with the statements a turn asked through promises, when asked before them (commitAfterThisTurn)', async () => {
+      const { total: writes } = await socketWritesDuring(() =>
+        beginPipelined(sql, async (tx, end) => {
+          await tx`insert into pipelined (id) values (1)`;
+          end.commitAfterThisTurn();
+          // Asked a few promise steps later, as a query builder's would be: still this turn.
+          const later = async (statement: () => Promise<unknown>) => {
+            await Promise.resolve();
+            return statement();
+          };
+          await Promise.all([later(() => tx`insert into pipelined (id) values (2)`), later(() => tx`insert into pipelined (id) values (3)`)]);
+        }),
+      );
+      expect(writes).toBe(2);
+      expect(await ids()).toEqual([1, 2, 3]);
+    });
+
     it('keeps what a savepoint did, and undoes only the savepoint that failed', async () => {
       await beginPipelined(sql, async (tx) => {
         await tx`insert into pipelined (id) values (1)`;
@@ -74,12 +91,12 @@ describe('beginPipelined', () => {
   });
 
   describe('errors', () => {
-    it('asks no COMMIT that comes once the work has failed: the transaction rolls back', async () => {
+    it('asks no COMMIT after this turn when the work failed within it: the transaction rolls back', async () => {
       await expect(
         beginPipelined(sql, async (tx, end) => {
           await tx`insert into pipelined (id) values (1)`;
-          // As the simulator's lastStatement asks it: in the check phase after the work's turn.
-          setImmediate(() => end.commitWithLast());
+          // Asked for the check phase after this turn, by when the work has failed.
+          end.commitAfterThisTurn();
           throw new Error('the work failed before its last statement');
         }),
       ).rejects.toThrow('the work failed before its last statement');

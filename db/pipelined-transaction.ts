@@ -36,6 +36,14 @@ export interface TransactionEnd {
    * as usual; the transaction's outcome is known when `beginPipelined` returns.
    */
   commitWithLast(): void;
+  /**
+   * Asks COMMIT once the statements asked in this turn are (in the check phase that follows:
+   * setImmediate, so ahead of postgres.js's write of them, which it schedules the same way, later),
+   * for last statements asked through promises (drizzle's, pg-boss's) rather than at once. Called
+   * before asking them; the work asks nothing after them. Nothing is asked if the work has settled
+   * by then (it failed first) or COMMIT was asked already.
+   */
+  commitAfterThisTurn(): void;
 }
 
 /**
@@ -112,17 +120,17 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
     },
   }) as unknown as TransactionSql;
   let committing: Promise<{ command: string }> | undefined;
-  // Set once the work has settled: a COMMIT asked later (`commitAfterThisTurn`'s, whose turn the
-  // work did not wait for) is not asked; the transaction ends as the work's outcome says.
+  // Set once the work has settled: a COMMIT of `commitAfterThisTurn`, whose turn the work did not
+  // wait for, is then not asked; the transaction ends as the work's outcome says.
   let workSettled = false;
   const end: TransactionEnd = {
     commitWithLast: () => {
-      if (workSettled) return;
       if (committing) throw new Error('commitWithLast: COMMIT was already asked');
       committing = connection.unsafe('commit').execute();
       // Awaited below once the work is done; until then a failure is only kept.
       committing.catch(() => undefined);
     },
+    commitAfterThisTurn: () => setImmediate(() => void (workSettled || committing || end.commitWithLast())),
   };
   try {
     const result = await Promise.race([work(tx, end), lost]).finally(() => (workSettled = true));

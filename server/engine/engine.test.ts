@@ -58,7 +58,7 @@ describe('Engine.transaction claiming with the last writes (claimWithWrites)', (
         engine.transaction(
           async (tx) => {
             port = await connectionPort(tx);
-            engine.claimWithLastWrites(tx, new Map([[JOB_STATUS_REPORT, 1]]));
+            engine.claimWithLastWrites(tx, [{ queue: JOB_STATUS_REPORT }]);
             // A report for no deployment: its handler has nothing to do, and finishes.
             const job = { kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: randomUUID(), status: 'DONE' } } as const;
             jobIds.push(await sendJob(engine.deps.boss, tx, job, (queue, id) => engine.madeDue(tx, queue, [id])));
@@ -92,7 +92,7 @@ describe('Engine.transaction claiming with the last writes (claimWithWrites)', (
         engine.transaction(
           async (tx) => {
             port = await connectionPort(tx);
-            engine.claimWithLastWrites(tx, new Map());
+            engine.claimWithLastWrites(tx, []);
             await tx`insert into sim_templates (key, url, body_sha256, stored_at) values (${key}, ${`sim://${key}`}, encode(sha256('{}'), 'hex'), now())`;
           },
           { claimWithWrites: true },
@@ -116,7 +116,7 @@ describe('Engine.transaction claiming with the last writes (claimWithWrites)', (
       engine.transaction(
         async (tx) => {
           await tx`insert into sim_templates (key, url, body_sha256, stored_at) values (${key}, ${`sim://${key}`}, encode(sha256('{}'), 'hex'), now())`;
-          engine.claimWithLastWrites(tx, new Map([[JOB_STATUS_REPORT, 1]]));
+          engine.claimWithLastWrites(tx, [{ queue: JOB_STATUS_REPORT }]);
           const job = { kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: randomUUID(), status: 'DONE' } } as const;
           // The job, and then a statement that fails (not one worth a retry), with the claim behind it.
           await Promise.all([

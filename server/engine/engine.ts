@@ -76,8 +76,8 @@ interface SentJobs {
   /** Deployments the transaction read and leaves as they are (`knows`): the jobs it claims are given them without a read. */
   known: Map<string, EntityState<'deployment'>>;
   /**
-   * Set in a transaction whose work ends with a state store's flush (`claimWithWrites`): told the
-   * jobs the flush sends, it claims those due at once with the flush's writes (see `transaction`).
+   * Set in a transaction begun with `claimWithWrites`: told what its last writes make due at once,
+   * it claims them with those writes (see `transaction`).
    */
   claimWithWrites?: (wanted: Map<Queue, number>) => void;
 }
@@ -117,11 +117,7 @@ export class Engine {
     this.store = new StateStore(
       machines,
       (tx, job) => this.send(tx, job),
-      (tx, jobs) => {
-        const wanted = new Map<Queue, number>();
-        for (const j of jobs) if (!j.startAfterSeconds) wanted.set(j.queue, (wanted.get(j.queue) ?? 0) + 1);
-        this.claimWithLastWrites(tx, wanted);
-      },
+      (tx, jobs) => this.claimWithLastWrites(tx, jobs.filter((j) => !j.startAfterSeconds)),
     );
     this.awsEvents = new AwsEventListener(this, deps.infra);
     this.terminated = new TerminatedDeployments(deps.sql, deps.logger);
@@ -148,11 +144,16 @@ export class Engine {
 
   /**
    * Says that the work of `tx` (an engine transaction begun with `claimWithWrites`) is about to ask
-   * its last writes, which make up to `wanted` jobs due by queue: the claim of them, and the COMMIT,
-   * are asked with them. The work asks nothing after those writes. Elsewhere, nothing happens.
+   * its last writes, which make up to one job due at once for each of `dueNow` (jobs sent, jobs
+   * woken): the claim of them, and the COMMIT, are asked with them. The work asks nothing after
+   * those writes. Elsewhere, nothing happens.
    */
-  claimWithLastWrites(tx: TransactionSql, wanted: Map<Queue, number>): void {
-    this.sentIn.get(tx)?.claimWithWrites?.(wanted);
+  claimWithLastWrites(tx: TransactionSql, dueNow: Iterable<{ queue: Queue }>): void {
+    const claim = this.sentIn.get(tx)?.claimWithWrites;
+    if (!claim) return;
+    const wanted = new Map<Queue, number>();
+    for (const { queue } of dueNow) wanted.set(queue, (wanted.get(queue) ?? 0) + 1);
+    claim(wanted);
   }
 
   /**
@@ -216,11 +217,11 @@ export class Engine {
    * `end`: a work that makes nothing due may send COMMIT with its last statement itself; then there
    * is no claim (anything it did make due is announced after the commit).
    *
-   * `claimWithWrites`: the work ends with one state store flush (StateStore.apply), and asks nothing
-   * after it. The claim's fetches and the COMMIT (or the COMMIT alone, with nothing to claim) then go
-   * in the same write as the flush's own statements (the fetch sees the jobs the flush inserts:
-   * Postgres runs them in order), one round trip less per transaction. The claim is asked in the check phase after the flush asked its
-   * writes (setImmediate, registered before them, so ahead of postgres.js's write of them).
+   * `claimWithWrites`: the work ends with writes it announces (`claimWithLastWrites`: a state store
+   * flush, an AWS event's marks) and asks nothing after them. The claim's fetches and the COMMIT (or
+   * the COMMIT alone, with nothing to claim) then go in the same socket write as those writes (the
+   * fetch sees the jobs they insert: Postgres runs them in order), one round trip less. The claim
+   * is asked in the check phase after the writes were asked, as `commitAfterThisTurn` asks a COMMIT.
    */
   async transaction<T>(
     work: (tx: TransactionSql, applied: AppliedTransition[], end: TransactionEnd) => Promise<T>,
@@ -246,7 +247,10 @@ export class Engine {
       // neither can run a statement after its rollback.
       let committedByWork = false;
       const completed = job ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx, { closed: () => committedByWork }) }) : undefined;
-      const workEnd: TransactionEnd = { commitWithLast: () => ((committedByWork = true), end.commitWithLast()) };
+      const workEnd: TransactionEnd = {
+        commitWithLast: () => ((committedByWork = true), end.commitWithLast()),
+        commitAfterThisTurn: () => ((committedByWork = true), end.commitAfterThisTurn()),
+      };
       let workSettled = false;
       let settleWork!: () => void;
       const workDone = new Promise<void>((resolve) => (settleWork = resolve));
@@ -259,7 +263,7 @@ export class Engine {
             // Nothing to claim (unless the completing job's slot is to take one of a backlog): the
             // COMMIT alone goes with the writes.
             if (job && this.runners.get(job.queue)?.hasBacklog() === true) return;
-            setImmediate(() => void (workSettled || workEnd.commitWithLast()));
+            workEnd.commitAfterThisTurn();
             return;
           }
           early = new Promise<Queue[] | undefined>((resolve, reject) => {
@@ -286,7 +290,7 @@ export class Engine {
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
       leftOver = committedByWork
-        ? [...sent.due].filter(([, ids]) => ids.size > 0).map(([queue]) => queue)
+        ? queuesWithDue(sent.due)
         : (claimedEarly ?? (await this.claimDue(tx, end, sent, applied, job?.queue, claimed)) ?? []);
       return value.value;
     }).catch((err: unknown) => {
@@ -298,8 +302,7 @@ export class Engine {
       // wrote stays, and so do the jobs claimed with it (marked active): they run here; the rest
       // it made due are announced. The caller hears of the failure.
       for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
-      const due = [...sent.due].filter(([, ids]) => ids.size > 0).map(([queue]) => queue);
-      void notifyJobs(this.deps.sql, due).catch(() => undefined);
+      void notifyJobs(this.deps.sql, queuesWithDue(sent.due)).catch(() => undefined);
       throw err;
     });
     for (const t of applied) this.observe(t);
@@ -369,7 +372,7 @@ export class Engine {
     const beyondRoom = commitWithFetches ? fetches.filter((f) => f.wanted > f.batchSize).map((f) => f.queue) : [];
     const announced = notifyJobs(tx, beyondRoom);
     let fetchesNotYetSent = fetching.length;
-    const commitAfterLastFetch: TransactionEnd = { commitWithLast: () => void (--fetchesNotYetSent === 0 && end.commitWithLast()) };
+    const commitAfterLastFetch: Pick<TransactionEnd, 'commitWithLast'> = { commitWithLast: () => void (--fetchesNotYetSent === 0 && end.commitWithLast()) };
     const [announcement, ...results] = await Promise.allSettled([
       announced,
       ...fetching.map(({ queue, batchSize }) =>
@@ -402,7 +405,7 @@ export class Engine {
     if (announcement!.status === 'rejected') failure ??= announcement!.reason;
     if (failure) throw failure;
     // Every queue with jobs made due here and left unclaimed, but those announced in the transaction.
-    const leftOver = [...due].filter(([queue, ids]) => ids.size > 0 && !beyondRoom.includes(queue)).map(([queue]) => queue);
+    const leftOver = queuesWithDue(due).filter((queue) => !beyondRoom.includes(queue));
     for (const { entry, madeDueHere } of fetched) {
       const jobs = entry.handed.map(({ job }) => job);
       // What the transaction read (`knows`) is given only to the jobs it made due itself: pg-boss
@@ -545,6 +548,11 @@ export class Engine {
 }
 
 const deploymentIdOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
+
+/** The queues with jobs made due that are still to be claimed or announced. */
+function queuesWithDue(due: Map<Queue, Set<string>>): Queue[] {
+  return [...due].filter(([, ids]) => ids.size > 0).map(([queue]) => queue);
+}
 
 /** The deployments of jobs (by job id) that a transaction applied or already knew (`knows`); none is read. */
 function knownDeployments(jobs: Job<unknown>[], applied: AppliedTransition[], knew: Map<string, EntityState<'deployment'>>): Map<string, EntityState<'deployment'>> {

@@ -40,7 +40,7 @@ const severalCommands = /;\s*\S/;
  * complete queries on every job. (Its fetch inlines the queue name and batch size, so a few texts
  * per queue.)
  */
-export function pgBossAdapter(db: Sql | TransactionSql, options: { thenCommit?: TransactionEnd; closed?: () => boolean } = {}): IDatabase {
+export function pgBossAdapter(db: Sql | TransactionSql, options: { thenCommit?: Pick<TransactionEnd, 'commitWithLast'>; closed?: () => boolean } = {}): IDatabase {
   let committed = false;
   return {
     executeSql: async (text, values = []) => {

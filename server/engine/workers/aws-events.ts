@@ -100,9 +100,7 @@ export async function handleAwsEvents(engine: Engine, bodies: string[]): Promise
     // the COMMIT, go with them (Engine.transaction `claimWithWrites`). One slot is asked per wake:
     // a wake whose job is running (marked only) may so claim an older due job of the queue, which
     // is this worker's to run as much as any.
-    const wanted = new Map<Queue, number>();
-    for (const { queue } of wakes) wanted.set(queue, (wanted.get(queue) ?? 0) + 1);
-    engine.claimWithLastWrites(tx, wanted);
+    engine.claimWithLastWrites(tx, wakes);
     const marks = await Promise.all(wakes.map(({ event, wake, queue }) => markTwice(tx, { queue, deploymentId: wake.deploymentId, step: wake.step ?? null }, wokenMark(event, new Date().toISOString()))));
     const woke = new Set<string>();
     for (const [i, { event, wake, queue }] of wakes.entries()) {

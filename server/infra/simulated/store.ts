@@ -78,23 +78,12 @@ const transactionEnds = new WeakMap<object, TransactionEnd>();
 
 /**
  * Runs a transaction's last statement (or statements, asked together) with its COMMIT: one round
- * trip, where awaiting them and then committing takes two. COMMIT is asked in the check phase that
- * follows (setImmediate, registered before the statements): after everything `statements` asks
- * through drizzle's promises in this turn, and ahead of postgres.js's write of it, which is
- * scheduled the same way, later. The work asks nothing after it; should it fail first, no COMMIT
- * is asked (pipelined-transaction.ts). On the pool (no transaction), the statements only run.
+ * trip, where awaiting them and then committing takes two (`commitAfterThisTurn`,
+ * db/pipelined-transaction.ts). The work asks nothing after it. On the pool (no transaction), the
+ * statements only run.
  */
 export function lastStatement<T>(db: SimQueries, statements: () => Promise<T>): Promise<T> {
-  const end = transactionEnds.get(clientOf(db) as object);
-  if (end) {
-    setImmediate(() => {
-      try {
-        end.commitWithLast();
-      } catch {
-        // COMMIT was asked already (two last statements in one transaction): it is on its way.
-      }
-    });
-  }
+  transactionEnds.get(clientOf(db) as object)?.commitAfterThisTurn();
   return statements();
 }
 
