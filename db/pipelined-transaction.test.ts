@@ -74,6 +74,39 @@ describe('beginPipelined', () => {
       expect(await ids()).toEqual([1, 2, 3]);
     });
 
+    it('sends BEGIN, the statements of the first turn and what afterThisTurn asks in one write, when the work reads nothing first', async () => {
+      const { total: writes } = await socketWritesDuring(() =>
+        beginPipelined(sql, async (tx, end) => {
+          // Some promise steps in, once postgres.js has the BEGIN (and has scheduled its write), as
+          // a state store's flush is: asked before the statements, for after them (a claim of the
+          // jobs they insert, a COMMIT).
+          for (let step = 0; step < 3; step++) await Promise.resolve();
+          end.afterThisTurn(() => void tx`insert into pipelined (id) values (3)`.execute());
+          end.commitAfterThisTurn();
+          const later = async (statement: () => Promise<unknown>) => {
+            await Promise.resolve();
+            return statement();
+          };
+          await Promise.all([later(() => tx`insert into pipelined (id) values (1)`), tx`insert into pipelined (id) values (2)`]);
+        }),
+      );
+      expect(writes).toBe(1);
+      expect(await ids()).toEqual([1, 2, 3]);
+    });
+
+    it('runs what afterThisTurn asks after the statements of a later turn too, in their write', async () => {
+      const { total: writes } = await socketWritesDuring(() =>
+        beginPipelined(sql, async (tx, end) => {
+          await tx`insert into pipelined (id) values (1)`;
+          end.afterThisTurn(() => void tx`insert into pipelined (id) values (3)`.execute());
+          end.commitAfterThisTurn();
+          await tx`insert into pipelined (id) values (2)`;
+        }),
+      );
+      expect(writes).toBe(2);
+      expect(await ids()).toEqual([1, 2, 3]);
+    });
+
     it('keeps what a savepoint did, and undoes only the savepoint that failed', async () => {
       await beginPipelined(sql, async (tx) => {
         await tx`insert into pipelined (id) values (1)`;

@@ -44,6 +44,15 @@ export interface TransactionEnd {
    * by then (it failed first) or COMMIT was asked already.
    */
   commitAfterThisTurn(): void;
+  /**
+   * Runs `ask` once the statements asked in this turn are, and ahead of postgres.js's write of
+   * them, so that what `ask` asks goes in the same write: in the check phase that follows
+   * (setImmediate). In the turn the transaction began in, postgres.js's write was scheduled with
+   * the BEGIN, so `ask` runs in a check registered before it, with any others asked that turn;
+   * later, postgres.js schedules its write when the turn's first statement is asked, so `ask` is
+   * to be called before them.
+   */
+  afterThisTurn(ask: () => void): void;
 }
 
 /**
@@ -95,6 +104,14 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
     if (raw?.onclose === onclose) raw.onclose = undefined;
     connection.release();
   };
+  // The check phase of the turn the BEGIN is asked in, registered before postgres.js's write of it
+  // (afterThisTurn): what work that reads nothing first asks at its end then goes with its BEGIN.
+  let firstTurn: Array<() => void> | undefined = [];
+  setImmediate(() => {
+    const asks = firstTurn!;
+    firstTurn = undefined;
+    for (const ask of asks) ask();
+  });
   // Asked now, sent with whatever the work asks in this tick. BEGIN fails only with its connection,
   // and then so does everything after it.
   const begun = connection.unsafe(mode ? `begin ${mode}` : 'begin', [], { onexecute } as never).execute();
@@ -130,7 +147,8 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
       // Awaited below once the work is done; until then a failure is only kept.
       committing.catch(() => undefined);
     },
-    commitAfterThisTurn: () => setImmediate(() => void (workSettled || committing || end.commitWithLast())),
+    commitAfterThisTurn: () => end.afterThisTurn(() => void (workSettled || committing || end.commitWithLast())),
+    afterThisTurn: (ask) => (firstTurn ? firstTurn.push(ask) : setImmediate(ask)),
   };
   try {
     const result = await Promise.race([work(tx, end), lost]).finally(() => (workSettled = true));

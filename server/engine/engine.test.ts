@@ -6,8 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../../test/support/deployer.ts';
+import { deploy, registerDemoCluster, waitFor } from '../../test/support/deployments.ts';
 import { connectionPort, socketWritesDuring } from '../../test/support/socket-writes.ts';
+import { newId } from '../domain/ids.ts';
 import { JOB_STATUS_REPORT, type Queue } from '../domain/machines/jobs.ts';
+import { readEntity } from './entities.ts';
 import { sendJob } from './jobs.ts';
 
 let t: TestDeployer;
@@ -130,5 +133,55 @@ describe('Engine.transaction claiming with the last writes (claimWithWrites)', (
     expect((await sql`select 1 from sim_templates where key = ${key}`).length).toBe(0);
     expect(await started('transaction')).toBe(before);
     expect(engine.roomOf(JOB_STATUS_REPORT)).toBe(t.deployer.services.config.workerConcurrency);
+  });
+});
+
+describe('Engine.finishJob with the deployment its claim handed over', () => {
+  const cause = { kind: 'command' as const, name: 'test' };
+  /** A status-report job as a runner holds it (the delay keeps the real runner away from it). */
+  const heldJob = async () => {
+    const { engine, sql } = t.deployer.services;
+    const id = await engine.deps.boss.send(JOB_STATUS_REPORT, { deploymentId: randomUUID(), status: 'DONE' }, { startAfter: 3600 });
+    await sql`update pgboss.job set state = 'active', started_on = now() where id = ${id}`;
+    return { queue: JOB_STATUS_REPORT as Queue, id: id! };
+  };
+  const sequences = async (id: string) => (await t.deployer.services.sql`select sequence from deployment_events where entity_id = ${id} order by sequence`).map((r) => r.sequence as number);
+  const jobState = async (id: string) => (await t.deployer.services.sql`select state from pgboss.job where id = ${id}`)[0]!.state;
+  let deploymentId = '';
+
+  beforeAll(async () => {
+    await registerDemoCluster(t);
+    deploymentId = (await deploy(t.client, { version: 'finish-job' })).id;
+    expect((await waitFor(t.client, deploymentId)).status).toBe('DONE');
+  });
+
+  it('applies the result on it unread when it is current', async () => {
+    const { engine, sql } = t.deployer.services;
+    const current = (await readEntity(sql, 'deployment', deploymentId))!;
+    const job = await heldJob();
+    await engine.finishJob({ ...job, deployment: current }, { apply: { machine: 'deployment', id: deploymentId, eventId: newId(), event: { type: 'terminated', reason: 'first' } } });
+    const after = (await readEntity(sql, 'deployment', deploymentId))!;
+    expect(after).toMatchObject({ status: 'TERMINATED', version: current.version + 1 });
+    expect(after.data.error).toBe('Terminated: first');
+    expect(await sequences(deploymentId)).toEqual(Array.from({ length: current.version + 1 }, (_, i) => i + 1));
+    expect(await jobState(job.id)).toBe('completed');
+  });
+
+  it('reads it again when it has moved since, and applies the result once, on the state it has', async () => {
+    const { engine, sql } = t.deployer.services;
+    const stale = (await readEntity(sql, 'deployment', deploymentId))!;
+    // Moved after the claim handed it over (a terminate, a sibling step's result).
+    await engine.apply('deployment', deploymentId, { type: 'terminated', reason: 'meanwhile' }, cause);
+    const moved = (await readEntity(sql, 'deployment', deploymentId))!;
+    const job = await heldJob();
+    const eventId = newId();
+    await engine.finishJob({ ...job, deployment: stale }, { apply: { machine: 'deployment', id: deploymentId, eventId, event: { type: 'terminated', reason: 'late' } } });
+    const after = (await readEntity(sql, 'deployment', deploymentId))!;
+    expect(after.version).toBe(moved.version + 1);
+    // A terminate of an ended deployment changes its status only.
+    expect(after).toMatchObject({ status: 'TERMINATED', data: moved.data });
+    expect(await sequences(deploymentId)).toEqual(Array.from({ length: moved.version + 1 }, (_, i) => i + 1));
+    expect((await sql`select count(*)::int as n from deployment_events where event_id = ${eventId}`)[0]!.n).toBe(1);
+    expect(await jobState(job.id)).toBe('completed');
   });
 });

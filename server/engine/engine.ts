@@ -16,7 +16,7 @@ import type { InfraProvider } from '../infra/port.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { EVENT_CHANNEL, readDeployments, readEntity, type EntityState } from './entities.ts';
-import { JobNotifications, JobRunner, type JobRef } from './job-runner.ts';
+import { JobNotifications, JobRunner, type FinishingJob, type JobRef } from './job-runner.ts';
 import { BOSS_SCHEMA, notifyJobs, sendJob, type HandedJob, type JobContext, type JobHandler, type Settlement } from './jobs.ts';
 import { wokenWhileRunning } from './job-table.ts';
 import type { JobEffect } from '../domain/state-machine/machine.ts';
@@ -188,6 +188,32 @@ export class Engine {
     );
   }
 
+  /**
+   * Carries out a job's `finish` settlement: its result applied (and its module's rows recorded)
+   * in the transaction that completes it. The first try takes the job's deployment as the
+   * transaction that claimed the job handed it over, unread: the result is then one round trip.
+   * Should it have moved since, the try fails (StateStore.apply `assumed`) and the next reads it;
+   * so not where another step was running beside this one, whose result has likely moved it.
+   */
+  async finishJob(job: FinishingJob, { apply, record }: Pick<Extract<Settlement<Queue>, { kind: 'finish' }>, 'apply' | 'record'>): Promise<void> {
+    let assumed = apply?.machine === 'deployment' && job.deployment?.id === apply.id && runsAlone(job.deployment) ? job.deployment : undefined;
+    await this.transaction(
+      async (tx, applied) => {
+        const basis = assumed;
+        assumed = undefined;
+        const envelope = apply && { eventId: apply.eventId, cause: { kind: 'job', queue: job.queue } as const };
+        if (apply?.machine === 'deployment' && basis) {
+          await this.store.apply(tx, 'deployment', apply.id, { ...envelope!, event: apply.event }, applied, { assumed: basis });
+        } else if (apply) {
+          await this.store.apply(tx, apply.machine, apply.id, { ...envelope!, event: apply.event }, applied);
+        }
+        await record?.(tx);
+      },
+      // A result alone: its writes are the work's last, and the claim goes with them.
+      { completes: job, claimWithWrites: !record },
+    );
+  }
+
   /** Free slots of this process's runner of `queue` (none running: undefined). */
   roomOf(queue: Queue): number | undefined {
     return this.runners.get(queue)?.room();
@@ -250,6 +276,7 @@ export class Engine {
       const workEnd: TransactionEnd = {
         commitWithLast: () => ((committedByWork = true), end.commitWithLast()),
         commitAfterThisTurn: () => ((committedByWork = true), end.commitAfterThisTurn()),
+        afterThisTurn: (ask) => end.afterThisTurn(ask),
       };
       let workSettled = false;
       let settleWork!: () => void;
@@ -267,7 +294,7 @@ export class Engine {
             return;
           }
           early = new Promise<Queue[] | undefined>((resolve, reject) => {
-            setImmediate(() => {
+            end.afterThisTurn(() => {
               if (workSettled) return resolve(undefined);
               this.claimDue(tx, end, triedSent, applied, job?.queue, claimed, { wanted, workDone }).then(resolve, reject);
             });
@@ -500,16 +527,7 @@ export class Engine {
         expireInSeconds: JOB_EXPIRE_SECONDS,
         logger: this.deps.logger,
         handler,
-        finish: async (job, { apply, record }) => {
-          await this.transaction(
-            async (tx, applied) => {
-              if (apply) await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause: { kind: 'job', queue: job.queue } }, applied);
-              await record?.(tx);
-            },
-            // A result alone: its writes are the work's last, and the claim goes with them.
-            { completes: job, claimWithWrites: !record },
-          );
-        },
+        finish: (job, settlement) => this.finishJob(job, settlement),
         poll: (job, settlement) => this.nextPoll(job, settlement),
         deploymentsOf: (tx, jobs) => this.deploymentsOf(tx, jobs),
         onStart: (due, via) => {
@@ -546,6 +564,9 @@ export class Engine {
     await this.notifications?.stop();
   }
 }
+
+/** Whether at most one of the deployment's steps is running (the finishing job's). */
+const runsAlone = (deployment: EntityState<'deployment'>) => (deployment.data.steps ?? []).filter((step) => step.status === 'ACTIVE').length <= 1;
 
 const deploymentIdOf = (job: Job<unknown>) => (job.data as { deploymentId?: string }).deploymentId;
 

@@ -34,6 +34,11 @@ export interface JobRef {
   id: string;
 }
 
+/** A finishing job: which one, and the deployment its claim handed over (JobContext `deployment`). */
+export interface FinishingJob extends JobRef {
+  deployment?: EntityState<'deployment'>;
+}
+
 export interface JobRunnerOptions<Q extends Queue> {
   boss: PgBoss;
   /** The pool pg-boss's fetches and settlements run on (see pgBossAdapter). */
@@ -55,7 +60,7 @@ export interface JobRunnerOptions<Q extends Queue> {
    * Applies a finishing job's event, writes what it records, and completes the job, in one
    * transaction (whose due jobs the engine may hand to this runner, see Engine.transaction).
    */
-  finish: (job: JobRef, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<void>;
+  finish: (job: FinishingJob, work: Pick<Extract<Settlement<Q>, { kind: 'finish' }>, 'apply' | 'record'>) => Promise<void>;
   /** Replaces a polling job by its next poll, in one transaction (so there is always exactly one). */
   poll: (job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>) => Promise<void>;
   /** The deployments of fetched jobs (by job id), read in the fetch's transaction: a job is given its own. */
@@ -318,7 +323,7 @@ export class JobRunner<Q extends Queue> {
       case 'finish':
         // With nothing to apply, the completion alone; unless jobs are waiting, which its
         // transaction then hands the slot to (Engine.transaction).
-        if (settlement.apply || settlement.record || this.hasBacklog()) return finish(ref, settlement);
+        if (settlement.apply || settlement.record || this.hasBacklog()) return finish({ ...ref, ...(job.deployment ? { deployment: job.deployment } : {}) }, settlement);
         await boss.complete(job.queue, job.id, null, { db: this.db });
         return;
       case 'poll':

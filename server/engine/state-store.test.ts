@@ -1,9 +1,13 @@
 /** The state store against a real Postgres and pg-boss: atomic, idempotent by event id, nothing half-written. */
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beginPipelined } from '../../db/pipelined-transaction.ts';
 import { startTestDeployer, type TestDeployer } from '../../test/support/deployer.ts';
+import { connectionPort, socketWritesDuring } from '../../test/support/socket-writes.ts';
 import { exampleClusterDocument } from '../api/clusters/cluster-schemas.ts';
 import { clusterId, newId } from '../domain/ids.ts';
 import type { EventOf } from '../domain/machines/catalogue.ts';
+import { readEntity } from './entities.ts';
 
 describe('state store', () => {
   let t: TestDeployer;
@@ -59,5 +63,51 @@ describe('state store', () => {
     expect(rows.map((r) => r.sequence)).toEqual(rows.map((_, i) => i + 1));
     const [{ version }] = await t.database.sql`select version from clusters where id = ${clusterId('prod')}`;
     expect(version).toBe(rows.length);
+  });
+
+  describe('with the entity the caller already has (assumed)', () => {
+    const id = clusterId('assumed');
+    const override = (value: string): EventOf<'cluster'> => ({ type: 'override', overrides: [{ key: 'sidecarImageVersion', value }] });
+    /** On a connection of its own, so that its socket writes can be counted; COMMIT asked with the last writes. */
+    const applyAssumed = async (own: postgres.Sql, event: EventOf<'cluster'>, assumed: NonNullable<Awaited<ReturnType<typeof readEntity<'cluster'>>>>) =>
+      beginPipelined(own, async (tx, end) => {
+        end.commitAfterThisTurn();
+        return t.deployer.services.engine.store.apply(tx, 'cluster', id, { eventId: newId(), event, cause }, [], { assumed });
+      });
+    const events = async () => (await t.database.sql`select sequence, data_patch from cluster_events where entity_id = ${id} order by sequence`).map((r) => r.sequence as number);
+
+    it('reads nothing: BEGIN, the row, the event and the COMMIT go in one write, and the row is as a read would have made it', async () => {
+      await t.deployer.services.engine.apply('cluster', id, { type: 'configured', config: { ...config, name: 'assumed' } }, cause);
+      const own = postgres(t.database.url, { max: 1, onnotice: () => {} });
+      try {
+        const port = await connectionPort(own);
+        // The first on the connection prepares its statements (a round trip each).
+        await applyAssumed(own, override('warm'), (await readEntity(t.database.sql, 'cluster', id))!);
+        const current = (await readEntity(t.database.sql, 'cluster', id))!;
+        const { result, byPort } = await socketWritesDuring(() => applyAssumed(own, override('one-write'), current));
+        expect(byPort.get(port)).toBe(1);
+        expect(result.version).toBe(current.version + 1);
+        const stored = (await readEntity(t.database.sql, 'cluster', id))!;
+        expect(stored).toMatchObject({ version: current.version + 1, status: result.status });
+        expect(stored.data).toEqual(result.data);
+        expect(await events()).toEqual([1, 2, 3]);
+      } finally {
+        await own.end();
+      }
+    });
+
+    it('fails when the row has moved past it (23505, tried again by the engine with a read), and writes nothing', async () => {
+      const stale = (await readEntity(t.database.sql, 'cluster', id))!;
+      await t.deployer.services.engine.apply('cluster', id, override('moved'), cause);
+      const moved = (await readEntity(t.database.sql, 'cluster', id))!;
+      const own = postgres(t.database.url, { max: 1, onnotice: () => {} });
+      try {
+        await expect(applyAssumed(own, override('stale'), stale)).rejects.toMatchObject({ code: '23505' });
+      } finally {
+        await own.end();
+      }
+      expect(await readEntity(t.database.sql, 'cluster', id)).toEqual(moved);
+      expect(await events()).toEqual([1, 2, 3, 4]);
+    });
   });
 });

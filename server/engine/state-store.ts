@@ -71,6 +71,13 @@ export class StateStore {
    * The cascade is decided in memory first (each entity read and locked once), then written in one
    * round trip: one row per entity, its events in one insert, the jobs. An event and the chain it
    * starts usually touch the same row several times; it is written once.
+   *
+   * `assumed`: the root entity as the caller already has it (a job's deployment, handed over by the
+   * transaction that claimed the job), taken as current without reading it, so the whole apply is
+   * one round trip. Its row is then updated only at that version, and its events take the
+   * sequences after it: if the row moved meanwhile, the event insert meets the other transaction's
+   * sequence (a unique key), the transaction fails with 23505 and is tried again, and the caller
+   * then assumes nothing (a repeated event id fails the same way, and the read finds it).
    */
   async apply<M extends MachineName>(
     tx: TransactionSql,
@@ -78,8 +85,9 @@ export class StateStore {
     entityId: string,
     envelope: EventEnvelope<M>,
     applied: AppliedTransition[] = [],
+    options: { assumed?: EntityState<M> } = {},
   ): Promise<EntityState<M>> {
-    const work = new UnitOfWork(tx);
+    const work = new UnitOfWork(tx, options.assumed ? { machine: machineName, state: options.assumed } : undefined);
     const fresh = await this.decideCascade(work, machineName, entityId, envelope, applied, true);
     await this.flush(work);
     const root = work.entities.get(`${machineName}:${entityId}`);
@@ -153,7 +161,8 @@ export class StateStore {
     for (const entity of work.entities.values()) {
       if (!entity.dirty || !entity.state) continue;
       const columns = this.machines[entity.machine].columns(entity.state.data);
-      writes.push(writeEntity(tx, entity.machine, entity.state, entity.read ? rowUpdate(entity.read.data, entity.state.data) : 'insert', columns));
+      const write = entity.read ? { ...rowUpdate(entity.read.data, entity.state.data), ...(entity.assumed ? { atVersion: entity.read.version } : {}) } : 'insert';
+      writes.push(writeEntity(tx, entity.machine, entity.state, write, columns));
     }
     const byMachine = new Map<MachineName, NewEvent[]>();
     for (const e of work.events) byMachine.set(e.machine, [...(byMachine.get(e.machine) ?? []), e]);
@@ -173,6 +182,8 @@ interface TrackedEntity {
   dirty: boolean;
   /** The stored event with the root's id, when there is one. */
   seen?: { entityId: string; payload: Record<string, unknown> };
+  /** `read` is what the caller had, not read here (StateStore.apply `assumed`). */
+  assumed?: true;
 }
 
 /** The entities one cascade touches, each read (and locked) once, and what it will write. */
@@ -181,7 +192,15 @@ class UnitOfWork {
   readonly events: PendingEvent[] = [];
   readonly jobs: AnyJob[] = [];
 
-  constructor(readonly tx: TransactionSql) {}
+  constructor(
+    readonly tx: TransactionSql,
+    assumed?: { machine: MachineName; state: StoredEntity },
+  ) {
+    if (assumed) {
+      const { machine, state } = assumed;
+      this.entities.set(`${machine}:${state.id}`, { machine, read: state, state, dirty: false, assumed: true });
+    }
+  }
 
   async entity(machine: MachineName, id: string, eventId?: string): Promise<TrackedEntity> {
     const key = `${machine}:${id}`;
@@ -192,7 +211,8 @@ class UnitOfWork {
       const [state, seen] = await Promise.all([lockEntity(tx, machine, id), eventId ? findEvent(tx, machine, eventId) : undefined]);
       entity = { machine, read: state, state, dirty: false, seen };
       this.entities.set(key, entity);
-    } else if (eventId) {
+    } else if (eventId && !entity.assumed) {
+      // An assumed root's event id is not looked up: a repeat fails its insert (see apply).
       entity.seen = await findEvent(tx, machine, eventId);
     }
     return entity;
