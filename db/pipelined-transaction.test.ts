@@ -81,7 +81,8 @@ describe('beginPipelined', () => {
           // a state store's flush is: asked before the statements, for after them (a claim of the
           // jobs they insert, a COMMIT).
           for (let step = 0; step < 3; step++) await Promise.resolve();
-          end.afterThisTurn(() => void tx`insert into pipelined (id) values (3)`.execute());
+          // Its id counts the rows before it: 3 only once 1 and 2 are in.
+          end.afterThisTurn(() => void tx`insert into pipelined (id) select count(*) + 1 from pipelined`.execute());
           end.commitAfterThisTurn();
           const later = async (statement: () => Promise<unknown>) => {
             await Promise.resolve();
@@ -98,7 +99,7 @@ describe('beginPipelined', () => {
       const { total: writes } = await socketWritesDuring(() =>
         beginPipelined(sql, async (tx, end) => {
           await tx`insert into pipelined (id) values (1)`;
-          end.afterThisTurn(() => void tx`insert into pipelined (id) values (3)`.execute());
+          end.afterThisTurn(() => void tx`insert into pipelined (id) select count(*) + 1 from pipelined`.execute());
           end.commitAfterThisTurn();
           await tx`insert into pipelined (id) values (2)`;
         }),

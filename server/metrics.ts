@@ -17,6 +17,11 @@ export interface Metrics {
    * own fetch, a commit of its own).
    */
   jobsStarted: Counter<'queue' | 'via'>;
+  /**
+   * Job results applied on the deployment their claim handed over, unread (Engine.finishJob), by
+   * outcome: `applied`, or `moved` (it had moved since: the try failed and the next read it).
+   */
+  resultsOnHandedState: Counter<'outcome'>;
   deploymentsFinished: Counter<'status' | 'environment'>;
   /** AWS calls by service, operation, region and outcome (ok, throttled, client_error, server_error, network_error). */
   awsCalls: Counter<'service' | 'operation' | 'region' | 'outcome'>;
@@ -54,6 +59,12 @@ export function createMetrics(): Metrics {
     name: 'deployer_jobs_started_total',
     help: "Jobs started by this process, by queue and by how they reached its runner: claimed in the transaction that made them due or freed a slot (transaction), or by the runner's own fetch (fetch).",
     labelNames: ['queue', 'via'] as const,
+    registers: [registry],
+  });
+  const resultsOnHandedState = new Counter({
+    name: 'deployer_results_on_handed_state_total',
+    help: 'Job results applied on the deployment their claim handed over, without reading it again, by outcome: applied, or moved (it had moved since; the result was applied on a read instead).',
+    labelNames: ['outcome'] as const,
     registers: [registry],
   });
   const deploymentsFinished = new Counter({
@@ -99,6 +110,7 @@ export function createMetrics(): Metrics {
     stepDuration,
     jobWait,
     jobsStarted,
+    resultsOnHandedState,
     deploymentsFinished,
     awsCalls,
     observe(db) {

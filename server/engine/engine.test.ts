@@ -147,6 +147,9 @@ describe('Engine.finishJob with the deployment its claim handed over', () => {
   };
   const sequences = async (id: string) => (await t.deployer.services.sql`select sequence from deployment_events where entity_id = ${id} order by sequence`).map((r) => r.sequence as number);
   const jobState = async (id: string) => (await t.deployer.services.sql`select state from pgboss.job where id = ${id}`)[0]!.state;
+  /** How many results were applied on a handed-over deployment, by outcome (the engine's metric). */
+  const onHandedState = async (outcome: 'applied' | 'moved') =>
+    (await t.deployer.services.metrics.resultsOnHandedState.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
   let deploymentId = '';
 
   beforeAll(async () => {
@@ -159,12 +162,14 @@ describe('Engine.finishJob with the deployment its claim handed over', () => {
     const { engine, sql } = t.deployer.services;
     const current = (await readEntity(sql, 'deployment', deploymentId))!;
     const job = await heldJob();
+    const [applied, moved] = [await onHandedState('applied'), await onHandedState('moved')];
     await engine.finishJob({ ...job, deployment: current }, { apply: { machine: 'deployment', id: deploymentId, eventId: newId(), event: { type: 'terminated', reason: 'first' } } });
     const after = (await readEntity(sql, 'deployment', deploymentId))!;
     expect(after).toMatchObject({ status: 'TERMINATED', version: current.version + 1 });
     expect(after.data.error).toBe('Terminated: first');
     expect(await sequences(deploymentId)).toEqual(Array.from({ length: current.version + 1 }, (_, i) => i + 1));
     expect(await jobState(job.id)).toBe('completed');
+    expect([await onHandedState('applied'), await onHandedState('moved')]).toEqual([applied + 1, moved]);
   });
 
   it('reads it again when it has moved since, and applies the result once, on the state it has', async () => {
@@ -175,6 +180,7 @@ describe('Engine.finishJob with the deployment its claim handed over', () => {
     const moved = (await readEntity(sql, 'deployment', deploymentId))!;
     const job = await heldJob();
     const eventId = newId();
+    const [appliedBefore, movedBefore] = [await onHandedState('applied'), await onHandedState('moved')];
     await engine.finishJob({ ...job, deployment: stale }, { apply: { machine: 'deployment', id: deploymentId, eventId, event: { type: 'terminated', reason: 'late' } } });
     const after = (await readEntity(sql, 'deployment', deploymentId))!;
     expect(after.version).toBe(moved.version + 1);
@@ -183,5 +189,18 @@ describe('Engine.finishJob with the deployment its claim handed over', () => {
     expect(await sequences(deploymentId)).toEqual(Array.from({ length: moved.version + 1 }, (_, i) => i + 1));
     expect((await sql`select count(*)::int as n from deployment_events where event_id = ${eventId}`)[0]!.n).toBe(1);
     expect(await jobState(job.id)).toBe('completed');
+    // The try on the handed state failed; the result went in on the read.
+    expect([await onHandedState('applied'), await onHandedState('moved')]).toEqual([appliedBefore, movedBefore + 1]);
+  });
+
+  it('reads it where another step ran beside the finishing one (its result has likely moved it)', async () => {
+    const { engine, sql } = t.deployer.services;
+    const current = (await readEntity(sql, 'deployment', deploymentId))!;
+    const twoRunning = { ...current, data: { ...current.data, steps: current.data.steps.map((step) => ({ ...step, status: 'ACTIVE' as const })) } };
+    const job = await heldJob();
+    const [applied, moved] = [await onHandedState('applied'), await onHandedState('moved')];
+    await engine.finishJob({ ...job, deployment: twoRunning }, { apply: { machine: 'deployment', id: deploymentId, eventId: newId(), event: { type: 'terminated', reason: 'beside' } } });
+    expect((await readEntity(sql, 'deployment', deploymentId))!.version).toBe(current.version + 1);
+    expect([await onHandedState('applied'), await onHandedState('moved')]).toEqual([applied, moved]);
   });
 });

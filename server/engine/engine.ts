@@ -207,11 +207,17 @@ export class Engine {
    * so not where another step was running beside this one, whose result has likely moved it.
    */
   async finishJob(job: FinishingJob, { apply, record }: Pick<Extract<Settlement<Queue>, { kind: 'finish' }>, 'apply' | 'record'>): Promise<void> {
-    let assumed = apply?.machine === 'deployment' && job.deployment?.id === apply.id && runsAlone(job.deployment) ? job.deployment : undefined;
+    let handed = apply?.machine === 'deployment' && job.deployment?.id === apply.id && runsAlone(job.deployment) ? job.deployment : undefined;
+    const { resultsOnHandedState } = this.deps.metrics;
+    // Whether the latest try took the handed deployment as it was.
+    let assumedIt = false;
     await this.transaction(
       async (tx, applied) => {
-        const basis = assumed;
-        assumed = undefined;
+        const basis = handed;
+        handed = undefined;
+        // A try after one that assumed: that one failed (the deployment had moved, most likely).
+        if (assumedIt) resultsOnHandedState.inc({ outcome: 'moved' });
+        assumedIt = basis !== undefined;
         const envelope = apply && { eventId: apply.eventId, cause: { kind: 'job', queue: job.queue } as const };
         if (apply?.machine === 'deployment' && basis) {
           await this.store.apply(tx, 'deployment', apply.id, { ...envelope!, event: apply.event }, applied, { assumed: basis });
@@ -223,6 +229,7 @@ export class Engine {
       // A result alone: its writes are the work's last, and the claim goes with them.
       { completes: job, claimWithWrites: !record },
     );
+    if (assumedIt) resultsOnHandedState.inc({ outcome: 'applied' });
   }
 
   /** Free slots of this process's runner of `queue` (none running: undefined). */

@@ -199,6 +199,15 @@ export async function lockEntity(tx: TransactionSql, machine: MachineName, id: s
   return row ?? null;
 }
 
+/**
+ * Locks an entity's row and fails the transaction as a serialization failure (40001) unless the row
+ * is at `version` (or is missing): the state the caller has, unread, is the row's (StateStore.apply
+ * `assumed`). Asked first, with the BEGIN, it also locks the entity before anything its events link.
+ */
+export function lockEntityAtVersion(tx: TransactionSql, machine: MachineName, id: string, version: number) {
+  return tx`select deployer_expect_version((select version from ${tx(NAMES[machine].state)} where id = ${id} for update), ${version}::int, ${`${machine} ${id}`})`;
+}
+
 /** The stored event with this id, if any: which entity it went to and what it said. */
 export async function findEvent(tx: TransactionSql, machine: MachineName, eventId: string): Promise<{ entityId: string; payload: Record<string, unknown> } | undefined> {
   const [row] = await tx<{ entity_id: string; payload: Record<string, unknown> }[]>`select entity_id, payload from ${tx(NAMES[machine].events)} where event_id = ${eventId}`;

@@ -27,7 +27,7 @@ describe('carryWokenMark', () => {
     const data = { deploymentId, status: 'DONE', ...(startedWith ? { woken: startedWith } : {}) };
     const id = (await engine.deps.boss.send(queue, data, { startAfter: 3600 }))!;
     await sql`update pgboss.job set state = 'active', started_on = now() where id = ${id}`;
-    return { queue, id, data };
+    return { queue: queue as Queue, id, data };
   }
 
   /** Sends the job's next poll an hour away, and carries the mark over, in one transaction. */

@@ -96,13 +96,13 @@ describe('state store', () => {
       }
     });
 
-    it('fails when the row has moved past it (23505, tried again by the engine with a read), and writes nothing', async () => {
+    it('fails when the row has moved past it (40001, tried again by the engine with a read), and writes nothing', async () => {
       const stale = (await readEntity(t.database.sql, 'cluster', id))!;
       await t.deployer.services.engine.apply('cluster', id, override('moved'), cause);
       const moved = (await readEntity(t.database.sql, 'cluster', id))!;
       const own = postgres(t.database.url, { max: 1, onnotice: () => {} });
       try {
-        await expect(applyAssumed(own, override('stale'), stale)).rejects.toMatchObject({ code: '23505' });
+        await expect(applyAssumed(own, override('stale'), stale)).rejects.toMatchObject({ code: '40001', message: expect.stringContaining(`is at version ${moved.version}, not ${stale.version} as assumed`) });
       } finally {
         await own.end();
       }

@@ -13,7 +13,7 @@ import { derivedEventId } from '../domain/ids.ts';
 import type { JobEffect, MachineEvent } from '../domain/state-machine/machine.ts';
 import type { JobPayloads } from '../domain/machines/jobs.ts';
 import { eventStateToStore, rowUpdate } from './event-states.ts';
-import { findEvent, insertEvents, lockEntity, readEntity, writeEntity, type EntityState, type NewEvent, type StoredEntity } from './entities.ts';
+import { findEvent, insertEvents, lockEntity, lockEntityAtVersion, readEntity, writeEntity, type EntityState, type NewEvent, type StoredEntity } from './entities.ts';
 import type { machines as registry } from './machines.ts';
 
 /** Why an event happened: a command from outside, another event, or a job. */
@@ -74,10 +74,11 @@ export class StateStore {
    *
    * `assumed`: the root entity as the caller already has it (a job's deployment, handed over by the
    * transaction that claimed the job), taken as current without reading it, so the whole apply is
-   * one round trip. Its row is then updated only at that version, and its events take the
-   * sequences after it: if the row moved meanwhile, the event insert meets the other transaction's
-   * sequence (a unique key), the transaction fails with 23505 and is tried again, and the caller
-   * then assumes nothing (a repeated event id fails the same way, and the read finds it).
+   * one round trip. Its row is locked first and checked to be at that version (lockEntityAtVersion):
+   * if it moved meanwhile, the transaction fails with 40001 and is tried again, and the caller then
+   * assumes nothing. (Its update is at that version only, and its events take the sequences after
+   * it, whose unique key would fail it too.) A repeated event id fails its insert (23505), tried
+   * again the same way: the read finds it.
    */
   async apply<M extends MachineName>(
     tx: TransactionSql,
@@ -157,7 +158,7 @@ export class StateStore {
     // Only a flush that writes is the work's last writes (a repeated event writes nothing, and its
     // state is then read after it).
     if (work.events.length > 0) this.beforeFlush?.(tx, work.jobs);
-    const writes: Promise<unknown>[] = [];
+    const writes: Promise<unknown>[] = work.guard ? [work.guard] : [];
     for (const entity of work.entities.values()) {
       if (!entity.dirty || !entity.state) continue;
       const columns = this.machines[entity.machine].columns(entity.state.data);
@@ -192,6 +193,9 @@ class UnitOfWork {
   readonly events: PendingEvent[] = [];
   readonly jobs: AnyJob[] = [];
 
+  /** The lock and version check of an assumed root, awaited with the writes (StateStore.apply `assumed`). */
+  readonly guard?: Promise<unknown>;
+
   constructor(
     readonly tx: TransactionSql,
     assumed?: { machine: MachineName; state: StoredEntity },
@@ -199,6 +203,9 @@ class UnitOfWork {
     if (assumed) {
       const { machine, state } = assumed;
       this.entities.set(`${machine}:${state.id}`, { machine, read: state, state, dirty: false, assumed: true });
+      // Asked now, with the BEGIN: the row is locked before any entity its events link to.
+      this.guard = lockEntityAtVersion(tx, machine, state.id, state.version).execute();
+      this.guard.catch(() => undefined);
     }
   }
 
