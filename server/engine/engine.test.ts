@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../../test/support/deployer.ts';
+import { beginPipelined } from '../../db/pipelined-transaction.ts';
 import { deploy, registerDemoCluster, waitFor } from '../../test/support/deployments.ts';
 import { connectionPort, socketWritesDuring } from '../../test/support/socket-writes.ts';
 import { newId } from '../domain/ids.ts';
@@ -191,6 +192,19 @@ describe('Engine.finishJob with the deployment its claim handed over', () => {
     expect(await jobState(job.id)).toBe('completed');
     // The try on the handed state failed; the result went in on the read.
     expect([await onHandedState('applied'), await onHandedState('moved')]).toEqual([appliedBefore, movedBefore + 1]);
+  });
+
+  it('says why a try on a state that moved failed, also where a read of what it links came first (40001, not "transaction aborted")', async () => {
+    const { engine, sql } = t.deployer.services;
+    // An environment's policy reaches its stacks (a link): the stack is read after the guard.
+    const [{ id: environmentId }] = await sql<{ id: string }[]>`select id from environments where name = 'demo'`;
+    const stale = (await readEntity(sql, 'environment', environmentId))!;
+    expect(stale.data.stacks?.length ?? 0).toBeGreaterThan(0);
+    await engine.apply('environment', environmentId, { type: 'policy_set', queue: 'fifo', by: 'test' }, cause);
+    const attempt = beginPipelined(sql, (tx) =>
+      engine.store.apply(tx, 'environment', environmentId, { eventId: newId(), event: { type: 'policy_set', queue: 'fifo', by: 'stale' }, cause }, [], { assumed: stale }),
+    );
+    await expect(attempt).rejects.toMatchObject({ code: '40001', message: expect.stringContaining('moved since it was read') });
   });
 
   it('reads it where another step ran beside the finishing one (its result has likely moved it)', async () => {

@@ -78,7 +78,8 @@ export class StateStore {
    * if it moved meanwhile, the transaction fails with 40001 and is tried again, and the caller then
    * assumes nothing. (Its update is at that version only, and its events take the sequences after
    * it, whose unique key would fail it too.) A repeated event id fails its insert (23505), tried
-   * again the same way: the read finds it.
+   * again the same way: the read finds it. `'absent'`: the root does not exist yet (an id just
+   * made), and is inserted unread; should it exist after all, its insert fails (23505) likewise.
    */
   async apply<M extends MachineName>(
     tx: TransactionSql,
@@ -86,11 +87,19 @@ export class StateStore {
     entityId: string,
     envelope: EventEnvelope<M>,
     applied: AppliedTransition[] = [],
-    options: { assumed?: EntityState<M> } = {},
+    options: { assumed?: EntityState<M> | 'absent' } = {},
   ): Promise<EntityState<M>> {
-    const work = new UnitOfWork(tx, options.assumed ? { machine: machineName, state: options.assumed } : undefined);
-    const fresh = await this.decideCascade(work, machineName, entityId, envelope, applied, true);
-    await this.flush(work);
+    const { assumed } = options;
+    const work = new UnitOfWork(tx, assumed ? { machine: machineName, id: entityId, state: assumed === 'absent' ? null : assumed } : undefined);
+    let fresh: boolean;
+    try {
+      fresh = await this.decideCascade(work, machineName, entityId, envelope, applied, true);
+      await this.flush(work);
+    } catch (err) {
+      // A statement after a failed guard fails as "transaction aborted" (25P02), which may come
+      // first (a linked entity's read): the guard's failure is the one that says why.
+      throw (await work.guard?.then(() => undefined, (guardFailure: unknown) => guardFailure)) ?? err;
+    }
     const root = work.entities.get(`${machineName}:${entityId}`);
     // The root entity's state, decided by its own machine from an event of its own union.
     if (fresh && root?.state) return root.state as EntityState<M>;
@@ -198,14 +207,17 @@ class UnitOfWork {
 
   constructor(
     readonly tx: TransactionSql,
-    assumed?: { machine: MachineName; state: StoredEntity },
+    assumed?: { machine: MachineName; id: string; state: StoredEntity | null },
   ) {
     if (assumed) {
-      const { machine, state } = assumed;
-      this.entities.set(`${machine}:${state.id}`, { machine, read: state, state, dirty: false, assumed: true });
-      // Asked now, with the BEGIN: the row is locked before any entity its events link to.
-      this.guard = lockEntityAtVersion(tx, machine, state.id, state.version).execute();
-      this.guard.catch(() => undefined);
+      const { machine, id, state } = assumed;
+      this.entities.set(`${machine}:${id}`, { machine, read: state, state, dirty: false, assumed: true });
+      // Asked now, with the BEGIN: the row is locked before any entity its events link to. (A row
+      // assumed absent is guarded by its insert.)
+      if (state) {
+        this.guard = lockEntityAtVersion(tx, machine, id, state.version).execute();
+        this.guard.catch(() => undefined);
+      }
     }
   }
 

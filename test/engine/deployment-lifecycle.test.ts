@@ -109,4 +109,18 @@ describe('deployment lifecycle', () => {
     const events = await eventsOf(t.client, first.id);
     expect(events.filter((e) => e.type === 'created')).toHaveLength(1);
   });
+
+  it('creates one deployment for twin requests sent at once with the same id, and answers both with it', async () => {
+    // Both find no deployment of that id, and both insert it unread: one insert fails, and its
+    // request is tried again, finds the twin's and answers with it (its timestamps, as stored).
+    const deploymentId = '0d9e8f7a-6b5c-4d3e-8f1a-2b3c4d5e6f70';
+    const [a, b] = await Promise.all([deploy(t.client, { version: 'twins', deploymentId }), deploy(t.client, { version: 'twins', deploymentId })]);
+    expect(a.id).toBe(deploymentId);
+    expect(b.id).toBe(deploymentId);
+    expect(b.createdAt).toBe(a.createdAt);
+    const stored = await t.client.GET('/v1/deployments/{id}', { params: { path: { id: deploymentId } } });
+    expect(stored.data!.createdAt).toBe(a.createdAt);
+    await waitFor(t.client, deploymentId);
+    expect((await eventsOf(t.client, deploymentId)).filter((e) => e.type === 'created')).toHaveLength(1);
+  });
 });

@@ -151,8 +151,15 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   const clusterInfra = infra.forCluster(spec.aws, deploymentId);
   const { url: templateUrl } = await storeTemplateInClusterAccount(clusterInfra, { key: spec.template.key, body: JSON.stringify(template) });
 
-  const { deployment, waitingFor } = await engine.transaction(async (tx, applied) => {
-    await createDeployment(
+  // The first try inserts the deployment unread (its id is new, or was not found above): a
+  // concurrent twin's insert fails it (23505), and the next try reads.
+  let firstTry = true;
+  const { deployment, stack } = await engine.transaction(async (tx, applied) => {
+    // The transaction's time, which the new row's timestamps take: the answer needs no read after.
+    const now = tx<{ at: string }[]>`select now() as at`.execute();
+    const assumeAbsent = firstTry;
+    firstTry = false;
+    const state = await createDeployment(
       engine,
       tx,
       applied,
@@ -170,14 +177,16 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
         source: request.source ?? { kind: 'api' },
       },
       cause,
+      assumeAbsent ? { assumed: 'absent' } : {},
     );
-    // As this transaction leaves it, with its timestamps, and why it waits (its stack as queued
-    // here): what the request answers, without reads (commits) of their own after.
-    const created = (await readEntity(tx, 'deployment', deploymentId))!;
-    const stack = applied.findLast((t) => t.machine === 'stack')?.data as StackData | undefined;
-    return { deployment: created, waitingFor: await waitingForDeployment(tx, created, stack) };
-  });
-  return { deployment, waitingFor, created: true, warnings };
+    const [{ at }] = await now;
+    // As this transaction leaves it (a twin's, read, has its own timestamps), and its stack as queued here.
+    const created: EntityRow<'deployment'> = 'createdAt' in state ? (state as EntityRow<'deployment'>) : { ...state, createdAt: at, updatedAt: at };
+    return { deployment: created, stack: applied.findLast((t) => t.machine === 'stack')?.data as StackData | undefined };
+    // Its writes are its last statements: the claim of its first job and the COMMIT go with them.
+  }, { claimWithWrites: true });
+  // Why it waits, read after the commit where it waits for another deployment.
+  return { deployment, waitingFor: await waitingForDeployment(sql, deployment, stack), created: true, warnings };
 }
 
 /** What a deployment starts with: its `created` event (the engine sets the time). */
@@ -194,6 +203,7 @@ export function createDeployment(
   deploymentId: string,
   creation: DeploymentCreation,
   cause: Cause,
+  options: { assumed?: 'absent' } = {},
 ): Promise<EntityState<'deployment'>> {
-  return engine.store.apply(tx, 'deployment', deploymentId, { eventId: deploymentId, event: { type: 'created', ...creation }, cause }, applied);
+  return engine.store.apply(tx, 'deployment', deploymentId, { eventId: deploymentId, event: { type: 'created', ...creation }, cause }, applied, options);
 }
