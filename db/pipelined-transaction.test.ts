@@ -5,6 +5,12 @@ import { createTestDatabase, type TestDatabase } from '../test/support/database.
 import { socketWritesDuring } from '../test/support/socket-writes.ts';
 import { beginPipelined, CommittedThenFailed, CONNECTION_LOST, TransactionRolledBack } from './pipelined-transaction.ts';
 
+/** A statement asked a promise step later, as a query builder asks its own: still in the same turn. */
+async function askedLater(statement: () => Promise<unknown>): Promise<unknown> {
+  await Promise.resolve();
+  return statement();
+}
+
 describe('beginPipelined', () => {
   let db: TestDatabase;
   /** One connection: a transaction that did not give its connection back blocks the next. */
@@ -63,11 +69,7 @@ describe('beginPipelined', () => {
           await tx`insert into pipelined (id) values (1)`;
           end.commitAfterThisTurn();
           // Asked a few promise steps later, as a query builder's would be: still this turn.
-          const later = async (statement: () => Promise<unknown>) => {
-            await Promise.resolve();
-            return statement();
-          };
-          await Promise.all([later(() => tx`insert into pipelined (id) values (2)`), later(() => tx`insert into pipelined (id) values (3)`)]);
+          await Promise.all([askedLater(() => tx`insert into pipelined (id) values (2)`), askedLater(() => tx`insert into pipelined (id) values (3)`)]);
         }),
       );
       expect(writes).toBe(2);
@@ -84,11 +86,7 @@ describe('beginPipelined', () => {
           // Its id counts the rows before it: 3 only once 1 and 2 are in.
           end.afterThisTurn(() => void tx`insert into pipelined (id) select count(*) + 1 from pipelined`.execute());
           end.commitAfterThisTurn();
-          const later = async (statement: () => Promise<unknown>) => {
-            await Promise.resolve();
-            return statement();
-          };
-          await Promise.all([later(() => tx`insert into pipelined (id) values (1)`), tx`insert into pipelined (id) values (2)`]);
+          await Promise.all([askedLater(() => tx`insert into pipelined (id) values (1)`), tx`insert into pipelined (id) values (2)`]);
         }),
       );
       expect(writes).toBe(1);
