@@ -169,17 +169,12 @@ export class Engine {
 
   /**
    * A poll's settlement: the next poll replaces the job in one transaction, so there is always
-   * exactly one. When an AWS event marked the job while it ran, the next poll is due at once (and
-   * this worker, whose slot it takes, runs it). Otherwise, unless jobs wait beyond the runner's room
-   * (for one of which the slot is claimed), the next poll's send is the last statement, and COMMIT
-   * goes with it: one round trip less.
-   */
-  /**
-   * Sends a job's next poll, in the transaction that completes it: one socket write with its BEGIN.
-   * An AWS event that marked the job while it ran (its operation ended meanwhile) is carried over
-   * to the next poll, due at once (`carryWokenMark`); the claim of one job of the queue is asked
-   * with it for that case, and the COMMIT with the claim (`claimWithWrites`). Asked in the first
-   * turn, in this order: the completion, the next poll, the mark's carry, the claim, COMMIT.
+   * exactly one; one socket write with its BEGIN. An AWS event that marked the job while it ran (its
+   * operation ended meanwhile) is carried over to the next poll, due at once (`carryWokenMark`), and
+   * this worker, whose slot it takes, runs it: the claim of one job of the queue is asked for that
+   * case, and the COMMIT with the claim (`claimWithWrites`; with jobs waiting beyond the runner's
+   * room, the claim is made after, for one of them). Asked in the first turn, in this order: the
+   * completion, the next poll, the mark's carry, the claim, COMMIT.
    */
   private async nextPoll<Q extends Queue>(job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>): Promise<void> {
     await this.transaction(

@@ -19,8 +19,8 @@ export interface JobSelector {
 
 /**
  * Marks the selected jobs as woken and makes the waiting ones due now (their poll was up to a minute
- * away). A running job is marked only: its settlement reads the mark under the row's lock
- * (`wokenMarkOf`) and sends its next poll due at once. The whole mark is kept: what the event said
+ * away). A running job is marked only: its settlement carries the mark over to its next poll, due
+ * at once (`carryWokenMark`). The whole mark is kept: what the event said
  * of a stack (its status and client token) can end a step without a describe (ownOperationCompleted).
  * Returns the jobs marked, with their state.
  */

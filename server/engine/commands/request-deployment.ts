@@ -157,6 +157,8 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
   const { deployment, stack } = await engine.transaction(async (tx, applied) => {
     // The transaction's time, which the new row's timestamps take: the answer needs no read after.
     const now = tx<{ at: string }[]>`select now() as at`.execute();
+    // Awaited below, after the writes; a lost connection rejects it first.
+    now.catch(() => undefined);
     const assumeAbsent = firstTry;
     firstTry = false;
     const state = await createDeployment(
@@ -178,15 +180,33 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
       },
       cause,
       assumeAbsent ? { assumed: 'absent' } : {},
-    );
+    ).catch((err: unknown) => {
+      // Refused on a stack that may hold a twin of this request committed since it was looked for
+      // (under a `reject` policy, its own deployment makes the stack busy): the next try reads.
+      if (assumeAbsent && err instanceof DomainError) throw new ReadBeforeRefusing(err);
+      throw err;
+    });
     const [{ at }] = await now;
     // As this transaction leaves it (a twin's, read, has its own timestamps), and its stack as queued here.
     const created: EntityRow<'deployment'> = 'createdAt' in state ? (state as EntityRow<'deployment'>) : { ...state, createdAt: at, updatedAt: at };
     return { deployment: created, stack: applied.findLast((t) => t.machine === 'stack')?.data as StackData | undefined };
     // Its writes are its last statements: the claim of its first job and the COMMIT go with them.
   }, { claimWithWrites: true });
-  // Why it waits, read after the commit where it waits for another deployment.
-  return { deployment, waitingFor: await waitingForDeployment(sql, deployment, stack), created: true, warnings };
+  // Why it waits, read after the commit where it waits for another deployment. The deployment is
+  // made either way: a failed read does not fail the request (a client would ask again, and make another).
+  const waitingFor = await waitingForDeployment(sql, deployment, stack).catch((err: unknown) => {
+    engine.deps.logger.warn({ err, deploymentId }, 'could not read why the new deployment waits; answered without it');
+    return null;
+  });
+  return { deployment, waitingFor, created: true, warnings };
+}
+
+/** A refusal of a request whose deployment was assumed absent: tried again (40001), reading it. */
+class ReadBeforeRefusing extends Error {
+  readonly code = '40001';
+  constructor(cause: DomainError) {
+    super(`refused without reading the deployment (${cause.message}); trying again with a read`, { cause });
+  }
 }
 
 /** What a deployment starts with: its `created` event (the engine sets the time). */
