@@ -76,24 +76,7 @@ describe('beginPipelined', () => {
       expect(await ids()).toEqual([1, 2, 3]);
     });
 
-    it('sends BEGIN, the statements of the first turn and what afterThisTurn asks in one write, when the work reads nothing first', async () => {
-      const { total: writes } = await socketWritesDuring(() =>
-        beginPipelined(sql, async (tx, end) => {
-          // Some promise steps in, once postgres.js has the BEGIN (and has scheduled its write), as
-          // a state store's flush is: asked before the statements, for after them (a claim of the
-          // jobs they insert, a COMMIT).
-          for (let step = 0; step < 3; step++) await Promise.resolve();
-          // Its id counts the rows before it: 3 only once 1 and 2 are in.
-          end.afterThisTurn(() => void tx`insert into pipelined (id) select count(*) + 1 from pipelined`.execute());
-          end.commitAfterThisTurn();
-          await Promise.all([askedLater(() => tx`insert into pipelined (id) values (1)`), tx`insert into pipelined (id) values (2)`]);
-        }),
-      );
-      expect(writes).toBe(1);
-      expect(await ids()).toEqual([1, 2, 3]);
-    });
-
-    it('runs what afterThisTurn asks after the statements of a later turn too, in their write', async () => {
+    it('runs what afterThisTurn asks after the statements asked in its turn, in their write', async () => {
       const { total: writes } = await socketWritesDuring(() =>
         beginPipelined(sql, async (tx, end) => {
           await tx`insert into pipelined (id) values (1)`;

@@ -47,10 +47,11 @@ export interface TransactionEnd {
   /**
    * Runs `ask` once the statements asked in this turn are, and ahead of postgres.js's write of
    * them, so that what `ask` asks goes in the same write: in the check phase that follows
-   * (setImmediate). In the turn the transaction began in, postgres.js's write was scheduled with
-   * the BEGIN, so `ask` runs in a check registered before it, with any others asked that turn;
-   * later, postgres.js schedules its write when the turn's first statement is asked, so `ask` is
-   * to be called before them.
+   * (setImmediate, which postgres.js schedules its write with when a turn's first statement is
+   * asked), so `ask` is to be called before them. (In the turn the BEGIN was asked in, its write is
+   * scheduled already, and `ask` goes in the next: letting it run ahead of that one, so that a work
+   * that reads nothing went in one write, cost about three points of CPU with 2,000 deployments in
+   * flight, measured against the same code without it.)
    */
   afterThisTurn(ask: () => void): void;
 }
@@ -104,14 +105,6 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
     if (raw?.onclose === onclose) raw.onclose = undefined;
     connection.release();
   };
-  // The check phase of the turn the BEGIN is asked in, registered before postgres.js's write of it
-  // (afterThisTurn): what work that reads nothing first asks at its end then goes with its BEGIN.
-  let firstTurn: Array<() => void> | undefined = [];
-  setImmediate(() => {
-    const asks = firstTurn!;
-    firstTurn = undefined;
-    for (const ask of asks) ask();
-  });
   // Asked now, sent with whatever the work asks in this tick. BEGIN fails only with its connection,
   // and then so does everything after it.
   const begun = connection.unsafe(mode ? `begin ${mode}` : 'begin', [], { onexecute } as never).execute();
@@ -148,7 +141,7 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
       committing.catch(() => undefined);
     },
     commitAfterThisTurn: () => end.afterThisTurn(() => void (workSettled || committing || end.commitWithLast())),
-    afterThisTurn: (ask) => (firstTurn ? firstTurn.push(ask) : setImmediate(ask)),
+    afterThisTurn: (ask) => void setImmediate(ask),
   };
   try {
     const result = await Promise.race([work(tx, end), lost]).finally(() => (workSettled = true));

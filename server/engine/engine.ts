@@ -9,7 +9,7 @@ import type { Config } from '../config.ts';
 import { newId } from '../domain/ids.ts';
 import type { EventOf, MachineName } from '../domain/machines/catalogue.ts';
 import { TERMINAL_STATUSES, type DeploymentData, type DeploymentStatus } from '../domain/machines/deployment.ts';
-import { JOB_CHANGE_SET_CLEANUP, JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, JOB_STOP_EXPIRY, QUEUES, type JobPayloads, type Queue, type Woken } from '../domain/machines/jobs.ts';
+import { JOB_CHANGE_SET_CLEANUP, JOB_STACK_WAIT, JOB_STATUS_REPORT, JOB_STEP, JOB_STOP_EXPIRY, QUEUES, type JobPayloads, type Queue } from '../domain/machines/jobs.ts';
 import { handleChangeSetCleanupJob } from './workers/change-set-cleanup.ts';
 import type { StackData } from '../domain/machines/stack.ts';
 import type { InfraProvider } from '../infra/port.ts';
@@ -18,7 +18,7 @@ import type { Metrics } from '../metrics.ts';
 import { EVENT_CHANNEL, readDeployments, readEntity, type EntityState } from './entities.ts';
 import { JobNotifications, JobRunner, type FinishingJob, type JobRef } from './job-runner.ts';
 import { BOSS_SCHEMA, notifyJobs, sendJob, type HandedJob, type JobContext, type JobHandler, type Settlement } from './jobs.ts';
-import { carryWokenMark } from './job-table.ts';
+import { wokenWhileRunning } from './job-table.ts';
 import type { JobEffect } from '../domain/state-machine/machine.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
@@ -127,7 +127,7 @@ export class Engine {
    * Sends a job in `tx`; one due at once is claimed or announced at the end of the engine transaction.
    * `thenCommit`: the send is the work's last statement, and COMMIT goes with it (see `transaction`).
    */
-  private async send(tx: TransactionSql, job: JobEffect<JobPayloads>, options: { thenCommit?: TransactionEnd; id?: string } = {}): Promise<void> {
+  private async send(tx: TransactionSql, job: JobEffect<JobPayloads>, options: { thenCommit?: TransactionEnd } = {}): Promise<void> {
     const sent = this.sentIn.get(tx);
     // A transaction not begun here (a savepoint, another module's) announces its own sends.
     await sendJob(this.deps.boss, tx, job, sent ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined, options);
@@ -169,28 +169,22 @@ export class Engine {
 
   /**
    * A poll's settlement: the next poll replaces the job in one transaction, so there is always
-   * exactly one; one socket write with its BEGIN. An AWS event that marked the job while it ran (its
-   * operation ended meanwhile) is carried over to the next poll, due at once (`carryWokenMark`), and
-   * this worker, whose slot it takes, runs it: the claim of one job of the queue is asked for that
-   * case, and the COMMIT with the claim (`claimWithWrites`; with jobs waiting beyond the runner's
-   * room, the claim is made after, for one of them). Asked in the first turn, in this order: the
-   * completion, the next poll, the mark's carry, the claim, COMMIT.
+   * exactly one. When an AWS event marked the job while it ran, the next poll is due at once (and
+   * this worker, whose slot it takes, runs it). Otherwise, unless jobs wait beyond the runner's room
+   * (for one of which the slot is claimed), the next poll's send is the last statement, and COMMIT
+   * goes with it: one round trip less.
    */
   private async nextPoll<Q extends Queue>(job: JobContext<Q>, settlement: Extract<Settlement<Q>, { kind: 'poll' }>): Promise<void> {
     await this.transaction(
       async (tx, _applied, end) => {
-        const next = newId();
-        // Asked after the next poll's insert (which pg-boss's send asks within this turn: its queue
-        // cache is filled at start), and before the claim.
-        const carried = new Promise<Woken | undefined>((resolve, reject) => end.afterThisTurn(() => carryWokenMark(tx, job, next).then(resolve, reject)));
-        this.claimWithLastWrites(tx, [{ queue: job.queue }]);
-        const [, woken] = await Promise.all([
-          this.send(tx, { kind: 'job', queue: job.queue, data: settlement.data, ...(settlement.after ? { startAfterSeconds: settlement.after } : {}) } as JobEffect<JobPayloads>, { id: next }),
-          carried,
-        ]);
-        if (woken) this.madeDue(tx, job.queue, [next]);
+        const woken = await wokenWhileRunning(tx, job);
+        const next = woken ? { data: { ...settlement.data, woken } } : { data: settlement.data, ...(settlement.after ? { startAfterSeconds: settlement.after } : {}) };
+        // The job's completion was asked with the transaction's first statements (pg-boss's queue
+        // cache is filled at start, so it asks at once), well before this COMMIT.
+        const last = !woken && settlement.after > 0 && this.runners.get(job.queue)?.hasBacklog() !== true;
+        await this.send(tx, { kind: 'job', queue: job.queue, ...next } as JobEffect<JobPayloads>, last ? { thenCommit: end } : {});
       },
-      { completes: job, claimWithWrites: true },
+      { completes: job },
     );
   }
 

@@ -19,8 +19,8 @@ export interface JobSelector {
 
 /**
  * Marks the selected jobs as woken and makes the waiting ones due now (their poll was up to a minute
- * away). A running job is marked only: its settlement carries the mark over to its next poll, due
- * at once (`carryWokenMark`). The whole mark is kept: what the event said
+ * away). A running job is marked only: its settlement reads the mark under the row's lock
+ * (`wokenWhileRunning`) and sends its next poll due at once. The whole mark is kept: what the event said
  * of a stack (its status and client token) can end a step without a describe (ownOperationCompleted).
  * Returns the jobs marked, with their state.
  */
@@ -37,19 +37,11 @@ export async function markJobsWoken(tx: TransactionSql, selector: JobSelector, w
 }
 
 /**
- * Carries a mark that an AWS event left on a running job after it started over to its next poll
- * (`next`, sent in the same transaction and asked before this), which becomes due at once. The old
- * row is read under its lock, so a mark is either seen here or lands on the next poll itself (the
- * event's second look, aws-events.ts `markTwice`). Returns the mark carried over, if any.
+ * The AWS event that marked a running job after it started, if one did (its next poll then runs at
+ * once). Read under the row's lock, so a mark is either seen here or lands on the next poll.
  */
-export async function carryWokenMark(tx: TransactionSql, job: { queue: Queue; id: string; data: unknown }, next: string): Promise<Woken | undefined> {
-  const before = (job.data as { woken?: Woken }).woken?.eventId ?? null;
-  const [row] = await tx<{ woken: Woken }[]>`
-    update ${jobTable(tx)} as next
-    set data = next.data || jsonb_build_object('woken', running.woken), start_after = least(next.start_after, now())
-    from (select data->'woken' as woken from ${jobTable(tx)} where name = ${job.queue} and id = ${job.id} for update) as running
-    where next.name = ${job.queue} and next.id = ${next}
-      and running.woken is not null and (running.woken->>'eventId') is distinct from ${before}
-    returning running.woken as woken`;
-  return row?.woken;
+export async function wokenWhileRunning(tx: TransactionSql, job: { queue: Queue; id: string; data: unknown }): Promise<Woken | undefined> {
+  const [row] = await tx<{ woken: Woken | null }[]>`select data->'woken' as woken from ${jobTable(tx)} where name = ${job.queue} and id = ${job.id} for update`;
+  const before = (job.data as { woken?: Woken }).woken;
+  return row?.woken && row.woken.eventId !== before?.eventId ? row.woken : undefined;
 }

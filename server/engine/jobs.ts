@@ -48,19 +48,17 @@ export function createBoss(databaseUrl: string, logger: Logger, options: { super
  * here, when the transaction commits; or, given `announce`, left to the caller: an engine
  * transaction announces only the jobs it did not claim for its own runners (Engine.transaction), since a
  * notice for a job already taken costs every listening runner an empty fetch (a commit each).
- * `thenCommit`: the send is the transaction's last statement, and COMMIT goes with it. `id`: the
- * job's id, chosen by the caller (which names the job in statements asked with it).
+ * `thenCommit`: the send is the transaction's last statement, and COMMIT goes with it.
  */
 export async function sendJob(
   boss: PgBoss,
   tx: TransactionSql,
   job: JobEffect<JobPayloads>,
   announce?: (queue: Queue, id: string) => void,
-  { thenCommit, id: chosenId }: { thenCommit?: TransactionEnd; id?: string } = {},
+  { thenCommit }: { thenCommit?: TransactionEnd } = {},
 ): Promise<string | null> {
   const id = await boss.send(job.queue, job.data, {
     db: pgBossAdapter(tx, thenCommit ? { thenCommit } : {}),
-    ...(chosenId ? { id: chosenId } : {}),
     ...(job.startAfterSeconds ? { startAfter: job.startAfterSeconds } : {}),
     ...(job.singletonKey ? { singletonKey: job.singletonKey } : {}),
   });
