@@ -76,19 +76,6 @@ describe('beginPipelined', () => {
       expect(await ids()).toEqual([1, 2, 3]);
     });
 
-    it('runs what afterThisTurn asks after the statements asked in its turn, in their write', async () => {
-      const { total: writes } = await socketWritesDuring(() =>
-        beginPipelined(sql, async (tx, end) => {
-          await tx`insert into pipelined (id) values (1)`;
-          end.afterThisTurn(() => void tx`insert into pipelined (id) select count(*) + 1 from pipelined`.execute());
-          end.commitAfterThisTurn();
-          await tx`insert into pipelined (id) values (2)`;
-        }),
-      );
-      expect(writes).toBe(2);
-      expect(await ids()).toEqual([1, 2, 3]);
-    });
-
     it('keeps what a savepoint did, and undoes only the savepoint that failed', async () => {
       await beginPipelined(sql, async (tx) => {
         await tx`insert into pipelined (id) values (1)`;

@@ -44,15 +44,6 @@ export interface TransactionEnd {
    * by then (it failed first) or COMMIT was asked already.
    */
   commitAfterThisTurn(): void;
-  /**
-   * Runs `ask` once the statements asked in this turn are, and ahead of postgres.js's write of
-   * them, so that what `ask` asks goes in the same write: in the check phase that follows
-   * (setImmediate, which postgres.js schedules its write with when a turn's first statement is
-   * asked), so `ask` is to be called before them. (In the turn the BEGIN was asked in, its write is
-   * scheduled already, and `ask` goes in the next. Letting it run ahead of that one, so that a work
-   * that reads nothing went in one write, showed no gain in the bench: it was taken out.)
-   */
-  afterThisTurn(ask: () => void): void;
 }
 
 /**
@@ -139,8 +130,7 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
       // Awaited below once the work is done; until then a failure is only kept.
       committing.catch(() => undefined);
     },
-    commitAfterThisTurn: () => end.afterThisTurn(() => void (workSettled || committing || end.commitWithLast())),
-    afterThisTurn: (ask) => void setImmediate(ask),
+    commitAfterThisTurn: () => setImmediate(() => void (workSettled || committing || end.commitWithLast())),
   };
   try {
     const result = await Promise.race([work(tx, end), lost]).finally(() => (workSettled = true));

@@ -127,10 +127,10 @@ export class Engine {
    * Sends a job in `tx`; one due at once is claimed or announced at the end of the engine transaction.
    * `thenCommit`: the send is the work's last statement, and COMMIT goes with it (see `transaction`).
    */
-  private async send(tx: TransactionSql, job: JobEffect<JobPayloads>, options: { thenCommit?: TransactionEnd } = {}): Promise<void> {
+  private async send(tx: TransactionSql, job: JobEffect<JobPayloads>, thenCommit?: TransactionEnd): Promise<void> {
     const sent = this.sentIn.get(tx);
     // A transaction not begun here (a savepoint, another module's) announces its own sends.
-    await sendJob(this.deps.boss, tx, job, sent ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined, options);
+    await sendJob(this.deps.boss, tx, job, sent ? (queue, id) => this.madeDue(tx, queue, [id]) : undefined, thenCommit);
     if (job.startAfterSeconds) sent?.later.push({ queue: job.queue, seconds: job.startAfterSeconds });
   }
 
@@ -182,7 +182,7 @@ export class Engine {
         // The job's completion was asked with the transaction's first statements (pg-boss's queue
         // cache is filled at start, so it asks at once), well before this COMMIT.
         const last = !woken && settlement.after > 0 && this.runners.get(job.queue)?.hasBacklog() !== true;
-        await this.send(tx, { kind: 'job', queue: job.queue, ...next } as JobEffect<JobPayloads>, last ? { thenCommit: end } : {});
+        await this.send(tx, { kind: 'job', queue: job.queue, ...next } as JobEffect<JobPayloads>, last ? end : undefined);
       },
       { completes: job },
     );
@@ -207,11 +207,11 @@ export class Engine {
         // A try after one that assumed: that one failed (the deployment had moved, most likely).
         if (assumedIt) resultsOnHandedState.inc({ outcome: 'moved' });
         assumedIt = basis !== undefined;
-        const envelope = apply && { eventId: apply.eventId, cause: { kind: 'job', queue: job.queue } as const };
+        const cause = { kind: 'job', queue: job.queue } as const;
         if (apply?.machine === 'deployment' && basis) {
-          await this.store.apply(tx, 'deployment', apply.id, { ...envelope!, event: apply.event }, applied, { assumed: basis });
+          await this.store.apply(tx, 'deployment', apply.id, { eventId: apply.eventId, event: apply.event, cause }, applied, { assumed: basis });
         } else if (apply) {
-          await this.store.apply(tx, apply.machine, apply.id, { ...envelope!, event: apply.event }, applied);
+          await this.store.apply(tx, apply.machine, apply.id, { eventId: apply.eventId, event: apply.event, cause }, applied);
         }
         await record?.(tx);
       },
@@ -283,7 +283,6 @@ export class Engine {
       const workEnd: TransactionEnd = {
         commitWithLast: () => ((committedByWork = true), end.commitWithLast()),
         commitAfterThisTurn: () => ((committedByWork = true), end.commitAfterThisTurn()),
-        afterThisTurn: (ask) => end.afterThisTurn(ask),
       };
       let workSettled = false;
       let settleWork!: () => void;
@@ -301,7 +300,7 @@ export class Engine {
             return;
           }
           early = new Promise<Queue[] | undefined>((resolve, reject) => {
-            end.afterThisTurn(() => {
+            setImmediate(() => {
               if (workSettled) return resolve(undefined);
               this.claimDue(tx, end, triedSent, applied, job?.queue, claimed, { wanted, workDone }).then(resolve, reject);
             });

@@ -218,8 +218,7 @@ export async function findEvent(tx: TransactionSql, machine: MachineName, eventI
  * Writes an entity's row: inserted whole when `write` is 'insert'; otherwise updated with its new
  * data whole, or with a patch on the data it had (applied by Postgres, deployer_jsonb_patch), which
  * sends a few hundred bytes where the whole is about 20 KB for a deployment. `columns` are the
- * machine's extra columns by field name (Machine.columns). An update `atVersion` changes nothing
- * if the row has moved past that version (its events' insert then fails: StateStore.apply).
+ * machine's extra columns by field name (Machine.columns).
  */
 export function writeEntity(tx: TransactionSql, machine: MachineName, state: StoredEntity, write: 'insert' | RowUpdate, columns: Record<string, string>) {
   const { id, status, version, data } = state;
@@ -236,7 +235,7 @@ export function writeEntity(tx: TransactionSql, machine: MachineName, state: Sto
         set status = ${status}, version = ${version}, updated_at = now(),
           data = ${write.dataPatch === null ? json(tx, data) : tx`deployer_jsonb_patch(data, ${json(tx, write.dataPatch)})`}
           ${extra.reduce((fragment, [k, v]) => tx`${fragment}, ${tx(k)} = ${v}`, tx``)}
-        where id = ${id} ${write.atVersion === undefined ? tx`` : tx`and version = ${write.atVersion}`}`
+        where id = ${id}`
     : tx`
         insert into ${table} (id, status, version, data ${extra.length ? tx`, ${tx(extra.map(([k]) => k))}` : tx``})
         values (${id}, ${status}, ${version}, ${json(tx, data)}

@@ -29,8 +29,6 @@ export function eventStateToStore(sequence: number, before: unknown, after: unkn
 /** How a state row's data is updated: whole, or as a patch on the data it had (dataPatch null: whole). */
 export interface RowUpdate {
   dataPatch: JsonPatch | null;
-  /** Update the row only at this version (its data was assumed, not read: StateStore.apply). */
-  atVersion?: number;
 }
 
 /** How to update a row whose data was `before` (as read in this transaction) to `after`. */

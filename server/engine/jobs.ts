@@ -55,7 +55,7 @@ export async function sendJob(
   tx: TransactionSql,
   job: JobEffect<JobPayloads>,
   announce?: (queue: Queue, id: string) => void,
-  { thenCommit }: { thenCommit?: TransactionEnd } = {},
+  thenCommit?: TransactionEnd,
 ): Promise<string | null> {
   const id = await boss.send(job.queue, job.data, {
     db: pgBossAdapter(tx, thenCommit ? { thenCommit } : {}),

@@ -76,8 +76,7 @@ export class StateStore {
    * transaction that claimed the job), taken as current without reading it, so the whole apply is
    * one round trip. Its row is locked first and checked to be at that version (lockEntityAtVersion):
    * if it moved meanwhile, the transaction fails with 40001 and is tried again, and the caller then
-   * assumes nothing. (Its update is at that version only, and its events take the sequences after
-   * it, whose unique key would fail it too.) A repeated event id fails its insert (23505), tried
+   * assumes nothing. A repeated event id fails its insert (23505), tried
    * again the same way: the read finds it. `'absent'`: the root does not exist yet (an id just
    * made), and is inserted unread; should it exist after all, its insert fails (23505) likewise.
    */
@@ -171,8 +170,7 @@ export class StateStore {
     for (const entity of work.entities.values()) {
       if (!entity.dirty || !entity.state) continue;
       const columns = this.machines[entity.machine].columns(entity.state.data);
-      const write = entity.read ? { ...rowUpdate(entity.read.data, entity.state.data), ...(entity.assumed ? { atVersion: entity.read.version } : {}) } : 'insert';
-      writes.push(writeEntity(tx, entity.machine, entity.state, write, columns));
+      writes.push(writeEntity(tx, entity.machine, entity.state, entity.read ? rowUpdate(entity.read.data, entity.state.data) : 'insert', columns));
     }
     const byMachine = new Map<MachineName, NewEvent[]>();
     for (const e of work.events) byMachine.set(e.machine, [...(byMachine.get(e.machine) ?? []), e]);

@@ -189,8 +189,8 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     const [{ at }] = await now;
     // As this transaction leaves it (a twin's, read, has its own timestamps), and its stack as queued here.
     const created: EntityRow<'deployment'> = 'createdAt' in state ? (state as EntityRow<'deployment'>) : { ...state, createdAt: at, updatedAt: at };
+    // Its writes were its last statements: the claim of its first job and the COMMIT went with them.
     return { deployment: created, stack: applied.findLast((t) => t.machine === 'stack')?.data as StackData | undefined };
-    // Its writes are its last statements: the claim of its first job and the COMMIT go with them.
   }, { claimWithWrites: true });
   // Why it waits, read after the commit where it waits for another deployment. The deployment is
   // made either way: a failed read does not fail the request (a client would ask again, and make another).
