@@ -25,6 +25,7 @@ import postgres, { type Sql, type TransactionSql } from 'postgres';
 import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { EntityState } from './entities.ts';
+import { touchRunningJobs } from './job-table.ts';
 import type { HandedJob, JobContext, JobHandler, Settlement } from './jobs.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
 
@@ -344,10 +345,10 @@ export class JobRunner<Q extends Queue> {
     });
   }
 
-  /** Heartbeats of the running jobs, one statement for all of them. */
+  /** Heartbeats of the running jobs, one statement for all of them (touchRunningJobs says why not pg-boss's). */
   private async touch(): Promise<void> {
     if (this.active.size === 0) return;
-    await this.options.boss.touch(this.options.queue, [...this.active.keys()], { db: this.db }).catch((err) => {
+    await touchRunningJobs(this.options.sql, this.options.queue, [...this.active.keys()]).catch((err) => {
       this.options.logger.warn({ err, queue: this.options.queue }, 'job heartbeat failed');
     });
   }

@@ -1,14 +1,15 @@
 /**
  * The statements on pg-boss's job table that pg-boss has no call for: marking waiting jobs with the
- * AWS event (or the terminate) that makes them worth running now, and reading that mark back. Kept
+ * AWS event (or the terminate) that makes them worth running now, reading that mark back, and the
+ * running jobs' heartbeat (which pg-boss has, but waiting for every row's lock). Kept
  * here, in one place, because they depend on pg-boss's table layout (its `job` table in BOSS_SCHEMA,
  * with `name`, `state`, `data`, `start_after`).
  */
-import type { JSONValue, TransactionSql } from 'postgres';
+import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import type { Queue, Woken } from '../domain/machines/jobs.ts';
 import { BOSS_SCHEMA } from './jobs.ts';
 
-const jobTable = (tx: TransactionSql) => tx(`${BOSS_SCHEMA}.job`);
+const jobTable = (tx: Sql | TransactionSql) => tx(`${BOSS_SCHEMA}.job`);
 
 /** Which jobs of a deployment to mark: those of one step (`step`), of its stack wait (`step: null`), or all its jobs of `queue`. */
 export interface JobSelector {
@@ -44,4 +45,22 @@ export async function wokenWhileRunning(tx: TransactionSql, job: { queue: Queue;
   const [row] = await tx<{ woken: Woken | null }[]>`select data->'woken' as woken from ${jobTable(tx)} where name = ${job.queue} and id = ${job.id} for update`;
   const before = (job.data as { woken?: Woken }).woken;
   return row?.woken && row.woken.eventId !== before?.eventId ? row.woken : undefined;
+}
+
+/**
+ * Refreshes the heartbeat of a runner's running jobs; returns the ids touched. A row another
+ * transaction holds at this moment (its completion, an AWS event's mark) is passed over, not waited
+ * for: pg-boss's touch waited for each row in turn, and deadlocked with a transaction that held one
+ * of them and wanted another. A job passed over is touched at the next beat, well inside its
+ * heartbeat's limit (server/engine/engine.ts: every 5 s, for 10 s).
+ */
+export async function touchRunningJobs(sql: Sql, queue: Queue, ids: string[]): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    update ${jobTable(sql)} set heartbeat_on = ${sql.unsafe(`${BOSS_SCHEMA}.job_now()`)}
+    where name = ${queue} and id in (
+      select id from ${jobTable(sql)}
+      where name = ${queue} and id = any(${ids}::uuid[]) and state = 'active'
+      order by id for update skip locked)
+    returning id`;
+  return rows.map((row) => row.id);
 }
