@@ -80,6 +80,23 @@ describe('queue policies, holds, freezes and rollback', () => {
     expect((await waitFor(t.client, running.id)).status).toBe('DONE');
   });
 
+  it('reject: twin requests sent at once with the same id both answer with the one deployment, neither refused for its twin', async () => {
+    // Both find no deployment of that id; the second's transaction then finds the stack busy with
+    // the first's, which is its own deployment: it reads before refusing, and answers with it.
+    await waitFor(t.client, (await deploy(t.client, { version: 't0', applicationYaml: appYamlNamed('twins') })).id);
+    await t.client.PUT('/v1/stacks/{environment}/{application}/policy', { ...stackPath('twins'), body: { queue: 'reject' } });
+    const deploymentId = '5e0c7a1b-2d3f-4a5b-8c6d-7e8f9a0b1c2d';
+    const request = () => t.client.POST('/v1/deployments', { body: { environment: 'demo', applicationYaml: appYamlNamed('twins'), version: 't1', deploymentId } });
+    const answers = await Promise.all([request(), request(), request()]);
+    for (const answer of answers) {
+      expect(answer.error).toBeUndefined();
+      expect(answer.data!.id).toBe(deploymentId);
+    }
+    expect((await waitFor(t.client, deploymentId)).status).toBe('DONE');
+    const listed = await t.client.GET('/v1/deployments', { params: { query: { application: 'twins', limit: 50 } } });
+    expect(listed.data!.items.map((d) => d.version).sort()).toEqual(['t0', 't1']);
+  });
+
   it('a hold makes a new deployment wait with the hold\'s reason; lifted, it runs; both are events', async () => {
     await waitFor(t.client, (await deploy(t.client, { version: 'h0', applicationYaml: appYamlNamed('held') })).id);
     const hold = await t.client.POST('/v1/stacks/{environment}/{application}/holds', { ...stackPath('held'), body: { reason: 'incident 42' } });
