@@ -21,8 +21,13 @@ import type { Sql, TransactionSql } from 'postgres';
  */
 export const CONNECTION_LOST = /^(CONNECTION_|ECONNRESET$|EPIPE$|ETIMEDOUT$|57P0[123]$)/;
 
-/** How long a connection-like error waits for its connection's close to be told (a socket's close follows its error at once). */
-const CLOSE_GRACE_MS = 100;
+/**
+ * How long a connection-like error waits for its connection's close to be told. A socket's close
+ * follows its error at once on a quiet machine; under load it came more than 100 ms later, and the
+ * transaction then took a lost connection for a live one. Only such errors wait, and only until the
+ * close is told.
+ */
+const CLOSE_GRACE_MS = 1_000;
 
 /** Access modes a transaction may be begun with (postgres.js's `begin(options, fn)`). */
 export type TransactionMode = 'read only' | 'read write' | 'isolation level serializable' | 'isolation level repeatable read';
@@ -161,7 +166,9 @@ export async function beginPipelined<T>(sql: Sql, work: (tx: TransactionSql, end
   async function connectionClosed(err: unknown): Promise<boolean> {
     if (lostWith) return true;
     if (!CONNECTION_LOST.test(String((err as { code?: unknown } | null)?.code ?? ''))) return false;
-    await Promise.race([lost, new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS))]).catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([lost, new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)))]).catch(() => undefined);
+    clearTimeout(timer);
     return lostWith !== undefined;
   }
 }
