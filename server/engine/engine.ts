@@ -18,7 +18,7 @@ import type { Metrics } from '../metrics.ts';
 import { EVENT_CHANNEL, readDeployments, readEntity, type EntityState } from './entities.ts';
 import { JobNotifications, JobRunner, type FinishingJob, type JobRef } from './job-runner.ts';
 import { BOSS_SCHEMA, notifyJobs, sendJob, type HandedJob, type JobContext, type JobHandler, type Settlement } from './jobs.ts';
-import { wokenWhileRunning } from './job-table.ts';
+import { attemptOf, holdJobAttempt, wokenWhileRunning } from './job-table.ts';
 import type { JobEffect } from '../domain/state-machine/machine.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
@@ -279,7 +279,11 @@ export class Engine {
       // only if the work commits. Both are awaited before the transaction ends either way, so
       // neither can run a statement after its rollback.
       let committedByWork = false;
-      const completed = job ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx, { closed: () => committedByWork }) }) : undefined;
+      // Asked first: the job is still the runner's own attempt, or the transaction fails (and a
+      // COMMIT asked with the last writes then ends it with ROLLBACK). See holdJobAttempt.
+      const held = job ? holdJobAttempt(tx, job).execute().then(() => undefined, (err: unknown) => Promise.reject(attemptGivenUp(job, err))) : undefined;
+      held?.catch(() => undefined);
+      const completed = job ? this.deps.boss.complete(job.queue, attemptOf(job), null, { db: pgBossAdapter(tx, { closed: () => committedByWork }) }) : undefined;
       const workEnd: TransactionEnd = {
         commitWithLast: () => ((committedByWork = true), end.commitWithLast()),
         commitAfterThisTurn: () => ((committedByWork = true), end.commitAfterThisTurn()),
@@ -308,18 +312,21 @@ export class Engine {
           early.catch(() => undefined);
         };
       }
-      const [value, completion] = await Promise.allSettled([
+      const [value, completion, holding] = await Promise.allSettled([
         work(tx, applied, workEnd).finally(() => {
           workSettled = true;
           settleWork();
         }),
         completed,
+        held,
       ]);
       // A claim asked with the work's writes is over before the transaction is (its slots are in `claimed`).
       const claimedEarly = await early?.catch((err: unknown) => {
-        if (value.status === 'fulfilled' && completion.status === 'fulfilled') throw err;
+        if (value.status === 'fulfilled' && completion.status === 'fulfilled' && holding.status === 'fulfilled') throw err;
         return undefined;
       });
+      // First: the statements after it failed only because it did.
+      if (holding.status === 'rejected') throw holding.reason;
       if (value.status === 'rejected') throw value.reason;
       if (completion.status === 'rejected') throw completion.reason;
       leftOver = committedByWork
@@ -569,6 +576,17 @@ export class Engine {
     await Promise.all([...this.runners.values()].map((r) => r.stop(3_000)));
     await this.notifications?.stop();
   }
+}
+
+/**
+ * The job's attempt was given up by pg-boss (expired, or its heartbeat lost) before its settlement:
+ * the settlement changes nothing, and is not tried again (the retry pg-boss made carries on).
+ */
+export class JobAttemptGivenUp extends Error {}
+
+function attemptGivenUp(job: JobRef, err: unknown): unknown {
+  if ((err as { code?: unknown } | null)?.code !== '40001') return err;
+  return new JobAttemptGivenUp(`job ${job.id} of ${job.queue} is no longer running as this attempt (pg-boss gave it up): its settlement is dropped`, { cause: err });
 }
 
 /** Whether at most one of the deployment's steps is running (the finishing job's). */

@@ -25,7 +25,7 @@ import postgres, { type Sql, type TransactionSql } from 'postgres';
 import type { JobPayloads, Queue } from '../domain/machines/jobs.ts';
 import type { Logger } from '../logger.ts';
 import type { EntityState } from './entities.ts';
-import { touchRunningJobs } from './job-table.ts';
+import { attemptOf, touchRunningJobs } from './job-table.ts';
 import type { HandedJob, JobContext, JobHandler, Settlement } from './jobs.ts';
 import { inTransaction, pgBossAdapter } from './transaction.ts';
 
@@ -33,6 +33,8 @@ import { inTransaction, pgBossAdapter } from './transaction.ts';
 export interface JobRef {
   queue: Queue;
   id: string;
+  /** The attempt the runner was handed (pg-boss's retry count), which alone it may settle. */
+  retryCount?: number;
 }
 
 /** A finishing job: which one, and the deployment its claim handed over (JobContext `deployment`). */
@@ -319,13 +321,13 @@ export class JobRunner<Q extends Queue> {
   /** Carries out what the handler said about its job. */
   private async settle(job: JobContext<Q>, settlement: Settlement<Q>): Promise<void> {
     const { boss, finish, poll } = this.options;
-    const ref = { queue: job.queue, id: job.id };
+    const ref = { queue: job.queue, id: job.id, ...(job.retryCount !== undefined ? { retryCount: job.retryCount } : {}) };
     switch (settlement.kind) {
       case 'finish':
         // With nothing to apply, the completion alone; unless jobs are waiting, which its
         // transaction then hands the slot to (Engine.transaction).
         if (settlement.apply || settlement.record || this.hasBacklog()) return finish({ ...ref, ...(job.deployment ? { deployment: job.deployment } : {}) }, settlement);
-        await boss.complete(job.queue, job.id, null, { db: this.db });
+        await boss.complete(job.queue, attemptOf(ref), null, { db: this.db });
         return;
       case 'poll':
         // Sent for later, the next poll wakes this runner when it is due (Engine.transaction).
@@ -340,7 +342,9 @@ export class JobRunner<Q extends Queue> {
   private async fail(job: JobContext<Q>, err: unknown): Promise<void> {
     const { boss, logger } = this.options;
     logger.warn({ err, queue: job.queue, jobId: job.id, data: job.data }, 'job failed; pg-boss will retry it');
-    await boss.fail(job.queue, job.id, { message: err instanceof Error ? err.message : String(err) }, { db: this.db }).catch((failErr) => {
+    // Only this attempt: one pg-boss gave up on meanwhile may be running again elsewhere.
+    const ref = { queue: job.queue, id: job.id, ...(job.retryCount !== undefined ? { retryCount: job.retryCount } : {}) };
+    await boss.fail(job.queue, attemptOf(ref), { message: err instanceof Error ? err.message : String(err) }, { db: this.db }).catch((failErr) => {
       logger.error({ err: failErr, queue: job.queue, jobId: job.id }, 'could not record the job failure; it will be retried when it expires');
     });
   }
@@ -359,8 +363,12 @@ export class JobRunner<Q extends Queue> {
     this.unsubscribe?.();
     clearInterval(this.heartbeat);
     for (const timer of this.timers) clearTimeout(timer);
+    // Also when the loop is not pausing now (a fetch under way): its next pause returns at once.
+    this.woken = true;
     this.wakeUp?.();
     await this.loop;
-    await Promise.race([Promise.all(this.settled), new Promise((r) => setTimeout(r, timeoutMs))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(this.settled), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+    clearTimeout(timer);
   }
 }

@@ -64,3 +64,26 @@ export async function touchRunningJobs(sql: Sql, queue: Queue, ids: string[]): P
     returning id`;
   return rows.map((row) => row.id);
 }
+
+/** A job to settle as the attempt the runner was handed, when it knows which (pg-boss's attempt fence). */
+export const attemptOf = (job: { id: string; retryCount?: number }): string | { id: string; retryCount: number } =>
+  job.retryCount === undefined ? job.id : { id: job.id, retryCount: job.retryCount };
+
+/**
+ * Locks a job's row for the transaction that completes it, and fails that transaction (40001, see
+ * Engine.transaction) unless the job is still running as the attempt the runner was handed
+ * (`retryCount`, when known). pg-boss gives up on an attempt that outlived its expiry or its
+ * heartbeat (its supervisor puts it back to `retry`, and any runner may fetch it again): the late
+ * settlement of the attempt given up must then change nothing, or its result and its next poll
+ * commit beside the retry's own (two live jobs for one step). pg-boss's completion by id completes
+ * nothing then, or the other attempt, and says so only in its answer, which a transaction whose
+ * COMMIT travels with its last writes does not wait for; an error does stop that COMMIT.
+ */
+export function holdJobAttempt(tx: TransactionSql, job: { queue: Queue; id: string; retryCount?: number }) {
+  return tx`select deployer_expect_version((
+      select count(*)::int from (
+        select 1 from ${jobTable(tx)}
+        where name = ${job.queue} and id = ${job.id} and state = 'active'
+          and (${job.retryCount ?? null}::int is null or retry_count = ${job.retryCount ?? null}::int)
+        for update) running), 1, ${`job ${job.id} of ${job.queue} running as its attempt ${job.retryCount ?? '(any)'}`})`;
+}
