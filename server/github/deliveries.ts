@@ -166,15 +166,26 @@ async function requestOne(engine: Engine, github: GitHubService, delivery: Deliv
 
 /**
  * A push found missing by the branch-head check may have been delivered after all, late: one
- * commit of one branch deploys once, whichever of the two is handled first.
+ * commit of one branch deploys once. The one of the two received first deploys it (ties: the
+ * smaller delivery id), whichever is handled first: deciding by "the other one is handled already"
+ * made each the duplicate of the other when the later one was handled first (the earlier one's job
+ * was being retried), and nothing deployed. The two are the same push only if nothing else was
+ * pushed to the branch between them (a branch set back to an earlier commit deploys it again).
+ * Received times are compared in the database, at its precision.
  */
 async function duplicateOf(sql: Sql, delivery: Delivery): Promise<string | undefined> {
   const other = delivery.origin === 'push' ? 'missed' : 'push';
   const [row] = await sql`
-    select delivery_id from github_deliveries
-    where repo_key = ${repoKey(delivery.owner, delivery.repo)} and branch = ${delivery.branch} and commit = ${delivery.commit}
-      and origin = ${other} and delivery_id <> ${delivery.deliveryId}
-      and (status = 'HANDLED' or received_at < ${delivery.receivedAt}::timestamptz)
+    select o.delivery_id from github_deliveries d
+    join github_deliveries o
+      on o.repo_key = d.repo_key and o.branch = d.branch and o.commit = d.commit
+     and o.origin = ${other} and o.delivery_id <> d.delivery_id
+     and (o.received_at, o.delivery_id) < (d.received_at, d.delivery_id)
+    where d.delivery_id = ${delivery.deliveryId}
+      and not exists (
+        select 1 from github_deliveries x
+        where x.repo_key = d.repo_key and x.branch = d.branch and x.commit <> d.commit
+          and x.received_at > o.received_at and x.received_at < d.received_at)
     limit 1`;
   return row ? `${other === 'push' ? 'push delivery' : 'missed push'} ${row.delivery_id}` : undefined;
 }

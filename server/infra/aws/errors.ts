@@ -52,13 +52,27 @@ export function isThrottling(err: unknown): boolean {
   );
 }
 
+/** Node's codes for a network fault: AWS was not reached, or the connection broke. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * A network fault that outlasted the SDK's own retries (AWS unreachable for a moment, a connection
+ * reset, a request timeout): no answer came, so the request itself is not at fault.
+ */
+export function isNetworkError(err: unknown): boolean {
+  const e = err as SdkErrorShape | null;
+  if (!e) return false;
+  return (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) || e.name === 'TimeoutError';
+}
+
 /** The provider's code and message, kept as they are so that a failed step says what AWS said. */
 export function toInfraError(err: unknown): InfraError {
   if (err instanceof InfraError) return err;
   const e = err as SdkErrorShape;
   const code = (typeof e?.name === 'string' && e.name !== 'Error' ? e.name : undefined) ?? e?.code ?? 'Error';
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message : String(err);
-  return new InfraError(code, message, isThrottling(err) || e?.$fault === 'server');
+  // Throttling, AWS's own faults and the network's are worth asking again; the rest is an answer.
+  return new InfraError(code, message, isThrottling(err) || e?.$fault === 'server' || isNetworkError(err));
 }
 
 export async function callAws<T>(call: () => Promise<T>, policy: RetryPolicy): Promise<T> {

@@ -136,10 +136,6 @@ export function assumedRoleCredentials(
  * faults could; AccessDenied on AssumeRole, unknown keys or no credentials at all could not.
  */
 function identityError(err: unknown): InfraError {
-  const e = toInfraError(err);
-  const code = (err as { code?: unknown } | null)?.code;
-  const network = (typeof code === 'string' && NETWORK_CODES.has(code)) || (err as { name?: string } | null)?.name === 'TimeoutError';
-  return network && !e.retryable ? new InfraError(e.code, e.message, true) : e;
+  // toInfraError counts network faults as retryable, as every other call does.
+  return toInfraError(err);
 }
-
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
