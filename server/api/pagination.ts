@@ -5,8 +5,16 @@
 import { z } from '@hono/zod-openapi';
 import { DomainError } from '../domain/errors.ts';
 
+/**
+ * A query's `limit` as decimal digits only: coercing with Number() alone would take `0x10`, ` 5`,
+ * `1e1` or `+5` for numbers, answering a page to a limit nobody wrote.
+ */
+const digitsAsNumber = (value: unknown) => (typeof value === 'string' && /^[0-9]{1,6}$/.test(value) ? Number(value) : value);
+
 export const pageQuerySchema = z.object({
-  limit: z.coerce.number().int().min(1).max(500).default(50).openapi({ description: 'Items per page (1-500).', example: 50 }),
+  limit: z
+    .preprocess(digitsAsNumber, z.number().int().min(1).max(500).default(50))
+    .openapi({ type: 'integer', minimum: 1, maximum: 500, default: 50, description: 'Items per page (1-500).', example: 50 }),
   cursor: z.string().optional().openapi({ description: 'The `nextCursor` of the previous page.' }),
 });
 
@@ -23,10 +31,16 @@ export function encodeCursor(key: unknown): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
+function refuseNul(_key: string, value: unknown): unknown {
+  if (typeof value === 'string' && value.includes('\0')) throw new Error('NUL in a cursor');
+  return value;
+}
+
 export function decodeCursor<T>(cursor: string | undefined, check: (value: unknown) => value is T): T | undefined {
   if (cursor === undefined) return undefined;
   try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    // A string with a NUL would reach Postgres, which refuses one in text (a 500): no cursor of ours has one.
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'), refuseNul) as unknown;
     if (check(value)) return value;
   } catch {
     // fall through

@@ -108,7 +108,7 @@ export function unknownFieldMessage(key: string, fields: string[]): string {
 
 function parseYaml(text: string): unknown {
   const doc = parseYamlDocument(text);
-  if (doc.errors.length === 0) return doc.toJS();
+  if (doc.errors.length === 0) return yamlToJs(doc);
   const issues = doc.errors.map((error) => {
     const where = error.linePos?.[0];
     // The yaml package appends " at line L, column C:" and a code excerpt; keep only the reason.
@@ -117,6 +117,21 @@ function parseYaml(text: string): unknown {
     return { path: '', message };
   });
   throw new DomainError('malformed', `Malformed YAML at ${issues[0]!.message}`, issues);
+}
+
+/**
+ * The document's value. The yaml package refuses one whose aliases expand past its limit (an alias
+ * bomb: a few lines that would expand to gigabytes) with a ReferenceError: a malformed document,
+ * not a failure of ours.
+ */
+function yamlToJs(doc: ReturnType<typeof parseYamlDocument>): unknown {
+  try {
+    return doc.toJS();
+  } catch (err) {
+    if (!(err instanceof ReferenceError) || !/alias count/i.test(err.message)) throw err;
+    const message = 'Too many aliases: its anchors expand to more than a document can hold';
+    throw new DomainError('malformed', `Malformed YAML: ${message}`, [{ path: '', message }]);
+  }
 }
 
 function parseJson(text: string): unknown {

@@ -62,6 +62,8 @@ const route = createRoute({
       'last-event-id': z
         .string()
         .regex(/^\d+$/)
+        // A position past exact integers is none of ours: it failed in the query, and the stream ended empty.
+        .refine((id) => Number.isSafeInteger(Number(id)), 'A position past any there can be: not the id of a message received')
         .optional()
         .openapi({ description: 'Event stream only: resume after this event position (the `id:` of the last message received).' }),
     }),

@@ -32,7 +32,17 @@ const route = createRoute({
 });
 
 type Key = [string, string];
-const isKey = (v: unknown): v is Key => Array.isArray(v) && v.length === 2 && v.every((x) => typeof x === 'string');
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The key this route gives out: the last row's created_at (toISOString) and id; anything else would fail in Postgres's casts. */
+const isKey = (v: unknown): v is Key =>
+  Array.isArray(v) &&
+  v.length === 2 &&
+  typeof v[0] === 'string' &&
+  ISO_TIME.test(v[0]) &&
+  new Date(v[0]).toISOString() === v[0] &&
+  typeof v[1] === 'string' &&
+  UUID.test(v[1]);
 
 export const registerListDeployments: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {

@@ -38,6 +38,8 @@ export type FeedEvent = z.infer<typeof feedEventSchema>;
 const lastEventIdSchema = z
   .string()
   .regex(/^\d+\.\d+$/, 'expected <deployment position>.<stack position>, the id of the last message received')
+  // Positions past exact integers are none of ours: read as numbers they failed in the query, and the stream ended empty.
+  .refine((id) => id.split('.').every((part) => Number.isSafeInteger(Number(part))), 'A position past any there can be: not the id of a message received')
   .optional()
   .openapi({ description: 'Resume after this message: the `id:` of the last message received.', example: '1207.388' });
 

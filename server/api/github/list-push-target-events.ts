@@ -21,7 +21,8 @@ const route = createRoute({
   },
 });
 
-const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+/** A version this route gives out (0: before the first), within Postgres's integer: a larger one failed in the query (a 500), a negative one was read as 0. */
+const isVersion = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 2 ** 31 - 1;
 
 export const registerListPushTargetEvents: RouteRegistrar = (app) =>
   app.openapi(route, async (c) => {

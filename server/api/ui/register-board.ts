@@ -88,7 +88,9 @@ export function registerBoard(app: App): void {
     page(app, 'stacks', 'Stack', (c, api) => stackPage(api, c.req.param('environment')!, c.req.param('application')!)),
   );
   app.get('/ui/assets/:file', (c) => {
-    const asset = ASSETS[c.req.param('file')];
+    const file = c.req.param('file');
+    // Own keys only: `__proto__`, `constructor` and the like are the object's, not assets (they were a 500).
+    const asset = Object.hasOwn(ASSETS, file) ? ASSETS[file] : undefined;
     if (!asset) return c.notFound();
     return c.body(new Uint8Array(asset.body), 200, {
       'content-type': asset.type,

@@ -81,7 +81,8 @@ export const FaultRequestSchema = z.object({
       }
     })
     .describe(FAULT_SYNTAX),
-  times: z.number().int().min(1).optional().describe('How many times it strikes; absent: every time'),
+  // Stored in a Postgres integer: a larger count failed in the insert.
+  times: z.number().int().min(1).max(2 ** 31 - 1).optional().describe('How many times it strikes; absent: every time'),
 });
 
 export type FaultRequest = z.infer<typeof FaultRequestSchema>;
