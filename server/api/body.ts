@@ -8,8 +8,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
-import { describeIssues, detectFormat, nulByteIssues, parseDocument, validateDocument, type DocumentFormat } from '../domain/documents.ts';
-import { DomainError, ValidationError, formatPath, type FieldIssue } from '../domain/errors.ts';
+import { describeIssues, detectFormat, nulByteIssues, parseDocument, validateDocument } from '../domain/documents.ts';
+import { ValidationError } from '../domain/errors.ts';
 import type { AppEnv } from './context.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -50,8 +50,6 @@ export function readBodies(): MiddlewareHandler<AppEnv> {
       throw new HTTPException(415, { message: `Send application/json or application/yaml (got '${contentType ?? 'none'}')` });
     }
     const value = parseDocument(text, format);
-    const shape = shapeIssues(value);
-    if (shape.length > 0) throw new ValidationError(`Invalid document: ${describeIssues(shape)}`, shape);
     const nulBytes = nulByteIssues(value);
     if (nulBytes.length > 0) throw new ValidationError(`Invalid document: ${describeIssues(nulBytes)}`, nulBytes);
     if (format === 'yaml') c.set('yamlBody', value);
@@ -67,54 +65,4 @@ export function documentBody<T>(c: { get(key: 'yamlBody'): unknown; req: { valid
   const yaml = c.get('yamlBody');
   if (yaml !== undefined) return validateDocument(schema, yaml, what);
   return c.req.valid('json') as T;
-}
-
-/**
- * How deep a document may nest. Configs nest a dozen levels; a body of 100,000 `[` (well under the
- * size limit) overflowed the stack of the recursive readers after the parser (a 500).
- */
-const MAX_DOCUMENT_DEPTH = 64;
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * What no document may hold, found without recursion: nesting past MAX_DOCUMENT_DEPTH; a lone
- * UTF-16 surrogate in a key or string (JSON lets `"\ud800"` through, Postgres refuses it in jsonb:
- * a 500 where it was written); and a value that is not plain data (YAML tags such as `!!binary`,
- * `!!set`, `!!timestamp` make byte arrays, sets and dates, whose own properties were reported as
- * unknown fields). Each issue has the path to where it is.
- */
-function shapeIssues(document: unknown): FieldIssue[] {
-  const issues: FieldIssue[] = [];
-  const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: document, path: [] }];
-  const surrogate = 'Holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which is not text and cannot be stored';
-  while (pending.length > 0 && issues.length < 20) {
-    const { value, path } = pending.pop()!;
-    if (typeof value === 'string') {
-      if (LONE_SURROGATE.test(value)) issues.push({ path: formatPath(path), message: surrogate });
-      continue;
-    }
-    if (value === null || typeof value !== 'object') continue;
-    if (path.length >= MAX_DOCUMENT_DEPTH) {
-      issues.push({ path: formatPath(path), message: `Nested deeper than ${MAX_DOCUMENT_DEPTH} levels` });
-      continue;
-    }
-    if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) pending.push({ value: value[i], path: [...path, i] });
-      continue;
-    }
-    const prototype = Object.getPrototypeOf(value);
-    if (prototype !== Object.prototype && prototype !== null) {
-      const kind = value instanceof Uint8Array ? 'binary data (!!binary)' : value instanceof Set ? 'a set (!!set)' : value instanceof Map ? 'an ordered map (!!omap, !!pairs)' : value instanceof Date ? 'a timestamp (!!timestamp)' : 'not plain data';
-      issues.push({ path: formatPath(path), message: `Is ${kind}: send maps, lists, strings, numbers and booleans` });
-      continue;
-    }
-    const entries = Object.entries(value);
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const [key, item] = entries[i]!;
-      if (LONE_SURROGATE.test(key)) issues.push({ path: formatPath([...path, key]), message: surrogate });
-      else pending.push({ value: item, path: [...path, key] });
-    }
-  }
-  return issues;
 }

@@ -176,6 +176,14 @@ describe('hostile and malformed inputs', () => {
     expect(paths(nested)).toEqual(['tags']);
   });
 
+  it('POST /v1/deployments: a YAML tag that is not plain data inside applicationYaml is a 400 at its path in the request, and stores nothing', async () => {
+    const before = await stored();
+    const yaml = demoAppYaml.replace(/^name: shop$/m, 'name: !!binary aGVsbG8=');
+    const p = await problem(await send('POST', '/v1/deployments', JSON.stringify({ environment: 'demo', version: 'bin', applicationYaml: yaml })), 400);
+    expect(p.errors).toEqual([{ path: 'applicationYaml.name', message: expect.stringMatching(/binary/) }]);
+    expect(await stored()).toEqual(before);
+  });
+
   it.each(['__proto__', 'constructor', 'hasOwnProperty', 'toString'])('GET /ui/assets/%s is a 404 (was 500)', async (name) => {
     await problem(await send('GET', `/ui/assets/${name}`), 404);
     expect((await send('GET', '/ui/assets/board.css')).status).toBe(200);

@@ -14,9 +14,63 @@ export type DocumentFormat = 'yaml' | 'json';
 /**
  * Parses YAML or JSON text into a plain value. Throws DomainError('malformed') whose message says
  * where the text went wrong (`line 3, column 5`); every problem found is also an issue with path ''.
+ * A value no document may hold (documentShapeIssues) is a ValidationError at its path.
  */
 export function parseDocument(text: string, format: DocumentFormat): unknown {
-  return format === 'json' ? parseJson(text) : parseYaml(text);
+  const value = format === 'json' ? parseJson(text) : parseYaml(text);
+  const shape = documentShapeIssues(value);
+  if (shape.length > 0) throw new ValidationError(`Invalid document: ${describeIssues(shape)}`, shape);
+  return value;
+}
+
+/**
+ * How deep a document may nest. Configs nest a dozen levels; a body of 100,000 `[` (well under the
+ * size limit) overflowed the stack of the recursive readers after the parser (a 500).
+ */
+const MAX_DOCUMENT_DEPTH = 64;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * What no document may hold, found without recursion: nesting past MAX_DOCUMENT_DEPTH; a lone
+ * UTF-16 surrogate in a key or string (JSON lets `"\ud800"` through, Postgres refuses it in jsonb:
+ * a 500 where it was written); and a value that is not plain data (YAML tags such as `!!binary`,
+ * `!!set`, `!!timestamp` make byte arrays, sets and dates, whose own properties were reported as
+ * unknown fields). Each issue has the path to where it is.
+ */
+export function documentShapeIssues(document: unknown): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: document, path: [] }];
+  const surrogate = 'Holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which is not text and cannot be stored';
+  while (pending.length > 0 && issues.length < 20) {
+    const { value, path } = pending.pop()!;
+    if (typeof value === 'string') {
+      if (LONE_SURROGATE.test(value)) issues.push({ path: formatPath(path), message: surrogate });
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (path.length >= MAX_DOCUMENT_DEPTH) {
+      issues.push({ path: formatPath(path), message: `Nested deeper than ${MAX_DOCUMENT_DEPTH} levels` });
+      continue;
+    }
+    if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) pending.push({ value: value[i], path: [...path, i] });
+      continue;
+    }
+    const prototype = Object.getPrototypeOf(value);
+    if (prototype !== Object.prototype && prototype !== null) {
+      const kind = value instanceof Uint8Array ? 'binary data (!!binary)' : value instanceof Set ? 'a set (!!set)' : value instanceof Map ? 'an ordered map (!!omap, !!pairs)' : value instanceof Date ? 'a timestamp (!!timestamp)' : 'not plain data';
+      issues.push({ path: formatPath(path), message: `Is ${kind}: send maps, lists, strings, numbers and booleans` });
+      continue;
+    }
+    const entries = Object.entries(value);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, item] = entries[i]!;
+      if (LONE_SURROGATE.test(key)) issues.push({ path: formatPath([...path, key]), message: surrogate });
+      else pending.push({ value: item, path: [...path, key] });
+    }
+  }
+  return issues;
 }
 
 /**
