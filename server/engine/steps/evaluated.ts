@@ -22,7 +22,7 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutput } from '../../domain/plan/evaluation.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
-import { runStepTask } from './migration.ts';
+import { describeStepTask, runStepTask } from './migration.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
@@ -65,7 +65,8 @@ export const cfEvaluate: StepExecutor<DeploymentStep<'cf_evaluate'>> = {
 };
 
 function watchCheck(ctx: StepContext<DeploymentStep<'pg_evaluate'>>, cluster: string, taskArn: string): Promise<StepProgress> {
-  return ctx.infra.describeTask({ cluster, taskArn }).then((task) => {
+  return describeStepTask(ctx, cluster, taskArn).then((task) => {
+    if (!task) return pending({ taskArn });
     const outcome = taskOutcome(task);
     if (outcome.state === 'pending' || outcome.state === 'running') return pending({ taskArn });
     const containerName = ctx.step.input.database.migrate?.containerName;

@@ -5,12 +5,29 @@
  */
 import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
-import type { TaskOverrides } from '../../infra/port.ts';
+import { InfraError, type TaskDescription, type TaskOverrides } from '../../infra/port.ts';
 import { requiredOutput } from './databases.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
+/**
+ * How long after its step started a task ECS does not know yet is taken for one still on its way:
+ * ECS's reads are eventually consistent, and DescribeTasks may answer MISSING for a task RunTask
+ * has just started. Past this, a task ECS does not know is a failure.
+ */
+const NEW_TASK_VISIBLE_WITHIN_MS = 60_000;
+
+/** The step's task as ECS describes it; null while ECS may not show it yet (NEW_TASK_VISIBLE_WITHIN_MS). */
+export function describeStepTask(ctx: StepContext, cluster: string, taskArn: string): Promise<TaskDescription | null> {
+  return ctx.infra.describeTask({ cluster, taskArn }).catch((err: unknown) => {
+    const startedAt = Date.parse(ctx.step.startedAt ?? '');
+    if (err instanceof InfraError && err.code === 'TaskNotFound' && Date.now() - startedAt < NEW_TASK_VISIBLE_WITHIN_MS) return null;
+    throw err;
+  });
+}
+
 async function watchTask(ctx: StepContext, cluster: string, taskArn: string): Promise<StepProgress> {
-  const task = await ctx.infra.describeTask({ cluster, taskArn });
+  const task = await describeStepTask(ctx, cluster, taskArn);
+  if (!task) return pending({ taskArn });
   const outcome = taskOutcome(task);
   switch (outcome.state) {
     case 'pending':
