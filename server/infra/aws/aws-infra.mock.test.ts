@@ -1,11 +1,13 @@
 // Uses aws-sdk-client-mock (no network): what moto cannot produce — throttling and retries, the
 // exact client tokens on repeated calls, UPDATE_ROLLBACK_FAILED and ContinueUpdateRollback, ECS
-// exit codes and stop reasons, paginated listener rules, the IMPORT change set's contents.
+// exit codes and stop reasons, paginated listener rules, the IMPORT change set's contents, a change
+// set's cleanup on a stack that is gone.
 import {
   CloudFormationClient,
   ContinueUpdateRollbackCommand,
   CreateChangeSetCommand,
   CreateStackCommand,
+  DeleteChangeSetCommand,
   DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
@@ -211,6 +213,18 @@ describe('stacks', () => {
     await expect(
       infra.updateStack({ stackName: 'dev-shop', templateUrl: 'https://x', parameters: [], clientToken: 'tok' }),
     ).rejects.toMatchObject({ code: 'ValidationError', message: expect.stringContaining('UPDATE_IN_PROGRESS state') });
+  });
+});
+
+describe('change set cleanup', () => {
+  it('a change set of a stack that no longer exists is gone with it: nothing to delete, not an error to retry', async () => {
+    cfn.on(DeleteChangeSetCommand).rejects(awsError('ValidationError', 'Stack [dev-gone] does not exist'));
+    await expect(infra.deleteChangeSet({ stackName: 'dev-gone', changeSetName: 'o5-evaluate' })).resolves.toBeUndefined();
+  });
+
+  it('another refusal still fails the cleanup', async () => {
+    cfn.on(DeleteChangeSetCommand).rejects(awsError('InvalidChangeSetStatus', 'Cannot delete a change set being executed'));
+    await expect(infra.deleteChangeSet({ stackName: 'dev-shop', changeSetName: 'o5-evaluate' })).rejects.toMatchObject({ code: 'InvalidChangeSetStatus' });
   });
 });
 

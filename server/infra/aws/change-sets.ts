@@ -27,6 +27,7 @@ import { InfraError, type ChangeSetDescription, type StackParameterValue } from 
 import { cfToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
 import { downloadTemplate } from './templates-s3.ts';
+import { isStackMissing } from './stacks.ts';
 
 export async function createImportChangeSet(
   ctx: AwsContext,
@@ -92,6 +93,8 @@ export async function deleteChangeSet(ctx: AwsContext, input: { stackName: strin
     );
   } catch (err) {
     if (err instanceof InfraError && (err.code === 'ChangeSetNotFoundException' || err.code === 'ChangeSetNotFound')) return;
+    // The stack is gone, and its change sets with it (the cleanup job retried this for good).
+    if (isStackMissing(err)) return;
     throw err;
   }
 }

@@ -141,9 +141,14 @@ export async function findStack(ctx: AwsContext, stackName: string): Promise<Sta
     const result = await ctx.call(() => ctx.clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })));
     return result.Stacks?.[0] ?? null;
   } catch (err) {
-    if (err instanceof InfraError && err.code === 'ValidationError' && /does not exist/.test(err.message)) return null;
+    if (isStackMissing(err)) return null;
     throw err;
   }
+}
+
+/** CloudFormation's answer about a stack that does not exist (a ValidationError, as it has no code of its own). */
+export function isStackMissing(err: unknown): boolean {
+  return err instanceof InfraError && err.code === 'ValidationError' && /does not exist/.test(err.message);
 }
 
 /** CloudFormation refuses an update that changes nothing; for the deployer that is a success. */
