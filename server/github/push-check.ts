@@ -62,7 +62,7 @@ export async function checkBranchHeads(engine: Engine, github: GitHubService, in
       }
       continue;
     }
-    const deliveryId = missedDeliveryId(target.repo_key, branch, head);
+    const deliveryId = await missedDeliveryIdFor(sql, target.repo_key, branch, head, latest.deliveryId);
     const { created } = await storeDelivery(sql, boss, {
       deliveryId,
       owner: target.owner,
@@ -101,6 +101,18 @@ const MISSED_NAMESPACE = 'b1d0c3e4-7a2f-5b6c-9d8e-0f1a2b3c4d5e';
 /** One id per repository, branch and commit: a check that runs twice stores the push once. */
 export function missedDeliveryId(key: string, branch: string, commit: string): string {
   return `missed-${uuidV5(MISSED_NAMESPACE, `${key}\n${branch}\n${commit}`)}`;
+}
+
+/**
+ * The id of a missed push of `commit`, found after the branch's last stored delivery `after`: the
+ * commit's own id (missedDeliveryId), unless a missed push of that commit was stored before, when
+ * the branch was there earlier (set back to it since, A then B then A again); then one derived from
+ * `after` too, so that this return to the commit is a push of its own and deploys it again.
+ */
+async function missedDeliveryIdFor(sql: Sql, key: string, branch: string, commit: string, after: string): Promise<string> {
+  const first = missedDeliveryId(key, branch, commit);
+  const [earlier] = await sql`select 1 from github_deliveries where delivery_id = ${first}`;
+  return earlier ? `missed-${uuidV5(MISSED_NAMESPACE, `${key}\n${branch}\n${commit}\nafter ${after}`)}` : first;
 }
 
 function literalBranches(branches: PushTargetBranches): string[] {

@@ -78,6 +78,33 @@ describe('pushes acknowledged but not yet deployed', () => {
     expect({ note: handled.note, outcome: handled.outcome!.map((o) => o.result) }).toEqual({ note: null, outcome: ['requested'] });
   });
 
+  it('a branch that returns to a commit whose push was missed before, and whose return is missed too, deploys it again', async () => {
+    const repoName = 'twice-missed';
+    await setTargets(repoName, { main: ['demo'] });
+    const repo = world.github.repo(OWNER, repoName);
+    const push = async (deliveryId: string, commit: string) => {
+      await world.t.client.POST('/v1/github/deliveries', { body: { deliveryId, owner: OWNER, repo: repoName, branch: 'main', commit } });
+      return handledDelivery(world.t.client, deliveryId);
+    };
+    await push('twice-0', repo.commit({ 'ext/o5/app.yaml': demoAppYaml, 'n.txt': '0' }, { branch: 'main' }));
+    // `a`'s push is missed: the check stores it and it deploys.
+    const a = repo.commit({ 'ext/o5/app.yaml': demoAppYaml, 'n.txt': 'a' }, { branch: 'main' });
+    const missedOf = async (commit: string) =>
+      (await world.t.database.sql<{ delivery_id: string }[]>`select delivery_id from github_deliveries where commit = ${commit} and origin = 'missed' order by received_at`).map((r) => r.delivery_id);
+    await checkBranchHeads(engine(), github(), 0);
+    const [first] = await missedOf(a);
+    expect(first).toBeDefined();
+    expect((await handledDelivery(world.t.client, first!)).outcome!.map((o) => o.result)).toEqual(['requested']);
+    await push('twice-b', repo.commit({ 'ext/o5/app.yaml': demoAppYaml, 'n.txt': 'b' }, { branch: 'main' }));
+    // main is set back to `a`, and that push is missed too: a push of its own, deployed again.
+    repo.branches.set('main', a);
+    await checkBranchHeads(engine(), github(), 0);
+    const missed = await missedOf(a);
+    expect(missed).toHaveLength(2);
+    expect((await handledDelivery(world.t.client, missed[1]!)).outcome!.map((o) => o.result)).toEqual(['requested']);
+    expect(await deploymentsOfCommit(a)).toBe(2);
+  });
+
   it('a push whose delivery job ran out of retries (a long GitHub outage) is deployed by the next branch-head check', async () => {
     const repoName = 'stuck-repo';
     await setTargets(repoName, { main: ['demo'] });
