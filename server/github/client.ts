@@ -76,12 +76,16 @@ function githubMessage(err: unknown): string {
   return data?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
-/** Wraps an octokit failure. 5xx, 429 and rate-limit 403s are worth retrying; other answers are final. */
+/**
+ * Wraps an octokit failure. 5xx, 429 and rate-limit 403s are worth retrying, and so is a 401: the
+ * deployer's credentials expired or were rotated, which says nothing of the request (a push refused
+ * for it would be dropped for good). Other answers are final.
+ */
 function apiError(what: string, err: unknown): GitHubApiError {
   const status = statusOf(err);
   const message = githubMessage(err);
   const rateLimited = status === 429 || (status === 403 && /rate limit/i.test(message));
-  const retryable = status === undefined || status >= 500 || rateLimited;
+  const retryable = status === undefined || status >= 500 || rateLimited || status === 401;
   return new GitHubApiError(`GitHub ${what} failed${status ? ` (${status})` : ''}: ${message}`, status, retryable);
 }
 

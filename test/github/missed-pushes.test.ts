@@ -105,6 +105,16 @@ describe('pushes acknowledged but not yet deployed', () => {
     expect(await deploymentsOfCommit(a)).toBe(2);
   });
 
+  it('a push met by a 401 (the deployer\'s GitHub credentials expired or rotated) is tried again, not refused for good', async () => {
+    const repoName = 'expired-token';
+    await setTargets(repoName, { main: ['demo'] });
+    const sha = world.github.repo(OWNER, repoName).commit({ 'ext/o5/app.yaml': demoAppYaml, 'n.txt': '401' }, { branch: 'main' });
+    world.github.failNext('GET', new RegExp(`/commits/${sha}$`), 401, 1);
+    await world.t.client.POST('/v1/github/deliveries', { body: { deliveryId: 'expired-token', owner: OWNER, repo: repoName, branch: 'main', commit: sha } });
+    const handled = await handledDelivery(world.t.client, 'expired-token', 30_000);
+    expect(handled.outcome!.map((o) => [o.environment, o.result])).toEqual([['demo', 'requested']]);
+  });
+
   it('a push whose delivery job ran out of retries (a long GitHub outage) is deployed by the next branch-head check', async () => {
     const repoName = 'stuck-repo';
     await setTargets(repoName, { main: ['demo'] });
