@@ -39,15 +39,25 @@ export async function liftOverdueStops(engine: Engine, tx: TransactionSql, appli
     select 'environment', e.id::text, f->>'id'
     from environments e cross join lateral jsonb_array_elements(coalesce(e.data->'freezes', '[]'::jsonb)) f
     where (f->>'until')::timestamptz < now() - make_interval(secs => ${OVERDUE_SECONDS})`;
+  let lifted = 0;
   for (const stop of overdue) {
     const eventId = derivedEventId(stop.stop_id, 'expired');
-    await tx.savepoint(async (sp) => {
-      if (stop.machine === 'stack') {
-        await engine.store.apply(sp, 'stack', stop.entity_id, { eventId, event: { type: 'hold_lifted', holdId: stop.stop_id, by: 'expiry', expired: true }, cause }, applied);
-      } else {
-        await engine.store.apply(sp, 'environment', stop.entity_id, { eventId, event: { type: 'freeze_lifted', freezeId: stop.stop_id, by: 'expiry', expired: true }, cause }, applied);
-      }
-    });
+    // Each in a savepoint: one that changed meanwhile (lifted by hand at this moment) is left, and
+    // what it applied before its refusal rolled back and forgotten; the others are lifted.
+    const appliedBefore = applied.length;
+    try {
+      await tx.savepoint(async (sp) => {
+        if (stop.machine === 'stack') {
+          await engine.store.apply(sp, 'stack', stop.entity_id, { eventId, event: { type: 'hold_lifted', holdId: stop.stop_id, by: 'expiry', expired: true }, cause }, applied);
+        } else {
+          await engine.store.apply(sp, 'environment', stop.entity_id, { eventId, event: { type: 'freeze_lifted', freezeId: stop.stop_id, by: 'expiry', expired: true }, cause }, applied);
+        }
+      });
+      lifted++;
+    } catch (err) {
+      applied.length = appliedBefore;
+      engine.deps.logger.warn({ err, [stop.machine]: stop.entity_id, stopId: stop.stop_id }, 'sweep: an overdue hold or freeze left as it is (it changed meanwhile)');
+    }
   }
-  return overdue.length;
+  return lifted;
 }

@@ -102,7 +102,9 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
     const orphans = await findOrphans(tx);
     for (const orphan of orphans) {
       const log = logger.child({ deploymentId: orphan.deploymentId, ...(orphan.step ? { step: orphan.step } : {}), queue: orphan.queue });
-      // Each in a savepoint: a state that moved on meanwhile (the transition is refused) leaves the others be.
+      // Each in a savepoint: a state that moved on meanwhile (the transition is refused) leaves the
+      // others be. What the savepoint applied before its refusal is rolled back, and forgotten.
+      const appliedBefore = applied.length;
       try {
         await tx.savepoint(async (sp) => {
           if (orphan.failedOutput !== null && orphan.failedOutput !== undefined) {
@@ -126,16 +128,13 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
           }
         });
       } catch (err) {
+        applied.length = appliedBefore;
         log.warn({ err }, 'sweep: left as it is (it changed meanwhile)');
       }
     }
     // Holds and freezes whose expiry job went missing.
-    try {
-      const lifted = await tx.savepoint((sp) => liftOverdueStops(engine, sp, applied, cause));
-      if (lifted > 0) logger.warn({ lifted }, 'sweep: lifted holds or freezes whose expiry job went missing');
-    } catch (err) {
-      logger.warn({ err }, 'sweep: overdue holds and freezes left as they are (they changed meanwhile)');
-    }
+    const lifted = await liftOverdueStops(engine, tx, applied, cause);
+    if (lifted > 0) logger.warn({ lifted }, 'sweep: lifted holds or freezes whose expiry job went missing');
     return orphans;
   });
 }
