@@ -452,6 +452,22 @@ describe('resource import change set', () => {
     expect(template.Outputs).toBeUndefined();
   });
 
+  it('a retried create whose first try went through is the same change set, not a failure', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: { transformToString: async () => JSON.stringify(appTemplate) } as never });
+    s3.on(HeadBucketCommand).resolves({});
+    secrets.on(DescribeSecretCommand).resolves({ ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:x-AbCdEf', Name: 'x' });
+    cfn.on(CreateChangeSetCommand).rejects(awsError('AlreadyExistsException', 'ChangeSet import-d-1 already exists'));
+    await expect(
+      infra.createImportChangeSet({
+        stackName: 'dev-shop',
+        changeSetName: 'import-d-1',
+        templateUrl: 'https://s3.eu-west-1.amazonaws.com/deployer-templates/deployments/d-1/template.json',
+        parameters: [{ key: 'EnvName', value: 'dev' }],
+        clientToken: 'o5-deploy-d-1-import',
+      }),
+    ).resolves.toBeUndefined();
+  });
+
   it('reports the change set lifecycle and executes it with its token', async () => {
     cfn
       .on(DescribeChangeSetCommand)

@@ -61,7 +61,7 @@ export async function createImportChangeSet(
     })),
     ClientToken: token,
   });
-  await ctx.call(() => ctx.clients.cloudFormation.send(command));
+  await sendCreateChangeSet(ctx, command);
 }
 
 /** CF.Plan's change set: the new template (from S3) and parameters against the stack as it is. */
@@ -78,10 +78,14 @@ export async function createChangeSet(
     Capabilities: ['CAPABILITY_NAMED_IAM'],
     ClientToken: cfToken(input.clientToken),
   });
+  await sendCreateChangeSet(ctx, command);
+}
+
+/** Creates a change set; a retried create whose first try went through is the same change set (its name is the step's). */
+async function sendCreateChangeSet(ctx: AwsContext, command: CreateChangeSetCommand): Promise<void> {
   try {
     await ctx.call(() => ctx.clients.cloudFormation.send(command));
   } catch (err) {
-    // A retried create whose first try went through: the same name is the same change set.
     if (!(err instanceof InfraError && err.code === 'AlreadyExistsException')) throw err;
   }
 }
