@@ -10,6 +10,7 @@
  * minute away) and marked with the event (`woken`: its id, and what a stack event said), or, while
  * it runs, marked only: its next poll then runs at once (server/engine/job-runner.ts).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { TransactionSql } from 'postgres';
 import { decideWakes, isSettling, parseAwsEvent, stackOfEvent, wokenMark, type AwsEvent, type Wake, type Watcher } from '../../domain/decisions/aws-events.ts';
 import { JOB_STACK_WAIT, JOB_STEP, type Queue, type Woken } from '../../domain/machines/jobs.ts';
@@ -176,7 +177,8 @@ class QueueConsumer {
         if (signal.aborted) break;
         // Not deleted: SQS hands the batch out again after its visibility timeout.
         this.logger.warn({ err, queue: this.queue.name }, 'handling AWS events failed; trying again');
-        await new Promise((resolve) => setTimeout(resolve, 1_000).unref());
+        // A second before the next receive, cut short by a stop.
+        await delay(1_000, undefined, { signal, ref: false }).catch(() => undefined);
       }
     }
   }
