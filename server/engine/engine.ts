@@ -340,8 +340,11 @@ export class Engine {
       }
       // The work failed after the COMMIT it asked with its last writes went through: what it
       // wrote stays, and so do the jobs claimed with it (marked active): they run here; the rest
-      // it made due are announced. The caller hears of the failure.
+      // it made due are announced, what it applied is observed (a terminate reaches the fence at
+      // once) and the runners wake for the jobs it sent for later. The caller hears of the failure.
+      for (const t of applied) this.observe(t);
       for (const { queue, handed } of claimed) this.runners.get(queue)?.take(handed);
+      for (const { queue, seconds } of sent.later) this.runners.get(queue)?.wakeIn(seconds * 1000);
       void notifyJobs(this.deps.sql, queuesWithDue(sent.due)).catch(() => undefined);
       throw err;
     });
