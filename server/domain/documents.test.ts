@@ -110,3 +110,19 @@ describe('validateDocument', () => {
     expect(message).toMatch(/^Invalid cluster config: name: Required; aws\.rdsHosts\[1\]\.auth: .*aws\.extra: Unknown field "extra"; the fields here are: rdsHosts \(and 1 more\)$/);
   });
 });
+
+describe('parseDocument on text nested past what the YAML parser follows', () => {
+  it('is malformed with a few distinct issues, not hundreds alike', () => {
+    let caught: unknown;
+    try {
+      parseDocument('['.repeat(5000), 'yaml');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(DomainError);
+    const issues = (caught as DomainError).issues;
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues.length).toBeLessThanOrEqual(10);
+    expect(new Set(issues.map((i) => i.message)).size).toBe(issues.length);
+  });
+});

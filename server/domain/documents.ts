@@ -160,16 +160,20 @@ export function unknownFieldMessage(key: string, fields: string[]): string {
   return `Unknown field "${key}"; the fields here are: ${fields.join(', ')}`;
 }
 
+/** How many of a text's parse errors are reported (the first ones; the rest mostly follow from them). */
+const MAX_PARSE_ISSUES = 10;
+
 function parseYaml(text: string): unknown {
   const doc = parseYamlDocument(text);
   if (doc.errors.length === 0) return yamlToJs(doc);
-  const issues = doc.errors.map((error) => {
+  const messages = doc.errors.map((error) => {
     const where = error.linePos?.[0];
     // The yaml package appends " at line L, column C:" and a code excerpt; keep only the reason.
     const reason = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
-    const message = where ? `line ${where.line}, column ${where.col}: ${reason}` : reason;
-    return { path: '', message };
+    return where ? `line ${where.line}, column ${where.col}: ${reason}` : reason;
   });
+  // Each once, and the first few: text nested past what the parser can follow gave hundreds alike.
+  const issues = [...new Set(messages)].slice(0, MAX_PARSE_ISSUES).map((message) => ({ path: '', message }));
   throw new DomainError('malformed', `Malformed YAML at ${issues[0]!.message}`, issues);
 }
 
