@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../../../test/support/deployer.ts';
+import { demoClusterYaml, deploy, registerDemoCluster, waitFor } from '../../../test/support/deployments.ts';
 
 const clusterYaml = readFileSync(new URL('../../../test/fixtures/cluster-prod.yaml', import.meta.url), 'utf8');
 const yaml = { 'content-type': 'application/yaml' };
@@ -133,5 +134,39 @@ describe('clusters and environments: bad input', () => {
       const body = await expectProblem(await t.request(`/v1/clusters/prod/events?cursor=${cursor}`), 400);
       expect(body.errors[0].path).toBe('cursor');
     }
+  });
+});
+
+describe('an environment with stacks named by another cluster', () => {
+  let t: TestDeployer;
+  beforeAll(async () => {
+    t = await startTestDeployer();
+    await registerDemoCluster(t);
+  });
+  afterAll(() => t.stop());
+
+  const otherCluster = (environments: string) => demoClusterYaml.replace(/^name: demo$/m, 'name: other').replace(/^environments:[\s\S]*$/m, environments);
+
+  it('is a 409 at its place in the document, and nothing of the document is stored', async () => {
+    await waitFor(t.client, (await deploy(t.client, { version: 'v1' })).id);
+    const clustersBefore = await t.database.sql`select id, version from clusters order by id`;
+    const res = await t.request('/v1/clusters/other', { method: 'PUT', headers: yaml, body: otherCluster('environments:\n  - fullName: demo\n') });
+    expect(res.status).toBe(409);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const problem = await res.json();
+    expect(problem.detail).toContain("belongs to cluster 'demo'");
+    expect(problem.errors).toEqual([{ path: 'environments[0].fullName', message: expect.stringContaining('has stacks there') }]);
+    expect(await t.database.sql`select id, version from clusters order by id`).toEqual(clustersBefore);
+    const [env] = await t.database.sql`select data->>'clusterName' as cluster from environments where name = 'demo'`;
+    expect(env!.cluster).toBe('demo');
+  });
+
+  it('moves when it has no stacks', async () => {
+    const put = await t.request('/v1/clusters/demo', { method: 'PUT', headers: yaml, body: demoClusterYaml.replace(/^environments:/m, 'environments:\n  - fullName: spare\n') });
+    expect(put.status).toBe(200);
+    const res = await t.request('/v1/clusters/other', { method: 'PUT', headers: yaml, body: otherCluster('environments:\n  - fullName: spare\n') });
+    expect(res.status).toBe(200);
+    const [env] = await t.database.sql`select data->>'clusterName' as cluster from environments where name = 'spare'`;
+    expect(env!.cluster).toBe('other');
   });
 });
