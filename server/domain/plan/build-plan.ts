@@ -232,15 +232,22 @@ function evaluationSteps(spec: DeploymentSpec, stack: StackSnapshot): PlanStep[]
   const retag = retagOf(spec, stack);
   const steps: PlanStep[] = [make.nopDiscovery(stack), make.plan(runningCount(stack))];
   const evaluates: string[] = [];
+  const unchecked: string[] = [];
   for (const db of spec.databases) {
     const upsert = make.upsert(db, STEP.nopDiscovery, [STEP.nopDiscovery]);
     steps.push(upsert);
-    if (!db.migrate) continue;
+    if (!db.migrate) {
+      unchecked.push(upsert.name);
+      continue;
+    }
     const evaluate = make.evaluate(db, STEP.nopDiscovery, [STEP.nopDiscovery, upsert.name], retag);
     steps.push(evaluate);
     evaluates.push(evaluate.name);
   }
-  steps.push(make.evalJoin(evaluates));
+  // EvalJoin waits for every step of the evaluation, the upsert of a database without a check
+  // included: a deployment that stops in EVALUATED for approval must have nothing still running,
+  // since no step result is taken there (server/domain/machines/deployment.ts).
+  steps.push(make.evalJoin(evaluates, unchecked));
   return steps;
 }
 

@@ -183,8 +183,9 @@ export class StepFactory {
     return success(STEP.evaluate(database.appKey), 'pg_evaluate', dependsOn, { database, infraStep, ...(retag && { retag }) });
   }
 
-  evalJoin(evaluateSteps: string[]): EvalStrategyStep {
-    return success(STEP.evalJoin, 'eval_strategy', [STEP.plan, ...evaluateSteps], { planStep: STEP.plan, evaluateSteps });
+  /** `alsoAfter`: the other steps of the evaluation (upserts of databases without a check), which it waits for too. */
+  evalJoin(evaluateSteps: string[], alsoAfter: string[] = []): EvalStrategyStep {
+    return success(STEP.evalJoin, 'eval_strategy', [STEP.plan, ...evaluateSteps, ...alsoAfter], { planStep: STEP.plan, evaluateSteps });
   }
 
   apply(desiredCount: number, dependsOn: string[], versionParameters?: VersionParameters): CfApplyStep {
