@@ -136,7 +136,7 @@ export interface Wake {
 }
 
 /** Steps that watch their stack's operations through CloudFormation events. */
-const STACK_STEPS: ReadonlySet<StepType> = new Set(['cf_create', 'cf_update', 'cf_scale', 'cf_plan', 'cf_apply', 'cf_version']);
+const STACK_STEPS: ReadonlySet<StepType> = new Set(['cf_create', 'cf_update', 'cf_scale', 'cf_plan', 'cf_apply', 'cf_version', 'cf_restore']);
 /** Steps that run a one-off task (started by their client token) and watch it through ECS events. */
 const TASK_STEPS: ReadonlySet<StepType> = new Set(['pg_migrate', 'pg_evaluate']);
 
@@ -184,6 +184,7 @@ export function stepWaitsFor(type: StepType, state: Record<string, unknown> | un
     case 'cf_update':
     case 'cf_scale':
     case 'cf_version':
+    case 'cf_restore':
     case 'pg_migrate':
     case 'pg_evaluate':
       return operation;
