@@ -76,6 +76,19 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** When the event stream cannot be used: how often to look (default 1 s). */
   pollIntervalMs?: number;
+  /**
+   * How long the deployer may stay out of reach (connections refused or reset, answers 5xx, 408 or
+   * 429, as while it restarts) before the wait gives up with that failure (default 10 min). The
+   * deployment goes on meanwhile; the wait looks again until it answers.
+   */
+  outageMs?: number;
+}
+
+/** A failure that says nothing about the deployment: the deployer (or a proxy) could not answer now. */
+function isTransientFailure(err: unknown): boolean {
+  if (err instanceof DeployerApiError) return err.status === 408 || err.status === 429 || err.status >= 500;
+  // fetch rejects with a TypeError when it cannot connect or the connection breaks ('fetch failed', 'terminated').
+  return err instanceof TypeError;
 }
 
 /** waitForDeployment ran out of time; the deployment itself goes on. */
@@ -115,13 +128,17 @@ export async function waitForDeployment(target: DeployerTarget, id: string, opti
   try {
     const streamFailure = await followEvents(client, id, signal, deliver);
     if (streamFailure === undefined) {
-      const deployment = await getDeployment(client, id);
-      if (isTerminalStatus(deployment.status)) return deployment as FinishedDeployment;
-    } else if (signal?.aborted || (streamFailure instanceof DeployerApiError && streamFailure.status < 500)) {
+      // Out of reach just now: polling looks again.
+      const deployment = await getDeployment(client, id).catch((err: unknown) => {
+        if (isTransientFailure(err)) return undefined;
+        throw err;
+      });
+      if (deployment && isTerminalStatus(deployment.status)) return deployment as FinishedDeployment;
+    } else if (signal?.aborted || (streamFailure instanceof DeployerApiError && !isTransientFailure(streamFailure))) {
       // Aborted, or the API said no (unknown deployment, bad token): polling would hear the same.
       throw streamFailure;
     }
-    return await pollUntilFinished(client, id, { intervalMs: options.pollIntervalMs ?? 1_000, signal, deliver });
+    return await pollUntilFinished(client, id, { intervalMs: options.pollIntervalMs ?? 1_000, outageMs: options.outageMs ?? 10 * 60_000, signal, deliver });
   } catch (err) {
     if (timeout?.aborted && !options.signal?.aborted) throw new WaitTimeoutError(id, options.timeoutMs!, lastStatus);
     throw err;
@@ -155,28 +172,46 @@ async function followEvents(
   }
 }
 
-/** Looks at the deployment and its events every `intervalMs` until it has ended. */
+/**
+ * Looks at the deployment and its events every `intervalMs` until it has ended. Failures that say
+ * nothing about the deployment (the deployer restarting) are looked past for up to `outageMs` in a row.
+ */
 async function pollUntilFinished(
   client: ReturnType<typeof clientOf>,
   id: string,
-  options: { intervalMs: number; signal?: AbortSignal; deliver: (event: DeploymentEvent) => Promise<void> },
+  options: { intervalMs: number; outageMs: number; signal?: AbortSignal; deliver: (event: DeploymentEvent) => Promise<void> },
 ): Promise<FinishedDeployment> {
   // The cursor of the last page that had a next one: pages after it are read again, seen events skipped.
   let cursor: string | undefined;
+  let failingSince: number | undefined;
   while (true) {
-    // The deployment first: when it has ended, the events read after include the final one.
-    const deployment = await getDeployment(client, id);
-    while (true) {
-      const page = unwrap(
-        await client.GET('/v1/deployments/{id}/events', {
-          params: { path: { id }, query: { limit: 500, ...(cursor ? { cursor } : {}) } },
-          signal: options.signal,
-        }),
-      );
-      for (const event of page.items) await options.deliver(event as DeploymentEvent);
-      if (!page.nextCursor) break;
-      cursor = page.nextCursor;
+    let deployment: Deployment;
+    const events: DeploymentEvent[] = [];
+    let nextCursor = cursor;
+    try {
+      // The deployment first: when it has ended, the events read after include the final one.
+      deployment = await getDeployment(client, id);
+      while (true) {
+        const page = unwrap(
+          await client.GET('/v1/deployments/{id}/events', {
+            params: { path: { id }, query: { limit: 500, ...(nextCursor ? { cursor: nextCursor } : {}) } },
+            signal: options.signal,
+          }),
+        );
+        events.push(...(page.items as DeploymentEvent[]));
+        if (!page.nextCursor) break;
+        nextCursor = page.nextCursor;
+      }
+    } catch (err) {
+      if (options.signal?.aborted || !isTransientFailure(err)) throw err;
+      failingSince ??= Date.now();
+      if (Date.now() - failingSince >= options.outageMs) throw err;
+      await sleep(options.intervalMs, options.signal);
+      continue;
     }
+    failingSince = undefined;
+    cursor = nextCursor;
+    for (const event of events) await options.deliver(event);
     if (isTerminalStatus(deployment.status)) return deployment as FinishedDeployment;
     await sleep(options.intervalMs, options.signal);
   }

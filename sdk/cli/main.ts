@@ -126,21 +126,31 @@ function reportError(err: unknown, io: CliIo, command: Command | undefined, cli:
     if (cli?.json) cli.printJson({ error: { ...err.problem, status: err.status } });
     return EXIT_FAILED;
   }
+  // --json promises one document on stdout whatever went wrong: a problem of the CLI's own.
+  const printProblem = (title: string, detail: string, extra: Record<string, unknown> = {}) => {
+    if (cli?.json) cli.printJson({ error: { type: 'about:blank', title, detail, ...extra } });
+  };
   if (err instanceof WaitTimeoutError) {
     say(`${prefix}: ${err.message}`);
+    printProblem('Wait timed out', err.message, { deploymentId: err.deploymentId, lastStatus: err.lastStatus ?? null });
     return EXIT_FAILED;
   }
   if (io.signal?.aborted) {
     say(`${prefix}: interrupted`);
+    printProblem('Interrupted', 'the command was interrupted (the deployment goes on)');
     return 130;
   }
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   if (err instanceof TypeError && /fetch failed/.test(err.message)) {
-    say(`${prefix}: cannot reach the deployer at ${cli?.url ?? io.env.DEPLOYER_URL}: ${cause?.code ?? cause?.message ?? err.message}`);
+    const detail = `cannot reach the deployer at ${cli?.url ?? io.env.DEPLOYER_URL}: ${cause?.code ?? cause?.message ?? err.message}`;
+    say(`${prefix}: ${detail}`);
     say('Is it running? Set DEPLOYER_URL (or --url) to where it listens.');
+    printProblem('Cannot reach the deployer', detail);
     return EXIT_FAILED;
   }
-  say(`${prefix}: ${err instanceof Error ? err.message : String(err)}`);
+  const message = err instanceof Error ? err.message : String(err);
+  say(`${prefix}: ${message}`);
   if (io.env.DEPLOYER_DEBUG && err instanceof Error && err.stack) say(err.stack);
+  printProblem('Error', message);
   return EXIT_FAILED;
 }

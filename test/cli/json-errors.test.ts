@@ -1,0 +1,48 @@
+/**
+ * `--json` is for scripts: whatever goes wrong after the command has started, stdout is one JSON
+ * document `{ "error": <problem> }` (README, "The deployer CLI"), not only when the API answered a
+ * problem: a wait that timed out, a deployer that cannot be reached.
+ */
+import { createServer, type AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoAppYaml, demoClusterYaml } from '../support/deployments.ts';
+import { runDeployerCli, startServedDeployer, type ServedDeployer } from './support.ts';
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('deployer --json on errors that are not API problems', { timeout: 120_000 }, () => {
+  let s: ServedDeployer;
+  beforeAll(async () => {
+    s = await startServedDeployer();
+    const res = await s.t.request('/v1/clusters/demo', {
+      method: 'PUT',
+      headers: { 'content-type': 'application/yaml', authorization: `Bearer ${s.token}` },
+      body: demoClusterYaml,
+    });
+    expect(res.status).toBe(200);
+  });
+  afterAll(() => s.stop());
+
+  it('prints { error } when --timeout runs out, with the exit code 1', async () => {
+    await s.t.client.POST('/v1/simulator/faults', { body: { stack: 'demo-shop', step: 'DB.Migrate.main', fault: 'hang', times: 1 } });
+    const { data } = await s.t.client.POST('/v1/deployments', { body: { environment: 'demo', version: 'json-timeout', applicationYaml: demoAppYaml } });
+    const run = await runDeployerCli(['watch', data!.id, '--timeout', '2s', '--json'], { DEPLOYER_URL: s.url, DEPLOYER_TOKEN: s.token });
+    expect(run.code).toBe(1);
+    expect(run.json().error).toMatchObject({ title: expect.any(String), detail: expect.stringContaining(data!.id) });
+    await s.t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: data!.id } }, body: {} });
+  });
+
+  it('prints { error } when the deployer cannot be reached', async () => {
+    const port = await closedPort();
+    const run = await runDeployerCli(['status', '3b241101-e2bb-4255-8caf-4136c566a962', '--json'], { DEPLOYER_URL: `http://127.0.0.1:${port}` });
+    expect(run.code).toBe(1);
+    expect(run.json().error).toMatchObject({ title: expect.any(String), detail: expect.stringContaining('ECONNREFUSED') });
+  });
+});
