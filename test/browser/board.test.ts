@@ -232,6 +232,9 @@ describe.skipIf(!hasChromium)('the board in headless Chromium', () => {
     await page.goto(`${server.url}/ui/stacks/demo/queue`);
     await page.locator('button[data-action="hold"]').click();
     expect(await page.locator('#confirm-question').textContent()).toContain('Hold queue in demo?');
+    // The API refuses a hold without a reason: the dialog asks for one, and will not confirm without it.
+    expect(await page.locator('#confirm-reason-label').textContent()).toBe('Reason');
+    expect(await page.locator('#confirm-reason').evaluate((input) => (input as HTMLInputElement).required)).toBe(true);
     await page.locator('#confirm-reason').fill('board hold');
     await page.locator('#confirm-ok').click();
     await expect.poll(() => page.locator('#notice').textContent()).toContain('Hold: done.');

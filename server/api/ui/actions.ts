@@ -23,8 +23,8 @@ export interface BoardAction {
   request(target: ActionTarget): { method: 'POST' | 'PUT' | 'DELETE'; path: string; body?: Record<string, unknown> };
   /** The confirmation question, in words. */
   confirm(target: ActionTarget): string;
-  /** Ask for a free-text reason and send it as `reason`. */
-  asksReason?: boolean;
+  /** Ask for a free-text reason and send it as `reason`: `required` where the API requires one (a hold, a reject). */
+  asksReason?: 'optional' | 'required';
   /** Styled as destructive. */
   danger?: boolean;
 }
@@ -50,7 +50,7 @@ export const BOARD_ACTIONS: readonly BoardAction[] = [
           ? 'It leaves the queue.'
           : 'Nothing new starts; what it began in AWS is cancelled (or, where it cannot be, awaited) before the next deployment of the stack starts.');
     },
-    asksReason: true,
+    asksReason: 'optional',
     danger: true,
   },
   {
@@ -72,7 +72,7 @@ export const BOARD_ACTIONS: readonly BoardAction[] = [
       const d = deploymentOf(t);
       return `Reject ${d.application} ${d.version} in ${d.environment}? It ends TERMINATED with your reason, and the stack takes the next deployment.`;
     },
-    asksReason: true,
+    asksReason: 'required',
     danger: true,
   },
   {
@@ -84,7 +84,7 @@ export const BOARD_ACTIONS: readonly BoardAction[] = [
       const { stack } = t as Extract<ActionTarget, { kind: 'stack' }>;
       return `Hold ${stack.application} in ${stack.environment}? Deployments requested meanwhile queue until the hold is released; the running one goes on.`;
     },
-    asksReason: true,
+    asksReason: 'required',
   },
   {
     name: 'rollback',
@@ -118,7 +118,7 @@ export function actionButtons(target: ActionTarget) {
     const request = a.request(target);
     return html`<button type="button" class="action${a.danger ? ' danger' : ''}" data-action="${a.name}"
       data-method="${request.method}" data-path="${request.path}" data-body="${JSON.stringify(request.body ?? {})}"
-      data-confirm="${a.confirm(target)}"${a.asksReason ? html` data-asks-reason="true"` : ''}>${a.label}</button>`;
+      data-confirm="${a.confirm(target)}"${a.asksReason ? html` data-asks-reason="${a.asksReason}"` : ''}>${a.label}</button>`;
   });
   return buttons.length ? html`<span class="actions">${buttons}</span>` : '';
 }

@@ -80,7 +80,7 @@ export function layout(options: { title: string; nav: Nav; auth: AuthMode; conte
     <form method="dialog">
       <h2 id="confirm-title">Please confirm</h2>
       <p id="confirm-question"></p>
-      <p id="confirm-reason-field" hidden><label for="confirm-reason">Reason (optional)</label>
+      <p id="confirm-reason-field" hidden><label for="confirm-reason" id="confirm-reason-label">Reason (optional)</label>
         <input id="confirm-reason" maxlength="500" autocomplete="off"></p>
       <p class="buttons"><button value="cancel" formnovalidate>Cancel</button>
         <button value="confirm" id="confirm-ok" class="danger">Confirm</button></p>

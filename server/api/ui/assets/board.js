@@ -220,12 +220,15 @@
       method: button.dataset.method,
       path: button.dataset.path,
       body: JSON.parse(button.dataset.body || '{}'),
-      asksReason: button.dataset.asksReason === 'true',
+      // 'optional' or 'required' (the API refuses a hold or a reject without one).
+      asksReason: button.dataset.asksReason,
       question: button.dataset.confirm,
     };
     const dialog = $('#confirm-dialog');
     $('#confirm-question').textContent = action.question;
     $('#confirm-reason-field').hidden = !action.asksReason;
+    $('#confirm-reason-label').textContent = action.asksReason === 'required' ? 'Reason' : 'Reason (optional)';
+    $('#confirm-reason').required = action.asksReason === 'required';
     $('#confirm-reason').value = '';
     $('#confirm-ok').textContent = action.label;
     dialog.returnValue = '';
