@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentMachine } from '../server/domain/machines/deployment.ts';
 import { stepStatusSchema } from '../server/api/deployments/deployment-schemas.ts';
-import { DEPLOYMENT_EVENT_TYPES, DEPLOYMENT_STATUSES, readServerSentEvents, STEP_STATUSES, type ServerSentEvent } from './events.ts';
+import { DEPLOYMENT_EVENT_TYPES, DEPLOYMENT_STATUSES, readServerSentEvents, STEP_STATUSES, StreamIdleError, type ServerSentEvent } from './events.ts';
 
 /** A body that arrives in exactly these chunks. */
 function body(...chunks: string[]): ReadableStream<Uint8Array> {
@@ -22,6 +22,27 @@ async function parse(...chunks: string[]): Promise<ServerSentEvent[]> {
 }
 
 describe('readServerSentEvents', () => {
+  it('with idleMs, gives up on a stream that goes silent without closing (a dead connection), after what it had', async () => {
+    const encoder = new TextEncoder();
+    let cancelled = false;
+    const stalled = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode('id: 1\ndata: {"a":1}\n\n'));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const messages: ServerSentEvent[] = [];
+    await expect(
+      (async () => {
+        for await (const message of readServerSentEvents(stalled, undefined, 50)) messages.push(message);
+      })(),
+    ).rejects.toBeInstanceOf(StreamIdleError);
+    expect(messages).toEqual([{ id: '1', event: 'message', data: '{"a":1}' }]);
+    expect(cancelled).toBe(true);
+  });
+
   it('reads id, event and data, skipping comments', async () => {
     expect(await parse(': hello\n\nid: 7\nevent: created\ndata: {"a":1}\n\n: heartbeat\n\n')).toEqual([
       { id: '7', event: 'created', data: '{"a":1}' },

@@ -110,6 +110,14 @@ export function clientOf(target: DeployerTarget): DeployerClient {
   return 'GET' in target && typeof target.GET === 'function' ? target : createDeployerClient(target as DeployerClientOptions);
 }
 
+/** An event stream that sent nothing, not even a heartbeat, for `idleMs`: its connection is taken for dead. */
+export class StreamIdleError extends Error {
+  constructor(readonly idleMs: number) {
+    super(`the event stream sent nothing for ${idleMs} ms (its heartbeat comes every 15 s): taken for a dead connection`);
+    this.name = 'StreamIdleError';
+  }
+}
+
 export interface FollowOptions {
   /** Start after this event position (the `id` of the last event already seen). */
   lastEventId?: string | number;
@@ -118,6 +126,8 @@ export interface FollowOptions {
   maxReconnects?: number;
   /** Wait before the first reconnection; doubles each time, up to 10 s (default: the server's `retry:` or 500 ms). */
   reconnectDelayMs?: number;
+  /** A stream silent this long is reconnected (default 45 s; the server's heartbeat comes every 15 s). */
+  idleMs?: number;
 }
 
 /**
@@ -151,7 +161,7 @@ export async function* followDeploymentEvents(target: DeployerTarget, deployment
         await data.cancel();
         throw new EventStreamUnavailableError(response.headers.get('content-type'));
       }
-      for await (const message of readServerSentEvents(data, signal)) {
+      for await (const message of readServerSentEvents(data, signal, options.idleMs ?? 45_000)) {
         if (message.retry !== undefined && options.reconnectDelayMs === undefined) delayMs = message.retry;
         if (message.id === undefined || message.data === '') continue;
         const event: DeploymentEvent = { ...(JSON.parse(message.data) as DeploymentEvent), position: Number(message.id) };
@@ -211,10 +221,19 @@ export interface ServerSentEvent {
 /**
  * Parses a `text/event-stream` body as the HTML standard says (§9.2.6): lines end with CRLF, LF or
  * CR; `:` starts a comment; a blank line dispatches the message; `data` lines join with newlines.
- * Stops reading the body (cancels it) when the caller stops early or the signal aborts.
+ * Stops reading the body (cancels it) when the caller stops early or the signal aborts; with
+ * `idleMs`, throws StreamIdleError when nothing arrives for that long.
  */
-export async function* readServerSentEvents(body: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<ServerSentEvent> {
+export async function* readServerSentEvents(body: ReadableStream<Uint8Array>, signal?: AbortSignal, idleMs?: number): AsyncGenerator<ServerSentEvent> {
   const reader = body.getReader();
+  // A stream that stays silent longer than `idleMs` (the server sends a heartbeat every 15 s) is
+  // stalled, not quiet: its connection is dead without a close (a proxy, a network gone away).
+  const read = (): Promise<ReadableStreamReadResult<Uint8Array>> => {
+    if (idleMs === undefined) return reader.read();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const idle = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StreamIdleError(idleMs)), idleMs)));
+    return Promise.race([reader.read(), idle]).finally(() => clearTimeout(timer));
+  };
   // A body that does not end on abort (one served in process, say) is cancelled here.
   const onAbort = () => void reader.cancel(signal!.reason).catch(() => {});
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -258,7 +277,7 @@ export async function* readServerSentEvents(body: ReadableStream<Uint8Array>, si
 
   try {
     while (true) {
-      const { done, value } = await reader.read();
+      const { done, value } = await read();
       if (done) break;
       buffer += decoder.decode(value, { stream: true });
       if (first && buffer.length > 0) {
