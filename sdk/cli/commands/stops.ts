@@ -6,12 +6,16 @@
 import { freezeEnvironment, holdStack, listFreezes, listHolds, releaseHold, thawFreeze, type Freeze, type Hold } from '../../queue-controls.ts';
 import { COMMON_HELP, EXIT_OK, parseCommand, parseDuration, required, UsageError, type Cli, type Command } from '../cli.ts';
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
 /** `--until` as a time (2030-01-01T08:00:00Z) or a duration from now (90m, 2h). */
 export function parseUntil(text: string | undefined, now = Date.now()): string | undefined {
   if (text === undefined) return undefined;
   if (/^\d+(?:\.\d+)?(ms|s|m|h)$/.test(text.trim())) return new Date(now + parseDuration(text, '--until')!).toISOString();
-  const at = Date.parse(text);
-  if (Number.isNaN(at)) throw new UsageError(`--until ${text}: expected a time such as 2030-01-01T08:00:00Z or a duration such as 2h`);
+  // An ISO 8601 date or time only: Date.parse reads almost anything (`90` as the year 1990).
+  const at = ISO_TIME.test(text.trim()) ? Date.parse(text.trim()) : Number.NaN;
+  if (Number.isNaN(at)) throw new UsageError(`--until ${text}: expected a time such as 2030-01-01T08:00:00Z or a duration such as 2h (a number needs its unit: 90m)`);
+  if (at <= now) throw new UsageError(`--until ${text}: that time has passed`);
   return new Date(at).toISOString();
 }
 
