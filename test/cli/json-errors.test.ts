@@ -5,7 +5,7 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoAppYaml, demoClusterYaml } from '../support/deployments.ts';
+import { demoAppYaml, registerDemoCluster } from '../support/deployments.ts';
 import { runDeployerCli, startServedDeployer, type ServedDeployer } from './support.ts';
 
 function closedPort(): Promise<number> {
@@ -21,12 +21,7 @@ describe('deployer --json on errors that are not API problems', { timeout: 120_0
   let s: ServedDeployer;
   beforeAll(async () => {
     s = await startServedDeployer();
-    const res = await s.t.request('/v1/clusters/demo', {
-      method: 'PUT',
-      headers: { 'content-type': 'application/yaml', authorization: `Bearer ${s.token}` },
-      body: demoClusterYaml,
-    });
-    expect(res.status).toBe(200);
+    await registerDemoCluster(s.t);
   });
   afterAll(() => s.stop());
 

@@ -6,7 +6,7 @@
  */
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoAppYaml, demoClusterYaml } from '../support/deployments.ts';
+import { demoAppYaml, registerDemoCluster } from '../support/deployments.ts';
 import { runDeployerCli, startServedDeployer, type ServedDeployer } from './support.ts';
 
 /** A TCP proxy in front of the deployer that can be taken down (every connection reset, new ones refused) and brought back on the same port. */
@@ -48,12 +48,7 @@ describe('deployer watch through an outage of the deployer', { timeout: 120_000 
   let proxy: Outage;
   beforeAll(async () => {
     s = await startServedDeployer();
-    const res = await s.t.request('/v1/clusters/demo', {
-      method: 'PUT',
-      headers: { 'content-type': 'application/yaml', authorization: `Bearer ${s.token}` },
-      body: demoClusterYaml,
-    });
-    expect(res.status).toBe(200);
+    await registerDemoCluster(s.t);
     proxy = new Outage(Number(new URL(s.url).port));
     await proxy.up();
   });
