@@ -223,7 +223,7 @@ export interface paths {
         put?: never;
         /**
          * Terminate a deployment
-         * @description Works from every status. A queued deployment leaves its stack queue; a running one releases the stack at once (steps already running in AWS finish there, and their late results are recorded without effect).
+         * @description Works from every status. A queued deployment leaves its stack queue; a running one releases the stack at once (steps already running in AWS finish there, and their late results are recorded without effect). One that has ended keeps its outcome (DONE stays DONE): the terminate is recorded in its history.
          */
         post: operations["terminateDeployment"];
         delete?: never;
@@ -3221,7 +3221,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The deployment, TERMINATED. */
+            /** @description The deployment: TERMINATED, or as it ended. */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -88,14 +88,17 @@ describe('terminate is fenced', () => {
   });
 
   it('once terminated, a deployment begins nothing more on the infra: every starting or stack-changing call is refused, reads and stops are not', async () => {
+    // A deployment terminated while it waits in the queue (held), on a stack a first one left UPDATE_COMPLETE.
+    await waitFor(t.client, (await deploy(t.client, { version: 'fenced-0' })).id, ['DONE']);
+    const stack = { params: { path: { environment: 'demo', application: 'shop' } } };
+    const hold = (await t.client.POST('/v1/stacks/{environment}/{application}/holds', { ...stack, body: { reason: 'the fence test' } })).data!;
     const d = await deploy(t.client, { version: 'fenced' });
-    await waitFor(t.client, d.id, ['RUNNING', 'DONE']);
     const data = (await t.deployer.services.sql`select data from deployments where id = ${d.id}`)[0]!.data as DeploymentData;
     const port = clusterInfraOf(t.deployer.services.infra, data);
     // The fence the step worker puts on a step's calls: it knows of the terminate without a read.
     const fenced = fencedInfra(port, () => t.deployer.services.engine.terminated.has(d.id));
-    await waitFor(t.client, d.id, ['DONE']);
-    await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } } });
+    expect((await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } } })).data!.status).toBe('TERMINATED');
+    await t.client.DELETE('/v1/stacks/{environment}/{application}/holds/{id}', { params: { path: { environment: 'demo', application: 'shop', id: hold.id } } });
 
     const token = clientTokenFor(d.id, 'Late');
     const calls: Array<[string, () => Promise<unknown>]> = [

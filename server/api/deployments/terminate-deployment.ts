@@ -18,12 +18,13 @@ const route = createRoute({
   summary: 'Terminate a deployment',
   description:
     'Works from every status. A queued deployment leaves its stack queue; a running one releases the stack at once ' +
-    '(steps already running in AWS finish there, and their late results are recorded without effect).',
+    '(steps already running in AWS finish there, and their late results are recorded without effect). ' +
+    'One that has ended keeps its outcome (DONE stays DONE): the terminate is recorded in its history.',
   tags: ['Deployments'],
   ...requireScope('deploy'),
   request: { params: deploymentParams, body: { required: false, content: { 'application/json': { schema: terminateBody } } } },
   responses: {
-    200: { description: 'The deployment, TERMINATED.', content: { 'application/json': { schema: deploymentSchema } } },
+    200: { description: 'The deployment: TERMINATED, or as it ended.', content: { 'application/json': { schema: deploymentSchema } } },
     ...errorResponses(400, 401, 403, 404),
   },
 });

@@ -554,18 +554,22 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       effects: endEffects,
     }),
     transition({
-      from: ['QUEUED', ...ACTIVE_STATUSES, ...TERMINAL_STATUSES],
+      from: ['QUEUED', ...ACTIVE_STATUSES],
       on: 'terminated',
       to: 'TERMINATED',
       note: 'holds the stack while steps it began are cancelled or settle',
-      mutate: (data, e) => {
-        const ended = finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated'));
-        // Only a deployment that had not ended holds its stack (one already ended has nothing to settle).
-        return data.finishedAt ? ended : settleOnTerminate(ended);
-      },
+      mutate: (data, e) => settleOnTerminate(finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated'))),
       emits: RELEASE_STACK,
       // Steps still running keep the stack: released by the last one's result (see step_result below).
       effects: (after) => (after.data.settling ? [] : endEffects(after)),
+    }),
+    transition({
+      from: TERMINAL_STATUSES,
+      on: 'terminated',
+      to: 'same',
+      // Rewriting a DONE deployment as TERMINATED hid what the stack runs: a later failure's
+      // CF.Restore puts back the last DONE deployment's template.
+      note: 'already ended: recorded, its outcome stands',
     }),
   ],
 };

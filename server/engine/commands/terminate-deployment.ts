@@ -1,4 +1,4 @@
-/** Terminating a deployment: allowed from every status, recorded as an event. */
+/** Terminating a deployment: asked from every status, recorded as an event (one that has ended keeps its outcome). */
 import { NotFoundError } from '../../domain/errors.ts';
 import type { Engine } from '../engine.ts';
 import { readEntity } from '../entities.ts';
