@@ -166,8 +166,8 @@ describe('Engine.finishJob with the deployment its claim handed over', () => {
     const [applied, moved] = [await onHandedState('applied'), await onHandedState('moved')];
     await engine.finishJob({ ...job, deployment: current }, { apply: { machine: 'deployment', id: deploymentId, eventId: newId(), event: { type: 'terminated', reason: 'first' } } });
     const after = (await readEntity(sql, 'deployment', deploymentId))!;
-    expect(after).toMatchObject({ status: 'TERMINATED', version: current.version + 1 });
-    expect(after.data.error).toBe('Terminated: first');
+    // A terminate of an ended deployment is recorded, and its outcome stands.
+    expect(after).toMatchObject({ status: 'DONE', version: current.version + 1, data: current.data });
     expect(await sequences(deploymentId)).toEqual(Array.from({ length: current.version + 1 }, (_, i) => i + 1));
     expect(await jobState(job.id)).toBe('completed');
     expect([await onHandedState('applied'), await onHandedState('moved')]).toEqual([applied + 1, moved]);
@@ -185,8 +185,8 @@ describe('Engine.finishJob with the deployment its claim handed over', () => {
     await engine.finishJob({ ...job, deployment: stale }, { apply: { machine: 'deployment', id: deploymentId, eventId, event: { type: 'terminated', reason: 'late' } } });
     const after = (await readEntity(sql, 'deployment', deploymentId))!;
     expect(after.version).toBe(moved.version + 1);
-    // A terminate of an ended deployment changes its status only.
-    expect(after).toMatchObject({ status: 'TERMINATED', data: moved.data });
+    // A terminate of an ended deployment changes nothing but its history.
+    expect(after).toMatchObject({ status: 'DONE', data: moved.data });
     expect(await sequences(deploymentId)).toEqual(Array.from({ length: moved.version + 1 }, (_, i) => i + 1));
     expect((await sql`select count(*)::int as n from deployment_events where event_id = ${eventId}`)[0]!.n).toBe(1);
     expect(await jobState(job.id)).toBe('completed');
