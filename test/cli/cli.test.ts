@@ -219,6 +219,9 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
       ['trigger', '--env', 'demo', '--repo', 'just-a-name', '--ref', 'main'],
       ['render', '--env', 'demo', '--app-file', APP, '--version', 'v1', '--stack', 'melted'],
       ['watch', 'x', '--timeout', 'soon'],
+      // --timeout bounds a wait: alone it was ignored, and nothing may be requested.
+      ['deploy', '--env', 'demo', '--app-file', APP, '--version', 'v-no-wait', '--timeout', '10m'],
+      ['trigger', '--env', 'demo', '--repo', 'octo-org/shop', '--ref', 'main', '--timeout', '10m'],
     ];
     const runs = await Promise.all(cases.map((args) => cli(...args)));
     runs.forEach((run, i) => {

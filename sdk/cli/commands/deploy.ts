@@ -1,8 +1,8 @@
 /** `deployer deploy`: deploy an application config (o5.yaml) from a local file. */
 import { requestDeployment, type DeploymentRequest } from '../../helpers.ts';
-import { COMMON_HELP, FLAG_HELP, parseCommand, parseDuration, parseFlags, required, type Command } from '../cli.ts';
+import { COMMON_HELP, FLAG_HELP, parseCommand, parseFlags, required, type Command } from '../cli.ts';
 import { warnLegacyFields } from './render.ts';
-import { announceDeployment, WAIT_HELP } from './requested.ts';
+import { announceDeployment, WAIT_HELP, waitTimeout } from './requested.ts';
 
 export const deployCommand: Command = {
   name: 'deploy',
@@ -54,7 +54,7 @@ Example:
     const appFile = required(values['app-file'], '--app-file');
     const version = required(values.version, '--version');
     const flags = parseFlags(values.flag);
-    const timeoutMs = parseDuration(values.timeout, '--timeout');
+    const timeoutMs = waitTimeout(values);
     const applicationYaml = cli.readFile(appFile);
 
     const deployment = await requestDeployment(cli.client, {

@@ -1,8 +1,8 @@
 /** `deployer trigger`: deploy a commit from GitHub; the deployer reads the app config there. */
-import { triggerDeployment } from '../../helpers.ts';
-import { COMMON_HELP, FLAG_HELP, parseCommand, parseDuration, parseFlags, required, UsageError, type Command } from '../cli.ts';
+import { triggerDeployment, type TriggerRequest } from '../../helpers.ts';
+import { COMMON_HELP, FLAG_HELP, parseCommand, parseFlags, required, UsageError, type Command } from '../cli.ts';
 import { warnLegacyFields } from './render.ts';
-import { announceDeployment, WAIT_HELP } from './requested.ts';
+import { announceDeployment, WAIT_HELP, waitTimeout } from './requested.ts';
 
 export const triggerCommand: Command = {
   name: 'trigger',
@@ -18,6 +18,9 @@ Options:
   --repo OWNER/REPO  the GitHub repository
   --ref REF          branch, tag or commit SHA
   --flag NAME        a deployment flag (see below)
+  --strategy NAME    branch of an evaluated deployment: auto (default), DOWNTIME, BEFORE, PARALLEL
+                     or NOP; any but auto is forced, and recorded as such
+  --approval required  stop in EVALUATED until \`deployer approve ID\` or \`deployer reject ID\`
   --id UUID          choose the deployment id: the same request again returns the same deployment
 ${WAIT_HELP}
 
@@ -39,6 +42,8 @@ Example:
         repo: { type: 'string' },
         ref: { type: 'string' },
         flag: { type: 'string', multiple: true },
+        strategy: { type: 'string' },
+        approval: { type: 'string' },
         id: { type: 'string' },
         wait: { type: 'boolean' },
         timeout: { type: 'string' },
@@ -51,13 +56,16 @@ Example:
     const [owner, repo, ...rest] = repository.split('/');
     if (!owner || !repo || rest.length) throw new UsageError(`--repo ${repository}: expected OWNER/REPO`);
     const flags = parseFlags(values.flag);
-    const timeoutMs = parseDuration(values.timeout, '--timeout');
+    const timeoutMs = waitTimeout(values);
 
     const deployment = await triggerDeployment(cli.client, {
       ...(values.id ? { deploymentId: values.id } : {}),
       environment,
       source: { github: { owner, repo, ref } },
       ...(flags ? { flags } : {}),
+      // The server checks both and names the field when one is wrong.
+      ...(values.strategy ? { strategy: values.strategy as TriggerRequest['strategy'] } : {}),
+      ...(values.approval ? { approval: values.approval as TriggerRequest['approval'] } : {}),
     });
     warnLegacyFields(cli, deployment.warnings);
     return announceDeployment(cli, deployment, { wait: values.wait ?? false, timeoutMs });

@@ -32,15 +32,29 @@ export interface TemplateBody {
 
 /**
  * Stores (or replaces) the body under its key; the same key always gives the same URL. One
- * statement: the body is kept unless held already, and the key refers to it.
+ * statement (two when a put of the same key raced it): the body is kept unless held already, and
+ * the key refers to it.
  */
 export async function storeTemplate(
   db: SimQueries,
   input: { key: string; body: string; region: string; now: Date },
 ): Promise<{ url: string }> {
   const url = templateUrl(input.region, input.key);
-  await templateStored(db, { key: input.key, url, sha256: templateSha256(input.body), body: input.body, storedAt: input.now });
+  const stored = { key: input.key, url, sha256: templateSha256(input.body), body: input.body, storedAt: input.now };
+  // A PUT is idempotent, also at the same moment as another of the same key (twin requests of one
+  // deployment): ON CONFLICT arbitrates the key only, so the later insert may fail on the URL's
+  // unique index while the first commits; asked again, it finds the key and replaces it.
+  await templateStored(db, stored).catch((err: unknown) => {
+    if (!isUniqueViolation(err)) throw err;
+    return templateStored(db, stored);
+  });
   return { url };
+}
+
+/** Postgres's unique violation (23505), as postgres.js tells it or drizzle wraps it. */
+function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  return e?.code === '23505' || e?.cause?.code === '23505';
 }
 
 const templateStored = builtOnce('sim_store_template', (db) => {
