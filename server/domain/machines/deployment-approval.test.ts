@@ -3,38 +3,14 @@
  * there, since no step result is taken in EVALUATED (and a step job finds nothing to do there).
  */
 import { describe, expect, it } from 'vitest';
-import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
-import { parseApplication } from '../application/index.ts';
+import { evaluatedSpec } from '../../../test/support/evaluated-spec.ts';
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { MANAGED_BY_TAG } from '../decisions/stack-ownership.ts';
 import { planDeployment } from '../plan/index.ts';
-import { buildDeploymentSpec } from '../spec/index.ts';
 import { decide, type State } from '../state-machine/machine.ts';
 import { deploymentMachine, type DeploymentData, type DeploymentEvent, type DeploymentStatus } from './deployment.ts';
 
-const spec = buildDeploymentSpec({
-  deploymentId: 'd0c5e7a4-6f1b-4a34-9a56-0f6f8b7b2c11',
-  application: parseApplication({
-    name: 'o5deploy',
-    databases: [
-      {
-        name: 'main',
-        postgres: {
-          serverGroup: 'default',
-          migrateContainer: { image: { name: 'o5-deploy-aws' }, command: ['migrate'] },
-          migrateCheck: { command: ['migrate', 'check'] },
-        },
-      },
-      // A database without a migration: its DB.Upsert is evaluated, but there is no DB.Evaluate.
-      { name: 'cache', postgres: { serverGroup: 'default' } },
-    ],
-    runtimes: [{ name: 'main', containers: [{ name: 'main', image: { name: 'o5-deploy-aws' } }] }],
-  }),
-  version: 'v2',
-  environment: testEnvironment(),
-  cluster: testCluster(),
-  approval: 'required',
-}).spec;
+const spec = evaluatedSpec({ approval: 'required', uncheckedDatabase: true });
 
 const RUNNING: StackSnapshot = {
   status: 'UPDATE_COMPLETE',

@@ -1,5 +1,6 @@
 /** Evaluated full plans and parallel quick plans on an existing stack (issue #15). */
 import { describe, expect, it } from 'vitest';
+import { evaluatedSpec, type EvaluatedSpecOptions } from '../../../test/support/evaluated-spec.ts';
 import { testCluster, testEnvironment } from '../../../test/support/test-cluster.ts';
 import { parseApplication } from '../application/index.ts';
 import { environmentConfigSchema } from '../config/environment.ts';
@@ -9,28 +10,7 @@ import { buildDeploymentSpec, type DeploymentSpec } from '../spec/index.ts';
 import { joinEvaluation } from './evaluation.ts';
 import { branchSteps, buildPlan, planDeployment, type PlanStep } from './index.ts';
 
-const spec = (extra: { strategy?: 'auto' | 'NOP' | 'DOWNTIME'; migrateCheck?: boolean } = {}): DeploymentSpec =>
-  buildDeploymentSpec({
-    deploymentId: 'd0c5e7a4-6f1b-4a34-9a56-0f6f8b7b2c11',
-    application: parseApplication({
-      name: 'o5deploy',
-      databases: [
-        {
-          name: 'main',
-          postgres: {
-            serverGroup: 'default',
-            migrateContainer: { image: { name: 'o5-deploy-aws' }, command: ['migrate'] },
-            ...(extra.migrateCheck !== false && { migrateCheck: { command: ['migrate', 'check'] } }),
-          },
-        },
-      ],
-      runtimes: [{ name: 'main', containers: [{ name: 'main', image: { name: 'o5-deploy-aws' } }] }],
-    }),
-    version: 'v2',
-    environment: testEnvironment(),
-    cluster: testCluster(),
-    ...(extra.strategy && { strategy: extra.strategy }),
-  }).spec;
+const spec = (extra: EvaluatedSpecOptions = {}): DeploymentSpec => evaluatedSpec(extra);
 
 const RUNNING: StackSnapshot = {
   status: 'UPDATE_COMPLETE',
