@@ -8,8 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
-import { describeIssues, detectFormat, nulByteIssues, parseDocument, validateDocument } from '../domain/documents.ts';
-import { ValidationError } from '../domain/errors.ts';
+import { detectFormat, parseDocument, validateDocument } from '../domain/documents.ts';
 import type { AppEnv } from './context.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -49,9 +48,8 @@ export function readBodies(): MiddlewareHandler<AppEnv> {
     if (format === null) {
       throw new HTTPException(415, { message: `Send application/json or application/yaml (got '${contentType ?? 'none'}')` });
     }
+    // What no document may hold (NULs, lone surrogates, nesting past a limit) is refused by parseDocument.
     const value = parseDocument(text, format);
-    const nulBytes = nulByteIssues(value);
-    if (nulBytes.length > 0) throw new ValidationError(`Invalid document: ${describeIssues(nulBytes)}`, nulBytes);
     if (format === 'yaml') c.set('yamlBody', value);
     return next();
   };

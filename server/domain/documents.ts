@@ -31,21 +31,28 @@ const MAX_DOCUMENT_DEPTH = 64;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/** Why Postgres could not store this text, if it could not. */
+function unstorableText(text: string): string | undefined {
+  if (text.includes('\0')) return 'Holds a NUL character (\\u0000), which cannot be stored';
+  if (LONE_SURROGATE.test(text)) return 'Holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which is not text and cannot be stored';
+  return undefined;
+}
+
 /**
- * What no document may hold, found without recursion: nesting past MAX_DOCUMENT_DEPTH; a lone
- * UTF-16 surrogate in a key or string (JSON lets `"\ud800"` through, Postgres refuses it in jsonb:
- * a 500 where it was written); and a value that is not plain data (YAML tags such as `!!binary`,
+ * What no document may hold, found without recursion: nesting past MAX_DOCUMENT_DEPTH; a NUL
+ * character or a lone UTF-16 surrogate in a key or string (JSON lets `"\u0000"` and `"\ud800"`
+ * through, Postgres text and jsonb refuse them: a 500 where it was written); and a value that is not plain data (YAML tags such as `!!binary`,
  * `!!set`, `!!timestamp` make byte arrays, sets and dates, whose own properties were reported as
  * unknown fields). Each issue has the path to where it is.
  */
 export function documentShapeIssues(document: unknown): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const pending: { value: unknown; path: PropertyKey[] }[] = [{ value: document, path: [] }];
-  const surrogate = 'Holds a lone UTF-16 surrogate (an unpaired \\ud800-\\udfff escape), which is not text and cannot be stored';
   while (pending.length > 0 && issues.length < 20) {
     const { value, path } = pending.pop()!;
     if (typeof value === 'string') {
-      if (LONE_SURROGATE.test(value)) issues.push({ path: formatPath(path), message: surrogate });
+      const wrong = unstorableText(value);
+      if (wrong) issues.push({ path: formatPath(path), message: wrong });
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
@@ -66,7 +73,8 @@ export function documentShapeIssues(document: unknown): FieldIssue[] {
     const entries = Object.entries(value);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, item] = entries[i]!;
-      if (LONE_SURROGATE.test(key)) issues.push({ path: formatPath([...path, key]), message: surrogate });
+      const wrong = unstorableText(key);
+      if (wrong) issues.push({ path: formatPath([...path, key]), message: wrong });
       else pending.push({ value: item, path: [...path, key] });
     }
   }
@@ -99,22 +107,6 @@ export function validateDocument<T>(schema: z.ZodType<T>, value: unknown, what: 
   throw new ValidationError(`Invalid ${what}: ${describeIssues(issues)}`, issues);
 }
 
-/**
- * Every place in a parsed document where a key or a string holds a NUL character. Postgres text
- * and jsonb cannot store one, so a document with one is refused here rather than failing where
- * it is written.
- */
-export function nulByteIssues(value: unknown, path: PropertyKey[] = []): FieldIssue[] {
-  const message = 'Holds a NUL character (\\u0000), which cannot be stored';
-  if (typeof value === 'string') return value.includes('\0') ? [{ path: formatPath(path), message }] : [];
-  if (Array.isArray(value)) return value.flatMap((item, i) => nulByteIssues(item, [...path, i]));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, item]) =>
-      key.includes('\0') ? [{ path: formatPath([...path, key]), message }] : nulByteIssues(item, [...path, key]),
-    );
-  }
-  return [];
-}
 
 /** Turns a list of issues into one readable sentence for the error message. */
 export function describeIssues(issues: FieldIssue[]): string {

@@ -18,7 +18,7 @@ import type { Metrics } from '../metrics.ts';
 import { EVENT_CHANNEL, readDeployments, readEntity, type EntityState } from './entities.ts';
 import { JobNotifications, JobRunner, type FinishingJob, type JobRef } from './job-runner.ts';
 import { BOSS_SCHEMA, notifyJobs, sendJob, type HandedJob, type JobContext, type JobHandler, type Settlement } from './jobs.ts';
-import { attemptOf, holdJobAttempt, wokenWhileRunning } from './job-table.ts';
+import { holdJobAttempt, wokenWhileRunning } from './job-table.ts';
 import type { JobEffect } from '../domain/state-machine/machine.ts';
 import { machines } from './machines.ts';
 import { StateStore, type AppliedTransition, type Cause } from './state-store.ts';
@@ -283,7 +283,8 @@ export class Engine {
       // COMMIT asked with the last writes then ends it with ROLLBACK). See holdJobAttempt.
       const held = job ? holdJobAttempt(tx, job).execute().then(() => undefined, (err: unknown) => Promise.reject(attemptGivenUp(job, err))) : undefined;
       held?.catch(() => undefined);
-      const completed = job ? this.deps.boss.complete(job.queue, attemptOf(job), null, { db: pgBossAdapter(tx, { closed: () => committedByWork }) }) : undefined;
+      // By id: the hold asked before it has checked the attempt.
+      const completed = job ? this.deps.boss.complete(job.queue, job.id, null, { db: pgBossAdapter(tx, { closed: () => committedByWork }) }) : undefined;
       const workEnd: TransactionEnd = {
         commitWithLast: () => ((committedByWork = true), end.commitWithLast()),
         commitAfterThisTurn: () => ((committedByWork = true), end.commitAfterThisTurn()),

@@ -37,6 +37,13 @@ export interface JobRef {
   retryCount?: number;
 }
 
+/** The job as the attempt this runner was handed. */
+const refOf = (job: { queue: Queue; id: string; retryCount?: number }): JobRef => ({
+  queue: job.queue,
+  id: job.id,
+  ...(job.retryCount !== undefined ? { retryCount: job.retryCount } : {}),
+});
+
 /** A finishing job: which one, and the deployment its claim handed over (JobContext `deployment`). */
 export interface FinishingJob extends JobRef {
   deployment?: EntityState<'deployment'>;
@@ -321,7 +328,7 @@ export class JobRunner<Q extends Queue> {
   /** Carries out what the handler said about its job. */
   private async settle(job: JobContext<Q>, settlement: Settlement<Q>): Promise<void> {
     const { boss, finish, poll } = this.options;
-    const ref = { queue: job.queue, id: job.id, ...(job.retryCount !== undefined ? { retryCount: job.retryCount } : {}) };
+    const ref = refOf(job);
     switch (settlement.kind) {
       case 'finish':
         // With nothing to apply, the completion alone; unless jobs are waiting, which its
@@ -343,8 +350,7 @@ export class JobRunner<Q extends Queue> {
     const { boss, logger } = this.options;
     logger.warn({ err, queue: job.queue, jobId: job.id, data: job.data }, 'job failed; pg-boss will retry it');
     // Only this attempt: one pg-boss gave up on meanwhile may be running again elsewhere.
-    const ref = { queue: job.queue, id: job.id, ...(job.retryCount !== undefined ? { retryCount: job.retryCount } : {}) };
-    await boss.fail(job.queue, attemptOf(ref), { message: err instanceof Error ? err.message : String(err) }, { db: this.db }).catch((failErr) => {
+    await boss.fail(job.queue, attemptOf(refOf(job)), { message: err instanceof Error ? err.message : String(err) }, { db: this.db }).catch((failErr) => {
       logger.error({ err: failErr, queue: job.queue, jobId: job.id }, 'could not record the job failure; it will be retried when it expires');
     });
   }

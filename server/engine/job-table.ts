@@ -1,9 +1,10 @@
 /**
  * The statements on pg-boss's job table that pg-boss has no call for: marking waiting jobs with the
- * AWS event (or the terminate) that makes them worth running now, reading that mark back, and the
- * running jobs' heartbeat (which pg-boss has, but waiting for every row's lock). Kept
+ * AWS event (or the terminate) that makes them worth running now, and reading that mark back; the
+ * running jobs' heartbeat (pg-boss has one, but it waits for every row's lock); holding a job as the
+ * attempt a runner was handed while it is settled; whether a job of some data is still to run. Kept
  * here, in one place, because they depend on pg-boss's table layout (its `job` table in BOSS_SCHEMA,
- * with `name`, `state`, `data`, `start_after`).
+ * with `name`, `state`, `data`, `start_after`, `retry_count`, `heartbeat_on`).
  */
 import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import type { Queue, Woken } from '../domain/machines/jobs.ts';
@@ -86,4 +87,13 @@ export function holdJobAttempt(tx: TransactionSql, job: { queue: Queue; id: stri
         where name = ${job.queue} and id = ${job.id} and state = 'active'
           and (${job.retryCount ?? null}::int is null or retry_count = ${job.retryCount ?? null}::int)
         for update) running), 1, ${`job ${job.id} of ${job.queue} running as its attempt ${job.retryCount ?? '(any)'}`})`;
+}
+
+/** Whether a job of `queue` whose data holds `data` waits or runs (false: they all completed, or failed for good). */
+export async function hasUnfinishedJob(sql: Sql, queue: Queue, data: Record<string, string>): Promise<boolean> {
+  const [row] = await sql`
+    select 1 from ${jobTable(sql)}
+    where name = ${queue} and data @> ${sql.json(data)}::jsonb and state in ('created', 'retry', 'active')
+    limit 1`;
+  return row !== undefined;
 }

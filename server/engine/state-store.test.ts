@@ -8,6 +8,7 @@ import { exampleClusterDocument } from '../api/clusters/cluster-schemas.ts';
 import { clusterId, newId } from '../domain/ids.ts';
 import type { EventOf } from '../domain/machines/catalogue.ts';
 import { readEntity } from './entities.ts';
+import { inSavepoint, type AppliedTransition } from './state-store.ts';
 
 describe('state store', () => {
   let t: TestDeployer;
@@ -44,6 +45,23 @@ describe('state store', () => {
     const before = await count();
     await expect(apply(id, { type: 'override', overrides: [{ key: 'sidecarImageVersion', value: 'b' }] })).rejects.toThrow(/already used/);
     expect(await count()).toBe(before);
+  });
+
+  it('inSavepoint: a change that fails after applying is rolled back and forgotten, the one before it kept', async () => {
+    const { store } = t.deployer.services;
+    const before = await count();
+    const applied: AppliedTransition[] = [];
+    await beginPipelined(t.database.sql, async (tx) => {
+      await inSavepoint(tx, applied, (sp) => store.apply(sp, 'cluster', clusterId('prod'), { eventId: newId(), event: { type: 'override', overrides: [{ key: 'sidecarImageVersion', value: 'kept' }] }, cause }, applied));
+      await expect(
+        inSavepoint(tx, applied, async (sp) => {
+          await store.apply(sp, 'cluster', clusterId('prod'), { eventId: newId(), event: { type: 'override', overrides: [{ key: 'sidecarImageVersion', value: 'refused' }] }, cause }, applied);
+          throw new Error('refused after applying');
+        }),
+      ).rejects.toThrow('refused after applying');
+    });
+    expect(applied).toHaveLength(1);
+    expect(await count()).toBe(before + 1);
   });
 
   it('rejects an event with no transition from the current status, and writes nothing', async () => {

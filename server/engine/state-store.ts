@@ -55,6 +55,21 @@ function withoutTime(payload: object): object {
   return rest;
 }
 
+/**
+ * Runs `work` in a savepoint of `tx` (one change of several, any of which may be refused). Should it
+ * fail, what it applied is rolled back with it, and forgotten from `applied` too: the transaction
+ * reports, counts and hands to the jobs it claims only what it commits.
+ */
+export async function inSavepoint<T>(tx: TransactionSql, applied: AppliedTransition[], work: (sp: TransactionSql) => Promise<T>): Promise<T> {
+  const before = applied.length;
+  try {
+    return (await tx.savepoint(work)) as T;
+  } catch (err) {
+    applied.length = before;
+    throw err;
+  }
+}
+
 export class StateStore {
   constructor(
     private readonly machines: typeof registry,

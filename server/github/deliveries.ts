@@ -51,6 +51,20 @@ export interface Delivery extends NewDelivery {
   handledAt: string | null;
 }
 
+/** The delivery's job, and the notice that wakes a runner for it, in `tx`. */
+function sendDeliveryJob(tx: TransactionSql, boss: PgBoss, deliveryId: string) {
+  const job: GitHubDeliveryJob = { deliveryId };
+  return Promise.all([boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) }), notifyJobs(tx, [JOB_GITHUB_DELIVERY])]);
+}
+
+/**
+ * A new job for a stored delivery whose jobs all ended without handling it (their retries ran out):
+ * handling it again is safe, its deployment ids derive from it.
+ */
+export async function resendDelivery(sql: Sql, boss: PgBoss, deliveryId: string): Promise<void> {
+  await beginPipelined(sql, (tx) => sendDeliveryJob(tx, boss, deliveryId));
+}
+
 /**
  * Stores a delivery and its job in one transaction. The same delivery again (a redelivery, a
  * receiver's retry) is answered with what is stored; the same id with another push is a conflict.
@@ -66,7 +80,6 @@ export async function storeDelivery(
   delivery: NewDelivery & { origin: DeliveryOrigin; receivedBy: string },
 ): Promise<{ delivery: Delivery; created: boolean }> {
   const key = repoKey(delivery.owner, delivery.repo);
-  const job: GitHubDeliveryJob = { deliveryId: delivery.deliveryId };
   const inserted = await beginPipelined(sql, async (tx) => {
     const insert = tx`
       insert into github_deliveries (delivery_id, repo_key, owner, repo, branch, commit, origin, status, received_by)
@@ -74,9 +87,7 @@ export async function storeDelivery(
               ${delivery.origin}, 'RECEIVED', ${delivery.receivedBy})
       on conflict (delivery_id) do nothing
       returning *`.execute();
-    const send = boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) });
-    const notify = notifyJobs(tx, [JOB_GITHUB_DELIVERY]);
-    const [[row]] = await Promise.all([insert, send, notify]);
+    const [[row]] = await Promise.all([insert, sendDeliveryJob(tx, boss, delivery.deliveryId)]);
     if (!row) throw new StoredBefore();
     return row;
   })

@@ -13,16 +13,14 @@
  * The check is a pg-boss job on a `stately` queue: one waits and one runs at a time, whatever the
  * number of deployer processes; each run sends the next one, due an interval later.
  */
-import type { PgBoss } from 'pg-boss';
-import { beginPipelined } from '../../db/pipelined-transaction.ts';
 import type { Sql } from 'postgres';
 import { NotFoundError } from '../domain/errors.ts';
 import { uuidV5 } from '../domain/ids.ts';
-import { JOB_GITHUB_DELIVERY, JOB_GITHUB_PUSH_CHECK, type GitHubDeliveryJob } from '../domain/machines/jobs.ts';
+import { JOB_GITHUB_DELIVERY, JOB_GITHUB_PUSH_CHECK } from '../domain/machines/jobs.ts';
 import type { Engine } from '../engine/engine.ts';
-import { BOSS_SCHEMA, notifyJobs, type Settlement } from '../engine/jobs.ts';
-import { pgBossAdapter } from '../engine/transaction.ts';
-import { storeDelivery } from './deliveries.ts';
+import { hasUnfinishedJob } from '../engine/job-table.ts';
+import type { Settlement } from '../engine/jobs.ts';
+import { resendDelivery, storeDelivery } from './deliveries.ts';
 import type { GitHubService } from './service.ts';
 import type { PushTargetBranches } from './push-targets.ts';
 
@@ -56,8 +54,8 @@ export async function checkBranchHeads(engine: Engine, github: GitHubService, in
     if (head === latest.commit) {
       // The push was stored, but its job gave up (its retries ran out while GitHub was down) and
       // left it RECEIVED: without a new job it would never deploy, and nothing else would notice.
-      if (latest.status === 'RECEIVED' && !(await hasLiveJob(sql, latest.deliveryId))) {
-        await resendDeliveryJob(sql, boss, latest.deliveryId);
+      if (latest.status === 'RECEIVED' && !(await hasUnfinishedJob(sql, JOB_GITHUB_DELIVERY, { deliveryId: latest.deliveryId }))) {
+        await resendDelivery(sql, boss, latest.deliveryId);
         log.warn({ repository: target.repo_key, branch, commit: head, deliveryId: latest.deliveryId }, 'a stored push was never handled (its job gave up); trying it again');
       }
       continue;
@@ -141,19 +139,4 @@ async function latestDeliveries(
       order by received_at desc limit 1
     ) d`;
   return new Map(rows.map((row) => [branchKey(row.repo_key, row.branch), { deliveryId: row.delivery_id, commit: row.commit, status: row.status, ageSeconds: row.age }]));
-}
-
-/** Whether a job of the delivery waits or runs (not: they all completed or failed for good). */
-async function hasLiveJob(sql: Sql, deliveryId: string): Promise<boolean> {
-  const [row] = await sql`
-    select 1 from ${sql(`${BOSS_SCHEMA}.job`)}
-    where name = ${JOB_GITHUB_DELIVERY} and data->>'deliveryId' = ${deliveryId} and state in ('created', 'retry', 'active')
-    limit 1`;
-  return row !== undefined;
-}
-
-/** A new job for a stored delivery (handling it again is safe: its deployment ids are derived from it). */
-async function resendDeliveryJob(sql: Sql, boss: PgBoss, deliveryId: string): Promise<void> {
-  const job: GitHubDeliveryJob = { deliveryId };
-  await beginPipelined(sql, (tx) => Promise.all([boss.send(JOB_GITHUB_DELIVERY, job, { db: pgBossAdapter(tx) }), notifyJobs(tx, [JOB_GITHUB_DELIVERY])]));
 }

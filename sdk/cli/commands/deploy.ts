@@ -2,7 +2,7 @@
 import { requestDeployment, type DeploymentRequest } from '../../helpers.ts';
 import { COMMON_HELP, FLAG_HELP, parseCommand, parseFlags, required, type Command } from '../cli.ts';
 import { warnLegacyFields } from './render.ts';
-import { announceDeployment, WAIT_HELP, waitTimeout } from './requested.ts';
+import { announceDeployment, EVALUATION_HELP, WAIT_HELP, waitTimeout } from './requested.ts';
 
 export const deployCommand: Command = {
   name: 'deploy',
@@ -18,9 +18,7 @@ Options:
   --app-file FILE    the application config
   --version VERSION  version to deploy
   --flag NAME        a deployment flag (see below)
-  --strategy NAME    branch of an evaluated deployment: auto (default), DOWNTIME, BEFORE, PARALLEL
-                     or NOP; any but auto is forced, and recorded as such
-  --approval required  stop in EVALUATED until \`deployer approve ID\` or \`deployer reject ID\`
+${EVALUATION_HELP}
   --id UUID          choose the deployment id: the same request again returns the same deployment
 ${WAIT_HELP}
 

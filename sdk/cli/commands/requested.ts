@@ -4,6 +4,10 @@ import { EXIT_OK, parseDuration, UsageError, type Cli } from '../cli.ts';
 import { describeDeployment, paintStatus } from '../format.ts';
 import { followDeployment } from '../progress.ts';
 
+export const EVALUATION_HELP = `  --strategy NAME    branch of an evaluated deployment: auto (default), DOWNTIME, BEFORE, PARALLEL
+                     or NOP; any but auto is forced, and recorded as such
+  --approval required  stop in EVALUATED until \`deployer approve ID\` or \`deployer reject ID\``;
+
 export const WAIT_HELP = `  --wait             follow the deployment until it ends; the exit code says how
   --timeout DURATION with --wait: give up after this long (90s, 15m, 1h); the deployment goes on`;
 

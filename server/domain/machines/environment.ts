@@ -70,6 +70,14 @@ export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, Env
       from: ['UNSPECIFIED', 'ACTIVE'],
       on: 'configured',
       to: 'ACTIVE',
+      note: 'one with stacks stays in its cluster (they live in its account and region)',
+      guard: (state, e) => {
+        const { clusterName, stacks = [], name } = state.data;
+        if (!clusterName || clusterName === e.clusterName || stacks.length === 0) return;
+        // Moved unseen, its stacks' next deployment would create them anew elsewhere and leave the old ones running.
+        const message = `environment '${name}' belongs to cluster '${clusterName}' and has stacks there; it cannot move to cluster '${e.clusterName}'`;
+        throw new DomainError('conflict', message, [{ path: '', message }]);
+      },
       mutate: (data, event) => ({
         ...data,
         name: event.config.fullName,

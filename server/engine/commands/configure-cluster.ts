@@ -17,12 +17,14 @@ export async function configureCluster(sql: Sql, store: StateStore, doc: Cluster
       cause,
     });
     for (const [index, env] of doc.environments.entries()) {
-      await refuseMovingDeployedEnvironment(tx, env.fullName, doc.name, `environments[${index}].fullName`);
-      await store.apply(tx, 'environment', environmentId(env.fullName), {
-        eventId: newId(),
-        event: { type: 'configured', config: { ...env, clusterName: doc.name }, clusterId: id, clusterName: doc.name },
-        cause,
-      });
+      await refusedAt(
+        `environments[${index}].fullName`,
+        store.apply(tx, 'environment', environmentId(env.fullName), {
+          eventId: newId(),
+          event: { type: 'configured', config: { ...env, clusterName: doc.name }, clusterId: id, clusterName: doc.name },
+          cause,
+        }),
+      );
     }
     return cluster;
   });
@@ -33,26 +35,23 @@ export async function configureEnvironment(sql: Sql, store: StateStore, config: 
     const id = clusterId(config.clusterName);
     const cluster = await readEntity(tx, 'cluster', id);
     if (!cluster) throw new NotFoundError(`cluster '${config.clusterName}' does not exist`);
-    await refuseMovingDeployedEnvironment(tx, config.fullName, config.clusterName, 'clusterName');
-    return store.apply(tx, 'environment', environmentId(config.fullName), {
-      eventId: newId(),
-      event: { type: 'configured', config, clusterId: id, clusterName: config.clusterName },
-      cause,
-    });
+    return refusedAt(
+      'clusterName',
+      store.apply(tx, 'environment', environmentId(config.fullName), {
+        eventId: newId(),
+        event: { type: 'configured', config, clusterId: id, clusterName: config.clusterName },
+        cause,
+      }),
+    );
   });
 }
 
-/**
- * An environment with stacks stays in its cluster: its stacks live in that cluster's account and
- * region, and a document of another cluster that names it would move them there unseen (the next
- * deployment would create the stack anew elsewhere and leave the old one running). One without
- * stacks may move.
- */
-async function refuseMovingDeployedEnvironment(tx: Parameters<Parameters<typeof inTransaction>[1]>[0], name: string, clusterName: string, path: string): Promise<void> {
-  const existing = await readEntity(tx, 'environment', environmentId(name));
-  if (!existing || existing.data.clusterName === clusterName || (existing.data.stacks ?? []).length === 0) return;
-  const message = `environment '${name}' belongs to cluster '${existing.data.clusterName}' and has stacks there; it cannot move to cluster '${clusterName}'`;
-  throw new DomainError('conflict', message, [{ path, message }]);
+/** A refusal of an environment's configuration, at `path` in the document that asked it. */
+function refusedAt<T>(path: string, apply: Promise<T>): Promise<T> {
+  return apply.catch((err: unknown) => {
+    if (err instanceof DomainError) throw new DomainError(err.kind, err.message, err.issues.map((issue) => ({ ...issue, path })));
+    throw err;
+  });
 }
 
 export async function overrideCluster(sql: Sql, store: StateStore, name: string, overrides: ClusterOverride[], cause: Cause) {

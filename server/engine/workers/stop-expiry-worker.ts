@@ -10,7 +10,7 @@ import type { JOB_STOP_EXPIRY } from '../../domain/machines/jobs.ts';
 import type { Engine } from '../engine.ts';
 import { readEntity } from '../entities.ts';
 import type { JobContext, Settlement } from '../jobs.ts';
-import type { AppliedTransition, Cause } from '../state-store.ts';
+import { inSavepoint, type AppliedTransition, type Cause } from '../state-store.ts';
 
 /** A stop this long past its `until` has lost its job (which runs within a second or two of it). */
 const OVERDUE_SECONDS = 30;
@@ -42,11 +42,9 @@ export async function liftOverdueStops(engine: Engine, tx: TransactionSql, appli
   let lifted = 0;
   for (const stop of overdue) {
     const eventId = derivedEventId(stop.stop_id, 'expired');
-    // Each in a savepoint: one that changed meanwhile (lifted by hand at this moment) is left, and
-    // what it applied before its refusal rolled back and forgotten; the others are lifted.
-    const appliedBefore = applied.length;
+    // Each in a savepoint: one that changed meanwhile (lifted by hand at this moment) is left; the others are lifted.
     try {
-      await tx.savepoint(async (sp) => {
+      await inSavepoint(tx, applied, async (sp) => {
         if (stop.machine === 'stack') {
           await engine.store.apply(sp, 'stack', stop.entity_id, { eventId, event: { type: 'hold_lifted', holdId: stop.stop_id, by: 'expiry', expired: true }, cause }, applied);
         } else {
@@ -55,7 +53,6 @@ export async function liftOverdueStops(engine: Engine, tx: TransactionSql, appli
       });
       lifted++;
     } catch (err) {
-      applied.length = appliedBefore;
       engine.deps.logger.warn({ err, [stop.machine]: stop.entity_id, stopId: stop.stop_id }, 'sweep: an overdue hold or freeze left as it is (it changed meanwhile)');
     }
   }

@@ -24,7 +24,7 @@ import { JOB_STACK_WAIT, JOB_STEP } from '../../domain/machines/jobs.ts';
 import type { Engine } from '../engine.ts';
 import { sendJob } from '../jobs.ts';
 import { liftOverdueStops } from './stop-expiry-worker.ts';
-import type { Cause } from '../state-store.ts';
+import { inSavepoint, type Cause } from '../state-store.ts';
 
 /** How often a process sweeps. */
 export const SWEEP_INTERVAL_MS = 10_000;
@@ -102,11 +102,9 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
     const orphans = await findOrphans(tx);
     for (const orphan of orphans) {
       const log = logger.child({ deploymentId: orphan.deploymentId, ...(orphan.step ? { step: orphan.step } : {}), queue: orphan.queue });
-      // Each in a savepoint: a state that moved on meanwhile (the transition is refused) leaves the
-      // others be. What the savepoint applied before its refusal is rolled back, and forgotten.
-      const appliedBefore = applied.length;
+      // Each in a savepoint: a state that moved on meanwhile (the transition is refused) leaves the others be.
       try {
-        await tx.savepoint(async (sp) => {
+        await inSavepoint(tx, applied, async (sp) => {
           if (orphan.failedOutput !== null && orphan.failedOutput !== undefined) {
             const attempts = orphan.failedAttempts === null ? '' : ` after ${orphan.failedAttempts} attempt${orphan.failedAttempts === 1 ? '' : 's'}`;
             const error = `its job failed for good${attempts}; last error: ${lastError(orphan.failedOutput)}`;
@@ -128,7 +126,6 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
           }
         });
       } catch (err) {
-        applied.length = appliedBefore;
         log.warn({ err }, 'sweep: left as it is (it changed meanwhile)');
       }
     }
