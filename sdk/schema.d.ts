@@ -223,7 +223,7 @@ export interface paths {
         put?: never;
         /**
          * Terminate a deployment
-         * @description Works from every status. A queued deployment leaves its stack queue; a running one releases the stack at once (steps already running in AWS finish there, and their late results are recorded without effect). One that has ended keeps its outcome (DONE stays DONE): the terminate is recorded in its history.
+         * @description Works from every status. A queued deployment leaves its stack queue. A running one starts nothing more: what its running steps began is stopped (an update cancelled, a task stopped) or waited for, and where the plan had already changed what runs (scaled down, or started the new version before its migration), CF.Restore puts back the version that ran before; it keeps its stack until then (`settling` on the stack). One that has ended keeps its outcome (DONE stays DONE): the terminate is recorded in its history.
          */
         post: operations["terminateDeployment"];
         delete?: never;

@@ -26,7 +26,7 @@ describe('deadlines and terminate stop what they end', () => {
       select task_arn, stopped_at, stop_reason from sim_tasks where client_token = ${clientTokenFor(deploymentId, 'DB.Migrate.main').slice(0, 64)}`)[0];
 
   beforeAll(async () => {
-    t = await startTestDeployer({ env: { DEPLOYER_STEP_DEADLINES: 'pg_migrate=2', DEPLOYER_SIM_RDS_URL: inject('pgServerUrl') } });
+    t = await startTestDeployer({ env: { DEPLOYER_STEP_DEADLINES: 'pg_migrate=2,cf_update=2', DEPLOYER_SIM_RDS_URL: inject('pgServerUrl') } });
     await registerDemoCluster(t);
     expect((await waitFor(t.client, (await deploy(t.client, { version: 'base', applicationYaml: appYaml })).id)).status).toBe('DONE');
   });
@@ -51,6 +51,19 @@ describe('deadlines and terminate stop what they end', () => {
     // The step's result records the stopped task.
     const result = (await eventsOf(t.client, failed.id)).find((e) => e.type === 'step_result' && e.payload.step === 'DB.Migrate.main')!;
     expect(result.payload.output).toMatchObject({ stoppedTask: task!.task_arn, status: 'STOPPED' });
+  });
+
+  it('an update past its deadline that is complete and cleaning up is watched to its end, not cancelled or failed', async () => {
+    // 3 s: UPDATE_IN_PROGRESS for 1.5 s, then UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, where the 2 s deadline finds it.
+    await fault({ stack, step: 'CF.Update', fault: 'latencyMs:3000', times: 1 });
+    const since = new Date().toISOString();
+    const d = await waitFor(t.client, (await deploy(t.client, { version: 'slow-cleanup', applicationYaml: appYaml, flags: { quickMode: true } })).id, undefined, 30_000);
+    expect(d.status).toBe('DONE');
+    const update = d.steps.find((s) => s.name === 'CF.Update')!;
+    expect(update.status).toBe('DONE');
+    expect(Date.parse(update.finishedAt!) - Date.parse(update.startedAt!)).toBeGreaterThan(2000);
+    const cancels = await t.deployer.services.sql`select 1 from sim_stack_operations where stack_name = ${stack} and operation = 'cancelUpdate' and started_at >= ${since}`;
+    expect(cancels).toHaveLength(0);
   });
 
   it('terminate stops a running migration task before the stack goes to the next deployment', async () => {

@@ -44,3 +44,18 @@ export async function eventsOf(client: DeployerClient, id: string) {
   // The route also speaks text/event-stream; asked for JSON, it answers a page.
   return (data as Exclude<typeof data, string | undefined>).items;
 }
+
+/** Polls until each named step of the deployment has one of its statuses, e.g. `{ ScaleDown: ['DONE'] }`. */
+export async function waitForSteps(client: DeployerClient, id: string, want: Record<string, string[]>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { data } = await client.GET('/v1/deployments/{id}', { params: { path: { id } } });
+    const status = (name: string) => data?.steps.find((s) => s.name === name)?.status;
+    if (data && Object.entries(want).every(([name, statuses]) => statuses.includes(status(name) ?? ''))) return data;
+    if (Date.now() > deadline) {
+      const seen = Object.keys(want).map((name) => `${name} ${status(name) ?? 'absent'}`).join(', ');
+      throw new Error(`deployment ${id} (${data?.status}): ${seen}, not ${JSON.stringify(want)} after ${timeoutMs} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -18,6 +18,13 @@ describe('what a step job does first', () => {
     expect(deadlineError(600, false)).toBe('did not finish within its deadline of 600 s');
   });
 
+  it('past the deadline, watches an operation found completing (an update cleaning up), up to twice the deadline', () => {
+    const completing = job({ poll: 4, state: { completing: true } });
+    expect(stepAction({ ...within, elapsedSeconds: 601, job: completing })).toEqual({ kind: 'check' });
+    expect(stepAction({ ...within, elapsedSeconds: 1200, job: completing })).toEqual({ kind: 'check' });
+    expect(stepAction({ ...within, elapsedSeconds: 1201, job: completing })).toEqual({ kind: 'deadline' });
+  });
+
   it('of a terminated deployment, starts nothing for a step waiting on a busy stack; stops the rest once, then watches them settle', () => {
     expect(stepAction({ ...within, terminated: true, job: job({ poll: 1, state: { stackBusy: true } }) })).toEqual({ kind: 'skip', error: TERMINATED_FIRST });
     // The first look after terminate stops what the step began (or finds it never began anything).

@@ -44,7 +44,10 @@ export function stepAction(s: {
     if (!s.settle && s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
     return job.state?.terminating ? { kind: 'check' } : { kind: 'terminate' };
   }
-  if (s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
+  // Past its deadline, an operation found completing (an update cleaning up) is watched to its end,
+  // up to twice the deadline.
+  const bound = job.state?.completing ? 2 * s.deadlineSeconds : s.deadlineSeconds;
+  if (s.elapsedSeconds > bound) return { kind: 'deadline' };
   return job.poll === undefined ? { kind: 'start' } : { kind: 'check' };
 }
 

@@ -1,7 +1,11 @@
-/** A deployment terminated while its steps ran keeps its stack until they have settled (issue #14). */
+/**
+ * A deployment terminated while its steps ran keeps its stack until they have settled (issue #14),
+ * and where its plan had changed what runs, until its compensation (CF.Restore) has put back what
+ * ran before: a terminate never leaves the stack at 0 tasks or on the wrong version.
+ */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../state-machine/machine.ts';
-import { deploymentMachine, type DeploymentData } from './deployment.ts';
+import { deploymentMachine, type DeploymentData, type DeploymentEvent, type DeploymentStatus } from './deployment.ts';
 import type { DeploymentStep } from './deployment-steps.ts';
 
 const step = (name: string, status: DeploymentStep['status']): DeploymentStep =>
@@ -11,6 +15,13 @@ const running = (steps: DeploymentStep[]): { status: 'RUNNING'; data: Deployment
   status: 'RUNNING',
   data: { ...deploymentMachine.initialData('d', { type: 'terminated' }), deploymentId: 'd', stackId: 'stack-1', steps },
 });
+
+const restore = (status: DeploymentStep['status'], dependsOn = ['ScaleDown']): DeploymentStep =>
+  ({ name: 'CF.Restore', type: 'cf_restore', dependsOn, when: 'failure', status, input: { stackName: 's' } }) as DeploymentStep;
+
+const at = '2026-01-01T00:00:00.000Z';
+const runRestore = { kind: 'chain', event: { type: 'run_step', step: 'CF.Restore' } };
+const after = (d: { status: DeploymentStatus; data: DeploymentData }, event: DeploymentEvent) => decide(deploymentMachine, 'd', d, event);
 
 const release = { kind: 'link', machine: 'stack', entityId: 'stack-1', event: { type: 'deployment_terminated', deploymentId: 'd' } };
 
@@ -51,5 +62,64 @@ describe('terminate while steps run', () => {
     const again = decide(deploymentMachine, 'd', { status: t.status, data: t.data }, { type: 'terminated', reason: 'again', at: '2026-01-01T00:01:00.000Z' });
     expect(again.effects).toEqual([]);
     expect(again.data.settling).toEqual(t.data.settling);
+  });
+});
+
+describe('terminate after the plan changed what runs', () => {
+  it('with nothing running, runs the due CF.Restore before it lets go of the stack', () => {
+    const t = decide(deploymentMachine, 'd', running([step('ScaleDown', 'DONE'), step('CF.Apply', 'READY'), restore('BLOCKED')]), { type: 'terminated', at });
+    expect(t.status).toBe('TERMINATED');
+    expect(t.effects).toEqual([runRestore]);
+    expect(t.data.settling).toEqual({ since: at, steps: ['CF.Restore'] });
+    expect(t.data.steps.map((s) => s.status)).toEqual(['DONE', 'SKIPPED', 'BLOCKED']);
+
+    const started = after(t, { type: 'run_step', step: 'CF.Restore', at });
+    expect(started.data.steps.at(-1)!.status).toBe('ACTIVE');
+    expect(started.effects).toEqual([{ kind: 'job', queue: 'deployment-step', data: { deploymentId: 'd', step: 'CF.Restore' } }]);
+
+    const restored = after(started, { type: 'step_result', step: 'CF.Restore', status: 'DONE', output: { restored: 'put back version v1' } });
+    expect(restored.effects[0]).toEqual(release);
+    expect(restored.data.settling).toBeUndefined();
+    expect(restored.data.settledBy).toBe('CF.Restore');
+    expect(restored.data.error).toBe('Terminated\nCF.Restore: put back version v1');
+  });
+
+  it('with a step running, stops it first; the restore runs once it has settled', () => {
+    const t = decide(deploymentMachine, 'd', running([step('ScaleDown', 'DONE'), step('CF.Apply', 'ACTIVE'), restore('BLOCKED')]), { type: 'terminated', reason: 'wrong build', at });
+    expect(t.effects).toEqual([]);
+    expect(t.data.settling).toEqual({ since: at, steps: ['CF.Apply'] });
+
+    const settled = after(t, { type: 'step_result', step: 'CF.Apply', status: 'FAILED', error: 'cancelled' });
+    expect(settled.effects).toEqual([runRestore]);
+    expect(settled.data.settling).toEqual({ since: at, steps: ['CF.Restore'] });
+    expect(settled.data.settledBy).toBeUndefined();
+
+    const failed = after(after(settled, { type: 'run_step', step: 'CF.Restore' }), { type: 'step_result', step: 'CF.Restore', status: 'FAILED', error: 'stack busy' });
+    expect(failed.effects[0]).toEqual(release);
+    expect(failed.data.error).toBe('Terminated: wrong build\nStep CF.Restore: stack busy');
+  });
+
+  it('a restore already running when terminated is not stopped: the stack waits for its result', () => {
+    const failing = running([step('ScaleDown', 'DONE'), step('CF.Apply', 'FAILED'), restore('ACTIVE')]);
+    const t = decide(deploymentMachine, 'd', failing, { type: 'terminated', at });
+    expect(t.data.settling).toEqual({ since: at, steps: ['CF.Restore'] });
+    expect(t.effects).toEqual([]);
+    expect(after(t, { type: 'step_result', step: 'CF.Restore', status: 'DONE' }).effects[0]).toEqual(release);
+  });
+
+  it('nothing to restore when what it compensates for did not happen: the stack is let go at once', () => {
+    const t = decide(deploymentMachine, 'd', running([step('ScaleDown', 'ACTIVE'), restore('BLOCKED')]), { type: 'terminated', at });
+    const settled = after(t, { type: 'step_result', step: 'ScaleDown', status: 'FAILED', error: 'cancelled' });
+    expect(settled.effects[0]).toEqual(release);
+    expect(settled.data.steps.map((s) => s.status)).toEqual(['FAILED', 'SKIPPED']);
+    expect(settled.data.error).toBe('Terminated');
+  });
+
+  it('only a due compensation of a settling deployment may start', () => {
+    const ended = decide(deploymentMachine, 'd', running([step('ScaleDown', 'FAILED'), restore('BLOCKED')]), { type: 'terminated', at });
+    expect(ended.data.settling).toBeUndefined();
+    expect(() => after(ended, { type: 'run_step', step: 'CF.Restore' })).toThrow(/not a compensation due/);
+    const settling = decide(deploymentMachine, 'd', running([step('ScaleDown', 'DONE'), step('A', 'ACTIVE'), restore('BLOCKED')]), { type: 'terminated', at });
+    expect(() => after(settling, { type: 'run_step', step: 'A' })).toThrow(/not a compensation due/);
   });
 });

@@ -7,6 +7,8 @@
  *   'failure'`, e.g. CF.Restore) run if their dependencies are DONE; then the deployment fails
  *   with `Step <name>: <error>` for each failed step, and what each compensating step did.
  * - Steps that never ran are SKIPPED at the end, so no step is left looking as if it might run.
+ * - A terminate keeps the compensating steps that may yet be due: once the steps it stops have
+ *   settled, a due compensation runs before the stack is let go (server/domain/machines/deployment.ts).
  * - A set of BLOCKED steps that can never run is a real deadlock error, not a silent `done`.
  */
 import type { PlanStep, StepType } from '../plan/steps.ts';
@@ -66,13 +68,25 @@ export type NextMove =
   | { kind: 'done' }
   | { kind: 'fail'; error: string };
 
+const stepFailure = (s: Running<StepLink>) => (s.error ? `Step ${s.name}: ${s.error}` : `Step ${s.name} failed`);
+
 export function failureMessage(steps: readonly Running<StepLink>[]): string {
-  const failures = steps.filter((s) => s.status === 'FAILED').map((s) => (s.error ? `Step ${s.name}: ${s.error}` : `Step ${s.name} failed`));
-  // What the compensating steps did (CF.Restore says what it put back).
-  const compensations = steps
-    .filter((s) => runsOnFailure(s) && s.status === 'DONE' && typeof s.output?.restored === 'string')
-    .map((s) => `${s.name}: ${String(s.output!.restored)}`);
-  return [...failures, ...compensations].join('\n');
+  return [...stepFailures(steps), ...compensationNotes(steps)].join('\n');
+}
+
+/** `Step <name>: <error>` for each failed step (compensations apart: see compensationNotes). */
+export function stepFailures(steps: readonly Running<StepLink>[]): string[] {
+  return steps.filter((s) => s.status === 'FAILED' && !runsOnFailure(s)).map(stepFailure);
+}
+
+/** What the compensating steps did (CF.Restore says what it put back), or why they could not. */
+export function compensationNotes(steps: readonly Running<StepLink>[]): string[] {
+  return steps.flatMap((s) => {
+    if (!runsOnFailure(s)) return [];
+    if (s.status === 'DONE' && typeof s.output?.restored === 'string') return [`${s.name}: ${String(s.output.restored)}`];
+    if (s.status === 'FAILED') return [stepFailure(s)];
+    return [];
+  });
 }
 
 /** What the deployment does next, given its steps (o5's StepNext). */
@@ -83,8 +97,8 @@ export function nextMove(steps: readonly Running<StepLink>[]): NextMove {
   if (failing) {
     // Every step still running finishes first: a compensation must not race a sibling's operation.
     if (active) return { kind: 'wait' };
-    const recoveries = steps.filter((s) => runsOnFailure(s) && s.status === 'BLOCKED' && s.dependsOn.every((d) => isDone(steps, d)));
-    if (recoveries.length) return { kind: 'run', steps: recoveries.map((s) => s.name) };
+    const recoveries = compensationsDue(steps);
+    if (recoveries.length) return { kind: 'run', steps: recoveries };
     return { kind: 'fail', error: failureMessage(steps) };
   }
 
@@ -98,9 +112,26 @@ export function nextMove(steps: readonly Running<StepLink>[]): NextMove {
   return { kind: 'done' };
 }
 
-/** Steps that never ran are SKIPPED once the deployment has ended. */
-export function skipUnrun<S extends Running<StepLink>>(steps: S[]): S[] {
-  return steps.map((s) => (s.status === 'BLOCKED' || s.status === 'READY' ? { ...s, status: 'SKIPPED' } : s));
+/**
+ * The compensating steps that can run now: not run yet, and what they compensate for (the step that
+ * changed what runs) is DONE. On a failure and on a terminate alike, once no other step runs.
+ */
+export function compensationsDue(steps: readonly Running<StepLink>[]): string[] {
+  return steps.filter((s) => runsOnFailure(s) && s.status === 'BLOCKED' && s.dependsOn.every((d) => isDone(steps, d))).map((s) => s.name);
+}
+
+/**
+ * Steps that never ran are SKIPPED once the deployment has ended. A terminate keeps its compensating
+ * steps (`keep: 'compensations'`) until the steps it stops have settled: one may be due then.
+ */
+export function skipUnrun<S extends Running<StepLink>>(steps: S[], keep: 'none' | 'compensations' = 'none'): S[] {
+  const skips = (s: S) => (s.status === 'BLOCKED' || s.status === 'READY') && !(keep === 'compensations' && runsOnFailure(s) && s.status === 'BLOCKED');
+  return steps.map((s) => (skips(s) ? { ...s, status: 'SKIPPED' } : s));
+}
+
+/** A compensating step: runs only when the deployment fails, or is terminated, after what it compensates for. */
+export function compensates(step: StepLink): boolean {
+  return runsOnFailure(step);
 }
 
 export function stepNamed<S extends StepLink>(steps: readonly S[], name: string): S | undefined {

@@ -19,9 +19,13 @@ import type { ChangeSetEvaluation } from '../cloudformation/change-set-findings.
 import type { DatabaseCheck, Strategy } from '../decisions/strategy.ts';
 import { joinEvaluation } from '../plan/evaluation.ts';
 import {
+  compensates,
+  compensationNotes,
+  compensationsDue,
   initialSteps,
   nextMove,
   skipUnrun,
+  stepFailures,
   stepNamed,
   updateReadiness,
   type DeploymentStep,
@@ -275,10 +279,36 @@ function finish(data: DeploymentData, at: string | undefined, error?: string): D
   return { ...data, steps: skipUnrun(data.steps), finishedAt: data.finishedAt ?? at, ...(error ? { error } : {}) };
 }
 
-/** A terminated deployment with steps still ACTIVE settles them before it lets go of its stack. */
-function settleOnTerminate(data: DeploymentData): DeploymentData {
-  const active = data.steps.filter((s) => s.status === 'ACTIVE').map((s) => s.name);
-  return active.length > 0 ? { ...data, settling: { since: data.finishedAt ?? '', steps: active } } : data;
+/**
+ * Terminated, the deployment settles before it lets go of its stack: the steps still ACTIVE are
+ * stopped and their results awaited, then a compensating step now due (CF.Restore, where the plan
+ * had changed what runs) puts back what ran before. A terminate never leaves the stack at 0 tasks,
+ * nor the new version on a schema whose migration did not finish.
+ */
+function terminate(data: DeploymentData, at: string | undefined, reason: string | undefined): DeploymentData {
+  const ended: DeploymentData = {
+    ...data,
+    steps: skipUnrun(data.steps, 'compensations'),
+    finishedAt: data.finishedAt ?? at,
+    // Terminated while failing: what had failed stays in the error.
+    error: data.error ?? [reason ? `Terminated: ${reason}` : 'Terminated', ...stepFailures(data.steps)].join('\n'),
+  };
+  const active = ended.steps.filter((s) => s.status === 'ACTIVE').map((s) => s.name);
+  return settleNext(ended, active.length > 0 ? active : compensationsDue(ended.steps));
+}
+
+/** Settling on `steps` (running, or compensations about to run); with none left, settled: the stack is let go. */
+function settleNext(data: DeploymentData, steps: string[]): DeploymentData {
+  const { settling, ...rest } = data;
+  if (steps.length > 0) return { ...data, settling: { since: settling?.since ?? data.finishedAt ?? '', steps } };
+  const notes = compensationNotes(data.steps);
+  return { ...rest, steps: skipUnrun(data.steps), ...(notes.length > 0 && { error: [data.error, ...notes].filter(Boolean).join('\n') }) };
+}
+
+/** The compensations a settling deployment is to start (those of its settling steps not run yet). */
+function runCompensations(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
+  const due = (after.data.settling?.steps ?? []).filter((name) => stepNamed(after.data.steps, name)?.status === 'BLOCKED');
+  return due.map((step) => ({ kind: 'chain', event: { type: 'run_step', step } }));
 }
 
 export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, DeploymentEvent, DeploymentEffect> = {
@@ -516,7 +546,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['TERMINATED'],
       on: 'step_result',
       to: 'same',
-      note: 'late result, recorded; the last one of a settling deployment releases the stack',
+      note: 'late result, recorded; after the last one of a settling deployment a due compensation runs, or the stack is released',
       mutate: (data, e) => {
         const steps = data.steps.map((s) =>
           s.name === e.step ? { ...s, status: e.status, finishedAt: e.at, ...(e.error ? { error: e.error } : {}), ...(e.output ? { output: e.output } : {}) } : s,
@@ -525,17 +555,38 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         const { settledBy: _marked, ...unmarked } = data;
         if (!data.settling?.steps.includes(e.step)) return { ...unmarked, steps };
         const left = data.settling.steps.filter((name) => name !== e.step);
-        const { settling: _released, ...rest } = data;
-        return left.length > 0 ? { ...data, steps, settling: { ...data.settling, steps: left } } : { ...rest, steps, settledBy: e.step };
+        if (left.length > 0) return { ...unmarked, steps, settling: { ...data.settling, steps: left } };
+        const next = settleNext({ ...unmarked, steps }, compensationsDue(steps));
+        return next.settling ? next : { ...next, settledBy: e.step };
       },
-      emits: ['link stack.deployment_terminated', `job ${JOB_CHANGE_SET_CLEANUP}`],
-      effects: (after) =>
-        after.data.settledBy === after.event.step && !after.data.settling
+      emits: ['chain run_step', 'link stack.deployment_terminated', `job ${JOB_CHANGE_SET_CLEANUP}`],
+      effects: (after) => {
+        if (after.data.settling) return runCompensations(after);
+        return after.data.settledBy === after.event.step
           ? [
               { kind: 'link', machine: 'stack', entityId: after.data.stackId, event: { type: 'deployment_terminated', deploymentId: after.data.deploymentId } },
               ...cleanupChangeSets(after),
             ]
-          : [],
+          : [];
+      },
+    }),
+    transition({
+      from: ['TERMINATED'],
+      on: 'run_step',
+      to: 'same',
+      note: 'settling: a compensation (CF.Restore) puts back what ran before this deployment',
+      guard: (state, e) => {
+        const step = stepNamed(state.data.steps, e.step);
+        if (!step || !compensates(step) || step.status !== 'BLOCKED' || !state.data.settling?.steps.includes(e.step)) {
+          throw new DomainError('invalid_transition', `step ${e.step} is not a compensation due in a settling deployment; it cannot start`);
+        }
+      },
+      mutate: (data, e) => ({
+        ...data,
+        steps: data.steps.map((s) => (s.name === e.step ? { ...s, status: 'ACTIVE', startedAt: e.at } : s)),
+      }),
+      emits: [`job ${JOB_STEP}`],
+      effects: (after) => [{ kind: 'job', queue: JOB_STEP, data: { deploymentId: after.entityId, step: after.event.step } }],
     }),
     transition({
       from: ['RUNNING'],
@@ -557,11 +608,11 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['QUEUED', ...ACTIVE_STATUSES],
       on: 'terminated',
       to: 'TERMINATED',
-      note: 'holds the stack while steps it began are cancelled or settle',
-      mutate: (data, e) => settleOnTerminate(finish(data, e.at, data.error ?? (e.reason ? `Terminated: ${e.reason}` : 'Terminated'))),
-      emits: RELEASE_STACK,
+      note: 'holds the stack while steps it began are cancelled or settle, and a due compensation runs',
+      mutate: (data, e) => terminate(data, e.at, e.reason),
+      emits: [...RELEASE_STACK, 'chain run_step'],
       // Steps still running keep the stack: released by the last one's result (see step_result below).
-      effects: (after) => (after.data.settling ? [] : endEffects(after)),
+      effects: (after) => (after.data.settling ? runCompensations(after) : endEffects(after)),
     }),
     transition({
       from: TERMINAL_STATUSES,

@@ -6,6 +6,8 @@
  *
  * Fixes of the original's ⚠s:
  * - quick mode on a new stack ends scaled up (the original left it at 0 tasks);
+ * - on an existing stack the service comes back at the count it ran with (the original scaled up to
+ *   1, so a service of 3 tasks ended with 1);
  * - recreateDatabase needs an existing stack (the original planned a ScaleDown that could only fail);
  * - when a plan changed what runs (scaled an existing service down, or updated it in quick mode,
  *   or a new stack with databases), a compensating `CF.Restore` step puts the previous version
@@ -98,7 +100,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
       steps.push(...dbSteps);
       finals.push(final);
     }
-    return [...steps, make.scale(STEP.scaleUp, 1, finals), recovery(spec)];
+    return [...steps, make.scale(STEP.scaleUp, runningCount(stack!), finals), recovery(spec)];
   }
 
   if (flags.dbOnly) {
@@ -116,7 +118,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
       const blocker = evaluationBlocker(spec, stack!);
       if (spec.databases.length === 0 || blocker) {
         if (blocker) notes.push(`quick mode runs the database steps after CF.Update: ${blocker}`);
-        return [make.update(1, []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps, ...restoreAfter(spec, STEP.update)];
+        return [make.update(runningCount(stack!), []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps, ...restoreAfter(spec, STEP.update)];
       }
       const retag = retagOf(spec, stack!);
       const dbs = spec.databases.flatMap((db) => {
@@ -125,7 +127,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
         const migrate = make.migrate(db, STEP.nopDiscovery, [STEP.nopDiscovery, upsert.name], retag);
         return [upsert, migrate, make.cleanup(db, [migrate.name])];
       });
-      return [make.nopDiscovery(stack!), make.update(1, []), ...dbs, ...restoreAfter(spec, STEP.update)];
+      return [make.nopDiscovery(stack!), make.update(runningCount(stack!), []), ...dbs, ...restoreAfter(spec, STEP.update)];
     }
     if (spec.databases.length > 0) notes.push('new stack: the database steps need its outputs, so they follow CF.Update');
     const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
@@ -145,7 +147,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
     make.scale(STEP.scaleDown, 0, []),
     make.update(0, [STEP.scaleDown]),
     ...dbs.steps,
-    make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]),
+    make.scale(STEP.scaleUp, runningCount(stack!), [STEP.update, ...dbs.finals]),
     recovery(spec),
   ];
 }
@@ -204,7 +206,7 @@ function retagOf(spec: DeploymentSpec, stack: StackSnapshot): VersionRetag {
   return { from: stack.parameters.VersionTag!, to: newVersionTag(spec) };
 }
 
-/** What the service runs with when an evaluated plan keeps it up: its count, at least 1. */
+/** What the service runs with when a plan on an existing stack starts or keeps it up: its count, at least 1. */
 export function runningCount(stack: StackSnapshot): number {
   const counts = Object.entries(stack.parameters)
     .filter(([k]) => k.startsWith(DESIRED_COUNT_PREFIX))

@@ -172,7 +172,7 @@ describe('full plan (no flag)', () => {
 });
 
 describe('quickMode', () => {
-  it('existing stack: one update at 1 task, then the databases; no scaling; the previous version back if a database step fails', () => {
+  it('existing stack: one update at the running count (1 here), then the databases; no scaling; the previous version back if a database step fails', () => {
     const steps = buildPlan(withFlags(baseSpec, { quickMode: true }), EXISTING);
     expect(shape(steps)).toEqual([
       'CF.Update',
@@ -354,5 +354,28 @@ describe('describePlan', () => {
     expect(describePlan(buildPlan(withFlags(baseSpec, { importResources: true }), MISSING))).toBe(
       '1. CF.CreateEmpty (create the stack, empty)\n2. CF.ImportPlan (plan the import of retained resources) after CF.CreateEmpty',
     );
+  });
+});
+
+describe('the count the service comes back at', () => {
+  // Three tasks running: a plan that scales the service up (or starts the new version) keeps three.
+  const RUNNING_3: StackSnapshot = { ...EXISTING, parameters: { DesiredCountapi: '3', DesiredCountworker: '2' } };
+
+  it('the full plan on a stack it cannot evaluate scales up to the count that ran, not 1', () => {
+    expect(desiredCount(buildPlan(baseSpec, RUNNING_3), 'ScaleUp')).toBe(3);
+  });
+
+  it('quick mode on an existing stack updates at the count that ran', () => {
+    expect(desiredCount(buildPlan(withFlags(baseSpec, { quickMode: true }), RUNNING_3), 'CF.Update')).toBe(3);
+  });
+
+  it('recreateDatabase scales up to the count that ran', () => {
+    expect(desiredCount(buildPlan(withFlags(baseSpec, { recreateDatabase: true }), RUNNING_3), 'ScaleUp')).toBe(3);
+  });
+
+  it('a stack at 0 (or with no count) comes up at 1, and so does a new stack', () => {
+    expect(desiredCount(buildPlan(baseSpec, { ...EXISTING, parameters: { DesiredCountapi: '0' } }), 'ScaleUp')).toBe(1);
+    expect(desiredCount(buildPlan(baseSpec, EXISTING), 'ScaleUp')).toBe(1);
+    expect(desiredCount(buildPlan(baseSpec, MISSING), 'ScaleUp')).toBe(1);
   });
 });

@@ -115,7 +115,7 @@ describe("a CloudFormation step told by an AWS event that its own operation comp
     const { calls, port } = counting();
     const ctx = { ...scaleContext(3), infra: port, endAnnounced: true };
     await cfScale.start(ctx);
-    expect(await cfScale.onDeadline!(ctx, {})).toBe(true);
+    expect(await cfScale.onDeadline!(ctx, {})).toBe('cancelled');
     clock.advance(2000);
     calls.describes = 0;
     const rolledBack = await cfScale.check(ctx, {});
@@ -180,7 +180,7 @@ describe('a CloudFormation step on a stack busy with another operation', () => {
     expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: { stackBusy: true } });
     expect(await cfScale.check(ctx, { stackBusy: true })).toEqual({ kind: 'pending', state: { stackBusy: true } });
     // Its deadline does not cancel the other operation: it is not the step's own.
-    expect(await cfScale.onDeadline!(ctx, { stackBusy: true })).toBe(false);
+    expect(await cfScale.onDeadline!(ctx, { stackBusy: true })).toBe('none');
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_IN_PROGRESS');
 
     clock.advance(1000); // the other update completes
@@ -197,16 +197,28 @@ describe('a CloudFormation step on a stack busy with another operation', () => {
   it('cancels its own update at the deadline, and says so', async () => {
     const ctx = scaleContext(3);
     expect(await cfScale.start(ctx)).toEqual({ kind: 'pending', state: {} });
-    expect(await cfScale.onDeadline!(ctx, {})).toBe(true);
+    expect(await cfScale.onDeadline!(ctx, {})).toBe('cancelled');
     clock.advance(2000);
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+  });
+
+  it('at its deadline, finds its own update complete and cleaning up: completing, neither cancelled nor failed', async () => {
+    const ctx = scaleContext(4);
+    await cfScale.start(ctx);
+    // 1 s per operation: UPDATE_IN_PROGRESS for the first half, UPDATE_COMPLETE_CLEANUP_IN_PROGRESS for the second.
+    clock.advance(700);
+    expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+    expect(await cfScale.onDeadline!(ctx, {})).toBe('completing');
+    clock.advance(1000);
+    expect(await cfScale.check(ctx, {})).toMatchObject({ kind: 'done', output: { status: 'UPDATE_COMPLETE' } });
+    expect((await infra.describeStack(stackName))!.parameters.DesiredCountmain).toBe('4');
   });
 
   it("does not cancel at its deadline an update that is not its own (the next deployment's, after a terminate)", async () => {
     const ctx = scaleContext(1);
     await infra.scaleStack({ stackName, desiredCount: 2, clientToken: clientTokenFor(deploymentId, `${stackName}.next`) });
     clock.advance(300);
-    expect(await cfScale.onDeadline!(ctx, {})).toBe(false);
+    expect(await cfScale.onDeadline!(ctx, {})).toBe('none');
     clock.advance(1000);
     expect((await infra.describeStack(stackName))!.status).toBe('UPDATE_COMPLETE');
   });

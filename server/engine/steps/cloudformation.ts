@@ -11,7 +11,7 @@ import { stackExists } from '../../domain/cloudformation/found-stack.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { knownStackParameters } from '../../domain/decisions/known-parameters.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
-import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
+import { afterStarting, done, failed, pending, type DeadlineOutcome, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 function describeFailure(stack: StackDescription, what: string): string {
   return `Stack ${stack.stackName} ${what} (${stack.status})${stack.statusReason ? `: ${stack.statusReason}` : ''}`;
@@ -84,11 +84,18 @@ export async function resolvedParameters(ctx: StepContext, input: CfStackInput) 
   });
 }
 
-/** Past the deadline, an update still running is cancelled so the stack rolls back to where it was. */
-export async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<boolean> {
+/**
+ * Past the deadline, an update still running is cancelled so the stack rolls back to where it was.
+ * One already complete and cleaning up cannot be, and need not be: it is watched to its end.
+ */
+export async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<DeadlineOutcome> {
   // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
-  if (state.stackBusy) return false;
-  return cancelOwnUpdate(ctx, stackName, await ctx.infra.describeStack(stackName));
+  if (state.stackBusy) return 'none';
+  const stack = await ctx.infra.describeStack(stackName);
+  if (await cancelOwnUpdate(ctx, stackName, stack)) return 'cancelled';
+  // The step's own token, or one of its other requests (`Execute`), whose tokens extend it.
+  const mine = stack?.lastClientToken?.startsWith(ctx.clientToken) === true;
+  return mine && stack?.status === 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS' ? 'completing' : 'none';
 }
 
 /** Cancels the stack's update, as described, when it is this step's own and still running. */

@@ -57,7 +57,7 @@ const immediate = <S extends DeploymentStep<'pg_upsert' | 'pg_cleanup' | 'pg_des
     await endEarlierAttempt(ctx);
     return false;
   },
-  onDeadline: (ctx) => endEarlierAttempt(ctx),
+  onDeadline: async (ctx) => ((await endEarlierAttempt(ctx)) ? 'cancelled' : 'none'),
 });
 
 export const pgUpsert = immediate<DeploymentStep<'pg_upsert'>>(async (ctx) => {

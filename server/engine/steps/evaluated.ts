@@ -22,7 +22,7 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutput } from '../../domain/plan/evaluation.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
-import { describeStepTask, runStepTask } from './migration.ts';
+import { describeStepTask, runStepTask, stopsItsTask } from './migration.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
@@ -101,6 +101,7 @@ export const pgEvaluate: StepExecutor<DeploymentStep<'pg_evaluate'>> = {
     return afterStarting(ctx, { taskArn }, () => watchCheck(ctx, migrate.ecsCluster, taskArn));
   },
   check: (ctx, state) => watchCheck(ctx, ctx.step.input.database.migrate!.ecsCluster, String(state.taskArn)),
+  ...stopsItsTask((ctx) => ctx.step.input.database.migrate!.ecsCluster),
 };
 
 /** Decided in the transition that starts it (server/domain/plan/local-steps.ts); a job runs it only for steps started before that was so. */
@@ -175,7 +176,7 @@ export const cfApply: StepExecutor<DeploymentStep<'cf_apply'>> = {
     }
   },
   // The execution's stack operation carries the step's own token, so a deadline cancels only it.
-  onDeadline: (ctx, state) => (state.phase === 'execute' ? cancelIfRunning(ctx, ctx.step.input.stackName, {}) : Promise.resolve(false)),
+  onDeadline: (ctx, state) => (state.phase === 'execute' ? cancelIfRunning(ctx, ctx.step.input.stackName, {}) : Promise.resolve('none' as const)),
 };
 
 /** Nothing reads CF.Version's outputs (the database steps of its branch read NOPDiscovery's). */

@@ -74,16 +74,27 @@ export const pgMigrate: StepExecutor<DeploymentStep<'pg_migrate'>> = {
   },
   check: (ctx, state) => watchTask(ctx, ctx.step.input.ecsCluster, String(state.taskArn)),
   // A migration that outlives its deadline or its deployment is stopped in ECS, never left running.
-  onDeadline: (ctx, state) => stopTask(ctx, state, `deadline of step ${ctx.step.name} passed`),
-  onTerminate: (ctx, state) => stopTask(ctx, state, `deployment ${ctx.deployment.deploymentId} was terminated`),
-  stoppedOutput: (state) => (typeof state.taskArn === 'string' ? { taskArn: state.taskArn, stoppedTask: state.taskArn, status: 'STOPPED' } : undefined),
+  ...stopsItsTask((ctx) => ctx.step.input.ecsCluster),
 };
 
+/**
+ * A step that runs an ECS task (a migration, a migration check): past its deadline or once its
+ * deployment is terminated, the task is stopped in ECS, never left running.
+ */
+export function stopsItsTask<S extends DeploymentStep<'pg_migrate' | 'pg_evaluate'>>(
+  clusterOf: (ctx: StepContext<S>) => string,
+): Pick<StepExecutor<S>, 'onDeadline' | 'onTerminate' | 'stoppedOutput'> {
+  return {
+    onDeadline: async (ctx, state) => ((await stopTask(ctx, clusterOf(ctx), state, `deadline of step ${ctx.step.name} passed`)) ? 'cancelled' : 'none'),
+    onTerminate: (ctx, state) => stopTask(ctx, clusterOf(ctx), state, `deployment ${ctx.deployment.deploymentId} was terminated`),
+    stoppedOutput: (state) => (typeof state.taskArn === 'string' ? { taskArn: state.taskArn, stoppedTask: state.taskArn, status: 'STOPPED' } : undefined),
+  };
+}
+
 /** StopTask on the step's own task; false when the step never learnt its task (it had not started). */
-async function stopTask(ctx: StepContext, state: Record<string, unknown>, why: string): Promise<boolean> {
+async function stopTask(ctx: StepContext, cluster: string, state: Record<string, unknown>, why: string): Promise<boolean> {
   if (typeof state.taskArn !== 'string') return false;
-  const cluster = (ctx.step as DeploymentStep<'pg_migrate'>).input.ecsCluster;
-  ctx.logger.warn({ taskArn: state.taskArn, why }, 'stopping the migration task');
+  ctx.logger.warn({ taskArn: state.taskArn, why }, `stopping the task of ${ctx.step.name}`);
   await ctx.infra.stopTask({ cluster, taskArn: state.taskArn, reason: `o5 deployer: ${why}` });
   return true;
 }

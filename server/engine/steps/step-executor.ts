@@ -59,11 +59,18 @@ export interface PreviousVersion {
   templateUrl: string;
 }
 
+/**
+ * What a step's deadline did to its operation: `cancelled` it; found `none` of it to cancel; or found
+ * it `completing`: past cancelling but succeeding (an update whose stack is cleaning up what it
+ * replaced), so the step watches it to its end instead of failing a change that is in place.
+ */
+export type DeadlineOutcome = 'cancelled' | 'none' | 'completing';
+
 export interface StepExecutor<S extends DeploymentStep = DeploymentStep> {
   start(ctx: StepContext<S>): Promise<StepProgress>;
   check(ctx: StepContext<S>, state: Record<string, unknown>): Promise<StepProgress>;
-  /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update); true: it cancelled the operation. */
-  onDeadline?(ctx: StepContext<S>, state: Record<string, unknown>): Promise<boolean>;
+  /** Called once the step's deadline has passed (e.g. cancel a CloudFormation update): what it did (DeadlineOutcome). */
+  onDeadline?(ctx: StepContext<S>, state: Record<string, unknown>): Promise<DeadlineOutcome>;
   /**
    * Called once when the deployment was terminated while this step ran: cancels or stops what the
    * step began (CancelUpdateStack, StopTask). True: an operation of the step may still be going

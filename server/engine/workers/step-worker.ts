@@ -15,7 +15,7 @@ import {
   type StepProgress,
 } from '../../domain/decisions/step-outcome.ts';
 import { derivedEventId } from '../../domain/ids.ts';
-import { stepNamed } from '../../domain/machines/deployment-steps.ts';
+import { compensates, stepNamed } from '../../domain/machines/deployment-steps.ts';
 import { JOB_STEP } from '../../domain/machines/jobs.ts';
 import { awsLogFields } from '../../domain/spec/index.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
@@ -81,6 +81,11 @@ function terminatedProgress(progress: StepProgress, stopped: boolean): StepProgr
   return progress;
 }
 
+/** A step past its deadline whose operation is completing: its next looks keep the mark, so the deadline does not fail it. */
+function completing(progress: StepProgress): StepProgress {
+  return progress.kind === 'pending' ? { kind: 'pending', state: { ...progress.state, completing: true } } : progress;
+}
+
 export async function handleStepJob(engine: Engine, { data: job, signal, deployment: handedOver, retryCount }: JobContext<typeof JOB_STEP>): Promise<Settlement<typeof JOB_STEP>> {
   const { sql, config, logger, metrics } = engine.deps;
   const deployment = handedOver ?? (await readEntity(sql, 'deployment', job.deploymentId));
@@ -96,7 +101,10 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
   // Where an AWS event will say that what the step waits for ended, its polls are only the safety net.
   // A terminated deployment's steps settle (stop what they began) on the quick polls: what ends
   // them may be a stop that announces nothing.
-  const eventDriven = deployment.status !== 'TERMINATED' && engine.eventDriven(infra.target);
+  // A compensating step (CF.Restore) is what a terminate runs to put back what ran before: the
+  // terminate does not stop it, nor fence its calls.
+  const terminated = deployment.status === 'TERMINATED' && !compensates(step);
+  const eventDriven = !terminated && engine.eventDriven(infra.target);
   const clientToken = clientTokenFor(deployment.id, step.name);
   const completedByEvent = ownOperationCompleted(job.woken, clientToken);
   const ctxWith = (port: typeof infra): StepContext => ({
@@ -116,20 +124,19 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
     previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
     allocatePriorities: (listenerArn, stackName, resolve) => allocateListenerPriorities(sql, { listenerArn, stackName, deploymentId: deployment.id }, resolve),
   });
-  const ctx = ctxWith(fencedInfra(infra, () => deployment.status === 'TERMINATED' || engine.terminated.has(deployment.id)));
+  const ctx = compensates(step) ? ctxWith(infra) : ctxWith(fencedInfra(infra, () => terminated || engine.terminated.has(deployment.id)));
   const stopping = ctxWith(infra);
   const executor = executorFor(step.type);
   const deadlineSeconds = config.stepDeadlines[step.type] ?? 3600;
   const startedAt = Date.parse(step.startedAt ?? new Date().toISOString());
   const state = job.state ?? {};
-  const terminated = deployment.status === 'TERMINATED';
   const settling = deployment.data.settling;
   const action = stepAction({
     terminated,
     job,
     elapsedSeconds: (Date.now() - startedAt) / 1000,
     deadlineSeconds,
-    ...(settling?.since ? { settle: { elapsedSeconds: (Date.now() - Date.parse(settling.since)) / 1000, boundSeconds: config.terminateSettleSeconds } } : {}),
+    ...(settling?.since && terminated ? { settle: { elapsedSeconds: (Date.now() - Date.parse(settling.since)) / 1000, boundSeconds: config.terminateSettleSeconds } } : {}),
   });
 
   let progress: StepProgress;
@@ -139,10 +146,15 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
         progress = { kind: 'failed', error: action.error };
         break;
       case 'deadline': {
-        const cancelled = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(stopping, state)), signal);
-        const output = cancelled ? executor.stoppedOutput?.(state) : undefined;
+        const outcome = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(stopping, state) ?? 'none'), signal);
+        if (outcome === 'completing' && !state.completing) {
+          log.info({ deadlineSeconds }, 'past its deadline, but its operation is complete and cleaning up: watching it to its end');
+          progress = completing(await unlessGivenUp(executor.check(ctx, state), signal));
+          break;
+        }
+        const output = outcome === 'cancelled' ? executor.stoppedOutput?.(state) : undefined;
         const stopped = typeof output?.stoppedTask === 'string' ? `stopped ECS task ${output.stoppedTask}` : undefined;
-        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, !!cancelled, stopped), ...(output ? { output } : {}) };
+        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, outcome === 'cancelled', stopped), ...(output ? { output } : {}) };
         break;
       }
       case 'terminate': {
@@ -163,6 +175,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
         break;
       case 'check':
         progress = await unlessGivenUp(executor.check(ctx, state), signal);
+        if (state.completing) progress = completing(progress);
         if (terminated) progress = terminatedProgress(progress, state.stopped === true);
         break;
     }
