@@ -2323,6 +2323,9 @@ export interface operations {
             content: {
                 "application/json": components["schemas"]["ClusterDocument"];
                 "application/yaml": components["schemas"]["ClusterDocument"];
+                "application/x-yaml": components["schemas"]["ClusterDocument"];
+                "text/yaml": components["schemas"]["ClusterDocument"];
+                "text/x-yaml": components["schemas"]["ClusterDocument"];
             };
         };
         responses: {
@@ -2634,6 +2637,9 @@ export interface operations {
             content: {
                 "application/json": components["schemas"]["EnvironmentDocument"];
                 "application/yaml": components["schemas"]["EnvironmentDocument"];
+                "application/x-yaml": components["schemas"]["EnvironmentDocument"];
+                "text/yaml": components["schemas"]["EnvironmentDocument"];
+                "text/x-yaml": components["schemas"]["EnvironmentDocument"];
             };
         };
         responses: {

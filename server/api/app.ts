@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { fieldIssuesOf } from '../domain/documents.ts';
 import { refuseNulBytes } from '../http-server.ts';
 import { authenticate } from './auth.ts';
-import { limitBodies, readBodies } from './body.ts';
+import { isMediaTypeGate, limitBodies, readBodies, unsupportedMediaType } from './body.ts';
 import type { App, AppEnv, Services } from './context.ts';
 import { registerDocs } from './docs.ts';
 import { problem, problemOf, problemResponse } from './problem.ts';
@@ -59,7 +59,7 @@ export function createApp(services: Services): App {
   app.use('*', refuseNulBytes());
 
   app.onError((err, c) => {
-    const p = problemOf(err);
+    const p = problemOf(isMediaTypeGate(err) ? unsupportedMediaType(c.req.header('content-type')) : err);
     if (p.status >= 500) c.get('logger')?.error({ err }, 'request failed');
     return problemResponse(c, p);
   });

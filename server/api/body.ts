@@ -8,7 +8,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
-import { detectFormat, parseDocument, validateDocument } from '../domain/documents.ts';
+import { detectFormat, parseDocument, validateDocument, YAML_MEDIA_TYPES } from '../domain/documents.ts';
 import type { AppEnv } from './context.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -42,17 +42,40 @@ export function readBodies(): MiddlewareHandler<AppEnv> {
     if (!WRITES.has(c.req.method)) return next();
     // Reading the text caches it, so the route's own JSON validator reads the same bytes later.
     const text = await c.req.text();
-    if (text.trim() === '') return next();
     const contentType = c.req.header('content-type');
     const format = detectFormat(contentType);
-    if (format === null) {
-      throw new HTTPException(415, { message: `Send application/json or application/yaml (got '${contentType ?? 'none'}')` });
+    if (text.trim() === '') {
+      // No document: the route sees an empty one, so an optional body is absent and a required one
+      // names each field it lacks (JSON's validator would answer "Malformed JSON", with no path).
+      // hono keeps each body it read as a promise (its BodyCache type says the value).
+      if (format === 'json') c.req.bodyCache.text = Promise.resolve('{}') as unknown as string;
+      if (format === 'yaml') c.set('yamlBody', {});
+      return next();
     }
+    if (format === null) throw unsupportedMediaType(contentType);
     // What no document may hold (NULs, lone surrogates, nesting past a limit) is refused by parseDocument.
     const value = parseDocument(text, format);
     if (format === 'yaml') c.set('yamlBody', value);
     return next();
   };
+}
+
+/** 415 for a body of a type the deployer does not read, or that the operation does not take. */
+export function unsupportedMediaType(contentType: string | undefined): HTTPException {
+  return new HTTPException(415, {
+    message: `Send application/json (or application/yaml where the operation takes YAML: its requestBody in /openapi.json says); got '${contentType ?? 'none'}'`,
+  });
+}
+
+/** The refusal of @hono/zod-openapi's media-type gate, which does not say what was sent. */
+export function isMediaTypeGate(err: unknown): boolean {
+  return err instanceof HTTPException && err.status === 415 && err.message === 'Unsupported Media Type';
+}
+
+/** The request content of a route that takes a document as JSON or as YAML (under each of YAML's media types). */
+export function documentContent<S>(schema: S): { 'application/json': { schema: S } } & Record<(typeof YAML_MEDIA_TYPES)[number], { schema: S }> {
+  const yaml = Object.fromEntries(YAML_MEDIA_TYPES.map((type) => [type, { schema }])) as Record<(typeof YAML_MEDIA_TYPES)[number], { schema: S }>;
+  return { 'application/json': { schema }, ...yaml };
 }
 
 /**

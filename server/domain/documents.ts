@@ -81,17 +81,19 @@ export function documentShapeIssues(document: unknown): FieldIssue[] {
   return issues;
 }
 
+/** The media types YAML goes by; a route that takes YAML declares each (server/api/body.ts `documentContent`). */
+export const YAML_MEDIA_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'] as const;
+
 /**
  * Maps a Content-Type header to a document format: JSON types (`application/json`, `...+json`)
- * to 'json'; YAML types (`application/yaml`, `text/yaml`, `x-yaml`, `...+yaml`) and `text/plain` to
- * 'yaml'. Anything else (or no header) gives null, so the caller can answer 415 or pick a default.
+ * to 'json'; the YAML types (YAML_MEDIA_TYPES) to 'yaml'. Anything else (or no header; `text/plain`
+ * is not a document type) gives null, so the caller can answer 415 or pick a default.
  */
 export function detectFormat(contentType: string | null | undefined): DocumentFormat | null {
   if (!contentType) return null;
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   if (mediaType === 'application/json' || mediaType.endsWith('+json')) return 'json';
-  if (/^(application|text)\/(x-)?yaml$/.test(mediaType) || mediaType.endsWith('+yaml')) return 'yaml';
-  if (mediaType === 'text/plain') return 'yaml';
+  if ((YAML_MEDIA_TYPES as readonly string[]).includes(mediaType)) return 'yaml';
   return null;
 }
 

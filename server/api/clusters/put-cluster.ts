@@ -4,7 +4,7 @@ import { ValidationError } from '../../domain/errors.ts';
 import type { ClusterDocument } from '../../domain/config/cluster.ts';
 import { configureCluster } from '../../engine/commands/configure-cluster.ts';
 import { requireScope } from '../auth.ts';
-import { documentBody } from '../body.ts';
+import { documentBody, documentContent } from '../body.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { clusterDocumentBody, clusterParams, clusterSchema } from './cluster-schemas.ts';
@@ -24,10 +24,7 @@ const route = createRoute({
     params: clusterParams,
     body: {
       required: false,
-      content: {
-        'application/json': { schema: clusterDocumentBody },
-        'application/yaml': { schema: clusterDocumentBody },
-      },
+      content: documentContent(clusterDocumentBody),
     },
   },
   responses: {

@@ -4,7 +4,7 @@ import type { EnvironmentConfig } from '../../domain/config/environment.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { configureEnvironment } from '../../engine/commands/configure-cluster.ts';
 import { requireScope } from '../auth.ts';
-import { documentBody } from '../body.ts';
+import { documentBody, documentContent } from '../body.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { environmentDocumentBody, environmentParams, environmentSchema } from './environment-schemas.ts';
@@ -22,10 +22,7 @@ const route = createRoute({
     params: environmentParams,
     body: {
       required: false,
-      content: {
-        'application/json': { schema: environmentDocumentBody },
-        'application/yaml': { schema: environmentDocumentBody },
-      },
+      content: documentContent(environmentDocumentBody),
     },
   },
   responses: {
