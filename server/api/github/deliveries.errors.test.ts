@@ -25,6 +25,9 @@ describe('push deliveries: bad input', () => {
     [{ ...valid, owner: 'octo org' }, 'owner', 'Letters, digits'],
     [{ ...valid, deliveryId: 'x'.repeat(101) }, 'deliveryId', ''],
     [{ ...valid, deliveryId: undefined }, 'deliveryId', ''],
+    // Stored, it could not be read back: GET /v1/github/deliveries/{deliveryId} takes no '/'.
+    [{ ...valid, deliveryId: 'a/b' }, 'deliveryId', 'Letters, digits'],
+    [{ ...valid, deliveryId: 'a b' }, 'deliveryId', 'Letters, digits'],
     [{ ...valid, extra: 1 }, 'extra', ''],
   ])('refuses %j with 400 and the path of the mistake, storing nothing', async (body, path, message) => {
     const res = await post(body);

@@ -54,12 +54,15 @@ export const pushLookupSchema = z
   })
   .openapi('PushLookup');
 
+/** A delivery id is read back by id in a path (`GET /v1/github/deliveries/{deliveryId}`): no `/`, `?` or spaces. GitHub sends a UUID. */
+const deliveryId = z.string().min(1).max(100).regex(/^[A-Za-z0-9._:-]+$/, 'Letters, digits, ".", "_", ":" or "-" only (GitHub sends a UUID)');
+
 export const githubSourceSchema = z
   .strictObject({
     owner: githubName.openapi({ example: 'octo-org' }),
     repo: githubName.openapi({ example: 'shop' }),
     ref: z.string().min(1).max(255).openapi({ example: 'main', description: 'A branch, a tag or a commit SHA (full or short).' }),
-    deliveryId: z.string().min(1).max(100).optional().openapi({
+    deliveryId: deliveryId.optional().openapi({
       description:
         'Set by the webhook receiver: the push delivery this trigger comes from. It is kept with the deployment, and a push ' +
         'that cannot be deployed is then also reported to GitHub as a failed deployment.',
@@ -81,7 +84,7 @@ export const githubErrorResponses = {
 
 export const deliveryBody = z
   .strictObject({
-    deliveryId: z.string().min(1).max(100).openapi({ example: '72d3162e-cc78-11e3-81ab-4c9367dc0958', description: "GitHub's X-GitHub-Delivery." }),
+    deliveryId: deliveryId.openapi({ example: '72d3162e-cc78-11e3-81ab-4c9367dc0958', description: "GitHub's X-GitHub-Delivery." }),
     owner: githubName.openapi({ example: 'octo-org' }),
     repo: githubName.openapi({ example: 'shop' }),
     branch: z

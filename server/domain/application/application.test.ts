@@ -174,6 +174,10 @@ describe('bad configs name the path of each mistake', () => {
     expect(issuesOf({ name: 'shop' })).toEqual([{ path: 'runtimes', message: 'No runtimes defined' }]);
   });
 
+  it('refuses a name over 63 characters (the stack name <environment>-<app> stops at 128)', () => {
+    expect(issuesOf({ ...minimalApp(), name: 'a'.repeat(64) })).toEqual([{ path: 'name', message: 'At most 63 characters' }]);
+  });
+
   it('rejects unknown fields, bad names and bad enums', () => {
     const app = minimalApp();
     app.name = 'my-shop';

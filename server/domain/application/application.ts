@@ -17,7 +17,7 @@ import { runtimeSchema } from './runtime.ts';
 
 export const applicationSchema = protoObject({
     /** Part of stack, resource and bucket names: lowercase letters and digits only. */
-    name: z.string().regex(/^[a-z][a-z0-9]+$/, 'Must match ^[a-z][a-z0-9]+$ (lowercase letters and digits, no hyphens)'),
+    name: z.string().max(63, 'At most 63 characters').regex(/^[a-z][a-z0-9]+$/, 'Must match ^[a-z][a-z0-9]+$ (lowercase letters and digits, no hyphens)'),
     /** Topics the app publishes to. */
     targets: z.array(targetSchema).default([]),
     blobstores: z.array(blobstoreSchema).default([]),

@@ -77,7 +77,7 @@ const awsClusterSchema = z
   });
 
 const clusterShape = {
-  name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'Must match ^[a-z][a-z0-9-]*$ (lowercase letters, digits, hyphens)'),
+  name: z.string().max(63, 'At most 63 characters').regex(/^[a-z][a-z0-9-]*$/, 'Must match ^[a-z][a-z0-9-]*$ (lowercase letters, digits, hyphens)'),
   aws: awsClusterSchema,
 };
 

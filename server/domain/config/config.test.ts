@@ -99,6 +99,19 @@ describe('cluster document', () => {
       { path: 'environments[1].clusterName', message: `Must be the cluster's name "test-cluster" (or absent)` },
     ]);
   });
+
+  it('keeps names within what AWS takes: cluster and environment names of at most 63 characters (the stack name is <environment>-<app>, at most 128)', () => {
+    const long = structuredClone(clusterDoc) as Record<string, any>;
+    long.name = 'c'.repeat(64);
+    long.environments[0].fullName = 'e'.repeat(3000);
+    expect(issuesOf(() => validateDocument(clusterDocumentSchema, long, 'cluster'))).toEqual([
+      { path: 'name', message: 'At most 63 characters' },
+      { path: 'environments[0].fullName', message: 'At most 63 characters' },
+    ]);
+    const fits = structuredClone(clusterDoc) as Record<string, any>;
+    fits.environments[0].fullName = 'e'.repeat(63);
+    expect(() => validateDocument(clusterDocumentSchema, fits, 'cluster')).not.toThrow();
+  });
 });
 
 describe('environment config', () => {

@@ -41,7 +41,8 @@ const environmentAwsSchema = z.strictObject({
 
 export const environmentConfigSchema = z
   .strictObject({
-    fullName: z.string().regex(/^[a-z][a-z0-9-]+$/, 'Must match ^[a-z][a-z0-9-]+$ (lowercase letters, digits, hyphens)'),
+    // With the application's name (at most 63 too), the stack name `<environment>-<app>` stays within CloudFormation's 128.
+    fullName: z.string().max(63, 'At most 63 characters').regex(/^[a-z][a-z0-9-]+$/, 'Must match ^[a-z][a-z0-9-]+$ (lowercase letters, digits, hyphens)'),
     /** Informational; optional because an environment inside a cluster document takes that cluster. */
     clusterName: nonEmpty.optional(),
     trustJwks: z.array(z.string()).default([]),
