@@ -1787,7 +1787,7 @@ export interface components {
             /** @description When the deployment last looked: its wait phase, or the end of its last CloudFormation step. */
             observedAt: string;
         } | null;
-        /** @description A deployment terminated while its steps ran keeps the stack until what they began is cancelled or has settled, so nothing it started lands after the next deployment begins. Null otherwise. */
+        /** @description A deployment terminated while its steps ran keeps the stack until what they began is cancelled or has settled, and until its CF.Restore has put back what ran before where the plan had changed what runs, so nothing it started lands after the next deployment begins. Null otherwise. */
         StackSettling: {
             /**
              * Format: uuid
@@ -1796,9 +1796,9 @@ export interface components {
             deploymentId: string;
             /** @description When it was terminated. */
             since: string;
-            /** @description Its steps whose operations are being stopped (CancelUpdateStack, StopTask) or waited for. */
+            /** @description Its steps whose operations are being stopped (CancelUpdateStack, StopTask) or waited for; then CF.Restore, where it puts back what ran before. */
             steps: string[];
-            /** @description When they are given up at the latest (`DEPLOYER_TERMINATE_SETTLE_SECONDS` after `since`). */
+            /** @description When the stopped steps are given up at the latest (`DEPLOYER_TERMINATE_SETTLE_SECONDS` after `since`); a CF.Restore is bounded by its own deadline instead. */
             until: string;
         } | null;
         Stack: {

@@ -84,7 +84,7 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'GITHUB_API_URL', default: 'https://api.github.com', description: 'GitHub API base URL (GitHub Enterprise).' },
   { name: 'DEPLOYER_GITHUB_PUSH_CHECK_SECONDS', default: '300', description: 'How often the heads of branches named in push targets are compared with the last push stored, to deploy pushes whose webhook never arrived; 0 turns the check off.' },
   { name: 'DEPLOYER_STEP_DEADLINES', default: 'cf_create=1800,cf_update=3600,...', description: 'Comma-separated `stepType=seconds`; a step past its deadline fails (a CloudFormation update is cancelled, a task stopped; an update already cleaning up is seen through).' },
-  { name: 'DEPLOYER_TERMINATE_SETTLE_SECONDS', default: '300', description: 'How long a terminated deployment holds its stack while the operations it began are cancelled (CloudFormation update, ECS task) or finish; past it they are given up and the next deployment starts.' },
+  { name: 'DEPLOYER_TERMINATE_SETTLE_SECONDS', default: '300', description: 'How long a terminated deployment holds its stack while the operations it began are cancelled (CloudFormation update, ECS task) or finish; past it they are given up and the next deployment starts (a CF.Restore the terminate runs is bounded by its own deadline instead).' },
   { name: 'DEPLOYER_WORKER_CONCURRENCY', default: '8', description: 'Concurrent jobs per queue in this process.' },
 ];
 

@@ -133,7 +133,8 @@ export interface InfraPort {
     clientToken: string;
   }): Promise<UpdateStackResult>;
   /** UpdateStack with the previous template; every `DesiredCount*` parameter set, the rest kept. */
-  scaleStack(input: { stackName: string; desiredCount: number; clientToken: string }): Promise<UpdateStackResult>;
+  /** Every `DesiredCount*` parameter to `desiredCount`, or to its own count where `desiredCounts` names it. */
+  scaleStack(input: { stackName: string; desiredCount: number; desiredCounts?: Record<string, number>; clientToken: string }): Promise<UpdateStackResult>;
   /** UpdateStack with the previous template: the named parameters set, every other one kept (CF.Version). */
   setStackParameters(input: { stackName: string; values: Record<string, string>; clientToken: string }): Promise<UpdateStackResult>;
   cancelStackUpdate(input: { stackName: string; clientToken: string }): Promise<void>;

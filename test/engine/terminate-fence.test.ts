@@ -56,7 +56,7 @@ describe('terminate is fenced', () => {
     // B says what it waits for: A, terminated, settling its update.
     const bWaiting = (await t.client.GET('/v1/deployments/{id}', { params: { path: { id: b.id } } })).data!.waitingFor!;
     expect(bWaiting.blockers).toEqual([expect.objectContaining({ kind: 'deployment', deploymentId: a.id, step: 'CF.Update', settling: true })]);
-    expect(bWaiting.summary).toBe(`waiting for terminated deployment a (${a.id}) to cancel or settle CF.Update`);
+    expect(bWaiting.summary).toBe(`waiting for terminated deployment a (${a.id}) to settle CF.Update`);
 
     const bDone = await waitFor(t.client, b.id, undefined, 40_000);
     expect(bDone.status).toBe('DONE');

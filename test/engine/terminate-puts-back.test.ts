@@ -114,7 +114,9 @@ describe('a terminate puts back what ran before', () => {
       await new Promise((r) => setTimeout(r, 25));
     }
     await terminate(d.id, 'no');
-    await waitForSteps(t.client, d.id, { 'DB.Evaluate.main': ['DONE', 'FAILED'] });
+    const ended = await waitForSteps(t.client, d.id, { 'DB.Evaluate.main': ['DONE', 'FAILED'] });
     expect((await task())!.stop_reason).toBe(`o5 deployer: deployment ${d.id} was terminated`);
+    // A check stopped before it answered says nothing: FAILED (its exit code 137 is no answer).
+    expect(ended.steps.find((s) => s.name === 'DB.Evaluate.main')).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/^ECS task stopped \(UserInitiated\)/) });
   });
 });

@@ -68,13 +68,18 @@ export const settlingSchema = z
   .object({
     deploymentId: z.string().uuid().openapi({ description: 'The terminated deployment that still holds the stack.' }),
     since: z.string().openapi({ description: 'When it was terminated.' }),
-    steps: z.array(z.string()).openapi({ description: 'Its steps whose operations are being stopped (CancelUpdateStack, StopTask) or waited for.' }),
-    until: z.string().openapi({ description: 'When they are given up at the latest (`DEPLOYER_TERMINATE_SETTLE_SECONDS` after `since`).' }),
+    steps: z.array(z.string()).openapi({
+      description: 'Its steps whose operations are being stopped (CancelUpdateStack, StopTask) or waited for; then CF.Restore, where it puts back what ran before.',
+    }),
+    until: z.string().openapi({
+      description: 'When the stopped steps are given up at the latest (`DEPLOYER_TERMINATE_SETTLE_SECONDS` after `since`); a CF.Restore is bounded by its own deadline instead.',
+    }),
   })
   .openapi('StackSettling', {
     description:
       'A deployment terminated while its steps ran keeps the stack until what they began is cancelled or has settled, ' +
-      'so nothing it started lands after the next deployment begins. Null otherwise.',
+      'and until its CF.Restore has put back what ran before where the plan had changed what runs, so nothing it started ' +
+      'lands after the next deployment begins. Null otherwise.',
   });
 
 export const stackWithLiveSchema = stackSchema

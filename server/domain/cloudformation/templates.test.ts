@@ -22,7 +22,16 @@ describe('scaleParameters', () => {
     ]);
   });
 
+  it('sets a service named in the counts to its own count, the others to the count', () => {
+    expect(scaleParameters(['DesiredCountmain', 'DesiredCountworker', 'DesiredCountnew'], 3, { DesiredCountmain: 3, DesiredCountworker: 1 })).toEqual([
+      { key: 'DesiredCountmain', value: '3' },
+      { key: 'DesiredCountworker', value: '1' },
+      { key: 'DesiredCountnew', value: '3' },
+    ]);
+  });
+
   it('rejects a count that is not a non-negative integer', () => {
+    expect(() => scaleParameters(['DesiredCountmain'], 1, { DesiredCountmain: -2 })).toThrow(/non-negative integer/);
     expect(() => scaleParameters(['DesiredCountmain'], -1)).toThrow(/non-negative integer/);
     expect(() => scaleParameters(['DesiredCountmain'], 0.5)).toThrow(/non-negative integer/);
   });

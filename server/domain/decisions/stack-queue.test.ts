@@ -81,7 +81,7 @@ describe('why a deployment waits', () => {
   it('a terminated deployment that still holds the stack is named as settling what it began', () => {
     const w = waitingFor(view({ current: { ...ref('x'), step: 'CF.Update', settling: true } }));
     expect(w.get('a')!.blockers).toEqual([{ kind: 'deployment', deploymentId: 'x', version: 'v-x', step: 'CF.Update', settling: true }]);
-    expect(describeBlocker(w.get('a')!.blockers[0]!)).toBe('waiting for terminated deployment v-x (x) to cancel or settle CF.Update');
+    expect(describeBlocker(w.get('a')!.blockers[0]!)).toBe('waiting for terminated deployment v-x (x) to settle CF.Update');
   });
 
   it('on a free fifo stack, a deployment waits for the free one ahead of it', () => {

@@ -149,7 +149,7 @@ export function describeBlocker(b: Blocker): string {
   switch (b.kind) {
     case 'deployment':
       return b.settling
-        ? `waiting for terminated deployment ${b.version} (${b.deploymentId}) to cancel or settle ${b.step ?? 'what it began'}`
+        ? `waiting for terminated deployment ${b.version} (${b.deploymentId}) to settle ${b.step ?? 'what it began'}`
         : `waiting for deployment ${b.version} (${b.deploymentId})${b.step ? ` at step ${b.step}` : ''}`;
     case 'hold':
       return `held: ${b.reason}${b.until ? ` (until ${b.until})` : ''}`;

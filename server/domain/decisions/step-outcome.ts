@@ -44,11 +44,17 @@ export function stepAction(s: {
     if (!s.settle && s.elapsedSeconds > s.deadlineSeconds) return { kind: 'deadline' };
     return job.state?.terminating ? { kind: 'check' } : { kind: 'terminate' };
   }
-  // Past its deadline, an operation found completing (an update cleaning up) is watched to its end,
-  // up to twice the deadline.
-  const bound = job.state?.completing ? 2 * s.deadlineSeconds : s.deadlineSeconds;
-  if (s.elapsedSeconds > bound) return { kind: 'deadline' };
+  if (s.elapsedSeconds > deadlineBound(s.deadlineSeconds, job.state)) return { kind: 'deadline' };
   return job.poll === undefined ? { kind: 'start' } : { kind: 'check' };
+}
+
+/**
+ * How long a step may run: its deadline; past it, an operation found completing (an update cleaning
+ * up, `state.completing`) is watched to its end, up to twice the deadline. Its polls are paced
+ * against this bound too.
+ */
+export function deadlineBound(deadlineSeconds: number, state: Record<string, unknown> | undefined): number {
+  return state?.completing ? 2 * deadlineSeconds : deadlineSeconds;
 }
 
 export function settleGivenUp(boundSeconds: number): string {
@@ -60,7 +66,8 @@ export function terminatedStepError(error: string, stopped: boolean): string {
   return `${error} (the deployment was terminated${stopped ? '; the operation was stopped' : ''})`;
 }
 
-export function deadlineError(deadlineSeconds: number, cancelled: boolean, stopped?: string): string {
+export function deadlineError(deadlineSeconds: number, cancelled: boolean, stopped?: string, completing?: boolean): string {
+  if (completing) return `did not finish within twice its deadline of ${deadlineSeconds} s (its update was complete and cleaning up at the deadline)`;
   return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? `; the operation was cancelled${stopped ? ` (${stopped})` : ''}` : ''}`;
 }
 

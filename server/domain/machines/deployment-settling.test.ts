@@ -95,7 +95,8 @@ describe('terminate after the plan changed what runs', () => {
     expect(settled.data.settledBy).toBeUndefined();
 
     const failed = after(after(settled, { type: 'run_step', step: 'CF.Restore' }), { type: 'step_result', step: 'CF.Restore', status: 'FAILED', error: 'stack busy' });
-    expect(failed.effects[0]).toEqual(release);
+    // A restore that failed leaves the stack as a failure does: BROKEN until a deployment ends DONE.
+    expect(failed.effects[0]).toEqual({ ...release, event: { type: 'deployment_failed', deploymentId: 'd' } });
     expect(failed.data.error).toBe('Terminated: wrong build\nStep CF.Restore: stack busy');
   });
 
@@ -121,5 +122,34 @@ describe('terminate after the plan changed what runs', () => {
     expect(() => after(ended, { type: 'run_step', step: 'CF.Restore' })).toThrow(/not a compensation due/);
     const settling = decide(deploymentMachine, 'd', running([step('ScaleDown', 'DONE'), step('A', 'ACTIVE'), restore('BLOCKED')]), { type: 'terminated', at });
     expect(() => after(settling, { type: 'run_step', step: 'A' })).toThrow(/not a compensation due/);
+  });
+
+  // The stopped steps all ended DONE anyway (past cancelling: an update cleaning up, or complete
+  // before the cancel came): the plan is done, the new version runs on the schema its migration
+  // brought, and putting the previous one back on it is what a failure never does.
+  it('DOWNTIME: ScaleUp, running when terminated, ends DONE: nothing is put back, the stack is let go', () => {
+    const t = decide(
+      deploymentMachine,
+      'd',
+      running([step('ScaleDown', 'DONE'), step('CF.Update', 'DONE'), step('DB.Migrate.main', 'DONE'), step('ScaleUp', 'ACTIVE'), restore('BLOCKED')]),
+      { type: 'terminated', at },
+    );
+    const settled = after(t, { type: 'step_result', step: 'ScaleUp', status: 'DONE', at });
+    expect(settled.effects).toEqual([release]);
+    expect(settled.data.steps.find((s) => s.name === 'CF.Restore')!.status).toBe('SKIPPED');
+  });
+
+  it('quick mode: DB.Cleanup, running when terminated, ends DONE: the migrated version stays', () => {
+    const t = decide(deploymentMachine, 'd', running([step('CF.Update', 'DONE'), step('DB.Migrate.main', 'DONE'), step('DB.Cleanup.main', 'ACTIVE'), restore('BLOCKED', ['CF.Update'])]), {
+      type: 'terminated',
+      at,
+    });
+    expect(after(t, { type: 'step_result', step: 'DB.Cleanup.main', status: 'DONE', at }).effects).toEqual([release]);
+  });
+
+  it('a step planned as skipped (no migration pending) is not work left undone', () => {
+    const planned = { ...step('DB.Migrate.main', 'SKIPPED'), skipReason: 'at 0' } as DeploymentStep;
+    const t = decide(deploymentMachine, 'd', running([step('ScaleDown', 'DONE'), planned, step('ScaleUp', 'ACTIVE'), restore('BLOCKED')]), { type: 'terminated', at });
+    expect(after(t, { type: 'step_result', step: 'ScaleUp', status: 'DONE', at }).effects).toEqual([release]);
   });
 });

@@ -121,6 +121,22 @@ export function compensationsDue(steps: readonly Running<StepLink>[]): string[] 
 }
 
 /**
+ * The compensations a terminated deployment runs once its stopped steps have settled: those due,
+ * if the plan's work was left undone (a step failed, or the terminate skipped it). A terminate
+ * whose running steps all ended DONE anyway finished the plan: the new version runs on the schema
+ * its migration brought, and putting the previous one back on it is what a failure never does.
+ */
+export function compensationsOnTerminate(steps: readonly Running<StepLink>[]): string[] {
+  const undone = steps.some((s) => !runsOnFailure(s) && (s.status === 'FAILED' || (s.status === 'SKIPPED' && !(s as { skipReason?: string }).skipReason)));
+  return undone ? compensationsDue(steps) : [];
+}
+
+/** Whether a compensation ran and failed (the stack is left as the failure left it). */
+export function compensationFailed(steps: readonly Running<StepLink>[]): boolean {
+  return steps.some((s) => runsOnFailure(s) && s.status === 'FAILED');
+}
+
+/**
  * Steps that never ran are SKIPPED once the deployment has ended. A terminate keeps its compensating
  * steps (`keep: 'compensations'`) until the steps it stops have settled: one may be due then.
  */

@@ -5,7 +5,8 @@
  * Fixes of the original o5 engine (docs/design.md, "Where we differ from o5"): a failure while waiting for the stack releases the stack; the
  * stack is released only by the deployment that holds it, and a queued deployment that is
  * terminated leaves the queue; a plan that cannot be built fails the deployment instead of
- * stalling it; a late step result of a terminated deployment is recorded and changes nothing else.
+ * stalling it; a late step result of a terminated deployment is recorded, and the last one to settle
+ * starts a due compensation (CF.Restore) or releases the stack.
  */
 import type { StackSnapshot } from '../cloudformation/found-stack.ts';
 import { DomainError } from '../errors.ts';
@@ -20,8 +21,9 @@ import type { DatabaseCheck, Strategy } from '../decisions/strategy.ts';
 import { joinEvaluation } from '../plan/evaluation.ts';
 import {
   compensates,
+  compensationFailed,
   compensationNotes,
-  compensationsDue,
+  compensationsOnTerminate,
   initialSteps,
   nextMove,
   skipUnrun,
@@ -294,7 +296,7 @@ function terminate(data: DeploymentData, at: string | undefined, reason: string 
     error: data.error ?? [reason ? `Terminated: ${reason}` : 'Terminated', ...stepFailures(data.steps)].join('\n'),
   };
   const active = ended.steps.filter((s) => s.status === 'ACTIVE').map((s) => s.name);
-  return settleNext(ended, active.length > 0 ? active : compensationsDue(ended.steps));
+  return settleNext(ended, active.length > 0 ? active : compensationsOnTerminate(ended.steps));
 }
 
 /** Settling on `steps` (running, or compensations about to run); with none left, settled: the stack is let go. */
@@ -556,18 +558,16 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
         if (!data.settling?.steps.includes(e.step)) return { ...unmarked, steps };
         const left = data.settling.steps.filter((name) => name !== e.step);
         if (left.length > 0) return { ...unmarked, steps, settling: { ...data.settling, steps: left } };
-        const next = settleNext({ ...unmarked, steps }, compensationsDue(steps));
+        const next = settleNext({ ...unmarked, steps }, compensationsOnTerminate(steps));
         return next.settling ? next : { ...next, settledBy: e.step };
       },
-      emits: ['chain run_step', 'link stack.deployment_terminated', `job ${JOB_CHANGE_SET_CLEANUP}`],
+      emits: ['chain run_step', 'link stack.deployment_terminated', 'link stack.deployment_failed', `job ${JOB_CHANGE_SET_CLEANUP}`],
       effects: (after) => {
         if (after.data.settling) return runCompensations(after);
-        return after.data.settledBy === after.event.step
-          ? [
-              { kind: 'link', machine: 'stack', entityId: after.data.stackId, event: { type: 'deployment_terminated', deploymentId: after.data.deploymentId } },
-              ...cleanupChangeSets(after),
-            ]
-          : [];
+        if (after.data.settledBy !== after.event.step) return [];
+        // A CF.Restore that failed leaves the stack as a failure does (BROKEN until a deployment ends DONE).
+        const type = compensationFailed(after.data.steps) ? 'deployment_failed' : 'deployment_terminated';
+        return [{ kind: 'link', machine: 'stack', entityId: after.data.stackId, event: { type, deploymentId: after.data.deploymentId } }, ...cleanupChangeSets(after)];
       },
     }),
     transition({

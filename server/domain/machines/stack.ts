@@ -222,7 +222,7 @@ export const stackMachine: Machine<StackStatus, StackData, StackEvent, StackEffe
       from: ['CREATING', 'MIGRATING', 'BROKEN'],
       on: 'deployment_failed',
       to: 'BROKEN',
-      note: 'the holder ended FAILED',
+      note: 'the holder ended FAILED, or was terminated and its CF.Restore failed',
       guard: holderGuard,
       mutate: release,
     }),

@@ -22,7 +22,7 @@ import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
 import { VERSION_PARAMETERS } from '../cloudformation/change-set-findings.ts';
 import type { KnownCheckCode, Strategy } from '../decisions/strategy.ts';
 import { restorePrevious } from './restore.ts';
-import { STEP, StepFactory, type PlanStep, type VersionParameters, type VersionRetag } from './steps.ts';
+import { STEP, StepFactory, type PlanStep, type TaskCounts, type VersionParameters, type VersionRetag } from './steps.ts';
 import { validatePlan } from './validate.ts';
 
 /** A deployment's plan: its steps, and what it says besides them. */
@@ -100,7 +100,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
       steps.push(...dbSteps);
       finals.push(final);
     }
-    return [...steps, make.scale(STEP.scaleUp, runningCount(stack!), finals), recovery(spec)];
+    return [...steps, make.scale(STEP.scaleUp, runningCounts(stack!), finals), recovery(spec)];
   }
 
   if (flags.dbOnly) {
@@ -118,7 +118,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
       const blocker = evaluationBlocker(spec, stack!);
       if (spec.databases.length === 0 || blocker) {
         if (blocker) notes.push(`quick mode runs the database steps after CF.Update: ${blocker}`);
-        return [make.update(runningCount(stack!), []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps, ...restoreAfter(spec, STEP.update)];
+        return [make.update(runningCounts(stack!), []), ...allDatabaseSteps(make, spec.databases, STEP.update).steps, ...restoreAfter(spec, STEP.update)];
       }
       const retag = retagOf(spec, stack!);
       const dbs = spec.databases.flatMap((db) => {
@@ -127,7 +127,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
         const migrate = make.migrate(db, STEP.nopDiscovery, [STEP.nopDiscovery, upsert.name], retag);
         return [upsert, migrate, make.cleanup(db, [migrate.name])];
       });
-      return [make.nopDiscovery(stack!), make.update(runningCount(stack!), []), ...dbs, ...restoreAfter(spec, STEP.update)];
+      return [make.nopDiscovery(stack!), make.update(runningCounts(stack!), []), ...dbs, ...restoreAfter(spec, STEP.update)];
     }
     if (spec.databases.length > 0) notes.push('new stack: the database steps need its outputs, so they follow CF.Update');
     const dbs = allDatabaseSteps(make, spec.databases, STEP.update);
@@ -147,7 +147,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
     make.scale(STEP.scaleDown, 0, []),
     make.update(0, [STEP.scaleDown]),
     ...dbs.steps,
-    make.scale(STEP.scaleUp, runningCount(stack!), [STEP.update, ...dbs.finals]),
+    make.scale(STEP.scaleUp, runningCounts(stack!), [STEP.update, ...dbs.finals]),
     recovery(spec),
   ];
 }
@@ -206,13 +206,17 @@ function retagOf(spec: DeploymentSpec, stack: StackSnapshot): VersionRetag {
   return { from: stack.parameters.VersionTag!, to: newVersionTag(spec) };
 }
 
-/** What the service runs with when a plan on an existing stack starts or keeps it up: its count, at least 1. */
-export function runningCount(stack: StackSnapshot): number {
+/**
+ * What the services run with when a plan on an existing stack starts or keeps them up: each at the
+ * count it ran with (at least 1); a service new to the stack at the largest of them.
+ */
+export function runningCounts(stack: StackSnapshot): TaskCounts {
   const counts = Object.entries(stack.parameters)
     .filter(([k]) => k.startsWith(DESIRED_COUNT_PREFIX))
-    .map(([, v]) => Number(v))
-    .filter((n) => Number.isInteger(n) && n >= 0);
-  return Math.max(1, ...counts);
+    .map(([k, v]) => [k, Number(v)] as const)
+    .filter(([, n]) => Number.isInteger(n) && n >= 0)
+    .map(([k, n]) => [k, Math.max(1, n)] as const);
+  return { desiredCount: Math.max(1, ...counts.map(([, n]) => n)), desiredCounts: Object.fromEntries(counts) };
 }
 
 /** The version parameters of the spec or of the running stack. */
@@ -232,7 +236,7 @@ function specValues(spec: DeploymentSpec): Record<string, string> {
 function evaluationSteps(spec: DeploymentSpec, stack: StackSnapshot): PlanStep[] {
   const make = new StepFactory(spec);
   const retag = retagOf(spec, stack);
-  const steps: PlanStep[] = [make.nopDiscovery(stack), make.plan(runningCount(stack))];
+  const steps: PlanStep[] = [make.nopDiscovery(stack), make.plan(runningCounts(stack))];
   const evaluates: string[] = [];
   const unchecked: string[] = [];
   for (const db of spec.databases) {
@@ -267,7 +271,7 @@ export function branchSteps(
 ): PlanStep[] {
   const make = new StepFactory(spec);
   const retag = retagOf(spec, stack);
-  const count = runningCount(stack);
+  const count = runningCounts(stack);
   const migrations = (dependsOn: string[]) => {
     const steps: PlanStep[] = [];
     const finals: string[] = [];

@@ -1,5 +1,6 @@
 /** A plan as a few lines of text, for logs, the CLI and the render API: one line per step. */
-import type { PlanStep } from './steps.ts';
+import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
+import type { PlanStep, TaskCounts } from './steps.ts';
 
 export function describePlan(steps: readonly PlanStep[]): string {
   return steps.map((step, i) => `${i + 1}. ${step.name} (${summary(step)})${dependencies(step)}${step.skipReason ? ` SKIPPED: ${step.skipReason}` : ''}`).join('\n');
@@ -12,9 +13,9 @@ function summary(step: PlanStep): string {
     case 'cf_create':
       return 'create the stack, empty';
     case 'cf_update':
-      return `update the stack to the new template, ${tasks(step.input.desiredCount)}`;
+      return `update the stack to the new template, ${tasks(step.input)}`;
     case 'cf_scale':
-      return `scale to ${tasks(step.input.desiredCount)}`;
+      return `scale to ${tasks(step.input)}`;
     case 'cf_plan':
       return 'plan the import of retained resources';
     case 'cf_restore':
@@ -34,14 +35,17 @@ function summary(step: PlanStep): string {
     case 'eval_strategy':
       return 'choose DOWNTIME, BEFORE, PARALLEL or NOP from the evaluation';
     case 'cf_apply':
-      return `execute the evaluated change set, ${tasks(step.input.desiredCount)}${step.input.versionParameters ? ', the running version' : ''}`;
+      return `execute the evaluated change set, ${tasks(step.input)}${step.input.versionParameters ? ', the running version' : ''}`;
     case 'cf_version':
       return 'roll out the new version alone (rolling update)';
   }
 }
 
-function tasks(count: number): string {
-  return count === 1 ? '1 task' : `${count} tasks`;
+function tasks({ desiredCount, desiredCounts }: TaskCounts): string {
+  const n = (count: number) => (count === 1 ? '1 task' : `${count} tasks`);
+  const each = Object.entries(desiredCounts ?? {});
+  if (each.length === 0) return n(desiredCount);
+  return `the counts the services ran with (${each.map(([parameter, count]) => `${parameter.slice(DESIRED_COUNT_PREFIX.length)}: ${n(count)}`).join(', ')})`;
 }
 
 function dependencies(step: PlanStep): string {

@@ -1,5 +1,5 @@
 /** The plan of a deployment: typed steps and their dependencies. */
-export { branchSteps, buildPlan, planDeployment, runningCount, type DeploymentPlan } from './build-plan.ts';
+export { branchSteps, buildPlan, planDeployment, runningCounts, type DeploymentPlan } from './build-plan.ts';
 export { describePlan } from './describe.ts';
 export { restorePrevious } from './restore.ts';
 export {

@@ -357,20 +357,28 @@ describe('describePlan', () => {
   });
 });
 
-describe('the count the service comes back at', () => {
-  // Three tasks running: a plan that scales the service up (or starts the new version) keeps three.
-  const RUNNING_3: StackSnapshot = { ...EXISTING, parameters: { DesiredCountapi: '3', DesiredCountworker: '2' } };
+describe('the counts the services come back at', () => {
+  // api at 3 tasks and a singleton worker: a plan that scales them up (or starts the new version)
+  // keeps each at its own count (not every service at the largest, nor at 1).
+  const RUNNING: StackSnapshot = { ...EXISTING, parameters: { DesiredCountapi: '3', DesiredCountworker: '1' } };
+  const ran = { DesiredCountapi: 3, DesiredCountworker: 1 };
+  const counts = (steps: PlanStep[], name: string) => {
+    const s = step(steps, name);
+    if (s.type !== 'cf_update' && s.type !== 'cf_scale') throw new Error(`${name} sets no count`);
+    return { desiredCount: s.input.desiredCount, desiredCounts: s.input.desiredCounts };
+  };
 
-  it('the full plan on a stack it cannot evaluate scales up to the count that ran, not 1', () => {
-    expect(desiredCount(buildPlan(baseSpec, RUNNING_3), 'ScaleUp')).toBe(3);
+  it('the full plan on a stack it cannot evaluate scales each service up to the count it ran with', () => {
+    expect(counts(buildPlan(baseSpec, RUNNING), 'ScaleUp')).toEqual({ desiredCount: 3, desiredCounts: ran });
+    expect(counts(buildPlan(baseSpec, RUNNING), 'ScaleDown')).toEqual({ desiredCount: 0, desiredCounts: undefined });
   });
 
-  it('quick mode on an existing stack updates at the count that ran', () => {
-    expect(desiredCount(buildPlan(withFlags(baseSpec, { quickMode: true }), RUNNING_3), 'CF.Update')).toBe(3);
+  it('quick mode on an existing stack updates at the counts that ran', () => {
+    expect(counts(buildPlan(withFlags(baseSpec, { quickMode: true }), RUNNING), 'CF.Update')).toEqual({ desiredCount: 3, desiredCounts: ran });
   });
 
-  it('recreateDatabase scales up to the count that ran', () => {
-    expect(desiredCount(buildPlan(withFlags(baseSpec, { recreateDatabase: true }), RUNNING_3), 'ScaleUp')).toBe(3);
+  it('recreateDatabase scales up to the counts that ran', () => {
+    expect(counts(buildPlan(withFlags(baseSpec, { recreateDatabase: true }), RUNNING), 'ScaleUp')).toEqual({ desiredCount: 3, desiredCounts: ran });
   });
 
   it('a stack at 0 (or with no count) comes up at 1, and so does a new stack', () => {

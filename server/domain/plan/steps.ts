@@ -53,8 +53,10 @@ export const STEP = {
 export interface CfStackInput {
   stackName: string;
   template: TemplateLocation;
-  /** The value of every `DesiredCount*` parameter. */
+  /** The value of every `DesiredCount*` parameter not in `desiredCounts`. */
   desiredCount: number;
+  /** Per `DesiredCount*` parameter: the count its service ran with (a plan that keeps or brings the services back up). */
+  desiredCounts?: Record<string, number>;
   parameters: StackParameter[];
   snsTopics: string[];
 }
@@ -77,7 +79,18 @@ export type EvalJoinStep = Step<'eval_join', { stackOutput: Pick<StackSnapshot, 
 export type CfCreateStep = Step<'cf_create', { stackName: string; emptyStack: true; desiredCount: 0; snsTopics: string[] }>;
 export type CfUpdateStep = Step<'cf_update', CfStackInput>;
 /** UpdateStack with the previous template: every DesiredCount* set, every other parameter kept. */
-export type CfScaleStep = Step<'cf_scale', { stackName: string; desiredCount: number }>;
+export type CfScaleStep = Step<'cf_scale', { stackName: string } & TaskCounts>;
+
+/** How many tasks each service runs: `desiredCount`, or per `DesiredCount*` parameter where `desiredCounts` names it. */
+export interface TaskCounts {
+  desiredCount: number;
+  desiredCounts?: Record<string, number>;
+}
+
+/** A count for every service, or the counts they ran with (build-plan.ts `runningCounts`). */
+export type Count = number | TaskCounts;
+
+const taskCounts = (count: Count): TaskCounts => (typeof count === 'number' ? { desiredCount: count } : count);
 /**
  * Compensation: the stack back to the template of the last deployment that updated it and ended
  * DONE, with the parameters (version, desired counts) the stack had when this deployment found it;
@@ -141,25 +154,25 @@ export type PlanStep =
 export class StepFactory {
   constructor(private readonly spec: DeploymentSpec) {}
 
-  private stackInput(desiredCount: number): CfStackInput {
+  private stackInput(count: Count): CfStackInput {
     const { spec } = this;
-    return { stackName: spec.cfStackName, template: spec.template, desiredCount, parameters: spec.parameters, snsTopics: spec.snsTopics };
+    return { stackName: spec.cfStackName, template: spec.template, ...taskCounts(count), parameters: spec.parameters, snsTopics: spec.snsTopics };
   }
 
   createEmpty(): CfCreateStep {
     return success(STEP.createEmpty, 'cf_create', [], { stackName: this.spec.cfStackName, emptyStack: true, desiredCount: 0, snsTopics: this.spec.snsTopics });
   }
 
-  update(desiredCount: number, dependsOn: string[]): CfUpdateStep {
-    return success(STEP.update, 'cf_update', dependsOn, this.stackInput(desiredCount));
+  update(count: Count, dependsOn: string[]): CfUpdateStep {
+    return success(STEP.update, 'cf_update', dependsOn, this.stackInput(count));
   }
 
   importPlan(dependsOn: string[]): CfPlanStep {
     return success(STEP.importPlan, 'cf_plan', dependsOn, { ...this.stackInput(0), importResources: true });
   }
 
-  scale(name: string, desiredCount: number, dependsOn: string[], when: 'success' | 'failure' = 'success'): CfScaleStep {
-    return { name, type: 'cf_scale', dependsOn, when, input: { stackName: this.spec.cfStackName, desiredCount } };
+  scale(name: string, count: Count, dependsOn: string[], when: 'success' | 'failure' = 'success'): CfScaleStep {
+    return { name, type: 'cf_scale', dependsOn, when, input: { stackName: this.spec.cfStackName, ...taskCounts(count) } };
   }
 
   nopDiscovery(stack: StackSnapshot): EvalJoinStep {
@@ -175,8 +188,8 @@ export class StepFactory {
     return success(STEP.migrate(database.appKey), 'pg_migrate', dependsOn, { database, infraStep, ecsCluster, taskOutputName, ...(retag && { retag }) });
   }
 
-  plan(desiredCount: number): CfEvaluateStep {
-    return success(STEP.plan, 'cf_evaluate', [], this.stackInput(desiredCount));
+  plan(count: Count): CfEvaluateStep {
+    return success(STEP.plan, 'cf_evaluate', [], this.stackInput(count));
   }
 
   evaluate(database: PostgresSpec, infraStep: string, dependsOn: string[], retag?: VersionRetag): PgEvaluateStep {
@@ -188,8 +201,8 @@ export class StepFactory {
     return success(STEP.evalJoin, 'eval_strategy', [STEP.plan, ...evaluateSteps, ...alsoAfter], { planStep: STEP.plan, evaluateSteps });
   }
 
-  apply(desiredCount: number, dependsOn: string[], versionParameters?: VersionParameters): CfApplyStep {
-    return success(STEP.apply, 'cf_apply', dependsOn, { ...this.stackInput(desiredCount), planStep: STEP.plan, ...(versionParameters && { versionParameters }) });
+  apply(count: Count, dependsOn: string[], versionParameters?: VersionParameters): CfApplyStep {
+    return success(STEP.apply, 'cf_apply', dependsOn, { ...this.stackInput(count), planStep: STEP.plan, ...(versionParameters && { versionParameters }) });
   }
 
   version(versionParameters: VersionParameters, dependsOn: string[]): CfVersionStep {

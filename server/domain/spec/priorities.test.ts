@@ -23,6 +23,19 @@ describe('resolveStackParameters', () => {
     ]);
   });
 
+  it('sets a desired count the step names per parameter to its own count (the counts the services ran with)', () => {
+    const parameters: StackParameter[] = [
+      { name: 'DesiredCountapi', resolve: { desiredCount: {} } },
+      { name: 'DesiredCountworker', resolve: { desiredCount: {} } },
+      { name: 'DesiredCountnew', resolve: { desiredCount: {} } },
+    ];
+    expect(resolveStackParameters(parameters, context({ desiredCount: 3, desiredCounts: { DesiredCountapi: 3, DesiredCountworker: 1 } }))).toEqual([
+      { key: 'DesiredCountapi', value: '3' },
+      { key: 'DesiredCountworker', value: '1' },
+      { key: 'DesiredCountnew', value: '3' },
+    ]);
+  });
+
   it('gives a new rule the lowest free priority in its group range', () => {
     const parameters = [priority('First', 'ROUTE_GROUP_FIRST'), priority('Normal', 'ROUTE_GROUP_UNSPECIFIED'), priority('Fallback', 'ROUTE_GROUP_FALLBACK')];
     expect(resolveStackParameters(parameters, context({ usedPriorities: [1, 2, 1000, 2000, 2002] }))).toEqual([

@@ -17,8 +17,10 @@ export const PRIORITY_RANGES: Record<RouteGroup, readonly [number, number]> = {
 };
 
 export interface ApplyContext {
-  /** The count every runtime is set to by this step (0 or 1). */
+  /** The count every runtime is set to by this step, unless `desiredCounts` names its parameter. */
   desiredCount: number;
+  /** Per `DesiredCount*` parameter: the count its service ran with. */
+  desiredCounts?: Record<string, number>;
   /** The stack's current parameter values (empty for a new stack). */
   previousParameters: Record<string, string>;
   /** Priorities of every rule on the listener, this stack's included. */
@@ -77,7 +79,7 @@ export function resolveStackParameters(parameters: StackParameter[], context: Ap
 
   return parameters.map((p) => {
     if ('value' in p) return { key: p.name, value: p.value };
-    if ('desiredCount' in p.resolve) return { key: p.name, value: String(desiredCount) };
+    if ('desiredCount' in p.resolve) return { key: p.name, value: String(context.desiredCounts?.[p.name] ?? desiredCount) };
     return { key: p.name, value: String(priorities.get(p.name)) };
   });
 }

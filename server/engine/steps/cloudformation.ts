@@ -72,21 +72,22 @@ export async function resolvedParameters(ctx: StepContext, input: CfStackInput) 
   const known = ctx.firstAttempt ? knownStackParameters(ctx.deployment, ctx.step) : undefined;
   const previousParameters = known ?? (await ctx.infra.describeStack(input.stackName))?.parameters ?? {};
   if (!needsFreePriorities(input.parameters, previousParameters)) {
-    return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [] });
+    return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, ...(input.desiredCounts && { desiredCounts: input.desiredCounts }), previousParameters, usedPriorities: [] });
   }
   const listener = input.parameters.find((p) => p.name === 'ListenerARN');
   if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
   const onListener = await ctx.infra.listenerRulePriorities(listener.value);
   // Also those another deployment took and has not applied yet, so that two never take the same.
   return ctx.allocatePriorities(listener.value, input.stackName, (heldByOthers) => {
-    const value = resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, previousParameters, usedPriorities: [...onListener, ...heldByOthers] });
+    const value = resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, ...(input.desiredCounts && { desiredCounts: input.desiredCounts }), previousParameters, usedPriorities: [...onListener, ...heldByOthers] });
     return { value, priorities: rulePrioritiesOf(input.parameters, value) };
   });
 }
 
 /**
  * Past the deadline, an update still running is cancelled so the stack rolls back to where it was.
- * One already complete and cleaning up cannot be, and need not be: it is watched to its end.
+ * One already complete and cleaning up cannot be, and need not be: it is watched to its end; one
+ * complete already (its completing mark lost to a retry) is seen done by the look that follows.
  */
 export async function cancelIfRunning(ctx: StepContext, stackName: string, state: Record<string, unknown>): Promise<DeadlineOutcome> {
   // Still waiting for someone else's operation to settle: that one is not this step's to cancel.
@@ -95,7 +96,7 @@ export async function cancelIfRunning(ctx: StepContext, stackName: string, state
   if (await cancelOwnUpdate(ctx, stackName, stack)) return 'cancelled';
   // The step's own token, or one of its other requests (`Execute`), whose tokens extend it.
   const mine = stack?.lastClientToken?.startsWith(ctx.clientToken) === true;
-  return mine && stack?.status === 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS' ? 'completing' : 'none';
+  return mine && (stack?.status === 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS' || stack?.lifecycle === 'COMPLETE') ? 'completing' : 'none';
 }
 
 /** Cancels the stack's update, as described, when it is this step's own and still running. */
@@ -197,8 +198,8 @@ export const cfUpdate = stackUpdateExecutor<DeploymentStep<'cf_update'>>(
 /** ScaleDown, ScaleUp: only desired counts change, and nothing reads the outputs of a scale. */
 export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>(
   (ctx) => {
-    const { stackName, desiredCount } = ctx.step.input;
-    return ctx.infra.scaleStack({ stackName, desiredCount, clientToken: ctx.clientToken });
+    const { stackName, desiredCount, desiredCounts } = ctx.step.input;
+    return ctx.infra.scaleStack({ stackName, desiredCount, ...(desiredCounts && { desiredCounts }), clientToken: ctx.clientToken });
   },
   { needsOutputs: false },
 );

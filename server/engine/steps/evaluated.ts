@@ -69,6 +69,9 @@ function watchCheck(ctx: StepContext<DeploymentStep<'pg_evaluate'>>, cluster: st
     if (!task) return pending({ taskArn });
     const outcome = taskOutcome(task);
     if (outcome.state === 'pending' || outcome.state === 'running') return pending({ taskArn });
+    // Stopped from outside (our StopTask at a deadline or terminate, a Spot interruption) before its
+    // container answered: its exit code (137) is no answer of the check.
+    if (outcome.state === 'failed' && task.stopCode !== 'EssentialContainerExited') return failed(outcome.error, { taskArn, stoppedTask: taskArn, status: task.lastStatus });
     const containerName = ctx.step.input.database.migrate?.containerName;
     const container = task.containers.find((c) => c.name === containerName && c.exitCode !== undefined) ?? task.containers.find((c) => c.exitCode !== undefined);
     // A check that never ran says nothing: the step fails with ECS's reason instead of guessing.

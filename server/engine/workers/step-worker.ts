@@ -6,6 +6,7 @@
  */
 import { ownOperationCompleted, stepWaitsFor } from '../../domain/decisions/aws-events.ts';
 import {
+  deadlineBound,
   deadlineError,
   onStepError,
   onStepProgress,
@@ -147,14 +148,18 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
         break;
       case 'deadline': {
         const outcome = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(stopping, state) ?? 'none'), signal);
-        if (outcome === 'completing' && !state.completing) {
-          log.info({ deadlineSeconds }, 'past its deadline, but its operation is complete and cleaning up: watching it to its end');
-          progress = completing(await unlessGivenUp(executor.check(ctx, state), signal));
-          break;
+        if (outcome === 'completing') {
+          // Complete, or cleaning up: watched to its end (once; at twice the deadline it fails below).
+          const seen = await unlessGivenUp(executor.check(ctx, state), signal);
+          if (seen.kind !== 'pending' || !state.completing) {
+            log.info({ deadlineSeconds }, 'past its deadline, but its operation is complete: watching it to its end');
+            progress = completing(seen);
+            break;
+          }
         }
         const output = outcome === 'cancelled' ? executor.stoppedOutput?.(state) : undefined;
         const stopped = typeof output?.stoppedTask === 'string' ? `stopped ECS task ${output.stoppedTask}` : undefined;
-        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, outcome === 'cancelled', stopped), ...(output ? { output } : {}) };
+        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, outcome === 'cancelled', stopped, state.completing === true), ...(output ? { output } : {}) };
         break;
       }
       case 'terminate': {
@@ -203,7 +208,8 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
 
   const outcome = onStepProgress(job, progress, {
     waitsFor: (next) => stepWaitsFor(step.type, next, eventDriven),
-    secondsLeft: deadlineSeconds - (Date.now() - startedAt) / 1000,
+    // Against the bound the next look keeps (twice the deadline for an update completing past it).
+    secondsLeft: deadlineBound(deadlineSeconds, progress.kind === 'pending' ? progress.state : undefined) - (Date.now() - startedAt) / 1000,
     spread: Math.random(),
   });
   if (outcome.kind === 'poll') return { kind: 'poll', after: outcome.after, data: outcome.job };

@@ -4,7 +4,8 @@
  * is known to be TERMINATED. So no new operation of a deployment begins once its terminate has been
  * applied; those that passed the fence before belong to steps still ACTIVE, which the terminated
  * deployment settles (stops or waits for) before it lets go of its stack
- * (server/domain/machines/deployment.ts, `settling`).
+ * (server/domain/machines/deployment.ts, `settling`). The one exception is the compensation the
+ * terminate itself runs (CF.Restore putting back what ran before): the step worker does not fence it.
  *
  * "Known" without a read per call: the step's job was given its deployment by the transaction that
  * claimed it (or read it as it began), and `TerminatedDeployments` hears of every terminate since,

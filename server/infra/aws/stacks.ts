@@ -77,9 +77,9 @@ export async function updateStack(
 /** UpdateStack with the previous template: every current `DesiredCount*` set, the rest kept. */
 export async function scaleStack(
   ctx: AwsContext,
-  input: { stackName: string; desiredCount: number; clientToken: string },
+  input: { stackName: string; desiredCount: number; desiredCounts?: Record<string, number>; clientToken: string },
 ): Promise<UpdateStackResult> {
-  return updateParametersOnly(ctx, input, (currentKeys) => scaleParameters(currentKeys, input.desiredCount));
+  return updateParametersOnly(ctx, input, (currentKeys) => scaleParameters(currentKeys, input.desiredCount, input.desiredCounts));
 }
 
 /** CF.Version: the previous template, the named parameters set, every other one kept. */

@@ -84,9 +84,13 @@ export function updateStack(
 }
 
 /** UpdateStack with the previous template: every `DesiredCount*` parameter set, the others kept. */
-export function scaleStack(ctx: SimContext, input: { stackName: string; desiredCount: number; clientToken: string }): Promise<UpdateStackResult> {
+export function scaleStack(
+  ctx: SimContext,
+  input: { stackName: string; desiredCount: number; desiredCounts?: Record<string, number>; clientToken: string },
+): Promise<UpdateStackResult> {
+  const countOf = (key: string) => String(input.desiredCounts?.[key] ?? input.desiredCount);
   return changeParameters(ctx, { ...input, operation: 'scale' }, (current) =>
-    Object.fromEntries(Object.entries(current).map(([key, value]) => [key, key.startsWith(DESIRED_COUNT_PREFIX) ? String(input.desiredCount) : value])),
+    Object.fromEntries(Object.entries(current).map(([key, value]) => [key, key.startsWith(DESIRED_COUNT_PREFIX) ? countOf(key) : value])),
   );
 }
 
