@@ -158,6 +158,33 @@ describe.skipIf(!hasChromium)('the board in headless Chromium', () => {
     await page.screenshot({ path: join(OUTPUT, 'board-deployment.png'), fullPage: true });
   });
 
+  it('keeps following a deployment after refreshes the server failed (5xx error pages), and says so meanwhile', { timeout: 90_000 }, async () => {
+    const d = await deployVia('weather', 'weather-1');
+    const pageUrl = `${server.url}/ui/deployments/${d.id}`;
+    let failed = 0;
+    // The script's first two refreshes get what a database restart gives: an error page of the board.
+    await page.route(pageUrl, async (route) => {
+      if (route.request().headers()['x-board-fragment'] && failed < 2) {
+        failed++;
+        return route.fulfill({ status: 503, contentType: 'text/html', body: '<div id="board-content" data-title="Unavailable"><p class="problem">Service unavailable</p></div>' });
+      }
+      return route.continue();
+    });
+    try {
+      await page.goto(pageUrl);
+      await mark();
+      await expect.poll(() => failed, { timeout: 20_000 }).toBeGreaterThan(0);
+      await expect.poll(() => page.locator('#notice').textContent()).toContain('HTTP 503');
+      // The page went on following its stream: it reaches DONE without a reload, the notice gone.
+      const status = page.locator('[data-region="summary"] .headline [data-status]');
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 40_000 }).toBe('DONE');
+      expect(await stillMarked()).toBe(true);
+      await expect.poll(() => page.locator('#notice').textContent()).toBe('');
+    } finally {
+      await page.unroute(pageUrl);
+    }
+  });
+
   it('shows a failed deployment with its failed step and message', { timeout: 90_000 }, async () => {
     const fault = await api.POST('/v1/simulator/faults', { body: { stack: 'demo-failing', step: 'DB.Migrate.main', fault: 'exitCode:3', times: 1 } });
     expect(fault.response.status).toBe(201);

@@ -42,6 +42,10 @@
   // ---- refreshing the content ------------------------------------------------------------------
   let refreshing = null;
   let refreshAgain = false;
+  // A refresh the server failed (5xx: a database restart): tried again after this, doubling to 15 s.
+  let retryDelay = 1000;
+  let retryTimer = null;
+  let failureShown = false;
 
   /** Re-reads the page's content; calls that come while one runs make it run once more after. */
   function refresh() {
@@ -70,6 +74,23 @@
       return; // offline for a moment: the next event or poll tries again
     }
     const text = await response.text();
+    if (response.status >= 500) {
+      // A passing failure of the server: what the page shows, and how it follows its changes, stay
+      // (an error page in their place would end the live updates until a reload); it tries again.
+      failureShown = true;
+      notice(`Could not refresh: the deployer answered HTTP ${response.status}; trying again`, true);
+      retryTimer ??= setTimeout(() => {
+        retryTimer = null;
+        refresh();
+      }, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 15000);
+      return;
+    }
+    retryDelay = 1000;
+    if (failureShown) {
+      failureShown = false;
+      $('#notice').replaceChildren();
+    }
     if (response.status === 401 && authOn) {
       sessionStorage.removeItem(TOKEN_KEY);
       showAuth();
