@@ -74,7 +74,34 @@ const awsClusterSchema = z
   })
   .superRefine((aws, ctx) => {
     reportDuplicates(aws.rdsHosts.map((h) => h.serverGroupName), ['rdsHosts'], 'server group', ctx, 'serverGroupName');
+    // The queue is read in the cluster's region (its requests are signed for it): one in another
+    // region is refused by SQS, and would hold that region's events. Another account's queue may be
+    // a central one that events are forwarded to (each event says its account; a wake matches it).
+    const queue = aws.o5Deployer?.eventQueueUrl ? queueUrlPlace(aws.o5Deployer.eventQueueUrl) : undefined;
+    if (queue?.region && queue.region !== aws.awsRegion) {
+      const message = `The queue is in region ${queue.region}, the cluster in ${aws.awsRegion} (awsRegion): the queue must be in the cluster's region`;
+      ctx.addIssue({ code: 'custom', path: ['o5Deployer', 'eventQueueUrl'], message });
+    }
   });
+
+/**
+ * The account of an SQS queue URL (`.../<account>/<name>`) and, on AWS's own host names
+ * (`sqs.<region>.amazonaws.com[.cn]`, `<region>.queue.amazonaws.com`, `sqs.<region>.api.aws`), its
+ * region; an emulator's host names none.
+ */
+function queueUrlPlace(url: string): { account: string; region?: string } | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const account = /^\/(\d{12})\//.exec(parsed.pathname)?.[1];
+  if (!account) return undefined;
+  const region = /^(?:sqs\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|api\.aws)|([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?)$/.exec(parsed.hostname);
+  const name = region?.[1] ?? region?.[2];
+  return { account, ...(name ? { region: name } : {}) };
+}
 
 const clusterShape = {
   name: z.string().max(63, 'At most 63 characters').regex(/^[a-z][a-z0-9-]*$/, 'Must match ^[a-z][a-z0-9-]*$ (lowercase letters, digits, hyphens)'),

@@ -61,12 +61,30 @@ describe('cluster document', () => {
 
   it('takes the SQS queue of AWS events in o5Deployer.eventQueueUrl, and refuses what is not a queue URL', () => {
     const withQueue = structuredClone(cluster) as Record<string, any>;
-    withQueue.aws.o5Deployer.eventQueueUrl = 'https://sqs.eu-west-1.amazonaws.com/111122223333/o5-deployer-events';
+    withQueue.aws.o5Deployer.eventQueueUrl = 'https://sqs.us-east-1.amazonaws.com/123456789012/o5-deployer-events';
     expect(validateDocument(clusterConfigSchema, withQueue, 'cluster').aws.o5Deployer.eventQueueUrl).toBe(withQueue.aws.o5Deployer.eventQueueUrl);
     withQueue.aws.o5Deployer.eventQueueUrl = 'arn:aws:sqs:eu-west-1:111122223333:o5-deployer-events';
     expect(issuesOf(() => validateDocument(clusterConfigSchema, withQueue, 'cluster'))).toEqual([
       { path: 'aws.o5Deployer.eventQueueUrl', message: 'Must be an SQS queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>' },
     ]);
+  });
+
+  it("refuses an event queue of another region than the cluster's (its events would never be the cluster's); another account's may be a central one", () => {
+    // The cluster is 123456789012 in us-east-1. A queue of eu-west-1 (a cluster document copied from
+    // another region) holds eu-west-1's events, and is not even readable with a client of us-east-1.
+    const withQueue = structuredClone(cluster) as Record<string, any>;
+    withQueue.aws.o5Deployer.eventQueueUrl = 'https://sqs.eu-west-1.amazonaws.com/123456789012/o5-deployer-events';
+    expect(issuesOf(() => validateDocument(clusterConfigSchema, withQueue, 'cluster'))).toEqual([
+      { path: 'aws.o5Deployer.eventQueueUrl', message: "The queue is in region eu-west-1, the cluster in us-east-1 (awsRegion): the queue must be in the cluster's region" },
+    ]);
+    withQueue.aws.o5Deployer.eventQueueUrl = 'https://eu-west-1.queue.amazonaws.com/123456789012/o5-deployer-events';
+    expect(issuesOf(() => validateDocument(clusterConfigSchema, withQueue, 'cluster'))).toHaveLength(1);
+    // A central queue in another account, events forwarded to it: each event names its own account.
+    withQueue.aws.o5Deployer.eventQueueUrl = 'https://sqs.us-east-1.amazonaws.com/111122223333/o5-deployer-events';
+    expect(validateDocument(clusterConfigSchema, withQueue, 'cluster').aws.o5Deployer.eventQueueUrl).toBe(withQueue.aws.o5Deployer.eventQueueUrl);
+    // An emulator's URL names no region.
+    withQueue.aws.o5Deployer.eventQueueUrl = 'http://localhost:4566/123456789012/o5-deployer-events';
+    expect(validateDocument(clusterConfigSchema, withQueue, 'cluster').aws.o5Deployer.eventQueueUrl).toBe(withQueue.aws.o5Deployer.eventQueueUrl);
   });
 
   it('points at bad RDS hosts: auth must be exactly one kind, IAM needs endpoint and identifier', () => {

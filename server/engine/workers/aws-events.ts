@@ -17,7 +17,7 @@ import { JOB_STACK_WAIT, JOB_STEP, type Queue, type Woken } from '../../domain/m
 import type { ClusterConfig } from '../../domain/config/cluster.ts';
 import { awsTargetOf, type AwsTarget } from '../../domain/spec/aws-target.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
-import type { EventQueue, EventQueueSetting, InfraProvider } from '../../infra/port.ts';
+import type { EventQueue, EventQueueSetting, InfraProvider, QueuedEvent } from '../../infra/port.ts';
 import type { Logger } from '../../logger.ts';
 import type { Engine } from '../engine.ts';
 import { deploymentsWatchingStacks, type EntityState } from '../entities.ts';
@@ -153,6 +153,12 @@ async function pruneEventIds(engine: Engine): Promise<void> {
 class QueueConsumer {
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
+  /**
+   * False while the queue cannot be read (deleted, access denied, credentials refused): no event of
+   * its account and region can come then, so deployments there must not count on them and poll
+   * quickly instead of waiting for their safety-net poll. True again at the next receive that works.
+   */
+  readable = true;
 
   constructor(
     readonly queue: EventQueue,
@@ -168,7 +174,14 @@ class QueueConsumer {
     const { signal } = this.stopping;
     while (!signal.aborted) {
       try {
-        const messages = await this.queue.receive(signal);
+        let messages: QueuedEvent[];
+        try {
+          messages = await this.queue.receive(signal);
+          this.readable = true;
+        } catch (err) {
+          if (!signal.aborted) this.readable = false;
+          throw err;
+        }
         if (messages.length === 0) continue;
         const handled = await handleAwsEvents(this.engine, messages.map((m) => m.body));
         await this.queue.delete(messages.map((m) => m.receipt));
@@ -217,7 +230,7 @@ export class AwsEventListener {
   ) {}
 
   covers(target: Pick<AwsTarget, 'account' | 'region'>): boolean {
-    for (const consumer of this.consumers.values()) if (consumer.queue.covers(target)) return true;
+    for (const consumer of this.consumers.values()) if (consumer.readable && consumer.queue.covers(target)) return true;
     return false;
   }
 
