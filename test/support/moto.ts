@@ -49,7 +49,8 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto | null>
     await exited;
   };
 
-  const deadline = Date.now() + 20_000;
+  // Python's start-up (moto imports every service) took over 20 s on a loaded 2-core machine.
+  const deadline = Date.now() + 60_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${[command, ...prefix].join(' ')} exited with ${child.exitCode}: ${stderr}`);
     try {
@@ -60,7 +61,7 @@ export async function startMoto(options: MotoOptions = {}): Promise<Moto | null>
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`moto_server did not answer on port ${port} within 20 s: ${stderr}`);
+      throw new Error(`moto_server did not answer on port ${port} within 60 s: ${stderr}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }

@@ -7,7 +7,7 @@
  * answer: when the push cannot be deployed (invalid config, unknown environment...), the reason is
  * also reported to GitHub as a failed deployment of the commit.
  */
-import { DomainError } from '../../domain/errors.ts';
+import { ConflictError, DomainError } from '../../domain/errors.ts';
 import { newId } from '../../domain/ids.ts';
 import type { DeploymentFlags } from '../../domain/spec/index.ts';
 import { readAppConfig } from '../../github/app-config.ts';
@@ -55,8 +55,9 @@ export async function triggerDeployment(engine: Engine, github: GitHubService, r
     );
     return { ...requested, warnings: [...warnings, ...requested.warnings], configPath: path };
   } catch (err) {
-    // A conflict means this deployment id already exists with another request: not a push to report.
-    if (deliveryId && err instanceof DomainError && err.kind !== 'conflict') {
+    // This deployment id already exists with another request: not a push to report. Any other
+    // refusal is (a stack busy under a `reject` queue policy is a conflict too, and is reported).
+    if (deliveryId && err instanceof DomainError && !(err instanceof ConflictError)) {
       await github.reporter
         .reportRejectedPush({ deploymentId, owner, repo, environment: request.environment, commit }, err.message)
         .catch((reportErr) => engine.deps.logger.error({ err: reportErr, deploymentId }, 'could not report a rejected push to GitHub'));

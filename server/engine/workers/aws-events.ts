@@ -172,6 +172,9 @@ class QueueConsumer {
 
   private async run(): Promise<void> {
     const { signal } = this.stopping;
+    // Failures in a row: the pause before the next receive doubles from 1 s to a minute, so a queue
+    // that stays unreadable costs a call and a warning a minute, not one a second.
+    let failures = 0;
     while (!signal.aborted) {
       try {
         let messages: QueuedEvent[];
@@ -182,6 +185,7 @@ class QueueConsumer {
           if (!signal.aborted) this.readable = false;
           throw err;
         }
+        failures = 0;
         if (messages.length === 0) continue;
         const handled = await handleAwsEvents(this.engine, messages.map((m) => m.body));
         await this.queue.delete(messages.map((m) => m.receipt));
@@ -189,9 +193,11 @@ class QueueConsumer {
       } catch (err) {
         if (signal.aborted) break;
         // Not deleted: SQS hands the batch out again after its visibility timeout.
-        this.logger.warn({ err, queue: this.queue.name }, 'handling AWS events failed; trying again');
-        // A second before the next receive, cut short by a stop.
-        await delay(1_000, undefined, { signal, ref: false }).catch(() => undefined);
+        const pauseMs = Math.min(1_000 * 2 ** failures, 60_000);
+        failures++;
+        this.logger.warn({ err, queue: this.queue.name, failures, pauseMs }, 'handling AWS events failed; trying again');
+        // Cut short by a stop.
+        await delay(pauseMs, undefined, { signal, ref: false }).catch(() => undefined);
       }
     }
   }
