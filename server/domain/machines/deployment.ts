@@ -284,8 +284,8 @@ function finish(data: DeploymentData, at: string | undefined, error?: string): D
 /**
  * Terminated, the deployment settles before it lets go of its stack: the steps still ACTIVE are
  * stopped and their results awaited, then a compensating step now due (CF.Restore, where the plan
- * had changed what runs) puts back what ran before. A terminate never leaves the stack at 0 tasks,
- * nor the new version on a schema whose migration did not finish.
+ * had changed what runs and its work was left undone) puts back what ran before, as after a
+ * failure: not the stack at 0 tasks, nor the new version on a schema whose migration did not finish.
  */
 function terminate(data: DeploymentData, at: string | undefined, reason: string | undefined): DeploymentData {
   const ended: DeploymentData = {
