@@ -6,21 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appYamlNamed } from '../support/board.ts';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
-import { deploy, registerDemoCluster, waitFor } from '../support/deployments.ts';
+import { deploy, registerDemoCluster, waitFor, webAppYaml } from '../support/deployments.ts';
 import { sweepOnce } from '../../server/engine/workers/sweep.ts';
-
-/** An application without a database: nothing a rollback could not undo. */
-const webAppYaml = (name: string) => `name: ${name}
-runtimes:
-  - name: api
-    routes:
-      - prefix: /${name}/v1/
-        protocol: ROUTE_PROTOCOL_HTTP
-    containers:
-      - name: main
-        image: { name: ${name} }
-        command: [serve]
-`;
 
 describe('queue policies, holds, freezes and rollback', () => {
   let t: TestDeployer;

@@ -6,20 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
-import { deploy, registerDemoCluster, waitFor } from '../support/deployments.ts';
-
-/** An application without a database: nothing a rollback could not undo. */
-const webAppYaml = (name: string) => `name: ${name}
-runtimes:
-  - name: api
-    routes:
-      - prefix: /${name}/v1/
-        protocol: ROUTE_PROTOCOL_HTTP
-    containers:
-      - name: main
-        image: { name: ${name} }
-        command: [serve]
-`;
+import { deploy, registerDemoCluster, waitFor, webAppYaml } from '../support/deployments.ts';
 
 describe('rollback target', () => {
   let t: TestDeployer;

@@ -7,6 +7,19 @@ import type { TestDeployer } from './deployer.ts';
 export const demoClusterYaml = readFileSync(new URL('../../db/seed/demo-cluster.yaml', import.meta.url), 'utf8');
 export const demoAppYaml = readFileSync(new URL('../../db/seed/demo-app.yaml', import.meta.url), 'utf8');
 
+/** An application without a database: nothing a rollback could not undo. */
+export const webAppYaml = (name: string) => `name: ${name}
+runtimes:
+  - name: api
+    routes:
+      - prefix: /${name}/v1/
+        protocol: ROUTE_PROTOCOL_HTTP
+    containers:
+      - name: main
+        image: { name: ${name} }
+        command: [serve]
+`;
+
 export async function registerDemoCluster(t: TestDeployer): Promise<void> {
   const admin = t.config.apiTokens.find((token) => token.scopes.includes('admin'));
   const res = await t.request('/v1/clusters/demo', {
