@@ -86,10 +86,14 @@ export class LiveStreamPacer {
     this.lastWrite = Date.now();
   }
 
-  /** Resolves true when there may be more to read, false when the stream is over (client gone, process stopping). */
-  async waitForMore(): Promise<boolean> {
+  /**
+   * Resolves true when there may be more to read, false when the stream is over (client gone,
+   * process stopping). `atMostMs`: look again after that long even without a notice.
+   */
+  async waitForMore(atMostMs?: number): Promise<boolean> {
     const { feed } = this;
-    const waitMs = feed.listening ? Math.max(0, feed.heartbeatMs - (Date.now() - this.lastWrite)) : POLL_WITHOUT_FEED_MS;
+    const upTo = feed.listening ? Math.max(0, feed.heartbeatMs - (Date.now() - this.lastWrite)) : POLL_WITHOUT_FEED_MS;
+    const waitMs = atMostMs === undefined ? upTo : Math.min(upTo, atMostMs);
     const woke = await this.subscription.wait(waitMs, this.signal);
     if (woke === 'aborted' || woke === 'closed') return false;
     if (Date.now() - this.lastWrite >= feed.heartbeatMs) {

@@ -4,6 +4,7 @@
  * rows come back typed with the machine's status and data. Plain SQL through postgres.js, because
  * the engine's transactions also carry pg-boss's statements (server/engine/transaction.ts).
  */
+import { feedFrontier, type FeedGap } from '../domain/decisions/feed-frontier.ts';
 import { getTableColumns, getTableName, type Column } from 'drizzle-orm';
 import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import * as schema from '../../db/schema/entities.ts';
@@ -359,15 +360,32 @@ export interface FeedEventRow extends EventRow {
   entityId: string;
 }
 
-/** Events of every entity of one machine after the global `after`, oldest first, by the primary key. */
-export async function readEventsOfAll(db: Sql, machine: MachineName, after: number, limit: number, live?: LiveStates): Promise<FeedEventRow[]> {
-  const rows = await db<StoredEventRow[]>`
-    select ${eventColumns(db)}
+/**
+ * Events of every entity of one machine after the global `after`, oldest first, by the primary key,
+ * as far as the feed may go without passing a position a running transaction may still fill
+ * (server/domain/decisions/feed-frontier.ts; `gap`: where the last read stopped).
+ */
+export async function readEventsOfAll(
+  db: Sql,
+  machine: MachineName,
+  after: number,
+  limit: number,
+  live?: LiveStates,
+  gap?: FeedGap,
+): Promise<{ rows: FeedEventRow[]; gap?: FeedGap }> {
+  // The snapshot of this very read: which transactions ran as it saw the rows.
+  const read = await db<(StoredEventRow & { xmin: string; xmax: string })[]>`
+    select ${eventColumns(db)}, pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax
     from ${db(NAMES[machine].events)}
     where position > ${after}
     order by position
     limit ${limit}`;
-  return withStates(db, machine, rows, live);
+  if (read.length === 0) return { rows: [] };
+  const snapshot = { xmin: BigInt(read[0]!.xmin), xmax: BigInt(read[0]!.xmax) };
+  const frontier = feedFrontier(after, read.map((r) => Number(r.position)), snapshot, Date.now(), gap);
+  const rows = read.slice(0, frontier.send).map(({ xmin: _xmin, xmax: _xmax, ...row }) => row);
+  // Only the rows sent advance the live states: the next patch of an entity applies to what was sent.
+  return { rows: await withStates(db, machine, rows, live), ...(frontier.gap && { gap: frontier.gap }) };
 }
 
 /** The position of a machine's newest event, 0 when it has none: where a follower of what comes next starts. */

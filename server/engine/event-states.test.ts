@@ -71,7 +71,7 @@ describe('event states kept as snapshots and patches', () => {
       const ofOne = await readEvents(t.database.sql, 'cluster', clusterId, after, 7);
       expect(ofOne.map((e) => e.sequence)).toEqual(positions.slice(from, from + 7).map((p) => p.sequence));
       for (const event of ofOne) expect(event.data).toEqual(stateAfter.get(event.sequence));
-      const ofAll = (await readEventsOfAll(t.database.sql, 'cluster', after, 5)).filter((e) => e.entityId === clusterId);
+      const ofAll = (await readEventsOfAll(t.database.sql, 'cluster', after, 5)).rows.filter((e) => e.entityId === clusterId);
       for (const event of ofAll) expect(event.data).toEqual(stateAfter.get(event.sequence));
       expect(ofAll.length).toBe(Math.min(5, CONFIGURATIONS - from));
     }

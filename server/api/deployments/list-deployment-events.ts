@@ -30,7 +30,7 @@ import { deploymentNotFound } from './read-deployment.ts';
 
 const SSE_DESCRIPTION =
   'With `Accept: text/event-stream`: the history, then each new event as it happens, until the deployment is ' +
-  'DONE, FAILED or TERMINATED. Each message has `id:` (the event position; send it back as `Last-Event-ID` to resume), ' +
+  'DONE, FAILED, TERMINATED or SUPERSEDED. Each message has `id:` (the event position; send it back as `Last-Event-ID` to resume), ' +
   '`event:` (the event type) and `data:` (the Event as JSON). A comment line every ~15 s is a heartbeat. ' +
   'When the deployment had ended before `Last-Event-ID` the answer is 204: nothing more will come.';
 

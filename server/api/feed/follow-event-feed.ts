@@ -16,7 +16,8 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import type { Sql } from 'postgres';
-import { lastEventPosition, readEventsOfAll, type FeedEventRow } from '../../engine/entities.ts';
+import { GAP_SETTLE_MS, type FeedGap } from '../../domain/decisions/feed-frontier.ts';
+import { lastEventPosition, readEventsOfAll } from '../../engine/entities.ts';
 import { LiveStates } from '../../engine/event-states.ts';
 import { requireScope } from '../auth.ts';
 import type { AppEnv, RouteRegistrar } from '../context.ts';
@@ -119,11 +120,15 @@ async function streamFeed(c: Context<AppEnv>, machines: FeedMachine[], start: Po
     // Each machine's last rebuilt states: the next event's patch applies to them, no snapshot read.
     const live = Object.fromEntries(machines.map((machine) => [machine, new LiveStates()])) as Record<FeedMachine, LiveStates>;
     const pacer = new LiveStreamPacer(eventFeed, subscription, stream, aborted.signal);
+    // Per machine, the missing position the stream waits at (a transaction may still commit it).
+    const gaps: Partial<Record<FeedMachine, FeedGap>> = {};
     try {
       while (!stream.aborted) {
         let full = false;
         for (const machine of machines) {
-          const rows: FeedEventRow[] = await readEventsOfAll(sql, machine, positions[machine], BATCH, live[machine]);
+          const { rows, gap } = await readEventsOfAll(sql, machine, positions[machine], BATCH, live[machine], gaps[machine]);
+          if (gap) gaps[machine] = gap;
+          else delete gaps[machine];
           for (const row of rows) {
             positions[machine] = Number(row.position);
             const event: FeedEvent = { machine, entityId: row.entityId, ...toEventItem(row) };
@@ -132,7 +137,9 @@ async function streamFeed(c: Context<AppEnv>, machines: FeedMachine[], start: Po
           }
           full ||= rows.length === BATCH;
         }
-        if (!full && !(await pacer.waitForMore())) return;
+        // Waiting at a gap: look again soon, whether or not a notice comes (one that ends in a rollback sends none).
+        const waitingAtGap = Object.keys(gaps).length > 0;
+        if (!full && !(await pacer.waitForMore(waitingAtGap ? GAP_SETTLE_MS : undefined))) return;
       }
     } catch (err) {
       // The database went away mid-stream, say: end it; the client resumes with Last-Event-ID.
