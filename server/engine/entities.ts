@@ -373,10 +373,11 @@ export async function readEventsOfAll(
   live?: LiveStates,
   gap?: FeedGap,
 ): Promise<{ rows: FeedEventRow[]; gap?: FeedGap }> {
-  // The snapshot of this very read: which transactions ran as it saw the rows.
+  // The snapshot of this very read (taken once, beside the rows): which transactions ran as it saw them.
   const read = await db<(StoredEventRow & { xmin: string; xmax: string })[]>`
-    select ${eventColumns(db)}, pg_snapshot_xmin(pg_current_snapshot())::text as xmin, pg_snapshot_xmax(pg_current_snapshot())::text as xmax
-    from ${db(NAMES[machine].events)}
+    select ${eventColumns(db)}, snapshot.xmin, snapshot.xmax
+    from ${db(NAMES[machine].events)},
+      (select pg_snapshot_xmin(s)::text as xmin, pg_snapshot_xmax(s)::text as xmax from pg_current_snapshot() s) snapshot
     where position > ${after}
     order by position
     limit ${limit}`;

@@ -72,14 +72,14 @@ export async function resolvedParameters(ctx: StepContext, input: CfStackInput) 
   const known = ctx.firstAttempt ? knownStackParameters(ctx.deployment, ctx.step) : undefined;
   const previousParameters = known ?? (await ctx.infra.describeStack(input.stackName))?.parameters ?? {};
   if (!needsFreePriorities(input.parameters, previousParameters)) {
-    return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, ...(input.desiredCounts && { desiredCounts: input.desiredCounts }), previousParameters, usedPriorities: [] });
+    return resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, desiredCounts: input.desiredCounts, previousParameters, usedPriorities: [] });
   }
   const listener = input.parameters.find((p) => p.name === 'ListenerARN');
   if (!listener || !('value' in listener)) throw new Error('the spec has listener rules but no ListenerARN parameter');
   const onListener = await ctx.infra.listenerRulePriorities(listener.value);
   // Also those another deployment took and has not applied yet, so that two never take the same.
   return ctx.allocatePriorities(listener.value, input.stackName, (heldByOthers) => {
-    const value = resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, ...(input.desiredCounts && { desiredCounts: input.desiredCounts }), previousParameters, usedPriorities: [...onListener, ...heldByOthers] });
+    const value = resolveStackParameters(input.parameters, { desiredCount: input.desiredCount, desiredCounts: input.desiredCounts, previousParameters, usedPriorities: [...onListener, ...heldByOthers] });
     return { value, priorities: rulePrioritiesOf(input.parameters, value) };
   });
 }
@@ -199,7 +199,7 @@ export const cfUpdate = stackUpdateExecutor<DeploymentStep<'cf_update'>>(
 export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>(
   (ctx) => {
     const { stackName, desiredCount, desiredCounts } = ctx.step.input;
-    return ctx.infra.scaleStack({ stackName, desiredCount, ...(desiredCounts && { desiredCounts }), clientToken: ctx.clientToken });
+    return ctx.infra.scaleStack({ stackName, desiredCount, desiredCounts, clientToken: ctx.clientToken });
   },
   { needsOutputs: false },
 );
