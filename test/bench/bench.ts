@@ -116,6 +116,7 @@ const OPERATION_STEP_TYPES = new Set(['cf_create', 'cf_update', 'cf_scale', 'pg_
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const median = (xs: number[]) => percentile(xs, 0.5);
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
+const cpuMs = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -279,6 +280,7 @@ async function engineParts(bench: Bench) {
     // 1. Latency of one full-plan deployment on an existing stack (the first creates it).
     await finishes.wait(await request(client, 'latency', 'v0'));
     const latencies: number[] = [];
+    const latencyCpu = process.cpuUsage();
     for (let i = 1; i <= SIZES.latencySamples; i++) {
       const started = performance.now();
       const id = await request(client, 'latency', `v${i}`);
@@ -290,7 +292,7 @@ async function engineParts(bench: Bench) {
     const { data: full } = await client.GET('/v1/deployments/{id}', { params: { path: { id: sample!.items[0]!.id } } });
     console.log(`1. full-plan deployment at 0 ms per operation, request to DONE (${SIZES.latencySamples} samples)`);
     console.log(`   steps: ${full!.steps.map((s) => s.name).join(' -> ')}`);
-    console.log(`   p95 ${fmt(percentile(latencies, 0.95))} ms, min ${fmt(Math.min(...latencies))} ms`);
+    console.log(`   p95 ${fmt(percentile(latencies, 0.95))} ms, min ${fmt(Math.min(...latencies))} ms; this process's CPU ${fmt(cpuMs(process.cpuUsage(latencyCpu)) / SIZES.latencySamples)} ms per deployment (the deployer's and the simulated cloud's)`);
     report('fullPlanMedianMs', median(latencies));
 
     // 2. Throughput: STACKS stacks with PER_STACK deployments each, all requested at once.
@@ -300,6 +302,7 @@ async function engineParts(bench: Bench) {
     const commitsBefore = await settledCommits(sql, { busy: QUICK });
     const simulatorBefore = simulator.transactions();
     const started = performance.now();
+    const throughputCpu = process.cpuUsage();
     const ids: string[] = [];
     for (let round = 0; round < SIZES.perStack; round++) {
       await Promise.all(Array.from({ length: SIZES.stacks }, (_, s) => request(client, `t${s}`, `r${round}`).then((id) => void ids.push(id))));
@@ -307,6 +310,7 @@ async function engineParts(bench: Bench) {
     const requestedMs = performance.now() - started;
     const { endedAt, failed, looks } = await waitAllEnded(sql, ids);
     const elapsed = (endedAt - started) / 1000;
+    const throughputCpuMs = cpuMs(process.cpuUsage(throughputCpu));
     const engineCommits = (await settledCommits(sql, { busy: QUICK })) - commitsBefore - looks;
     const simulatorCommits = simulator.transactions() - simulatorBefore;
     await finishes.start();
@@ -314,6 +318,7 @@ async function engineParts(bench: Bench) {
     console.log(`\n2. ${ids.length} deployments over ${SIZES.stacks} stacks (${fmt(elapsed, 2)} s; requests took ${fmt(requestedMs / 1000, 2)} s; ${failed} not DONE)`);
     console.log(`   ${engineCommits} Postgres commits, ${fmt(engineTps, 0)} transactions/s; of them ${simulatorCommits} the simulated cloud's on its own tables (its state, which AWS keeps elsewhere)`);
     console.log(`   with the simulated cloud's: ${fmt(engineCommits / ids.length)} commits per deployment`);
+    console.log(`   this process's CPU: ${fmt(throughputCpuMs / ids.length)} ms per deployment, ${fmt((100 * throughputCpuMs) / 1000 / elapsed, 0)}% of a core`);
     figures.commitsPerDeploymentWithSimulator = Math.round((engineCommits / ids.length) * 100) / 100;
     report('deploymentsPerSecond', ids.length / elapsed);
     report('commitsPerDeployment', (engineCommits - simulatorCommits) / ids.length, `(the deployer's own${QUICK ? '; BENCH_QUICK: rough, counted without waiting for idle connections to report theirs' : ''})`);
@@ -354,6 +359,9 @@ async function engineParts(bench: Bench) {
     await raw.end();
     console.log(`\n4. raw Postgres: ${fmt(rawTps, 0)} transactions/s (${perTx} statements each, ${concurrency} connections, postgres.js); engine ${fmt(engineTps, 0)} tx/s in part 2`);
     report('engineRawRatio', engineTps / rawTps);
+    // What the machine allows at all: were the engine free, Postgres alone would commit this plan's
+    // transactions (the simulated cloud's among them) at most this fast.
+    console.log(`   ceiling: ${fmt(rawTps / (engineCommits / ids.length))} deployments/s if nothing but the ${fmt(engineCommits / ids.length)} commits per deployment of part 2 took time`);
 
   } finally {
     await main.stop();
