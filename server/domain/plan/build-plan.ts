@@ -58,6 +58,8 @@ function planOf(spec: DeploymentSpec, stack: StackSnapshot | null): { steps: Pla
   const requested = spec.evaluation?.strategy ?? 'auto';
   const evaluated = steps.some((s) => s.type === 'eval_strategy');
   if (requested !== 'auto' && !evaluated) notes.push(`strategy ${requested} was asked for, but this plan is not evaluated, so it does not apply`);
+  // Approval is of an evaluated branch: a plan without one runs at once, and says so.
+  if (spec.evaluation?.approvalRequired && !evaluated) notes.push('approval is required, but this plan is not evaluated: it runs without stopping in EVALUATED for approval');
   return { steps, notes };
 }
 
@@ -140,7 +142,7 @@ function chooseStrategy(spec: DeploymentSpec, stack: StackSnapshot | null, notes
     notes.push('new stack: there is nothing running to evaluate against, so this is the full plan');
     return [make.createEmpty(), make.update(0, [STEP.createEmpty]), ...dbs.steps, make.scale(STEP.scaleUp, 1, [STEP.update, ...dbs.finals]), ...restoreAfter(spec, STEP.update)];
   }
-  const blocker = evaluationBlocker(spec, stack!);
+  const blocker = evaluationBlocker(spec, stack!) ?? rotationBlocker(spec);
   if (!blocker) return evaluationSteps(spec, stack!);
   notes.push(`not evaluated: ${blocker}; this is the full plan`);
   return [
@@ -194,6 +196,17 @@ function evaluationBlocker(spec: DeploymentSpec, stack: StackSnapshot): string |
     }
   }
   return undefined;
+}
+
+/**
+ * Why a full plan that rotates credentials is not evaluated: the evaluation upserts each database
+ * while the running version still serves (and NOP, BEFORE and PARALLEL never stop it), so a new
+ * password there takes the running tasks' database login away. The full plan stops the service
+ * before DB.Upsert, as refusedFlags (server/domain/spec/flags.ts) promises.
+ */
+function rotationBlocker(spec: DeploymentSpec): string | undefined {
+  if (!spec.flags.rotateCredentials || !spec.databases.some((db) => 'secretsManager' in db.appConnection)) return undefined;
+  return 'rotateCredentials gives the database role a new password, and the running tasks would lose their login, so the service stops before DB.Upsert';
 }
 
 function newVersionTag(spec: DeploymentSpec): string {
@@ -311,7 +324,10 @@ export function branchSteps(
     }
     case 'PARALLEL': {
       const dbs = migrations([]);
-      steps = [make.apply(count, []), ...dbs.steps];
+      // Only forced over a database at 3 or 4: the new version, live from CF.Apply on, needs that
+      // migration or breaks with it, so a failed one puts the previous version back (as quick mode).
+      const unsafe = spec.databases.some((db) => db.migrate && (counted[db.appKey] ?? 0) >= 3);
+      steps = [make.apply(count, []), ...dbs.steps, ...(unsafe ? [restorePrevious(spec, [STEP.apply])] : [])];
       break;
     }
     case 'NOP':

@@ -46,8 +46,38 @@ describe('the evaluated full plan', () => {
     expect(planDeployment(spec(), { ...RUNNING, parameters: {} }).notes).toEqual([expect.stringMatching(/running version is unknown/)]);
   });
 
+  it('rotateCredentials stops the service before DB.Upsert sets the new password: the full plan, not the evaluated one', () => {
+    // The evaluation upserts each database while the old version runs (and NOP, BEFORE and
+    // PARALLEL never stop it): a rotation there takes the running tasks' database login away.
+    const rotating = { ...spec(), flags: { ...spec().flags, rotateCredentials: true } };
+    const planned = planDeployment(rotating, RUNNING);
+    expect(shape(planned.steps)).toEqual([
+      'ScaleDown',
+      'CF.Update <- ScaleDown',
+      'DB.Upsert.main <- CF.Update',
+      'DB.Migrate.main <- CF.Update, DB.Upsert.main',
+      'DB.Cleanup.main <- DB.Migrate.main',
+      'ScaleUp <- CF.Update, DB.Cleanup.main',
+      '!CF.Restore <- ScaleDown',
+    ]);
+    expect(planned.steps.find((s) => s.name === 'DB.Upsert.main')).toMatchObject({ input: { rotateCredentials: true } });
+    expect(planned.steps.find((s) => s.name === 'ScaleUp')).toMatchObject({ input: { desiredCount: 2 } });
+    expect(planned.notes).toEqual([expect.stringMatching(/^not evaluated: rotateCredentials .*; this is the full plan$/)]);
+    // A forced strategy does not apply there, and the plan says so.
+    expect(planDeployment({ ...rotating, evaluation: { ...rotating.evaluation!, strategy: 'NOP' } }, RUNNING).notes).toContain(
+      'strategy NOP was asked for, but this plan is not evaluated, so it does not apply',
+    );
+  });
+
   it('a strategy asked for where no evaluation happens is noted as not applied', () => {
     expect(planDeployment(spec({ strategy: 'NOP' }), null).notes).toContain('strategy NOP was asked for, but this plan is not evaluated, so it does not apply');
+  });
+
+  it('an approval asked for where no evaluation happens is noted: the plan does not stop for it', () => {
+    expect(planDeployment(spec({ approval: 'required' }), null).notes).toContain(
+      'approval is required, but this plan is not evaluated: it runs without stopping in EVALUATED for approval',
+    );
+    expect(planDeployment(spec({ approval: 'required' }), RUNNING).notes).toEqual([]);
   });
 
   const evaluated = buildPlan(spec(), RUNNING);
@@ -76,6 +106,18 @@ describe('the evaluated full plan', () => {
     const atZero = branchSteps(spec(), RUNNING, 'PARALLEL', { main: 0 }, evaluated);
     expect(shape(atZero)).toEqual(['CF.Apply', 'DB.Migrate.main <- NOPDiscovery (skipped)']);
     expect(atZero[1]!.skipReason).toBe('database main is at 0: no migration pending');
+  });
+  it('PARALLEL forced over a database at 3 or 4: the previous version comes back if its migration fails', () => {
+    // The new version runs from CF.Apply on and needs the migration (3) or breaks the running one (4):
+    // a failed migration must not leave it live on the schema that failed to migrate.
+    for (const code of [3, 4] as const) {
+      expect(shape(branchSteps(spec(), RUNNING, 'PARALLEL', { main: code }, evaluated))).toEqual([
+        'CF.Apply',
+        'DB.Migrate.main <- NOPDiscovery',
+        'DB.Cleanup.main <- DB.Migrate.main',
+        '!CF.Restore <- CF.Apply',
+      ]);
+    }
   });
   it('NOP: CF.Version alone', () => {
     expect(shape(branchSteps(spec(), RUNNING, 'NOP', { main: 0 }, evaluated))).toEqual(['CF.Version', 'DB.Migrate.main <- NOPDiscovery (skipped)']);
