@@ -12,10 +12,10 @@ import type { BucketInfo, BuildContext } from './context.ts';
 import type { BucketAccess } from './iam.ts';
 
 export function mapBlobstores(ctx: BuildContext): void {
-  for (const blobstore of ctx.app.blobstores) ctx.buckets.set(blobstore.name, mapBlobstore(ctx, blobstore));
+  ctx.app.blobstores.forEach((blobstore, index) => ctx.buckets.set(blobstore.name, mapBlobstore(ctx, blobstore, `blobstores[${index}].name`)));
 }
 
-function mapBlobstore(ctx: BuildContext, blobstore: Blobstore): BucketInfo {
+function mapBlobstore(ctx: BuildContext, blobstore: Blobstore, path: string): BucketInfo {
   const { ref: bucketRef } = blobstore;
   if (!bucketRef) {
     const name = conventionalBucketName(blobstore.name, ctx.app.name);
@@ -27,7 +27,7 @@ function mapBlobstore(ctx: BuildContext, blobstore: Blobstore): BucketInfo {
         BucketName: name,
         NotificationConfiguration: { EventBridgeConfiguration: { EventBridgeEnabled: blobstore.emitEvents } },
       },
-    });
+    }, path);
     return { name, arn: getAtt(logicalId, 'Arn'), access: 'readWrite' };
   }
 

@@ -10,6 +10,7 @@ import { databaseNameSuffix } from '../application/index.ts';
 import type { FieldIssue } from '../errors.ts';
 import { AWS_ACCOUNT_ID, AWS_REGION, cleanParameterName, join, ref, resourceId, screamingSnake } from './cfn.ts';
 import type { BuildContext, DatabaseInfo } from './context.ts';
+import { nameClash } from './template-builder.ts';
 
 /** What the cluster says about a database server that matters to the template: how to authenticate. */
 export type RdsHostAuth = Pick<RdsHost, 'serverGroupName' | 'auth'>;
@@ -43,8 +44,14 @@ export function databaseKey(name: string): string {
  */
 export function mapDatabases(ctx: BuildContext, rdsHosts: readonly RdsHostAuth[], issues: FieldIssue[]): DatabaseResource[] {
   const resources: DatabaseResource[] = [];
+  // A database's secret, parameters and outputs are all named after its key.
+  const keys = new Map<string, string>();
   ctx.app.databases.forEach((db, index) => {
     const path = `databases[${index}]`;
+    const key = databaseKey(db.name);
+    const sameKey = keys.get(key);
+    if (sameKey !== undefined) throw nameClash(`database key ${key} (of DatabaseSecret${key}, DatabaseParam${key}JSON, MigrationTaskDefinition${key})`, `${path}.name`, sameKey);
+    keys.set(key, `${path}.name`);
     const { serverGroup } = db.postgres;
     const host = rdsHosts.find((h) => h.serverGroupName === serverGroup);
     if (!host) {
@@ -52,7 +59,6 @@ export function mapDatabases(ctx: BuildContext, rdsHosts: readonly RdsHostAuth[]
       issues.push({ path: `${path}.postgres.serverGroup`, message: `Unknown server group "${serverGroup}" (the cluster has: ${known})` });
       return;
     }
-    const key = databaseKey(db.name);
     const serverGroupPath = `${path}.postgres.serverGroup`;
     ctx.template.addParameter({
       name: `DatabaseGroup${cleanParameterName(serverGroup)}ClientSecurityGroup`,
@@ -82,7 +88,7 @@ export function mapDatabases(ctx: BuildContext, rdsHosts: readonly RdsHostAuth[]
           Name: join('/', ['', ref('EnvName'), ctx.app.name, 'postgres', db.name]),
           Description: `Credentials of Postgres database ${db.name} of ${ctx.app.name}`,
         },
-      });
+      }, `${path}.name`);
       const secretOutputName = `DatabaseSecret${key}`;
       ctx.template.addOutput(secretOutputName, ref(secretId), `ARN of the credentials secret of database ${db.name}`);
       ctx.databases.set(db.name, { ...info, auth: 'secretsManager', urlSecretValueFrom: join(':', [ref(secretId), 'dburl', '', '']) });

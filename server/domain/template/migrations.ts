@@ -19,6 +19,7 @@ export function mapMigrations(ctx: BuildContext, databases: DatabaseResource[]):
       family: `migrate_${database.name}`,
       role: `migrate_${database.name}`,
       description: `Task role of the migration of database ${database.name} of ${ctx.app.name}`,
+      path: `${resource.path}.name`,
     });
     task.addContainer(container, `${resource.path}.postgres.migrateContainer`);
     const taskDefinitionId = task.addToTemplate();

@@ -6,7 +6,7 @@ import { join, ref, resourceId, titleCase } from './cfn.ts';
 import type { BuildContext } from './context.ts';
 
 export function mapSecrets(ctx: BuildContext): void {
-  for (const secret of ctx.app.secrets) {
+  ctx.app.secrets.forEach((secret, index) => {
     const logicalId = ctx.template.addResource(resourceId('AWS::SecretsManager::Secret', `AppSecret${titleCase(secret.name)}`), {
       Type: 'AWS::SecretsManager::Secret',
       DeletionPolicy: 'Retain',
@@ -15,7 +15,7 @@ export function mapSecrets(ctx: BuildContext): void {
         Name: join('/', ['', ref('EnvName'), ctx.app.name, secret.name]),
         Description: `Application secret ${secret.name} of ${ctx.app.name}; its value is set by hand`,
       },
-    });
+    }, `secrets[${index}].name`);
     ctx.secrets.set(secret.name, { arn: ref(logicalId) });
-  }
+  });
 }

@@ -125,11 +125,14 @@ export function mapSubscriptions(ctx: BuildContext, runtime: Runtime, runtimePat
     });
   }
 
-  // SNS topics of the cluster (not of the environment): one infra listener per cluster.
+  // SNS topics of the cluster (not of the environment): one infra listener per cluster. A topic
+  // named twice is one subscription, as in o5 (its second resource replaced the first).
   const topicArns: CfnValue[] = [];
-  for (const subscription of runtime.subscriptions) {
+  const snsTopics = new Set<string>();
+  runtime.subscriptions.forEach((subscription, index) => {
     const target = parseSubscriptionName(subscription.name) as SubscriptionTarget;
-    if (target.kind !== 'sns') continue;
+    if (target.kind !== 'sns' || snsTopics.has(target.topic)) return;
+    snsTopics.add(target.topic);
     const topicArn = join('', ['arn:aws:sns:', AWS_REGION, ':', AWS_ACCOUNT_ID, ':', ref('ClusterName'), '-', target.topic]);
     topicArns.push(topicArn);
     ctx.template.addResource(resourceId('AWS::SNS::Subscription', cleanParameterName(namePrefix, target.topic)), {
@@ -141,8 +144,8 @@ export function mapSubscriptions(ctx: BuildContext, runtime: Runtime, runtimePat
         // Infra events keep the SNS envelope: the sidecar reads the topic from it.
         RawMessageDelivery: false,
       },
-    });
-  }
+    }, `${runtimePath}.subscriptions[${index}].name`);
+  });
 
   const statements: CfnValue[] = [
     { Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: 'sqs:SendMessage', Resource: queueArn },

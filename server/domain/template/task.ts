@@ -18,6 +18,8 @@ export interface TaskNames {
   /** Role name after the stack name: `<StackName>-<role>`. */
   role: string;
   description: string;
+  /** The config entry whose name gives the ids, when two entries could give the same: `databases[0].name`. */
+  path?: string;
 }
 
 export class TaskBuilder {
@@ -54,7 +56,7 @@ export class TaskBuilder {
   addToTemplate(): string {
     const { ctx, names } = this;
     const family = `${ctx.app.name}_${names.family}`;
-    ctx.template.addResource(this.roleId, this.policy.buildRole(names.role, family, names.description));
+    ctx.template.addResource(this.roleId, this.policy.buildRole(names.role, family, names.description), names.path);
 
     const sidecar = this.sidecar.build(ctx.app.name);
     const volumes: CfnValue[] = [{ Name: SOCKETS_VOLUME }];
@@ -75,7 +77,7 @@ export class TaskBuilder {
           { Key: 'o5-deployment-version', Value: ref('VersionTag') },
         ],
       },
-    });
+    }, names.path);
   }
 }
 
