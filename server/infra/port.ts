@@ -124,6 +124,11 @@ export interface InfraPort {
   // CloudFormation stacks
   /** Current state of a stack; null when it does not exist (or is DELETE_COMPLETE). */
   describeStack(stackName: string): Promise<StackDescription | null>;
+  /**
+   * The template body the stack runs now, as it was given (GetTemplate, Original stage); null when
+   * there is no stack. Read where no earlier deployment's template could put the stack back.
+   */
+  stackTemplate(stackName: string): Promise<string | null>;
   /** Creates the placeholder stack (one WaitConditionHandle) that the first CF.Update fills. */
   createEmptyStack(input: { stackName: string; clientToken: string }): Promise<void>;
   updateStack(input: {

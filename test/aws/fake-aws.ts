@@ -27,6 +27,7 @@ import {
   type Change,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
+  GetTemplateCommand,
   UpdateStackCommand,
   type StackEvent,
 } from '@aws-sdk/client-cloudformation';
@@ -54,6 +55,8 @@ interface FakeStack {
   /** Status the stack reaches at the next DescribeStacks, with its reason and events. */
   next?: { status: string; reason?: string; events?: Array<Partial<StackEvent>> };
   parameters: Record<string, string>;
+  /** The template body in force (GetTemplate). */
+  templateBody: string;
   /** Stack tags: set by CreateStack, kept by every other call (as CloudFormation does when UpdateStack names none). */
   tags: Array<{ Key: string; Value: string }>;
   outputKeys: string[];
@@ -92,6 +95,9 @@ export interface ScriptedTask {
   views: Array<Partial<Task>>;
 }
 
+/** The template of a stack seeded by a test (one made before the deployer looked). */
+const SEEDED_TEMPLATE = JSON.stringify({ Description: 'seeded by the test', Resources: { Placeholder: { Type: 'AWS::CloudFormation::WaitConditionHandle' } } });
+
 export class FakeAws {
   readonly cfn = mockClient(CloudFormationClient);
   readonly ecs = mockClient(ECSClient);
@@ -119,6 +125,7 @@ export class FakeAws {
     this.cfn.on(DescribeStackEventsCommand).callsFake((input) =>
       this.run('DescribeStackEvents', input, () => ({ StackEvents: [...this.stackOf(input.StackName, { deleted: true }).events].reverse() })),
     );
+    this.cfn.on(GetTemplateCommand).callsFake((input) => this.run('GetTemplate', input, () => ({ TemplateBody: this.stackOf(input.StackName).templateBody })));
     this.cfn.on(CreateStackCommand).callsFake((input) => this.run('CreateStack', input, () => this.createStack(input)));
     this.cfn.on(UpdateStackCommand).callsFake((input) => this.run('UpdateStack', input, () => this.updateStack(input)));
     this.cfn.on(CreateChangeSetCommand).callsFake((input) => this.run('CreateChangeSet', input, () => this.createChangeSet(input)));
@@ -192,6 +199,7 @@ export class FakeAws {
       status,
       ...(options.reason ? { reason: options.reason } : {}),
       parameters: options.parameters ?? {},
+      templateBody: SEEDED_TEMPLATE,
       tags: options.tags ?? [{ Key: MANAGED_BY_TAG.key, Value: MANAGED_BY_TAG.value }],
       outputKeys: options.outputKeys ?? [],
       tokens: [],
@@ -276,7 +284,7 @@ export class FakeAws {
     return `fake-${key}`;
   }
 
-  private createStack(input: { StackName?: string; ClientRequestToken?: string; Tags?: Array<{ Key?: string; Value?: string }> }) {
+  private createStack(input: { StackName?: string; TemplateBody?: string; ClientRequestToken?: string; Tags?: Array<{ Key?: string; Value?: string }> }) {
     const name = input.StackName!;
     const existing = this.stacks.get(name);
     if (existing && existing.status !== 'DELETE_COMPLETE') {
@@ -288,6 +296,7 @@ export class FakeAws {
       id: `arn:aws:cloudformation:${REGION}:${FAKE_ACCOUNT}:stack/${name}/${this.stacks.size + 1}`,
       status: 'CREATE_IN_PROGRESS',
       parameters: {},
+      templateBody: input.TemplateBody ?? '{}',
       tags: (input.Tags ?? []).map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' })),
       outputKeys: [],
       tokens: [],
@@ -316,6 +325,7 @@ export class FakeAws {
       const body = this.objects.get(key);
       if (body === undefined) throw awsError('ValidationError', `S3 error: Unable to get object at ${input.TemplateURL}`);
       stack.outputKeys = Object.keys((JSON.parse(body) as { Outputs?: object }).Outputs ?? {});
+      stack.templateBody = body;
     }
     const previous = stack.parameters;
     stack.parameters = Object.fromEntries(

@@ -28,6 +28,8 @@ export interface TestDeployer {
   request(path: string, init?: RequestInit): Promise<Response>;
   /** The simulated cloud's view of a stack, read as a test would read AWS (null when absent). */
   describeStack(stackName: string): Promise<StackDescription | null>;
+  /** The template body the simulated stack runs (GetTemplate). */
+  stackTemplate(stackName: string): Promise<string | null>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startTestDeployer(
     clientWith,
     request: (path, init) => Promise.resolve(deployer.app.fetch(new Request(`http://deployer.test${path}`, init))),
     describeStack: (stackName) => deployer.services.infra.forCluster(SIMULATED_READER, 'test-reader').describeStack(stackName),
+    stackTemplate: (stackName) => deployer.services.infra.forCluster(SIMULATED_READER, 'test-reader').stackTemplate(stackName),
     async stop() {
       await deployer.stop();
       await database.drop();

@@ -21,7 +21,19 @@ export interface FoundStack {
 }
 
 /** What a deployment keeps of the stack the wait phase found (null when there was none). */
-export type StackSnapshot = Pick<FoundStack, 'status' | 'lifecycle' | 'outputs' | 'parameters' | 'tags'>;
+export type StackSnapshot = Pick<FoundStack, 'status' | 'lifecycle' | 'outputs' | 'parameters' | 'tags'> & {
+  /**
+   * Where the template the stack ran when found was kept (the template bucket), only where no
+   * earlier deployment of the stack ended DONE (a stack adopted, or whose deployments all failed):
+   * what CF.Restore puts back there (server/engine/steps/cloudformation.ts).
+   */
+  foundTemplateUrl?: string;
+};
+
+/** The template bucket's key for the template a deployment found on its stack, beside its own (`templateKey`). */
+export function foundTemplateKey(deploymentTemplateKey: string): string {
+  return `${deploymentTemplateKey.replace(/\.json$/, '')}.found-stack.template`;
+}
 
 export function snapshotOf(stack: FoundStack): StackSnapshot {
   return { status: stack.status, lifecycle: stack.lifecycle, outputs: stack.outputs, parameters: stack.parameters, tags: stack.tags };

@@ -204,16 +204,23 @@ export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>(
   { needsOutputs: false },
 );
 
-/** What CF.Restore puts back: the version that ran before this deployment, or nothing (every service at 0). */
+/**
+ * What CF.Restore puts back: the version that ran before this deployment (the template of the last
+ * deployment that ended DONE, or, with none, the template the wait phase found on the stack), or
+ * nothing (every service at 0).
+ */
 type RestoreTarget =
   | { kind: 'previous'; deploymentId: string; templateUrl: string; parameters: Record<string, string> }
+  | { kind: 'found'; templateUrl: string; parameters: Record<string, string> }
   | { kind: 'zero' };
 
 async function restoreTarget(ctx: StepContext): Promise<RestoreTarget> {
   const found = ctx.deployment.stack;
+  if (!found || !stackExists(found)) return { kind: 'zero' };
   const previous = await ctx.previousVersion();
   // The parameters the stack ran with when this deployment found it, with the template that made them.
-  if (previous && found && stackExists(found)) return { kind: 'previous', deploymentId: previous.deploymentId, templateUrl: previous.templateUrl, parameters: found.parameters };
+  if (previous) return { kind: 'previous', deploymentId: previous.deploymentId, templateUrl: previous.templateUrl, parameters: found.parameters };
+  if (found.foundTemplateUrl) return { kind: 'found', templateUrl: found.foundTemplateUrl, parameters: found.parameters };
   return { kind: 'zero' };
 }
 
@@ -223,8 +230,9 @@ function restoreNote(target: RestoreTarget): { restored: string; parameters?: Re
     .filter(([key]) => key.startsWith(DESIRED_COUNT_PREFIX) && key.length > DESIRED_COUNT_PREFIX.length)
     .map(([key, value]) => `${key.slice(DESIRED_COUNT_PREFIX.length)}: ${value}`);
   const version = target.parameters.VersionTag ?? '(no VersionTag)';
+  const template = target.kind === 'previous' ? `the template of deployment ${target.deploymentId}` : 'the template the stack ran when this deployment found it';
   return {
-    restored: `put back version ${version} (the template of deployment ${target.deploymentId}) at the desired count it ran with${counts.length ? ` (${counts.join(', ')})` : ''}`,
+    restored: `put back version ${version} (${template}) at the desired count it ran with${counts.length ? ` (${counts.join(', ')})` : ''}`,
     parameters: target.parameters,
   };
 }

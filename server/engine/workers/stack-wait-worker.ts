@@ -5,14 +5,16 @@
  */
 import { derivedEventId } from '../../domain/ids.ts';
 import { CANCEL_TOKEN_LABEL, decideStackWait, onDescribeFailure, onRepairFailure, type ProviderFailure } from '../../domain/decisions/stack-wait.ts';
-import type { FoundStack } from '../../domain/cloudformation/found-stack.ts';
+import { foundTemplateKey, stackExists, type FoundStack, type StackSnapshot } from '../../domain/cloudformation/found-stack.ts';
+import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import { JOB_STACK_WAIT } from '../../domain/machines/jobs.ts';
 import { awsLogFields } from '../../domain/spec/index.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
 import { clusterInfraOf } from '../../infra/cluster-provider.ts';
-import { InfraError } from '../../infra/port.ts';
+import { InfraError, type ClusterInfra } from '../../infra/port.ts';
+import type { Logger } from '../../logger.ts';
 import type { Engine } from '../engine.ts';
-import { readEntity } from '../entities.ts';
+import { lastAppliedDeployment, readEntity } from '../entities.ts';
 import { fencedInfra, TerminatedFenceError } from './terminate-fence.ts';
 import type { JobContext, Settlement } from '../jobs.ts';
 
@@ -20,6 +22,36 @@ type StackWaitSettlement = Settlement<typeof JOB_STACK_WAIT>;
 
 export function providerFailure(err: unknown): ProviderFailure {
   return err instanceof InfraError ? { retryable: err.retryable, message: err.message } : null;
+}
+
+/**
+ * Keeps the template the stack runs now where no earlier deployment of it ended DONE (a stack
+ * adopted, or whose deployments all failed): without it, a CF.Restore of this deployment would have
+ * no version to put back and would leave every service at 0 tasks. Read before anything changes.
+ * A refusal to read it (a deployer role without cloudformation:GetTemplate) is logged and leaves
+ * the restore as it was; a transient failure retries the job.
+ */
+async function withFoundTemplate(
+  engine: Engine,
+  infra: ClusterInfra,
+  data: DeploymentData,
+  stack: StackSnapshot,
+  log: Logger,
+): Promise<StackSnapshot> {
+  if (await lastAppliedDeployment(engine.deps.sql, data.stackId)) return stack;
+  const stackName = data.spec!.cfStackName;
+  try {
+    const body = await infra.stackTemplate(stackName);
+    if (!body) return stack;
+    const { url } = await infra.storeTemplate({ key: foundTemplateKey(data.spec!.template.key), body });
+    return { ...stack, foundTemplateUrl: url };
+  } catch (err) {
+    if (err instanceof InfraError && !err.retryable) {
+      log.warn({ error: err.message }, 'could not keep the template the stack runs: a failure of this deployment would leave its services at 0 tasks');
+      return stack;
+    }
+    throw err;
+  }
 }
 
 export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof JOB_STACK_WAIT>): Promise<StackWaitSettlement> {
@@ -71,7 +103,12 @@ export async function handleStackWaitJob(engine: Engine, job: JobContext<typeof 
         apply: {
           machine: 'deployment',
           id: data.deploymentId,
-          event: { type: 'stack_available', stack: decision.stack, aws: account.identity, ...(job.data.woken ? { wokenBy: job.data.woken.eventId } : {}) },
+          event: {
+            type: 'stack_available',
+            stack: decision.stack && stackExists(decision.stack) ? await withFoundTemplate(engine, infra, data, decision.stack, log) : decision.stack,
+            aws: account.identity,
+            ...(job.data.woken ? { wokenBy: job.data.woken.eventId } : {}),
+          },
           eventId: derivedEventId(data.deploymentId, 'stack_available'),
         },
       };

@@ -164,6 +164,11 @@ describe.skipIf(!moto)('AWS infra against moto', () => {
     expect(await serviceDesiredCount()).toBe(1);
   });
 
+  it('reads the template the stack runs, as it was given; none for a stack that does not exist', async () => {
+    expect(JSON.parse((await infra.stackTemplate(stackName))!)).toEqual(JSON.parse(appTemplate('shop:v2')));
+    expect(await infra.stackTemplate('dev-nothing-here')).toBeNull();
+  });
+
   let hostInstanceId: string;
 
   it('lists the priorities on a listener, without the default rule', async () => {

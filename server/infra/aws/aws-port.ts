@@ -14,6 +14,7 @@ export function portOf(ctx: AwsContext): InfraPort {
     storeTemplate: (input) => storeTemplate(ctx, input),
 
     describeStack: (stackName) => stacks.describeStack(ctx, stackName),
+    stackTemplate: (stackName) => stacks.stackTemplate(ctx, stackName),
     createEmptyStack: (input) => stacks.createEmptyStack(ctx, input),
     updateStack: (input) => stacks.updateStack(ctx, input),
     scaleStack: (input) => stacks.scaleStack(ctx, input),

@@ -9,6 +9,7 @@ import {
   DeleteStackCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
+  GetTemplateCommand,
   UpdateStackCommand,
   type Parameter,
   type Stack,
@@ -46,6 +47,17 @@ export async function describeStack(ctx: AwsContext, stackName: string): Promise
     tags: Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? ''])),
     ...(lastClientToken ? { lastClientToken } : {}),
   };
+}
+
+/** The template the stack runs now, as it was given (JSON or YAML); null when there is no stack. */
+export async function stackTemplate(ctx: AwsContext, stackName: string): Promise<string | null> {
+  try {
+    const result = await ctx.call(() => ctx.clients.cloudFormation.send(new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Original' })));
+    return result.TemplateBody ?? null;
+  } catch (err) {
+    if (isStackMissing(err)) return null;
+    throw err;
+  }
 }
 
 export async function createEmptyStack(ctx: AwsContext, input: { stackName: string; clientToken: string }): Promise<void> {

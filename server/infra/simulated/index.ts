@@ -119,6 +119,7 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     storeTemplate: write('S3', 'PutObject')((input) => storeTemplate(ctx.db, { ...input, region: ctx.region, now: new Date(ctx.now()) })),
 
     describeStack: read('CloudFormation', 'DescribeStacks')((stackName) => stacks.describeStack(ctx, stackName)),
+    stackTemplate: read('CloudFormation', 'GetTemplate')((stackName) => stacks.stackTemplate(ctx, stackName)),
     createEmptyStack: write('CloudFormation', 'CreateStack')(accepted(onStack, stacks.createEmptyStack)),
     updateStack: write('CloudFormation', 'UpdateStack')(accepted(onStack, stacks.updateStack)),
     scaleStack: write('CloudFormation', 'UpdateStack')(accepted(onStack, stacks.scaleStack)),

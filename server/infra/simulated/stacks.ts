@@ -21,7 +21,7 @@ import {
   requireStack,
   stackRow,
 } from './stack-operations.ts';
-import { appliedInSql, deletedInSql, describeView, isDeleted, viewStackStatus, type StackView } from './stack-view.ts';
+import { appliedInSql, deletedInSql, describeView, isDeleted, viewStack, viewStackStatus, type StackView } from './stack-view.ts';
 import { parseStoredTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
 import { readTemplate, storedAmong, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
 import { builtOnce, lastStatement, type SimTx } from './store.ts';
@@ -38,6 +38,15 @@ export async function describeStack(ctx: SimContext, stackName: string): Promise
   if (!row) return null;
   const view = viewStackStatus(row, ctx.now());
   return isDeleted(view) ? null : describeView(view);
+}
+
+/** GetTemplate: the body of the template in force (the one before an operation that has not applied). */
+export async function stackTemplate(ctx: SimContext, stackName: string): Promise<string | null> {
+  const [[row], bodies] = await Promise.all([stackRow(ctx.db, stackName), stackTemplateBodies(ctx.db, stackName)]);
+  if (!row) return null;
+  const view = viewStack(row, ctx.now());
+  if (isDeleted(view)) return null;
+  return bodies.get(view.content.templateSha256) ?? null;
 }
 
 export async function createEmptyStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
