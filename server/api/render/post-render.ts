@@ -12,8 +12,7 @@ import { uuidV5 } from '../../domain/ids.ts';
 import { HTTPException } from 'hono/http-exception';
 import { buildPlan, describePlan, type PlanStep } from '../../domain/plan/index.ts';
 import { evaluateLive, type LiveEvaluation } from '../../engine/commands/evaluate-live.ts';
-import { buildDeploymentSpec } from '../../domain/spec/index.ts';
-import { loadEnvironment, readApplication } from '../../engine/commands/request-deployment.ts';
+import { applicationField, buildRequestedSpec, loadEnvironment, readApplication } from '../../engine/commands/request-deployment.ts';
 import { allows, requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { deploymentRequestFields, evaluationSchema, flagsSchema, sentApplication, warningsField } from '../deployments/deployment-schemas.ts';
@@ -105,7 +104,7 @@ export const registerRender: RouteRegistrar = (app) =>
     const { environment, cluster } = await loadEnvironment(sql, body.environment);
     // A stable id, so rendering the same request twice gives the same template key.
     const deploymentId = uuidV5(RENDER_NAMESPACE, createHash('sha256').update(JSON.stringify(body)).digest('hex'));
-    const { spec, template } = buildDeploymentSpec({
+    const { spec, template } = buildRequestedSpec(applicationField(body), {
       deploymentId,
       application,
       version: body.version,

@@ -14,7 +14,7 @@ import { readApplication as readApplicationDocument, type LegacyFieldWarning, ty
 import type { DeploymentEvent, DeploymentSource } from '../../domain/machines/deployment.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
-import { buildDeploymentSpec, refusedFlags, type DeploymentFlags } from '../../domain/spec/index.ts';
+import { buildDeploymentSpec, refusedFlags, type BuildDeploymentSpecInput, type DeploymentFlags } from '../../domain/spec/index.ts';
 import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
@@ -64,6 +64,30 @@ function within(prefix: string, err: unknown): never {
   throw err;
 }
 
+/** Where the request carries its application config: the prefix of every path into it. */
+export function applicationField(request: Pick<DeploymentRequest, 'applicationYaml'>): 'application' | 'applicationYaml' {
+  return request.applicationYaml !== undefined ? 'applicationYaml' : 'application';
+}
+
+/** The request's own fields among the paths of a spec's issues; every other path is into the application config. */
+const REQUEST_FIELDS = new Set(['deploymentId', 'version']);
+
+/**
+ * buildDeploymentSpec, with the paths of its issues into the request as sent
+ * (`applicationYaml.databases[0].postgres.serverGroup`), as the application's parse errors have them.
+ */
+export function buildRequestedSpec(field: 'application' | 'applicationYaml', input: BuildDeploymentSpecInput): ReturnType<typeof buildDeploymentSpec> {
+  try {
+    return buildDeploymentSpec(input);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(
+      err.message,
+      err.issues.map((i) => (REQUEST_FIELDS.has(i.path) ? i : { ...i, path: i.path ? `${field}.${i.path}` : field })),
+    );
+  }
+}
+
 /**
  * The request's application config, with a warning for each legacy key in it (paths into the
  * request: `application.runtimes[0].routes[0].bypass_ingress`). `application` must be the value as
@@ -75,7 +99,7 @@ export function readApplication(request: Pick<DeploymentRequest, 'application' |
       { path: 'application', message: 'Exactly one of application and applicationYaml is required' },
     ]);
   }
-  const field = request.applicationYaml !== undefined ? 'applicationYaml' : 'application';
+  const field = applicationField(request);
   let read: ReadApplication;
   try {
     read =
@@ -133,7 +157,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     return { deployment: existing, waitingFor: await waitingForDeployment(sql, existing), created: false, warnings };
   }
 
-  const { spec, template } = buildDeploymentSpec({
+  const { spec, template } = buildRequestedSpec(applicationField(request), {
     deploymentId,
     application,
     version: request.version,
