@@ -7,7 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ApiToken, Scope } from '../config.ts';
-import type { AppEnv } from './context.ts';
+import type { AppEnv, Caller } from './context.ts';
 
 const RANK: Record<Scope, number> = { read: 1, deploy: 2, admin: 3 };
 
@@ -25,20 +25,26 @@ export function allows(scopes: Scope[], needed: Scope): boolean {
   return scopes.some((s) => RANK[s] >= RANK[needed]);
 }
 
+/**
+ * Who presents an Authorization header: the caller, or why nobody (a 401's words). With no tokens
+ * configured, anyone is an admin. The one place a header is read (the middleware below, the board's
+ * own reads).
+ */
+export function identifyCaller(tokens: ApiToken[], header: string | undefined): { caller: Caller } | { refused: string } {
+  if (tokens.length === 0) return { caller: { name: 'anonymous', scopes: ['admin'] } };
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!match) return { refused: 'Send Authorization: Bearer <token>' };
+  const token = findToken(tokens, match[1]!);
+  if (!token) return { refused: 'Unknown token' };
+  return { caller: { name: token.name ?? `token:${token.token.slice(0, 4)}…`, scopes: token.scopes } };
+}
+
 /** Identifies the caller on every /v1 request; rejects a missing or unknown token with 401. */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const tokens = c.get('services').config.apiTokens;
-    if (tokens.length === 0) {
-      c.set('caller', { name: 'anonymous', scopes: ['admin'] });
-      return next();
-    }
-    const header = c.req.header('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw new HTTPException(401, { message: 'Send Authorization: Bearer <token>' });
-    const token = findToken(tokens, match[1]!);
-    if (!token) throw new HTTPException(401, { message: 'Unknown token' });
-    c.set('caller', { name: token.name ?? `token:${token.token.slice(0, 4)}…`, scopes: token.scopes });
+    const identified = identifyCaller(c.get('services').config.apiTokens, c.req.header('authorization'));
+    if ('refused' in identified) throw new HTTPException(401, { message: identified.refused });
+    c.set('caller', identified.caller);
     return next();
   };
 }

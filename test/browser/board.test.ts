@@ -309,6 +309,28 @@ describe.skipIf(!hasChromium)('the board in headless Chromium', () => {
     expect(await stillMarked()).toBe(true);
   });
 
+  it('adds the link to older deployments live, once the page of the list fills up', { timeout: 120_000 }, async () => {
+    // The first deployment keeps the stack: the others queue behind it and stay listed.
+    await api.POST('/v1/simulator/faults', { body: { stack: 'demo-pager', fault: 'latencyMs:120000', times: 1 } });
+    await page.goto(`${server.url}/ui?application=pager`);
+    if (await page.locator('#token').isVisible()) await signIn(ADMIN);
+    await expect.poll(() => page.locator('[data-region="deployments"] .empty').textContent()).toBe('No deployments.');
+    await mark();
+    const older = page.locator('main nav.pages a', { hasText: 'Older' });
+    expect(await older.count()).toBe(0);
+
+    const started = [];
+    for (let i = 1; i <= 51; i++) started.push(await deployVia('pager', `pager-${i}`));
+    await expect.poll(() => page.locator('tr[data-deployment-id]').count(), { timeout: 30_000 }).toBe(50);
+    await expect.poll(() => older.count(), { timeout: 10_000 }).toBe(1);
+    expect(await stillMarked()).toBe(true);
+    await older.click();
+    await expect.poll(() => page.locator('tr[data-deployment-id]').count()).toBe(1);
+    expect(await page.locator('tr[data-deployment-id]').getAttribute('data-deployment-id')).toBe(started[0]!.id);
+
+    for (const d of started.reverse()) await api.POST('/v1/deployments/{id}/terminate', { params: { path: { id: d.id } }, body: {} });
+  });
+
   it('made no request to another host', () => {
     expect(requests.length).toBeGreaterThan(10);
     const elsewhere = requests.filter((r) => new URL(r.url).origin !== server.url && !r.url.startsWith('data:'));

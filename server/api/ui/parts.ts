@@ -51,3 +51,25 @@ export function problemBlock(p: Problem) {
     ${p.errors?.length ? html`<ul>${p.errors.map((e) => html`<li><code>${e.path || '(document)'}</code>: ${e.message}</li>`)}</ul>` : ''}
   </div>`;
 }
+
+/** How many names a filter lists at most; beyond it the filter takes any typed name and says so. */
+export const FILTER_LIST_LIMIT = 1000;
+
+/**
+ * A filter of a list page: a select of every name (and `all`); when the board could not list them
+ * all, a text field that suggests the names it has, takes any other, and says that the list is
+ * partial. A value the list does not have (typed into the URL) is still shown as chosen.
+ */
+export function filterField(options: { name: string; label: string; plural: string; list: { names: string[]; complete: boolean }; selected: string | undefined }) {
+  const { name, label, plural, list, selected } = options;
+  if (!list.complete) {
+    const id = `${name}-names`;
+    return html`<label>${label} <input name="${name}" list="${id}" value="${selected ?? ''}" placeholder="all" autocomplete="off">
+      <span class="muted" data-partial-list="${name}">the first ${list.names.length} ${plural} are suggested; type any other</span></label>
+      <datalist id="${id}">${list.names.map((n) => html`<option value="${n}"></option>`)}</datalist>`;
+  }
+  const names = selected && !list.names.includes(selected) ? [...list.names, selected] : list.names;
+  const option = (value: string, text = value) =>
+    html`<option value="${value}"${value === (selected ?? '') ? html` selected` : ''}>${text}</option>`;
+  return html`<label>${label} <select name="${name}">${option('', 'all')}${names.map((n) => option(n))}</select></label>`;
+}

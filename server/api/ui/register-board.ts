@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from 'hono';
 import type { App, AppEnv } from '../context.ts';
-import { ApiRefusal, apiFor } from './board-api.ts';
+import { ApiRefusal, apiFor, boardReadsFor } from './board-api.ts';
 import { deploymentPage } from './deployment-page.ts';
 import { deploymentsPage } from './deployments-page.ts';
 import { boardContent, layout, signedOutContent, type AuthMode, type BoardPage, type Nav } from './layout.ts';
@@ -78,11 +78,11 @@ function page(app: App, nav: Nav, title: string, render: Render) {
 }
 
 export function registerBoard(app: App): void {
-  app.get('/ui', page(app, 'deployments', 'Deployments', (c, api) => deploymentsPage(api, c.req.query())));
+  app.get('/ui', page(app, 'deployments', 'Deployments', (c, api) => deploymentsPage(api, boardReadsFor(c), c.req.query())));
   app.get('/ui/', (c) => c.redirect('/ui'));
   app.get('/ui/deployments', (c) => c.redirect('/ui'));
   app.get('/ui/deployments/:id', page(app, 'deployments', 'Deployment', (c, api) => deploymentPage(api, c.req.param('id')!)));
-  app.get('/ui/stacks', page(app, 'stacks', 'Stacks', (_c, api) => stacksPage(api)));
+  app.get('/ui/stacks', page(app, 'stacks', 'Stacks', (c, api) => stacksPage(api, boardReadsFor(c), c.req.query())));
   app.get(
     '/ui/stacks/:environment/:application',
     page(app, 'stacks', 'Stack', (c, api) => stackPage(api, c.req.param('environment')!, c.req.param('application')!)),

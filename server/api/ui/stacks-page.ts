@@ -6,11 +6,11 @@
 import { html } from 'hono/html';
 import type { DeployerClient } from '../../../sdk/client.ts';
 import { actionButtons } from './actions.ts';
-import { dataOf } from './board-api.ts';
-import { STACK_STATUS_TONES, type Deployment, type QueuedDeployment, type Stack, type StackFreeze, type StackHold, type StackSummary } from './board-model.ts';
+import { dataOf, environmentNames, type BoardReads } from './board-api.ts';
+import { STACK_STATUS_TONES, type Deployment, type DeploymentStep, type QueuedDeployment, type Stack, type StackFreeze, type StackHold, type StackSummary } from './board-model.ts';
 import { currentActivity, deploymentTable, LIST_LIVE } from './deployments-page.ts';
 import type { BoardPage } from './layout.ts';
-import { deploymentHref, durationText, stackHref, statusBadge, timeTag } from './parts.ts';
+import { deploymentHref, durationText, FILTER_LIST_LIMIT, filterField, stackHref, statusBadge, timeTag } from './parts.ts';
 
 /**
  * Why a queued deployment waits: the holds, freezes and approvals the API names in its
@@ -41,7 +41,7 @@ function holdsAndFreezes(stack: Pick<Stack, 'holds' | 'freezes' | 'application' 
   </ul>`;
 }
 
-function running(stack: Pick<Stack, 'currentDeployment'>, current: Deployment | undefined) {
+function running(stack: Pick<Stack, 'currentDeployment'>, current: (Pick<Deployment, 'status'> & { steps?: Array<Pick<DeploymentStep, 'name' | 'status'>> }) | undefined) {
   if (!stack.currentDeployment) return html`<span class="muted">none</span>`;
   const id = stack.currentDeployment.deploymentId;
   return html`<a href="${deploymentHref(id)}">${stack.currentDeployment.version}</a>${
@@ -68,26 +68,52 @@ async function currentDeployments(api: DeployerClient, stacks: Pick<Stack, 'curr
   return new Map(found.filter((d): d is Deployment => !!d).map((d) => [d.id, d]));
 }
 
-export async function stacksPage(api: DeployerClient): Promise<BoardPage> {
-  const stacks = dataOf(await api.GET('/v1/stacks', { params: { query: { limit: 500 } } })).items as StackSummary[];
-  const current = await currentDeployments(api, stacks);
+/** Stacks per page: a platform of thousands of stacks is read a page at a time, by name. */
+export const STACK_PAGE_SIZE = 100;
+
+export async function stacksPage(api: DeployerClient, reads: BoardReads, query: Record<string, string>): Promise<BoardPage> {
+  const environment = query.environment || undefined;
+  const cursor = query.cursor || undefined;
+  // The API's page first: it judges the caller and the cursor (a bad one is its 400, shown as such).
+  const list = dataOf(await api.GET('/v1/stacks', { params: { query: { limit: STACK_PAGE_SIZE, environment, cursor } } }));
+  const stacks = list.items as StackSummary[];
+  const [activity, counted, environments] = await Promise.all([
+    // Every running deployment of the page in one read (it was a request per stack).
+    reads.deploymentActivity(stacks.flatMap((s) => (s.currentDeployment ? [s.currentDeployment.deploymentId] : []))),
+    reads.stackCount({ environment, before: stacks[0]?.name }),
+    environmentNames(api, FILTER_LIST_LIMIT),
+  ]);
+  const filter = (more: Record<string, string> = {}) => new URLSearchParams({ ...(environment ? { environment } : {}), ...more }).toString();
+  const from = counted.before + 1;
+  const to = counted.before + stacks.length;
+  const shown = stacks.length === 0 ? '' : `${from === to ? `Stack ${from}` : `Stacks ${from} to ${to}`} of ${counted.total}, by name`;
   const body = html`<h1>Stacks</h1>
+    <form class="filters" method="get" action="/ui/stacks" aria-label="Filter stacks">
+      ${filterField({ name: 'environment', label: 'Environment', plural: 'environments', list: environments, selected: environment })}
+      <button type="submit">Filter</button>${environment ? html` <a href="/ui/stacks">Clear</a>` : ''}
+    </form>
     <section data-region="stacks" aria-label="Stacks">${
       stacks.length === 0
-        ? html`<p class="empty">No stacks yet: a stack appears with its first deployment.</p>`
-        : html`<table class="stacks cards">
+        ? html`<p class="empty">${cursor ? 'No more stacks.' : environment ? `No stacks in ${environment}.` : 'No stacks yet: a stack appears with its first deployment.'}</p>`
+        : html`<p class="page-note" data-shown="${from}-${to}" data-total="${counted.total}">${shown}${
+            list.nextCursor ? html`; <a href="/ui/stacks?${filter({ cursor: list.nextCursor })}">the next ${Math.max(1, Math.min(STACK_PAGE_SIZE, counted.total - to))}</a>` : ''
+          }.</p>
+        <table class="stacks cards">
       <caption>Stacks, by name</caption>
       <thead><tr><th scope="col">Stack</th><th scope="col">Status</th><th scope="col">Running</th><th scope="col">Queue</th></tr></thead>
       <tbody>${stacks.map(
         (s) => html`<tr data-stack="${s.name}">
           <td data-label="Stack"><a href="${stackHref(s.environment, s.application)}">${s.application}</a> <span class="muted">in ${s.environment}</span></td>
           <td data-label="Status">${statusBadge(s.status, STACK_STATUS_TONES)}</td>
-          <td data-label="Running">${running(s, s.currentDeployment ? current.get(s.currentDeployment.deploymentId) : undefined)}</td>
+          <td data-label="Running">${running(s, s.currentDeployment ? activity.get(s.currentDeployment.deploymentId) : undefined)}</td>
           <td data-label="Queue">${s.queueLength ? html`<a href="${stackHref(s.environment, s.application)}">${s.queueLength} waiting</a>` : html`<span class="muted">empty</span>`}</td>
         </tr>`,
       )}</tbody>
     </table>`
-    }</section>`;
+    }
+    <nav class="pages" aria-label="Pages">${cursor ? html`<a href="/ui/stacks${environment ? `?${filter()}` : ''}">First</a>` : ''}
+      ${list.nextCursor ? html`<a href="/ui/stacks?${filter({ cursor: list.nextCursor })}" rel="next">Next</a>` : ''}</nav>
+    </section>`;
   return { title: 'Stacks', nav: 'stacks', body, live: LIST_LIVE };
 }
 
