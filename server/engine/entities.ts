@@ -11,6 +11,7 @@ import * as schema from '../../db/schema/entities.ts';
 import type { PastDeployment } from '../domain/decisions/rollback.ts';
 import type { DataOf, MachineName, StatusOf } from '../domain/machines/catalogue.ts';
 import type { StepType } from '../domain/plan/steps.ts';
+import type { ChangeSetOutcome } from '../domain/cloudformation/change-set-findings.ts';
 import { rebuildEventStates, rowsNeedingEarlierStates, type LiveStates, type RowUpdate, type StoredEventState, type StoredStateRow } from './event-states.ts';
 
 /** The tables of each machine. */
@@ -97,15 +98,19 @@ export async function deploymentsTerminatedSince(db: Sql, since: Date): Promise<
   return rows.map((r) => r.id);
 }
 
+/** The step types that put a deployment's template on the stack: an update, an import, an executed change set. */
+const APPLYING_STEP_TYPES = ['cf_update', 'cf_plan', 'cf_apply'] as const satisfies readonly StepType[];
 /**
- * The step types that put a deployment's template on the stack: an update, an import, an executed
- * change set, or (NOP) a version-only update of a template that differed only in its version.
+ * CF.Version (NOP) sets the version on the template the stack runs: that is the deployment's own
+ * only where its change set found nothing else changing. A NOP forced over other changes leaves the
+ * template of the deployment before it running, which a restore must then put back.
  */
-const APPLYING_STEP_TYPES = ['cf_update', 'cf_plan', 'cf_apply', 'cf_version'] as const satisfies readonly StepType[];
+const VERSION_ONLY_OUTCOMES = ['nothing', 'version'] as const satisfies readonly ChangeSetOutcome[];
 
 /**
- * The last deployment of a stack that applied its template (one of APPLYING_STEP_TYPES DONE) and
- * ended DONE: the version that ran before a deployment that fails (CF.Restore puts it back).
+ * The last deployment of a stack that applied its template (one of APPLYING_STEP_TYPES DONE, or a
+ * CF.Version over a change of the version alone) and ended DONE: the version that ran before a
+ * deployment that fails (CF.Restore puts it back).
  */
 export async function lastAppliedDeployment(db: Sql | TransactionSql, stackId: string): Promise<{ deploymentId: string; version: string; templateUrl: string } | null> {
   const [row] = await db<{ deploymentId: string; version: string; templateUrl: string }[]>`
@@ -114,7 +119,9 @@ export async function lastAppliedDeployment(db: Sql | TransactionSql, stackId: s
     where d.stack_id = ${stackId} and d.status = 'DONE'
       and exists (
         select 1 from jsonb_array_elements(d.data->'steps') s
-        where s->>'type' in ${db(APPLYING_STEP_TYPES)} and s->>'status' = 'DONE'
+        where s->>'status' = 'DONE'
+          and (s->>'type' in ${db(APPLYING_STEP_TYPES)}
+            or (s->>'type' = 'cf_version' and d.data->'evaluation'->'changeSet'->>'outcome' in ${db(VERSION_ONLY_OUTCOMES)}))
       )
     order by d.data->>'finishedAt' desc
     limit 1`;
