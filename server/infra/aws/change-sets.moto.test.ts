@@ -176,4 +176,26 @@ describe.skipIf(!moto)('change sets of evaluated plans against moto', () => {
     expect(revision.containerDefinitions!.map((c) => c.image)).toEqual(['registry/shop:v4', 'registry/sidecar:stable']);
     expect(task!.taskDefinitionArn).not.toBe(taskDefinition);
   });
+
+  it('refuses to run the new version from a task definition with no image tagged with the running version', async () => {
+    const registered = await ecs.send(
+      new RegisterTaskDefinitionCommand({
+        family: 'dev-evaluated_migrate_main',
+        containerDefinitions: [{ name: 'migrate', image: 'registry/shop:latest', memory: 128, essential: true }],
+      }),
+    );
+    const taskDefinition = registered.taskDefinition!.taskDefinitionArn!;
+    const run = infra.runTask({
+      cluster: 'dev-cluster',
+      taskDefinition,
+      clientToken: 'd000000000006-DB-Migrate-main',
+      startedBy: 'd000000000006-DB-Migrate-main',
+      overrides: { retag: { from: 'v4', to: 'v5' } },
+    });
+    // Running it anyway would run registry/shop:latest, not v5's migration.
+    await expect(run).rejects.toMatchObject({ code: 'RetagFailed' });
+    await expect(run).rejects.toThrow(/no container image is tagged :v4 .*its containers: migrate \(registry\/shop:latest\)/);
+    const latest = (await ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: 'dev-evaluated_migrate_main' }))).taskDefinition!;
+    expect(latest.taskDefinitionArn).toBe(taskDefinition);
+  });
 });

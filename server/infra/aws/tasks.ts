@@ -27,7 +27,23 @@ export async function runTask(
     clientToken: ecsToken(input.clientToken),
     tags: [{ key: RUN_TASK_TAG, value: input.clientToken }],
   });
-  const result = await ctx.call(() => ctx.clients.ecs.send(command));
+  // The SDK's ConflictException names the tasks the token started (`resourceIds`); InfraError keeps only code and message.
+  let conflict: { resourceIds?: string[] } | undefined;
+  let result;
+  try {
+    result = await ctx.call(async () => {
+      try {
+        return await ctx.clients.ecs.send(command);
+      } catch (err) {
+        if ((err as { name?: string })?.name === 'ConflictException') conflict = err as { resourceIds?: string[] };
+        throw err;
+      }
+    });
+  } catch (err) {
+    const started = overrides?.retag && conflict ? await startedByRetriedRetag(ctx, conflict.resourceIds ?? [], input.cluster, taskDefinition) : undefined;
+    if (started) return { taskArn: started };
+    throw err;
+  }
   const taskArn = result.tasks?.[0]?.taskArn;
   if (taskArn) return { taskArn };
   // ECS answers 200 with `failures` when it cannot place the task (no capacity, bad definition...).
@@ -36,9 +52,29 @@ export async function runTask(
 }
 
 /**
+ * A retried step whose first RunTask went through (a crash, or an answer lost, before the step
+ * kept its task) has registered a second revision to run: ECS answers the same client token with
+ * another task definition ConflictException, naming the task that token started. That task, of
+ * the same family, is the step's own: it is the one to watch, not a failure.
+ */
+async function startedByRetriedRetag(ctx: AwsContext, existing: string[], cluster: string, taskDefinition: string): Promise<string | undefined> {
+  if (existing.length === 0) return undefined;
+  const found = await ctx.call(() => ctx.clients.ecs.send(new DescribeTasksCommand({ cluster, tasks: existing })));
+  const family = taskDefinitionFamily(taskDefinition);
+  return found.tasks?.find((t) => t.taskArn && t.taskDefinitionArn && taskDefinitionFamily(t.taskDefinitionArn) === family)?.taskArn;
+}
+
+/** `arn:...:task-definition/<family>:<revision>`, `<family>:<revision>` or `<family>`. */
+function taskDefinitionFamily(taskDefinition: string): string {
+  return taskDefinition.replace(/^.*task-definition\//, '').replace(/:\d+$/, '');
+}
+
+/**
  * A revision of the task definition's family whose images tagged `from` are tagged `to`: the new
  * version's migration, run from the running stack's task definition (ECS overrides cannot change an
- * image). The same input registers an equal revision again, which runs the same thing.
+ * image). The same input registers an equal revision again, which runs the same thing (under
+ * another ARN: RunTask's client token then names the first attempt's task, startedByRetriedRetag).
+ * A definition with no image tagged `from` is refused: its copy would run the running version.
  */
 async function retagged(ctx: AwsContext, taskDefinition: string, retag: { from: string; to: string }): Promise<string> {
   if (retag.from === retag.to) return taskDefinition;
@@ -46,7 +82,18 @@ async function retagged(ctx: AwsContext, taskDefinition: string, retag: { from: 
   const def = found.taskDefinition;
   if (!def?.family) throw new InfraError('TaskDefinitionNotFound', `${taskDefinition} was not found`);
   const suffix = `:${retag.from}`;
-  const containerDefinitions = (def.containerDefinitions ?? []).map((c) =>
+  const containers = def.containerDefinitions ?? [];
+  // No image tagged with the running version: the revision would run the running version's
+  // images, and the new version's migration (or its check) would never run. Refused, not guessed.
+  if (!containers.some((c) => c.image?.endsWith(suffix))) {
+    const images = containers.map((c) => `${c.name ?? '(unnamed)'} (${c.image ?? 'no image'})`).join(', ') || 'no containers';
+    throw new InfraError(
+      'RetagFailed',
+      `Cannot run version ${retag.to} from task definition ${def.taskDefinitionArn ?? taskDefinition}: no container image is tagged ` +
+        `:${retag.from} (the running version) to move to :${retag.to}; its containers: ${images}`,
+    );
+  }
+  const containerDefinitions = containers.map((c) =>
     c.image?.endsWith(suffix) ? { ...c, image: `${c.image.slice(0, -suffix.length)}:${retag.to}` } : c,
   );
   const registered = await ctx.call(() =>
@@ -62,6 +109,12 @@ async function retagged(ctx: AwsContext, taskDefinition: string, retag: { from: 
         ...(def.cpu ? { cpu: def.cpu } : {}),
         ...(def.memory ? { memory: def.memory } : {}),
         ...(def.placementConstraints ? { placementConstraints: def.placementConstraints } : {}),
+        // An ARM64 image run on the default platform (X86_64) dies with "exec format error".
+        ...(def.runtimePlatform ? { runtimePlatform: def.runtimePlatform } : {}),
+        ...(def.ephemeralStorage ? { ephemeralStorage: def.ephemeralStorage } : {}),
+        ...(def.pidMode ? { pidMode: def.pidMode } : {}),
+        ...(def.ipcMode ? { ipcMode: def.ipcMode } : {}),
+        ...(def.proxyConfiguration ? { proxyConfiguration: def.proxyConfiguration } : {}),
       }),
     ),
   );

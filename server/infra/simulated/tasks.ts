@@ -7,11 +7,16 @@
 import { randomBytes } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
+import { resolveValue } from '../../domain/cloudformation/import-template.ts';
 import { InfraError, type TaskOverrides, type TaskDescription } from '../port.ts';
 import { durationOf, simTransaction, type EventAnnouncer, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
-import { builtOnce, lastStatement, lockResource } from './store.ts';
+import { viewStack } from './stack-view.ts';
+import { stackRow } from './stack-operations.ts';
+import { builtOnce, lastStatement, lockResource, type SimQueries } from './store.ts';
+import { stackTemplateBodies } from './template-storage.ts';
+import { parseStoredTemplate } from './template.ts';
 
 const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
 
@@ -30,7 +35,10 @@ export interface RunTaskInput {
   taskDefinition: string;
   clientToken: string;
   startedBy: string;
-  /** Recorded with the task; the simulator models no images, so a retag changes nothing else. */
+  /**
+   * Recorded with the task. A retag of a task definition whose images the simulator can read (its
+   * stack's template names them) is refused, as on AWS, when no image is tagged `from`.
+   */
   overrides?: TaskOverrides;
 }
 
@@ -45,13 +53,23 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
   if (input.clientToken.length === 0 || input.clientToken.length > ECS_CLIENT_TOKEN_MAX) {
     throw new InfraError('InvalidParameterException', `clientToken must be 1 to ${ECS_CLIENT_TOKEN_MAX} characters`);
   }
+  const retag = input.overrides?.retag;
   return simTransaction(ctx, async (tx, ctx) => {
     // Queued at once and run in order: the lock first, then what the call reads (after the lock is held).
-    const [, [existing], faults] = await Promise.all([
+    const [, [existing], faults, images] = await Promise.all([
       lockResource(tx, `task:${input.clientToken}`),
       taskWithToken(tx, { clientToken: input.clientToken }),
       callFaults(tx, ctx),
+      retag && retag.from !== retag.to ? taskDefinitionImages(tx, ctx, input.taskDefinition) : null,
     ]);
+    if (retag && images && !images.some((c) => c.image.endsWith(`:${retag.from}`))) {
+      const containers = images.map((c) => `${c.name} (${c.image})`).join(', ') || 'no containers';
+      throw new InfraError(
+        'RetagFailed',
+        `Cannot run version ${retag.to} from task definition ${input.taskDefinition}: no container image is tagged ` +
+          `:${retag.from} (the running version) to move to :${retag.to}; its containers: ${containers}`,
+      );
+    }
     if (existing) {
       if (existing.cluster !== input.cluster || existing.taskDefinition !== input.taskDefinition) {
         throw new InfraError(
@@ -100,6 +118,45 @@ export async function describeTask(ctx: SimContext, input: { cluster: string; ta
     return { taskArn: task.taskArn, lastStatus: status, containers: [{ name: SIMULATED_CONTAINER }] };
   }
   return { taskArn: task.taskArn, lastStatus: 'STOPPED', stopCode: end.stopCode, stoppedReason: end.stoppedReason, containers: [end.container] };
+}
+
+/**
+ * The containers of a task definition its stack reports as an output (the content in force, or the
+ * one before its latest operation, whose revision a running stack's migration may still name),
+ * their images resolved against that content's parameters; null when the simulator cannot tell
+ * (no stack of the family's name, no such output, no ContainerDefinitions, an image it cannot
+ * resolve). The stack is found by name, as `inTaskStack` does: the family is `{stack}_...`.
+ */
+async function taskDefinitionImages(db: SimQueries, ctx: SimContext, taskDefinition: string): Promise<Array<{ name: string; image: string }> | null> {
+  const family = taskDefinitionFamily(taskDefinition);
+  const parts = family.split('_');
+  const candidates = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('_'));
+  const found = await Promise.all(candidates.map(async (name) => ({ rows: await stackRow(db, name), bodies: await stackTemplateBodies(db, name) })));
+  for (const { rows: [row], bodies } of found) {
+    if (!row) continue;
+    const inForce = viewStack(row, ctx.now()).content;
+    for (const content of [inForce, { templateSha256: row.templateSha256, parameters: row.parameters, outputs: row.outputs }]) {
+      const output = Object.entries(content.outputs).find(([, value]) => value === taskDefinition)?.[0];
+      const body = output ? bodies.get(content.templateSha256) : undefined;
+      if (!output || body === undefined) continue;
+      const template = parseStoredTemplate({ sha256: content.templateSha256, body });
+      const value = template.Outputs?.[output]?.Value as unknown;
+      const logicalId = typeof value === 'string' ? value : (value as { Ref?: unknown } | undefined)?.Ref;
+      const resource = typeof logicalId === 'string' ? template.Resources[logicalId] : undefined;
+      const definitions = resource?.Type === 'AWS::ECS::TaskDefinition' ? resource.Properties?.ContainerDefinitions : undefined;
+      if (!Array.isArray(definitions)) return null;
+      const values = { ...content.parameters, 'AWS::StackName': row.name, 'AWS::Region': ctx.region, 'AWS::AccountId': ctx.account };
+      try {
+        return definitions.map((c: { Name?: unknown; Image?: unknown }) => ({
+          name: typeof c.Name === 'string' ? c.Name : '(unnamed)',
+          image: resolveValue(c.Image, values, 'Image'),
+        }));
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
 }
 
 const taskWithToken = builtOnce('sim_task_with_token', (db) => db.select().from(simTasks).where(eq(simTasks.clientToken, sql.placeholder('clientToken'))));
