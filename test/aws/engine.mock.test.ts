@@ -402,6 +402,25 @@ describe.concurrent('a failed deployment says what AWS said', () => {
     expect(restored).toMatch(/^CF\.Restore: /);
     expect(stepsOf(failed)).toMatchObject({ ScaleDown: 'DONE', 'CF.Update': 'FAILED', ScaleUp: 'SKIPPED', 'CF.Restore': 'DONE' });
   });
+
+  it('finds the failed resource past the first page of events (a large stack rolling back writes more than 100)', async () => {
+    const stack = `${ENV}-bigrollback`;
+    aws.seedStack(stack, 'UPDATE_COMPLETE', { parameters: { DesiredCountmain: '1' } });
+    aws.nextOutcome(stack, { status: 'UPDATE_COMPLETE' });
+    aws.nextOutcome(stack, {
+      status: 'UPDATE_ROLLBACK_COMPLETE',
+      events: [
+        { LogicalResourceId: 'ECSServiceMain', ResourceType: 'AWS::ECS::Service', ResourceStatus: 'UPDATE_FAILED', ResourceStatusReason: 'Resource handler returned message: "Service is not ACTIVE"' },
+        { ResourceStatus: 'UPDATE_ROLLBACK_IN_PROGRESS', ResourceStatusReason: 'The following resource(s) failed to update: [ECSServiceMain].' },
+        ...Array.from({ length: 150 }, (_, i) => ({ LogicalResourceId: `Queue${i}`, ResourceType: 'AWS::SQS::Queue', ResourceStatus: 'UPDATE_COMPLETE' as const })),
+      ],
+    });
+    const failed = await finished(await deploy(app('bigrollback')));
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error!.split('\n')[0]).toBe(
+      `Step CF.Update: Stack ${stack} rolled back (UPDATE_ROLLBACK_COMPLETE): ECSServiceMain UPDATE_FAILED: Resource handler returned message: "Service is not ACTIVE"`,
+    );
+  });
 });
 
 describe.concurrent('the migration task: stop codes and exit codes (ECS as moto cannot play it)', () => {

@@ -123,7 +123,13 @@ export class FakeAws {
   constructor() {
     this.cfn.on(DescribeStacksCommand).callsFake((input) => this.run('DescribeStacks', input, () => this.describeStacks(input.StackName)));
     this.cfn.on(DescribeStackEventsCommand).callsFake((input) =>
-      this.run('DescribeStackEvents', input, () => ({ StackEvents: [...this.stackOf(input.StackName, { deleted: true }).events].reverse() })),
+      this.run('DescribeStackEvents', input, () => {
+        // Newest first, 100 a page, as CloudFormation answers.
+        const all = [...this.stackOf(input.StackName, { deleted: true }).events].reverse();
+        const from = input.NextToken ? Number(input.NextToken) : 0;
+        const next = from + 100 < all.length ? String(from + 100) : undefined;
+        return { StackEvents: all.slice(from, from + 100), ...(next && { NextToken: next }) };
+      }),
     );
     this.cfn.on(GetTemplateCommand).callsFake((input) => this.run('GetTemplate', input, () => ({ TemplateBody: this.stackOf(input.StackName).templateBody })));
     this.cfn.on(CreateStackCommand).callsFake((input) => this.run('CreateStack', input, () => this.createStack(input)));

@@ -31,11 +31,11 @@ export async function describeStack(ctx: AwsContext, stackName: string): Promise
   if (!stack || stack.StackStatus === 'DELETE_COMPLETE') return null;
   const status = stack.StackStatus ?? 'UNKNOWN';
   const lifecycle = lifecycleOf(status);
-  const events = await latestEvents(ctx, stack);
-  const statusReason = [stack.StackStatusReason, FAILED_OR_ROLLED_BACK.test(status) ? resourceFailure(events, stack) : undefined]
+  const events = await eventsPage(ctx, stack);
+  const statusReason = [stack.StackStatusReason, FAILED_OR_ROLLED_BACK.test(status) ? await operationFailure(ctx, stack, events) : undefined]
     .filter(Boolean)
     .join(' ');
-  const lastClientToken = events[0]?.ClientRequestToken;
+  const lastClientToken = events.events[0]?.ClientRequestToken;
   return {
     stackName: stack.StackName ?? stackName,
     stackId: stack.StackId ?? '',
@@ -190,11 +190,29 @@ function lifecycleOf(status: string) {
  * the operation that produced the latest event (the engine compares it with its own to tell its
  * operation from someone else's) nor why a resource failed: both come from here.
  */
-async function latestEvents(ctx: AwsContext, stack: Stack): Promise<StackEvent[]> {
+/** One page of the stack's events, newest first (CloudFormation answers 100 a page). */
+async function eventsPage(ctx: AwsContext, stack: Stack, nextToken?: string): Promise<{ events: StackEvent[]; nextToken?: string }> {
   const result = await ctx.call(() =>
-    ctx.clients.cloudFormation.send(new DescribeStackEventsCommand({ StackName: stack.StackId ?? stack.StackName })),
+    ctx.clients.cloudFormation.send(new DescribeStackEventsCommand({ StackName: stack.StackId ?? stack.StackName, NextToken: nextToken })),
   );
-  return result.StackEvents ?? [];
+  return { events: result.StackEvents ?? [], ...(result.NextToken && { nextToken: result.NextToken }) };
+}
+
+/**
+ * Pages of events read at most for a failure: a large stack's rollback writes an event per resource
+ * after the one that failed, more than a page; the operation's start ends the search before that.
+ */
+const FAILURE_EVENT_PAGES = 5;
+
+/** The failure of the stack's latest operation (resourceFailure), read on from `first` as far as it takes. */
+async function operationFailure(ctx: AwsContext, stack: Stack, first: { events: StackEvent[]; nextToken?: string }): Promise<string | undefined> {
+  let page = first;
+  for (let read = 1; ; read++) {
+    const found = resourceFailure(page.events, stack);
+    if (found.kind === 'found') return found.reason;
+    if (found.kind === 'operationStart' || !page.nextToken || read >= FAILURE_EVENT_PAGES) return undefined;
+    page = await eventsPage(ctx, stack, page.nextToken);
+  }
 }
 
 /** Statuses whose cause is in the resource events rather than in the stack's own reason. */
@@ -209,17 +227,17 @@ const OPERATION_STARTS = new Set(['CREATE_IN_PROGRESS', 'UPDATE_IN_PROGRESS', 'D
  * newest failure of the operation is taken (in a failed rollback, the rollback's own failure),
  * skipping the resources CloudFormation cancelled because another one failed.
  */
-function resourceFailure(events: StackEvent[], stack: Stack): string | undefined {
+function resourceFailure(events: StackEvent[], stack: Stack): { kind: 'found'; reason: string } | { kind: 'operationStart' } | { kind: 'notYet' } {
   for (const event of events) {
     const ofStack = event.ResourceType === 'AWS::CloudFormation::Stack' && event.LogicalResourceId === stack.StackName;
     if (ofStack) {
-      if (OPERATION_STARTS.has(event.ResourceStatus ?? '')) return undefined;
+      if (OPERATION_STARTS.has(event.ResourceStatus ?? '')) return { kind: 'operationStart' };
       continue;
     }
     const reason = event.ResourceStatusReason ?? '';
     if (event.ResourceStatus?.endsWith('_FAILED') && !/cancelled\.?$/i.test(reason)) {
-      return `${event.LogicalResourceId} ${event.ResourceStatus}${reason ? `: ${reason}` : ''}`;
+      return { kind: 'found', reason: `${event.LogicalResourceId} ${event.ResourceStatus}${reason ? `: ${reason}` : ''}` };
     }
   }
-  return undefined;
+  return { kind: 'notYet' };
 }
