@@ -1201,13 +1201,14 @@ export interface components {
             }[];
             /** @enum {string} */
             approval: "required" | "none";
-            decision?: {
-                approved: boolean;
-                by?: string;
-                reason?: string;
-                at?: string;
-            };
+            decision?: components["schemas"]["ApprovalDecision"];
         } | null;
+        ApprovalDecision: {
+            approved: boolean;
+            by?: string;
+            reason?: string;
+            at?: string;
+        };
         LegacyFieldWarning: {
             /** @example application.runtimes[0].routes[0].bypass_ingress */
             path: string;
@@ -1270,6 +1271,10 @@ export interface components {
                 at?: string;
             }[];
             evaluation: components["schemas"]["DeploymentEvaluation"];
+            /** @description A plan that is not evaluated (a new stack, a flag) where approval is required: its steps wait unstarted in EVALUATED; the decision once made. An evaluated plan has its approval in `evaluation`. */
+            planApproval: {
+                decision?: components["schemas"]["ApprovalDecision"];
+            } | null;
             spec: {
                 cfStackName: string;
                 ecsCluster: string;

@@ -117,13 +117,23 @@ export function deploymentLines(d: Deployment, now: number, colors: boolean): st
 /** What an evaluated deployment chose and why, and what to do when it waits for approval. */
 export function evaluationLines(d: Deployment, colors: boolean): string[] {
   const e = d.evaluation;
-  if (!e) return [];
+  if (!e) return planApprovalLines(d, colors);
   const lines = [
     `${paint('Evaluation', 'bold', colors)}: ${paint(e.strategy, 'bold', colors)}${e.forced ? ` (forced; auto would choose ${e.auto})` : ''}`,
     ...e.reasons.map((r) => `  - ${r}`),
   ];
   if (d.status === 'EVALUATED') lines.push(`  waiting for approval: deployer approve ${d.id}  |  deployer reject ${d.id} --reason TEXT`);
   if (e.decision) lines.push(`  ${e.decision.approved ? 'approved' : `rejected: ${e.decision.reason ?? ''}`}${e.decision.by ? ` by ${e.decision.by}` : ''}`);
+  return lines;
+}
+
+/** A plan that is not evaluated, held for approval: its steps (below) wait as planned. */
+function planApprovalLines(d: Deployment, colors: boolean): string[] {
+  const a = d.planApproval;
+  if (!a) return [];
+  const lines = [`${paint('Approval', 'bold', colors)}: the plan below, as planned (not evaluated)`];
+  if (d.status === 'EVALUATED') lines.push(`  waiting for approval: deployer approve ${d.id}  |  deployer reject ${d.id} --reason TEXT`);
+  if (a.decision) lines.push(`  ${a.decision.approved ? 'approved' : `rejected: ${a.decision.reason ?? ''}`}${a.decision.by ? ` by ${a.decision.by}` : ''}`);
   return lines;
 }
 

@@ -209,7 +209,7 @@ function describe(data: DeploymentData, status: DeploymentStatus, waiting: Waiti
     case 'RUNNING':
       return `Deploying ${what}`;
     case 'EVALUATED':
-      return `Waiting for approval (${data.evaluation?.strategy ?? 'evaluated'}): ${what}`;
+      return `Waiting for approval (${data.evaluation?.strategy ?? 'the plan as planned'}): ${what}`;
     case 'DONE':
       return `Deployed ${what}`;
     case 'FAILED':

@@ -90,6 +90,10 @@ export const deploymentStepSchema = z
   })
   .openapi('DeploymentStep');
 
+const approvalDecisionSchema = z
+  .object({ approved: z.boolean(), by: z.string().optional(), reason: z.string().optional(), at: z.string().optional() })
+  .openapi('ApprovalDecision');
+
 export const evaluationSchema = z
   .object({
     strategy: z.enum(STRATEGIES),
@@ -104,7 +108,7 @@ export const evaluationSchema = z
       z.object({ database: z.string(), code: z.union([z.literal(0), z.literal(2), z.literal(3), z.literal(4), z.literal('unknown')]), exitCode: z.number().int().optional(), note: z.string() }),
     ),
     approval: z.enum(['required', 'none']),
-    decision: z.object({ approved: z.boolean(), by: z.string().optional(), reason: z.string().optional(), at: z.string().optional() }).optional(),
+    decision: approvalDecisionSchema.optional(),
   })
   .openapi('DeploymentEvaluation', { description: 'What EvalJoin chose and why (evaluated full plans).' });
 
@@ -152,6 +156,13 @@ export const deploymentSchema = z
       .openapi({ description: 'What the plan says besides its steps, e.g. "adopting existing stack ..." for a stack this deployer did not create.' }),
     recoveries: z.array(z.object({ action: z.string(), stackStatus: z.string(), at: z.string().optional() })),
     evaluation: evaluationSchema.nullable(),
+    planApproval: z
+      .object({ decision: approvalDecisionSchema.optional() })
+      .nullable()
+      .openapi({
+        description:
+          'A plan that is not evaluated (a new stack, a flag) where approval is required: its steps wait unstarted in EVALUATED; the decision once made. An evaluated plan has its approval in `evaluation`.',
+      }),
     spec: z.object({
       cfStackName: z.string(),
       ecsCluster: z.string(),
@@ -331,6 +342,7 @@ export function toDeploymentResponse(row: Omit<EntityRow<'deployment'>, 'created
           ...(d.evaluation.decision && { decision: d.evaluation.decision }),
         }
       : null,
+    planApproval: d.planApproval ? { ...(d.planApproval.decision && { decision: d.planApproval.decision }) } : null,
     spec: {
       cfStackName: d.spec?.cfStackName ?? '',
       ecsCluster: d.spec?.ecsCluster ?? '',

@@ -111,16 +111,27 @@ const CHANGE_SET_OUTCOMES: Record<Evaluation['changeSet']['outcome'], string> = 
   replacement: 'a replacement or removal of a resource in use',
 };
 
+/** What an approval decided, or that it is awaited. */
+function approvalLine(decision: { approved: boolean; by?: string; reason?: string } | undefined) {
+  return decision
+    ? html`<p data-approval>${decision.approved ? 'Approved' : 'Rejected'}${decision.by ? ` by ${decision.by}` : ''}${decision.reason ? `: ${decision.reason}` : ''}</p>`
+    : html`<p data-approval><strong>Waiting for approval</strong> (Approve or Reject, above).</p>`;
+}
+
 /** An evaluated plan: the branch, every reason, what the change set and the checks found, the approval. */
 function evaluation(d: Deployment) {
   const e = d.evaluation;
-  if (!e) return '';
-  const approval =
-    e.approval !== 'required'
-      ? ''
-      : e.decision
-        ? html`<p data-approval>${e.decision.approved ? 'Approved' : 'Rejected'}${e.decision.by ? ` by ${e.decision.by}` : ''}${e.decision.reason ? `: ${e.decision.reason}` : ''}</p>`
-        : html`<p data-approval><strong>Waiting for approval</strong> (Approve or Reject, above).</p>`;
+  if (!e) {
+    // A plan that is not evaluated, held for approval: the steps below are what it runs.
+    return d.planApproval
+      ? html`<section data-region="evaluation" aria-labelledby="evaluation-title">
+          <h2 id="evaluation-title">Approval of the plan as planned</h2>
+          ${approvalLine(d.planApproval.decision)}
+          <p class="muted">Not evaluated (no change set or migration check to weigh): the steps below run as planned once approved.</p>
+        </section>`
+      : '';
+  }
+  const approval = e.approval !== 'required' ? '' : approvalLine(e.decision);
   return html`<section data-region="evaluation" aria-labelledby="evaluation-title">
     <h2 id="evaluation-title">Strategy: <span data-strategy>${e.strategy}</span>${e.forced ? html` <span class="muted">(forced; auto would have chosen ${e.auto})</span>` : ''}</h2>
     ${approval}

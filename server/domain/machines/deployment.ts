@@ -79,7 +79,14 @@ export interface DeploymentEvaluation {
   approval: 'required' | 'none';
   /** The branch's steps while they wait for approval. */
   pendingSteps?: PlanStep[];
-  decision?: { approved: boolean; by?: string; reason?: string; at?: string };
+  decision?: ApprovalDecision;
+}
+
+export interface ApprovalDecision {
+  approved: boolean;
+  by?: string;
+  reason?: string;
+  at?: string;
 }
 
 export interface DeploymentData {
@@ -105,6 +112,11 @@ export interface DeploymentData {
   planNotes?: string[];
   /** Evaluated full plans: the branch EvalJoin chose, its reasons, and any approval. */
   evaluation?: DeploymentEvaluation;
+  /**
+   * A plan that is not evaluated (a new stack, a flag, a stack that cannot be evaluated) where
+   * approval is required: its steps wait in EVALUATED, unstarted, for approve or reject.
+   */
+  planApproval?: { decision?: ApprovalDecision };
   error?: string;
   /** Under a `supersede` queue policy: the newer deployment that ran instead of this one. */
   supersededBy?: string;
@@ -158,7 +170,8 @@ export type DeploymentEvent = Timed &
     | { type: 'stack_wait_failure'; error: string }
     // wokenBy: the AWS event after which the job saw it (absent: its own look or a poll saw it).
     | { type: 'stack_available'; stack: StackSnapshot | null; aws?: AwsIdentity; wokenBy?: string }
-    | { type: 'run_steps'; steps: PlanStep[]; notes?: string[] }
+    // awaitApproval: a plan that is not evaluated, with approval required: its steps wait in EVALUATED.
+    | { type: 'run_steps'; steps: PlanStep[]; notes?: string[]; awaitApproval?: true }
     | { type: 'run_step'; step: string }
     | { type: 'step_result'; step: string; status: 'DONE' | 'FAILED'; error?: string; output?: StepOutput; wokenBy?: string }
     | ({
@@ -435,7 +448,9 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       effects: (after) => {
         try {
           const { steps, notes } = planDeployment(after.data.spec!, after.data.stack);
-          return [{ kind: 'chain', event: { type: 'run_steps', steps, ...(notes.length > 0 && { notes }) } }];
+          // An evaluated plan asks for approval once EvalJoin chose its branch; any other, now.
+          const awaitApproval = (after.data.spec!.evaluation?.approvalRequired ?? false) && !steps.some((s) => s.type === 'eval_strategy');
+          return [{ kind: 'chain', event: { type: 'run_steps', steps, ...(notes.length > 0 && { notes }), ...(awaitApproval && { awaitApproval: true as const }) } }];
         } catch (err) {
           const error = err instanceof DomainError ? err.message : `planning failed: ${String(err)}`;
           return [{ kind: 'chain', event: { type: 'error', error } }];
@@ -446,9 +461,9 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['AVAILABLE'],
       on: 'run_steps',
       to: 'RUNNING',
-      mutate: (data, e) => ({ ...data, steps: initialSteps(e.steps), ...(e.notes && { planNotes: e.notes }) }),
-      emits: STEP_NEXT,
-      effects: stepNext,
+      mutate: (data, e) => ({ ...data, steps: initialSteps(e.steps), ...(e.notes && { planNotes: e.notes }), ...(e.awaitApproval && { planApproval: {} }) }),
+      emits: [...STEP_NEXT, 'chain approval_requested'],
+      effects: (after) => (after.event.awaitApproval ? [{ kind: 'chain', event: { type: 'approval_requested' } }] : stepNext(after)),
     }),
     transition({
       from: ['RUNNING'],
@@ -526,10 +541,12 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['EVALUATED'],
       on: 'approved',
       to: 'RUNNING',
-      mutate: (data, e) => ({
-        ...withSteps(data, data.evaluation?.pendingSteps ?? []),
-        evaluation: { ...data.evaluation!, pendingSteps: [], decision: { approved: true, ...(e.by && { by: e.by }), at: e.at } },
-      }),
+      mutate: (data, e) => {
+        const decision: ApprovalDecision = { approved: true, ...(e.by && { by: e.by }), at: e.at };
+        // A plan that is not evaluated has its steps already; an evaluated one adds its branch.
+        if (!data.evaluation) return { ...data, planApproval: { decision } };
+        return { ...withSteps(data, data.evaluation.pendingSteps ?? []), evaluation: { ...data.evaluation, pendingSteps: [], decision } };
+      },
       emits: STEP_NEXT,
       effects: stepNext,
     }),
@@ -537,10 +554,11 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
       from: ['EVALUATED'],
       on: 'rejected',
       to: 'TERMINATED',
-      mutate: (data, e) => ({
-        ...finish(data, e.at, `Rejected: ${e.reason}`),
-        evaluation: { ...data.evaluation!, decision: { approved: false, reason: e.reason, ...(e.by && { by: e.by }), at: e.at } },
-      }),
+      mutate: (data, e) => {
+        const decision: ApprovalDecision = { approved: false, reason: e.reason, ...(e.by && { by: e.by }), at: e.at };
+        const ended = finish(data, e.at, `Rejected: ${e.reason}`);
+        return data.evaluation ? { ...ended, evaluation: { ...data.evaluation, decision } } : { ...ended, planApproval: { decision } };
+      },
       emits: RELEASE_STACK,
       effects: endEffects,
     }),

@@ -58,8 +58,8 @@ function planOf(spec: DeploymentSpec, stack: StackSnapshot | null): { steps: Pla
   const requested = spec.evaluation?.strategy ?? 'auto';
   const evaluated = steps.some((s) => s.type === 'eval_strategy');
   if (requested !== 'auto' && !evaluated) notes.push(`strategy ${requested} was asked for, but this plan is not evaluated, so it does not apply`);
-  // Approval is of an evaluated branch: a plan without one runs at once, and says so.
-  if (spec.evaluation?.approvalRequired && !evaluated) notes.push('approval is required, but this plan is not evaluated: it runs without stopping in EVALUATED for approval');
+  // A plan without a branch to weigh is approved as planned (server/domain/machines/deployment.ts, run_steps).
+  if (spec.evaluation?.approvalRequired && !evaluated) notes.push('approval is required: this plan is not evaluated, so its steps wait in EVALUATED as planned for approve or reject');
   return { steps, notes };
 }
 

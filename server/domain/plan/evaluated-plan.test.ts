@@ -75,7 +75,7 @@ describe('the evaluated full plan', () => {
 
   it('an approval asked for where no evaluation happens is noted: the plan does not stop for it', () => {
     expect(planDeployment(spec({ approval: 'required' }), null).notes).toContain(
-      'approval is required, but this plan is not evaluated: it runs without stopping in EVALUATED for approval',
+      'approval is required: this plan is not evaluated, so its steps wait in EVALUATED as planned for approve or reject',
     );
     expect(planDeployment(spec({ approval: 'required' }), RUNNING).notes).toEqual([]);
   });
