@@ -133,6 +133,19 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
     await expect(loginWith(old.dburl)).rejects.toThrow(/password authentication failed/);
   });
 
+  it("repairs a role whose password is not the secret's (a rotation that failed before writing the secret)", async () => {
+    const secret = await appSecret();
+    const versions = await versionCount();
+    await admin.unsafe(`ALTER ROLE "${dbName}" PASSWORD 'set-by-a-failed-rotation'`);
+    await expect(loginWith(secret.dburl)).rejects.toThrow(/password authentication failed/);
+
+    await upsert();
+
+    expect(await appSecret()).toEqual(secret);
+    expect(await versionCount()).toBe(versions);
+    expect(await loginWith(secret.dburl)).toBe(`${dbName}@${dbName}`);
+  });
+
   it('runs cleanup: a table the administrator made in the app database becomes the app role\'s', async () => {
     const appDbAsAdmin = postgres(testDb.serverUrl.replace(/\/[^/]*$/, `/${dbName}`), { max: 1, onnotice: () => {} });
     await appDbAsAdmin`create table orders (id serial primary key)`;
@@ -152,6 +165,17 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
         operationId: 'x',
       }),
     ).rejects.toMatchObject({ name: 'InfraError', code: 'ResourceNotFoundException' });
+  });
+
+  it("fails a destroy with Postgres' detail when the role still owns something elsewhere, and leaves it to be fixed", async () => {
+    await admin.unsafe(`create table "${dbName}_report" (id int); alter table "${dbName}_report" owner to "${dbName}"`);
+    try {
+      const failure = await infra.destroyDatabase({ dbName, admin: adminAccess, operationId: 'd-2/DB.Destroy.main' }).catch((err: unknown) => err);
+      expect(failure).toMatchObject({ name: 'InfraError', code: 'PostgresError' });
+      expect((failure as Error).message).toContain(`cannot be dropped because some objects depend on it; detail: owner of table ${dbName}_report`);
+    } finally {
+      await admin.unsafe(`drop table "${dbName}_report"`);
+    }
   });
 
   it('destroys the database and its role', async () => {

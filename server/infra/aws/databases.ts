@@ -6,8 +6,9 @@
  * App credentials (Secrets Manager hosts): the role logs in with a password kept in the app's
  * secret (a stack output). The secret's password is reused as long as it belongs to the role, so a
  * second upsert changes nothing; `rotateCredentials` sets a new one. The role is changed first and
- * the secret written after, so that a failure in between is repaired by the retry (the secret
- * still does not match, and a new password is set again).
+ * the secret written after; a failure in between is repaired by the next upsert: an empty secret
+ * gets a new password, and a kept one that the role no longer logs in with (a rotation that never
+ * reached the secret) is set on the role again (server/infra/postgres/provision.ts).
  */
 import { Signer } from '@aws-sdk/rds-signer';
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
@@ -19,7 +20,7 @@ import {
 } from '../port.ts';
 import { appSecret, generatePassword, parseAppSecret, parseRootSecret, sameSecret, type DbSecret } from '../postgres/db-secret.ts';
 import * as provision from '../postgres/provision.ts';
-import { postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
+import { postgresFailureMessage, postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import type { AwsContext } from './context.ts';
 import { toInfraError } from './errors.ts';
 
@@ -121,8 +122,8 @@ async function runSql<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
-    const e = err as { name?: string; code?: string; message?: string };
-    if (e?.name === 'PostgresError') throw new InfraError('PostgresError', `${e.message} (SQLSTATE ${e.code})`);
+    const e = err as { name?: string; code?: string; message?: string; detail?: string; hint?: string };
+    if (e?.name === 'PostgresError') throw new InfraError('PostgresError', postgresFailureMessage(e));
     throw toInfraError(err);
   }
 }

@@ -126,6 +126,57 @@ describe('provisioning on a real Postgres', () => {
     await expect(loginAs(name, 'old-pw')).rejects.toThrow(/password authentication failed/);
   });
 
+  it("gives the role the secret's password again when the role's differs (a rotation whose secret was never written)", async () => {
+    const name = newName('stale');
+    await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'in-secret', setOnExistingRole: false } });
+    // A rotation set a new password on the role, then failed before the secret was written.
+    await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'never-stored', setOnExistingRole: true } });
+
+    // The next deployment reuses the secret's password: the role must log in with it.
+    const statements = await upsertDatabase(server, {
+      dbName: name,
+      extensions: [],
+      login: { kind: 'password', password: 'in-secret', setOnExistingRole: false },
+    });
+    expect(statements).toEqual([`ALTER ROLE "${name}" PASSWORD '***'`]);
+    expect(await loginAs(name, 'in-secret')).toBe(name);
+    await expect(loginAs(name, 'never-stored')).rejects.toThrow(/password authentication failed/);
+  });
+
+  it("checks the kept password even where the role may not connect to the administrator's database", async () => {
+    const adminDb = newName('admindb');
+    await admin.unsafe(`CREATE DATABASE "${adminDb}"`);
+    await admin.unsafe(`REVOKE CONNECT ON DATABASE "${adminDb}" FROM PUBLIC`);
+    const closed = { ...server, database: adminDb };
+    const name = newName('noconnect');
+    const spec = { dbName: name, extensions: [], login: { kind: 'password' as const, password: 'pw', setOnExistingRole: false } };
+    await upsertDatabase(closed, spec);
+    expect(await upsertDatabase(closed, spec)).toEqual([]);
+
+    await admin.unsafe(`ALTER ROLE "${name}" PASSWORD 'other'`);
+    expect(await upsertDatabase(closed, spec)).toEqual([`ALTER ROLE "${name}" PASSWORD '***'`]);
+    expect(await loginAs(name, 'pw')).toBe(name);
+    await destroyDatabase(server, name);
+    await admin.unsafe(`DROP DATABASE "${adminDb}" WITH (FORCE)`);
+  });
+
+  it('makes the role the owner of a database that was there before it (made by hand), so its migration can create schemas', async () => {
+    const name = newName('byhand');
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+    const statements = await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'pw', setOnExistingRole: false } });
+    expect(statements).toEqual([`CREATE ROLE "${name}" LOGIN PASSWORD '***'`, `ALTER DATABASE "${name}" OWNER TO "${name}"`]);
+    const [database] = await admin`select pg_get_userbyid(datdba) as owner from pg_database where datname = ${name}`;
+    expect(database.owner).toBe(name);
+
+    const app = postgres({ host: server.host, port: server.port, user: name, password: 'pw', database: name, max: 1, onnotice: () => {} });
+    try {
+      await app.unsafe('CREATE SCHEMA billing; CREATE TABLE billing.invoices (id int)');
+    } finally {
+      await app.end({ timeout: 5 });
+    }
+    expect(await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'pw', setOnExistingRole: false } })).toEqual([]);
+  });
+
   it('grants rds_iam to an IAM role where rds_iam exists', async () => {
     await admin.unsafe(`DO $$ BEGIN CREATE ROLE rds_iam; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
     const name = newName('iam');

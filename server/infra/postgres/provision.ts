@@ -28,8 +28,9 @@ export interface UpsertDatabaseSpec {
 export type ExecutedStatements = string[];
 
 /**
- * Creates the role (LOGIN) and the database it owns if missing, sets the login, creates the
- * extensions inside the database, and gives the role whatever it does not own there yet.
+ * Creates the role (LOGIN) and the database it owns if missing (or gives it the database), sets
+ * the login, creates the extensions inside the database, and gives the role whatever it does not
+ * own there yet.
  */
 export function upsertDatabase(server: PostgresServer, spec: UpsertDatabaseSpec): Promise<ExecutedStatements> {
   return withDatabaseLock(server, spec.dbName, () => upsertUnlocked(server, spec));
@@ -48,7 +49,9 @@ async function upsertUnlocked(server: PostgresServer, spec: UpsertDatabaseSpec):
       await log.run(sql, `CREATE ROLE ${role} LOGIN${passwordClause(password)}`);
     } else {
       if (!existing.canLogin) await log.run(sql, `ALTER ROLE ${role} LOGIN`);
-      if (spec.login.kind === 'password' && spec.login.setOnExistingRole) {
+      // A password kept from the secret is set again unless the role logs in with it: a rotation
+      // that set the role's password and failed before writing the secret leaves them apart.
+      if (spec.login.kind === 'password' && (spec.login.setOnExistingRole || !(await logsInWith(server, name, spec.login.password)))) {
         await log.run(sql, `ALTER ROLE ${role}${passwordClause(password)}`);
       }
     }
@@ -67,8 +70,11 @@ async function upsertUnlocked(server: PostgresServer, spec: UpsertDatabaseSpec):
       select pg_has_role(current_user, ${name}, ${version >= 160000 ? 'SET' : 'MEMBER'}) as "canAct"`;
     if (!canAct) await log.run(sql, `GRANT ${role} TO CURRENT_USER`);
 
-    const [database] = await sql`select 1 from pg_database where datname = ${name}`;
+    // A database that was there before its role (made by hand) is given to the role, which could
+    // not create a schema in it otherwise.
+    const [database] = await sql<{ owner: string }[]>`select pg_get_userbyid(datdba) as owner from pg_database where datname = ${name}`;
     if (!database) await log.run(sql, `CREATE DATABASE ${role} OWNER ${role}`);
+    else if (database.owner !== name) await log.run(sql, `ALTER DATABASE ${role} OWNER TO ${role}`);
   });
 
   await withSession(server, name, async (sql) => {
@@ -80,6 +86,22 @@ async function upsertUnlocked(server: PostgresServer, spec: UpsertDatabaseSpec):
   });
 
   return log.statements;
+}
+
+/**
+ * Whether the role logs in with this password, tried against the administrator's database. A
+ * refused CONNECT or a missing database is checked after the password was accepted, so it counts as
+ * a login; any other failure (a wrong password, a connection that broke) leads the caller to set
+ * the password, which is harmless when it was right.
+ */
+async function logsInWith(server: PostgresServer, role: string, password: string): Promise<boolean> {
+  try {
+    await withSession({ ...server, user: role, password }, server.database, (sql) => sql`select 1`);
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    return code === '42501' || code === '3D000';
+  }
 }
 
 /**

@@ -63,3 +63,16 @@ export async function withSession<T>(server: PostgresServer, database: string, w
     await sql.end({ timeout: 5 });
   }
 }
+
+/**
+ * What the server said about a failed statement, on one line: its message, its DETAIL and HINT
+ * when it gave them (DROP ROLE names what still depends on the role there), and its SQLSTATE.
+ */
+export function postgresFailureMessage(err: { message?: string; code?: string; detail?: string; hint?: string }): string {
+  const oneLine = (text: string) => text.trim().split(/\s*\n\s*/).join('; ');
+  return [
+    err.message ?? 'Postgres error',
+    ...(err.detail ? [`detail: ${oneLine(err.detail)}`] : []),
+    ...(err.hint ? [`hint: ${oneLine(err.hint)}`] : []),
+  ].join('; ') + ` (SQLSTATE ${err.code})`;
+}

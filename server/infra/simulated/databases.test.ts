@@ -162,6 +162,30 @@ describe('real SQL against a Postgres standing in as the RDS host', () => {
     }
   });
 
+  it("a role that cannot be dropped fails the destroy with Postgres' detail: what still depends on it", async () => {
+    const server = postgres(testDb.serverUrl, { max: 1, onnotice: () => {} });
+    try {
+      await real.upsertDatabase(upsertInput(dbName));
+      // Someone gave the app role a table in another database of the server.
+      await server.unsafe(`create table "${dbName}_report" (id int); alter table "${dbName}_report" owner to "${dbName}"`);
+
+      const operationId = clientTokenFor(deploymentId, 'DB.Destroy.main');
+      const failure = await real.destroyDatabase({ dbName, admin, operationId }).catch((err: unknown) => err);
+      expect(failure).toMatchObject({ code: 'PostgresError' });
+      const message = (failure as Error).message;
+      expect(message).toContain(`role "${dbName}" cannot be dropped because some objects depend on it`);
+      expect(message).toContain(`owner of table ${dbName}_report`);
+      expect(message).toContain('SQLSTATE 2BP01');
+      const [row] = await recorded(operationId);
+      expect(row.error).toContain(`owner of table ${dbName}_report`);
+    } finally {
+      await server.unsafe(`drop table if exists "${dbName}_report"`);
+      await server.unsafe(`drop database if exists "${dbName}" with (force)`);
+      await server.unsafe(`drop role if exists "${dbName}"`);
+      await server.end({ timeout: 5 });
+    }
+  });
+
   it('a failure of the SQL fails the call with what Postgres said, and is recorded', async () => {
     const input = upsertInput('bad-name');
     await expect(real.upsertDatabase(input)).rejects.toMatchObject({ code: 'InvalidDatabaseName' });

@@ -14,7 +14,7 @@ import { simDatabaseOperations, simSecrets } from '../../../db/schema/simulator.
 import { InfraError, type DatabaseTarget, type UpsertDatabaseInput } from '../port.ts';
 import { appSecret, generatePassword, parseAppSecret, sameSecret } from '../postgres/db-secret.ts';
 import * as provision from '../postgres/provision.ts';
-import { postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
+import { postgresFailureMessage, postgresSessionNameFor, type PostgresServer } from '../postgres/server.ts';
 import { sleepUnlessClosed, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { lastStatement } from './store.ts';
@@ -159,8 +159,8 @@ async function upsertForReal(ctx: SimContext, host: PostgresServer, input: Upser
 /** Postgres failures keep their SQLSTATE, as on AWS, so the step says what the server said. */
 function toInfraError(err: unknown): InfraError {
   if (err instanceof InfraError) return err;
-  const e = err as { name?: string; code?: string; message?: string };
-  if (e?.name === 'PostgresError') return new InfraError('PostgresError', `${e.message} (SQLSTATE ${e.code})`);
+  const e = err as { name?: string; code?: string; message?: string; detail?: string; hint?: string };
+  if (e?.name === 'PostgresError') return new InfraError('PostgresError', postgresFailureMessage(e));
   return new InfraError('DatabaseError', e?.message ?? String(err));
 }
 
