@@ -85,8 +85,8 @@ describe('provisioning on a real Postgres', () => {
     expect(statements).toEqual([
       `CREATE ROLE "${name}" LOGIN PASSWORD '***'`,
       `CREATE DATABASE "${name}" OWNER "${name}"`,
-      'CREATE EXTENSION IF NOT EXISTS "uuid-ossp"',
-      'CREATE EXTENSION IF NOT EXISTS "citext"',
+      'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" CASCADE',
+      'CREATE EXTENSION IF NOT EXISTS "citext" CASCADE',
     ]);
 
     const [database] = await admin`select pg_get_userbyid(datdba) as owner from pg_database where datname = ${name}`;
@@ -256,7 +256,7 @@ describe('provisioning on a real Postgres', () => {
       // Needed to make the role the database's owner: the administrator must be able to act as it.
       `GRANT "${name}" TO CURRENT_USER`,
       `CREATE DATABASE "${name}" OWNER "${name}"`,
-      'CREATE EXTENSION IF NOT EXISTS "citext"',
+      'CREATE EXTENSION IF NOT EXISTS "citext" CASCADE',
     ]);
     expect(await upsertDatabase(asRdsAdmin, { dbName: name, extensions: ['citext'], login: { kind: 'password', password: 'pw', setOnExistingRole: false } })).toEqual([]);
 
@@ -266,6 +266,19 @@ describe('provisioning on a real Postgres', () => {
     expect(await cleanupDatabase(asRdsAdmin, name)).toEqual([`ALTER TABLE public.made_by_admin OWNER TO "${name}"`]);
     expect(await destroyDatabase(asRdsAdmin, name)).toEqual([`DROP DATABASE "${name}" WITH (FORCE)`, `DROP ROLE "${name}"`]);
     await admin.unsafe(`DROP ROLE "${rdsAdmin}"`);
+  });
+
+  it('an extension that needs another (earthdistance needs cube) brings it, as listing both would', async () => {
+    const name = newName('cascade');
+    const statements = await upsertDatabase(server, { dbName: name, extensions: ['earthdistance'], login: { kind: 'iam' } });
+    expect(statements).toContain('CREATE EXTENSION IF NOT EXISTS "earthdistance" CASCADE');
+    const inApp = postgres(`${testDb.serverUrl.replace(/\/[^/]*$/, '')}/${name}`, { max: 1, onnotice: () => {} });
+    try {
+      expect((await inApp`select extname from pg_extension where extname in ('cube', 'earthdistance') order by 1`).map((e) => e.extname)).toEqual(['cube', 'earthdistance']);
+    } finally {
+      await inApp.end({ timeout: 5 });
+    }
+    await destroyDatabase(server, name);
   });
 
   it('says what Postgres said when a step cannot be done', async () => {

@@ -80,7 +80,8 @@ async function upsertUnlocked(server: PostgresServer, spec: UpsertDatabaseSpec):
   await withSession(server, name, async (sql) => {
     const installed = new Set((await sql<{ extname: string }[]>`select extname from pg_extension`).map((e) => e.extname));
     for (const extension of extensions) {
-      if (!installed.has(extension)) await log.run(sql, `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(extension)}`);
+      // CASCADE: an extension that needs another (earthdistance needs cube) brings it, as listing both would.
+      if (!installed.has(extension)) await log.run(sql, `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(extension)} CASCADE`);
     }
     await giveAppRoleItsObjects(sql, name, log.run);
   });
