@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
+import { clientTokenFor } from '../client-token.ts';
 import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, endSessions, upsertDatabase } from './provision.ts';
 import { scramSha256Verifier } from './scram.ts';
 import { postgresSessionNameFor, withSession, type PostgresServer } from './server.ts';
@@ -338,5 +339,15 @@ describe('provisioning on a real Postgres', () => {
     expect(((await running) as { code?: string }).code).toMatch(/^(57P01|CONNECTION_CLOSED)$/);
     await expect(bystander).resolves.toBeDefined();
     expect(await endSessions(server, mine.applicationName)).toBe(0);
+  });
+
+  it('two steps whose operation ids share their first 63 bytes (long database keys) have sessions of their own', () => {
+    const key = 'customer_orders_archive_by_region_and_quarter';
+    const a = postgresSessionNameFor(clientTokenFor('d-1', `DB.Upsert.${key}_a`));
+    const b = postgresSessionNameFor(clientTokenFor('d-1', `DB.Upsert.${key}_b`));
+    expect(a).not.toBe(b);
+    for (const name of [a, b]) expect(Buffer.byteLength(name)).toBeLessThanOrEqual(63);
+    // A short one is kept as it is, readable.
+    expect(postgresSessionNameFor('d0123456789ab-DB-Upsert-main')).toBe('deployer d0123456789ab-DB-Upsert-main');
   });
 });

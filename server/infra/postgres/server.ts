@@ -2,6 +2,7 @@
  * How the deployer reaches a Postgres server as its administrator, and short sessions on it.
  * Provisioning opens one session per database it works in and closes it before returning.
  */
+import { createHash } from 'node:crypto';
 import postgres, { type Sql } from 'postgres';
 
 export interface PostgresServer {
@@ -35,9 +36,19 @@ export function sessionLimits(server: PostgresServer): SessionLimits {
   return { ...SESSION_LIMITS, ...server.limits };
 }
 
-/** The application_name of a step's sessions (Postgres keeps 63 bytes of it). */
+/** What Postgres keeps of an application_name. */
+const SESSION_NAME_BYTES = 63;
+
+/**
+ * The application_name of a step's sessions. Postgres keeps 63 bytes of it: a longer one ends in a
+ * digest of the whole operation id, so that two steps whose ids share their first 63 bytes (two
+ * long database keys of one deployment) never end each other's sessions.
+ */
 export function postgresSessionNameFor(operationId: string): string {
-  return `deployer ${operationId}`.slice(0, 63);
+  const name = `deployer ${operationId}`;
+  if (Buffer.byteLength(name) <= SESSION_NAME_BYTES) return name;
+  const digest = createHash('sha256').update(operationId).digest('hex').slice(0, 16);
+  return `${name.slice(0, SESSION_NAME_BYTES - digest.length - 1)}~${digest}`;
 }
 
 export async function withSession<T>(server: PostgresServer, database: string, work: (sql: Sql) => Promise<T>): Promise<T> {
