@@ -25,6 +25,7 @@ function deployment(status: Deployment['status'], steps: Array<[string, Deployme
     waitingFor: null,
     planNotes: [],
     evaluation: null,
+    planApproval: null,
     steps: steps.map(([name, stepStatus, started, finished]) => ({
       name,
       type: name === 'CF.Update' ? 'cf_update' : 'pg_migrate',

@@ -60,7 +60,7 @@ export const BOARD_ACTIONS: readonly BoardAction[] = [
     request: (t) => ({ method: 'POST', path: `/v1/deployments/${encodeURIComponent(deploymentOf(t).id)}/approve` }),
     confirm: (t) => {
       const d = deploymentOf(t);
-      return `Approve ${d.application} ${d.version} in ${d.environment}? ${d.evaluation ? 'The strategy shown' : 'The plan shown'} runs at once.`;
+      return `Approve ${d.application} ${d.version} in ${d.environment}? What is shown runs at once.`;
     },
   },
   {
