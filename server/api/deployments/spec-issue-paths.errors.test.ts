@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startTestDeployer, type TestDeployer } from '../../../test/support/deployer.ts';
-import { demoAppYaml, registerDemoCluster } from '../../../test/support/deployments.ts';
+import { demoAppYaml, registerDemoCluster, webAppYaml } from '../../../test/support/deployments.ts';
 
 const unknownGroup = demoAppYaml.replace('serverGroup: default', 'serverGroup: nowhere');
 const missingVariable = demoAppYaml.replace('fromEnv: { name: public-url }', 'fromEnv: { name: no-such-variable }');
@@ -44,6 +44,16 @@ describe('issues of an application the environment cannot serve', () => {
     expect(res.response.status).toBe(400);
     expect(paths(res.error)).toEqual(['applicationYaml.runtimes[0].containers[0].envVars[1].fromEnv.name']);
     expect(JSON.stringify(res.error)).toContain('no-such-variable');
+  });
+
+  it('a name longer than AWS allows (the IAM role of a runtime) is a 400 at the runtime, not a failure mid-deployment', async () => {
+    const before = await stored();
+    const applicationYaml = webAppYaml('customernotificationservice').replace('  - name: api\n', '  - name: webhookdispatcherworkerforpartners\n');
+    const res = await t.client.POST('/v1/deployments', { body: { environment: 'demo', version: 'v1', applicationYaml } });
+    expect(res.response.status).toBe(400);
+    expect(paths(res.error)).toEqual(['applicationYaml.runtimes[0].name']);
+    expect(JSON.stringify(res.error)).toContain('longer than AWS allows (64)');
+    expect(await stored()).toBe(before);
   });
 
   it('a bad version keeps its own path', async () => {

@@ -15,6 +15,7 @@ import { buildTemplate, type CfnTemplate } from '../template/index.ts';
 import { awsTargetOf, templateBucketFor, type AwsTarget } from './aws-target.ts';
 import { buildPostgresSpecs, type PostgresSpec } from './database-specs.ts';
 import { resolveFlags, type DeploymentFlags, type ResolvedDeploymentFlags } from './flags.ts';
+import { resourceNameIssues } from './resource-names.ts';
 import { resolveSpecParameters, type StackParameter } from './stack-parameters.ts';
 
 /** Where the template is stored; CloudFormation reads it from `https://s3.<region>.amazonaws.com/<bucket>/<key>`. */
@@ -84,6 +85,17 @@ export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: De
   const issues: FieldIssue[] = [];
   const databases = buildPostgresSpecs(built.databases, env, app.name, cluster, issues);
   const parameters = resolveSpecParameters(built.parameters, { cluster, environment: env, databases }, issues);
+  const aws = awsTargetOf(cluster);
+  const cfStackName = `${env.fullName}-${app.name}`;
+  if (issues.length === 0) {
+    const values = {
+      ...Object.fromEntries(parameters.flatMap((p) => ('value' in p ? [[p.name, p.value]] : []))),
+      'AWS::StackName': cfStackName,
+      'AWS::Region': aws.region,
+      ...(aws.account ? { 'AWS::AccountId': aws.account } : {}),
+    };
+    issues.push(...resourceNameIssues(built.template, values, built.resourcePaths));
+  }
   if (issues.length > 0) {
     throw new ValidationError(`Cannot deploy ${app.name} to ${env.fullName}: ${issues[0]!.path ? `${issues[0]!.path}: ` : ''}${issues[0]!.message}`, issues);
   }
@@ -95,7 +107,6 @@ export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: De
       db.migrate = { ...db.migrate, containerName: pg.migrateContainer.name, ...(pg.migrateCheck ? { checkCommand: pg.migrateCheck.command } : {}) };
     }
   }
-  const aws = awsTargetOf(cluster);
   const spec: DeploymentSpec = {
     deploymentId,
     appName: app.name,
@@ -110,7 +121,7 @@ export function buildDeploymentSpec(input: BuildDeploymentSpecInput): { spec: De
       region: aws.region,
     },
     ecsCluster: cluster.aws.ecsCluster.clusterName,
-    cfStackName: `${env.fullName}-${app.name}`,
+    cfStackName,
     flags: resolveFlags(input.flags, app),
     databases,
     parameters,

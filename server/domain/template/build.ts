@@ -26,6 +26,8 @@ export interface BuildTemplateInput {
 export interface BuiltTemplate {
   template: CfnTemplate;
   parameters: TemplateParameter[];
+  /** The config entry each resource was made for, where one was: `runtimes[0].name`. */
+  resourcePaths: ReadonlyMap<string, string>;
   databases: DatabaseResource[];
 }
 

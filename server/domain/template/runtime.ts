@@ -35,6 +35,7 @@ export function mapRuntime(ctx: BuildContext, runtime: Runtime, index: number, o
     family: runtime.name,
     role: runtime.name,
     description: `Task role of runtime ${runtime.name} of ${ctx.app.name}`,
+    path: `${path}.name`,
   });
   runtime.containers.forEach((container, i) => task.addContainer(container, `${path}.containers[${i}]`));
   task.sidecar.setWorkerConfig(runtime.workerConfig);

@@ -89,7 +89,7 @@ export function mapSubscriptions(ctx: BuildContext, runtime: Runtime, runtimePat
       SqsManagedSseEnabled: true,
       Tags: [{ Key: 'o5-source', Value: ref('SourceTag') }],
     },
-  });
+  }, `${runtimePath}.name`);
   const queueArn = getAtt(queueId, 'Arn');
   task.sidecar.subscribe(ref(queueId));
   task.policy.addQueueSubscribe(queueArn);

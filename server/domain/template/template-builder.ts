@@ -51,7 +51,7 @@ export class TemplateBuilder {
     return this.resources.has(logicalId);
   }
 
-  build(description: string): { template: CfnTemplate; parameters: TemplateParameter[] } {
+  build(description: string): { template: CfnTemplate; parameters: TemplateParameter[]; resourcePaths: ReadonlyMap<string, string> } {
     const parameters = [...this.parameters.values()];
     const template: CfnTemplate = {
       AWSTemplateFormatVersion: '2010-09-09',
@@ -70,7 +70,7 @@ export class TemplateBuilder {
       Resources: Object.fromEntries(this.resources),
     };
     if (this.outputs.size > 0) template.Outputs = Object.fromEntries(this.outputs);
-    return { template, parameters };
+    return { template, parameters, resourcePaths: new Map(this.resourcePaths) };
   }
 }
 
