@@ -11,6 +11,16 @@ import { runCli } from './main.ts';
 const interrupt = new AbortController();
 process.once('SIGINT', () => interrupt.abort(new Error('interrupted')));
 
+// Output piped into a reader that stops early (`deployer ls | head -3`): the reader has what it
+// wanted, so the CLI ends quietly, as other tools do, instead of an unhandled EPIPE's stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    interrupt.abort(err);
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 process.exitCode = await runCli(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,

@@ -107,7 +107,8 @@ export function deploymentLines(d: Deployment, now: number, colors: boolean): st
     if (!d.waitingFor.blockers.length) lines.push('    next to start');
   }
   if (d.supersededBy) lines.push(`  superseded by ${d.supersededBy}`);
-  if (d.error) lines.push(`  ${paint(`error: ${d.error}`, 'red', colors)}`);
+  // An error has a line per failed step, then what CF.Restore did: each under the label.
+  if (d.error) d.error.split('\n').forEach((line, i) => lines.push(`  ${paint(`${i === 0 ? 'error:' : '      '} ${line}`, 'red', colors)}`));
   const evaluation = evaluationLines(d, colors);
   if (evaluation.length) lines.push('', ...evaluation);
   if (d.steps.length) lines.push('', ...stepLines(d.steps, now, colors));

@@ -6,13 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { routePath } from 'hono/route';
 import { z } from 'zod';
-import { fieldIssuesOf } from '../domain/documents.ts';
 import { refuseNulBytes } from '../http-server.ts';
 import { authenticate } from './auth.ts';
 import { isMediaTypeGate, limitBodies, readBodies, unsupportedMediaType } from './body.ts';
 import type { App, AppEnv, Services } from './context.ts';
 import { registerDocs } from './docs.ts';
-import { problem, problemOf, problemResponse } from './problem.ts';
+import { problem, problemOf, problemResponse, validationHook } from './problem.ts';
 import { registerRoutes } from './routes.ts';
 import { registerBoard } from './ui/register-board.ts';
 
@@ -31,13 +30,7 @@ z.config({ customError: (issue) => (issue.code === 'invalid_type' && issue.input
 export function createApp(services: Services): App {
   const app: App = new OpenAPIHono<AppEnv>({
     // Request validation failures get the one problem shape, with paths into the document.
-    defaultHook: (result, c) => {
-      if (!result.success) {
-        const errors = fieldIssuesOf(result.error as never);
-        const detail = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).slice(0, 3).join('; ');
-        return problemResponse(c, problem(400, 'validation', 'Invalid request', detail, errors));
-      }
-    },
+    defaultHook: validationHook,
   });
 
   app.use('*', async (c, next) => {

@@ -10,6 +10,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { z } from 'zod';
 import { detectFormat, parseDocument, validateDocument, YAML_MEDIA_TYPES } from '../domain/documents.ts';
 import type { AppEnv } from './context.ts';
+import { requestValidationError } from './problem.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -86,4 +87,18 @@ export function documentBody<T>(c: { get(key: 'yamlBody'): unknown; req: { valid
   const yaml = c.get('yamlBody');
   if (yaml !== undefined) return validateDocument(schema, yaml, what);
   return c.req.valid('json') as T;
+}
+
+/**
+ * The request validator's hook of a route that takes a document (documentContent): a JSON document
+ * that does not validate fails as the same document in YAML does (validateDocument: "Invalid
+ * cluster document: ...", an unknown field with the fields there are or the one probably meant),
+ * so that the answer does not depend on the format it was sent in. Params and query as every route.
+ */
+export function documentHook(schema: z.ZodType, what: string) {
+  return (result: { success: boolean; error?: unknown; data?: unknown; target?: unknown }): undefined => {
+    if (result.success) return undefined;
+    if (result.target === 'json') validateDocument(schema, result.data, what);
+    throw requestValidationError(result.error);
+  };
 }

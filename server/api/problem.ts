@@ -5,7 +5,8 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { DomainError, type DomainErrorKind, type FieldIssue } from '../domain/errors.ts';
+import { fieldIssuesOf } from '../domain/documents.ts';
+import { DomainError, ValidationError, type DomainErrorKind, type FieldIssue } from '../domain/errors.ts';
 
 export const problemSchema = z
   .object({
@@ -25,8 +26,11 @@ export type Problem = z.infer<typeof problemSchema>;
 
 const PROBLEM_BASE = 'https://deployer.dev/problems/';
 
+// One title per type (RFC 9457): a validation problem is 'Invalid request' whether what was wrong is a
+// document, a query or a path (it was 'Invalid document' from some routes and 'Invalid request' from
+// others, for the same type).
 const KINDS: Record<DomainErrorKind, { status: number; title: string }> = {
-  validation: { status: 400, title: 'Invalid document' },
+  validation: { status: 400, title: 'Invalid request' },
   malformed: { status: 400, title: 'Malformed document' },
   not_found: { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
@@ -59,6 +63,21 @@ export function problemOf(err: unknown): Problem {
     return problem(status, 'http', err.message || 'Error');
   }
   return problem(500, 'internal', 'Internal server error', 'The deployer failed; the error is in its log.');
+}
+
+/** What a route's request validator (params, query, JSON body) found wrong, as the validation error. */
+export function requestValidationError(error: unknown): ValidationError {
+  const errors = fieldIssuesOf(error as never);
+  const detail = errors.map((e) => (e.path ? `${e.path}: ${e.message}` : e.message)).slice(0, 3).join('; ');
+  return new ValidationError(detail, errors);
+}
+
+/**
+ * What a route's request validator answers when the request does not validate: the validation
+ * problem, with paths into what was sent. The app's default hook.
+ */
+export function validationHook(result: { success: boolean; error?: unknown }, c: Context): Response | undefined {
+  return result.success ? undefined : problemResponse(c, problemOf(requestValidationError(result.error)));
 }
 
 /** Documented error responses, so every operation lists what it may answer. */

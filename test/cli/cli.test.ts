@@ -170,14 +170,14 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     const lines = run.stderr.trimEnd().split('\n');
-    expect(lines[0]).toBe('deployer deploy: Invalid document (HTTP 400)');
+    expect(lines[0]).toBe('deployer deploy: Invalid request (HTTP 400)');
     expect(lines).toContain('  applicationYaml.runtimes[0].containers: Required');
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}applicationYaml\.runtimes\[0\]\.routes\[0\]\.protocol: /));
     expect(run.stderr).not.toMatch(/^\s+at /m);
 
     const asJson = await cli('deploy', '--env', 'demo', '--app-file', bad, '--version', 'v1', '--json');
     expect(asJson.code).toBe(1);
-    expect(asJson.json().error).toMatchObject({ status: 400, title: 'Invalid document' });
+    expect(asJson.json().error).toMatchObject({ status: 400, title: 'Invalid request' });
 
     const unknownEnv = await cli('deploy', '--env', 'nowhere', '--app-file', APP, '--version', 'v1');
     expect(unknownEnv.code).toBe(1);
@@ -186,7 +186,7 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     const badCluster = file('bad-cluster.yaml', demoClusterYaml.replace('awsRegion: us-east-1', 'awsRegion: 42'));
     const apply = await cli('apply', '-f', badCluster);
     expect(apply.code).toBe(1);
-    expect(apply.stderr).toMatch(/was not applied:\ndeployer apply: Invalid request \(HTTP 400\)\n {2}aws\.awsRegion: /);
+    expect(apply.stderr).toMatch(/was not applied:\ndeployer apply: Invalid request \(HTTP 400\)\n {2}Invalid cluster document: aws\.awsRegion: .*\n {2}aws\.awsRegion: /);
 
     const unauthorized = await runDeployerCli(['ls'], { ...env, DEPLOYER_TOKEN: 'not-a-token' });
     expect(unauthorized.code).toBe(1);

@@ -1,6 +1,6 @@
 /**
  * The README is the first thing a user runs. These checks keep it true: its first commands are the
- * quick start, its settings table has every setting of server/config.ts with its default, the
+ * quick start, its settings table has every setting of server/config.ts with its default and meaning, the
  * paths and npm scripts it names exist, the API paths in its examples are real routes, and
  * .ci/run runs the test command it gives.
  */
@@ -63,6 +63,8 @@ describe('README', () => {
       const row = rows.find((cells) => names.every((n) => cells[0]!.includes(`\`${n}\``)));
       expect(row, `README settings table lacks ${setting.name}`).toBeDefined();
       expect(row![1], `default of ${setting.name}`).toBe(setting.default);
+      // The meaning is SETTINGS' description, as `npm start -- --help` prints it.
+      expect(row![2], `meaning of ${setting.name}`).toBe(setting.description);
     }
     // And nothing that is not a setting.
     const known = SETTINGS.flatMap((s) => s.name.split('/').map((n) => n.trim()));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { startTestDeployer, type TestDeployer } from '../../../test/support/deployer.ts';
 import { demoClusterYaml, deploy, registerDemoCluster, waitFor } from '../../../test/support/deployments.ts';
 
@@ -60,7 +61,25 @@ describe('clusters and environments: bad input', () => {
     const doc = JSON.parse(JSON.stringify((await (await t.request('/v1/clusters/prod')).json()).baseConfig));
     doc.aws.ecsCluster.surprise = true;
     const body = await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: json, body: JSON.stringify(doc) }), 400);
-    expect(body.errors).toContainEqual({ path: 'aws.ecsCluster.surprise', message: 'Unknown field' });
+    expect(body.errors).toContainEqual({ path: 'aws.ecsCluster.surprise', message: expect.stringMatching(/^Unknown field "surprise"; the fields here are: /) });
+  });
+
+  it('answers the same problem for the same mistake sent as JSON or as YAML', async () => {
+    const bad = clusterYaml.replace(/auth: \{ secretsManager: \{ secretName: \/demo\/global\/rds\/default\/root \} \}/, 'auth: { kerberos: {} }');
+    const asYaml = await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: yaml, body: bad }), 400);
+    const asJson = await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: json, body: JSON.stringify(parseYaml(bad)) }), 400);
+    expect(asJson).toEqual(asYaml);
+    expect(asJson.errors).toContainEqual({ path: 'aws.rdsHosts[0].auth.kerberos', message: expect.stringMatching(/^Unknown field "kerberos"/) });
+  });
+
+  it('gives one title to every validation problem, of a document or of a query (RFC 9457: a title per type)', async () => {
+    const bad = clusterYaml.replace('awsRegion: us-east-1', 'awsRegion: 42');
+    const documentProblem = await expectProblem(await t.request('/v1/clusters/prod', { method: 'PUT', headers: json, body: JSON.stringify(parseYaml(bad)) }), 400);
+    const queryProblem = await expectProblem(await t.request('/v1/clusters?limit=abc'), 400);
+    const cursorProblem = await expectProblem(await t.request('/v1/clusters?cursor=garbage'), 400);
+    expect(documentProblem.type).toBe(queryProblem.type);
+    expect(cursorProblem.type).toBe(queryProblem.type);
+    expect(new Set([documentProblem.title, queryProblem.title, cursorProblem.title])).toEqual(new Set(['Invalid request']));
   });
 
   it('stores nothing when one environment of the document is wrong', async () => {

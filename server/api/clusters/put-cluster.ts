@@ -4,7 +4,7 @@ import { ValidationError } from '../../domain/errors.ts';
 import type { ClusterDocument } from '../../domain/config/cluster.ts';
 import { configureCluster } from '../../engine/commands/configure-cluster.ts';
 import { requireScope } from '../auth.ts';
-import { documentBody, documentContent } from '../body.ts';
+import { documentBody, documentContent, documentHook } from '../body.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { clusterDocumentBody, clusterParams, clusterSchema } from './cluster-schemas.ts';
@@ -48,4 +48,4 @@ export const registerPutCluster: RouteRegistrar = (app) =>
     const { sql, store } = c.get('services');
     await configureCluster(sql, store, doc, { kind: 'command', name: 'putCluster', actor: c.get('caller').name, requestId: c.get('requestId') });
     return c.json(await readCluster(sql, cluster), 200);
-  });
+  }, documentHook(clusterDocumentBody, 'cluster document') as never);

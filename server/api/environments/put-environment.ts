@@ -4,7 +4,7 @@ import type { EnvironmentConfig } from '../../domain/config/environment.ts';
 import { ValidationError } from '../../domain/errors.ts';
 import { configureEnvironment } from '../../engine/commands/configure-cluster.ts';
 import { requireScope } from '../auth.ts';
-import { documentBody, documentContent } from '../body.ts';
+import { documentBody, documentContent, documentHook } from '../body.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { errorResponses } from '../problem.ts';
 import { environmentDocumentBody, environmentParams, environmentSchema } from './environment-schemas.ts';
@@ -50,4 +50,4 @@ export const registerPutEnvironment: RouteRegistrar = (app) =>
       requestId: c.get('requestId'),
     });
     return c.json(await readEnvironment(sql, environment), 200);
-  });
+  }, documentHook(environmentDocumentBody, 'environment document') as never);
