@@ -10,6 +10,7 @@ import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '.
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
 import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
 import { knownStackParameters } from '../../domain/decisions/known-parameters.ts';
+import { MANAGED_BY_TAG, stackOwnership } from '../../domain/decisions/stack-ownership.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
 import { afterStarting, done, failed, pending, type DeadlineOutcome, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -128,8 +129,18 @@ export const cfCreate: StepExecutor<DeploymentStep<'cf_create'>> = {
     try {
       await ctx.infra.createEmptyStack({ stackName, clientToken: ctx.clientToken });
     } catch (err) {
-      // A retried create whose first try went through (emulators answer AlreadyExists).
       if (!(err instanceof InfraError && err.code === 'AlreadyExistsException')) throw err;
+      // A retried create whose first try went through (emulators answer AlreadyExists) made a stack
+      // with this deployer's tag. One without it was made elsewhere after the wait phase found none
+      // (a plan held for approval can wait for hours): the plan, made for no stack, must not update
+      // it at 0 tasks, nor its CF.Restore scale it to 0. A new deployment adopts it.
+      const stack = await ctx.infra.describeStack(stackName);
+      if (stack && stackOwnership(stack) === 'adopted') {
+        return failed(
+          `Stack ${stackName} exists but was not created by this deployer (no ${MANAGED_BY_TAG.key} tag): it was made after this deployment found no stack, ` +
+            'and this plan is for a new stack; deploy again to plan over it',
+        );
+      }
     }
     return afterStarting(ctx, {}, () => watchOwnOperation(ctx, stackName));
   },
