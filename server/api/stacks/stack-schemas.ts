@@ -61,7 +61,7 @@ export const liveStackSchema = z
   .openapi('LiveStack', {
     description:
       'What runs, as the last deployment that reached the stack observed it (no AWS call on read): the wait phase\'s ' +
-      'snapshot, then what each CloudFormation step ended on. Null until a deployment has found the stack.',
+      'snapshot, then what each CloudFormation step ended on. Null until a deployment has looked for the stack; for a new stack, `stackStatus` is null until its first CloudFormation step ends.',
   });
 
 export const settlingSchema = z
