@@ -41,7 +41,7 @@ describe('metrics and logs of deployments', () => {
     return data.id;
   };
   const scrape = async () => {
-    const res = await deployer.app.fetch(new Request('http://deployer.test/metrics'));
+    const res = await deployer.app.fetch(new Request('http://localhost/metrics'));
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     return parseMetrics(await res.text());
   };
@@ -58,7 +58,7 @@ describe('metrics and logs of deployments', () => {
       },
     });
     deployer = await startDeployer(config, { logger: pino({ level: 'debug' }, sink), http: false });
-    client = createDeployerClient({ baseUrl: 'http://deployer.test', fetch: (req) => Promise.resolve(deployer.app.fetch(req)) });
+    client = createDeployerClient({ baseUrl: 'http://localhost', fetch: (req) => Promise.resolve(deployer.app.fetch(req)) });
 
     // One DONE, one FAILED, then one running (hanging) with another queued behind it.
     await waitForDeployment(client, await deploy('v1'));

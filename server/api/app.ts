@@ -7,7 +7,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { routePath } from 'hono/route';
 import { z } from 'zod';
 import { refuseNulBytes } from '../http-server.ts';
-import { authenticate } from './auth.ts';
+import { authenticate, onlyThisMachineWhenAuthOff } from './auth.ts';
 import { isMediaTypeGate, limitBodies, readBodies, unsupportedMediaType } from './body.ts';
 import type { App, AppEnv, Services } from './context.ts';
 import { registerDocs } from './docs.ts';
@@ -50,6 +50,8 @@ export function createApp(services: Services): App {
     );
   });
   app.use('*', refuseNulBytes());
+  // Auth off: only this machine's names, and no browser writes from other origins (auth.ts).
+  app.use('*', onlyThisMachineWhenAuthOff());
 
   app.onError((err, c) => {
     const p = problemOf(isMediaTypeGate(err) ? unsupportedMediaType(c.req.header('content-type')) : err);

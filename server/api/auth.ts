@@ -3,7 +3,7 @@
  * lower ones allow. Health, docs and the OpenAPI document are public (they are not behind this).
  * With no tokens configured auth is off: the server binds to 127.0.0.1 only (server/main.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ApiToken, Scope } from '../config.ts';
@@ -11,10 +11,9 @@ import type { AppEnv, Caller } from './context.ts';
 
 const RANK: Record<Scope, number> = { read: 1, deploy: 2, admin: 3 };
 
+/** Compared as digests, so that neither the bytes nor the length of a configured token shows in the time taken. */
 function sameToken(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
 export function findToken(tokens: ApiToken[], presented: string): ApiToken | undefined {
@@ -37,6 +36,49 @@ export function identifyCaller(tokens: ApiToken[], header: string | undefined): 
   const token = findToken(tokens, match[1]!);
   if (!token) return { refused: 'Unknown token' };
   return { caller: { name: token.name ?? `token:${token.token.slice(0, 4)}…`, scopes: token.scopes } };
+}
+
+/** Host names that reach this machine only: a DNS name cannot be made to mean them. */
+function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** Methods a browser sends across sites without asking first, and that change nothing here. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * With auth off every caller is an admin, and binding 127.0.0.1 is what keeps callers to this
+ * machine. A browser on this machine is not only its user, though: any site it has open can send
+ * requests to 127.0.0.1. So, with auth off:
+ * - a request must name this machine in its Host (localhost, 127.x.x.x, [::1]): a site that points
+ *   its own name at 127.0.0.1 (DNS rebinding) is same-origin with what it then reaches, so only the
+ *   name it used gives it away;
+ * - a write a browser sends from another origin is refused: a cross-site `fetch(..., { method:
+ *   'POST', mode: 'no-cors' })` needs no preflight, and a POST without a body (terminate,
+ *   approve, rollback) passes the media-type check. Clients that are not browsers send neither
+ *   `Origin` nor `Sec-Fetch-Site`.
+ * With tokens nothing is sent on a person's behalf (no cookie), so none of this applies.
+ */
+export function onlyThisMachineWhenAuthOff(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (c.get('services').config.apiTokens.length > 0) return next();
+    const url = new URL(c.req.url);
+    if (!isLoopbackHost(url.hostname)) {
+      throw new HTTPException(403, {
+        message: `Auth is off, so the deployer answers only requests addressed to localhost or 127.0.0.1 (this one named '${url.host}'); configure DEPLOYER_API_TOKENS to serve others`,
+      });
+    }
+    if (!SAFE_METHODS.has(c.req.method)) {
+      const site = c.req.header('sec-fetch-site');
+      const origin = c.req.header('origin');
+      if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && origin !== url.origin)) {
+        throw new HTTPException(403, {
+          message: `Auth is off, so the deployer refuses a ${c.req.method} that a browser sends from another origin (${origin ?? site})`,
+        });
+      }
+    }
+    return next();
+  };
 }
 
 /** Identifies the caller on every /v1 request; rejects a missing or unknown token with 401. */

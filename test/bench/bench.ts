@@ -202,13 +202,13 @@ class Bench {
     const deployer = await startDeployer(config, { logger: this.logger, http: options.http ?? false });
     const client = deployer.url
       ? createDeployerClient({ baseUrl: deployer.url })
-      : createDeployerClient({ baseUrl: 'http://bench', fetch: (r) => Promise.resolve(deployer.app.fetch(r)) });
+      : createDeployerClient({ baseUrl: 'http://localhost', fetch: (r) => Promise.resolve(deployer.app.fetch(r)) });
     const listener = postgres(deployer.databaseUrl, { max: 1, onnotice: () => {} });
     const sql = postgres(deployer.databaseUrl, { max: 2, onnotice: () => {} });
     const finishes = new Finishes(listener);
     await finishes.start();
     const put = await deployer.app.fetch(
-      new Request('http://bench/v1/clusters/demo', { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: demoClusterYaml }),
+      new Request('http://localhost/v1/clusters/demo', { method: 'PUT', headers: { 'content-type': 'application/yaml' }, body: demoClusterYaml }),
     );
     if (put.status !== 200) throw new Error(`cluster: ${await put.text()}`);
     return {

@@ -50,14 +50,14 @@ export async function startTestDeployer(
   const logger = createLogger(config.logLevel, { pretty: false });
   const deployer = await startDeployer(config, { logger, http: false, infra: options.infra });
   const fetch = (request: Request) => Promise.resolve(deployer.app.fetch(request));
-  const clientWith = (token?: string) => createDeployerClient({ baseUrl: 'http://deployer.test', token, fetch });
+  const clientWith = (token?: string) => createDeployerClient({ baseUrl: 'http://localhost', token, fetch });
   return {
     deployer,
     config,
     database,
     client: clientWith(config.apiTokens[0]?.token),
     clientWith,
-    request: (path, init) => Promise.resolve(deployer.app.fetch(new Request(`http://deployer.test${path}`, init))),
+    request: (path, init) => Promise.resolve(deployer.app.fetch(new Request(`http://localhost${path}`, init))),
     describeStack: (stackName) => deployer.services.infra.forCluster(SIMULATED_READER, 'test-reader').describeStack(stackName),
     stackTemplate: (stackName) => deployer.services.infra.forCluster(SIMULATED_READER, 'test-reader').stackTemplate(stackName),
     async stop() {
