@@ -69,6 +69,14 @@ describe('AWS events: what they are', () => {
     expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), detail: { 'stack-id': 'not-an-arn', 'status-details': { status: 'UPDATE_COMPLETE' } }, resources: [] })).toBeNull();
   });
 
+  it('a NUL in an id, a stack or a task is no event (Postgres could not store it, and it failed its whole batch each time)', () => {
+    expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), id: 'ev\u0000-1' })).toBeNull();
+    const stackId = 'arn:aws:cloudformation:eu-west-1:111111111111:stack/prod-sh\u0000op/abc-123';
+    expect(parseAwsEvent({ ...stackRaw('UPDATE_COMPLETE'), resources: [stackId], detail: { 'stack-id': stackId, 'status-details': { status: 'UPDATE_COMPLETE' } } })).toBeNull();
+    const task = taskRaw('STOPPED');
+    expect(parseAwsEvent({ ...task, detail: { ...task.detail, taskArn: 'arn:aws:ecs:eu-west-1:111111111111:task/prod/0a\u00001b' } })).toBeNull();
+  });
+
   it('only the end of an operation is worth a look; a status CloudFormation adds later counts as one', () => {
     const status = (s: string) => isSettling(parseAwsEvent(stackRaw(s))!);
     expect(['UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'ROLLBACK_COMPLETE', 'UPDATE_ROLLBACK_FAILED', 'DELETE_COMPLETE', 'SOME_NEW_STATUS'].map(status)).toEqual([true, true, true, true, true, true]);

@@ -48,7 +48,11 @@ export type AwsEvent =
       taskDefinitionArn: string;
     });
 
-const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+/**
+ * A non-empty string field; one with a NUL is no value at all (Postgres cannot store it, and one
+ * such message would fail its whole batch every time SQS handed it out again).
+ */
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' && !value.includes('\u0000') ? value : undefined);
 
 /** `arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>` -> `<name>`. */
 export function stackNameOfArn(stackId: string): string | undefined {
