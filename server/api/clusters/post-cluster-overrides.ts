@@ -1,6 +1,6 @@
 /** POST /v1/clusters/{cluster}/overrides: layer overrides over the uploaded config. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { clusterOverrideSchema } from '../../domain/config/cluster.ts';
+import { clusterOverrideRequestSchema } from '../../domain/config/cluster.ts';
 import { overrideCluster } from '../../engine/commands/configure-cluster.ts';
 import { requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
@@ -10,7 +10,7 @@ import { readCluster } from './read-cluster.ts';
 
 const overridesBody = z
   .strictObject({
-    overrides: z.array(clusterOverrideSchema).min(1),
+    overrides: z.array(clusterOverrideRequestSchema).min(1),
   })
   .openapi('ClusterOverrides', {
     description: 'Each override sets `key` to `value`; an override without `value` removes the key. Supported key: sidecarImageVersion.',

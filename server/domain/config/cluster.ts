@@ -8,8 +8,9 @@
  */
 import { z } from 'zod';
 import { environmentConfigSchema, reportDuplicates } from './environment.ts';
+import { imageTagSchema } from './overrides.ts';
 
-export { applyClusterOverrides, mergeOverrides, SUPPORTED_OVERRIDE_KEYS, clusterOverrideSchema } from './overrides.ts';
+export { applyClusterOverrides, mergeOverrides, SUPPORTED_OVERRIDE_KEYS, clusterOverrideSchema, clusterOverrideRequestSchema } from './overrides.ts';
 export type { ClusterOverride } from './overrides.ts';
 
 const nonEmpty = z.string().min(1, 'Must not be empty');
@@ -47,8 +48,10 @@ const rdsHostSchema = z
 const awsClusterSchema = z
   .strictObject({
     vpcId: nonEmpty,
-    awsAccount: nonEmpty,
-    awsRegion: nonEmpty,
+    // Every deployment's STS check, ARNs and SNS prefix name these: an account AWS cannot have, or
+    // a region it has not (a typo: us-east1), would fail each deployment in its wait phase instead.
+    awsAccount: z.string().regex(/^\d{12}$/, 'Must be an AWS account id: 12 digits (quoted in YAML)'),
+    awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'Must be an AWS region code, such as us-east-1 or eu-central-2'),
     /** Suffix of every bucket name, so names are unique across AWS. */
     globalNamespace: nonEmpty,
     o5Deployer: z.strictObject({
@@ -60,7 +63,7 @@ const awsClusterSchema = z
       eventQueueUrl: z.string().regex(/^https?:\/\/\S+\/\d{12}\/[\w-]+(\.fifo)?$/, 'Must be an SQS queue URL, https://sqs.<region>.amazonaws.com/<account>/<name>').optional(),
     }),
     albIngress: z.strictObject({ listenerArn: nonEmpty, securityGroupId: nonEmpty }),
-    o5Sidecar: z.strictObject({ imageVersion: nonEmpty, imageRepo: nonEmpty.optional() }),
+    o5Sidecar: z.strictObject({ imageVersion: imageTagSchema, imageRepo: nonEmpty.optional() }),
     eventBridge: z.strictObject({ eventBusArn: nonEmpty }),
     ecsCluster: z.strictObject({
       clusterName: nonEmpty,

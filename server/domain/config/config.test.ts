@@ -216,4 +216,15 @@ describe('cluster overrides', () => {
     ]);
     expect(() => applyClusterOverrides(base, [{ key: 'asdf', value: 'x' }])).toThrow(ValidationError);
   });
+
+  it('rejects a sidecar image version that is no image tag, at its position; one stored before still applies, and can be removed', () => {
+    expect(issuesOf(() => mergeOverrides([], [{ key: 'sidecarImageVersion' }, { key: 'sidecarImageVersion', value: '' }]))).toEqual([
+      { path: '[1].value', message: expect.stringContaining('image tag') },
+    ]);
+    expect(issuesOf(() => mergeOverrides([], [{ key: 'sidecarImageVersion', value: 'v1 2' }]))[0]!.path).toBe('[0].value');
+    // A re-upload of the cluster applies what is stored: it must not fail on an override taken before this check.
+    const stored = [{ key: 'sidecarImageVersion', value: '' }];
+    expect(applyClusterOverrides(base, stored).aws.o5Sidecar.imageVersion).toBe('');
+    expect(mergeOverrides(stored, [{ key: 'sidecarImageVersion' }])).toEqual([]);
+  });
 });

@@ -21,6 +21,22 @@ export interface ClusterOverride {
   value?: string | null;
 }
 
+/**
+ * A container image tag, as `<repo>:<tag>` takes it (the sidecar's `O5SidecarImage`): letters,
+ * digits, `_`, `.` and `-`, not starting with `.` or `-`, at most 128 characters. Anything else
+ * (an empty string, a space) makes an image reference that ECS cannot pull, found only once a
+ * deployment has replaced the running tasks.
+ */
+export const imageTagSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'Must be an image tag: letters, digits, _ . - (not starting with . or -), at most 128 characters');
+
+/** What the value of each key must be: the base config's own rule for the field it sets. */
+const OVERRIDE_VALUE_SCHEMAS: Record<OverrideKey, z.ZodType<string>> = {
+  sidecarImageVersion: imageTagSchema,
+};
+
+/** An override as stored and answered. */
 export const clusterOverrideSchema = z.strictObject({
   key: z.enum(SUPPORTED_OVERRIDE_KEYS, {
     error: () => `Unsupported override key; supported keys: ${SUPPORTED_OVERRIDE_KEYS.join(', ')}`,
@@ -28,13 +44,22 @@ export const clusterOverrideSchema = z.strictObject({
   value: z.string().nullish(),
 });
 
+/** An override as requested: its value, when it sets one, must be what its key's field takes. */
+export const clusterOverrideRequestSchema = clusterOverrideSchema.superRefine((o, ctx) => {
+  if (o.value === undefined || o.value === null) return;
+  for (const issue of OVERRIDE_VALUE_SCHEMAS[o.key].safeParse(o.value).error?.issues ?? []) {
+    ctx.addIssue({ code: 'custom', path: ['value'], message: issue.message });
+  }
+});
+
 /**
  * The stored override list after a new batch: a key in the batch replaces the stored one (or
  * removes it when the batch entry has no value); stored keys the batch does not mention stay.
- * Throws ValidationError (path `[i].key`) for a key outside SUPPORTED_OVERRIDE_KEYS.
+ * Throws ValidationError (path `[i].key`) for a key outside SUPPORTED_OVERRIDE_KEYS, and (path
+ * `[i].value`) for a value its key's field does not take.
  */
 export function mergeOverrides(old: ClusterOverride[], incoming: ClusterOverride[]): ClusterOverride[] {
-  assertSupportedKeys(incoming);
+  assertSupportedKeys(incoming, true);
   const byKey = new Map<string, string>();
   for (const o of old) if (hasValue(o)) byKey.set(o.key, o.value);
   for (const o of incoming) {
@@ -63,7 +88,8 @@ function hasValue(o: ClusterOverride): o is { key: string; value: string } {
   return o.value !== undefined && o.value !== null;
 }
 
-function assertSupportedKeys(overrides: ClusterOverride[]): void {
+/** `values`: check the values too (of a new batch; what is stored is applied as it was taken). */
+function assertSupportedKeys(overrides: ClusterOverride[], values = false): void {
   const issues: FieldIssue[] = [];
   overrides.forEach((o, index) => {
     if (!(SUPPORTED_OVERRIDE_KEYS as readonly string[]).includes(o.key)) {
@@ -71,6 +97,9 @@ function assertSupportedKeys(overrides: ClusterOverride[]): void {
         path: `[${index}].key`,
         message: `Unsupported override key "${o.key}"; supported keys: ${SUPPORTED_OVERRIDE_KEYS.join(', ')}`,
       });
+    } else if (values && hasValue(o)) {
+      const error = OVERRIDE_VALUE_SCHEMAS[o.key as OverrideKey].safeParse(o.value).error;
+      if (error) issues.push({ path: `[${index}].value`, message: error.issues[0]!.message });
     }
   });
   if (issues.length > 0) throw new ValidationError(issues[0]!.message, issues);
