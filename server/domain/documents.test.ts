@@ -35,6 +35,33 @@ describe('parseDocument (yaml)', () => {
     const err = malformed(() => parseDocument('a: 1\n---\nb: 2\n', 'yaml'));
     expect(err.message).toContain('line 2, column 1');
   });
+
+  it('merges `<<: *anchor` keys, as the Go YAML readers of o5 do (shared settings of runtimes)', () => {
+    const text = [
+      'x-common: &common',
+      '  image: { name: shop }',
+      '  command: [serve]',
+      'runtimes:',
+      '  - name: api',
+      '    containers:',
+      '      - <<: *common',
+      '        name: main',
+      '  - name: worker',
+      '    containers:',
+      '      - <<: *common',
+      '        name: main',
+      '        command: [work]',
+      '',
+    ].join('\n');
+    expect(parseDocument(text, 'yaml')).toEqual({
+      'x-common': { image: { name: 'shop' }, command: ['serve'] },
+      runtimes: [
+        { name: 'api', containers: [{ image: { name: 'shop' }, command: ['serve'], name: 'main' }] },
+        // A key of the mapping itself wins over the merged one.
+        { name: 'worker', containers: [{ image: { name: 'shop' }, command: ['work'], name: 'main' }] },
+      ],
+    });
+  });
 });
 
 describe('parseDocument (json)', () => {

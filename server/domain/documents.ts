@@ -158,7 +158,8 @@ export function unknownFieldMessage(key: string, fields: string[]): string {
 const MAX_PARSE_ISSUES = 10;
 
 function parseYaml(text: string): unknown {
-  const doc = parseYamlDocument(text);
+  // merge: `<<: *anchor` keys merge the mapping they name (YAML 1.1), as the Go YAML readers of o5 do.
+  const doc = parseYamlDocument(text, { merge: true });
   if (doc.errors.length === 0) return yamlToJs(doc);
   const messages = doc.errors.map((error) => {
     const where = error.linePos?.[0];
