@@ -52,6 +52,23 @@ describe('auth off: only this machine, not the sites its browser visits', () => 
     expect(await statusOf(id)).toBe('TERMINATED');
   });
 
+  it("acts on the board's own writes, which a browser sends with Origin: null (the board's Referrer-Policy is no-referrer)", async () => {
+    const { id } = await deploy(t.client, { version: 'v3' });
+    // A sandboxed frame or a data: URL of another site sends Origin: null too, but not as same-origin.
+    for (const headers of [{ origin: 'null', 'sec-fetch-site': 'cross-site' }, { origin: 'null' }] as Record<string, string>[]) {
+      const res = await t.request(`/v1/deployments/${id}/terminate`, { method: 'POST', headers });
+      expect(res.status, JSON.stringify(headers)).toBe(403);
+    }
+    expect(await statusOf(id)).not.toBe('TERMINATED');
+    const fromBoard = await t.request(`/v1/deployments/${id}/terminate`, {
+      method: 'POST',
+      headers: { origin: 'null', 'sec-fetch-site': 'same-origin', 'sec-fetch-mode': 'cors', 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(fromBoard.status).toBe(200);
+    expect(await statusOf(id)).toBe('TERMINATED');
+  });
+
   it('answers nothing to a request addressed to another name (DNS rebinding)', async () => {
     const { id } = await deploy(t.client, { version: 'v2' });
     // The page's origin is http://evil.example:8080, rebound to 127.0.0.1: same-origin, so the browser sends Host evil.example:8080.
@@ -66,8 +83,8 @@ describe('auth off: only this machine, not the sites its browser visits', () => 
     expect(write.status).toBe(403);
     expect(await statusOf(id)).not.toBe('TERMINATED');
 
-    // This machine's own names are served.
-    for (const host of ['localhost:8080', '127.0.0.1:8080', '[::1]:8080']) {
+    // This machine's own names are served, `localhost.` (the same name, fully qualified) too.
+    for (const host of ['localhost:8080', '127.0.0.1:8080', '[::1]:8080', 'localhost.:8080', 'localhost.']) {
       const res = await t.deployer.app.fetch(new Request(`http://${host}/v1/deployments/${id}`));
       expect(res.status, host).toBe(200);
     }

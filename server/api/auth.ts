@@ -38,9 +38,13 @@ export function identifyCaller(tokens: ApiToken[], header: string | undefined): 
   return { caller: { name: token.name ?? `token:${token.token.slice(0, 4)}…`, scopes: token.scopes } };
 }
 
-/** Host names that reach this machine only: a DNS name cannot be made to mean them. */
+/**
+ * Host names that reach this machine only: a DNS name cannot be made to mean them. `localhost.` is
+ * the same name fully qualified (RFC 6761 keeps it on loopback too), as `curl http://localhost.:8080`
+ * and browsers send it.
+ */
 function isLoopbackHost(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  return hostname === 'localhost' || hostname === 'localhost.' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Methods a browser sends across sites without asking first, and that change nothing here. */
@@ -71,7 +75,12 @@ export function onlyThisMachineWhenAuthOff(): MiddlewareHandler<AppEnv> {
     if (!SAFE_METHODS.has(c.req.method)) {
       const site = c.req.header('sec-fetch-site');
       const origin = c.req.header('origin');
-      if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && origin !== url.origin)) {
+      // A page served with `Referrer-Policy: no-referrer` (the board's) has its own writes sent with
+      // `Origin: null` (Fetch: "append a request Origin header"); Sec-Fetch-Site, which no script can
+      // set, then says whether they came from this origin. A null origin without it (a sandboxed
+      // frame, a data: URL, or a browser too old to say) is not taken as this one.
+      const sameOriginNull = origin === 'null' && site === 'same-origin';
+      if ((site !== undefined && site !== 'same-origin' && site !== 'none') || (origin !== undefined && origin !== url.origin && !sameOriginNull)) {
         throw new HTTPException(403, {
           message: `Auth is off, so the deployer refuses a ${c.req.method} that a browser sends from another origin (${origin ?? site})`,
         });

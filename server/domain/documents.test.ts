@@ -62,6 +62,14 @@ describe('parseDocument (yaml)', () => {
       ],
     });
   });
+
+  it('refuses a merge key whose value is not a mapping as malformed YAML (a 400 that says so), as the Go readers do, not as a failure of ours', () => {
+    for (const text of ['a:\n  <<: 1\n', 'a:\n  <<: [1, 2]\n', 's: &s [1]\na:\n  <<: *s\n', 'a:\n  <<: null\n', 'x: &x {b: 1}\na:\n  <<: [*x, two]\n']) {
+      const err = malformed(() => parseDocument(text, 'yaml'));
+      expect(err.message, text).toMatch(/^Malformed YAML: .*<</);
+      expect(err.issues, text).toEqual([{ path: '', message: expect.stringContaining('mapping') }]);
+    }
+  });
 });
 
 describe('parseDocument (json)', () => {

@@ -181,6 +181,12 @@ function yamlToJs(doc: ReturnType<typeof parseYamlDocument>): unknown {
   try {
     return doc.toJS();
   } catch (err) {
+    // With merge keys on, `<<: 1` (or `<<:` an alias of a list) fails here with a plain Error: the
+    // Go readers refuse it too ("map merge requires map or sequence of maps"), a malformed document.
+    if (err instanceof Error && /^Merge sources must be maps/.test(err.message)) {
+      const message = 'A merge key (<<) takes a mapping, an alias of one, or a list of them';
+      throw new DomainError('malformed', `Malformed YAML: ${message}`, [{ path: '', message }]);
+    }
     if (!(err instanceof ReferenceError) || !/alias count/i.test(err.message)) throw err;
     const message = 'Too many aliases: its anchors expand to more than a document can hold';
     throw new DomainError('malformed', `Malformed YAML: ${message}`, [{ path: '', message }]);

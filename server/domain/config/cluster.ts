@@ -50,8 +50,9 @@ const awsClusterSchema = z
     vpcId: nonEmpty,
     // Every deployment's STS check, ARNs and SNS prefix name these: an account AWS cannot have, or
     // a region it has not (a typo: us-east1), would fail each deployment in its wait phase instead.
+    // A region's prefix is 2 letters, or more in a partition of its own (eusc-de-east-1).
     awsAccount: z.string().regex(/^\d{12}$/, 'Must be an AWS account id: 12 digits (quoted in YAML)'),
-    awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'Must be an AWS region code, such as us-east-1 or eu-central-2'),
+    awsRegion: z.string().regex(/^[a-z]{2,4}(-[a-z]+)+-\d{1,2}$/, 'Must be an AWS region code, such as us-east-1 or eu-central-2'),
     /** Suffix of every bucket name, so names are unique across AWS. */
     globalNamespace: nonEmpty,
     o5Deployer: z.strictObject({

@@ -87,6 +87,20 @@ describe('cluster document', () => {
     expect(validateDocument(clusterConfigSchema, withQueue, 'cluster').aws.o5Deployer.eventQueueUrl).toBe(withQueue.aws.o5Deployer.eventQueueUrl);
   });
 
+  it("takes every form of AWS region code, the partitions' too (GovCloud, China, ISO, the European Sovereign Cloud), and refuses typos", () => {
+    const regions = ['us-east-1', 'eu-central-2', 'ap-southeast-5', 'us-gov-west-1', 'cn-northwest-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'us-isof-south-1', 'eusc-de-east-1'];
+    for (const awsRegion of regions) {
+      const other = structuredClone(cluster) as Record<string, any>;
+      other.aws.awsRegion = awsRegion;
+      expect(validateDocument(clusterConfigSchema, other, 'cluster').aws.awsRegion, awsRegion).toBe(awsRegion);
+    }
+    for (const awsRegion of ['us-east1', 'US-EAST-1', 'useast-1', 'us-east-', 'us-east-1 ', 'u-east-1']) {
+      const other = structuredClone(cluster) as Record<string, any>;
+      other.aws.awsRegion = awsRegion;
+      expect(issuesOf(() => validateDocument(clusterConfigSchema, other, 'cluster')).map((i) => i.path), awsRegion).toEqual(['aws.awsRegion']);
+    }
+  });
+
   it('points at bad RDS hosts: auth must be exactly one kind, IAM needs endpoint and identifier', () => {
     const broken = structuredClone(cluster) as Record<string, any>;
     broken.aws.rdsHosts = [
