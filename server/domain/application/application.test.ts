@@ -249,13 +249,14 @@ describe('bad configs name the path of each mistake', () => {
 
   it('checks subscription names against every form', () => {
     const app = minimalApp();
-    app.runtimes[0].subscriptions = [{ name: 'global/nope' }, { name: 'foo/bar' }, { name: '/notqualified' }, { name: '/a.B/c/d' }, { name: 'o5-infra/' }];
+    app.runtimes[0].subscriptions = [{ name: 'global/nope' }, { name: 'foo/bar' }, { name: '/' }, { name: '/a.B/c/d' }, { name: 'o5-infra/' }, { name: '/a.B/' }];
     expect(issuesOf(app).map((i) => [i.path, i.message.split(';')[0]])).toEqual([
       ['runtimes[0].subscriptions[0].name', 'global/<type> takes type event, upsert or *'],
       ['runtimes[0].subscriptions[1].name', 'Unknown prefix "foo/"'],
-      ['runtimes[0].subscriptions[2].name', 'Expected /<package.Service> or /<package.Service>/<Method>'],
-      ['runtimes[0].subscriptions[3].name', 'Expected /<package.Service> or /<package.Service>/<Method>'],
+      ['runtimes[0].subscriptions[2].name', 'Expected /<Service> or /<Service>/<Method>: the service name is empty or has spaces'],
+      ['runtimes[0].subscriptions[3].name', 'Expected /<Service> or /<Service>/<Method> (too many slashes)'],
       ['runtimes[0].subscriptions[4].name', 'o5-infra/<topic> needs an SNS topic name (letters, digits, _ or -)'],
+      ['runtimes[0].subscriptions[5].name', 'Expected /<Service>/<Method>: the method name is empty or has spaces'],
     ]);
   });
 
@@ -304,12 +305,12 @@ describe('bad configs name the path of each mistake', () => {
   it('checks blobstore refs and postgres options', () => {
     const app = minimalApp();
     app.blobstores = [{ name: 'a', ref: {} }, { name: 'b', ref: { application: 'xx', bucketName: 'y.z' } }, { name: 'Bad_Name' }];
-    app.databases = [{ name: 'db', postgres: { dbName: 'a', dbNameSuffix: 'b', outboxDelayable: true } }, { name: 'nopg' }];
+    app.databases = [{ name: 'db', postgres: { dbNameSuffix: 'a.b', outboxDelayable: true } }, { name: 'nopg' }];
     expect(issuesOf(app)).toEqual([
       { path: 'blobstores[0].ref', message: 'Exactly one of application, bucketName is required' },
       { path: 'blobstores[1].ref', message: expect.stringContaining('Only one of application, bucketName') },
       { path: 'blobstores[2].name', message: expect.stringContaining('bucket name') },
-      { path: 'databases[0].postgres.dbName', message: 'Set dbNameSuffix only (dbName is its deprecated spelling)' },
+      { path: 'databases[0].postgres.dbNameSuffix', message: 'Must be letters, digits, _ or -' },
       { path: 'databases[0].postgres.outboxDelayable', message: 'Requires runOutbox: true' },
       { path: 'databases[1].postgres', message: 'Required' },
     ]);
@@ -328,11 +329,56 @@ describe('parseSubscriptionName', () => {
     ['o5-deployer-input', { kind: 'topic', topic: 'o5-deployer-input' }],
     ['/o5.aws.deployer.v1.topic.DeploymentRequestTopic', { kind: 'service', service: 'o5.aws.deployer.v1.topic.DeploymentRequestTopic' }],
     ['/foo.v1.Bar/Baz', { kind: 'method', service: 'foo.v1.Bar', method: 'Baz' }],
+    // o5 takes what is between the slashes: a service need not be package-qualified.
+    ['/Greeter', { kind: 'service', service: 'Greeter' }],
+    ['/Greeter/SayHello', { kind: 'method', service: 'Greeter', method: 'SayHello' }],
+    ['/foo-v1.Bar/say-hello', { kind: 'method', service: 'foo-v1.Bar', method: 'say-hello' }],
     ['global/event', { kind: 'global', type: 'event' }],
     ['/global/upsert', { kind: 'global', type: 'upsert' }],
     ['/global/*', { kind: 'global', type: '*' }],
   ])('%s', (name, expected) => {
     expect(parseSubscriptionName(name)).toEqual(expected);
+  });
+});
+
+describe("o5's unset values (proto3 zero values) are the defaults", () => {
+  it('a route or subscription with port 0 and targetContainer "" targets the first container on 8080', () => {
+    const app = minimalApp();
+    app.runtimes[0].routes = [{ prefix: '/a', protocol: 'ROUTE_PROTOCOL_HTTP', port: 0, targetContainer: '' }];
+    app.runtimes[0].subscriptions = [{ name: 'orders', port: 0, targetContainer: '' }];
+    const runtime = parseApplication(app).runtimes[0]!;
+    expect(runtime.routes[0]).toMatchObject({ port: 8080 });
+    expect(runtime.routes[0]!.targetContainer).toBeUndefined();
+    expect(runtime.subscriptions[0]).toMatchObject({ port: 8080 });
+    expect(runtime.subscriptions[0]!.targetContainer).toBeUndefined();
+    // What is stored is the default, and reads back as itself.
+    expect(parseApplication(JSON.parse(JSON.stringify(parseApplication(app))))).toEqual(parseApplication(app));
+  });
+
+  it('a negative port or one above 65535 is still refused at its path', () => {
+    const app = minimalApp();
+    app.runtimes[0].routes = [{ prefix: '/a', protocol: 'ROUTE_PROTOCOL_HTTP', port: -1 }];
+    app.runtimes[0].subscriptions = [{ name: 'orders', port: 65536 }];
+    expect(issuesOf(app).map((i) => i.path)).toEqual(['runtimes[0].routes[0].port', 'runtimes[0].subscriptions[0].port']);
+  });
+
+  it('dbName and dbNameSuffix both set: accepted, and dbNameSuffix names the database', () => {
+    const app = minimalApp();
+    app.databases = [{ name: 'db', postgres: { dbName: 'old', dbNameSuffix: 'new' } }];
+    expect(databaseNameSuffix(parseApplication(app).databases[0]!)).toBe('new');
+  });
+
+  it('empty dbNameSuffix, dbName and serverGroup are unset; an empty migrate container name is `migrate`', () => {
+    const app = minimalApp();
+    app.databases = [
+      { name: 'a', postgres: { dbName: 'old', dbNameSuffix: '' } },
+      { name: 'b', postgres: { dbName: '', dbNameSuffix: '', serverGroup: '', migrateContainer: { name: '', imageUrl: 'x' } } },
+    ];
+    const [a, b] = parseApplication(app).databases;
+    expect(databaseNameSuffix(a!)).toBe('old');
+    expect(databaseNameSuffix(b!)).toBe('b');
+    expect(b!.postgres.serverGroup).toBe('default');
+    expect(b!.postgres.migrateContainer!.name).toBe('migrate');
   });
 });
 

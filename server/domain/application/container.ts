@@ -79,9 +79,18 @@ function checkContainer(container: { image?: unknown; imageUrl?: unknown; envVar
 /** A container of a runtime: its name is how routes and subscriptions target it. */
 export const runtimeContainerSchema = protoObject({ name: containerName, ...containerFields }).superRefine(checkContainer);
 
-/** The container that migrates a database; named `migrate` unless said otherwise. */
-export const migrateContainerSchema = protoObject({ name: containerName.default('migrate'), ...containerFields })
-  .superRefine(checkContainer);
+/**
+ * The container that migrates a database; named `migrate` unless said otherwise (an empty name is
+ * o5's unset, so `migrate` too: o5's mapPostgresMigration).
+ */
+export const migrateContainerSchema = protoObject({
+  name: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]{0,255}$/, 'Must be letters, digits, _ or - (an ECS container name)')
+    .default('migrate')
+    .overwrite((name) => (name === '' ? 'migrate' : name)),
+  ...containerFields,
+}).superRefine(checkContainer);
 
 export type Container = z.output<typeof runtimeContainerSchema>;
 export type EnvVar = Container['envVars'][number];

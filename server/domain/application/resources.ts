@@ -38,13 +38,23 @@ export const secretSchema = protoObject({
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -'),
 });
 
+/** A database name suffix; "" is what o5 reads as unset. */
+const dbNameSuffix = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]*$/, 'Must be letters, digits, _ or -')
+  .optional()
+  .overwrite((suffix) => (suffix === '' ? undefined : suffix));
+
 const postgresSchema = protoObject({
     /** Database name inside the server is `<env>_<app>_<suffix>`; the suffix defaults to the database's name. */
-    dbNameSuffix: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -').optional(),
-    /** Deprecated spelling of dbNameSuffix. */
-    dbName: z.string().regex(/^[A-Za-z0-9_-]+$/, 'Must be letters, digits, _ or -').optional(),
-    /** Which of the cluster's RDS hosts (`serverGroupName`) holds it. */
-    serverGroup: z.string().min(1).default('default'),
+    dbNameSuffix,
+    /** Deprecated spelling of dbNameSuffix; when both are set, dbNameSuffix is the one used (as in o5). */
+    dbName: dbNameSuffix,
+    /** Which of the cluster's RDS hosts (`serverGroupName`) holds it; "" (o5's unset) is the default. */
+    serverGroup: z
+      .string()
+      .default('default')
+      .overwrite((group) => (group === '' ? 'default' : group)),
     dbExtensions: z.array(z.string().min(1)).default([]),
     /** Run before the new version starts; it gets the database's connection like the app does. */
     migrateContainer: migrateContainerSchema.optional(),
@@ -60,9 +70,6 @@ const postgresSchema = protoObject({
     outboxDelayable: z.boolean().default(false),
   })
   .superRefine((pg, ctx) => {
-    if (pg.dbName !== undefined && pg.dbNameSuffix !== undefined) {
-      ctx.addIssue({ code: 'custom', message: 'Set dbNameSuffix only (dbName is its deprecated spelling)', path: ['dbName'] });
-    }
     if (pg.migrateCheck && !pg.migrateContainer) {
       ctx.addIssue({ code: 'custom', message: 'Requires migrateContainer: the check runs in its image', path: ['migrateCheck'] });
     }
@@ -86,7 +93,10 @@ export type Database = z.output<typeof databaseSchema>;
 export type Postgres = Database['postgres'];
 export type Target = z.output<typeof targetSchema>;
 
-/** The suffix of the database's name inside the server (dbName is the deprecated spelling). */
+/**
+ * The suffix of the database's name inside the server. dbName is the deprecated spelling, used
+ * only when dbNameSuffix is not set (o5's appbuilder updateApp does the same).
+ */
 export function databaseNameSuffix(db: Database): string {
   return db.postgres.dbNameSuffix ?? db.postgres.dbName ?? db.name;
 }

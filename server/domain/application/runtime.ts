@@ -15,7 +15,23 @@ export type RouteGroup = (typeof ROUTE_GROUPS)[number];
 /** Where the sidecar (or the load balancer, with bypassIngress) sends traffic when no port is given. */
 export const DEFAULT_APP_PORT = 8080;
 
-const port = z.number().int().min(1).max(65535);
+/**
+ * A port; 0 is what o5 reads as unset (proto3 `int64 port`), so it is the default port here too.
+ * Negative or above 65535: refused (o5 writes them into the template, where ECS refuses them).
+ */
+const port = z
+  .number()
+  .int()
+  .min(0)
+  .max(65535)
+  .default(DEFAULT_APP_PORT)
+  .overwrite((p) => (p === 0 ? DEFAULT_APP_PORT : p));
+
+/** A container of the runtime; "" is what o5 reads as unset (the runtime's first container). */
+const targetContainer = z
+  .string()
+  .optional()
+  .overwrite((name) => (name === '' ? undefined : name));
 
 const routeSchema = protoObject({
     /** Path prefix; the rule matches `<prefix>*`. Empty only in the fallback group. */
@@ -24,10 +40,10 @@ const routeSchema = protoObject({
     subdomains: z.array(z.string().min(1)).max(3, 'At most 3 subdomains').default([]),
     protocol: z.enum(ROUTE_PROTOCOLS, { error: `Required: one of ${ROUTE_PROTOCOLS.join(', ')}` }),
     /** Defaults to the runtime's first container. */
-    targetContainer: z.string().min(1).optional(),
+    targetContainer,
     /** true: the load balancer reaches the container directly, not through the sidecar. */
     bypassIngress: z.boolean().default(false),
-    port: port.default(DEFAULT_APP_PORT),
+    port,
     routeGroup: z.enum(ROUTE_GROUPS).default('ROUTE_GROUP_UNSPECIFIED'),
   })
   .superRefine((route, ctx) => {
@@ -44,8 +60,8 @@ const subscriptionSchema = protoObject({
   /** Absent: this environment; `*`: every environment; else a linked environment's lookupName. */
   envName: z.string().min(1).optional(),
   /** Defaults to the runtime's first container. */
-  targetContainer: z.string().min(1).optional(),
-  port: port.default(DEFAULT_APP_PORT),
+  targetContainer,
+  port,
   /** Declared by the original proto; it changes nothing yet. */
   rawMessage: z.boolean().default(false),
 });

@@ -13,9 +13,9 @@ export type SubscriptionTarget =
   | { kind: 'sns'; topic: string }
   /** `<topic>`: EventBridge messages whose destinationTopic is the topic. */
   | { kind: 'topic'; topic: string }
-  /** `/<package.Service>`: every message of a gRPC service. */
+  /** `/<Service>` (`/foo.v1.Bar`, or unqualified `/Bar`): every message of a gRPC service. */
   | { kind: 'service'; service: string }
-  /** `/<package.Service>/<Method>`: one method of a gRPC service. */
+  /** `/<Service>/<Method>`: one method of a gRPC service. */
   | { kind: 'method'; service: string; method: string }
   /** `global/<type>` or `/global/<type>`: every PSM event, every upsert, or everything. */
   | { kind: 'global'; type: GlobalMessageType };
@@ -24,8 +24,12 @@ export type SubscriptionTarget =
 const SNS_TOPIC = /^[A-Za-z0-9_-]+$/;
 /** Any name without a slash: real apps use `github:push` and such as EventBridge topics. */
 const TOPIC = /^[^\s/]+$/;
-const SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/; // package-qualified: foo.v1.Bar
-const METHOD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * A gRPC service or method segment. o5 (subscriptions.go, buildSubscriptionPlan) takes whatever is
+ * between the slashes, so a service need not be package-qualified: `/Greeter` is service `Greeter`.
+ * Empty segments and spaces are refused: no message carries them.
+ */
+const SEGMENT = /^[^\s/]+$/;
 
 /** The meaning of a subscription name, or an explanation of why it has none. */
 export function parseSubscriptionName(name: string): SubscriptionTarget | { error: string } {
@@ -44,12 +48,13 @@ export function parseSubscriptionName(name: string): SubscriptionTarget | { erro
     return TOPIC.test(name) ? { kind: 'topic', topic: name } : { error: 'Not a topic name (it is empty or has spaces)' };
   }
   const parts = name.slice(1).split('/');
-  if (parts.length === 1 && SERVICE.test(parts[0]!)) return { kind: 'service', service: parts[0]! };
-  if (parts.length === 2 && SERVICE.test(parts[0]!) && METHOD.test(parts[1]!)) {
-    return { kind: 'method', service: parts[0]!, method: parts[1]! };
-  }
-  return { error: 'Expected /<package.Service> or /<package.Service>/<Method>' };
+  if (parts.length > 2) return { error: 'Expected /<Service> or /<Service>/<Method> (too many slashes)' };
+  const [service, method] = parts as [string, string | undefined];
+  if (!SEGMENT.test(service)) return { error: 'Expected /<Service> or /<Service>/<Method>: the service name is empty or has spaces' };
+  if (method === undefined) return { kind: 'service', service };
+  if (!SEGMENT.test(method)) return { error: 'Expected /<Service>/<Method>: the method name is empty or has spaces' };
+  return { kind: 'method', service, method };
 }
 
 export const SUBSCRIPTION_NAME_FORMS =
-  'o5-infra/<topic>, <topic>, /<package.Service>, /<package.Service>/<Method>, global/<event|upsert|*>';
+  'o5-infra/<topic>, <topic>, /<Service> (e.g. /foo.v1.Bar), /<Service>/<Method>, global/<event|upsert|*>';

@@ -47,8 +47,11 @@ function refAccess(read: boolean, write: boolean): BucketAccess {
   return write ? 'write' : 'read';
 }
 
-/** The value of a blobstore env var: `s3://<bucket>[/<subPath>]`. */
+/**
+ * The value of a blobstore env var: `s3://<bucket>[/<subPath>]`. subPath is a proto3 `optional`
+ * field, so o5 (dep_blobstore.go, S3URL) tells `subPath: ""` from no subPath: `s3://<bucket>/`.
+ */
 export function s3Url(bucket: BucketInfo, subPath: string | undefined): CfnValue {
-  if (subPath === undefined || subPath === '') return join('', ['s3://', bucket.name]);
+  if (subPath === undefined) return join('', ['s3://', bucket.name]);
   return join('', ['s3://', bucket.name, subPath.startsWith('/') ? subPath : `/${subPath}`]);
 }
