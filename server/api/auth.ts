@@ -16,8 +16,11 @@ function sameToken(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
+/** Every token is compared, so the time taken does not show which one (or how far down the list) matched. */
 export function findToken(tokens: ApiToken[], presented: string): ApiToken | undefined {
-  return tokens.find((t) => sameToken(t.token, presented));
+  let found: ApiToken | undefined;
+  for (const token of tokens) if (sameToken(token.token, presented) && found === undefined) found = token;
+  return found;
 }
 
 export function allows(scopes: Scope[], needed: Scope): boolean {
