@@ -172,7 +172,7 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
     try {
       const failure = await infra.destroyDatabase({ dbName, admin: adminAccess, operationId: 'd-2/DB.Destroy.main' }).catch((err: unknown) => err);
       expect(failure).toMatchObject({ name: 'InfraError', code: 'PostgresError' });
-      expect((failure as Error).message).toContain(`cannot be dropped because some objects depend on it; detail: owner of table ${dbName}_report`);
+      expect((failure as Error).message).toContain(`cannot be dropped because some objects depend on it; detail: owner of table public.${dbName}_report`);
     } finally {
       await admin.unsafe(`drop table "${dbName}_report"`);
     }

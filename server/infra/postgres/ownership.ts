@@ -6,6 +6,8 @@
  * or as the administrator; the app role could then not alter or drop them in its next migration.
  *
  * In the app database, as the administrator:
+ * - PUBLIC loses CREATE on schema `public` where it still has it (databases made before Postgres 15,
+ *   or upgraded from one), when the administrator can act as the schema's owner;
  * - the app role gets USAGE and CREATE on schema `public` if it lacks them;
  * - every schema (but `public`), table, view, materialized view, foreign table, free-standing
  *   sequence, type, domain and function/procedure/aggregate that the app role does not own is given
@@ -57,6 +59,11 @@ order by 1, 2`;
 
 /** Run inside the app database (`sql` is connected to it) as the administrator. */
 export async function giveAppRoleItsObjects(sql: Sql, role: string, run: RunStatement): Promise<void> {
+  const [publicCreates] = await sql<{ revoke: boolean }[]>`
+    select has_schema_privilege('public', oid, 'CREATE') and pg_has_role(current_user, nspowner, 'USAGE') as revoke
+    from pg_namespace where nspname = 'public'`;
+  if (publicCreates?.revoke) await run(sql, 'REVOKE CREATE ON SCHEMA public FROM PUBLIC');
+
   const [publicSchema] = await sql<{ granted: boolean }[]>`
     select has_schema_privilege(${role}, oid, 'USAGE') and has_schema_privilege(${role}, oid, 'CREATE') as granted
     from pg_namespace where nspname = 'public'`;

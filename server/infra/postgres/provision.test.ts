@@ -5,6 +5,7 @@ import postgres, { type Sql } from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { clientTokenFor } from '../client-token.ts';
+import { InfraError } from '../port.ts';
 import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, endSessions, upsertDatabase } from './provision.ts';
 import { scramSha256Verifier } from './scram.ts';
 import { postgresSessionNameFor, withSession, type PostgresServer } from './server.ts';
@@ -86,6 +87,7 @@ describe('provisioning on a real Postgres', () => {
     expect(statements).toEqual([
       `CREATE ROLE "${name}" LOGIN PASSWORD '***'`,
       `CREATE DATABASE "${name}" OWNER "${name}"`,
+      `REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`,
       'CREATE EXTENSION IF NOT EXISTS "uuid-ossp" CASCADE',
       'CREATE EXTENSION IF NOT EXISTS "citext" CASCADE',
     ]);
@@ -101,6 +103,172 @@ describe('provisioning on a real Postgres', () => {
     const extensions = await inApp`select extname from pg_extension order by 1`;
     await inApp.end();
     expect(extensions.map((e) => e.extname)).toEqual(['citext', 'plpgsql', 'uuid-ossp']);
+  });
+
+  /** Connects as `user` to `database`; resolves to the error when it is refused. */
+  async function connectAs(user: string, password: string, database: string, statements = 'select 1'): Promise<unknown> {
+    const sql = postgres({ host: server.host, port: server.port, user, password, database, max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(statements);
+      return 'connected';
+    } catch (err) {
+      return err;
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  }
+
+  it("keeps other apps' roles out of the database: PUBLIC may not connect or make temporary tables there", async () => {
+    const name = newName('private');
+    const other = newName('otherapp');
+    const login = (password: string) => ({ kind: 'password' as const, password, setOnExistingRole: false });
+    const statements = await upsertDatabase(server, { dbName: name, extensions: [], login: login('pw') });
+    expect(statements).toEqual([
+      `CREATE ROLE "${name}" LOGIN PASSWORD '***'`,
+      `CREATE DATABASE "${name}" OWNER "${name}"`,
+      `REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`,
+    ]);
+    await upsertDatabase(server, { dbName: other, extensions: [], login: login('other-pw') });
+
+    // Another application's role on the same host is refused at the door...
+    const refused = await connectAs(other, 'other-pw', name);
+    expect((refused as { code?: string }).code).toBe('42501');
+    expect((refused as Error).message).toMatch(/permission denied for database/);
+    // ...while the app's own role (its migration too) connects and may make temporary tables.
+    expect(await connectAs(name, 'pw', name, 'CREATE TEMPORARY TABLE scratch (id int); CREATE TABLE kept (id int)')).toBe('connected');
+    // A login of the original's rotations (`<db>_<unix time>`, member of the app role) still gets in.
+    const rotated = `${name}_1700000000`;
+    names.push(rotated);
+    await admin.unsafe(`CREATE ROLE "${rotated}" LOGIN PASSWORD 'rotated-pw' IN ROLE "${name}"`);
+    expect(await connectAs(rotated, 'rotated-pw', name, 'select * from kept')).toBe('connected');
+
+    const [acl] = await admin`
+      select has_database_privilege('public', oid, 'CONNECT') as connect, has_database_privilege('public', oid, 'TEMPORARY') as temp
+      from pg_database where datname = ${name}`;
+    expect(acl).toEqual({ connect: false, temp: false });
+    expect(await upsertDatabase(server, { dbName: name, extensions: [], login: login('pw') })).toEqual([]);
+    await admin.unsafe(`DROP ROLE "${rotated}"`);
+  });
+
+  it('closes a database made before this rule (default privileges) on its next upsert, and nothing else', async () => {
+    const name = newName('older');
+    // As an earlier upsert left it: role, database owned by it, PUBLIC's default privileges.
+    await admin.unsafe(`CREATE ROLE "${name}" LOGIN PASSWORD '${scramSha256Verifier('pw')}'`);
+    await admin.unsafe(`CREATE DATABASE "${name}" OWNER "${name}"`);
+    const spec = { dbName: name, extensions: [], login: { kind: 'password' as const, password: 'pw', setOnExistingRole: false } };
+    expect(await upsertDatabase(server, spec)).toEqual([`REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`]);
+    expect(await connectAs(name, 'pw', name)).toBe('connected');
+    expect(await upsertDatabase(server, spec)).toEqual([]);
+  });
+
+  it('gives the role back CONNECT and TEMPORARY on its database when it lost them', async () => {
+    const name = newName('regrant');
+    const spec = { dbName: name, extensions: [], login: { kind: 'password' as const, password: 'pw', setOnExistingRole: false } };
+    await upsertDatabase(server, spec);
+    await admin.unsafe(`REVOKE ALL ON DATABASE "${name}" FROM "${name}"`);
+    expect((await connectAs(name, 'pw', name)) as { code?: string }).toMatchObject({ code: '42501' });
+    expect(await upsertDatabase(server, spec)).toEqual([`GRANT CONNECT, TEMPORARY ON DATABASE "${name}" TO "${name}"`]);
+    expect(await connectAs(name, 'pw', name, 'CREATE TEMPORARY TABLE scratch (id int)')).toBe('connected');
+  });
+
+  it("takes PUBLIC's CREATE on schema public away where it still has it (Postgres < 15, or upgraded from one)", async () => {
+    const name = newName('pg14');
+    const spec = { dbName: name, extensions: [], login: { kind: 'password' as const, password: 'pw', setOnExistingRole: false } };
+    await upsertDatabase(server, spec);
+    const appDb = postgres(`${testDb.serverUrl.replace(/\/[^/]*$/, '')}/${name}`, { max: 1, onnotice: () => {} });
+    try {
+      // What a database made by Postgres 14, or pg_upgrade'd from it, has.
+      await appDb.unsafe('GRANT CREATE ON SCHEMA public TO PUBLIC');
+      await appDb.unsafe(`ALTER SCHEMA public OWNER TO ${quoteIdent(server.user)}`);
+      expect(await upsertDatabase(server, spec)).toEqual([
+        'REVOKE CREATE ON SCHEMA public FROM PUBLIC',
+        `GRANT USAGE, CREATE ON SCHEMA public TO "${name}"`,
+      ]);
+      const [privileges] = await appDb`
+        select has_schema_privilege('public', 'public', 'CREATE') as "publicCreates", has_schema_privilege(${name}, 'public', 'CREATE') as "appCreates"`;
+      expect(privileges).toEqual({ publicCreates: false, appCreates: true });
+      expect(await upsertDatabase(server, spec)).toEqual([]);
+    } finally {
+      await appDb.end({ timeout: 5 });
+    }
+  });
+
+  it("runs the administrator's queries with pg_catalog first: an operator the app planted in public is never called", async () => {
+    const name = newName('planted');
+    await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'pw', setOnExistingRole: false } });
+    // The app role owns schema public: it can shadow an operator the administrator's queries use
+    // (name !~~ unknown resolves to an exact (name, name) match before pg_catalog's (name, text)).
+    expect(await connectAs(name, 'pw', name, `
+      CREATE FUNCTION public.not_like(name, name) RETURNS boolean LANGUAGE plpgsql AS $f$
+      BEGIN
+        IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+          EXECUTE format('ALTER ROLE %I SUPERUSER', ${quoteLiteral(name)});
+        END IF;
+        RETURN $1::text NOT LIKE $2::text;
+      END $f$;
+      CREATE OPERATOR public.!~~ (LEFTARG = name, RIGHTARG = name, FUNCTION = public.not_like);
+      CREATE TABLE t (id int);`)).toBe('connected');
+
+    await cleanupDatabase(server, name);
+    await upsertDatabase(server, { dbName: name, extensions: ['citext'], login: { kind: 'password', password: 'pw', setOnExistingRole: false } });
+    const [role] = await admin`select rolsuper from pg_roles where rolname = ${name}`;
+    expect(role.rolsuper).toBe(false);
+    // The extension still goes to public, as before.
+    const inApp = postgres(`${testDb.serverUrl.replace(/\/[^/]*$/, '')}/${name}`, { max: 1, onnotice: () => {} });
+    try {
+      const [ext] = await inApp`select n.nspname from pg_extension e join pg_namespace n on n.oid = e.extnamespace where e.extname = 'citext'`;
+      expect(ext.nspname).toBe('public');
+    } finally {
+      await inApp.end({ timeout: 5 });
+    }
+  });
+
+  it('refuses to give an application a role with powers beyond its database (a name that is taken), and changes nothing', async () => {
+    const powers = {
+      SUPERUSER: 'SUPERUSER',
+      CREATEROLE: 'CREATEROLE',
+      REPLICATION: 'REPLICATION',
+      BYPASSRLS: 'BYPASSRLS',
+      // Reads every other app's tables.
+      'IN ROLE pg_read_all_data': 'member of pg_read_all_data',
+    };
+    for (const [attributes, power] of Object.entries(powers)) {
+      const name = newName(power.replace(/\W/g, '').toLowerCase().slice(0, 20));
+      await admin.unsafe(`CREATE ROLE "${name}" LOGIN ${attributes} PASSWORD 'theirs'`);
+      const [before] = await admin`select rolpassword from pg_authid where rolname = ${name}`;
+      const refused = await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'mine', setOnExistingRole: true } }).catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(InfraError);
+      expect((refused as InfraError).code).toBe('UnsafeDatabaseRole');
+      expect((refused as Error).message).toContain(power);
+      const [after] = await admin`select rolpassword from pg_authid where rolname = ${name}`;
+      expect(after.rolpassword).toBe(before.rolpassword);
+      expect(await admin`select 1 from pg_database where datname = ${name}`).toHaveLength(0);
+      // Nor is it dropped by a destroy.
+      await expect(destroyDatabase(server, name)).rejects.toThrow(/UnsafeDatabaseRole/);
+      expect(await admin`select 1 from pg_roles where rolname = ${name}`).toHaveLength(1);
+      await admin.unsafe(`DROP ROLE "${name}"`);
+    }
+  });
+
+  it('refuses the administrator itself, or a role that is a member of it', async () => {
+    const rdsAdmin = newName('selfadmin');
+    await admin.unsafe(`CREATE ROLE "${rdsAdmin}" LOGIN CREATEROLE CREATEDB PASSWORD 'admin-pw'`);
+    const asRdsAdmin: PostgresServer = { ...server, user: rdsAdmin, password: 'admin-pw' };
+    try {
+      // Its own name as a database: the deployer would reset the administrator's password and hand it to the app.
+      const bySelf = await upsertDatabase(asRdsAdmin, { dbName: rdsAdmin, extensions: [], login: { kind: 'password', password: 'app', setOnExistingRole: true } }).catch((err: unknown) => err);
+      expect((bySelf as InfraError).code).toBe('UnsafeDatabaseRole');
+      expect(await connectAs(rdsAdmin, 'admin-pw', server.database)).toBe('connected');
+
+      const name = newName('deputy');
+      await admin.unsafe(`CREATE ROLE "${name}" LOGIN IN ROLE "${rdsAdmin}"`);
+      const deputy = await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'iam' } }).catch((err: unknown) => err);
+      expect((deputy as InfraError).code).toBe('UnsafeDatabaseRole');
+      expect((deputy as Error).message).toContain(`member of ${rdsAdmin}`);
+      await admin.unsafe(`DROP ROLE "${name}"`);
+    } finally {
+      await admin.unsafe(`DROP ROLE "${rdsAdmin}"`);
+    }
   });
 
   it('changes nothing the second time', async () => {
@@ -165,7 +333,11 @@ describe('provisioning on a real Postgres', () => {
     const name = newName('byhand');
     await admin.unsafe(`CREATE DATABASE "${name}"`);
     const statements = await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'pw', setOnExistingRole: false } });
-    expect(statements).toEqual([`CREATE ROLE "${name}" LOGIN PASSWORD '***'`, `ALTER DATABASE "${name}" OWNER TO "${name}"`]);
+    expect(statements).toEqual([
+      `CREATE ROLE "${name}" LOGIN PASSWORD '***'`,
+      `ALTER DATABASE "${name}" OWNER TO "${name}"`,
+      `REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`,
+    ]);
     const [database] = await admin`select pg_get_userbyid(datdba) as owner from pg_database where datname = ${name}`;
     expect(database.owner).toBe(name);
 
@@ -182,7 +354,12 @@ describe('provisioning on a real Postgres', () => {
     await admin.unsafe(`DO $$ BEGIN CREATE ROLE rds_iam; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
     const name = newName('iam');
     const statements = await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'iam' } });
-    expect(statements).toEqual([`CREATE ROLE "${name}" LOGIN`, `GRANT rds_iam TO "${name}"`, `CREATE DATABASE "${name}" OWNER "${name}"`]);
+    expect(statements).toEqual([
+      `CREATE ROLE "${name}" LOGIN`,
+      `GRANT rds_iam TO "${name}"`,
+      `CREATE DATABASE "${name}" OWNER "${name}"`,
+      `REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`,
+    ]);
     const [membership] = await admin`select pg_has_role(${name}, 'rds_iam', 'MEMBER') as member`;
     expect(membership.member).toBe(true);
     expect(await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'iam' } })).toEqual([]);
@@ -211,7 +388,7 @@ describe('provisioning on a real Postgres', () => {
       `ALTER TABLE public.users OWNER TO "${name}"`,
       `ALTER VIEW public.active_users OWNER TO "${name}"`,
       `ALTER TYPE public.mood OWNER TO "${name}"`,
-      `ALTER FUNCTION user_count() OWNER TO "${name}"`,
+      `ALTER FUNCTION public.user_count() OWNER TO "${name}"`,
     ]);
 
     const notOwned = await appDb`
@@ -254,9 +431,11 @@ describe('provisioning on a real Postgres', () => {
     });
     expect(statements).toEqual([
       `CREATE ROLE "${name}" LOGIN PASSWORD '***'`,
-      // Needed to make the role the database's owner: the administrator must be able to act as it.
-      `GRANT "${name}" TO CURRENT_USER`,
+      // Needed to make the role the database's owner and to change its privileges: the
+      // administrator must be able to act as it and have its privileges.
+      `GRANT "${name}" TO CURRENT_USER WITH INHERIT TRUE, SET TRUE`,
       `CREATE DATABASE "${name}" OWNER "${name}"`,
+      `REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`,
       'CREATE EXTENSION IF NOT EXISTS "citext" CASCADE',
     ]);
     expect(await upsertDatabase(asRdsAdmin, { dbName: name, extensions: ['citext'], login: { kind: 'password', password: 'pw', setOnExistingRole: false } })).toEqual([]);
@@ -267,6 +446,46 @@ describe('provisioning on a real Postgres', () => {
     expect(await cleanupDatabase(asRdsAdmin, name)).toEqual([`ALTER TABLE public.made_by_admin OWNER TO "${name}"`]);
     expect(await destroyDatabase(asRdsAdmin, name)).toEqual([`DROP DATABASE "${name}" WITH (FORCE)`, `DROP ROLE "${name}"`]);
     await admin.unsafe(`DROP ROLE "${rdsAdmin}"`);
+  });
+
+  it('closes the database too where the administrator was given the roles it creates without their privileges (createrole_self_grant)', async () => {
+    const rdsAdmin = newName('selfgrant');
+    await admin.unsafe(`CREATE ROLE "${rdsAdmin}" LOGIN CREATEROLE CREATEDB PASSWORD 'admin-pw'`);
+    // From Postgres 16: its CREATE ROLE makes it a member that may SET the role but not inherit it.
+    await admin.unsafe(`ALTER ROLE "${rdsAdmin}" SET createrole_self_grant = 'set'`);
+    const asRdsAdmin: PostgresServer = { ...server, user: rdsAdmin, password: 'admin-pw' };
+    const name = newName('selfgranted');
+    const spec = { dbName: name, extensions: ['citext'], login: { kind: 'password' as const, password: 'pw', setOnExistingRole: false } };
+    try {
+      const statements = await upsertDatabase(asRdsAdmin, spec);
+      expect(statements).toContain(`REVOKE CONNECT, TEMPORARY ON DATABASE "${name}" FROM PUBLIC`);
+      const [acl] = await admin`select has_database_privilege('public', oid, 'CONNECT') as connect from pg_database where datname = ${name}`;
+      expect(acl.connect).toBe(false);
+      expect(await upsertDatabase(asRdsAdmin, spec)).toEqual([]);
+      expect(await connectAs(name, 'pw', name)).toBe('connected');
+      expect(await destroyDatabase(asRdsAdmin, name)).toEqual([`DROP DATABASE "${name}" WITH (FORCE)`, `DROP ROLE "${name}"`]);
+    } finally {
+      await admin.unsafe(`DROP ROLE "${rdsAdmin}"`);
+    }
+  });
+
+  it("fails, changing nothing, on a role another administrator made that this one may not alter (Postgres 16's ADMIN OPTION)", async () => {
+    const rdsAdmin = newName('notmine');
+    await admin.unsafe(`CREATE ROLE "${rdsAdmin}" LOGIN CREATEROLE CREATEDB PASSWORD 'admin-pw'`);
+    const asRdsAdmin: PostgresServer = { ...server, user: rdsAdmin, password: 'admin-pw' };
+    const name = newName('theirs');
+    await admin.unsafe(`CREATE ROLE "${name}" LOGIN PASSWORD 'their-pw'`);
+    try {
+      for (const login of [{ kind: 'password' as const, password: 'pw', setOnExistingRole: false }, { kind: 'iam' as const }]) {
+        const failed = await upsertDatabase(asRdsAdmin, { dbName: name, extensions: [], login }).catch((err: unknown) => err);
+        expect((failed as { code?: string }).code).toBe('42501');
+        expect(await connectAs(name, 'their-pw', server.database)).toBe('connected');
+        expect(await admin`select 1 from pg_database where datname = ${name}`).toHaveLength(0);
+      }
+    } finally {
+      await admin.unsafe(`DROP ROLE "${name}"`);
+      await admin.unsafe(`DROP ROLE "${rdsAdmin}"`);
+    }
   });
 
   it('an extension that needs another (earthdistance needs cube) brings it, as listing both would', async () => {

@@ -6,11 +6,19 @@
  *
  * The application's database and its role share one name (`{env}_{app}_{suffix}`); the role owns
  * the database and logs in with a password (Secrets Manager hosts) or an RDS IAM token (IAM hosts).
+ *
+ * The apps of a host share it, so each database is kept to its own role: PUBLIC loses the CONNECT and
+ * TEMPORARY that Postgres gives it on a new database (and CREATE on schema public where it still has
+ * it), and the role keeps them as owner. Its migration runs as the same role (or, on databases
+ * adopted from o5, as a login that is a member of it), so it keeps them too. A role that exists with
+ * more power than an app role needs (SUPERUSER, CREATEROLE, ..., the administrator or one of its
+ * members) is never handed to an app: its name is taken.
  */
 import type { Sql } from 'postgres';
-import { giveAppRoleItsObjects } from './ownership.ts';
+import { giveAppRoleItsObjects, type RunStatement } from './ownership.ts';
 import { scramSha256Verifier } from './scram.ts';
-import { sessionLimits, withSession, type PostgresServer } from './server.ts';
+import { ADMIN_SEARCH_PATH, sessionLimits, withSession, type PostgresServer } from './server.ts';
+import { InfraError } from '../port.ts';
 import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
 
 export type AppLogin =
@@ -43,7 +51,7 @@ async function upsertUnlocked(server: PostgresServer, spec: UpsertDatabaseSpec):
   const role = quoteIdent(name);
 
   await withSession(server, server.database, async (sql) => {
-    const [existing] = await sql<{ canLogin: boolean }[]>`select rolcanlogin as "canLogin" from pg_roles where rolname = ${name}`;
+    const existing = await existingRole(sql, name);
     const password = spec.login.kind === 'password' ? spec.login.password : undefined;
     if (!existing) {
       await log.run(sql, `CREATE ROLE ${role} LOGIN${passwordClause(password)}`);
@@ -64,29 +72,92 @@ async function upsertUnlocked(server: PostgresServer, spec: UpsertDatabaseSpec):
     }
 
     // An administrator that is not a superuser (RDS) must be able to act as the role to make it
-    // the database's owner and, later, to give it objects: membership, or SET from Postgres 16.
+    // the database's owner and, later, to give it objects: membership, or SET from Postgres 16; and
+    // have its privileges (USAGE: an inheriting membership) to change the database's privileges.
+    // From Postgres 16 the membership its CREATE ROLE gave it may lack both (createrole_self_grant).
     const version = await serverVersion(sql);
     const [{ canAct }] = await sql<{ canAct: boolean }[]>`
-      select pg_has_role(current_user, ${name}, ${version >= 160000 ? 'SET' : 'MEMBER'}) as "canAct"`;
-    if (!canAct) await log.run(sql, `GRANT ${role} TO CURRENT_USER`);
+      select pg_has_role(current_user, ${name}, ${version >= 160000 ? 'SET' : 'MEMBER'})
+         and pg_has_role(current_user, ${name}, 'USAGE') as "canAct"`;
+    if (!canAct) await log.run(sql, `GRANT ${role} TO CURRENT_USER${version >= 160000 ? ' WITH INHERIT TRUE, SET TRUE' : ''}`);
 
     // A database that was there before its role (made by hand) is given to the role, which could
     // not create a schema in it otherwise.
     const [database] = await sql<{ owner: string }[]>`select pg_get_userbyid(datdba) as owner from pg_database where datname = ${name}`;
     if (!database) await log.run(sql, `CREATE DATABASE ${role} OWNER ${role}`);
     else if (database.owner !== name) await log.run(sql, `ALTER DATABASE ${role} OWNER TO ${role}`);
+
+    await keepDatabaseToItsRole(sql, name, log.run);
   });
 
   await withSession(server, name, async (sql) => {
     const installed = new Set((await sql<{ extname: string }[]>`select extname from pg_extension`).map((e) => e.extname));
-    for (const extension of extensions) {
-      // CASCADE: an extension that needs another (earthdistance needs cube) brings it, as listing both would.
-      if (!installed.has(extension)) await log.run(sql, `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(extension)} CASCADE`);
+    const missing = extensions.filter((extension) => !installed.has(extension));
+    if (missing.length > 0) {
+      // The session searches pg_catalog only (server.ts); CREATE EXTENSION puts an extension in the
+      // first schema of the path, which has always been public here.
+      await sql`select set_config('search_path', 'public', false)`;
+      for (const extension of missing) {
+        // CASCADE: an extension that needs another (earthdistance needs cube) brings it, as listing both would.
+        await log.run(sql, `CREATE EXTENSION IF NOT EXISTS ${quoteIdent(extension)} CASCADE`);
+      }
+      await sql`select set_config('search_path', ${ADMIN_SEARCH_PATH}, false)`;
     }
     await giveAppRoleItsObjects(sql, name, log.run);
   });
 
   return log.statements;
+}
+
+/** The app's role as found, or undefined; refused (nothing done) when it has more power than an app role. */
+async function existingRole(sql: Sql, name: string): Promise<{ canLogin: boolean } | undefined> {
+  const [existing] = await sql<{ canLogin: boolean; powers: string[] }[]>`
+    select r.rolcanlogin as "canLogin",
+      array_remove(array[
+        case when r.rolsuper then 'SUPERUSER' end,
+        case when r.rolcreaterole then 'CREATEROLE' end,
+        case when r.rolreplication then 'REPLICATION' end,
+        case when r.rolbypassrls then 'BYPASSRLS' end,
+        case when r.rolname = current_user or r.rolname = session_user then 'the administrator itself' end
+      ], null)
+      || array(select 'member of ' || m.rolname from pg_roles m
+               where m.oid <> r.oid and pg_has_role(r.oid, m.oid, 'MEMBER')
+                 and (m.rolname in (current_user, session_user, 'rds_superuser', 'pg_execute_server_program',
+                                    'pg_read_server_files', 'pg_write_server_files', 'pg_read_all_data', 'pg_write_all_data')
+                      or m.rolsuper or m.rolcreaterole or m.rolreplication or m.rolbypassrls)
+               order by m.rolname) as powers
+    from pg_roles r where r.rolname = ${name}`;
+  if (existing && existing.powers.length > 0) {
+    throw new InfraError(
+      'UnsafeDatabaseRole',
+      `role ${name} already exists with ${existing.powers.join(', ')}: the deployer gives an application only a role of its own, so it neither logs in as this one nor drops it; use another database name or fix the role by hand`,
+    );
+  }
+  return existing;
+}
+
+/**
+ * Only the app's role may connect to its database and make temporary tables there: PUBLIC (every
+ * other role of the host, other apps' included) loses the CONNECT and TEMPORARY Postgres gives it;
+ * the role, as owner, has them (given back if they were taken from it), and so have the logins
+ * that are members of it. Checked first, so a database already closed changes nothing.
+ */
+async function keepDatabaseToItsRole(sql: Sql, name: string, run: RunStatement): Promise<void> {
+  const database = quoteIdent(name);
+  const publicMay = () => sql<{ may: boolean }[]>`
+    select has_database_privilege('public', oid, 'CONNECT') or has_database_privilege('public', oid, 'TEMPORARY') as may
+    from pg_database where datname = ${name}`;
+  if ((await publicMay())[0]?.may) {
+    await run(sql, `REVOKE CONNECT, TEMPORARY ON DATABASE ${database} FROM PUBLIC`);
+    // Postgres only warns when the administrator may not revoke them: that must not pass unseen.
+    if ((await publicMay())[0]?.may) {
+      throw new InfraError('DatabaseNotClosed', `PUBLIC can still connect to database ${name}: the administrator could not revoke it`);
+    }
+  }
+  const [app] = await sql<{ may: boolean }[]>`
+    select has_database_privilege(${name}, oid, 'CONNECT') and has_database_privilege(${name}, oid, 'TEMPORARY') as may
+    from pg_database where datname = ${name}`;
+  if (app && !app.may) await run(sql, `GRANT CONNECT, TEMPORARY ON DATABASE ${database} TO ${database}`);
 }
 
 /**
@@ -127,6 +198,7 @@ async function destroyUnlocked(server: PostgresServer, dbName: string): Promise<
   const name = checkDatabaseName(dbName);
   const log = new StatementLog();
   await withSession(server, server.database, async (sql) => {
+    await existingRole(sql, name);
     const [database] = await sql`select 1 from pg_database where datname = ${name}`;
     if (database) {
       if ((await serverVersion(sql)) >= 130000) {

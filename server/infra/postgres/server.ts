@@ -51,6 +51,15 @@ export function postgresSessionNameFor(operationId: string): string {
   return `${name.slice(0, SESSION_NAME_BYTES - digest.length - 1)}~${digest}`;
 }
 
+/**
+ * The search_path of every session: pg_catalog only (then the session's own temporary schema, last).
+ * The administrator's queries run in app databases whose schema public the app owns (and, before
+ * Postgres 15, in databases where any role may create in public): with public on the path, an
+ * operator or function planted there that matches the arguments better than pg_catalog's would run
+ * as the administrator.
+ */
+export const ADMIN_SEARCH_PATH = 'pg_catalog, pg_temp';
+
 export async function withSession<T>(server: PostgresServer, database: string, work: (sql: Sql) => Promise<T>): Promise<T> {
   const sql = postgres({
     host: server.host,
@@ -66,6 +75,7 @@ export async function withSession<T>(server: PostgresServer, database: string, w
       application_name: server.applicationName ?? 'deployer',
       statement_timeout: sessionLimits(server).statementTimeoutMs,
       lock_timeout: sessionLimits(server).lockTimeoutMs,
+      search_path: ADMIN_SEARCH_PATH,
     },
   });
   try {

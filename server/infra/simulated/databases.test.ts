@@ -174,10 +174,11 @@ describe('real SQL against a Postgres standing in as the RDS host', () => {
       expect(failure).toMatchObject({ code: 'PostgresError' });
       const message = (failure as Error).message;
       expect(message).toContain(`role "${dbName}" cannot be dropped because some objects depend on it`);
-      expect(message).toContain(`owner of table ${dbName}_report`);
+      // The administrator's sessions search pg_catalog only (server.ts), so Postgres names the schema.
+      expect(message).toContain(`owner of table public.${dbName}_report`);
       expect(message).toContain('SQLSTATE 2BP01');
       const [row] = await recorded(operationId);
-      expect(row.error).toContain(`owner of table ${dbName}_report`);
+      expect(row.error).toContain(`owner of table public.${dbName}_report`);
     } finally {
       await server.unsafe(`drop table if exists "${dbName}_report"`);
       await server.unsafe(`drop database if exists "${dbName}" with (force)`);
