@@ -21,6 +21,7 @@ import type { ChangeSetChange } from '../domain/cloudformation/change-set-findin
 import type { ChangeSetLifecycle } from '../domain/cloudformation/change-set-lifecycle.ts';
 import type { FoundStack } from '../domain/cloudformation/found-stack.ts';
 import type { CfLifecycle } from '../domain/cloudformation/lifecycle.ts';
+import type { ParameterUpdate } from '../domain/cloudformation/scale-parameters.ts';
 import type { AwsIdentity, AwsTarget } from '../domain/spec/aws-target.ts';
 
 export type { AwsIdentity, AwsTarget };
@@ -131,10 +132,15 @@ export interface InfraPort {
   stackTemplate(stackName: string): Promise<string | null>;
   /** Creates the placeholder stack (one WaitConditionHandle) that the first CF.Update fills. */
   createEmptyStack(input: { stackName: string; clientToken: string }): Promise<void>;
+  /**
+   * UpdateStack with a template from the bucket. A parameter with `usePreviousValue` keeps the value
+   * the stack has now (CF.Restore's NoEcho parameters, which DescribeStacks only shows masked); the
+   * stack must have that parameter.
+   */
   updateStack(input: {
     stackName: string;
     templateUrl: string;
-    parameters: StackParameterValue[];
+    parameters: ParameterUpdate[];
     clientToken: string;
   }): Promise<UpdateStackResult>;
   /** UpdateStack with the previous template; every `DesiredCount*` parameter set, the rest kept. */

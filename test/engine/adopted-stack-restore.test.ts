@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
 import { demoAppYaml, deploy, eventsOf, registerDemoCluster, waitFor, waitForSteps } from '../support/deployments.ts';
-import { createStackElsewhere } from '../../server/infra/simulated/test-helpers.ts';
+import { createStackElsewhere, stackParametersInForce } from '../../server/infra/simulated/test-helpers.ts';
 
 describe('CF.Restore on a stack adopted from o5', () => {
   let t: TestDeployer;
@@ -35,7 +35,7 @@ describe('CF.Restore on a stack adopted from o5', () => {
    * The stack o5 left for `app` in `demo`: the template this deployer renders, marked as o5's (so that
    * it differs from the one a deployment applies), its services at 3 tasks, version o5-v1.
    */
-  async function o5Stack(app: string) {
+  async function o5Stack(app: string, options: { noEcho?: Record<string, string> } = {}) {
     const applicationYaml = demoAppYaml.replace('name: shop\n', `name: ${app}\n`).replace('prefix: /shop/v1/', `prefix: /${app}/v1/`);
     const rendered = await t.client.POST('/v1/render', { body: { environment: 'demo', version: 'o5-v1', applicationYaml } });
     expect(rendered.error).toBeUndefined();
@@ -43,7 +43,11 @@ describe('CF.Restore on a stack adopted from o5', () => {
     const parameters = Object.fromEntries(
       spec.parameters.map((p) => [p.name, p.value ?? (p.name.startsWith('ListenerRulePriority') ? '1200' : p.name.startsWith('DesiredCount') ? '3' : `o5-${p.name}`)]),
     );
-    const templateBody = JSON.stringify({ ...(rendered.data!.template as object), Metadata: { madeBy: 'o5-deploy-aws' } });
+    // NoEcho parameters the rendered template does not have (a password o5's template took).
+    const template = rendered.data!.template as { Parameters?: Record<string, object> };
+    const noEcho = Object.fromEntries(Object.keys(options.noEcho ?? {}).map((key) => [key, { Type: 'String', NoEcho: true }]));
+    Object.assign(parameters, options.noEcho);
+    const templateBody = JSON.stringify({ ...template, Parameters: { ...template.Parameters, ...noEcho }, Metadata: { madeBy: 'o5-deploy-aws' } });
     await createStackElsewhere(o5Pool, { stackName: spec.cfStackName, templateBody, parameters, tags: { 'o5:app': app } });
     return { stackName: spec.cfStackName, applicationYaml, templateBody, parameters };
   }
@@ -81,6 +85,41 @@ describe('CF.Restore on a stack adopted from o5', () => {
     const live = (await t.describeStack(o5.stackName))!;
     expect(live.parameters.VersionTag).toBe('o5-v1');
     expect(counts(live.parameters).every(([, v]) => v === '3')).toBe(true);
+  });
+
+  it('a NoEcho parameter of the template found keeps its value (UsePreviousValue), not the mask DescribeStacks showed', async () => {
+    const o5 = await o5Stack('adoptednoecho', { noEcho: { DbMasterPassword: 'hunter2' } });
+    // ScaleDown, then the new template rolls back: the stack runs the found template again, its secret with it.
+    await fault({ stack: o5.stackName, step: 'CF.Apply', fault: 'rollback', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'v1', applicationYaml: o5.applicationYaml, strategy: 'DOWNTIME' })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(Object.fromEntries(failed.steps.map((s) => [s.name, s.status]))).toMatchObject({ ScaleDown: 'DONE', 'CF.Apply': 'FAILED', 'CF.Restore': 'DONE' });
+    expect(failed.error).toContain('CF.Restore: put back version o5-v1 (the template the stack ran when this deployment found it)');
+    // What the wait phase saw, as CloudFormation shows it.
+    const available = (await eventsOf(t.client, failed.id)).find((e) => e.type === 'stack_available')!;
+    expect((available.payload as { stack: { parameters: Record<string, string> } }).stack.parameters.DbMasterPassword).toBe('****');
+
+    const inForce = (await stackParametersInForce(o5Pool, o5.stackName))!;
+    expect(inForce.DbMasterPassword).toBe('hunter2');
+    expect(inForce.VersionTag).toBe('o5-v1');
+    expect(counts(inForce)).toEqual(counts(o5.parameters));
+    expect((await t.describeStack(o5.stackName))!.parameters.DbMasterPassword).toBe('****');
+  });
+
+  it('a NoEcho parameter the stack no longer has cannot be put back: the mask is not written, every service is left at 0', async () => {
+    const o5 = await o5Stack('adoptednoecholost', { noEcho: { DbMasterPassword: 'hunter2' } });
+    // The new template (without the o5 password) is applied before the migration fails.
+    await fault({ stack: o5.stackName, step: 'DB.Migrate.main', fault: 'exitCode:3', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'v1', applicationYaml: o5.applicationYaml, strategy: 'DOWNTIME' })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(Object.fromEntries(failed.steps.map((s) => [s.name, s.status]))).toMatchObject({ 'CF.Apply': 'DONE', 'DB.Migrate.main': 'FAILED', 'CF.Restore': 'DONE' });
+    expect(failed.error).toContain(
+      'CF.Restore: the version that ran before (the template the stack ran when this deployment found it) could not be put back: its NoEcho parameter DbMasterPassword was found masked',
+    );
+    const inForce = (await stackParametersInForce(o5Pool, o5.stackName))!;
+    expect(inForce).not.toHaveProperty('DbMasterPassword');
+    expect(inForce.VersionTag).toBe('v1');
+    expect(counts(inForce).every(([, v]) => v === '0')).toBe(true);
   });
 
   it('once a deployment of the stack ended DONE, its template is what a later failure puts back (nothing more is kept)', async () => {

@@ -8,7 +8,8 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '../../domain/spec/index.ts';
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
-import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
+import { maskedParameters, restoreParameters } from '../../domain/cloudformation/restore-parameters.ts';
+import { DESIRED_COUNT_PREFIX, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { knownStackParameters } from '../../domain/decisions/known-parameters.ts';
 import { MANAGED_BY_TAG, stackOwnership } from '../../domain/decisions/stack-ownership.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../../infra/port.ts';
@@ -218,24 +219,47 @@ export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>(
 /**
  * What CF.Restore puts back: the version that ran before this deployment (the template of the last
  * deployment that ended DONE, or, with none, the template the wait phase found on the stack), or
- * nothing (every service at 0).
+ * nothing (every service at 0). `parameters`: as found; `updates`: as sent, a NoEcho parameter
+ * (found masked) keeping the value the stack has (server/domain/cloudformation/restore-parameters.ts).
+ * A version whose NoEcho parameters the stack no longer has cannot be put back (`lost`).
  */
 type RestoreTarget =
-  | { kind: 'previous'; deploymentId: string; templateUrl: string; parameters: Record<string, string> }
-  | { kind: 'found'; templateUrl: string; parameters: Record<string, string> }
-  | { kind: 'zero' };
+  | { kind: 'previous'; deploymentId: string; templateUrl: string; parameters: Record<string, string>; updates: ParameterUpdate[] }
+  | { kind: 'found'; templateUrl: string; parameters: Record<string, string>; updates: ParameterUpdate[] }
+  | { kind: 'zero'; lost?: { version: 'previous' | 'found'; deploymentId?: string; keys: string[] } };
 
-async function restoreTarget(ctx: StepContext): Promise<RestoreTarget> {
+async function restoreTarget(ctx: StepContext<DeploymentStep<'cf_restore'>>): Promise<RestoreTarget> {
   const found = ctx.deployment.stack;
   if (!found || !stackExists(found)) return { kind: 'zero' };
   const previous = await ctx.previousVersion();
   // The parameters the stack ran with when this deployment found it, with the template that made them.
-  if (previous) return { kind: 'previous', deploymentId: previous.deploymentId, templateUrl: previous.templateUrl, parameters: found.parameters };
-  if (found.foundTemplateUrl) return { kind: 'found', templateUrl: found.foundTemplateUrl, parameters: found.parameters };
-  return { kind: 'zero' };
+  const version = previous
+    ? { kind: 'previous' as const, deploymentId: previous.deploymentId, templateUrl: previous.templateUrl }
+    : found.foundTemplateUrl
+      ? { kind: 'found' as const, templateUrl: found.foundTemplateUrl }
+      : undefined;
+  if (!version) return { kind: 'zero' };
+  // Only a version with NoEcho parameters needs the stack as it is now: do they survive on it?
+  const current = maskedParameters(found.parameters).length > 0 ? ((await ctx.infra.describeStack(ctx.step.input.stackName))?.parameters ?? {}) : null;
+  const sent = restoreParameters(found.parameters, current);
+  if (sent.kind === 'lost') {
+    return { kind: 'zero', lost: { version: version.kind, ...(version.kind === 'previous' && { deploymentId: version.deploymentId }), keys: sent.keys } };
+  }
+  return { ...version, parameters: found.parameters, updates: sent.parameters };
 }
 
 function restoreNote(target: RestoreTarget): { restored: string; parameters?: Record<string, string> } {
+  if (target.kind === 'zero' && target.lost) {
+    const template = target.lost.version === 'previous' ? `the template of deployment ${target.lost.deploymentId}` : 'the template the stack ran when this deployment found it';
+    return {
+      restored:
+        `the version that ran before (${template}) could not be put back: ` +
+        (target.lost.keys.length > 1
+          ? `its NoEcho parameters ${target.lost.keys.join(', ')} were found masked (CloudFormation never returns their values) and the stack no longer has them`
+          : `its NoEcho parameter ${target.lost.keys[0]} was found masked (CloudFormation never returns its value) and the stack no longer has it`) +
+        ', so every service was left at 0 tasks',
+    };
+  }
   if (target.kind === 'zero') return { restored: 'no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks' };
   const counts = Object.entries(target.parameters)
     .filter(([key]) => key.startsWith(DESIRED_COUNT_PREFIX) && key.length > DESIRED_COUNT_PREFIX.length)
@@ -253,8 +277,7 @@ const restoreUpdate = stackUpdateExecutor<DeploymentStep<'cf_restore'>>(
     const { stackName } = ctx.step.input;
     const target = await restoreTarget(ctx);
     if (target.kind === 'zero') return ctx.infra.scaleStack({ stackName, desiredCount: 0, clientToken: ctx.clientToken });
-    const parameters = Object.entries(target.parameters).map(([key, value]) => ({ key, value }));
-    return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters, clientToken: ctx.clientToken });
+    return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters: target.updates, clientToken: ctx.clientToken });
   },
   // What the stack runs once put back, outputs and all, is what the deployment ends with.
   { needsOutputs: true },

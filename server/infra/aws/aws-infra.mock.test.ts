@@ -12,6 +12,7 @@ import {
   DescribeStackEventsCommand,
   DescribeStacksCommand,
   ExecuteChangeSetCommand,
+  GetTemplateCommand,
   UpdateStackCommand,
   type Stack,
   type StackStatus,
@@ -130,11 +131,11 @@ describe('client tokens', () => {
 });
 
 describe('stacks', () => {
-  it('creates the placeholder stack with its token and CAPABILITY_NAMED_IAM', async () => {
+  it('creates the placeholder stack with its token, CAPABILITY_NAMED_IAM and CAPABILITY_AUTO_EXPAND', async () => {
     cfn.on(CreateStackCommand).resolves({ StackId: 'id' });
     await infra.createEmptyStack({ stackName: 'dev-shop', clientToken: 'o5-deploy-d-1-create' });
     const input = cfn.commandCalls(CreateStackCommand)[0].args[0].input;
-    expect(input).toMatchObject({ StackName: 'dev-shop', Capabilities: ['CAPABILITY_NAMED_IAM'], ClientRequestToken: 'o5-deploy-d-1-create' });
+    expect(input).toMatchObject({ StackName: 'dev-shop', Capabilities: ['CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'], ClientRequestToken: 'o5-deploy-d-1-create' });
     expect(JSON.parse(input.TemplateBody!).Resources).toEqual({ NullResource: { Type: 'AWS::CloudFormation::WaitConditionHandle' } });
   });
 
@@ -197,9 +198,36 @@ describe('stacks', () => {
         { ParameterKey: 'DesiredCountmain', ParameterValue: '0' },
         { ParameterKey: 'DesiredCountworker', ParameterValue: '0' },
       ],
-      Capabilities: ['CAPABILITY_NAMED_IAM'],
+      Capabilities: ['CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
       ClientRequestToken: 'o5-deploy-d-1-scale-down',
     });
+  });
+
+  it('puts back a template with the parameters given, a NoEcho one kept with UsePreviousValue (no value), and CAPABILITY_AUTO_EXPAND for a Transform', async () => {
+    cfn.on(UpdateStackCommand).resolves({ StackId: 'id' });
+    const templateUrl = 'https://s3.eu-west-1.amazonaws.com/deployer-templates/demo/shop/d-1.found-stack.template';
+    const parameters = [
+      { key: 'VersionTag', value: 'o5-v1' },
+      { key: 'DbMasterPassword', usePreviousValue: true as const },
+    ];
+    expect(await infra.updateStack({ stackName: 'dev-shop', templateUrl, parameters, clientToken: 'o5-deploy-d-1-restore' })).toEqual({ noUpdates: false });
+    expect(cfn.commandCalls(UpdateStackCommand)[0].args[0].input).toEqual({
+      StackName: 'dev-shop',
+      TemplateURL: templateUrl,
+      Parameters: [
+        { ParameterKey: 'VersionTag', ParameterValue: 'o5-v1' },
+        { ParameterKey: 'DbMasterPassword', UsePreviousValue: true },
+      ],
+      Capabilities: ['CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+      ClientRequestToken: 'o5-deploy-d-1-restore',
+    });
+  });
+
+  it('reads the template a stack runs as it was given (Original: a Transform kept, not expanded)', async () => {
+    const body = 'Transform: AWS::Serverless-2016-10-31\nResources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    cfn.on(GetTemplateCommand).resolves({ TemplateBody: body, StagesAvailable: ['Original', 'Processed'] });
+    expect(await infra.stackTemplate('dev-shop')).toBe(body);
+    expect(cfn.commandCalls(GetTemplateCommand)[0].args[0].input).toEqual({ StackName: 'dev-shop', TemplateStage: 'Original' });
   });
 
   it('takes "No updates are to be performed" as a success that changed nothing', async () => {

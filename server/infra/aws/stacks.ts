@@ -19,12 +19,23 @@ import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { cfLifecycle, UnknownStackStatusError } from '../../domain/cloudformation/lifecycle.ts';
 import { scaleParameters, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
-import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
+import { InfraError, type StackDescription, type UpdateStackResult } from '../port.ts';
 import { cfToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
 
-/** The named IAM roles and policies of application templates need it. */
-const CAPABILITIES = ['CAPABILITY_NAMED_IAM' as const];
+/**
+ * Every UpdateStack (and the placeholder's create) acknowledges both. CAPABILITY_NAMED_IAM: the named
+ * IAM roles and policies of application templates need it. CAPABILITY_AUTO_EXPAND: a template that
+ * declares a `Transform` (AWS::Serverless-2016-10-31, AWS::LanguageExtensions, a macro) is refused
+ * without it, and such a template reaches UpdateStack where the deployer puts back the template it
+ * found on an adopted stack (CF.Restore; GetTemplate's Original stage keeps the `Transform`), or
+ * updates that stack's parameters over its previous template (a scale, CF.Version, a restore to 0),
+ * which CloudFormation processes again. Passed always, as the AWS CDK passes it on every stack: it
+ * acknowledges macros only where a template declares one, and the templates this deployer renders
+ * declare none, so on them it changes nothing. Passing it only where the template has a `Transform`
+ * would take reading every template again (the previous one with GetTemplate) before each update.
+ */
+const CAPABILITIES: Array<'CAPABILITY_NAMED_IAM' | 'CAPABILITY_AUTO_EXPAND'> = ['CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'];
 
 export async function describeStack(ctx: AwsContext, stackName: string): Promise<StackDescription | null> {
   const stack = await findStack(ctx, stackName);
@@ -74,12 +85,12 @@ export async function createEmptyStack(ctx: AwsContext, input: { stackName: stri
 
 export async function updateStack(
   ctx: AwsContext,
-  input: { stackName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
+  input: { stackName: string; templateUrl: string; parameters: ParameterUpdate[]; clientToken: string },
 ): Promise<UpdateStackResult> {
   const command = new UpdateStackCommand({
     StackName: input.stackName,
     TemplateURL: input.templateUrl,
-    Parameters: input.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+    Parameters: input.parameters.map(sdkParameter),
     Capabilities: CAPABILITIES,
     ClientRequestToken: cfToken(input.clientToken),
   });
@@ -118,17 +129,19 @@ async function updateParametersOnly(
   const stack = await findStack(ctx, input.stackName);
   if (!stack) throw new InfraError('ValidationError', `Stack with id ${input.stackName} does not exist`);
   const currentKeys = (stack.Parameters ?? []).map((p) => p.ParameterKey ?? '');
-  const parameters: Parameter[] = parametersFor(currentKeys).map((p) =>
-    'value' in p ? { ParameterKey: p.key, ParameterValue: p.value } : { ParameterKey: p.key, UsePreviousValue: true },
-  );
   const command = new UpdateStackCommand({
     StackName: input.stackName,
     UsePreviousTemplate: true,
-    Parameters: parameters,
+    Parameters: parametersFor(currentKeys).map(sdkParameter),
     Capabilities: CAPABILITIES,
     ClientRequestToken: token,
   });
   return runUpdate(ctx, command);
+}
+
+/** A new value, or the previous one kept (UsePreviousValue, with no value, as CloudFormation requires). */
+function sdkParameter(p: ParameterUpdate): Parameter {
+  return 'value' in p ? { ParameterKey: p.key, ParameterValue: p.value } : { ParameterKey: p.key, UsePreviousValue: true };
 }
 
 export async function cancelStackUpdate(ctx: AwsContext, input: { stackName: string; clientToken: string }): Promise<void> {

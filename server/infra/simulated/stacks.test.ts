@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/dat
 import { clientTokenFor } from '../client-token.ts';
 import type { InfraPort } from '../port.ts';
 import { addFault, clearFaults, listFaults } from './faults.ts';
-import { appParameters, appTemplate, LISTENER, manualClock, simulator, type ManualClock } from './test-helpers.ts';
+import { appParameters, appTemplate, LISTENER, manualClock, simulator, stackParametersInForce, type ManualClock } from './test-helpers.ts';
 
 let testDb: TestDatabase;
 let clock: ManualClock;
@@ -323,6 +323,50 @@ describe("AWS's refusals", () => {
     await infra.updateStack({ stackName, templateUrl: url, parameters: params, clientToken: token('CF.Update') });
     clock.advance(1000);
     expect((await infra.describeStack(stackName))!.parameters.VersionTag).toBe('v9');
+  });
+});
+
+describe('NoEcho parameters', () => {
+  /** The app template with a password its parameters declare NoEcho. */
+  const withPassword = () => {
+    const template = JSON.parse(appTemplate());
+    template.Parameters.DbMasterPassword = { Type: 'String', NoEcho: true };
+    return JSON.stringify(template);
+  };
+  const inForce = async () => (await stackParametersInForce(testDb.sql, stackName, { now: clock.now }))!;
+
+  it('are described masked as CloudFormation shows them; the stack keeps the value', async () => {
+    await createdStack();
+    const url = await templateUrl(withPassword());
+    await infra.updateStack({ stackName, templateUrl: url, parameters: [...appParameters(), { key: 'DbMasterPassword', value: 'hunter2' }], clientToken: token('CF.Update') });
+    clock.advance(1000);
+    const described = (await infra.describeStack(stackName))!;
+    expect(described.parameters).toMatchObject({ EnvName: 'dev', DbMasterPassword: '****' });
+    expect((await inForce()).DbMasterPassword).toBe('hunter2');
+    // A scale keeps every other parameter's value: the password's, not its mask.
+    await infra.scaleStack({ stackName, desiredCount: 2, clientToken: token('ScaleUp') });
+    clock.advance(1000);
+    expect(await inForce()).toMatchObject({ DesiredCountmain: '2', DbMasterPassword: 'hunter2' });
+  });
+
+  it('UsePreviousValue keeps the value in force; a parameter the current template does not have is refused, as CloudFormation refuses it', async () => {
+    await createdStack();
+    const url = await templateUrl(withPassword());
+    await infra.updateStack({ stackName, templateUrl: url, parameters: [...appParameters(), { key: 'DbMasterPassword', value: 'hunter2' }], clientToken: token('CF.Update') });
+    clock.advance(1000);
+    const kept = [...appParameters({ VersionTag: 'v2' }), { key: 'DbMasterPassword', usePreviousValue: true as const }];
+    expect(await infra.updateStack({ stackName, templateUrl: url, parameters: kept, clientToken: token('CF.Update.2') })).toEqual({ noUpdates: false });
+    clock.advance(1000);
+    expect(await inForce()).toMatchObject({ VersionTag: 'v2', DbMasterPassword: 'hunter2' });
+
+    // A template without the password: its value is gone from the stack.
+    await infra.updateStack({ stackName, templateUrl: await templateUrl(), parameters: appParameters({ VersionTag: 'v3' }), clientToken: token('CF.Update.3') });
+    clock.advance(1000);
+    expect(await inForce()).not.toHaveProperty('DbMasterPassword');
+    await expect(infra.updateStack({ stackName, templateUrl: url, parameters: kept, clientToken: token('CF.Restore') })).rejects.toMatchObject({
+      code: 'ValidationError',
+      message: expect.stringContaining('Invalid input for parameter key DbMasterPassword. Cannot specify usePreviousValue as true for a parameter key not in the previous template'),
+    });
   });
 });
 

@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { simStacks } from '../../../db/schema/simulator.ts';
-import { DESIRED_COUNT_PREFIX } from '../../domain/cloudformation/scale-parameters.ts';
+import { NO_ECHO_MASK } from '../../domain/cloudformation/restore-parameters.ts';
+import { DESIRED_COUNT_PREFIX, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
-import { InfraError, type StackDescription, type StackParameterValue, type UpdateStackResult } from '../port.ts';
+import { InfraError, type StackDescription, type UpdateStackResult } from '../port.ts';
 import { simTransaction, type SimContext } from './context.ts';
 import { faultNote, strikeFaults, type FaultKind, type FaultRow } from './faults.ts';
 import {
@@ -21,8 +22,8 @@ import {
   requireStack,
   stackRow,
 } from './stack-operations.ts';
-import { appliedInSql, deletedInSql, describeView, isDeleted, viewStack, viewStackStatus, type StackView } from './stack-view.ts';
-import { parseStoredTemplate, resolveParameters, stackOutputs, type Template } from './template.ts';
+import { appliedInSql, deletedInSql, describeView, isDeleted, viewStack, type StackView } from './stack-view.ts';
+import { parseStoredTemplate, resolveParameters, stackOutputs, storedNoEchoParameters, type Template } from './template.ts';
 import { readTemplate, storedAmong, stackTemplateBodies, storeTemplateBody, templateSha256, type TemplateBody } from './template-storage.ts';
 import { builtOnce, lastStatement, type SimTx } from './store.ts';
 
@@ -36,8 +37,15 @@ const RECOVERY_FAULTS: FaultKind[] = ['latencyMs'];
 export async function describeStack(ctx: SimContext, stackName: string): Promise<StackDescription | null> {
   const [row] = await stackRow(ctx.db, stackName);
   if (!row) return null;
-  const view = viewStackStatus(row, ctx.now());
-  return isDeleted(view) ? null : describeView(view);
+  const view = viewStack(row, ctx.now());
+  if (isDeleted(view)) return null;
+  const described = describeView(view);
+  // As CloudFormation: the value of a parameter its template declares NoEcho is never shown.
+  const sha256 = view.content.templateSha256;
+  for (const key of await storedNoEchoParameters(sha256, async () => (await stackTemplateBodies(ctx.db, stackName)).get(sha256))) {
+    if (Object.hasOwn(described.parameters, key)) described.parameters[key] = NO_ECHO_MASK;
+  }
+  return described;
 }
 
 /** GetTemplate: the body of the template in force (the one before an operation that has not applied). */
@@ -83,13 +91,22 @@ export async function createEmptyStack(ctx: SimContext, input: { stackName: stri
 
 export function updateStack(
   ctx: SimContext,
-  input: { stackName: string; templateUrl: string; parameters: StackParameterValue[]; clientToken: string },
+  input: { stackName: string; templateUrl: string; parameters: ParameterUpdate[]; clientToken: string },
 ): Promise<UpdateStackResult> {
-  const given = Object.fromEntries(input.parameters.map((p) => [p.key, p.value]));
-  return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (_view, stored) => {
+  return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (view, stored) => {
     const template = parseStoredTemplate(stored);
+    const given = Object.fromEntries(input.parameters.map((p) => [p.key, 'value' in p ? p.value : previousValue(view, p.key)]));
     return { template, templateSha256: stored.sha256, templateUrl: input.templateUrl, parameters: resolveParameters(template, given) };
   });
+}
+
+/** UsePreviousValue: the value in force, which only a parameter of the stack's current template has (as CloudFormation refuses it otherwise). */
+function previousValue(view: StackView, key: string): string {
+  const value = view.content.parameters[key];
+  if (value === undefined) {
+    throw new InfraError('ValidationError', `Invalid input for parameter key ${key}. Cannot specify usePreviousValue as true for a parameter key not in the previous template`);
+  }
+  return value;
 }
 
 /** UpdateStack with the previous template: every `DesiredCount*` parameter set, the others kept. */

@@ -20,7 +20,7 @@ interface TemplateResource {
 
 /** Read only: a parsed template is shared by the calls that read the same body (parseStoredTemplate). */
 export interface Template {
-  readonly Parameters?: Readonly<Record<string, { readonly Type?: string; readonly Default?: unknown }>>;
+  readonly Parameters?: Readonly<Record<string, { readonly Type?: string; readonly Default?: unknown; readonly NoEcho?: unknown }>>;
   readonly Resources: Readonly<Record<string, TemplateResource>>;
   readonly Outputs?: Readonly<Record<string, { readonly Value?: unknown }>>;
 }
@@ -53,7 +53,41 @@ const parsedBySha256 = new RecentResults<string, Template>(256);
 
 /** A stored template, parsed (parseTemplate). */
 export function parseStoredTemplate(stored: { sha256: string; body: string }): Template {
-  return parsedBySha256.get(stored.sha256, () => parseTemplate(stored.body));
+  return parsedBySha256.get(stored.sha256, () => {
+    const template = parseTemplate(stored.body);
+    rememberNoEcho(stored.sha256, template);
+    return template;
+  });
+}
+
+/** The parameters the template declares NoEcho (`true`, or the string CloudFormation reads as it): described masked. */
+export function noEchoParameters(template: Template): string[] {
+  return Object.entries(template.Parameters ?? {})
+    .filter(([, declaration]) => declaration?.NoEcho === true || String(declaration?.NoEcho).toLowerCase() === 'true')
+    .map(([key]) => key);
+}
+
+/**
+ * The NoEcho parameters of the stored templates this process parsed, by sha256 (a body never
+ * changes), so that describing a stack, which reads only its row, masks them without reading its
+ * template again: a stack's template was parsed by the update that gave it to the stack.
+ */
+const noEchoBySha256 = new Map<string, readonly string[]>();
+const NO_ECHO_KEPT = 4096;
+
+function rememberNoEcho(sha256: string, template: Template): readonly string[] {
+  const keys = noEchoParameters(template);
+  if (noEchoBySha256.size >= NO_ECHO_KEPT) noEchoBySha256.clear();
+  noEchoBySha256.set(sha256, keys);
+  return keys;
+}
+
+/** The NoEcho parameters of a stored template: known, or read from its body (`body`, called only when unknown). */
+export async function storedNoEchoParameters(sha256: string, body: () => Promise<string | undefined>): Promise<readonly string[]> {
+  const known = noEchoBySha256.get(sha256);
+  if (known) return known;
+  const text = await body();
+  return text === undefined ? [] : rememberNoEcho(sha256, parseStoredTemplate({ sha256, body: text }));
 }
 
 /** The stack's parameters after an update: the given values, then the template's defaults. */

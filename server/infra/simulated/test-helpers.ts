@@ -8,7 +8,8 @@ import type { Sql } from 'postgres';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import type { InfraPort } from '../port.ts';
 import { createSimulatedInfra, type SimulatedInfraOptions } from './index.ts';
-import { beginCreate } from './stack-operations.ts';
+import { beginCreate, stackRow } from './stack-operations.ts';
+import { viewStack } from './stack-view.ts';
 import { simulatorDb } from './store.ts';
 import { ACCOUNT_ID, parseTemplate, resolveParameters, stackOutputs } from './template.ts';
 import { storeTemplateBody, templateSha256 } from './template-storage.ts';
@@ -114,4 +115,13 @@ export async function createStackElsewhere(sql: Sql, stack: StackMadeElsewhere, 
     });
   });
   return stackId;
+}
+
+/**
+ * The parameter values a simulated stack has in force, as CloudFormation keeps them: NoEcho ones
+ * too, which DescribeStacks shows masked. Null when there is no such stack. `sql` as for createStackElsewhere.
+ */
+export async function stackParametersInForce(sql: Sql, stackName: string, options: { now?: () => number } = {}): Promise<Record<string, string> | null> {
+  const [row] = await stackRow(simulatorDb(sql), stackName);
+  return row ? { ...viewStack(row, (options.now ?? Date.now)()).content.parameters } : null;
 }
