@@ -108,6 +108,14 @@ export class GitHubClient {
     }
   }
 
+  /**
+   * The commit a branch points at now, asked as `heads/<branch>` so that a tag of the same name is
+   * never taken for it. A branch that does not exist (any more): NotFoundError.
+   */
+  async branchHead(repo: Repo, branch: string): Promise<string> {
+    return this.resolveCommit(repo, `heads/${branch}`);
+  }
+
   /** The entries of a directory at a commit; null when there is no such directory. */
   async listDirectory(repo: Repo, path: string, commit: string): Promise<DirectoryEntry[] | null> {
     const data = await this.getContent(repo, path, commit);

@@ -9,6 +9,17 @@
  * GitHub (the same delivery id), asks for the same deployments again and gets the same ones back.
  * A push the deployer refuses (an invalid config, an unknown environment) is reported to GitHub as a
  * failed deployment by the trigger (server/engine/commands/trigger-deployment.ts).
+ *
+ * Replays. X-GitHub-Delivery is not covered by the webhook signature: whoever captured one signed
+ * push body can send it again under a new delivery id, and the receiver cannot tell it from a new
+ * push. So the job deploys a push only while it is what the branch holds: it asks GitHub for the
+ * branch's head (the one source that cannot be replayed) and skips the push when `after` is not it
+ * any more (a newer push, or an old one sent again), recording why (`skipped` per environment, and
+ * the note). A replay of the head itself is the duplicate of the push stored before it (duplicateOf).
+ * We chose this over remembering signed bodies: it needs no new state, it also keeps a late or
+ * redelivered push from deploying an old commit over newer ones, and a branch set back to an earlier
+ * commit (A, B, A) is the head again, so it deploys; a push skipped wrongly (GitHub answering from a
+ * replica behind the push) is deployed by the branch-head check, which does not count skipped pushes.
  */
 import type { PgBoss } from 'pg-boss';
 import type { Sql, TransactionSql } from 'postgres';
@@ -38,7 +49,9 @@ export interface NewDelivery {
 
 export type DeliveryOutcome =
   | { environment: string; deploymentId: string; result: 'requested'; status: string }
-  | { environment: string; deploymentId: string; result: 'refused'; reason: string };
+  | { environment: string; deploymentId: string; result: 'refused'; reason: string }
+  /** Not requested: the push was not the branch's head when handled (superseded, or replayed). */
+  | { environment: string; deploymentId: string; result: 'skipped'; reason: string };
 
 export interface Delivery extends NewDelivery {
   origin: DeliveryOrigin;
@@ -131,18 +144,27 @@ export async function handleDeliveryJob(engine: Engine, github: GitHubService, j
   if (!delivery || delivery.status === 'HANDLED') return { kind: 'finish' };
   const log = engine.deps.logger.child({ component: 'github', deliveryId: delivery.deliveryId, repository: `${delivery.owner}/${delivery.repo}`, branch: delivery.branch });
 
-  const duplicate = await duplicateOf(sql, delivery);
+  const targets = await getPushTargets(sql, delivery.owner, delivery.repo);
+  const environments = targets ? targetsOfBranch(targets.branches, delivery.branch).environments : [];
+  const duplicate = environments.length > 0 ? await duplicateOf(sql, delivery) : undefined;
   let outcome: DeliveryOutcome[] = [];
   let note: string | null = null;
-  if (duplicate) {
+  if (environments.length === 0) {
+    note = `no push targets for branch ${delivery.branch}`;
+  } else if (duplicate) {
     note = `${duplicate} of the same commit was stored too; it requests the deployments`;
     log.info(note);
   } else {
-    const targets = await getPushTargets(sql, delivery.owner, delivery.repo);
-    const environments = targets ? targetsOfBranch(targets.branches, delivery.branch).environments : [];
-    if (environments.length === 0) note = `no push targets for branch ${delivery.branch}`;
-    outcome = await Promise.all(environments.map((environment) => requestOne(engine, github, delivery, environment)));
-    for (const o of outcome) log.info({ environment: o.environment, deploymentId: o.deploymentId, result: o.result }, 'push delivery handled');
+    // Asked on every try of the job: a try after the branch moved on requests nothing more.
+    const stale = await notTheHead(github, delivery);
+    if (stale) {
+      note = stale;
+      outcome = await skipped(sql, delivery, environments, stale);
+      log.warn({ commit: delivery.commit }, `push delivery skipped: ${stale}`);
+    } else {
+      outcome = await Promise.all(environments.map((environment) => requestOne(engine, github, delivery, environment)));
+      for (const o of outcome) log.info({ environment: o.environment, deploymentId: o.deploymentId, result: o.result }, 'push delivery handled');
+    }
   }
   return {
     kind: 'finish',
@@ -150,6 +172,41 @@ export async function handleDeliveryJob(engine: Engine, github: GitHubService, j
       update github_deliveries set status = 'HANDLED', outcome = ${json(tx, outcome)}, note = ${note}, handled_at = now()
       where delivery_id = ${delivery.deliveryId}`,
   };
+}
+
+/**
+ * Why the delivery's commit is not to be deployed: the branch's head on GitHub is another commit, or
+ * the branch is gone; undefined when it is the head. GitHub down or slow throws (the job is tried
+ * again); a refusal that will not clear skips the push rather than deploy what could not be checked.
+ */
+async function notTheHead(github: GitHubService, delivery: Delivery): Promise<string | undefined> {
+  const { owner, repo, branch, commit } = delivery;
+  let head: string;
+  try {
+    head = await github.client.branchHead({ owner, repo }, branch);
+  } catch (err) {
+    if (err instanceof NotFoundError) return `not deployed: branch ${branch} of ${owner}/${repo} is not on GitHub (deleted since?): ${err.message}`;
+    if (err instanceof GitHubApiError && !err.retryable) return `not deployed: the head of branch ${branch} could not be read: ${err.message}`;
+    throw err;
+  }
+  if (head === commit) return undefined;
+  return `not deployed: branch ${branch} is at ${head.slice(0, 7)}, not ${commit.slice(0, 7)} (superseded by a newer push, or an old push sent again)`;
+}
+
+/**
+ * The outcome of a skipped delivery: `skipped` in each environment, except where an earlier try of
+ * this job had requested the deployment already (the branch moved on between two tries).
+ */
+async function skipped(sql: Sql, delivery: Delivery, environments: string[], reason: string): Promise<DeliveryOutcome[]> {
+  const ids = environments.map((environment) => pushDeploymentId(delivery.deliveryId, environment));
+  const made = new Map(
+    (await sql<{ id: string; status: string }[]>`select id, status from deployments where id = any(${ids}::uuid[])`).map((row) => [row.id, row.status]),
+  );
+  return environments.map((environment, i) => {
+    const deploymentId = ids[i]!;
+    const status = made.get(deploymentId);
+    return status ? { environment, deploymentId, result: 'requested', status } : { environment, deploymentId, result: 'skipped', reason };
+  });
 }
 
 async function requestOne(engine: Engine, github: GitHubService, delivery: Delivery, environment: string): Promise<DeliveryOutcome> {
@@ -176,29 +233,42 @@ async function requestOne(engine: Engine, github: GitHubService, delivery: Deliv
 }
 
 /**
- * A push found missing by the branch-head check may have been delivered after all, late: one
- * commit of one branch deploys once. The one of the two received first deploys it (ties: the
- * smaller delivery id), whichever is handled first: deciding by "the other one is handled already"
- * made each the duplicate of the other when the later one was handled first (the earlier one's job
- * was being retried), and nothing deployed. The two are the same push only if nothing else was
- * pushed to the branch between them (a branch set back to an earlier commit deploys it again).
+ * A push found missing by the branch-head check may have been delivered after all, late, and a
+ * push body may be sent again under another delivery id (a replay of the branch's head, or two
+ * webhooks of the repository): one commit of one branch deploys once. The delivery received first
+ * deploys it (ties: the smaller delivery id), whichever is handled first: deciding by "the other one
+ * is handled already" made each the duplicate of the other when the later one was handled first
+ * (the earlier one's job was being retried), and nothing deployed. The two are the same push only if
+ * nothing else was pushed to the branch between them (a branch set back to an earlier commit deploys
+ * it again). Skipped deliveries (not the branch's head when handled) deployed nothing and say
+ * nothing of the branch, so they count neither as the first nor as a push between.
  * Received times are compared in the database, at its precision.
  */
 async function duplicateOf(sql: Sql, delivery: Delivery): Promise<string | undefined> {
-  const other = delivery.origin === 'push' ? 'missed' : 'push';
   const [row] = await sql`
-    select o.delivery_id from github_deliveries d
+    select o.delivery_id, o.origin from github_deliveries d
     join github_deliveries o
       on o.repo_key = d.repo_key and o.branch = d.branch and o.commit = d.commit
-     and o.origin = ${other} and o.delivery_id <> d.delivery_id
+     and o.delivery_id <> d.delivery_id
      and (o.received_at, o.delivery_id) < (d.received_at, d.delivery_id)
+     and not ${wasSkipped(sql, 'o')}
     where d.delivery_id = ${delivery.deliveryId}
       and not exists (
         select 1 from github_deliveries x
         where x.repo_key = d.repo_key and x.branch = d.branch and x.commit <> d.commit
-          and x.received_at > o.received_at and x.received_at < d.received_at)
+          and x.received_at > o.received_at and x.received_at < d.received_at
+          and not ${wasSkipped(sql, 'x')})
+    order by o.received_at, o.delivery_id
     limit 1`;
-  return row ? `${other === 'push' ? 'push delivery' : 'missed push'} ${row.delivery_id}` : undefined;
+  return row ? `${row.origin === 'missed' ? 'missed push' : 'push delivery'} ${row.delivery_id}` : undefined;
+}
+
+/**
+ * SQL: the delivery (table alias `alias`) was skipped, not the branch's head when handled. Such a
+ * delivery tells nothing of what the branch held: the branch-head check and duplicateOf leave it out.
+ */
+export function wasSkipped(sql: Sql | TransactionSql, alias: string) {
+  return sql`coalesce(${sql(alias)}.outcome @> '[{"result":"skipped"}]'::jsonb, false)`;
 }
 
 function toDelivery(row: Record<string, any>): Delivery {

@@ -42,7 +42,7 @@ describe('the branch-head check', () => {
     const heads: Record<string, string> = { 'one main': 'c-new' };
     const github = {
       client: {
-        resolveCommit: async ({ repo }: { owner: string; repo: string }, branch: string) => {
+        branchHead: async ({ repo }: { owner: string; repo: string }, branch: string) => {
           asked.push(`${repo} ${branch}`);
           const head = heads[`${repo} ${branch}`];
           if (!head) throw new NotFoundError(`branch ${branch} is gone`);

@@ -20,7 +20,7 @@ import { JOB_GITHUB_DELIVERY, JOB_GITHUB_PUSH_CHECK } from '../domain/machines/j
 import type { Engine } from '../engine/engine.ts';
 import { hasUnfinishedJob } from '../engine/job-table.ts';
 import type { Settlement } from '../engine/jobs.ts';
-import { resendDelivery, storeDelivery } from './deliveries.ts';
+import { resendDelivery, storeDelivery, wasSkipped } from './deliveries.ts';
 import type { GitHubService } from './service.ts';
 import type { PushTargetBranches } from './push-targets.ts';
 
@@ -45,7 +45,7 @@ export async function checkBranchHeads(engine: Engine, github: GitHubService, in
     result.checked++;
     let head: string;
     try {
-      head = await github.client.resolveCommit({ owner: target.owner, repo: target.repo }, branch);
+      head = await github.client.branchHead({ owner: target.owner, repo: target.repo }, branch);
     } catch (err) {
       // A deleted branch has no head to deploy; any other failure waits for the next check.
       if (!(err instanceof NotFoundError)) log.warn({ err, repository: target.repo_key, branch }, 'could not read a branch head');
@@ -124,6 +124,9 @@ const branchKey = (repoKey: string, branch: string) => `${repoKey}\n${branch}`;
 /**
  * The last push stored for each of the branches, in one statement (each branch's newest row
  * through github_deliveries_branch_idx), keyed by `branchKey`; a branch with none is absent.
+ * Skipped deliveries (not the head when handled: superseded, or an old push sent again) are left
+ * out: after a replay of an old push the head is still the last push that counts, and a push skipped
+ * because GitHub's answer lagged behind it is found here as missed, and deployed.
  */
 async function latestDeliveries(
   sql: Sql,
@@ -134,8 +137,8 @@ async function latestDeliveries(
     select b.repo_key, b.branch, d.delivery_id, d.commit, d.status, extract(epoch from now() - d.received_at)::float8 as age
     from unnest(${branches.map((b) => b.repoKey)}::text[], ${branches.map((b) => b.branch)}::text[]) as b(repo_key, branch)
     cross join lateral (
-      select delivery_id, commit, status, received_at from github_deliveries
-      where repo_key = b.repo_key and branch = b.branch
+      select delivery_id, commit, status, received_at from github_deliveries g
+      where repo_key = b.repo_key and branch = b.branch and not ${wasSkipped(sql, 'g')}
       order by received_at desc limit 1
     ) d`;
   return new Map(rows.map((row) => [branchKey(row.repo_key, row.branch), { deliveryId: row.delivery_id, commit: row.commit, status: row.status, ageSeconds: row.age }]));

@@ -103,9 +103,13 @@ const deliveryOutcomeSchema = z
   .object({
     environment: z.string(),
     deploymentId: z.string().uuid(),
-    result: z.enum(['requested', 'refused']),
+    result: z.enum(['requested', 'refused', 'skipped']).openapi({
+      description:
+        '`skipped`: not requested, because the pushed commit was no longer the head of the branch on GitHub when the push was ' +
+        'handled (a newer push superseded it, or an old push was sent again).',
+    }),
     status: z.string().optional().openapi({ description: 'requested: the deployment\'s status when it was requested.' }),
-    reason: z.string().optional().openapi({ description: 'refused: why (also reported to GitHub as a failed deployment).' }),
+    reason: z.string().optional().openapi({ description: 'refused: why (also reported to GitHub as a failed deployment). skipped: why.' }),
   })
   .openapi('DeliveryOutcome');
 
@@ -119,7 +123,7 @@ export const deliverySchema = z
     origin: z.enum(['push', 'missed']).openapi({ description: '`missed`: made by the branch-head check for a push whose delivery never arrived.' }),
     status: z.enum(['RECEIVED', 'HANDLED']).openapi({ description: 'HANDLED once every deployment of the push was requested (or refused).' }),
     outcome: z.array(deliveryOutcomeSchema).nullable().openapi({ description: 'Per target environment; null until handled.' }),
-    note: z.string().nullable().openapi({ description: 'Why the outcome is empty: no push targets for the branch, or the same commit came twice.' }),
+    note: z.string().nullable().openapi({ description: 'Why nothing was requested: no push targets for the branch, the same commit came twice, or the push was skipped (no longer the head of the branch).' }),
     receivedBy: z.string(),
     receivedAt: z.string(),
     handledAt: z.string().nullable(),

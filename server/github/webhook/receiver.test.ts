@@ -4,6 +4,7 @@
  * one in process (its SDK client calls the app's fetch), except where a test needs a deployer that
  * misbehaves.
  */
+import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeployerClient } from '../../../sdk/client.ts';
 import {
@@ -192,5 +193,71 @@ describe('webhook receiver with a deployer that misbehaves', () => {
     const res = await receiver.app.request('/github/webhook', await delivery('push', push, 'denied-1'));
     expect(res.status).toBe(503);
     expect((await res.json()).detail).toContain("needs the 'deploy' scope");
+  });
+});
+
+describe('webhook receiver: the signature covers the bytes received', () => {
+  const hmac = (bytes: Uint8Array | string) => `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(bytes).digest('hex')}`;
+  const commit = 'e'.repeat(40);
+  const json = JSON.stringify(branchPush(commit));
+  const bytesOf = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+  // The push with a commit message ending in bytes that are not UTF-8 (0xFF, a lone continuation byte).
+  const [head, tail] = [json.slice(0, json.indexOf('"after"')), json.slice(json.indexOf('"after"'))];
+  const invalidUtf8 = bytesOf(head, '"note":"', [0xff, 0x80], '",', tail);
+  const withBom = bytesOf([0xef, 0xbb, 0xbf], json);
+  const withCrlf = bytesOf(JSON.stringify(branchPush(commit), null, 2).replace(/\n/g, '\r\n'));
+
+  let posted: unknown[];
+  const receiver = () => {
+    posted = [];
+    const deployer = createDeployerClient({
+      baseUrl: 'http://deployer.test',
+      fetch: async (request) => {
+        posted.push(await request.json());
+        return Response.json(
+          { deliveryId: 'x', owner: 'o', repo: 'r', branch: 'master', commit, origin: 'push', status: 'RECEIVED', outcome: null, note: null, receivedBy: 'anonymous', receivedAt: new Date().toISOString(), handledAt: null },
+          { status: 202 },
+        );
+      },
+    });
+    return createWebhookReceiver({ secret: WEBHOOK_SECRET, deployer, logger: silent, limits: fastLimits });
+  };
+  const send = (body: Uint8Array, signature: string, deliveryId: string) =>
+    receiver().app.request('/github/webhook', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-github-event': 'push', 'x-github-delivery': deliveryId, 'x-hub-signature-256': signature },
+      body: new Uint8Array(body) as Uint8Array<ArrayBuffer>,
+    });
+
+  it.each([
+    ['bytes that are not UTF-8', invalidUtf8],
+    ['a byte order mark', withBom],
+    ['CRLF line ends', withCrlf],
+  ])('accepts a body with %s signed over its bytes, as GitHub signs it', async (_, body) => {
+    const res = await send(body, hmac(body), 'raw-bytes');
+    expect(res.status, await res.clone().text()).toBe(202);
+    expect(posted).toEqual([{ deliveryId: 'raw-bytes', owner: EXAMPLE_OWNER, repo: EXAMPLE_REPO, branch: 'master', commit }]);
+  });
+
+  it('refuses a body whose bytes differ from those signed, even when they decode to the same text', async () => {
+    // The same text once decoded (the BOM dropped, the bad bytes replaced by U+FFFD): other bytes, so not signed.
+    const decoded = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    for (const [body, signedText] of [
+      [withBom, decoded(withBom)],
+      [invalidUtf8, decoded(invalidUtf8)],
+    ] as const) {
+      const res = await send(body, hmac(signedText), 'other-bytes');
+      expect(res.status).toBe(401);
+      expect(posted).toEqual([]);
+    }
+  });
+
+  it('refuses a signature that is not sha256= and 64 hexadecimal digits', async () => {
+    const body = bytesOf(json);
+    const good = hmac(body);
+    for (const signature of [good.toUpperCase(), good.slice(0, -2), `${good}00`, `sha1=${good.slice(7)}`, good.replace('sha256=', ''), `${good.slice(0, -2)}zz`]) {
+      expect((await send(body, signature, 'bad-signature')).status, signature).toBe(401);
+    }
+    expect((await send(body, good, 'good-signature')).status).toBe(202);
   });
 });

@@ -17,7 +17,7 @@
  *   deployer's branch-head check.)
  * - 4xx: the deployer refused the push (e.g. 409: the delivery id is stored for another push).
  */
-import { verify } from '@octokit/webhooks-methods';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -53,11 +53,15 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
     onError: (c) => problem(c, 413, 'Payload too large', `The payload is over ${MAX_PAYLOAD_BYTES} bytes`),
   });
   app.post('/github/webhook', limit, async (c) => {
-    const raw = await c.req.text();
+    const body = new Uint8Array(await c.req.arrayBuffer());
     const signature = c.req.header('x-hub-signature-256');
-    // The signature covers the raw body; nothing in it is trusted before it checks out.
-    const valid = Boolean(signature && raw) && (await verify(secret, raw, signature!).catch(() => false));
-    if (!valid) return problem(c, 401, 'Unauthorized', signature ? 'X-Hub-Signature-256 does not match the payload' : 'X-Hub-Signature-256 is missing');
+    // The signature covers the body's bytes as received; nothing in it is trusted before it checks out.
+    if (!signature || !signedBy(secret, body, signature)) {
+      return problem(c, 401, 'Unauthorized', signature ? 'X-Hub-Signature-256 does not match the payload' : 'X-Hub-Signature-256 is missing');
+    }
+    // Only now is it read as text (UTF-8, as GitHub sends it; a BOM is dropped, bytes that are not
+    // UTF-8 become U+FFFD): decoding before the check would let other bytes pass for the signed ones.
+    const raw = new TextDecoder('utf-8').decode(body);
 
     const event = c.req.header('x-github-event');
     const deliveryId = c.req.header('x-github-delivery');
@@ -111,6 +115,21 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
   });
 
   return { app };
+}
+
+const SIGNATURE = /^sha256=([0-9a-f]{64})$/;
+
+/**
+ * Whether X-Hub-Signature-256 is the HMAC-SHA256, keyed with the secret, of exactly these bytes,
+ * as GitHub computes it. The body is never decoded for this (decoding drops a BOM and replaces bytes
+ * that are not UTF-8, so it would refuse what GitHub signed and accept bytes it did not sign), and
+ * the digests are compared in constant time.
+ */
+export function signedBy(secret: string, body: Uint8Array, signature: string): boolean {
+  const hex = SIGNATURE.exec(signature)?.[1];
+  if (!hex) return false;
+  const expected = createHmac('sha256', secret).update(body).digest();
+  return timingSafeEqual(expected, Buffer.from(hex, 'hex'));
 }
 
 /** GitHub sends JSON, or a form with the JSON in `payload` when the hook is set to that content type. */
