@@ -10,7 +10,7 @@ import { exampleDeploymentRequest } from './example-request.ts';
 
 
 export const applicationDocument = applicationSchema.openapi('Application', {
-  description: 'An application config (o5.yaml), lowerCamelCase keys, enums by full name.',
+  description: 'An application config (o5.yaml), lowerCamelCase keys, enums by full name or without their prefix (HTTP); null is unset, as in o5.',
 });
 
 const deploymentRequestBody = z

@@ -62,7 +62,7 @@ describe('POST /v1/deployments/trigger: what it refuses, and why', () => {
   });
 
   it('answers 400 for an invalid config, naming the file, with the path of each mistake', async () => {
-    const bad = demoAppYaml.replace('protocol: ROUTE_PROTOCOL_HTTP', 'protocol: HTTP').replace('name: shop', 'name: shop\nsurprise: 1');
+    const bad = demoAppYaml.replace('protocol: ROUTE_PROTOCOL_HTTP', 'protocol: http').replace('name: shop', 'name: shop\nsurprise: 1');
     const sha = commit({ 'ext/o5/app.yaml': bad });
     const res = await trigger(sha);
     expect(res.response.status).toBe(400);

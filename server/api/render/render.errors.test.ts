@@ -15,7 +15,7 @@ describe('POST /v1/render: bad input', () => {
       body: {
         environment: 'demo',
         version: 'v1',
-        applicationYaml: demoAppYaml.replace('protocol: ROUTE_PROTOCOL_HTTP', 'protocol: HTTP').replace('serverGroup: default', 'serverGroup: default\n      surprise: 1'),
+        applicationYaml: demoAppYaml.replace('protocol: ROUTE_PROTOCOL_HTTP', 'protocol: http').replace('serverGroup: default', 'serverGroup: default\n      surprise: 1'),
       },
     });
     expect(res.response.status).toBe(400);

@@ -1,6 +1,7 @@
 import { realConfigText, reportSkipped } from '../../../test/support/o5-corpus.ts';
 import { REAL_CONFIGS_MISSING } from '../../../test/support/template-helpers.ts';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { DomainError, ValidationError, type FieldIssue } from '../errors.ts';
 import { databaseNameSuffix, parseApplication, parseSubscriptionName, readApplication, type Application } from './index.ts';
 
@@ -185,13 +186,13 @@ describe('bad configs name the path of each mistake', () => {
     app.runtimes[0].containers[0].demand = 'DEMAND_HUGE';
     app.runtimes[0].containers[0].image.tagg = 'x';
     app.runtimes[0].containers[0].envVars = [{ name: 'E', o5: 'O5_VAR_UNSPECIFIED' }];
-    app.runtimes[0].routes = [{ prefix: '/a', protocol: 'HTTP' }];
+    app.runtimes[0].routes = [{ prefix: '/a', protocol: 'http' }];
     expect(issuesOf(app)).toEqual([
       { path: 'name', message: expect.stringContaining('no hyphens') },
       { path: 'runtimes[0].containers[0].image.tagg', message: 'Unknown field "tagg"; did you mean "tag"?' },
       { path: 'runtimes[0].containers[0].demand', message: expect.stringContaining('DEMAND_LIGHT') },
       { path: 'runtimes[0].containers[0].envVars[0].o5', message: expect.stringContaining('O5_VAR_ADAPTER_ENDPOINT') },
-      { path: 'runtimes[0].routes[0].protocol', message: 'Required: one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC' },
+      { path: 'runtimes[0].routes[0].protocol', message: 'Must be one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC (found "http")' },
       { path: 'colour', message: expect.stringMatching(/^Unknown field "colour"; the fields here are: name, targets, /) },
     ]);
   });
@@ -379,6 +380,260 @@ describe("o5's unset values (proto3 zero values) are the defaults", () => {
     expect(databaseNameSuffix(b!)).toBe('b');
     expect(b!.postgres.serverGroup).toBe('default');
     expect(b!.postgres.migrateContainer!.name).toBe('migrate');
+  });
+});
+
+/** The value with every null-valued key left out: what o5's reader makes of the nulls. */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+}
+
+/** Parses `text`, checks it means what it means without its null keys and that the result reads back as itself. */
+function parseWithNulls(text: string): Application {
+  const app = parseApplication(text);
+  expect(app).toEqual(parseApplication(withoutNulls(parseYaml(text))));
+  expect(parseApplication(JSON.parse(JSON.stringify(app)))).toEqual(app);
+  return app;
+}
+
+describe("YAML null is unset, as o5 reads it (j5codec: nothing is set for a null)", () => {
+  it('a null scalar is its default: port 8080, the first container, no subPath, no tag, false, 0', () => {
+    const app = parseWithNulls(`
+name: shop
+deploymentConfig: { quickMode: ~ }
+secrets: [{ name: pay }]
+blobstores:
+  - name: up
+    emitEvents: null
+    grants: [{ principal: ~ }]
+    sftpSettings: { users: [{ username: ~, publicSshKey: null }] }
+databases:
+  - name: main
+    postgres: { serverGroup: ~, dbNameSuffix: null, dbName: ~, runOutbox: null, outboxDelayable: null }
+runtimes:
+  - name: api
+    directIngress: ~
+    workerConfig: { replayChance: null, deadletterChance: ~, noDeadletters: Null }
+    routes:
+      - { prefix: /a, protocol: ROUTE_PROTOCOL_HTTP, port: ~, targetContainer: null, bypassIngress: ~ }
+    subscriptions:
+      - { name: orders, envName: null, port: ~, targetContainer: ~, rawMessage: NULL }
+    containers:
+      - name: main
+        image: { name: shop, tag: ~, registry: null }
+        mountDockerSocket:
+        envVars:
+          - { name: A, blobstore: { name: up, subPath: null, s3Direct: true } }
+          - { name: B, secret: { secretName: pay, jsonKey: ~ } }
+`);
+    expect(app.deploymentConfig).toEqual({ quickMode: false });
+    expect(app.blobstores[0]).toEqual({ name: 'up', emitEvents: false, grants: [{ principal: '' }], sftpSettings: { users: [{ username: '', publicSshKey: '' }] } });
+    expect(app.databases[0]!.postgres).toEqual({ serverGroup: 'default', dbExtensions: [], runOutbox: false, outboxDelayable: false });
+    expect(databaseNameSuffix(app.databases[0]!)).toBe('main');
+    const runtime = app.runtimes[0]!;
+    expect(runtime.directIngress).toBe(false);
+    expect(runtime.workerConfig).toEqual({ replayChance: 0, deadletterChance: 0, noDeadletters: false });
+    expect(runtime.routes[0]).toEqual({ prefix: '/a', protocol: 'ROUTE_PROTOCOL_HTTP', port: 8080, subdomains: [], bypassIngress: false, routeGroup: 'ROUTE_GROUP_UNSPECIFIED' });
+    expect(runtime.subscriptions[0]).toEqual({ name: 'orders', port: 8080, rawMessage: false });
+    expect(runtime.containers[0]!.image).toEqual({ name: 'shop' });
+    expect(runtime.containers[0]!.mountDockerSocket).toBe(false);
+    // An unset subPath is no subPath (s3://<bucket>), not "" (s3://<bucket>/).
+    expect(runtime.containers[0]!.envVars[0]!.blobstore).toEqual({ name: 'up', s3Direct: true });
+    expect('subPath' in runtime.containers[0]!.envVars[0]!.blobstore!).toBe(false);
+    expect(runtime.containers[0]!.envVars[1]!.secret).toEqual({ secretName: 'pay' });
+  });
+
+  it('a null list is the empty list (`envVars:` with nothing after it)', () => {
+    const app = parseWithNulls(`
+name: shop
+targets:
+secrets: ~
+blobstores: [{ name: up, grants: ~, sftpSettings: { users: null } }]
+databases: [{ name: main, postgres: { dbExtensions: ~ } }]
+runtimes:
+  - name: api
+    namedEnvPolicies:
+    routes: ~
+    subscriptions: null
+    containers:
+      - name: main
+        imageUrl: x
+        command:
+        envVars:
+  - name: web
+    routes: [{ prefix: /web, protocol: ROUTE_PROTOCOL_HTTP, subdomains: ~ }]
+    containers: [{ name: main, imageUrl: x }]
+`);
+    expect([app.targets, app.secrets, app.blobstores[0]!.grants, app.blobstores[0]!.sftpSettings!.users, app.databases[0]!.postgres.dbExtensions]).toEqual([[], [], [], [], []]);
+    const [api, web] = app.runtimes;
+    expect([api!.namedEnvPolicies, api!.routes, api!.subscriptions, api!.containers[0]!.command, api!.containers[0]!.envVars]).toEqual([[], [], [], [], []]);
+    expect(web!.routes[0]!.subdomains).toEqual([]);
+  });
+
+  it('a null message is unset: no workerConfig, deploymentConfig, migrate container; a bucket with ref null is owned', () => {
+    const app = parseWithNulls(`
+name: shop
+deploymentConfig: ~
+blobstores: [{ name: up, ref: null, sftpSettings: ~ }]
+databases: [{ name: main, postgres: { migrateContainer: ~, migrateCheck: null } }]
+runtimes:
+  - name: api
+    workerConfig:
+    containers: [{ name: main, imageUrl: x }]
+`);
+    expect(app.deploymentConfig).toBeUndefined();
+    expect(app.blobstores[0]).toEqual({ name: 'up', grants: [], emitEvents: false });
+    expect(app.databases[0]!.postgres.migrateContainer).toBeUndefined();
+    expect(app.databases[0]!.postgres.migrateCheck).toBeUndefined();
+    expect(app.runtimes[0]!.workerConfig).toBeUndefined();
+  });
+
+  it('a null member of a oneof is not set: the other member given is the one', () => {
+    const app = parseWithNulls(`
+name: shop
+secrets: [{ name: pay }]
+databases: [{ name: main, postgres: {} }]
+runtimes:
+  - name: api
+    containers:
+      - name: main
+        image: ~
+        imageUrl: x
+        envVars:
+          - { name: A, value: ~, fromEnv: { name: public-url } }
+          - { name: B, envMap: null, value: b }
+          - { name: C, database: ~, blobstore: null, secret: { secretName: pay }, o5: ~ }
+          - { name: D, secret: ~, o5: null, database: { databaseName: main } }
+`);
+    const container = app.runtimes[0]!.containers[0]!;
+    expect(container.imageUrl).toBe('x');
+    expect(container.image).toBeUndefined();
+    expect(container.envVars).toEqual([
+      { name: 'A', fromEnv: { name: 'public-url' } },
+      { name: 'B', value: 'b' },
+      { name: 'C', secret: { secretName: 'pay' } },
+      { name: 'D', database: { databaseName: 'main' } },
+    ]);
+  });
+
+  it('a legacy (snake_case) key given as null is unset too, and named in a warning', () => {
+    const { application, warnings } = readApplication(
+      'name: ui\nruntimes:\n  - name: main\n    containers: [{ name: main, imageUrl: x }]\n    routes: [{ prefix: /, protocol: ROUTE_PROTOCOL_HTTP, bypass_ingress: ~, target_container: null }]\n',
+    );
+    expect(application.runtimes[0]!.routes[0]).toMatchObject({ bypassIngress: false, port: 8080 });
+    expect(application.runtimes[0]!.routes[0]!.targetContainer).toBeUndefined();
+    expect(warnings.map((w) => w.legacyKey)).toEqual(['bypass_ingress', 'target_container']);
+  });
+
+  it('what o5 refuses (at read or at build) with a null is still refused, at its path', () => {
+    const issues = (text: string) => issuesOf(parseYaml(text)).map((i) => [i.path, i.message]);
+    // o5: "" fails the name pattern only when set; a nameless app or runtime builds nothing it can deploy.
+    expect(issues('name: ~\nruntimes: [{ name: api, containers: [{ name: main, imageUrl: x }] }]')).toEqual([['name', 'Required']]);
+    // o5: a database with its engine unset fails the build ("unknown database engine type"); a runtime without
+    // containers indexes Containers[0] for its first route or subscription, else asks ECS for an empty task definition.
+    expect(issues('name: shop\nruntimes: [{ name: api, containers: ~ }]\ndatabases: [{ name: db, postgres: ~ }]')).toEqual([
+      ['databases[0].postgres', 'Required'],
+      ['runtimes[0].containers', 'Required'],
+    ]);
+    // o5: an env var whose only value is null has no value ("unknown env var type"); a null protocol is UNSPECIFIED ("unsupported protocol").
+    expect(
+      issues('name: shop\nruntimes:\n  - name: api\n    routes: [{ prefix: /a, protocol: ~ }]\n    containers: [{ name: main, imageUrl: x, envVars: [{ name: A, value: ~ }] }]'),
+    ).toEqual([
+      ['runtimes[0].containers[0].envVars[0]', 'Exactly one of value, database, blobstore, fromEnv, secret, o5 is required'],
+      ['runtimes[0].routes[0].protocol', 'Required: one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC'],
+    ]);
+    // o5: an unknown key is an error whatever its value ("has no property"); a null list item is not an object or a string.
+    expect(issues('name: shop\ncolour: ~\nruntimes: [{ name: api, containers: [{ name: main, imageUrl: x, command: [run, ~], envVars: [~] }] }]')).toEqual([
+      ['runtimes[0].containers[0].command[1]', expect.stringContaining('expected string, received null')],
+      ['runtimes[0].containers[0].envVars[0]', expect.stringContaining('expected object, received null')],
+      ['colour', expect.stringMatching(/^Unknown field "colour"/)],
+    ]);
+    // An empty document is null: no application at all (o5: "unexpected token <nil>").
+    expect(issuesOf(parseYaml('')).map((i) => i.path)).toEqual(['']);
+  });
+});
+
+describe('enum values as o5 reads them (j5: the name with or without its prefix; "" is unset)', () => {
+  it('a name without its prefix is read, and stored, as the full name', () => {
+    const app = parseWithNulls(`
+name: shop
+runtimes:
+  - name: api
+    routes:
+      - { prefix: /a, protocol: HTTP, routeGroup: FIRST }
+      - { protocol: GRPC, routeGroup: FALLBACK }
+      - { prefix: /c, protocol: ROUTE_PROTOCOL_GRPC, routeGroup: NORMAL }
+    containers: [{ name: main, imageUrl: x, demand: LIGHT, envVars: [{ name: E, o5: ADAPTER_ENDPOINT }] }]
+`);
+    const runtime = app.runtimes[0]!;
+    expect(runtime.routes.map((r) => [r.protocol, r.routeGroup])).toEqual([
+      ['ROUTE_PROTOCOL_HTTP', 'ROUTE_GROUP_FIRST'],
+      ['ROUTE_PROTOCOL_GRPC', 'ROUTE_GROUP_FALLBACK'],
+      ['ROUTE_PROTOCOL_GRPC', 'ROUTE_GROUP_NORMAL'],
+    ]);
+    expect(runtime.containers[0]!.demand).toBe('DEMAND_LIGHT');
+    expect(runtime.containers[0]!.envVars[0]).toEqual({ name: 'E', o5: 'O5_VAR_ADAPTER_ENDPOINT' });
+    expect(JSON.stringify(app)).not.toMatch(/"(HTTP|GRPC|FIRST|FALLBACK|NORMAL|LIGHT|ADAPTER_ENDPOINT)"/);
+  });
+
+  it('"" and the UNSPECIFIED name (with or without prefix) are the zero value: the default demand and route group', () => {
+    const app = parseApplication(`
+name: shop
+runtimes:
+  - name: api
+    routes:
+      - { prefix: /a, protocol: HTTP, routeGroup: "" }
+      - { prefix: /b, protocol: HTTP, routeGroup: UNSPECIFIED }
+      - { prefix: /c, protocol: HTTP, routeGroup: ROUTE_GROUP_UNSPECIFIED }
+    containers:
+      - { name: a, imageUrl: x, demand: "" }
+      - { name: b, imageUrl: x, demand: UNSPECIFIED }
+      - { name: c, imageUrl: x, demand: DEMAND_UNSPECIFIED }
+`);
+    const runtime = app.runtimes[0]!;
+    expect(runtime.routes.map((r) => r.routeGroup)).toEqual(Array(3).fill('ROUTE_GROUP_UNSPECIFIED'));
+    expect(runtime.containers.map((c) => c.demand)).toEqual(Array(3).fill('DEMAND_UNSPECIFIED'));
+    expect(parseApplication(JSON.parse(JSON.stringify(app)))).toEqual(app);
+  });
+
+  it('o5: "" is not set, so the env var is whatever else it is', () => {
+    const app = minimalApp();
+    app.runtimes[0].containers[0].envVars = [{ name: 'A', value: 'a', o5: '' }];
+    const parsed = parseApplication(app);
+    expect(parsed.runtimes[0]!.containers[0]!.envVars).toEqual([{ name: 'A', value: 'a' }]);
+    expect(parseApplication(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
+  });
+
+  it('refuses what o5 refuses: an unknown or mis-cased name, a number, an unset protocol, an unspecified o5 var', () => {
+    const app = minimalApp();
+    app.runtimes[0].routes = [
+      { prefix: '/a', protocol: '' },
+      { prefix: '/b', protocol: 'UNSPECIFIED' },
+      { prefix: '/c', protocol: 'ROUTE_PROTOCOL_UNSPECIFIED' },
+      { prefix: '/d', protocol: 'http' },
+      { prefix: '/e', protocol: 1 },
+      { prefix: '/f', protocol: 'HTTP', routeGroup: 'ROUTE_PROTOCOL_FIRST' },
+      { prefix: '/g', protocol: 'HTTP', routeGroup: 'fallback' },
+    ];
+    app.runtimes[0].containers[0].demand = 'HUGE';
+    app.runtimes[0].containers[0].envVars = [
+      { name: 'A', o5: 'UNSPECIFIED' },
+      { name: 'B', o5: '' },
+    ];
+    expect(issuesOf(app)).toEqual([
+      { path: 'runtimes[0].containers[0].demand', message: expect.stringContaining('DEMAND_LIGHT') },
+      { path: 'runtimes[0].containers[0].envVars[0].o5', message: expect.stringContaining('O5_VAR_ADAPTER_ENDPOINT') },
+      { path: 'runtimes[0].containers[0].envVars[1]', message: 'Exactly one of value, database, blobstore, fromEnv, secret, o5 is required' },
+      { path: 'runtimes[0].routes[0].protocol', message: 'Required: one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC' },
+      { path: 'runtimes[0].routes[1].protocol', message: 'Must be one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC (found "ROUTE_PROTOCOL_UNSPECIFIED")' },
+      { path: 'runtimes[0].routes[2].protocol', message: 'Must be one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC (found "ROUTE_PROTOCOL_UNSPECIFIED")' },
+      { path: 'runtimes[0].routes[3].protocol', message: 'Must be one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC (found "http")' },
+      { path: 'runtimes[0].routes[4].protocol', message: 'Must be one of ROUTE_PROTOCOL_HTTP, ROUTE_PROTOCOL_GRPC (found 1)' },
+      { path: 'runtimes[0].routes[5].routeGroup', message: expect.stringContaining('ROUTE_GROUP_FALLBACK') },
+      { path: 'runtimes[0].routes[6].routeGroup', message: expect.stringContaining('ROUTE_GROUP_FALLBACK') },
+    ]);
   });
 });
 

@@ -1,7 +1,11 @@
 /**
  * The application config, `o5.yaml`: what an app is made of, independent of where
- * it is deployed. Field names are lowerCamelCase and enums are written by their full names
+ * it is deployed. Field names are lowerCamelCase and enums are stored by their full names
  * (`ROUTE_PROTOCOL_HTTP`), as the original system's JSON form has them.
+ *
+ * Read as o5 reads it (j5codec, after YAML -> JSON): a field given as null (`envVars:` with
+ * nothing after it, `port: ~`) is unset, as if the key were not there; an enum may be written
+ * without its prefix (`HTTP`), and "" is the enum's unset value (schema-helpers.ts).
  *
  * Checks that span several parts of the document (an env var naming a database that is not
  * declared, two runtimes with the same name...) are validation issues with the path of the

@@ -4,13 +4,15 @@
  * secrets, at environment variables of the deployment environment, or at the o5 sidecar.
  */
 import { z } from 'zod';
-import { exactlyOneOf, protoObject } from './schema-helpers.ts';
+import { exactlyOneOf, protoEnum, protoObject } from './schema-helpers.ts';
 
 /** `[a-zA-Z0-9_-]`: what ECS accepts as a container name. */
 const containerName = z.string().regex(/^[a-zA-Z0-9_-]{1,255}$/, 'Must be letters, digits, _ or - (an ECS container name)');
 
 export const DEMANDS = ['DEMAND_UNSPECIFIED', 'DEMAND_LIGHT', 'DEMAND_MEDIUM', 'DEMAND_HEAVY'] as const;
 export const O5_VARS = ['O5_VAR_ADAPTER_ENDPOINT'] as const;
+/** O5_VAR_UNSPECIFIED is read (as the full name) but refused: o5 fails the build ("unknown O5 var"). */
+const O5_VAR_NAMES = ['O5_VAR_UNSPECIFIED', ...O5_VARS];
 
 const envVarSchema = protoObject({
     name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'Must be a valid environment variable name'),
@@ -37,8 +39,8 @@ const envVarSchema = protoObject({
     fromEnv: protoObject({ name: z.string().min(1) }).optional(),
     /** A key of one of the app's secrets (the whole secret when jsonKey is absent). */
     secret: protoObject({ secretName: z.string().min(1), jsonKey: z.string().optional() }).optional(),
-    /** A value the o5 platform provides. */
-    o5: z.enum(O5_VARS).optional(),
+    /** A value the o5 platform provides (`ADAPTER_ENDPOINT` is read as `O5_VAR_ADAPTER_ENDPOINT`; "" is unset). */
+    o5: protoEnum('O5_VAR_', O5_VAR_NAMES, z.enum(O5_VARS).optional()),
   })
   .superRefine((envVar, ctx) => {
     if (envVar.envMap !== undefined) {
@@ -61,7 +63,7 @@ const containerFields = {
   imageUrl: z.string().min(1).optional(),
   command: z.array(z.string()).default([]),
   /** Declared for sizing; every container gets the same CPU and memory for now. */
-  demand: z.enum(DEMANDS).default('DEMAND_UNSPECIFIED'),
+  demand: protoEnum('DEMAND_', DEMANDS, z.enum(DEMANDS).default('DEMAND_UNSPECIFIED')),
   envVars: z.array(envVarSchema).default([]),
   /** Gives the container /var/run/docker.sock (and ECR pull rights). */
   mountDockerSocket: z.boolean().default(false),

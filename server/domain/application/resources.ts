@@ -24,13 +24,13 @@ const blobstoreRefSchema = protoObject({
 export const blobstoreSchema = protoObject({
   name: bucketLabel,
   /** Declared by the original proto; it changes nothing yet. */
-  grants: z.array(protoObject({ principal: z.string() })).default([]),
+  grants: z.array(protoObject({ principal: z.string().default('') })).default([]),
   /** A bucket owned elsewhere: no bucket is created, only permissions are granted. */
   ref: blobstoreRefSchema.optional(),
   /** Owned buckets only: send S3 events to EventBridge. */
   emitEvents: z.boolean().default(false),
   /** Declared by the original proto; it changes nothing yet. */
-  sftpSettings: protoObject({ users: z.array(protoObject({ username: z.string(), publicSshKey: z.string() })).default([]) })
+  sftpSettings: protoObject({ users: z.array(protoObject({ username: z.string().default(''), publicSshKey: z.string().default('') })).default([]) })
     .optional(),
 });
 

@@ -3,12 +3,14 @@
  * HTTP/gRPC routes the load balancer sends to it, and the messages it subscribes to.
  */
 import { z } from 'zod';
-import { noDuplicates, protoObject } from './schema-helpers.ts';
+import { noDuplicates, protoEnum, protoObject } from './schema-helpers.ts';
 import { runtimeContainerSchema } from './container.ts';
 import { parseSubscriptionName, SUBSCRIPTION_NAME_FORMS } from './subscription-name.ts';
 
 export const ROUTE_PROTOCOLS = ['ROUTE_PROTOCOL_HTTP', 'ROUTE_PROTOCOL_GRPC'] as const;
 export const ROUTE_GROUPS = ['ROUTE_GROUP_UNSPECIFIED', 'ROUTE_GROUP_FIRST', 'ROUTE_GROUP_NORMAL', 'ROUTE_GROUP_FALLBACK'] as const;
+/** ROUTE_PROTOCOL_UNSPECIFIED is read (as the full name) but refused: o5 fails the build ("unsupported protocol"). */
+const ROUTE_PROTOCOL_NAMES = ['ROUTE_PROTOCOL_UNSPECIFIED', ...ROUTE_PROTOCOLS];
 export type RouteProtocol = (typeof ROUTE_PROTOCOLS)[number];
 export type RouteGroup = (typeof ROUTE_GROUPS)[number];
 
@@ -38,13 +40,21 @@ const routeSchema = protoObject({
     prefix: z.string().default(''),
     /** Host prefixes: `<sub>.<HostHeader>`. The load balancer takes at most 3 per condition. */
     subdomains: z.array(z.string().min(1)).max(3, 'At most 3 subdomains').default([]),
-    protocol: z.enum(ROUTE_PROTOCOLS, { error: `Required: one of ${ROUTE_PROTOCOLS.join(', ')}` }),
+    /** `HTTP` is read as `ROUTE_PROTOCOL_HTTP`; "" is unset, so refused like no protocol. */
+    protocol: protoEnum(
+      'ROUTE_PROTOCOL_',
+      ROUTE_PROTOCOL_NAMES,
+      z.enum(ROUTE_PROTOCOLS, {
+        error: (issue) =>
+          issue.input === undefined ? `Required: one of ${ROUTE_PROTOCOLS.join(', ')}` : `Must be one of ${ROUTE_PROTOCOLS.join(', ')} (found ${JSON.stringify(issue.input)})`,
+      }),
+    ),
     /** Defaults to the runtime's first container. */
     targetContainer,
     /** true: the load balancer reaches the container directly, not through the sidecar. */
     bypassIngress: z.boolean().default(false),
     port,
-    routeGroup: z.enum(ROUTE_GROUPS).default('ROUTE_GROUP_UNSPECIFIED'),
+    routeGroup: protoEnum('ROUTE_GROUP_', ROUTE_GROUPS, z.enum(ROUTE_GROUPS).default('ROUTE_GROUP_UNSPECIFIED')),
   })
   .superRefine((route, ctx) => {
     if (route.prefix === '' && route.routeGroup !== 'ROUTE_GROUP_FALLBACK') {

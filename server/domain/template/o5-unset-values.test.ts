@@ -3,7 +3,8 @@
  * names: a route or subscription `port: 0` is port 8080 and `targetContainer: ""` the runtime's
  * first container (o5's ecs_service.go); with both `dbName` and `dbNameSuffix`, the suffix is
  * `dbNameSuffix` (app_builder.go, updateApp); a migrate container named "" is `migrate`
- * (dep_database.go); `/Service` subscriptions need no package dot (subscriptions.go).
+ * (dep_database.go); `/Service` subscriptions need no package dot (subscriptions.go). A YAML null is
+ * unset and an enum name may leave out its prefix (`HTTP`), as j5codec reads them.
  */
 import { describe, expect, it } from 'vitest';
 import { parseApplication } from '../application/index.ts';
@@ -106,5 +107,40 @@ describe('blobstore env vars', () => {
     const url = async (blobstore: Record<string, unknown>) => envValue(container((await buildChecked(app(blobstore))).template, TASK, 'main'), 'BUCKET');
     expect(await url({ subPath: '' })).toEqual({ 'Fn::Join': ['', ['s3://', bucketName, '/']] });
     expect(await url({})).toEqual({ 'Fn::Join': ['', ['s3://', bucketName]] });
+  });
+});
+
+describe('YAML nulls and enum names without their prefix (read as o5 reads them)', () => {
+  const yaml = (fields: { port: string; target: string; subPath: string; protocol: string; group: string; demand: string; worker: string }) => `
+name: app1
+blobstores: [{ name: bucket }]
+runtimes:
+  - name: main
+    workerConfig: ${fields.worker}
+    routes:
+      - { prefix: /a, protocol: ${fields.protocol}, routeGroup: ${fields.group}, port: ${fields.port}, targetContainer: ${fields.target} }
+      - { prefix: /b, protocol: ${fields.protocol}, bypassIngress: true, port: ${fields.port} }
+    subscriptions: [{ name: orders, port: ${fields.port}, targetContainer: ${fields.target} }]
+    containers:
+      - name: main
+        image: { name: foobar, tag: latest }
+        demand: ${fields.demand}
+        envVars:
+          - { name: BUCKET, blobstore: { name: bucket, s3Direct: true, subPath: ${fields.subPath} } }
+      - { name: other, imageUrl: x }
+`;
+
+  it('null is the default and `HTTP` is ROUTE_PROTOCOL_HTTP: the same template as the config that says so', async () => {
+    const unset = await buildChecked(parseApplication(yaml({ port: '~', target: 'null', subPath: '~', protocol: 'HTTP', group: '""', demand: 'LIGHT', worker: '' })));
+    const spelled = await buildChecked(
+      parseApplication(yaml({ port: '8080', target: 'main', subPath: '~', protocol: 'ROUTE_PROTOCOL_HTTP', group: 'ROUTE_GROUP_UNSPECIFIED', demand: 'DEMAND_LIGHT', worker: '~' })),
+    );
+    expect(unset.template).toEqual(spelled.template);
+    const bucketName = resource(unset.template, 'S3BucketBucket').Properties.BucketName;
+    // subPath: null is no subPath (s3://<bucket>), not "" (s3://<bucket>/).
+    expect(envValue(container(unset.template, TASK, 'main'), 'BUCKET')).toEqual({ 'Fn::Join': ['', ['s3://', bucketName]] });
+    expect(container(unset.template, TASK, 'main')!.PortMappings).toEqual([{ ContainerPort: 8080 }]);
+    expect(envValue(container(unset.template, TASK, 'o5_runtime'), 'RESEND_CHANCE')).toBeUndefined();
+    expect(Object.keys(unset.template.Resources)).toContain('ElasticLoadBalancingV2TargetGroupRouteProtocolHttpo5Runtime');
   });
 });
