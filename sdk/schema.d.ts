@@ -15,7 +15,7 @@ export interface paths {
         get: operations["getCluster"];
         /**
          * Create or update a cluster and its environments
-         * @description Takes the cluster document (JSON or YAML) with its `environments` list. The cluster and every environment are stored in one transaction: a document with any mistake stores nothing. The name in the path must match `name`.
+         * @description Takes the cluster document (JSON or YAML) with its `environments` list. The cluster and every environment are stored in one transaction: a document with any mistake stores nothing. The name in the path must match `name`. A 409 refuses what would leave stacks behind: a new `aws.awsAccount` or `aws.awsRegion` while the cluster has stacks there, or an environment with stacks that belongs to another cluster (at `environments[i].fullName`).
          */
         put: operations["putCluster"];
         post?: never;
@@ -90,7 +90,7 @@ export interface paths {
         get: operations["getEnvironment"];
         /**
          * Create or update an environment
-         * @description The document names its cluster in `clusterName`; an unknown cluster is a 404. The name in the path must match `fullName`.
+         * @description The document names its cluster in `clusterName`; an unknown cluster is a 404. The name in the path must match `fullName`. An environment with stacks stays in its cluster: naming another is a 409 at `clusterName`.
          */
         put: operations["putEnvironment"];
         post?: never;
@@ -1389,7 +1389,7 @@ export interface components {
              */
             approval?: "required";
         };
-        /** @description An application config (o5.yaml), lowerCamelCase keys, enums by full name. */
+        /** @description An application config (o5.yaml), lowerCamelCase keys, enums by full name or without their prefix (HTTP); null is unset, as in o5. */
         Application: {
             name: string;
             /** @default [] */
@@ -1401,6 +1401,7 @@ export interface components {
                 name: string;
                 /** @default [] */
                 grants: {
+                    /** @default  */
                     principal: string;
                 }[];
                 ref?: {
@@ -1416,7 +1417,9 @@ export interface components {
                 sftpSettings?: {
                     /** @default [] */
                     users: {
+                        /** @default  */
                         username: string;
+                        /** @default  */
                         publicSshKey: string;
                     }[];
                 };
@@ -2185,7 +2188,7 @@ export interface components {
             status: "RECEIVED" | "HANDLED";
             /** @description Per target environment; null until handled. */
             outcome: components["schemas"]["DeliveryOutcome"][] | null;
-            /** @description Why the outcome is empty: no push targets for the branch, or the same commit came twice. */
+            /** @description Why nothing was requested: no push targets for the branch, the same commit came twice, or the push was skipped (no longer the head of the branch). */
             note: string | null;
             receivedBy: string;
             receivedAt: string;
@@ -2195,11 +2198,14 @@ export interface components {
             environment: string;
             /** Format: uuid */
             deploymentId: string;
-            /** @enum {string} */
-            result: "requested" | "refused";
+            /**
+             * @description `skipped`: not requested, because the pushed commit was no longer the head of the branch on GitHub when the push was handled (a newer push superseded it, or an old push was sent again).
+             * @enum {string}
+             */
+            result: "requested" | "refused" | "skipped";
             /** @description requested: the deployment's status when it was requested. */
             status?: string;
-            /** @description refused: why (also reported to GitHub as a failed deployment). */
+            /** @description refused: why (also reported to GitHub as a failed deployment). skipped: why. */
             reason?: string;
         };
         /**
@@ -2363,6 +2369,15 @@ export interface operations {
             };
             /** @description The token lacks the scope this operation needs. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2686,6 +2701,15 @@ export interface operations {
             };
             /** @description Not found. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

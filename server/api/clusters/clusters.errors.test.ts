@@ -189,3 +189,72 @@ describe('an environment with stacks named by another cluster', () => {
     expect(env!.cluster).toBe('other');
   });
 });
+
+describe('a cluster with stacks uploaded with another account or region', () => {
+  let t: TestDeployer;
+  beforeAll(async () => {
+    t = await startTestDeployer();
+    await registerDemoCluster(t);
+  });
+  afterAll(() => t.stop());
+
+  /** The demo cluster document (or `name`'s, its environment `{name}-env`) with these changes. */
+  const demo = (changes: { name?: string; account?: string; region?: string; roleAccount?: string; vpc?: string } = {}) => {
+    let doc = demoClusterYaml;
+    if (changes.name) doc = doc.replace(/^name: demo$/m, `name: ${changes.name}`).replace(/fullName: demo$/m, `fullName: ${changes.name}-env`);
+    if (changes.account) doc = doc.replace(/awsAccount: "000000000000"/, `awsAccount: "${changes.account}"`);
+    if (changes.region) doc = doc.replace(/awsRegion: us-east-1/, `awsRegion: ${changes.region}`);
+    if (changes.roleAccount) doc = doc.replace('arn:aws:iam::000000000000:role/o5-deployer', `arn:aws:iam::${changes.roleAccount}:role/o5-deployer`);
+    if (changes.vpc) doc = doc.replace('vpcId: vpc-demo', `vpcId: ${changes.vpc}`);
+    return doc;
+  };
+  const put = (name: string, body: string) => t.request(`/v1/clusters/${name}`, { method: 'PUT', headers: yaml, body });
+  const stored = async () => ({
+    clusters: await t.database.sql`select id, version, data from clusters order by id`,
+    environments: await t.database.sql`select id, version, data from environments order by id`,
+    events: (await t.database.sql`select count(*)::int as n from cluster_events`)[0]!.n,
+  });
+
+  it('is a 409 at aws.awsAccount and aws.awsRegion, naming the stacks, and nothing of the document is stored', async () => {
+    expect((await waitFor(t.client, (await deploy(t.client, { version: 'v1' })).id)).status).toBe('DONE');
+    const before = await stored();
+    for (const [doc, paths] of [
+      [demo({ account: '111111111111', roleAccount: '111111111111' }), ['aws.awsAccount']],
+      [demo({ region: 'eu-west-1' }), ['aws.awsRegion']],
+      [demo({ account: '111111111111', region: 'eu-west-1', vpc: 'vpc-elsewhere' }), ['aws.awsAccount', 'aws.awsRegion']],
+    ] as const) {
+      const res = await put('demo', doc);
+      expect(res.status).toBe(409);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+      const problem = await res.json();
+      expect(problem.detail).toContain("cluster 'demo' has stacks");
+      expect(problem.errors.map((e: { path: string }) => e.path)).toEqual(paths);
+      for (const e of problem.errors) expect(e.message).toMatch(/^Must stay (000000000000|us-east-1) while the cluster has stacks \(demo-shop\)/);
+      expect(await stored()).toEqual(before);
+    }
+  });
+
+  it('takes what its stacks are updated for in place (its VPC)', async () => {
+    const res = await put('demo', demo({ vpc: 'vpc-next' }));
+    expect(res.status).toBe(200);
+    expect((await res.json()).config.aws.vpcId).toBe('vpc-next');
+  });
+
+  it('takes a new account or region where no stack holds anything: none yet, or a deployment refused in the wait phase', async () => {
+    expect((await put('fresh', demo({ name: 'fresh' }))).status).toBe(200);
+    expect((await put('fresh', demo({ name: 'fresh', account: '111111111111', roleAccount: '111111111111', region: 'eu-west-1' }))).status).toBe(200);
+
+    // A mistyped account: the first deployment fails before it does anything; the account can then be corrected.
+    expect((await put('typo', demo({ name: 'typo', account: '222222222222', roleAccount: '333333333333' }))).status).toBe(200);
+    const refused = await waitFor(t.client, (await deploy(t.client, { version: 'v1', environment: 'typo-env' })).id);
+    expect(refused.status).toBe('FAILED');
+    expect(refused.error).toContain('nothing was done');
+    expect((await put('typo', demo({ name: 'typo', account: '333333333333', roleAccount: '333333333333' }))).status).toBe(200);
+    const done = await waitFor(t.client, (await deploy(t.client, { version: 'v2', environment: 'typo-env' })).id);
+    expect(done.status).toBe('DONE');
+    // Now it has a stack there.
+    const res = await put('typo', demo({ name: 'typo', account: '222222222222', roleAccount: '222222222222' }));
+    expect(res.status).toBe(409);
+    expect((await res.json()).errors).toEqual([{ path: 'aws.awsAccount', message: expect.stringContaining('(typo-env-shop)') }]);
+  });
+});

@@ -17,7 +17,9 @@ const route = createRoute({
   summary: 'Create or update a cluster and its environments',
   description:
     'Takes the cluster document (JSON or YAML) with its `environments` list. The cluster and every environment are ' +
-    'stored in one transaction: a document with any mistake stores nothing. The name in the path must match `name`.',
+    'stored in one transaction: a document with any mistake stores nothing. The name in the path must match `name`. ' +
+    'A 409 refuses what would leave stacks behind: a new `aws.awsAccount` or `aws.awsRegion` while the cluster has stacks there, ' +
+    'or an environment with stacks that belongs to another cluster (at `environments[i].fullName`).',
   tags: ['Clusters'],
   ...requireScope('admin'),
   request: {
@@ -29,7 +31,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: 'The cluster as stored.', content: { 'application/json': { schema: clusterSchema } } },
-    ...errorResponses(400, 401, 403, 413, 415),
+    ...errorResponses(400, 401, 403, 409, 413, 415),
   },
 });
 

@@ -15,7 +15,9 @@ const route = createRoute({
   path: '/v1/environments/{environment}',
   operationId: 'putEnvironment',
   summary: 'Create or update an environment',
-  description: 'The document names its cluster in `clusterName`; an unknown cluster is a 404. The name in the path must match `fullName`.',
+  description:
+    'The document names its cluster in `clusterName`; an unknown cluster is a 404. The name in the path must match `fullName`. ' +
+    'An environment with stacks stays in its cluster: naming another is a 409 at `clusterName`.',
   tags: ['Environments'],
   ...requireScope('admin'),
   request: {
@@ -27,7 +29,7 @@ const route = createRoute({
   },
   responses: {
     200: { description: 'The environment as stored.', content: { 'application/json': { schema: environmentSchema } } },
-    ...errorResponses(400, 401, 403, 404, 413, 415),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 415),
   },
 });
 

@@ -22,6 +22,23 @@ export type ClusterEvent =
 
 const transition = transitionsOf<ClusterStatus, ClusterData, ClusterEvent>();
 
+/**
+ * What a new config of a cluster changes of where its stacks live, at the path into the cluster
+ * document. A CloudFormation stack is its account, its region and its name
+ * (`{environment}-{application}`, which the environment's name gives, not the cluster): with
+ * another account or region, the next deployment of each stack would create a second one there and
+ * leave the first running, unseen. So a cluster with stacks keeps its account and region
+ * (server/engine/commands/configure-cluster.ts refuses a change of either). Everything else the
+ * cluster names (VPC, ECS cluster, listener, subnets, bucket namespace, deployer role, event bus)
+ * is a parameter of the same stacks: their next deployment updates each stack in place, and its
+ * change set shows what that replaces, so nothing is left behind unseen; those may change.
+ */
+export function stackPlacementChanges(before: ClusterConfig, after: ClusterConfig): { path: string; was: string; is: string }[] {
+  return (['awsAccount', 'awsRegion'] as const)
+    .filter((key) => before.aws[key] !== after.aws[key])
+    .map((key) => ({ path: `aws.${key}`, was: before.aws[key], is: after.aws[key] }));
+}
+
 export const clusterMachine: Machine<ClusterStatus, ClusterData, ClusterEvent> = {
   name: 'cluster',
   initialStatus: 'UNSPECIFIED',

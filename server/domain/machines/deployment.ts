@@ -390,6 +390,7 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
             environmentName: after.data.environmentName,
             environmentId: after.data.environmentId,
             applicationName: after.data.applicationName,
+            clusterId: after.data.clusterId,
           },
         },
       ],

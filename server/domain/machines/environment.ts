@@ -36,7 +36,8 @@ export type EnvironmentEvent = { /** Set by the engine when the event is applied
       clusterId: string;
       clusterName: string;
     }
-  | { type: 'stack_added'; stackId: string }
+  /** `clusterId`: the cluster its first deployment was planned against (absent in events stored before it was sent). */
+  | { type: 'stack_added'; stackId: string; clusterId?: string }
   | { type: 'policy_set'; queue: QueuePolicy; by: string }
   | { type: 'freeze_placed'; freeze: Freeze }
   | { type: 'freeze_lifted'; freezeId: string; by: string; expired?: boolean }
@@ -91,6 +92,16 @@ export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, Env
       on: 'stack_added',
       to: 'same',
       note: 'a stack\'s first deployment; it is told the settings',
+      guard: (state, e) => {
+        // The deployment was planned (template, account, region) from the environment and cluster as
+        // read before its transaction; a move to another cluster since then, allowed while it had no
+        // stacks, would make it create its stack where the environment no longer is. This row is
+        // locked by the transaction (as a move's is), so the two are serialized: checked here, no
+        // deployment planned against the old cluster adds a stack after the move.
+        if (!e.clusterId || e.clusterId === state.data.clusterId) return;
+        const message = `environment '${state.data.name}' moved to cluster '${state.data.clusterName}' after this deployment was planned in its former cluster; request the deployment again`;
+        throw new DomainError('conflict', message, [{ path: 'environment', message }]);
+      },
       mutate: (data, e) => ({ ...data, stacks: [...new Set([...(data.stacks ?? []), e.stackId])] }),
       emits: ['link stack.environment_settings'],
       effects: (after) => tellStacks(after, after.event.stackId),

@@ -57,6 +57,8 @@ export type StackEvent = { /** Set by the engine when the event is applied. */ a
       environmentName: string;
       environmentId: string;
       applicationName: string;
+      /** The cluster the deployment was planned against: its environment must still be in it (environment.ts, stack_added). */
+      clusterId?: string;
     }
   | { type: 'run_deployment'; deploymentId: string; supersedes?: string[] }
   | { type: 'deployment_completed'; deploymentId: string }
@@ -158,7 +160,8 @@ const LIVE: StackStatus[] = ['CREATING', 'AVAILABLE', 'MIGRATING', 'BROKEN'];
 /** A stack that never heard from its environment (made before environments kept their stacks) asks once. */
 function joinEnvironment(after: After): StackEffect[] {
   if (after.previousStatus !== 'UNSPECIFIED' && after.data.environment) return [];
-  return [{ kind: 'link', machine: 'environment', entityId: after.data.environmentId, event: { type: 'stack_added', stackId: after.entityId } }];
+  const clusterId = after.event.type === 'deployment_requested' ? after.event.clusterId : undefined;
+  return [{ kind: 'link', machine: 'environment', entityId: after.data.environmentId, event: { type: 'stack_added', stackId: after.entityId, ...(clusterId ? { clusterId } : {}) } }];
 }
 
 export const stackMachine: Machine<StackStatus, StackData, StackEvent, StackEffect> = {

@@ -15,6 +15,7 @@ import type { DeploymentEvent, DeploymentSource } from '../../domain/machines/de
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
 import { buildDeploymentSpec, refusedFlags, type BuildDeploymentSpecInput, type DeploymentFlags } from '../../domain/spec/index.ts';
+import type { ClusterConfig } from '../../domain/config/cluster.ts';
 import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
 import { canonicalJson } from '../../domain/canonical-json.ts';
@@ -185,13 +186,20 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     now.catch(() => undefined);
     const assumeAbsent = firstTry;
     firstTry = false;
+    const planned = { clusterId, clusterName: cluster.name, stackId: stackId(environment.name, application.name), ...placementOf(cluster.config!) };
+    // Asked before the deployment's writes, and awaited after them. Failed on the first try, it is
+    // tried again (40001); failed again, on a try that read afresh, the cluster has moved: a refusal.
+    const placed = expectPlacement(tx, planned)
+      .execute()
+      .then(() => undefined, (err: unknown) => Promise.reject(assumeAbsent ? err : movedSincePlanned(planned, err)));
+    placed.catch(() => undefined);
     const state = await createDeployment(
       engine,
       tx,
       applied,
       deploymentId,
       {
-        stackId: stackId(environment.name, application.name),
+        stackId: planned.stackId,
         environmentName: environment.name,
         environmentId,
         clusterId,
@@ -204,12 +212,16 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
       },
       cause,
       assumeAbsent ? { assumed: 'absent' } : {},
-    ).catch((err: unknown) => {
+    ).catch(async (err: unknown) => {
+      // The statements after a failed placement check fail only because it did (and the next try says why).
+      const moved = await placed.then(() => undefined, (placementFailure: unknown) => placementFailure);
+      if (moved) throw moved;
       // Refused on a stack that may hold a twin of this request committed since it was looked for
       // (under a `reject` policy, its own deployment makes the stack busy): the next try reads.
       if (assumeAbsent && err instanceof DomainError) throw new ReadBeforeRefusing(err);
       throw err;
     });
+    await placed;
     const [{ at }] = await now;
     // As this transaction leaves it (a twin's, read, has its own timestamps), and its stack as queued here.
     const created: EntityRow<'deployment'> = 'createdAt' in state ? (state as EntityRow<'deployment'>) : { ...state, createdAt: at, updatedAt: at };
@@ -223,6 +235,44 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     return null;
   });
   return { deployment, waitingFor, created: true, warnings };
+}
+
+/** Where a cluster puts its stacks: what a cluster with stacks may not change (server/domain/machines/cluster.ts). */
+function placementOf(cluster: ClusterConfig) {
+  return { awsAccount: cluster.aws.awsAccount, awsRegion: cluster.aws.awsRegion };
+}
+
+interface PlannedPlacement {
+  clusterId: string;
+  clusterName: string;
+  stackId: string;
+  awsAccount: string;
+  awsRegion: string;
+}
+
+/**
+ * A new stack is created in the account and region of its cluster as this request read them,
+ * before its transaction. A cluster whose stacks hold nothing in AWS may move to another account or
+ * region (server/engine/commands/configure-cluster.ts); so where the stack is new, or CREATING or
+ * BROKEN (it may hold nothing yet), this statement takes a share lock on the cluster's row and fails
+ * the transaction (40001) unless the cluster is still there. Held to the commit, the lock makes a
+ * concurrent move wait and then see this deployment (and refuse); a move that committed first fails
+ * this check. A stack that had a deployment end DONE keeps its cluster in place, and nothing is locked.
+ */
+function expectPlacement(tx: TransactionSql, p: PlannedPlacement) {
+  return tx`select deployer_expect_version((
+      select count(*)::int from (
+        select 1 from clusters
+        where id = ${p.clusterId} and data->'config'->'aws'->>'awsAccount' = ${p.awsAccount} and data->'config'->'aws'->>'awsRegion' = ${p.awsRegion}
+        for key share) placed), 1, ${`cluster ${p.clusterName} in account ${p.awsAccount}, region ${p.awsRegion},`})
+    where not exists (select 1 from stacks where id = ${p.stackId} and status not in ('CREATING', 'BROKEN'))`;
+}
+
+/** A failed placement check, on a try that read afresh: the cluster moved since the deployment was planned. */
+function movedSincePlanned(p: PlannedPlacement, err: unknown): unknown {
+  if ((err as { code?: unknown } | null)?.code !== '40001') return err;
+  const message = `cluster '${p.clusterName}' moved to another AWS account or region after this deployment was planned for account ${p.awsAccount}, region ${p.awsRegion}; request the deployment again`;
+  return new DomainError('conflict', message, [{ path: 'environment', message }]);
 }
 
 /** A refusal of a request whose deployment was assumed absent: tried again (40001), reading it. */
