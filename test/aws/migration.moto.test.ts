@@ -149,7 +149,7 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     const failed = await w.waitFor(id);
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toBe(
-      'Step DB.Migrate.main: ECS task stopped: Essential container in task exited\n' +
+      `Step DB.Migrate.main: ECS task stopped: Essential container in task exited (ECS task ${taskArn})\n` +
         'CF.Restore: no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks',
     );
     expect(stepsOf(failed)).toEqual({
@@ -189,7 +189,7 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     const failed = await w.waitFor(id);
     expect(failed.status).toBe('FAILED');
     const [cause, restored] = failed.error!.split('\n');
-    expect(cause).toBe('Step DB.Migrate.main: ECS task stopped: migration killed by the test');
+    expect(cause).toBe(`Step DB.Migrate.main: ECS task stopped: migration killed by the test (ECS task ${taskArn})`);
     expect(restored).toBe(`CF.Restore: put back version v1b (the template of deployment ${good.id}) at the desired count it ran with (api: 1)`);
     expect(stepsOf(failed)).toEqual({
       NOPDiscovery: 'DONE',

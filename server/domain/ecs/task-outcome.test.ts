@@ -1,6 +1,6 @@
 // Unit tests, no AWS: what a stopped (or running) migration task amounts to.
 import { describe, expect, it } from 'vitest';
-import { taskOutcome, type EcsTaskState } from './task-outcome.ts';
+import { answeringContainer, taskOutcome, type EcsTaskState } from './task-outcome.ts';
 
 const stopped = (over: Partial<EcsTaskState>): EcsTaskState => ({
   lastStatus: 'STOPPED',
@@ -85,5 +85,51 @@ describe('taskOutcome', () => {
     const task = stopped({ stopCode: 'UserInitiated', stoppedReason: 'stopped by an operator', containers: [{ name: 'migrate', exitCode: 0 }] });
     expect(taskOutcome(task)).toEqual({ state: 'failed', error: 'ECS task stopped (UserInitiated): stopped by an operator' });
     expect(taskOutcome(stopped({ stopCode: undefined }))).toEqual({ state: 'failed', error: 'ECS task stopped' });
+  });
+});
+
+// A migration task with the essential o5 runtime sidecar (a database reached through the IAM proxy,
+// server/domain/template/sidecar.ts): when the migrate container exits, ECS stops the sidecar, which
+// may exit 143 (SIGTERM) or 137 (SIGKILL after the stop timeout).
+describe('taskOutcome of the migrate container, beside a sidecar', () => {
+  it('succeeds when the migrate container exited 0, whatever the stopped sidecar exited with', () => {
+    const task = stopped({ containers: [{ name: 'migrate', exitCode: 0 }, { name: 'o5_runtime', exitCode: 143 }] });
+    expect(taskOutcome(task, 'migrate')).toEqual({ state: 'succeeded' });
+    expect(taskOutcome(stopped({ containers: [{ name: 'o5_runtime', exitCode: 137 }, { name: 'migrate', exitCode: 0 }] }), 'migrate')).toEqual({ state: 'succeeded' });
+  });
+
+  it("fails when the migrate container has no exit code, even if the sidecar's is 0: the migration never ran", () => {
+    const task = stopped({
+      stoppedReason: 'Essential container in task exited',
+      containers: [{ name: 'migrate', reason: 'CannotStartContainerError: dependency o5_runtime exited' }, { name: 'o5_runtime', exitCode: 0 }],
+    });
+    expect(taskOutcome(task, 'migrate')).toEqual({
+      state: 'failed',
+      error: 'container migrate ended with no exit code: CannotStartContainerError: dependency o5_runtime exited',
+    });
+    expect(taskOutcome(stopped({ stoppedReason: 'Essential container in task exited', containers: [{ name: 'migrate' }, { name: 'o5_runtime', exitCode: 0 }] }), 'migrate')).toEqual({
+      state: 'failed',
+      error: 'container migrate ended with no exit code: Essential container in task exited',
+    });
+  });
+
+  it('names the migrate container first, then the sidecar that died before it', () => {
+    const task = stopped({ containers: [{ name: 'o5_runtime', exitCode: 1, reason: 'proxy: no credentials' }, { name: 'migrate', exitCode: 143 }] });
+    expect(taskOutcome(task, 'migrate')).toEqual({
+      state: 'failed',
+      error: 'container migrate exited with code 143; container o5_runtime exited with code 1: proxy: no credentials',
+    });
+  });
+
+  it('counts every container when the task has none of that name', () => {
+    const task = stopped({ containers: [{ name: 'other', exitCode: 0 }, { name: 'o5_runtime', exitCode: 143 }] });
+    expect(taskOutcome(task, 'migrate')).toEqual({ state: 'failed', error: 'container o5_runtime exited with code 143' });
+  });
+
+  it("answers a check with its own container's exit code, never the sidecar's", () => {
+    const task = stopped({ containers: [{ name: 'o5_runtime', exitCode: 0 }, { name: 'migrate' }] });
+    expect(answeringContainer(task, 'migrate')).toEqual({ name: 'migrate' });
+    expect(answeringContainer(stopped({ containers: [{ name: 'o5_runtime', exitCode: 0 }, { name: 'migrate', exitCode: 4 }] }), 'migrate')).toEqual({ name: 'migrate', exitCode: 4 });
+    expect(answeringContainer(task)).toEqual({ name: 'o5_runtime', exitCode: 0 });
   });
 });

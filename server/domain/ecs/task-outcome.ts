@@ -19,15 +19,23 @@ const NOT_STARTED = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 /** Started and not stopped yet: running, or on its way down (the exit codes come with STOPPED). */
 const STARTED = new Set(['RUNNING', 'DEACTIVATING', 'STOPPING', 'DEPROVISIONING']);
 
-export function taskOutcome(task: EcsTaskState): TaskOutcome {
+/**
+ * `container`: the name of the container whose exit is the task's answer (the migrate container).
+ * Its exit code decides; the other containers of the task (the essential o5 runtime sidecar of a
+ * database reached through the IAM proxy) only say why it stopped. Without it, or when the task has
+ * no container of that name, every container that exited counts.
+ */
+export function taskOutcome(task: EcsTaskState, container?: string): TaskOutcome {
   if (NOT_STARTED.has(task.lastStatus)) return { state: 'pending' };
   if (STARTED.has(task.lastStatus)) return { state: 'running' };
   if (task.lastStatus !== 'STOPPED') throw new Error(`unknown ECS task status: ${task.lastStatus}`);
 
   const reason = task.stoppedReason ? `: ${task.stoppedReason}` : '';
   switch (task.stopCode) {
-    case 'EssentialContainerExited':
-      return containersOutcome(task);
+    case 'EssentialContainerExited': {
+      const own = container === undefined ? undefined : task.containers.find((c) => c.name === container);
+      return own ? ownContainerOutcome(task, own) : containersOutcome(task);
+    }
     case 'TaskFailedToStart':
       return { state: 'failed', error: `Task failed to start${reason}` };
     case 'ServiceSchedulerInitiated':
@@ -38,6 +46,33 @@ export function taskOutcome(task: EcsTaskState): TaskOutcome {
       // the deployment; a stopped migration is a failed migration.)
       return { state: 'failed', error: `ECS task stopped${task.stopCode ? ` (${task.stopCode})` : ''}${reason}` };
   }
+}
+
+/**
+ * The container that runs the migration is known: its exit code is the answer. When it exits, ECS
+ * stops the rest of the task, and a sidecar stopped that way may well exit 143 or 137: that is no
+ * failure of the migration. A migrate container with no exit code never ran (or was never seen to
+ * end), whatever the sidecar exited with: a sidecar's 0 is no migration.
+ */
+function ownContainerOutcome(task: EcsTaskState, own: EcsTaskState['containers'][number]): TaskOutcome {
+  if (own.exitCode === 0) return { state: 'succeeded' };
+  // The others' failures follow: an essential sidecar that died first is why the migration was stopped.
+  const others = task.containers.filter((c) => c !== own && c.exitCode !== undefined && c.exitCode !== 0).map(exitText);
+  const why = own.reason ?? task.stoppedReason;
+  const first = own.exitCode !== undefined ? exitText(own) : `container ${own.name} ended with no exit code${why ? `: ${why}` : ''}`;
+  return { state: 'failed', error: [first, ...others].join('; ') };
+}
+
+const exitText = (c: EcsTaskState['containers'][number]) => `container ${c.name} exited with code ${c.exitCode}${c.reason ? `: ${c.reason}` : ''}`;
+
+/**
+ * The container of a stopped task whose exit code answers for it: the named one when the task has
+ * it (its exit code may be absent: it never ran), else the first that reported an exit code. A
+ * sidecar's exit code is never taken for the named container's.
+ */
+export function answeringContainer(task: EcsTaskState, container?: string): EcsTaskState['containers'][number] | undefined {
+  const own = container === undefined ? undefined : task.containers.find((c) => c.name === container);
+  return own ?? task.containers.find((c) => c.exitCode !== undefined);
 }
 
 /**

@@ -17,12 +17,12 @@
 import { classifyChanges, newRisks, type ChangeSetEvaluation } from '../../domain/cloudformation/change-set-findings.ts';
 import { isNoChangesReason } from '../../domain/cloudformation/change-set-lifecycle.ts';
 import { checkCodeOf } from '../../domain/decisions/strategy.ts';
-import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
+import { answeringContainer, taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutput } from '../../domain/plan/evaluation.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
-import { describeStepTask, runStepTask, stopsItsTask } from './migration.ts';
+import { describeStepTask, runStepTask, stopsItsTask, withTask } from './migration.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
@@ -67,15 +67,19 @@ export const cfEvaluate: StepExecutor<DeploymentStep<'cf_evaluate'>> = {
 function watchCheck(ctx: StepContext<DeploymentStep<'pg_evaluate'>>, cluster: string, taskArn: string): Promise<StepProgress> {
   return describeStepTask(ctx, cluster, taskArn).then((task) => {
     if (!task) return pending({ taskArn });
-    const outcome = taskOutcome(task);
+    const containerName = ctx.step.input.database.migrate?.containerName;
+    const outcome = taskOutcome(task, containerName);
     if (outcome.state === 'pending' || outcome.state === 'running') return pending({ taskArn });
     // Stopped from outside (our StopTask at a deadline or terminate, a Spot interruption) before its
     // container answered: its exit code (137) is no answer of the check.
-    if (outcome.state === 'failed' && task.stopCode !== 'EssentialContainerExited') return failed(outcome.error, { taskArn, stoppedTask: taskArn, status: task.lastStatus });
-    const containerName = ctx.step.input.database.migrate?.containerName;
-    const container = task.containers.find((c) => c.name === containerName && c.exitCode !== undefined) ?? task.containers.find((c) => c.exitCode !== undefined);
+    if (outcome.state === 'failed' && task.stopCode !== 'EssentialContainerExited') return failed(withTask(outcome.error, taskArn), { taskArn, stoppedTask: taskArn, status: task.lastStatus });
+    // The check container's exit is the answer; a sidecar's (the IAM proxy's o5_runtime, stopped
+    // after the check or dying first) is none: its 0 would read as "nothing pending" and skip the migration.
+    const container = answeringContainer(task, containerName);
     // A check that never ran says nothing: the step fails with ECS's reason instead of guessing.
-    if (container?.exitCode === undefined) return failed(outcome.state === 'failed' ? outcome.error : 'the check task ended with no exit code', { taskArn });
+    if (container?.exitCode === undefined) {
+      return failed(withTask(outcome.state === 'failed' ? outcome.error : 'the check task ended with no exit code from its check container', taskArn), { taskArn });
+    }
     const code = checkCodeOf(container.exitCode);
     const note = code === 'unknown' ? `the check exited ${container.exitCode}, which is not a documented answer` : `the check exited ${container.exitCode}`;
     const output: EvaluateOutput & { taskArn: string; status: string } = { check: code, exitCode: container.exitCode, note, taskArn, status: task.lastStatus };
