@@ -1,5 +1,7 @@
-import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_STEP_DEADLINES, helpText, loadConfig, parseApiTokens, SETTINGS } from './config.ts';
 
 /** The ConfigError that loading `env` throws (fails the test when it loads). */
@@ -213,5 +215,66 @@ describe('--help', () => {
       expect(help).toContain(setting.name);
       expect(help).toContain(`[default: ${setting.default}]`);
     }
+  });
+});
+
+describe('TLS to RDS hosts', () => {
+  /** A self-signed CA certificate (P-256, valid until 2126): what a bundle file holds. */
+  const CA_PEM = [
+    '-----BEGIN CERTIFICATE-----',
+    'MIIBjjCCATOgAwIBAgIUP5MvpdoL5HMEaVLvABVMrcljrTcwCgYIKoZIzj0EAwIw',
+    'GzEZMBcGA1UEAwwQRGVwbG95ZXIgdGVzdCBDQTAgFw0yNjEyMDMwMjQ4MjJaGA8y',
+    'MTI2MTEwOTAyNDgyMlowGzEZMBcGA1UEAwwQRGVwbG95ZXIgdGVzdCBDQTBZMBMG',
+    'ByqGSM49AgEGCCqGSM49AwEHA0IABHiAvX6EKg76YIias5DvuP4epJ/tskNdIK0y',
+    '3aURfE/DNOKt/WKQOSnyzoaFHsZoQdK4TlR6fNLz16qcJilHOcGjUzBRMB0GA1Ud',
+    'DgQWBBQdSmbPgsZsntOZlwNvceCDUEwLQTAfBgNVHSMEGDAWgBQdSmbPgsZsntOZ',
+    'lwNvceCDUEwLQTAPBgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0kAMEYCIQCj',
+    'zZvT7J5wzhKseAQmnKQEe8ka+VWRH5knIj4zM64YkwIhAJ11CWpPK6J9DxSG3Rj2',
+    'eu3pWJa+qgm+bn4mZlkAm/n3',
+    '-----END CERTIFICATE-----',
+    '',
+  ].join('\n');
+  const dir = mkdtempSync(join(tmpdir(), 'deployer-config-ca-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('verifies certificates by default (verify-full, against Node\'s default CAs): no plaintext fallback', () => {
+    expect(loadConfig({}).rdsTls).toEqual({ mode: 'verify-full' });
+    expect(loadConfig({ DEPLOYER_RDS_TLS: 'verify-full' }).rdsTls).toEqual({ mode: 'verify-full' });
+  });
+
+  it('reads the CA bundle at start, and keeps its path for messages', () => {
+    const bundle = file('bundle.pem', `${CA_PEM}${CA_PEM}`);
+    expect(loadConfig({ DEPLOYER_RDS_CA_BUNDLE: bundle }).rdsTls).toEqual({ mode: 'verify-full', caFile: bundle, ca: `${CA_PEM}${CA_PEM}` });
+  });
+
+  it('turns TLS off only when told to, in so many words', () => {
+    expect(loadConfig({ DEPLOYER_RDS_TLS: 'off' }).rdsTls).toEqual({ mode: 'off' });
+  });
+
+  it.each([
+    ['DEPLOYER_RDS_TLS', { DEPLOYER_RDS_TLS: 'prefer' }, /must be verify-full or off \(got 'prefer'\)/],
+    ['DEPLOYER_RDS_TLS', { DEPLOYER_RDS_TLS: 'require' }, /must be verify-full or off/],
+    ['DEPLOYER_RDS_TLS', { DEPLOYER_RDS_TLS: 'disable' }, /must be verify-full or off/],
+    ['DEPLOYER_RDS_CA_BUNDLE', { DEPLOYER_RDS_CA_BUNDLE: '/nonexistent/global-bundle.pem' }, /cannot read \/nonexistent\/global-bundle\.pem \(ENOENT\)/],
+    ['DEPLOYER_RDS_CA_BUNDLE', { DEPLOYER_RDS_CA_BUNDLE: 'EMPTY' }, /holds no PEM certificate/],
+    ['DEPLOYER_RDS_CA_BUNDLE', { DEPLOYER_RDS_CA_BUNDLE: 'HTML' }, /holds no PEM certificate/],
+    ['DEPLOYER_RDS_CA_BUNDLE', { DEPLOYER_RDS_CA_BUNDLE: 'BROKEN' }, /certificate 2 of .* is not valid/],
+  ])('%s: %j', (variable, env: Record<string, string>, message) => {
+    const paths: Record<string, string> = {
+      EMPTY: file('empty.pem', ''),
+      // What a failed download leaves behind.
+      HTML: file('error.html', '<html><body>403 Forbidden</body></html>'),
+      BROKEN: file('broken.pem', `${CA_PEM}-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n`),
+    };
+    const bundle = env.DEPLOYER_RDS_CA_BUNDLE;
+    const err = errorOf({ ...env, ...(bundle && paths[bundle] ? { DEPLOYER_RDS_CA_BUNDLE: paths[bundle] } : {}) });
+    expect(err.variable).toBe(variable);
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toContain('\n');
   });
 });

@@ -3,6 +3,8 @@
  * value stops start-up with one line that names the variable (ConfigError). `--help` and the
  * README list the same table (SETTINGS below is their source).
  */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { unknownTemplateBucketPlaceholder } from './domain/spec/aws-target.ts';
 
@@ -31,6 +33,12 @@ export interface Config {
   simulator: { latencyMs: number; seedDemo: boolean; rdsUrl?: string | 'off' };
   /** retries/retryBaseMs: how throttled AWS calls are retried (exponential backoff with jitter). */
   aws: { region?: string; endpoint?: string; templateBucket?: string; retries: number; retryBaseMs: number };
+  /**
+   * TLS of the administrator's sessions on RDS hosts (aws infra). verify-full: TLS or no session,
+   * the certificate verified against the CA bundle (`ca`, read from `caFile`; absent: Node's
+   * default CAs) and the host name checked. off: plaintext (a local Postgres in development).
+   */
+  rdsTls: RdsTls;
   github: {
     token?: string;
     appId?: string;
@@ -50,6 +58,8 @@ export interface Config {
   /** Job workers per queue in this process. */
   workerConcurrency: number;
 }
+
+export type RdsTls = { mode: 'verify-full'; caFile?: string; ca?: string } | { mode: 'off' };
 
 export class ConfigError extends Error {
   constructor(
@@ -77,6 +87,8 @@ export const SETTINGS: ReadonlyArray<{ name: string; default: string; descriptio
   { name: 'AWS_REGION', default: '(SDK default)', description: 'The deployer\'s own region (aws infra). Deployments call the region of their cluster (`aws.awsRegion`), not this one.' },
   { name: 'AWS_ENDPOINT_URL', default: '(AWS)', description: 'Endpoint for every AWS client, e.g. a moto_server (aws infra).' },
   { name: 'DEPLOYER_TEMPLATE_BUCKET', default: '', description: 'S3 bucket that CloudFormation templates are stored in (aws infra; required there). May contain `{region}` and `{account}`, replaced by each cluster\'s awsRegion and awsAccount (e.g. `o5-templates-{account}-{region}`): CloudFormation reads templates from a bucket in the stack\'s region, written with the cluster\'s deployer role.' },
+  { name: 'DEPLOYER_RDS_TLS', default: 'verify-full', description: 'TLS of the deployer\'s administrator sessions on RDS hosts (aws infra), which carry the root password, RDS IAM tokens and app passwords. `verify-full`: TLS or no session (never a plaintext fallback), the server\'s certificate verified against DEPLOYER_RDS_CA_BUNDLE and its host name checked. `off`: plaintext, for a local Postgres without TLS in development and tests only; a warning at start says so.' },
+  { name: 'DEPLOYER_RDS_CA_BUNDLE', default: '(Node\'s default CAs)', description: 'PEM file of the CA certificates that RDS hosts\' certificates are verified against: RDS\'s global bundle, https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem, which Node\'s default CAs do not include. Read and checked at start.' },
   { name: 'DEPLOYER_AWS_RETRIES', default: '6', description: 'How many times a throttled AWS call is retried (with backoff) before the step tries again later.' },
   { name: 'DEPLOYER_AWS_RETRY_BASE_MS', default: '500', description: 'First backoff delay of those retries; it doubles each time, up to 20 s.' },
   { name: 'GITHUB_TOKEN', default: '', description: 'GitHub token for reading app configs and writing deployment statuses.' },
@@ -180,6 +192,37 @@ function stepDeadlines(raw: string | undefined): Record<string, number> {
   return deadlines;
 }
 
+const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+function rdsTls(env: Env): RdsTls {
+  const mode = env.DEPLOYER_RDS_TLS || 'verify-full';
+  if (mode === 'off') return { mode: 'off' };
+  if (mode !== 'verify-full') {
+    throw new ConfigError('DEPLOYER_RDS_TLS', `must be verify-full or off (got '${mode}'); there is no plaintext fallback`);
+  }
+  const raw = env.DEPLOYER_RDS_CA_BUNDLE;
+  if (raw === undefined || raw === '') return { mode };
+  const caFile = resolve(raw);
+  let ca: string;
+  try {
+    ca = readFileSync(caFile, 'utf8');
+  } catch (err) {
+    throw new ConfigError('DEPLOYER_RDS_CA_BUNDLE', `cannot read ${caFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  const certificates = ca.match(CERTIFICATE_PEM) ?? [];
+  if (certificates.length === 0) {
+    throw new ConfigError('DEPLOYER_RDS_CA_BUNDLE', `${caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  certificates.forEach((pem, i) => {
+    try {
+      new X509Certificate(pem);
+    } catch (err) {
+      throw new ConfigError('DEPLOYER_RDS_CA_BUNDLE', `certificate ${i + 1} of ${caFile} is not valid (${(err as Error).message})`);
+    }
+  });
+  return { mode, caFile, ca };
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export function loadConfig(env: Env = process.env): Config {
@@ -223,6 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
       retries: integer(env, 'DEPLOYER_AWS_RETRIES', 6, 0, 20),
       retryBaseMs: integer(env, 'DEPLOYER_AWS_RETRY_BASE_MS', 500, 1, 60_000),
     },
+    rdsTls: rdsTls(env),
     github: {
       token: env.GITHUB_TOKEN || undefined,
       appId: env.GITHUB_APP_ID || undefined,

@@ -38,11 +38,21 @@ export async function createInfra(deps: {
   const { config } = deps;
   if (config.infra === 'aws') {
     const { createAwsInfraProvider } = await import('./aws/index.ts');
+    if (config.rdsTls.mode === 'off') {
+      deps.logger.warn(
+        'RDS TLS IS OFF: DEPLOYER_RDS_TLS=off, so the database steps send RDS root passwords, IAM tokens and app passwords in plaintext. Only for a local Postgres in development and tests.',
+      );
+    } else {
+      deps.logger.info(
+        `database steps use TLS to RDS hosts, verify-full against ${config.rdsTls.caFile ? `DEPLOYER_RDS_CA_BUNDLE (${config.rdsTls.caFile})` : "Node's default CAs (DEPLOYER_RDS_CA_BUNDLE is not set: RDS's CAs are not among them)"}`,
+      );
+    }
     return {
       infra: createAwsInfraProvider({
         endpoint: config.aws.endpoint,
         templateBucket: config.aws.templateBucket!,
         retry: { retries: config.aws.retries, baseDelayMs: config.aws.retryBaseMs, maxDelayMs: 20_000 },
+        databaseTls: config.rdsTls,
         logger: deps.logger,
         ...(deps.onAwsCall ? { onCall: deps.onAwsCall } : {}),
       }),

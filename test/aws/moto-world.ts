@@ -124,6 +124,8 @@ export async function startMotoWorld(options: MotoWorldOptions = {}): Promise<Mo
         DEPLOYER_TEMPLATE_BUCKET: TEMPLATE_BUCKET,
         AWS_ENDPOINT_URL: moto.endpoint,
         AWS_REGION: REGION,
+        // The harness's Postgres plays the RDS host, without TLS: the explicit opt-out.
+        DEPLOYER_RDS_TLS: 'off',
         // Polled CloudFormation answers within a second in moto; keep deadlines short so that a
         // stuck step fails the test instead of hanging it.
         DEPLOYER_STEP_DEADLINES: 'stack_wait=60,cf_create=60,cf_update=60,cf_scale=60,pg_upsert=60,pg_migrate=60,pg_cleanup=60,pg_destroy=60',

@@ -341,7 +341,9 @@ describe('database administrator access', () => {
   it('signs an RDS IAM token for the host, port and user, fresh at each connection', async () => {
     const ctx = createAwsContext({ region: 'eu-west-1', credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }, templateBucket: 't' });
     const server = await adminServer(ctx, { kind: 'iam', endpoint: 'main.cluster-abc.eu-west-1.rds.amazonaws.com', port: 5432, dbUser: 'o5_deployer', dbName: 'postgres' });
-    expect(server).toMatchObject({ host: 'main.cluster-abc.eu-west-1.rds.amazonaws.com', port: 5432, user: 'o5_deployer', database: 'postgres', ssl: 'prefer' });
+    // No setting: TLS verified against Node's default CAs, never 'prefer' (a plaintext fallback).
+    expect(server).toMatchObject({ host: 'main.cluster-abc.eu-west-1.rds.amazonaws.com', port: 5432, user: 'o5_deployer', database: 'postgres', ssl: 'verify-full' });
+    expect(server.sslCa).toBeUndefined();
     expect(typeof server.password).toBe('function');
     const token = await (server.password as () => Promise<string>)();
     expect(token).toMatch(/^main\.cluster-abc\.eu-west-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=o5_deployer&/);
@@ -353,15 +355,26 @@ describe('database administrator access', () => {
     secrets.on(GetSecretValueCommand, { SecretId: '/dev/global/rds/main/root' }).resolves({
       SecretString: JSON.stringify({ dbuser: 'root', dbpass: 'p@ss', dbhost: 'main.abc.rds.amazonaws.com', dburl: 'postgres://root:p%40ss@main.abc.rds.amazonaws.com:6432/postgres' }),
     });
-    const ctx = createAwsContext({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, templateBucket: 't', databaseSsl: 'require' });
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const databaseTls = { mode: 'verify-full', ca, caFile: '/etc/deployer/rds-global-bundle.pem' } as const;
+    const ctx = createAwsContext({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, templateBucket: 't', databaseTls });
     expect(await adminServer(ctx, { kind: 'secretsManager', secretName: '/dev/global/rds/main/root' })).toEqual({
       host: 'main.abc.rds.amazonaws.com',
       port: 6432,
       user: 'root',
       password: 'p@ss',
       database: 'postgres',
-      ssl: 'require',
+      ssl: 'verify-full',
+      sslCa: ca,
     });
+  });
+
+  it('connects in plaintext only when told to (DEPLOYER_RDS_TLS=off)', async () => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ dbuser: 'root', dbpass: 'p', dbhost: 'localhost', dbport: 5432 }) });
+    const ctx = createAwsContext({ region: 'eu-west-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' }, templateBucket: 't', databaseTls: { mode: 'off' } });
+    const server = await adminServer(ctx, { kind: 'secretsManager', secretName: 'root' });
+    expect(server.ssl).toBe('disable');
+    expect(server.sslCa).toBeUndefined();
   });
 
   it('refuses a root secret without credentials', async () => {

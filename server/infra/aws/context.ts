@@ -12,6 +12,9 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { countCalls, type AwsCallListener } from './aws-call-metrics.ts';
 import { DEFAULT_RETRY_POLICY, callAws, type RetryPolicy } from './errors.ts';
 
+/** verify-full: TLS or nothing, the certificate verified against `ca` (PEM, read from `caFile`). off: plaintext. */
+export type DatabaseTls = { mode: 'verify-full'; ca?: string; caFile?: string } | { mode: 'off' };
+
 export interface AwsInfraOptions {
   /** Without it, the SDK's own resolution (AWS_REGION, the profile...). */
   region?: string;
@@ -30,8 +33,12 @@ export interface AwsInfraOptions {
   retry?: Partial<RetryPolicy>;
   /** The SDK's own attempts per call (network faults, 5xx); the SDK default when absent. */
   maxAttempts?: number;
-  /** TLS to the RDS hosts; `prefer` (the default) uses TLS when the server offers it. */
-  databaseSsl?: 'prefer' | 'require' | 'disable';
+  /**
+   * TLS of the administrator's sessions on RDS hosts (DEPLOYER_RDS_TLS, DEPLOYER_RDS_CA_BUNDLE):
+   * verify-full by default, against Node's default CAs when no bundle is given; `off` only for a
+   * local Postgres without TLS (tests, development). See databases.ts.
+   */
+  databaseTls?: DatabaseTls;
   /** Hears of every SDK call the port's clients make, once it has ended. */
   onCall?: AwsCallListener;
 }

@@ -58,7 +58,8 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
     const created = await secrets.send(new CreateSecretCommand({ Name: `/dev/shop/postgres/main-${dbName}` }));
     appSecretArn = created.ARN!;
 
-    infra = createAwsInfra({ region, endpoint: moto!.endpoint, credentials, templateBucket: 'unused', retry: { retries: 1, baseDelayMs: 5 } });
+    // The harness's Postgres plays the RDS host, without TLS: the explicit opt-out (DEPLOYER_RDS_TLS=off).
+    infra = createAwsInfra({ region, endpoint: moto!.endpoint, credentials, templateBucket: 'unused', retry: { retries: 1, baseDelayMs: 5 }, databaseTls: { mode: 'off' } });
   });
 
   afterAll(async () => {
