@@ -42,8 +42,8 @@ export interface PostgresSpec {
 }
 
 const DEFAULT_POSTGRES_PORT = 5432;
-/** Postgres truncates identifiers longer than this, which would make two databases one. */
-const MAX_IDENTIFIER_LENGTH = 63;
+/** Postgres truncates identifiers longer than this (NAMEDATALEN - 1), which would make two databases one. */
+const MAX_IDENTIFIER_BYTES = 63;
 
 export function fullDatabaseName(envName: string, appName: string, suffix: string): string {
   return `${envName}_${appName}_${suffix}`.replace(/[^A-Za-z0-9]/g, '_');
@@ -64,10 +64,21 @@ export function buildPostgresSpecs(
       continue;
     }
     const fullDbName = fullDatabaseName(env.fullName, appName, db.dbNameSuffix);
-    if (fullDbName.length > MAX_IDENTIFIER_LENGTH) {
+    // Postgres counts bytes (every character of the name is ASCII, but the limit is in bytes).
+    if (new TextEncoder().encode(fullDbName).length > MAX_IDENTIFIER_BYTES) {
       issues.push({
         path: `${db.path}.postgres.dbNameSuffix`,
-        message: `The database name "${fullDbName}" is longer than Postgres allows (${MAX_IDENTIFIER_LENGTH}); choose a shorter dbNameSuffix`,
+        message: `The database name "${fullDbName}" is longer than Postgres allows (${MAX_IDENTIFIER_BYTES} bytes); choose a shorter dbNameSuffix`,
+      });
+      continue;
+    }
+    // Two databases of the app with one name on one server (suffixes `a-b` and `a_b`) would be one
+    // database and one role, whose password each upsert would set anew for its own secret.
+    const sameName = specs.find((s) => s.fullDbName === fullDbName && s.serverGroup === db.serverGroup);
+    if (sameName) {
+      issues.push({
+        path: `${db.path}.postgres.dbNameSuffix`,
+        message: `Makes the database name "${fullDbName}" on server group ${db.serverGroup}, which database "${sameName.appKey}" has already; choose another dbNameSuffix`,
       });
       continue;
     }

@@ -10,11 +10,21 @@
 import type { RequestedStrategy } from '../../domain/decisions/strategy.ts';
 import { createHash } from 'node:crypto';
 import type { Sql, TransactionSql } from 'postgres';
-import { readApplication as readApplicationDocument, type LegacyFieldWarning, type ReadApplication } from '../../domain/application/index.ts';
+import { readApplication as readApplicationDocument, type Application, type LegacyFieldWarning, type ReadApplication } from '../../domain/application/index.ts';
 import type { DeploymentEvent, DeploymentSource } from '../../domain/machines/deployment.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
-import { buildDeploymentSpec, refusedFlags, type BuildDeploymentSpecInput, type DeploymentFlags } from '../../domain/spec/index.ts';
+import {
+  buildDeploymentSpec,
+  databaseNameClaims,
+  databaseNameTakenMessage,
+  refusedFlags,
+  type BuildDeploymentSpecInput,
+  type DatabaseNameHolder,
+  type DeploymentFlags,
+  type PostgresSpec,
+  type StackNaming,
+} from '../../domain/spec/index.ts';
 import type { ClusterConfig } from '../../domain/config/cluster.ts';
 import { storeTemplateInClusterAccount } from '../../infra/cluster-provider.ts';
 import type { Engine } from '../engine.ts';
@@ -193,6 +203,16 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
       .execute()
       .then(() => undefined, (err: unknown) => Promise.reject(assumeAbsent ? err : movedSincePlanned(planned, err)));
     placed.catch(() => undefined);
+    // Asked before the writes too, and awaited after them: fails the transaction when another
+    // stack's database has the name of one of this deployment's on its server.
+    const namesFree = expectDatabaseNamesFree(tx, {
+      clusterName: spec.clusterName,
+      own: { environmentName: environment.name, applicationName: application.name },
+      databases: spec.databases,
+      application,
+      field: applicationField(request),
+    });
+    namesFree?.catch(() => undefined);
     const state = await createDeployment(
       engine,
       tx,
@@ -216,12 +236,15 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
       // The statements after a failed placement check fail only because it did (and the next try says why).
       const moved = await placed.then(() => undefined, (placementFailure: unknown) => placementFailure);
       if (moved) throw moved;
+      const taken = await namesFree?.then(() => undefined, (namesFailure: unknown) => namesFailure);
+      if (taken) err = taken;
       // Refused on a stack that may hold a twin of this request committed since it was looked for
       // (under a `reject` policy, its own deployment makes the stack busy): the next try reads.
       if (assumeAbsent && err instanceof DomainError) throw new ReadBeforeRefusing(err);
       throw err;
     });
     await placed;
+    await namesFree;
     const [{ at }] = await now;
     // As this transaction leaves it (a twin's, read, has its own timestamps), and its stack as queued here.
     const created: EntityRow<'deployment'> = 'createdAt' in state ? (state as EntityRow<'deployment'>) : { ...state, createdAt: at, updatedAt: at };
@@ -273,6 +296,86 @@ function movedSincePlanned(p: PlannedPlacement, err: unknown): unknown {
   if ((err as { code?: unknown } | null)?.code !== '40001') return err;
   const message = `cluster '${p.clusterName}' moved to another AWS account or region after this deployment was planned for account ${p.awsAccount}, region ${p.awsRegion}; request the deployment again`;
   return new DomainError('conflict', message, [{ path: 'environment', message }]);
+}
+
+interface DatabaseNamesCheck {
+  clusterName: string;
+  own: StackNaming;
+  databases: readonly PostgresSpec[];
+  application: Application;
+  field: 'application' | 'applicationYaml';
+}
+
+/**
+ * Refuses a database name that another stack's database has on the same server (cluster and server
+ * group): its deployment would take over that database's role (a new password, written to its own
+ * secret) and its data (server/domain/spec/database-names.ts). What another stack has is what the
+ * specs of its deployments say, from its last one that ended DONE (what it applied) to its last
+ * one requested; only the stacks that could make the name are read, by the index on environment
+ * and application, and a name only its own stack can make (most names) costs nothing.
+ *
+ * Two first deployments making one name at once (neither sees the other's deployment yet) take
+ * turns: each takes an advisory lock per name and server before it reads, held to its commit, and
+ * the read, a statement after the lock in this read-committed transaction, sees what the other
+ * committed. A lock rather than a table of claims with a unique key: the deployments already say
+ * which stack has which name (a table would need a migration and a backfill, and would have to
+ * follow each stack's config), and only requests whose name another stack could make take it.
+ *
+ * Asked before the deployment's writes and not awaited before them (the request costs no round
+ * trip more): the last statement fails the transaction (40001, deployer_expect_version) when a
+ * holder is found, so nothing the writes did commits; the rows read just before say whom to name.
+ * Undefined when there is nothing to check.
+ */
+function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNamesCheck): Promise<void> | undefined {
+  const { claims, otherStacks } = databaseNameClaims(check.clusterName, check.own, check.databases);
+  if (claims.length === 0) return undefined;
+  // In the order databaseNameClaims gives (by key): two requests never wait for each other's second lock.
+  for (const claim of claims) tx`select pg_advisory_xact_lock(hashtextextended(${claim.lockKey}, 0))`.execute().catch(() => undefined);
+  const holders = () => tx`
+    select d.environment_name, d.application_name, db->>'appKey' as app_key, db->>'fullDbName' as full_db_name, db->>'serverGroup' as server_group
+    from unnest(${otherStacks.map((s) => s.environmentName)}::text[], ${otherStacks.map((s) => s.applicationName)}::text[]) as s(environment_name, application_name)
+    cross join lateral (
+      select coalesce((
+        select applied.created_at from deployments applied
+        where applied.environment_name = s.environment_name and applied.application_name = s.application_name and applied.status = 'DONE'
+        order by applied.created_at desc limit 1), '-infinity'::timestamptz) as created_at) last_applied
+    join deployments d on d.environment_name = s.environment_name and d.application_name = s.application_name and d.created_at >= last_applied.created_at
+    cross join lateral jsonb_array_elements(coalesce(d.data->'spec'->'databases', '[]'::jsonb)) db
+    where d.data->'spec'->>'clusterName' = ${check.clusterName}
+      and (db->>'fullDbName', db->>'serverGroup') in (
+        select * from unnest(${claims.map((c) => c.fullDbName)}::text[], ${claims.map((c) => c.serverGroup)}::text[]))`;
+  const found = tx<{ environment_name: string; application_name: string; app_key: string; full_db_name: string; server_group: string }[]>`${holders()}`.execute();
+  found.catch(() => undefined);
+  const guarded = tx`select deployer_expect_version((select count(*)::int from (${holders()}) held), 0, ${'the databases of other stacks with these names'})`.execute();
+  return guarded.then(
+    () => undefined,
+    async (err: unknown) => {
+      if ((err as { code?: unknown } | null)?.code !== '40001') throw err;
+      const rows = await found.catch(() => []);
+      const holderOf = new Map<string, DatabaseNameHolder>();
+      for (const r of rows) {
+        holderOf.set(`${r.server_group}/${r.full_db_name}`, {
+          environmentName: r.environment_name,
+          applicationName: r.application_name,
+          appKey: r.app_key,
+          fullDbName: r.full_db_name,
+          serverGroup: r.server_group,
+        });
+      }
+      const issues = claims.flatMap((claim) => {
+        const holder = holderOf.get(`${claim.serverGroup}/${claim.fullDbName}`);
+        if (!holder) return [];
+        const index = check.application.databases.findIndex((d) => d.name === claim.appKey);
+        return [{ path: `${check.field}.databases[${index}].postgres.dbNameSuffix`, message: databaseNameTakenMessage(check.clusterName, holder) }];
+      });
+      // The holder seen by the check and not by the read before it (it moved in between): named generally.
+      if (issues.length === 0) {
+        const message = `a database name of this deployment is already that of another stack's database on the same server; choose another dbNameSuffix`;
+        issues.push({ path: `${check.field}.databases`, message });
+      }
+      throw new DomainError('conflict', issues[0]!.message, issues);
+    },
+  );
 }
 
 /** A refusal of a request whose deployment was assumed absent: tried again (40001), reading it. */
