@@ -89,10 +89,23 @@ export class DeployerApiError extends Error {
           type: 'about:blank',
           title: statusText || `HTTP ${status}`,
           status,
-          ...(typeof body === 'string' && body ? { detail: body.slice(0, 500) } : {}),
+          ...(typeof body === 'string' && body.trim() ? { detail: textDetail(body) } : {}),
         };
     return new DeployerApiError(status, problem);
   }
+}
+
+/**
+ * A body that is not a problem, as one line: an HTML page (a proxy's or load balancer's error page,
+ * another server at the URL) by its title, not its markup; other text with its whitespace folded.
+ */
+function textDetail(body: string): string {
+  if (/^\s*</.test(body) && /<(!doctype html|html|head|body|title)\b/i.test(body)) {
+    const title = /<title[^>]*>([^<]*)<\/title>/i.exec(body)?.[1]?.replace(/\s+/g, ' ').trim();
+    return `an HTML page${title ? ` ("${title.slice(0, 200)}")` : ''}, not an answer of the deployer: a proxy in the way, or another server at this URL`;
+  }
+  const text = body.replace(/\s+/g, ' ').trim();
+  return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
 
 /** The server answered the events route without an event stream (a proxy in the way, an old server). */

@@ -112,7 +112,8 @@ export class WaitTimeoutError extends Error {
  */
 export async function waitForDeployment(target: DeployerTarget, id: string, options: WaitOptions = {}): Promise<FinishedDeployment> {
   const client = clientOf(target);
-  const timeout = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const timer = options.timeoutMs === undefined ? undefined : timeoutSignal(options.timeoutMs);
+  const timeout = timer?.signal;
   const signals = [options.signal, timeout].filter((s): s is AbortSignal => s !== undefined);
   const signal = signals.length > 0 ? AbortSignal.any(signals) : undefined;
 
@@ -142,7 +143,31 @@ export async function waitForDeployment(target: DeployerTarget, id: string, opti
   } catch (err) {
     if (timeout?.aborted && !options.signal?.aborted) throw new WaitTimeoutError(id, options.timeoutMs!, lastStatus);
     throw err;
+  } finally {
+    timer?.clear();
   }
+}
+
+/** Node's timers hold at most 2^31-1 ms (24.8 days); a longer delay fires after 1 ms instead. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * AbortSignal.timeout for any delay: AbortSignal.timeout(3_000_000_000) aborts at once (a
+ * TimeoutOverflowWarning), so a long one is waited out in steps. Like AbortSignal.timeout, it does
+ * not keep the process alive and aborts with a TimeoutError.
+ */
+function timeoutSignal(ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const deadline = Date.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = () => {
+    const left = deadline - Date.now();
+    if (left <= 0) return controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    timer.unref?.();
+  };
+  arm();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /**

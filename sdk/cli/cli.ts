@@ -15,7 +15,7 @@ export const EXIT_USAGE = 2;
 
 /** Where the CLI reads its settings and writes; process.* in bin.ts, fakes in tests. */
 export interface CliIo {
-  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
+  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number; rows?: number };
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
   cwd: string;
@@ -72,6 +72,11 @@ export class Cli {
   readonly json: boolean;
   readonly url: string;
   private readonly token: string | undefined;
+  /**
+   * The deployment this command requested (deploy, trigger), once the deployer accepted it: a
+   * failure after that (the wait interrupted, the deployer gone) names it, since the deployment goes on.
+   */
+  deploymentId: string | undefined;
 
   constructor(
     readonly io: CliIo,
@@ -83,8 +88,17 @@ export class Cli {
     if (!/^https?:\/\//.test(this.url)) throw new UsageError(`DEPLOYER_URL must be an http(s) URL, not '${this.url}'`);
   }
 
+  /** Whether a token is sent (DEPLOYER_TOKEN or --token). */
+  get hasToken(): boolean {
+    return this.token !== undefined;
+  }
+
   get client(): DeployerClient {
-    return (this.client_ ??= createDeployerClient({ baseUrl: this.url, token: this.token }));
+    // Every request ends at Ctrl-C, not only a wait: a deployer that accepts the connection and
+    // never answers held `deployer ls` for minutes, with Ctrl-C caught and nothing to abort.
+    const interrupt = this.io.signal;
+    const fetch = interrupt ? (request: Request) => globalThis.fetch(request, { signal: AbortSignal.any([request.signal, interrupt]) }) : undefined;
+    return (this.client_ ??= createDeployerClient({ baseUrl: this.url, token: this.token, ...(fetch ? { fetch } : {}) }));
   }
 
   /** Output for people and scripts: a line of text, or (with --json) nothing. */
@@ -101,9 +115,9 @@ export class Cli {
     this.io.stderr.write(`${line}\n`);
   }
 
-  /** A terminal that can be redrawn (and no --json). */
+  /** A terminal that can be redrawn (and no --json): not TERM=dumb (an Emacs shell, some CI consoles), which shows the escapes as text. */
   get interactive(): boolean {
-    return !this.json && this.io.stdout.isTTY === true;
+    return !this.json && this.io.stdout.isTTY === true && this.io.env.TERM !== 'dumb';
   }
 
   /** Colors on a terminal, unless NO_COLOR is set. */
@@ -153,11 +167,19 @@ export const FLAG_HELP = `Flags (--flag NAME, repeatable; NAME=false to turn one
   destroyDatabase    scale down and drop every database of the application
   recreateDatabase   scale down, drop and re-create every database, migrate, scale up`;
 
-/** A timeout like 90s, 15m, 1h or plain milliseconds. */
+/**
+ * A timeout like 90s, 15m, 1h or 500ms. A number needs its unit: `--timeout 600` read as
+ * milliseconds gave up at once on a deployment meant to get ten minutes; and a duration of nothing
+ * bounds nothing.
+ */
 export function parseDuration(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) throw new UsageError(`${option} ${text}: expected a duration such as 90s, 15m or 1h`);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2] ?? 'ms']!;
-  return Math.round(Number(match[1]) * unit);
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
+  if (!match) {
+    const unitless = /^\d+(?:\.\d+)?$/.test(text.trim()) ? ` (a number needs its unit: ${text.trim()}s)` : '';
+    throw new UsageError(`${option} ${text}: expected a duration such as 90s, 15m or 1h${unitless}`);
+  }
+  const ms = Math.round(Number(match[1]) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[match[2]!]!);
+  if (ms <= 0) throw new UsageError(`${option} ${text}: expected a duration longer than 0`);
+  return ms;
 }

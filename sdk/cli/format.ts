@@ -66,7 +66,74 @@ export function table(rows: string[][], widthOf: (cell: string) => number = visi
 }
 
 function visibleLength(text: string): number {
-  return text.replace(/\x1b\[[0-9;]*m/g, '').length;
+  return displayWidth(text);
+}
+
+const ANSI_SGR = /\x1b\[[0-9;]*m/g;
+
+/** Columns a code point takes on a terminal: 0 for combining marks and joiners, 2 for wide (CJK, emoji), else 1. */
+function codePointWidth(cp: number): number {
+  if (cp < 0x300) return 1;
+  if ((cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef)) return 0;
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) ||
+    (cp >= 0x231a && cp <= 0x231b) ||
+    (cp >= 0x23e9 && cp <= 0x23ec) ||
+    (cp >= 0x25fd && cp <= 0x25fe) ||
+    (cp >= 0x2614 && cp <= 0x2615) ||
+    (cp >= 0x2648 && cp <= 0x2653) ||
+    (cp >= 0x26a1 && cp <= 0x26a1) ||
+    (cp >= 0x26bd && cp <= 0x26be) ||
+    (cp >= 0x26c4 && cp <= 0x26c5) ||
+    (cp >= 0x2705 && cp <= 0x2705) ||
+    (cp >= 0x270a && cp <= 0x270b) ||
+    (cp >= 0x274c && cp <= 0x274c) ||
+    (cp >= 0x2753 && cp <= 0x2755) ||
+    (cp >= 0x2795 && cp <= 0x2797) ||
+    (cp >= 0x2b1b && cp <= 0x2b1c) ||
+    (cp >= 0x2e80 && cp <= 0x303e) ||
+    (cp >= 0x3041 && cp <= 0x33ff) ||
+    (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x4e00 && cp <= 0x9fff) ||
+    (cp >= 0xa000 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) ||
+    (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) ||
+    (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) ||
+    (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f680 && cp <= 0x1f6ff) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) ||
+    (cp >= 0x1fa70 && cp <= 0x1faff) ||
+    (cp >= 0x20000 && cp <= 0x3fffd)
+  ) {
+    return 2;
+  }
+  return 1;
+}
+
+/** How many terminal columns the text takes (color codes take none; CJK and emoji take two). */
+export function displayWidth(text: string): number {
+  let width = 0;
+  for (const ch of text.replace(ANSI_SGR, '')) width += codePointWidth(ch.codePointAt(0)!);
+  return width;
+}
+
+/**
+ * The line as it fits in `columns` without wrapping: as it is when it fits, else cut (by code
+ * point, never inside a surrogate pair) and ended with `…`, without its colors.
+ */
+export function fitWidth(line: string, columns: number): string {
+  if (displayWidth(line) < columns) return line;
+  let out = '';
+  let width = 0;
+  for (const ch of line.replace(ANSI_SGR, '')) {
+    const w = codePointWidth(ch.codePointAt(0)!);
+    if (width + w > columns - 2) break;
+    out += ch;
+    width += w;
+  }
+  return `${out}…`;
 }
 
 /** `shop v1 into demo (stack demo-shop)` */

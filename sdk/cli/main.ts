@@ -20,7 +20,7 @@ import { statusCommand } from './commands/status.ts';
 import { terminateCommand } from './commands/terminate.ts';
 import { triggerCommand } from './commands/trigger.ts';
 import { watchCommand } from './commands/watch.ts';
-import { problemLines } from './format.ts';
+import { formatDuration, problemLines } from './format.ts';
 
 export const COMMANDS: readonly Command[] = [
   applyCommand,
@@ -54,7 +54,8 @@ Run 'deployer COMMAND --help' for the options of a command.
 ${COMMON_HELP}
 
 Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED,
-TERMINATED or SUPERSEDED, or the API answered an error, 2 usage error.`;
+TERMINATED or SUPERSEDED, the wait timed out, or the API answered an error, 2 usage error,
+130 interrupted (Ctrl-C; a deployment goes on).`;
 }
 
 /** Options given before the command name (`deployer --json status ID`), taken out of argv. */
@@ -110,6 +111,20 @@ function commonOptionsIn(args: string[]): { json?: boolean; url?: string; token?
   return { json: values.json === true || undefined, url: text(values.url), token: text(values.token) };
 }
 
+/** What the person can do about an answer that is about the CLI's settings rather than the request. */
+function hints(err: DeployerApiError, cli: Cli | undefined): string[] {
+  if (!cli) return [];
+  // The ready line calls http://host:8080/v1 "API": set as DEPLOYER_URL it made every path /v1/v1/...
+  if (err.status === 404 && /^No route for /.test(err.problem.detail ?? '')) {
+    const v1 = /\/v1$/.test(new URL(cli.url).pathname);
+    return [`Is ${cli.url} the deployer's base URL? Set DEPLOYER_URL (or --url) to it${v1 ? ', without /v1' : ''}.`];
+  }
+  if (err.status === 401 && !cli.hasToken) return ['The deployer needs a token: set DEPLOYER_TOKEN (or --token).'];
+  // The API asks for `force: true`, which is --force here.
+  if (err.status === 409 && err.problem.errors?.some((e) => e.path === 'force')) return ['Roll back anyway with --force.'];
+  return [];
+}
+
 function reportError(err: unknown, io: CliIo, command: Command | undefined, cli: Cli | undefined): number {
   const prefix = command ? `deployer ${command.name}` : 'deployer';
   const say = (line: string) => io.stderr.write(`${line}\n`);
@@ -119,25 +134,37 @@ function reportError(err: unknown, io: CliIo, command: Command | undefined, cli:
     say(`Run '${prefix} --help' for usage.`);
     return EXIT_USAGE;
   }
+  // Once a deployment was requested (deploy --wait, trigger --wait), whatever fails after names it:
+  // the deployment goes on, and a script must know which one to watch or terminate.
+  const deploymentId = cli?.deploymentId;
+  const goesOn = () => {
+    if (deploymentId) say(`deployment ${deploymentId} goes on; follow it with: deployer watch ${deploymentId}`);
+  };
   if (err instanceof DeployerApiError) {
     const [first, ...rest] = problemLines(err.problem, err.status);
     say(`${prefix}: ${first}`);
     for (const line of rest) say(line);
-    if (cli?.json) cli.printJson({ error: { ...err.problem, status: err.status } });
+    for (const line of hints(err, cli)) say(line);
+    goesOn();
+    if (cli?.json) cli.printJson({ error: { ...(deploymentId ? { deploymentId } : {}), ...err.problem, status: err.status } });
     return EXIT_FAILED;
   }
   // --json promises one document on stdout whatever went wrong: a problem of the CLI's own.
   const printProblem = (title: string, detail: string, extra: Record<string, unknown> = {}) => {
-    if (cli?.json) cli.printJson({ error: { type: 'about:blank', title, detail, ...extra } });
+    if (cli?.json) cli.printJson({ error: { type: 'about:blank', title, detail, ...(deploymentId ? { deploymentId } : {}), ...extra } });
   };
   if (err instanceof WaitTimeoutError) {
-    say(`${prefix}: ${err.message}`);
-    printProblem('Wait timed out', err.message, { deploymentId: err.deploymentId, lastStatus: err.lastStatus ?? null });
+    // In the words of --timeout (20.0s, 15m00s), not in milliseconds.
+    const message = `deployment ${err.deploymentId} did not finish within ${formatDuration(err.timeoutMs)}${err.lastStatus ? ` (last status ${err.lastStatus})` : ''}`;
+    say(`${prefix}: ${message}`);
+    say(`It goes on; follow it with: deployer watch ${err.deploymentId}`);
+    printProblem('Wait timed out', message, { deploymentId: err.deploymentId, lastStatus: err.lastStatus ?? null });
     return EXIT_FAILED;
   }
   if (io.signal?.aborted) {
     say(`${prefix}: interrupted`);
-    printProblem('Interrupted', 'the command was interrupted (the deployment goes on)');
+    goesOn();
+    printProblem('Interrupted', `the command was interrupted (${deploymentId ? `deployment ${deploymentId}` : 'the deployment'} goes on)`);
     return 130;
   }
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
@@ -145,12 +172,14 @@ function reportError(err: unknown, io: CliIo, command: Command | undefined, cli:
     const detail = `cannot reach the deployer at ${cli?.url ?? io.env.DEPLOYER_URL}: ${cause?.code ?? cause?.message ?? err.message}`;
     say(`${prefix}: ${detail}`);
     say('Is it running? Set DEPLOYER_URL (or --url) to where it listens.');
+    goesOn();
     printProblem('Cannot reach the deployer', detail);
     return EXIT_FAILED;
   }
   const message = err instanceof Error ? err.message : String(err);
   say(`${prefix}: ${message}`);
   if (io.env.DEPLOYER_DEBUG && err instanceof Error && err.stack) say(err.stack);
+  goesOn();
   printProblem('Error', message);
   return EXIT_FAILED;
 }

@@ -8,7 +8,7 @@
 import type { Deployment, FinishedDeployment } from '../events.ts';
 import { getDeployment, waitForDeployment } from '../helpers.ts';
 import { EXIT_FAILED, EXIT_OK, type Cli } from './cli.ts';
-import { clock, deploymentLines, describeDeployment, elapsed, paintStatus } from './format.ts';
+import { clock, deploymentLines, describeDeployment, elapsed, evaluationLines, fitWidth, paint, paintStatus } from './format.ts';
 
 /** Step statuses not worth a line of their own in plain output. */
 const QUIET = new Set(['BLOCKED', 'READY']);
@@ -42,9 +42,21 @@ export class ProgressView {
 
   private redraw(deployment: Deployment): void {
     const columns = this.cli.io.stdout.columns || 120;
-    const lines = deploymentLines(deployment, this.now(), this.cli.colors).map((line) => fit(line, columns));
-    const up = this.drawn > 0 ? `\x1b[${this.drawn}A\x1b[0J` : '';
-    this.cli.io.stdout.write(`${up}${lines.join('\n')}\n`);
+    // One terminal row per line: a text with a line break in it (a step's error) is split, a long line cut.
+    let lines = deploymentLines(deployment, this.now(), this.cli.colors)
+      .flatMap((line) => line.split(/\r?\n|\r/))
+      .map((line) => fitWidth(line, columns));
+    // A block taller than the terminal cannot be moved up over (the cursor stops at the top row), and
+    // each redraw left a copy of it in the scrollback: the block keeps to the terminal's rows, less
+    // the one the cursor ends on, with its head (which deployment) and its tail (the steps).
+    const rows = this.cli.io.stdout.rows;
+    if (rows && lines.length > rows - 1) lines = clip(lines, rows - 1, deployment.id, this.cli.colors);
+    // Up over the last block, each line erased as it is written again, then whatever the last block
+    // had below cleared. Not one clear from the block's top: tmux (scroll-on-clear, on by default)
+    // takes a clear from the top row for a cleared screen and kept a copy of the block in its history
+    // at every redraw (every second) when the block began at the top of the screen.
+    const up = this.drawn > 0 ? `\x1b[${this.drawn}A\r` : '';
+    this.cli.io.stdout.write(`${up}${lines.map((line) => `\x1b[2K${line}`).join('\n')}\n\x1b[0J`);
     this.drawn = lines.length;
   }
 
@@ -60,8 +72,22 @@ export class ProgressView {
       lines.push({ at, text: `step ${step.name} ${step.status}${took.trimEnd()}${step.error ? `: ${step.error}` : ''}` });
     }
     if (deployment.status !== before?.status) {
-      const at = deployment.finishedAt ?? (deployment.status === 'RUNNING' ? deployment.startedAt : null) ?? deployment.updatedAt;
-      lines.push({ at, text: `deployment ${deployment.status}` });
+      // Back to RUNNING after an approval: then, not when it first started.
+      const decision = deployment.evaluation?.decision ?? deployment.planApproval?.decision;
+      const approved = before?.status === 'EVALUATED' && deployment.status === 'RUNNING';
+      const at = approved
+        ? (decision?.at ?? deployment.updatedAt)
+        : (deployment.finishedAt ?? (deployment.status === 'RUNNING' ? deployment.startedAt : null) ?? deployment.updatedAt);
+      const by = approved && decision?.approved ? ` (approved${decision.by ? ` by ${decision.by}` : ''})` : '';
+      lines.push({ at, text: `deployment ${deployment.status}${by}` });
+      // A CI log that stops at EVALUATED says what was chosen and how to go on.
+      if (deployment.status === 'EVALUATED') for (const text of evaluationLines(deployment, false)) lines.push({ at, text });
+    }
+    // A log that stops at QUEUED says why it waits (a hold, a freeze, the deployment in front).
+    const waiting = (d: Deployment | undefined) => (d?.waitingFor?.blockers ?? []).map((b) => b.description);
+    const now = waiting(deployment);
+    if (now.join('\n') !== waiting(before).join('\n')) {
+      for (const text of now) lines.push({ at: deployment.updatedAt, text: /^waiting\b/.test(text) ? text : `waiting: ${text}` });
     }
     // In time order; on a tie the steps come first (the deployment changes because of them).
     lines.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
@@ -69,10 +95,12 @@ export class ProgressView {
   }
 }
 
-/** Cuts a line to the terminal's width, so that redrawing moves up the right number of lines. */
-function fit(line: string, columns: number): string {
-  const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
-  return plain.length < columns ? line : `${plain.slice(0, Math.max(0, columns - 2))}…`;
+/** `max` lines of the block: its first two (the deployment), a line saying what is left out, then its last ones (the steps). */
+function clip(lines: string[], max: number, id: string, colors: boolean): string[] {
+  if (max < 5) return lines.slice(lines.length - Math.max(1, max));
+  const tail = max - 3;
+  const hidden = lines.length - 2 - tail;
+  return [...lines.slice(0, 2), paint(`  … ${hidden} more lines (deployer status ${id})`, 'dim', colors), ...lines.slice(lines.length - tail)];
 }
 
 /**

@@ -132,6 +132,7 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     const refused = await cli('rollback', 'demo', 'shop');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/force: true/);
+    expect(refused.stderr).toMatch(/^Roll back anyway with --force\.$/m);
     const rolled = await cli('rollback', 'demo', 'shop', '--force');
     expect(rolled.code).toBe(0);
     expect(rolled.stdout).toMatch(/^deployment [0-9a-f-]{36} rolls shop in demo back to v1 /);

@@ -18,6 +18,8 @@ export function waitTimeout(values: { wait?: boolean; timeout?: string }): numbe
 }
 
 export async function announceDeployment(cli: Cli, deployment: Deployment, options: { wait: boolean; timeoutMs?: number }): Promise<number> {
+  // From here on the deployment exists: a wait that fails names it (sdk/cli/main.ts).
+  cli.deploymentId = deployment.id;
   if (options.wait) return followDeployment(cli, deployment.id, { timeoutMs: options.timeoutMs });
   if (cli.json) cli.printJson(deployment);
   cli.say(`deployment ${deployment.id} ${paintStatus(deployment.status, cli.colors)}: ${describeDeployment(deployment)}`);

@@ -17,8 +17,8 @@ Options:
 
 ${COMMON_HELP}
 
-Exit codes: 0 the deployment ended DONE, 1 it ended FAILED or TERMINATED (or the API refused),
-2 usage error.`,
+Exit codes: 0 the deployment ended DONE, 1 it ended FAILED, TERMINATED or SUPERSEDED (or the
+wait timed out, or the API refused), 2 usage error, 130 interrupted (the deployment goes on).`,
 
   async run(cli, argv) {
     const { values, positionals } = parseCommand(argv, { timeout: { type: 'string' } }, { min: 1, max: 1, names: 'the deployment ID' });
