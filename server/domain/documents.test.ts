@@ -72,6 +72,170 @@ describe('parseDocument (yaml)', () => {
   });
 });
 
+/** Every `yaml` value below is read as o5 reads it: sigs.k8s.io/yaml YAMLToJSON over go-yaml v2 (YAML 1.1). */
+describe('parseDocument (yaml) reads as o5 does (sigs.k8s.io/yaml over go-yaml v2, YAML 1.1)', () => {
+  const valueOf = (scalar: string) => (parseDocument(`a: ${scalar}\n`, 'yaml') as { a: unknown }).a;
+
+  it.each(['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON', 'true', 'True', 'TRUE'])('%s is true', (word) => {
+    expect(valueOf(word)).toBe(true);
+  });
+  it.each(['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF', 'false', 'False', 'FALSE'])('%s is false', (word) => {
+    expect(valueOf(word)).toBe(false);
+  });
+  it.each(['yEs', 'oN', 'tRUE', 'nO', 'Yes please', '"yes"', "'on'", '!!str yes'])('%s is a string (a case YAML 1.1 does not list, or quoted, or tagged)', (text) => {
+    expect(valueOf(text)).toBe(text.replace(/^!!str |^["']|["']$/g, ''));
+  });
+  it('a block scalar is a string', () => {
+    expect(parseDocument('a: |-\n  yes\n', 'yaml')).toEqual({ a: 'yes' });
+  });
+
+  it.each([
+    ['0755', 493],
+    ['-0755', -493],
+    ['0o17', 15],
+    ['0x1F', 31],
+    ['0X1f', 31],
+    ['+0x1F', 31],
+    ['0b101', 5],
+    ['1_000', 1000],
+    ['0x_1F', 31],
+    ['08', 8],
+    ['1e3', 1000],
+    ['.5', 0.5],
+    ['+.5', 0.5],
+    ['1.', 1],
+    ['-0', 0],
+  ])('%s is the number %d (Go strconv.ParseInt base 0 after dropping _, then floats)', (text, value) => {
+    expect(valueOf(text)).toBe(value);
+  });
+
+  it.each(['1:30', '190:20:30', '2001-12-14', '2001-12-14t21:59:43.10-05:00', '2001-12-14 21:59:43.10', '1e999', '0x', '1e', 'NaN', 'inf', 'Infinity', '0b2', '1.2.3', '12:30:00'])(
+    '%s is a string (no sexagesimal; a timestamp keeps its text; what Go cannot parse as a number)',
+    (text) => {
+      expect(valueOf(text)).toBe(text);
+    },
+  );
+
+  it.each(['.inf', '-.Inf', '+.INF', '.nan', '.NaN'])('%s is malformed: YAMLToJSON fails on a float JSON cannot hold', (text) => {
+    const err = malformed(() => parseDocument(`name: x\na: ${text}\n`, 'yaml'));
+    expect(err.message).toMatch(/^Malformed YAML at line 2, column 4: .*JSON/);
+    expect(valueOf(`"${text}"`)).toBe(text);
+  });
+
+  it('reads explicit tags as go-yaml resolves them; tags it does not resolve are ignored', () => {
+    expect(parseDocument(['i: !!int "12"', 'f: !!float 1', 'b: !!bool yes', 's: !!str 0x1F', 'nul: !!null ""', 't: !!timestamp 2001-12-14', 'c: !foo bar', 'e: ! 12', ''].join('\n'), 'yaml')).toEqual({
+      i: 12,
+      f: 1,
+      b: true,
+      s: '0x1F',
+      nul: null,
+      t: '2001-12-14',
+      c: 'bar',
+      e: '12',
+    });
+    expect(parseDocument('set: !!set {x, z}\nomap: !!omap [{a: 1}, {b: 2}]\nm: !!map [1]\n', 'yaml')).toEqual({ set: { x: null, z: null }, omap: [{ a: 1 }, { b: 2 }], m: [1] });
+  });
+
+  it.each([
+    ['!!int x', 'cannot decode !!str `x` as a !!int'],
+    ['!!int 1.5', 'cannot decode !!float `1.5` as a !!int'],
+    ['!!bool 1', 'cannot decode !!int `1` as a !!bool'],
+    ['!!timestamp nope', 'cannot decode !!str `nope` as a !!timestamp'],
+    ['!!float 18446744073709551615', 'cannot decode !!int `18446744073709551615` as a !!float'],
+  ])('a tag its value does not fit (%s) is malformed, at the value', (text, reason) => {
+    const column = 'a: '.length + text.indexOf(' ') + 2;
+    expect(malformed(() => parseDocument(`a: ${text}\n`, 'yaml')).message).toBe(`Malformed YAML at line 1, column ${column}: ${reason}`);
+  });
+
+  it('turns keys that are not strings into the strings sigs.k8s.io/yaml makes of them', () => {
+    const text = ['1: a', '0x1F: b', 'yes: c', 'off: d', '1.5: e', '1e7: f', '3.14159265358979: g', '.inf: h', '-.inf: i', '.nan: j', '2001-01-01: k', '9223372036854775807: l', '0.00001: m', '"<<": x', ''].join('\n');
+    expect(parseDocument(text, 'yaml')).toEqual({
+      '1': 'a',
+      '31': 'b',
+      true: 'c',
+      false: 'd',
+      '1.5': 'e',
+      '1e+07': 'f',
+      '3.1415927': 'g',
+      '.inf': 'h',
+      '-.inf': 'i',
+      '.nan': 'j',
+      '2001-01-01': 'k',
+      '9223372036854775807': 'l',
+      '1e-05': 'm',
+      '<<': 'x',
+    });
+    // A key `n` or `y` is a boolean too: the trap of YAML 1.1.
+    expect(parseDocument('n: a\ny: b\n', 'yaml')).toEqual({ false: 'a', true: 'b' });
+  });
+
+  it.each([
+    ['~: x\n', 'line 1, column 1: A null key'],
+    ['? [1]\n: x\n', 'line 1, column 3: A mapping key must be'],
+    ['m: &m {a: 1}\n? *m\n: x\n', 'line 2, column 3: A mapping key must be'],
+    ['18446744073709551615: x\n', 'line 1, column 1: The key 18446744073709551615 is past'],
+  ])('refuses a key o5 refuses (%j)', (text, start) => {
+    expect(malformed(() => parseDocument(text, 'yaml')).message).toContain(`Malformed YAML at ${start}`);
+  });
+
+  it('finds a repeated key once keys are converted (`yes` and `true` are one key, so are 1 and "1")', () => {
+    expect(malformed(() => parseDocument('yes: 1\ntrue: 2\n', 'yaml')).message).toBe('Malformed YAML at line 2, column 1: Map keys must be unique');
+    expect(malformed(() => parseDocument('1: a\n"1": b\n', 'yaml')).message).toBe('Malformed YAML at line 2, column 1: Map keys must be unique');
+  });
+
+  it('applies merge keys in order, as go-yaml v2 does: a key before `<<` is overwritten, a key after it wins', () => {
+    expect(parseDocument('a: 1\n<<: {a: 2, b: 3}\nc: 4\n', 'yaml')).toEqual({ a: 2, b: 3, c: 4 });
+    expect(parseDocument('x: &x {a: 1}\ny: &y {a: 2, b: 2}\nz:\n  <<: [*x, *y]\n  b: 3\n', 'yaml')).toMatchObject({ z: { a: 1, b: 3 } });
+    expect(parseDocument('x: &x {a: 1}\nz:\n  !!merge <<: *x\n', 'yaml')).toMatchObject({ z: { a: 1 } });
+  });
+
+  it('refuses what libyaml refuses: another YAML version, a \\/ escape, an escaped surrogate pair', () => {
+    expect(malformed(() => parseDocument('%YAML 1.2\n---\na: 1\n', 'yaml')).message).toMatch(/^Malformed YAML at line 1, column 1: found incompatible YAML document/);
+    expect(parseDocument('%YAML 1.1\n---\na: yes\n', 'yaml')).toEqual({ a: true });
+    expect(malformed(() => parseDocument('a: "x\\/y"\n', 'yaml')).message).toMatch(/^Malformed YAML at line 1, column 6: found unknown escape character/);
+    expect(malformed(() => parseDocument('a: "\\ud83d\\ude00"\n', 'yaml')).message).toMatch(/^Malformed YAML at line 1, column 5: found invalid Unicode character escape code/);
+    expect(parseDocument('a: "\\U0001F600 \\\\/"\n', 'yaml')).toEqual({ a: '\u{1F600} \\/' });
+  });
+
+  it('refuses a control character anywhere in the text, as libyaml does; escaped in double quotes it is read', () => {
+    expect(malformed(() => parseDocument('a: b\x07c\n', 'yaml')).message).toBe('Malformed YAML at line 1, column 5: control characters are not allowed (U+0007); write it as an escape in a double-quoted string');
+    expect(malformed(() => parseDocument('a: x\n# \x85ok \x9b\n', 'yaml')).message).toMatch(/^Malformed YAML at line 2, column 7: control characters are not allowed \(U\+009B\)/);
+    expect(parseDocument('a: "b\\ac"\n', 'yaml')).toEqual({ a: 'b\x07c' });
+  });
+
+  it('refuses an alias of no anchor and an anchor that contains its own alias (malformed, not a failure of ours)', () => {
+    expect(malformed(() => parseDocument('a: *nope\n', 'yaml')).message).toBe("Malformed YAML at line 1, column 4: unknown anchor 'nope' referenced");
+    expect(malformed(() => parseDocument('a: &x [1, *x]\n', 'yaml')).message).toBe("Malformed YAML at line 1, column 11: anchor 'x' value contains itself");
+  });
+
+  it('refuses an alias bomb as go-yaml does (excessive aliasing), as a malformed document', () => {
+    const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
+      .concat(['b', 'c', 'd', 'e', 'f', 'g'].map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefg'[i]}`).join(',')}]`))
+      .join('\n');
+    expect(malformed(() => parseDocument(bomb, 'yaml')).message).toMatch(/^Malformed YAML: Too many aliases/);
+    // Aliases used as anchors are meant (a shared list, many times) are fine.
+    const shared = ['x: &x [1, 2, 3]', ...Array.from({ length: 500 }, (_, i) => `k${i}: *x`), ''].join('\n');
+    expect((parseDocument(shared, 'yaml') as Record<string, unknown>).k499).toEqual([1, 2, 3]);
+  });
+
+  it('still refuses !!binary at its path (o5 would read its bytes as a string)', () => {
+    let caught: unknown;
+    try {
+      parseDocument('a:\n  b: !!binary aGVsbG8=\n', 'yaml');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    expect((caught as ValidationError).issues).toEqual([{ path: 'a.b', message: expect.stringMatching(/binary/) }]);
+  });
+
+  it('keeps a key named __proto__ as data', () => {
+    const value = parseDocument('__proto__: {a: 1}\n', 'yaml') as Record<string, unknown>;
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(Object.keys(value)).toEqual(['__proto__']);
+  });
+});
+
 describe('parseDocument (json)', () => {
   it('parses an object', () => {
     expect(parseDocument('{"name": "shop"}', 'json')).toEqual({ name: 'shop' });
@@ -89,6 +253,14 @@ describe('parseDocument (json)', () => {
     const err = malformed(() => parseDocument(text, 'json'));
     expect(err.message).toMatch(new RegExp(`^Malformed JSON at line ${line}, column ${col}: `));
     expect(err.issues).toEqual([{ path: '', message: err.message.replace('Malformed JSON at ', '') }]);
+  });
+
+  it('refuses JSON that does not parse and nests far past the limit where it goes too deep (its error scan overflowed the stack: a 500)', () => {
+    for (const text of ['['.repeat(20_000), `{"a": ${'['.repeat(100_000)}1`]) {
+      expect(malformed(() => parseDocument(text, 'json')).message).toMatch(/^Malformed JSON at line 1, column \d+: Nested deeper than 64 levels$/);
+    }
+    // A string of brackets is no nesting.
+    expect(malformed(() => parseDocument(`{"a": "${'['.repeat(1000)}"`, 'json')).message).toMatch(/^Malformed JSON at line 1, column 1009: /);
   });
 
   it('finds no error offset in valid JSON (scan agrees with JSON.parse)', () => {
@@ -144,6 +316,55 @@ describe('validateDocument', () => {
       { path: 'other', message: 'Unknown field "other"; the fields here are: name, aws' },
     ]);
     expect(message).toMatch(/^Invalid cluster config: name: Required; aws\.rdsHosts\[1\]\.auth: .*aws\.extra: Unknown field "extra"; the fields here are: rdsHosts \(and 1 more\)$/);
+  });
+});
+
+describe('parseDocument on YAML nested far past the limit, refused before the parser recurses into it', () => {
+  it.each([
+    ['- - - ...', (n: number) => `${'- '.repeat(n)}x\n`],
+    ['? ? ? ...', (n: number) => `${'? '.repeat(n)}x\n`],
+    ['[[[...]]]', (n: number) => `a: ${'['.repeat(n)}${']'.repeat(n)}\n`],
+    ['{a: {a: ...}}', (n: number) => `${'{a: '.repeat(n)}1${'}'.repeat(n)}\n`],
+    ['one more indent a line', (n: number) => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' x\n'],
+  ])('%s is malformed, with where (the yaml package overflowed the stack on it; V8 could die of it)', (_what, text) => {
+    // 100 deep: past the limit, not past the estimate, refused by the reader (at its path).
+    expect(() => parseDocument(text(100), 'yaml')).toThrow(/Nested deeper than 64 levels|A mapping key must be/);
+    for (const n of [3000, 20000]) {
+      const err = malformed(() => parseDocument(text(n), 'yaml'));
+      expect(err.message).toMatch(/^Malformed YAML at line \d+, column \d+: Nested deeper than 64 levels$/);
+    }
+  });
+
+  it('reads a document as deep as the limit, with quotes, comments and block scalars that look deep', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 60; i++) lines.push(`${'  '.repeat(i)}k${i}:`);
+    const inner = '  '.repeat(60);
+    lines.push(`${inner}text: "[[[[[[[[[[ - - - - ${'{'.repeat(300)}"`);
+    lines.push(`${inner}plain: a [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`);
+    lines.push(`${inner}comment: x # ${'['.repeat(300)}`);
+    lines.push(`${inner}dashes: ${'x - '.repeat(300)}x`);
+    lines.push(`${inner}inline: {${Array.from({ length: 300 }, (_, i) => `f${i}: ${i}`).join(', ')}}`);
+    // Content indented as usual (under the key), which could be nodes: what a script holds is read
+    // as if it were; content indented past the `|` is surely content and not read.
+    lines.push(`${inner}block: |`);
+    for (let i = 0; i < 150; i++) lines.push(`${inner}  ${' '.repeat(i % 40)}- - - if [ -f "$X${'['.repeat(i)}" ]; then {`, `${inner}  }`);
+    lines.push(`${inner}block2: >-`, ...Array.from({ length: 300 }, (_, i) => `${' '.repeat(inner.length + 10)}${' '.repeat(i)}- [ {`));
+    lines.push(`${inner}after: 1`, '');
+    let value = parseDocument(lines.join('\n'), 'yaml') as Record<string, unknown>;
+    for (let i = 0; i < 60; i++) value = value[`k${i}`] as Record<string, unknown>;
+    expect(value.text).toBe(`[[[[[[[[[[ - - - - ${'{'.repeat(300)}`);
+    expect(value.after).toBe(1);
+    expect(value.dashes).toBe(`${'x - '.repeat(300)}x`);
+    expect(Object.keys(value.inline as object)).toHaveLength(300);
+    expect((value.block as string).split('\n')).toHaveLength(301);
+    expect(value.block2).toMatch(/^- \[ \{\n {1}- \[ \{/);
+  });
+
+  it('refuses merge keys that merge mappings with merge keys, more than 64 deep (each link recursed)', () => {
+    const chain = ['m0: &m0 {a: 1}', ...Array.from({ length: 100 }, (_, i) => `m${i + 1}: &m${i + 1} {<<: *m${i}}`), ''].join('\n');
+    expect(malformed(() => parseDocument(chain, 'yaml')).message).toMatch(/^Malformed YAML at line \d+, column \d+: Merge keys \(<<\) that merge mappings with merge keys, more than 64 deep/);
+    const short = ['m0: &m0 {a: 1}', ...Array.from({ length: 10 }, (_, i) => `m${i + 1}: &m${i + 1} {<<: *m${i}}`), ''].join('\n');
+    expect((parseDocument(short, 'yaml') as Record<string, unknown>).m10).toEqual({ a: 1 });
   });
 });
 

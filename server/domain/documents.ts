@@ -4,7 +4,7 @@
  * at the mistake: a line and column for text that does not parse, a path for a value that does
  * not validate.
  */
-import { parseDocument as parseYamlDocument } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, parseDocument as parseYamlDocument, type Alias, type Document as YamlDocument, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { z } from 'zod';
 import { DomainError, ValidationError, formatPath, type FieldIssue } from './errors.ts';
 import { closestName, objectShape, schemaAt } from './schema-shape.ts';
@@ -41,9 +41,9 @@ function unstorableText(text: string): string | undefined {
 /**
  * What no document may hold, found without recursion: nesting past MAX_DOCUMENT_DEPTH; a NUL
  * character or a lone UTF-16 surrogate in a key or string (JSON lets `"\u0000"` and `"\ud800"`
- * through, Postgres text and jsonb refuse them: a 500 where it was written); and a value that is not plain data (YAML tags such as `!!binary`,
- * `!!set`, `!!timestamp` make byte arrays, sets and dates, whose own properties were reported as
- * unknown fields). Each issue has the path to where it is.
+ * through, Postgres text and jsonb refuse them: a 500 where it was written); and a value that is not plain data (YAML's `!!binary`
+ * makes a byte array, whose own properties were reported as unknown fields; other tags are read as
+ * o5 reads them, parseYaml). Each issue has the path to where it is.
  */
 export function documentShapeIssues(document: unknown): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -66,7 +66,7 @@ export function documentShapeIssues(document: unknown): FieldIssue[] {
     }
     const prototype = Object.getPrototypeOf(value);
     if (prototype !== Object.prototype && prototype !== null) {
-      const kind = value instanceof Uint8Array ? 'binary data (!!binary)' : value instanceof Set ? 'a set (!!set)' : value instanceof Map ? 'an ordered map (!!omap, !!pairs)' : value instanceof Date ? 'a timestamp (!!timestamp)' : 'not plain data';
+      const kind = value instanceof Uint8Array ? 'binary data (!!binary)' : 'not plain data';
       issues.push({ path: formatPath(path), message: `Is ${kind}: send maps, lists, strings, numbers and booleans` });
       continue;
     }
@@ -157,10 +157,176 @@ export function unknownFieldMessage(key: string, fields: string[]): string {
 /** How many of a text's parse errors are reported (the first ones; the rest mostly follow from them). */
 const MAX_PARSE_ISSUES = 10;
 
+/**
+ * What libyaml's reader refuses anywhere in the text (readerc.go: "control characters are not
+ * allowed"): C0 controls but tab, LF and CR; DEL; C1 controls but NEL; U+FFFE and U+FFFF. NUL is
+ * left to documentShapeIssues, which says where each one is.
+ */
+const NOT_YAML_1_1_PRINTABLE = /[\x01-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
+
+/**
+ * How deep the yaml package may be asked to nest. Its composer recurses for each level: some
+ * hundreds of levels overflow the stack, and V8 can die of that overflow (a fatal "RegExpCompiler
+ * Allocation failed" when it lands while a regular expression is compiled), taking the server down
+ * with a 40 KB body of `- - - ...` or `[[[...`. Far above MAX_DOCUMENT_DEPTH, which is refused anyway.
+ */
+const MAX_YAML_NESTING = 256;
+
+/**
+ * Where the text nests past MAX_YAML_NESTING, by an estimate made without recursion before the
+ * text is parsed: the levels of indentation open, plus the flow collections (`[`, `{`) open, plus
+ * the block indicators (`- `, `? `, `: `) on the line. Quoted text and comments on a line are
+ * skipped, and a block scalar's content (`|`, `>`) when it is surely content. Where it cannot tell
+ * it counts more, never less (a quote is not followed past its line, a block scalar whose content
+ * might be read as nodes is counted as nodes), so what it lets through cannot nest deeper than it
+ * says; what it refuses nests far past MAX_DOCUMENT_DEPTH, unless it is made of odd lines by the hundred.
+ */
+function deepNestingOffset(text: string): number | undefined {
+  const indents: number[] = [];
+  let flow = 0;
+  // A block scalar's header: the column of its `|` or `>`; then the indent of its content.
+  let headerColumn: number | undefined;
+  let contentIndent: number | undefined;
+  for (let lineStart = 0; lineStart < text.length; ) {
+    const newline = text.indexOf('\n', lineStart);
+    const lineEnd = newline === -1 ? text.length : newline;
+    let p = lineStart;
+    while (p < lineEnd && text[p] === ' ') p++;
+    const indent = p - lineStart;
+    const blank = p === lineEnd || text[p] === '\r' || text[p] === '#';
+    if (headerColumn !== undefined) {
+      // Content for sure: indented past the header's `|` (so past the node that holds it), and
+      // then as far as the first line of content.
+      if (blank) {
+        lineStart = lineEnd + 1;
+        continue;
+      }
+      contentIndent ??= indent > headerColumn ? indent : -1;
+      if (contentIndent > headerColumn && indent >= contentIndent) {
+        lineStart = lineEnd + 1;
+        continue;
+      }
+      headerColumn = contentIndent = undefined;
+    }
+    if (flow === 0 && !blank) {
+      while (indents.length > 0 && indents[indents.length - 1]! > indent) indents.pop();
+      if (indents.length === 0 || indents[indents.length - 1]! < indent) indents.push(indent);
+    }
+    let onLine = 0;
+    let quote: '"' | "'" | undefined;
+    let header: number | undefined;
+    // Whether a node may start here: at the line's start, after an indicator, `[`, `{` or `,`
+    // (a quote or a bracket elsewhere is inside a plain scalar).
+    let nodeStart = true;
+    for (; p < lineEnd; p++) {
+      const c = text[p]!;
+      if (quote) {
+        if (c === '\\' && quote === '"') p++;
+        else if (c === quote) {
+          quote = undefined;
+          nodeStart = false;
+        }
+        continue;
+      }
+      if (c === ' ' || c === '\t' || c === '\r') continue;
+      const before = p === lineStart ? ' ' : text[p - 1]!;
+      if (c === '#' && (before === ' ' || before === '\t')) break;
+      const after = p + 1 < lineEnd ? text[p + 1]! : ' ';
+      const indicator = after === ' ' || after === '\t' || after === '\r';
+      if (header !== undefined && (c === '+' || c === '-')) continue;
+      header = undefined;
+      if (indicator && (c === ':' || ((c === '-' || c === '?') && nodeStart))) {
+        // In a flow collection its brackets count; `a: 1, b: 2, ...` on one line does not nest.
+        if (flow === 0) onLine++;
+        nodeStart = true;
+      } else if (c === '[' || c === '{') {
+        // In a flow collection every bracket counts, whatever the parser makes of it.
+        if (!nodeStart && flow === 0) continue; // inside a plain scalar (`a [b`)
+        flow++;
+        nodeStart = true;
+      } else if (c === ']' || c === '}') {
+        flow = Math.max(0, flow - 1);
+        nodeStart = false;
+      } else if (c === ',') {
+        nodeStart = true;
+      } else if ((c === '"' || c === "'") && nodeStart) {
+        quote = c;
+      } else if ((c === '&' || c === '!') && nodeStart) {
+        // An anchor or a tag: the node starts after it.
+        while (p + 1 < lineEnd && !' \t\r'.includes(text[p + 1]!)) p++;
+      } else if ((c === '|' || c === '>') && nodeStart && flow === 0) {
+        // A block scalar's header, if nothing but a chomping indicator follows (with a digit, an
+        // explicit indentation, its content is counted as nodes: more, never less).
+        header = p - lineStart;
+        nodeStart = false;
+      } else {
+        nodeStart = false;
+      }
+      if (indents.length + flow + onLine > MAX_YAML_NESTING) return p;
+    }
+    if (header !== undefined && !quote) headerColumn = header;
+    lineStart = lineEnd + 1;
+  }
+  return undefined;
+}
+
+/**
+ * YAML is read as o5 reads it, in every document (not only application configs): o5 reads its
+ * o5.yaml, its cluster files and its environment configs with one reader (pentops/o5-deploy-aws
+ * internal/protoread/parse.go: sigs.k8s.io/yaml v1.6.0 YAMLToJSON, which decodes with
+ * go.yaml.in/yaml/v2, a YAML 1.1 reader, then j5codec JSONToReflect), and our cluster and
+ * environment documents are written in the shape of o5's. One dialect means a file means the same
+ * thing whichever document it is; where YAML 1.1 reads a value otherwise than YAML 1.2 (`yes`,
+ * `on`, `n` are booleans), a string field refuses it with its path (quote it) rather than reading
+ * something else in silence. What the Go reader does, and so what this one does:
+ *
+ * - A plain scalar is resolved by go-yaml v2's resolve.go (goResolve below), not by YAML 1.2's core
+ *   schema: `y Y yes Yes YES on On ON true True TRUE` are true, `n N no No NO off Off OFF false False
+ *   FALSE` are false; integers are Go's strconv.ParseInt base 0 after dropping every `_` (`0755` is
+ *   493, `0o17` 15, `0x1F` 31, `0b11` 3, `1_000` 1000); `1e3`, `.5` and `+.5` are floats; `1:30` is a
+ *   string (no sexagesimal: go-yaml purposely left it out); `2001-12-14` is a string (a timestamp
+ *   read into an untyped value stays the text written).
+ * - `.inf`, `-.inf`, `.nan` are floats that JSON cannot hold: YAMLToJSON fails on them, so they are
+ *   malformed (quoted, they are strings).
+ * - An explicit tag resolves the same way (`!!int "12"` is 12, `!!float 1` is 1, `!!str yes` is
+ *   "yes"; `!!int x` is malformed), `!!timestamp` keeps the text; a tag go-yaml does not resolve
+ *   (`!foo`, `!!set`, `!!omap`, `!!map` on a scalar) is ignored, the value read as if untagged for a
+ *   collection and as a string for a scalar. `!!binary` is the one refusal of ours: Go decodes it
+ *   into a string of its bytes, mangling what is not UTF-8; we refuse it at its path (documentShapeIssues).
+ * - A key that is not a string becomes the string sigs.k8s.io/yaml makes of it (`1: a` is "1",
+ *   `0x1F: a` "31", `yes: a` "true", `1.5: a` "1.5", floats as Go's %g of a float32); a null key, an
+ *   integer key past int64, a list or a mapping as a key are malformed, as they are for o5.
+ * - `<<` merge keys are applied in document order, each one overwriting what the mapping already
+ *   has (go-yaml v2 decodes the merged mapping into the same map): keys after `<<` win over the
+ *   merged ones, keys before it lose; in a list of merged mappings the earlier ones win.
+ * - Only `%YAML 1.1` may be declared (`%YAML 1.2` is "found incompatible YAML document"); a
+ *   double-quoted `\/` or an escaped UTF-16 surrogate (`\ud83d\ude00`; YAML writes `\U0001F600`),
+ *   and a control character anywhere in the text, are errors of libyaml's scanner and reader.
+ *   (One the other way round is left: libyaml reads `\'` in double quotes as `'`, the yaml package
+ *   refuses it, so we do.)
+ *
+ * Where o5 is laxer than us, we stay strict: a key repeated in a mapping (after conversion, so
+ * `yes:` and `true:` are the same key) is malformed, where Go keeps the last; and a file of several
+ * documents is malformed, where Go reads the first. Both are mistakes o5 hides.
+ */
 function parseYaml(text: string): unknown {
-  // merge: `<<: *anchor` keys merge the mapping they name (YAML 1.1), as the Go YAML readers of o5 do.
-  const doc = parseYamlDocument(text, { merge: true });
-  if (doc.errors.length === 0) return yamlToJs(doc);
+  const control = NOT_YAML_1_1_PRINTABLE.exec(text);
+  if (control) {
+    const { line, col } = lineAndColumn(text, control.index);
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    const message = `line ${line}, column ${col}: control characters are not allowed (U+${code}); write it as an escape in a double-quoted string`;
+    throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
+  }
+  const deep = deepNestingOffset(text);
+  if (deep !== undefined) {
+    const { line, col } = lineAndColumn(text, deep);
+    const message = `line ${line}, column ${col}: Nested deeper than ${MAX_DOCUMENT_DEPTH} levels`;
+    throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
+  }
+  // failsafe: every scalar is read as its text (and its tag and style kept), resolved below as
+  // go-yaml v2 resolves it; no known tags (!!set, !!binary...), no merge keys, no key checks: all ours.
+  const doc = parseYamlDocument(text, { schema: 'failsafe', resolveKnownTags: false, uniqueKeys: false, merge: false, version: '1.1' });
+  if (doc.errors.length === 0) return readAsO5(doc, text);
   const messages = doc.errors.map((error) => {
     const where = error.linePos?.[0];
     // The yaml package appends " at line L, column C:" and a code excerpt; keep only the reason.
@@ -172,31 +338,397 @@ function parseYaml(text: string): unknown {
   throw new DomainError('malformed', `Malformed YAML at ${issues[0]!.message}`, issues);
 }
 
-/**
- * The document's value. The yaml package refuses one whose aliases expand past its limit (an alias
- * bomb: a few lines that would expand to gigabytes) with a ReferenceError: a malformed document,
- * not a failure of ours.
- */
-function yamlToJs(doc: ReturnType<typeof parseYamlDocument>): unknown {
-  try {
-    return doc.toJS();
-  } catch (err) {
-    // With merge keys on, `<<: 1` (or `<<:` an alias of a list) fails here with a plain Error: the
-    // Go readers refuse it too ("map merge requires map or sequence of maps"), a malformed document.
-    if (err instanceof Error && /^Merge sources must be maps/.test(err.message)) {
-      const message = 'A merge key (<<) takes a mapping, an alias of one, or a list of them';
-      throw new DomainError('malformed', `Malformed YAML: ${message}`, [{ path: '', message }]);
-    }
-    if (!(err instanceof ReferenceError) || !/alias count/i.test(err.message)) throw err;
-    const message = 'Too many aliases: its anchors expand to more than a document can hold';
-    throw new DomainError('malformed', `Malformed YAML: ${message}`, [{ path: '', message }]);
+/** A document that parses but that o5's reader refuses: malformed, with where (when known) and why. */
+class O5YamlError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly offset?: number,
+  ) {
+    super(reason);
   }
+}
+
+const MERGE_MESSAGE = 'A merge key (<<) takes a mapping, an alias of one, or a list of them';
+const ALIAS_MESSAGE = 'Too many aliases: its anchors expand to more than a document can hold';
+
+function readAsO5(doc: YamlDocument, text: string): unknown {
+  try {
+    const version = doc.directives?.yaml;
+    if (version?.explicit) {
+      const directive = /^%YAML[ \t]+([^\s#]*)/m.exec(text);
+      if (!directive || directive[1] !== '1.1') throw new O5YamlError('found incompatible YAML document (o5 reads YAML 1.1: declare %YAML 1.1 or nothing)', directive?.index);
+    }
+    return new O5Reader(doc, text).value(doc.contents, 0);
+  } catch (err) {
+    if (!(err instanceof O5YamlError)) throw err;
+    if (err.offset === undefined) throw new DomainError('malformed', `Malformed YAML: ${err.reason}`, [{ path: '', message: err.reason }]);
+    const { line, col } = lineAndColumn(text, err.offset);
+    const message = `line ${line}, column ${col}: ${err.reason}`;
+    throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
+  }
+}
+
+type YamlNode = Scalar | YAMLMap | YAMLSeq | Alias | Pair;
+
+/** Past this depth a value is not read further: documentShapeIssues refuses it at its path anyway. */
+const READ_DEPTH_LIMIT = MAX_DOCUMENT_DEPTH + 2;
+
+/** Walks the parsed document as go-yaml v2 decodes into an untyped value and sigs.k8s.io/yaml turns that into JSON. */
+class O5Reader {
+  private decodeCount = 0;
+  private aliasCount = 0;
+  private aliasDepth = 0;
+  private mergeDepth = 0;
+  private readonly activeAliases = new Set<Alias>();
+  private readonly checkedEscapes = new WeakSet<Scalar>();
+
+  constructor(
+    private readonly doc: YamlDocument,
+    private readonly text: string,
+  ) {}
+
+  /** go-yaml v2's alias-bomb guard (decode.go unmarshal, allowedAliasRatio), counting as it counts. */
+  private count(): void {
+    this.decodeCount++;
+    if (this.aliasDepth > 0) this.aliasCount++;
+    if (this.aliasCount > 100 && this.decodeCount > 1000 && this.aliasCount / this.decodeCount > allowedAliasRatio(this.decodeCount)) {
+      throw new O5YamlError(ALIAS_MESSAGE);
+    }
+  }
+
+  /** The node an alias names, counted as an alias; a missing anchor or an alias inside its own anchor is refused. */
+  private follow<T>(alias: Alias, read: (node: YamlNode | null) => T): T {
+    if (this.activeAliases.has(alias)) throw new O5YamlError(`anchor '${alias.source}' value contains itself`, alias.range?.[0]);
+    const target = alias.resolve(this.doc) as YamlNode | undefined;
+    if (!target) throw new O5YamlError(`unknown anchor '${alias.source}' referenced`, alias.range?.[0]);
+    this.activeAliases.add(alias);
+    this.aliasDepth++;
+    try {
+      return read(target);
+    } finally {
+      this.aliasDepth--;
+      this.activeAliases.delete(alias);
+    }
+  }
+
+  value(node: YamlNode | null | undefined, depth: number): unknown {
+    this.count();
+    if (node === null || node === undefined) return null;
+    if (depth > READ_DEPTH_LIMIT) return [];
+    if (isAlias(node)) return this.follow(node, (target) => this.value(target, depth));
+    if (isScalar(node)) return this.scalarValue(node);
+    if (isMap(node)) {
+      const out = new Map<string, unknown>();
+      this.mapInto(node, out, depth);
+      return Object.fromEntries(out);
+    }
+    if (isSeq(node)) return node.items.map((item) => this.value(item as YamlNode, depth + 1));
+    throw new O5YamlError('not a YAML value', (node as { range?: number[] }).range?.[0]);
+  }
+
+  /** go-yaml v2 decode.go mapping(): keys in order, a merge key decoding its mapping(s) into the same map. */
+  private mapInto(node: YAMLMap, out: Map<string, unknown>, depth: number): void {
+    const own = new Set<string>();
+    for (const pair of node.items) {
+      const keyNode = pair.key as YamlNode | null;
+      if (isMergeKey(keyNode)) {
+        this.merge(pair.value as YamlNode | null, out, depth);
+        continue;
+      }
+      this.count();
+      const key = this.key(keyNode);
+      const value = this.value(pair.value as YamlNode | null, depth + 1);
+      if (own.has(key)) throw new O5YamlError('Map keys must be unique', nodeOffset(keyNode));
+      own.add(key);
+      out.set(key, value);
+    }
+  }
+
+  private merge(node: YamlNode | null, out: Map<string, unknown>, depth: number): void {
+    this.count();
+    // A merged mapping that merges another, and so on: each link recurses, and the text does not nest.
+    if (++this.mergeDepth > MAX_DOCUMENT_DEPTH) throw new O5YamlError(`Merge keys (<<) that merge mappings with merge keys, more than ${MAX_DOCUMENT_DEPTH} deep`, nodeOffset(node));
+    try {
+      this.mergeInto(node, out, depth);
+    } finally {
+      this.mergeDepth--;
+    }
+  }
+
+  private mergeInto(node: YamlNode | null, out: Map<string, unknown>, depth: number): void {
+    const intoOut = (target: YamlNode | null) => {
+      if (!isMap(target)) throw new O5YamlError(MERGE_MESSAGE);
+      this.count();
+      this.mapInto(target, out, depth);
+    };
+    if (isMap(node)) return this.mapInto(node, out, depth);
+    if (isAlias(node)) return this.follow(node, intoOut);
+    if (isSeq(node)) {
+      // Backwards, as go-yaml does: the earlier mappings of the list win.
+      for (let i = node.items.length - 1; i >= 0; i--) {
+        const item = node.items[i] as YamlNode | null;
+        this.count();
+        if (isAlias(item)) this.follow(item, intoOut);
+        else intoOut(item);
+      }
+      return;
+    }
+    throw new O5YamlError(MERGE_MESSAGE);
+  }
+
+  /** A key as sigs.k8s.io/yaml's convertToJSONableObject makes it a JSON key. */
+  private key(node: YamlNode | null): string {
+    const keyNode = isAlias(node) ? this.follow(node, (target) => target) : node;
+    if (keyNode === null || keyNode === undefined) throw new O5YamlError('A null key: o5 takes string, number and boolean keys only', nodeOffset(node));
+    if (!isScalar(keyNode)) throw new O5YamlError('A mapping key must be a string, a number or a boolean, not a list or a mapping', nodeOffset(node));
+    const resolved = this.resolveScalar(keyNode);
+    switch (resolved.kind) {
+      case 'str':
+        return resolved.value;
+      case 'bool':
+        return String(resolved.value);
+      case 'int':
+        return resolved.value.toString();
+      case 'float':
+        return formatGoFloat32(resolved.value);
+      case 'null':
+        throw new O5YamlError('A null key: o5 takes string, number and boolean keys only', nodeOffset(node));
+      case 'uint':
+        throw new O5YamlError(`The key ${resolved.value} is past what o5 takes (a 64-bit signed integer)`, nodeOffset(node));
+      case 'binary':
+        throw new O5YamlError('A !!binary key: send the text itself', nodeOffset(node));
+    }
+  }
+
+  private scalarValue(node: Scalar): unknown {
+    const resolved = this.resolveScalar(node);
+    switch (resolved.kind) {
+      case 'str':
+      case 'bool':
+        return resolved.value;
+      case 'null':
+        return null;
+      case 'int':
+      case 'uint':
+        return Number(resolved.value);
+      case 'float':
+        if (!Number.isFinite(resolved.value)) {
+          throw new O5YamlError(`${String(node.source)} is not a number JSON can hold (o5 cannot read it); quote it for a string`, nodeOffset(node));
+        }
+        return resolved.value;
+      case 'binary':
+        // Refused by documentShapeIssues at its path (binary data is not plain data).
+        return new Uint8Array(Buffer.from(resolved.value.replace(/[\r\n]/g, ''), 'base64'));
+    }
+  }
+
+  /** go-yaml v2 decode.go scalar(): a quoted or block scalar without a tag is a string, the rest is resolved. */
+  private resolveScalar(node: Scalar): Resolved {
+    this.checkEscapes(node);
+    const text = String(node.source ?? node.value ?? '');
+    const tag = node.tag;
+    if (!tag && node.type !== 'PLAIN') return { kind: 'str', value: text };
+    try {
+      return goResolve(tag ?? '', text);
+    } catch (err) {
+      if (err instanceof GoResolveError) throw new O5YamlError(err.message, nodeOffset(node));
+      throw err;
+    }
+  }
+
+  /** libyaml refuses `\/` (a YAML 1.2 escape) and surrogate code points in a double-quoted scalar. */
+  private checkEscapes(node: Scalar): void {
+    if (node.type !== 'QUOTE_DOUBLE' || !node.range || this.checkedEscapes.has(node)) return;
+    this.checkedEscapes.add(node);
+    const [start, end] = node.range;
+    for (let i = start + 1; i < end - 1; i++) {
+      if (this.text[i] !== '\\') continue;
+      const escape = this.text[i + 1];
+      if (escape === '/') throw new O5YamlError('found unknown escape character \\/ (YAML 1.1 has none; write / alone)', i);
+      const length = escape === 'u' ? 4 : escape === 'U' ? 8 : 0;
+      if (length > 0) {
+        const code = parseInt(this.text.slice(i + 2, i + 2 + length), 16);
+        if (code >= 0xd800 && code <= 0xdfff) throw new O5YamlError('found invalid Unicode character escape code (a UTF-16 surrogate; write \\U and the code point)', i);
+      }
+      i++;
+    }
+  }
+}
+
+function nodeOffset(node: YamlNode | null | undefined): number | undefined {
+  return (node as { range?: [number, number, number] } | null | undefined)?.range?.[0];
+}
+
+/** go-yaml v2 decode.go isMerge: a plain `<<` (untagged or `!`), or one tagged !!merge. */
+function isMergeKey(node: YamlNode | null): boolean {
+  if (!isScalar(node) || node.source !== '<<') return false;
+  if (node.tag === 'tag:yaml.org,2002:merge') return true;
+  return node.type === 'PLAIN' && (!node.tag || node.tag === '!');
+}
+
+function allowedAliasRatio(decodeCount: number): number {
+  const low = 400_000;
+  const high = 4_000_000;
+  if (decodeCount <= low) return 0.99;
+  if (decodeCount >= high) return 0.1;
+  return 0.99 - 0.89 * ((decodeCount - low) / (high - low));
+}
+
+type Resolved =
+  | { kind: 'str'; value: string }
+  | { kind: 'null' }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'int'; value: bigint }
+  | { kind: 'uint'; value: bigint }
+  | { kind: 'float'; value: number }
+  | { kind: 'binary'; value: string };
+
+class GoResolveError extends Error {}
+
+const YAML_TAG = 'tag:yaml.org,2002:';
+const [STR, BOOL, INT, FLOAT, NULL, TIMESTAMP, BINARY] = ['str', 'bool', 'int', 'float', 'null', 'timestamp', 'binary'].map((t) => YAML_TAG + t) as [string, string, string, string, string, string, string];
+const RESOLVABLE_TAGS = new Set(['', STR, BOOL, INT, FLOAT, NULL, TIMESTAMP]);
+
+/** go-yaml v2 resolve.go resolveMap: the words and symbols resolved as they are. */
+const RESOLVE_MAP = new Map<string, Resolved>([
+  ...['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON'].map((s) => [s, { kind: 'bool', value: true }] as const),
+  ...['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF'].map((s) => [s, { kind: 'bool', value: false }] as const),
+  ...['', '~', 'null', 'Null', 'NULL'].map((s) => [s, { kind: 'null' }] as const),
+  ...['.nan', '.NaN', '.NAN'].map((s) => [s, { kind: 'float', value: NaN }] as const),
+  ...['.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF'].map((s) => [s, { kind: 'float', value: Infinity }] as const),
+  ...['-.inf', '-.Inf', '-.INF'].map((s) => [s, { kind: 'float', value: -Infinity }] as const),
+]);
+
+/** go-yaml v2 resolve.go yamlStyleFloat. */
+const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
+/** What Go's strconv.ParseFloat takes of a text that starts with `.` (underscores only between digits). */
+const DOT_FLOAT = /^\.[0-9](_?[0-9])*([eE][-+]?[0-9](_?[0-9])*)?$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** The kind resolve.go gives to what a scalar starts with (its resolveTable): 'S' sign, 'D' digit, 'M' a word of the map, '.'. */
+function hintOf(text: string): string | undefined {
+  if (text === '') return 'N';
+  const c = text[0]!;
+  if (c === '+' || c === '-') return 'S';
+  if (c >= '0' && c <= '9') return 'D';
+  if ('yYnNtTfFoO~'.includes(c)) return 'M';
+  if (c === '.') return '.';
+  return undefined;
+}
+
+/** go-yaml v2 resolve.go resolve(tag, in), for untyped decoding (a timestamp keeps its text). */
+export function goResolve(tag: string, text: string): Resolved {
+  if (!RESOLVABLE_TAGS.has(tag)) return tag === BINARY ? { kind: 'binary', value: text } : { kind: 'str', value: text };
+  const { resolved, rtag } = resolveUntagged(tag, text);
+  if (tag === '' || tag === rtag || tag === STR) return resolved;
+  if (tag === FLOAT && resolved.kind === 'int') return { kind: 'float', value: Number(resolved.value) };
+  throw new GoResolveError(`cannot decode ${shortTag(rtag)} \`${text}\` as a ${shortTag(tag)}`);
+}
+
+function shortTag(tag: string): string {
+  return tag.startsWith(YAML_TAG) ? `!!${tag.slice(YAML_TAG.length)}` : tag;
+}
+
+function resolveUntagged(tag: string, text: string): { resolved: Resolved; rtag: string } {
+  const asString = { resolved: { kind: 'str', value: text } as Resolved, rtag: STR };
+  const hint = hintOf(text);
+  if (hint === undefined || tag === STR) return asString;
+  const known = RESOLVE_MAP.get(text);
+  if (known) return { resolved: known, rtag: known.kind === 'bool' ? BOOL : known.kind === 'null' ? NULL : FLOAT };
+  if (hint === '.') {
+    if (DOT_FLOAT.test(text)) {
+      const value = Number(text.replace(/_/g, ''));
+      if (Number.isFinite(value)) return { resolved: { kind: 'float', value }, rtag: FLOAT };
+    }
+    return asString;
+  }
+  if (hint !== 'D' && hint !== 'S') return asString;
+  if ((tag === '' || tag === TIMESTAMP) && isGoTimestamp(text)) return { resolved: { kind: 'str', value: text }, rtag: TIMESTAMP };
+  const plain = text.replace(/_/g, '');
+  const int = goParseIntBase0(plain);
+  if (int !== undefined) {
+    if (int >= INT64_MIN && int <= INT64_MAX) return { resolved: { kind: 'int', value: int }, rtag: INT };
+    if (int > 0n && int <= UINT64_MAX && !/^[-+]/.test(plain)) return { resolved: { kind: 'uint', value: int }, rtag: INT };
+  }
+  if (YAML_STYLE_FLOAT.test(plain)) {
+    const value = Number(plain);
+    if (Number.isFinite(value)) return { resolved: { kind: 'float', value }, rtag: FLOAT };
+  }
+  return asString;
+}
+
+/** Go's strconv.ParseInt(s, 0, 64) syntax (without its range check): sign, then 0x, 0o, 0b, a leading 0 (octal) or decimal. */
+function goParseIntBase0(s: string): bigint | undefined {
+  const match = /^([-+]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|0([0-7]*)|([1-9][0-9]*))$/.exec(s);
+  if (!match) return undefined;
+  const [, sign, hex, octal, binary, legacyOctal, decimal] = match;
+  const magnitude =
+    hex !== undefined ? BigInt(`0x${hex}`) : octal !== undefined ? BigInt(`0o${octal}`) : binary !== undefined ? BigInt(`0b${binary}`) : decimal !== undefined ? BigInt(decimal) : legacyOctal ? BigInt(`0o${legacyOctal}`) : 0n;
+  return sign === '-' ? -magnitude : magnitude;
+}
+
+/**
+ * go-yaml v2 resolve.go parseTimestamp: time.Parse with "2006-1-2T15:4:5.999999999Z07:00" (T or t),
+ * "2006-1-2 15:4:5.999999999" or "2006-1-2", fields in range.
+ */
+function isGoTimestamp(text: string): boolean {
+  const match = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:([Tt ])(\d{1,2}):(\d{1,2}):(\d{1,2})(?:[.,]\d+)?(Z|[+-]\d{2}:\d{2})?)?$/.exec(text);
+  if (!match) return false;
+  const [, year, month, day, separator, hour, minute, second, zone] = match;
+  if (separator !== undefined && (separator === ' ') === (zone !== undefined)) return false;
+  const m = Number(month);
+  const daysInMonth = new Date(Date.UTC(Number(year), m, 0)).getUTCDate();
+  if (m < 1 || m > 12 || Number(day) < 1 || Number(day) > daysInMonth) return false;
+  if (separator !== undefined && (Number(hour) > 23 || Number(minute) > 59 || Number(second) > 59)) return false;
+  if (zone && zone !== 'Z' && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4)) > 59)) return false;
+  return true;
+}
+
+/** strconv.FormatFloat(float64(key), 'g', -1, 32), as sigs.k8s.io/yaml writes a float key (.inf, -.inf, .nan for the others). */
+export function formatGoFloat32(value: number): string {
+  if (Number.isNaN(value)) return '.nan';
+  if (value === Infinity) return '.inf';
+  if (value === -Infinity) return '-.inf';
+  const f = Math.fround(value);
+  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
+  if (f === 0) return Object.is(f, -0) ? '-0' : '0';
+  // The shortest digits that read back as the same float32.
+  let digits = '';
+  let exponent = 0;
+  for (let precision = 1; precision <= 9; precision++) {
+    const [mantissa, exp] = Math.abs(f).toExponential(precision - 1).split('e') as [string, string];
+    if (Math.fround(Number(`${mantissa}e${exp}`)) === Math.abs(f)) {
+      digits = mantissa.replace('.', '');
+      exponent = Number(exp);
+      break;
+    }
+  }
+  const sign = f < 0 ? '-' : '';
+  // Go's %g with the shortest digits (ftoa.go: eprec = 6): %e when the exponent is < -4 or >= 6.
+  if (exponent < -4 || exponent >= 6) {
+    const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const e = Math.abs(exponent);
+    return `${sign}${mantissa}e${exponent < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`;
+  }
+  if (exponent < 0) return `${sign}0.${'0'.repeat(-exponent - 1)}${digits}`;
+  if (digits.length <= exponent + 1) return `${sign}${digits}${'0'.repeat(exponent + 1 - digits.length)}`;
+  return `${sign}${digits.slice(0, exponent + 1)}.${digits.slice(exponent + 1)}`;
 }
 
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
+    // The scan below recurses per level: text nested past MAX_YAML_NESTING (not a document anyway)
+    // is refused where it goes that deep (20,000 `[` overflowed the stack: a 500).
+    const deep = deepJsonOffset(text);
+    if (deep !== undefined) {
+      const { line, col } = lineAndColumn(text, deep);
+      const message = `line ${line}, column ${col}: Nested deeper than ${MAX_DOCUMENT_DEPTH} levels`;
+      throw new DomainError('malformed', `Malformed JSON at ${message}`, [{ path: '', message }]);
+    }
     // V8 does not always say where the error is ("Unexpected token '}', ... is not valid JSON"),
     // so we find the offset ourselves and turn it into a line and column.
     const offset = findJsonErrorOffset(text);
@@ -205,6 +737,20 @@ function parseJson(text: string): unknown {
     const message = `line ${line}, column ${col}: ${reason}`;
     throw new DomainError('malformed', `Malformed JSON at ${message}`, [{ path: '', message }]);
   }
+}
+
+/** Where JSON text (valid or not) opens more than MAX_YAML_NESTING arrays and objects, counted without recursion. */
+function deepJsonOffset(text: string): number | undefined {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > MAX_YAML_NESTING) return i;
+    } else if (c === ']' || c === '}') depth--;
+  }
+  return undefined;
 }
 
 function lineAndColumn(text: string, offset: number): { line: number; col: number } {

@@ -660,3 +660,48 @@ describe('legacy (snake_case) field names', () => {
     expect(readApplication({ name: 'ui', runtimes: [{ name: 'main', containers: [{ name: 'main', imageUrl: 'x' }] }] }).warnings).toEqual([]);
   });
 });
+
+describe('YAML 1.1 values, read as o5 reads them (sigs.k8s.io/yaml over go-yaml v2, then j5codec)', () => {
+  const app = (lines: string[]) =>
+    ['name: shop', 'runtimes:', '  - name: api', '    containers:', '      - name: main', '        image: { name: shop }', ...lines, ''].join('\n');
+
+  it('yes, on, y are true and no, off, n are false in a boolean field', () => {
+    const text = [
+      'databases:',
+      '  - name: main',
+      '    postgres: { runOutbox: on, outboxDelayable: yes }',
+      '  - name: other',
+      '    postgres: { runOutbox: Y, outboxDelayable: OFF }',
+      'deploymentConfig: { quickMode: y }',
+      'runtimes:',
+      '  - name: api',
+      '    directIngress: No',
+      '    containers: [{ name: main, image: { name: shop } }]',
+      'name: shop',
+      '',
+    ].join('\n');
+    const parsed = parseApplication(text);
+    expect(parsed.databases.map((d) => [d.postgres.runOutbox, d.postgres.outboxDelayable])).toEqual([
+      [true, true],
+      [true, false],
+    ]);
+    expect(parsed.deploymentConfig?.quickMode).toBe(true);
+    expect(parsed.runtimes[0]!.directIngress).toBe(false);
+  });
+
+  it('an unquoted yes/on/no in a string field is a boolean, refused at its path as j5 refuses it ("expected string, got bool"); quoted it is the string', () => {
+    const text = app(['        envVars:', '          - { name: FEATURE, value: on }', '          - { name: OTHER, value: "on" }', '          - { name: MODE, value: 0755 }']);
+    const issues = issuesOf(text);
+    expect(issues.map((i) => i.path)).toEqual(['runtimes[0].containers[0].envVars[0].value', 'runtimes[0].containers[0].envVars[2].value']);
+    expect(issues[0]!.message).toMatch(/expected string, received boolean/);
+    expect(issues[1]!.message).toMatch(/expected string, received number/);
+    const quoted = parseApplication(app(['        envVars: [{ name: FEATURE, value: "on" }, { name: MODE, value: "0755" }]']));
+    expect(quoted.runtimes[0]!.containers[0]!.envVars.map((v) => v.value)).toEqual(['on', '0755']);
+  });
+
+  it('a number in Go syntax (0x, 0o, a leading 0 for octal, _ between digits) is that number in a number field', () => {
+    const text = ['name: shop', 'runtimes:', '  - name: api', '    workerConfig: { replayChance: 0x1F, deadletterChance: 0_10 }', '    containers: [{ name: main, image: { name: shop } }]', ''].join('\n');
+    const parsed = parseApplication(text);
+    expect(parsed.runtimes[0]!.workerConfig).toMatchObject({ replayChance: 31, deadletterChance: 8 });
+  });
+});
