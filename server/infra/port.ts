@@ -79,6 +79,19 @@ export interface TaskDescription {
   stopCode?: string;
   stoppedReason?: string;
   containers: TaskContainerState[];
+  /** The task definition (revision) the task runs: where its containers' log configuration is. */
+  taskDefinitionArn?: string;
+  /** When the task reached RUNNING (ECS `startedAt`, ISO 8601); absent while it never did (placement, image pull). */
+  startedAt?: string;
+}
+
+/** Where a container of a task definition sends its logs (ECS `logConfiguration`). */
+export interface TaskLogConfiguration {
+  containerName: string;
+  /** `awslogs` for CloudWatch Logs. */
+  logDriver: string;
+  /** The driver's options as the task definition has them (`awslogs-group`, `awslogs-stream-prefix`, `awslogs-region`...). */
+  options: Record<string, string>;
 }
 
 /** How the deployer reaches a database server as its administrator. */
@@ -177,6 +190,19 @@ export interface InfraPort {
   describeTask(input: { cluster: string; taskArn: string }): Promise<TaskDescription>;
   /** ECS StopTask: asks the task to stop (SIGTERM, then SIGKILL); a task already stopped is left as it is. */
   stopTask(input: { cluster: string; taskArn: string; reason: string }): Promise<void>;
+  /**
+   * The tasks RunTask started with this `startedBy` and client token (each task is tagged with its
+   * token, server/infra/aws/tasks.ts `RUN_TASK_TAG`) that ECS still means to run (desired status
+   * RUNNING): the task of a step whose RunTask went through but whose answer was lost (a crash, a
+   * network error), so that the step never learnt its ARN. Usually one; a retry that an ECS without
+   * token idempotency (moto) took for a new request may have started more.
+   */
+  findRunningTasks(input: { cluster: string; startedBy: string; clientToken: string }): Promise<TaskDescription[]>;
+  /**
+   * Where a container of a task definition logs (ECS DescribeTaskDefinition): the named container,
+   * or the only one; null when there is no such container or it has no log configuration.
+   */
+  taskLogConfiguration(input: { taskDefinition: string; containerName?: string }): Promise<TaskLogConfiguration | null>;
 
   // Databases (complete before returning)
   /** Creates database and role if missing, sets extensions and grants. Safe to run twice. */

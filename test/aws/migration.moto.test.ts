@@ -115,6 +115,17 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     return taskArn;
   }
 
+  /** Where a failed migration's error points: its task definition's awslogs group, and the task's stream. */
+  function migrateLogs(taskArn: string): string {
+    const group = `ecs/${w.environment}/ledger/migrate`;
+    const stream = `migrate/migrate/${taskArn.split('/').pop()}`;
+    const escape = (text: string) => encodeURIComponent(text).replace(/%/g, '$25');
+    return (
+      `logs: CloudWatch group ${group}, stream ${stream} ` +
+      `(https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/${escape(group)}/log-events/${escape(stream)})`
+    );
+  }
+
   async function serviceDesiredCount(): Promise<number | undefined> {
     const resources = (await w.cf.send(new DescribeStackResourcesCommand({ StackName: stackName() }))).StackResources ?? [];
     const service = resources.find((r) => r.ResourceType === 'AWS::ECS::Service')!;
@@ -149,7 +160,7 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     const failed = await w.waitFor(id);
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toBe(
-      `Step DB.Migrate.main: ECS task stopped: Essential container in task exited (ECS task ${taskArn})\n` +
+      `Step DB.Migrate.main: ECS task stopped: Essential container in task exited (ECS task ${taskArn}); ${migrateLogs(taskArn)}\n` +
         'CF.Restore: no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks',
     );
     expect(stepsOf(failed)).toEqual({
@@ -189,7 +200,7 @@ describe.skipIf(!world)('a migration container through the engine, against moto 
     const failed = await w.waitFor(id);
     expect(failed.status).toBe('FAILED');
     const [cause, restored] = failed.error!.split('\n');
-    expect(cause).toBe(`Step DB.Migrate.main: ECS task stopped: migration killed by the test (ECS task ${taskArn})`);
+    expect(cause).toBe(`Step DB.Migrate.main: ECS task stopped: migration killed by the test (ECS task ${taskArn}); ${migrateLogs(taskArn)}`);
     expect(restored).toBe(`CF.Restore: put back version v1b (the template of deployment ${good.id}) at the desired count it ran with (api: 1)`);
     expect(stepsOf(failed)).toEqual({
       NOPDiscovery: 'DONE',

@@ -4,9 +4,10 @@
  * done; anything else fails the step with the container, the code, the reason and the task.
  */
 import { createHash } from 'node:crypto';
-import { taskOutcome } from '../../domain/ecs/task-outcome.ts';
+import { logsText, taskLogs, taskStartNote } from '../../domain/ecs/task-logs.ts';
+import { answeringContainer, taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
-import { InfraError, type TaskDescription, type TaskOverrides } from '../../infra/port.ts';
+import { InfraError, type InfraPort, type TaskDescription, type TaskOverrides } from '../../infra/port.ts';
 import { requiredOutput } from './databases.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
@@ -52,13 +53,37 @@ async function watchTask(ctx: StepContext<DeploymentStep<'pg_migrate'>>, cluster
     case 'succeeded':
       return done({ taskArn, status: task.lastStatus });
     case 'failed':
-      return failed(withTask(outcome.error, taskArn), { taskArn, status: task.lastStatus });
+      return failed(await withLogs(ctx, withTask(outcome.error, taskArn), task, ctx.step.input.database?.migrate?.containerName), { taskArn, status: task.lastStatus });
   }
 }
 
 /** A failed task's error names the task: where its logs and its stop reason are to be found. */
 export function withTask(error: string, taskArn: string): string {
   return error.includes(taskArn) ? error : `${error} (ECS task ${taskArn})`;
+}
+
+/**
+ * A failed task's error with where its container logged (its task definition's awslogs group and
+ * the task's stream, server/domain/ecs/task-logs.ts): what the exit code alone does not say is
+ * there. `containerName`: the migrate container; its exit answered for the task. Finding the logs is
+ * a courtesy: when it fails (a role without ecs:DescribeTaskDefinition), the error stays as it is.
+ */
+export async function withLogs(ctx: StepContext, error: string, task: TaskDescription, containerName?: string): Promise<string> {
+  if (!task.taskDefinitionArn) return error;
+  const container = answeringContainer(task, containerName)?.name ?? containerName;
+  const config = await ctx.infra
+    .taskLogConfiguration({ taskDefinition: task.taskDefinitionArn, ...(container && { containerName: container }) })
+    .catch((err: unknown) => {
+      ctx.logger.warn({ err, taskDefinition: task.taskDefinitionArn }, 'could not read where the task logged');
+      return null;
+    });
+  const logs = config && taskLogs(config, task.taskArn);
+  return logs ? `${error}; ${logsText(logs)}` : error;
+}
+
+/** ECS takes a `startedBy` of up to 36 characters: the beginning of the step's client token. */
+export function taskStartedBy(clientToken: string): string {
+  return clientToken.slice(0, 36);
 }
 
 /**
@@ -70,13 +95,13 @@ export async function runStepTask(
   task: { cluster: string; infraStep: string; taskOutputName: string; overrides?: TaskOverrides },
 ): Promise<string> {
   const taskDefinition = requiredOutput(ctx, task.infraStep, task.taskOutputName);
-  // ECS takes `startedBy` of up to 36 characters (a label only; the client token is what keeps a
-  // retried step to one task).
+  // `startedBy` and the task's tag (the token) are how a stop finds a task whose RunTask answer was
+  // lost (lostTasks); the client token is what keeps a retried step to one task.
   const { taskArn } = await ctx.infra.runTask({
     cluster: task.cluster,
     taskDefinition,
     clientToken: ecsClientToken(ctx.clientToken),
-    startedBy: ctx.clientToken.slice(0, 36),
+    startedBy: taskStartedBy(ctx.clientToken),
     ...(task.overrides && { overrides: task.overrides }),
   });
   return taskArn;
@@ -117,47 +142,116 @@ export const pgMigrate: StepExecutor<DeploymentStep<'pg_migrate'>> = {
 
 /**
  * A step that runs an ECS task (a migration, a migration check): past its deadline or once its
- * deployment is terminated, the task is stopped in ECS, never left running.
+ * deployment is terminated, the task is stopped in ECS, never left running. That includes a task
+ * the step never learnt of: RunTask went through, but its answer was lost (a crash, a network error)
+ * and no retry has asked again yet; it is found by its `startedBy` and tag (lostTasks).
  */
 export function stopsItsTask<S extends DeploymentStep<'pg_migrate' | 'pg_evaluate'>>(
   clusterOf: (ctx: StepContext<S>) => string,
 ): Pick<StepExecutor<S>, 'onDeadline' | 'onTerminate' | 'stoppedOutput'> {
   return {
     onDeadline: async (ctx, state) => {
+      const cluster = clusterOf(ctx);
       // A task that ended by itself before the deadline's look (the look due at the deadline, an
       // end whose event came late or not at all) has its own answer: a migration that exited 0 is
       // done, and one that failed failed with its exit code; neither was stopped by the deployer.
-      if (await endedByItself(ctx, clusterOf(ctx), state)) return 'completing';
-      return (await stopTask(ctx, clusterOf(ctx), state, `deadline of step ${ctx.step.name} passed`)) ? 'cancelled' : 'none';
+      // A task ECS cannot describe is stopped as any other.
+      const task = typeof state.taskArn === 'string' ? await ctx.infra.describeTask({ cluster, taskArn: state.taskArn }).catch(() => null) : null;
+      if (task && endedByItself(task)) return 'completing';
+      return (await stopTask(ctx, cluster, state, `deadline of step ${ctx.step.name} passed`, task)) ? 'cancelled' : 'none';
     },
     onTerminate: (ctx, state) => stopTask(ctx, clusterOf(ctx), state, `deployment ${ctx.deployment.deploymentId} was terminated`),
-    stoppedOutput: (state) => (typeof state.taskArn === 'string' ? { taskArn: state.taskArn, stoppedTask: state.taskArn, status: 'STOPPED' } : undefined),
+    stoppedOutput: (state) =>
+      typeof state.taskArn === 'string'
+        ? { taskArn: state.taskArn, stoppedTask: state.taskArn, status: 'STOPPED', ...(typeof state.stoppedNote === 'string' && { stoppedNote: state.stoppedNote }) }
+        : undefined,
   };
 }
 
-/**
- * Whether the step's task has stopped, or is stopping because its essential container exited (its
- * exit codes are in, or coming): then its outcome is the task's own. A task ECS cannot describe is
- * stopped as any other.
- */
-async function endedByItself(ctx: StepContext, cluster: string, state: Record<string, unknown>): Promise<boolean> {
-  if (typeof state.taskArn !== 'string') return false;
-  const task = await ctx.infra.describeTask({ cluster, taskArn: state.taskArn }).catch(() => null);
-  return task !== null && (task.lastStatus === 'STOPPED' || task.stopCode === 'EssentialContainerExited');
+/** Whether the task has stopped, or is stopping because its essential container exited (its exit codes are in, or coming). */
+function endedByItself(task: TaskDescription): boolean {
+  return task.lastStatus === 'STOPPED' || task.stopCode === 'EssentialContainerExited';
 }
 
-/** StopTask on the step's own task; false when the step never learnt its task (it had not started). */
-async function stopTask(ctx: StepContext, cluster: string, state: Record<string, unknown>, why: string): Promise<boolean> {
-  if (typeof state.taskArn !== 'string') return false;
-  const taskArn = state.taskArn;
-  ctx.logger.warn({ taskArn, why }, `stopping the task of ${ctx.step.name}`);
-  await ctx.infra.stopTask({ cluster, taskArn, reason: `o5 deployer: ${why}` }).catch((err: unknown) => {
-    // The step fails with AWS's answer: it must not read as if the task had been stopped (a role
-    // without ecs:StopTask, a cluster gone). A retryable one is asked again at the next look; an
-    // error that is not the provider's (our own database went away) is left as it is.
-    if (!(err instanceof InfraError)) throw err;
-    const said = err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message;
-    throw new InfraError(err.code, `could not stop ECS task ${taskArn}, which may still be running: ${said}`, err.retryable);
-  });
+/**
+ * The tasks ECS still runs for this step although the step never learnt of them: RunTask went
+ * through but its answer was lost (a crash, a network error between RunTask and the step keeping its
+ * task). They are found by what the step gave RunTask: its `startedBy` and client token.
+ *
+ * A retry of the step is no second task: it sends the same client token, and ECS answers with the
+ * task the token started (a retagged step's retry, with another revision, gets a ConflictException
+ * naming it: server/infra/aws/tasks.ts). So there is one task to find, or none; should an ECS that
+ * ignores tokens (moto) have started more, each is found and stopped. And once stopped, a retry that
+ * still sends the token gets the stopped task back, not a new one.
+ */
+export function lostTasks(infra: InfraPort, cluster: string, clientToken: string): Promise<TaskDescription[]> {
+  return infra.findRunningTasks({ cluster, startedBy: taskStartedBy(clientToken), clientToken: ecsClientToken(clientToken) });
+}
+
+/**
+ * StopTask on the step's own task, or on those lostTasks finds when the step never learnt its task;
+ * false when there is none (it had not started). A task found so is kept in `state`, which the step
+ * worker passes on: the step's next looks watch it, and its result names it. `seen`: the step's
+ * task as the caller just described it (the deadline says whether it ever ran).
+ */
+async function stopTask(ctx: StepContext, cluster: string, state: Record<string, unknown>, why: string, seen?: TaskDescription | null): Promise<boolean> {
+  let tasks: Array<{ taskArn: string; seen?: TaskDescription }>;
+  if (typeof state.taskArn === 'string') {
+    tasks = [{ taskArn: state.taskArn, ...(seen && { seen }) }];
+  } else {
+    const found = await lostTasks(ctx.infra, cluster, ctx.clientToken).catch((err: unknown) => {
+      if (!(err instanceof InfraError)) throw err;
+      throw new InfraError(err.code, `could not look for the ECS task of ${ctx.step.name}, which may be running although its RunTask answer never came: ${said(err)}`, err.retryable);
+    });
+    if (found.length === 0) return false;
+    ctx.logger.warn({ taskArns: found.map((t) => t.taskArn) }, `found the task of ${ctx.step.name} by its client token: its RunTask answer never came`);
+    tasks = found.map((task) => ({ taskArn: task.taskArn, seen: task }));
+    state.taskArn = tasks[0]!.taskArn;
+  }
+  const note = tasks[0]!.seen && taskStartNote(tasks[0]!.seen);
+  if (note) state.stoppedNote = note;
+  for (const { taskArn } of tasks) {
+    ctx.logger.warn({ taskArn, why }, `stopping the task of ${ctx.step.name}`);
+    await ctx.infra.stopTask({ cluster, taskArn, reason: `o5 deployer: ${why}` }).catch((err: unknown) => {
+      // The step fails with AWS's answer: it must not read as if the task had been stopped (a role
+      // without ecs:StopTask, a cluster gone). A retryable one is asked again at the next look; an
+      // error that is not the provider's (our own database went away) is left as it is.
+      if (!(err instanceof InfraError)) throw err;
+      throw new InfraError(err.code, `could not stop ECS task ${taskArn}, which may still be running: ${said(err)}`, err.retryable);
+    });
+  }
   return true;
+}
+
+const said = (err: InfraError) => (err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message);
+
+/** The cluster a step that runs an ECS task runs it on; undefined for the other steps. */
+export function taskStepCluster(step: DeploymentStep): string | undefined {
+  if (step.type === 'pg_migrate') return (step as DeploymentStep<'pg_migrate'>).input.ecsCluster;
+  if (step.type === 'pg_evaluate') return (step as DeploymentStep<'pg_evaluate'>).input.database.migrate?.ecsCluster;
+  return undefined;
+}
+
+/**
+ * For a task step failed from outside its job (the sweep, when the job failed for good): stops
+ * what ECS still runs of it, found by its token (its job's last state is not at hand). Says what it
+ * did, for the step's error; undefined when nothing of it was running.
+ */
+export async function stopTasksOfFailedStep(infra: InfraPort, step: DeploymentStep, clientToken: string, why: string): Promise<string | undefined> {
+  const cluster = taskStepCluster(step);
+  if (!cluster) return undefined;
+  let found: TaskDescription[];
+  try {
+    found = await lostTasks(infra, cluster, clientToken);
+  } catch (err) {
+    return `could not look for its ECS task, which may still be running: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  const said: string[] = [];
+  for (const { taskArn } of found) {
+    await infra.stopTask({ cluster, taskArn, reason: `o5 deployer: ${why}` }).then(
+      () => said.push(`stopped ECS task ${taskArn}`),
+      (err: unknown) => said.push(`could not stop ECS task ${taskArn}, which may still be running: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+  return said.length > 0 ? said.join('; ') : undefined;
 }

@@ -158,7 +158,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
           }
         }
         const output = outcome === 'cancelled' ? executor.stoppedOutput?.(state) : undefined;
-        const stopped = typeof output?.stoppedTask === 'string' ? `stopped ECS task ${output.stoppedTask}` : undefined;
+        const stopped = typeof output?.stoppedTask === 'string' ? `stopped ECS task ${output.stoppedTask}${typeof output.stoppedNote === 'string' ? `, ${output.stoppedNote}` : ''}` : undefined;
         progress = { kind: 'failed', error: deadlineError(deadlineSeconds, outcome === 'cancelled', stopped, state.completing === true), ...(output ? { output } : {}) };
         break;
       }

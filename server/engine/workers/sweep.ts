@@ -13,13 +13,19 @@
  * at a time (an advisory lock) looks for such states, in one statement so that deployments and
  * jobs are seen at the same instant, and:
  * - when the last job failed for good, fails the step (or the wait) with that job's last error: the
- *   deployment ends FAILED and says why;
+ *   deployment ends FAILED and says why; a migration's task (or its check's) still running is
+ *   stopped first, found by its client token, since the job may never have kept its ARN;
  * - when there is no job at all, sends it again, as a retry would have: a step starts again under
  *   its same client token, so the infra sees the same request, not a second one.
  * It also lifts holds and freezes well past their `until` whose expiry job went missing.
  */
 import type { TransactionSql } from 'postgres';
 import { derivedEventId } from '../../domain/ids.ts';
+import { stepNamed } from '../../domain/machines/deployment-steps.ts';
+import { clientTokenFor } from '../../infra/client-token.ts';
+import { clusterInfraOf } from '../../infra/cluster-provider.ts';
+import { readEntity } from '../entities.ts';
+import { stopTasksOfFailedStep, taskStepCluster } from '../steps/migration.ts';
 import { JOB_STACK_WAIT, JOB_STEP } from '../../domain/machines/jobs.ts';
 import type { Engine } from '../engine.ts';
 import { sendJob } from '../jobs.ts';
@@ -86,6 +92,15 @@ async function findOrphans(tx: TransactionSql): Promise<Orphan[]> {
   }));
 }
 
+/** The ECS tasks a task step of this deployment still runs, stopped (server/engine/steps/migration.ts); what was done, for its error. */
+async function stopTasksOf(engine: Engine, tx: TransactionSql, deploymentId: string, stepName: string): Promise<string | undefined> {
+  const deployment = await readEntity(tx, 'deployment', deploymentId);
+  const step = deployment && stepNamed(deployment.data.steps, stepName);
+  if (!deployment?.data.spec || !step || !taskStepCluster(step)) return undefined;
+  const infra = clusterInfraOf(engine.deps.infra, deployment.data);
+  return stopTasksOfFailedStep(infra, step, clientTokenFor(deploymentId, stepName), `step ${stepName} of deployment ${deploymentId} failed`);
+}
+
 function lastError(output: unknown): string {
   const o = output as { message?: unknown; value?: { message?: unknown } } | null;
   const message = o?.message ?? o?.value?.message;
@@ -100,6 +115,14 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
     const [{ locked }] = await tx`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as locked`;
     if (!locked) return [];
     const orphans = await findOrphans(tx);
+    // Tasks first, before this transaction writes anything: a transaction that has written holds
+    // back the event feed (server/domain/decisions/feed-frontier.ts) for as long as AWS takes.
+    const stoppedTasks = new Map<Orphan, string | undefined>();
+    for (const orphan of orphans) {
+      if (orphan.step && orphan.failedOutput !== null && orphan.failedOutput !== undefined) {
+        stoppedTasks.set(orphan, await stopTasksOf(engine, tx, orphan.deploymentId, orphan.step));
+      }
+    }
     for (const orphan of orphans) {
       const log = logger.child({ deploymentId: orphan.deploymentId, ...(orphan.step ? { step: orphan.step } : {}), queue: orphan.queue });
       // Each in a savepoint: a state that moved on meanwhile (the transition is refused) leaves the others be.
@@ -107,7 +130,10 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
         await inSavepoint(tx, applied, async (sp) => {
           if (orphan.failedOutput !== null && orphan.failedOutput !== undefined) {
             const attempts = orphan.failedAttempts === null ? '' : ` after ${orphan.failedAttempts} attempt${orphan.failedAttempts === 1 ? '' : 's'}`;
-            const error = `its job failed for good${attempts}; last error: ${lastError(orphan.failedOutput)}`;
+            // A task the step ran (a migration, its check) is stopped, not left to change the schema
+            // of a deployment that failed: its job may have failed before it kept the task's ARN.
+            const stopped = stoppedTasks.get(orphan);
+            const error = `its job failed for good${attempts}; last error: ${lastError(orphan.failedOutput)}${stopped ? `; ${stopped}` : ''}`;
             log.error({ error }, 'a job failed for good; failing what waited for it');
             const event = orphan.step
               ? { type: 'step_result' as const, step: orphan.step, status: 'FAILED' as const, error }

@@ -34,6 +34,8 @@ export function portOf(ctx: AwsContext): InfraPort {
     runTask: (input) => tasks.runTask(ctx, input),
     describeTask: (input) => tasks.describeTask(ctx, input),
     stopTask: (input) => tasks.stopTask(ctx, input),
+    findRunningTasks: (input) => tasks.findRunningTasks(ctx, input),
+    taskLogConfiguration: (input) => tasks.taskLogConfiguration(ctx, input),
 
     upsertDatabase: (input) => databases.upsertDatabase(ctx, input),
     cleanupDatabase: (input) => databases.cleanupDatabase(ctx, input),

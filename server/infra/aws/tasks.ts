@@ -3,8 +3,8 @@
  * engine derives from the step, so it can be recognised; whether it succeeded is the domain's
  * call (server/domain/ecs/task-outcome.ts) on what `describeTask` returns.
  */
-import { DescribeTaskDefinitionCommand, DescribeTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand } from '@aws-sdk/client-ecs';
-import { InfraError, type TaskDescription, type TaskOverrides } from '../port.ts';
+import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { InfraError, type TaskDescription, type TaskLogConfiguration, type TaskOverrides } from '../port.ts';
 import { ecsToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
 
@@ -132,8 +132,12 @@ export async function describeTask(ctx: AwsContext, input: { cluster: string; ta
     const reason = result.failures?.[0]?.reason ?? 'MISSING';
     throw new InfraError('TaskNotFound', `${input.taskArn}: ${reason}`);
   }
+  return description(task, input.taskArn);
+}
+
+function description(task: Task, taskArn: string): TaskDescription {
   return {
-    taskArn: task.taskArn ?? input.taskArn,
+    taskArn: task.taskArn ?? taskArn,
     lastStatus: task.lastStatus ?? 'UNKNOWN',
     ...(task.stopCode ? { stopCode: task.stopCode } : {}),
     ...(task.stoppedReason ? { stoppedReason: task.stoppedReason } : {}),
@@ -142,7 +146,50 @@ export async function describeTask(ctx: AwsContext, input: { cluster: string; ta
       ...(c.exitCode !== undefined && c.exitCode !== null ? { exitCode: c.exitCode } : {}),
       ...(c.reason ? { reason: c.reason } : {}),
     })),
+    ...(task.taskDefinitionArn ? { taskDefinitionArn: task.taskDefinitionArn } : {}),
+    ...(task.startedAt ? { startedAt: task.startedAt.toISOString() } : {}),
   };
+}
+
+/** DescribeTasks takes at most 100 tasks a call. */
+const DESCRIBE_TASKS_MAX = 100;
+
+/**
+ * The tasks of a step whose RunTask answer was lost: ListTasks by `startedBy` (ECS wants it as the
+ * only filter; its desired status is then RUNNING by default), then DescribeTasks with their tags,
+ * keeping those tagged with the step's own token. `startedBy` alone is not enough: it is the first
+ * 36 characters of the token, which two steps of long names can share. The desired status is
+ * checked again here (an emulator may list stopped tasks too).
+ */
+export async function findRunningTasks(ctx: AwsContext, input: { cluster: string; startedBy: string; clientToken: string }): Promise<TaskDescription[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ctx.call(() => ctx.clients.ecs.send(new ListTasksCommand({ cluster: input.cluster, startedBy: input.startedBy, ...(nextToken ? { nextToken } : {}) })));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  const found: TaskDescription[] = [];
+  for (let i = 0; i < arns.length; i += DESCRIBE_TASKS_MAX) {
+    const tasks = arns.slice(i, i + DESCRIBE_TASKS_MAX);
+    const result = await ctx.call(() => ctx.clients.ecs.send(new DescribeTasksCommand({ cluster: input.cluster, tasks, include: ['TAGS'] })));
+    for (const task of result.tasks ?? []) {
+      const own = task.tags?.some((t) => t.key === RUN_TASK_TAG && t.value === input.clientToken);
+      if (own && task.taskArn && task.desiredStatus !== 'STOPPED' && task.lastStatus !== 'STOPPED') found.push(description(task, task.taskArn));
+    }
+  }
+  return found;
+}
+
+/** The log configuration of a container of a task definition (DescribeTaskDefinition). */
+export async function taskLogConfiguration(ctx: AwsContext, input: { taskDefinition: string; containerName?: string }): Promise<TaskLogConfiguration | null> {
+  const found = await ctx.call(() => ctx.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: input.taskDefinition })));
+  const containers = found.taskDefinition?.containerDefinitions ?? [];
+  const container = input.containerName === undefined ? (containers.length === 1 ? containers[0] : undefined) : containers.find((c) => c.name === input.containerName);
+  const config = container?.logConfiguration;
+  if (!container?.name || !config?.logDriver) return null;
+  const options = Object.fromEntries(Object.entries(config.options ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  return { containerName: container.name, logDriver: config.logDriver, options };
 }
 
 /** ECS caps StopTask's reason at 255 characters. */

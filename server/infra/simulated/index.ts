@@ -139,6 +139,8 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
     runTask: write('ECS', 'RunTask')(accepted(onTask, tasks.runTask)),
     describeTask: read('ECS', 'DescribeTasks')((input) => tasks.describeTask(ctx, input)),
     stopTask: write('ECS', 'StopTask')((input) => tasks.stopTask(ctx, input)),
+    findRunningTasks: read('ECS', 'ListTasks')((input) => tasks.findRunningTasks(ctx, input)),
+    taskLogConfiguration: read('ECS', 'DescribeTaskDefinition')((input) => tasks.taskLogConfiguration(ctx, input)),
 
     // Database steps are SQL on the RDS host, not AWS calls: not counted.
     upsertDatabase: accepted(onDatabase, databases.upsertDatabase),

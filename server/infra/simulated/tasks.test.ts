@@ -49,6 +49,7 @@ async function statusesOver(taskArn: string, ms: number, step = 100): Promise<st
 
 describe('a migration task', () => {
   it('goes PROVISIONING, PENDING, RUNNING, STOPPED, its essential container exiting with 0', async () => {
+    const ranAt = clock.now();
     const { taskArn } = await infra.runTask(task);
     expect(taskArn).toMatch(/^arn:aws:ecs:us-east-1:000000000000:task\/dev\/[0-9a-f]{32}$/);
     expect(await statusesOver(taskArn, 1200)).toEqual(['PROVISIONING', 'PENDING', 'RUNNING', 'STOPPED']);
@@ -59,15 +60,31 @@ describe('a migration task', () => {
       stopCode: 'EssentialContainerExited',
       stoppedReason: 'Essential container in task exited',
       containers: [{ name: 'migrate', exitCode: 0 }],
+      taskDefinitionArn: task.taskDefinition,
+      // RUNNING for the last of its three phases.
+      startedAt: new Date(ranAt + 800).toISOString(),
     });
     expect(taskOutcome(stopped)).toEqual({ state: 'succeeded' });
   });
 
   it('reports no exit code before it stops', async () => {
+    const ranAt = clock.now();
     const { taskArn } = await infra.runTask(task);
-    clock.advance(1000);
+    clock.advance(500);
+    expect(await infra.describeTask({ cluster: task.cluster, taskArn })).toEqual({ taskArn, lastStatus: 'PENDING', containers: [{ name: 'migrate' }], taskDefinitionArn: task.taskDefinition });
+    clock.advance(500);
     const running = await infra.describeTask({ cluster: task.cluster, taskArn });
-    expect(running).toEqual({ taskArn, lastStatus: 'RUNNING', containers: [{ name: 'migrate' }] });
+    expect(running).toEqual({ taskArn, lastStatus: 'RUNNING', containers: [{ name: 'migrate' }], taskDefinitionArn: task.taskDefinition, startedAt: new Date(ranAt + 800).toISOString() });
+  });
+
+  it('is found by its startedBy and client token while it runs (a RunTask whose answer was lost), not once stopped', async () => {
+    const { taskArn } = await infra.runTask(task);
+    const find = (clientToken: string) => infra.findRunningTasks({ cluster: task.cluster, startedBy: task.startedBy, clientToken });
+    expect((await find(task.clientToken)).map((t) => t.taskArn)).toEqual([taskArn]);
+    expect(await find(`${task.clientToken}-other`)).toEqual([]);
+    expect(await infra.findRunningTasks({ cluster: 'arn:aws:ecs:us-east-1:000000000000:cluster/other', startedBy: task.startedBy, clientToken: task.clientToken })).toEqual([]);
+    await infra.stopTask({ cluster: task.cluster, taskArn, reason: 'test' });
+    expect(await find(task.clientToken)).toEqual([]);
   });
 
   it('the same client token gives the same task; with other parameters it is refused', async () => {

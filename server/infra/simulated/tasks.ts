@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
 import { resolveValue } from '../../domain/cloudformation/import-template.ts';
-import { InfraError, type TaskOverrides, type TaskDescription } from '../port.ts';
+import { InfraError, type TaskDescription, type TaskLogConfiguration, type TaskOverrides } from '../port.ts';
 import { durationOf, simTransaction, type EventAnnouncer, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { TASK_PROGRESSIONS, statusAt } from './progressions.ts';
@@ -109,15 +109,67 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
 export async function describeTask(ctx: SimContext, input: { cluster: string; taskArn: string }): Promise<TaskDescription> {
   const [task] = await taskInCluster(ctx.db, { taskArn: input.taskArn, cluster: input.cluster });
   if (!task) throw new InfraError('TaskNotFound', `${input.taskArn}: MISSING`);
+  return describeRow(task, ctx.now());
+}
 
+function describeRow(task: EndingTask, clock: number): TaskDescription {
   // No earlier than its start, as progressions count time (a task of no duration has stopped at once).
-  const now = Math.max(ctx.now(), task.startedAt.getTime());
+  const now = Math.max(clock, task.startedAt.getTime());
   const end = taskEnd(task);
+  const running = reachedRunningAt(task, end, now);
+  const seen = { taskDefinitionArn: task.taskDefinition, ...(running !== undefined && { startedAt: new Date(running).toISOString() }) };
   if (!end || now < end.atMs) {
     const { status } = statusAt(TASK_PROGRESSIONS[task.outcome], task.startedAt.getTime(), task.durationMs, now);
-    return { taskArn: task.taskArn, lastStatus: status, containers: [{ name: SIMULATED_CONTAINER }] };
+    return { taskArn: task.taskArn, lastStatus: status, containers: [{ name: SIMULATED_CONTAINER }], ...seen };
   }
-  return { taskArn: task.taskArn, lastStatus: 'STOPPED', stopCode: end.stopCode, stoppedReason: end.stoppedReason, containers: [end.container] };
+  return { taskArn: task.taskArn, lastStatus: 'STOPPED', stopCode: end.stopCode, stoppedReason: end.stoppedReason, containers: [end.container], ...seen };
+}
+
+/**
+ * When the task reached RUNNING (ECS `startedAt`), by its progression: undefined when it has not
+ * yet, never does (it fails to start), or was stopped before.
+ */
+function reachedRunningAt(task: EndingTask, end: TaskEnd | null, now: number): number | undefined {
+  const during: readonly string[] = TASK_PROGRESSIONS[task.outcome].during;
+  const phase = during.indexOf('RUNNING');
+  if (phase < 0) return undefined;
+  const at = task.startedAt.getTime() + (task.durationMs * phase) / during.length;
+  if (at > now || (end && end.atMs < at)) return undefined;
+  return at;
+}
+
+/**
+ * ListTasks by `startedBy` (desired status RUNNING), kept to the tasks of this client token: the
+ * simulator keeps the token with each task, as ECS keeps it in the task's tag.
+ */
+export async function findRunningTasks(ctx: SimContext, input: { cluster: string; startedBy: string; clientToken: string }): Promise<TaskDescription[]> {
+  const rows = await ctx.db
+    .select()
+    .from(simTasks)
+    .where(and(eq(simTasks.cluster, input.cluster), eq(simTasks.startedBy, input.startedBy), eq(simTasks.clientToken, input.clientToken)));
+  return rows.map((row) => describeRow(row, ctx.now())).filter((task) => task.lastStatus !== 'STOPPED');
+}
+
+/**
+ * A container's log configuration, read from the template of the stack whose output names the task
+ * definition (as `taskDefinitionImages` reads images); null when the simulator cannot tell.
+ */
+export async function taskLogConfiguration(ctx: SimContext, input: { taskDefinition: string; containerName?: string }): Promise<TaskLogConfiguration | null> {
+  const found = await taskDefinitionContainers(ctx.db, ctx, input.taskDefinition);
+  if (!found) return null;
+  const containers = found.definitions as Array<{ Name?: unknown; LogConfiguration?: { LogDriver?: unknown; Options?: Record<string, unknown> } }>;
+  const container = input.containerName === undefined ? (containers.length === 1 ? containers[0] : undefined) : containers.find((c) => c.Name === input.containerName);
+  const config = container?.LogConfiguration;
+  if (typeof container?.Name !== 'string' || typeof config?.LogDriver !== 'string') return null;
+  const options: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config.Options ?? {})) {
+    try {
+      options[key] = resolveValue(value, found.values, `LogConfiguration.Options.${key}`);
+    } catch {
+      // An option the simulator cannot resolve is left out.
+    }
+  }
+  return { containerName: container.Name, logDriver: config.LogDriver, options };
 }
 
 /**
@@ -128,6 +180,23 @@ export async function describeTask(ctx: SimContext, input: { cluster: string; ta
  * resolve). The stack is found by name, as `inTaskStack` does: the family is `{stack}_...`.
  */
 async function taskDefinitionImages(db: SimQueries, ctx: SimContext, taskDefinition: string): Promise<Array<{ name: string; image: string }> | null> {
+  const found = await taskDefinitionContainers(db, ctx, taskDefinition);
+  if (!found) return null;
+  try {
+    return (found.definitions as Array<{ Name?: unknown; Image?: unknown }>).map((c) => ({
+      name: typeof c.Name === 'string' ? c.Name : '(unnamed)',
+      image: resolveValue(c.Image, found.values, 'Image'),
+    }));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The ContainerDefinitions of a task definition its stack reports as an output (see
+ * `taskDefinitionImages`), with the values that resolve them; null when the simulator cannot tell.
+ */
+async function taskDefinitionContainers(db: SimQueries, ctx: SimContext, taskDefinition: string): Promise<{ definitions: unknown[]; values: Record<string, string> } | null> {
   const family = taskDefinitionFamily(taskDefinition);
   const parts = family.split('_');
   const candidates = parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('_'));
@@ -146,14 +215,7 @@ async function taskDefinitionImages(db: SimQueries, ctx: SimContext, taskDefinit
       const definitions = resource?.Type === 'AWS::ECS::TaskDefinition' ? resource.Properties?.ContainerDefinitions : undefined;
       if (!Array.isArray(definitions)) return null;
       const values = { ...content.parameters, 'AWS::StackName': row.name, 'AWS::Region': ctx.region, 'AWS::AccountId': ctx.account };
-      try {
-        return definitions.map((c: { Name?: unknown; Image?: unknown }) => ({
-          name: typeof c.Name === 'string' ? c.Name : '(unnamed)',
-          image: resolveValue(c.Image, values, 'Image'),
-        }));
-      } catch {
-        return null;
-      }
+      return { definitions, values };
     }
   }
   return null;

@@ -1,0 +1,168 @@
+/**
+ * A migration whose RunTask went through at ECS but whose answer never reached the step (a network
+ * error after ECS started the task, a crash before the step kept its ARN): the step does not know
+ * its task, yet a terminate, the step's deadline and the sweep (failing a step whose job failed for
+ * good) each find it, by its `startedBy` and client token, and stop it. Otherwise it would go on
+ * changing the schema after the deployment ended and the previous version was put back.
+ *
+ * The simulated cloud behind a port whose RunTask answers for one deployment's migration are lost:
+ * the task starts, and the step gets a retryable network error instead of its ARN, every time.
+ */
+import { randomUUID } from 'node:crypto';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepOnce } from '../../server/engine/workers/sweep.ts';
+import { clientTokenFor } from '../../server/infra/client-token.ts';
+import { InfraError, type ClusterInfra, type InfraProvider } from '../../server/infra/port.ts';
+import { addFault } from '../../server/infra/simulated/faults.ts';
+import { createSimulatedInfraProvider } from '../../server/infra/simulated/provider.ts';
+import { ecsClientToken } from '../../server/engine/steps/migration.ts';
+import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
+import { deploy, registerDemoCluster, waitFor, waitForSteps } from '../support/deployments.ts';
+
+const MIGRATE = 'DB.Migrate.main';
+
+/** A deployer whose RunTask answers are lost for the deployments in `losing`. */
+async function deployerLosingAnswers(env: Record<string, string> = {}) {
+  const losing = new Set<string>();
+  let pool: postgres.Sql | undefined;
+  const t = await startTestDeployer({
+    env,
+    infra: ({ config }) => {
+      // A pool of its own, as the simulator's always is (server/infra/create-infra.ts).
+      pool = postgres(config.databaseUrl!, { max: 5, onnotice: () => {} });
+      const provider = createSimulatedInfraProvider({ sql: pool, latencyMs: 0 });
+      return new Proxy(provider, {
+        get(target, property, receiver) {
+          if (property === 'close') return async () => (await target.close(), await pool!.end({ timeout: 5 }));
+          if (property !== 'forCluster') {
+            const value = Reflect.get(target, property, receiver);
+            return typeof value === 'function' ? value.bind(target) : value;
+          }
+          return (...args: Parameters<InfraProvider['forCluster']>) => {
+            const port = target.forCluster(...args);
+            return new Proxy(port, {
+              get(p, name, r) {
+                const value = Reflect.get(p, name, r);
+                if (name !== 'runTask') return typeof value === 'function' ? value.bind(p) : value;
+                return async (input: Parameters<ClusterInfra['runTask']>[0]) => {
+                  const answer = await p.runTask(input);
+                  if (losing.has(input.clientToken)) throw new InfraError('NetworkingError', 'socket hang up (the answer was lost)', true);
+                  return answer;
+                };
+              },
+            });
+          };
+        },
+      }) as InfraProvider;
+    },
+  });
+  await registerDemoCluster(t);
+  return {
+    t,
+    /** A deployment id whose migration's RunTask answers are all lost. */
+    losingDeployment() {
+      const id = randomUUID();
+      losing.add(ecsClientToken(clientTokenFor(id, MIGRATE)));
+      return id;
+    },
+    async hang() {
+      await addFault(pool!, { stack: 'demo-shop', step: MIGRATE, fault: 'hang', times: 1 });
+    },
+    /** The migration task the simulated cloud started for the deployment. */
+    async task(deploymentId: string, timeoutMs = 10_000) {
+      const token = ecsClientToken(clientTokenFor(deploymentId, MIGRATE));
+      for (const until = Date.now() + timeoutMs; ; ) {
+        const [row] = await pool!<{ task_arn: string; stopped_at: Date | null; stop_reason: string | null }[]>`
+          select task_arn, stopped_at, stop_reason from sim_tasks where client_token = ${token}`;
+        if (row) return row;
+        if (Date.now() > until) throw new Error('the migration task never started');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+  };
+}
+
+describe('a migration whose RunTask answer was lost, on terminate and through the sweep', () => {
+  let w: Awaited<ReturnType<typeof deployerLosingAnswers>>;
+
+  beforeAll(async () => {
+    w = await deployerLosingAnswers();
+  });
+  afterAll(() => w?.t.stop());
+
+  it('terminate finds the task the step never learnt of and stops it', { timeout: 60_000 }, async () => {
+    const { t } = w;
+    await w.hang();
+    const deploymentId = w.losingDeployment();
+    await deploy(t.client, { version: 'lost-then-terminated', deploymentId });
+    const started = await w.task(deploymentId);
+    expect(started.stopped_at).toBeNull();
+
+    await t.client.POST('/v1/deployments/{id}/terminate', { params: { path: { id: deploymentId } }, body: { reason: 'lost answer' } });
+    const ended = await waitForSteps(t.client, deploymentId, { [MIGRATE]: ['FAILED'] }, 30_000);
+    const task = await w.task(deploymentId);
+    expect(task.stopped_at).not.toBeNull();
+    expect(task.stop_reason).toBe(`o5 deployer: deployment ${deploymentId} was terminated`);
+    expect(ended.steps.find((s) => s.name === MIGRATE)!.error).toContain(`ECS task stopped (UserInitiated): o5 deployer: deployment ${deploymentId} was terminated (ECS task ${task.task_arn})`);
+    expect((await waitFor(t.client, deploymentId, undefined, 30_000)).status).toBe('TERMINATED');
+  });
+
+  it('the sweep, failing the step whose job failed for good, stops its task', { timeout: 60_000 }, async () => {
+    const { t } = w;
+    const { sql, engine } = t.deployer.services;
+    await w.hang();
+    const deploymentId = w.losingDeployment();
+    await deploy(t.client, { version: 'lost-then-failed-for-good', deploymentId });
+    const started = await w.task(deploymentId);
+    expect(started.stopped_at).toBeNull();
+
+    // Its job fails for good (as after pg-boss's last retry), taken between two attempts.
+    const jobs = sql`name = 'deployment-step' and data->>'deploymentId' = ${deploymentId} and data->>'step' = ${MIGRATE}`;
+    for (let i = 0, failed: readonly unknown[] = []; failed.length === 0; i++) {
+      if (i > 400) throw new Error("the migration's job never sat waiting between two attempts");
+      failed = await sql`
+        update pgboss.job set state = 'failed', completed_on = now(), output = ${sql.json({ message: 'socket hang up' })}
+        where ${jobs} and state = 'created' and not exists (select 1 from pgboss.job where ${jobs} and state = 'active')
+        returning id`;
+      if (failed.length === 0) await new Promise((r) => setTimeout(r, 25));
+    }
+    // Past the sweep's grace (the step's startedAt), as after a restart.
+    await sql`update deployments set data = jsonb_set(data, '{steps}', (
+        select jsonb_agg(case when s->>'name' = ${MIGRATE} then jsonb_set(s, '{startedAt}', to_jsonb((now() - interval '1 minute')::text)) else s end)
+        from jsonb_array_elements(data->'steps') s)) where id = ${deploymentId}`;
+    expect(await sweepOnce(engine)).toContainEqual(expect.objectContaining({ deploymentId, step: MIGRATE }));
+
+    const task = await w.task(deploymentId);
+    expect(task.stopped_at).not.toBeNull();
+    const ended = await waitFor(t.client, deploymentId, undefined, 30_000);
+    expect(ended.status).toBe('FAILED');
+    expect(ended.steps.find((s) => s.name === MIGRATE)!.error).toBe(
+      `its job failed for good after 1 attempt; last error: socket hang up; stopped ECS task ${task.task_arn}`,
+    );
+  });
+});
+
+describe('a migration whose RunTask answer was lost, at its deadline', () => {
+  let w: Awaited<ReturnType<typeof deployerLosingAnswers>>;
+
+  beforeAll(async () => {
+    w = await deployerLosingAnswers({ DEPLOYER_STEP_DEADLINES: 'pg_migrate=2' });
+  });
+  afterAll(() => w?.t.stop());
+
+  it('the deadline finds the task the step never learnt of, stops it and says it had started', { timeout: 60_000 }, async () => {
+    const { t } = w;
+    await w.hang();
+    const deploymentId = w.losingDeployment();
+    await deploy(t.client, { version: 'lost-past-deadline', deploymentId });
+    const ended = await waitFor(t.client, deploymentId, undefined, 30_000);
+    expect(ended.status).toBe('FAILED');
+    const task = await w.task(deploymentId);
+    expect(task.stopped_at).not.toBeNull();
+    expect(task.stop_reason).toBe(`o5 deployer: deadline of step ${MIGRATE} passed`);
+    expect(ended.steps.find((s) => s.name === MIGRATE)!.error).toMatch(
+      new RegExp(`^did not finish within its deadline of 2 s; the operation was cancelled \\(stopped ECS task ${task.task_arn}, which had been RUNNING since \\S+\\)$`),
+    );
+  });
+});
