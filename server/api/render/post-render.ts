@@ -3,6 +3,11 @@
  * run, without deploying or storing anything. A config with a mistake gets the paths of it. With
  * `evaluate: true` it looks at the live stack (server/engine/commands/evaluate-live.ts): the
  * change set's findings, the checks and the branch, the change set deleted after.
+ *
+ * What would refuse a deployment of the request refuses the render with the same answer: a config
+ * mistake (400), an unknown environment (404), a plan that cannot be built (422), and a database
+ * name another stack's database has on the same server (409, at the database's path), checked by
+ * the deployment request's own check in a read-only transaction.
  */
 import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
@@ -12,7 +17,8 @@ import { uuidV5 } from '../../domain/ids.ts';
 import { HTTPException } from 'hono/http-exception';
 import { buildPlan, describePlan, type PlanStep } from '../../domain/plan/index.ts';
 import { evaluateLive, type LiveEvaluation } from '../../engine/commands/evaluate-live.ts';
-import { applicationField, buildRequestedSpec, loadEnvironment, readApplication } from '../../engine/commands/request-deployment.ts';
+import { applicationField, buildRequestedSpec, expectDatabaseNamesFree, loadEnvironment, readApplication, requestedDatabaseNames } from '../../engine/commands/request-deployment.ts';
+import { beginPipelined } from '../../../db/pipelined-transaction.ts';
 import { allows, requireScope } from '../auth.ts';
 import type { RouteRegistrar } from '../context.ts';
 import { deploymentRequestFields, evaluationSchema, flagsSchema, sentApplication, warningsField } from '../deployments/deployment-schemas.ts';
@@ -91,7 +97,7 @@ const route = createRoute({
   request: { body: { required: true, content: { 'application/json': { schema: renderBody } } } },
   responses: {
     200: { description: 'What a deployment of this config would do.', content: { 'application/json': { schema: renderResponse } } },
-    ...errorResponses(400, 401, 403, 404, 415, 422),
+    ...errorResponses(400, 401, 403, 404, 409, 415, 422),
   },
 });
 
@@ -114,6 +120,8 @@ export const registerRender: RouteRegistrar = (app) =>
       ...(body.strategy && { strategy: body.strategy }),
       ...(body.evaluate && { templateBucket: c.get('services').config.aws.templateBucket }),
     });
+    // As a deployment request of this config would be refused now (409 at the database's path).
+    await beginPipelined(sql, (tx) => expectDatabaseNamesFree(tx, requestedDatabaseNames(applicationField(body), application, environment.name, spec)), 'read only');
     let plan: PlanStep[];
     let evaluation: Omit<LiveEvaluation, 'steps' | 'counted'> | null = null;
     if (body.evaluate) {

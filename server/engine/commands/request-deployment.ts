@@ -22,6 +22,7 @@ import {
   type BuildDeploymentSpecInput,
   type DatabaseNameHolder,
   type DeploymentFlags,
+  type DeploymentSpec,
   type PostgresSpec,
   type StackNaming,
 } from '../../domain/spec/index.ts';
@@ -205,13 +206,7 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     placed.catch(() => undefined);
     // Asked before the writes too, and awaited after them: fails the transaction when another
     // stack's database has the name of one of this deployment's on its server.
-    const namesFree = expectDatabaseNamesFree(tx, {
-      clusterName: spec.clusterName,
-      own: { environmentName: environment.name, applicationName: application.name },
-      databases: spec.databases,
-      application,
-      field: applicationField(request),
-    });
+    const namesFree = expectDatabaseNamesFree(tx, requestedDatabaseNames(applicationField(request), application, environment.name, spec));
     namesFree?.catch(() => undefined);
     const state = await createDeployment(
       engine,
@@ -298,12 +293,30 @@ function movedSincePlanned(p: PlannedPlacement, err: unknown): unknown {
   return new DomainError('conflict', message, [{ path: 'environment', message }]);
 }
 
-interface DatabaseNamesCheck {
+export interface DatabaseNamesCheck {
   clusterName: string;
   own: StackNaming;
   databases: readonly PostgresSpec[];
-  application: Application;
-  field: 'application' | 'applicationYaml';
+  /** Where a refused database is in what the caller sent (the problem's path), by its key in the app config. */
+  pathOf: (appKey: string) => string;
+  /** The path of a refusal whose holder was not seen (see below). */
+  databasesPath: string;
+}
+
+/** The database names check of a deployment request (or of its render): refusals at the request's paths. */
+export function requestedDatabaseNames(
+  field: 'application' | 'applicationYaml',
+  application: Application,
+  environmentName: string,
+  spec: Pick<DeploymentSpec, 'clusterName' | 'databases'>,
+): DatabaseNamesCheck {
+  return {
+    clusterName: spec.clusterName,
+    own: { environmentName, applicationName: application.name },
+    databases: spec.databases,
+    pathOf: (appKey) => `${field}.databases[${application.databases.findIndex((d) => d.name === appKey)}].postgres.dbNameSuffix`,
+    databasesPath: `${field}.databases`,
+  };
 }
 
 /**
@@ -324,9 +337,10 @@ interface DatabaseNamesCheck {
  * Asked before the deployment's writes and not awaited before them (the request costs no round
  * trip more): the last statement fails the transaction (40001, deployer_expect_version) when a
  * holder is found, so nothing the writes did commits; the rows read just before say whom to name.
- * Undefined when there is nothing to check.
+ * Undefined when there is nothing to check. Rollbacks (rollback.ts) and renders (server/api/render)
+ * run it too: the first in their own transaction, the second in a read-only one.
  */
-function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNamesCheck): Promise<void> | undefined {
+export function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNamesCheck): Promise<void> | undefined {
   const { claims, otherStacks } = databaseNameClaims(check.clusterName, check.own, check.databases);
   if (claims.length === 0) return undefined;
   // In the order databaseNameClaims gives (by key): two requests never wait for each other's second lock.
@@ -365,13 +379,12 @@ function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNamesCheck):
       const issues = claims.flatMap((claim) => {
         const holder = holderOf.get(`${claim.serverGroup}/${claim.fullDbName}`);
         if (!holder) return [];
-        const index = check.application.databases.findIndex((d) => d.name === claim.appKey);
-        return [{ path: `${check.field}.databases[${index}].postgres.dbNameSuffix`, message: databaseNameTakenMessage(check.clusterName, holder) }];
+        return [{ path: check.pathOf(claim.appKey), message: databaseNameTakenMessage(check.clusterName, holder) }];
       });
       // The holder seen by the check and not by the read before it (it moved in between): named generally.
       if (issues.length === 0) {
         const message = `a database name of this deployment is already that of another stack's database on the same server; choose another dbNameSuffix`;
-        issues.push({ path: `${check.field}.databases`, message });
+        issues.push({ path: check.databasesPath, message });
       }
       throw new DomainError('conflict', issues[0]!.message, issues);
     },

@@ -15,7 +15,7 @@ import type { Engine } from '../engine.ts';
 import { readEntity, stackDeploymentHistory, type EntityState } from '../entities.ts';
 import type { Cause } from '../state-store.ts';
 import { findStack } from './queue-controls.ts';
-import { createDeployment } from './request-deployment.ts';
+import { createDeployment, expectDatabaseNamesFree } from './request-deployment.ts';
 
 export interface RollbackRequest {
   to?: string;
@@ -81,7 +81,20 @@ export async function rollbackStack(engine: Engine, environment: string, applica
   const actor = cause.actor ?? 'unknown';
   const hold: Hold | null =
     request.hold === false ? null : { id: newId(), reason: `rolled back to ${source.version}`, createdBy: actor, createdAt: new Date().toISOString(), lets: deploymentId };
+  // The target's spec as it will run: its databases are the names this deployment makes.
+  const spec = rollbackSpec(source.spec!, deploymentId);
   const deployment = await engine.transaction(async (tx, applied) => {
+    // As for any deployment request: refused (409) when another stack's database has one of these
+    // names on the same server now (a name the target had, that this stack gave up since and another
+    // stack took); the check's locks are held to the commit. At the database in the target's spec,
+    // as the deployment shows it (`spec.databases`).
+    await expectDatabaseNamesFree(tx, {
+      clusterName: spec.clusterName,
+      own: { environmentName: source.environmentName, applicationName: source.applicationName },
+      databases: spec.databases,
+      pathOf: (appKey) => `spec.databases[${spec.databases.findIndex((d) => d.appKey === appKey)}]`,
+      databasesPath: 'spec.databases',
+    });
     // An earlier rollback's hold lets only that rollback through: left standing, it would stop this
     // one for good (and this one's hold the earlier one). This rollback takes over its purpose, so
     // it is lifted here, once the earlier rollback has run; one that has not is refused below.
@@ -105,7 +118,7 @@ export async function rollbackStack(engine: Engine, environment: string, applica
         version: source.version,
         // The stored spec and template of the target; only the id is this deployment's, and how it
         // runs is a plain deployment of that version (rollbackSpec).
-        spec: rollbackSpec(source.spec!, deploymentId),
+        spec,
         templateUrl: source.templateUrl,
         requestHash: createHash('sha256').update(`rollback:${target.id}:${deploymentId}`).digest('hex'),
         source: { kind: 'api', requestedBy: actor },

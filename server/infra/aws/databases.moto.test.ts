@@ -125,13 +125,23 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
     expect(after.rolpassword).toBe(rolpassword);
   });
 
-  it('rotates the credentials when asked: the new ones work, the old ones no longer do', async () => {
+  it('rotates the credentials when asked: the new ones work, the old ones no longer do, nor the logins o5 made per rotation', async () => {
     const old = await appSecret();
-    await upsert(true);
-    const rotated = await appSecret();
-    expect(rotated.dbpass).not.toBe(old.dbpass);
-    expect(await loginWith(rotated.dburl)).toBe(`${dbName}@${dbName}`);
-    await expect(loginWith(old.dburl)).rejects.toThrow(/password authentication failed/);
+    // A login the original made at one of its rotations (adopted stack): `<db>_<unix time>`, member of the role.
+    const o5Login = `${dbName}_1700000000`;
+    await admin.unsafe(`CREATE USER "${o5Login}" PASSWORD 'o5-pw' IN ROLE "${dbName}"`);
+    const o5Url = old.dburl.replace(`//${dbName}:${old.dbpass}@`, `//${o5Login}:o5-pw@`);
+    try {
+      expect(await loginWith(o5Url)).toBe(`${o5Login}@${dbName}`);
+      await upsert(true);
+      const rotated = await appSecret();
+      expect(rotated.dbpass).not.toBe(old.dbpass);
+      expect(await loginWith(rotated.dburl)).toBe(`${dbName}@${dbName}`);
+      await expect(loginWith(old.dburl)).rejects.toThrow(/password authentication failed/);
+      await expect(loginWith(o5Url)).rejects.toThrow(/is not permitted to log in/);
+    } finally {
+      await admin.unsafe(`DROP ROLE "${o5Login}"`);
+    }
   });
 
   it("repairs a role whose password is not the secret's (a rotation that failed before writing the secret)", async () => {
@@ -168,12 +178,15 @@ describe.skipIf(!moto)('database steps: root secret in moto, real Postgres as th
     ).rejects.toMatchObject({ name: 'InfraError', code: 'ResourceNotFoundException' });
   });
 
-  it("fails a destroy with Postgres' detail when the role still owns something elsewhere, and leaves it to be fixed", async () => {
+  it('refuses a destroy, dropping nothing, when the role still owns something elsewhere, naming it, and leaves it to be fixed', async () => {
     await admin.unsafe(`create table "${dbName}_report" (id int); alter table "${dbName}_report" owner to "${dbName}"`);
     try {
       const failure = await infra.destroyDatabase({ dbName, admin: adminAccess, operationId: 'd-2/DB.Destroy.main' }).catch((err: unknown) => err);
-      expect(failure).toMatchObject({ name: 'InfraError', code: 'PostgresError' });
-      expect((failure as Error).message).toContain(`cannot be dropped because some objects depend on it; detail: owner of table public.${dbName}_report`);
+      expect(failure).toMatchObject({ name: 'InfraError', code: 'DatabaseRoleNotDroppable' });
+      expect((failure as Error).message).toContain(`owner of table public.${dbName}_report`);
+      // Checked before DROP DATABASE, which cannot be undone: the database and its data are kept.
+      expect(await admin`select 1 from pg_database where datname = ${dbName}`).toHaveLength(1);
+      expect(await loginWith((await appSecret()).dburl)).toBe(`${dbName}@${dbName}`);
     } finally {
       await admin.unsafe(`drop table "${dbName}_report"`);
     }

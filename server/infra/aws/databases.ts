@@ -5,7 +5,9 @@
  *
  * App credentials (Secrets Manager hosts): the role logs in with a password kept in the app's
  * secret (a stack output). The secret's password is reused as long as it belongs to the role, so a
- * second upsert changes nothing; `rotateCredentials` sets a new one. The role is changed first and
+ * second upsert changes nothing; `rotateCredentials` sets a new one, and once the secret holds it
+ * the logins it supersedes (the original's `<db>_<unix time>` ones) can no longer log in
+ * (server/infra/postgres/provision.ts, disableSupersededLogins). The role is changed first and
  * the secret written after; a failure in between is repaired by the next upsert: an empty secret
  * gets a new password, and a kept one that the role no longer logs in with (a rotation that never
  * reached the secret) is set on the role again (server/infra/postgres/provision.ts).
@@ -55,6 +57,10 @@ export async function upsertDatabase(ctx: AwsContext, input: UpsertDatabaseInput
     }),
   );
   if (!sameSecret(current, wanted)) await writeSecret(ctx, secretArn, wanted);
+  // Once the secret names the new login, the ones it supersedes stop logging in (the plan stopped
+  // the service before a rotation). Not on a plain upsert: the tasks of a deployment that keeps the
+  // service running may still log in with an adopted stack's old login.
+  if (rotateCredentials) await runSql(ctx, () => provision.disableSupersededLogins(admin, input.dbName));
 }
 
 export async function cleanupDatabase(ctx: AwsContext, input: DatabaseTarget & { operationId: string }): Promise<void> {

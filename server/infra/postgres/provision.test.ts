@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database.ts';
 import { clientTokenFor } from '../client-token.ts';
 import { InfraError } from '../port.ts';
-import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, endSessions, upsertDatabase } from './provision.ts';
+import { cleanupDatabase, DatabaseBusyError, databaseLockKey, destroyDatabase, disableSupersededLogins, endSessions, upsertDatabase } from './provision.ts';
 import { scramSha256Verifier } from './scram.ts';
 import { postgresSessionNameFor, withSession, type PostgresServer } from './server.ts';
 import { checkDatabaseName, checkExtensionName, quoteIdent, quoteLiteral } from './sql-text.ts';
@@ -296,6 +296,35 @@ describe('provisioning on a real Postgres', () => {
     await expect(loginAs(name, 'old-pw')).rejects.toThrow(/password authentication failed/);
   });
 
+  it("after a rotation, disables only the app's superseded logins (o5's <db>_<unix time> members), and only once", async () => {
+    const name = newName('o5rot');
+    await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'new-pw', setOnExistingRole: true } });
+    const o5Login = `${name}_1700000000`;
+    const person = newName('person');
+    const lookalike = `${name}_1700000001`;
+    const otherApp = `${name}_2`;
+    names.push(o5Login, lookalike, otherApp);
+    await admin.unsafe(`CREATE USER "${o5Login}" PASSWORD 'o5-pw' IN ROLE "${name}"`);
+    // A person's login granted the role by hand, a login named like o5's that is not a member, and
+    // another app's role (suffix "_2") that owns its database: none of them is the app's old login.
+    await admin.unsafe(`CREATE USER "${person}" PASSWORD 'person-pw' IN ROLE "${name}"`);
+    await admin.unsafe(`CREATE USER "${lookalike}" PASSWORD 'lookalike-pw'`);
+    await admin.unsafe(`CREATE USER "${otherApp}" PASSWORD 'other-pw' IN ROLE "${name}"`);
+    await admin.unsafe(`CREATE DATABASE "${otherApp}" OWNER "${otherApp}"`);
+    try {
+      expect(await disableSupersededLogins(server, name)).toEqual([`ALTER ROLE "${o5Login}" NOLOGIN`]);
+      expect(await connectAs(o5Login, 'o5-pw', server.database)).toMatchObject({ code: '28000' });
+      expect(await loginAs(name, 'new-pw')).toBe(name);
+      expect(await connectAs(person, 'person-pw', server.database)).toBe('connected');
+      expect(await connectAs(lookalike, 'lookalike-pw', server.database)).toBe('connected');
+      expect(await connectAs(otherApp, 'other-pw', server.database)).toBe('connected');
+      expect(await disableSupersededLogins(server, name)).toEqual([]);
+    } finally {
+      await admin.unsafe(`DROP DATABASE "${otherApp}"`);
+      for (const role of [o5Login, person, lookalike, otherApp]) await admin.unsafe(`DROP ROLE "${role}"`);
+    }
+  });
+
   it("gives the role the secret's password again when the role's differs (a rotation whose secret was never written)", async () => {
     const name = newName('stale');
     await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'in-secret', setOnExistingRole: false } });
@@ -417,6 +446,77 @@ describe('provisioning on a real Postgres', () => {
     await appSession.end({ timeout: 1 }).catch(() => {});
 
     expect(await destroyDatabase(server, name)).toEqual([]);
+  });
+
+  describe('destroy checks that the role can be dropped before it drops the database (DROP DATABASE cannot be undone)', () => {
+    /** Whether the database and its role are both still there, and the app's data with them. */
+    async function kept(name: string): Promise<void> {
+      expect(await admin`select 1 from pg_database where datname = ${name}`).toHaveLength(1);
+      expect(await admin`select 1 from pg_roles where rolname = ${name}`).toHaveLength(1);
+      expect(await connectAs(name, 'pw', name, 'select count(*) from kept_data')).toBe('connected');
+    }
+
+    async function appWithData(label: string): Promise<string> {
+      const name = newName(label);
+      await upsertDatabase(server, { dbName: name, extensions: [], login: { kind: 'password', password: 'pw', setOnExistingRole: false } });
+      expect(await connectAs(name, 'pw', name, 'create table kept_data (id int)')).toBe('connected');
+      return name;
+    }
+
+    it("refuses, dropping nothing, a role that owns an object in another database (the administrator's), and names it", async () => {
+      const name = await appWithData('ownselsewhere');
+      await admin.unsafe(`CREATE TABLE "${name}_report" (id int); ALTER TABLE "${name}_report" OWNER TO "${name}"`);
+      try {
+        const refused = await destroyDatabase(server, name).catch((err: unknown) => err);
+        expect(refused).toBeInstanceOf(InfraError);
+        expect((refused as InfraError).code).toBe('DatabaseRoleNotDroppable');
+        expect((refused as Error).message).toContain(`owner of table public.${name}_report`);
+        expect((refused as Error).message).toContain('Nothing was dropped');
+        await kept(name);
+      } finally {
+        await admin.unsafe(`DROP TABLE "${name}_report"`);
+      }
+      // Once it is gone, the destroy goes through.
+      expect(await destroyDatabase(server, name)).toEqual([`DROP DATABASE "${name}" WITH (FORCE)`, `DROP ROLE "${name}"`]);
+    });
+
+    it('refuses a role that has privileges on another database, or owns objects in one the administrator is not in', async () => {
+      const name = await appWithData('grantedelsewhere');
+      const other = newName('otherdb');
+      await admin.unsafe(`CREATE DATABASE "${other}"`);
+      await admin.unsafe(`GRANT CONNECT ON DATABASE "${other}" TO "${name}"`);
+      const inOther = postgres(`${testDb.serverUrl.replace(/\/[^/]*$/, '')}/${other}`, { max: 1, onnotice: () => {} });
+      try {
+        await inOther.unsafe(`CREATE TABLE a (id int); CREATE TABLE b (id int); ALTER TABLE a OWNER TO "${name}"; ALTER TABLE b OWNER TO "${name}"`);
+        const refused = await destroyDatabase(server, name).catch((err: unknown) => err);
+        expect((refused as InfraError).code).toBe('DatabaseRoleNotDroppable');
+        expect((refused as Error).message).toContain(`privileges for database ${other}`);
+        expect((refused as Error).message).toContain(`2 objects in database ${other}`);
+        await kept(name);
+      } finally {
+        await inOther.end({ timeout: 5 });
+        await admin.unsafe(`DROP DATABASE "${other}" WITH (FORCE)`);
+      }
+      expect(await destroyDatabase(server, name)).toEqual([`DROP DATABASE "${name}" WITH (FORCE)`, `DROP ROLE "${name}"`]);
+    });
+
+    it('refuses, dropping nothing, where the administrator may drop the database but not the role (no ADMIN OPTION, Postgres 16)', async () => {
+      const rdsAdmin = newName('nodrop');
+      await admin.unsafe(`CREATE ROLE "${rdsAdmin}" LOGIN CREATEROLE CREATEDB PASSWORD 'admin-pw'`);
+      const asRdsAdmin: PostgresServer = { ...server, user: rdsAdmin, password: 'admin-pw' };
+      const name = await appWithData('notdroppable');
+      // A member, so it may drop the database the role owns; without ADMIN OPTION it may not drop the role.
+      await admin.unsafe(`GRANT "${name}" TO "${rdsAdmin}" WITH INHERIT TRUE, SET TRUE, ADMIN FALSE`);
+      try {
+        const refused = await destroyDatabase(asRdsAdmin, name).catch((err: unknown) => err);
+        expect((refused as InfraError).code).toBe('DatabaseRoleNotDroppable');
+        expect((refused as Error).message).toContain(`the administrator (${rdsAdmin}) may not drop it`);
+        await kept(name);
+      } finally {
+        await destroyDatabase(server, name);
+        await admin.unsafe(`DROP ROLE "${rdsAdmin}"`);
+      }
+    });
   });
 
   it('works as an administrator that is not a superuser, like the master user of RDS', async () => {

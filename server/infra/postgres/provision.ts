@@ -177,6 +177,41 @@ async function logsInWith(server: PostgresServer, role: string, password: string
 }
 
 /**
+ * After a credential rotation, once the app's secret names the new login: the logins it supersedes
+ * can no longer log in. The role's own previous password needs nothing (ALTER ROLE ... PASSWORD
+ * replaced it). What the original left behind does: its upsert never gave the app role a login,
+ * but made a new one per rotation, `<db>_<unix time>`, member of the role, and never disabled the
+ * ones before, so every secret it ever wrote still opened the database. Those members (named so,
+ * able to log in) get NOLOGIN: they are not dropped, because objects in the app database or
+ * elsewhere may still be theirs (what cleanup has not given to the app role yet, grants, default
+ * privileges), and NOLOGIN is undone by hand if something outside the deployer still used one.
+ * Sessions already open are left alone, as a new password leaves the role's own: the plan stopped
+ * the service before the rotation. The administrator, another database's owner (another app's
+ * role) or a role too powerful to alter is never touched; any other member (a person's login
+ * granted the role by hand) is not the app's login, and keeps its own.
+ */
+export function disableSupersededLogins(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
+  const name = checkDatabaseName(dbName);
+  return withDatabaseLock(server, name, async () => {
+    const log = new StatementLog();
+    await withSession(server, server.database, async (sql) => {
+      const logins = await sql<{ login: string }[]>`
+        select distinct m.rolname as login
+        from pg_auth_members am
+        join pg_roles r on r.oid = am.roleid
+        join pg_roles m on m.oid = am.member
+        where r.rolname = ${name} and m.rolcanlogin
+          and left(m.rolname, ${name.length + 1}) = ${`${name}_`} and substr(m.rolname, ${name.length + 2}) ~ '^[0-9]+$'
+          and not m.rolsuper and m.rolname <> current_user and m.rolname <> session_user
+          and not exists (select 1 from pg_database where datdba = m.oid)
+        order by 1`;
+      for (const { login } of logins) await log.run(sql, `ALTER ROLE ${quoteIdent(login)} NOLOGIN`);
+    });
+    return log.statements;
+  });
+}
+
+/**
  * After a migration: the app role owns everything in its database (see ownership.ts). The
  * migration needs no privilege the app role lacks, so there is nothing temporary to revoke.
  */
@@ -189,7 +224,17 @@ export function cleanupDatabase(server: PostgresServer, dbName: string): Promise
   });
 }
 
-/** Ends the database's sessions, drops the database, then its role. Missing ones are skipped. */
+/**
+ * Ends the database's sessions, drops the database, then its role. Missing ones are skipped.
+ *
+ * DROP DATABASE cannot run in a transaction, so the two drops cannot be made one; instead all that
+ * would make DROP ROLE fail is looked for first, and nothing is dropped when something is: a role
+ * with more power than an app role (existingRole), an administrator that may not drop it, and what
+ * the role owns or has privileges on outside its database (other databases, shared objects), which
+ * DROP DATABASE leaves behind. A step refused then keeps the database and its data; only something
+ * made between the check and the drops (by hand, in the same moment) can fail the role's drop after
+ * the database's, and a retry, finding the database gone, drops the role alone.
+ */
 export function destroyDatabase(server: PostgresServer, dbName: string): Promise<ExecutedStatements> {
   return withDatabaseLock(server, dbName, () => destroyUnlocked(server, dbName));
 }
@@ -198,8 +243,18 @@ async function destroyUnlocked(server: PostgresServer, dbName: string): Promise<
   const name = checkDatabaseName(dbName);
   const log = new StatementLog();
   await withSession(server, server.database, async (sql) => {
-    await existingRole(sql, name);
-    const [database] = await sql`select 1 from pg_database where datname = ${name}`;
+    const role = await existingRole(sql, name);
+    const [database] = await sql<{ oid: string }[]>`select oid::text as oid from pg_database where datname = ${name}`;
+    if (role) {
+      const blockers = await roleDropBlockers(sql, name, database?.oid ?? null);
+      if (blockers.length > 0) {
+        throw new InfraError(
+          'DatabaseRoleNotDroppable',
+          `role ${name} could not be dropped after its database: ${blockers.join('; ')}. Nothing was dropped (database ${name} and its data are kept): ` +
+            `reassign or drop those objects and privileges (REASSIGN OWNED BY / DROP OWNED BY in each database named), or give the administrator the right to drop the role, then run the step again`,
+        );
+      }
+    }
     if (database) {
       if ((await serverVersion(sql)) >= 130000) {
         // FORCE ends the sessions and keeps new ones out while the database is dropped.
@@ -209,10 +264,57 @@ async function destroyUnlocked(server: PostgresServer, dbName: string): Promise<
         await log.run(sql, `DROP DATABASE ${quoteIdent(name)}`);
       }
     }
-    const [role] = await sql`select 1 from pg_roles where rolname = ${name}`;
     if (role) await log.run(sql, `DROP ROLE ${quoteIdent(name)}`);
   });
   return log.statements;
+}
+
+/**
+ * What would make `DROP ROLE` fail once the role's database is dropped, in Postgres' words where it
+ * can say them: the administrator's right to drop it (superuser, or CREATEROLE and, from Postgres
+ * 16, ADMIN OPTION on it), and the role's shared dependencies (pg_shdepend: what it owns, and where
+ * it is granted privileges or named in a policy or default privileges) except those that go with
+ * its database. Objects of the administrator's own database and shared objects (databases,
+ * tablespaces) are described; those of other databases are counted per database, as DROP ROLE does.
+ */
+async function roleDropBlockers(sql: Sql, name: string, databaseOid: string | null): Promise<string[]> {
+  const blockers: string[] = [];
+  const version = await serverVersion(sql);
+  const [may] = await sql<{ may: boolean }[]>`
+    select a.rolsuper or (a.rolcreaterole and ${version < 160000}::boolean)
+        or (a.rolcreaterole and pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION')) as may
+    from pg_roles a, pg_roles r where a.rolname = current_user and r.rolname = ${name}`;
+  if (may && !may.may) {
+    blockers.push(`the administrator (${await currentUser(sql)}) may not drop it: it needs CREATEROLE${version >= 160000 ? ' and ADMIN OPTION on the role' : ''}`);
+  }
+  const dependents = await sql<{ database: string | null; what: string | null; count: number }[]>`
+    with deps as (
+      select d.dbid, d.classid, d.objid, d.objsubid, d.deptype
+      from pg_shdepend d
+      where d.refclassid = 'pg_authid'::regclass and d.refobjid = (select oid from pg_roles where rolname = ${name})
+        and d.deptype <> 'p'
+        -- What goes with its database: the objects in it, and the database itself (owner, ACL).
+        and (${databaseOid}::oid is null
+             or (d.dbid <> ${databaseOid}::oid and not (d.dbid = 0 and d.classid = 'pg_database'::regclass and d.objid = ${databaseOid}::oid)))
+    )
+    select null::text as database,
+      case deptype when 'o' then 'owner of ' when 'a' then 'privileges for ' when 'r' then 'target of policy ' else '' end
+        || pg_describe_object(classid, objid, objsubid) as what, 1 as count
+    from deps where dbid = 0 or dbid = (select oid from pg_database where datname = current_database())
+    union all
+    select coalesce((select datname from pg_database where oid = deps.dbid), deps.dbid::text), null, count(*)::int
+    from deps where dbid <> 0 and dbid <> (select oid from pg_database where datname = current_database())
+    group by deps.dbid
+    order by 1 nulls first, 2`;
+  for (const d of dependents) {
+    blockers.push(d.database === null ? d.what! : `${d.count} object${d.count === 1 ? '' : 's'} in database ${d.database}`);
+  }
+  return blockers;
+}
+
+async function currentUser(sql: Sql): Promise<string> {
+  const [row] = await sql<{ user: string }[]>`select current_user as "user"`;
+  return row!.user;
 }
 
 /**

@@ -162,7 +162,59 @@ describe('real SQL against a Postgres standing in as the RDS host', () => {
     }
   });
 
-  it("a role that cannot be dropped fails the destroy with Postgres' detail: what still depends on it", async () => {
+  it("a rotation disables the logins it supersedes once the secret names the new one: an adopted stack's o5 logins", async () => {
+    const server = postgres(testDb.serverUrl, { max: 1, onnotice: () => {} });
+    const o5Logins = [`${dbName}_1700000000`, `${dbName}_1710000000`];
+    const o5Secret = (login: string) => ({
+      dbuser: login,
+      dbpass: `${login}-pw`,
+      dbhost: new URL(testDb.serverUrl).hostname,
+      dbname: dbName,
+      dburl: `${testDb.serverUrl.replace(/\/\/[^@]*@/, `//${login}:${login}-pw@`).replace(/\/[^/]*$/, '')}/${dbName}`,
+    });
+    try {
+      // What o5 left: the app role without a login, owner of the database, and one login per rotation,
+      // member of it, each written to the secret in turn (the last one is there now).
+      await server.unsafe(`create role "${dbName}"`);
+      await server.unsafe(`create database "${dbName}" owner "${dbName}"`);
+      for (const login of o5Logins) await server.unsafe(`create user "${login}" password '${login}-pw' in role "${dbName}"`);
+      await testDb.sql`insert into sim_secrets (arn, value, updated_at) values (${secretArn}, ${JSON.stringify(o5Secret(o5Logins[1]!))}, now())
+        on conflict (arn) do update set value = excluded.value`;
+      const o5CanLogIn = async (login: string) => {
+        const app = postgres(o5Secret(login).dburl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+        try {
+          await app`select 1`;
+          return true;
+        } catch {
+          return false;
+        } finally {
+          await app.end({ timeout: 5 });
+        }
+      };
+      expect(await o5CanLogIn(o5Logins[0]!)).toBe(true);
+
+      // A plain upsert moves the secret to the app role, and leaves the old logins alone: a deployment
+      // that keeps the service running (quick mode, dbOnly) has tasks that still log in with them.
+      const app = { kind: 'secretsManager', secretArn, rotateCredentials: false } as const;
+      await real.upsertDatabase(upsertInput(dbName, app));
+      expect(await canLogIn((await secret()).dburl)).toBe(true);
+      expect(await o5CanLogIn(o5Logins[1]!)).toBe(true);
+
+      // A rotation (the service was stopped first): the new login works, the superseded ones no longer do.
+      await real.upsertDatabase(upsertInput(dbName, { ...app, rotateCredentials: true }));
+      expect(await canLogIn((await secret()).dburl)).toBe(true);
+      for (const login of o5Logins) expect(await o5CanLogIn(login)).toBe(false);
+      // Disabled, not dropped: what they may still own stays theirs until cleanup gives it to the app role.
+      expect(await server`select rolname from pg_roles where rolname in ${server(o5Logins)} and not rolcanlogin order by 1`).toEqual(o5Logins.map((rolname) => ({ rolname })));
+    } finally {
+      await server.unsafe(`drop database if exists "${dbName}" with (force)`);
+      for (const login of o5Logins) await server.unsafe(`drop role if exists "${login}"`);
+      await server.unsafe(`drop role if exists "${dbName}"`);
+      await server.end({ timeout: 5 });
+    }
+  });
+
+  it('a role that cannot be dropped fails the destroy before anything is dropped, naming what still depends on it', async () => {
     const server = postgres(testDb.serverUrl, { max: 1, onnotice: () => {} });
     try {
       await real.upsertDatabase(upsertInput(dbName));
@@ -171,14 +223,23 @@ describe('real SQL against a Postgres standing in as the RDS host', () => {
 
       const operationId = clientTokenFor(deploymentId, 'DB.Destroy.main');
       const failure = await real.destroyDatabase({ dbName, admin, operationId }).catch((err: unknown) => err);
-      expect(failure).toMatchObject({ code: 'PostgresError' });
+      expect(failure).toMatchObject({ code: 'DatabaseRoleNotDroppable' });
       const message = (failure as Error).message;
-      expect(message).toContain(`role "${dbName}" cannot be dropped because some objects depend on it`);
-      // The administrator's sessions search pg_catalog only (server.ts), so Postgres names the schema.
+      expect(message).toContain(`role ${dbName} could not be dropped after its database`);
+      // The administrator's sessions search pg_catalog only (server.ts), so the schema is named.
       expect(message).toContain(`owner of table public.${dbName}_report`);
-      expect(message).toContain('SQLSTATE 2BP01');
+      // Checked first: the database (DROP DATABASE cannot be undone) is still there, and so is its role.
+      expect(await server`select 1 from pg_database where datname = ${dbName}`).toHaveLength(1);
+      expect(await server`select 1 from pg_roles where rolname = ${dbName}`).toHaveLength(1);
       const [row] = await recorded(operationId);
+      expect(row).toMatchObject({ outcome: 'failed', executed_sql: true });
       expect(row.error).toContain(`owner of table public.${dbName}_report`);
+
+      // Once the table is given back, the step run again drops both.
+      await server.unsafe(`drop table "${dbName}_report"`);
+      await real.destroyDatabase({ dbName, admin, operationId: clientTokenFor(deploymentId, 'DB.Destroy.main.again') });
+      expect(await server`select 1 from pg_database where datname = ${dbName}`).toHaveLength(0);
+      expect(await server`select 1 from pg_roles where rolname = ${dbName}`).toHaveLength(0);
     } finally {
       await server.unsafe(`drop table if exists "${dbName}_report"`);
       await server.unsafe(`drop database if exists "${dbName}" with (force)`);

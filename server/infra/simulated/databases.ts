@@ -154,6 +154,8 @@ async function upsertForReal(ctx: SimContext, host: PostgresServer, input: Upser
       .values({ arn: secretArn, value, updatedAt })
       .onConflictDoUpdate({ target: simSecrets.arn, set: { value, updatedAt } });
   }
+  // As on AWS: once the secret names the new login, the ones it supersedes stop logging in.
+  if (rotateCredentials) await provision.disableSupersededLogins(host, input.dbName);
 }
 
 /** Postgres failures keep their SQLSTATE, as on AWS, so the step says what the server said. */
