@@ -197,10 +197,65 @@ describe('parseDocument (yaml) reads as o5 does (sigs.k8s.io/yaml over go-yaml v
     expect(parseDocument('a: "\\U0001F600 \\\\/"\n', 'yaml')).toEqual({ a: '\u{1F600} \\/' });
   });
 
+  it('decodes double quotes as libyaml does: `\\\'` is a quote; every escape of YAML 1.1; an empty line after an escaped line break is a line feed', () => {
+    expect(valueOf(`"it\\'s \\"x\\" \\\\' "`)).toBe(`it's "x" \\' `);
+    expect(parseDocument(`"it\\'s": 1\nb: ["\\'"]\n`, 'yaml')).toEqual({ "it's": 1, b: ["'"] });
+    expect(valueOf('"\\e\\N\\_\\L\\P\\x41\\xe9\\u00e9\\U0001F600\\\t\\ \\a\\b\\v\\f\\r\\n\\t"')).toBe('\x1b\u0085\u00a0\u2028\u2029Aéé😀\t \x07\b\v\f\r\n\t');
+    // The yaml package folded the empty line after `\<newline>` to a space.
+    expect(valueOf('"one\\\n\n   two \\\n   three\n\n\n   four\n   five"')).toBe('one\ntwo three\n\nfour five');
+    expect(parseDocument('a: 1\r\nb: "x\r\n  y"\r\n', 'yaml')).toEqual({ a: 1, b: 'x y' });
+    expect(malformed(() => parseDocument('a: "x\\U00110000"\n', 'yaml')).message).toMatch(/^Malformed YAML at line 1, column 6: Invalid escape sequence/);
+  });
+
+  it.each([
+    ['\u0085', 'U+0085'],
+    ['\u2028', 'U+2028'],
+    ['\u2029', 'U+2029'],
+    ['\r', 'a carriage return without a line feed'],
+  ])('refuses a line break of YAML 1.1 that the yaml package reads as text (%j), with where: libyaml ends the line (and a comment) there', (found, named) => {
+    // o5 reads {a: 1, b: 2}; the yaml package read {a: 1}, the rest of the comment.
+    const err = malformed(() => parseDocument(`a: 1\n# note${found}b: 2\n`, 'yaml'));
+    expect(err.message).toMatch(new RegExp(`^Malformed YAML at line 2, column 7: ${named.replace('+', '\\+')}.*reads as a line break`));
+  });
+
   it('refuses a control character anywhere in the text, as libyaml does; escaped in double quotes it is read', () => {
     expect(malformed(() => parseDocument('a: b\x07c\n', 'yaml')).message).toBe('Malformed YAML at line 1, column 5: control characters are not allowed (U+0007); write it as an escape in a double-quoted string');
     expect(malformed(() => parseDocument('a: x\n# \x85ok \x9b\n', 'yaml')).message).toMatch(/^Malformed YAML at line 2, column 7: control characters are not allowed \(U\+009B\)/);
     expect(parseDocument('a: "b\\ac"\n', 'yaml')).toEqual({ a: 'b\x07c' });
+  });
+
+  it.each([
+    ['9007199254740992', 'a', '9007199254740992'],
+    ['9007199254740993', 'a', '9007199254740992'],
+    ['-9007199254740993', 'a', '-9007199254740992'],
+    ['9223372036854775807', 'a', '9223372036854776000'],
+    ['18446744073709551615', 'a', '18446744073709552000'],
+    ['1_000_000_000_000_000_000_000_000', 'a', '1e+24'], // past uint64: Go reads the nearest float
+    ['0x20000000000001', 'a', '9007199254740992'],
+    ['0o400000000000000001', 'a', '9007199254740992'],
+    ['0b100000000000000000000000000000000000000000000000000001', 'a', '9007199254740992'],
+    ['0777777777777777777777777', 'a', '7.777777777777778e+23'], // octal past uint64: Go reads it as decimal digits
+    ['!!int 9007199254740993', 'a', '9007199254740992'],
+  ])('refuses %s at its path: o5 reads that integer, a JSON number does not hold it', (text, path, nearest) => {
+    let caught: unknown;
+    try {
+      parseDocument(`a: ${text}\nlist: [${text}]\n`, 'yaml');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ValidationError);
+    const written = text.replace('!!int ', '');
+    const message = `The integer ${written} is past what a JSON number holds exactly (±9007199254740991): it would be read as ${nearest}; quote it for a string`;
+    expect((caught as ValidationError).issues).toEqual([
+      { path, message },
+      { path: 'list[0]', message },
+    ]);
+  });
+
+  it('reads the integers a JSON number holds, and a float asked for (`!!float`) as Go does', () => {
+    expect(parseDocument('a: [9007199254740991, -9007199254740991, 0x1FFFFFFFFFFFFF, !!float 9007199254740993, 1e20, "9007199254740993"]\n', 'yaml')).toEqual({
+      a: [9007199254740991, -9007199254740991, 9007199254740991, 9007199254740992, 1e20, '9007199254740993'],
+    });
   });
 
   it('refuses an alias of no anchor and an anchor that contains its own alias (malformed, not a failure of ours)', () => {
@@ -327,7 +382,7 @@ describe('parseDocument on YAML nested far past the limit, refused before the pa
     ['{a: {a: ...}}', (n: number) => `${'{a: '.repeat(n)}1${'}'.repeat(n)}\n`],
     ['one more indent a line', (n: number) => Array.from({ length: n }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' x\n'],
   ])('%s is malformed, with where (the yaml package overflowed the stack on it; V8 could die of it)', (_what, text) => {
-    // 100 deep: past the limit, not past the estimate, refused by the reader (at its path).
+    // 100 deep: past the limit, not past what the yaml package may nest, refused by the reader (at its path).
     expect(() => parseDocument(text(100), 'yaml')).toThrow(/Nested deeper than 64 levels|A mapping key must be/);
     for (const n of [3000, 20000]) {
       const err = malformed(() => parseDocument(text(n), 'yaml'));
@@ -358,6 +413,35 @@ describe('parseDocument on YAML nested far past the limit, refused before the pa
     expect(Object.keys(value.inline as object)).toHaveLength(300);
     expect((value.block as string).split('\n')).toHaveLength(301);
     expect(value.block2).toMatch(/^- \[ \{\n {1}- \[ \{/);
+  });
+
+  it('counts no bracket inside a scalar or a comment: block scalars, quoted strings and comments of 10,000 `[` are read', () => {
+    const brackets = '['.repeat(10_000);
+    const text = [
+      'literal: |',
+      `  ${brackets}`,
+      `  - - - ${'{'.repeat(10_000)}`,
+      'folded: >-',
+      `  ${brackets}`,
+      'double: "x',
+      `  ${brackets} \\"`,
+      `  ${brackets}"`,
+      "single: 'x",
+      `  ${brackets}'`,
+      `# ${brackets}`,
+      `plain: x ${brackets}`,
+      `  ${brackets}`,
+      '',
+    ].join('\n');
+    expect(parseDocument(text, 'yaml')).toEqual({
+      literal: `${brackets}\n- - - ${'{'.repeat(10_000)}\n`,
+      folded: brackets,
+      double: `x ${brackets} " ${brackets}`,
+      single: `x ${brackets}`,
+      plain: `x ${brackets} ${brackets}`,
+    });
+    // What nests for real after them is still refused, where it goes too deep.
+    expect(malformed(() => parseDocument(`${text}deep: ${'['.repeat(5000)}\n`, 'yaml')).message).toMatch(/^Malformed YAML at line 14, column 262: Nested deeper than 64 levels$/);
   });
 
   it('refuses merge keys that merge mappings with merge keys, more than 64 deep (each link recursed)', () => {

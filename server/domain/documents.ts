@@ -4,7 +4,7 @@
  * at the mistake: a line and column for text that does not parse, a path for a value that does
  * not validate.
  */
-import { isAlias, isMap, isScalar, isSeq, parseDocument as parseYamlDocument, type Alias, type Document as YamlDocument, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
+import { Composer, Lexer, Parser, YAMLParseError, isAlias, isMap, isScalar, isSeq, type Alias, type CST, type Document as YamlDocument, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { z } from 'zod';
 import { DomainError, ValidationError, formatPath, type FieldIssue } from './errors.ts';
 import { closestName, objectShape, schemaAt } from './schema-shape.ts';
@@ -62,6 +62,11 @@ export function documentShapeIssues(document: unknown): FieldIssue[] {
     }
     if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) pending.push({ value: value[i], path: [...path, i] });
+      continue;
+    }
+    if (value instanceof InexactInteger) {
+      const message = `The integer ${value.written} is past what a JSON number holds exactly (±${Number.MAX_SAFE_INTEGER}): it would be read as ${value.nearest}; quote it for a string`;
+      issues.push({ path: formatPath(path), message });
       continue;
     }
     const prototype = Object.getPrototypeOf(value);
@@ -165,109 +170,46 @@ const MAX_PARSE_ISSUES = 10;
 const NOT_YAML_1_1_PRINTABLE = /[\x01-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
 
 /**
+ * The line breaks of YAML 1.1 that YAML 1.2, and so the yaml package, reads as text: NEL, LS, PS
+ * and a CR without its LF (yamlprivateh.go is_break). libyaml ends a line at each (a comment ends
+ * there and what follows is read as nodes; in double quotes a NEL is folded to a space), so a text
+ * that holds one is refused with where, not read otherwise than o5 reads it.
+ */
+const YAML_1_1_ONLY_LINE_BREAK = /[\u0085\u2028\u2029]|\r(?!\n)/;
+
+function lineBreakMessage(found: string): string {
+  if (found === '\r') return 'a carriage return without a line feed, which o5 (YAML 1.1) reads as a line break and this reader does not: end lines with LF or CRLF';
+  const [code, escape] = found === '\u0085' ? ['0085', 'N'] : found === '\u2028' ? ['2028', 'L'] : ['2029', 'P'];
+  return `U+${code}, which o5 (YAML 1.1) reads as a line break and this reader does not: write \\${escape} in a double-quoted string, or break the line`;
+}
+
+/**
  * How deep the yaml package may be asked to nest. Its composer recurses for each level: some
  * hundreds of levels overflow the stack, and V8 can die of that overflow (a fatal "RegExpCompiler
  * Allocation failed" when it lands while a regular expression is compiled), taking the server down
  * with a 40 KB body of `- - - ...` or `[[[...`. Far above MAX_DOCUMENT_DEPTH, which is refused anyway.
+ * Measured on the syntax tree before it is composed (yamlSyntaxTree).
  */
 const MAX_YAML_NESTING = 256;
 
+type CstToken = CST.Token;
+
 /**
- * Where the text nests past MAX_YAML_NESTING, by an estimate made without recursion before the
- * text is parsed: the levels of indentation open, plus the flow collections (`[`, `{`) open, plus
- * the block indicators (`- `, `? `, `: `) on the line. Quoted text and comments on a line are
- * skipped, and a block scalar's content (`|`, `>`) when it is surely content. Where it cannot tell
- * it counts more, never less (a quote is not followed past its line, a block scalar whose content
- * might be read as nodes is counted as nodes), so what it lets through cannot nest deeper than it
- * says; what it refuses nests far past MAX_DOCUMENT_DEPTH, unless it is made of odd lines by the hundred.
+ * The text as the yaml package's concrete syntax tree, or where it nests past MAX_YAML_NESTING.
+ * Its lexer and parser keep their own stack (no recursion), so the depth is measured on what they
+ * build, lexeme by lexeme, and the reading stops as soon as it goes too deep: a `[` or a `- ` in a
+ * quoted string, a block scalar or a comment is part of one lexeme and opens nothing.
  */
-function deepNestingOffset(text: string): number | undefined {
-  const indents: number[] = [];
-  let flow = 0;
-  // A block scalar's header: the column of its `|` or `>`; then the indent of its content.
-  let headerColumn: number | undefined;
-  let contentIndent: number | undefined;
-  for (let lineStart = 0; lineStart < text.length; ) {
-    const newline = text.indexOf('\n', lineStart);
-    const lineEnd = newline === -1 ? text.length : newline;
-    let p = lineStart;
-    while (p < lineEnd && text[p] === ' ') p++;
-    const indent = p - lineStart;
-    const blank = p === lineEnd || text[p] === '\r' || text[p] === '#';
-    if (headerColumn !== undefined) {
-      // Content for sure: indented past the header's `|` (so past the node that holds it), and
-      // then as far as the first line of content.
-      if (blank) {
-        lineStart = lineEnd + 1;
-        continue;
-      }
-      contentIndent ??= indent > headerColumn ? indent : -1;
-      if (contentIndent > headerColumn && indent >= contentIndent) {
-        lineStart = lineEnd + 1;
-        continue;
-      }
-      headerColumn = contentIndent = undefined;
-    }
-    if (flow === 0 && !blank) {
-      while (indents.length > 0 && indents[indents.length - 1]! > indent) indents.pop();
-      if (indents.length === 0 || indents[indents.length - 1]! < indent) indents.push(indent);
-    }
-    let onLine = 0;
-    let quote: '"' | "'" | undefined;
-    let header: number | undefined;
-    // Whether a node may start here: at the line's start, after an indicator, `[`, `{` or `,`
-    // (a quote or a bracket elsewhere is inside a plain scalar).
-    let nodeStart = true;
-    for (; p < lineEnd; p++) {
-      const c = text[p]!;
-      if (quote) {
-        if (c === '\\' && quote === '"') p++;
-        else if (c === quote) {
-          quote = undefined;
-          nodeStart = false;
-        }
-        continue;
-      }
-      if (c === ' ' || c === '\t' || c === '\r') continue;
-      const before = p === lineStart ? ' ' : text[p - 1]!;
-      if (c === '#' && (before === ' ' || before === '\t')) break;
-      const after = p + 1 < lineEnd ? text[p + 1]! : ' ';
-      const indicator = after === ' ' || after === '\t' || after === '\r';
-      if (header !== undefined && (c === '+' || c === '-')) continue;
-      header = undefined;
-      if (indicator && (c === ':' || ((c === '-' || c === '?') && nodeStart))) {
-        // In a flow collection its brackets count; `a: 1, b: 2, ...` on one line does not nest.
-        if (flow === 0) onLine++;
-        nodeStart = true;
-      } else if (c === '[' || c === '{') {
-        // In a flow collection every bracket counts, whatever the parser makes of it.
-        if (!nodeStart && flow === 0) continue; // inside a plain scalar (`a [b`)
-        flow++;
-        nodeStart = true;
-      } else if (c === ']' || c === '}') {
-        flow = Math.max(0, flow - 1);
-        nodeStart = false;
-      } else if (c === ',') {
-        nodeStart = true;
-      } else if ((c === '"' || c === "'") && nodeStart) {
-        quote = c;
-      } else if ((c === '&' || c === '!') && nodeStart) {
-        // An anchor or a tag: the node starts after it.
-        while (p + 1 < lineEnd && !' \t\r'.includes(text[p + 1]!)) p++;
-      } else if ((c === '|' || c === '>') && nodeStart && flow === 0) {
-        // A block scalar's header, if nothing but a chomping indicator follows (with a digit, an
-        // explicit indentation, its content is counted as nodes: more, never less).
-        header = p - lineStart;
-        nodeStart = false;
-      } else {
-        nodeStart = false;
-      }
-      if (indents.length + flow + onLine > MAX_YAML_NESTING) return p;
-    }
-    if (header !== undefined && !quote) headerColumn = header;
-    lineStart = lineEnd + 1;
+function yamlSyntaxTree(text: string): { tokens: CstToken[] } | { deepAt: number } {
+  const parser = new Parser();
+  const tokens: CstToken[] = [];
+  for (const lexeme of new Lexer().lex(text)) {
+    for (const token of parser.next(lexeme)) tokens.push(token);
+    // The stack holds the document, each collection open and at most the node being read.
+    if (parser.stack.length > MAX_YAML_NESTING) return { deepAt: Math.min(parser.offset, text.length) };
   }
-  return undefined;
+  for (const token of parser.end()) tokens.push(token);
+  return { tokens };
 }
 
 /**
@@ -299,11 +241,14 @@ function deepNestingOffset(text: string): number | undefined {
  * - `<<` merge keys are applied in document order, each one overwriting what the mapping already
  *   has (go-yaml v2 decodes the merged mapping into the same map): keys after `<<` win over the
  *   merged ones, keys before it lose; in a list of merged mappings the earlier ones win.
- * - Only `%YAML 1.1` may be declared (`%YAML 1.2` is "found incompatible YAML document"); a
- *   double-quoted `\/` or an escaped UTF-16 surrogate (`\ud83d\ude00`; YAML writes `\U0001F600`),
- *   and a control character anywhere in the text, are errors of libyaml's scanner and reader.
- *   (One the other way round is left: libyaml reads `\'` in double quotes as `'`, the yaml package
- *   refuses it, so we do.)
+ * - An integer a JSON number cannot hold exactly (past ±(2^53 - 1), in any base, and digits past
+ *   uint64, which Go reads as the nearest float) is refused at its path (InexactInteger): o5 would
+ *   read the number written, we would read another.
+ * - Double-quoted scalars are decoded as libyaml decodes them (decodeDoubleQuoted): `\'` is `'`;
+ *   `\/` and an escaped UTF-16 surrogate (`\ud83d\ude00`; YAML writes `\U0001F600`) are errors.
+ * - Only `%YAML 1.1` may be declared (`%YAML 1.2` is "found incompatible YAML document"); a control
+ *   character anywhere in the text is an error of libyaml's reader. A line break of YAML 1.1 alone
+ *   (NEL, LS, PS, a lone CR) is refused: libyaml breaks the line there, the yaml package does not.
  *
  * Where o5 is laxer than us, we stay strict: a key repeated in a mapping (after conversion, so
  * `yes:` and `true:` are the same key) is malformed, where Go keeps the last; and a file of several
@@ -317,24 +262,42 @@ function parseYaml(text: string): unknown {
     const message = `line ${line}, column ${col}: control characters are not allowed (U+${code}); write it as an escape in a double-quoted string`;
     throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
   }
-  const deep = deepNestingOffset(text);
-  if (deep !== undefined) {
-    const { line, col } = lineAndColumn(text, deep);
+  const lineBreak = YAML_1_1_ONLY_LINE_BREAK.exec(text);
+  if (lineBreak) {
+    const { line, col } = lineAndColumn(text, lineBreak.index);
+    const message = `line ${line}, column ${col}: ${lineBreakMessage(lineBreak[0])}`;
+    throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
+  }
+  const tree = yamlSyntaxTree(text);
+  if ('deepAt' in tree) {
+    const { line, col } = lineAndColumn(text, tree.deepAt);
     const message = `line ${line}, column ${col}: Nested deeper than ${MAX_DOCUMENT_DEPTH} levels`;
     throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
   }
   // failsafe: every scalar is read as its text (and its tag and style kept), resolved below as
   // go-yaml v2 resolves it; no known tags (!!set, !!binary...), no merge keys, no key checks: all ours.
-  const doc = parseYamlDocument(text, { schema: 'failsafe', resolveKnownTags: false, uniqueKeys: false, merge: false, version: '1.1' });
-  if (doc.errors.length === 0) return readAsO5(doc, text);
-  const messages = doc.errors.map((error) => {
-    const where = error.linePos?.[0];
-    // The yaml package appends " at line L, column C:" and a code excerpt; keep only the reason.
-    const reason = error.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '');
-    return where ? `line ${where.line}, column ${where.col}: ${reason}` : reason;
-  });
-  // Each once, and the first few: text nested past what the parser can follow gave hundreds alike.
-  const issues = [...new Set(messages)].slice(0, MAX_PARSE_ISSUES).map((message) => ({ path: '', message }));
+  const composer = new Composer({ schema: 'failsafe', resolveKnownTags: false, uniqueKeys: false, merge: false, version: '1.1' });
+  let doc: YamlDocument.Parsed | undefined;
+  for (const next of composer.compose(tree.tokens, true, text.length)) {
+    if (doc) {
+      doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; send one (o5 reads the first alone)'));
+      break;
+    }
+    doc = next;
+  }
+  if (!doc) throw new Error('the yaml package composed no document'); // compose(..., true) always ends one
+  // libyaml reads `\'` in double quotes as `'`; the yaml package refuses it. Double-quoted scalars
+  // are decoded by the reader, as libyaml decodes them (decodeDoubleQuoted).
+  const errors = doc.errors.filter((error) => !(error.code === 'BAD_DQ_ESCAPE' && text.startsWith("\\'", error.pos[0])));
+  if (errors.length === 0) return readAsO5(doc, text);
+  // Each once, and the first few: text the parser cannot follow can give hundreds alike.
+  const messages = new Set<string>();
+  for (const error of errors) {
+    if (messages.size === MAX_PARSE_ISSUES) break;
+    const where = error.pos[0] >= 0 ? lineAndColumn(text, error.pos[0]) : undefined;
+    messages.add(where ? `line ${where.line}, column ${where.col}: ${error.message}` : error.message);
+  }
+  const issues = [...messages].map((message) => ({ path: '', message }));
   throw new DomainError('malformed', `Malformed YAML at ${issues[0]!.message}`, issues);
 }
 
@@ -380,7 +343,8 @@ class O5Reader {
   private aliasDepth = 0;
   private mergeDepth = 0;
   private readonly activeAliases = new Set<Alias>();
-  private readonly checkedEscapes = new WeakSet<Scalar>();
+  /** Each double-quoted scalar's text, decoded once (an alias reads its anchor's node again). */
+  private readonly decoded = new WeakMap<Scalar, string>();
 
   constructor(
     private readonly doc: YamlDocument,
@@ -509,11 +473,18 @@ class O5Reader {
       case 'null':
         return null;
       case 'int':
-      case 'uint':
-        return Number(resolved.value);
+      case 'uint': {
+        const value = Number(resolved.value);
+        // Refused by documentShapeIssues at its path: o5 reads the integer exactly, a JSON number (a double) does not hold it.
+        return Number.isSafeInteger(value) ? value : new InexactInteger(String(node.source ?? node.value), value);
+      }
       case 'float':
         if (!Number.isFinite(resolved.value)) {
           throw new O5YamlError(`${String(node.source)} is not a number JSON can hold (o5 cannot read it); quote it for a string`, nodeOffset(node));
+        }
+        // Digits past uint64, which Go reads as the nearest float (`!!float` asks for that).
+        if (node.tag !== FLOAT && !Number.isSafeInteger(resolved.value) && /^[-+]?[0-9]+$/.test(String(node.source).replace(/_/g, ''))) {
+          return new InexactInteger(String(node.source), resolved.value);
         }
         return resolved.value;
       case 'binary':
@@ -524,8 +495,7 @@ class O5Reader {
 
   /** go-yaml v2 decode.go scalar(): a quoted or block scalar without a tag is a string, the rest is resolved. */
   private resolveScalar(node: Scalar): Resolved {
-    this.checkEscapes(node);
-    const text = String(node.source ?? node.value ?? '');
+    const text = this.doubleQuoted(node) ?? String(node.source ?? node.value ?? '');
     const tag = node.tag;
     if (!tag && node.type !== 'PLAIN') return { kind: 'str', value: text };
     try {
@@ -536,23 +506,139 @@ class O5Reader {
     }
   }
 
-  /** libyaml refuses `\/` (a YAML 1.2 escape) and surrogate code points in a double-quoted scalar. */
-  private checkEscapes(node: Scalar): void {
-    if (node.type !== 'QUOTE_DOUBLE' || !node.range || this.checkedEscapes.has(node)) return;
-    this.checkedEscapes.add(node);
-    const [start, end] = node.range;
-    for (let i = start + 1; i < end - 1; i++) {
-      if (this.text[i] !== '\\') continue;
-      const escape = this.text[i + 1];
-      if (escape === '/') throw new O5YamlError('found unknown escape character \\/ (YAML 1.1 has none; write / alone)', i);
-      const length = escape === 'u' ? 4 : escape === 'U' ? 8 : 0;
-      if (length > 0) {
-        const code = parseInt(this.text.slice(i + 2, i + 2 + length), 16);
-        if (code >= 0xd800 && code <= 0xdfff) throw new O5YamlError('found invalid Unicode character escape code (a UTF-16 surrogate; write \\U and the code point)', i);
+  /** A double-quoted scalar's text as libyaml reads it (decodeDoubleQuoted), once per node. */
+  private doubleQuoted(node: Scalar): string | undefined {
+    if (node.type !== 'QUOTE_DOUBLE' || !node.range) return undefined;
+    let text = this.decoded.get(node);
+    if (text === undefined) {
+      try {
+        text = decodeDoubleQuoted(this.text, node.range[0], node.range[1]);
+      } catch (err) {
+        if (err instanceof DoubleQuotedError) throw new O5YamlError(err.message, err.offset);
+        throw err;
       }
-      i++;
+      this.decoded.set(node, text);
     }
+    return text;
   }
+}
+
+class DoubleQuotedError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+/** libyaml's simple escapes in double quotes (scannerc.go yaml_parser_scan_flow_scalar); `\x`, `\u`, `\U` take 2, 4, 8 hex digits. */
+const DOUBLE_QUOTED_ESCAPES: Record<string, string> = {
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  t: '\t',
+  '\t': '\t',
+  n: '\n',
+  v: '\v',
+  f: '\f',
+  r: '\r',
+  e: '\x1b',
+  ' ': ' ',
+  '"': '"',
+  "'": "'",
+  '\\': '\\',
+  N: '\u0085',
+  _: '\u00a0',
+  L: '\u2028',
+  P: '\u2029',
+};
+const HEX_ESCAPE_LENGTHS: Record<string, number> = { x: 2, u: 4, U: 8 };
+
+/**
+ * The double-quoted scalar text[start, end) (quotes included) decoded as libyaml decodes it, and
+ * not as the yaml package does where they differ: libyaml reads `\'` as `'` (the yaml package
+ * refuses it), refuses `\/` (a YAML 1.2 escape) and an escaped UTF-16 surrogate (`\ud83d`; YAML
+ * writes `\U0001F600`), and keeps the empty lines after an escaped line break as line feeds (the
+ * yaml package folds them to a space). Line folding as libyaml's: the blanks around a line break
+ * dropped, one break a space, each further break a line feed. The text holds no line break but
+ * LF and CRLF (YAML_1_1_ONLY_LINE_BREAK), and the yaml package has already refused what it refuses.
+ */
+function decodeDoubleQuoted(text: string, start: number, end: number): string {
+  const isBlank = (c: string | undefined) => c === ' ' || c === '\t';
+  const isBreak = (c: string | undefined) => c === '\n' || c === '\r';
+  const breakLength = (at: number) => (text[at] === '\r' && text[at + 1] === '\n' ? 2 : 1);
+  const last = end - 1; // the closing quote
+  let out = '';
+  let p = start + 1;
+  while (p < last) {
+    let leadingBlanks = false;
+    while (p < last && !isBlank(text[p]) && !isBreak(text[p])) {
+      const c = text[p]!;
+      if (c !== '\\') {
+        out += c;
+        p++;
+        continue;
+      }
+      const escape = text[p + 1]!;
+      if (isBreak(escape)) {
+        // An escaped line break: nothing, and the blanks after it dropped.
+        p += 1 + breakLength(p + 1);
+        leadingBlanks = true;
+        break;
+      }
+      const simple = DOUBLE_QUOTED_ESCAPES[escape];
+      if (simple !== undefined) {
+        out += simple;
+        p += 2;
+        continue;
+      }
+      const length = HEX_ESCAPE_LENGTHS[escape];
+      if (length === undefined) throw new DoubleQuotedError(`found unknown escape character \\${escape}${escape === '/' ? ' (YAML 1.1 has none; write / alone)' : ''}`, p);
+      const digits = text.slice(p + 2, p + 2 + length);
+      if (!/^[0-9a-fA-F]+$/.test(digits) || digits.length !== length) throw new DoubleQuotedError('did not find expected hexdecimal number', p);
+      const code = parseInt(digits, 16);
+      if ((code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff) {
+        throw new DoubleQuotedError('found invalid Unicode character escape code (a UTF-16 surrogate, or past U+10FFFF; write \\U and the code point)', p);
+      }
+      out += String.fromCodePoint(code);
+      p += 2 + length;
+    }
+    // Blanks and line breaks, then what they fold to.
+    let whitespace = '';
+    let leadingBreak = false;
+    let trailingBreaks = '';
+    while (p < last && (isBlank(text[p]) || isBreak(text[p]))) {
+      if (isBlank(text[p])) {
+        if (!leadingBlanks) whitespace += text[p];
+        p++;
+        continue;
+      }
+      if (leadingBlanks) trailingBreaks += '\n';
+      else {
+        whitespace = '';
+        leadingBreak = true;
+        leadingBlanks = true;
+      }
+      p += breakLength(p);
+    }
+    if (!leadingBlanks) out += whitespace;
+    else if (leadingBreak) out += trailingBreaks === '' ? ' ' : trailingBreaks;
+    else out += trailingBreaks;
+  }
+  return out;
+}
+
+/**
+ * An integer written in a YAML document that a JSON number cannot hold exactly (past 2^53 - 1):
+ * o5 reads it as a 64-bit integer, or as the nearest float when it is past that too; we would read
+ * a different number in silence. documentShapeIssues refuses it at its path.
+ */
+class InexactInteger {
+  constructor(
+    readonly written: string,
+    readonly nearest: number,
+  ) {}
 }
 
 function nodeOffset(node: YamlNode | null | undefined): number | undefined {
