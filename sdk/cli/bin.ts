@@ -6,10 +6,14 @@
  * `deployer` works from any directory, through npm's bin link, `npx deployer` or `npm run
  * deployer`, with no global tsx. For TypeScript the second line is a comment.
  */
+import { Interrupted } from './cli.ts';
 import { runCli } from './main.ts';
 
+// Ctrl-C (SIGINT) and SIGTERM (a cancelled CI job, `timeout`, a stopped container) end every request
+// of the command alike: it says so (and prints the --json error) and exits 130 or 143. Once only: a
+// second signal ends the process at once.
 const interrupt = new AbortController();
-process.once('SIGINT', () => interrupt.abort(new Error('interrupted')));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => interrupt.abort(new Interrupted(signal)));
 
 // Output piped into a reader that stops early (`deployer ls | head -3`): the reader has what it
 // wanted, so the CLI ends quietly, as other tools do, instead of an unhandled EPIPE's stack trace.

@@ -12,6 +12,9 @@ import { createDeployerClient, type DeployerClient } from '../client.ts';
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** Ctrl-C (SIGINT) and SIGTERM: 128 + the signal's number, as shells report a process ended by it. */
+export const EXIT_INTERRUPTED = 130;
+export const EXIT_TERMINATED = 143;
 
 /** Where the CLI reads its settings and writes; process.* in bin.ts, fakes in tests. */
 export interface CliIo {
@@ -19,8 +22,23 @@ export interface CliIo {
   stderr: { write(text: string): unknown };
   env: Record<string, string | undefined>;
   cwd: string;
-  /** Ctrl-C: aborts a command that waits. */
+  /** Ctrl-C or SIGTERM (its reason an Interrupted): aborts every request and wait of the command. */
   signal?: AbortSignal;
+}
+
+/**
+ * The reason of an abort by a signal (bin.ts): Ctrl-C (SIGINT) or SIGTERM. The exit code is the
+ * shells' 128 + the signal's number: 130 and 143.
+ */
+export class Interrupted extends Error {
+  override name = 'Interrupted';
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(signal === 'SIGINT' ? 'interrupted' : 'interrupted (SIGTERM)');
+  }
+
+  get exitCode(): number {
+    return this.signal === 'SIGTERM' ? EXIT_TERMINATED : EXIT_INTERRUPTED;
+  }
 }
 
 /** The arguments do not make sense: exit code 2, with a pointer to --help. */
@@ -77,6 +95,11 @@ export class Cli {
    * failure after that (the wait interrupted, the deployer gone) names it, since the deployment goes on.
    */
   deploymentId: string | undefined;
+  /**
+   * What the command had done when it failed, printed with --json beside `error` (apply: the
+   * outcome of each document), so that a failure does not hide what was done before it.
+   */
+  jsonErrorExtras: Record<string, unknown> | undefined;
 
   constructor(
     readonly io: CliIo,
@@ -85,7 +108,9 @@ export class Cli {
     this.json = globals.json ?? false;
     this.url = (globals.url ?? io.env.DEPLOYER_URL ?? DEFAULT_URL).replace(/\/+$/, '');
     this.token = globals.token ?? (io.env.DEPLOYER_TOKEN || undefined);
-    if (!/^https?:\/\//.test(this.url)) throw new UsageError(`DEPLOYER_URL must be an http(s) URL, not '${this.url}'`);
+    // Named as it was given: --url wins over DEPLOYER_URL, and a mistake in one is not in the other.
+    const source = globals.url !== undefined ? '--url' : 'DEPLOYER_URL';
+    if (!/^https?:\/\//.test(this.url)) throw new UsageError(`${source} must be an http(s) URL, not '${this.url}'`);
   }
 
   /** Whether a token is sent (DEPLOYER_TOKEN or --token). */

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { DeployerApiError } from '../events.ts';
 import { WaitTimeoutError } from '../helpers.ts';
-import { Cli, COMMON_HELP, COMMON_OPTIONS, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, type CliIo, type Command } from './cli.ts';
+import { Cli, COMMON_HELP, COMMON_OPTIONS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, UsageError, type CliIo, type Command } from './cli.ts';
 import { applyCommand } from './commands/apply.ts';
 import { approveCommand } from './commands/approve.ts';
 import { deployCommand } from './commands/deploy.ts';
@@ -55,7 +55,7 @@ ${COMMON_HELP}
 
 Exit codes: 0 success (a deployment waited for ended DONE), 1 the deployment ended FAILED,
 TERMINATED or SUPERSEDED, the wait timed out, or the API answered an error, 2 usage error,
-130 interrupted (Ctrl-C; a deployment goes on).`;
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM); a deployment goes on.`;
 }
 
 /** Options given before the command name (`deployer --json status ID`), taken out of argv. */
@@ -146,12 +146,12 @@ function reportError(err: unknown, io: CliIo, command: Command | undefined, cli:
     for (const line of rest) say(line);
     for (const line of hints(err, cli)) say(line);
     goesOn();
-    if (cli?.json) cli.printJson({ error: { ...(deploymentId ? { deploymentId } : {}), ...err.problem, status: err.status } });
+    if (cli?.json) cli.printJson({ error: { ...(deploymentId ? { deploymentId } : {}), ...err.problem, status: err.status }, ...cli.jsonErrorExtras });
     return EXIT_FAILED;
   }
   // --json promises one document on stdout whatever went wrong: a problem of the CLI's own.
   const printProblem = (title: string, detail: string, extra: Record<string, unknown> = {}) => {
-    if (cli?.json) cli.printJson({ error: { type: 'about:blank', title, detail, ...(deploymentId ? { deploymentId } : {}), ...extra } });
+    if (cli?.json) cli.printJson({ error: { type: 'about:blank', title, detail, ...(deploymentId ? { deploymentId } : {}), ...extra }, ...cli.jsonErrorExtras });
   };
   if (err instanceof WaitTimeoutError) {
     // In the words of --timeout (20.0s, 15m00s), not in milliseconds.
@@ -162,10 +162,12 @@ function reportError(err: unknown, io: CliIo, command: Command | undefined, cli:
     return EXIT_FAILED;
   }
   if (io.signal?.aborted) {
-    say(`${prefix}: interrupted`);
+    const reason: unknown = io.signal.reason;
+    const by = reason instanceof Interrupted && reason.signal === 'SIGTERM' ? ' (SIGTERM)' : '';
+    say(`${prefix}: interrupted${by}`);
     goesOn();
-    printProblem('Interrupted', `the command was interrupted (${deploymentId ? `deployment ${deploymentId}` : 'the deployment'} goes on)`);
-    return 130;
+    printProblem('Interrupted', `the command was interrupted${by} (${deploymentId ? `deployment ${deploymentId}` : 'the deployment'} goes on)`);
+    return reason instanceof Interrupted ? reason.exitCode : EXIT_INTERRUPTED;
   }
   const cause = (err as { cause?: { code?: string; message?: string } })?.cause;
   if (err instanceof TypeError && /fetch failed/.test(err.message)) {

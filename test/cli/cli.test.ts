@@ -56,7 +56,9 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     const environment = file('env.yaml', 'fullName: demo-b\nclusterName: demo\nvars:\n  - { name: public-url, value: "http://b.demo" }\n');
     const applied = await cli('apply', '-f', environment, '--json');
     expect(applied.code).toBe(0);
-    expect(applied.json()).toEqual([{ kind: 'environment', environment: expect.objectContaining({ name: 'demo-b', clusterName: 'demo' }) }]);
+    expect(applied.json()).toEqual([
+      { file: environment, document: 1, kind: 'environment', name: 'demo-b', outcome: 'applied', environment: expect.objectContaining({ name: 'demo-b', clusterName: 'demo' }) },
+    ]);
   });
 
   it('deploys and waits: plain progress lines, exit 0 when DONE', async () => {

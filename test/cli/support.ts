@@ -19,10 +19,21 @@ export interface ServedDeployer {
   stop(): Promise<void>;
 }
 
-export async function startServedDeployer(token = 'cli-test-token'): Promise<ServedDeployer> {
+export interface ServeOptions {
+  /**
+   * Sees each request on its way to the deployer (`next`), and may act before or after it: what
+   * happens between two requests of one CLI command (a hold that expires between its list and its lift).
+   */
+  intercept?: (request: Request, next: (request: Request) => Promise<Response>, t: TestDeployer) => Promise<Response>;
+}
+
+export async function startServedDeployer(token = 'cli-test-token', options: ServeOptions = {}): Promise<ServedDeployer> {
   const t = await startTestDeployer({ env: { DEPLOYER_API_TOKENS: `${token}=admin` } });
+  const intercept = options.intercept;
+  // The server's env (the node request and response) goes on to the app as @hono/node-server gives it.
+  const fetch = intercept ? (request: Request, env: unknown) => intercept(request, (r) => Promise.resolve(t.deployer.app.fetch(r, env)), t) : t.deployer.app.fetch;
   const server = await new Promise<ServerType>((resolve) => {
-    const s = serve({ fetch: t.deployer.app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    const s = serve({ fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
   });
   return {
     t,

@@ -4,6 +4,7 @@
  * says what they wait for.
  */
 import { freezeEnvironment, holdStack, listFreezes, listHolds, releaseHold, thawFreeze, type Freeze, type Hold } from '../../queue-controls.ts';
+import { DeployerApiError } from '../../events.ts';
 import { COMMON_HELP, EXIT_OK, parseCommand, parseDuration, required, UsageError, type Cli, type Command } from '../cli.ts';
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -49,12 +50,46 @@ ${COMMON_HELP}`,
   },
 };
 
-/** Lifts the one named, or every one when none is named; says each. */
+/**
+ * Lifts the one named, or every one when none is named; says each. One listed that has ended by
+ * the time it is lifted (its `until` passed, or someone lifted it: the deployer answers 404) is
+ * not a failure of "lift every one": the list is read again, once, and what is still there is
+ * lifted. A 404 for one still listed, or one named, is the deployer's answer.
+ */
 async function liftAll<T extends Hold | Freeze>(cli: Cli, kind: 'hold' | 'freeze', id: string | undefined, list: () => Promise<T[]>, lift: (id: string) => Promise<void>) {
-  const ids = id ? [id] : (await list()).map((s) => s.id);
-  for (const each of ids) await lift(each);
-  if (cli.json) cli.printJson({ lifted: ids });
-  else cli.say(ids.length ? ids.map((each) => `lifted ${kind} ${each}`).join('\n') : `no ${kind} to lift`);
+  const lifted: string[] = [];
+  const ended: string[] = [];
+  const liftOne = async (each: string) => {
+    await lift(each);
+    lifted.push(each);
+    cli.say(`lifted ${kind} ${each}`);
+  };
+  if (id) await liftOne(id);
+  else {
+    // A failure after some were lifted still says which (--json: beside the error).
+    cli.jsonErrorExtras = { lifted, ended };
+    let pending = (await list()).map((s) => s.id);
+    let reread = false;
+    const tried = new Set<string>();
+    while (pending.length > 0) {
+      const each = pending.shift()!;
+      tried.add(each);
+      try {
+        await liftOne(each);
+      } catch (err) {
+        if (!(err instanceof DeployerApiError && err.status === 404) || reread) throw err;
+        reread = true;
+        const now = (await list()).map((s) => s.id);
+        if (now.includes(each)) throw err;
+        ended.push(each);
+        cli.say(`${kind} ${each} had already ended (expired or lifted meanwhile): nothing to lift`);
+        pending = now.filter((other) => !tried.has(other));
+      }
+    }
+    if (lifted.length === 0 && ended.length === 0) cli.say(`no ${kind} to lift`);
+  }
+  cli.jsonErrorExtras = undefined;
+  if (cli.json) cli.printJson({ lifted, ended });
   return EXIT_OK;
 }
 

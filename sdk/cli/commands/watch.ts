@@ -18,7 +18,8 @@ Options:
 ${COMMON_HELP}
 
 Exit codes: 0 the deployment ended DONE, 1 it ended FAILED, TERMINATED or SUPERSEDED (or the
-wait timed out, or the API refused), 2 usage error, 130 interrupted (the deployment goes on).`,
+wait timed out, or the API refused), 2 usage error, 130 interrupted (Ctrl-C) or 143 (SIGTERM; the
+deployment goes on either way).`,
 
   async run(cli, argv) {
     const { values, positionals } = parseCommand(argv, { timeout: { type: 'string' } }, { min: 1, max: 1, names: 'the deployment ID' });
