@@ -63,4 +63,11 @@ describe('GitHub client', () => {
     expect(truncate('short', 140)).toBe('short');
     expect(truncate('abcdef', 4)).toBe('abc…');
   });
+
+  it('never cuts a character outside the BMP in half (GitHub refuses a lone surrogate)', () => {
+    const cut = truncate(`${'a'.repeat(138)}🚀 rest`, 140);
+    expect(cut).toBe(`${'a'.repeat(138)}…`);
+    expect(cut).not.toMatch(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/);
+    expect(truncate(`${'a'.repeat(137)}🚀 rest`, 140)).toBe(`${'a'.repeat(137)}🚀…`);
+  });
 });

@@ -219,7 +219,14 @@ export class GitHubClient {
   }
 }
 
-/** GitHub rejects descriptions over 140 characters. */
+/**
+ * GitHub rejects descriptions over 140 characters. Cut in UTF-16 units (so at most `max` however
+ * GitHub counts), never between the two halves of a character outside the BMP (an emoji in a
+ * terminate reason): half of one is not valid Unicode, and GitHub refused the status, for good.
+ */
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  if (text.length <= max) return text;
+  let cut = max - 1;
+  if (/[\uD800-\uDBFF]/.test(text.charAt(cut - 1))) cut--;
+  return `${text.slice(0, cut)}…`;
 }

@@ -113,6 +113,66 @@ describe('a push body sent again under a new delivery id', () => {
     expect(await deploymentsOf(b)).toBe(1);
   });
 
+  it('X, Y (its push lost), X again: a push of X judged while the first push of X is still being handled waits for its verdict, and deploys X when the first is skipped', async () => {
+    const { repo, commit } = await setup('x-y-x');
+    const send = async (deliveryId: string, sha: string) => {
+      const res = await receiver.app.request('/github/webhook', await delivery('push', branchPush(sha, { owner: OWNER, repo: 'x-y-x', branch: 'main' }), deliveryId));
+      expect(res.status).toBe(202);
+    };
+    const headLookup = new RegExp(`/repos/${OWNER}/x-y-x/commits/heads%2Fmain$`);
+    const x = commit('x');
+    // The first push of x is handled slowly: its look at the branch head is held.
+    const firstLook = world.github.hold('GET', headLookup);
+    await send('xyx-1', x);
+    await firstLook.arrived;
+    const laterLook = world.github.hold('GET', headLookup);
+    // y is pushed (that delivery is lost), then the branch is set back to x: a push of its own.
+    const y = commit('y');
+    repo.branches.set('main', x);
+    await send('xyx-3', x);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // The first push's answer is the branch as it was while y was its head: that push is skipped.
+    repo.branches.set('main', y);
+    firstLook.release();
+    expect(results(await handledDelivery(world.t.client, 'xyx-1'))).toEqual(['skipped']);
+    repo.branches.set('main', x);
+    laterLook.release();
+    // x is the head: the second push of it deploys it, since the first did not.
+    expect(results(await handledDelivery(world.t.client, 'xyx-3'))).toEqual(['requested']);
+    expect(await deploymentsOf(x)).toBe(1);
+  });
+
+  it('a branch deleted and re-created at the same commit deploys it again; a deletion sent again while the branch exists changes nothing', async () => {
+    const { repo, commit, push } = await setup('recreated');
+    const a = commit('a');
+    expect(results(await push('re-a', a))).toEqual(['requested']);
+    const send = async (deliveryId: string, payload: unknown) => {
+      const res = await receiver.app.request('/github/webhook', await delivery('push', payload, deliveryId));
+      expect(res.status).toBe(202);
+      return handledDelivery(world.t.client, deliveryId);
+    };
+    const deletion = { ...branchPush('0'.repeat(40), { owner: OWNER, repo: 'recreated', branch: 'main' }), before: a, deleted: true, created: false, head_commit: null };
+    const creation = { ...branchPush(a, { owner: OWNER, repo: 'recreated', branch: 'main' }), before: '0'.repeat(40), created: true };
+
+    repo.branches.delete('main');
+    const deleted = await send('re-deleted', deletion);
+    expect(deleted.outcome).toEqual([]);
+    expect(deleted.note).toContain('branch main was deleted');
+    repo.branches.set('main', a);
+    expect(results(await send('re-created', creation))).toEqual(['requested']);
+    expect(await deploymentsOf(a)).toBe(2);
+
+    // The deletion's body sent again while the branch exists is not counted, so the creation's body
+    // sent again is the same push as before: nothing deploys.
+    expect(results(await send('re-deleted-again', deletion))).toEqual(['skipped']);
+    const again = await send('re-created-again', creation);
+    expect(again.outcome).toEqual([]);
+    expect(again.note).toContain('push delivery re-created of the same commit');
+    expect(await deploymentsOf(a)).toBe(2);
+    // Nor is the branch-head check fooled into a push of its own.
+    expect((await checkBranchHeads(engine(), github(), 0)).missed).toEqual([]);
+  });
+
   it('a delivery for a branch that is gone deploys nothing', async () => {
     const { repo, commit, push } = await setup('gone');
     const a = commit('a');

@@ -15,11 +15,17 @@
  * push. So the job deploys a push only while it is what the branch holds: it asks GitHub for the
  * branch's head (the one source that cannot be replayed) and skips the push when `after` is not it
  * any more (a newer push, or an old one sent again), recording why (`skipped` per environment, and
- * the note). A replay of the head itself is the duplicate of the push stored before it (duplicateOf).
+ * the note). A replay of the head itself is the duplicate of the push stored before it (earlierPushOf).
  * We chose this over remembering signed bodies: it needs no new state, it also keeps a late or
  * redelivered push from deploying an old commit over newer ones, and a branch set back to an earlier
  * commit (A, B, A) is the head again, so it deploys; a push skipped wrongly (GitHub answering from a
  * replica behind the push) is deployed by the branch-head check, which does not count skipped pushes.
+ *
+ * Deleted branches. The receiver stores a branch's deletion too, with the commit BRANCH_DELETED: it
+ * deploys nothing, and counts as a push between two pushes of one commit, so a branch deleted and
+ * re-created at the same commit deploys it again (a re-created branch is a new push, as it is to
+ * GitHub; the environment may run something else by then). A deletion counts only if the branch is
+ * gone when its job runs: one sent again while the branch exists is recorded skipped, like a replay.
  */
 import type { PgBoss } from 'pg-boss';
 import type { Sql, TransactionSql } from 'postgres';
@@ -28,12 +34,14 @@ import { triggerDeployment } from '../engine/commands/trigger-deployment.ts';
 import type { Engine } from '../engine/engine.ts';
 import { JOB_GITHUB_DELIVERY, type GitHubDeliveryJob } from '../domain/machines/jobs.ts';
 import { json } from '../engine/entities.ts';
+import { hasUnfinishedJob } from '../engine/job-table.ts';
 import { notifyJobs, type Settlement } from '../engine/jobs.ts';
 import { pgBossAdapter } from '../engine/transaction.ts';
 import { GitHubApiError } from './client.ts';
 import { pushDeploymentId } from './push-deployment-id.ts';
 import { getPushTargets, repoKey, targetsOfBranch } from './push-targets.ts';
 import type { GitHubService } from './service.ts';
+import { BRANCH_DELETED } from './webhook/push-event.ts';
 import { beginPipelined } from '../../db/pipelined-transaction.ts';
 
 
@@ -56,7 +64,7 @@ export type DeliveryOutcome =
 export interface Delivery extends NewDelivery {
   origin: DeliveryOrigin;
   status: 'RECEIVED' | 'HANDLED';
-  /** Per target environment; null until handled. Empty: no push targets for the branch, or a duplicate (see `note`). */
+  /** Per target environment; null until handled. Empty: no push targets for the branch, a duplicate, or a deleted branch (see `note`). */
   outcome: DeliveryOutcome[] | null;
   note: string | null;
   receivedBy: string;
@@ -146,24 +154,49 @@ export async function handleDeliveryJob(engine: Engine, github: GitHubService, j
 
   const targets = await getPushTargets(sql, delivery.owner, delivery.repo);
   const environments = targets ? targetsOfBranch(targets.branches, delivery.branch).environments : [];
-  const duplicate = environments.length > 0 ? await duplicateOf(sql, delivery) : undefined;
   let outcome: DeliveryOutcome[] = [];
   let note: string | null = null;
   if (environments.length === 0) {
     note = `no push targets for branch ${delivery.branch}`;
-  } else if (duplicate) {
-    note = `${duplicate} of the same commit was stored too; it requests the deployments`;
-    log.info(note);
-  } else {
-    // Asked on every try of the job: a try after the branch moved on requests nothing more.
-    const stale = await notTheHead(github, delivery);
+  } else if (delivery.commit === BRANCH_DELETED) {
+    const stale = await branchStillThere(github, delivery);
     if (stale) {
       note = stale;
       outcome = await skipped(sql, delivery, environments, stale);
-      log.warn({ commit: delivery.commit }, `push delivery skipped: ${stale}`);
+      log.warn(`branch deletion not counted: ${stale}`);
     } else {
-      outcome = await Promise.all(environments.map((environment) => requestOne(engine, github, delivery, environment)));
-      for (const o of outcome) log.info({ environment: o.environment, deploymentId: o.deploymentId, result: o.result }, 'push delivery handled');
+      note = `branch ${delivery.branch} was deleted: nothing to deploy (a push that re-creates it deploys, even at the same commit)`;
+      log.info(note);
+    }
+  } else {
+    const earlier = await earlierPushOf(sql, delivery);
+    if (earlier?.status === 'RECEIVED') {
+      // Whether this is a duplicate depends on the earlier push's verdict: if it is skipped (GitHub
+      // showed another head when it asked), this push is the one to deploy the commit. Judged now, it
+      // was a duplicate of a push that then deployed nothing (X, Y whose push was lost, X again).
+      // Its verdict is waited for, without spending this job's retries; one whose job gave up is
+      // given a new one.
+      if (!(await hasUnfinishedJob(sql, JOB_GITHUB_DELIVERY, { deliveryId: earlier.deliveryId }))) {
+        await resendDelivery(sql, engine.deps.boss, earlier.deliveryId);
+        log.warn({ earlier: earlier.deliveryId }, 'the earlier push of this commit was never handled (its job gave up); trying it again');
+      }
+      log.info({ earlier: earlier.deliveryId }, 'waiting for the earlier push of the same commit to be handled');
+      return { kind: 'poll', after: waitSeconds(delivery), data: job };
+    }
+    if (earlier) {
+      note = `${earlier.origin === 'missed' ? 'missed push' : 'push delivery'} ${earlier.deliveryId} of the same commit was stored too; it requests the deployments`;
+      log.info(note);
+    } else {
+      // Asked on every try of the job: a try after the branch moved on requests nothing more.
+      const stale = await notTheHead(github, delivery);
+      if (stale) {
+        note = stale;
+        outcome = await skipped(sql, delivery, environments, stale);
+        log.warn({ commit: delivery.commit }, `push delivery skipped: ${stale}`);
+      } else {
+        outcome = await Promise.all(environments.map((environment) => requestOne(engine, github, delivery, environment)));
+        for (const o of outcome) log.info({ environment: o.environment, deploymentId: o.deploymentId, result: o.result }, 'push delivery handled');
+      }
     }
   }
   return {
@@ -191,6 +224,29 @@ async function notTheHead(github: GitHubService, delivery: Delivery): Promise<st
   }
   if (head === commit) return undefined;
   return `not deployed: branch ${branch} is at ${head.slice(0, 7)}, not ${commit.slice(0, 7)} (superseded by a newer push, or an old push sent again)`;
+}
+
+/** How long a push waits before it looks at the earlier push of its commit again: longer as it ages (up to 30 s). */
+function waitSeconds(delivery: Delivery): number {
+  const ageSeconds = (Date.now() - Date.parse(delivery.receivedAt)) / 1000;
+  return Math.min(30, Math.max(1, Math.floor(ageSeconds / 10)));
+}
+
+/**
+ * Why a stored deletion is not to be counted: the branch is on GitHub (re-created since, or an old
+ * deletion sent again); undefined when it is gone. GitHub down or slow throws (the job is tried again).
+ */
+async function branchStillThere(github: GitHubService, delivery: Delivery): Promise<string | undefined> {
+  const { owner, repo, branch } = delivery;
+  let head: string;
+  try {
+    head = await github.client.branchHead({ owner, repo }, branch);
+  } catch (err) {
+    if (err instanceof NotFoundError) return undefined;
+    if (err instanceof GitHubApiError && !err.retryable) return `deletion not counted: whether branch ${branch} is gone could not be read: ${err.message}`;
+    throw err;
+  }
+  return `deletion not counted: branch ${branch} is on GitHub, at ${head.slice(0, 7)} (re-created since, or an old deletion sent again)`;
 }
 
 /**
@@ -240,13 +296,17 @@ async function requestOne(engine: Engine, github: GitHubService, delivery: Deliv
  * is handled already" made each the duplicate of the other when the later one was handled first
  * (the earlier one's job was being retried), and nothing deployed. The two are the same push only if
  * nothing else was pushed to the branch between them (a branch set back to an earlier commit deploys
- * it again). Skipped deliveries (not the branch's head when handled) deployed nothing and say
- * nothing of the branch, so they count neither as the first nor as a push between.
+ * it again; a stored deletion counts as a push). Skipped deliveries (not the branch's head when
+ * handled) deployed nothing and say nothing of the branch, so they count neither as the first nor as
+ * a push between.
+ *
+ * The earlier push returned may still be RECEIVED: whether it is skipped is not known yet, and the
+ * caller waits for it rather than take it for the one that deploys.
  * Received times are compared in the database, at its precision.
  */
-async function duplicateOf(sql: Sql, delivery: Delivery): Promise<string | undefined> {
+async function earlierPushOf(sql: Sql, delivery: Delivery): Promise<{ deliveryId: string; origin: DeliveryOrigin; status: Delivery['status'] } | undefined> {
   const [row] = await sql`
-    select o.delivery_id, o.origin from github_deliveries d
+    select o.delivery_id, o.origin, o.status from github_deliveries d
     join github_deliveries o
       on o.repo_key = d.repo_key and o.branch = d.branch and o.commit = d.commit
      and o.delivery_id <> d.delivery_id
@@ -260,12 +320,12 @@ async function duplicateOf(sql: Sql, delivery: Delivery): Promise<string | undef
           and not ${wasSkipped(sql, 'x')})
     order by o.received_at, o.delivery_id
     limit 1`;
-  return row ? `${row.origin === 'missed' ? 'missed push' : 'push delivery'} ${row.delivery_id}` : undefined;
+  return row ? { deliveryId: row.delivery_id, origin: row.origin, status: row.status } : undefined;
 }
 
 /**
  * SQL: the delivery (table alias `alias`) was skipped, not the branch's head when handled. Such a
- * delivery tells nothing of what the branch held: the branch-head check and duplicateOf leave it out.
+ * delivery tells nothing of what the branch held: the branch-head check and earlierPushOf leave it out.
  */
 export function wasSkipped(sql: Sql | TransactionSql, alias: string) {
   return sql`coalesce(${sql(alias)}.outcome @> '[{"result":"skipped"}]'::jsonb, false)`;

@@ -6,8 +6,12 @@
 import type { DeploymentStatus } from '../domain/machines/deployment.ts';
 import type { GitHubDeploymentState } from './client.ts';
 
-/** Our status reported, or REJECTED for a push that made no deployment. */
-export type Reported = DeploymentStatus | 'REJECTED';
+/**
+ * Our status reported, or REJECTED for a push that made no deployment, or SETTLING for a TERMINATED
+ * deployment that has not settled yet (its running steps are stopping, or CF.Restore is putting the
+ * previous version back): reported as TERMINATED again once settled, saying what the restore did.
+ */
+export type Reported = DeploymentStatus | 'REJECTED' | 'SETTLING';
 
 export const GITHUB_STATE: Record<Reported, GitHubDeploymentState | null> = {
   UNSPECIFIED: null,
@@ -24,6 +28,7 @@ export const GITHUB_STATE: Record<Reported, GitHubDeploymentState | null> = {
   TERMINATED: 'failure',
   SUPERSEDED: 'inactive',
   REJECTED: 'failure',
+  SETTLING: 'failure',
 };
 
 /** Order of the statuses of a deployment's life; the terminal ones are all last. */
@@ -37,6 +42,9 @@ const PROGRESS: Record<Reported, number> = {
   // After RUNNING; a RUNNING after approval is then not reported (GitHub never moves back), so
   // GitHub says `pending` until the deployment ends.
   EVALUATED: 5.5,
+  // Before the terminal ones: a report of the settling deployment that comes late never replaces
+  // the one that says how it settled.
+  SETTLING: 5.9,
   DONE: 6,
   FAILED: 6,
   TERMINATED: 6,

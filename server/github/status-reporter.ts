@@ -5,6 +5,8 @@
  *   QUEUED -> queued   TRIGGERED, WAITING, AVAILABLE, RUNNING -> in_progress
  *   EVALUATED -> pending (waiting for approval; GitHub's API has no `waiting` state to set)
  *   DONE -> success    FAILED, TERMINATED -> failure (description: our error)
+ *   TERMINATED -> failure again once it has settled: whether CF.Restore put the previous version
+ *                 back, or failed and left the stack BROKEN
  *   SUPERSEDED -> inactive (a newer push ran instead)
  *   a QUEUED one that a hold or freeze stops says so in its description
  *
@@ -38,6 +40,7 @@ import type { Sql } from 'postgres';
 import { uuidV5 } from '../domain/ids.ts';
 import type { DeploymentData, DeploymentStatus } from '../domain/machines/deployment.ts';
 import { describeBlocker, type WaitingFor } from '../domain/decisions/stack-queue.ts';
+import { compensates, stepNamed } from '../domain/machines/deployment-steps.ts';
 import type { StatusReporter } from '../engine/engine.ts';
 import { waitingForDeployment } from '../engine/waiting.ts';
 import type { Logger } from '../logger.ts';
@@ -82,10 +85,12 @@ export class GitHubDeploymentReporter {
     const { id, data } = deployment;
     // A queued push says what it waits behind (a hold, a freeze, the running deployment).
     const waiting = status === 'QUEUED' && data.stackId ? await waitingForDeployment(this.deps.sql, deployment) : null;
+    // Told as it is now: a terminated deployment still settling is reported again once settled.
+    const reported = status === 'TERMINATED' && deployment.status === 'TERMINATED' && data.settling ? 'SETTLING' : status;
     await this.report(
       { deploymentId: id, trackingId: id, owner: source.owner, repo: source.repo, environment: data.environmentName, commit: source.commit },
       `Deployer deployment ${id}`,
-      { status, description: describe(data, status, waiting), logUrl: `${this.deps.publicUrl}/v1/deployments/${id}` },
+      { status: reported, description: describe(data, status, waiting), logUrl: `${this.deps.publicUrl}/v1/deployments/${id}` },
     );
   };
 
@@ -215,8 +220,33 @@ function describe(data: DeploymentData, status: DeploymentStatus, waiting: Waiti
     case 'FAILED':
       return data.error ?? `Failed: ${what}`;
     case 'TERMINATED':
-      return data.error ?? `Terminated: ${what}`;
+      return describeTerminated(data) ?? data.error ?? `Terminated: ${what}`;
     default:
       return status;
   }
+}
+
+/**
+ * A terminated deployment that is settling, or that settled after a compensation ran: what became
+ * of the stack, first (GitHub shows 140 characters), then why it was terminated. Undefined when it
+ * settled with no compensation run (nothing was put back; the error says all).
+ */
+function describeTerminated(data: DeploymentData): string | undefined {
+  const reason = (data.error ?? '').split('\n')[0]!.replace(/^Terminated(: )?/, '');
+  const why = reason ? `. Reason: ${reason}` : '';
+  if (data.settling) {
+    const restoring = data.settling.steps.some((name) => {
+      const step = stepNamed(data.steps, name);
+      return step !== undefined && compensates(step);
+    });
+    return `Terminated; ${restoring ? 'putting the previous version back' : 'stopping the steps under way'}${why}`;
+  }
+  const ran = data.steps.filter((s) => compensates(s) && (s.status === 'DONE' || s.status === 'FAILED'));
+  if (ran.length === 0) return undefined;
+  const failed = ran.find((s) => s.status === 'FAILED');
+  if (failed) return `Terminated; putting the previous version back failed: the stack is BROKEN (${failed.name}: ${failed.error ?? 'failed'})${why}`;
+  const version = ran.map((s) => (s.output as { parameters?: Record<string, string> } | undefined)?.parameters?.VersionTag).find(Boolean);
+  if (version) return `Terminated; the previous version ${/^[0-9a-f]{40}$/.test(version) ? version.slice(0, 7) : version} is back${why}`;
+  // No version to put back (or its NoEcho values were lost): CF.Restore left the services at 0 tasks.
+  return `Terminated; no previous version could be put back: services left at 0 tasks${why}`;
 }

@@ -44,13 +44,16 @@ describe('pushes acknowledged but not yet deployed', () => {
     await storeDelivery(sql, boss, { deliveryId: 'missed-dup', owner: OWNER, repo: repoName, branch: 'main', commit: sha, origin: 'missed', receivedBy: 'push-check' });
     await held.arrived;
 
-    // Meanwhile GitHub's own delivery of the push arrives, late.
+    // Meanwhile GitHub's own delivery of the push arrives, late. It waits for the verdict on the
+    // missed push (stored first): if that one were skipped, this one would deploy the commit.
     const late = await world.t.client.POST('/v1/github/deliveries', { body: { deliveryId: 'late-push', owner: OWNER, repo: repoName, branch: 'main', commit: sha } });
     expect(late.response.status).toBe(202);
-    const lateHandled = await handledDelivery(world.t.client, 'late-push');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await world.t.client.GET('/v1/github/deliveries/{deliveryId}', { params: { path: { deliveryId: 'late-push' } } })).data?.status).toBe('RECEIVED');
 
     held.release();
     const missedHandled = await handledDelivery(world.t.client, 'missed-dup', 30_000);
+    const lateHandled = await handledDelivery(world.t.client, 'late-push', 30_000);
 
     const requested = [...(lateHandled.outcome ?? []), ...(missedHandled.outcome ?? [])].filter((o) => o.result === 'requested');
     expect({ late: lateHandled.note, missed: missedHandled.note, requested: requested.length }).toMatchObject({ requested: 1 });
@@ -141,5 +144,30 @@ describe('pushes acknowledged but not yet deployed', () => {
     await checkBranchHeads(engine(), github(), 0);
     const handled = await handledDelivery(world.t.client, 'stuck-push', 15_000);
     expect(handled.outcome!.map((o) => [o.environment, o.result])).toEqual([['demo', 'requested']]);
+  });
+  it('a push of a commit whose earlier push was never handled (its job gave up) has that one tried again, and the commit deploys once', async () => {
+    const repoName = 'gave-up-repo';
+    await setTargets(repoName, { main: ['demo'] });
+    const sha = world.github.repo(OWNER, repoName).commit({ 'ext/o5/app.yaml': demoAppYaml, 'n.txt': 'gave-up' }, { branch: 'main' });
+    const { boss, sql } = engine().deps;
+    await boss.updateQueue(JOB_GITHUB_DELIVERY, { retryLimit: 0 });
+    try {
+      world.github.failNext('GET', new RegExp(`/repos/${OWNER}/${repoName}/commits/heads%2Fmain$`), 502, 1);
+      await world.t.client.POST('/v1/github/deliveries', { body: { deliveryId: 'gave-up-1', owner: OWNER, repo: repoName, branch: 'main', commit: sha } });
+      await eventually(async () => {
+        const [job] = await sql`select state from pgboss.job where name = ${JOB_GITHUB_DELIVERY} and data->>'deliveryId' = 'gave-up-1'`;
+        return job?.state === 'failed' ? true : undefined;
+      }, 'the delivery job to fail for good');
+    } finally {
+      await boss.updateQueue(JOB_GITHUB_DELIVERY, { retryLimit: 50 });
+    }
+    // The same push again (a second webhook of the repository): it does not take the stuck one for
+    // the one that deploys, it has it handled.
+    await world.t.client.POST('/v1/github/deliveries', { body: { deliveryId: 'gave-up-2', owner: OWNER, repo: repoName, branch: 'main', commit: sha } });
+    const first = await handledDelivery(world.t.client, 'gave-up-1', 15_000);
+    const second = await handledDelivery(world.t.client, 'gave-up-2', 15_000);
+    expect(first.outcome!.map((o) => o.result)).toEqual(['requested']);
+    expect(second.note).toContain('push delivery gave-up-1 of the same commit');
+    expect(await deploymentsOfCommit(sha)).toBe(1);
   });
 });

@@ -320,6 +320,11 @@ function settleNext(data: DeploymentData, steps: string[]): DeploymentData {
   return { ...rest, steps: skipUnrun(data.steps), ...(notes.length > 0 && { error: [data.error, ...notes].filter(Boolean).join('\n') }) };
 }
 
+/** Whether this event is the step result that let a terminated deployment settle (see `settledBy`). */
+function settledNow(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): boolean {
+  return after.status === 'TERMINATED' && after.event.type === 'step_result' && after.data.settledBy === after.event.step;
+}
+
 /** The compensations a settling deployment is to start (those of its settling steps not run yet). */
 function runCompensations(after: AfterTransition<DeploymentStatus, DeploymentData, DeploymentEvent>): DeploymentEffect[] {
   const due = (after.data.settling?.steps ?? []).filter((name) => stepNamed(after.data.steps, name)?.status === 'BLOCKED');
@@ -347,8 +352,10 @@ export const deploymentMachine: Machine<DeploymentStatus, DeploymentData, Deploy
     steps: [],
   }),
   // A deployment from GitHub reports each status change back there; the job is written with the change.
+  // A terminated one reports again once it has settled: what its compensation (CF.Restore) did, or
+  // that it failed and left the stack BROKEN, is known only then.
   afterEach: (after) =>
-    after.status !== after.previousStatus && after.data.source.kind === 'github'
+    after.data.source.kind === 'github' && (after.status !== after.previousStatus || settledNow(after))
       ? [{ kind: 'job', queue: JOB_STATUS_REPORT, data: { deploymentId: after.entityId, status: after.status } }]
       : [],
   afterEachEmits: [`job ${JOB_STATUS_REPORT}`],

@@ -11,12 +11,19 @@ describe('what a push asks for', () => {
     expect(decidePush(branchPush('c'.repeat(40), { branch: 'release/1.2' }))).toMatchObject({ branch: 'release/1.2', commit: 'c'.repeat(40) });
   });
 
-  it('ignores tags, and deleted branches', () => {
+  it('ignores tags, deleted or not; a deleted branch is recorded with no commit', () => {
     expect(decidePush(exampleOf('push', (e) => e.ref.startsWith('refs/tags/') && !e.deleted))).toEqual({
       kind: 'ignore',
       reason: 'refs/tags/simple-tag is not a branch',
     });
-    expect(decidePush({ ...branchPush('0'.repeat(40)), deleted: true })).toEqual({ kind: 'ignore', reason: 'branch master was deleted' });
+    expect(decidePush(exampleOf('push', (e) => e.ref.startsWith('refs/tags/') && e.deleted))).toMatchObject({ kind: 'ignore' });
+    expect(decidePush({ ...branchPush('0'.repeat(40)), deleted: true })).toEqual({
+      kind: 'delete',
+      owner: 'Codertocat',
+      repo: 'Hello-World',
+      branch: 'master',
+      commit: '0'.repeat(40),
+    });
   });
 
   it('throws on what is not a push', () => {

@@ -53,15 +53,13 @@ describe('webhook receiver', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
   });
 
-  it('acknowledges and ignores tag pushes and deleted branches and tags', async () => {
+  it('acknowledges and ignores tag pushes and deleted tags; stores a deleted branch, which deploys nothing', async () => {
     const before = await countDeployments(world.t);
     const tagPush = exampleOf('push', (e) => e.ref.startsWith('refs/tags/') && !e.deleted);
     const deletedTag = exampleOf('push', (e) => e.ref.startsWith('refs/tags/') && e.deleted);
-    const deletedBranch = { ...branchPush('0'.repeat(40)), deleted: true, created: false, head_commit: null };
     const cases: Array<[unknown, string]> = [
       [tagPush, 'refs/tags/simple-tag is not a branch'],
       [deletedTag, 'refs/tags/simple-tag is not a branch'],
-      [deletedBranch, 'branch master was deleted'],
     ];
     for (const [payload, reason] of cases) {
       const res = await send(await delivery('push', payload, `ignored-${reason}`));
@@ -71,6 +69,14 @@ describe('webhook receiver', () => {
     const other = await send(await delivery('issues', { action: 'opened' }, 'issues-1'));
     expect(await other.json()).toEqual({ status: 'ignored', reason: 'issues events are not handled' });
     for (const [, reason] of cases) expect((await stored(world, `ignored-${reason}`)).response.status).toBe(404);
+
+    // A deleted branch is stored (a push re-creating it is then a push of its own) and deploys nothing.
+    const deletedBranch = { ...branchPush('0'.repeat(40)), deleted: true, created: false, head_commit: null };
+    const res = await send(await delivery('push', deletedBranch, 'deleted-branch'));
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: 'accepted', branch: 'master', commit: '0'.repeat(40), deleted: true });
+    const handled = await handledDelivery(world.t.client, 'deleted-branch');
+    expect(handled.outcome!.map((o) => o.result)).not.toContain('requested');
     expect(await countDeployments(world.t)).toBe(before);
   });
 

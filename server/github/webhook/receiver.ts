@@ -10,8 +10,8 @@
  * - 401: no or a wrong X-Hub-Signature-256. Nothing else is read.
  * - 400: a signed payload that is not a JSON object; a NUL byte in the path or query.
  * - 413: a body over GitHub's own cap of 25 MB, refused before it is read whole.
- * - 200: `ping`; deleted branches, tags and other events (acknowledged, ignored).
- * - 202: a push to a branch, stored by the deployer (again, for a redelivery).
+ * - 200: `ping`; tags and other events (acknowledged, ignored).
+ * - 202: a push to a branch, or its deletion, stored by the deployer (again, for a redelivery).
  * - 503: the deployer could not store the push in time: GitHub shows the delivery as failed, and
  *   redelivering it from GitHub is the retry. (A push missed that way is also found by the
  *   deployer's branch-head check.)
@@ -92,12 +92,14 @@ export function createWebhookReceiver(options: ReceiverOptions): WebhookReceiver
       return c.json({ status: 'ignored', reason: decision.reason }, 200);
     }
 
+    // A deleted branch is stored too (with no commit): it deploys nothing, but a push that re-creates
+    // the branch afterwards, even at the same commit, is then a push of its own.
     const { owner, repo, branch, commit } = decision;
     const pushLog = log.child({ repository: `${owner}/${repo}`, branch, commit });
     const stored = await storePush(deployer, { deliveryId, owner, repo, branch, commit }, limits);
     if (stored.stored) {
-      pushLog.info({ again: stored.again }, 'push stored with the deployer');
-      return c.json({ status: 'accepted', deliveryId, owner, repo, branch, commit }, 202);
+      pushLog.info({ again: stored.again }, decision.kind === 'delete' ? 'branch deletion stored with the deployer' : 'push stored with the deployer');
+      return c.json({ status: 'accepted', deliveryId, owner, repo, branch, commit, ...(decision.kind === 'delete' && { deleted: true }) }, 202);
     }
     if (stored.final && stored.status !== 401 && stored.status !== 403) {
       pushLog.warn({ reason: stored.reason }, 'the deployer refused the push');
