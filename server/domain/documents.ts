@@ -195,6 +195,16 @@ const MAX_YAML_NESTING = 256;
 type CstToken = CST.Token;
 
 /**
+ * How many documents a YAML text holds, counted on its syntax tree (no recursion, so a deeply
+ * nested text cannot take the process down as the yaml package's own composer can); 1 for a text
+ * nested too deep, which parseDocument refuses with where.
+ */
+export function yamlDocumentCount(text: string): number {
+  const tree = yamlSyntaxTree(text);
+  return 'deepAt' in tree ? 1 : tree.tokens.filter((token) => token.type === 'document').length;
+}
+
+/**
  * The text as the yaml package's concrete syntax tree, or where it nests past MAX_YAML_NESTING.
  * Its lexer and parser keep their own stack (no recursion), so the depth is measured on what they
  * build, lexeme by lexeme, and the reading stops as soon as it goes too deep: a `[` or a `- ` in a

@@ -78,4 +78,11 @@ describe('parsing a config file', () => {
     expect(() => parseAppConfig(`${app('a')}---\n${app('b')}`, 'o5.yaml')).toThrow('o5.yaml holds 2 YAML documents');
     expect(() => parseAppConfig('name: [', 'o5.yml')).toThrow(/^o5\.yml does not parse: Malformed YAML at line 1/);
   });
+
+  it('refuses a config nested thousands deep with where, before anything recurses into it', () => {
+    // The document count was taken with the yaml package's recursive composer: this text took the
+    // whole process down (V8's fatal "RegExpCompiler Allocation failed"), from a file in any repo.
+    expect(() => parseAppConfig('['.repeat(3000), 'o5.yaml')).toThrow(/^o5\.yaml does not parse: Malformed YAML at line 1, column \d+: Nested deeper than 64 levels/);
+    expect(() => parseAppConfig(`${app('a')}---\n${'- '.repeat(3000)}x\n`, 'o5.yaml')).toThrow(/o5\.yaml does not parse: .*Nested deeper/);
+  });
 });

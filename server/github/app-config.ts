@@ -6,9 +6,8 @@
  * original o5 read every file there), or a config file with several YAML documents, is "several
  * applications" and is refused rather than guessed at. Every error names the file and the commit.
  */
-import { parseAllDocuments } from 'yaml';
 import { applicationSchema, legacyFieldWarnings, type Application, type LegacyFieldWarning } from '../domain/application/index.ts';
-import { describeIssues, parseDocument, validateDocument } from '../domain/documents.ts';
+import { describeIssues, parseDocument, validateDocument, yamlDocumentCount } from '../domain/documents.ts';
 import { DomainError, ValidationError } from '../domain/errors.ts';
 import type { GitHubClient, Repo } from './client.ts';
 
@@ -65,9 +64,9 @@ export function parseAppConfig(text: string, path: string, where: string = path)
 
 /** The config as validated, and the document as written (its legacy keys are only visible there). */
 function readAppConfigText(text: string, path: string, where: string): { application: Application; value: unknown } {
-  const documents = parseAllDocuments(text);
-  if (Array.isArray(documents) && documents.length > 1) {
-    throw new DomainError('unprocessable', `${where} holds ${documents.length} YAML documents; one application config per repository`);
+  const documents = path.endsWith('.json') ? 1 : yamlDocumentCount(text);
+  if (documents > 1) {
+    throw new DomainError('unprocessable', `${where} holds ${documents} YAML documents; one application config per repository`);
   }
   let value: unknown;
   try {

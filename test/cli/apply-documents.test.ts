@@ -73,6 +73,14 @@ describe('deployer apply reads YAML as the deployer does', { timeout: 120_000 },
     }
   });
 
+  it('a \\\' in double quotes (libyaml reads it as a quote; the yaml package refuses it) is sent, and the deployer reads it', async () => {
+    const run = await runDeployerCli(['apply', '-f', file('quote.yaml', environmentYaml('quote-env', 'octal-put', '"it\\\'s"'))], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const stored = await s.t.client.GET('/v1/environments/{environment}', { params: { path: { environment: 'quote-env' } } });
+    expect(JSON.stringify(stored.data)).toContain(`"value":"it's"`);
+  });
+
   it("a later document's mistake is reported at its line in the file", async () => {
     // Lines 1-5: an environment; 6: ---; 7-9: the second document, its key repeated at line 9.
     const text = `${environmentYaml('line-a', 'octal-put', 'x')}---\nfullName: line-b\nclusterName: octal-put\nfullName: line-b\n`;

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sweepOnce } from '../../server/engine/workers/sweep.ts';
+import { SWEEP_LOCK, sweepOnce } from '../../server/engine/workers/sweep.ts';
 import { clientTokenFor } from '../../server/infra/client-token.ts';
 import { InfraError, type ClusterInfra, type InfraProvider } from '../../server/infra/port.ts';
 import { addFault } from '../../server/infra/simulated/faults.ts';
@@ -25,6 +25,7 @@ const MIGRATE = 'DB.Migrate.main';
 /** A deployer whose RunTask answers are lost for the deployments in `losing`. */
 async function deployerLosingAnswers(env: Record<string, string> = {}) {
   const losing = new Set<string>();
+  const seen: { lookingForTasks?: () => Promise<void> } = {};
   let pool: postgres.Sql | undefined;
   const t = await startTestDeployer({
     env,
@@ -44,6 +45,9 @@ async function deployerLosingAnswers(env: Record<string, string> = {}) {
             return new Proxy(port, {
               get(p, name, r) {
                 const value = Reflect.get(p, name, r);
+                if (name === 'findRunningTasks') {
+                  return async (input: Parameters<ClusterInfra['findRunningTasks']>[0]) => (await seen.lookingForTasks?.(), p.findRunningTasks(input));
+                }
                 if (name !== 'runTask') return typeof value === 'function' ? value.bind(p) : value;
                 return async (input: Parameters<ClusterInfra['runTask']>[0]) => {
                   const answer = await p.runTask(input);
@@ -60,6 +64,7 @@ async function deployerLosingAnswers(env: Record<string, string> = {}) {
   await registerDemoCluster(t);
   return {
     t,
+    seen,
     /** A deployment id whose migration's RunTask answers are all lost. */
     losingDeployment() {
       const id = randomUUID();
@@ -131,7 +136,16 @@ describe('a migration whose RunTask answer was lost, on terminate and through th
     await sql`update deployments set data = jsonb_set(data, '{steps}', (
         select jsonb_agg(case when s->>'name' = ${MIGRATE} then jsonb_set(s, '{startedAt}', to_jsonb((now() - interval '1 minute')::text)) else s end)
         from jsonb_array_elements(data->'steps') s)) where id = ${deploymentId}`;
+    // AWS is asked with no transaction of the sweep's open: its lock is free meanwhile (a hung call
+    // inside the transaction kept every sweep away and, once it had written, held the event feed).
+    const lockFree: boolean[] = [];
+    w.seen.lookingForTasks = async () => {
+      const [{ locked }] = await sql.begin(async (tx) => tx<{ locked: boolean }[]>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as locked`);
+      lockFree.push(locked);
+    };
     expect(await sweepOnce(engine)).toContainEqual(expect.objectContaining({ deploymentId, step: MIGRATE }));
+    w.seen.lookingForTasks = undefined;
+    expect(lockFree).toEqual([true]);
 
     const task = await w.task(deploymentId);
     expect(task.stopped_at).not.toBeNull();

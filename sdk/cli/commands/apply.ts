@@ -113,7 +113,8 @@ function readDocuments(cli: Cli, file: string): Document[] {
     const options = { schema: 'failsafe', version: '1.1', uniqueKeys: false } as const;
     // Errors first, over the whole file: some are outside every document (`... junk` after an end marker).
     for (const parsed of parseAllDocuments(text, options)) {
-      if (parsed.errors.length > 0) throw new UsageError(`${file}: not valid YAML: ${parsed.errors[0]!.message.split('\n')[0]}`);
+      const errors = parsed.errors.filter((error) => !isQuoteEscape(text, error));
+      if (errors.length > 0) throw new UsageError(`${file}: not valid YAML: ${errors[0]!.message.split('\n')[0]}`);
     }
     let from = 0;
     let index = 0;
@@ -138,6 +139,14 @@ function readDocuments(cli: Cli, file: string): Document[] {
   }
   if (documents.length === 0) throw new UsageError(`${file}: no documents`);
   return documents;
+}
+
+/**
+ * `\'` in a double-quoted string: the yaml package refuses it, o5's reader (libyaml) and the
+ * deployer's read it as `'`. Left for the deployer, which decides what the text means.
+ */
+function isQuoteEscape(text: string, error: { code: string; pos: [number, number] }): boolean {
+  return error.code === 'BAD_DQ_ESCAPE' && text.startsWith("\\'", error.pos[0]);
 }
 
 /** A JSON text's value, or undefined when the text is not JSON (then it is YAML). */

@@ -37,7 +37,7 @@ export const SWEEP_INTERVAL_MS = 10_000;
 /** A state younger than this is left alone (its job may be in the very transaction that wrote it). */
 const GRACE_SECONDS = 10;
 /** pg_try_advisory_xact_lock key: one sweeping process at a time. */
-const SWEEP_LOCK = 0x5eed_0001;
+export const SWEEP_LOCK = 0x5eed_0001;
 
 const cause: Cause = { kind: 'command', name: 'sweep' };
 
@@ -92,13 +92,45 @@ async function findOrphans(tx: TransactionSql): Promise<Orphan[]> {
   }));
 }
 
-/** The ECS tasks a task step of this deployment still runs, stopped (server/engine/steps/migration.ts); what was done, for its error. */
-async function stopTasksOf(engine: Engine, tx: TransactionSql, deploymentId: string, stepName: string): Promise<string | undefined> {
+/** How long the sweep gives AWS to find and stop one step's tasks: a hung call must not stop every sweep. */
+const TASK_STOP_TIMEOUT_MS = 30_000;
+
+/** A task step whose job failed for good, and what it takes to stop its tasks. */
+interface TaskStop {
+  key: string;
+  stop(): Promise<string | undefined>;
+}
+
+const orphanKey = (orphan: Orphan) => `${orphan.deploymentId}/${orphan.step ?? ''}`;
+
+/** The tasks of a task step (a migration, its check) to stop (server/engine/steps/migration.ts); undefined for other steps. */
+async function taskStopOf(engine: Engine, tx: TransactionSql, orphan: Orphan): Promise<TaskStop | undefined> {
+  const { deploymentId, step: stepName } = orphan;
+  if (!stepName) return undefined;
   const deployment = await readEntity(tx, 'deployment', deploymentId);
   const step = deployment && stepNamed(deployment.data.steps, stepName);
   if (!deployment?.data.spec || !step || !taskStepCluster(step)) return undefined;
   const infra = clusterInfraOf(engine.deps.infra, deployment.data);
-  return stopTasksOfFailedStep(infra, step, clientTokenFor(deploymentId, stepName), `step ${stepName} of deployment ${deploymentId} failed`);
+  const why = `step ${stepName} of deployment ${deploymentId} failed`;
+  return { key: orphanKey(orphan), stop: () => stopTasksOfFailedStep(infra, step, clientTokenFor(deploymentId, stepName), why) };
+}
+
+/** Each step's tasks stopped, outside any transaction, each within TASK_STOP_TIMEOUT_MS; what was done, per step. */
+async function stopTasks(stops: TaskStop[]): Promise<Map<string, string | undefined>> {
+  const said = await Promise.all(
+    stops.map(async ({ key, stop }) => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(`could not stop its ECS task within ${TASK_STOP_TIMEOUT_MS / 1000} s; it may still be running`), TASK_STOP_TIMEOUT_MS);
+      });
+      try {
+        return [key, await Promise.race([stop(), timeout])] as const;
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+  return new Map(said);
 }
 
 function lastError(output: unknown): string {
@@ -108,22 +140,28 @@ function lastError(output: unknown): string {
   return output === null || output === undefined ? 'no error recorded' : JSON.stringify(output).slice(0, 300);
 }
 
-/** One sweep; returns what it found (and dealt with). Skips (returns []) while another process sweeps. */
-export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
+/**
+ * One sweep; returns what it found (and dealt with). Skips (returns []) while another process sweeps.
+ * A failed task step's tasks are stopped between two transactions, not inside one: AWS may take its
+ * time, and an open transaction would hold the sweep's lock (no sweep anywhere) and, once it has
+ * written, the event feed (server/domain/decisions/feed-frontier.ts). The step is failed by the
+ * next transaction, which sees `stoppedTasks` for it.
+ */
+export async function sweepOnce(engine: Engine, stoppedTasks = new Map<string, string | undefined>()): Promise<Orphan[]> {
   const { boss, logger } = engine.deps;
-  return engine.transaction(async (tx, applied) => {
+  const toStop: TaskStop[] = [];
+  const orphans = await engine.transaction(async (tx, applied) => {
+    toStop.length = 0; // a retried transaction starts afresh
     const [{ locked }] = await tx`select pg_try_advisory_xact_lock(${SWEEP_LOCK}) as locked`;
     if (!locked) return [];
     const orphans = await findOrphans(tx);
-    // Tasks first, before this transaction writes anything: a transaction that has written holds
-    // back the event feed (server/domain/decisions/feed-frontier.ts) for as long as AWS takes.
-    const stoppedTasks = new Map<Orphan, string | undefined>();
     for (const orphan of orphans) {
-      if (orphan.step && orphan.failedOutput !== null && orphan.failedOutput !== undefined) {
-        stoppedTasks.set(orphan, await stopTasksOf(engine, tx, orphan.deploymentId, orphan.step));
+      const failed = orphan.failedOutput !== null && orphan.failedOutput !== undefined;
+      const stop = failed && !stoppedTasks.has(orphanKey(orphan)) ? await taskStopOf(engine, tx, orphan) : undefined;
+      if (stop) {
+        toStop.push(stop);
+        continue;
       }
-    }
-    for (const orphan of orphans) {
       const log = logger.child({ deploymentId: orphan.deploymentId, ...(orphan.step ? { step: orphan.step } : {}), queue: orphan.queue });
       // Each in a savepoint: a state that moved on meanwhile (the transition is refused) leaves the others be.
       try {
@@ -132,7 +170,7 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
             const attempts = orphan.failedAttempts === null ? '' : ` after ${orphan.failedAttempts} attempt${orphan.failedAttempts === 1 ? '' : 's'}`;
             // A task the step ran (a migration, its check) is stopped, not left to change the schema
             // of a deployment that failed: its job may have failed before it kept the task's ARN.
-            const stopped = stoppedTasks.get(orphan);
+            const stopped = stoppedTasks.get(orphanKey(orphan));
             const error = `its job failed for good${attempts}; last error: ${lastError(orphan.failedOutput)}${stopped ? `; ${stopped}` : ''}`;
             log.error({ error }, 'a job failed for good; failing what waited for it');
             const event = orphan.step
@@ -160,6 +198,10 @@ export async function sweepOnce(engine: Engine): Promise<Orphan[]> {
     if (lifted > 0) logger.warn({ lifted }, 'sweep: lifted holds or freezes whose expiry job went missing');
     return orphans;
   });
+  if (toStop.length === 0) return orphans;
+  const stopped = await stopTasks(toStop);
+  const handled = orphans.filter((orphan) => !stopped.has(orphanKey(orphan)));
+  return [...handled, ...(await sweepOnce(engine, new Map([...stoppedTasks, ...stopped])))];
 }
 
 /** Sweeps every SWEEP_INTERVAL_MS until stopped; a failed sweep (database away) is logged and tried again. */
