@@ -142,7 +142,7 @@ describe('a push body sent again under a new delivery id', () => {
     expect(await deploymentsOf(x)).toBe(1);
   });
 
-  it('a branch deleted and re-created at the same commit deploys it again; a deletion sent again while the branch exists changes nothing', async () => {
+  it('a branch deleted and re-created at the same commit deploys it again, also when it is back before the deletion is handled', async () => {
     const { repo, commit, push } = await setup('recreated');
     const a = commit('a');
     expect(results(await push('re-a', a))).toEqual(['requested']);
@@ -162,13 +162,18 @@ describe('a push body sent again under a new delivery id', () => {
     expect(results(await send('re-created', creation))).toEqual(['requested']);
     expect(await deploymentsOf(a)).toBe(2);
 
-    // The deletion's body sent again while the branch exists is not counted, so the creation's body
-    // sent again is the same push as before: nothing deploys.
-    expect(results(await send('re-deleted-again', deletion))).toEqual(['skipped']);
+    // `git push :main && git push main`: the branch is back before the deletion's job runs. The
+    // deletion still counts (it was received between the two pushes), so the re-creation deploys.
+    // It was judged by what GitHub showed, recorded skipped, and the re-creation was a duplicate.
+    const fastDeleted = await send('re-deleted-fast', deletion);
+    expect(fastDeleted.note).toContain('branch main was deleted');
+    expect(results(await send('re-created-fast', creation))).toEqual(['requested']);
+    expect(await deploymentsOf(a)).toBe(3);
+    // The creation's body sent again, with no deletion between, is the same push: nothing deploys.
     const again = await send('re-created-again', creation);
     expect(again.outcome).toEqual([]);
-    expect(again.note).toContain('push delivery re-created of the same commit');
-    expect(await deploymentsOf(a)).toBe(2);
+    expect(again.note).toContain('push delivery re-created-fast of the same commit');
+    expect(await deploymentsOf(a)).toBe(3);
     // Nor is the branch-head check fooled into a push of its own.
     expect((await checkBranchHeads(engine(), github(), 0)).missed).toEqual([]);
   });

@@ -24,8 +24,11 @@
  * Deleted branches. The receiver stores a branch's deletion too, with the commit BRANCH_DELETED: it
  * deploys nothing, and counts as a push between two pushes of one commit, so a branch deleted and
  * re-created at the same commit deploys it again (a re-created branch is a new push, as it is to
- * GitHub; the environment may run something else by then). A deletion counts only if the branch is
- * gone when its job runs: one sent again while the branch exists is recorded skipped, like a replay.
+ * GitHub; the environment may run something else by then). A deletion counts by when it was
+ * received, not by what GitHub shows when its job runs: `git push :b && git push b` has the branch
+ * back before that job asks, and the re-creation was the duplicate of the first push. The price: a
+ * deletion's body sent again, then the head's push sent again, deploys the head once more (the
+ * version already running: the head check still keeps anything else from deploying).
  */
 import type { PgBoss } from 'pg-boss';
 import type { Sql, TransactionSql } from 'postgres';
@@ -159,15 +162,8 @@ export async function handleDeliveryJob(engine: Engine, github: GitHubService, j
   if (environments.length === 0) {
     note = `no push targets for branch ${delivery.branch}`;
   } else if (delivery.commit === BRANCH_DELETED) {
-    const stale = await branchStillThere(github, delivery);
-    if (stale) {
-      note = stale;
-      outcome = await skipped(sql, delivery, environments, stale);
-      log.warn(`branch deletion not counted: ${stale}`);
-    } else {
-      note = `branch ${delivery.branch} was deleted: nothing to deploy (a push that re-creates it deploys, even at the same commit)`;
-      log.info(note);
-    }
+    note = `branch ${delivery.branch} was deleted: nothing to deploy (a push that re-creates it deploys, even at the same commit)`;
+    log.info(note);
   } else {
     const earlier = await earlierPushOf(sql, delivery);
     if (earlier?.status === 'RECEIVED') {
@@ -230,23 +226,6 @@ async function notTheHead(github: GitHubService, delivery: Delivery): Promise<st
 function waitSeconds(delivery: Delivery): number {
   const ageSeconds = (Date.now() - Date.parse(delivery.receivedAt)) / 1000;
   return Math.min(30, Math.max(1, Math.floor(ageSeconds / 10)));
-}
-
-/**
- * Why a stored deletion is not to be counted: the branch is on GitHub (re-created since, or an old
- * deletion sent again); undefined when it is gone. GitHub down or slow throws (the job is tried again).
- */
-async function branchStillThere(github: GitHubService, delivery: Delivery): Promise<string | undefined> {
-  const { owner, repo, branch } = delivery;
-  let head: string;
-  try {
-    head = await github.client.branchHead({ owner, repo }, branch);
-  } catch (err) {
-    if (err instanceof NotFoundError) return undefined;
-    if (err instanceof GitHubApiError && !err.retryable) return `deletion not counted: whether branch ${branch} is gone could not be read: ${err.message}`;
-    throw err;
-  }
-  return `deletion not counted: branch ${branch} is on GitHub, at ${head.slice(0, 7)} (re-created since, or an old deletion sent again)`;
 }
 
 /**
