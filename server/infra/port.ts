@@ -22,6 +22,7 @@ import type { ChangeSetLifecycle } from '../domain/cloudformation/change-set-lif
 import type { FoundStack } from '../domain/cloudformation/found-stack.ts';
 import type { CfLifecycle } from '../domain/cloudformation/lifecycle.ts';
 import type { ParameterUpdate } from '../domain/cloudformation/scale-parameters.ts';
+import type { TemplateParameter } from '../domain/cloudformation/restore-parameters.ts';
 import type { AwsIdentity, AwsTarget } from '../domain/spec/aws-target.ts';
 
 export type { AwsIdentity, AwsTarget };
@@ -143,12 +144,18 @@ export interface InfraPort {
    * there is no stack. Read where no earlier deployment's template could put the stack back.
    */
   stackTemplate(stackName: string): Promise<string | null>;
+  /**
+   * The parameters a template stored in the bucket declares (its Parameters section, read with S3
+   * GetObject): CF.Restore sends exactly those (server/domain/cloudformation/restore-parameters.ts).
+   */
+  templateParameters(templateUrl: string): Promise<TemplateParameter[]>;
   /** Creates the placeholder stack (one WaitConditionHandle) that the first CF.Update fills. */
   createEmptyStack(input: { stackName: string; clientToken: string }): Promise<void>;
   /**
    * UpdateStack with a template from the bucket. A parameter with `usePreviousValue` keeps the value
    * the stack has now (CF.Restore's NoEcho parameters, which DescribeStacks only shows masked); the
-   * stack must have that parameter.
+   * stack must have that parameter. A value that is the NoEcho mask (`****`, copied from a
+   * description) is sent as UsePreviousValue, never as the value; so it is in a change set.
    */
   updateStack(input: {
     stackName: string;
@@ -183,7 +190,13 @@ export interface InfraPort {
   runTask(input: {
     cluster: string;
     taskDefinition: string;
+    /** The step's token: the task's tag (how a stop finds it), and ECS's client token unless `requestToken` is given. */
     clientToken: string;
+    /**
+     * ECS's client token when it is not `clientToken`: a new try after ECS placed no task (RESOURCE:*,
+     * no capacity). ECS may answer a token it has seen with that token's first answer, the failure.
+     */
+    requestToken?: string;
     startedBy: string;
     overrides?: TaskOverrides;
   }): Promise<{ taskArn: string }>;

@@ -55,6 +55,14 @@ describe('what an executor error does', () => {
     expect(onStepError(job({ transient: 9 }), { ...error, provider: { retryable: true } })).toEqual({ kind: 'poll', after: 15, job: job({ transient: 10 }) });
   });
 
+  it('counts the answers in which ECS placed no task, and only those (the next RunTask sends another ECS token)', () => {
+    const placement = { ...error, provider: { retryable: true, placement: true } };
+    expect(onStepError(job(), placement)).toEqual({ kind: 'poll', after: 1, job: job({ transient: 1, placementFailures: 1 }) });
+    expect(onStepError(job({ transient: 1, placementFailures: 1 }), placement)).toMatchObject({ job: job({ transient: 2, placementFailures: 2 }) });
+    // A lost answer (a network error) may have started the task: the same token asks again.
+    expect(onStepError(job({ transient: 2, placementFailures: 2 }), { ...error, provider: { retryable: true } })).toMatchObject({ job: job({ transient: 3, placementFailures: 2 }) });
+  });
+
   it('fails the step on any other error, with its message', () => {
     expect(onStepError(job(), { ...error, provider: { retryable: false } })).toEqual({ kind: 'failed', error: 'boom' });
     expect(onStepError(job(), error)).toEqual({ kind: 'failed', error: 'boom' });

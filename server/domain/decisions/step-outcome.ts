@@ -77,8 +77,8 @@ export interface StepError {
   givenUp: boolean;
   /** Our own database went away under the call. */
   connection: boolean;
-  /** The provider's error (an InfraError), when it is one. */
-  provider?: { retryable: boolean };
+  /** The provider's error (an InfraError), when it is one; `placement`: ECS placed no task (RunTask started nothing). */
+  provider?: { retryable: boolean; placement?: boolean };
   message: string;
 }
 
@@ -97,7 +97,8 @@ export function onStepError(job: StepJob, err: StepError): StepErrorOutcome {
     // The provider is throttling or unavailable; the operation may well be going on. Try the same
     // call again later (start again with the same token, or look again); the deadline still holds.
     const transient = (job.transient ?? 0) + 1;
-    return { kind: 'poll', after: pollDelaySeconds(Math.min(transient + 2, 8)), job: { ...job, transient } };
+    const placementFailures = err.provider.placement ? { placementFailures: (job.placementFailures ?? 0) + 1 } : {};
+    return { kind: 'poll', after: pollDelaySeconds(Math.min(transient + 2, 8)), job: { ...job, transient, ...placementFailures } };
   }
   return { kind: 'failed', error: err.message };
 }

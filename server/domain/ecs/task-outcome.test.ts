@@ -121,6 +121,28 @@ describe('taskOutcome of the migrate container, beside a sidecar', () => {
     });
   });
 
+  // A migrate container that handles SIGTERM may exit 0 when the task is stopped under it: that 0
+  // is a graceful death, not a finished migration. Only a task that stopped because its essential
+  // container exited has a migration that ran to its end.
+  it.each([
+    ['UserInitiated', 'o5 deployer: deadline of step DB.Migrate.main passed'],
+    ['ServiceSchedulerInitiated', 'Scaling activity initiated by (deployment ecs-svc/123)'],
+    ['SpotInterruption', 'Your Spot Task was interrupted.'],
+    ['TaskFailedToStart', 'ResourceInitializationError: unable to pull secrets'],
+    ['TerminationNotice', 'Host EC2 (instance i-0123) stopped/terminated.'],
+  ])('is not done when the task was stopped from outside (%s), though the migrate container exited 0', (stopCode, stoppedReason) => {
+    const task = stopped({ stopCode, stoppedReason, containers: [{ name: 'migrate', exitCode: 0 }, { name: 'o5_runtime', exitCode: 143 }] });
+    const outcome = taskOutcome(task, 'migrate');
+    expect(outcome.state).toBe('failed');
+    expect(outcome.state === 'failed' && outcome.error).toContain(stoppedReason);
+    expect(taskOutcome({ ...task, containers: [{ name: 'migrate', exitCode: 0 }] })).toMatchObject({ state: 'failed' });
+  });
+
+  it('is done when the task stopped because its essential container exited 0', () => {
+    const task = stopped({ stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers: [{ name: 'migrate', exitCode: 0 }, { name: 'o5_runtime', exitCode: 143 }] });
+    expect(taskOutcome(task, 'migrate')).toEqual({ state: 'succeeded' });
+  });
+
   it('counts every container when the task has none of that name', () => {
     const task = stopped({ containers: [{ name: 'other', exitCode: 0 }, { name: 'o5_runtime', exitCode: 143 }] });
     expect(taskOutcome(task, 'migrate')).toEqual({ state: 'failed', error: 'container o5_runtime exited with code 143' });

@@ -17,8 +17,13 @@ import type { StepContext } from './step-executor.ts';
 
 const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/demo-cluster/${randomUUID().replaceAll('-', '')}`;
 
-/** The step's context with an infra that describes one stopped task as given. */
-function evaluateContext(containers: TaskDescription['containers']): StepContext<DeploymentStep<'pg_evaluate'>> {
+const taskDefinitionArn = 'arn:aws:ecs:us-east-1:000000000000:task-definition/dev-shop_migrate_main:7';
+
+/**
+ * The step's context with an infra that describes one stopped task as given (its essential container
+ * exited, unless `over` says otherwise) and whose task definition logs to CloudWatch.
+ */
+function evaluateContext(containers: TaskDescription['containers'], over: Partial<TaskDescription> = {}): StepContext<DeploymentStep<'pg_evaluate'>> {
   const deploymentId = randomUUID();
   const step = {
     name: 'DB.Evaluate.main',
@@ -33,7 +38,11 @@ function evaluateContext(containers: TaskDescription['containers']): StepContext
     },
   } as unknown as DeploymentStep<'pg_evaluate'>;
   const infra = {
-    describeTask: async () => ({ taskArn, lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers }),
+    describeTask: async () => ({ taskArn, lastStatus: 'STOPPED', stopCode: 'EssentialContainerExited', stoppedReason: 'Essential container in task exited', containers, taskDefinitionArn, ...over }),
+    taskLogConfiguration: async ({ taskDefinition, containerName }) =>
+      taskDefinition === taskDefinitionArn && containerName === 'migrate'
+        ? { containerName, logDriver: 'awslogs', options: { 'awslogs-group': 'ecs/dev/shop/migrate', 'awslogs-region': 'us-east-1', 'awslogs-stream-prefix': 'migrate' } }
+        : null,
   } as Partial<InfraPort> as InfraPort;
   return {
     deployment: { stack: null, steps: [] } as unknown as DeploymentData,
@@ -69,3 +78,30 @@ describe('DB.Evaluate beside a sidecar', () => {
   });
 });
 
+
+describe("a failed check's error", () => {
+  const taskId = taskArn.split('/').pop();
+  const logs = `logs: CloudWatch group ecs/dev/shop/migrate, stream migrate/migrate/${taskId} (https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/`;
+
+  it('names its CloudWatch log group and stream when its container never answered, as a failed migration does', async () => {
+    const progress = await pgEvaluate.check(evaluateContext([{ name: 'migrate', reason: 'CannotStartContainerError: exec format error' }, { name: 'o5_runtime', exitCode: 0 }]), { taskArn });
+    expect(progress).toMatchObject({ kind: 'failed' });
+    expect(progress.kind === 'failed' && progress.error).toBe(
+      `container migrate ended with no exit code: CannotStartContainerError: exec format error (ECS task ${taskArn}); ${logs}` +
+        `ecs$252Fdev$252Fshop$252Fmigrate/log-events/migrate$252Fmigrate$252F${taskId})`,
+    );
+  });
+
+  it('names them when the check was stopped from outside', async () => {
+    const stopped = evaluateContext([{ name: 'migrate', exitCode: 143 }], { stopCode: 'SpotInterruption', stoppedReason: 'Your Spot Task was interrupted.' });
+    const progress = await pgEvaluate.check(stopped, { taskArn });
+    expect(progress).toMatchObject({ kind: 'failed', output: { stoppedTask: taskArn } });
+    expect(progress.kind === 'failed' && progress.error).toContain(`ECS task stopped (SpotInterruption): Your Spot Task was interrupted. (ECS task ${taskArn}); ${logs}`);
+  });
+
+  it('names them beside an exit that is no documented answer (a crash), counted as the worst', async () => {
+    const progress = await pgEvaluate.check(evaluateContext([{ name: 'migrate', exitCode: 1 }]), { taskArn });
+    expect(progress).toMatchObject({ kind: 'done', output: { check: 'unknown', exitCode: 1 } });
+    expect(progress.kind === 'done' && progress.output?.note).toContain(`the check exited 1, which is not a documented answer; ${logs}`);
+  });
+});

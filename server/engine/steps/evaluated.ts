@@ -22,7 +22,7 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutput } from '../../domain/plan/evaluation.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
-import { describeStepTask, runStepTask, stopsItsTask, withTask } from './migration.ts';
+import { describeStepTask, runStepTask, stopsItsTask, withLogs, withTask } from './migration.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
@@ -64,27 +64,29 @@ export const cfEvaluate: StepExecutor<DeploymentStep<'cf_evaluate'>> = {
   },
 };
 
-function watchCheck(ctx: StepContext<DeploymentStep<'pg_evaluate'>>, cluster: string, taskArn: string): Promise<StepProgress> {
-  return describeStepTask(ctx, cluster, taskArn).then((task) => {
-    if (!task) return pending({ taskArn });
-    const containerName = ctx.step.input.database.migrate?.containerName;
-    const outcome = taskOutcome(task, containerName);
-    if (outcome.state === 'pending' || outcome.state === 'running') return pending({ taskArn });
-    // Stopped from outside (our StopTask at a deadline or terminate, a Spot interruption) before its
-    // container answered: its exit code (137) is no answer of the check.
-    if (outcome.state === 'failed' && task.stopCode !== 'EssentialContainerExited') return failed(withTask(outcome.error, taskArn), { taskArn, stoppedTask: taskArn, status: task.lastStatus });
-    // The check container's exit is the answer; a sidecar's (the IAM proxy's o5_runtime, stopped
-    // after the check or dying first) is none: its 0 would read as "nothing pending" and skip the migration.
-    const container = answeringContainer(task, containerName);
-    // A check that never ran says nothing: the step fails with ECS's reason instead of guessing.
-    if (container?.exitCode === undefined) {
-      return failed(withTask(outcome.state === 'failed' ? outcome.error : 'the check task ended with no exit code from its check container', taskArn), { taskArn });
-    }
-    const code = checkCodeOf(container.exitCode);
-    const note = code === 'unknown' ? `the check exited ${container.exitCode}, which is not a documented answer` : `the check exited ${container.exitCode}`;
-    const output: EvaluateOutput & { taskArn: string; status: string } = { check: code, exitCode: container.exitCode, note, taskArn, status: task.lastStatus };
-    return done(output);
-  });
+async function watchCheck(ctx: StepContext<DeploymentStep<'pg_evaluate'>>, cluster: string, taskArn: string): Promise<StepProgress> {
+  const task = await describeStepTask(ctx, cluster, taskArn);
+  if (!task) return pending({ taskArn });
+  const containerName = ctx.step.input.database.migrate?.containerName;
+  const outcome = taskOutcome(task, containerName);
+  if (outcome.state === 'pending' || outcome.state === 'running') return pending({ taskArn });
+  // A failed check names its task and where its container logged, as a failed migration does.
+  const failure = (error: string) => withLogs(ctx, withTask(error, taskArn), task, containerName);
+  // Stopped from outside (our StopTask at a deadline or terminate, a Spot interruption) before its
+  // container answered: its exit code (137) is no answer of the check.
+  if (outcome.state === 'failed' && task.stopCode !== 'EssentialContainerExited') return failed(await failure(outcome.error), { taskArn, stoppedTask: taskArn, status: task.lastStatus });
+  // The check container's exit is the answer; a sidecar's (the IAM proxy's o5_runtime, stopped
+  // after the check or dying first) is none: its 0 would read as "nothing pending" and skip the migration.
+  const container = answeringContainer(task, containerName);
+  // A check that never ran says nothing: the step fails with ECS's reason instead of guessing.
+  if (container?.exitCode === undefined) {
+    return failed(await failure(outcome.state === 'failed' ? outcome.error : 'the check task ended with no exit code from its check container'), { taskArn });
+  }
+  const code = checkCodeOf(container.exitCode);
+  // An exit that is no documented answer (a crash) is counted as the worst; what it printed is in its logs.
+  const note = code === 'unknown' ? await withLogs(ctx, `the check exited ${container.exitCode}, which is not a documented answer`, task, containerName) : `the check exited ${container.exitCode}`;
+  const output: EvaluateOutput & { taskArn: string; status: string } = { check: code, exitCode: container.exitCode, note, taskArn, status: task.lastStatus };
+  return done(output);
 }
 
 export const pgEvaluate: StepExecutor<DeploymentStep<'pg_evaluate'>> = {

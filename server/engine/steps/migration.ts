@@ -89,6 +89,12 @@ export function taskStartedBy(clientToken: string): string {
 /**
  * Starts the one-off task of a database step (the migration, or its check) from the task
  * definition a stack output names, under the step's client token.
+ *
+ * A RunTask ECS could not place for now (RESOURCE:MEMORY, AGENT, no capacity...: both infras answer
+ * it as a retryable `TaskPlacementFailed`, server/domain/ecs/run-task-failures.ts) is thrown as it
+ * is: the step worker asks again with this same token, backing off as for any transient provider
+ * error (server/domain/decisions/step-outcome.ts `onStepError`), until the step's deadline. A
+ * refusal for good (MISSING, INACTIVE, bad parameters) fails the step at once with ECS's reason.
  */
 export async function runStepTask(
   ctx: StepContext,
@@ -101,6 +107,9 @@ export async function runStepTask(
     cluster: task.cluster,
     taskDefinition,
     clientToken: ecsClientToken(ctx.clientToken),
+    // After ECS placed no task, no task runs under the token and ECS may answer it with that failure
+    // again: the next try is another request to ECS (the tag, by which stops find the task, stays).
+    ...(ctx.placementFailures ? { requestToken: ecsClientToken(`${ctx.clientToken}~p${ctx.placementFailures}`) } : {}),
     startedBy: taskStartedBy(ctx.clientToken),
     ...(task.overrides && { overrides: task.overrides }),
   });

@@ -40,6 +40,8 @@ export interface StepContext<S extends DeploymentStep = DeploymentStep> {
   completedByEvent?: string;
   /** The client token of this step: the same on every retry of the step. */
   clientToken: string;
+  /** RunTask answers of this step in which ECS placed no task (its next RunTask sends another ECS token). */
+  placementFailures?: number;
   /** Token of another request this step makes (e.g. `Cancel`), as stable as `clientToken`. */
   tokenFor(label: string): string;
   /** Outputs of another step of this deployment (the infra step whose stack outputs a DB step reads). */

@@ -16,6 +16,7 @@ import {
   type StepProgress,
 } from '../../domain/decisions/step-outcome.ts';
 import { derivedEventId } from '../../domain/ids.ts';
+import { PLACEMENT_FAILED } from '../../domain/ecs/run-task-failures.ts';
 import { compensates, stepNamed } from '../../domain/machines/deployment-steps.ts';
 import { JOB_STEP } from '../../domain/machines/jobs.ts';
 import { awsLogFields } from '../../domain/spec/index.ts';
@@ -120,6 +121,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
     config,
     logger: log,
     clientToken,
+    ...(job.placementFailures ? { placementFailures: job.placementFailures } : {}),
     tokenFor: (label) => clientTokenFor(deployment.id, `${step.name}.${label}`),
     outputsOf: (name) => stepNamed(deployment.data.steps, name)?.output?.outputs ?? {},
     previousVersion: () => lastAppliedDeployment(sql, deployment.data.stackId),
@@ -191,7 +193,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
       const outcome = onStepError(job, {
         givenUp: !!signal?.aborted,
         connection: isConnectionError(err),
-        ...(err instanceof InfraError ? { provider: { retryable: err.retryable } } : {}),
+        ...(err instanceof InfraError ? { provider: { retryable: err.retryable, placement: err.code === PLACEMENT_FAILED } } : {}),
         message: describeError(err),
       });
       switch (outcome.kind) {

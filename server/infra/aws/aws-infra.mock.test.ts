@@ -122,6 +122,13 @@ describe('client tokens', () => {
     }
   });
 
+  it('a new try after ECS placed no task is another ECS request (requestToken), the task still tagged with the step token', async () => {
+    ecs.on(RunTaskCommand).resolves({ tasks: [{ taskArn: 'arn:aws:ecs:eu-west-1:1:task/c/t2' }] });
+    await infra.runTask({ cluster: 'c', taskDefinition: 'td:3', clientToken: 'o5-deploy-d-1-migrate', requestToken: 'o5-deploy-d-1-migrate~p1', startedBy: 'o5-run-task/o5-deploy-d-1-migrate' });
+    const [input] = ecs.commandCalls(RunTaskCommand).map((call) => call.args[0].input);
+    expect(input).toMatchObject({ clientToken: 'o5-deploy-d-1-migrate~p1', startedBy: 'o5-run-task/o5-deploy-d-1-migrate', tags: [{ key: 'o5-run-task', value: 'o5-deploy-d-1-migrate' }] });
+  });
+
   it('refuses an ECS token longer than 64 characters before calling AWS', async () => {
     await expect(infra.runTask({ cluster: 'c', taskDefinition: 'td', clientToken: 'x'.repeat(65), startedBy: 's' })).rejects.toMatchObject({
       code: 'InvalidClientToken',
@@ -316,11 +323,36 @@ describe('ECS task results', () => {
     });
   });
 
-  it('a task ECS could not place is an error with its reasons', async () => {
-    ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ arn: 'arn:instance/1', reason: 'RESOURCE:MEMORY' }] });
+  it('a task ECS could not place for now is a retryable error with its reasons', async () => {
+    ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ arn: 'arn:instance/1', reason: 'RESOURCE:MEMORY' }, { arn: 'arn:instance/2', reason: 'AGENT' }] });
     await expect(infra.runTask({ cluster: 'c', taskDefinition: 'td', clientToken: 'tok', startedBy: 's' })).rejects.toMatchObject({
+      code: 'TaskPlacementFailed',
+      message: 'TaskPlacementFailed: ECS could not place the task for now: arn:instance/1: RESOURCE:MEMORY; arn:instance/2: AGENT',
+      retryable: true,
+    });
+  });
+
+  it('a task ECS refuses for good is an error at once, saying what ECS meant', async () => {
+    ecs.on(RunTaskCommand).resolves({ tasks: [], failures: [{ arn: 'arn:task-definition/td:1', reason: 'MISSING' }] });
+    await expect(infra.runTask({ cluster: 'c', taskDefinition: 'td:1', clientToken: 'tok', startedBy: 's' })).rejects.toMatchObject({
       code: 'RunTaskFailed',
-      message: 'RunTaskFailed: arn:instance/1: RESOURCE:MEMORY',
+      message: 'RunTaskFailed: ECS refused to start the task: arn:task-definition/td:1: MISSING (the cluster or the task definition was not found)',
+      retryable: false,
+    });
+  });
+
+  it('a RunTask refused with an exception: no capacity is retryable, bad parameters name what was run where', async () => {
+    ecs.on(RunTaskCommand).rejects(awsError('ClientException', 'Capacity is unavailable at this time. Please try again later or in a different availability zone'));
+    await expect(infra.runTask({ cluster: 'c', taskDefinition: 'td:1', clientToken: 'tok', startedBy: 's' })).rejects.toMatchObject({
+      code: 'TaskPlacementFailed',
+      message: 'TaskPlacementFailed: ECS could not place the task for now: Capacity is unavailable at this time. Please try again later or in a different availability zone',
+      retryable: true,
+    });
+    ecs.on(RunTaskCommand).rejects(awsError('InvalidParameterException', 'TaskDefinition is inactive'));
+    await expect(infra.runTask({ cluster: 'c', taskDefinition: 'td:1', clientToken: 'tok', startedBy: 's' })).rejects.toMatchObject({
+      code: 'InvalidParameterException',
+      message: 'InvalidParameterException: RunTask of td:1 in cluster c was refused: TaskDefinition is inactive',
+      retryable: false,
     });
   });
 });

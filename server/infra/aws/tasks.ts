@@ -4,6 +4,7 @@
  * call (server/domain/ecs/task-outcome.ts) on what `describeTask` returns.
  */
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
+import { PLACEMENT_FAILED, runTaskRefusal, saysNoCapacity } from '../../domain/ecs/run-task-failures.ts';
 import { InfraError, type TaskDescription, type TaskLogConfiguration, type TaskOverrides } from '../port.ts';
 import { ecsToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
@@ -12,7 +13,7 @@ export const RUN_TASK_TAG = 'o5-run-task';
 
 export async function runTask(
   ctx: AwsContext,
-  input: { cluster: string; taskDefinition: string; clientToken: string; startedBy: string; overrides?: TaskOverrides },
+  input: { cluster: string; taskDefinition: string; clientToken: string; requestToken?: string; startedBy: string; overrides?: TaskOverrides },
 ): Promise<{ taskArn: string }> {
   const { overrides } = input;
   const taskDefinition = overrides?.retag ? await retagged(ctx, input.taskDefinition, overrides.retag) : input.taskDefinition;
@@ -24,7 +25,7 @@ export async function runTask(
       ? { overrides: { containerOverrides: [{ name: overrides.containerName, command: overrides.command }] } }
       : {}),
     startedBy: input.startedBy,
-    clientToken: ecsToken(input.clientToken),
+    clientToken: ecsToken(input.requestToken ?? input.clientToken),
     tags: [{ key: RUN_TASK_TAG, value: input.clientToken }],
   });
   // The SDK's ConflictException names the tasks the token started (`resourceIds`); InfraError keeps only code and message.
@@ -42,13 +43,26 @@ export async function runTask(
   } catch (err) {
     const started = overrides?.retag && conflict ? await startedByRetriedRetag(ctx, conflict.resourceIds ?? [], input.cluster, taskDefinition) : undefined;
     if (started) return { taskArn: started };
-    throw err;
+    throw refused(err, { ...input, taskDefinition });
   }
   const taskArn = result.tasks?.[0]?.taskArn;
   if (taskArn) return { taskArn };
-  // ECS answers 200 with `failures` when it cannot place the task (no capacity, bad definition...).
-  const failures = (result.failures ?? []).map((f) => [f.arn, f.reason, f.detail].filter(Boolean).join(': '));
-  throw new InfraError('RunTaskFailed', failures.length > 0 ? failures.join('; ') : 'ECS started no task');
+  // ECS answers 200 with `failures` when it cannot start the task: placement failures (no capacity
+  // now) are retryable, the step asks again; the others fail it (server/domain/ecs/run-task-failures.ts).
+  const refusal = runTaskRefusal(result.failures ?? []);
+  throw new InfraError(refusal.code, refusal.message, refusal.transient);
+}
+
+/**
+ * A RunTask ECS refused with an exception. Fargate's "Capacity is unavailable at this time" is a
+ * placement failure however it comes, so it is retryable; any other refusal a retry would not change
+ * (an INACTIVE task definition, a missing cluster, bad parameters) names what was run where.
+ */
+function refused(err: unknown, input: { cluster: string; taskDefinition: string }): unknown {
+  if (!(err instanceof InfraError) || err.retryable) return err;
+  const said = err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message;
+  if (saysNoCapacity(said)) return new InfraError(PLACEMENT_FAILED, `ECS could not place the task for now: ${said}`, true);
+  return new InfraError(err.code, `RunTask of ${input.taskDefinition} in cluster ${input.cluster} was refused: ${said}`);
 }
 
 /**

@@ -32,14 +32,16 @@ describe('parseFault', () => {
     expect(parseFault('exitCode:0')).toEqual({ kind: 'exitCode', code: 0 });
     expect(parseFault(' latencyMs:5000 ')).toEqual({ kind: 'latencyMs', ms: 5000 });
     expect(parseFault('callDelayMs:250')).toEqual({ kind: 'callDelayMs', ms: 250 });
+    expect(parseFault('placement:RESOURCE:MEMORY')).toEqual({ kind: 'placement', reason: 'RESOURCE:MEMORY' });
+    expect(parseFault('placement:MISSING')).toEqual({ kind: 'placement', reason: 'MISSING' });
   });
 
   it('rejects anything else with a message that lists what exists', () => {
-    for (const text of ['explode', 'Rollback', 'exitCode', 'exitCode:-1', 'exitCode:x', 'latencyMs:1.5', 'callDelayMs', 'callDelayMs:-5', 'calldelayms:5', '']) {
+    for (const text of ['explode', 'Rollback', 'exitCode', 'exitCode:-1', 'exitCode:x', 'latencyMs:1.5', 'callDelayMs', 'callDelayMs:-5', 'calldelayms:5', 'placement', 'placement:', '']) {
       expect(() => parseFault(text), text).toThrow(ValidationError);
     }
     expect(() => parseFault('explode')).toThrow(
-      'Unknown fault "explode": expected one of fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>, callDelayMs:<milliseconds>',
+      'Unknown fault "explode": expected one of fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>, callDelayMs:<milliseconds>, placement:<ECS failure reason>',
     );
     expect(() => parseFault('exitCode:256')).toThrow('an exit code is between 0 and 255');
   });

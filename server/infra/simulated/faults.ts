@@ -31,11 +31,19 @@ export type Fault =
   | { kind: 'hang' }
   | { kind: 'exitCode'; code: number }
   | { kind: 'latencyMs'; ms: number }
-  | { kind: 'callDelayMs'; ms: number };
+  | { kind: 'callDelayMs'; ms: number }
+  /**
+   * RunTask starts no task and answers with this ECS failure reason: `RESOURCE:MEMORY`, `AGENT`...
+   * are placement failures, which the step asks again; `MISSING`, `INACTIVE`... fail it
+   * (server/domain/ecs/run-task-failures.ts).
+   */
+  | { kind: 'placement'; reason: string };
 
 export type FaultKind = Fault['kind'];
 
 const FAULT_SYNTAX = 'fail, rollback, createFailed, hang, exitCode:<0-255>, latencyMs:<milliseconds>, callDelayMs:<milliseconds>';
+/** Every fault, the newest included: the API's description of the field (FAULT_SYNTAX, in the generated openapi.json) predates `placement`. */
+const ALL_FAULTS = `${FAULT_SYNTAX}, placement:<ECS failure reason>`;
 
 /** Parses `rollback`, `exitCode:3`, `latencyMs:5000`, `callDelayMs:500`, ...; anything else is a ValidationError. */
 export function parseFault(text: string): Fault {
@@ -47,6 +55,8 @@ export function parseFault(text: string): Fault {
     case 'hang':
       return { kind: trimmed };
   }
+  const placement = /^placement:([A-Za-z][\w:. -]{0,199})$/.exec(trimmed);
+  if (placement) return { kind: 'placement', reason: placement[1]!.trim() };
   const withNumber = /^(exitCode|latencyMs|callDelayMs):(\d{1,9})$/.exec(trimmed);
   if (withNumber) {
     const value = Number(withNumber[2]);
@@ -55,7 +65,7 @@ export function parseFault(text: string): Fault {
     if (value <= 255) return { kind: 'exitCode', code: value };
     return reject(`Fault "${text}": an exit code is between 0 and 255`);
   }
-  return reject(`Unknown fault "${text}": expected one of ${FAULT_SYNTAX}`);
+  return reject(`Unknown fault "${text}": expected one of ${ALL_FAULTS}`);
 }
 
 function reject(message: string): never {
@@ -135,6 +145,7 @@ export async function clearFaults(sql: Sql): Promise<number> {
 function formatFault(fault: Fault): string {
   if (fault.kind === 'exitCode') return `exitCode:${fault.code}`;
   if (fault.kind === 'latencyMs' || fault.kind === 'callDelayMs') return `${fault.kind}:${fault.ms}`;
+  if (fault.kind === 'placement') return `placement:${fault.reason}`;
   return fault.kind;
 }
 

@@ -89,7 +89,7 @@ export function assertUpdatable(view: StackView): void {
 export function outcomeOf(strikes: Strikes): SimOutcome {
   const fault = strikes.outcome?.fault;
   if (!fault) return 'success';
-  if (fault.kind === 'exitCode') throw new Error('exitCode faults do not apply to stack operations');
+  if (fault.kind === 'exitCode' || fault.kind === 'placement') throw new Error(`${fault.kind} faults do not apply to stack operations`);
   return fault.kind;
 }
 

@@ -171,6 +171,33 @@ describe('faults on tasks', () => {
     expect((await infra.describeTask({ cluster: task.cluster, taskArn })).lastStatus).toBe('STOPPED');
   });
 
+  it('placement:<reason> that is a placement failure: RunTask starts nothing and answers a retryable error; asked again once it is spent, it starts the task', async () => {
+    const fault = await addFault(testDb.sql, { step: 'DB.Migrate.main', fault: 'placement:RESOURCE:MEMORY', times: 2 });
+    const instance = 'arn:aws:ecs:us-east-1:000000000000:container-instance/dev/00000000000000000000000000000000';
+    for (let strike = 0; strike < 2; strike++) {
+      await expect(infra.runTask(task)).rejects.toMatchObject({
+        code: 'TaskPlacementFailed',
+        message: `TaskPlacementFailed: ECS could not place the task for now: ${instance}: RESOURCE:MEMORY (simulated fault #${fault.id}: placement:RESOURCE:MEMORY)`,
+        retryable: true,
+      });
+    }
+    // Each refusal kept its strike, and started no task.
+    expect((await listFaults(testDb.sql)).find((f) => f.id === fault.id)!.remaining).toBe(0);
+    expect(await infra.findRunningTasks({ cluster: task.cluster, startedBy: task.startedBy, clientToken: task.clientToken })).toEqual([]);
+    const { taskArn } = await infra.runTask(task);
+    clock.advance(1200);
+    expect(taskOutcome(await infra.describeTask({ cluster: task.cluster, taskArn }))).toEqual({ state: 'succeeded' });
+  });
+
+  it('placement:<reason> that is no placement failure (MISSING): a refusal for good, not retryable', async () => {
+    const fault = await addFault(testDb.sql, { stack: stackName, fault: 'placement:MISSING', times: 1 });
+    await expect(infra.runTask(task)).rejects.toMatchObject({
+      code: 'RunTaskFailed',
+      message: `RunTaskFailed: ECS refused to start the task: ${task.taskDefinition}: MISSING (the cluster or the task definition was not found) (simulated fault #${fault.id}: placement:MISSING)`,
+      retryable: false,
+    });
+  });
+
   it('a repeated runTask takes no second strike', async () => {
     const fault = await addFault(testDb.sql, { step: 'DB.Migrate.main', fault: 'exitCode:2', times: 2 });
     await infra.runTask(task);

@@ -2,12 +2,13 @@
  * Simulated one-off ECS tasks (database migrations): PROVISIONING, PENDING, RUNNING, then STOPPED
  * because the essential container exited, with exit code 0 unless an `exitCode:<n>` fault says
  * otherwise. `fail` makes the task fail to start (no exit code, as ECS reports an image that cannot
- * be pulled); `hang` keeps it RUNNING.
+ * be pulled); `hang` keeps it RUNNING; `placement:<reason>` starts none (RunTask's failure).
  */
 import { randomBytes } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
 import { resolveValue } from '../../domain/cloudformation/import-template.ts';
+import { isPlacementFailure, runTaskRefusal, type RunTaskRefusal } from '../../domain/ecs/run-task-failures.ts';
 import { InfraError, type TaskDescription, type TaskLogConfiguration, type TaskOverrides } from '../port.ts';
 import { durationOf, simTransaction, type EventAnnouncer, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
@@ -18,7 +19,7 @@ import { builtOnce, lastStatement, lockResource, type SimQueries } from './store
 import { stackTemplateBodies } from './template-storage.ts';
 import { parseStoredTemplate } from './template.ts';
 
-const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'latencyMs'];
+const TASK_FAULTS: FaultKind[] = ['exitCode', 'fail', 'hang', 'placement', 'latencyMs'];
 
 /** ECS's limit on RunTask's clientToken (CloudFormation allows 128). */
 const ECS_CLIENT_TOKEN_MAX = 64;
@@ -48,8 +49,18 @@ export function inTaskStack(taskDefinition: string): (stack: string) => boolean 
   return (stack) => family.startsWith(`${stack}_`);
 }
 
-/** A repeated client token returns the task it started; with other parameters it is refused, like ECS. */
+/**
+ * A repeated client token returns the task it started; with other parameters it is refused, like ECS.
+ * A `placement:<reason>` fault makes RunTask start nothing and answer with that ECS failure, read as
+ * ECS's are (a placement failure is retryable); the fault's strike is kept, the call fails after.
+ */
 export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ taskArn: string }> {
+  const answer = await startTask(ctx, input);
+  if ('taskArn' in answer) return answer;
+  throw new InfraError(answer.refusal.code, `${answer.refusal.message} ${answer.note}`, answer.refusal.transient);
+}
+
+async function startTask(ctx: SimContext, input: RunTaskInput): Promise<{ taskArn: string } | { refusal: RunTaskRefusal; note: string }> {
   if (input.clientToken.length === 0 || input.clientToken.length > ECS_CLIENT_TOKEN_MAX) {
     throw new InfraError('InvalidParameterException', `clientToken must be 1 to ${ECS_CLIENT_TOKEN_MAX} characters`);
   }
@@ -81,6 +92,11 @@ export async function runTask(ctx: SimContext, input: RunTaskInput): Promise<{ t
     }
     const strikes = await strikeFaults(tx, { inStack: inTaskStack(input.taskDefinition), clientToken: input.clientToken, applies: TASK_FAULTS }, faults);
     const fault = strikes.outcome?.fault;
+    if (fault?.kind === 'placement') {
+      // ECS names the container instance it could not place the task on, or what it did not find.
+      const failure = { arn: isPlacementFailure({ reason: fault.reason }) ? containerInstanceArn(ctx, input.cluster) : input.taskDefinition, reason: fault.reason };
+      return { refusal: runTaskRefusal([failure]), note: faultNote(strikes.outcome!) };
+    }
     // A struck task says so in its stop reason, so the failed step shows the fault that did it.
     const stoppedReason = strikes.outcome
       ? `${fault?.kind === 'fail' ? PULL_FAILURE : EXITED} ${faultNote(strikes.outcome)}`
@@ -291,6 +307,11 @@ function taskDefinitionFamily(taskDefinition: string): string {
 
 function clusterName(cluster: string): string {
   return cluster.replace(/^.*:cluster\//, '');
+}
+
+/** The one container instance the simulated cluster has, as ECS names a place it could not use. */
+function containerInstanceArn(ctx: SimContext, cluster: string): string {
+  return `arn:aws:ecs:${ctx.region}:${ctx.account}:container-instance/${clusterName(cluster)}/${'0'.repeat(32)}`;
 }
 
 /**
