@@ -33,7 +33,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { DescribeTasksCommand, ECSClient, RunTaskCommand, type Task } from '@aws-sdk/client-ecs';
 import { DescribeRulesCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -153,6 +153,13 @@ export class FakeAws {
       this.run('PutObject', {}, () => {
         this.objects.set(`${input.Bucket}/${input.Key}`, String(input.Body));
         return { ETag: '"etag"' };
+      }),
+    );
+    this.s3.on(GetObjectCommand).callsFake((input) =>
+      this.run('GetObject', {}, () => {
+        const body = this.objects.get(`${input.Bucket}/${input.Key}`);
+        if (body === undefined) throw awsError('NoSuchKey', 'The specified key does not exist.');
+        return { Body: { transformToString: async () => body } };
       }),
     );
     this.elb.on(DescribeRulesCommand).callsFake(() => this.run('DescribeRules', {}, () => ({ Rules: [{ Priority: 'default', IsDefault: true }] })));

@@ -1,11 +1,13 @@
 """
-moto_server with test/aws/moto_server_with_secrets.py's additions, plus two answers of CloudFormation
+moto_server with test/aws/moto_server_with_secrets.py's additions, plus three answers of CloudFormation
 that moto 5 does not give, which putting back a stack's found template depends on:
 
 - DescribeStacks masks the value of every NoEcho parameter as `****` (see _no_echo_parameters_masked);
 - a template that declares a `Transform` is refused without CAPABILITY_AUTO_EXPAND, on CreateStack,
   UpdateStack (with UsePreviousTemplate too: CloudFormation processes the template again) and
-  CreateChangeSet (see _transforms_need_auto_expand).
+  CreateChangeSet (see _transforms_need_auto_expand);
+- a parameter the template does not declare is refused (`Parameters: [X] do not exist in the
+  template`), on the same calls; moto ignores it (see _undeclared_parameters_refused).
 
 Started by test/support/moto.ts (`startMoto({ plugin })`) with the same arguments as moto_server.
 """
@@ -80,6 +82,47 @@ def _transforms_need_auto_expand() -> None:
 
 
 _transforms_need_auto_expand()
+
+
+def _undeclared_parameters_refused() -> None:
+    """
+    CloudFormation answers a parameter that the template (the new one, or the previous one with
+    UsePreviousTemplate) does not declare with a ValidationError naming every such key; moto only
+    reads the declared ones and drops the others without a word.
+    """
+    from moto.cloudformation.exceptions import ValidationError
+    from moto.cloudformation.models import Stack
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    def template_of(self: CloudFormationResponse) -> Any:
+        if self._get_bool_param("UsePreviousTemplate", False):
+            return self.cloudformation_backend.get_stack(self._get_param("StackName")).template
+        body = self._get_param("TemplateBody")
+        url = self._get_param("TemplateURL")
+        return body if body or not url else self._get_stack_from_s3_url(url)
+
+    def refuse_undeclared(self: CloudFormationResponse) -> None:
+        template = template_of(self)
+        if not template:
+            return
+        parsed = template if isinstance(template, dict) else Stack.parse_template(template)
+        declared = set((parsed.get("Parameters") or {}).keys()) if isinstance(parsed, dict) else set()
+        given = [p.get("ParameterKey") for p in (self._get_param("Parameters", []) or [])]
+        undeclared = [key for key in given if key not in declared]
+        if undeclared:
+            raise ValidationError(message=f"Parameters: [{', '.join(undeclared)}] do not exist in the template")
+
+    for name in ("create_stack", "update_stack", "create_change_set"):
+        moto_call = getattr(CloudFormationResponse, name)
+
+        def checked(self: CloudFormationResponse, moto_call: Any = moto_call) -> Any:
+            refuse_undeclared(self)
+            return moto_call(self)
+
+        setattr(CloudFormationResponse, name, checked)
+
+
+_undeclared_parameters_refused()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import { DomainError } from '../errors.ts';
 import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
 import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
 import { VERSION_PARAMETERS } from '../cloudformation/change-set-findings.ts';
+import { noEchoNotKeptNote } from '../cloudformation/restore-parameters.ts';
 import type { KnownCheckCode, Strategy } from '../decisions/strategy.ts';
 import { restorePrevious } from './restore.ts';
 import { STEP, StepFactory, type PlanStep, type TaskCounts, type VersionParameters, type VersionRetag } from './steps.ts';
@@ -44,7 +45,10 @@ export function planDeployment(spec: DeploymentSpec, stack: StackSnapshot | null
   const { steps, notes } = planOf(spec, stack);
   validatePlan(steps);
   const ownership = stackExists(stack) ? ownershipNote(spec.cfStackName, stack) : undefined;
-  return { steps, notes: [...(ownership ? [ownership] : []), ...notes] };
+  // Only a plan that applies this deployment's template (now, or in the branch its evaluation chooses).
+  const appliesTemplate = steps.some((s) => s.type === 'cf_update' || s.type === 'cf_evaluate' || s.type === 'cf_apply');
+  const noEcho = stackExists(stack) && appliesTemplate ? noEchoNotKeptNote(spec.cfStackName, stack!.parameters, spec.parameters.map((p) => p.name)) : undefined;
+  return { steps, notes: [...(ownership ? [ownership] : []), ...(noEcho ? [noEcho] : []), ...notes] };
 }
 
 /** The plan's steps alone (a plan rendered or evaluated without a deployment). */

@@ -314,6 +314,32 @@ describe('a stack this deployer did not create (adopted)', () => {
   });
 });
 
+describe('an adopted stack whose template has NoEcho parameters', () => {
+  // DescribeStacks shows a NoEcho parameter masked; the deployer's templates declare none.
+  const WITH_SECRETS: StackSnapshot = { ...ADOPTED, parameters: { VersionTag: 'o5-v1', DbMasterPassword: '****', EnvName: '****' } };
+  const noEcho = (notes: string[]) => notes.filter((n) => n.includes('NoEcho'));
+
+  it('the plan warns that their values would be gone once its template is applied, naming each and what the template does with it', () => {
+    expect(baseSpec.parameters.some((p) => p.name === 'EnvName')).toBe(true);
+    for (const flags of [{}, { quickMode: true }, { infraOnly: true }]) {
+      expect(noEcho(planDeployment(withFlags(baseSpec, flags), WITH_SECRETS).notes)).toEqual([
+        'stack test-env-o5deploy runs a template with NoEcho parameters DbMasterPassword, EnvName (CloudFormation never shows their values), ' +
+          "and this deployment's template does not declare DbMasterPassword and sets EnvName to a value of its own: once it is applied, their values are gone " +
+          'from CloudFormation, so a CF.Restore after that cannot put back the version that runs now and leaves every service at 0 tasks; keep their values elsewhere before deploying',
+      ]);
+    }
+    const one = planDeployment(baseSpec, { ...ADOPTED, parameters: { VersionTag: 'o5-v1', DbMasterPassword: '****' } }).notes;
+    expect(noEcho(one)).toEqual([expect.stringMatching(/^stack test-env-o5deploy runs a template with NoEcho parameter DbMasterPassword \(CloudFormation never shows its value\), and this deployment's template does not declare DbMasterPassword: once it is applied, its value is gone/)]);
+  });
+
+  it('no warning where the plan does not apply its template, or no parameter is masked', () => {
+    expect(noEcho(planDeployment(withFlags(baseSpec, { dbOnly: true }), WITH_SECRETS).notes)).toEqual([]);
+    expect(noEcho(planDeployment(withFlags(baseSpec, { destroyDatabase: true }), WITH_SECRETS).notes)).toEqual([]);
+    expect(noEcho(planDeployment(baseSpec, { ...ADOPTED, parameters: { VersionTag: 'o5-v1' } }).notes)).toEqual([]);
+    expect(noEcho(planDeployment(baseSpec, MISSING).notes)).toEqual([]);
+  });
+});
+
 describe('validatePlan', () => {
   const scale = (name: string, dependsOn: string[]): PlanStep => ({ name, type: 'cf_scale', dependsOn, when: 'success', input: { stackName: 's', desiredCount: 0 } });
 

@@ -8,7 +8,7 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '../../domain/spec/index.ts';
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
-import { maskedParameters, restoreParameters } from '../../domain/cloudformation/restore-parameters.ts';
+import { needsCurrentParameters, restoreParameters } from '../../domain/cloudformation/restore-parameters.ts';
 import { DESIRED_COUNT_PREFIX, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { knownStackParameters } from '../../domain/decisions/known-parameters.ts';
 import { MANAGED_BY_TAG, stackOwnership } from '../../domain/decisions/stack-ownership.ts';
@@ -219,14 +219,17 @@ export const cfScale = stackUpdateExecutor<DeploymentStep<'cf_scale'>>(
 /**
  * What CF.Restore puts back: the version that ran before this deployment (the template of the last
  * deployment that ended DONE, or, with none, the template the wait phase found on the stack), or
- * nothing (every service at 0). `parameters`: as found; `updates`: as sent, a NoEcho parameter
- * (found masked) keeping the value the stack has (server/domain/cloudformation/restore-parameters.ts).
- * A version whose NoEcho parameters the stack no longer has cannot be put back (`lost`).
+ * nothing (every service at 0). Exactly the parameters that template declares are sent
+ * (server/domain/cloudformation/restore-parameters.ts): each with the value found, a NoEcho one
+ * (found masked) or one the stack was found without keeping the value the stack has now, or left to
+ * its default. `parameters`: the values put back, as found; `updates`: as sent. A version whose
+ * NoEcho parameters the stack no longer has, or which declares one without a default that has no
+ * value anywhere, cannot be put back (`lost`).
  */
 type RestoreTarget =
   | { kind: 'previous'; deploymentId: string; templateUrl: string; parameters: Record<string, string>; updates: ParameterUpdate[] }
   | { kind: 'found'; templateUrl: string; parameters: Record<string, string>; updates: ParameterUpdate[] }
-  | { kind: 'zero'; lost?: { version: 'previous' | 'found'; deploymentId?: string; keys: string[] } };
+  | { kind: 'zero'; lost?: { version: 'previous' | 'found'; deploymentId?: string; keys: string[]; missing: string[] } };
 
 async function restoreTarget(ctx: StepContext<DeploymentStep<'cf_restore'>>): Promise<RestoreTarget> {
   const found = ctx.deployment.stack;
@@ -239,26 +242,38 @@ async function restoreTarget(ctx: StepContext<DeploymentStep<'cf_restore'>>): Pr
       ? { kind: 'found' as const, templateUrl: found.foundTemplateUrl }
       : undefined;
   if (!version) return { kind: 'zero' };
-  // Only a version with NoEcho parameters needs the stack as it is now: do they survive on it?
-  const current = maskedParameters(found.parameters).length > 0 ? ((await ctx.infra.describeStack(ctx.step.input.stackName))?.parameters ?? {}) : null;
-  const sent = restoreParameters(found.parameters, current);
+  const declared = await ctx.infra.templateParameters(version.templateUrl);
+  // Only where a parameter was found masked or not at all does the stack as it is now matter.
+  const current = needsCurrentParameters(found.parameters, declared)
+    ? ((await ctx.infra.describeStack(ctx.step.input.stackName))?.parameters ?? {})
+    : null;
+  const sent = restoreParameters(found.parameters, current, declared);
   if (sent.kind === 'lost') {
-    return { kind: 'zero', lost: { version: version.kind, ...(version.kind === 'previous' && { deploymentId: version.deploymentId }), keys: sent.keys } };
+    const { keys, missing } = sent;
+    return { kind: 'zero', lost: { version: version.kind, ...(version.kind === 'previous' && { deploymentId: version.deploymentId }), keys, missing } };
   }
-  return { ...version, parameters: found.parameters, updates: sent.parameters };
+  return { ...version, parameters: sent.values, updates: sent.parameters };
 }
+
+const listed = (keys: string[], one: string, many: string) => (keys.length > 1 ? `${many} ${keys.join(', ')}` : `${one} ${keys[0]}`);
 
 function restoreNote(target: RestoreTarget): { restored: string; parameters?: Record<string, string> } {
   if (target.kind === 'zero' && target.lost) {
-    const template = target.lost.version === 'previous' ? `the template of deployment ${target.lost.deploymentId}` : 'the template the stack ran when this deployment found it';
-    return {
-      restored:
-        `the version that ran before (${template}) could not be put back: ` +
-        (target.lost.keys.length > 1
-          ? `its NoEcho parameters ${target.lost.keys.join(', ')} were found masked (CloudFormation never returns their values) and the stack no longer has them`
-          : `its NoEcho parameter ${target.lost.keys[0]} was found masked (CloudFormation never returns its value) and the stack no longer has it`) +
-        ', so every service was left at 0 tasks',
-    };
+    const { version, deploymentId, keys, missing } = target.lost;
+    const template = version === 'previous' ? `the template of deployment ${deploymentId}` : 'the template the stack ran when this deployment found it';
+    const why = [
+      ...(keys.length > 0
+        ? [
+            keys.length > 1
+              ? `its NoEcho parameters ${keys.join(', ')} were found masked (CloudFormation never returns their values) and the stack no longer has them`
+              : `its NoEcho parameter ${keys[0]} was found masked (CloudFormation never returns its value) and the stack no longer has it`,
+          ]
+        : []),
+      ...(missing.length > 0
+        ? [`it declares ${listed(missing, 'parameter', 'parameters')} without a default, and the stack had no value for ${missing.length > 1 ? 'them' : 'it'} when this deployment found it, nor has one now`]
+        : []),
+    ];
+    return { restored: `the version that ran before (${template}) could not be put back: ${why.join('; ')}, so every service was left at 0 tasks` };
   }
   if (target.kind === 'zero') return { restored: 'no earlier deployment of this stack ended DONE, so there is no version to put back: every service was left at 0 tasks' };
   const counts = Object.entries(target.parameters)

@@ -15,6 +15,7 @@ export function portOf(ctx: AwsContext): InfraPort {
 
     describeStack: (stackName) => stacks.describeStack(ctx, stackName),
     stackTemplate: (stackName) => stacks.stackTemplate(ctx, stackName),
+    templateParameters: (templateUrl) => stacks.templateParameters(ctx, templateUrl),
     createEmptyStack: (input) => stacks.createEmptyStack(ctx, input),
     updateStack: (input) => stacks.updateStack(ctx, input),
     scaleStack: (input) => stacks.scaleStack(ctx, input),

@@ -27,7 +27,7 @@ import { InfraError, type ChangeSetDescription, type StackParameterValue } from 
 import { cfToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
 import { downloadTemplate } from './templates-s3.ts';
-import { isStackMissing } from './stacks.ts';
+import { isStackMissing, sdkParameter } from './stacks.ts';
 
 export async function createImportChangeSet(
   ctx: AwsContext,
@@ -74,7 +74,8 @@ export async function createChangeSet(
     ChangeSetName: input.changeSetName,
     ChangeSetType: 'UPDATE',
     TemplateURL: input.templateUrl,
-    Parameters: input.parameters.map((p) => ({ ParameterKey: p.key, ParameterValue: p.value })),
+    // A value copied from a description that masked it (NoEcho) keeps the stack's: UsePreviousValue.
+    Parameters: input.parameters.map(sdkParameter),
     Capabilities: ['CAPABILITY_NAMED_IAM'],
     ClientToken: cfToken(input.clientToken),
   });

@@ -97,7 +97,14 @@ describe.skipIf(!moto)('putting back a found template with a Transform and a NoE
     // As the wait phase kept them: the parameters described, the template read with GetTemplate.
     const found = { parameters: { VersionTag: 'o5-v1', DesiredCountmain: '2', DbMasterPassword: NO_ECHO_MASK } };
     const { url } = await infra.storeTemplate({ key: foundTemplateKey('demo/samapp/d0123456789ab.json'), body: (await infra.stackTemplate(stackName))! });
-    const sent = restoreParameters(found.parameters, (await infra.describeStack(stackName))!.parameters);
+    // The parameters it declares, read from the bucket (the YAML as written, its Transform kept).
+    const declared = await infra.templateParameters(url);
+    expect(declared).toEqual([
+      { key: 'VersionTag', noEcho: false },
+      { key: 'DesiredCountmain', noEcho: false },
+      { key: 'DbMasterPassword', noEcho: true },
+    ]);
+    const sent = restoreParameters(found.parameters, (await infra.describeStack(stackName))!.parameters, declared);
     expect(sent).toEqual({
       kind: 'ready',
       parameters: [
@@ -105,6 +112,7 @@ describe.skipIf(!moto)('putting back a found template with a Transform and a NoE
         { key: 'DesiredCountmain', value: '2' },
         { key: 'DbMasterPassword', usePreviousValue: true },
       ],
+      values: found.parameters,
     });
     if (sent.kind !== 'ready') return;
     expect(await infra.updateStack({ stackName, templateUrl: url, parameters: sent.parameters, clientToken: 'd0123456789ab-CF-Restore' })).toEqual({ noUpdates: false });

@@ -17,11 +17,13 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { cfLifecycle, UnknownStackStatusError } from '../../domain/cloudformation/lifecycle.ts';
+import { templateParameters as declaredParameters, TemplateParametersError, unmaskedParameter, type TemplateParameter } from '../../domain/cloudformation/restore-parameters.ts';
 import { scaleParameters, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
 import { InfraError, type StackDescription, type UpdateStackResult } from '../port.ts';
 import { cfToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
+import { downloadTemplate } from './templates-s3.ts';
 
 /**
  * Every UpdateStack (and the placeholder's create) acknowledges both. CAPABILITY_NAMED_IAM: the named
@@ -67,6 +69,17 @@ export async function stackTemplate(ctx: AwsContext, stackName: string): Promise
     return result.TemplateBody ?? null;
   } catch (err) {
     if (isStackMissing(err)) return null;
+    throw err;
+  }
+}
+
+/** The parameters a template in the bucket declares: its body read from S3, its Parameters section. */
+export async function templateParameters(ctx: AwsContext, templateUrl: string): Promise<TemplateParameter[]> {
+  const body = await downloadTemplate(ctx, templateUrl);
+  try {
+    return declaredParameters(body);
+  } catch (err) {
+    if (err instanceof TemplateParametersError) throw new InfraError('ValidationError', `${templateUrl}: ${err.message}`);
     throw err;
   }
 }
@@ -139,8 +152,12 @@ async function updateParametersOnly(
   return runUpdate(ctx, command);
 }
 
-/** A new value, or the previous one kept (UsePreviousValue, with no value, as CloudFormation requires). */
-function sdkParameter(p: ParameterUpdate): Parameter {
+/**
+ * A new value, or the previous one kept (UsePreviousValue, with no value, as CloudFormation requires).
+ * A value that is the NoEcho mask, copied from a description, keeps the previous one too.
+ */
+export function sdkParameter(parameter: ParameterUpdate): Parameter {
+  const p = unmaskedParameter(parameter);
   return 'value' in p ? { ParameterKey: p.key, ParameterValue: p.value } : { ParameterKey: p.key, UsePreviousValue: true };
 }
 

@@ -19,6 +19,7 @@ import { durationOf, simTransaction, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
 import { CHANGE_SET_PROGRESSIONS, stackProgression, statusAt } from './progressions.ts';
 import { assertUpdatable, beginOperation, lockedStack, requireStack } from './stack-operations.ts';
+import { givenParameters } from './stacks.ts';
 import { parseStoredTemplate, resolveParameters, stackOutputs } from './template.ts';
 import { changeSetTemplateBodies, storedAmong, readTemplate, stackTemplateBodies } from './template-storage.ts';
 import { builtOnce, lastStatement, type SimQueries } from './store.ts';
@@ -60,7 +61,8 @@ async function insertChangeSet(ctx: SimContext, input: ChangeSetInput, type: 'UP
       throw new InfraError('AlreadyExistsException', `ChangeSet [${input.changeSetName}] already exists`);
     }
     const template = parseStoredTemplate(stored);
-    const parameters = resolveParameters(template, Object.fromEntries(input.parameters.map((p) => [p.key, p.value])));
+    // A value copied from a description that masked it (NoEcho) keeps the stack's, as AWS sends it (UsePreviousValue).
+    const parameters = resolveParameters(template, givenParameters(view, input.parameters));
     const changes = stackBodies
       ? diffTemplates(
           { template: parseStoredTemplate(storedAmong(stackBodies, view.content.templateSha256)), parameters: view.content.parameters },

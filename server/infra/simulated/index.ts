@@ -120,6 +120,7 @@ export function createSimulatedInfra(options: SimulatedInfraOptions): InfraPort 
 
     describeStack: read('CloudFormation', 'DescribeStacks')((stackName) => stacks.describeStack(ctx, stackName)),
     stackTemplate: read('CloudFormation', 'GetTemplate')((stackName) => stacks.stackTemplate(ctx, stackName)),
+    templateParameters: read('S3', 'GetObject')((templateUrl) => stacks.templateParameters(ctx, templateUrl)),
     createEmptyStack: write('CloudFormation', 'CreateStack')(accepted(onStack, stacks.createEmptyStack)),
     updateStack: write('CloudFormation', 'UpdateStack')(accepted(onStack, stacks.updateStack)),
     scaleStack: write('CloudFormation', 'UpdateStack')(accepted(onStack, stacks.scaleStack)),

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { simStacks } from '../../../db/schema/simulator.ts';
-import { NO_ECHO_MASK } from '../../domain/cloudformation/restore-parameters.ts';
+import { NO_ECHO_MASK, templateParameters as declaredParameters, TemplateParametersError, unmaskedParameter, type TemplateParameter } from '../../domain/cloudformation/restore-parameters.ts';
 import { DESIRED_COUNT_PREFIX, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { emptyStackTemplate } from '../../domain/cloudformation/empty-stack.ts';
 import { MANAGED_BY_TAG } from '../../domain/decisions/stack-ownership.ts';
@@ -57,6 +57,17 @@ export async function stackTemplate(ctx: SimContext, stackName: string): Promise
   return bodies.get(view.content.templateSha256) ?? null;
 }
 
+/** The parameters a stored template declares (S3 GetObject of the URL, then its Parameters section). */
+export async function templateParameters(ctx: SimContext, templateUrl: string): Promise<TemplateParameter[]> {
+  const { body } = await readTemplate(ctx.db, templateUrl);
+  try {
+    return declaredParameters(body);
+  } catch (err) {
+    if (err instanceof TemplateParametersError) throw new InfraError('ValidationError', `${templateUrl}: ${err.message}`);
+    throw err;
+  }
+}
+
 export async function createEmptyStack(ctx: SimContext, input: { stackName: string; clientToken: string }): Promise<void> {
   const { stackName, clientToken } = input;
   await simTransaction(ctx, async (tx, ctx) => {
@@ -95,9 +106,14 @@ export function updateStack(
 ): Promise<UpdateStackResult> {
   return changeStack(ctx, { ...input, operation: 'update' }, (tx) => readTemplate(tx, input.templateUrl), (view, stored) => {
     const template = parseStoredTemplate(stored);
-    const given = Object.fromEntries(input.parameters.map((p) => [p.key, 'value' in p ? p.value : previousValue(view, p.key)]));
+    const given = givenParameters(view, input.parameters);
     return { template, templateSha256: stored.sha256, templateUrl: input.templateUrl, parameters: resolveParameters(template, given) };
   });
+}
+
+/** The values an update (or a change set) is given: UsePreviousValue, and a value that is the NoEcho mask (as AWS sends it), take the value in force. */
+export function givenParameters(view: StackView, parameters: ParameterUpdate[]): Record<string, string> {
+  return Object.fromEntries(parameters.map(unmaskedParameter).map((p) => [p.key, 'value' in p ? p.value : previousValue(view, p.key)]));
 }
 
 /** UsePreviousValue: the value in force, which only a parameter of the stack's current template has (as CloudFormation refuses it otherwise). */
