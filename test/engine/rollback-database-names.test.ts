@@ -1,7 +1,7 @@
 /**
  * A rollback is a deployment request too, and its databases' names are checked like a request's
  * (server/engine/commands/request-deployment.ts, expectDatabaseNamesFree): a name the target had,
- * that its stack gave up since and that another stack's database now has on the same server, is a
+ * that its stack destroyed and gave up since and that another stack's database now has on the same server, is a
  * 409 at that database, naming the stack that has it, and nothing is stored (no deployment, no hold).
  * Without the check, the rollback's DB.Upsert would set a new password on the other stack's role
  * and migrate its database.
@@ -36,8 +36,8 @@ describe("a rollback to a database name another stack has taken since", () => {
   });
   afterAll(() => t.stop());
 
-  const deployDone = async (environment: string, applicationYaml: string, version: string) => {
-    const res = await t.client.POST('/v1/deployments', { body: { environment, version, applicationYaml } });
+  const deployDone = async (environment: string, applicationYaml: string, version: string, flags?: Record<string, boolean>) => {
+    const res = await t.client.POST('/v1/deployments', { body: { environment, version, applicationYaml, ...(flags && { flags }) } });
     expect(res.response.status, JSON.stringify(res.error)).toBe(202);
     const done = await waitFor(t.client, res.data!.id);
     expect(done.status).toBe('DONE');
@@ -46,9 +46,11 @@ describe("a rollback to a database name another stack has taken since", () => {
   const count = async (table: 'deployments') => (await t.deployer.services.sql<{ n: number }[]>`select count(*)::int as n from ${t.deployer.services.sql(table)}`)[0]!.n;
 
   it('is refused with a 409 at the database, naming the stack that has it; nothing is stored', async () => {
-    // prod/eu had `prod_eu_shop_main` (v1), then renamed its database (v2): the name is free.
+    // prod/eu had `prod_eu_shop_main` (v1), destroyed it (v2, its config with destroyDatabase), then
+    // renamed its database (v3): the name is free (dropped without the destroy, its database would still be there).
     await deployDone('prod', appYaml('eu', 'shop_main'), 'v1');
-    await deployDone('prod', appYaml('eu', 'renamed'), 'v2');
+    await deployDone('prod', appYaml('eu', 'shop_main'), 'v2', { destroyDatabase: true });
+    await deployDone('prod', appYaml('eu', 'renamed'), 'v3');
     // prod-eu/shop takes it.
     await deployDone('prod-eu', appYaml('shop', 'main'), 'v1');
 

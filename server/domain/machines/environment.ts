@@ -35,6 +35,13 @@ export type EnvironmentEvent = { /** Set by the engine when the event is applied
       config: EnvironmentConfig;
       clusterId: string;
       clusterName: string;
+      /**
+       * Sent when it moves to another cluster: its stacks that exist or may exist in AWS where its
+       * cluster puts them, as the command counted them (server/engine/commands/configure-cluster.ts:
+       * every stack, also one it does not know, and not one whose deployments all ended before
+       * creating anything). Absent: the stacks it knows.
+       */
+      stacksThere?: string[];
     }
   /** `clusterId`: the cluster its first deployment was planned against (absent in events stored before it was sent). */
   | { type: 'stack_added'; stackId: string; clusterId?: string }
@@ -73,10 +80,12 @@ export const environmentMachine: Machine<EnvironmentStatus, EnvironmentData, Env
       to: 'ACTIVE',
       note: 'one with stacks stays in its cluster (they live in its account and region)',
       guard: (state, e) => {
-        const { clusterName, stacks = [], name } = state.data;
+        const { clusterName, name } = state.data;
+        const stacks = e.stacksThere ?? state.data.stacks ?? [];
         if (!clusterName || clusterName === e.clusterName || stacks.length === 0) return;
         // Moved unseen, its stacks' next deployment would create them anew elsewhere and leave the old ones running.
-        const message = `environment '${name}' belongs to cluster '${clusterName}' and has stacks there; it cannot move to cluster '${e.clusterName}'`;
+        const named = e.stacksThere ? ` (${e.stacksThere.slice(0, 3).join(', ')}${e.stacksThere.length > 3 ? ' and more' : ''})` : '';
+        const message = `environment '${name}' belongs to cluster '${clusterName}' and has stacks there${named}; it cannot move to cluster '${e.clusterName}'`;
         throw new DomainError('conflict', message, [{ path: '', message }]);
       },
       mutate: (data, event) => ({

@@ -13,14 +13,18 @@ import { demoClusterYaml, waitFor } from '../../../test/support/deployments.ts';
 
 const ENVIRONMENTS = ['prod-eu', 'prod', 'race-eu', 'race', 'free-eu', 'free', 'xx-yy'];
 
-/** The demo cluster with a second server group and the environments of these tests. */
-const clusterYaml = (name: string, environments: string[]) =>
+/**
+ * The demo cluster with a second server group and the environments of these tests; its servers are
+ * the ones its root secrets name (`/{secrets}/global/rds/...`): another cluster with other secrets
+ * and no endpoints has other servers.
+ */
+const clusterYaml = (name: string, environments: string[], secrets = 'demo') =>
   demoClusterYaml
     .replace(/^name: demo$/m, `name: ${name}`)
     .replace(
       '      auth: { secretsManager: { secretName: /demo/global/rds/default/root } }\n',
-      '      auth: { secretsManager: { secretName: /demo/global/rds/default/root } }\n' +
-        '    - serverGroupName: other\n      clientSecurityGroupId: sg-demo-db-clients-2\n      auth: { secretsManager: { secretName: /demo/global/rds/other/root } }\n',
+      `      auth: { secretsManager: { secretName: /${secrets}/global/rds/default/root } }\n` +
+        `    - serverGroupName: other\n      clientSecurityGroupId: sg-demo-db-clients-2\n      auth: { secretsManager: { secretName: /${secrets}/global/rds/other/root } }\n`,
     )
     .replace(/^environments:[\s\S]*$/m, `environments:\n${environments.map((e) => `  - fullName: ${e}\n`).join('')}`);
 
@@ -40,12 +44,12 @@ describe('a database name another stack has on the same server', () => {
   let t: TestDeployer;
   beforeAll(async () => {
     t = await startTestDeployer();
-    for (const [name, environments] of [['demo', ENVIRONMENTS], ['elsewhere', ['xx']]] as const) {
+    for (const [name, environments, secrets] of [['demo', ENVIRONMENTS, 'demo'], ['elsewhere', ['xx'], 'elsewhere']] as const) {
       const admin = t.config.apiTokens.find((token) => token.scopes.includes('admin'));
       const res = await t.request(`/v1/clusters/${name}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/yaml', ...(admin ? { authorization: `Bearer ${admin.token}` } : {}) },
-        body: clusterYaml(name, [...environments]),
+        body: clusterYaml(name, [...environments], secrets),
       });
       expect(res.status, await res.clone().text()).toBe(200);
     }
@@ -86,7 +90,8 @@ describe('a database name another stack has on the same server', () => {
     const otherGroup = await request('prod', appYaml('eu', 'shop_main', 'other'));
     expect(otherGroup.response.status).toBe(202);
     await waitFor(t.client, otherGroup.data!.id, ['DONE']);
-    // `xx-yy` / `app` / `main` in cluster demo and `xx` / `yy` / `app_main` in cluster elsewhere: one name, two servers.
+    // `xx-yy` / `app` / `main` in cluster demo and `xx` / `yy` / `app_main` in cluster elsewhere: one name, two servers
+    // (other root secrets, no endpoint in common).
     const here = await request('xx-yy', appYaml('app', 'main'));
     const there = await request('xx', appYaml('yy', 'app_main'));
     expect([here.response.status, there.response.status]).toEqual([202, 202]);
@@ -101,7 +106,7 @@ describe('a database name another stack has on the same server', () => {
     }
   });
 
-  it('counts what a stack applied last and what it requested since; a name its last DONE deployment dropped is free', async () => {
+  it('counts what a stack applied last and what it requested since; a name it dropped stays its own until destroyed', async () => {
     const first = await request('free-eu', appYaml('shop', 'main'));
     await waitFor(t.client, first.data!.id, ['DONE']);
     const path = { params: { path: { environment: 'free-eu', application: 'shop' } } };
@@ -118,6 +123,9 @@ describe('a database name another stack has on the same server', () => {
     expect(lifted.response.status).toBe(204);
     await waitFor(t.client, renamed.data!.id, ['DONE']);
     expect((await request('free', appYaml('eu', 'shop_primary'))).response.status).toBe(409);
-    expect((await request('free', appYaml('eu', 'shop_main'))).response.status).toBe(202);
+    // `main` is no longer in the app, but its database (its role, its data) is still on the server.
+    const dropped = await request('free', appYaml('eu', 'shop_main'));
+    expect(dropped.response.status).toBe(409);
+    expect(errorsOf(dropped.error)[0]!.message).toContain('stack free-eu-shop');
   });
 });

@@ -9,7 +9,7 @@
  */
 import type { RequestedStrategy } from '../../domain/decisions/strategy.ts';
 import { createHash } from 'node:crypto';
-import type { Sql, TransactionSql } from 'postgres';
+import type { JSONValue, Sql, TransactionSql } from 'postgres';
 import { readApplication as readApplicationDocument, type Application, type LegacyFieldWarning, type ReadApplication } from '../../domain/application/index.ts';
 import type { DeploymentEvent, DeploymentSource } from '../../domain/machines/deployment.ts';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '../../domain/errors.ts';
@@ -197,12 +197,17 @@ export async function requestDeployment(engine: Engine, request: DeploymentReque
     now.catch(() => undefined);
     const assumeAbsent = firstTry;
     firstTry = false;
-    const planned = { clusterId, clusterName: cluster.name, stackId: stackId(environment.name, application.name), ...placementOf(cluster.config!) };
+    const planned = {
+      clusterId,
+      clusterName: cluster.name,
+      environmentId,
+      environmentName: environment.name,
+      stackId: stackId(environment.name, application.name),
+      ...placementOf(cluster.config!),
+    };
     // Asked before the deployment's writes, and awaited after them. Failed on the first try, it is
     // tried again (40001); failed again, on a try that read afresh, the cluster has moved: a refusal.
-    const placed = expectPlacement(tx, planned)
-      .execute()
-      .then(() => undefined, (err: unknown) => Promise.reject(assumeAbsent ? err : movedSincePlanned(planned, err)));
+    const placed = expectPlacement(tx, planned).then(() => undefined, (err: unknown) => Promise.reject(assumeAbsent ? err : movedSincePlanned(planned, err)));
     placed.catch(() => undefined);
     // Asked before the writes too, and awaited after them: fails the transaction when another
     // stack's database has the name of one of this deployment's on its server.
@@ -263,6 +268,8 @@ function placementOf(cluster: ClusterConfig) {
 interface PlannedPlacement {
   clusterId: string;
   clusterName: string;
+  environmentId: string;
+  environmentName: string;
   stackId: string;
   awsAccount: string;
   awsRegion: string;
@@ -271,25 +278,39 @@ interface PlannedPlacement {
 /**
  * A new stack is created in the account and region of its cluster as this request read them,
  * before its transaction. A cluster whose stacks hold nothing in AWS may move to another account or
- * region (server/engine/commands/configure-cluster.ts); so where the stack is new, or CREATING or
- * BROKEN (it may hold nothing yet), this statement takes a share lock on the cluster's row and fails
- * the transaction (40001) unless the cluster is still there. Held to the commit, the lock makes a
- * concurrent move wait and then see this deployment (and refuse); a move that committed first fails
- * this check. A stack that had a deployment end DONE keeps its cluster in place, and nothing is locked.
+ * region, and an environment whose stacks hold nothing to another cluster
+ * (server/engine/commands/configure-cluster.ts); so where the stack is new, or CREATING or BROKEN
+ * (it may hold nothing yet), this fails the transaction (40001) unless the cluster is still where it
+ * was, with a share lock on its row; and, where the stack exists (CREATING or BROKEN: a new one
+ * joins its environment by `stack_added`, whose guard checks the same under the same lock), unless
+ * the environment is still in that cluster, with a lock on its row. Held to the commit, the locks
+ * make a concurrent move (which locks those rows first) wait and then see this deployment (and
+ * refuse); a move that committed first fails these checks. A stack that had a deployment end DONE
+ * keeps its cluster and its environment in place, and nothing is locked. Two statements, the
+ * cluster's row first: a move of the cluster locks it before its environments' rows.
  */
-function expectPlacement(tx: TransactionSql, p: PlannedPlacement) {
-  return tx`select deployer_expect_version((
+function expectPlacement(tx: TransactionSql, p: PlannedPlacement): Promise<unknown> {
+  const cluster = tx`select deployer_expect_version((
       select count(*)::int from (
         select 1 from clusters
         where id = ${p.clusterId} and data->'config'->'aws'->>'awsAccount' = ${p.awsAccount} and data->'config'->'aws'->>'awsRegion' = ${p.awsRegion}
         for key share) placed), 1, ${`cluster ${p.clusterName} in account ${p.awsAccount}, region ${p.awsRegion},`})
-    where not exists (select 1 from stacks where id = ${p.stackId} and status not in ('CREATING', 'BROKEN'))`;
+    where not exists (select 1 from stacks where id = ${p.stackId} and status not in ('CREATING', 'BROKEN'))`.execute();
+  const environment = tx`select deployer_expect_version((
+      select count(*)::int from (
+        select 1 from environments where id = ${p.environmentId} and cluster_id = ${p.clusterId}
+        for update) placed), 1, ${`environment ${p.environmentName} in cluster ${p.clusterName},`})
+    where exists (select 1 from stacks where id = ${p.stackId} and status in ('CREATING', 'BROKEN'))`.execute();
+  environment.catch(() => undefined);
+  return Promise.all([cluster, environment]);
 }
 
-/** A failed placement check, on a try that read afresh: the cluster moved since the deployment was planned. */
+/** A failed placement check, on a try that read afresh: the cluster, or the environment, moved since the deployment was planned. */
 function movedSincePlanned(p: PlannedPlacement, err: unknown): unknown {
   if ((err as { code?: unknown } | null)?.code !== '40001') return err;
-  const message = `cluster '${p.clusterName}' moved to another AWS account or region after this deployment was planned for account ${p.awsAccount}, region ${p.awsRegion}; request the deployment again`;
+  const message = String((err as { message?: unknown }).message).startsWith(`environment ${p.environmentName} in cluster `)
+    ? `environment '${p.environmentName}' moved to another cluster after this deployment was planned in cluster '${p.clusterName}'; request the deployment again`
+    : `cluster '${p.clusterName}' moved to another AWS account or region after this deployment was planned for account ${p.awsAccount}, region ${p.awsRegion}; request the deployment again`;
   return new DomainError('conflict', message, [{ path: 'environment', message }]);
 }
 
@@ -320,19 +341,54 @@ export function requestedDatabaseNames(
 }
 
 /**
- * Refuses a database name that another stack's database has on the same server (cluster and server
- * group): its deployment would take over that database's role (a new password, written to its own
- * secret) and its data (server/domain/spec/database-names.ts). What another stack has is what the
- * specs of its deployments say, from its last one that ended DONE (what it applied) to its last
- * one requested; only the stacks that could make the name are read, by the index on environment
- * and application, and a name only its own stack can make (most names) costs nothing.
+ * The servers a database (`db`, a PostgresSpec as jsonb) of a deployment in cluster `cluster` (the
+ * clusters row's effective `aws` config) is on, as SQL: one key per thing that names its host. An
+ * IAM host names its endpoint and port; a host reached through a root secret is the one that secret
+ * names (the same secret in the same account and region is the same host), and the one its cluster
+ * entry's `endpoint` and `port` name when given. Two databases are on the same server when they share
+ * a key, whichever cluster and server group they were reached through. The expressions are this
+ * module's own (column references), never values.
+ */
+function serverKeysSql(db: string, serverGroup: string, account: string, region: string, cluster: string): string {
+  // Each expression in parentheses: `||` and `->` bind alike, left to right.
+  const host = (endpoint: string, port: string) => `'host:' || lower(rtrim((${endpoint}), '.')) || ':' || coalesce((${port}), '5432')`;
+  const secret = `(${db}->'adminConnection'->'secretsManager'->>'secretName')`;
+  const aurora = (field: string) => `(${db}->'adminConnection'->'aurora'->>'${field}')`;
+  return `(
+    select ${host(aurora('endpoint'), aurora('port'))} as server
+    where ${aurora('endpoint')} is not null
+    union
+    select 'secret:' || (${account}) || ':' || (${region}) || ':' || ${secret}
+    where ${secret} is not null and (${account}) is not null and (${region}) is not null
+    union
+    select ${host(`rds_host->>'endpoint'`, `rds_host->>'port'`)}
+    from jsonb_array_elements(coalesce((${cluster})->'rdsHosts', '[]'::jsonb)) rds_host
+    where rds_host->>'serverGroupName' = (${serverGroup}) and rds_host->>'endpoint' is not null)`;
+}
+
+/**
+ * Refuses a database name that another stack's database has on the same server: its deployment
+ * would take over that database's role (a new password, written to its own secret) and its data
+ * (server/domain/spec/database-names.ts). The same server is the same host, not the same cluster
+ * and server group: two clusters (or two server groups) whose entries name one host share its
+ * databases and roles (serverKeysSql). What another stack has is what the specs of its deployments
+ * say:
+ * - every database of its last deployment that ended DONE (what it applied, or destroyed and its
+ *   app still lists: its next deployment makes it again) and of every one requested since (what it
+ *   will do);
+ * - and a database an earlier deployment may have made (it ended DONE with it, or started its
+ *   DB.Upsert step) that no later one destroyed (DB.Destroy DONE): one the app no longer lists still
+ *   exists, with its role and its data, until it is destroyed, and nobody else may take it.
+ * Only the stacks that could make the name are read, by the index on environment and application,
+ * and a name only its own stack can make (most names) costs nothing.
  *
  * Two first deployments making one name at once (neither sees the other's deployment yet) take
- * turns: each takes an advisory lock per name and server before it reads, held to its commit, and
- * the read, a statement after the lock in this read-committed transaction, sees what the other
- * committed. A lock rather than a table of claims with a unique key: the deployments already say
- * which stack has which name (a table would need a migration and a backfill, and would have to
- * follow each stack's config), and only requests whose name another stack could make take it.
+ * turns: each takes an advisory lock per name before it reads (whatever the server: two requests
+ * for one name on two servers wait for each other needlessly, which is rare and short), held to its
+ * commit, and the read, a statement after the lock in this read-committed transaction, sees what
+ * the other committed. A lock rather than a table of claims with a unique key: the deployments
+ * already say which stack has which name (a table would need a migration and a backfill, and would
+ * have to follow each stack's config), and only requests whose name another stack could make take it.
  *
  * Asked before the deployment's writes and not awaited before them (the request costs no round
  * trip more): the last statement fails the transaction (40001, deployer_expect_version) when a
@@ -343,22 +399,62 @@ export function requestedDatabaseNames(
 export function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNamesCheck): Promise<void> | undefined {
   const { claims, otherStacks } = databaseNameClaims(check.clusterName, check.own, check.databases);
   if (claims.length === 0) return undefined;
-  // In the order databaseNameClaims gives (by key): two requests never wait for each other's second lock.
-  for (const claim of claims) tx`select pg_advisory_xact_lock(hashtextextended(${claim.lockKey}, 0))`.execute().catch(() => undefined);
+  // Sorted: two requests never wait for each other's second lock.
+  for (const name of [...new Set(claims.map((c) => c.fullDbName))].sort()) {
+    tx`select pg_advisory_xact_lock(hashtextextended(${`o5-deployer/database-name/${name}`}, 0))`.execute().catch(() => undefined);
+  }
+  const wanted = claims.map((claim) => ({ claim, db: check.databases.find((d) => d.appKey === claim.appKey)! }));
   const holders = () => tx`
-    select d.environment_name, d.application_name, db->>'appKey' as app_key, db->>'fullDbName' as full_db_name, db->>'serverGroup' as server_group
-    from unnest(${otherStacks.map((s) => s.environmentName)}::text[], ${otherStacks.map((s) => s.applicationName)}::text[]) as s(environment_name, application_name)
-    cross join lateral (
-      select coalesce((
-        select applied.created_at from deployments applied
-        where applied.environment_name = s.environment_name and applied.application_name = s.application_name and applied.status = 'DONE'
-        order by applied.created_at desc limit 1), '-infinity'::timestamptz) as created_at) last_applied
-    join deployments d on d.environment_name = s.environment_name and d.application_name = s.application_name and d.created_at >= last_applied.created_at
-    cross join lateral jsonb_array_elements(coalesce(d.data->'spec'->'databases', '[]'::jsonb)) db
-    where d.data->'spec'->>'clusterName' = ${check.clusterName}
-      and (db->>'fullDbName', db->>'serverGroup') in (
-        select * from unnest(${claims.map((c) => c.fullDbName)}::text[], ${claims.map((c) => c.serverGroup)}::text[]))`;
-  const found = tx<{ environment_name: string; application_name: string; app_key: string; full_db_name: string; server_group: string }[]>`${holders()}`.execute();
+    with wanted as (
+      select w.app_key, w.db->>'fullDbName' as full_db_name, k.server
+      from jsonb_to_recordset(${tx.json(wanted.map(({ claim, db }) => ({ app_key: claim.appKey, db })) as unknown as JSONValue)}::jsonb) as w(app_key text, db jsonb)
+      left join clusters c on c.name = ${check.clusterName}
+      cross join lateral ${tx.unsafe(serverKeysSql('w.db', "w.db->>'serverGroup'", "c.data->'config'->'aws'->>'awsAccount'", "c.data->'config'->'aws'->>'awsRegion'", "c.data->'config'->'aws'"))} k
+    ),
+    candidates as (
+      select d.environment_name, d.application_name, d.created_at, db,
+        d.data->'spec'->>'clusterName' as cluster_name, d.data->'spec'->'aws' as aws,
+        d.created_at >= last_applied.created_at as since_applied,
+        (d.status = 'DONE' and not coalesce((d.data->'spec'->'flags'->>'destroyDatabase')::boolean, false))
+          or exists (
+            select 1 from jsonb_array_elements(coalesce(d.data->'steps', '[]'::jsonb)) step
+            where step->>'name' = 'DB.Upsert.' || (db->>'appKey') and step->>'status' in ('ACTIVE', 'DONE', 'FAILED')) as may_have_made
+      from unnest(${otherStacks.map((s) => s.environmentName)}::text[], ${otherStacks.map((s) => s.applicationName)}::text[]) as s(environment_name, application_name)
+      cross join lateral (
+        select coalesce((
+          select applied.created_at from deployments applied
+          where applied.environment_name = s.environment_name and applied.application_name = s.application_name and applied.status = 'DONE'
+          order by applied.created_at desc limit 1), '-infinity'::timestamptz) as created_at) last_applied
+      join deployments d on d.environment_name = s.environment_name and d.application_name = s.application_name
+      cross join lateral jsonb_array_elements(coalesce(d.data->'spec'->'databases', '[]'::jsonb)) db
+      where db->>'fullDbName' in (select full_db_name from wanted)
+    ),
+    held as (
+      select h.* from candidates h
+      where h.since_applied
+        or (h.may_have_made and not exists (
+          select 1 from deployments later
+          cross join lateral jsonb_array_elements(coalesce(later.data->'steps', '[]'::jsonb)) step
+          where later.environment_name = h.environment_name and later.application_name = h.application_name and later.created_at > h.created_at
+            and step->>'type' = 'pg_destroy' and step->>'status' = 'DONE'
+            and step->'input'->'database'->>'fullDbName' = h.db->>'fullDbName'
+            and step->'input'->'database'->>'serverGroup' = h.db->>'serverGroup'))
+    )
+    select h.environment_name, h.application_name, h.db->>'appKey' as app_key, h.db->>'fullDbName' as full_db_name,
+      h.db->>'serverGroup' as server_group, h.cluster_name, w.app_key as wanted_key
+    from held h
+    left join clusters hc on hc.name = h.cluster_name
+    cross join lateral ${tx.unsafe(
+      serverKeysSql(
+        'h.db',
+        "h.db->>'serverGroup'",
+        "coalesce(h.aws->>'account', hc.data->'config'->'aws'->>'awsAccount')",
+        "coalesce(h.aws->>'region', hc.data->'config'->'aws'->>'awsRegion')",
+        "hc.data->'config'->'aws'",
+      ),
+    )} k
+    join wanted w on w.full_db_name = h.db->>'fullDbName' and w.server = k.server`;
+  const found = tx<{ environment_name: string; application_name: string; app_key: string; full_db_name: string; server_group: string; cluster_name: string; wanted_key: string }[]>`${holders()}`.execute();
   found.catch(() => undefined);
   const guarded = tx`select deployer_expect_version((select count(*)::int from (${holders()}) held), 0, ${'the databases of other stacks with these names'})`.execute();
   return guarded.then(
@@ -366,20 +462,17 @@ export function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNames
     async (err: unknown) => {
       if ((err as { code?: unknown } | null)?.code !== '40001') throw err;
       const rows = await found.catch(() => []);
-      const holderOf = new Map<string, DatabaseNameHolder>();
+      const holderOf = new Map<string, { holder: DatabaseNameHolder; clusterName: string }>();
       for (const r of rows) {
-        holderOf.set(`${r.server_group}/${r.full_db_name}`, {
-          environmentName: r.environment_name,
-          applicationName: r.application_name,
-          appKey: r.app_key,
-          fullDbName: r.full_db_name,
-          serverGroup: r.server_group,
+        holderOf.set(r.wanted_key, {
+          holder: { environmentName: r.environment_name, applicationName: r.application_name, appKey: r.app_key, fullDbName: r.full_db_name, serverGroup: r.server_group },
+          clusterName: r.cluster_name,
         });
       }
       const issues = claims.flatMap((claim) => {
-        const holder = holderOf.get(`${claim.serverGroup}/${claim.fullDbName}`);
-        if (!holder) return [];
-        return [{ path: check.pathOf(claim.appKey), message: databaseNameTakenMessage(check.clusterName, holder) }];
+        const held = holderOf.get(claim.appKey);
+        if (!held) return [];
+        return [{ path: check.pathOf(claim.appKey), message: databaseNameTakenMessage(held.clusterName, held.holder) }];
       });
       // The holder seen by the check and not by the read before it (it moved in between): named generally.
       if (issues.length === 0) {
