@@ -176,6 +176,14 @@ describe('a push body sent again under a new delivery id', () => {
     expect(await deploymentsOf(a)).toBe(3);
     // Nor is the branch-head check fooled into a push of its own.
     expect((await checkBranchHeads(engine(), github(), 0)).missed).toEqual([]);
+
+    // A deletion's body sent again while the branch is there deploys nothing, and the branch-head
+    // check does not take the deletion for the branch's last push (its head looked missed, and was
+    // deployed again at every check).
+    const replayed = await send('re-deleted-replayed', deletion);
+    expect(replayed.outcome).toEqual([]);
+    expect((await checkBranchHeads(engine(), github(), 0)).missed).toEqual([]);
+    expect(await deploymentsOf(a)).toBe(3);
   });
 
   it('a delivery for a branch that is gone deploys nothing', async () => {

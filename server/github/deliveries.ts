@@ -28,7 +28,8 @@
  * received, not by what GitHub shows when its job runs: `git push :b && git push b` has the branch
  * back before that job asks, and the re-creation was the duplicate of the first push. The price: a
  * deletion's body sent again, then the head's push sent again, deploys the head once more (the
- * version already running: the head check still keeps anything else from deploying).
+ * version already running: the head check still keeps anything else from deploying). The branch-head
+ * check (push-check.ts) passes over deletions: a deletion's body sent alone deploys nothing.
  */
 import type { PgBoss } from 'pg-boss';
 import type { Sql, TransactionSql } from 'postgres';

@@ -22,6 +22,7 @@ import { hasUnfinishedJob } from '../engine/job-table.ts';
 import type { Settlement } from '../engine/jobs.ts';
 import { resendDelivery, storeDelivery, wasSkipped } from './deliveries.ts';
 import type { GitHubService } from './service.ts';
+import { BRANCH_DELETED } from './webhook/push-event.ts';
 import type { PushTargetBranches } from './push-targets.ts';
 
 
@@ -126,7 +127,9 @@ const branchKey = (repoKey: string, branch: string) => `${repoKey}\n${branch}`;
  * through github_deliveries_branch_idx), keyed by `branchKey`; a branch with none is absent.
  * Skipped deliveries (not the head when handled: superseded, or an old push sent again) are left
  * out: after a replay of an old push the head is still the last push that counts, and a push skipped
- * because GitHub's answer lagged behind it is found here as missed, and deployed.
+ * because GitHub's answer lagged behind it is found here as missed, and deployed. Deletions too: a
+ * deletion is no commit to compare the head with (a deletion's body sent again while the branch is
+ * there made its head look missed, and deployed it again, at every check).
  */
 async function latestDeliveries(
   sql: Sql,
@@ -138,7 +141,7 @@ async function latestDeliveries(
     from unnest(${branches.map((b) => b.repoKey)}::text[], ${branches.map((b) => b.branch)}::text[]) as b(repo_key, branch)
     cross join lateral (
       select delivery_id, commit, status, received_at from github_deliveries g
-      where repo_key = b.repo_key and branch = b.branch and not ${wasSkipped(sql, 'g')}
+      where repo_key = b.repo_key and branch = b.branch and not ${wasSkipped(sql, 'g')} and commit <> ${BRANCH_DELETED}
       order by received_at desc limit 1
     ) d`;
   return new Map(rows.map((row) => [branchKey(row.repo_key, row.branch), { deliveryId: row.delivery_id, commit: row.commit, status: row.status, ageSeconds: row.age }]));

@@ -8,6 +8,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { unnamedTokenLabel } from '../../server/api/auth.ts';
 import { demoClusterYaml } from '../support/deployments.ts';
 import { runDeployerCli, startServedDeployer, type ServedDeployer } from './support.ts';
 
@@ -112,7 +113,7 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
     const held = await cli('hold', 'demo', 'shop', '--reason', 'cli hold', '--json');
     expect(held.code).toBe(0);
     const hold = held.json();
-    expect(hold).toMatchObject({ reason: 'cli hold', createdBy: 'token:cli-…', until: null });
+    expect(hold).toMatchObject({ reason: 'cli hold', createdBy: unnamedTokenLabel(s.token), until: null });
 
     const requested = await cli('deploy', '--env', 'demo', '--app-file', APP, '--version', 'v4', '--json');
     const { id } = requested.json();
@@ -126,7 +127,7 @@ describe('deployer CLI', { timeout: 120_000 }, () => {
 
     const frozen = await cli('freeze', 'demo', '--reason', 'cli freeze', '--until', '1h', '--allow', 'other');
     expect(frozen.code).toBe(0);
-    expect(frozen.stdout).toMatch(/^freeze [0-9a-f-]{36}: cli freeze \(lets through other\), by token:cli-…, until \d{4}-/);
+    expect(frozen.stdout).toMatch(new RegExp(`^freeze [0-9a-f-]{36}: cli freeze \\(lets through other\\), by ${unnamedTokenLabel(s.token)}, until \\d{4}-`));
     const thawed = await cli('thaw', 'demo');
     expect(thawed.stdout).toMatch(/^lifted freeze [0-9a-f-]{36}\n$/);
 

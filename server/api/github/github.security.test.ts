@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unnamedTokenLabel } from '../auth.ts';
 import { demoAppYaml, startGitHubWorld, type GitHubWorld } from '../../../test/github/world.ts';
 import { startFakeGitHub, type FakeGitHub } from '../../../test/support/fake-github.ts';
 
@@ -29,7 +30,7 @@ describe('GitHub routes: scopes, and the deployer\'s GitHub credentials', () => 
     expect(world.github.requests).toHaveLength(0);
     const byDeploy = await world.t.clientWith(DEPLOY).POST('/v1/deployments/trigger', { body: triggerBody });
     expect(byDeploy.response.status).toBe(202);
-    expect(byDeploy.data!.source.requestedBy).toMatch(/^token:depl/);
+    expect(byDeploy.data!.source.requestedBy).toBe(unnamedTokenLabel(DEPLOY));
 
     const set = (token: string) =>
       world.t.clientWith(token).PUT('/v1/push-targets/{owner}/{repo}', { params: { path: { owner: 'octo-org', repo: 'shop' } }, body: { branches: { main: ['demo'] } } });
@@ -48,7 +49,7 @@ describe('GitHub routes: scopes, and the deployer\'s GitHub credentials', () => 
     expect((await world.t.clientWith(READ).POST('/v1/github/deliveries', { body })).response.status).toBe(403);
     const byDeploy = await world.t.clientWith(DEPLOY).POST('/v1/github/deliveries', { body });
     expect(byDeploy.response.status).toBe(202);
-    expect(byDeploy.data!.receivedBy).toMatch(/^token:depl/);
+    expect(byDeploy.data!.receivedBy).toBe(unnamedTokenLabel(DEPLOY));
     const path = { params: { path: { deliveryId: 'sec-1' } } };
     expect((await world.t.clientWith(undefined).GET('/v1/github/deliveries/{deliveryId}', path)).response.status).toBe(401);
     expect((await world.t.clientWith(READ).GET('/v1/github/deliveries/{deliveryId}', path)).response.status).toBe(200);

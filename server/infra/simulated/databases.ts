@@ -161,6 +161,12 @@ async function upsertForReal(ctx: SimContext, host: PostgresServer, input: Upser
 /** Postgres failures keep their SQLSTATE, as on AWS, so the step says what the server said. */
 function toInfraError(err: unknown): InfraError {
   if (err instanceof InfraError) return err;
+  // drizzle wraps a failed query as "Failed query: <sql>\nparams: <every bound value>", which names
+  // the app's password where the secret was written (sim_secrets); its cause is Postgres's own reason.
+  const cause = (err as { cause?: unknown })?.cause;
+  if (cause && typeof (err as { message?: unknown }).message === 'string' && (err as { message: string }).message.startsWith('Failed query:')) {
+    return toInfraError(cause);
+  }
   const e = err as { name?: string; code?: string; message?: string; detail?: string; hint?: string };
   if (e?.name === 'PostgresError') return new InfraError('PostgresError', postgresFailureMessage(e));
   return new InfraError('DatabaseError', e?.message ?? String(err));
