@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { StepJob } from '../machines/jobs.ts';
-import { deadlineError, onStepError, onStepProgress, settleGivenUp, stepAction, TERMINATED_FIRST } from './step-outcome.ts';
+import {
+  deadlineError,
+  lookAgainToStop,
+  onStepError,
+  onStepProgress,
+  settleGivenUp,
+  START_TRIED_AT,
+  stepAction,
+  STOP_LOOKS_UNTIL,
+  stopStillLooking,
+  TERMINATED_FIRST,
+} from './step-outcome.ts';
 
 const job = (extra: Partial<StepJob> = {}): StepJob => ({ deploymentId: 'd', step: 'CF.Update', ...extra });
 const within = { terminated: false, elapsedSeconds: 10, deadlineSeconds: 600 };
@@ -51,14 +62,39 @@ describe('what an executor error does', () => {
   });
 
   it('polls again after a transient provider error, backing off with each one', () => {
-    expect(onStepError(job({ poll: 2 }), { ...error, provider: { retryable: true } })).toEqual({ kind: 'poll', after: 1, job: job({ poll: 2, transient: 1 }) });
-    expect(onStepError(job({ transient: 9 }), { ...error, provider: { retryable: true } })).toEqual({ kind: 'poll', after: 15, job: job({ transient: 10 }) });
+    expect(onStepError(job({ poll: 2 }), { ...error, provider: { retryable: true } })).toEqual({ kind: 'poll', after: 1, job: job({ poll: 2, transient: 1, lastTransient: 'boom' }) });
+    expect(onStepError(job({ transient: 9 }), { ...error, provider: { retryable: true } })).toEqual({ kind: 'poll', after: 15, job: job({ transient: 10, lastTransient: 'boom' }) });
+  });
+
+  it('keeps the last transient error until an answer comes, and the deadline names it', () => {
+    const placed = onStepError(job(), { ...error, message: 'TaskPlacementFailed: ECS could not place the task for now: RESOURCE:MEMORY', provider: { retryable: true, placement: true } });
+    expect(placed).toMatchObject({ kind: 'poll', job: { lastTransient: 'TaskPlacementFailed: ECS could not place the task for now: RESOURCE:MEMORY' } });
+    const again = onStepError((placed as { job: StepJob }).job, { ...error, message: 'ThrottlingException: Rate exceeded', provider: { retryable: true } });
+    expect(again).toMatchObject({ job: { lastTransient: 'ThrottlingException: Rate exceeded', transient: 2 } });
+    // An answer of the executor: what came before no longer stands in the way.
+    expect(onStepProgress((again as { job: StepJob }).job, { kind: 'pending', state: { taskArn: 't' } })).toMatchObject({ job: { transient: 2 } });
+    expect((onStepProgress((again as { job: StepJob }).job, { kind: 'pending' }) as { job: StepJob }).job).not.toHaveProperty('lastTransient');
+    expect(deadlineError(600, false, undefined, false, 'TaskPlacementFailed: ECS could not place the task for now: RESOURCE:MEMORY')).toBe(
+      'did not finish within its deadline of 600 s; last: TaskPlacementFailed: ECS could not place the task for now: RESOURCE:MEMORY',
+    );
+    expect(deadlineError(600, true, 'stopped ECS task t', false, 'socket hang up')).toBe('did not finish within its deadline of 600 s; the operation was cancelled (stopped ECS task t); last: socket hang up');
+  });
+
+  it('keeps when a start ended in a transient error that is no placement failure (its answer may have been lost)', () => {
+    const at = '2024-05-01T10:00:00.000Z';
+    expect(onStepError(job(), { ...error, provider: { retryable: true }, startTriedAt: at })).toMatchObject({ job: { state: { [START_TRIED_AT]: at } } });
+    // ECS answered that it placed nothing: no task runs under that request.
+    expect(onStepError(job(), { ...error, provider: { retryable: true, placement: true }, startTriedAt: at })).not.toHaveProperty('job.state');
   });
 
   it('counts the answers in which ECS placed no task, and only those (the next RunTask sends another ECS token)', () => {
     const placement = { ...error, provider: { retryable: true, placement: true } };
-    expect(onStepError(job(), placement)).toEqual({ kind: 'poll', after: 1, job: job({ transient: 1, placementFailures: 1 }) });
+    expect(onStepError(job(), placement)).toEqual({ kind: 'poll', after: 1, job: job({ transient: 1, placementFailures: 1, lastTransient: 'boom' }) });
     expect(onStepError(job({ transient: 1, placementFailures: 1 }), placement)).toMatchObject({ job: job({ transient: 2, placementFailures: 2 }) });
+    // A task ECS accepted and stopped before it started, for want of room (seen by a poll): the next try starts a new one.
+    const watched = job({ poll: 4, transient: 1, placementFailures: 1, state: { taskArn: 't', ranAt: '2024-05-01T10:00:00.000Z' } });
+    expect(onStepError(watched, placement)).toEqual({ kind: 'poll', after: 2, job: job({ transient: 2, placementFailures: 2, lastTransient: 'boom' }) });
+    expect(stepAction({ ...within, job: (onStepError(watched, placement) as { job: StepJob }).job })).toEqual({ kind: 'start' });
     // A lost answer (a network error) may have started the task: the same token asks again.
     expect(onStepError(job({ transient: 2, placementFailures: 2 }), { ...error, provider: { retryable: true } })).toMatchObject({ job: job({ transient: 3, placementFailures: 2 }) });
   });
@@ -85,5 +121,22 @@ describe('what an executor answer does', () => {
       kind: 'result',
       event: { type: 'step_result', step: 'CF.Update', status: 'FAILED', error: 'rolled back' },
     });
+  });
+});
+
+describe('a stop that finds nothing of the step yet', () => {
+  it('keeps looking on quick polls, backing off, no later than the end of its look', () => {
+    const now = Date.parse('2024-05-01T10:00:00.000Z');
+    const state = { [STOP_LOOKS_UNTIL]: '2024-05-01T10:00:50.000Z' };
+    expect(stopStillLooking(state)).toBe(true);
+    expect(stopStillLooking({})).toBe(false);
+    expect(lookAgainToStop(job({ lastTransient: 'socket hang up', woken: { eventId: 'e', at: 'x' } }), state, now)).toEqual({
+      kind: 'poll',
+      after: 1,
+      job: job({ poll: 1, state, lastTransient: 'socket hang up' }),
+    });
+    expect(lookAgainToStop(job({ poll: 3 }), state, now).after).toBe(8);
+    expect(lookAgainToStop(job({ poll: 9 }), state, now).after).toBe(15);
+    expect(lookAgainToStop(job({ poll: 9 }), state, now + 48_000).after).toBeCloseTo(2.1);
   });
 });

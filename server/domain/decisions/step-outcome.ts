@@ -66,9 +66,47 @@ export function terminatedStepError(error: string, stopped: boolean): string {
   return `${error} (the deployment was terminated${stopped ? '; the operation was stopped' : ''})`;
 }
 
-export function deadlineError(deadlineSeconds: number, cancelled: boolean, stopped?: string, completing?: boolean): string {
+/**
+ * `last`: the last transient error the step's calls met since the last answer it had (a RunTask ECS
+ * could not place, throttling), when the deadline found it retrying: what kept it from finishing.
+ */
+export function deadlineError(deadlineSeconds: number, cancelled: boolean, stopped?: string, completing?: boolean, last?: string): string {
   if (completing) return `did not finish within twice its deadline of ${deadlineSeconds} s (its update was complete and cleaning up at the deadline)`;
-  return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? `; the operation was cancelled${stopped ? ` (${stopped})` : ''}` : ''}`;
+  return `did not finish within its deadline of ${deadlineSeconds} s${cancelled ? `; the operation was cancelled${stopped ? ` (${stopped})` : ''}` : ''}${last ? `; last: ${last}` : ''}`;
+}
+
+/**
+ * Kept in the step's state by the step worker when a try at starting the step's operation ended in
+ * a transient error other than a placement failure (a network error, a 5xx: the request may have gone
+ * through, its answer lost): when it was (the error's arrival, no earlier than the request's). A stop
+ * that finds nothing of the step's yet keeps looking a while after it (STOP_LOOKS_UNTIL).
+ */
+export const START_TRIED_AT = 'startTriedAt';
+
+/**
+ * Set in the step's state by an executor's stop (onTerminate, onDeadline) that found nothing to stop
+ * although the step's operation may have begun and not be shown yet (an ECS task whose RunTask answer
+ * was lost, which ECS's eventually consistent ListTasks does not list yet): until when it looks again.
+ * The stop is tried again on quick polls until then (`lookAgainToStop`); the executor removes the
+ * mark once it found the operation, or stopped looking.
+ */
+export const STOP_LOOKS_UNTIL = 'stopLooksUntil';
+
+/** Whether the stop that just ran is still looking for what it must stop (STOP_LOOKS_UNTIL). */
+export function stopStillLooking(state: Record<string, unknown> | undefined): boolean {
+  return typeof state?.[STOP_LOOKS_UNTIL] === 'string';
+}
+
+/**
+ * The next look of a stop still looking for the step's operation: the same action (terminate or
+ * deadline) again, soon, backing off, and no later than the end of the look (a little after it, so
+ * that the last look finds it passed). The step keeps its last transient error for the deadline's.
+ */
+export function lookAgainToStop(job: StepJob, state: Record<string, unknown>, nowMs: number): { kind: 'poll'; after: number; job: StepJob } {
+  const poll = job.poll ?? 0;
+  const secondsLeft = (Date.parse(String(state[STOP_LOOKS_UNTIL])) - nowMs) / 1000;
+  const { woken: _woken, ...next } = job;
+  return { kind: 'poll', after: untilDeadline(pollDelaySeconds(Math.min(poll + 3, 7)), secondsLeft), job: { ...next, poll: poll + 1, state } };
 }
 
 /** An error thrown by the executor, as the decision needs to see it. */
@@ -80,6 +118,8 @@ export interface StepError {
   /** The provider's error (an InfraError), when it is one; `placement`: ECS placed no task (RunTask started nothing). */
   provider?: { retryable: boolean; placement?: boolean };
   message: string;
+  /** The error ended a try at starting the step's operation, at this time (START_TRIED_AT). */
+  startTriedAt?: string;
 }
 
 export type StepErrorOutcome =
@@ -96,9 +136,19 @@ export function onStepError(job: StepJob, err: StepError): StepErrorOutcome {
   if (err.provider?.retryable) {
     // The provider is throttling or unavailable; the operation may well be going on. Try the same
     // call again later (start again with the same token, or look again); the deadline still holds.
+    // Its message is kept: a deadline that finds the step still retrying says what it met last.
     const transient = (job.transient ?? 0) + 1;
-    const placementFailures = err.provider.placement ? { placementFailures: (job.placementFailures ?? 0) + 1 } : {};
-    return { kind: 'poll', after: pollDelaySeconds(Math.min(transient + 2, 8)), job: { ...job, transient, ...placementFailures } };
+    const after = pollDelaySeconds(Math.min(transient + 2, 8));
+    if (err.provider.placement) {
+      // ECS placed no task (RunTask answered so, or the task it accepted stopped before it started
+      // for want of room): none runs under that request, so the next try starts one again, under
+      // another ECS token; the task it may have watched is no longer the step's.
+      const { poll: _poll, state: _state, ...rest } = job;
+      return { kind: 'poll', after, job: { ...rest, transient, lastTransient: err.message, placementFailures: (job.placementFailures ?? 0) + 1 } };
+    }
+    // A start whose answer may have been lost may have begun the operation: a stop looks for it a while.
+    const state = err.startTriedAt ? { state: { ...job.state, [START_TRIED_AT]: err.startTriedAt } } : {};
+    return { kind: 'poll', after, job: { ...job, transient, lastTransient: err.message, ...state } };
   }
   return { kind: 'failed', error: err.message };
 }
@@ -125,7 +175,8 @@ export function onStepProgress(job: StepJob, progress: StepProgress, watch?: Ste
   if (progress.kind === 'pending') {
     const poll = job.poll ?? 0;
     const state = progress.state ?? job.state ?? {};
-    const { woken: _woken, ...next } = job;
+    // An answer: the transient errors before it no longer stand in the step's way.
+    const { woken: _woken, lastTransient: _lastTransient, ...next } = job;
     const after = watch ? untilDeadline(stepPollSeconds(poll, watch.waitsFor(state), undefined, watch.spread), watch.secondsLeft) : pollDelaySeconds(poll);
     return { kind: 'poll', after, job: { ...next, poll: poll + 1, state } };
   }

@@ -1,6 +1,6 @@
 // Unit tests, no AWS: which RunTask failures are ECS's "not now" (asked again) and which its "never".
 import { describe, expect, it } from 'vitest';
-import { isPlacementFailure, runTaskRefusal } from './run-task-failures.ts';
+import { failedToStartForRoom, isPlacementFailure, maskedRetag, runTaskRefusal } from './run-task-failures.ts';
 
 const instance = 'arn:aws:ecs:eu-west-1:123456789012:container-instance/dev/0123456789abcdef';
 const definition = 'arn:aws:ecs:eu-west-1:123456789012:task-definition/dev-shop_migrate_main:4';
@@ -48,5 +48,30 @@ describe('RunTask failures', () => {
 
   it('an answer with neither a task nor a failure is no placement failure', () => {
     expect(runTaskRefusal([])).toEqual({ code: 'RunTaskFailed', transient: false, message: 'ECS started no task and gave no reason' });
+  });
+});
+
+describe('a task ECS accepted and stopped before it started (TaskFailedToStart)', () => {
+  it('failed for want of room when its reason is a placement reason or no capacity', () => {
+    expect(failedToStartForRoom('RESOURCE:MEMORY')).toBe(true);
+    expect(failedToStartForRoom('Task failed to start: RESOURCE:ENI')).toBe(true);
+    expect(failedToStartForRoom('Capacity is unavailable at this time. Please try again later or in a different availability zone')).toBe(true);
+  });
+
+  it('an image or a secret it could not have is no want of room', () => {
+    expect(failedToStartForRoom('CannotPullContainerError: pull image manifest has been retried 5 time(s): failed to resolve ref')).toBe(false);
+    expect(failedToStartForRoom('ResourceInitializationError: unable to pull secrets or registry auth')).toBe(false);
+    expect(failedToStartForRoom('CannotPullContainerError: RESOURCE:MEMORY exhausted on the registry mirror')).toBe(false);
+    expect(failedToStartForRoom(undefined)).toBe(false);
+    expect(failedToStartForRoom('Timeout waiting for network interface provisioning to complete.')).toBe(false);
+  });
+});
+
+describe('a retag from a NoEcho version', () => {
+  it('is refused with why: the mask is no image tag', () => {
+    expect(maskedRetag({ from: '****', to: 'v2' }, 'td:3')).toBe(
+      "Cannot run version v2 from task definition td:3: the running version is unknown (the stack's VersionTag parameter is NoEcho, which CloudFormation shows only as ****), so no image tag can be moved to :v2",
+    );
+    expect(maskedRetag({ from: 'v1', to: 'v2' }, 'td:3')).toBeUndefined();
   });
 });

@@ -11,6 +11,7 @@
  * The AWS infra reads real answers with this; the simulated one makes its placement faults' answers
  * with it, so both say the same thing.
  */
+import { isMaskedValue, NO_ECHO_MASK } from '../cloudformation/restore-parameters.ts';
 
 /** One entry of RunTask's `failures` (ECS `Failure`). */
 export interface RunTaskFailure {
@@ -54,6 +55,23 @@ export function isPlacementFailure(failure: RunTaskFailure): boolean {
   return PLACEMENT_REASON.test(reason) || saysNoCapacity(reason) || saysNoCapacity(failure.detail);
 }
 
+/** A placement reason within a longer text: `RESOURCE:MEMORY`... (as ECS writes it: upper case). */
+const PLACEMENT_IN_TEXT = /\bRESOURCE:[A-Z_]+\b/;
+/** Reasons a task fails to start that are no want of room (an image or a secret that cannot be had). */
+const NOT_PLACEMENT = /CannotPullContainerError|ResourceInitializationError|CannotStartContainerError|CannotCreateVolumeError/i;
+
+/**
+ * Whether a task ECS accepted and then stopped before it ever started (stop code `TaskFailedToStart`)
+ * says that ECS found no room for it after all: a placement reason (`RESOURCE:MEMORY`...) or "no
+ * capacity" in its stopped reason. Its containers never ran, so running a new task is safe. An image
+ * that cannot be pulled (CannotPullContainerError), a secret that cannot be read... are no such thing:
+ * a new task would fail the same way.
+ */
+export function failedToStartForRoom(stoppedReason: string | undefined): boolean {
+  if (!stoppedReason || NOT_PLACEMENT.test(stoppedReason)) return false;
+  return PLACEMENT_IN_TEXT.test(stoppedReason) || saysNoCapacity(stoppedReason);
+}
+
 function failureText(failure: RunTaskFailure): string {
   const reason = failure.reason?.trim();
   const meaning = reason && !isPlacementFailure(failure) ? MEANING[reason.toUpperCase()] : undefined;
@@ -72,4 +90,18 @@ export function runTaskRefusal(failures: readonly RunTaskFailure[]): RunTaskRefu
     return { code: PLACEMENT_FAILED, transient: true, message: `ECS could not place the task for now: ${text}` };
   }
   return { code: RUN_TASK_FAILED, transient: false, message: `ECS refused to start the task: ${text}` };
+}
+
+/**
+ * Why a retag (the running stack's migration task run with the new version's images) cannot be made,
+ * when the running version it moves from is the NoEcho mask: a stack whose `VersionTag` is NoEcho is
+ * described as `****`, which is no image tag; undefined otherwise. Plans treat such a version as
+ * unknown and do not retag (server/domain/plan/build-plan.ts); this stops a plan made before that.
+ */
+export function maskedRetag(retag: { from: string; to: string }, taskDefinition: string): string | undefined {
+  if (!isMaskedValue(retag.from)) return undefined;
+  return (
+    `Cannot run version ${retag.to} from task definition ${taskDefinition}: the running version is unknown ` +
+    `(the stack's VersionTag parameter is NoEcho, which CloudFormation shows only as ${NO_ECHO_MASK}), so no image tag can be moved to :${retag.to}`
+  );
 }

@@ -61,6 +61,15 @@ describe('taskOutcome', () => {
     });
   });
 
+  it.each([
+    'RESOURCE:MEMORY',
+    'Task failed to start: no container instance met all of its requirements; RESOURCE:CPU',
+    'Capacity is unavailable at this time. Please try again later or in a different availability zone',
+  ])('a task ECS stopped before it started for want of room (%s) never ran: unplaced, not failed', (stoppedReason) => {
+    const task = stopped({ stopCode: 'TaskFailedToStart', stoppedReason, containers: [{ name: 'migrate' }] });
+    expect(taskOutcome(task, 'migrate')).toEqual({ state: 'unplaced', error: `Task failed to start: ${stoppedReason}` });
+  });
+
   it('fails a task that could not start, with the reason', () => {
     const task = stopped({
       stopCode: 'TaskFailedToStart',

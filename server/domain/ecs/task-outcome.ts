@@ -3,6 +3,8 @@
  * "ECS Task State Change" event carries the same fields). The shape matches `TaskDescription` in
  * server/infra/port.ts; it is declared here because the domain imports nothing from infra.
  */
+import { failedToStartForRoom } from './run-task-failures.ts';
+
 export interface EcsTaskState {
   lastStatus: string;
   stopCode?: string;
@@ -13,7 +15,13 @@ export interface EcsTaskState {
 export type TaskOutcome =
   | { state: 'pending' | 'running' }
   | { state: 'succeeded' }
-  | { state: 'failed'; error: string };
+  | { state: 'failed'; error: string }
+  /**
+   * ECS accepted the task, then stopped it before it started for want of room (`TaskFailedToStart`
+   * with a placement reason, run-task-failures.ts `failedToStartForRoom`): it never ran, so the step
+   * may run a new task, as after a RunTask ECS could not place.
+   */
+  | { state: 'unplaced'; error: string };
 
 const NOT_STARTED = new Set(['PROVISIONING', 'PENDING', 'ACTIVATING']);
 /** Started and not stopped yet: running, or on its way down (the exit codes come with STOPPED). */
@@ -37,7 +45,7 @@ export function taskOutcome(task: EcsTaskState, container?: string): TaskOutcome
       return own ? ownContainerOutcome(task, own) : containersOutcome(task);
     }
     case 'TaskFailedToStart':
-      return { state: 'failed', error: `Task failed to start${reason}` };
+      return { state: failedToStartForRoom(task.stoppedReason) ? 'unplaced' : 'failed', error: `Task failed to start${reason}` };
     case 'ServiceSchedulerInitiated':
       return { state: 'failed', error: `Task stopped by the ECS service scheduler${reason}` };
     default:

@@ -49,6 +49,8 @@ export interface StepJob {
   state?: Record<string, unknown>;
   /** Transient provider errors so far (throttling that outlasted the infra's own retries, 5xx). */
   transient?: number;
+  /** The message of the last transient error since the executor's last answer: a deadline that finds the step retrying names it. */
+  lastTransient?: string;
   /** RunTask answers in which ECS placed no task (so none runs under the token): the next try sends another ECS token. */
   placementFailures?: number;
   woken?: Woken;

@@ -55,6 +55,14 @@ describe('liveStackOf', () => {
     });
   });
 
+  it('a NoEcho VersionTag, which the stack shows only as ****, is an unknown version (null), not the version ****', () => {
+    const masked = { ...snapshot, parameters: { ...snapshot.parameters, VersionTag: '****' } };
+    expect(liveStackOf(deployment(masked, []), FOUND)!.version).toBeNull();
+    // CF.Apply pinned the running version it found masked (sent as UsePreviousValue): still unknown.
+    const apply = { name: 'CF.Apply', type: 'cf_apply', input: { stackName: 'dev-app', desiredCount: 1, parameters: stackParameters, versionParameters: { VersionTag: '****' } }, finishedAt: at(10), output: { status: 'UPDATE_COMPLETE' } };
+    expect(liveStackOf(deployment(masked, [apply]), FOUND)!.version).toBeNull();
+  });
+
   it('follows the steps that ended, in the order they ended: scale down, update, scale up', () => {
     // Listed out of order on purpose: the order is the steps' end times.
     const live = liveStackOf(deployment(snapshot, [scaleUp, scaleDown, update, { name: 'DB.Migrate.main', type: 'pg_migrate', finishedAt: at(15) }]), FOUND);

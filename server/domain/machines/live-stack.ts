@@ -11,6 +11,7 @@
  * `DesiredCount<runtime>`; CF.Apply sets them like CF.Update, keeping the running version when
  * its branch pins it (BEFORE); CF.Version sets only the version parameters.
  */
+import { isMaskedValue } from '../cloudformation/restore-parameters.ts';
 import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
 import type { CfApplyStep, CfPlanStep, CfScaleStep, CfUpdateStep, CfVersionStep } from '../plan/index.ts';
 import type { DeploymentData } from './deployment.ts';
@@ -21,7 +22,10 @@ export interface LiveStack {
   deploymentId: string;
   /** CloudFormation's status; null when the deployment found no stack and made none. */
   stackStatus: string | null;
-  /** The `VersionTag` parameter; null when the stack has none (the empty stack, or no stack). */
+  /**
+   * The `VersionTag` parameter; null when the stack has none (the empty stack, or no stack) or when
+   * it is unknown: NoEcho (a stack adopted from elsewhere), which CloudFormation shows only as `****`.
+   */
   version: string | null;
   /** Each `DesiredCount<runtime>` parameter, by runtime name, sorted. */
   runtimes: Array<{ runtime: string; desiredCount: number }>;
@@ -60,7 +64,8 @@ export function liveStackOf(data: DeploymentData, stackFoundAt: string | null): 
     .filter(([key]) => key.startsWith(DESIRED_COUNT_PREFIX) && key.length > DESIRED_COUNT_PREFIX.length)
     .map(([key, value]) => ({ runtime: key.slice(DESIRED_COUNT_PREFIX.length), desiredCount: Number(value) }))
     .sort((a, b) => a.runtime.localeCompare(b.runtime));
-  return { deploymentId: data.deploymentId, stackStatus, version: parameters.VersionTag ?? null, runtimes, observedAt };
+  const version = parameters.VersionTag === undefined || isMaskedValue(parameters.VersionTag) ? null : parameters.VersionTag;
+  return { deploymentId: data.deploymentId, stackStatus, version, runtimes, observedAt };
 }
 
 function scaledTo(before: Record<string, string>, desiredCount: number): Record<string, string> {

@@ -20,7 +20,7 @@ import { DomainError } from '../errors.ts';
 import type { DeploymentSpec, PostgresSpec } from '../spec/index.ts';
 import { DESIRED_COUNT_PREFIX } from '../cloudformation/scale-parameters.ts';
 import { VERSION_PARAMETERS } from '../cloudformation/change-set-findings.ts';
-import { noEchoNotKeptNote } from '../cloudformation/restore-parameters.ts';
+import { isMaskedValue, NO_ECHO_MASK, noEchoNotKeptNote } from '../cloudformation/restore-parameters.ts';
 import type { KnownCheckCode, Strategy } from '../decisions/strategy.ts';
 import { restorePrevious } from './restore.ts';
 import { STEP, StepFactory, type PlanStep, type TaskCounts, type VersionParameters, type VersionRetag } from './steps.ts';
@@ -191,6 +191,11 @@ function allDatabaseSteps(make: StepFactory, databases: PostgresSpec[], infraSte
 /** Why the running stack cannot serve the database steps before the new template is applied. */
 function evaluationBlocker(spec: DeploymentSpec, stack: StackSnapshot): string | undefined {
   if (!stack.parameters.VersionTag) return 'the stack has no VersionTag parameter, so its running version is unknown';
+  // A NoEcho VersionTag (a stack adopted from elsewhere) is described masked: the mask is no image
+  // tag, and the migration task the evaluation runs moves the running version's images to the new.
+  if (isMaskedValue(stack.parameters.VersionTag) && spec.databases.some((db) => db.migrate)) {
+    return `the stack's VersionTag parameter is NoEcho (CloudFormation shows it only as ${NO_ECHO_MASK}), so its running version is unknown and its migration task cannot be run with the new version's images`;
+  }
   for (const db of spec.databases) {
     if ('secretsManager' in db.appConnection && !stack.outputs[db.appConnection.secretsManager.appSecretOutputName]) {
       return `database ${db.appKey} is new to the stack (no ${db.appConnection.secretsManager.appSecretOutputName} output yet)`;

@@ -46,6 +46,20 @@ describe('the evaluated full plan', () => {
     expect(planDeployment(spec(), { ...RUNNING, parameters: {} }).notes).toEqual([expect.stringMatching(/running version is unknown/)]);
   });
 
+  it('a NoEcho VersionTag (described as ****) is an unknown running version: no migration task is retagged from the mask', () => {
+    const masked = { ...RUNNING, parameters: { ...RUNNING.parameters, VersionTag: '****' } };
+    const planned = planDeployment(spec(), masked);
+    expect(planned.steps[0]!.name).toBe('ScaleDown');
+    expect(planned.steps.some((s) => 'retag' in (s.input as object))).toBe(false);
+    expect(planned.notes).toContain(
+      "not evaluated: the stack's VersionTag parameter is NoEcho (CloudFormation shows it only as ****), so its running version is unknown and its migration task cannot be run with the new version's images; this is the full plan",
+    );
+    // Quick mode runs the database steps after CF.Update (the new template's task), not beside it.
+    const quick = { ...spec(), flags: { ...spec().flags, quickMode: true } };
+    expect(shape(buildPlan(quick, masked))).toContain('DB.Migrate.main <- CF.Update, DB.Upsert.main');
+    expect(planDeployment(quick, masked).notes).toContainEqual(expect.stringMatching(/^quick mode runs the database steps after CF.Update: the stack's VersionTag parameter is NoEcho/));
+  });
+
   it('rotateCredentials stops the service before DB.Upsert sets the new password: the full plan, not the evaluated one', () => {
     // The evaluation upserts each database while the old version runs (and NOP, BEFORE and
     // PARALLEL never stop it): a rotation there takes the running tasks' database login away.

@@ -10,7 +10,7 @@ import type { Config } from '../../config.ts';
 import type { DeploymentData } from '../../domain/machines/deployment.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
-import type { InfraPort, TaskDescription } from '../../infra/port.ts';
+import { InfraError, type InfraPort, type TaskDescription } from '../../infra/port.ts';
 import { createLogger } from '../../logger.ts';
 import { pgEvaluate } from './evaluated.ts';
 import type { StepContext } from './step-executor.ts';
@@ -103,5 +103,32 @@ describe("a failed check's error", () => {
     const progress = await pgEvaluate.check(evaluateContext([{ name: 'migrate', exitCode: 1 }]), { taskArn });
     expect(progress).toMatchObject({ kind: 'done', output: { check: 'unknown', exitCode: 1 } });
     expect(progress.kind === 'done' && progress.output?.note).toContain(`the check exited 1, which is not a documented answer; ${logs}`);
+  });
+});
+
+describe('a check task ECS stopped before it started', () => {
+  it('for want of room: a placement failure, so that the step runs a new check task, not a failed check', async () => {
+    const unplaced = evaluateContext([{ name: 'migrate' }], { stopCode: 'TaskFailedToStart', stoppedReason: 'RESOURCE:CPU' });
+    const look = pgEvaluate.check(unplaced, { taskArn });
+    await expect(look).rejects.toMatchObject({ code: 'TaskPlacementFailed', retryable: true });
+    await expect(look).rejects.toThrow(`ECS could not place the task for now: Task failed to start: RESOURCE:CPU (ECS task ${taskArn})`);
+  });
+
+  it('because its image could not be pulled: the check fails, naming why', async () => {
+    const reason = 'CannotPullContainerError: pull image manifest has been retried 5 time(s)';
+    const progress = await pgEvaluate.check(evaluateContext([{ name: 'migrate' }], { stopCode: 'TaskFailedToStart', stoppedReason: reason }), { taskArn });
+    expect(progress).toMatchObject({ kind: 'failed', error: expect.stringContaining(`Task failed to start: ${reason} (ECS task ${taskArn})`) });
+  });
+});
+
+describe('a check task ECS does not show yet', () => {
+  it('right after RunTask, is waited for even when its step started long before (placement failures asked again)', async () => {
+    const ctx = evaluateContext([]);
+    ctx.step.startedAt = new Date(Date.now() - 10 * 60_000).toISOString();
+    ctx.infra.describeTask = async () => {
+      throw new InfraError('TaskNotFound', `${taskArn}: MISSING`);
+    };
+    const ranAt = new Date().toISOString();
+    expect(await pgEvaluate.check(ctx, { taskArn, ranAt })).toEqual({ kind: 'pending', state: { taskArn, ranAt } });
   });
 });

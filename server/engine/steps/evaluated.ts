@@ -22,7 +22,7 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import { changeSetEvaluationOf, planOutputOf, type EvaluateOutput, type PlanOutput } from '../../domain/plan/evaluation.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { cancelIfRunning, resolvedParameters, stackUpdateExecutor, watchStack } from './cloudformation.ts';
-import { describeStepTask, runStepTask, stopsItsTask, withLogs, withTask } from './migration.ts';
+import { describeStepTask, runStepTask, stopsItsTask, unplaced, withLogs, withTask } from './migration.ts';
 import { afterStarting, done, failed, pending, type StepContext, type StepExecutor, type StepProgress } from './step-executor.ts';
 
 /** Change set names: a letter first, letters, digits and hyphens, at most 128. */
@@ -64,12 +64,16 @@ export const cfEvaluate: StepExecutor<DeploymentStep<'cf_evaluate'>> = {
   },
 };
 
-async function watchCheck(ctx: StepContext<DeploymentStep<'pg_evaluate'>>, cluster: string, taskArn: string): Promise<StepProgress> {
-  const task = await describeStepTask(ctx, cluster, taskArn);
-  if (!task) return pending({ taskArn });
+/** `ranAt`: when RunTask started the task (migration.ts `describeStepTask`: ECS may not show it at first). */
+async function watchCheck(ctx: StepContext<DeploymentStep<'pg_evaluate'>>, cluster: string, taskArn: string, ranAt?: unknown): Promise<StepProgress> {
+  const kept = { taskArn, ...(typeof ranAt === 'string' && { ranAt }) };
+  const task = await describeStepTask(ctx, cluster, taskArn, ranAt);
+  if (!task) return pending(kept);
   const containerName = ctx.step.input.database.migrate?.containerName;
   const outcome = taskOutcome(task, containerName);
-  if (outcome.state === 'pending' || outcome.state === 'running') return pending({ taskArn });
+  if (outcome.state === 'pending' || outcome.state === 'running') return pending(kept);
+  // Stopped before it started for want of room: it never ran, and a new task is run (migration.ts `unplaced`).
+  if (outcome.state === 'unplaced') throw unplaced(outcome.error, taskArn);
   // A failed check names its task and where its container logged, as a failed migration does.
   const failure = (error: string) => withLogs(ctx, withTask(error, taskArn), task, containerName);
   // Stopped from outside (our StopTask at a deadline or terminate, a Spot interruption) before its
@@ -107,9 +111,11 @@ export const pgEvaluate: StepExecutor<DeploymentStep<'pg_evaluate'>> = {
         ...(input.retag && { retag: input.retag }),
       },
     });
-    return afterStarting(ctx, { taskArn }, () => watchCheck(ctx, migrate.ecsCluster, taskArn));
+    // When RunTask started it: a task started long after its step (placement failures asked again) is not taken for one ECS lost.
+    const ranAt = new Date().toISOString();
+    return afterStarting(ctx, { taskArn, ranAt }, () => watchCheck(ctx, migrate.ecsCluster, taskArn, ranAt));
   },
-  check: (ctx, state) => watchCheck(ctx, ctx.step.input.database.migrate!.ecsCluster, String(state.taskArn)),
+  check: (ctx, state) => watchCheck(ctx, ctx.step.input.database.migrate!.ecsCluster, String(state.taskArn), state.ranAt),
   ...stopsItsTask((ctx) => ctx.step.input.database.migrate!.ecsCluster),
 };
 

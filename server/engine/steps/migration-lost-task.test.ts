@@ -16,6 +16,7 @@ import { clientTokenFor } from '../../infra/client-token.ts';
 import type { InfraPort } from '../../infra/port.ts';
 import { addFault } from '../../infra/simulated/faults.ts';
 import { createStackElsewhere, manualClock, simulator, type ManualClock } from '../../infra/simulated/test-helpers.ts';
+import { START_TRIED_AT, STOP_LOOKS_UNTIL } from '../../domain/decisions/step-outcome.ts';
 import { createLogger } from '../../logger.ts';
 import { ecsClientToken, pgMigrate } from './migration.ts';
 import type { StepContext } from './step-executor.ts';
@@ -108,6 +109,40 @@ describe('a migration task whose RunTask answer was lost', () => {
       status: 'STOPPED',
       stoppedNote: `which had been RUNNING since ${new Date(clock.now() - 5_000 + 800).toISOString()}`,
     });
+  });
+
+  it('right after a RunTask whose answer was lost, a stop that ECS does not list the task to yet keeps looking, then stops it', async () => {
+    const ctx = migrateContext(infra, taskDefinition());
+    await pgMigrate.start(ctx);
+    clock.advance(1_000);
+    // ECS's ListTasks is eventually consistent: it does not list the task at first.
+    let listed = false;
+    const lagging: InfraPort = new Proxy(infra, {
+      get: (target, name, receiver) =>
+        name === 'findRunningTasks' ? (input: Parameters<InfraPort['findRunningTasks']>[0]) => (listed ? target.findRunningTasks(input) : Promise.resolve([])) : Reflect.get(target, name, receiver),
+    });
+    const looking = { ...ctx, infra: lagging };
+    const state: Record<string, unknown> = { [START_TRIED_AT]: new Date().toISOString() };
+    expect(await pgMigrate.onTerminate!(looking, state)).toBe(false);
+    expect(state[STOP_LOOKS_UNTIL]).toBe(new Date(Date.parse(String(state[START_TRIED_AT])) + 60_000).toISOString());
+    expect(await pgMigrate.onDeadline!(looking, state)).toBe('none');
+    expect(state).toHaveProperty(STOP_LOOKS_UNTIL);
+    listed = true;
+    expect(await pgMigrate.onTerminate!(looking, state)).toBe(true);
+    expect(state).not.toHaveProperty(STOP_LOOKS_UNTIL);
+    const [task] = await tasksOf(ctx.clientToken);
+    expect(state.taskArn).toBe(task!.task_arn);
+    expect(task!.stopped_at).not.toBeNull();
+  });
+
+  it('a stop looks once when the lost RunTask was long enough ago for ECS to list its task, or when there was none', async () => {
+    const ctx = migrateContext(infra, taskDefinition());
+    const long = { [START_TRIED_AT]: new Date(Date.now() - 61_000).toISOString() };
+    expect(await pgMigrate.onTerminate!(ctx, long)).toBe(false);
+    expect(long).not.toHaveProperty(STOP_LOOKS_UNTIL);
+    const over = { [STOP_LOOKS_UNTIL]: new Date(Date.now() - 1).toISOString() };
+    expect(await pgMigrate.onDeadline!(ctx, over)).toBe('none');
+    expect(over).not.toHaveProperty(STOP_LOOKS_UNTIL);
   });
 
   it('nothing is stopped for a step whose RunTask never went through', async () => {

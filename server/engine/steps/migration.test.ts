@@ -172,4 +172,23 @@ describe('the migration task at its deadline, and in its error', () => {
     } as Partial<InfraPort> as InfraPort;
     expect(await pgMigrate.check(migrateContext(new Date(), { infra: sidecarTask }), { taskArn })).toEqual({ kind: 'done', output: { taskArn, status: 'STOPPED' } });
   });
+
+  it('a task ECS stopped before it started for want of room is a placement failure, not a failed migration: the step runs a new task', async () => {
+    const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/demo-cluster/${randomUUID().replaceAll('-', '')}`;
+    const unplaced: InfraPort = {
+      describeTask: async () => ({ taskArn, lastStatus: 'STOPPED', stopCode: 'TaskFailedToStart', stoppedReason: 'RESOURCE:MEMORY', containers: [{ name: 'migrate' }] }),
+    } as Partial<InfraPort> as InfraPort;
+    const look = pgMigrate.check(migrateContext(new Date(), { infra: unplaced }), { taskArn });
+    await expect(look).rejects.toMatchObject({ code: 'TaskPlacementFailed', retryable: true });
+    await expect(look).rejects.toThrow(`TaskPlacementFailed: ECS could not place the task for now: Task failed to start: RESOURCE:MEMORY (ECS task ${taskArn})`);
+  });
+
+  it('a retag from a NoEcho running version (described as ****) is refused with why, not looked up as the image tag ****', async () => {
+    const taskDefinition = 'arn:aws:ecs:eu-west-1:000000000000:task-definition/dev-masked_migrate_main:1';
+    const ctx = migrateContext(new Date(), { taskDefinition });
+    (ctx.step.input as { retag?: { from: string; to: string } }).retag = { from: '****', to: 'v2' };
+    await expect(pgMigrate.start(ctx)).rejects.toThrow(
+      `RetagFailed: Cannot run version v2 from task definition ${taskDefinition}: the running version is unknown (the stack's VersionTag parameter is NoEcho, which CloudFormation shows only as ****), so no image tag can be moved to :v2`,
+    );
+  });
 });

@@ -4,6 +4,8 @@
  * done; anything else fails the step with the container, the code, the reason and the task.
  */
 import { createHash } from 'node:crypto';
+import { START_TRIED_AT, STOP_LOOKS_UNTIL } from '../../domain/decisions/step-outcome.ts';
+import { PLACEMENT_FAILED } from '../../domain/ecs/run-task-failures.ts';
 import { logsText, taskLogs, taskStartNote } from '../../domain/ecs/task-logs.ts';
 import { answeringContainer, taskOutcome } from '../../domain/ecs/task-outcome.ts';
 import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
@@ -54,7 +56,19 @@ async function watchTask(ctx: StepContext<DeploymentStep<'pg_migrate'>>, cluster
       return done({ taskArn, status: task.lastStatus });
     case 'failed':
       return failed(await withLogs(ctx, withTask(outcome.error, taskArn), task, ctx.step.input.database?.migrate?.containerName), { taskArn, status: task.lastStatus });
+    case 'unplaced':
+      throw unplaced(outcome.error, taskArn);
   }
+}
+
+/**
+ * A task ECS accepted, then stopped before it started for want of room (task-outcome.ts `unplaced`):
+ * its container never ran, so it is answered as a RunTask ECS could not place, a retryable
+ * placement failure. The step worker then starts a new task, under another ECS token
+ * (`placementFailures`), backing off, until the step's deadline, which names this as its last error.
+ */
+export function unplaced(error: string, taskArn: string): InfraError {
+  return new InfraError(PLACEMENT_FAILED, `ECS could not place the task for now: ${withTask(error, taskArn)}`, true);
 }
 
 /** A failed task's error names the task: where its logs and its stop reason are to be found. */
@@ -198,10 +212,28 @@ export function lostTasks(infra: InfraPort, cluster: string, clientToken: string
 }
 
 /**
+ * Until when a stop that finds no task of the step looks again (ms), or undefined: only after a try
+ * at RunTask whose answer may have been lost (the step worker keeps when, START_TRIED_AT), and until
+ * ECS shows a new task for sure (NEW_TASK_VISIBLE_WITHIN_MS after it): right after RunTask, ECS's
+ * ListTasks may not list the task yet, and a single look would leave it running.
+ */
+function looksUntil(state: Record<string, unknown>): number | undefined {
+  const looking = state[STOP_LOOKS_UNTIL];
+  if (typeof looking === 'string' && !Number.isNaN(Date.parse(looking))) return Date.parse(looking);
+  const tried = state[START_TRIED_AT];
+  if (typeof tried !== 'string' || Number.isNaN(Date.parse(tried))) return undefined;
+  return Date.parse(tried) + NEW_TASK_VISIBLE_WITHIN_MS;
+}
+
+/**
  * StopTask on the step's own task, or on those lostTasks finds when the step never learnt its task;
  * false when there is none (it had not started). A task found so is kept in `state`, which the step
  * worker passes on: the step's next looks watch it, and its result names it. `seen`: the step's
  * task as the caller just described it (the deadline says whether it ever ran).
+ *
+ * None found yet, a little after a RunTask whose answer may have been lost: `state` is marked
+ * STOP_LOOKS_UNTIL, and the step worker has the stop tried again on quick polls until then (the
+ * task ECS does not list yet is found and stopped then), rather than taking it for none.
  */
 async function stopTask(ctx: StepContext, cluster: string, state: Record<string, unknown>, why: string, seen?: TaskDescription | null): Promise<boolean> {
   let tasks: Array<{ taskArn: string; seen?: TaskDescription }>;
@@ -212,7 +244,17 @@ async function stopTask(ctx: StepContext, cluster: string, state: Record<string,
       if (!(err instanceof InfraError)) throw err;
       throw new InfraError(err.code, `could not look for the ECS task of ${ctx.step.name}, which may be running although its RunTask answer never came: ${said(err)}`, err.retryable);
     });
-    if (found.length === 0) return false;
+    const until = looksUntil(state);
+    if (found.length === 0) {
+      if (until !== undefined && Date.now() < until) {
+        if (!(STOP_LOOKS_UNTIL in state)) ctx.logger.info({ until: new Date(until).toISOString() }, `no task of ${ctx.step.name} listed yet after a RunTask whose answer never came; looking again`);
+        state[STOP_LOOKS_UNTIL] = new Date(until).toISOString();
+      } else {
+        delete state[STOP_LOOKS_UNTIL];
+      }
+      return false;
+    }
+    delete state[STOP_LOOKS_UNTIL];
     ctx.logger.warn({ taskArns: found.map((t) => t.taskArn) }, `found the task of ${ctx.step.name} by its client token: its RunTask answer never came`);
     tasks = found.map((task) => ({ taskArn: task.taskArn, seen: task }));
     state.taskArn = tasks[0]!.taskArn;

@@ -8,9 +8,11 @@ import { ownOperationCompleted, stepWaitsFor } from '../../domain/decisions/aws-
 import {
   deadlineBound,
   deadlineError,
+  lookAgainToStop,
   onStepError,
   onStepProgress,
   stepAction,
+  stopStillLooking,
   TERMINATED_FIRST,
   terminatedStepError,
   type StepProgress,
@@ -18,7 +20,7 @@ import {
 import { derivedEventId } from '../../domain/ids.ts';
 import { PLACEMENT_FAILED } from '../../domain/ecs/run-task-failures.ts';
 import { compensates, stepNamed } from '../../domain/machines/deployment-steps.ts';
-import { JOB_STEP } from '../../domain/machines/jobs.ts';
+import { JOB_STEP, type StepJob } from '../../domain/machines/jobs.ts';
 import { awsLogFields } from '../../domain/spec/index.ts';
 import { clientTokenFor } from '../../infra/client-token.ts';
 import { clusterInfraOf } from '../../infra/cluster-provider.ts';
@@ -81,6 +83,11 @@ function terminatedProgress(progress: StepProgress, stopped: boolean): StepProgr
   if (progress.kind === 'pending') return { kind: 'pending', state: { ...progress.state, terminating: true, stopped } };
   if (progress.kind === 'failed') return { ...progress, error: terminatedStepError(progress.error, stopped) };
   return progress;
+}
+
+/** The poll a decision asked for, as the job runner takes it. */
+function settlePoll(outcome: { after: number; job: StepJob }): Settlement<typeof JOB_STEP> {
+  return { kind: 'poll', after: outcome.after, data: outcome.job };
 }
 
 /** A step past its deadline whose operation is completing: its next looks keep the mark, so the deadline does not fail it. */
@@ -150,6 +157,8 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
         break;
       case 'deadline': {
         const outcome = await unlessGivenUp(Promise.resolve(executor.onDeadline?.(stopping, state) ?? 'none'), signal);
+        // Nothing to stop found yet, but what the step started may not be shown yet (STOP_LOOKS_UNTIL): the deadline looks again soon.
+        if (outcome === 'none' && stopStillLooking(state)) return settlePoll(lookAgainToStop(job, state, Date.now()));
         if (outcome === 'completing') {
           // Complete, or cleaning up: watched to its end (once; at twice the deadline it fails below).
           const seen = await unlessGivenUp(executor.check(ctx, state), signal);
@@ -161,14 +170,22 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
         }
         const output = outcome === 'cancelled' ? executor.stoppedOutput?.(state) : undefined;
         const stopped = typeof output?.stoppedTask === 'string' ? `stopped ECS task ${output.stoppedTask}${typeof output.stoppedNote === 'string' ? `, ${output.stoppedNote}` : ''}` : undefined;
-        progress = { kind: 'failed', error: deadlineError(deadlineSeconds, outcome === 'cancelled', stopped, state.completing === true), ...(output ? { output } : {}) };
+        progress = {
+          kind: 'failed',
+          error: deadlineError(deadlineSeconds, outcome === 'cancelled', stopped, state.completing === true, job.lastTransient),
+          ...(output ? { output } : {}),
+        };
         break;
       }
       case 'terminate': {
-        // Once: stop what the step began, then watch it like any poll until it settles.
+        // Once: stop what the step began, then watch it like any poll until it settles. A stop that
+        // found nothing yet, where what the step started may not be shown yet (STOP_LOOKS_UNTIL),
+        // is tried again on quick polls; it found nothing at all once it stops looking.
+        const looked = stopStillLooking(job.state);
         const running = await unlessGivenUp(Promise.resolve(executor.onTerminate?.(stopping, state) ?? false), signal);
+        if (!running && stopStillLooking(state)) return settlePoll(lookAgainToStop(job, state, Date.now()));
         log.info({ running }, 'deployment terminated while the step ran; stopping its operation');
-        if (!running && job.poll === undefined) {
+        if (!running && (job.poll === undefined || looked)) {
           progress = { kind: 'failed', error: TERMINATED_FIRST };
           break;
         }
@@ -195,6 +212,8 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
         connection: isConnectionError(err),
         ...(err instanceof InfraError ? { provider: { retryable: err.retryable, placement: err.code === PLACEMENT_FAILED } } : {}),
         message: describeError(err),
+        // A start whose answer may have been lost (RunTask went through): a stop looks for what it began a while.
+        ...(action.kind === 'start' ? { startTriedAt: new Date().toISOString() } : {}),
       });
       switch (outcome.kind) {
         case 'retry':

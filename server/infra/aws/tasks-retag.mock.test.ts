@@ -110,6 +110,17 @@ describe('the new version migration task (retag)', () => {
     expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
   });
 
+  it("refuses a retag from a NoEcho running version (described as ****): the version is unknown, not the image tag ****", async () => {
+    stateful(running([{ name: 'migrate', image: 'registry/shop:v1' }]));
+    const failure = infra.runTask(input({ from: '****', to: 'v2' }));
+    await expect(failure).rejects.toMatchObject({ code: 'RetagFailed', retryable: false });
+    await expect(failure).rejects.toThrow(
+      `RetagFailed: Cannot run version v2 from task definition ${arn(7)}: the running version is unknown (the stack's VersionTag parameter is NoEcho, which CloudFormation shows only as ****), so no image tag can be moved to :v2`,
+    );
+    expect(ecs.commandCalls(RegisterTaskDefinitionCommand)).toHaveLength(0);
+    expect(ecs.commandCalls(RunTaskCommand)).toHaveLength(0);
+  });
+
   it('a retried step whose first RunTask went through gets its task back, not a ConflictException', async () => {
     stateful(running([{ name: 'migrate', image: 'registry/shop:v1' }]));
     const first = await infra.runTask(input());

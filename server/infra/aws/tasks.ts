@@ -4,7 +4,7 @@
  * call (server/domain/ecs/task-outcome.ts) on what `describeTask` returns.
  */
 import { DescribeTaskDefinitionCommand, DescribeTasksCommand, ListTasksCommand, RegisterTaskDefinitionCommand, RunTaskCommand, StopTaskCommand, type Task } from '@aws-sdk/client-ecs';
-import { PLACEMENT_FAILED, runTaskRefusal, saysNoCapacity } from '../../domain/ecs/run-task-failures.ts';
+import { maskedRetag, PLACEMENT_FAILED, runTaskRefusal, saysNoCapacity } from '../../domain/ecs/run-task-failures.ts';
 import { InfraError, type TaskDescription, type TaskLogConfiguration, type TaskOverrides } from '../port.ts';
 import { ecsToken } from './client-tokens.ts';
 import type { AwsContext } from './context.ts';
@@ -92,6 +92,8 @@ function taskDefinitionFamily(taskDefinition: string): string {
  */
 async function retagged(ctx: AwsContext, taskDefinition: string, retag: { from: string; to: string }): Promise<string> {
   if (retag.from === retag.to) return taskDefinition;
+  const masked = maskedRetag(retag, taskDefinition);
+  if (masked) throw new InfraError('RetagFailed', masked);
   const found = await ctx.call(() => ctx.clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition })));
   const def = found.taskDefinition;
   if (!def?.family) throw new InfraError('TaskDefinitionNotFound', `${taskDefinition} was not found`);

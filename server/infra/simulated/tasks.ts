@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import { simTasks } from '../../../db/schema/simulator.ts';
 import { resolveValue } from '../../domain/cloudformation/import-template.ts';
-import { isPlacementFailure, runTaskRefusal, type RunTaskRefusal } from '../../domain/ecs/run-task-failures.ts';
+import { isPlacementFailure, maskedRetag, runTaskRefusal, type RunTaskRefusal } from '../../domain/ecs/run-task-failures.ts';
 import { InfraError, type TaskDescription, type TaskLogConfiguration, type TaskOverrides } from '../port.ts';
 import { durationOf, simTransaction, type EventAnnouncer, type SimContext } from './context.ts';
 import { callFaults, faultNote, strikeFaults, type FaultKind } from './faults.ts';
@@ -65,6 +65,8 @@ async function startTask(ctx: SimContext, input: RunTaskInput): Promise<{ taskAr
     throw new InfraError('InvalidParameterException', `clientToken must be 1 to ${ECS_CLIENT_TOKEN_MAX} characters`);
   }
   const retag = input.overrides?.retag;
+  const masked = retag && retag.from !== retag.to ? maskedRetag(retag, input.taskDefinition) : undefined;
+  if (masked) throw new InfraError('RetagFailed', masked);
   return simTransaction(ctx, async (tx, ctx) => {
     // Queued at once and run in order: the lock first, then what the call reads (after the lock is held).
     const [, [existing], faults, images] = await Promise.all([
