@@ -1,10 +1,11 @@
 /**
  * The database-name check (server/engine/commands/request-deployment.ts, expectDatabaseNamesFree)
- * compares servers by the host they are, not by cluster and server group: two clusters (or server
+ * compares servers by the host they are, not only by cluster and server group: two clusters (or server
  * groups) whose entries name one endpoint and port, or one root secret in one account and region,
- * share that Postgres, its databases and its roles. And a database a stack's app no longer lists
+ * share that Postgres, its databases and its roles; and one cluster's server group is the server it
+ * was, whatever its root secret is called now. And a database a stack's app no longer lists
  * is still on its server (nothing destroyed it): its name stays that stack's until a deployment of
- * the stack destroys it.
+ * the stack destroys it. The other stack's history is read once per request, however long it is.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
@@ -59,6 +60,7 @@ describe('database names on a server two clusters share', () => {
     await put('acc2', clusterYaml('acc2', 'acc', 'default', secretHost('/shared/root'), '111111111111'));
     await put('port1', clusterYaml('port1', 'port-bb', 'main', secretHost('/port1/root', 'pg.example.internal', 5432)));
     await put('port2', clusterYaml('port2', 'port', 'main', secretHost('/port2/root', 'pg.example.internal', 5433)));
+    await put('ren', clusterYaml('ren', 'ren-bb', 'main', secretHost('/ren/root')).replace(/^environments:[\s\S]*$/m, 'environments:\n  - fullName: ren-bb\n  - fullName: ren\n'));
   });
   afterAll(() => t.stop());
 
@@ -92,6 +94,22 @@ describe('database names on a server two clusters share', () => {
     expect((await request('port-bb', appYaml('app', 'main', 'main'))).response.status).toBe(202);
     expect((await request('port', appYaml('bb', 'app_main', 'main'))).response.status).toBe(202);
   });
+
+  it('is refused on a server group whose root secret was renamed since: the cluster and server group still name the server', async () => {
+    // The host is named by its root secret only (no endpoint): a new secret name is no longer the old one's key.
+    const first = await request('ren-bb', appYaml('app', 'main', 'main'));
+    expect(first.response.status).toBe(202);
+    expect((await waitFor(t.client, first.data!.id)).status).toBe('DONE');
+    await put('ren', clusterYaml('ren', 'ren-bb', 'main', secretHost('/ren/renamed-root')).replace(/^environments:[\s\S]*$/m, 'environments:\n  - fullName: ren-bb\n  - fullName: ren\n'));
+    const before = await stored();
+    const res = await request('ren', appYaml('bb', 'app_main', 'main'));
+    expect(res.response.status).toBe(409);
+    const errors = errorsOf(res.error);
+    expect(errors.map((e) => e.path)).toEqual(['applicationYaml.databases[0].postgres.dbNameSuffix']);
+    expect(errors[0]!.message).toContain('"ren_bb_app_main" on server group main of cluster ren');
+    expect(errors[0]!.message).toContain('stack ren-bb-app');
+    expect(await stored()).toBe(before);
+  });
 });
 
 describe('a database the app no longer lists', () => {
@@ -101,7 +119,7 @@ describe('a database the app no longer lists', () => {
     const res = await t.request('/v1/clusters/demo', {
       method: 'PUT',
       headers: { 'content-type': 'application/yaml' },
-      body: demoClusterYaml.replace(/^environments:[\s\S]*$/m, 'environments:\n  - fullName: keep-eu\n  - fullName: keep\n'),
+      body: demoClusterYaml.replace(/^environments:[\s\S]*$/m, 'environments:\n  - fullName: keep-eu\n  - fullName: keep\n  - fullName: long-eu\n  - fullName: long\n'),
     });
     expect(res.status).toBe(200);
   });
@@ -132,5 +150,45 @@ describe('a database the app no longer lists', () => {
     expect((await request('keep', appYaml('eu', 'shop_main', 'default'))).response.status).toBe(409);
     await deployDone('keep-eu', appYaml('shop', 'renamed', 'default'));
     expect((await request('keep', appYaml('eu', 'shop_main', 'default'))).response.status).toBe(202);
+  });
+
+  it("reads a long history of the other stack and answers as for a short one", async () => {
+    // long-eu/shop made `long_eu_shop_main`; 2,000 earlier copies of that deployment (each DONE with
+    // it, its DB.Upsert DONE) stand for a long history. The check reads each once, not each against every later one.
+    const made = await deployDone('long-eu', appYaml('shop', 'main', 'default'));
+    const sql = t.deployer.services.sql;
+    const copy = (at: string) => sql`insert into deployments (id, status, data, version, created_at, updated_at, stack_id, environment_name, application_name, app_version)
+      select gen_random_uuid(), status, data, version, ${at}::timestamptz, updated_at, stack_id, environment_name, application_name, app_version
+      from deployments where id = ${made.id}`;
+    await sql`insert into deployments (id, status, data, version, created_at, updated_at, stack_id, environment_name, application_name, app_version)
+      select gen_random_uuid(), status, data, version, created_at - n * interval '1 second', updated_at, stack_id, environment_name, application_name, app_version
+      from deployments, generate_series(1, 2000) n where id = ${made.id}`;
+    const render = async (environment: string, applicationYaml: string) => {
+      const res = await t.client.POST('/v1/render', { body: { environment, version: 'v1', applicationYaml } });
+      return { status: res.response.status, messages: ((res.error as unknown as { errors?: { message: string }[] } | undefined)?.errors ?? []).map((e) => e.message) };
+    };
+
+    const held = await render('long', appYaml('eu', 'shop_main', 'default'));
+    expect(held.status).toBe(409);
+    expect(held.messages).toHaveLength(1);
+    expect(held.messages[0]).toContain('"long_eu_shop_main"');
+    expect(held.messages[0]).toContain('stack long-eu-shop');
+    // Another name the stack could make and never did is free.
+    expect((await render('long', appYaml('eu', 'shop_other', 'default'))).status).toBe(200);
+
+    // Destroyed, then dropped from the app: every deployment that made it is older than the destroy.
+    await deployDone('long-eu', appYaml('shop', 'main', 'default'), { destroyDatabase: true });
+    const dropped = await deployDone('long-eu', appYaml('shop', 'renamed', 'default'));
+    expect((await render('long', appYaml('eu', 'shop_main', 'default'))).status).toBe(200);
+
+    // One deployment that made it again after the destroy (older than the last DONE one): taken again.
+    const [destroy] = await sql<{ at: string }[]>`select created_at::text as at from deployments where environment_name = 'long-eu' and data->'spec'->'flags'->>'destroyDatabase' = 'true'`;
+    const [{ remade } = { remade: '' }] = await sql<{ remade: string }[]>`select (${destroy!.at}::timestamptz + (created_at - ${destroy!.at}::timestamptz) / 2)::text as remade from deployments where id = ${dropped.id}`;
+    await copy(remade);
+    expect((await render('long', appYaml('eu', 'shop_main', 'default'))).status).toBe(409);
+    await sql`delete from deployments where environment_name = 'long-eu' and created_at = ${remade}::timestamptz`;
+
+    const res = await request('long', appYaml('eu', 'shop_main', 'default'));
+    expect(res.response.status, JSON.stringify(res.error)).toBe(202);
   });
 });

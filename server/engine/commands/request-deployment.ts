@@ -341,15 +341,17 @@ export function requestedDatabaseNames(
 }
 
 /**
- * The servers a database (`db`, a PostgresSpec as jsonb) of a deployment in cluster `cluster` (the
- * clusters row's effective `aws` config) is on, as SQL: one key per thing that names its host. An
- * IAM host names its endpoint and port; a host reached through a root secret is the one that secret
- * names (the same secret in the same account and region is the same host), and the one its cluster
- * entry's `endpoint` and `port` name when given. Two databases are on the same server when they share
- * a key, whichever cluster and server group they were reached through. The expressions are this
- * module's own (column references), never values.
+ * The servers a database (`db`, a PostgresSpec as jsonb) of a deployment in cluster `clusterName`
+ * (whose clusters row's effective `aws` config is `cluster`) is on, as SQL: one key per thing that
+ * names its host. An IAM host names its endpoint and port; a host reached through a root secret is
+ * the one that secret names (the same secret in the same account and region is the same host), and
+ * the one its cluster entry's `endpoint` and `port` name when given; and every host is the one its
+ * cluster and server group name (what a cluster document that renames a root secret, or adds or
+ * changes an endpoint, still calls that server). Two databases are on the same server when they
+ * share any key, whichever cluster and server group they were reached through. The expressions are
+ * this module's own (column references), never values.
  */
-function serverKeysSql(db: string, serverGroup: string, account: string, region: string, cluster: string): string {
+function serverKeysSql(db: string, serverGroup: string, account: string, region: string, cluster: string, clusterName: string): string {
   // Each expression in parentheses: `||` and `->` bind alike, left to right.
   const host = (endpoint: string, port: string) => `'host:' || lower(rtrim((${endpoint}), '.')) || ':' || coalesce((${port}), '5432')`;
   const secret = `(${db}->'adminConnection'->'secretsManager'->>'secretName')`;
@@ -363,24 +365,35 @@ function serverKeysSql(db: string, serverGroup: string, account: string, region:
     union
     select ${host(`rds_host->>'endpoint'`, `rds_host->>'port'`)}
     from jsonb_array_elements(coalesce((${cluster})->'rdsHosts', '[]'::jsonb)) rds_host
-    where rds_host->>'serverGroupName' = (${serverGroup}) and rds_host->>'endpoint' is not null)`;
+    where rds_host->>'serverGroupName' = (${serverGroup}) and rds_host->>'endpoint' is not null
+    union
+    select 'group:' || jsonb_build_array((${clusterName}), (${serverGroup}))::text
+    where (${clusterName}) is not null and (${serverGroup}) is not null)`;
 }
+
+/** What the check's error carries (deployer_expect_version's `what`): the holders it found, as JSON after this. */
+const HOLDERS_FOUND = 'database name holders ';
 
 /**
  * Refuses a database name that another stack's database has on the same server: its deployment
  * would take over that database's role (a new password, written to its own secret) and its data
- * (server/domain/spec/database-names.ts). The same server is the same host, not the same cluster
- * and server group: two clusters (or two server groups) whose entries name one host share its
- * databases and roles (serverKeysSql). What another stack has is what the specs of its deployments
- * say:
+ * (server/domain/spec/database-names.ts). The same server is the same host, not only the same
+ * cluster and server group: two clusters (or two server groups) whose entries name one host share
+ * its databases and roles; and one server group stays the server it was when its root secret is
+ * renamed (serverKeysSql). What another stack has is what the specs of its deployments say:
  * - every database of its last deployment that ended DONE (what it applied, or destroyed and its
  *   app still lists: its next deployment makes it again) and of every one requested since (what it
  *   will do);
  * - and a database an earlier deployment may have made (it ended DONE with it, or started its
  *   DB.Upsert step) that no later one destroyed (DB.Destroy DONE): one the app no longer lists still
  *   exists, with its role and its data, until it is destroyed, and nobody else may take it.
- * Only the stacks that could make the name are read, by the index on environment and application,
- * and a name only its own stack can make (most names) costs nothing.
+ * Only the stacks that could make the name are read, by the index on environment, application and
+ * time, and a name only its own stack can make (most names) costs nothing. Each of their
+ * deployments is read once, whatever the length of their history: one pass takes from each its
+ * databases with a wanted name and the DB.Destroy steps of those it finished, the last finished
+ * destroy of each (name, server group) is grouped from that, and each database is compared with it,
+ * not with every later deployment. The servers are compared for the distinct databases found, not
+ * per deployment.
  *
  * Two first deployments making one name at once (neither sees the other's deployment yet) take
  * turns: each takes an advisory lock per name before it reads (whatever the server: two requests
@@ -391,79 +404,101 @@ function serverKeysSql(db: string, serverGroup: string, account: string, region:
  * have to follow each stack's config), and only requests whose name another stack could make take it.
  *
  * Asked before the deployment's writes and not awaited before them (the request costs no round
- * trip more): the last statement fails the transaction (40001, deployer_expect_version) when a
- * holder is found, so nothing the writes did commits; the rows read just before say whom to name.
+ * trip more): one statement, which fails the transaction (40001, deployer_expect_version) when a
+ * holder is found, so nothing the writes did commits; its error carries the holders, to name them.
  * Undefined when there is nothing to check. Rollbacks (rollback.ts) and renders (server/api/render)
  * run it too: the first in their own transaction, the second in a read-only one.
  */
 export function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNamesCheck): Promise<void> | undefined {
   const { claims, otherStacks } = databaseNameClaims(check.clusterName, check.own, check.databases);
   if (claims.length === 0) return undefined;
+  const names = [...new Set(claims.map((c) => c.fullDbName))].sort();
   // Sorted: two requests never wait for each other's second lock.
-  for (const name of [...new Set(claims.map((c) => c.fullDbName))].sort()) {
+  for (const name of names) {
     tx`select pg_advisory_xact_lock(hashtextextended(${`o5-deployer/database-name/${name}`}, 0))`.execute().catch(() => undefined);
   }
-  const wanted = claims.map((claim) => ({ claim, db: check.databases.find((d) => d.appKey === claim.appKey)! }));
-  const holders = () => tx`
+  const wanted = claims.map((claim) => ({ app_key: claim.appKey, cluster_name: check.clusterName, db: check.databases.find((d) => d.appKey === claim.appKey)! }));
+  const guarded = tx`
     with wanted as (
       select w.app_key, w.db->>'fullDbName' as full_db_name, k.server
-      from jsonb_to_recordset(${tx.json(wanted.map(({ claim, db }) => ({ app_key: claim.appKey, db })) as unknown as JSONValue)}::jsonb) as w(app_key text, db jsonb)
-      left join clusters c on c.name = ${check.clusterName}
-      cross join lateral ${tx.unsafe(serverKeysSql('w.db', "w.db->>'serverGroup'", "c.data->'config'->'aws'->>'awsAccount'", "c.data->'config'->'aws'->>'awsRegion'", "c.data->'config'->'aws'"))} k
+      from jsonb_to_recordset(${tx.json(wanted as unknown as JSONValue)}::jsonb) as w(app_key text, cluster_name text, db jsonb)
+      left join clusters c on c.name = w.cluster_name
+      cross join lateral ${tx.unsafe(serverKeysSql('w.db', "w.db->>'serverGroup'", "c.data->'config'->'aws'->>'awsAccount'", "c.data->'config'->'aws'->>'awsRegion'", "c.data->'config'->'aws'", 'w.cluster_name'))} k
     ),
-    candidates as (
-      select d.environment_name, d.application_name, d.created_at, db,
-        d.data->'spec'->>'clusterName' as cluster_name, d.data->'spec'->'aws' as aws,
-        d.created_at >= last_applied.created_at as since_applied,
-        (d.status = 'DONE' and not coalesce((d.data->'spec'->'flags'->>'destroyDatabase')::boolean, false))
-          or exists (
-            select 1 from jsonb_array_elements(coalesce(d.data->'steps', '[]'::jsonb)) step
-            where step->>'name' = 'DB.Upsert.' || (db->>'appKey') and step->>'status' in ('ACTIVE', 'DONE', 'FAILED')) as may_have_made
+    -- One pass over the stacks' deployments, each read by the index on environment, application
+    -- and time: from each, its databases with a wanted name (and whether it may have made them)
+    -- and the DB.Destroy steps it finished for those names.
+    history as materialized (
+      select s.environment_name, s.application_name, d.created_at, d.status,
+        x.spec->>'clusterName' as cluster_name, x.spec->'aws' as aws, named.databases, destroyed.databases as destroyed
       from unnest(${otherStacks.map((s) => s.environmentName)}::text[], ${otherStacks.map((s) => s.applicationName)}::text[]) as s(environment_name, application_name)
       cross join lateral (
-        select coalesce((
-          select applied.created_at from deployments applied
-          where applied.environment_name = s.environment_name and applied.application_name = s.application_name and applied.status = 'DONE'
-          order by applied.created_at desc limit 1), '-infinity'::timestamptz) as created_at) last_applied
-      join deployments d on d.environment_name = s.environment_name and d.application_name = s.application_name
-      cross join lateral jsonb_array_elements(coalesce(d.data->'spec'->'databases', '[]'::jsonb)) db
-      where db->>'fullDbName' in (select full_db_name from wanted)
+        select d.created_at, d.status, d.data from deployments d
+        where d.environment_name = s.environment_name and d.application_name = s.application_name
+        offset 0) d
+      cross join lateral (
+        select d.data->'spec' as spec, coalesce(d.data->'steps', '[]'::jsonb) as steps,
+          d.status = 'DONE' and not coalesce((d.data->'spec'->'flags'->>'destroyDatabase')::boolean, false) as applied
+        offset 0) x
+      cross join lateral (
+        select jsonb_agg(jsonb_build_object(
+            'db', jsonb_build_object('appKey', db->'appKey', 'fullDbName', db->'fullDbName', 'serverGroup', db->'serverGroup', 'adminConnection', db->'adminConnection'),
+            'mayHaveMade', x.applied or exists (
+              select 1 from jsonb_array_elements(x.steps) step
+              where step->>'name' = 'DB.Upsert.' || (db->>'appKey') and step->>'status' in ('ACTIVE', 'DONE', 'FAILED')))) as databases
+        from jsonb_array_elements(coalesce(x.spec->'databases', '[]'::jsonb)) db
+        where db->>'fullDbName' = any(${names}::text[])) named
+      cross join lateral (
+        select jsonb_agg(jsonb_build_array(step->'input'->'database'->>'fullDbName', step->'input'->'database'->>'serverGroup')) as databases
+        from jsonb_array_elements(x.steps) step
+        where step->>'type' = 'pg_destroy' and step->>'status' = 'DONE' and step->'input'->'database'->>'fullDbName' = any(${names}::text[])) destroyed
+    ),
+    -- Each stack's last deployment that ended DONE (none: all of its deployments count).
+    last_applied as (
+      select h.environment_name, h.application_name, coalesce(max(h.created_at) filter (where h.status = 'DONE'), '-infinity'::timestamptz) as created_at
+      from history h group by 1, 2
+    ),
+    last_destroyed as (
+      select h.environment_name, h.application_name, gone->>0 as full_db_name, gone->>1 as server_group, max(h.created_at) as created_at
+      from history h cross join lateral jsonb_array_elements(coalesce(h.destroyed, '[]'::jsonb)) gone
+      group by 1, 2, 3, 4
     ),
     held as (
-      select h.* from candidates h
-      where h.since_applied
-        or (h.may_have_made and not exists (
-          select 1 from deployments later
-          cross join lateral jsonb_array_elements(coalesce(later.data->'steps', '[]'::jsonb)) step
-          where later.environment_name = h.environment_name and later.application_name = h.application_name and later.created_at > h.created_at
-            and step->>'type' = 'pg_destroy' and step->>'status' = 'DONE'
-            and step->'input'->'database'->>'fullDbName' = h.db->>'fullDbName'
-            and step->'input'->'database'->>'serverGroup' = h.db->>'serverGroup'))
+      select distinct h.environment_name, h.application_name, h.cluster_name,
+        h.aws->>'account' as account, h.aws->>'region' as region, named->'db' as db
+      from history h
+      join last_applied applied on applied.environment_name = h.environment_name and applied.application_name = h.application_name
+      cross join lateral jsonb_array_elements(coalesce(h.databases, '[]'::jsonb)) named
+      left join last_destroyed gone on gone.environment_name = h.environment_name and gone.application_name = h.application_name
+        and gone.full_db_name = named->'db'->>'fullDbName' and gone.server_group = named->'db'->>'serverGroup'
+      where h.created_at >= applied.created_at
+        or ((named->>'mayHaveMade')::boolean and (gone.created_at is null or gone.created_at <= h.created_at))
+    ),
+    found as (
+      select distinct w.app_key as wanted_key, h.environment_name, h.application_name, h.db->>'appKey' as app_key,
+        h.db->>'fullDbName' as full_db_name, h.db->>'serverGroup' as server_group, h.cluster_name
+      from held h
+      left join clusters hc on hc.name = h.cluster_name
+      cross join lateral ${tx.unsafe(
+        serverKeysSql(
+          'h.db',
+          "h.db->>'serverGroup'",
+          "coalesce(h.account, hc.data->'config'->'aws'->>'awsAccount')",
+          "coalesce(h.region, hc.data->'config'->'aws'->>'awsRegion')",
+          "hc.data->'config'->'aws'",
+          'h.cluster_name',
+        ),
+      )} k
+      join wanted w on w.full_db_name = h.db->>'fullDbName' and w.server = k.server
     )
-    select h.environment_name, h.application_name, h.db->>'appKey' as app_key, h.db->>'fullDbName' as full_db_name,
-      h.db->>'serverGroup' as server_group, h.cluster_name, w.app_key as wanted_key
-    from held h
-    left join clusters hc on hc.name = h.cluster_name
-    cross join lateral ${tx.unsafe(
-      serverKeysSql(
-        'h.db',
-        "h.db->>'serverGroup'",
-        "coalesce(h.aws->>'account', hc.data->'config'->'aws'->>'awsAccount')",
-        "coalesce(h.aws->>'region', hc.data->'config'->'aws'->>'awsRegion')",
-        "hc.data->'config'->'aws'",
-      ),
-    )} k
-    join wanted w on w.full_db_name = h.db->>'fullDbName' and w.server = k.server`;
-  const found = tx<{ environment_name: string; application_name: string; app_key: string; full_db_name: string; server_group: string; cluster_name: string; wanted_key: string }[]>`${holders()}`.execute();
-  found.catch(() => undefined);
-  const guarded = tx`select deployer_expect_version((select count(*)::int from (${holders()}) held), 0, ${'the databases of other stacks with these names'})`.execute();
+    select deployer_expect_version(count(*)::int, 0, ${HOLDERS_FOUND} || coalesce(jsonb_agg(to_jsonb(found))::text, '[]'))
+    from found`.execute();
   return guarded.then(
     () => undefined,
-    async (err: unknown) => {
+    (err: unknown) => {
       if ((err as { code?: unknown } | null)?.code !== '40001') throw err;
-      const rows = await found.catch(() => []);
       const holderOf = new Map<string, { holder: DatabaseNameHolder; clusterName: string }>();
-      for (const r of rows) {
+      for (const r of holdersIn(err)) {
         holderOf.set(r.wanted_key, {
           holder: { environmentName: r.environment_name, applicationName: r.application_name, appKey: r.app_key, fullDbName: r.full_db_name, serverGroup: r.server_group },
           clusterName: r.cluster_name,
@@ -474,7 +509,7 @@ export function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNames
         if (!held) return [];
         return [{ path: check.pathOf(claim.appKey), message: databaseNameTakenMessage(held.clusterName, held.holder) }];
       });
-      // The holder seen by the check and not by the read before it (it moved in between): named generally.
+      // Holders the error does not name (its message could not be read): named generally.
       if (issues.length === 0) {
         const message = `a database name of this deployment is already that of another stack's database on the same server; choose another dbNameSuffix`;
         issues.push({ path: check.databasesPath, message });
@@ -482,6 +517,18 @@ export function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNames
       throw new DomainError('conflict', issues[0]!.message, issues);
     },
   );
+}
+
+/** The holders the check's error names (empty when it is another 40001). */
+function holdersIn(err: unknown): { wanted_key: string; environment_name: string; application_name: string; app_key: string; full_db_name: string; server_group: string; cluster_name: string }[] {
+  const message = String((err as { message?: unknown }).message);
+  const end = message.lastIndexOf(' is at version ');
+  if (!message.startsWith(HOLDERS_FOUND) || end < 0) return [];
+  try {
+    return JSON.parse(message.slice(HOLDERS_FOUND.length, end));
+  } catch {
+    return [];
+  }
 }
 
 /** A refusal of a request whose deployment was assumed absent: tried again (40001), reading it. */
