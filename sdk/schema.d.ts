@@ -397,7 +397,7 @@ export interface paths {
         post?: never;
         /**
          * Lift a hold
-         * @description A `hold_lifted` event in the stack's history. With no hold or freeze left, the queue resumes under its policy at once.
+         * @description A `hold_lifted` event in the stack's history. With no hold or freeze left, the queue resumes under its policy at once. A hold that has ended (its `until` passed, or it was lifted) is 410 Gone, the problem saying when and how; an id the stack never had is 404.
          */
         delete: operations["liftHold"];
         options?: never;
@@ -479,7 +479,7 @@ export interface paths {
         post?: never;
         /**
          * Lift a freeze
-         * @description A `freeze_lifted` event in the environment's history. Stacks with no hold or freeze left resume at once.
+         * @description A `freeze_lifted` event in the environment's history. Stacks with no hold or freeze left resume at once. A freeze that has ended (its `until` passed, or it was lifted) is 410 Gone, the problem saying when and how; an id the environment never had is 404.
          */
         delete: operations["liftFreeze"];
         options?: never;
@@ -1783,7 +1783,7 @@ export interface components {
              */
             stackStatus: string | null;
             /**
-             * @description The stack's `VersionTag` parameter; null when it has none.
+             * @description The stack's `VersionTag` parameter; null when it has none, or when its template declares it NoEcho (CloudFormation shows it only as `****`: a stack adopted from elsewhere).
              * @example v1.4.2
              */
             version: string | null;
@@ -2175,6 +2175,10 @@ export interface components {
             owner: string;
             repo: string;
             branch: string;
+            /**
+             * @description The pushed commit; `0000000000000000000000000000000000000000` for a deletion of the branch (nothing is deployed; see `note`).
+             * @example 6dcb09b5b57875f334f61aebed695e2e4193db5e
+             */
             commit: string;
             /**
              * @description `missed`: made by the branch-head check for a push whose delivery never arrived.
@@ -2229,7 +2233,10 @@ export interface components {
             repo: string;
             /** @example main */
             branch: string;
-            /** @example 6dcb09b5b57875f334f61aebed695e2e4193db5e */
+            /**
+             * @description The pushed commit; for a deletion of the branch, `0000000000000000000000000000000000000000` (GitHub's `after`), which deploys nothing.
+             * @example 6dcb09b5b57875f334f61aebed695e2e4193db5e
+             */
             commit: string;
         };
         Fault: {
@@ -3937,6 +3944,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description It existed and has ended (problem+json: when, and how). */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     rollbackStack: {
@@ -4279,6 +4295,15 @@ export interface operations {
             };
             /** @description Not found. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description It existed and has ended (problem+json: when, and how). */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { DeployerApiError } from '../events.ts';
 import { WaitTimeoutError } from '../helpers.ts';
-import { Cli, COMMON_HELP, COMMON_OPTIONS, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, UsageError, type CliIo, type Command } from './cli.ts';
+import { Cli, COMMON_HELP, COMMON_OPTIONS, DEFAULT_URL, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Interrupted, UsageError, type CliIo, type Command } from './cli.ts';
 import { applyCommand } from './commands/apply.ts';
 import { approveCommand } from './commands/approve.ts';
 import { deployCommand } from './commands/deploy.ts';
@@ -116,6 +116,9 @@ function hints(err: DeployerApiError, cli: Cli | undefined): string[] {
   if (!cli) return [];
   // The ready line calls http://host:8080/v1 "API": set as DEPLOYER_URL it made every path /v1/v1/...
   if (err.status === 404 && /^No route for /.test(err.problem.detail ?? '')) {
+    // One that passes the http(s) check and is still no URL (`http://\\`, sent with a path after it
+    // as host `v1`): the answer is said, with what is wrong with the URL.
+    if (!URL.canParse(cli.url)) return [`${cli.url} is not a valid URL: set DEPLOYER_URL (or --url) to the deployer's base URL, such as ${DEFAULT_URL}.`];
     const v1 = /\/v1$/.test(new URL(cli.url).pathname);
     return [`Is ${cli.url} the deployer's base URL? Set DEPLOYER_URL (or --url) to it${v1 ? ', without /v1' : ''}.`];
   }

@@ -35,6 +35,7 @@ const KINDS: Record<DomainErrorKind, { status: number; title: string }> = {
   not_found: { status: 404, title: 'Not found' },
   conflict: { status: 409, title: 'Conflict' },
   invalid_transition: { status: 409, title: 'Not allowed in the current state' },
+  gone: { status: 410, title: 'Gone' },
   unprocessable: { status: 422, title: 'Cannot be carried out' },
 };
 
@@ -88,6 +89,7 @@ export function errorResponses(...statuses: number[]) {
     403: 'The token lacks the scope this operation needs.',
     404: 'Not found.',
     409: 'Conflicts with the current state.',
+    410: 'It existed and has ended (problem+json: when, and how).',
     413: 'Request body over 1 MiB.',
     406: 'The route answers only the media type it names (for an event stream, `Accept: text/event-stream`).',
     415: 'Unsupported content type.',

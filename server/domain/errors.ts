@@ -15,6 +15,7 @@ export type DomainErrorKind =
   | 'not_found' // a referenced entity does not exist (404)
   | 'conflict' // the request clashes with what is stored (409)
   | 'invalid_transition' // the entity's state machine has no such transition (409)
+  | 'gone' // it existed and has ended for good (410), e.g. a hold that expired or was lifted
   | 'unprocessable'; // well-formed, but cannot be carried out (422), e.g. a plan that cannot be built
 
 export class DomainError extends Error {
@@ -46,6 +47,13 @@ export class ConflictError extends DomainError {
   constructor(message: string) {
     super('conflict', message);
     this.name = 'ConflictError';
+  }
+}
+
+export class GoneError extends DomainError {
+  constructor(message: string) {
+    super('gone', message);
+    this.name = 'GoneError';
   }
 }
 

@@ -222,6 +222,35 @@ export async function findEvent(tx: TransactionSql, machine: MachineName, eventI
   return row && { entityId: row.entity_id, payload: row.payload };
 }
 
+/** How a hold (of a stack) or a freeze (of an environment) that is no longer there ended. */
+export interface EndedStop {
+  reason: string;
+  until?: string;
+  /** When it was lifted, by whom (`expiry` for its `until`), and whether at its expiry. */
+  at: string;
+  by: string;
+  expired: boolean;
+}
+
+/**
+ * The hold or freeze of this id that this entity had and has lifted, from its history; null when
+ * it never had one of that id (or has it still).
+ */
+export async function readEndedStop(db: Sql | TransactionSql, machine: 'stack' | 'environment', entityId: string, stopId: string): Promise<EndedStop | null> {
+  const [placed, lifted, field] = machine === 'stack' ? ['hold_placed', 'hold_lifted', 'holdId'] : ['freeze_placed', 'freeze_lifted', 'freezeId'];
+  const stop = machine === 'stack' ? 'hold' : 'freeze';
+  const rows = await db<{ type: string; payload: Record<string, unknown>; at: string | Date }[]>`
+    select type, payload, created_at as at from ${db(NAMES[machine].events)}
+    where entity_id = ${entityId}
+      and ((type = ${placed} and payload->${stop}->>'id' = ${stopId}) or (type = ${lifted} and payload->>${field} = ${stopId}))
+    order by sequence`;
+  const place = rows.find((r) => r.type === placed);
+  const lift = rows.find((r) => r.type === lifted);
+  if (!place || !lift) return null;
+  const { reason, until } = place.payload[stop] as { reason: string; until?: string };
+  return { reason, ...(until ? { until } : {}), at: new Date(lift.at).toISOString(), by: String(lift.payload.by), expired: lift.payload.expired === true };
+}
+
 /**
  * Writes an entity's row: inserted whole when `write` is 'insert'; otherwise updated with its new
  * data whole, or with a patch on the data it had (applied by Postgres, deployer_jsonb_patch), which

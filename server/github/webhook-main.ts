@@ -9,7 +9,7 @@ import { ConfigError } from '../config.ts';
 import { serveHttp } from '../http-server.ts';
 import { createLogger } from '../logger.ts';
 import { createWebhookReceiver } from './webhook/receiver.ts';
-import { WEBHOOK_SETTINGS, loadWebhookSettings } from './webhook/settings.ts';
+import { WEBHOOK_SETTINGS, loadWebhookSettings, maskUrlCredentials } from './webhook/settings.ts';
 
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
@@ -44,7 +44,7 @@ function main(): void {
   const deployer = createDeployerClient({ baseUrl: settings.deployerUrl, token: settings.deployerToken });
   const receiver = createWebhookReceiver({ secret: settings.secret, deployer, logger });
   const server = serveHttp({ fetch: receiver.app.fetch, port: settings.port }, (info) => {
-    logger.info({ port: info.port, deployer: settings.deployerUrl }, `webhook receiver ready: POST http://localhost:${info.port}/github/webhook`);
+    logger.info({ port: info.port, deployer: maskUrlCredentials(settings.deployerUrl) }, `webhook receiver ready: POST http://localhost:${info.port}/github/webhook`);
   });
 
   let stopping = false;

@@ -2,7 +2,7 @@
  * Answers that are about the CLI's own settings say what to change: a DEPLOYER_URL with the API's
  * /v1 in it (the ready line calls http://host:8080/v1 "API"), no token for a deployer that needs one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runCli } from '../../sdk/cli/main.ts';
 import { REPO_ROOT, startServedDeployer, type ServedDeployer } from './support.ts';
 
@@ -26,6 +26,23 @@ describe('deployer CLI hints', { timeout: 60_000 }, () => {
     expect(run.stderr).toBe(
       `deployer ls: Not found (HTTP 404)\n  No route for GET /v1/v1/deployments\nIs ${s.url}/v1 the deployer's base URL? Set DEPLOYER_URL (or --url) to it, without /v1.\n`,
     );
+  });
+
+  it('a DEPLOYER_URL that passes the http(s) check but is no URL: the answer is said, not a crash of the hint', async () => {
+    // `http://\\` is not a URL, but with a path after it, it is one (host `v1`): the request goes
+    // out, and here reaches the served deployer, which has no such route.
+    const realFetch = globalThis.fetch;
+    vi.stubGlobal('fetch', (request: Request, init?: RequestInit) => {
+      const url = new URL(request.url);
+      return realFetch(new Request(`${s.url}${url.pathname}${url.search}`, request), init);
+    });
+    try {
+      const run = await cli(['ls'], { DEPLOYER_URL: 'http://\\', DEPLOYER_TOKEN: s.token });
+      expect(run.stderr).toBe(`deployer ls: Not found (HTTP 404)\n  No route for GET /deployments\nhttp://\\ is not a valid URL: set DEPLOYER_URL (or --url) to the deployer's base URL, such as http://localhost:8080.\n`);
+      expect(run.code).toBe(1);
+    } finally {
+      vi.unstubAllGlobals();
+    }
   });
 
   it('no token for a deployer with tokens: the 401 says where a token goes; an unknown token is only the problem', async () => {

@@ -1,10 +1,9 @@
 /**
  * `deployer release ENV APP` and `deployer thaw ENV` with no id lift every hold (freeze) they list.
  * One that ends between the list and its lift (its `until` passed: the expiry job lifted it; or
- * someone else lifted it) was a 404 that failed the whole command, after which the stack was free
- * anyway. Now the list is read again once, what is still there is lifted, and the one that had
- * ended is said to have ended (exit 0). The deployer here lifts the first one itself right after
- * answering the list, as its expiry job would.
+ * someone else lifted it) is a 410 Gone from the deployer, saying when and how: the CLI says so and
+ * lifts the others (exit 0), without reading the list again. The deployer here lifts the first one
+ * itself right after answering the list, as its expiry job would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerDemoCluster, deploy, waitFor } from '../support/deployments.ts';
@@ -15,12 +14,15 @@ describe('deployer release/thaw when a hold or freeze ends between the list and 
   let env: Record<string, string>;
   /** Ids to lift behind the CLI's back right after the next list of holds (freezes) is answered. */
   const endAfterList: { holds: string[]; freezes: string[] } = { holds: [], freezes: [] };
+  /** The lists the CLI read. */
+  const lists: string[] = [];
 
   beforeAll(async () => {
     s = await startServedDeployer('cli-test-token', {
       async intercept(request, next, t) {
         const response = await next(request);
         const path = new URL(request.url).pathname;
+        if (request.method === 'GET') lists.push(path);
         if (request.method === 'GET' && path === '/v1/stacks/demo/shop/holds') {
           for (const id of endAfterList.holds.splice(0)) await t.client.DELETE('/v1/stacks/{environment}/{application}/holds/{id}', { params: { path: { environment: 'demo', application: 'shop', id } } });
         }
@@ -43,10 +45,13 @@ describe('deployer release/thaw when a hold or freeze ends between the list and 
   it('release: lifts the other hold, says the first had ended, exit 0', async () => {
     const [first, second] = [await hold('first'), await hold('second')];
     endAfterList.holds.push(first);
+    lists.length = 0;
     const run = await runDeployerCli(['release', 'demo', 'shop'], env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toBe(`hold ${first} had already ended (expired or lifted meanwhile): nothing to lift\nlifted hold ${second}\n`);
+    expect(run.stdout).toMatch(new RegExp(`^hold ${first} on stack demo-shop \\("first"\\) has ended: \\S+ lifted it at \\S+Z; nothing to lift\nlifted hold ${second}\n$`));
+    // The list was read once.
+    expect(lists).toEqual(['/v1/stacks/demo/shop/holds']);
     const left = await s.t.client.GET('/v1/stacks/{environment}/{application}/holds', { params: { path: { environment: 'demo', application: 'shop' } } });
     expect(left.data!.items).toEqual([]);
   });
@@ -54,9 +59,19 @@ describe('deployer release/thaw when a hold or freeze ends between the list and 
   it('thaw --json: { lifted, ended }, exit 0', async () => {
     const [first, second] = [await freeze('first'), await freeze('second')];
     endAfterList.freezes.push(first);
+    lists.length = 0;
     const run = await runDeployerCli(['thaw', 'demo', '--json'], env);
     expect(run.code).toBe(0);
     expect(run.json()).toEqual({ lifted: [second], ended: [first] });
+    expect(lists).toEqual(['/v1/environments/demo/freezes']);
+  });
+
+  it('a named hold that has ended is said, exit 0', async () => {
+    const id = await hold('named');
+    await runDeployerCli(['release', 'demo', 'shop', id], env);
+    const again = await runDeployerCli(['release', 'demo', 'shop', id, '--json'], env);
+    expect(again.code).toBe(0);
+    expect(again.json()).toEqual({ lifted: [], ended: [id] });
   });
 
   it('a named hold that is not there is still the 404 (exit 1)', async () => {

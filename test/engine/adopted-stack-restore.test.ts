@@ -106,6 +106,20 @@ describe('CF.Restore on a stack adopted from o5', () => {
     expect((await t.describeStack(o5.stackName))!.parameters.DbMasterPassword).toBe('****');
   });
 
+  it('a stack whose VersionTag is NoEcho: the version put back is said to be unknown, not the mask', async () => {
+    const o5 = await o5Stack('adoptednoechoversion', { noEcho: { VersionTag: 'o5-v1' } });
+    // Its version unknown, the plan is the full one: its update rolls back, to the template found.
+    await fault({ stack: o5.stackName, step: 'CF.Update', fault: 'rollback', times: 1 });
+    const failed = await waitFor(t.client, (await deploy(t.client, { version: 'v1', applicationYaml: o5.applicationYaml })).id);
+    expect(failed.status).toBe('FAILED');
+    expect(Object.fromEntries(failed.steps.map((s) => [s.name, s.status]))).toMatchObject({ 'CF.Update': 'FAILED', 'CF.Restore': 'DONE' });
+    expect(failed.error).toContain(
+      'CF.Restore: put back the version the stack ran, unknown as its VersionTag is NoEcho (the template the stack ran when this deployment found it) at the desired count it ran with',
+    );
+    expect(failed.error).not.toContain('****');
+    expect((await stackParametersInForce(o5Pool, o5.stackName))!.VersionTag).toBe('o5-v1');
+  });
+
   it('a NoEcho parameter the stack no longer has cannot be put back: the mask is not written, every service is left at 0', async () => {
     const o5 = await o5Stack('adoptednoecholost', { noEcho: { DbMasterPassword: 'hunter2' } });
     // The new template (without the o5 password) is applied before the migration fails.

@@ -51,16 +51,23 @@ ${COMMON_HELP}`,
 };
 
 /**
- * Lifts the one named, or every one when none is named; says each. One listed that has ended by
- * the time it is lifted (its `until` passed, or someone lifted it: the deployer answers 404) is
- * not a failure of "lift every one": the list is read again, once, and what is still there is
- * lifted. A 404 for one still listed, or one named, is the deployer's answer.
+ * Lifts the one named, or every one when none is named; says each. One that has ended (its `until`
+ * passed, or someone lifted it, maybe between the list and its lift) is not a failure: the deployer
+ * answers 410 Gone with when and how, which is said, and the others are lifted. A 404 (an id never
+ * had) is the deployer's answer.
  */
 async function liftAll<T extends Hold | Freeze>(cli: Cli, kind: 'hold' | 'freeze', id: string | undefined, list: () => Promise<T[]>, lift: (id: string) => Promise<void>) {
   const lifted: string[] = [];
   const ended: string[] = [];
   const liftOne = async (each: string) => {
-    await lift(each);
+    try {
+      await lift(each);
+    } catch (err) {
+      if (!(err instanceof DeployerApiError && err.status === 410)) throw err;
+      ended.push(each);
+      cli.say(`${err.problem.detail ?? `${kind} ${each} had already ended`}; nothing to lift`);
+      return;
+    }
     lifted.push(each);
     cli.say(`lifted ${kind} ${each}`);
   };
@@ -68,24 +75,7 @@ async function liftAll<T extends Hold | Freeze>(cli: Cli, kind: 'hold' | 'freeze
   else {
     // A failure after some were lifted still says which (--json: beside the error).
     cli.jsonErrorExtras = { lifted, ended };
-    let pending = (await list()).map((s) => s.id);
-    let reread = false;
-    const tried = new Set<string>();
-    while (pending.length > 0) {
-      const each = pending.shift()!;
-      tried.add(each);
-      try {
-        await liftOne(each);
-      } catch (err) {
-        if (!(err instanceof DeployerApiError && err.status === 404) || reread) throw err;
-        reread = true;
-        const now = (await list()).map((s) => s.id);
-        if (now.includes(each)) throw err;
-        ended.push(each);
-        cli.say(`${kind} ${each} had already ended (expired or lifted meanwhile): nothing to lift`);
-        pending = now.filter((other) => !tried.has(other));
-      }
-    }
+    for (const each of (await list()).map((s) => s.id)) await liftOne(each);
     if (lifted.length === 0 && ended.length === 0) cli.say(`no ${kind} to lift`);
   }
   cli.jsonErrorExtras = undefined;
@@ -99,7 +89,7 @@ export const releaseCommand: Command = {
   help: `Usage: deployer release ENVIRONMENT APPLICATION [HOLD_ID]
 
 Lifts the hold, or every hold of the stack. With no hold or freeze left, its queue resumes under
-its policy at once.
+its policy at once. One that has already ended (expired, or lifted by someone) is said, not an error.
 
 ${COMMON_HELP}`,
   async run(cli, argv) {
@@ -144,6 +134,7 @@ export const thawCommand: Command = {
   help: `Usage: deployer thaw ENVIRONMENT [FREEZE_ID]
 
 Lifts the freeze, or every freeze of the environment. Stacks with no hold or freeze left resume.
+One that has already ended (expired, or lifted by someone) is said, not an error.
 
 ${COMMON_HELP}`,
   async run(cli, argv) {

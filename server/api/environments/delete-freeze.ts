@@ -12,13 +12,14 @@ const route = createRoute({
   path: '/v1/environments/{environment}/freezes/{id}',
   operationId: 'liftFreeze',
   summary: 'Lift a freeze',
-  description: 'A `freeze_lifted` event in the environment\'s history. Stacks with no hold or freeze left resume at once.',
+  description: 'A `freeze_lifted` event in the environment\'s history. Stacks with no hold or freeze left resume at once. ' +
+    'A freeze that has ended (its `until` passed, or it was lifted) is 410 Gone, the problem saying when and how; an id the environment never had is 404.',
   tags: ['Environments'],
   ...requireScope('deploy'),
   request: { params: freezeParams },
   responses: {
     204: { description: 'Lifted.' },
-    ...errorResponses(401, 403, 404),
+    ...errorResponses(401, 403, 404, 410),
   },
 });
 

@@ -93,7 +93,13 @@ export const deliveryBody = z
       .max(255)
       .refine((branch) => !branch.startsWith('refs/'), 'The branch name, without refs/heads/')
       .openapi({ example: 'main' }),
-    commit: z.string().regex(/^[0-9a-f]{40}$/, 'A full commit SHA: 40 lower-case hexadecimal digits').openapi({ example: '6dcb09b5b57875f334f61aebed695e2e4193db5e' }),
+    commit: z
+      .string()
+      .regex(/^[0-9a-f]{40}$/, 'A full commit SHA: 40 lower-case hexadecimal digits')
+      .openapi({
+        example: '6dcb09b5b57875f334f61aebed695e2e4193db5e',
+        description: "The pushed commit; for a deletion of the branch, `0000000000000000000000000000000000000000` (GitHub's `after`), which deploys nothing.",
+      }),
   })
   .openapi('DeliveryRequest', {
     example: { deliveryId: '72d3162e-cc78-11e3-81ab-4c9367dc0958', owner: 'octo-org', repo: 'shop', branch: 'main', commit: '6dcb09b5b57875f334f61aebed695e2e4193db5e' },
@@ -119,7 +125,10 @@ export const deliverySchema = z
     owner: z.string(),
     repo: z.string(),
     branch: z.string(),
-    commit: z.string(),
+    commit: z.string().openapi({
+      example: '6dcb09b5b57875f334f61aebed695e2e4193db5e',
+      description: 'The pushed commit; `0000000000000000000000000000000000000000` for a deletion of the branch (nothing is deployed; see `note`).',
+    }),
     origin: z.enum(['push', 'missed']).openapi({ description: '`missed`: made by the branch-head check for a push whose delivery never arrived.' }),
     status: z.enum(['RECEIVED', 'HANDLED']).openapi({ description: 'HANDLED once every deployment of the push was requested (or refused).' }),
     outcome: z.array(deliveryOutcomeSchema).nullable().openapi({ description: 'Per target environment; null until handled.' }),

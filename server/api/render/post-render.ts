@@ -5,7 +5,8 @@
  * change set's findings, the checks and the branch, the change set deleted after.
  *
  * What would refuse a deployment of the request refuses the render with the same answer: a config
- * mistake (400), an unknown environment (404), a plan that cannot be built (422), and a database
+ * mistake (400), flags a request refuses (400 at the flag's path, server/domain/spec/flags.ts), an
+ * unknown environment (404), a plan that cannot be built (422), and a database
  * name another stack's database has on the same server (409, at the database's path), checked by
  * the deployment request's own check in a read-only transaction.
  */
@@ -13,7 +14,9 @@ import { createHash } from 'node:crypto';
 import { createRoute, z } from '@hono/zod-openapi';
 import type { StackSnapshot } from '../../domain/cloudformation/found-stack.ts';
 import type { CfLifecycle } from '../../domain/cloudformation/lifecycle.ts';
+import { ValidationError } from '../../domain/errors.ts';
 import { uuidV5 } from '../../domain/ids.ts';
+import { refusedFlags } from '../../domain/spec/index.ts';
 import { HTTPException } from 'hono/http-exception';
 import { buildPlan, describePlan, type PlanStep } from '../../domain/plan/index.ts';
 import { evaluateLive, type LiveEvaluation } from '../../engine/commands/evaluate-live.ts';
@@ -120,6 +123,9 @@ export const registerRender: RouteRegistrar = (app) =>
       ...(body.strategy && { strategy: body.strategy }),
       ...(body.evaluate && { templateBucket: c.get('services').config.aws.templateBucket }),
     });
+    // As a deployment request with these flags is refused (400 at the flag's path).
+    const refused = refusedFlags(spec.flags, body.flags);
+    if (refused.length > 0) throw new ValidationError(refused.map((r) => r.message).join('; '), refused);
     // As a deployment request of this config would be refused now (409 at the database's path).
     await beginPipelined(sql, (tx) => expectDatabaseNamesFree(tx, requestedDatabaseNames(applicationField(body), application, environment.name, spec)), 'read only');
     let plan: PlanStep[];

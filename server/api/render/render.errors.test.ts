@@ -46,6 +46,27 @@ describe('POST /v1/render: bad input', () => {
     expect(res.error!.detail).toMatch(/destroy/i);
   });
 
+  it('refuses the flags a deployment request refuses, with the same problem: 400 at the flag', async () => {
+    const quickApp = demoAppYaml.replace('name: shop\n', 'name: shop\ndeploymentConfig: { quickMode: true }\n');
+    for (const [applicationYaml, flags, mode] of [
+      [demoAppYaml, { rotateCredentials: true, quickMode: true }, 'quickMode'],
+      [demoAppYaml, { rotateCredentials: true, dbOnly: true }, 'dbOnly'],
+      [quickApp, { rotateCredentials: true }, "quick mode (the application's deploymentConfig.quickMode)"],
+    ] as const) {
+      const body = { environment: 'demo', version: 'v1', applicationYaml, flags };
+      const [render, request] = [await t.client.POST('/v1/render', { body }), await t.client.POST('/v1/deployments', { body })];
+      expect(render.response.status).toBe(400);
+      expect(render.response.headers.get('content-type')).toContain('application/problem+json');
+      expect(render.error!.errors).toEqual([{ path: 'flags.rotateCredentials', message: expect.stringContaining(`rotateCredentials cannot be combined with ${mode}`) }]);
+      expect(request.response.status).toBe(400);
+      expect(render.error!.errors).toEqual(request.error!.errors);
+      expect(render.error!.detail).toBe(request.error!.detail);
+    }
+    // A full deployment's rotation renders.
+    const full = await t.client.POST('/v1/render', { body: { environment: 'demo', version: 'v1', applicationYaml: demoAppYaml, flags: { rotateCredentials: true } } });
+    expect(full.response.status).toBe(200);
+  });
+
   it('answers 400 when both or neither of application and applicationYaml are sent', async () => {
     const neither = await t.client.POST('/v1/render', { body: { environment: 'demo', version: 'v1' } });
     expect(neither.response.status).toBe(400);

@@ -12,13 +12,14 @@ const route = createRoute({
   path: '/v1/stacks/{environment}/{application}/holds/{id}',
   operationId: 'liftHold',
   summary: 'Lift a hold',
-  description: 'A `hold_lifted` event in the stack\'s history. With no hold or freeze left, the queue resumes under its policy at once.',
+  description: 'A `hold_lifted` event in the stack\'s history. With no hold or freeze left, the queue resumes under its policy at once. ' +
+    'A hold that has ended (its `until` passed, or it was lifted) is 410 Gone, the problem saying when and how; an id the stack never had is 404.',
   tags: ['Stacks'],
   ...requireScope('deploy'),
   request: { params: holdParams },
   responses: {
     204: { description: 'Lifted.' },
-    ...errorResponses(401, 403, 404),
+    ...errorResponses(401, 403, 404, 410),
   },
 });
 

@@ -90,10 +90,27 @@ describe('queue control routes: errors', () => {
     await waitFor(t.client, waiting.id);
   });
 
-  it('a hold lifted twice is 404 the second time', async () => {
+  it('a hold lifted twice is 410 Gone the second time, saying who lifted it and when; one never had is still 404', async () => {
     const hold = await t.client.POST('/v1/stacks/{environment}/{application}/holds', { params: { path: { environment: 'demo', application: 'shop' } }, body: { reason: 'once' } });
     const path = `/v1/stacks/demo/shop/holds/${hold.data!.id}`;
     expect((await send('DELETE', path)).status).toBe(204);
-    await problem(await send('DELETE', path), 404);
+    const gone = await problem(await send('DELETE', path), 410);
+    expect(gone).toMatchObject({ type: 'https://deployer.dev/problems/gone', title: 'Gone', status: 410 });
+    expect(gone.detail).toMatch(new RegExp(`^hold ${hold.data!.id} on stack demo-shop \\("once"\\) has ended: anonymous lifted it at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z$`));
+    // The environment never had a freeze of that id.
+    await problem(await send('DELETE', `/v1/environments/demo/freezes/${hold.data!.id}`), 404);
+  });
+
+  it('a freeze that expired is 410 Gone, saying it expired at its until and when it was lifted', async () => {
+    const until = new Date(Date.now() + 1_500).toISOString();
+    const freeze = await t.client.POST('/v1/environments/{environment}/freezes', { params: { path: { environment: 'demo' } }, body: { reason: 'brief', until } });
+    // Lifted by its expiry job.
+    for (let tries = 0; tries < 100; tries++) {
+      const left = await t.client.GET('/v1/environments/{environment}/freezes', { params: { path: { environment: 'demo' } } });
+      if (!left.data!.items.some((f) => f.id === freeze.data!.id)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const gone = await problem(await send('DELETE', `/v1/environments/demo/freezes/${freeze.data!.id}`), 410);
+    expect(gone.detail).toMatch(new RegExp(`^freeze ${freeze.data!.id} of environment demo \\("brief"\\) has ended: it expired at its until, ${until}, and was lifted at \\S+Z$`));
   });
 });

@@ -52,7 +52,7 @@ export const liveStackSchema = z
   .object({
     deploymentId: z.string().uuid().openapi({ description: 'The deployment whose observation this is.' }),
     stackStatus: z.string().nullable().openapi({ example: 'UPDATE_COMPLETE', description: 'CloudFormation status; null: there was no stack.' }),
-    version: z.string().nullable().openapi({ example: 'v1.4.2', description: 'The stack\'s `VersionTag` parameter; null when it has none.' }),
+    version: z.string().nullable().openapi({ example: 'v1.4.2', description: 'The stack\'s `VersionTag` parameter; null when it has none, or when its template declares it NoEcho (CloudFormation shows it only as `****`: a stack adopted from elsewhere).' }),
     runtimes: z
       .array(z.object({ runtime: z.string(), desiredCount: z.number().int() }))
       .openapi({ description: 'The desired count of each runtime (its `DesiredCount<runtime>` parameter).' }),

@@ -6,10 +6,10 @@
  */
 import type { Sql } from 'postgres';
 import type { Freeze, Hold, QueuePolicy } from '../../domain/decisions/stack-queue.ts';
-import { NotFoundError, ValidationError } from '../../domain/errors.ts';
+import { DomainError, GoneError, NotFoundError, ValidationError } from '../../domain/errors.ts';
 import { isUuid, newId, stackId } from '../../domain/ids.ts';
 import type { Engine } from '../engine.ts';
-import { readEntity, readEntityByName, type EntityState } from '../entities.ts';
+import { readEndedStop, readEntity, readEntityByName, type EndedStop, type EntityState } from '../entities.ts';
 import type { Cause } from '../state-store.ts';
 
 export interface StopRequest {
@@ -69,9 +69,30 @@ export async function placeHold(
   return hold;
 }
 
+/**
+ * The lift of a hold or freeze that is not there: when the entity's history has it lifted (its
+ * `until` passed, or someone lifted it), it is gone (410) with when and how; never had, 404.
+ */
+async function orEnded<T>(engine: Engine, machine: 'stack' | 'environment', entity: { id: string; data: { name: string } }, stopId: string, lift: () => Promise<T>): Promise<T> {
+  try {
+    return await lift();
+  } catch (err) {
+    if (!(err instanceof DomainError && err.kind === 'not_found')) throw err;
+    const ended = await readEndedStop(engine.deps.sql, machine, entity.id, stopId);
+    if (!ended) throw err;
+    throw new GoneError(endedMessage(machine === 'stack' ? `hold ${stopId} on stack ${entity.data.name}` : `freeze ${stopId} of environment ${entity.data.name}`, ended));
+  }
+}
+
+/** Says what ended, when and how: `hold … on stack demo-shop ("reason") has ended: tester lifted it at 2030-01-01T08:00:00.000Z`. */
+function endedMessage(what: string, ended: EndedStop): string {
+  const how = ended.expired ? `it expired at its until, ${ended.until ?? 'unknown'}, and was lifted at ${ended.at}` : `${ended.by} lifted it at ${ended.at}`;
+  return `${what} (${JSON.stringify(ended.reason)}) has ended: ${how}`;
+}
+
 export async function liftHold(engine: Engine, environment: string, application: string, holdId: string, cause: Cause & { actor?: string }) {
   const stack = await findStack(engine.deps.sql, environment, application);
-  return engine.apply('stack', stack.id, { type: 'hold_lifted', holdId, by: cause.actor ?? 'unknown' }, cause);
+  return orEnded(engine, 'stack', stack, holdId, () => engine.apply('stack', stack.id, { type: 'hold_lifted', holdId, by: cause.actor ?? 'unknown' }, cause));
 }
 
 export async function placeFreeze(engine: Engine, environment: string, request: StopRequest, cause: Cause & { actor?: string }): Promise<Freeze> {
@@ -92,5 +113,5 @@ export async function placeFreeze(engine: Engine, environment: string, request: 
 
 export async function liftFreeze(engine: Engine, environment: string, freezeId: string, cause: Cause & { actor?: string }) {
   const env = await findEnvironment(engine.deps.sql, environment);
-  return engine.apply('environment', env.id, { type: 'freeze_lifted', freezeId, by: cause.actor ?? 'unknown' }, cause);
+  return orEnded(engine, 'environment', env, freezeId, () => engine.apply('environment', env.id, { type: 'freeze_lifted', freezeId, by: cause.actor ?? 'unknown' }, cause));
 }

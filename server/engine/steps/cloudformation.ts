@@ -8,7 +8,7 @@ import type { DeploymentStep } from '../../domain/machines/deployment-steps.ts';
 import type { CfStackInput } from '../../domain/plan/index.ts';
 import { needsFreePriorities, resolveStackParameters, rulePrioritiesOf } from '../../domain/spec/index.ts';
 import { stackExists } from '../../domain/cloudformation/found-stack.ts';
-import { needsCurrentParameters, restoreParameters } from '../../domain/cloudformation/restore-parameters.ts';
+import { isMaskedValue, needsCurrentParameters, restoreParameters } from '../../domain/cloudformation/restore-parameters.ts';
 import { DESIRED_COUNT_PREFIX, type ParameterUpdate } from '../../domain/cloudformation/scale-parameters.ts';
 import { knownStackParameters } from '../../domain/decisions/known-parameters.ts';
 import { MANAGED_BY_TAG, stackOwnership } from '../../domain/decisions/stack-ownership.ts';
@@ -279,10 +279,12 @@ function restoreNote(target: RestoreTarget): { restored: string; parameters?: Re
   const counts = Object.entries(target.parameters)
     .filter(([key]) => key.startsWith(DESIRED_COUNT_PREFIX) && key.length > DESIRED_COUNT_PREFIX.length)
     .map(([key, value]) => `${key.slice(DESIRED_COUNT_PREFIX.length)}: ${value}`);
-  const version = target.parameters.VersionTag ?? '(no VersionTag)';
+  const tag = target.parameters.VersionTag;
+  // A NoEcho VersionTag (a stack adopted from elsewhere) is put back as it is, but shown only masked.
+  const version = tag === undefined ? 'version (no VersionTag)' : isMaskedValue(tag) ? 'the version the stack ran, unknown as its VersionTag is NoEcho' : `version ${tag}`;
   const template = target.kind === 'previous' ? `the template of deployment ${target.deploymentId}` : 'the template the stack ran when this deployment found it';
   return {
-    restored: `put back version ${version} (${template}) at the desired count it ran with${counts.length ? ` (${counts.join(', ')})` : ''}`,
+    restored: `put back ${version} (${template}) at the desired count it ran with${counts.length ? ` (${counts.join(', ')})` : ''}`,
     parameters: target.parameters,
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config.ts';
-import { loadWebhookSettings } from './settings.ts';
+import { loadWebhookSettings, maskUrlCredentials } from './settings.ts';
 
 const required = { GITHUB_WEBHOOK_SECRET: 's3cret', DEPLOYER_URL: 'http://deployer:8080' };
 
@@ -31,5 +31,15 @@ describe('webhook receiver settings', () => {
     expect(variableOf({ ...required, DEPLOYER_URL: 'ftp://x' })).toBe('DEPLOYER_URL');
     expect(variableOf({ ...required, PORT: 'eighty' })).toBe('PORT');
     expect(variableOf({ ...required, LOG_LEVEL: 'loud' })).toBe('LOG_LEVEL');
+  });
+
+  it('shows no user or password written into DEPLOYER_URL', () => {
+    expect(maskUrlCredentials('https://ops:s3cr3t@deployer:8080/base?x=1')).toBe('https://***@deployer:8080/base?x=1');
+    expect(maskUrlCredentials('http://tok3n@deployer')).toBe('http://***@deployer');
+    expect(maskUrlCredentials('http://ops:p@ss@deployer/a@b')).toBe('http://***@deployer/a@b');
+    expect(maskUrlCredentials('http://deployer:8080/a@b')).toBe('http://deployer:8080/a@b');
+    expect(maskUrlCredentials('http:\\\\ops:s3cr3t@deployer')).toBe('http:\\\\***@deployer');
+    expect(() => loadWebhookSettings({ ...required, DEPLOYER_URL: 'ftp://ops:s3cr3t@deployer' })).toThrow("must be an http or https URL (got 'ftp://***@deployer')");
+    expect(() => loadWebhookSettings({ ...required, DEPLOYER_URL: 'http://ops:s3cr3t@deployer:99999' })).toThrow("(got 'http://***@deployer:99999')");
   });
 });

@@ -23,6 +23,15 @@ export const WEBHOOK_SETTINGS: ReadonlyArray<{ name: string; default: string; de
   { name: 'LOG_LEVEL', default: 'info', description: 'trace, debug, info, warn, error, fatal or silent.' },
 ];
 
+/**
+ * A URL as it may be shown (logged, or in a config error): a user and password written into it
+ * (`https://user:password@deployer`) become `***`. Also for text that does not parse as a URL.
+ */
+export function maskUrlCredentials(url: string): string {
+  // Up to the last `@` before the path, query or fragment, as a URL parser reads the user part.
+  return url.replace(/^([a-z][a-z0-9+.-]*:[/\\]*)[^/?#]*@/i, '$1***@');
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 export function loadWebhookSettings(env: Record<string, string | undefined> = process.env): WebhookSettings {
@@ -33,7 +42,7 @@ export function loadWebhookSettings(env: Record<string, string | undefined> = pr
   try {
     if (!['http:', 'https:'].includes(new URL(deployerUrl).protocol)) throw new Error();
   } catch {
-    throw new ConfigError('DEPLOYER_URL', `must be an http or https URL (got '${deployerUrl}')`);
+    throw new ConfigError('DEPLOYER_URL', `must be an http or https URL (got '${maskUrlCredentials(deployerUrl)}')`);
   }
   const port = Number(env.PORT || 8081);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got '${env.PORT}')`);
