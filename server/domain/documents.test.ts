@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DomainError, ValidationError } from './errors.ts';
-import { detectFormat, findJsonErrorOffset, parseDocument, validateDocument } from './documents.ts';
+import { detectFormat, findJsonErrorOffset, parseDocument, validateDocument, yamlDocumentCount } from './documents.ts';
 
 function malformed(fn: () => unknown): DomainError {
   try {
@@ -165,6 +165,8 @@ describe('parseDocument (yaml) reads as o5 does (sigs.k8s.io/yaml over go-yaml v
       '1e-05': 'm',
       '<<': 'x',
     });
+    // Past what a float32 holds: Go's FormatFloat writes +Inf, which sigs.k8s.io/yaml writes .inf.
+    expect(parseDocument('1e39: a\n-1e39: b\n', 'yaml')).toEqual({ '.inf': 'a', '-.inf': 'b' });
     // A key `n` or `y` is a boolean too: the trap of YAML 1.1.
     expect(parseDocument('n: a\ny: b\n', 'yaml')).toEqual({ false: 'a', true: 'b' });
   });
@@ -222,6 +224,74 @@ describe('parseDocument (yaml) reads as o5 does (sigs.k8s.io/yaml over go-yaml v
     expect(malformed(() => parseDocument('a: b\x07c\n', 'yaml')).message).toBe('Malformed YAML at line 1, column 5: control characters are not allowed (U+0007); write it as an escape in a double-quoted string');
     expect(malformed(() => parseDocument('a: x\n# \x85ok \x9b\n', 'yaml')).message).toMatch(/^Malformed YAML at line 2, column 7: control characters are not allowed \(U\+009B\)/);
     expect(parseDocument('a: "b\\ac"\n', 'yaml')).toEqual({ a: 'b\x07c' });
+  });
+
+  it('refuses a NUL character anywhere in the text, a comment too, with where, as libyaml does (it was read in a comment)', () => {
+    expect(malformed(() => parseDocument('a: 1 # note \0 here\nb: 2\n', 'yaml')).message).toBe(
+      'Malformed YAML at line 1, column 13: control characters are not allowed (U+0000); a NUL character, refused in a comment too',
+    );
+    expect(malformed(() => parseDocument('a: 1\n# \0\n', 'yaml')).message).toMatch(/^Malformed YAML at line 2, column 3: control characters are not allowed \(U\+0000\)/);
+  });
+
+  // o5 (libyaml) reads a quoted scalar or a flow collection to its closing quote or bracket, however
+  // its lines are indented; the yaml package wanted them indented past the block they are in.
+  it.each([
+    ['a:\n  b: "x\n  y"\n', { a: { b: 'x y' } }],
+    ['a:\n  b: "x\ny"\n  c: 1\n', { a: { b: 'x y', c: 1 } }],
+    ["a: 'it''s\nhere'\n", { a: "it's here" }],
+    ['a: "x\n\ty"\n', { a: 'x y' }],
+    ['a: "x\\\n"\n', { a: 'x' }],
+    ['a: "x\\\n\n\ty"\n', { a: 'x\ny' }],
+    ['a: "one\n\n\ntwo"\n', { a: 'one\n\ntwo' }],
+    ['- a: "x\n y"\n  b: 2\n', [{ a: 'x y', b: 2 }]],
+    ['a: "x\r\ny"\r\nb: 1\r\n', { a: 'x y', b: 1 }],
+    ['a: [1,\n2]\n', { a: [1, 2] }],
+    ['a: [1,\n\t2]\n', { a: [1, 2] }],
+    ['a:\n  - {b: 1,\n\tc: [x,\ny]}\n', { a: [{ b: 1, c: ['x', true] }] }],
+    ['a: ["x\ny", {b: "p\nq"}]\n', { a: ['x y', { b: 'p q' }] }],
+    ['a: {b: 1\n# note\n  }\n', { a: { b: 1 } }],
+  ])('reads %j as o5 does: a quoted scalar or flow collection however its lines are indented', (text, value) => {
+    expect(parseDocument(text, 'yaml')).toEqual(value);
+  });
+
+  it('says where a mistake is in the text as written, after lines read as if indented', () => {
+    // Line 2 is read indented; the error on line 3 is at its column as written.
+    expect(malformed(() => parseDocument('a: [1,\n2]\nb: .inf\n', 'yaml')).message).toBe('Malformed YAML at line 3, column 4: .inf is not a number JSON can hold (o5 cannot read it); quote it for a string');
+    expect(malformed(() => parseDocument('a:\n  b: "x\ny"\n  c: "\\/"\n', 'yaml')).message).toMatch(/^Malformed YAML at line 4, column 7: found unknown escape character/);
+    expect(malformed(() => parseDocument('a: "x\ny"\n  b: 1\n', 'yaml')).message).toMatch(/^Malformed YAML at line 3, column 1: /);
+  });
+
+  it.each([
+    ['a: "x\n---\ny"\n', 'a document marker in a quoted scalar'],
+    ['a: [x,\n...\n]\n', 'a document marker in a flow collection'],
+    ['a: "never closed\nb: 1\n', 'a quoted scalar that does not end'],
+    ['a: [x\n\ty]\n', 'a tab left of the block after a plain scalar in a flow collection'],
+    ['a:\n  b: {k: x\n \t}\n', 'a tab left of the block after a plain scalar in a flow collection'],
+    ['a: {"x\n  y": 1}\n', 'a key of a flow mapping over two lines'],
+    ['a: {x\n  : 1}\n', 'a key of a flow mapping and its : on two lines'],
+    [`a: {${'k'.repeat(1100)}: 1}\n`, 'a key of a flow mapping longer than 1024 characters'],
+    ['a: {b: !x}\n', 'a tag followed by }'],
+    ['a: [!x, b]\n', 'a tag followed by , (o5 reads the tag !x,)'],
+  ])('refuses %j as o5 does (%s)', (text) => {
+    expect(malformed(() => parseDocument(text, 'yaml')).message).toMatch(/^Malformed YAML at line \d+, column \d+: /);
+  });
+
+  it('reads a tab after a plain scalar in a flow collection that is not left of the block, and a key after ? over lines, as o5 does', () => {
+    expect(parseDocument('a: [x\n \ty]\n', 'yaml')).toEqual({ a: ['x y'] });
+    expect(parseDocument('[x\n\ty]\n', 'yaml')).toEqual(['x y']);
+    expect(parseDocument('a: {? "x\n  y": 1}\n', 'yaml')).toEqual({ a: { 'x y': 1 } });
+  });
+
+  it('ignores empty documents at the end (a last ---), as o5 does: it reads the first', () => {
+    for (const end of ['---\n', '---', '--- # end\n', '---\n...\n', '...\n...\n', '---\n---\n']) {
+      expect(parseDocument(`a: 1\n${end}`, 'yaml'), end).toEqual({ a: 1 });
+      expect(yamlDocumentCount(`a: 1\n${end}`), end).toBe(1);
+    }
+    // A last document that holds something (even null) is another document.
+    for (const end of ['--- ~\n', '--- !!str\n', '---\nb: 2\n']) {
+      expect(malformed(() => parseDocument(`a: 1\n${end}`, 'yaml')).message, end).toMatch(/^Malformed YAML at line 2, column 1: Source contains multiple documents/);
+      expect(yamlDocumentCount(`a: 1\n${end}`), end).toBe(2);
+    }
   });
 
   it.each([

@@ -7,6 +7,7 @@
 import { Composer, Lexer, Parser, YAMLParseError, isAlias, isMap, isScalar, isSeq, type Alias, type CST, type Document as YamlDocument, type Pair, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml';
 import type { z } from 'zod';
 import { DomainError, ValidationError, formatPath, type FieldIssue } from './errors.ts';
+import { reindentContinuations, type Reindented } from './documents-reindent.ts';
 import { closestName, objectShape, schemaAt } from './schema-shape.ts';
 
 export type DocumentFormat = 'yaml' | 'json';
@@ -164,10 +165,11 @@ const MAX_PARSE_ISSUES = 10;
 
 /**
  * What libyaml's reader refuses anywhere in the text (readerc.go: "control characters are not
- * allowed"): C0 controls but tab, LF and CR; DEL; C1 controls but NEL; U+FFFE and U+FFFF. NUL is
- * left to documentShapeIssues, which says where each one is.
+ * allowed"): C0 controls but tab, LF and CR, NUL among them (in a comment too: o5 refuses it where
+ * it is never stored); DEL; C1 controls but NEL; U+FFFE and U+FFFF. An escaped NUL (`"\0"`) is
+ * read, and refused by documentShapeIssues at its path.
  */
-const NOT_YAML_1_1_PRINTABLE = /[\x01-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
+const NOT_YAML_1_1_PRINTABLE = /[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uFFFE\uFFFF]/;
 
 /**
  * The line breaks of YAML 1.1 that YAML 1.2, and so the yaml package, reads as text: NEL, LS, PS
@@ -201,7 +203,28 @@ type CstToken = CST.Token;
  */
 export function yamlDocumentCount(text: string): number {
   const tree = yamlSyntaxTree(text);
-  return 'deepAt' in tree ? 1 : tree.tokens.filter((token) => token.type === 'document').length;
+  return 'deepAt' in tree ? 1 : withoutTrailingEmptyDocuments(tree.tokens).filter((token) => token.type === 'document').length;
+}
+
+const isBlankToken = (token: CST.SourceToken) => token.type === 'space' || token.type === 'comment' || token.type === 'newline';
+
+/**
+ * The syntax tree without the empty documents that end it (a `---` or a `...` with nothing after
+ * it but comments): go-yaml v2 reads the first document and stops there, so o5 reads a text that
+ * ends in one as the document before it. A document that holds anything (`--- ~`, a tag, an
+ * anchor) or follows a directive stays: several documents are refused (parseYaml).
+ */
+function withoutTrailingEmptyDocuments(tokens: CstToken[]): CstToken[] {
+  const first = tokens.findIndex((token) => token.type === 'document');
+  const second = tokens.findIndex((token, i) => i > first && token.type === 'document');
+  if (first === -1 || second === -1) return tokens;
+  const empty = (token: CstToken) => {
+    if (isBlankToken(token as CST.SourceToken)) return true;
+    if (token.type === 'doc-end') return (token.end ?? []).every(isBlankToken);
+    if (token.type !== 'document') return false;
+    return token.value === undefined && token.start.every((t) => t.type === 'doc-start' || isBlankToken(t)) && (token.end ?? []).every(isBlankToken);
+  };
+  return tokens.slice(first + 1).every(empty) ? tokens.slice(0, second) : tokens;
 }
 
 /**
@@ -259,17 +282,22 @@ function yamlSyntaxTree(text: string): { tokens: CstToken[] } | { deepAt: number
  * - Only `%YAML 1.1` may be declared (`%YAML 1.2` is "found incompatible YAML document"); a control
  *   character anywhere in the text is an error of libyaml's reader. A line break of YAML 1.1 alone
  *   (NEL, LS, PS, a lone CR) is refused: libyaml breaks the line there, the yaml package does not.
+ * - A quoted scalar or a flow collection reads to its closing quote or bracket however its lines
+ *   are indented, tabs included, as libyaml reads it (the yaml package wants them indented past the
+ *   block they are in: reindentContinuations); a document marker at column 0 inside one is an error.
+ * - Empty documents at the end (a last `---` with nothing after it) are nothing: Go reads the first.
  *
  * Where o5 is laxer than us, we stay strict: a key repeated in a mapping (after conversion, so
  * `yes:` and `true:` are the same key) is malformed, where Go keeps the last; and a file of several
- * documents is malformed, where Go reads the first. Both are mistakes o5 hides.
+ * documents (that hold something) is malformed, where Go reads the first. Both are mistakes o5 hides.
  */
 function parseYaml(text: string): unknown {
   const control = NOT_YAML_1_1_PRINTABLE.exec(text);
   if (control) {
     const { line, col } = lineAndColumn(text, control.index);
     const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    const message = `line ${line}, column ${col}: control characters are not allowed (U+${code}); write it as an escape in a double-quoted string`;
+    const advice = code === '0000' ? 'a NUL character, refused in a comment too' : 'write it as an escape in a double-quoted string';
+    const message = `line ${line}, column ${col}: control characters are not allowed (U+${code}); ${advice}`;
     throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
   }
   const lineBreak = YAML_1_1_ONLY_LINE_BREAK.exec(text);
@@ -278,17 +306,47 @@ function parseYaml(text: string): unknown {
     const message = `line ${line}, column ${col}: ${lineBreakMessage(lineBreak[0])}`;
     throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
   }
-  const tree = yamlSyntaxTree(text);
-  if ('deepAt' in tree) {
-    const { line, col } = lineAndColumn(text, tree.deepAt);
+  let source: Reindented = { text, originalOffset: (offset) => offset };
+  let composed = composeYaml(source, text);
+  if ('errors' in composed) {
+    // Lines of a quoted scalar or a flow collection indented as libyaml takes them and the yaml
+    // package does not: read again with them indented (what is wrong then is what o5 finds wrong).
+    const reindented = reindentContinuations(text);
+    if (reindented) {
+      composed = composeYaml(reindented, text);
+      source = reindented;
+    }
+  }
+  if ('deepAt' in composed) {
+    const { line, col } = lineAndColumn(text, source.originalOffset(composed.deepAt));
     const message = `line ${line}, column ${col}: Nested deeper than ${MAX_DOCUMENT_DEPTH} levels`;
     throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
   }
+  if ('doc' in composed) return readAsO5(composed.doc, source, text);
+  // Each once, and the first few: text the parser cannot follow can give hundreds alike.
+  const messages = new Set<string>();
+  for (const error of composed.errors) {
+    if (messages.size === MAX_PARSE_ISSUES) break;
+    const where = error.pos[0] >= 0 ? lineAndColumn(text, source.originalOffset(error.pos[0])) : undefined;
+    messages.add(where ? `line ${where.line}, column ${where.col}: ${error.message}` : error.message);
+  }
+  const issues = [...messages].map((message) => ({ path: '', message }));
+  throw new DomainError('malformed', `Malformed YAML at ${issues[0]!.message}`, issues);
+}
+
+/**
+ * The one document of source.text (the text, or it reindented), as the yaml package composes it (a
+ * document tree, not yet a value); or why not, at offsets into source.text.
+ */
+function composeYaml(source: Reindented, original: string): { doc: YamlDocument.Parsed } | { deepAt: number } | { errors: YAMLParseError[] } {
+  const { text } = source;
+  const tree = yamlSyntaxTree(text);
+  if ('deepAt' in tree) return tree;
   // failsafe: every scalar is read as its text (and its tag and style kept), resolved below as
   // go-yaml v2 resolves it; no known tags (!!set, !!binary...), no merge keys, no key checks: all ours.
   const composer = new Composer({ schema: 'failsafe', resolveKnownTags: false, uniqueKeys: false, merge: false, version: '1.1' });
   let doc: YamlDocument.Parsed | undefined;
-  for (const next of composer.compose(tree.tokens, true, text.length)) {
+  for (const next of composer.compose(withoutTrailingEmptyDocuments(tree.tokens), true, text.length)) {
     if (doc) {
       doc.errors.push(new YAMLParseError([next.range[0], next.range[1]], 'MULTIPLE_DOCS', 'Source contains multiple documents; send one (o5 reads the first alone)'));
       break;
@@ -299,16 +357,99 @@ function parseYaml(text: string): unknown {
   // libyaml reads `\'` in double quotes as `'`; the yaml package refuses it. Double-quoted scalars
   // are decoded by the reader, as libyaml decodes them (decodeDoubleQuoted).
   const errors = doc.errors.filter((error) => !(error.code === 'BAD_DQ_ESCAPE' && text.startsWith("\\'", error.pos[0])));
-  if (errors.length === 0) return readAsO5(doc, text);
-  // Each once, and the first few: text the parser cannot follow can give hundreds alike.
-  const messages = new Set<string>();
-  for (const error of errors) {
-    if (messages.size === MAX_PARSE_ISSUES) break;
-    const where = error.pos[0] >= 0 ? lineAndColumn(text, error.pos[0]) : undefined;
-    messages.add(where ? `line ${where.line}, column ${where.col}: ${error.message}` : error.message);
+  if (errors.length === 0) {
+    // Columns as written: a line of a flow collection may have been reindented.
+    const column = (offset: number) => {
+      const at = source.originalOffset(offset);
+      return at - (original.lastIndexOf('\n', at - 1) + 1);
+    };
+    errors.push(...libyamlOnlyErrors(tree.tokens, text, column));
   }
-  const issues = [...messages].map((message) => ({ path: '', message }));
-  throw new DomainError('malformed', `Malformed YAML at ${issues[0]!.message}`, issues);
+  return errors.length > 0 ? { errors } : { doc };
+}
+
+/** libyaml's limit on an implicit key (scannerc.go yaml_simple_key_is_valid): its `:` on its line, at most 1024 characters after its start. */
+const MAX_IMPLICIT_KEY_LENGTH = 1024;
+
+/**
+ * What libyaml refuses and the yaml package reads, found on the syntax tree (walked without
+ * recursion; `column` gives the column of an offset as written):
+ * - an implicit key of a flow collection (from its anchor or tag, if any) whose `:` is on a later
+ *   line (`{"a\n b": 1}`, `{a\n: 1}`) or more than 1024 characters after it: go-yaml v2 fails on
+ *   it ("did not find expected ',' or '}'"); a key after `?` may be anything. Block mapping keys and
+ *   the pairs of flow sequences are checked by the yaml package.
+ * - a tag not followed by a blank or a line break (`{a: !x}`, `[!x, b]`): libyaml reads `,`, `[`
+ *   and `]` as part of a tag (`!x,` is a tag of `b`) and refuses any other character after one; the
+ *   yaml package ends a tag there. A `#` in a tag ends it for libyaml, not for the yaml package.
+ * - in a flow collection, a tab on a line after a plain scalar (in it, or in the blanks after it),
+ *   left of the column past the block collection holding the flow collection: "found a tab
+ *   character that violates indentation" (scannerc.go yaml_parser_scan_plain_scalar).
+ */
+function libyamlOnlyErrors(tokens: CstToken[], text: string, column: (offset: number) => number): YAMLParseError[] {
+  // Each token with libyaml's indentation where it is (parser.indent: the column of the innermost
+  // block collection, -1 outside any), and whether it is in a flow collection.
+  const pending: { token: CstToken | null | undefined; indent: number; inFlow: boolean }[] = tokens.map((token) => ({ token, indent: -1, inFlow: false }));
+  const badTag = (list: CST.SourceToken[] | undefined) => list?.find((t) => t.type === 'tag' && (t.source.includes('#') || !/^[ \t\r\n]?$/.test(text.charAt(t.offset + t.source.length))));
+  const tagError = (tag: CST.SourceToken) => new YAMLParseError([tag.offset, tag.offset + 1], 'TAG_RESOLVE_FAILED', `did not find expected whitespace or line break after the tag ${tag.source} (o5 reads a tag to the next blank: put one after it)`);
+  while (pending.length > 0) {
+    const { token, indent, inFlow } = pending.pop()!;
+    if (!token) continue;
+    if (token.type === 'document') {
+      const tag = badTag(token.start);
+      if (tag) return [tagError(tag)];
+      pending.push({ token: token.value, indent, inFlow });
+    } else if (token.type === 'block-scalar') {
+      const tag = badTag(token.props as CST.SourceToken[]);
+      if (tag) return [tagError(tag)];
+    } else if (token.type === 'scalar' && inFlow) {
+      const tab = tabBeforeIndent(text, token.offset, token.offset + token.source.length, indent, column);
+      if (tab !== undefined) return [new YAMLParseError([tab, tab + 1], 'TAB_AS_INDENT', 'found a tab character that violates indentation (o5 refuses a tab this far left on a line that continues a plain scalar in a flow collection: indent with spaces)')];
+    } else if (token.type === 'block-map' || token.type === 'block-seq' || token.type === 'flow-collection') {
+      // libyaml's indentation of a block collection: where its first entry starts, properties and indicators included.
+      const first = token.items[0]?.start.find((t) => t.type !== 'space' && t.type !== 'newline' && t.type !== 'comment')?.offset;
+      const inner = token.type === 'flow-collection' ? indent : column(Math.min(token.offset, first ?? token.offset));
+      for (const item of token.items) {
+        const tag = badTag(item.start) ?? badTag(item.sep);
+        if (tag) return [tagError(tag)];
+        const flow = inFlow || token.type === 'flow-collection';
+        pending.push({ token: item.key, indent: inner, inFlow: flow }, { token: item.value, indent: inner, inFlow: flow });
+        if (token.type !== 'flow-collection') continue;
+        const colon = item.sep?.find((t) => t.type === 'map-value-ind');
+        if (!colon || item.start.some((t) => t.type === 'explicit-key-ind')) continue;
+        const start = item.start.find((t) => t.type === 'anchor' || t.type === 'tag')?.offset ?? item.key?.offset;
+        if (start === undefined) continue;
+        const between = text.slice(start, colon.offset);
+        if (between.includes('\n')) {
+          return [new YAMLParseError([start, start + 1], 'MULTILINE_IMPLICIT_KEY', 'Implicit keys of flow collections need to be on a single line, with their : (o5 refuses them; write ? before the key)')];
+        }
+        if (between.length > MAX_IMPLICIT_KEY_LENGTH && [...between].length > MAX_IMPLICIT_KEY_LENGTH) {
+          return [new YAMLParseError([start, start + 1], 'KEY_OVER_1024_CHARS', 'The : indicator must be at most 1024 chars after the start of an implicit flow collection key (o5 refuses it; write ? before the key)')];
+        }
+      }
+    }
+  }
+  return [];
+}
+
+/**
+ * Where libyaml finds a tab that violates indentation in the plain scalar text[start, end) of a flow
+ * collection: in a run of blanks and line breaks, after a line break, at a column left of indent + 1;
+ * the runs are those inside the scalar and the one after it (up to what follows it, a comment too).
+ */
+function tabBeforeIndent(text: string, start: number, end: number, indent: number, column: (offset: number) => number): number | undefined {
+  const inside = text.slice(start, end).indexOf('\n');
+  let afterBreak = false;
+  for (let i = inside === -1 ? end : start + inside; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') afterBreak = true;
+    else if (c === '\t') {
+      if (afterBreak && column(i) < indent + 1) return i;
+    } else if (c !== ' ' && c !== '\r') {
+      if (i >= end) return undefined;
+      afterBreak = false;
+    }
+  }
+  return undefined;
 }
 
 /** A document that parses but that o5's reader refuses: malformed, with where (when known) and why. */
@@ -324,18 +465,19 @@ class O5YamlError extends Error {
 const MERGE_MESSAGE = 'A merge key (<<) takes a mapping, an alias of one, or a list of them';
 const ALIAS_MESSAGE = 'Too many aliases: its anchors expand to more than a document can hold';
 
-function readAsO5(doc: YamlDocument, text: string): unknown {
+/** The document read from source.text (the text, or it reindented); where it is wrong is said in the text. */
+function readAsO5(doc: YamlDocument, source: Reindented, text: string): unknown {
   try {
     const version = doc.directives?.yaml;
     if (version?.explicit) {
-      const directive = /^%YAML[ \t]+([^\s#]*)/m.exec(text);
+      const directive = /^%YAML[ \t]+([^\s#]*)/m.exec(source.text);
       if (!directive || directive[1] !== '1.1') throw new O5YamlError('found incompatible YAML document (o5 reads YAML 1.1: declare %YAML 1.1 or nothing)', directive?.index);
     }
-    return new O5Reader(doc, text).value(doc.contents, 0);
+    return new O5Reader(doc, source.text).value(doc.contents, 0);
   } catch (err) {
     if (!(err instanceof O5YamlError)) throw err;
     if (err.offset === undefined) throw new DomainError('malformed', `Malformed YAML: ${err.reason}`, [{ path: '', message: err.reason }]);
-    const { line, col } = lineAndColumn(text, err.offset);
+    const { line, col } = lineAndColumn(text, source.originalOffset(err.offset));
     const message = `line ${line}, column ${col}: ${err.reason}`;
     throw new DomainError('malformed', `Malformed YAML at ${message}`, [{ path: '', message }]);
   }
@@ -788,7 +930,7 @@ export function formatGoFloat32(value: number): string {
   if (value === Infinity) return '.inf';
   if (value === -Infinity) return '-.inf';
   const f = Math.fround(value);
-  if (!Number.isFinite(f)) return f > 0 ? '+Inf' : '-Inf';
+  if (!Number.isFinite(f)) return f > 0 ? '.inf' : '-.inf'; // past float32: FormatFloat gives ±Inf, which sigs.k8s.io/yaml writes so too
   if (f === 0) return Object.is(f, -0) ? '-0' : '0';
   // The shortest digits that read back as the same float32.
   let digits = '';
