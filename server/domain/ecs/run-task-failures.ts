@@ -58,7 +58,7 @@ export function isPlacementFailure(failure: RunTaskFailure): boolean {
 /** A placement reason within a longer text: `RESOURCE:MEMORY`... (as ECS writes it: upper case). */
 const PLACEMENT_IN_TEXT = /\bRESOURCE:[A-Z_]+\b/;
 /** Reasons a task fails to start that are no want of room (an image or a secret that cannot be had). */
-const NOT_PLACEMENT = /CannotPullContainerError|ResourceInitializationError|CannotStartContainerError|CannotCreateVolumeError/i;
+const NOT_PLACEMENT = /CannotPullContainerError|ResourceInitializationError|CannotStartContainerError|CannotCreateVolumeError|ContainerRuntimeError|ContainerRuntimeTimeoutError|InternalError|OutOfMemoryError/i;
 
 /**
  * Whether a task ECS accepted and then stopped before it ever started (stop code `TaskFailedToStart`)

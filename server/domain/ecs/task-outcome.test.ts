@@ -70,6 +70,18 @@ describe('taskOutcome', () => {
     expect(taskOutcome(task, 'migrate')).toEqual({ state: 'unplaced', error: `Task failed to start: ${stoppedReason}` });
   });
 
+  it('fails, never re-runs, a TaskFailedToStart task that may have run: it reached RUNNING, a container exited, or the runtime failed', () => {
+    const room = { stopCode: 'TaskFailedToStart', stoppedReason: 'RESOURCE:MEMORY' };
+    for (const task of [
+      stopped({ ...room, startedAt: '2026-12-03T07:00:00Z', containers: [{ name: 'migrate' }] }),
+      stopped({ ...room, containers: [{ name: 'migrate', exitCode: 0 }] }),
+      stopped({ ...room, containers: [{ name: 'migrate', exitCode: 1 }] }),
+      stopped({ stopCode: 'TaskFailedToStart', stoppedReason: 'ContainerRuntimeTimeoutError: not enough capacity to start in time', containers: [{ name: 'migrate' }] }),
+    ]) {
+      expect(taskOutcome(task, 'migrate').state).toBe('failed');
+    }
+  });
+
   it('fails a task that could not start, with the reason', () => {
     const task = stopped({
       stopCode: 'TaskFailedToStart',

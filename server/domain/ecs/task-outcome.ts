@@ -10,6 +10,8 @@ export interface EcsTaskState {
   stopCode?: string;
   stoppedReason?: string;
   containers: ReadonlyArray<{ name: string; exitCode?: number; reason?: string }>;
+  /** When the task reached RUNNING; absent while it never did. */
+  startedAt?: string;
 }
 
 export type TaskOutcome =
@@ -45,7 +47,8 @@ export function taskOutcome(task: EcsTaskState, container?: string): TaskOutcome
       return own ? ownContainerOutcome(task, own) : containersOutcome(task);
     }
     case 'TaskFailedToStart':
-      return { state: failedToStartForRoom(task.stoppedReason) ? 'unplaced' : 'failed', error: `Task failed to start${reason}` };
+      // Run again only a task that certainly never ran: never RUNNING, no container with an exit.
+      return { state: neverRan(task) && failedToStartForRoom(task.stoppedReason) ? 'unplaced' : 'failed', error: `Task failed to start${reason}` };
     case 'ServiceSchedulerInitiated':
       return { state: 'failed', error: `Task stopped by the ECS service scheduler${reason}` };
     default:
@@ -105,4 +108,9 @@ function containersOutcome(task: EcsTaskState): TaskOutcome {
     state: 'failed',
     error: `Essential container exited without an exit code${task.stoppedReason ? `: ${task.stoppedReason}` : ''}`,
   };
+}
+
+/** ECS never reported the task RUNNING, nor any of its containers' exits: no container of it ran. */
+function neverRan(task: EcsTaskState): boolean {
+  return !task.startedAt && task.containers.every((c) => c.exitCode === undefined || c.exitCode === null);
 }

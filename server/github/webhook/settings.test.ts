@@ -41,5 +41,9 @@ describe('webhook receiver settings', () => {
     expect(maskUrlCredentials('http:\\\\ops:s3cr3t@deployer')).toBe('http:\\\\***@deployer');
     expect(() => loadWebhookSettings({ ...required, DEPLOYER_URL: 'ftp://ops:s3cr3t@deployer' })).toThrow("must be an http or https URL (got 'ftp://***@deployer')");
     expect(() => loadWebhookSettings({ ...required, DEPLOYER_URL: 'http://ops:s3cr3t@deployer:99999' })).toThrow("(got 'http://***@deployer:99999')");
+    // fetch refuses a URL with credentials at every push, its error repeating the URL whole (logged, and answered to GitHub).
+    expect(() => loadWebhookSettings({ ...required, DEPLOYER_URL: 'https://bot:hunter2@deployer.example/' })).toThrow(
+      "invalid DEPLOYER_URL: must not hold a user or password (got 'https://***@deployer.example/'); the deployer's token goes in DEPLOYER_TOKEN",
+    );
   });
 });

@@ -39,10 +39,16 @@ export function loadWebhookSettings(env: Record<string, string | undefined> = pr
   if (!secret) throw new ConfigError('GITHUB_WEBHOOK_SECRET', 'is required: the secret configured on the GitHub webhook');
   const deployerUrl = env.DEPLOYER_URL;
   if (!deployerUrl) throw new ConfigError('DEPLOYER_URL', 'is required: the base URL of the deployer API');
+  let parsed: URL;
   try {
-    if (!['http:', 'https:'].includes(new URL(deployerUrl).protocol)) throw new Error();
+    parsed = new URL(deployerUrl);
+    if (!['http:', 'https:'].includes(parsed.protocol)) throw new Error();
   } catch {
     throw new ConfigError('DEPLOYER_URL', `must be an http or https URL (got '${maskUrlCredentials(deployerUrl)}')`);
+  }
+  // fetch refuses such a URL at every push, and its error (logged, answered to GitHub) repeats it whole.
+  if (parsed.username || parsed.password) {
+    throw new ConfigError('DEPLOYER_URL', `must not hold a user or password (got '${maskUrlCredentials(deployerUrl)}'); the deployer's token goes in DEPLOYER_TOKEN`);
   }
   const port = Number(env.PORT || 8081);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError('PORT', `must be an integer from 0 to 65535 (got '${env.PORT}')`);
