@@ -54,6 +54,27 @@ describe('errors in the log', () => {
     expect(logged).toContain('params: [redacted]');
   });
 
+  it('masks however deep a credential sits (another error property, a plain-object cause, a reason field), keeps the cause on the message, changes nothing it logs', async () => {
+    const password = randomBytes(16).toString('hex');
+    const url = `postgres://app:${password}@db.internal:5432/app`;
+    const failed = await drizzle(testDb.sql)
+      .execute(sql`select ${url}::int`)
+      .then(() => undefined, (e: unknown) => e as Error);
+    const plainCause = { message: 'as the driver said', params: [url] };
+    const err = Object.assign(new Error('step failed', { cause: plainCause }), { original: failed, attempts: [{ url }] });
+    const { logger, text } = capturedLogger();
+    logger.error({ err }, 'request failed');
+    logger.warn({ reason: `could not reach ${url}` }, 'delivery not stored');
+    const lines = text().trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+    expect(text()).not.toContain(password);
+    // Postgres's reason stays on the message of the query that failed, after its masked bind values.
+    expect(lines[0]!.err.original.message).toMatch(/params: \[redacted\]: invalid input syntax for type integer/);
+    expect(lines[1]!.reason).toBe('could not reach postgres://app:***@db.internal:5432/app');
+    // The logged objects are as they were.
+    expect(plainCause.params).toEqual([url]);
+    expect(err.attempts[0]!.url).toBe(url);
+  });
+
   it('a simulated upsert whose secret write fails: the step error (stored, shown by the API and the board, logged) holds no password', async () => {
     // The stand-in RDS host writes its app secrets to this database's sim_secrets; make that write fail.
     await testDb.sql.unsafe(`

@@ -18,7 +18,7 @@ export function createLogger(level: string, options: { pretty?: boolean; destina
     level,
     base: { service: 'deployer' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    serializers: { err: serializeError, error: serializeErrorText },
+    serializers: { err: serializeError, error: serializeErrorText, reason: serializeErrorText },
     ...(pretty && !options.destination
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' } } }
       : {}),
@@ -28,8 +28,9 @@ export function createLogger(level: string, options: { pretty?: boolean; destina
 
 /** What in a text may be a credential, and what it becomes. */
 const SECRET_PATTERNS: ReadonlyArray<[RegExp, string]> = [
-  // drizzle's DrizzleQueryError: the line of bind values, to its end.
-  [/^(\s*params: ).*$/gm, '$1[redacted]'],
+  // drizzle's DrizzleQueryError: the line of bind values, to its end, where they were not found by
+  // value (serializeError), which keeps a cause's message appended to that line.
+  [/^(\s*params: )(?!\[redacted\]).*$/gm, '$1[redacted]'],
   // The password of a URL (postgres://user:password@host/db).
   [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1***@'],
   // The password of a Postgres credentials secret ({ dbpass, ... }).
@@ -48,18 +49,39 @@ export function redactSecrets(text: string): string {
 const BIND_VALUE_KEYS = ['params', 'parameters', 'args'];
 
 function serializeError(err: unknown): unknown {
+  const knownParams = bindValueLines(err);
   const serialized = pino.stdSerializers.err(err as Error) as unknown;
-  if (typeof serialized === 'string') return redactSecrets(serialized);
-  return typeof serialized === 'object' && serialized !== null ? redactSerialized(serialized as Record<string, unknown>) : serialized;
+  const mask = (text: string) => redactSecrets(knownParams.reduce((masked, line) => masked.split(line).join('params: [redacted]'), text));
+  return redactDeep(serialized, mask, 0, new WeakSet());
 }
 
-/** pino's serialized error (its causes' messages and stacks appended to its own), masked in place. */
-function redactSerialized(out: Record<string, unknown>): Record<string, unknown> {
-  for (const key of BIND_VALUE_KEYS) if (key in out) out[key] = '[redacted]';
-  for (const key of ['message', 'stack', 'query', 'detail', 'hint']) {
-    if (typeof out[key] === 'string') out[key] = redactSecrets(out[key]);
+/**
+ * drizzle's `params: <values>` as it wrote it into the messages of the error and its causes
+ * (`params: ${params}`), so that exactly that is masked and the cause's message after it stays.
+ */
+function bindValueLines(err: unknown): string[] {
+  const lines: string[] = [];
+  for (let e = err as { params?: unknown; cause?: unknown } | undefined, depth = 0; e && typeof e === 'object' && depth < 8; e = e.cause as typeof e, depth++) {
+    if (Array.isArray(e.params) && e.params.length > 0) lines.push(`params: ${String(e.params)}`);
   }
-  if (Array.isArray(out.aggregateErrors)) out.aggregateErrors.forEach((e) => typeof e === 'object' && e !== null && redactSerialized(e));
+  return lines;
+}
+
+/**
+ * Every string of a serialized error masked, and every bind-value list dropped, however deep: its
+ * causes, an AggregateError's errors, and any other error or plain object it holds (pino serializes
+ * an error's own properties as they are).
+ */
+function redactDeep(value: unknown, mask: (text: string) => string, depth: number, seen: WeakSet<object>): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (typeof value !== 'object' || value === null || depth > 8 || seen.has(value)) return value;
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((item) => redactDeep(item, mask, depth + 1, seen));
+  // A copy: pino keeps an error's plain-object properties by reference, and logging must not change them.
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    out[key] = BIND_VALUE_KEYS.includes(key) ? '[redacted]' : redactDeep(item, mask, depth + 1, seen);
+  }
   return out;
 }
 
