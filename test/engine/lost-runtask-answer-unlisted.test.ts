@@ -9,96 +9,15 @@
  * (the task starts, the step gets a retryable network error, every time) and whose ListTasks does
  * not list that migration's task for its first seconds.
  */
-import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ecsClientToken } from '../../server/engine/steps/migration.ts';
-import { clientTokenFor } from '../../server/infra/client-token.ts';
-import { InfraError, type ClusterInfra, type InfraProvider } from '../../server/infra/port.ts';
-import { addFault } from '../../server/infra/simulated/faults.ts';
-import { createSimulatedInfraProvider } from '../../server/infra/simulated/provider.ts';
-import { startTestDeployer } from '../support/deployer.ts';
-import { deploy, registerDemoCluster, waitFor, waitForSteps } from '../support/deployments.ts';
-
-const MIGRATE = 'DB.Migrate.main';
-
-/** A deployer whose migration RunTask answers are lost for the deployments in `losing`, and whose ListTasks lists their task only `unlistedMs` after its first RunTask. */
-async function deployerListingLate(unlistedMs: number, env: Record<string, string> = {}) {
-  const losing = new Set<string>();
-  const firstRunTask = new Map<string, number>();
-  const listed: Array<{ at: number; found: number }> = [];
-  let pool: postgres.Sql | undefined;
-  const t = await startTestDeployer({
-    env,
-    infra: ({ config }) => {
-      pool = postgres(config.databaseUrl!, { max: 5, onnotice: () => {} });
-      const provider = createSimulatedInfraProvider({ sql: pool, latencyMs: 0 });
-      return new Proxy(provider, {
-        get(target, property, receiver) {
-          if (property === 'close') return async () => (await target.close(), await pool!.end({ timeout: 5 }));
-          if (property !== 'forCluster') {
-            const value = Reflect.get(target, property, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
-          }
-          return (...args: Parameters<InfraProvider['forCluster']>) => {
-            const port = target.forCluster(...args);
-            return new Proxy(port, {
-              get(p, name, r) {
-                const value = Reflect.get(p, name, r);
-                if (name === 'findRunningTasks') {
-                  return async (input: Parameters<ClusterInfra['findRunningTasks']>[0]) => {
-                    const first = firstRunTask.get(input.clientToken);
-                    // ECS does not list the task yet.
-                    const found = first !== undefined && Date.now() - first < unlistedMs ? [] : await p.findRunningTasks(input);
-                    if (losing.has(input.clientToken)) listed.push({ at: Date.now(), found: found.length });
-                    return found;
-                  };
-                }
-                if (name !== 'runTask') return typeof value === 'function' ? value.bind(p) : value;
-                return async (input: Parameters<ClusterInfra['runTask']>[0]) => {
-                  const answer = await p.runTask(input);
-                  if (!firstRunTask.has(input.clientToken)) firstRunTask.set(input.clientToken, Date.now());
-                  if (losing.has(input.clientToken)) throw new InfraError('NetworkingError', 'socket hang up (the answer was lost)', true);
-                  return answer;
-                };
-              },
-            });
-          };
-        },
-      }) as InfraProvider;
-    },
-  });
-  await registerDemoCluster(t);
-  return {
-    t,
-    listed,
-    losingDeployment() {
-      const id = randomUUID();
-      losing.add(ecsClientToken(clientTokenFor(id, MIGRATE)));
-      return id;
-    },
-    async hang() {
-      await addFault(pool!, { stack: 'demo-shop', step: MIGRATE, fault: 'hang', times: 1 });
-    },
-    /** The migration task the simulated cloud started for the deployment, once it has. */
-    async task(deploymentId: string, timeoutMs = 20_000) {
-      const token = ecsClientToken(clientTokenFor(deploymentId, MIGRATE));
-      for (const until = Date.now() + timeoutMs; ; ) {
-        const [row] = await pool!<{ task_arn: string; stopped_at: Date | null; stop_reason: string | null }[]>`
-          select task_arn, stopped_at, stop_reason from sim_tasks where client_token = ${token}`;
-        if (row) return row;
-        if (Date.now() > until) throw new Error('the migration task never started');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    },
-  };
-}
+import { deployerLosingAnswers, MIGRATE } from '../support/lost-run-task-answers.ts';
+import { deploy, waitFor, waitForSteps } from '../support/deployments.ts';
 
 describe('a terminate right after a lost RunTask answer, before ECS lists the task', () => {
-  let w: Awaited<ReturnType<typeof deployerListingLate>>;
+  let w: Awaited<ReturnType<typeof deployerLosingAnswers>>;
 
   beforeAll(async () => {
-    w = await deployerListingLate(4_000);
+    w = await deployerLosingAnswers({ unlistedMs: 4_000 });
   });
   afterAll(() => w?.t.stop());
 
@@ -124,10 +43,10 @@ describe('a terminate right after a lost RunTask answer, before ECS lists the ta
 });
 
 describe('a deadline right after a lost RunTask answer, before ECS lists the task', () => {
-  let w: Awaited<ReturnType<typeof deployerListingLate>>;
+  let w: Awaited<ReturnType<typeof deployerLosingAnswers>>;
 
   beforeAll(async () => {
-    w = await deployerListingLate(6_000, { DEPLOYER_STEP_DEADLINES: 'pg_migrate=2' });
+    w = await deployerLosingAnswers({ unlistedMs: 6_000, env: { DEPLOYER_STEP_DEADLINES: 'pg_migrate=2' } });
   });
   afterAll(() => w?.t.stop());
 

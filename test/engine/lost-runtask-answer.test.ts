@@ -8,85 +8,10 @@
  * The simulated cloud behind a port whose RunTask answers for one deployment's migration are lost:
  * the task starts, and the step gets a retryable network error instead of its ARN, every time.
  */
-import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SWEEP_LOCK, sweepOnce } from '../../server/engine/workers/sweep.ts';
-import { clientTokenFor } from '../../server/infra/client-token.ts';
-import { InfraError, type ClusterInfra, type InfraProvider } from '../../server/infra/port.ts';
-import { addFault } from '../../server/infra/simulated/faults.ts';
-import { createSimulatedInfraProvider } from '../../server/infra/simulated/provider.ts';
-import { ecsClientToken } from '../../server/engine/steps/migration.ts';
-import { startTestDeployer, type TestDeployer } from '../support/deployer.ts';
-import { deploy, registerDemoCluster, waitFor, waitForSteps } from '../support/deployments.ts';
-
-const MIGRATE = 'DB.Migrate.main';
-
-/** A deployer whose RunTask answers are lost for the deployments in `losing`. */
-async function deployerLosingAnswers(env: Record<string, string> = {}) {
-  const losing = new Set<string>();
-  const seen: { lookingForTasks?: () => Promise<void> } = {};
-  let pool: postgres.Sql | undefined;
-  const t = await startTestDeployer({
-    env,
-    infra: ({ config }) => {
-      // A pool of its own, as the simulator's always is (server/infra/create-infra.ts).
-      pool = postgres(config.databaseUrl!, { max: 5, onnotice: () => {} });
-      const provider = createSimulatedInfraProvider({ sql: pool, latencyMs: 0 });
-      return new Proxy(provider, {
-        get(target, property, receiver) {
-          if (property === 'close') return async () => (await target.close(), await pool!.end({ timeout: 5 }));
-          if (property !== 'forCluster') {
-            const value = Reflect.get(target, property, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
-          }
-          return (...args: Parameters<InfraProvider['forCluster']>) => {
-            const port = target.forCluster(...args);
-            return new Proxy(port, {
-              get(p, name, r) {
-                const value = Reflect.get(p, name, r);
-                if (name === 'findRunningTasks') {
-                  return async (input: Parameters<ClusterInfra['findRunningTasks']>[0]) => (await seen.lookingForTasks?.(), p.findRunningTasks(input));
-                }
-                if (name !== 'runTask') return typeof value === 'function' ? value.bind(p) : value;
-                return async (input: Parameters<ClusterInfra['runTask']>[0]) => {
-                  const answer = await p.runTask(input);
-                  if (losing.has(input.clientToken)) throw new InfraError('NetworkingError', 'socket hang up (the answer was lost)', true);
-                  return answer;
-                };
-              },
-            });
-          };
-        },
-      }) as InfraProvider;
-    },
-  });
-  await registerDemoCluster(t);
-  return {
-    t,
-    seen,
-    /** A deployment id whose migration's RunTask answers are all lost. */
-    losingDeployment() {
-      const id = randomUUID();
-      losing.add(ecsClientToken(clientTokenFor(id, MIGRATE)));
-      return id;
-    },
-    async hang() {
-      await addFault(pool!, { stack: 'demo-shop', step: MIGRATE, fault: 'hang', times: 1 });
-    },
-    /** The migration task the simulated cloud started for the deployment. */
-    async task(deploymentId: string, timeoutMs = 10_000) {
-      const token = ecsClientToken(clientTokenFor(deploymentId, MIGRATE));
-      for (const until = Date.now() + timeoutMs; ; ) {
-        const [row] = await pool!<{ task_arn: string; stopped_at: Date | null; stop_reason: string | null }[]>`
-          select task_arn, stopped_at, stop_reason from sim_tasks where client_token = ${token}`;
-        if (row) return row;
-        if (Date.now() > until) throw new Error('the migration task never started');
-        await new Promise((r) => setTimeout(r, 25));
-      }
-    },
-  };
-}
+import { deployerLosingAnswers, MIGRATE } from '../support/lost-run-task-answers.ts';
+import { deploy, waitFor, waitForSteps } from '../support/deployments.ts';
 
 describe('a migration whose RunTask answer was lost, on terminate and through the sweep', () => {
   let w: Awaited<ReturnType<typeof deployerLosingAnswers>>;
@@ -161,7 +86,7 @@ describe('a migration whose RunTask answer was lost, at its deadline', () => {
   let w: Awaited<ReturnType<typeof deployerLosingAnswers>>;
 
   beforeAll(async () => {
-    w = await deployerLosingAnswers({ DEPLOYER_STEP_DEADLINES: 'pg_migrate=2' });
+    w = await deployerLosingAnswers({ env: { DEPLOYER_STEP_DEADLINES: 'pg_migrate=2' } });
   });
   afterAll(() => w?.t.stop());
 

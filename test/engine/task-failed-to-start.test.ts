@@ -12,14 +12,12 @@
  * deployments as ECS shows a task it could not place after accepting it.
  */
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ecsClientToken } from '../../server/engine/steps/migration.ts';
 import { clientTokenFor } from '../../server/infra/client-token.ts';
-import type { ClusterInfra, InfraProvider, TaskDescription } from '../../server/infra/port.ts';
+import type { TaskDescription } from '../../server/infra/port.ts';
 import { addFault } from '../../server/infra/simulated/faults.ts';
-import { createSimulatedInfraProvider } from '../../server/infra/simulated/provider.ts';
-import { startTestDeployer } from '../support/deployer.ts';
+import { startDeployerIntercepting } from '../support/intercepted-infra.ts';
 import { deploy, registerDemoCluster, waitFor } from '../support/deployments.ts';
 
 const MIGRATE = 'DB.Migrate.main';
@@ -30,54 +28,31 @@ async function deployerWithUnplacedTasks(env: Record<string, string>) {
   const unplaced = new Map<string, { reason: string; times: number }>();
   const stoppedBeforeStart = new Map<string, string>();
   const runTasks: Array<{ clientToken: string; requestToken?: string; taskArn: string }> = [];
-  let pool: postgres.Sql | undefined;
-  const t = await startTestDeployer({
-    env,
-    infra: ({ config }) => {
-      pool = postgres(config.databaseUrl!, { max: 5, onnotice: () => {} });
-      const provider = createSimulatedInfraProvider({ sql: pool, latencyMs: 0 });
-      return new Proxy(provider, {
-        get(target, property, receiver) {
-          if (property === 'close') return async () => (await target.close(), await pool!.end({ timeout: 5 }));
-          if (property !== 'forCluster') {
-            const value = Reflect.get(target, property, receiver);
-            return typeof value === 'function' ? value.bind(target) : value;
-          }
-          return (...args: Parameters<InfraProvider['forCluster']>) => {
-            const port = target.forCluster(...args);
-            return new Proxy(port, {
-              get(p, name, r) {
-                const value = Reflect.get(p, name, r);
-                if (name === 'describeTask') {
-                  return async (input: Parameters<ClusterInfra['describeTask']>[0]): Promise<TaskDescription> => {
-                    const reason = stoppedBeforeStart.get(input.taskArn);
-                    if (reason === undefined) return p.describeTask(input);
-                    return { taskArn: input.taskArn, lastStatus: 'STOPPED', stopCode: 'TaskFailedToStart', stoppedReason: reason, containers: [{ name: 'migrate' }] };
-                  };
-                }
-                if (name !== 'runTask') return typeof value === 'function' ? value.bind(p) : value;
-                return async (input: Parameters<ClusterInfra['runTask']>[0]) => {
-                  const fault = unplaced.get(input.clientToken);
-                  if (fault && fault.times > 0) {
-                    fault.times--;
-                    // A task of its own (its end announced under the step's startedBy, which wakes
-                    // the step), which ECS then shows as stopped before it started.
-                    const { taskArn } = await p.runTask({ ...input, clientToken: `unplaced-${randomUUID()}`, requestToken: undefined });
-                    stoppedBeforeStart.set(taskArn, fault.reason);
-                    runTasks.push({ clientToken: input.clientToken, ...(input.requestToken && { requestToken: input.requestToken }), taskArn });
-                    return { taskArn };
-                  }
-                  const answer = await p.runTask(input);
-                  runTasks.push({ clientToken: input.clientToken, ...(input.requestToken && { requestToken: input.requestToken }), taskArn: answer.taskArn });
-                  return answer;
-                };
-              },
-            });
-          };
-        },
-      }) as InfraProvider;
+  const { t, pool } = await startDeployerIntercepting(
+    {
+      describeTask: (real) => async (input): Promise<TaskDescription> => {
+        const reason = stoppedBeforeStart.get(input.taskArn);
+        if (reason === undefined) return real(input);
+        return { taskArn: input.taskArn, lastStatus: 'STOPPED', stopCode: 'TaskFailedToStart', stoppedReason: reason, containers: [{ name: 'migrate' }] };
+      },
+      runTask: (real) => async (input) => {
+        const fault = unplaced.get(input.clientToken);
+        if (fault && fault.times > 0) {
+          fault.times--;
+          // A task of its own (its end announced under the step's startedBy, which wakes
+          // the step), which ECS then shows as stopped before it started.
+          const { taskArn } = await real({ ...input, clientToken: `unplaced-${randomUUID()}`, requestToken: undefined });
+          stoppedBeforeStart.set(taskArn, fault.reason);
+          runTasks.push({ clientToken: input.clientToken, ...(input.requestToken && { requestToken: input.requestToken }), taskArn });
+          return { taskArn };
+        }
+        const answer = await real(input);
+        runTasks.push({ clientToken: input.clientToken, ...(input.requestToken && { requestToken: input.requestToken }), taskArn: answer.taskArn });
+        return answer;
+      },
     },
-  });
+    env,
+  );
   await registerDemoCluster(t);
   return {
     t,
@@ -89,7 +64,7 @@ async function deployerWithUnplacedTasks(env: Record<string, string>) {
     },
     /** A simulated fault on the demo app's migration. */
     async fault(fault: string, times: number) {
-      await addFault(pool!, { stack: 'demo-shop', step: MIGRATE, fault, times });
+      await addFault(pool(), { stack: 'demo-shop', step: MIGRATE, fault, times });
     },
     /** The RunTask calls of a deployment's migration. */
     runTasksOf(deploymentId: string) {
