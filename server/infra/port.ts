@@ -299,10 +299,11 @@ export interface InfraProvider {
 export class InfraError extends Error {
   constructor(
     readonly code: string,
-    message: string,
+    /** What the provider said, without the code the message begins with. */
+    readonly detail: string,
     readonly retryable = false,
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${detail}`);
     this.name = 'InfraError';
   }
 }

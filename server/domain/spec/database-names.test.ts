@@ -38,15 +38,15 @@ describe('databaseNameClaims', () => {
   const db = (appKey: string, fullDbName: string, serverGroup = 'default') => ({ appKey, fullDbName, serverGroup });
 
   it('checks nothing where only the stack itself can make the name', () => {
-    expect(databaseNameClaims('c', { environmentName: 'demo', applicationName: 'shop' }, [db('main', 'demo_shop_main')])).toEqual({ claims: [], otherStacks: [] });
+    expect(databaseNameClaims({ environmentName: 'demo', applicationName: 'shop' }, [db('main', 'demo_shop_main')])).toEqual({ claims: [], otherStacks: [] });
   });
 
-  it('claims a name another stack could make, with a lock per cluster, server group and name, in one order', () => {
+  it('claims a name another stack could make, with a lock per name (servers are compared across clusters), in one order', () => {
     const own = { environmentName: 'prod-eu', applicationName: 'shop' };
-    const { claims, otherStacks } = databaseNameClaims('c1', own, [db('z', 'prod_eu_shop_z', 'aurora'), db('main', 'prod_eu_shop_main')]);
+    const { claims, otherStacks } = databaseNameClaims(own, [db('z', 'prod_eu_shop_z', 'aurora'), db('main', 'prod_eu_shop_main')]);
     expect(otherStacks).toEqual([{ environmentName: 'prod', applicationName: 'eu' }]);
-    expect(claims.map((c) => c.lockKey)).toEqual(['o5-deployer/database/c1/aurora/prod_eu_shop_z', 'o5-deployer/database/c1/default/prod_eu_shop_main']);
-    expect(claims.map((c) => c.appKey)).toEqual(['z', 'main']);
+    expect(claims.map((c) => c.lockKey)).toEqual(['o5-deployer/database-name/prod_eu_shop_main', 'o5-deployer/database-name/prod_eu_shop_z']);
+    expect(claims.map((c) => c.appKey)).toEqual(['main', 'z']);
   });
 });
 

@@ -42,17 +42,19 @@ export interface DatabaseNameClaim {
   appKey: string;
   fullDbName: string;
   serverGroup: string;
-  /** The advisory lock every request naming this database on this server takes, the same for all. */
+  /**
+   * The advisory lock every request naming this database takes, the same for all: per name, not per
+   * server, since servers are compared by their host across clusters (request-deployment.ts).
+   */
   lockKey: string;
 }
 
 /**
  * What a deployment of `own` has to check for its databases: the names that another stack could
- * also make, on their server (cluster and server group), and those stacks. Most names can be made
- * by their own stack only, and need no check: then both lists are empty.
+ * also make, and those stacks. Most names can be made by their own stack only, and need no check:
+ * then both lists are empty.
  */
 export function databaseNameClaims(
-  clusterName: string,
   own: StackNaming,
   databases: readonly Pick<PostgresSpec, 'appKey' | 'fullDbName' | 'serverGroup'>[],
 ): { claims: DatabaseNameClaim[]; otherStacks: StackNaming[] } {
@@ -66,7 +68,7 @@ export function databaseNameClaims(
       appKey: db.appKey,
       fullDbName: db.fullDbName,
       serverGroup: db.serverGroup,
-      lockKey: `o5-deployer/database/${clusterName}/${db.serverGroup}/${db.fullDbName}`,
+      lockKey: `o5-deployer/database-name/${db.fullDbName}`,
     });
   }
   // Locks are taken in this order by every request, so two requests with two names each cannot wait on each other.

@@ -410,13 +410,13 @@ const HOLDERS_FOUND = 'database name holders ';
  * run it too: the first in their own transaction, the second in a read-only one.
  */
 export function expectDatabaseNamesFree(tx: TransactionSql, check: DatabaseNamesCheck): Promise<void> | undefined {
-  const { claims, otherStacks } = databaseNameClaims(check.clusterName, check.own, check.databases);
+  const { claims, otherStacks } = databaseNameClaims(check.own, check.databases);
   if (claims.length === 0) return undefined;
-  const names = [...new Set(claims.map((c) => c.fullDbName))].sort();
-  // Sorted: two requests never wait for each other's second lock.
-  for (const name of names) {
-    tx`select pg_advisory_xact_lock(hashtextextended(${`o5-deployer/database-name/${name}`}, 0))`.execute().catch(() => undefined);
+  // In the claims' order: two requests never wait for each other's second lock.
+  for (const lockKey of new Set(claims.map((c) => c.lockKey))) {
+    tx`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`.execute().catch(() => undefined);
   }
+  const names = [...new Set(claims.map((c) => c.fullDbName))];
   const wanted = claims.map((claim) => ({ app_key: claim.appKey, cluster_name: check.clusterName, db: check.databases.find((d) => d.appKey === claim.appKey)! }));
   const guarded = tx`
     with wanted as (

@@ -289,21 +289,31 @@ function restoreNote(target: RestoreTarget): { restored: string; parameters?: Re
   };
 }
 
-const restoreUpdate = stackUpdateExecutor<DeploymentStep<'cf_restore'>>(
-  async (ctx) => {
-    const { stackName } = ctx.step.input;
-    const target = await restoreTarget(ctx);
-    if (target.kind === 'zero') return ctx.infra.scaleStack({ stackName, desiredCount: 0, clientToken: ctx.clientToken });
-    return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters: target.updates, clientToken: ctx.clientToken });
-  },
-  // What the stack runs once put back, outputs and all, is what the deployment ends with.
-  { needsOutputs: true },
-);
+type RestoreNote = ReturnType<typeof restoreNote>;
 
-/** Says in its output what it put back (the deployment's error repeats it). */
-async function withRestoreNote(ctx: StepContext<DeploymentStep<'cf_restore'>>, progress: StepProgress): Promise<StepProgress> {
-  if (progress.kind !== 'done') return progress;
-  return done({ ...progress.output, ...restoreNote(await restoreTarget(ctx)) });
+/**
+ * The update of CF.Restore. `keep` is given what it puts back, as it decides it: the note is made
+ * from the target sent, once, not worked out again (a template read from S3, a describe) at the end.
+ */
+const restoreUpdate = (keep: (note: RestoreNote) => void) =>
+  stackUpdateExecutor<DeploymentStep<'cf_restore'>>(
+    async (ctx) => {
+      const { stackName } = ctx.step.input;
+      const target = await restoreTarget(ctx);
+      keep(restoreNote(target));
+      if (target.kind === 'zero') return ctx.infra.scaleStack({ stackName, desiredCount: 0, clientToken: ctx.clientToken });
+      return ctx.infra.updateStack({ stackName, templateUrl: target.templateUrl, parameters: target.updates, clientToken: ctx.clientToken });
+    },
+    // What the stack runs once put back, outputs and all, is what the deployment ends with.
+    { needsOutputs: true },
+  );
+
+/** Says in its output what it put back (the deployment's error repeats it); kept in the step's state until then. */
+function withRestoreNote(progress: StepProgress, note: RestoreNote | undefined): StepProgress {
+  if (!note) return progress;
+  if (progress.kind === 'done') return done({ ...progress.output, ...note });
+  if (progress.kind === 'pending') return { kind: 'pending', state: { ...progress.state, restoreNote: note } };
+  return progress;
 }
 
 /**
@@ -313,9 +323,19 @@ async function withRestoreNote(ctx: StepContext<DeploymentStep<'cf_restore'>>, p
  * service to 0. It waits for a busy stack like the other updates.
  */
 export const cfRestore: StepExecutor<DeploymentStep<'cf_restore'>> = {
-  ...restoreUpdate,
-  start: async (ctx) => withRestoreNote(ctx, await restoreUpdate.start(ctx)),
-  check: async (ctx, state) => withRestoreNote(ctx, await restoreUpdate.check(ctx, state)),
+  ...restoreUpdate(() => {}),
+  async start(ctx) {
+    let note: RestoreNote | undefined;
+    const progress = await restoreUpdate((n) => (note = n)).start(ctx);
+    return withRestoreNote(progress, note);
+  },
+  async check(ctx, state) {
+    // A stack that was busy is updated now (the note is made then); a state from before notes were kept has none.
+    let note = state.restoreNote as RestoreNote | undefined;
+    const progress = await restoreUpdate((n) => (note = n)).check(ctx, state);
+    if (progress.kind === 'done' && !note) note = restoreNote(await restoreTarget(ctx));
+    return withRestoreNote(progress, note);
+  },
 };
 
 /** The import plan: a change set of type IMPORT, executed once CloudFormation has built it. */

@@ -106,8 +106,9 @@ export function taskStartedBy(clientToken: string): string {
  *
  * A RunTask ECS could not place for now (RESOURCE:MEMORY, AGENT, no capacity...: both infras answer
  * it as a retryable `TaskPlacementFailed`, server/domain/ecs/run-task-failures.ts) is thrown as it
- * is: the step worker asks again with this same token, backing off as for any transient provider
- * error (server/domain/decisions/step-outcome.ts `onStepError`), until the step's deadline. A
+ * is: the step worker asks again, backing off as for any transient provider error, under another
+ * ECS request token (server/domain/decisions/step-outcome.ts `onStepError`, `placementFailures`),
+ * until the step's deadline. A
  * refusal for good (MISSING, INACTIVE, bad parameters) fails the step at once with ECS's reason.
  */
 export async function runStepTask(
@@ -242,7 +243,7 @@ async function stopTask(ctx: StepContext, cluster: string, state: Record<string,
   } else {
     const found = await lostTasks(ctx.infra, cluster, ctx.clientToken).catch((err: unknown) => {
       if (!(err instanceof InfraError)) throw err;
-      throw new InfraError(err.code, `could not look for the ECS task of ${ctx.step.name}, which may be running although its RunTask answer never came: ${said(err)}`, err.retryable);
+      throw new InfraError(err.code, `could not look for the ECS task of ${ctx.step.name}, which may be running although its RunTask answer never came: ${err.detail}`, err.retryable);
     });
     const until = looksUntil(state);
     if (found.length === 0) {
@@ -268,13 +269,11 @@ async function stopTask(ctx: StepContext, cluster: string, state: Record<string,
       // without ecs:StopTask, a cluster gone). A retryable one is asked again at the next look; an
       // error that is not the provider's (our own database went away) is left as it is.
       if (!(err instanceof InfraError)) throw err;
-      throw new InfraError(err.code, `could not stop ECS task ${taskArn}, which may still be running: ${said(err)}`, err.retryable);
+      throw new InfraError(err.code, `could not stop ECS task ${taskArn}, which may still be running: ${err.detail}`, err.retryable);
     });
   }
   return true;
 }
-
-const said = (err: InfraError) => (err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message);
 
 /** The cluster a step that runs an ECS task runs it on; undefined for the other steps. */
 export function taskStepCluster(step: DeploymentStep): string | undefined {

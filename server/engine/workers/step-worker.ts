@@ -220,7 +220,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
           return { kind: 'fail', error: err };
         case 'poll':
           log.warn({ error: describeError(err), transient: outcome.job.transient }, 'transient provider error; trying again');
-          return { kind: 'poll', after: outcome.after, data: outcome.job };
+          return settlePoll(outcome);
         case 'failed':
           progress = { kind: 'failed', error: terminated ? terminatedStepError(outcome.error, false) : outcome.error };
       }
@@ -233,7 +233,7 @@ export async function handleStepJob(engine: Engine, { data: job, signal, deploym
     secondsLeft: deadlineBound(deadlineSeconds, progress.kind === 'pending' ? progress.state : undefined) - (Date.now() - startedAt) / 1000,
     spread: Math.random(),
   });
-  if (outcome.kind === 'poll') return { kind: 'poll', after: outcome.after, data: outcome.job };
+  if (outcome.kind === 'poll') return settlePoll(outcome);
 
   const seconds = (Date.now() - startedAt) / 1000;
   metrics.stepDuration.observe({ step_type: step.type, outcome: progress.kind === 'done' ? 'done' : 'failed' }, seconds);

@@ -60,7 +60,7 @@ export async function runTask(
  */
 function refused(err: unknown, input: { cluster: string; taskDefinition: string }): unknown {
   if (!(err instanceof InfraError) || err.retryable) return err;
-  const said = err.message.startsWith(`${err.code}: `) ? err.message.slice(err.code.length + 2) : err.message;
+  const said = err.detail;
   if (saysNoCapacity(said)) return new InfraError(PLACEMENT_FAILED, `ECS could not place the task for now: ${said}`, true);
   return new InfraError(err.code, `RunTask of ${input.taskDefinition} in cluster ${input.cluster} was refused: ${said}`);
 }
